@@ -1,0 +1,72 @@
+// buildApp(deps): the Fastify instance with its plugins and route modules. Everything it needs is passed
+// in, already connected: building the app never opens a connection (the seed's start-up bug came from
+// services that connected on import).
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { Config } from './config.ts';
+import type { Logger } from './infra/logger.ts';
+import type { Metrics } from './infra/metrics.ts';
+import { registerErrorHandling, ErrorBody } from './http/errors.ts';
+import { genReqId, echoRequestId } from './http/request-id.ts';
+import { registerHttpMetrics } from './http/metrics-hooks.ts';
+import { healthRoutes } from './modules/health/routes.ts';
+import type { ReadinessService } from './modules/health/readiness.ts';
+import { VERSION } from './version.ts';
+
+export type Role = 'start' | 'serve' | 'worker';
+
+export interface AppDeps {
+  config: Config;
+  log: Logger;
+  metrics: Metrics;
+  readiness: ReadinessService;
+  role: Role;
+}
+
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const { config } = deps;
+  const app = Fastify({
+    loggerInstance: deps.log as FastifyBaseLogger,
+    genReqId,
+    requestIdHeader: false,
+    logController: new LogController({ requestIdLogLabel: 'reqId', disableRequestLogging: !config.ACCESS_LOG }),
+    bodyLimit: config.BODY_LIMIT_BYTES,
+    trustProxy: config.TRUST_PROXY,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    routerOptions: { maxParamLength: 200 },
+    ajv: { customOptions: { allErrors: false } },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.addSchema(ErrorBody);
+  registerErrorHandling(app);
+  echoRequestId(app);
+  if (deps.metrics.enabled) registerHttpMetrics(app, deps.metrics);
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'AllIN API',
+        version: VERSION,
+        description: 'Schedule social media posts once and publish them exactly once. Errors share one shape: ' +
+          '{ statusCode, code, message, details?, requestId }.',
+      },
+      servers: [{ url: config.PUBLIC_URL }],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { deepLinking: true } });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  await app.register(healthRoutes, {
+    readiness: deps.readiness,
+    metrics: deps.metrics,
+    metricsToken: config.METRICS_TOKEN,
+    version: VERSION,
+    role: deps.role,
+  });
+
+  return app;
+}

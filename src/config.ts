@@ -1,0 +1,211 @@
+// Every environment variable AllIN reads is declared here, once: name, type, default, description.
+// The schema validates the environment at start, types `Config`, and generates `.env.example` and the
+// README's configuration table (see config-docs.ts; a test fails when they drift).
+import { Type, type Static, type TSchema } from 'typebox';
+import { Value } from 'typebox/value';
+
+interface Meta {
+  description: string;
+  /** Never printed; required (and checked for strength) in production. */
+  secret?: boolean;
+  /** Shown in .env.example instead of the default (e.g. a URL shape). */
+  example?: string;
+}
+
+const str = (meta: Meta, dflt?: string) =>
+  dflt === undefined ? Type.Optional(Type.String({ minLength: 1, ...meta })) : Type.String({ default: dflt, ...meta });
+const int = (meta: Meta, dflt: number, min = 0, max = 2 ** 31 - 1) =>
+  Type.Integer({ default: dflt, minimum: min, maximum: max, ...meta });
+const bool = (meta: Meta, dflt: boolean) => Type.Boolean({ default: dflt, ...meta });
+const oneOf = <const T extends string[]>(values: [...T], meta: Meta, dflt: T[number]) =>
+  Type.Enum(values, { default: dflt, ...meta });
+
+export const ConfigSchema = Type.Object({
+  NODE_ENV: oneOf(['development', 'production', 'test'], {
+    description: 'Run mode. `production` requires real secrets and hides internal error details.',
+  }, 'development'),
+  HOST: str({ description: 'Interface the HTTP server binds to. Use 0.0.0.0 in containers.' }, '127.0.0.1'),
+  PORT: int({ description: 'HTTP port of the API (and of `npm start`).' }, 7000, 0, 65535),
+  PUBLIC_URL: str({
+    description: 'Address users reach AllIN at; used in links and OAuth redirects. Defaults to http://localhost:PORT.',
+    example: 'https://allin.example.com',
+  }),
+  ALLIN_HOME: str({
+    description: 'Folder for local state: generated development secrets, the embedded PostgreSQL data, runtime info.',
+  }, '.allin'),
+  DATABASE_URL: str({
+    description: 'PostgreSQL connection URL. Unset: `npm start` runs an embedded PostgreSQL in ALLIN_HOME/postgres.',
+    example: 'postgres://allin:password@127.0.0.1:5432/allin',
+  }),
+  DATABASE_POOL_MAX: int({ description: 'Connections in the API/worker database pool.' }, 10, 1, 500),
+  REDIS_URL: str({
+    description: 'Redis connection URL. Unset: in-memory stores (only for the single-process `npm start`).',
+    example: 'redis://127.0.0.1:6379',
+  }),
+  REDIS_KEY_PREFIX: str({ description: 'Prefix of every Redis key AllIN writes, so several deployments can share a Redis.' }, 'allin:'),
+  AUTH_SECRET: str({
+    description: 'Secret from which the token signing keys are derived; at least 32 characters. Required in production.',
+    secret: true,
+  }),
+  ENCRYPTION_KEYS: str({
+    description: 'Keys for provider tokens at rest: comma-separated `id:base64key` (32-byte keys), current first, old ones after. Required in production.',
+    secret: true,
+  }),
+  METRICS_ENABLED: bool({ description: 'Record and serve Prometheus metrics at /metrics.' }, true),
+  METRICS_TOKEN: str({ description: 'When set, /metrics requires `Authorization: Bearer <token>`.', secret: true }),
+  LOG_LEVEL: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
+    description: 'Lowest log level written.',
+  }, 'info'),
+  LOG_FORMAT: oneOf(['auto', 'json', 'pretty'], {
+    description: '`auto`: readable on a terminal, JSON otherwise.',
+  }, 'auto'),
+  ACCESS_LOG: bool({ description: 'Log every request at info level (an access log). Off: only refused and failed requests are logged.' }, false),
+  TRUST_PROXY: bool({ description: 'Trust X-Forwarded-* headers (set when behind a load balancer).' }, false),
+  BODY_LIMIT_BYTES: int({ description: 'Largest accepted JSON request body, in bytes.' }, 1_048_576, 1024),
+  READINESS_CACHE_MS: int({ description: 'How long a readiness result (/api/health) is reused, in milliseconds.' }, 2000, 0),
+  STARTUP_MAX_ATTEMPTS: int({ description: 'Attempts to reach each dependency at start before giving up.' }, 10, 1, 1000),
+  STARTUP_RETRY_MAX_DELAY_MS: int({ description: 'Longest wait between two start-up attempts, in milliseconds.' }, 5000, 10),
+  SHUTDOWN_TIMEOUT_MS: int({ description: 'Time allowed for in-flight requests and running jobs at shutdown.' }, 10_000, 0),
+  WORKER_CONCURRENCY: int({ description: 'Jobs one worker process runs at once.' }, 5, 1, 1000),
+  WORKER_POLL_INTERVAL_MS: int({ description: 'How often the worker looks for jobs scheduled in the future.' }, 1000, 50),
+  WORKER_PORT: int({ description: '`allin worker` serves /health, /api/health and /metrics on this port (0: none).' }, 7001, 0, 65535),
+  HEARTBEAT_INTERVAL_SECONDS: int({ description: 'Interval of the job runner heartbeat that feeds readiness.' }, 10, 1, 3600),
+});
+
+export type Config = Static<typeof ConfigSchema> & { PUBLIC_URL: string };
+export type ConfigKey = keyof Static<typeof ConfigSchema>;
+
+export interface ConfigEntry {
+  name: ConfigKey;
+  type: string;
+  default: unknown;
+  description: string;
+  secret: boolean;
+  example: string | undefined;
+}
+
+/** The schema as a flat list, for documentation. */
+export function configEntries(): ConfigEntry[] {
+  return Object.entries(ConfigSchema.properties).map(([name, raw]) => {
+    const s = raw as unknown as TSchema & Meta & { default?: unknown; type?: string; enum?: string[] };
+    const type = s.enum ? s.enum.join(' \\| ') : (s.type ?? 'string');
+    return {
+      name: name as ConfigKey,
+      type,
+      default: s.default,
+      description: s.description,
+      secret: s.secret === true,
+      example: s.example,
+    };
+  });
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+// Values people paste from tutorials and examples. Refused in production whatever their length.
+const WEAK_SECRETS = new Set(
+  ['secret', 'changeme', 'change-me', 'password', 'your-secret-key', 'supersecret', 'development', 'test', 'allin', 'default',
+    'replace-me', 'replace-with-a-long-random-value']
+    .map((s) => s.toLowerCase()),
+);
+
+export function isWeakSecret(value: string): boolean {
+  const v = value.trim().toLowerCase();
+  if (WEAK_SECRETS.has(v)) return true;
+  for (const w of WEAK_SECRETS) if (v.includes(w) && v.length < w.length + 16) return true;
+  return new Set(value).size < 10;
+}
+
+const MIN_SECRET_LENGTH = 32;
+
+export interface EncryptionKey {
+  id: string;
+  key: Buffer;
+}
+
+/** Parses ENCRYPTION_KEYS (`id:base64,id2:base64`); the first key is the current one. */
+export function parseEncryptionKeys(raw: string): { keys: EncryptionKey[]; problems: string[] } {
+  const problems: string[] = [];
+  const keys: EncryptionKey[] = [];
+  const seen = new Set<string>();
+  for (const [i, part] of raw.split(',').map((p) => p.trim()).filter(Boolean).entries()) {
+    const sep = part.indexOf(':');
+    if (sep <= 0) {
+      problems.push(`ENCRYPTION_KEYS: entry ${i + 1} must look like id:base64key`);
+      continue;
+    }
+    const id = part.slice(0, sep);
+    const key = Buffer.from(part.slice(sep + 1), 'base64');
+    if (!/^[A-Za-z0-9_-]{1,32}$/.test(id)) problems.push(`ENCRYPTION_KEYS: key id "${id}" must be 1-32 letters, digits, _ or -`);
+    if (key.length !== 32) problems.push(`ENCRYPTION_KEYS: key "${id}" must be 32 bytes of base64 (got ${key.length} bytes)`);
+    else if (new Set(key).size < 16) problems.push(`ENCRYPTION_KEYS: key "${id}" is not random enough`);
+    if (seen.has(id)) problems.push(`ENCRYPTION_KEYS: key id "${id}" appears twice`);
+    seen.add(id);
+    keys.push({ id, key });
+  }
+  if (keys.length === 0 && problems.length === 0) problems.push('ENCRYPTION_KEYS: no key given');
+  return { keys, problems };
+}
+
+function describeError(path: string, message: string, raw: unknown): string {
+  const name = path.replace(/^\//, '');
+  const shown = raw === undefined ? '' : ` (got "${String(raw).slice(0, 40)}")`;
+  return `${name}: ${message}${shown}`;
+}
+
+/**
+ * Validates an environment (normally process.env) against the schema. Throws one ConfigError that
+ * names every bad or missing variable. Pure: reads no files; development secrets are added by
+ * `withDevSecrets` in dev-secrets.ts.
+ */
+export function readConfig(env: Record<string, string | undefined>): Config {
+  const input: Record<string, unknown> = {};
+  for (const key of Object.keys(ConfigSchema.properties)) {
+    const v = env[key];
+    if (v !== undefined && v !== '') input[key] = v;
+  }
+  const converted = Value.Convert(ConfigSchema, Value.Default(ConfigSchema, input));
+  const problems: string[] = [];
+  for (const err of Value.Errors(ConfigSchema, converted)) {
+    const key = err.instancePath.replace(/^\//, '');
+    const secret = (ConfigSchema.properties as unknown as Record<string, Meta>)[key]?.secret;
+    problems.push(describeError(err.instancePath, err.message, secret ? undefined : env[key]));
+  }
+  const cfg = converted as Config;
+
+  for (const url of ['DATABASE_URL', 'REDIS_URL', 'PUBLIC_URL'] as const) {
+    const v = cfg[url];
+    if (v !== undefined && !URL.canParse(v)) problems.push(`${url}: must be a URL`);
+  }
+  if (cfg.DATABASE_URL && URL.canParse(cfg.DATABASE_URL) && !/^postgres(ql)?:$/.test(new URL(cfg.DATABASE_URL).protocol)) {
+    problems.push('DATABASE_URL: must start with postgres:// or postgresql://');
+  }
+  if (cfg.REDIS_URL && URL.canParse(cfg.REDIS_URL) && !/^rediss?:$/.test(new URL(cfg.REDIS_URL).protocol)) {
+    problems.push('REDIS_URL: must start with redis:// or rediss://');
+  }
+
+  const production = cfg.NODE_ENV === 'production';
+  if (cfg.AUTH_SECRET !== undefined) {
+    if (cfg.AUTH_SECRET.length < MIN_SECRET_LENGTH) problems.push(`AUTH_SECRET: must be at least ${MIN_SECRET_LENGTH} characters`);
+    else if (production && isWeakSecret(cfg.AUTH_SECRET)) problems.push('AUTH_SECRET: is a known or low-entropy value; generate one with `openssl rand -base64 48`');
+  } else if (production) {
+    problems.push('AUTH_SECRET: required in production (generate one with `openssl rand -base64 48`)');
+  }
+  if (cfg.ENCRYPTION_KEYS !== undefined) {
+    problems.push(...parseEncryptionKeys(cfg.ENCRYPTION_KEYS).problems);
+  } else if (production) {
+    problems.push('ENCRYPTION_KEYS: required in production (e.g. `k1:` followed by `openssl rand -base64 32`)');
+  }
+  if (production && cfg.METRICS_TOKEN !== undefined && cfg.METRICS_TOKEN.length < 16) {
+    problems.push('METRICS_TOKEN: must be at least 16 characters in production');
+  }
+
+  if (problems.length > 0) throw new ConfigError(problems);
+  cfg.PUBLIC_URL = (cfg.PUBLIC_URL ?? `http://localhost:${cfg.PORT}`).replace(/\/+$/, '');
+  return cfg;
+}

@@ -1,0 +1,102 @@
+// One JSON error shape for every 4xx and 5xx:
+//   { "statusCode": 400, "code": "VALIDATION_FAILED", "message": "…", "details": [...], "requestId": "…" }
+// Messages are written for a person; 5xx never carry internals (they are logged with the request id).
+import type { FastifyError, FastifyInstance } from 'fastify';
+import { Type } from 'typebox';
+
+export class ApiError extends Error {
+  constructor(
+    readonly statusCode: number,
+    readonly code: string,
+    message: string,
+    readonly details?: unknown,
+    readonly headers?: Record<string, string>,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+export const ErrorBody = Type.Object({
+  statusCode: Type.Integer(),
+  code: Type.String({ description: 'Stable machine-readable code, e.g. VALIDATION_FAILED' }),
+  message: Type.String({ description: 'What went wrong, for a person' }),
+  details: Type.Optional(Type.Unknown()),
+  requestId: Type.String(),
+}, { $id: 'Error', title: 'Error' });
+
+interface ValidationIssue {
+  instancePath: string;
+  message?: string;
+  keyword: string;
+  params: Record<string, unknown>;
+}
+
+/** "body.email must match format \"email\"" from Ajv's output. */
+function describeValidation(context: string | undefined, issues: ValidationIssue[]): { message: string; details: { field: string; message: string }[] } {
+  const details = issues.map((i) => {
+    const missing = i.keyword === 'required' ? `.${String(i.params.missingProperty)}` : '';
+    const extra = i.keyword === 'additionalProperties' ? `.${String(i.params.additionalProperty)}` : '';
+    const field = `${context ?? 'body'}${i.instancePath.replaceAll('/', '.')}${missing}${extra}`;
+    let message = i.message ?? 'is invalid';
+    if (i.keyword === 'required') message = 'is required';
+    if (i.keyword === 'additionalProperties') message = 'is not an accepted field';
+    return { field, message };
+  });
+  const first = details[0];
+  const message = first ? `${first.field} ${first.message}${details.length > 1 ? ` (and ${details.length - 1} more)` : ''}` : 'Invalid request';
+  return { message, details };
+}
+
+const FASTIFY_CODES: Record<string, { code: string; message?: string }> = {
+  FST_ERR_CTP_INVALID_JSON_BODY: { code: 'INVALID_JSON', message: 'The request body is not valid JSON' },
+  FST_ERR_CTP_EMPTY_JSON_BODY: { code: 'INVALID_JSON', message: 'The request body is empty but Content-Type is application/json' },
+  FST_ERR_CTP_BODY_TOO_LARGE: { code: 'PAYLOAD_TOO_LARGE', message: 'The request body is larger than this server accepts' },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: { code: 'UNSUPPORTED_MEDIA_TYPE', message: 'This Content-Type is not accepted here; send application/json' },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { code: 'BAD_REQUEST', message: 'Content-Length does not match the body' },
+  FST_ERR_BAD_URL: { code: 'BAD_REQUEST', message: 'The URL is not valid' },
+  FST_ERR_ASYNC_CONSTRAINT: { code: 'BAD_REQUEST' },
+};
+
+export function registerErrorHandling(app: FastifyInstance): void {
+  app.setErrorHandler((err: FastifyError & { validation?: ValidationIssue[]; validationContext?: string }, request, reply) => {
+    let status = 500;
+    let code = 'INTERNAL_ERROR';
+    let message = 'Something went wrong on our side. It has been logged; try again, and quote the request id if it persists.';
+    let details: unknown;
+
+    if (err instanceof ApiError) {
+      status = err.statusCode;
+      code = err.code;
+      message = err.message;
+      details = err.details;
+      if (err.headers) reply.headers(err.headers);
+    } else if (err.validation) {
+      status = 400;
+      code = 'VALIDATION_FAILED';
+      ({ message, details } = describeValidation(err.validationContext, err.validation));
+    } else if (err.code && FASTIFY_CODES[err.code]) {
+      const known = FASTIFY_CODES[err.code]!;
+      status = err.statusCode ?? 400;
+      code = known.code;
+      message = known.message ?? err.message;
+    } else if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
+      status = err.statusCode;
+      code = err.code && !err.code.startsWith('FST_') ? err.code : 'BAD_REQUEST';
+      message = err.message;
+    }
+
+    if (status >= 500) request.log.error({ err }, 'request failed');
+    else request.log.debug({ code, message }, 'request refused');
+    reply.status(status).send({ statusCode: status, code, message, ...(details === undefined ? {} : { details }), requestId: request.id });
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    reply.status(404).send({
+      statusCode: 404,
+      code: 'NOT_FOUND',
+      message: `There is no ${request.method} ${request.url.split('?')[0]}. See /docs for the API.`,
+      requestId: request.id,
+    });
+  });
+}

@@ -1,0 +1,18 @@
+// A request id per request: the caller's X-Request-Id when it is a sane token, otherwise a new UUID.
+// It is echoed in the response and written on every log line of the request.
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { FastifyInstance } from 'fastify';
+
+const SAFE_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export function genReqId(req: IncomingMessage): string {
+  const given = req.headers['x-request-id'];
+  return typeof given === 'string' && SAFE_ID.test(given) ? given : randomUUID();
+}
+
+export function echoRequestId(app: FastifyInstance): void {
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+}

@@ -1,0 +1,101 @@
+// Every Prometheus family AllIN exports is declared here, with the seed's names (`allin_` prefix) so its
+// queries keep working. One registry per process, created by the runtime and passed in: nothing here
+// registers on import. Families are moved by the code that does the work (HTTP hooks, the pg client,
+// the stores' cache, the job runner, the outbound HTTP client); gauges that describe shared state are
+// read at scrape time through collectors attached by their owners.
+import client from 'prom-client';
+
+export const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+type Collector = () => Promise<void> | void;
+
+export interface Metrics {
+  registry: client.Registry;
+  enabled: boolean;
+  httpDuration: client.Histogram<'method' | 'route' | 'status_code'>;
+  httpRequests: client.Counter<'method' | 'route' | 'status_code'>;
+  activeConnections: client.Gauge;
+  inFlight: client.Gauge;
+  cacheHits: client.Counter<'cache_type'>;
+  cacheMisses: client.Counter<'cache_type'>;
+  dbDuration: client.Histogram<'operation' | 'table' | 'status'>;
+  dbQueries: client.Counter<'operation' | 'table' | 'status'>;
+  dbPool: client.Gauge<'state'>;
+  oauthOperations: client.Counter<'provider' | 'operation' | 'status'>;
+  socialApiCalls: client.Counter<'provider' | 'operation' | 'status'>;
+  socialApiDuration: client.Histogram<'provider' | 'operation'>;
+  jobsWaiting: client.Gauge;
+  jobsRunning: client.Gauge;
+  jobsFailed: client.Gauge;
+  jobsOldestWaitingAge: client.Gauge;
+  jobsCompleted: client.Counter<'task' | 'status'>;
+  jobDuration: client.Histogram<'task'>;
+  workerHeartbeat: client.Gauge;
+  dependencyUp: client.Gauge<'dependency'>;
+  /** Registers work to run before each scrape (reading pool sizes, queue depth, readiness). */
+  onCollect(fn: Collector): void;
+  /** The exposition text, after running the collectors. */
+  render(): Promise<string>;
+}
+
+export function createMetrics(opts: { enabled: boolean; defaultLabels?: Record<string, string> }): Metrics {
+  const registry = new client.Registry();
+  if (opts.defaultLabels) registry.setDefaultLabels(opts.defaultLabels);
+  const registers = [registry];
+  const collectors: Collector[] = [];
+
+  client.collectDefaultMetrics({ register: registry, prefix: 'allin_', eventLoopMonitoringPrecision: 10 });
+
+  const m: Metrics = {
+    registry,
+    enabled: opts.enabled,
+    httpDuration: new client.Histogram({
+      name: 'allin_http_request_duration_seconds', help: 'HTTP request duration in seconds, by route template.',
+      labelNames: ['method', 'route', 'status_code'], buckets: LATENCY_BUCKETS, registers,
+    }),
+    httpRequests: new client.Counter({
+      name: 'allin_http_requests_total', help: 'HTTP requests answered, by route template and status.',
+      labelNames: ['method', 'route', 'status_code'], registers,
+    }),
+    activeConnections: new client.Gauge({ name: 'allin_active_connections', help: 'Open client TCP connections.', registers }),
+    inFlight: new client.Gauge({ name: 'allin_http_requests_in_flight', help: 'Requests received and not yet answered or aborted.', registers }),
+    cacheHits: new client.Counter({ name: 'allin_cache_hits_total', help: 'Cache lookups that found a value.', labelNames: ['cache_type'], registers }),
+    cacheMisses: new client.Counter({ name: 'allin_cache_misses_total', help: 'Cache lookups that did not.', labelNames: ['cache_type'], registers }),
+    dbDuration: new client.Histogram({
+      name: 'allin_db_query_duration_seconds', help: 'PostgreSQL query duration in seconds.',
+      labelNames: ['operation', 'table', 'status'], buckets: LATENCY_BUCKETS, registers,
+    }),
+    dbQueries: new client.Counter({
+      name: 'allin_db_queries_total', help: 'PostgreSQL queries run.', labelNames: ['operation', 'table', 'status'], registers,
+    }),
+    dbPool: new client.Gauge({ name: 'allin_db_pool_connections', help: 'Database pool connections by state (total, idle, waiting clients, max).', labelNames: ['state'], registers }),
+    oauthOperations: new client.Counter({
+      name: 'allin_oauth_operations_total', help: 'OAuth operations with social networks (authorize, exchange, refresh, revoke).',
+      labelNames: ['provider', 'operation', 'status'], registers,
+    }),
+    socialApiCalls: new client.Counter({
+      name: 'allin_social_api_calls_total', help: 'Calls to social network APIs, by outcome.',
+      labelNames: ['provider', 'operation', 'status'], registers,
+    }),
+    socialApiDuration: new client.Histogram({
+      name: 'allin_social_api_duration_seconds', help: 'Duration of calls to social network APIs.',
+      labelNames: ['provider', 'operation'], buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers,
+    }),
+    jobsWaiting: new client.Gauge({ name: 'allin_jobs_waiting', help: 'Jobs due now and not yet taken by a worker.', registers }),
+    jobsRunning: new client.Gauge({ name: 'allin_jobs_running', help: 'Jobs locked by a worker.', registers }),
+    jobsFailed: new client.Gauge({ name: 'allin_jobs_failed', help: 'Jobs that used up their attempts.', registers }),
+    jobsOldestWaitingAge: new client.Gauge({ name: 'allin_jobs_oldest_waiting_age_seconds', help: 'Age of the oldest due job not yet taken (queue lag).', registers }),
+    jobsCompleted: new client.Counter({ name: 'allin_jobs_completed_total', help: 'Jobs run by this process, by task and outcome.', labelNames: ['task', 'status'], registers }),
+    jobDuration: new client.Histogram({ name: 'allin_job_duration_seconds', help: 'Job run time by task.', labelNames: ['task'], buckets: LATENCY_BUCKETS, registers }),
+    workerHeartbeat: new client.Gauge({ name: 'allin_worker_heartbeat_timestamp_seconds', help: 'Unix time of the last heartbeat job this process ran.', registers }),
+    dependencyUp: new client.Gauge({ name: 'allin_dependency_up', help: '1 when the dependency passed its last readiness check.', labelNames: ['dependency'], registers }),
+    onCollect(fn) {
+      collectors.push(fn);
+    },
+    async render() {
+      await Promise.allSettled(collectors.map((fn) => fn()));
+      return registry.metrics();
+    },
+  };
+  return m;
+}

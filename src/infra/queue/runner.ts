@@ -1,0 +1,147 @@
+// The job runner: graphile-worker on the application's own PostgreSQL pool. Jobs are added with SQL in
+// the same transaction as the rows that need them (see add-job.ts); this file runs them, counts them,
+// and keeps a heartbeat job going that proves the runner takes work (readiness reads it).
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import type pg from 'pg';
+import { run, type Runner, type Task, type TaskList } from 'graphile-worker';
+import type { Metrics } from '../metrics.ts';
+import type { Logger } from '../logger.ts';
+import { graphileLogger } from './graphile-logger.ts';
+
+export const HEARTBEAT_TASK = 'heartbeat';
+
+export interface JobRunner {
+  workerId: string;
+  /** False once the runner has stopped or crashed. */
+  isRunning(): boolean;
+  /** Unix ms of the last heartbeat this process ran, 0 before the first. */
+  lastHeartbeat(): number;
+  /** Resolves when a heartbeat has run since `since` (or rejects after timeoutMs). */
+  waitForHeartbeat(timeoutMs: number, since?: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface RunnerOptions {
+  pool: pg.Pool;
+  log: Logger;
+  metrics: Metrics;
+  concurrency: number;
+  pollInterval: number;
+  heartbeatIntervalSeconds: number;
+  /** How long running jobs get to finish at shutdown before they are handed back to the queue. */
+  shutdownTimeoutMs: number;
+  tasks?: TaskList;
+}
+
+export async function startJobRunner(opts: RunnerOptions): Promise<JobRunner> {
+  const { pool, log, metrics } = opts;
+  const workerId = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+  const startedAt = new Date();
+  let lastBeat = 0;
+  const beatWaiters = new Set<() => void>();
+
+  const heartbeat: Task = async (_payload, helpers) => {
+    await helpers.query(
+      `insert into worker_heartbeats (worker_id, hostname, started_at, beat_at) values ($1, $2, $3, now())
+       on conflict (worker_id) do update set beat_at = excluded.beat_at`,
+      [workerId, hostname(), startedAt],
+    );
+    lastBeat = Date.now();
+    metrics.workerHeartbeat.set(lastBeat / 1000);
+    for (const w of beatWaiters) w();
+  };
+
+  const taskList: TaskList = { ...opts.tasks, [HEARTBEAT_TASK]: heartbeat };
+  const runner: Runner = await run({
+    pgPool: pool,
+    taskList,
+    concurrency: opts.concurrency,
+    pollInterval: opts.pollInterval,
+    noHandleSignals: true,
+    crontab: '', // no crontab file: periodic work is scheduled in code
+    logger: graphileLogger(log),
+    gracefulShutdownAbortTimeout: opts.shutdownTimeoutMs,
+  });
+
+  const started = new Map<string, bigint>();
+  runner.events.on('job:start', ({ job }) => started.set(job.id, process.hrtime.bigint()));
+  runner.events.on('job:complete', ({ job, error }) => {
+    const t0 = started.get(job.id);
+    started.delete(job.id);
+    metrics.jobsCompleted.labels(job.task_identifier, error ? 'error' : 'success').inc();
+    if (t0 !== undefined) metrics.jobDuration.labels(job.task_identifier).observe(Number(process.hrtime.bigint() - t0) / 1e9);
+  });
+
+  let running = true;
+  runner.promise.then(
+    () => { running = false; },
+    (err: unknown) => {
+      running = false;
+      log.error({ err }, 'job runner stopped with an error');
+    },
+  );
+
+  // Each runner asks for a beat every interval. The job key makes the asks of several runners one job
+  // ("preserve_run_at": a beat already waiting is left alone), and a failed beat does not end the chain.
+  const requestBeat = () => pool.query(
+    `select graphile_worker.add_job($1, '{}'::json, job_key := $1, max_attempts := 1, job_key_mode := 'preserve_run_at')`,
+    [HEARTBEAT_TASK],
+  );
+  await requestBeat();
+  const beatTimer = setInterval(() => {
+    requestBeat().catch((err: unknown) => log.warn({ err: (err as Error).message }, 'could not schedule the heartbeat job'));
+  }, opts.heartbeatIntervalSeconds * 1000);
+  beatTimer.unref();
+  log.info({ workerId, concurrency: opts.concurrency }, 'job runner started');
+
+  return {
+    workerId,
+    isRunning: () => running,
+    lastHeartbeat: () => lastBeat,
+    waitForHeartbeat(timeoutMs, since = 0) {
+      if (lastBeat > since) return Promise.resolve();
+      return new Promise((res, rej) => {
+        const done = () => {
+          if (lastBeat <= since) return;
+          clearTimeout(timer);
+          beatWaiters.delete(done);
+          res();
+        };
+        const timer = setTimeout(() => {
+          beatWaiters.delete(done);
+          rej(new Error(`no heartbeat job ran within ${timeoutMs} ms`));
+        }, timeoutMs);
+        beatWaiters.add(done);
+      });
+    },
+    async stop() {
+      clearInterval(beatTimer);
+      if (!running) return;
+      // graphile-worker stops taking jobs, waits for running ones, and after the abort timeout releases
+      // what is left so another worker picks it up: nothing is lost.
+      await runner.stop();
+      running = false;
+      await pool.query('delete from worker_heartbeats where worker_id = $1', [workerId]).catch(() => undefined);
+      log.info({ workerId }, 'job runner stopped');
+    },
+  };
+}
+
+/** Queue depth gauges, read from graphile-worker's table at scrape time. */
+export function collectQueueMetrics(pool: pg.Pool, metrics: Metrics): void {
+  metrics.onCollect(async () => {
+    const res = await pool.query<{ waiting: string; running: string; failed: string; oldest: string | null }>(`
+      select count(*) filter (where locked_at is null and attempts < max_attempts and run_at <= now()) as waiting,
+             count(*) filter (where locked_at is not null) as running,
+             count(*) filter (where attempts >= max_attempts) as failed,
+             extract(epoch from now() - min(run_at) filter (where locked_at is null and attempts < max_attempts and run_at <= now())) as oldest
+        from graphile_worker._private_jobs`);
+    const row = res.rows[0];
+    if (!row) return;
+    metrics.jobsWaiting.set(Number(row.waiting));
+    metrics.jobsRunning.set(Number(row.running));
+    metrics.jobsFailed.set(Number(row.failed));
+    metrics.jobsOldestWaitingAge.set(row.oldest === null ? 0 : Number(row.oldest));
+  });
+}

@@ -1,0 +1,20 @@
+// The small interface AllIN needs from shared fast state. Redis implements it for several processes;
+// memory implements it for the single-process `npm start`. Everything here may be lost on restart:
+// PostgreSQL holds what must not be.
+export interface KeyValueStore {
+  readonly kind: 'memory' | 'redis';
+  get(key: string): Promise<string | null>;
+  /** Stores a value; with ttlMs it expires after that many milliseconds. */
+  set(key: string, value: string, ttlMs?: number): Promise<void>;
+  /** Stores only when the key is absent (a lock, a single-use marker); true when it stored. */
+  setIfAbsent(key: string, value: string, ttlMs: number): Promise<boolean>;
+  /** Reads and deletes in one atomic step: of two concurrent callers, only one gets the value. */
+  getDel(key: string): Promise<string | null>;
+  del(key: string): Promise<void>;
+  /** Increments a counter; its expiry is set when the counter is created (a fixed window). */
+  incr(key: string, ttlMs: number): Promise<number>;
+  /** Remaining time to live in milliseconds; -1 without expiry, -2 when absent. */
+  ttl(key: string): Promise<number>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}

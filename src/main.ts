@@ -1,0 +1,121 @@
+// The `allin` command. `allin` alone (and `npm start`) runs everything in one process; the other
+// sub-commands run one role or one tool.
+import { config as loadDotenv } from 'dotenv';
+import { readConfig, ConfigError, type Config } from './config.ts';
+import { withDevSecrets } from './dev-secrets.ts';
+import { createLogger, safeUrl, type Logger } from './infra/logger.ts';
+import { startRuntime, StartupRefused, type Running } from './runtime.ts';
+import { DependencyError } from './infra/retry.ts';
+import type { Role } from './app.ts';
+import { VERSION } from './version.ts';
+
+const USAGE = `allin ${VERSION}: social media scheduling, published exactly once
+
+Usage: allin [command] [options]
+
+Commands:
+  start            API and job runner in one process (the default; npm start). Without DATABASE_URL it
+                   runs an embedded PostgreSQL; without REDIS_URL it keeps shared state in memory.
+  serve            HTTP API only; needs DATABASE_URL and REDIS_URL (run as many as you like)
+  worker           job runner only; needs DATABASE_URL and REDIS_URL (serves /health and /metrics on WORKER_PORT)
+  migrate          apply pending database migrations and exit
+  bench [names]    run benchmarks (see bench/README.md), e.g. allin bench health
+  help             this text
+
+Configuration comes from the environment and a .env file; see .env.example and the README.`;
+
+export async function main(argv: string[]): Promise<void> {
+  const [command = 'start', ...rest] = argv;
+  if (command === 'help' || command === '--help' || command === '-h') {
+    console.log(USAGE);
+    return;
+  }
+  if (command === '--version' || command === 'version') {
+    console.log(VERSION);
+    return;
+  }
+  loadDotenv({ quiet: true });
+
+  let config: Config;
+  try {
+    config = withDevSecrets(readConfig(process.env));
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(`allin: ${err.message}\nSee .env.example and the README's configuration table.`);
+      process.exit(78); // EX_CONFIG
+    }
+    throw err;
+  }
+  const log = createLogger(config);
+
+  switch (command) {
+    case 'start':
+    case 'serve':
+    case 'worker':
+      return runServer(command, config, log);
+    case 'migrate':
+      return runMigrate(config, log);
+    case 'bench': {
+      const { runBench } = await import('../bench/run.ts');
+      process.exitCode = await runBench(rest);
+      return;
+    }
+    default:
+      console.error(`allin: unknown command "${command}"\n\n${USAGE}`);
+      process.exit(64); // EX_USAGE
+  }
+}
+
+async function runServer(role: Role, config: Config, log: Logger): Promise<void> {
+  const abort = new AbortController();
+  let running: Running | undefined;
+  let signals = 0;
+
+  const onSignal = (signal: NodeJS.Signals) => {
+    signals++;
+    if (signals > 1) {
+      log.warn({ signal }, 'second signal: exiting now');
+      running?.forceStopDatabase();
+      process.exit(130);
+    }
+    abort.abort();
+    if (!running) return; // start-up sees the abort, cleans up and exits
+    running.stop(signal).then(() => process.exit(0), (err: unknown) => {
+      log.error({ err }, 'shutdown failed');
+      process.exit(1);
+    });
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+
+  try {
+    running = await startRuntime(role, config, log, { signal: abort.signal });
+  } catch (err) {
+    if (err instanceof StartupRefused) log.fatal(err.message);
+    else if (err instanceof DependencyError) log.fatal({ dependency: err.dependency, attempts: err.attempts }, err.message);
+    else log.fatal({ err }, 'start-up failed');
+    process.exit(abort.signal.aborted ? 0 : 1);
+  }
+  if (abort.signal.aborted) {
+    await running.stop('signal during start-up');
+    process.exit(0);
+  }
+  const r = running;
+  process.on('uncaughtException', (err) => {
+    log.fatal({ err }, 'uncaught exception; shutting down');
+    void r.stop('uncaught exception').finally(() => process.exit(1));
+  });
+  log.info({
+    role, url: r.url, database: r.embedded ? `embedded (port ${r.embedded.port})` : safeUrl(config.DATABASE_URL!),
+    stores: r.store.kind,
+  }, r.url ? `AllIN is ready at ${r.url} (API docs at ${r.url}/docs)` : 'AllIN worker is ready');
+}
+
+async function runMigrate(config: Config, log: Logger): Promise<void> {
+  const { withDatabase } = await import('./infra/db/connect.ts');
+  const { applyMigrations } = await import('./infra/db/migrate.ts');
+  const result = await withDatabase(config, log, (pool) => applyMigrations(pool, log));
+  console.log(result.applied === 0
+    ? `Database is up to date (${result.total} migrations).`
+    : `Applied ${result.applied} of ${result.total} migrations.`);
+}

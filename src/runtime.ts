@@ -1,0 +1,208 @@
+// Start-up and shutdown, in one explicit order:
+//   config → database → migrations → stores → queue → HTTP
+// Each dependency is awaited (and retried with backoff, named in the log) before the next step, so the
+// process never listens half-initialised. Shutdown runs the same steps backwards.
+import type { FastifyInstance } from 'fastify';
+import type pg from 'pg';
+import type { Config } from './config.ts';
+import { buildApp, type Role } from './app.ts';
+import type { Logger } from './infra/logger.ts';
+import { createMetrics, type Metrics } from './infra/metrics.ts';
+import { createPool } from './infra/db/pool.ts';
+import { applyMigrations } from './infra/db/migrate.ts';
+import { startEmbeddedPostgres, type EmbeddedDatabase } from './infra/db/embedded.ts';
+import { loadDevSecrets } from './dev-secrets.ts';
+import { retry } from './infra/retry.ts';
+import type { KeyValueStore } from './infra/stores/types.ts';
+import { MemoryStore } from './infra/stores/memory.ts';
+import { RedisStore } from './infra/stores/redis.ts';
+import { startJobRunner, collectQueueMetrics, type JobRunner } from './infra/queue/runner.ts';
+import { ReadinessService, type Check } from './modules/health/readiness.ts';
+
+export class StartupRefused extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StartupRefused';
+  }
+}
+
+export interface Running {
+  role: Role;
+  config: Config;
+  app: FastifyInstance | undefined;
+  /** Base URL the HTTP server listens on, when it has one. */
+  url: string | undefined;
+  pool: pg.Pool;
+  store: KeyValueStore;
+  metrics: Metrics;
+  runner: JobRunner | undefined;
+  embedded: EmbeddedDatabase | undefined;
+  stop(reason?: string): Promise<void>;
+  /** Last resort on a second signal: stop the embedded database without waiting for anything. */
+  forceStopDatabase(): void;
+}
+
+/** `serve` and `worker` are meant to run as several processes: they need shared PostgreSQL and Redis. */
+export function assertSharedState(role: Role, config: Config): void {
+  if (role === 'start') return;
+  const missing = [!config.DATABASE_URL && 'DATABASE_URL', !config.REDIS_URL && 'REDIS_URL'].filter(Boolean);
+  if (missing.length === 0) return;
+  throw new StartupRefused(
+    `allin ${role} needs ${missing.join(' and ')}: it runs as one of several processes, which must share one ` +
+    'PostgreSQL and one Redis (rate limits, sessions and OAuth state would otherwise split between processes). ' +
+    'For a single process with an embedded database and in-memory stores, run `npm start` (allin start).',
+  );
+}
+
+export interface StartOptions {
+  signal?: AbortSignal;
+  /** Override the port (tests use 0 for a free one). */
+  port?: number;
+}
+
+export async function startRuntime(role: Role, config: Config, log: Logger, opts: StartOptions = {}): Promise<Running> {
+  assertSharedState(role, config);
+  const cleanups: { what: string; fn: () => Promise<void> }[] = [];
+  const retryOpts = (what: string) => ({
+    what, attempts: config.STARTUP_MAX_ATTEMPTS, maxDelayMs: config.STARTUP_RETRY_MAX_DELAY_MS, log, ...(opts.signal ? { signal: opts.signal } : {}),
+  });
+  const metrics = createMetrics({ enabled: config.METRICS_ENABLED });
+
+  try {
+    // 1. Database
+    let embedded: EmbeddedDatabase | undefined;
+    let databaseUrl = config.DATABASE_URL;
+    if (!databaseUrl) {
+      const e = await startEmbeddedPostgres({
+        home: config.ALLIN_HOME, password: loadDevSecrets(config.ALLIN_HOME).EMBEDDED_DATABASE_PASSWORD, log, role: 'owner',
+      });
+      embedded = e;
+      cleanups.push({ what: 'embedded PostgreSQL', fn: () => e.stop() });
+      databaseUrl = e.url;
+    }
+    const pool = createPool({
+      connectionString: databaseUrl, max: config.DATABASE_POOL_MAX, metrics, log, applicationName: `allin-${role}`,
+    });
+    cleanups.push({ what: 'database pool', fn: () => pool.end() });
+    await retry(() => pool.query('select 1'), retryOpts('PostgreSQL'));
+
+    // 2. Migrations (under an advisory lock: several processes may start at once)
+    await applyMigrations(pool, log);
+
+    // 3. Stores
+    let store: KeyValueStore;
+    if (config.REDIS_URL) {
+      const redis = new RedisStore(config.REDIS_URL, config.REDIS_KEY_PREFIX, log);
+      cleanups.push({ what: 'Redis', fn: () => redis.close() });
+      await retry(() => redis.connect(), retryOpts('Redis'));
+      store = redis;
+    } else {
+      store = new MemoryStore();
+      cleanups.push({ what: 'memory store', fn: () => store.close() });
+    }
+
+    // 4. Queue
+    let runner: JobRunner | undefined;
+    if (role !== 'serve') {
+      const r = await startJobRunner({
+        pool, log, metrics,
+        concurrency: config.WORKER_CONCURRENCY,
+        pollInterval: config.WORKER_POLL_INTERVAL_MS,
+        heartbeatIntervalSeconds: config.HEARTBEAT_INTERVAL_SECONDS,
+        shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
+      });
+      runner = r;
+      cleanups.push({ what: 'job runner', fn: () => r.stop() });
+      await r.waitForHeartbeat(15_000);
+    }
+    collectQueueMetrics(pool, metrics);
+
+    // 5. HTTP
+    const readiness = new ReadinessService(readinessChecks(config, pool, store, runner), metrics, config.READINESS_CACHE_MS);
+    let app: FastifyInstance | undefined;
+    let url: string | undefined;
+    const port = opts.port ?? (role === 'worker' ? config.WORKER_PORT : config.PORT);
+    if (role !== 'worker' || port !== 0 || opts.port !== undefined) {
+      const a = await buildApp({ config, log, metrics, readiness, role });
+      app = a;
+      cleanups.push({ what: 'HTTP server', fn: () => closeHttp(a, config.SHUTDOWN_TIMEOUT_MS, log) });
+      await a.listen({ port, host: config.HOST });
+      const addr = a.server.address();
+      const boundPort = typeof addr === 'object' && addr ? addr.port : port;
+      url = `http://${config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST}:${boundPort}`;
+    }
+    cleanups.push({ what: 'readiness', fn: async () => readiness.markShuttingDown() });
+
+    let stopping: Promise<void> | undefined;
+    return {
+      role, config, app, url, pool, store, metrics, runner, embedded,
+      stop(reason = 'stop requested') {
+        stopping ??= (async () => {
+          log.info({ reason }, 'shutting down');
+          await runCleanups(cleanups, log);
+          log.info('stopped');
+        })();
+        return stopping;
+      },
+      forceStopDatabase() {
+        if (embedded?.owned) {
+          try { process.kill(embedded.serverPid, 'SIGINT'); } catch { /* already gone */ }
+        }
+      },
+    };
+  } catch (err) {
+    await runCleanups(cleanups, log);
+    throw err;
+  }
+}
+
+async function runCleanups(cleanups: { what: string; fn: () => Promise<void> }[], log: Logger): Promise<void> {
+  while (cleanups.length > 0) {
+    const step = cleanups.pop()!;
+    try {
+      await step.fn();
+    } catch (err) {
+      log.warn({ err: (err as Error).message, step: step.what }, 'shutdown step failed');
+    }
+  }
+}
+
+/** Stops accepting, lets in-flight requests finish within the deadline, then cuts what is left. */
+async function closeHttp(app: FastifyInstance, deadlineMs: number, log: Logger): Promise<void> {
+  const timer = setTimeout(() => {
+    log.warn({ deadlineMs }, 'requests still running at the shutdown deadline; closing their connections');
+    app.server.closeAllConnections();
+  }, deadlineMs);
+  try {
+    await app.close();
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function readinessChecks(config: Config, pool: pg.Pool, store: KeyValueStore, runner: JobRunner | undefined): Check[] {
+  const freshWithin = config.HEARTBEAT_INTERVAL_SECONDS * 3;
+  const lastBeatAge = async (): Promise<number | null> => {
+    const res = await pool.query<{ age: string | null }>('select extract(epoch from now() - max(beat_at)) as age from worker_heartbeats');
+    const age = res.rows[0]?.age;
+    return age === null || age === undefined ? null : Number(age);
+  };
+  const checks: Check[] = [
+    { name: 'database', critical: true, run: async () => { await pool.query('select 1'); } },
+  ];
+  if (config.REDIS_URL) checks.push({ name: 'redis', critical: true, run: () => store.ping() });
+  checks.push({
+    name: 'jobs',
+    // An API process stays ready when the workers are down (it can still accept and queue work);
+    // the check then warns. A process that runs jobs is not ready without a working runner.
+    critical: runner !== undefined,
+    run: async () => {
+      if (runner && !runner.isRunning()) throw new Error('the job runner of this process has stopped');
+      const age = await lastBeatAge();
+      if (age === null) throw new Error('no job runner has reported a heartbeat');
+      if (age > freshWithin) throw new Error(`last job runner heartbeat was ${Math.round(age)} s ago`);
+      return `last heartbeat ${age.toFixed(1)} s ago`;
+    },
+  });
+  return checks;
+}

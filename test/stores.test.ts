@@ -1,0 +1,97 @@
+// One contract, two implementations: what passes for Redis must pass for memory, and the reverse.
+import { describe, test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { MemoryStore } from '../src/infra/stores/memory.ts';
+import { RedisStore } from '../src/infra/stores/redis.ts';
+import type { KeyValueStore } from '../src/infra/stores/types.ts';
+import { quietLogger, testRedisPrefix, testRedisUrl } from './support/env.ts';
+
+const stores: [string, () => Promise<KeyValueStore>][] = [
+  ['memory', async () => new MemoryStore()],
+  ['redis', async () => {
+    const s = new RedisStore(testRedisUrl(), testRedisPrefix(), quietLogger());
+    await s.connect();
+    return s;
+  }],
+];
+
+for (const [name, make] of stores) {
+  describe(`${name} store`, async () => {
+    const store = await make();
+    after(() => store.close());
+    const key = () => `contract:${randomBytes(6).toString('hex')}`;
+
+    test('set and get, with and without expiry', async () => {
+      const k = key();
+      assert.equal(await store.get(k), null);
+      await store.set(k, 'v');
+      assert.equal(await store.get(k), 'v');
+      assert.equal(await store.ttl(k), -1);
+      const t = key();
+      await store.set(t, 'short', 80);
+      assert.equal(await store.get(t), 'short');
+      const left = await store.ttl(t);
+      assert.ok(left > 0 && left <= 80, `ttl ${left}`);
+      await sleep(150);
+      assert.equal(await store.get(t), null);
+      assert.equal(await store.ttl(t), -2);
+    });
+
+    test('getDel is atomic: of 50 concurrent callers exactly one gets the value', async () => {
+      const k = key();
+      await store.set(k, 'once', 10_000);
+      const results = await Promise.all(Array.from({ length: 50 }, () => store.getDel(k)));
+      assert.equal(results.filter((r) => r === 'once').length, 1);
+      assert.equal(await store.get(k), null);
+    });
+
+    test('setIfAbsent stores only once until the key expires', async () => {
+      const k = key();
+      const wins = await Promise.all(Array.from({ length: 20 }, (_, i) => store.setIfAbsent(k, String(i), 100)));
+      assert.equal(wins.filter(Boolean).length, 1);
+      await sleep(150);
+      assert.equal(await store.setIfAbsent(k, 'again', 100), true);
+    });
+
+    test('incr counts within a fixed window that starts at the first increment', async () => {
+      const k = key();
+      const counts = await Promise.all(Array.from({ length: 30 }, () => store.incr(k, 120)));
+      assert.deepEqual([...counts].sort((a, b) => a - b), Array.from({ length: 30 }, (_, i) => i + 1));
+      const ttl = await store.ttl(k);
+      assert.ok(ttl > 0 && ttl <= 120);
+      await sleep(60);
+      await store.incr(k, 120); // does not extend the window
+      assert.ok((await store.ttl(k)) <= 70);
+      await sleep(100);
+      assert.equal(await store.incr(k, 120), 1);
+    });
+
+    test('del and ping', async () => {
+      const k = key();
+      await store.set(k, 'x');
+      await store.del(k);
+      assert.equal(await store.get(k), null);
+      await store.ping();
+    });
+  });
+}
+
+test('redis store fails fast, with a clear error, when Redis is unreachable', async () => {
+  const s = new RedisStore('redis://127.0.0.1:1', 'x:', quietLogger());
+  await assert.rejects(() => s.connect());
+  await assert.rejects(() => s.get('k'));
+  await s.close();
+});
+
+test('memory store drops expired entries in its sweep', async () => {
+  let now = 0;
+  const s = new MemoryStore(() => now, 10);
+  for (let i = 0; i < 100; i++) await s.set(`k${i}`, 'v', 5);
+  assert.equal(s.size, 100);
+  now = 10;
+  await sleep(30);
+  assert.equal(s.size, 0);
+  await s.close();
+});
