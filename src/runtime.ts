@@ -58,6 +58,8 @@ export interface StartOptions {
   signal?: AbortSignal;
   /** Override the port (tests use 0 for a free one). */
   port?: number;
+  /** Called with the app before it listens (tests add routes here). */
+  extendApp?: (app: FastifyInstance) => void | Promise<void>;
 }
 
 export async function startRuntime(role: Role, config: Config, log: Logger, opts: StartOptions = {}): Promise<Running> {
@@ -125,7 +127,20 @@ export async function startRuntime(role: Role, config: Config, log: Logger, opts
     if (role !== 'worker' || port !== 0 || opts.port !== undefined) {
       const a = await buildApp({ config, log, metrics, readiness, role });
       app = a;
-      cleanups.push({ what: 'HTTP server', fn: () => closeHttp(a, config.SHUTDOWN_TIMEOUT_MS, log) });
+      // Responses sent while shutting down close their connection, so keep-alive clients reconnect
+      // (to another instance) instead of holding this one open until the deadline.
+      let closing = false;
+      a.addHook('onSend', async (_req, reply) => {
+        if (closing) reply.header('connection', 'close');
+      });
+      cleanups.push({
+        what: 'HTTP server',
+        fn: () => {
+          closing = true;
+          return closeHttp(a, config.SHUTDOWN_TIMEOUT_MS, log);
+        },
+      });
+      await opts.extendApp?.(a);
       await a.listen({ port, host: config.HOST });
       const addr = a.server.address();
       const boundPort = typeof addr === 'object' && addr ? addr.port : port;
