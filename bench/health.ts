@@ -2,14 +2,15 @@
 // same body, all measured in the same run, interleaved, median of the rounds.
 // Goals (issue 2): AllIN at least 0.6 of the bare server; metrics cost at most 5%.
 import { freemem } from 'node:os';
-import { startServer, load, median, fmt, ALLIN_BIN, ROOT, type ServerProcess } from './lib.ts';
+import { startServer, load, median, fmt, ALLIN_BIN, ROOT, HAVE_WRK, type ServerProcess } from './lib.ts';
 
 export async function benchHealth(args: string[]): Promise<void> {
   const seconds = Number(args.find((a) => a.startsWith('--seconds='))?.split('=')[1] ?? 5);
-  const rounds = Number(args.find((a) => a.startsWith('--rounds='))?.split('=')[1] ?? 3);
+  const rounds = Number(args.find((a) => a.startsWith('--rounds='))?.split('=')[1] ?? 5);
   const connections = 50;
   const allinEnv = (metrics: boolean) => ({ PORT: '0', LOG_FORMAT: 'json', LOG_LEVEL: 'info', METRICS_ENABLED: String(metrics) });
-  console.log(`health bench: ${rounds} rounds × ${seconds} s per server, ${connections} connections, keep-alive; ${fmt(freemem() / 2 ** 30, 1)} GiB free`);
+  console.log(`health bench: ${rounds} rounds × ${seconds} s per server, ${connections} connections, keep-alive, ` +
+    `load from ${HAVE_WRK ? 'wrk' : 'autocannon (install wrk for a load generator lighter than the server)'}; ${fmt(freemem() / 2 ** 30, 1)} GiB free`);
 
   const servers: Record<string, ServerProcess> = {};
   try {

@@ -1,5 +1,5 @@
 // Shared helpers for benchmarks: start a server process and wait for the URL it prints, run autocannon.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, execFile, execFileSync, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
@@ -58,7 +58,45 @@ export interface LoadResult {
   non2xx: number;
 }
 
+/** wrk (C, one thread) when installed: it needs far less CPU than the server it loads, so on a 2-core machine
+ *  the server, not the load generator, is what gets measured. autocannon otherwise. */
+export const HAVE_WRK = (() => {
+  try {
+    execFileSync('wrk', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch (err) {
+    return (err as { status?: number }).status === 1; // wrk --version exits 1 after printing its version
+  }
+})();
+
 export async function load(url: string, opts: { connections: number; seconds: number }): Promise<LoadResult> {
+  if (HAVE_WRK) return loadWrk(url, opts);
+  return loadAutocannon(url, opts);
+}
+
+function loadWrk(url: string, opts: { connections: number; seconds: number }): Promise<LoadResult> {
+  return new Promise((resolve, reject) => {
+    execFile('wrk', ['-t1', `-c${opts.connections}`, `-d${opts.seconds}s`, '--latency', url], { encoding: 'utf8' }, (err, out) => {
+      if (err) return reject(err);
+      const num = (re: RegExp) => Number(re.exec(out)?.[1] ?? NaN);
+      const ms = (re: RegExp) => {
+        const m = re.exec(out);
+        if (!m) return NaN;
+        const v = Number(m[1]);
+        return m[2] === 'us' ? v / 1000 : m[2] === 's' ? v * 1000 : v;
+      };
+      resolve({
+        rps: num(/Requests\/sec:\s+([\d.]+)/),
+        p50: ms(/50%\s+([\d.]+)(us|ms|s)/),
+        p99: ms(/99%\s+([\d.]+)(us|ms|s)/),
+        errors: num(/Socket errors:.*?(\d+)/) || 0,
+        non2xx: num(/Non-2xx or 3xx responses:\s+(\d+)/) || 0,
+      });
+    });
+  });
+}
+
+async function loadAutocannon(url: string, opts: { connections: number; seconds: number }): Promise<LoadResult> {
   const r = await autocannon({ url, connections: opts.connections, duration: opts.seconds, pipelining: 1 });
   return {
     rps: r.requests.average,

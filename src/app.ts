@@ -41,9 +41,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.addSchema(ErrorBody);
-  registerErrorHandling(app);
-  echoRequestId(app);
-  if (deps.metrics.enabled) registerHttpMetrics(app, deps.metrics);
+  const httpMetrics = deps.metrics.enabled ? registerHttpMetrics(app, deps.metrics) : undefined;
+  registerErrorHandling(app, { onNotFound: httpMetrics?.trackUnmatched });
+  echoRequestId(app, httpMetrics?.started);
 
   await app.register(swagger, {
     openapi: {

@@ -115,7 +115,15 @@ export async function startRuntime(role: Role, config: Config, log: Logger, opts
       });
       runner = r;
       cleanups.push({ what: 'job runner', fn: () => r.stop() });
-      await r.waitForHeartbeat(15_000);
+      await r.waitUntilPolling(15_000);
+      // Ready means a heartbeat job has gone through the queue (this runner's or another's).
+      const deadline = Date.now() + 15_000;
+      for (;;) {
+        const age = await lastHeartbeatAge(pool);
+        if (age !== null && age <= config.HEARTBEAT_INTERVAL_SECONDS * 3) break;
+        if (Date.now() > deadline) throw new Error('no heartbeat job went through the queue within 15 s');
+        await new Promise((res) => setTimeout(res, 50));
+      }
     }
     collectQueueMetrics(pool, metrics);
 
@@ -127,19 +135,7 @@ export async function startRuntime(role: Role, config: Config, log: Logger, opts
     if (role !== 'worker' || port !== 0 || opts.port !== undefined) {
       const a = await buildApp({ config, log, metrics, readiness, role });
       app = a;
-      // Responses sent while shutting down close their connection, so keep-alive clients reconnect
-      // (to another instance) instead of holding this one open until the deadline.
-      let closing = false;
-      a.addHook('onSend', async (_req, reply) => {
-        if (closing) reply.header('connection', 'close');
-      });
-      cleanups.push({
-        what: 'HTTP server',
-        fn: () => {
-          closing = true;
-          return closeHttp(a, config.SHUTDOWN_TIMEOUT_MS, log);
-        },
-      });
+      cleanups.push({ what: 'HTTP server', fn: () => closeHttp(a, config.SHUTDOWN_TIMEOUT_MS, log) });
       await opts.extendApp?.(a);
       await a.listen({ port, host: config.HOST });
       const addr = a.server.address();
@@ -182,8 +178,13 @@ async function runCleanups(cleanups: { what: string; fn: () => Promise<void> }[]
   }
 }
 
-/** Stops accepting, lets in-flight requests finish within the deadline, then cuts what is left. */
+/**
+ * Stops accepting, lets in-flight requests finish within the deadline, then cuts what is left.
+ * Keep-alive connections are closed as soon as their last request is answered, so a client does not
+ * hold a draining process open (it reconnects, to another instance).
+ */
 async function closeHttp(app: FastifyInstance, deadlineMs: number, log: Logger): Promise<void> {
+  const idleSweep = setInterval(() => app.server.closeIdleConnections(), 50);
   const timer = setTimeout(() => {
     log.warn({ deadlineMs }, 'requests still running at the shutdown deadline; closing their connections');
     app.server.closeAllConnections();
@@ -192,16 +193,19 @@ async function closeHttp(app: FastifyInstance, deadlineMs: number, log: Logger):
     await app.close();
   } finally {
     clearTimeout(timer);
+    clearInterval(idleSweep);
   }
+}
+
+/** Seconds since any job runner last ran the heartbeat job; null when none has. */
+async function lastHeartbeatAge(pool: pg.Pool): Promise<number | null> {
+  const res = await pool.query<{ age: string | null }>('select extract(epoch from now() - max(beat_at)) as age from worker_heartbeats');
+  const age = res.rows[0]?.age;
+  return age === null || age === undefined ? null : Number(age);
 }
 
 function readinessChecks(config: Config, pool: pg.Pool, store: KeyValueStore, runner: JobRunner | undefined): Check[] {
   const freshWithin = config.HEARTBEAT_INTERVAL_SECONDS * 3;
-  const lastBeatAge = async (): Promise<number | null> => {
-    const res = await pool.query<{ age: string | null }>('select extract(epoch from now() - max(beat_at)) as age from worker_heartbeats');
-    const age = res.rows[0]?.age;
-    return age === null || age === undefined ? null : Number(age);
-  };
   const checks: Check[] = [
     { name: 'database', critical: true, run: async () => { await pool.query('select 1'); } },
   ];
@@ -212,8 +216,9 @@ function readinessChecks(config: Config, pool: pg.Pool, store: KeyValueStore, ru
     // the check then warns. A process that runs jobs is not ready without a working runner.
     critical: runner !== undefined,
     run: async () => {
-      if (runner && !runner.isRunning()) throw new Error('the job runner of this process has stopped');
-      const age = await lastBeatAge();
+      const local = runner?.problem();
+      if (local) throw new Error(local);
+      const age = await lastHeartbeatAge(pool);
       if (age === null) throw new Error('no job runner has reported a heartbeat');
       if (age > freshWithin) throw new Error(`last job runner heartbeat was ${Math.round(age)} s ago`);
       return `last heartbeat ${age.toFixed(1)} s ago`;

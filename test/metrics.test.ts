@@ -128,7 +128,10 @@ test('a job moves the job families; queue gauges are read from the queue', async
 
 test('active connections and in-flight requests fall when a client aborts', async () => {
   // Read the gauges in-process: an HTTP scrape would add its own connection.
-  const gauge = async (g: { get(): Promise<{ values: { value: number }[] }> }) => (await g.get()).values[0]?.value ?? 0;
+  const gauge = async (g: { get(): Promise<{ values: { value: number }[] }> }) => {
+    await running.metrics.render(); // runs the collectors that copy the live counts into the gauges
+    return (await g.get()).values[0]?.value ?? 0;
+  };
   const { inFlight, activeConnections } = running.metrics;
   const url = new URL(running.url!);
   const flight0 = await gauge(inFlight);

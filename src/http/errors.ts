@@ -1,7 +1,7 @@
 // One JSON error shape for every 4xx and 5xx:
 //   { "statusCode": 400, "code": "VALIDATION_FAILED", "message": "…", "details": [...], "requestId": "…" }
 // Messages are written for a person; 5xx never carry internals (they are logged with the request id).
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 
 export class ApiError extends Error {
@@ -58,7 +58,7 @@ const FASTIFY_CODES: Record<string, { code: string; message?: string }> = {
   FST_ERR_ASYNC_CONSTRAINT: { code: 'BAD_REQUEST' },
 };
 
-export function registerErrorHandling(app: FastifyInstance): void {
+export function registerErrorHandling(app: FastifyInstance, hooks: { onNotFound?: (request: FastifyRequest, reply: FastifyReply) => void } = {}): void {
   app.setErrorHandler((err: FastifyError & { validation?: ValidationIssue[]; validationContext?: string }, request, reply) => {
     let status = 500;
     let code = 'INTERNAL_ERROR';
@@ -92,6 +92,7 @@ export function registerErrorHandling(app: FastifyInstance): void {
   });
 
   app.setNotFoundHandler((request, reply) => {
+    hooks.onNotFound?.(request, reply);
     reply.status(404).send({
       statusCode: 404,
       code: 'NOT_FOUND',

@@ -4,6 +4,7 @@
 // the stores' cache, the job runner, the outbound HTTP client); gauges that describe shared state are
 // read at scrape time through collectors attached by their owners.
 import client from 'prom-client';
+import { HotHistogram, DerivedCounter } from './hot-histogram.ts';
 
 export const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
@@ -12,14 +13,14 @@ type Collector = () => Promise<void> | void;
 export interface Metrics {
   registry: client.Registry;
   enabled: boolean;
-  httpDuration: client.Histogram<'method' | 'route' | 'status_code'>;
-  httpRequests: client.Counter<'method' | 'route' | 'status_code'>;
+  httpDuration: HotHistogram<'method' | 'route' | 'status_code'>;
+  httpRequests: DerivedCounter;
   activeConnections: client.Gauge;
   inFlight: client.Gauge;
   cacheHits: client.Counter<'cache_type'>;
   cacheMisses: client.Counter<'cache_type'>;
-  dbDuration: client.Histogram<'operation' | 'table' | 'status'>;
-  dbQueries: client.Counter<'operation' | 'table' | 'status'>;
+  dbDuration: HotHistogram<'operation' | 'table' | 'status'>;
+  dbQueries: DerivedCounter;
   dbPool: client.Gauge<'state'>;
   oauthOperations: client.Counter<'provider' | 'operation' | 'status'>;
   socialApiCalls: client.Counter<'provider' | 'operation' | 'status'>;
@@ -46,28 +47,22 @@ export function createMetrics(opts: { enabled: boolean; defaultLabels?: Record<s
 
   client.collectDefaultMetrics({ register: registry, prefix: 'allin_', eventLoopMonitoringPrecision: 10 });
 
+  const httpDuration = new HotHistogram('allin_http_request_duration_seconds', 'HTTP request duration in seconds, by route template.',
+    ['method', 'route', 'status_code'], LATENCY_BUCKETS, registry);
+  const dbDuration = new HotHistogram('allin_db_query_duration_seconds', 'PostgreSQL query duration in seconds.',
+    ['operation', 'table', 'status'], LATENCY_BUCKETS, registry);
+
   const m: Metrics = {
     registry,
     enabled: opts.enabled,
-    httpDuration: new client.Histogram({
-      name: 'allin_http_request_duration_seconds', help: 'HTTP request duration in seconds, by route template.',
-      labelNames: ['method', 'route', 'status_code'], buckets: LATENCY_BUCKETS, registers,
-    }),
-    httpRequests: new client.Counter({
-      name: 'allin_http_requests_total', help: 'HTTP requests answered, by route template and status.',
-      labelNames: ['method', 'route', 'status_code'], registers,
-    }),
+    httpDuration,
+    httpRequests: new DerivedCounter('allin_http_requests_total', 'HTTP requests answered, by route template and status.', httpDuration, registry),
     activeConnections: new client.Gauge({ name: 'allin_active_connections', help: 'Open client TCP connections.', registers }),
     inFlight: new client.Gauge({ name: 'allin_http_requests_in_flight', help: 'Requests received and not yet answered or aborted.', registers }),
     cacheHits: new client.Counter({ name: 'allin_cache_hits_total', help: 'Cache lookups that found a value.', labelNames: ['cache_type'], registers }),
     cacheMisses: new client.Counter({ name: 'allin_cache_misses_total', help: 'Cache lookups that did not.', labelNames: ['cache_type'], registers }),
-    dbDuration: new client.Histogram({
-      name: 'allin_db_query_duration_seconds', help: 'PostgreSQL query duration in seconds.',
-      labelNames: ['operation', 'table', 'status'], buckets: LATENCY_BUCKETS, registers,
-    }),
-    dbQueries: new client.Counter({
-      name: 'allin_db_queries_total', help: 'PostgreSQL queries run.', labelNames: ['operation', 'table', 'status'], registers,
-    }),
+    dbDuration,
+    dbQueries: new DerivedCounter('allin_db_queries_total', 'PostgreSQL queries run.', dbDuration, registry),
     dbPool: new client.Gauge({ name: 'allin_db_pool_connections', help: 'Database pool connections by state (total, idle, waiting clients, max).', labelNames: ['state'], registers }),
     oauthOperations: new client.Counter({
       name: 'allin_oauth_operations_total', help: 'OAuth operations with social networks (authorize, exchange, refresh, revoke).',

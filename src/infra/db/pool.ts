@@ -3,6 +3,7 @@
 // labelled with its operation and main table, parsed once per distinct SQL text.
 import pg from 'pg';
 import type { Metrics } from '../metrics.ts';
+import type { Series } from '../hot-histogram.ts';
 import type { Logger } from '../logger.ts';
 
 const OPERATIONS = new Set(['select', 'insert', 'update', 'delete', 'with', 'begin', 'commit', 'rollback', 'savepoint',
@@ -10,6 +11,7 @@ const OPERATIONS = new Set(['select', 'insert', 'update', 'delete', 'with', 'beg
   'call', 'explain', 'analyze', 'vacuum', 'grant', 'revoke', 'comment', 'reset', 'deallocate', 'prepare', 'execute']);
 
 const parsed = new Map<string, { operation: string; table: string }>();
+
 const MAX_PARSED = 2000;
 
 /** Operation and main table of a SQL statement, for metric labels (bounded: unknown shapes become "other"). */
@@ -45,11 +47,18 @@ export interface PoolOptions {
 
 export function createPool(opts: PoolOptions): pg.Pool {
   const { metrics } = opts;
+  const series = new Map<string, Series>();
   const observe = (text: string, started: bigint, ok: boolean) => {
-    const { operation, table } = describeSql(text);
-    const status = ok ? 'ok' : 'error';
-    metrics.dbDuration.labels(operation, table, status).observe(Number(process.hrtime.bigint() - started) / 1e9);
-    metrics.dbQueries.labels(operation, table, status).inc();
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    const key = ok ? text : `\u0000${text}`;
+    let s = series.get(key);
+    if (!s) {
+      const { operation, table } = describeSql(text);
+      s = metrics.dbDuration.series({ operation, table, status: ok ? 'ok' : 'error' });
+      if (series.size >= 2000) series.clear();
+      series.set(key, s);
+    }
+    s.observe(seconds);
   };
 
   class InstrumentedClient extends pg.Client {

@@ -15,10 +15,13 @@ export interface JobRunner {
   workerId: string;
   /** False once the runner has stopped or crashed. */
   isRunning(): boolean;
-  /** Unix ms of the last heartbeat this process ran, 0 before the first. */
-  lastHeartbeat(): number;
-  /** Resolves when a heartbeat has run since `since` (or rejects after timeoutMs). */
-  waitForHeartbeat(timeoutMs: number, since?: number): Promise<void>;
+  /**
+   * Why this runner is not taking work, or null when it is: it must be running and either busy with
+   * jobs or have asked the queue for work recently (graphile-worker polls while idle).
+   */
+  problem(): string | null;
+  /** Resolves once the runner has asked the queue for work successfully (or rejects after timeoutMs). */
+  waitUntilPolling(timeoutMs: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -38,8 +41,13 @@ export async function startJobRunner(opts: RunnerOptions): Promise<JobRunner> {
   const { pool, log, metrics } = opts;
   const workerId = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
   const startedAt = new Date();
-  let lastBeat = 0;
-  const beatWaiters = new Set<() => void>();
+  let lastPoll = 0;
+  let activeJobs = 0;
+  const pollWaiters = new Set<() => void>();
+  const polled = () => {
+    lastPoll = Date.now();
+    for (const w of pollWaiters) w();
+  };
 
   const heartbeat: Task = async (_payload, helpers) => {
     await helpers.query(
@@ -47,9 +55,7 @@ export async function startJobRunner(opts: RunnerOptions): Promise<JobRunner> {
        on conflict (worker_id) do update set beat_at = excluded.beat_at`,
       [workerId, hostname(), startedAt],
     );
-    lastBeat = Date.now();
-    metrics.workerHeartbeat.set(lastBeat / 1000);
-    for (const w of beatWaiters) w();
+    metrics.workerHeartbeat.set(Date.now() / 1000);
   };
 
   const taskList: TaskList = { ...opts.tasks, [HEARTBEAT_TASK]: heartbeat };
@@ -64,9 +70,18 @@ export async function startJobRunner(opts: RunnerOptions): Promise<JobRunner> {
     gracefulShutdownAbortTimeout: opts.shutdownTimeoutMs,
   });
 
+  // Idle runners poll every pollInterval; a few missed polls mean the runner is stuck.
+  const staleAfterMs = Math.max(5000, opts.pollInterval * 5);
   const started = new Map<string, bigint>();
-  runner.events.on('job:start', ({ job }) => started.set(job.id, process.hrtime.bigint()));
+  runner.events.on('worker:getJob:empty', polled);
+  runner.events.on('job:start', ({ job }) => {
+    activeJobs++;
+    polled();
+    started.set(job.id, process.hrtime.bigint());
+  });
   runner.events.on('job:complete', ({ job, error }) => {
+    activeJobs = Math.max(0, activeJobs - 1);
+    polled();
     const t0 = started.get(job.id);
     started.delete(job.id);
     metrics.jobsCompleted.labels(job.task_identifier, error ? 'error' : 'success').inc();
@@ -98,21 +113,25 @@ export async function startJobRunner(opts: RunnerOptions): Promise<JobRunner> {
   return {
     workerId,
     isRunning: () => running,
-    lastHeartbeat: () => lastBeat,
-    waitForHeartbeat(timeoutMs, since = 0) {
-      if (lastBeat > since) return Promise.resolve();
+    problem() {
+      if (!running) return 'the job runner of this process has stopped';
+      const quietFor = Date.now() - lastPoll;
+      if (activeJobs === 0 && quietFor > staleAfterMs) return `the job runner has not asked for work for ${Math.round(quietFor / 1000)} s`;
+      return null;
+    },
+    waitUntilPolling(timeoutMs) {
+      if (lastPoll > 0) return Promise.resolve();
       return new Promise((res, rej) => {
         const done = () => {
-          if (lastBeat <= since) return;
           clearTimeout(timer);
-          beatWaiters.delete(done);
+          pollWaiters.delete(done);
           res();
         };
         const timer = setTimeout(() => {
-          beatWaiters.delete(done);
-          rej(new Error(`no heartbeat job ran within ${timeoutMs} ms`));
+          pollWaiters.delete(done);
+          rej(new Error(`the job runner did not reach the queue within ${timeoutMs} ms`));
         }, timeoutMs);
-        beatWaiters.add(done);
+        pollWaiters.add(done);
       });
     },
     async stop() {
