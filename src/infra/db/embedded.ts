@@ -9,7 +9,7 @@
 //   runtime.json and connect to it; if none runs, they start one for their own duration.
 // - A server left behind by a killed process is adopted by the next `npm start`, not started twice.
 import { spawn, execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync, chownSync, rmSync, realpathSync, openSync, closeSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync, chownSync, rmSync, realpathSync, openSync, closeSync, cpSync, renameSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { arch, platform, tmpdir, userInfo } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -71,17 +71,39 @@ function runAsUser(dataDir: string): RunAs {
     execFileSync('useradd', ['--system', '-g', 'postgres', '--no-create-home', 'postgres'], { stdio: 'ignore' });
     ids = { uid: id('-u'), gid: id('-g') };
   }
-  // Every folder above the data directory must be enterable by that user.
-  for (let dir = dirname(dataDir); ; dir = dirname(dir)) {
-    const st = statSync(dir);
-    const canEnter = st.uid === ids.uid ? (st.mode & 0o100) !== 0 : st.gid === ids.gid ? (st.mode & 0o010) !== 0 : (st.mode & 0o001) !== 0;
-    if (!canEnter) {
-      throw new Error(`The embedded PostgreSQL runs as the "postgres" user (PostgreSQL refuses to run as root), which cannot enter ${dir}. ` +
-        `Run "chmod o+x ${dir}", set ALLIN_HOME to a folder it can reach, or set DATABASE_URL.`);
-    }
-    if (dir === dirname(dir)) break;
+  const blocked = unreachableAncestor(dataDir, ids);
+  if (blocked) {
+    throw new Error(`The embedded PostgreSQL runs as the "postgres" user (PostgreSQL refuses to run as root), which cannot enter ${blocked}. ` +
+      `Run "chmod o+x ${blocked}", set ALLIN_HOME to a folder it can reach, or set DATABASE_URL.`);
   }
   return ids;
+}
+
+/** The first folder above `path` that the user cannot enter, or null. */
+function unreachableAncestor(path: string, ids: { uid: number; gid: number }): string | null {
+  for (let dir = dirname(path); ; dir = dirname(dir)) {
+    const st = statSync(dir);
+    const canEnter = st.uid === ids.uid ? (st.mode & 0o100) !== 0 : st.gid === ids.gid ? (st.mode & 0o010) !== 0 : (st.mode & 0o001) !== 0;
+    if (!canEnter) return dir;
+    if (dir === dirname(dir)) return null;
+  }
+}
+
+/**
+ * When AllIN itself lives where the postgres user cannot go (a root-owned 0700 checkout, as CI's), the
+ * binaries are copied once next to the data, where it can.
+ */
+function reachableBinaries(bins: Binaries, home: string, runAs: RunAs): Binaries {
+  if (runAs.uid === undefined || !unreachableAncestor(bins.postgres, { uid: runAs.uid, gid: runAs.gid! })) return bins;
+  const native = dirname(dirname(bins.postgres));
+  const version = (JSON.parse(readFileSync(join(dirname(native), 'package.json'), 'utf8')) as { version: string }).version;
+  const copy = join(home, `pg-bin-${version}`);
+  if (!existsSync(join(copy, 'bin', 'postgres'))) {
+    rmSync(copy, { recursive: true, force: true });
+    cpSync(native, `${copy}.tmp`, { recursive: true, verbatimSymlinks: true });
+    renameSync(`${copy}.tmp`, copy);
+  }
+  return { initdb: join(copy, 'bin', 'initdb'), postgres: join(copy, 'bin', 'postgres') };
 }
 
 function isAlive(pid: number): boolean {
@@ -258,8 +280,8 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
     return handle(home, urlFor(existing.port), existing.port, existing.pid, owned, log);
   }
 
-  const bins = await binaries();
   const runAs = runAsUser(dataDir);
+  const bins = reachableBinaries(await binaries(), home, runAs);
   if (!existsSync(join(dataDir, 'PG_VERSION'))) await initialise(dataDir, opts.password, runAs, bins, log);
 
   let lastError: unknown;
