@@ -14,10 +14,16 @@ import { registerHttpMetrics } from './http/metrics-hooks.ts';
 import { healthRoutes } from './modules/health/routes.ts';
 import type { ReadinessService } from './modules/health/readiness.ts';
 import { VERSION } from './version.ts';
+import cookie from '@fastify/cookie';
+import type { Services } from './services.ts';
+import { registerAuthentication } from './modules/auth/authenticate.ts';
+import { authRoutes } from './modules/auth/routes.ts';
+import { devRoutes } from './modules/mail/dev-routes.ts';
 
 export type Role = 'start' | 'serve' | 'worker';
 
 export interface AppDeps {
+  services: Services;
   config: Config;
   log: Logger;
   metrics: Metrics;
@@ -59,6 +65,17 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { deepLinking: true } });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  await app.register(cookie);
+  const { services } = deps;
+  const guards = registerAuthentication(app, {
+    tokens: services.tokens, sessions: services.sessions, apiKeys: services.apiKeys, limits: services.apiLimits,
+  });
+  await app.register(authRoutes, {
+    auth: services.auth, sessions: services.sessions, tokens: services.tokens, guards, db: services.db,
+    secureCookies: config.PUBLIC_URL.startsWith('https:') || new URL(config.PUBLIC_URL).hostname === 'localhost',
+  });
+  if (config.NODE_ENV !== 'production') await app.register(devRoutes, { db: services.db });
 
   await app.register(healthRoutes, {
     readiness: deps.readiness,

@@ -10,7 +10,7 @@ export function renderEnvExample(): string {
   for (const e of configEntries()) {
     lines.push(`# ${e.description}`);
     const type = e.type.replaceAll('\\|', '|');
-    if (e.secret) lines.push(`# (secret; ${type}) required in production`, `# ${e.name}=`);
+    if (e.secret) lines.push(`# (secret; ${type})${e.description.includes('Required in production') ? '' : ' optional'}`, `# ${e.name}=`);
     else lines.push(`# (${type}${e.default === undefined ? '' : `, default ${shown(e.default)}`})`, `# ${e.name}=${e.example ?? shown(e.default)}`);
     lines.push('');
   }

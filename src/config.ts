@@ -51,6 +51,26 @@ export const ConfigSchema = Type.Object({
     description: 'Keys for provider tokens at rest: comma-separated `id:base64key` (32-byte keys), current first, old ones after. Required in production.',
     secret: true,
   }),
+  ACCESS_TOKEN_TTL_SECONDS: int({ description: 'Lifetime of an access token (JWT), in seconds; at most 15 minutes.' }, 900, 30, 900),
+  SESSION_TTL_DAYS: int({ description: 'Lifetime of a login session, in days.' }, 7, 1, 365),
+  SESSION_REMEMBER_TTL_DAYS: int({ description: 'Lifetime of a session started with rememberMe, in days.' }, 30, 1, 365),
+  REFRESH_GRACE_SECONDS: int({ description: 'Window in which re-presenting the previous refresh token (parallel tabs) returns the current one instead of revoking the session.' }, 30, 0, 300),
+  HASH_CONCURRENCY: int({ description: 'Password hashes computed at once (0: one per CPU core).' }, 0, 0, 256),
+  HASH_MAX_WAIT_MS: int({ description: 'Longest a login waits for a hashing slot before the server answers 503 with Retry-After.' }, 1000, 0, 60_000),
+  MAIL_URL: str({
+    description: 'SMTP server for outgoing mail (smtp:// or smtps://). Unset: mails are kept in the outbox table and logged; read them with `allin mail`.',
+    example: 'smtps://user:password@smtp.example.com:465',
+    secret: true,
+  }),
+  MAIL_FROM: str({ description: 'Sender address of outgoing mail.' }, 'AllIN <no-reply@localhost>'),
+  LIMIT_LOGIN_FAILURES_ACCOUNT_IP: str({ description: 'Failed logins allowed for one account from one IP: `count/seconds`.' }, '10/900'),
+  LIMIT_LOGIN_FAILURES_IP: str({ description: 'Failed logins allowed from one IP, any account: `count/seconds`.' }, '100/3600'),
+  LIMIT_LOGIN_FAILURES_ACCOUNT: str({ description: 'Failed logins allowed on one account, any IP (ASVS: at most 100 an hour): `count/seconds`.' }, '100/3600'),
+  LIMIT_REGISTER_IP: str({ description: 'Registrations allowed from one IP: `count/seconds`.' }, '10/3600'),
+  LIMIT_PASSWORD_RESET_IP: str({ description: 'Password-reset and verification mails requested from one IP: `count/seconds`.' }, '5/900'),
+  LIMIT_API_USER: str({ description: 'API requests allowed per signed-in user: `count/seconds`.' }, '1200/60'),
+  LIMIT_API_KEY: str({ description: 'API requests allowed per API key: `count/seconds`.' }, '600/60'),
+  LIMIT_API_IP: str({ description: 'Anonymous API requests allowed per IP (sign-in routes have their own limits): `count/seconds`.' }, '300/60'),
   METRICS_ENABLED: bool({ description: 'Record and serve Prometheus metrics at /metrics.' }, true),
   METRICS_TOKEN: str({ description: 'When set, /metrics requires `Authorization: Bearer <token>`.', secret: true }),
   LOG_LEVEL: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
@@ -128,6 +148,12 @@ export interface EncryptionKey {
   key: Buffer;
 }
 
+/** A `count/seconds` limit. */
+export function parseLimit(value: string): { points: number; duration: number } {
+  const [points, duration] = value.split('/').map(Number);
+  return { points: points!, duration: duration! };
+}
+
 /** Parses ENCRYPTION_KEYS (`id:base64,id2:base64`); the first key is the current one. */
 export function parseEncryptionKeys(raw: string): { keys: EncryptionKey[]; problems: string[] } {
   const problems: string[] = [];
@@ -178,7 +204,7 @@ export function readConfig(env: Record<string, string | undefined>): Config {
   }
   const cfg = converted as Config;
 
-  for (const url of ['DATABASE_URL', 'REDIS_URL', 'PUBLIC_URL'] as const) {
+  for (const url of ['DATABASE_URL', 'REDIS_URL', 'PUBLIC_URL', 'MAIL_URL'] as const) {
     const v = cfg[url];
     if (v !== undefined && !URL.canParse(v)) problems.push(`${url}: must be a URL`);
   }
@@ -200,6 +226,12 @@ export function readConfig(env: Record<string, string | undefined>): Config {
     problems.push(...parseEncryptionKeys(cfg.ENCRYPTION_KEYS).problems);
   } else if (production) {
     problems.push('ENCRYPTION_KEYS: required in production (e.g. `k1:` followed by `openssl rand -base64 32`)');
+  }
+  for (const [key, value] of Object.entries(cfg)) {
+    if (key.startsWith('LIMIT_') && !/^\d+\/\d+$/.test(String(value))) problems.push(`${key}: must look like count/seconds, e.g. 10/900`);
+  }
+  if (cfg.MAIL_URL && URL.canParse(cfg.MAIL_URL) && !/^smtps?:$/.test(new URL(cfg.MAIL_URL).protocol)) {
+    problems.push('MAIL_URL: must start with smtp:// or smtps://');
   }
   if (production && cfg.METRICS_TOKEN !== undefined && cfg.METRICS_TOKEN.length < 16) {
     problems.push('METRICS_TOKEN: must be at least 16 characters in production');

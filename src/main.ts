@@ -19,6 +19,8 @@ Commands:
   serve            HTTP API only; needs DATABASE_URL and REDIS_URL (run as many as you like)
   worker           job runner only; needs DATABASE_URL and REDIS_URL (serves /health and /metrics on WORKER_PORT)
   migrate          apply pending database migrations and exit
+  users create     create a verified user: --email EMAIL --password PASSWORD [--name NAME] [--json]
+  mail             show recent outgoing mail (the outbox): [--to EMAIL] [--limit N] [--json]
   bench [names]    run benchmarks (see bench/README.md), e.g. allin bench health
   help             this text
 
@@ -55,6 +57,16 @@ export async function main(argv: string[]): Promise<void> {
       return runServer(command, config, log);
     case 'migrate':
       return runMigrate(config, log);
+    case 'users': {
+      const { usersCommand } = await import('./cli/users.ts');
+      process.exitCode = await usersCommand(rest, config, log);
+      return;
+    }
+    case 'mail': {
+      const { mailCommand } = await import('./cli/mail.ts');
+      process.exitCode = await mailCommand(rest, config, log);
+      return;
+    }
     case 'bench': {
       const { runBench } = await import('../bench/run.ts');
       process.exitCode = await runBench(rest);

@@ -18,6 +18,8 @@ import { MemoryStore } from './infra/stores/memory.ts';
 import { RedisStore } from './infra/stores/redis.ts';
 import { startJobRunner, collectQueueMetrics, type JobRunner } from './infra/queue/runner.ts';
 import { ReadinessService, type Check } from './modules/health/readiness.ts';
+import { createDb } from './infra/db/client.ts';
+import { buildServices, type Services } from './services.ts';
 
 export class StartupRefused extends Error {
   constructor(message: string) {
@@ -34,6 +36,7 @@ export interface Running {
   url: string | undefined;
   pool: pg.Pool;
   store: KeyValueStore;
+  services: Services;
   metrics: Metrics;
   runner: JobRunner | undefined;
   embedded: EmbeddedDatabase | undefined;
@@ -103,11 +106,15 @@ export async function startRuntime(role: Role, config: Config, log: Logger, opts
       cleanups.push({ what: 'memory store', fn: () => store.close() });
     }
 
+    const db = createDb(pool);
+    const services = buildServices(config, db, store, log);
+    cleanups.push({ what: 'mailer', fn: async () => services.mailer.close() });
+
     // 4. Queue
     let runner: JobRunner | undefined;
     if (role !== 'serve') {
       const r = await startJobRunner({
-        pool, log, metrics,
+        pool, log, metrics, tasks: services.tasks,
         concurrency: config.WORKER_CONCURRENCY,
         pollInterval: config.WORKER_POLL_INTERVAL_MS,
         heartbeatIntervalSeconds: config.HEARTBEAT_INTERVAL_SECONDS,
@@ -133,7 +140,7 @@ export async function startRuntime(role: Role, config: Config, log: Logger, opts
     let url: string | undefined;
     const port = opts.port ?? (role === 'worker' ? config.WORKER_PORT : config.PORT);
     if (role !== 'worker' || port !== 0 || opts.port !== undefined) {
-      const a = await buildApp({ config, log, metrics, readiness, role });
+      const a = await buildApp({ config, log, metrics, readiness, role, services });
       app = a;
       cleanups.push({ what: 'HTTP server', fn: () => closeHttp(a, config.SHUTDOWN_TIMEOUT_MS, log) });
       await opts.extendApp?.(a);
@@ -146,7 +153,7 @@ export async function startRuntime(role: Role, config: Config, log: Logger, opts
 
     let stopping: Promise<void> | undefined;
     return {
-      role, config, app, url, pool, store, metrics, runner, embedded,
+      role, config, app, url, pool, store, services, metrics, runner, embedded,
       stop(reason = 'stop requested') {
         stopping ??= (async () => {
           log.info({ reason }, 'shutting down');

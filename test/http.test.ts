@@ -7,16 +7,26 @@ import { buildApp } from '../src/app.ts';
 import { createMetrics } from '../src/infra/metrics.ts';
 import { ReadinessService } from '../src/modules/health/readiness.ts';
 import { ApiError } from '../src/http/errors.ts';
-import { testConfig, quietLogger, capturingLogger } from './support/env.ts';
+import { testConfig, quietLogger, capturingLogger, testDatabaseUrl } from './support/env.ts';
+import type pg from 'pg';
+import { createPool } from '../src/infra/db/pool.ts';
+import { applyMigrations } from '../src/infra/db/migrate.ts';
+import { createDb } from '../src/infra/db/client.ts';
+import { MemoryStore } from '../src/infra/stores/memory.ts';
+import { buildServices } from '../src/services.ts';
 
 let app: FastifyInstance;
+let pool: pg.Pool;
 const captured = capturingLogger('info');
 
 before(async () => {
   const config = testConfig({ BODY_LIMIT_BYTES: '2048', NODE_ENV: 'production', AUTH_SECRET: 'x9'.repeat(20) + 'Q7w!pL0zR#', ENCRYPTION_KEYS: `k1:${Buffer.from(Array.from({ length: 32 }, (_, i) => i * 7 + 3)).toString('base64')}` });
   const metrics = createMetrics({ enabled: true });
   const readiness = new ReadinessService([{ name: 'always', critical: true, run: async () => {} }], metrics, 100);
-  app = await buildApp({ config, log: captured.log, metrics, readiness, role: 'serve' });
+  pool = createPool({ connectionString: testDatabaseUrl(), max: 2, metrics, log: quietLogger(), applicationName: 'test' });
+  await applyMigrations(pool, quietLogger());
+  const services = buildServices(config, createDb(pool), new MemoryStore(), quietLogger());
+  app = await buildApp({ config, log: captured.log, metrics, readiness, role: 'serve', services });
   // Routes that exist only in this test, to exercise the shared error handling.
   app.post('/test/echo', {
     schema: { body: Type.Object({ email: Type.String({ format: 'email' }), n: Type.Integer({ minimum: 1 }) }, { additionalProperties: false }) },
@@ -29,7 +39,10 @@ before(async () => {
   });
   await app.ready();
 });
-after(() => app.close());
+after(async () => {
+  await app.close();
+  await pool.end();
+});
 
 const shape = (body: Record<string, unknown>, status: number, code: string) => {
   assert.equal(body.statusCode, status);

@@ -3,6 +3,7 @@
 // Messages are written for a person; 5xx never carry internals (they are logged with the request id).
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
+import { Overloaded } from '../infra/semaphore.ts';
 
 export class ApiError extends Error {
   constructor(
@@ -65,7 +66,12 @@ export function registerErrorHandling(app: FastifyInstance, hooks: { onNotFound?
     let message = 'Something went wrong on our side. It has been logged; try again, and quote the request id if it persists.';
     let details: unknown;
 
-    if (err instanceof ApiError) {
+    if (err instanceof Overloaded) {
+      status = 503;
+      code = 'OVERLOADED';
+      message = `The server is busy (${err.what}); try again in ${err.retryAfterSeconds} s.`;
+      reply.header('retry-after', String(err.retryAfterSeconds));
+    } else if (err instanceof ApiError) {
       status = err.statusCode;
       code = err.code;
       message = err.message;

@@ -1,3 +1,8 @@
 // Drizzle table definitions. Each domain module owns its tables; this file gathers them for drizzle-kit,
 // which generates the SQL migrations in drizzle/ from it (`npm run db:generate`).
 export * from './schema/system.ts';
+export * from '../../modules/auth/schema.ts';
+export * from '../../modules/workspaces/schema.ts';
+export * from '../../modules/api-keys/schema.ts';
+export * from '../../modules/audit/schema.ts';
+export * from '../../modules/mail/schema.ts';

@@ -1,0 +1,102 @@
+// Shared helpers for benchmarks: start a server process and wait for the URL it prints, run autocannon.
+import { spawn, execFile, execFileSync } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+export const ROOT = fileURLToPath(new URL('..', import.meta.url));
+export const ALLIN_BIN = fileURLToPath(new URL('../bin/allin.js', import.meta.url));
+/** Starts a process and resolves with the first `url` it prints in a JSON line on stdout. */
+export function startServer(args, env, timeoutMs = 60_000) {
+    return new Promise((resolve, reject) => {
+        const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+        const tail = [];
+        const timer = setTimeout(() => {
+            child.kill('SIGKILL');
+            reject(new Error(`server did not start in ${timeoutMs} ms:\n${tail.join('\n')}`));
+        }, timeoutMs);
+        const lines = createInterface({ input: child.stdout });
+        lines.on('line', (line) => {
+            tail.push(line);
+            if (tail.length > 20)
+                tail.shift();
+            try {
+                const msg = JSON.parse(line);
+                if (msg.url) {
+                    clearTimeout(timer);
+                    resolve({
+                        url: msg.url,
+                        child,
+                        stop: () => new Promise((res) => {
+                            if (child.exitCode !== null)
+                                return res();
+                            child.once('exit', () => res());
+                            child.kill('SIGTERM');
+                        }),
+                    });
+                }
+            }
+            catch { /* not JSON */ }
+        });
+        child.stderr.on('data', (d) => tail.push(d.toString().trim()));
+        child.once('exit', (code) => {
+            clearTimeout(timer);
+            reject(new Error(`server exited with ${code}:\n${tail.join('\n')}`));
+        });
+    });
+}
+/** wrk (C, one thread) when installed: it needs far less CPU than the server it loads, so on a 2-core machine
+ *  the server, not the load generator, is what gets measured. autocannon otherwise. */
+export const HAVE_WRK = (() => {
+    try {
+        execFileSync('wrk', ['--version'], { stdio: 'ignore' });
+        return true;
+    }
+    catch (err) {
+        return err.status === 1; // wrk --version exits 1 after printing its version
+    }
+})();
+export async function load(url, opts) {
+    if (HAVE_WRK)
+        return loadWrk(url, opts);
+    return loadAutocannon(url, opts);
+}
+function loadWrk(url, opts) {
+    return new Promise((resolve, reject) => {
+        execFile('wrk', ['-t1', `-c${opts.connections}`, `-d${opts.seconds}s`, '--latency', url], { encoding: 'utf8' }, (err, out) => {
+            if (err)
+                return reject(err);
+            const num = (re) => Number(re.exec(out)?.[1] ?? NaN);
+            const ms = (re) => {
+                const m = re.exec(out);
+                if (!m)
+                    return NaN;
+                const v = Number(m[1]);
+                return m[2] === 'us' ? v / 1000 : m[2] === 's' ? v * 1000 : v;
+            };
+            resolve({
+                rps: num(/Requests\/sec:\s+([\d.]+)/),
+                p50: ms(/50%\s+([\d.]+)(us|ms|s)/),
+                p99: ms(/99%\s+([\d.]+)(us|ms|s)/),
+                errors: num(/Socket errors:.*?(\d+)/) || 0,
+                non2xx: num(/Non-2xx or 3xx responses:\s+(\d+)/) || 0,
+            });
+        });
+    });
+}
+async function loadAutocannon(url, opts) {
+    const r = await autocannon({ url, connections: opts.connections, duration: opts.seconds, pipelining: 1 });
+    return {
+        rps: r.requests.average,
+        p50: r.latency.p50,
+        p99: r.latency.p99,
+        errors: r.errors + r.timeouts,
+        non2xx: r.non2xx,
+    };
+}
+export const median = (xs) => {
+    const s = [...xs].sort((a, b) => a - b);
+    const mid = Math.floor(s.length / 2);
+    return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+};
+export const fmt = (n, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+//# sourceMappingURL=lib.js.map

@@ -1,0 +1,20 @@
+// `allin bench [names]` / `npm run bench -- names`: benchmarks print figures and ratios against a
+// baseline measured in the same run. They are not pass/fail tests: this machine is shared and noisy.
+import { benchHealth } from "./health.js";
+const BENCHES = {
+    health: { describe: 'GET /health: AllIN (metrics on and off) against a bare node:http server', run: benchHealth },
+};
+export async function runBench(args) {
+    const names = args.filter((a) => !a.startsWith('-'));
+    const selected = names.length > 0 ? names : Object.keys(BENCHES);
+    for (const name of selected) {
+        if (!BENCHES[name]) {
+            console.error(`Unknown benchmark "${name}". Available:\n${Object.entries(BENCHES).map(([n, b]) => `  ${n.padEnd(10)} ${b.describe}`).join('\n')}`);
+            return 64;
+        }
+    }
+    for (const name of selected)
+        await BENCHES[name].run(args);
+    return 0;
+}
+//# sourceMappingURL=run.js.map

@@ -1,0 +1,12 @@
+import type pg from 'pg';
+import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres';
+import * as schema from './schema.ts';
+
+export type Db = NodePgDatabase<typeof schema>;
+/** A Db or a transaction on it: services accept either, so callers can group writes. */
+export type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
+export type DbOrTx = Db | Tx;
+
+export function createDb(pool: pg.Pool): Db {
+  return drizzle(pool, { schema });
+}

@@ -1,0 +1,53 @@
+// Rate limiters from rate-limiter-flexible: shared through Redis when the process has it, with a
+// per-process memory limiter as insurance while Redis is unreachable; memory alone otherwise.
+import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import type { KeyValueStore } from './stores/types.ts';
+import { RedisStore } from './stores/redis.ts';
+import { parseLimit } from '../config.ts';
+import { ApiError } from '../http/errors.ts';
+
+export interface Limiter {
+  name: string;
+  points: number;
+  duration: number;
+  impl: RateLimiterAbstract;
+}
+
+export function createLimiter(store: KeyValueStore, name: string, limit: string): Limiter {
+  const { points, duration } = parseLimit(limit);
+  const memory = new RateLimiterMemory({ keyPrefix: `rl:${name}`, points, duration });
+  const impl = store instanceof RedisStore
+    ? new RateLimiterRedis({ storeClient: store.client, keyPrefix: `rl:${name}`, points, duration, insuranceLimiter: memory })
+    : memory;
+  return { name, points, duration, impl };
+}
+
+/** The draft-IETF RateLimit headers, for every answer from a limited route and every 429. */
+export function rateLimitHeaders(l: Limiter, res: RateLimiterRes): Record<string, string> {
+  const reset = Math.max(1, Math.ceil(res.msBeforeNext / 1000));
+  return {
+    'ratelimit-policy': `${l.points};w=${l.duration};name="${l.name}"`,
+    ratelimit: `limit=${l.points}, remaining=${Math.max(0, res.remainingPoints)}, reset=${reset}`,
+  };
+}
+
+export function tooMany(l: Limiter, res: RateLimiterRes, message: string): ApiError {
+  const retry = Math.max(1, Math.ceil(res.msBeforeNext / 1000));
+  return new ApiError(429, 'RATE_LIMITED', `${message} Try again in ${retry} s.`, { retryAfterSeconds: retry },
+    { 'retry-after': String(retry), ...rateLimitHeaders(l, res) });
+}
+
+/** Remaining allowance without consuming; null when the key has no record yet. */
+export async function peek(l: Limiter, key: string): Promise<RateLimiterRes | null> {
+  return l.impl.get(key);
+}
+
+/** Consumes one point; resolves with the state, or with the refusal (never throws for a refusal). */
+export async function consume(l: Limiter, key: string): Promise<{ ok: boolean; res: RateLimiterRes }> {
+  try {
+    return { ok: true, res: await l.impl.consume(key) };
+  } catch (err) {
+    if (err instanceof RateLimiterRes) return { ok: false, res: err };
+    throw err;
+  }
+}

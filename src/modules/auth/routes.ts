@@ -1,0 +1,262 @@
+// /api/auth/*: accounts and sessions. Paths are fixed (the seed's load tests call /api/auth/login).
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { Type, type Static } from 'typebox';
+import { ApiError } from '../../http/errors.ts';
+import type { AuthService, IssuedTokens } from './service.ts';
+import type { AuthGuards } from './authenticate.ts';
+import { requestContext, userOf } from './authenticate.ts';
+import type { SessionService } from './sessions.ts';
+import type { TokenService } from './tokens.ts';
+import { listAudit } from '../audit/service.ts';
+import type { Db } from '../../infra/db/client.ts';
+
+export interface AuthRouteDeps {
+  auth: AuthService;
+  sessions: SessionService;
+  tokens: TokenService;
+  guards: AuthGuards;
+  db: Db;
+  secureCookies: boolean;
+}
+
+export const REFRESH_COOKIE = 'allin_refresh';
+const COOKIE_PATH = '/api/auth';
+
+const Email = Type.String({ format: 'email', maxLength: 254, description: 'Email address' });
+const Password = Type.String({ minLength: 1, maxLength: 512, description: '8 to 128 characters; common or easily guessed passwords are refused' });
+const Name = Type.String({ minLength: 1, maxLength: 100, pattern: '\\S' });
+const OpaqueToken = Type.String({ minLength: 10, maxLength: 200, pattern: '^[A-Za-z0-9_-]+$' });
+const Accepted = Type.Object({ message: Type.String() });
+const Err = Type.Ref('Error');
+const errors = (...codes: number[]) => Object.fromEntries(codes.map((c) => [c, Err]));
+
+const TokenResponse = Type.Object({
+  tokenType: Type.Literal('Bearer'),
+  accessToken: Type.String(),
+  accessTokenExpiresAt: Type.String({ format: 'date-time' }),
+  refreshToken: Type.Optional(Type.String({ description: 'Absent when it travels in the httpOnly cookie' })),
+  session: Type.Object({ id: Type.String({ format: 'uuid' }), expiresAt: Type.String({ format: 'date-time' }) }),
+  userId: Type.String({ format: 'uuid' }),
+});
+
+const Transport = Type.Optional(Type.Union([Type.Literal('body'), Type.Literal('cookie')], {
+  description: 'Where the refresh token travels: in the JSON body (API clients, the default) or in an httpOnly, Secure, SameSite=Strict cookie scoped to /api/auth (browsers).',
+}));
+
+const SessionItem = Type.Object({
+  id: Type.String({ format: 'uuid' }),
+  current: Type.Boolean(),
+  createdAt: Type.String({ format: 'date-time' }),
+  lastUsedAt: Type.String({ format: 'date-time' }),
+  expiresAt: Type.String({ format: 'date-time' }),
+  ip: Type.Union([Type.String(), Type.Null()]),
+  userAgent: Type.Union([Type.String(), Type.Null()]),
+  rememberMe: Type.Boolean(),
+});
+
+const Me = Type.Object({
+  id: Type.String({ format: 'uuid' }),
+  email: Type.String(),
+  name: Type.String(),
+  emailVerified: Type.Boolean(),
+  createdAt: Type.String({ format: 'date-time' }),
+  workspaces: Type.Array(Type.Object({ id: Type.String(), name: Type.String(), role: Type.String() })),
+});
+
+export const authRoutes: FastifyPluginAsyncTypebox<AuthRouteDeps> = async (app, d) => {
+  const { guards } = d;
+  const tags = ['auth'];
+
+  const sendTokens = (reply: FastifyReply, t: IssuedTokens & { userId: string }, viaCookie: boolean): Static<typeof TokenResponse> => {
+    if (viaCookie) {
+      reply.setCookie(REFRESH_COOKIE, t.refreshToken, {
+        httpOnly: true, secure: d.secureCookies, sameSite: 'strict', path: COOKIE_PATH, expires: t.sessionExpiresAt,
+      });
+    }
+    reply.header('cache-control', 'no-store');
+    return {
+      tokenType: 'Bearer', accessToken: t.accessToken, accessTokenExpiresAt: t.accessTokenExpiresAt.toISOString(),
+      ...(viaCookie ? {} : { refreshToken: t.refreshToken }),
+      session: { id: t.sessionId, expiresAt: t.sessionExpiresAt.toISOString() }, userId: t.userId,
+    };
+  };
+  const clearCookie = (reply: FastifyReply) => reply.clearCookie(REFRESH_COOKIE, { path: COOKIE_PATH, secure: d.secureCookies, httpOnly: true, sameSite: 'strict' });
+
+  app.post('/api/auth/register', {
+    schema: {
+      tags, summary: 'Create an account; a verification link is mailed',
+      description: 'Answers 202 the same way whether or not the email already has an account (the owner of an existing account is mailed instead).',
+      body: Type.Object({ email: Email, password: Password, name: Name }, { additionalProperties: false }),
+      response: { 202: Accepted, ...errors(400, 429, 503) },
+    },
+  }, async (req, reply) => {
+    await d.auth.register(req.body, requestContext(req));
+    reply.status(202);
+    return { message: 'Check your inbox: we sent a link to confirm the address.' };
+  });
+
+  app.post('/api/auth/verify-email', {
+    preHandler: guards.anonymous,
+    schema: { tags, summary: 'Confirm an email address with the mailed token', body: Type.Object({ token: OpaqueToken }, { additionalProperties: false }),
+      response: { 200: Type.Object({ verified: Type.Literal(true) }), ...errors(400, 429) } },
+  }, async (req) => {
+    await d.auth.verifyEmail(req.body.token, requestContext(req));
+    return { verified: true as const };
+  });
+
+  app.post('/api/auth/resend-verification', {
+    schema: { tags, summary: 'Mail a new verification link (answers the same whether or not the email has an account)',
+      body: Type.Object({ email: Email }, { additionalProperties: false }), response: { 202: Accepted, ...errors(400, 429) } },
+  }, async (req, reply) => {
+    await d.auth.resendVerification(req.body.email, requestContext(req));
+    reply.status(202);
+    return { message: 'If that address has an unconfirmed account, a new link is on its way.' };
+  });
+
+  app.post('/api/auth/login', {
+    schema: {
+      tags, summary: 'Sign in; returns an access token and a refresh token',
+      description: 'Failed attempts are limited per account and IP, per IP and per account; successful sign-ins are never counted.',
+      body: Type.Object({ email: Email, password: Password, rememberMe: Type.Optional(Type.Boolean()), refreshTokenTransport: Transport },
+        { additionalProperties: false }),
+      response: { 200: TokenResponse, ...errors(400, 401, 403, 429, 503) },
+    },
+  }, async (req, reply) => {
+    const t = await d.auth.login(req.body, requestContext(req));
+    return sendTokens(reply, t, req.body.refreshTokenTransport === 'cookie');
+  });
+
+  app.post('/api/auth/refresh', {
+    preHandler: guards.anonymous,
+    schema: {
+      tags, summary: 'Exchange a refresh token for new tokens (the refresh token rotates)',
+      description: 'Send the refresh token in the body, or rely on the cookie set at sign-in. Re-sending the previous token within a short grace window returns the current one; an older token signs the session out.',
+      body: Type.Optional(Type.Object({ refreshToken: Type.Optional(OpaqueToken) }, { additionalProperties: false })),
+      response: { 200: TokenResponse, ...errors(400, 401, 429) },
+    },
+  }, async (req, reply) => {
+    const fromBody = req.body?.refreshToken;
+    const fromCookie = req.cookies[REFRESH_COOKIE];
+    const token = fromBody ?? fromCookie;
+    if (!token) throw new ApiError(400, 'VALIDATION_FAILED', 'body.refreshToken is required (or the refresh cookie set at sign-in)');
+    try {
+      const t = await d.auth.refresh(token, requestContext(req));
+      return sendTokens(reply, t, !fromBody);
+    } catch (err) {
+      if (!fromBody) clearCookie(reply);
+      throw err;
+    }
+  });
+
+  app.post('/api/auth/logout', {
+    preHandler: guards.user,
+    schema: {
+      tags, summary: 'Sign out this session, the other sessions, or all of them',
+      body: Type.Optional(Type.Object({ scope: Type.Optional(Type.Union([Type.Literal('session'), Type.Literal('others'), Type.Literal('all')], { default: 'session' })) },
+        { additionalProperties: false })),
+      response: { 200: Type.Object({ revoked: Type.Integer() }), ...errors(400, 401) },
+    },
+  }, async (req, reply) => {
+    const { userId, sessionId } = userOf(req);
+    const scope = req.body?.scope ?? 'session';
+    const revoked = await d.auth.logout(userId, sessionId, scope, requestContext(req));
+    if (scope !== 'others') clearCookie(reply);
+    return { revoked };
+  });
+
+  app.get('/api/auth/me', {
+    preHandler: guards.user,
+    schema: { tags, summary: 'The signed-in user and their workspaces', response: { 200: Me, ...errors(401) } },
+  }, async (req) => {
+    const me = await d.auth.me(userOf(req).userId);
+    return { ...me, createdAt: me.createdAt.toISOString() };
+  });
+
+  app.get('/api/auth/sessions', {
+    preHandler: guards.user,
+    schema: { tags, summary: 'My active sessions', response: { 200: Type.Object({ sessions: Type.Array(SessionItem) }), ...errors(401) } },
+  }, async (req) => {
+    const { userId, sessionId } = userOf(req);
+    const rows = await d.sessions.list(userId);
+    return {
+      sessions: rows.map((s) => ({
+        ...s, current: s.id === sessionId, createdAt: s.createdAt.toISOString(), lastUsedAt: s.lastUsedAt.toISOString(), expiresAt: s.expiresAt.toISOString(),
+      })),
+    };
+  });
+
+  app.delete('/api/auth/sessions/:sessionId', {
+    preHandler: guards.user,
+    schema: { tags, summary: 'Sign out one of my sessions', params: Type.Object({ sessionId: Type.String({ format: 'uuid' }) }),
+      response: { 204: Type.Null(), ...errors(400, 401, 404) } },
+  }, async (req, reply) => {
+    await d.auth.revokeSession(userOf(req).userId, req.params.sessionId, requestContext(req));
+    reply.status(204);
+    return null;
+  });
+
+  app.post('/api/auth/password', {
+    preHandler: guards.user,
+    schema: { tags, summary: 'Change my password (signs out my other sessions)',
+      body: Type.Object({ currentPassword: Password, newPassword: Password }, { additionalProperties: false }),
+      response: { 200: Type.Object({ otherSessionsEnded: Type.Integer() }), ...errors(400, 401, 503) } },
+  }, async (req) => {
+    const { userId, sessionId } = userOf(req);
+    return { otherSessionsEnded: await d.auth.changePassword(userId, sessionId, req.body.currentPassword, req.body.newPassword, requestContext(req)) };
+  });
+
+  app.post('/api/auth/forgot-password', {
+    schema: { tags, summary: 'Mail a password-reset link (answers the same whether or not the email has an account)',
+      body: Type.Object({ email: Email }, { additionalProperties: false }), response: { 202: Accepted, ...errors(400, 429) } },
+  }, async (req, reply) => {
+    await d.auth.forgotPassword(req.body.email, requestContext(req));
+    reply.status(202);
+    return { message: 'If that address has an account, a reset link is on its way. It works once, within an hour.' };
+  });
+
+  app.post('/api/auth/reset-password', {
+    preHandler: guards.anonymous,
+    schema: { tags, summary: 'Set a new password with the mailed token (signs out every session)',
+      body: Type.Object({ token: OpaqueToken, newPassword: Password }, { additionalProperties: false }),
+      response: { 200: Type.Object({ reset: Type.Literal(true) }), ...errors(400, 429, 503) } },
+  }, async (req) => {
+    await d.auth.resetPassword(req.body.token, req.body.newPassword, requestContext(req));
+    return { reset: true as const };
+  });
+
+  app.delete('/api/auth/me', {
+    preHandler: guards.user,
+    schema: { tags, summary: 'Delete my account (confirm with the password)',
+      description: 'Workspaces where you are the only member are deleted with it; if you are the last owner of a workspace with other members, transfer ownership first (409).',
+      body: Type.Object({ password: Password }, { additionalProperties: false }), response: { 204: Type.Null(), ...errors(400, 401, 409) } },
+  }, async (req, reply) => {
+    await d.auth.deleteAccount(userOf(req).userId, req.body.password, requestContext(req));
+    clearCookie(reply);
+    reply.status(204);
+    return null;
+  });
+
+  app.get('/api/auth/activity', {
+    preHandler: guards.user,
+    schema: { tags, summary: 'Security events of my account (sign-ins, failures, password changes, revocations)',
+      querystring: Type.Object({ limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }), before: Type.Optional(Type.Integer({ minimum: 1 })) }),
+      response: { 200: Type.Object({ events: Type.Array(Type.Object({
+        id: Type.Integer(), action: Type.String(), createdAt: Type.String({ format: 'date-time' }),
+        ip: Type.Union([Type.String(), Type.Null()]), userAgent: Type.Union([Type.String(), Type.Null()]),
+      })) }), ...errors(400, 401) } },
+  }, async (req) => {
+    const rows = await listAudit(d.db, { actorUserId: userOf(req).userId }, { limit: req.query.limit, ...(req.query.before ? { before: req.query.before } : {}) });
+    return { events: rows.map((r) => ({ id: r.id, action: r.action, createdAt: r.createdAt.toISOString(), ip: r.ip, userAgent: r.userAgent })) };
+  });
+
+  app.get('/.well-known/jwks.json', {
+    schema: { tags, summary: 'Public keys that verify AllIN access tokens (JWK Set)',
+      response: { 200: Type.Object({ keys: Type.Array(Type.Object({}, { additionalProperties: true })) }) } },
+  }, async (_req, reply) => {
+    reply.header('cache-control', 'public, max-age=300');
+    return d.tokens.jwks();
+  });
+};
+
+export type { FastifyRequest };

@@ -1,0 +1,285 @@
+// Accounts: registration with email verification, login, refresh, logout, password change and reset,
+// account deletion. No answer reveals whether an email has an account: registering a taken email
+// answers like a new one (and mails the owner), a login with an unknown email fails with the same
+// message and takes the same time as a wrong password, and a reset request answers the same either way.
+import { and, eq, gt, isNull, sql } from 'drizzle-orm';
+import type { Db, DbOrTx } from '../../infra/db/client.ts';
+import type { Logger } from '../../infra/logger.ts';
+import { ApiError } from '../../http/errors.ts';
+import { consume, peek, tooMany, type Limiter } from '../../infra/rate-limit.ts';
+import { audit, type RequestContext } from '../audit/service.ts';
+import { queueMail } from '../mail/outbox.ts';
+import { templates } from '../mail/templates.ts';
+import { oneTimeTokens, users } from './schema.ts';
+import { passwordProblem, type PasswordHasher } from './passwords.ts';
+import { RefreshError, type SessionService } from './sessions.ts';
+import { newSecret, sha256, type TokenService } from './tokens.ts';
+import type { WorkspaceService } from '../workspaces/service.ts';
+
+export interface AuthLimits {
+  loginAccountIp: Limiter;
+  loginIp: Limiter;
+  loginAccount: Limiter;
+  register: Limiter;
+  passwordReset: Limiter;
+}
+
+export interface IssuedTokens {
+  accessToken: string;
+  accessTokenExpiresAt: Date;
+  refreshToken: string;
+  sessionId: string;
+  sessionExpiresAt: Date;
+}
+
+const VERIFY_TTL_MS = 24 * 3600_000;
+const RESET_TTL_MS = 3600_000;
+
+export const normaliseEmail = (email: string) => email.trim().toLowerCase();
+
+const INVALID_CREDENTIALS = () => new ApiError(401, 'INVALID_CREDENTIALS', 'The email or password is incorrect.');
+
+export class AuthService {
+  constructor(private readonly d: {
+    db: Db;
+    hasher: PasswordHasher;
+    sessions: SessionService;
+    tokens: TokenService;
+    limits: AuthLimits;
+    workspaces: WorkspaceService;
+    publicUrl: string;
+    log: Logger;
+  }) {}
+
+  private link(path: string, token: string): string {
+    return `${this.d.publicUrl}${path}#token=${encodeURIComponent(token)}`;
+  }
+
+  private assertPassword(password: string, field: string, context: string[]): void {
+    const problem = passwordProblem(password, context);
+    if (problem) throw new ApiError(400, 'WEAK_PASSWORD', `${field} ${problem}.`, [{ field: `body.${field}`, message: problem }]);
+  }
+
+  private async newOneTimeToken(db: DbOrTx, userId: string, purpose: 'verify_email' | 'reset_password', ttlMs: number): Promise<string> {
+    const token = newSecret(purpose === 'verify_email' ? 've' : 'pr');
+    // One live token per purpose: asking again invalidates the previous link.
+    await db.update(oneTimeTokens).set({ usedAt: sql`now()` })
+      .where(and(eq(oneTimeTokens.userId, userId), eq(oneTimeTokens.purpose, purpose), isNull(oneTimeTokens.usedAt)));
+    await db.insert(oneTimeTokens).values({ tokenHash: sha256(token), userId, purpose, expiresAt: new Date(Date.now() + ttlMs) });
+    return token;
+  }
+
+  /** Marks a one-time token used and returns its user, atomically: a token works once. */
+  private async useOneTimeToken(db: DbOrTx, token: string, purpose: 'verify_email' | 'reset_password'): Promise<string | null> {
+    const rows = await db.update(oneTimeTokens).set({ usedAt: sql`now()` })
+      .where(and(eq(oneTimeTokens.tokenHash, sha256(token)), eq(oneTimeTokens.purpose, purpose), isNull(oneTimeTokens.usedAt),
+        gt(oneTimeTokens.expiresAt, sql`now()`)))
+      .returning({ userId: oneTimeTokens.userId });
+    return rows[0]?.userId ?? null;
+  }
+
+  private async limit(l: Limiter, key: string, message: string): Promise<void> {
+    const r = await consume(l, key);
+    if (!r.ok) throw tooMany(l, r.res, message);
+  }
+
+  async register(input: { email: string; password: string; name: string }, ctx: RequestContext): Promise<void> {
+    await this.limit(this.d.limits.register, ctx.ip ?? 'unknown', 'Too many sign-ups from this address.');
+    const email = normaliseEmail(input.email);
+    const name = input.name.trim();
+    this.assertPassword(input.password, 'password', [email, name]);
+    // Hash in both branches: a taken email must take as long as a new one.
+    const passwordHash = await this.d.hasher.hash(input.password);
+    await this.d.db.transaction(async (tx) => {
+      const inserted = await tx.insert(users).values({ email, name, passwordHash }).onConflictDoNothing().returning({ id: users.id });
+      if (inserted[0]) {
+        const token = await this.newOneTimeToken(tx, inserted[0].id, 'verify_email', VERIFY_TTL_MS);
+        await queueMail(tx, email, templates.verifyEmail(name, this.link('/verify-email', token)));
+        await audit(tx, { action: 'user.registered', actorUserId: inserted[0].id, ...ctx });
+      } else {
+        const [owner] = await tx.select({ id: users.id, name: users.name }).from(users).where(eq(users.email, email));
+        await queueMail(tx, email, templates.alreadyRegistered(owner?.name ?? 'there', `${this.d.publicUrl}/sign-in`, `${this.d.publicUrl}/forgot-password`));
+        await audit(tx, { action: 'user.register_attempt_existing', actorUserId: owner?.id ?? null, ...ctx });
+      }
+    });
+  }
+
+  async verifyEmail(token: string, ctx: RequestContext): Promise<void> {
+    await this.d.db.transaction(async (tx) => {
+      const userId = await this.useOneTimeToken(tx, token, 'verify_email');
+      if (!userId) throw new ApiError(400, 'INVALID_TOKEN', 'This verification link is invalid, used or expired. Ask for a new one.');
+      await tx.update(users).set({ emailVerifiedAt: sql`coalesce(${users.emailVerifiedAt}, now())`, updatedAt: sql`now()` }).where(eq(users.id, userId));
+      await audit(tx, { action: 'user.email_verified', actorUserId: userId, ...ctx });
+    });
+  }
+
+  async resendVerification(emailInput: string, ctx: RequestContext): Promise<void> {
+    await this.limit(this.d.limits.passwordReset, ctx.ip ?? 'unknown', 'Too many mails requested from this address.');
+    const email = normaliseEmail(emailInput);
+    await this.d.db.transaction(async (tx) => {
+      const [user] = await tx.select().from(users).where(eq(users.email, email));
+      if (!user || user.emailVerifiedAt) return;
+      const token = await this.newOneTimeToken(tx, user.id, 'verify_email', VERIFY_TTL_MS);
+      await queueMail(tx, email, templates.verifyEmail(user.name, this.link('/verify-email', token)));
+    });
+  }
+
+  async login(input: { email: string; password: string; rememberMe?: boolean }, ctx: RequestContext): Promise<IssuedTokens & { userId: string }> {
+    const email = normaliseEmail(input.email);
+    const ip = ctx.ip ?? 'unknown';
+    const { loginAccountIp, loginIp, loginAccount } = this.d.limits;
+    const keys: [Limiter, string][] = [[loginAccountIp, `${email}|${ip}`], [loginIp, ip], [loginAccount, email]];
+    // Only failures are counted: a legitimate user signing in often is never refused.
+    for (const [l, key] of keys) {
+      const state = await peek(l, key);
+      if (state && state.consumedPoints >= l.points) throw tooMany(l, state, 'Too many failed sign-in attempts.');
+    }
+
+    const [user] = await this.d.db.select().from(users).where(eq(users.email, email));
+    const verified = user ? await this.d.hasher.verify(user.passwordHash, input.password) : (await this.d.hasher.verifyDummy(input.password), null);
+    if (!user || !verified?.ok) {
+      await Promise.all(keys.map(([l, key]) => consume(l, key)));
+      await audit(this.d.db, { action: 'auth.login_failed', actorUserId: user?.id ?? null, ...ctx, details: { reason: 'bad_credentials' } });
+      throw INVALID_CREDENTIALS();
+    }
+    if (!user.emailVerifiedAt) {
+      throw new ApiError(403, 'EMAIL_NOT_VERIFIED', 'Confirm your email address first: follow the link we mailed you, or ask for a new one.');
+    }
+    if (verified.needsRehash) {
+      // A bcrypt hash from the seed's system, or older argon2 parameters: upgrade it now.
+      const upgraded = await this.d.hasher.hash(input.password);
+      await this.d.db.update(users).set({ passwordHash: upgraded, updatedAt: sql`now()` }).where(eq(users.id, user.id));
+    }
+    await loginAccountIp.impl.delete(`${email}|${ip}`).catch(() => undefined);
+    const issued = await this.d.db.transaction(async (tx) => {
+      const s = await this.d.sessions.create(tx, user.id, input.rememberMe === true, ctx);
+      await audit(tx, { action: 'auth.login', actorUserId: user.id, targetType: 'session', targetId: s.sessionId, ...ctx });
+      return s;
+    });
+    const access = await this.d.tokens.issueAccess({ userId: user.id, sessionId: issued.sessionId });
+    return {
+      userId: user.id, accessToken: access.token, accessTokenExpiresAt: access.expiresAt,
+      refreshToken: issued.refreshToken, sessionId: issued.sessionId, sessionExpiresAt: issued.expiresAt,
+    };
+  }
+
+  async refresh(token: string, ctx: RequestContext): Promise<IssuedTokens & { userId: string }> {
+    try {
+      const r = await this.d.sessions.refresh(token);
+      const access = await this.d.tokens.issueAccess({ userId: r.userId, sessionId: r.sessionId });
+      return {
+        userId: r.userId, accessToken: access.token, accessTokenExpiresAt: access.expiresAt,
+        refreshToken: r.refreshToken, sessionId: r.sessionId, sessionExpiresAt: r.expiresAt,
+      };
+    } catch (err) {
+      if (!(err instanceof RefreshError)) throw err;
+      if (err.code === 'REFRESH_TOKEN_REUSED') {
+        await audit(this.d.db, { action: 'auth.refresh_reuse_detected', actorUserId: err.userId ?? null, targetType: 'session', targetId: err.sessionId, ...ctx });
+      }
+      throw new ApiError(401, err.code, err.message);
+    }
+  }
+
+  async logout(userId: string, sessionId: string, scope: 'session' | 'others' | 'all', ctx: RequestContext): Promise<number> {
+    let n: number;
+    if (scope === 'session') {
+      await this.d.sessions.revoke(sessionId, 'logout');
+      n = 1;
+    } else {
+      n = await this.d.sessions.revokeAll(userId, scope === 'all' ? 'logout_all' : 'logout_other', scope === 'others' ? sessionId : undefined);
+    }
+    await audit(this.d.db, { action: 'auth.logout', actorUserId: userId, targetType: 'session', targetId: sessionId, details: { scope, revoked: n }, ...ctx });
+    return n;
+  }
+
+  async revokeSession(userId: string, targetSessionId: string, ctx: RequestContext): Promise<void> {
+    const s = await this.d.sessions.find(targetSessionId);
+    if (!s || s.userId !== userId || s.revokedAt) throw new ApiError(404, 'NOT_FOUND', 'No such active session.');
+    await this.d.sessions.revoke(targetSessionId, 'revoked_by_user');
+    await audit(this.d.db, { action: 'auth.session_revoked', actorUserId: userId, targetType: 'session', targetId: targetSessionId, ...ctx });
+  }
+
+  async me(userId: string) {
+    const [user] = await this.d.db.select({
+      id: users.id, email: users.email, name: users.name, emailVerifiedAt: users.emailVerifiedAt, createdAt: users.createdAt,
+    }).from(users).where(eq(users.id, userId));
+    if (!user) throw new ApiError(401, 'INVALID_TOKEN', 'This account no longer exists.');
+    return { ...user, emailVerified: user.emailVerifiedAt !== null, workspaces: await this.d.workspaces.listForUser(userId) };
+  }
+
+  async changePassword(userId: string, sessionId: string, current: string, next: string, ctx: RequestContext): Promise<number> {
+    const [user] = await this.d.db.select().from(users).where(eq(users.id, userId));
+    if (!user) throw new ApiError(401, 'INVALID_TOKEN', 'This account no longer exists.');
+    const ok = await this.d.hasher.verify(user.passwordHash, current);
+    if (!ok.ok) throw new ApiError(400, 'WRONG_PASSWORD', 'The current password is incorrect.', [{ field: 'body.currentPassword', message: 'is incorrect' }]);
+    this.assertPassword(next, 'newPassword', [user.email, user.name]);
+    const hash = await this.d.hasher.hash(next);
+    return this.d.db.transaction(async (tx) => {
+      await tx.update(users).set({ passwordHash: hash, passwordChangedAt: sql`now()`, updatedAt: sql`now()` }).where(eq(users.id, userId));
+      const ended = await this.d.sessions.revokeAll(userId, 'password_changed', sessionId, tx);
+      await queueMail(tx, user.email, templates.passwordChanged(user.name));
+      await audit(tx, { action: 'auth.password_changed', actorUserId: userId, details: { sessionsEnded: ended }, ...ctx });
+      return ended;
+    });
+  }
+
+  async forgotPassword(emailInput: string, ctx: RequestContext): Promise<void> {
+    await this.limit(this.d.limits.passwordReset, ctx.ip ?? 'unknown', 'Too many mails requested from this address.');
+    const email = normaliseEmail(emailInput);
+    await this.d.db.transaction(async (tx) => {
+      const [user] = await tx.select().from(users).where(eq(users.email, email));
+      if (!user) return;
+      const token = await this.newOneTimeToken(tx, user.id, 'reset_password', RESET_TTL_MS);
+      await queueMail(tx, email, templates.resetPassword(user.name, this.link('/reset-password', token)));
+      await audit(tx, { action: 'auth.password_reset_requested', actorUserId: user.id, ...ctx });
+    });
+  }
+
+  async resetPassword(token: string, next: string, ctx: RequestContext): Promise<void> {
+    // Check the new password before spending the token, so a weak choice can be corrected.
+    const [pending] = await this.d.db.select({ email: users.email, name: users.name }).from(oneTimeTokens)
+      .innerJoin(users, eq(users.id, oneTimeTokens.userId))
+      .where(and(eq(oneTimeTokens.tokenHash, sha256(token)), eq(oneTimeTokens.purpose, 'reset_password')));
+    if (pending) this.assertPassword(next, 'newPassword', [pending.email, pending.name]);
+    const hash = await this.d.hasher.hash(next);
+    await this.d.db.transaction(async (tx) => {
+      const userId = await this.useOneTimeToken(tx, token, 'reset_password');
+      if (!userId) throw new ApiError(400, 'INVALID_TOKEN', 'This reset link is invalid, used or expired. Ask for a new one.');
+      // Following the mailed link proves the address, too.
+      await tx.update(users).set({
+        passwordHash: hash, passwordChangedAt: sql`now()`, emailVerifiedAt: sql`coalesce(${users.emailVerifiedAt}, now())`, updatedAt: sql`now()`,
+      }).where(eq(users.id, userId));
+      await this.d.sessions.revokeAll(userId, 'password_reset', undefined, tx);
+      await queueMail(tx, pending!.email, templates.passwordChanged(pending!.name));
+      await audit(tx, { action: 'auth.password_reset', actorUserId: userId, ...ctx });
+    });
+  }
+
+  async deleteAccount(userId: string, password: string, ctx: RequestContext): Promise<void> {
+    const [user] = await this.d.db.select().from(users).where(eq(users.id, userId));
+    if (!user) throw new ApiError(401, 'INVALID_TOKEN', 'This account no longer exists.');
+    const ok = await this.d.hasher.verify(user.passwordHash, password);
+    if (!ok.ok) throw new ApiError(400, 'WRONG_PASSWORD', 'The password is incorrect.', [{ field: 'body.password', message: 'is incorrect' }]);
+    await this.d.db.transaction(async (tx) => {
+      await this.d.workspaces.releaseForAccountDeletion(tx, userId);
+      await this.d.sessions.revokeAll(userId, 'account_deleted', undefined, tx);
+      await tx.delete(users).where(eq(users.id, userId));
+      await audit(tx, { action: 'user.deleted', actorUserId: userId, ...ctx });
+    });
+  }
+
+  /** For `allin users create`: a verified user, with the same password rules. */
+  async createVerifiedUser(input: { email: string; password: string; name: string }): Promise<{ id: string; created: boolean }> {
+    const email = normaliseEmail(input.email);
+    this.assertPassword(input.password, 'password', [email, input.name]);
+    const passwordHash = await this.d.hasher.hash(input.password);
+    const rows = await this.d.db.insert(users).values({ email, name: input.name, passwordHash, emailVerifiedAt: sql`now()` })
+      .onConflictDoNothing().returning({ id: users.id });
+    if (rows[0]) {
+      await audit(this.d.db, { action: 'user.created_by_cli', actorUserId: rows[0].id });
+      return { id: rows[0].id, created: true };
+    }
+    const [existing] = await this.d.db.select({ id: users.id }).from(users).where(eq(users.email, email));
+    return { id: existing!.id, created: false };
+  }
+}

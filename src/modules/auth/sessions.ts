@@ -1,0 +1,154 @@
+// Sessions and refresh-token rotation.
+// - Every login gets its own session and a fresh 256-bit refresh token (two logins in the same
+//   millisecond cannot collide: the seed's race).
+// - Refreshing rotates the token under a row lock on the session: of concurrent refreshes with one
+//   token, one rotates; the others, inside the grace window, get the token it issued (parallel tabs).
+// - A replaced token presented after the grace window, or any older one, means it leaked: the whole
+//   session is revoked.
+// - Revocation is written to PostgreSQL and to the shared store, which every API process checks on
+//   each request, so access tokens of a revoked session stop working at once, not at their expiry.
+import { and, desc, eq, gt, isNull, ne, sql } from 'drizzle-orm';
+import type { Db, DbOrTx } from '../../infra/db/client.ts';
+import type { KeyValueStore } from '../../infra/stores/types.ts';
+import { refreshTokens, sessions } from './schema.ts';
+import { newSecret, sha256, type TokenService } from './tokens.ts';
+import type { RequestContext } from '../audit/service.ts';
+
+export type RevokeReason = 'logout' | 'logout_other' | 'logout_all' | 'revoked_by_user' | 'password_changed' | 'password_reset'
+  | 'refresh_reuse' | 'account_deleted';
+
+export class RefreshError extends Error {
+  constructor(readonly code: 'INVALID_REFRESH_TOKEN' | 'REFRESH_TOKEN_REUSED' | 'SESSION_EXPIRED' | 'SESSION_REVOKED', message: string,
+    readonly sessionId?: string, readonly userId?: string) {
+    super(message);
+    this.name = 'RefreshError';
+  }
+}
+
+export interface SessionOptions {
+  ttlDays: number;
+  rememberTtlDays: number;
+  graceSeconds: number;
+}
+
+const revokedKey = (sessionId: string) => `revoked-session:${sessionId}`;
+const graceKey = (hash: Buffer) => `refresh-grace:${hash.toString('hex')}`;
+
+export class SessionService {
+  constructor(
+    private readonly db: Db,
+    private readonly store: KeyValueStore,
+    private readonly tokens: TokenService,
+    private readonly opts: SessionOptions,
+  ) {}
+
+  async create(db: DbOrTx, userId: string, rememberMe: boolean, ctx: RequestContext): Promise<{ sessionId: string; refreshToken: string; expiresAt: Date }> {
+    const days = rememberMe ? this.opts.rememberTtlDays : this.opts.ttlDays;
+    const expiresAt = new Date(Date.now() + days * 86_400_000);
+    const [row] = await db.insert(sessions).values({
+      userId, rememberMe, expiresAt, ip: ctx.ip, userAgent: ctx.userAgent?.slice(0, 400) ?? null,
+    }).returning({ id: sessions.id });
+    const refreshToken = newSecret('rt');
+    await db.insert(refreshTokens).values({ tokenHash: sha256(refreshToken), sessionId: row!.id });
+    return { sessionId: row!.id, refreshToken, expiresAt };
+  }
+
+  /** Rotates a refresh token. Returns the session and the new (or, in the grace window, current) token. */
+  async refresh(token: string): Promise<{ sessionId: string; userId: string; refreshToken: string; expiresAt: Date; rememberMe: boolean }> {
+    const hash = sha256(token);
+    const result = await this.db.transaction(async (tx) => {
+      // Lock the session row (not just the token row): every rotation of one session is serialised.
+      const found = await tx.execute<{
+        session_id: string; user_id: string; replaced_at: Date | null; expires_at: Date; revoked_at: Date | null; remember_me: boolean;
+      }>(sql`select rt.session_id, s.user_id, rt.replaced_at, s.expires_at, s.revoked_at, s.remember_me
+               from refresh_tokens rt join sessions s on s.id = rt.session_id
+              where rt.token_hash = ${hash}
+              for update of s`);
+      const row = found.rows[0];
+      if (!row) throw new RefreshError('INVALID_REFRESH_TOKEN', 'This refresh token is not valid; sign in again');
+      const base = { sessionId: row.session_id, userId: row.user_id, expiresAt: new Date(row.expires_at), rememberMe: row.remember_me };
+      if (row.revoked_at) throw new RefreshError('SESSION_REVOKED', 'This session was signed out; sign in again', row.session_id, row.user_id);
+      if (new Date(row.expires_at).getTime() <= Date.now()) {
+        throw new RefreshError('SESSION_EXPIRED', 'This session has expired; sign in again', row.session_id, row.user_id);
+      }
+
+      if (row.replaced_at === null) {
+        const refreshToken = newSecret('rt');
+        await tx.update(refreshTokens).set({ replacedAt: sql`now()` }).where(eq(refreshTokens.tokenHash, hash));
+        await tx.insert(refreshTokens).values({ tokenHash: sha256(refreshToken), sessionId: row.session_id });
+        await tx.update(sessions).set({ lastUsedAt: sql`now()` }).where(eq(sessions.id, row.session_id));
+        // Written before commit, so a concurrent refresh that waited on the lock finds it.
+        await this.store.set(graceKey(hash), this.tokens.sealGrace(refreshToken), this.opts.graceSeconds * 1000 + 1000);
+        return { kind: 'rotated' as const, ...base, refreshToken };
+      }
+
+      const replacedMsAgo = Date.now() - new Date(row.replaced_at).getTime();
+      if (replacedMsAgo <= this.opts.graceSeconds * 1000) {
+        // Only the token replaced last is in grace: the one that replaced it must still be current.
+        const sealed = await this.store.get(graceKey(hash));
+        const current = sealed ? this.tokens.openGrace(sealed) : null;
+        if (current && (await this.isCurrent(tx, current))) {
+          return { kind: 'grace' as const, ...base, refreshToken: current };
+        }
+      }
+      // An old token came back: whoever holds it is not the session's owner, or the owner's copy leaked.
+      await this.revokeIn(tx, row.session_id, 'refresh_reuse');
+      return { kind: 'reused' as const, ...base };
+    });
+    if (result.kind === 'reused') {
+      await this.markRevoked([result.sessionId]);
+      throw new RefreshError('REFRESH_TOKEN_REUSED', 'This refresh token was already used; the session has been signed out for safety',
+        result.sessionId, result.userId);
+    }
+    return result;
+  }
+
+  private async isCurrent(db: DbOrTx, token: string): Promise<boolean> {
+    const r = await db.select({ replacedAt: refreshTokens.replacedAt }).from(refreshTokens).where(eq(refreshTokens.tokenHash, sha256(token)));
+    return r.length === 1 && r[0]!.replacedAt === null;
+  }
+
+  private async revokeIn(db: DbOrTx, sessionId: string, reason: RevokeReason): Promise<void> {
+    await db.update(sessions).set({ revokedAt: sql`now()`, revokeReason: reason })
+      .where(and(eq(sessions.id, sessionId), isNull(sessions.revokedAt)));
+  }
+
+  /** Tells every API process, through the shared store, that these sessions' access tokens are dead. */
+  async markRevoked(sessionIds: string[]): Promise<void> {
+    const ttl = (this.tokens.accessTtlSeconds + 60) * 1000;
+    await Promise.all(sessionIds.map((id) => this.store.set(revokedKey(id), '1', ttl)));
+  }
+
+  async isRevoked(sessionId: string): Promise<boolean> {
+    return (await this.store.get(revokedKey(sessionId))) !== null;
+  }
+
+  async revoke(sessionId: string, reason: RevokeReason, db: DbOrTx = this.db): Promise<void> {
+    await this.revokeIn(db, sessionId, reason);
+    await this.markRevoked([sessionId]);
+  }
+
+  /** Revokes the user's live sessions, except one when given. Returns how many. */
+  async revokeAll(userId: string, reason: RevokeReason, except?: string, db: DbOrTx = this.db): Promise<number> {
+    const conds = [eq(sessions.userId, userId), isNull(sessions.revokedAt), gt(sessions.expiresAt, sql`now()`)];
+    if (except) conds.push(ne(sessions.id, except));
+    const rows = await db.update(sessions).set({ revokedAt: sql`now()`, revokeReason: reason }).where(and(...conds))
+      .returning({ id: sessions.id });
+    await this.markRevoked(rows.map((r) => r.id));
+    return rows.length;
+  }
+
+  async list(userId: string) {
+    return this.db.select({
+      id: sessions.id, createdAt: sessions.createdAt, lastUsedAt: sessions.lastUsedAt, expiresAt: sessions.expiresAt,
+      ip: sessions.ip, userAgent: sessions.userAgent, rememberMe: sessions.rememberMe,
+    }).from(sessions)
+      .where(and(eq(sessions.userId, userId), isNull(sessions.revokedAt), gt(sessions.expiresAt, sql`now()`)))
+      .orderBy(desc(sessions.lastUsedAt));
+  }
+
+  async find(sessionId: string) {
+    const [row] = await this.db.select().from(sessions).where(eq(sessions.id, sessionId));
+    return row;
+  }
+}

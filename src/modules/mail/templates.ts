@@ -1,0 +1,37 @@
+// The mails AllIN sends, as plain text. Links carry their token in the URL fragment (#token=…), which
+// browsers never send to a server, so tokens stay out of access logs and proxies.
+export interface Mail {
+  template: string;
+  subject: string;
+  text: string;
+}
+
+const sign = '\n\n— AllIN';
+
+export const templates = {
+  verifyEmail: (name: string, link: string): Mail => ({
+    template: 'verify_email',
+    subject: 'Confirm your email address for AllIN',
+    text: `Hello ${name},\n\nConfirm your email address to finish creating your AllIN account:\n\n${link}\n\nThe link works once and expires in 24 hours. If you did not sign up, ignore this mail.${sign}`,
+  }),
+  alreadyRegistered: (name: string, signInLink: string, resetLink: string): Mail => ({
+    template: 'already_registered',
+    subject: 'Someone tried to sign up to AllIN with your email',
+    text: `Hello ${name},\n\nSomeone (perhaps you) tried to create an AllIN account with this email address, which already has one.\n\nSign in: ${signInLink}\nForgot your password? ${resetLink}\n\nIf this was not you, nothing has changed and you can ignore this mail.${sign}`,
+  }),
+  resetPassword: (name: string, link: string): Mail => ({
+    template: 'reset_password',
+    subject: 'Reset your AllIN password',
+    text: `Hello ${name},\n\nChoose a new password for your AllIN account:\n\n${link}\n\nThe link works once and expires in 1 hour. If you did not ask for this, ignore this mail: your password has not changed.${sign}`,
+  }),
+  passwordChanged: (name: string): Mail => ({
+    template: 'password_changed',
+    subject: 'Your AllIN password was changed',
+    text: `Hello ${name},\n\nThe password of your AllIN account was just changed, and your other sessions were signed out. If this was not you, reset your password at once and contact your workspace owner.${sign}`,
+  }),
+  invitation: (workspace: string, inviter: string, role: string, link: string): Mail => ({
+    template: 'invitation',
+    subject: `${inviter} invited you to ${workspace} on AllIN`,
+    text: `Hello,\n\n${inviter} invited you to join the workspace "${workspace}" on AllIN as ${role}.\n\nAccept the invitation: ${link}\n\nThe invitation expires in 7 days.${sign}`,
+  }),
+};

@@ -1,0 +1,59 @@
+// Who may do what in a workspace. One table, used by every workspace route and documented in
+// docs/PERMISSIONS.md (a test keeps the two in step).
+import type { Role } from './schema.ts';
+
+export const PERMISSIONS = {
+  'workspace.read': ['owner', 'admin', 'editor', 'viewer'],
+  'workspace.rename': ['owner', 'admin'],
+  'workspace.delete': ['owner'],
+  'workspace.transfer': ['owner'],
+  'members.read': ['owner', 'admin', 'editor', 'viewer'],
+  'members.manage': ['owner', 'admin'],
+  'posts.read': ['owner', 'admin', 'editor', 'viewer'],
+  'posts.write': ['owner', 'admin', 'editor'],
+  'posts.approve': ['owner', 'admin'],
+  'accounts.read': ['owner', 'admin', 'editor', 'viewer'],
+  'accounts.manage': ['owner', 'admin'],
+  'apikeys.manage': ['owner', 'admin'],
+  'webhooks.manage': ['owner', 'admin'],
+  'audit.read': ['owner', 'admin'],
+} as const satisfies Record<string, readonly Role[]>;
+
+export type Permission = keyof typeof PERMISSIONS;
+
+export const PERMISSION_DESCRIPTIONS: Record<Permission, string> = {
+  'workspace.read': 'see the workspace and its settings',
+  'workspace.rename': 'rename the workspace and change its settings',
+  'workspace.delete': 'delete the workspace',
+  'workspace.transfer': 'transfer ownership',
+  'members.read': 'see members and pending invitations',
+  'members.manage': 'invite, remove and change roles of members (admins cannot touch owners)',
+  'posts.read': 'see posts, the calendar and results',
+  'posts.write': 'create, edit, schedule and delete posts (submitted for approval when the workspace requires it)',
+  'posts.approve': 'approve or reject posts, and schedule without approval',
+  'accounts.read': 'see connected social accounts',
+  'accounts.manage': 'connect, reconnect and disconnect social accounts',
+  'apikeys.manage': 'create and revoke API keys',
+  'webhooks.manage': 'create and delete webhooks, read their delivery log',
+  'audit.read': 'read the audit log',
+};
+
+export function can(role: Role, permission: Permission): boolean {
+  return (PERMISSIONS[permission] as readonly Role[]).includes(role);
+}
+
+/** API key scopes, and the permissions each grants (never more than the role of the key's creator). */
+export const SCOPES = {
+  read: ['workspace.read', 'members.read', 'posts.read', 'accounts.read'],
+  write: ['workspace.read', 'members.read', 'posts.read', 'accounts.read', 'posts.write'],
+  admin: ['workspace.read', 'members.read', 'posts.read', 'accounts.read', 'posts.write', 'posts.approve', 'accounts.manage',
+    'members.manage', 'webhooks.manage', 'audit.read', 'workspace.rename'],
+} as const satisfies Record<string, readonly Permission[]>;
+
+export type Scope = keyof typeof SCOPES;
+
+export function scopesAllow(scopes: readonly string[], permission: Permission): boolean {
+  return scopes.some((s) => (SCOPES[s as Scope] as readonly Permission[] | undefined)?.includes(permission));
+}
+
+export const ROLE_RANK: Record<Role, number> = { viewer: 0, editor: 1, admin: 2, owner: 3 };

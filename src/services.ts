@@ -1,0 +1,58 @@
+// The composition root: every service, built once per process from its already-connected dependencies
+// and passed down. Nothing here connects to anything.
+import type { TaskList } from 'graphile-worker';
+import type { Config } from './config.ts';
+import type { Db } from './infra/db/client.ts';
+import type { KeyValueStore } from './infra/stores/types.ts';
+import type { Logger } from './infra/logger.ts';
+import { createLimiter } from './infra/rate-limit.ts';
+import { PasswordHasher } from './modules/auth/passwords.ts';
+import { TokenService } from './modules/auth/tokens.ts';
+import { SessionService } from './modules/auth/sessions.ts';
+import { AuthService, type AuthLimits } from './modules/auth/service.ts';
+import { WorkspaceService } from './modules/workspaces/service.ts';
+import { ApiKeyService } from './modules/api-keys/service.ts';
+import { createMailer, sendMailTask, type Mailer } from './modules/mail/mailer.ts';
+import { SEND_MAIL_TASK } from './modules/mail/outbox.ts';
+import type { Limiter } from './infra/rate-limit.ts';
+
+export interface Services {
+  db: Db;
+  store: KeyValueStore;
+  hasher: PasswordHasher;
+  tokens: TokenService;
+  sessions: SessionService;
+  auth: AuthService;
+  workspaces: WorkspaceService;
+  apiKeys: ApiKeyService;
+  mailer: Mailer;
+  authLimits: AuthLimits;
+  apiLimits: { user: Limiter; apiKey: Limiter; ip: Limiter };
+  tasks: TaskList;
+}
+
+export function buildServices(config: Config, db: Db, store: KeyValueStore, log: Logger): Services {
+  const hasher = new PasswordHasher({ ...(config.HASH_CONCURRENCY > 0 ? { concurrency: config.HASH_CONCURRENCY } : {}), maxWaitMs: config.HASH_MAX_WAIT_MS });
+  const tokens = new TokenService({ secret: config.AUTH_SECRET!, issuer: config.PUBLIC_URL, accessTtlSeconds: config.ACCESS_TOKEN_TTL_SECONDS });
+  const sessions = new SessionService(db, store, tokens, {
+    ttlDays: config.SESSION_TTL_DAYS, rememberTtlDays: config.SESSION_REMEMBER_TTL_DAYS, graceSeconds: config.REFRESH_GRACE_SECONDS,
+  });
+  const authLimits: AuthLimits = {
+    loginAccountIp: createLimiter(store, 'login-account-ip', config.LIMIT_LOGIN_FAILURES_ACCOUNT_IP),
+    loginIp: createLimiter(store, 'login-ip', config.LIMIT_LOGIN_FAILURES_IP),
+    loginAccount: createLimiter(store, 'login-account', config.LIMIT_LOGIN_FAILURES_ACCOUNT),
+    register: createLimiter(store, 'register-ip', config.LIMIT_REGISTER_IP),
+    passwordReset: createLimiter(store, 'mail-ip', config.LIMIT_PASSWORD_RESET_IP),
+  };
+  const apiLimits = {
+    user: createLimiter(store, 'api-user', config.LIMIT_API_USER),
+    apiKey: createLimiter(store, 'api-key', config.LIMIT_API_KEY),
+    ip: createLimiter(store, 'api-ip', config.LIMIT_API_IP),
+  };
+  const workspaces = new WorkspaceService(db);
+  const apiKeys = new ApiKeyService(db);
+  const auth = new AuthService({ db, hasher, sessions, tokens, limits: authLimits, workspaces, publicUrl: config.PUBLIC_URL, log });
+  const mailer = createMailer({ url: config.MAIL_URL, from: config.MAIL_FROM, log });
+  const tasks: TaskList = { [SEND_MAIL_TASK]: sendMailTask(db, mailer, log) };
+  return { db, store, hasher, tokens, sessions, auth, workspaces, apiKeys, mailer, authLimits, apiLimits, tasks };
+}

@@ -1,0 +1,55 @@
+// An AllIN API process for a test file: the run's database, Redis under a key prefix of its own (so
+// rate-limit counters of one file do not reach another), and helpers to make users and sign in.
+import { randomBytes } from 'node:crypto';
+import { startRuntime, type Running } from '../../src/runtime.ts';
+import type { Role } from '../../src/app.ts';
+import { testConfig, quietLogger, testRedisPrefix } from './env.ts';
+import { json, type Json } from './http.ts';
+
+export interface TestApp {
+  running: Running;
+  url: string;
+  /** A verified user with a strong password. */
+  user(opts?: { email?: string; password?: string; name?: string }): Promise<{ id: string; email: string; password: string }>;
+  login(email: string, password: string, extra?: Record<string, unknown>): Promise<Json>;
+  /** fetch with JSON in and out; `token` becomes a Bearer header. */
+  call(method: string, path: string, opts?: { token?: string; body?: unknown; headers?: Record<string, string> }): Promise<{ status: number; body: Json; headers: Headers }>;
+  stop(): Promise<void>;
+}
+
+let seq = 0;
+export const uniqueEmail = (tag = 'user') => `${tag}-${Date.now().toString(36)}-${(seq++).toString(36)}-${randomBytes(3).toString('hex')}@example.com`;
+export const strongPassword = () => `Quiet-${randomBytes(6).toString('base64url')}-harbour-lantern`;
+
+export async function startTestApp(overrides: Record<string, string | undefined> = {}, role: Role = 'serve'): Promise<TestApp> {
+  const config = testConfig({ REDIS_KEY_PREFIX: `${testRedisPrefix()}${randomBytes(4).toString('hex')}:`, ...overrides });
+  const running = await startRuntime(role, config, quietLogger());
+  const url = running.url!;
+  const call: TestApp['call'] = async (method, path, opts = {}) => {
+    const headers: Record<string, string> = { ...opts.headers };
+    if (opts.token) headers.authorization = `Bearer ${opts.token}`;
+    if (opts.body !== undefined) headers['content-type'] = 'application/json';
+    const res = await fetch(`${url}${path}`, { method, headers, ...(opts.body !== undefined ? { body: JSON.stringify(opts.body) } : {}) });
+    const text = await res.text();
+    let body: Json = text;
+    try { body = text ? JSON.parse(text) : null; } catch { /* not JSON */ }
+    return { status: res.status, body, headers: res.headers };
+  };
+  return {
+    running, url, call,
+    async user(opts = {}) {
+      const email = opts.email ?? uniqueEmail();
+      const password = opts.password ?? strongPassword();
+      const r = await running.services.auth.createVerifiedUser({ email, password, name: opts.name ?? 'Test User' });
+      return { id: r.id, email, password };
+    },
+    async login(email, password, extra = {}) {
+      const r = await call('POST', '/api/auth/login', { body: { email, password, ...extra } });
+      if (r.status !== 200) throw new Error(`login failed: ${r.status} ${JSON.stringify(r.body)}`);
+      return r.body;
+    },
+    stop: () => running.stop(),
+  };
+}
+
+export { json };
