@@ -57,15 +57,16 @@ export class SessionService {
   async refresh(token: string): Promise<{ sessionId: string; userId: string; refreshToken: string; expiresAt: Date; rememberMe: boolean }> {
     const hash = sha256(token);
     const result = await this.db.transaction(async (tx) => {
-      // Lock the session row (not just the token row): every rotation of one session is serialised.
-      const found = await tx.execute<{
-        session_id: string; user_id: string; replaced_at: Date | null; expires_at: Date; revoked_at: Date | null; remember_me: boolean;
-      }>(sql`select rt.session_id, s.user_id, rt.replaced_at, s.expires_at, s.revoked_at, s.remember_me
-               from refresh_tokens rt join sessions s on s.id = rt.session_id
-              where rt.token_hash = ${hash}
-              for update of s`);
-      const row = found.rows[0];
-      if (!row) throw new RefreshError('INVALID_REFRESH_TOKEN', 'This refresh token is not valid; sign in again');
+      // Find the session, lock its row (every rotation of one session is serialised), then read the
+      // token's state after the lock: a concurrent rotation that held the lock is visible now.
+      const [owner] = await tx.select({ sessionId: refreshTokens.sessionId }).from(refreshTokens).where(eq(refreshTokens.tokenHash, hash));
+      if (!owner) throw new RefreshError('INVALID_REFRESH_TOKEN', 'This refresh token is not valid; sign in again');
+      const found = await tx.execute<{ user_id: string; expires_at: Date; revoked_at: Date | null; remember_me: boolean }>(
+        sql`select user_id, expires_at, revoked_at, remember_me from sessions where id = ${owner.sessionId} for update`);
+      const [tokenNow] = await tx.select({ replacedAt: refreshTokens.replacedAt }).from(refreshTokens).where(eq(refreshTokens.tokenHash, hash));
+      const s = found.rows[0];
+      if (!s || !tokenNow) throw new RefreshError('INVALID_REFRESH_TOKEN', 'This refresh token is not valid; sign in again');
+      const row = { session_id: owner.sessionId, replaced_at: tokenNow.replacedAt, ...s };
       const base = { sessionId: row.session_id, userId: row.user_id, expiresAt: new Date(row.expires_at), rememberMe: row.remember_me };
       if (row.revoked_at) throw new RefreshError('SESSION_REVOKED', 'This session was signed out; sign in again', row.session_id, row.user_id);
       if (new Date(row.expires_at).getTime() <= Date.now()) {
