@@ -1,9 +1,11 @@
 // `allin bench [names]` / `npm run bench -- names`: benchmarks print figures and ratios against a
 // baseline measured in the same run. They are not pass/fail tests: this machine is shared and noisy.
 import { benchHealth } from './health.ts';
+import { benchAuth } from './auth.ts';
 
 const BENCHES: Record<string, { describe: string; run: (args: string[]) => Promise<void> }> = {
   health: { describe: 'GET /health: AllIN (metrics on and off) against a bare node:http server', run: benchHealth },
+  auth: { describe: 'login throughput against raw argon2id; /api/auth/me and refresh latency at 50 clients', run: benchAuth },
 };
 
 export async function runBench(args: string[]): Promise<number> {
