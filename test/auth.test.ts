@@ -75,6 +75,27 @@ describe('rotation and reuse', () => {
     assert.equal(again.body.session.id, b.body.session.id);
   });
 
+  test('a token two rotations old revokes the session even inside the grace window', async () => {
+    const u = await t.user();
+    const a = await t.login(u.email, u.password);
+    const b = await t.call('POST', '/api/auth/refresh', { body: { refreshToken: a.refreshToken } });
+    const c = await t.call('POST', '/api/auth/refresh', { body: { refreshToken: b.body.refreshToken } });
+    assert.equal(c.status, 200);
+    const old = await t.call('POST', '/api/auth/refresh', { body: { refreshToken: a.refreshToken } });
+    assert.equal(old.status, 401);
+    assert.equal(old.body.code, 'REFRESH_TOKEN_REUSED');
+    assert.equal((await t.call('GET', '/api/auth/me', { token: c.body.accessToken })).status, 401);
+  });
+
+  test('an unknown refresh token is refused without touching any session', async () => {
+    const u = await t.user();
+    const a = await t.login(u.email, u.password);
+    const r = await t.call('POST', '/api/auth/refresh', { body: { refreshToken: `rt_${'A'.repeat(43)}` } });
+    assert.equal(r.status, 401);
+    assert.equal(r.body.code, 'INVALID_REFRESH_TOKEN');
+    assert.equal((await t.call('GET', '/api/auth/me', { token: a.accessToken })).status, 200);
+  });
+
   test('reuse outside the grace window revokes the session; its access tokens stop within a second', async () => {
     const app = await startTestApp({ ...LOOSE, REFRESH_GRACE_SECONDS: '0' });
     try {

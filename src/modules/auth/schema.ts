@@ -15,10 +15,17 @@ export const users = pgTable('users', {
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
 }, (t) => [uniqueIndex('users_email_key').on(t.email)]);
 
-/** A login: lives until expires_at unless revoked. Its refresh tokens rotate; see refresh_tokens. */
+/**
+ * A login: lives until expires_at unless revoked. The refresh token rotates on every use; the session
+ * keeps the SHA-256 hash of the current one and of the last few it replaced, so a replaced token that
+ * comes back (outside the grace window) is recognised as leaked and the session is revoked.
+ */
 export const sessions = pgTable('sessions', {
   id: uuid('id').primaryKey().default(sql`gen_random_uuid()`),
   userId: uuid('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+  refreshHash: bytea('refresh_hash').notNull(),
+  previousHashes: bytea('previous_hashes').array().notNull().default(sql`'{}'::bytea[]`),
+  rotatedAt: timestamp('rotated_at', { withTimezone: true }),
   rememberMe: boolean('remember_me').notNull().default(false),
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
@@ -27,18 +34,11 @@ export const sessions = pgTable('sessions', {
   userAgent: text('user_agent'),
   revokedAt: timestamp('revoked_at', { withTimezone: true }),
   revokeReason: text('revoke_reason'),
-}, (t) => [index('sessions_user_idx').on(t.userId)]);
-
-/**
- * Every refresh token a session has had, by SHA-256 hash. The one with replaced_at null is current;
- * presenting a replaced one outside the grace window means it leaked: the session is revoked.
- */
-export const refreshTokens = pgTable('refresh_tokens', {
-  tokenHash: bytea('token_hash').primaryKey(),
-  sessionId: uuid('session_id').notNull().references(() => sessions.id, { onDelete: 'cascade' }),
-  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
-  replacedAt: timestamp('replaced_at', { withTimezone: true }),
-}, (t) => [index('refresh_tokens_session_idx').on(t.sessionId)]);
+}, (t) => [
+  index('sessions_user_idx').on(t.userId),
+  uniqueIndex('sessions_refresh_hash_key').on(t.refreshHash),
+  index('sessions_previous_hashes_idx').using('gin', t.previousHashes),
+]);
 
 /** Single-use tokens sent by mail: email verification and password reset. */
 export const oneTimeTokens = pgTable('one_time_tokens', {

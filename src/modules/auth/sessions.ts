@@ -10,7 +10,10 @@
 import { and, desc, eq, gt, isNull, ne, sql } from 'drizzle-orm';
 import type { Db, DbOrTx } from '../../infra/db/client.ts';
 import type { KeyValueStore } from '../../infra/stores/types.ts';
-import { refreshTokens, sessions } from './schema.ts';
+import { sessions } from './schema.ts';
+
+/** Replaced refresh-token hashes a session remembers, to recognise a leaked one. */
+const KEPT_HASHES = 16;
 import { newSecret, sha256, type TokenService } from './tokens.ts';
 import type { RequestContext } from '../audit/service.ts';
 
@@ -45,11 +48,10 @@ export class SessionService {
   async create(db: DbOrTx, userId: string, rememberMe: boolean, ctx: RequestContext): Promise<{ sessionId: string; refreshToken: string; expiresAt: Date }> {
     const days = rememberMe ? this.opts.rememberTtlDays : this.opts.ttlDays;
     const expiresAt = new Date(Date.now() + days * 86_400_000);
-    const [row] = await db.insert(sessions).values({
-      userId, rememberMe, expiresAt, ip: ctx.ip, userAgent: ctx.userAgent?.slice(0, 400) ?? null,
-    }).returning({ id: sessions.id });
     const refreshToken = newSecret('rt');
-    await db.insert(refreshTokens).values({ tokenHash: sha256(refreshToken), sessionId: row!.id });
+    const [row] = await db.insert(sessions).values({
+      userId, rememberMe, expiresAt, refreshHash: sha256(refreshToken), ip: ctx.ip, userAgent: ctx.userAgent?.slice(0, 400) ?? null,
+    }).returning({ id: sessions.id });
     return { sessionId: row!.id, refreshToken, expiresAt };
   }
 
@@ -57,43 +59,45 @@ export class SessionService {
   async refresh(token: string): Promise<{ sessionId: string; userId: string; refreshToken: string; expiresAt: Date; rememberMe: boolean }> {
     const hash = sha256(token);
     const result = await this.db.transaction(async (tx) => {
-      // Find the session, lock its row (every rotation of one session is serialised), then read the
-      // token's state after the lock: a concurrent rotation that held the lock is visible now.
-      const [owner] = await tx.select({ sessionId: refreshTokens.sessionId }).from(refreshTokens).where(eq(refreshTokens.tokenHash, hash));
-      if (!owner) throw new RefreshError('INVALID_REFRESH_TOKEN', 'This refresh token is not valid; sign in again');
-      const found = await tx.execute<{ user_id: string; expires_at: Date; revoked_at: Date | null; remember_me: boolean }>(
-        sql`select user_id, expires_at, revoked_at, remember_me from sessions where id = ${owner.sessionId} for update`);
-      const [tokenNow] = await tx.select({ replacedAt: refreshTokens.replacedAt }).from(refreshTokens).where(eq(refreshTokens.tokenHash, hash));
-      const s = found.rows[0];
-      if (!s || !tokenNow) throw new RefreshError('INVALID_REFRESH_TOKEN', 'This refresh token is not valid; sign in again');
-      const row = { session_id: owner.sessionId, replaced_at: tokenNow.replacedAt, ...s };
-      const base = { sessionId: row.session_id, userId: row.user_id, expiresAt: new Date(row.expires_at), rememberMe: row.remember_me };
-      if (row.revoked_at) throw new RefreshError('SESSION_REVOKED', 'This session was signed out; sign in again', row.session_id, row.user_id);
+      // The session holding this token as current or as a recently replaced one, locked: every
+      // rotation of one session is serialised, and what a waiter reads is what the winner wrote.
+      const found = await tx.execute<{
+        id: string; user_id: string; refresh_hash: Buffer; previous_hashes: Buffer[]; rotated_at: Date | null;
+        expires_at: Date; revoked_at: Date | null; remember_me: boolean;
+      }>(sql`select id, user_id, refresh_hash, previous_hashes, rotated_at, expires_at, revoked_at, remember_me
+               from sessions where refresh_hash = ${hash} or previous_hashes @> array[${hash}]::bytea[]
+               for update`);
+      const row = found.rows[0];
+      if (!row) throw new RefreshError('INVALID_REFRESH_TOKEN', 'This refresh token is not valid; sign in again');
+      const base = { sessionId: row.id, userId: row.user_id, expiresAt: new Date(row.expires_at), rememberMe: row.remember_me };
+      if (row.revoked_at) throw new RefreshError('SESSION_REVOKED', 'This session was signed out; sign in again', row.id, row.user_id);
       if (new Date(row.expires_at).getTime() <= Date.now()) {
-        throw new RefreshError('SESSION_EXPIRED', 'This session has expired; sign in again', row.session_id, row.user_id);
+        throw new RefreshError('SESSION_EXPIRED', 'This session has expired; sign in again', row.id, row.user_id);
       }
 
-      if (row.replaced_at === null) {
+      if (hash.equals(row.refresh_hash)) {
         const refreshToken = newSecret('rt');
-        await tx.update(refreshTokens).set({ replacedAt: sql`now()` }).where(eq(refreshTokens.tokenHash, hash));
-        await tx.insert(refreshTokens).values({ tokenHash: sha256(refreshToken), sessionId: row.session_id });
-        await tx.update(sessions).set({ lastUsedAt: sql`now()` }).where(eq(sessions.id, row.session_id));
+        await tx.update(sessions).set({
+          refreshHash: sha256(refreshToken),
+          previousHashes: sql`(array_prepend(${sessions.refreshHash}, ${sessions.previousHashes}))[1:${sql.raw(String(KEPT_HASHES))}]`,
+          rotatedAt: sql`now()`,
+          lastUsedAt: sql`now()`,
+        }).where(eq(sessions.id, row.id));
         // Written before commit, so a concurrent refresh that waited on the lock finds it.
         await this.store.set(graceKey(hash), this.tokens.sealGrace(refreshToken), this.opts.graceSeconds * 1000 + 1000);
         return { kind: 'rotated' as const, ...base, refreshToken };
       }
 
-      const replacedMsAgo = Date.now() - new Date(row.replaced_at).getTime();
-      if (replacedMsAgo <= this.opts.graceSeconds * 1000) {
-        // Only the token replaced last is in grace: the one that replaced it must still be current.
+      // Only the token replaced last is in grace, and only briefly (parallel tabs refreshing at once).
+      const inGrace = row.previous_hashes[0]?.equals(hash) === true && row.rotated_at !== null &&
+        Date.now() - new Date(row.rotated_at).getTime() <= this.opts.graceSeconds * 1000;
+      if (inGrace) {
         const sealed = await this.store.get(graceKey(hash));
         const current = sealed ? this.tokens.openGrace(sealed) : null;
-        if (current && (await this.isCurrent(tx, current))) {
-          return { kind: 'grace' as const, ...base, refreshToken: current };
-        }
+        if (current && sha256(current).equals(row.refresh_hash)) return { kind: 'grace' as const, ...base, refreshToken: current };
       }
-      // An old token came back: whoever holds it is not the session's owner, or the owner's copy leaked.
-      await this.revokeIn(tx, row.session_id, 'refresh_reuse');
+      // A replaced token came back: whoever holds it is not the session's owner, or the owner's copy leaked.
+      await this.revokeIn(tx, row.id, 'refresh_reuse');
       return { kind: 'reused' as const, ...base };
     });
     if (result.kind === 'reused') {
@@ -102,11 +106,6 @@ export class SessionService {
         result.sessionId, result.userId);
     }
     return result;
-  }
-
-  private async isCurrent(db: DbOrTx, token: string): Promise<boolean> {
-    const r = await db.select({ replacedAt: refreshTokens.replacedAt }).from(refreshTokens).where(eq(refreshTokens.tokenHash, sha256(token)));
-    return r.length === 1 && r[0]!.replacedAt === null;
   }
 
   private async revokeIn(db: DbOrTx, sessionId: string, reason: RevokeReason): Promise<void> {
