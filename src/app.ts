@@ -15,10 +15,15 @@ import { healthRoutes } from './modules/health/routes.ts';
 import type { ReadinessService } from './modules/health/readiness.ts';
 import { VERSION } from './version.ts';
 import cookie from '@fastify/cookie';
+import addFormats from 'ajv-formats';
 import type { Services } from './services.ts';
 import { registerAuthentication } from './modules/auth/authenticate.ts';
 import { authRoutes } from './modules/auth/routes.ts';
 import { devRoutes } from './modules/mail/dev-routes.ts';
+import { registerWorkspaceAccess } from './modules/workspaces/access.ts';
+import { workspaceRoutes } from './modules/workspaces/routes.ts';
+import { apiKeyRoutes } from './modules/api-keys/routes.ts';
+import { auditRoutes } from './modules/audit/routes.ts';
 
 export type Role = 'start' | 'serve' | 'worker';
 
@@ -29,6 +34,11 @@ export interface AppDeps {
   metrics: Metrics;
   readiness: ReadinessService;
   role: Role;
+}
+
+function canonicalUuid(ajv: { addFormat(name: string, re: RegExp): unknown }) {
+  ajv.addFormat('uuid', /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i);
+  return ajv;
 }
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
@@ -43,8 +53,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     routerOptions: { maxParamLength: 200 },
-    // Unknown fields are refused, not silently dropped: a typo in a field name is the caller's to know.
-    ajv: { customOptions: { allErrors: false, removeAdditional: false } },
+    // - Unknown fields are refused, not silently dropped: a typo in a field name is the caller's to know.
+    // - "uuid" means the canonical 36-character form: Ajv's own also accepts "urn:uuid:…", which
+    //   PostgreSQL refuses.
+    ajv: {
+      customOptions: { allErrors: false, removeAdditional: false },
+      // ajv-formats is given here so that Fastify does not add it after our own uuid format.
+      plugins: [addFormats as never, canonicalUuid as never],
+    },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.addSchema(ErrorBody);
@@ -76,6 +92,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     auth: services.auth, sessions: services.sessions, tokens: services.tokens, guards, db: services.db,
     secureCookies: config.PUBLIC_URL.startsWith('https:') || new URL(config.PUBLIC_URL).hostname === 'localhost',
   });
+  // Workspace-scoped modules share one membership and permission gate (404 outside, 403 inside).
+  const workspaceAccess = registerWorkspaceAccess(app, { workspaces: services.workspaces });
+  await app.register(workspaceRoutes, { workspaces: services.workspaces, invitations: services.invitations, guards, workspaceAccess });
+  await app.register(apiKeyRoutes, { apiKeys: services.apiKeys, guards, workspaceAccess });
+  await app.register(auditRoutes, { db: services.db, guards, workspaceAccess });
   if (config.NODE_ENV !== 'production') await app.register(devRoutes, { db: services.db });
 
   await app.register(healthRoutes, {

@@ -11,6 +11,7 @@ import { TokenService } from './modules/auth/tokens.ts';
 import { SessionService } from './modules/auth/sessions.ts';
 import { AuthService, type AuthLimits } from './modules/auth/service.ts';
 import { WorkspaceService } from './modules/workspaces/service.ts';
+import { InvitationService } from './modules/workspaces/invitations.ts';
 import { ApiKeyService } from './modules/api-keys/service.ts';
 import { createMailer, sendMailTask, type Mailer } from './modules/mail/mailer.ts';
 import { SEND_MAIL_TASK } from './modules/mail/outbox.ts';
@@ -24,6 +25,7 @@ export interface Services {
   sessions: SessionService;
   auth: AuthService;
   workspaces: WorkspaceService;
+  invitations: InvitationService;
   apiKeys: ApiKeyService;
   mailer: Mailer;
   authLimits: AuthLimits;
@@ -50,9 +52,10 @@ export function buildServices(config: Config, db: Db, store: KeyValueStore, log:
     ip: createLimiter(store, 'api-ip', config.LIMIT_API_IP),
   };
   const workspaces = new WorkspaceService(db);
+  const invitations = new InvitationService({ db, workspaces, publicUrl: config.PUBLIC_URL });
   const apiKeys = new ApiKeyService(db);
   const auth = new AuthService({ db, hasher, sessions, tokens, limits: authLimits, workspaces, publicUrl: config.PUBLIC_URL, log });
   const mailer = createMailer({ url: config.MAIL_URL, from: config.MAIL_FROM, log });
   const tasks: TaskList = { [SEND_MAIL_TASK]: sendMailTask(db, mailer, log) };
-  return { db, store, hasher, tokens, sessions, auth, workspaces, apiKeys, mailer, authLimits, apiLimits, tasks };
+  return { db, store, hasher, tokens, sessions, auth, workspaces, invitations, apiKeys, mailer, authLimits, apiLimits, tasks };
 }

@@ -427,7 +427,8 @@ describe('bad input: 400 with a clear message, never 500', () => {
   const routes: [string, string, unknown[]][] = [
     ['POST', '/api/auth/register', [{}, { email: 'a@b.co' }, { email: 'not-an-email', password: 'Quiet-harbour-lantern-9', name: 'x' }, { email: 1, password: 2, name: 3 },
       { email: `${big}@x.co`, password: 'Quiet-harbour-lantern-9', name: 'x' }, { email: 'a@b.co', password: 'Quiet-harbour-lantern-9', name: big },
-      { email: 'a@b.co', password: 'Quiet-harbour-lantern-9', name: '   ' }, [], 'string', null]],
+      { email: 'a@b.co', password: 'Quiet-harbour-lantern-9', name: '   ' }, [], 'string', null,
+      { email: 'nul@example.com', password: 'Quiet-harbour-lantern-9', name: 'Nul\u0000Name' }]],
     ['POST', '/api/auth/login', [{}, { email: 'ünïcødé@@', password: 'x' }, { email: 'a@b.co' }, { email: 'a@b.co', password: big }, { email: 'a@b.co', password: 'x', rememberMe: 'yes' },
       { email: 'a@b.co', password: 'x', extra: 1 }]],
     ['POST', '/api/auth/refresh', [{ refreshToken: 5 }, { refreshToken: big }, { refreshToken: '../../etc/passwd' }, {}]],
@@ -454,6 +455,8 @@ describe('bad input: 400 with a clear message, never 500', () => {
       ['POST', '/api/auth/password', {}], ['POST', '/api/auth/password', { currentPassword: big, newPassword: 'x' }],
       ['POST', '/api/auth/logout', { scope: 'everything' }], ['DELETE', '/api/auth/sessions/not-a-uuid', undefined],
       ['DELETE', '/api/auth/me', {}], ['GET', '/api/auth/activity?limit=0', undefined], ['GET', '/api/auth/activity?limit=abc', undefined],
+      ['DELETE', '/api/auth/sessions/urn:uuid:6e8bc430-9c3a-11d9-9669-0800200c9a66', undefined],
+      ['GET', `/api/auth/activity?before=${'9'.repeat(400)}`, undefined], ['GET', `/api/auth/activity?limit=${'9'.repeat(400)}`, undefined],
     ];
     for (const [method, path, body] of cases) {
       const r = await t.call(method, path, { token: s.accessToken, ...(body === undefined ? {} : { body }) });

@@ -59,6 +59,17 @@ const FASTIFY_CODES: Record<string, { code: string; message?: string }> = {
   FST_ERR_ASYNC_CONSTRAINT: { code: 'BAD_REQUEST' },
 };
 
+// Invalid byte sequence for the encoding, untranslatable character (22021, 22P05): text with a NUL.
+const PG_INPUT_ERRORS = new Set(['22021', '22P05']);
+
+/** The PostgreSQL error code of an error, or of the error it wraps (Drizzle wraps the driver's). */
+function pgCode(err: unknown): string {
+  for (let e = err as { code?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 3; e = e.cause as typeof e, depth++) {
+    if (typeof e.code === 'string' && /^[0-9A-Z]{5}$/.test(e.code)) return e.code;
+  }
+  return '';
+}
+
 export function registerErrorHandling(app: FastifyInstance, hooks: { onNotFound?: (request: FastifyRequest, reply: FastifyReply) => void } = {}): void {
   app.setErrorHandler((err: FastifyError & { validation?: ValidationIssue[]; validationContext?: string }, request, reply) => {
     let status = 500;
@@ -86,6 +97,11 @@ export function registerErrorHandling(app: FastifyInstance, hooks: { onNotFound?
       status = err.statusCode ?? 400;
       code = known.code;
       message = known.message ?? err.message;
+    } else if (PG_INPUT_ERRORS.has(pgCode(err))) {
+      // Input that passed the schema but PostgreSQL cannot hold (a NUL character in a text field).
+      status = 400;
+      code = 'VALIDATION_FAILED';
+      message = 'The request contains a character that cannot be stored (such as NUL); remove it and try again';
     } else if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
       status = err.statusCode;
       code = err.code && !err.code.startsWith('FST_') ? err.code : 'BAD_REQUEST';

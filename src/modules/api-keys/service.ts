@@ -1,9 +1,14 @@
 // Workspace API keys: `allin_<prefix>_<secret>`. The prefix is stored in clear (to find the key and to
-// show it in lists); the whole key only as a SHA-256 hash, compared in constant time.
+// show it in lists); the whole key only as a SHA-256 hash, compared in constant time. Every request
+// reads the key's row, so a revoked key stops working on every API process at once.
 import { timingSafeEqual, randomBytes } from 'node:crypto';
-import { and, eq, isNull, sql } from 'drizzle-orm';
-import type { Db } from '../../infra/db/client.ts';
+import { and, desc, eq, isNull, sql } from 'drizzle-orm';
+import type { Db, DbOrTx } from '../../infra/db/client.ts';
+import { ApiError } from '../../http/errors.ts';
+import { audit, type AuditEntry } from '../audit/service.ts';
 import { sha256 } from '../auth/tokens.ts';
+import { PERMISSION_DESCRIPTIONS, SCOPES, can, type Permission, type Scope } from '../workspaces/permissions.ts';
+import type { Role } from '../workspaces/schema.ts';
 import { apiKeys } from './schema.ts';
 
 export interface AuthenticatedKey {
@@ -13,7 +18,28 @@ export interface AuthenticatedKey {
   createdBy: string | null;
 }
 
+type Actor = Pick<AuditEntry, 'actorUserId' | 'actorApiKeyId' | 'ip' | 'userAgent'>;
+
 const LAST_USED_WRITE_INTERVAL_MS = 60_000;
+
+/** The scopes in `scopes` that grant something `role` may not do, with the first such permission. */
+export function scopesBeyondRole(role: Role, scopes: readonly Scope[]): { scope: Scope; permission: Permission }[] {
+  return scopes.flatMap((scope) => {
+    const permission = (SCOPES[scope] as readonly Permission[]).find((p) => !can(role, p));
+    return permission ? [{ scope, permission }] : [];
+  });
+}
+
+/** Revokes the live keys a user created (in one workspace, or everywhere with null), each audited. */
+export async function revokeKeysCreatedBy(tx: DbOrTx, userId: string, workspaceId: string | null, reason: string, actor: Actor): Promise<number> {
+  const rows = await tx.update(apiKeys).set({ revokedAt: sql`now()` })
+    .where(and(eq(apiKeys.createdBy, userId), isNull(apiKeys.revokedAt), workspaceId ? eq(apiKeys.workspaceId, workspaceId) : undefined))
+    .returning({ id: apiKeys.id, workspaceId: apiKeys.workspaceId, name: apiKeys.name });
+  for (const k of rows) {
+    await audit(tx, { action: 'apikey.revoked', workspaceId: k.workspaceId, targetType: 'api_key', targetId: k.id, details: { name: k.name, reason }, ...actor });
+  }
+  return rows.length;
+}
 
 export class ApiKeyService {
   private readonly lastUsedWritten = new Map<string, number>();
@@ -37,5 +63,43 @@ export class ApiKeyService {
       await this.db.update(apiKeys).set({ lastUsedAt: sql`now()` }).where(eq(apiKeys.id, row.id));
     }
     return { id: row.id, workspaceId: row.workspaceId, scopes: row.scopes, createdBy: row.createdBy };
+  }
+
+  /** A new key; the full key is in the result and nowhere else (only its hash is stored). */
+  async create(workspaceId: string, input: { name: string; scopes: Scope[] }, creator: { userId: string; role: Role }, actor: Actor) {
+    const scopes = [...new Set(input.scopes)];
+    const beyond = scopesBeyondRole(creator.role, scopes);
+    if (beyond.length > 0) {
+      const b = beyond[0]!;
+      throw new ApiError(403, 'FORBIDDEN', `As ${creator.role} you cannot grant the ${b.scope} scope: it would let the key ${PERMISSION_DESCRIPTIONS[b.permission]}.`,
+        { scopes: beyond.map((x) => x.scope) });
+    }
+    const { key, prefix } = ApiKeyService.generate();
+    return this.db.transaction(async (tx) => {
+      const [row] = await tx.insert(apiKeys).values({
+        workspaceId, name: input.name.trim(), prefix, secretHash: sha256(key), scopes, createdBy: creator.userId,
+      }).returning();
+      await audit(tx, { action: 'apikey.created', workspaceId, targetType: 'api_key', targetId: row!.id, details: { name: row!.name, prefix, scopes }, ...actor });
+      return { ...row!, key };
+    });
+  }
+
+  async list(workspaceId: string) {
+    return this.db.select({
+      id: apiKeys.id, name: apiKeys.name, prefix: apiKeys.prefix, scopes: apiKeys.scopes, createdBy: apiKeys.createdBy,
+      createdAt: apiKeys.createdAt, lastUsedAt: apiKeys.lastUsedAt, revokedAt: apiKeys.revokedAt,
+    }).from(apiKeys).where(eq(apiKeys.workspaceId, workspaceId)).orderBy(desc(apiKeys.createdAt), desc(apiKeys.id));
+  }
+
+  /** Revoking a revoked key is a no-op; a key of another workspace is, from here, a key that does not exist. */
+  async revoke(workspaceId: string, keyId: string, actor: Actor): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      const [row] = await tx.select({ id: apiKeys.id, name: apiKeys.name, revokedAt: apiKeys.revokedAt }).from(apiKeys)
+        .where(and(eq(apiKeys.id, keyId), eq(apiKeys.workspaceId, workspaceId))).for('update');
+      if (!row) throw new ApiError(404, 'NOT_FOUND', 'This workspace has no API key with this id.');
+      if (row.revokedAt) return;
+      await tx.update(apiKeys).set({ revokedAt: sql`now()` }).where(eq(apiKeys.id, keyId));
+      await audit(tx, { action: 'apikey.revoked', workspaceId, targetType: 'api_key', targetId: keyId, details: { name: row.name, reason: 'revoked' }, ...actor });
+    });
   }
 }

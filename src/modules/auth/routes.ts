@@ -3,6 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type, type Static } from 'typebox';
 import { ApiError } from '../../http/errors.ts';
+import { PagingQuery, checkPaging } from '../../http/paging.ts';
 import type { AuthService, IssuedTokens } from './service.ts';
 import type { AuthGuards } from './authenticate.ts';
 import { requestContext, userOf } from './authenticate.ts';
@@ -240,13 +241,13 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRouteDeps> = async (app, 
   app.get('/api/auth/activity', {
     preHandler: guards.user,
     schema: { tags, summary: 'Security events of my account (sign-ins, failures, password changes, revocations)',
-      querystring: Type.Object({ limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }), before: Type.Optional(Type.Integer({ minimum: 1 })) }),
+      querystring: PagingQuery,
       response: { 200: Type.Object({ events: Type.Array(Type.Object({
         id: Type.Integer(), action: Type.String(), createdAt: Type.String({ format: 'date-time' }),
         ip: Type.Union([Type.String(), Type.Null()]), userAgent: Type.Union([Type.String(), Type.Null()]),
       })) }), ...errors(400, 401) } },
   }, async (req) => {
-    const rows = await listAudit(d.db, { actorUserId: userOf(req).userId }, { limit: req.query.limit, ...(req.query.before ? { before: req.query.before } : {}) });
+    const rows = await listAudit(d.db, { actorUserId: userOf(req).userId }, checkPaging(req.query));
     return { events: rows.map((r) => ({ id: r.id, action: r.action, createdAt: r.createdAt.toISOString(), ip: r.ip, userAgent: r.userAgent })) };
   });
 

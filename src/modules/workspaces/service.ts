@@ -1,9 +1,31 @@
 // Workspaces and membership. Every workspace resource is reached through the caller's membership: a
-// workspace the caller is not a member of answers 404, exactly like one that does not exist.
-import { and, eq, ne, sql } from 'drizzle-orm';
-import type { Db, DbOrTx } from '../../infra/db/client.ts';
+// workspace the caller is not a member of answers 404, exactly like one that does not exist (see
+// access.ts). Membership changes lock the workspace row first, so two of them on one workspace run one
+// after the other and the "at least one owner" rule cannot be raced (two owners demoting each other).
+import { and, asc, count, eq, ne, sql } from 'drizzle-orm';
+import type { Db, DbOrTx, Tx } from '../../infra/db/client.ts';
 import { ApiError } from '../../http/errors.ts';
+import { audit, type AuditEntry } from '../audit/service.ts';
+import { users } from '../auth/schema.ts';
+import { revokeKeysCreatedBy } from '../api-keys/service.ts';
 import { memberships, workspaces, type Role } from './schema.ts';
+import { workspaceNotFound } from './access.ts';
+
+/** Who acts, for the audit log (see auditActor in access.ts). */
+export type Actor = Pick<AuditEntry, 'actorUserId' | 'actorApiKeyId' | 'ip' | 'userAgent'>;
+
+export interface Member {
+  userId: string;
+  email: string;
+  name: string;
+  role: Role;
+  joinedAt: Date;
+}
+
+const memberNotFound = () => new ApiError(404, 'NOT_FOUND', 'This user is not a member of this workspace.');
+const lastOwner = (self: boolean) => new ApiError(409, 'LAST_OWNER', self
+  ? 'You are the last owner of this workspace. Make another member owner (or transfer ownership) first, or delete the workspace.'
+  : 'This member is the last owner of the workspace. Make another member owner (or transfer ownership) first.');
 
 export class WorkspaceService {
   constructor(private readonly db: Db) {}
@@ -18,6 +40,131 @@ export class WorkspaceService {
     const [m] = await db.select({ role: memberships.role }).from(memberships)
       .where(and(eq(memberships.workspaceId, workspaceId), eq(memberships.userId, userId)));
     return m?.role ?? null;
+  }
+
+  async create(userId: string, name: string, actor: Actor) {
+    return this.db.transaction(async (tx) => {
+      const [ws] = await tx.insert(workspaces).values({ name: name.trim() }).returning();
+      await tx.insert(memberships).values({ workspaceId: ws!.id, userId, role: 'owner' });
+      await audit(tx, { action: 'workspace.created', workspaceId: ws!.id, targetType: 'workspace', targetId: ws!.id, details: { name: ws!.name }, ...actor });
+      return ws!;
+    });
+  }
+
+  async get(workspaceId: string) {
+    const [ws] = await this.db.select().from(workspaces).where(eq(workspaces.id, workspaceId));
+    if (!ws) throw workspaceNotFound();
+    return ws;
+  }
+
+  async rename(workspaceId: string, name: string, actor: Actor) {
+    return this.db.transaction(async (tx) => {
+      const before = await this.lock(tx, workspaceId);
+      const [ws] = await tx.update(workspaces).set({ name: name.trim(), updatedAt: sql`now()` }).where(eq(workspaces.id, workspaceId)).returning();
+      if (before.name !== ws!.name) {
+        await audit(tx, { action: 'workspace.renamed', workspaceId, targetType: 'workspace', targetId: workspaceId, details: { from: before.name, to: ws!.name }, ...actor });
+      }
+      return ws!;
+    });
+  }
+
+  async delete(workspaceId: string, actor: Actor): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      const ws = await this.lock(tx, workspaceId);
+      await tx.delete(workspaces).where(eq(workspaces.id, workspaceId));
+      // Not attached to the workspace: its own audit rows go with it (on delete cascade); this one stays
+      // in the actor's account activity.
+      await audit(tx, { action: 'workspace.deleted', workspaceId: null, targetType: 'workspace', targetId: workspaceId, details: { name: ws.name }, ...actor });
+    });
+  }
+
+  async members(workspaceId: string, db: DbOrTx = this.db): Promise<Member[]> {
+    return db.select({ userId: memberships.userId, email: users.email, name: users.name, role: memberships.role, joinedAt: memberships.createdAt })
+      .from(memberships).innerJoin(users, eq(users.id, memberships.userId))
+      .where(eq(memberships.workspaceId, workspaceId)).orderBy(asc(memberships.createdAt), asc(users.email));
+  }
+
+  private async member(tx: DbOrTx, workspaceId: string, userId: string): Promise<Member | undefined> {
+    const [m] = await tx.select({ userId: memberships.userId, email: users.email, name: users.name, role: memberships.role, joinedAt: memberships.createdAt })
+      .from(memberships).innerJoin(users, eq(users.id, memberships.userId))
+      .where(and(eq(memberships.workspaceId, workspaceId), eq(memberships.userId, userId)));
+    return m;
+  }
+
+  /** Takes the workspace's row lock for the rest of the transaction. A workspace deleted meanwhile answers 404. */
+  async lock(tx: Tx, workspaceId: string) {
+    const [ws] = await tx.select().from(workspaces).where(eq(workspaces.id, workspaceId)).for('update');
+    if (!ws) throw workspaceNotFound();
+    return ws;
+  }
+
+  private async ownerCount(tx: DbOrTx, workspaceId: string): Promise<number> {
+    const [r] = await tx.select({ n: count() }).from(memberships).where(and(eq(memberships.workspaceId, workspaceId), eq(memberships.role, 'owner')));
+    return r?.n ?? 0;
+  }
+
+  /** `actingAs`: the caller's role, or admin for an API key (see actingRole in access.ts). */
+  async changeRole(workspaceId: string, targetUserId: string, role: Role, actingAs: Role, actor: Actor): Promise<Member> {
+    return this.db.transaction(async (tx) => {
+      await this.lock(tx, workspaceId);
+      const target = await this.member(tx, workspaceId, targetUserId);
+      if (!target) throw memberNotFound();
+      if (target.role === 'owner' && actingAs !== 'owner') {
+        throw new ApiError(403, 'FORBIDDEN', 'Only an owner can change the role of an owner; admins cannot.', { targetRole: 'owner' });
+      }
+      if (role === 'owner' && actingAs !== 'owner') {
+        throw new ApiError(403, 'FORBIDDEN', 'Only an owner can make someone an owner; admins cannot.', { role });
+      }
+      if (target.role === role) return target;
+      if (target.role === 'owner' && await this.ownerCount(tx, workspaceId) <= 1) throw lastOwner(targetUserId === actor.actorUserId);
+      await tx.update(memberships).set({ role }).where(and(eq(memberships.workspaceId, workspaceId), eq(memberships.userId, targetUserId)));
+      await audit(tx, { action: 'member.role_changed', workspaceId, targetType: 'user', targetId: targetUserId, details: { from: target.role, to: role }, ...actor });
+      return { ...target, role };
+    });
+  }
+
+  /**
+   * Removes a member, or lets a member leave (`targetUserId` is the caller). The route checks
+   * members.manage for removing someone else; leaving needs no permission. The last owner stays.
+   */
+  async removeMember(workspaceId: string, targetUserId: string, actingAs: Role, actor: Actor): Promise<void> {
+    const leaving = targetUserId === actor.actorUserId;
+    await this.db.transaction(async (tx) => {
+      await this.lock(tx, workspaceId);
+      const target = await this.member(tx, workspaceId, targetUserId);
+      if (!target) throw memberNotFound();
+      if (!leaving && target.role === 'owner' && actingAs !== 'owner') {
+        throw new ApiError(403, 'FORBIDDEN', 'Only an owner can remove an owner; admins cannot.', { targetRole: 'owner' });
+      }
+      if (target.role === 'owner' && await this.ownerCount(tx, workspaceId) <= 1) throw lastOwner(leaving);
+      await tx.delete(memberships).where(and(eq(memberships.workspaceId, workspaceId), eq(memberships.userId, targetUserId)));
+      await audit(tx, {
+        action: leaving ? 'member.left' : 'member.removed', workspaceId, targetType: 'user', targetId: targetUserId,
+        details: { role: target.role, email: target.email }, ...actor,
+      });
+      // A key never outlives its creator's membership (it would grant nothing anyway; see keyPermissions).
+      await revokeKeysCreatedBy(tx, targetUserId, workspaceId, leaving ? 'creator_left' : 'creator_removed', actor);
+    });
+  }
+
+  /** The target becomes owner and the caller, an owner, becomes admin. */
+  async transferOwnership(workspaceId: string, fromUserId: string, toUserId: string, actor: Actor): Promise<{ newOwner: Member; previousOwner: Member }> {
+    if (fromUserId === toUserId) throw new ApiError(400, 'INVALID_TARGET', 'You already own this workspace: choose another member.', [{ field: 'body.userId', message: 'is you' }]);
+    return this.db.transaction(async (tx) => {
+      await this.lock(tx, workspaceId);
+      const from = await this.member(tx, workspaceId, fromUserId);
+      // Checked before the lock by workspaceAccess; checked again because a concurrent change may have won.
+      if (from?.role !== 'owner') throw new ApiError(403, 'FORBIDDEN', 'Only an owner can transfer ownership.');
+      const to = await this.member(tx, workspaceId, toUserId);
+      if (!to) throw new ApiError(404, 'NOT_FOUND', 'This user is not a member of this workspace; invite them first.', [{ field: 'body.userId', message: 'is not a member' }]);
+      await tx.update(memberships).set({ role: 'owner' }).where(and(eq(memberships.workspaceId, workspaceId), eq(memberships.userId, toUserId)));
+      await tx.update(memberships).set({ role: 'admin' }).where(and(eq(memberships.workspaceId, workspaceId), eq(memberships.userId, fromUserId)));
+      await audit(tx, {
+        action: 'workspace.ownership_transferred', workspaceId, targetType: 'user', targetId: toUserId,
+        details: { from: fromUserId, to: toUserId, previousRoleOfNewOwner: to.role }, ...actor,
+      });
+      return { newOwner: { ...to, role: 'owner' }, previousOwner: { ...from, role: 'admin' } };
+    });
   }
 
   /**
@@ -40,5 +187,8 @@ export class WorkspaceService {
       await tx.delete(workspaces).where(eq(workspaces.id, r.workspace_id));
     }
     await tx.delete(memberships).where(and(eq(memberships.userId, userId), ne(memberships.role, 'owner')));
+    // Keys the account created in workspaces that stay: revoked with it, not left orphaned.
+    await revokeKeysCreatedBy(tx, userId, null, 'creator_deleted', { actorUserId: userId });
   }
 }
+

@@ -1,0 +1,50 @@
+// /api/workspaces/:workspaceId/audit: the workspace's audit log, newest first, paged with `before`.
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import type { Db } from '../../infra/db/client.ts';
+import { PagingQuery, checkPaging } from '../../http/paging.ts';
+import type { AuthGuards } from '../auth/authenticate.ts';
+import type { WorkspaceAccessFactory } from '../workspaces/access.ts';
+import { DateTime, WorkspaceParams, errors, iso, lowerCaseIds } from '../workspaces/input.ts';
+import { listAudit } from './service.ts';
+
+export interface AuditRouteDeps {
+  db: Db;
+  guards: AuthGuards;
+  workspaceAccess: WorkspaceAccessFactory;
+}
+
+const NullableString = Type.Union([Type.String(), Type.Null()]);
+const AuditEvent = Type.Object({
+  id: Type.Integer({ description: 'Increasing; pass the last one as `before` for the next page' }),
+  action: Type.String({ description: 'e.g. workspace.renamed, member.role_changed, apikey.created' }),
+  actorUserId: NullableString,
+  actorApiKeyId: NullableString,
+  targetType: NullableString,
+  targetId: NullableString,
+  ip: NullableString,
+  userAgent: NullableString,
+  details: Type.Record(Type.String(), Type.Unknown()),
+  createdAt: DateTime,
+});
+
+export const auditRoutes: FastifyPluginAsyncTypebox<AuditRouteDeps> = async (app, d) => {
+  app.addHook('preHandler', lowerCaseIds);
+  app.get('/api/workspaces/:workspaceId/audit', {
+    preHandler: [d.guards.any, d.workspaceAccess('audit.read')],
+    schema: {
+      tags: ['audit'], summary: 'The workspace audit log, newest first',
+      params: WorkspaceParams,
+      querystring: PagingQuery,
+      response: { 200: Type.Object({ events: Type.Array(AuditEvent) }), ...errors(400, 401, 403, 404, 429) },
+    },
+  }, async (req) => {
+    const rows = await listAudit(d.db, { workspaceId: req.params.workspaceId }, checkPaging(req.query));
+    return {
+      events: rows.map((r) => ({
+        id: r.id, action: r.action, actorUserId: r.actorUserId, actorApiKeyId: r.actorApiKeyId, targetType: r.targetType, targetId: r.targetId,
+        ip: r.ip, userAgent: r.userAgent, details: r.details, createdAt: iso(r.createdAt),
+      })),
+    };
+  });
+};

@@ -1,0 +1,132 @@
+// Invitations: a mailed, single-use link that adds its holder to a workspace, provided they are signed
+// in with the invited address. The token is stored only as a SHA-256 hash and is never returned by the
+// API: the mail is the only place it exists.
+import { and, desc, eq, gt, isNull, sql } from 'drizzle-orm';
+import type { Db, Tx } from '../../infra/db/client.ts';
+import { ApiError } from '../../http/errors.ts';
+import { audit } from '../audit/service.ts';
+import { users } from '../auth/schema.ts';
+import { newSecret, sha256 } from '../auth/tokens.ts';
+import { apiKeys } from '../api-keys/schema.ts';
+import { queueMail } from '../mail/outbox.ts';
+import { templates } from '../mail/templates.ts';
+import { ROLE_RANK } from './permissions.ts';
+import { invitations, memberships, workspaces, type Role } from './schema.ts';
+import type { Actor, WorkspaceService } from './service.ts';
+
+export const INVITATION_TTL_MS = 7 * 24 * 3600_000;
+
+const normaliseEmail = (email: string) => email.trim().toLowerCase();
+
+const pending = () => and(isNull(invitations.acceptedAt), isNull(invitations.revokedAt), gt(invitations.expiresAt, sql`now()`));
+
+const publicColumns = {
+  id: invitations.id, email: invitations.email, role: invitations.role, invitedBy: invitations.invitedBy,
+  createdAt: invitations.createdAt, expiresAt: invitations.expiresAt,
+};
+
+export class InvitationService {
+  constructor(private readonly d: { db: Db; workspaces: WorkspaceService; publicUrl: string }) {}
+
+  /**
+   * `actingAs`: the caller's role, or admin for an API key. Inviting an address again replaces its
+   * pending invitation. A current member may be invited: accepting never lowers their role.
+   */
+  async create(workspaceId: string, input: { email: string; role: Role }, actingAs: Role, actor: Actor) {
+    if (input.role === 'owner' && actingAs !== 'owner') {
+      throw new ApiError(403, 'FORBIDDEN', 'Only an owner can invite someone as owner; admins cannot.', { role: input.role });
+    }
+    const email = normaliseEmail(input.email);
+    const token = newSecret('inv');
+    return this.d.db.transaction(async (tx) => {
+      const ws = await this.d.workspaces.lock(tx, workspaceId);
+      const replaced = await tx.update(invitations).set({ revokedAt: sql`now()` })
+        .where(and(eq(invitations.workspaceId, workspaceId), eq(invitations.email, email), pending()))
+        .returning({ id: invitations.id });
+      const [inv] = await tx.insert(invitations).values({
+        workspaceId, email, role: input.role, tokenHash: sha256(token), invitedBy: actor.actorUserId ?? null,
+        expiresAt: new Date(Date.now() + INVITATION_TTL_MS),
+      }).returning(publicColumns);
+      const inviter = await this.inviterName(tx, actor);
+      const link = `${this.d.publicUrl}/invitations#token=${encodeURIComponent(token)}`;
+      await queueMail(tx, email, templates.invitation(ws.name, inviter, input.role, link));
+      await audit(tx, {
+        action: 'invitation.created', workspaceId, targetType: 'invitation', targetId: inv!.id,
+        details: { email, role: input.role, ...(replaced.length ? { replaced: replaced.map((r) => r.id) } : {}) }, ...actor,
+      });
+      return inv!;
+    });
+  }
+
+  private async inviterName(tx: Tx, actor: Actor): Promise<string> {
+    if (actor.actorUserId) {
+      const [u] = await tx.select({ name: users.name }).from(users).where(eq(users.id, actor.actorUserId));
+      if (u) return u.name;
+    }
+    if (actor.actorApiKeyId) {
+      const [k] = await tx.select({ name: apiKeys.name }).from(apiKeys).where(eq(apiKeys.id, actor.actorApiKeyId));
+      if (k) return `The API key "${k.name}"`;
+    }
+    return 'A workspace admin';
+  }
+
+  async listPending(workspaceId: string) {
+    return this.d.db.select(publicColumns).from(invitations)
+      .where(and(eq(invitations.workspaceId, workspaceId), pending())).orderBy(desc(invitations.createdAt));
+  }
+
+  async revoke(workspaceId: string, invitationId: string, actingAs: Role, actor: Actor): Promise<void> {
+    await this.d.db.transaction(async (tx) => {
+      await this.d.workspaces.lock(tx, workspaceId);
+      const [inv] = await tx.select().from(invitations)
+        .where(and(eq(invitations.id, invitationId), eq(invitations.workspaceId, workspaceId), pending())).for('update');
+      if (!inv) throw new ApiError(404, 'NOT_FOUND', 'This workspace has no pending invitation with this id.');
+      // Admins cannot touch owners, and an invitation to become owner is an owner's decision.
+      if (inv.role === 'owner' && actingAs !== 'owner') throw new ApiError(403, 'FORBIDDEN', 'Only an owner can revoke an invitation to become owner.');
+      await tx.update(invitations).set({ revokedAt: sql`now()` }).where(eq(invitations.id, invitationId));
+      await audit(tx, { action: 'invitation.revoked', workspaceId, targetType: 'invitation', targetId: invitationId, details: { email: inv.email, role: inv.role }, ...actor });
+    });
+  }
+
+  /**
+   * Marks the invitation accepted and adds the membership in one transaction: the conditional update
+   * lets exactly one of two concurrent accepts through. A refusal (wrong account) rolls back, so the
+   * invitation stays usable by the invited person.
+   */
+  async accept(token: string, userId: string, actor: Actor): Promise<{ workspace: { id: string; name: string }; role: Role }> {
+    const invalid = () => new ApiError(400, 'INVALID_TOKEN', 'This invitation is invalid, already used, revoked or expired. Ask for a new one.');
+    const tokenHash = sha256(token);
+    return this.d.db.transaction(async (tx) => {
+      const [found] = await tx.select({ workspaceId: invitations.workspaceId }).from(invitations).where(eq(invitations.tokenHash, tokenHash));
+      if (!found) throw invalid();
+      // The workspace lock first, as every membership change takes it: taking the invitation's row
+      // first could deadlock with an invitation being created for the same address.
+      const [ws] = await tx.select({ id: workspaces.id, name: workspaces.name }).from(workspaces).where(eq(workspaces.id, found.workspaceId)).for('update');
+      if (!ws) throw invalid();
+      const [inv] = await tx.update(invitations).set({ acceptedAt: sql`now()` })
+        .where(and(eq(invitations.tokenHash, tokenHash), pending()))
+        .returning();
+      if (!inv) throw invalid();
+      const [user] = await tx.select({ email: users.email }).from(users).where(eq(users.id, userId));
+      if (!user || normaliseEmail(user.email) !== inv.email) {
+        throw new ApiError(403, 'EMAIL_MISMATCH', 'This invitation was sent to another email address. Sign in with the account of the invited address to accept it.');
+      }
+      const [current] = await tx.select({ role: memberships.role }).from(memberships)
+        .where(and(eq(memberships.workspaceId, inv.workspaceId), eq(memberships.userId, userId)));
+      let role: Role = inv.role;
+      if (!current) {
+        await tx.insert(memberships).values({ workspaceId: inv.workspaceId, userId, role });
+      } else if (ROLE_RANK[current.role] >= ROLE_RANK[inv.role]) {
+        role = current.role;
+      } else {
+        await tx.update(memberships).set({ role }).where(and(eq(memberships.workspaceId, inv.workspaceId), eq(memberships.userId, userId)));
+      }
+      await audit(tx, {
+        action: 'invitation.accepted', workspaceId: inv.workspaceId, targetType: 'invitation', targetId: inv.id,
+        details: { email: inv.email, invitedRole: inv.role, role, ...(current ? { previousRole: current.role } : {}) }, ...actor,
+      });
+      return { workspace: { id: ws.id, name: ws.name }, role };
+    });
+  }
+}
+

@@ -1,0 +1,211 @@
+// /api/workspaces/*: workspaces, their members and invitations, and /api/invitations/accept.
+// Every route under /api/workspaces/:workspaceId runs workspaceAccess(permission) after the auth guard:
+// membership first (404 for anyone outside), then the permission (403 naming what the role cannot do).
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import type { AuthGuards } from '../auth/authenticate.ts';
+import { userOf } from '../auth/authenticate.ts';
+import { accessOf, actingRole, assertCan, auditActor, type WorkspaceAccessFactory } from './access.ts';
+import type { InvitationService } from './invitations.ts';
+import type { Member, WorkspaceService } from './service.ts';
+import { DateTime, NameSchema, RoleSchema, Uuid, WorkspaceParams, cleanName, errors, iso, lowerCaseIds } from './input.ts';
+
+export interface WorkspaceRouteDeps {
+  workspaces: WorkspaceService;
+  invitations: InvitationService;
+  guards: AuthGuards;
+  workspaceAccess: WorkspaceAccessFactory;
+}
+
+const WorkspaceName = NameSchema('Workspace name');
+const Workspace = Type.Object({
+  id: Type.String({ format: 'uuid' }),
+  name: Type.String(),
+  role: Type.Union([RoleSchema, Type.Null()], { description: 'Your role; null when an API key asks' }),
+  createdAt: DateTime,
+  updatedAt: DateTime,
+});
+const MemberSchema = Type.Object({
+  userId: Type.String({ format: 'uuid' }),
+  email: Type.String(),
+  name: Type.String(),
+  role: RoleSchema,
+  joinedAt: DateTime,
+});
+const Invitation = Type.Object({
+  id: Type.String({ format: 'uuid' }),
+  email: Type.String(),
+  role: RoleSchema,
+  invitedBy: Type.Union([Type.String({ format: 'uuid' }), Type.Null()], { description: 'The inviting user; null when an API key invited' }),
+  createdAt: DateTime,
+  expiresAt: DateTime,
+});
+const MemberParams = Type.Object({ workspaceId: Uuid('Workspace id'), userId: Uuid('User id of the member') });
+const InvitationParams = Type.Object({ workspaceId: Uuid('Workspace id'), invitationId: Uuid('Invitation id') });
+const InvitationToken = Type.String({ minLength: 10, maxLength: 200, pattern: '^[A-Za-z0-9_-]+$', description: 'The token from the invitation link (after #token=)' });
+
+const member = (m: Member) => ({ ...m, joinedAt: iso(m.joinedAt) });
+const invitation = (i: { id: string; email: string; role: Member['role']; invitedBy: string | null; createdAt: Date; expiresAt: Date }) =>
+  ({ ...i, createdAt: iso(i.createdAt), expiresAt: iso(i.expiresAt) });
+
+export const workspaceRoutes: FastifyPluginAsyncTypebox<WorkspaceRouteDeps> = async (app, d) => {
+  const { guards, workspaceAccess: access } = d;
+  app.addHook('preHandler', lowerCaseIds);
+
+  app.post('/api/workspaces', {
+    preHandler: guards.user,
+    schema: {
+      tags: ['workspaces'], summary: 'Create a workspace; you become its owner',
+      body: Type.Object({ name: WorkspaceName }, { additionalProperties: false }),
+      response: { 201: Workspace, ...errors(400, 401, 403, 429) },
+    },
+  }, async (req, reply) => {
+    const name = cleanName(req.body.name, 'body.name');
+    const ws = await d.workspaces.create(userOf(req).userId, name, auditActor(req));
+    reply.status(201);
+    return { id: ws.id, name: ws.name, role: 'owner' as const, createdAt: iso(ws.createdAt), updatedAt: iso(ws.updatedAt) };
+  });
+
+  app.get('/api/workspaces', {
+    preHandler: guards.user,
+    schema: {
+      tags: ['workspaces'], summary: 'The workspaces I am a member of, with my role',
+      response: { 200: Type.Object({ workspaces: Type.Array(Type.Object({ id: Type.String({ format: 'uuid' }), name: Type.String(), role: RoleSchema, createdAt: DateTime })) }),
+        ...errors(401, 403, 429) },
+    },
+  }, async (req) => {
+    const rows = await d.workspaces.listForUser(userOf(req).userId);
+    return { workspaces: rows.map((w) => ({ ...w, createdAt: iso(w.createdAt) })) };
+  });
+
+  app.get('/api/workspaces/:workspaceId', {
+    preHandler: [guards.any, access('workspace.read')],
+    schema: {
+      tags: ['workspaces'], summary: 'A workspace I am a member of (or the workspace of the API key)',
+      params: WorkspaceParams, response: { 200: Workspace, ...errors(400, 401, 403, 404, 429) },
+    },
+  }, async (req) => {
+    const ws = await d.workspaces.get(req.params.workspaceId);
+    return { id: ws.id, name: ws.name, role: accessOf(req).role, createdAt: iso(ws.createdAt), updatedAt: iso(ws.updatedAt) };
+  });
+
+  app.patch('/api/workspaces/:workspaceId', {
+    preHandler: [guards.any, access('workspace.rename')],
+    schema: {
+      tags: ['workspaces'], summary: 'Rename a workspace (owner, admin; API keys with the admin scope)',
+      params: WorkspaceParams, body: Type.Object({ name: WorkspaceName }, { additionalProperties: false }),
+      response: { 200: Workspace, ...errors(400, 401, 403, 404, 429) },
+    },
+  }, async (req) => {
+    const ws = await d.workspaces.rename(req.params.workspaceId, cleanName(req.body.name, 'body.name'), auditActor(req));
+    return { id: ws.id, name: ws.name, role: accessOf(req).role, createdAt: iso(ws.createdAt), updatedAt: iso(ws.updatedAt) };
+  });
+
+  app.delete('/api/workspaces/:workspaceId', {
+    preHandler: [guards.any, access('workspace.delete')],
+    schema: {
+      tags: ['workspaces'], summary: 'Delete a workspace with everything in it (owners only)',
+      params: WorkspaceParams, response: { 204: Type.Null(), ...errors(400, 401, 403, 404, 429) },
+    },
+  }, async (req, reply) => {
+    await d.workspaces.delete(req.params.workspaceId, auditActor(req));
+    reply.status(204);
+    return null;
+  });
+
+  app.get('/api/workspaces/:workspaceId/members', {
+    preHandler: [guards.any, access('members.read')],
+    schema: {
+      tags: ['members'], summary: 'Members of the workspace and their roles',
+      params: WorkspaceParams, response: { 200: Type.Object({ members: Type.Array(MemberSchema) }), ...errors(400, 401, 403, 404, 429) },
+    },
+  }, async (req) => ({ members: (await d.workspaces.members(req.params.workspaceId)).map(member) }));
+
+  app.patch('/api/workspaces/:workspaceId/members/:userId', {
+    preHandler: [guards.any, access('members.manage')],
+    schema: {
+      tags: ['members'], summary: 'Change the role of a member',
+      description: 'Admins cannot change the role of an owner nor make anyone owner. The last owner cannot be demoted (409 LAST_OWNER).',
+      params: MemberParams, body: Type.Object({ role: RoleSchema }, { additionalProperties: false }),
+      response: { 200: MemberSchema, ...errors(400, 401, 403, 404, 409, 429) },
+    },
+  }, async (req) => {
+    const m = await d.workspaces.changeRole(req.params.workspaceId, req.params.userId, req.body.role, actingRole(accessOf(req)), auditActor(req));
+    return member(m);
+  });
+
+  app.delete('/api/workspaces/:workspaceId/members/:userId', {
+    preHandler: [guards.any, access('workspace.read')],
+    schema: {
+      tags: ['members'], summary: 'Remove a member, or leave the workspace (your own user id)',
+      description: 'Removing someone else needs members.manage, and only owners remove owners. Anyone may leave, except the last owner (409 LAST_OWNER). ' +
+        'The API keys the member created in this workspace are revoked.',
+      params: MemberParams, response: { 204: Type.Null(), ...errors(400, 401, 403, 404, 409, 429) },
+    },
+  }, async (req, reply) => {
+    const a = accessOf(req);
+    const self = req.caller?.kind === 'user' && req.caller.userId === req.params.userId;
+    if (!self) assertCan(req, 'members.manage');
+    await d.workspaces.removeMember(req.params.workspaceId, req.params.userId, actingRole(a), auditActor(req));
+    reply.status(204);
+    return null;
+  });
+
+  app.post('/api/workspaces/:workspaceId/transfer-ownership', {
+    preHandler: [guards.any, access('workspace.transfer')],
+    schema: {
+      tags: ['members'], summary: 'Make another member owner; you become admin (owners only)',
+      params: WorkspaceParams, body: Type.Object({ userId: Uuid('User id of the member who becomes owner') }, { additionalProperties: false }),
+      response: { 200: Type.Object({ newOwner: MemberSchema, previousOwner: MemberSchema }), ...errors(400, 401, 403, 404, 429) },
+    },
+  }, async (req) => {
+    const r = await d.workspaces.transferOwnership(req.params.workspaceId, userOf(req).userId, req.body.userId, auditActor(req));
+    return { newOwner: member(r.newOwner), previousOwner: member(r.previousOwner) };
+  });
+
+  app.post('/api/workspaces/:workspaceId/invitations', {
+    preHandler: [guards.any, access('members.manage')],
+    schema: {
+      tags: ['invitations'], summary: 'Invite someone by email (the link is mailed, valid 7 days)',
+      description: 'Admins cannot invite owners. Inviting an address again replaces its pending invitation. The token is only in the mail.',
+      params: WorkspaceParams,
+      body: Type.Object({ email: Type.String({ format: 'email', maxLength: 254, description: 'Email address' }), role: RoleSchema }, { additionalProperties: false }),
+      response: { 201: Invitation, ...errors(400, 401, 403, 404, 409, 429) },
+    },
+  }, async (req, reply) => {
+    const inv = await d.invitations.create(req.params.workspaceId, req.body, actingRole(accessOf(req)), auditActor(req));
+    reply.status(201);
+    return invitation(inv);
+  });
+
+  app.get('/api/workspaces/:workspaceId/invitations', {
+    preHandler: [guards.any, access('members.read')],
+    schema: {
+      tags: ['invitations'], summary: 'Pending invitations (not accepted, revoked or expired)',
+      params: WorkspaceParams, response: { 200: Type.Object({ invitations: Type.Array(Invitation) }), ...errors(400, 401, 403, 404, 429) },
+    },
+  }, async (req) => ({ invitations: (await d.invitations.listPending(req.params.workspaceId)).map(invitation) }));
+
+  app.delete('/api/workspaces/:workspaceId/invitations/:invitationId', {
+    preHandler: [guards.any, access('members.manage')],
+    schema: {
+      tags: ['invitations'], summary: 'Revoke a pending invitation (its link stops working)',
+      params: InvitationParams, response: { 204: Type.Null(), ...errors(400, 401, 403, 404, 429) },
+    },
+  }, async (req, reply) => {
+    await d.invitations.revoke(req.params.workspaceId, req.params.invitationId, actingRole(accessOf(req)), auditActor(req));
+    reply.status(204);
+    return null;
+  });
+
+  app.post('/api/invitations/accept', {
+    preHandler: guards.user,
+    schema: {
+      tags: ['invitations'], summary: 'Accept an invitation with the mailed token',
+      description: 'You must be signed in with the invited address. The token works once; if you are already a member, you keep the higher of the two roles.',
+      body: Type.Object({ token: InvitationToken }, { additionalProperties: false }),
+      response: { 200: Type.Object({ workspace: Type.Object({ id: Type.String({ format: 'uuid' }), name: Type.String() }), role: RoleSchema }),
+        ...errors(400, 401, 403, 429) },
+    },
+  }, async (req) => d.invitations.accept(req.body.token, userOf(req).userId, auditActor(req)));
+};
