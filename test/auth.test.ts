@@ -336,7 +336,7 @@ describe('account lifecycle', () => {
     const email = uniqueEmail('seed');
     const password = strongPassword();
     const db = t.running.services.db;
-    await db.insert(users).values({ email, name: 'Imported', passwordHash: await bcryptHash(password, { cost: 10 }), emailVerifiedAt: new Date() });
+    await db.insert(users).values({ email, name: 'Imported', passwordHash: await bcryptHash(password, 10), emailVerifiedAt: new Date() });
     await t.login(email, password);
     const [row] = await db.select().from(users).where(eq(users.email, email));
     assert.match(row!.passwordHash, /^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);

@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { startRuntime, type Running } from '../../src/runtime.ts';
 import type { Role } from '../../src/app.ts';
-import { testConfig, quietLogger, testRedisPrefix } from './env.ts';
+import { testConfig, quietLogger, testRedisPrefix, createTempDatabase } from './env.ts';
 import { json, type Json } from './http.ts';
 
 export interface TestApp {
@@ -21,8 +21,15 @@ let seq = 0;
 export const uniqueEmail = (tag = 'user') => `${tag}-${Date.now().toString(36)}-${(seq++).toString(36)}-${randomBytes(3).toString('hex')}@example.com`;
 export const strongPassword = () => `Quiet-${randomBytes(6).toString('base64url')}-harbour-lantern`;
 
+/**
+ * A process with a job runner ('start', 'worker') gets a database of its own: a runner takes any job in
+ * its database, and one test's jobs must not run with another test's configuration.
+ */
 export async function startTestApp(overrides: Record<string, string | undefined> = {}, role: Role = 'serve'): Promise<TestApp> {
-  const config = testConfig({ REDIS_KEY_PREFIX: `${testRedisPrefix()}${randomBytes(4).toString('hex')}:`, ...overrides });
+  const fresh = role === 'serve' ? undefined : await createTempDatabase();
+  const config = testConfig({
+    REDIS_KEY_PREFIX: `${testRedisPrefix()}${randomBytes(4).toString('hex')}:`, ...(fresh ? { DATABASE_URL: fresh.url } : {}), ...overrides,
+  });
   const running = await startRuntime(role, config, quietLogger());
   const url = running.url!;
   const call: TestApp['call'] = async (method, path, opts = {}) => {
@@ -48,7 +55,10 @@ export async function startTestApp(overrides: Record<string, string | undefined>
       if (r.status !== 200) throw new Error(`login failed: ${r.status} ${JSON.stringify(r.body)}`);
       return r.body;
     },
-    stop: () => running.stop(),
+    async stop() {
+      await running.stop();
+      await fresh?.drop();
+    },
   };
 }
 
