@@ -7,7 +7,8 @@
 //   session is revoked.
 // - Revocation is written to PostgreSQL and to the shared store, which every API process checks on
 //   each request, so access tokens of a revoked session stop working at once, not at their expiry.
-import { and, desc, eq, gt, isNull, ne, sql } from 'drizzle-orm';
+import { randomUUID } from 'node:crypto';
+import { and, desc, eq, gt, isNull, ne, sql, type SQL } from 'drizzle-orm';
 import type { Db, DbOrTx } from '../../infra/db/client.ts';
 import type { KeyValueStore } from '../../infra/stores/types.ts';
 import { sessions } from './schema.ts';
@@ -45,14 +46,19 @@ export class SessionService {
     private readonly opts: SessionOptions,
   ) {}
 
-  async create(db: DbOrTx, userId: string, rememberMe: boolean, ctx: RequestContext): Promise<{ sessionId: string; refreshToken: string; expiresAt: Date }> {
+  /**
+   * A new session as an INSERT statement, not yet run, with its id and refresh token: the caller runs it
+   * together with what goes with it (the login's audit entry) in one statement.
+   */
+  prepare(userId: string, rememberMe: boolean, ctx: RequestContext): { statement: SQL; sessionId: string; refreshToken: string; expiresAt: Date } {
     const days = rememberMe ? this.opts.rememberTtlDays : this.opts.ttlDays;
     const expiresAt = new Date(Date.now() + days * 86_400_000);
     const refreshToken = newSecret('rt');
-    const [row] = await db.insert(sessions).values({
-      userId, rememberMe, expiresAt, refreshHash: sha256(refreshToken), ip: ctx.ip, userAgent: ctx.userAgent?.slice(0, 400) ?? null,
-    }).returning({ id: sessions.id });
-    return { sessionId: row!.id, refreshToken, expiresAt };
+    const sessionId = randomUUID();
+    const statement = this.db.insert(sessions).values({
+      id: sessionId, userId, rememberMe, expiresAt, refreshHash: sha256(refreshToken), ip: ctx.ip, userAgent: ctx.userAgent?.slice(0, 400) ?? null,
+    }).getSQL();
+    return { statement, sessionId, refreshToken, expiresAt };
   }
 
   /** Rotates a refresh token. Returns the session and the new (or, in the grace window, current) token. */
