@@ -9,6 +9,9 @@ import { SignJWT, decodeProtectedHeader } from 'jose';
 import { hash as bcryptHash } from '@node-rs/bcrypt';
 import { startTestApp, uniqueEmail, strongPassword, type TestApp } from './support/app.ts';
 import { TokenService } from '../src/modules/auth/tokens.ts';
+import { SessionService, RefreshError } from '../src/modules/auth/sessions.ts';
+import { RedisStore } from '../src/infra/stores/redis.ts';
+import { quietLogger } from './support/env.ts';
 import { users, sessions } from '../src/modules/auth/schema.ts';
 import { mailOutbox } from '../src/modules/mail/schema.ts';
 
@@ -94,6 +97,23 @@ describe('rotation and reuse', () => {
     assert.equal(r.status, 401);
     assert.equal(r.body.code, 'INVALID_REFRESH_TOKEN');
     assert.equal((await t.call('GET', '/api/auth/me', { token: a.accessToken })).status, 200);
+  });
+
+  test('with the shared store unreachable, refresh still rotates, and a parallel presenter is refused without revoking', async () => {
+    const u = await t.user();
+    const a = await t.login(u.email, u.password);
+    const down = new RedisStore('redis://127.0.0.1:1', 'x:', quietLogger()); // never connected: every command fails
+    const s = t.running.services;
+    const sessionsDown = new SessionService(s.db, down, s.tokens, { ttlDays: 7, rememberTtlDays: 30, graceSeconds: 30 });
+    try {
+      const r = await sessionsDown.refresh(a.refreshToken);
+      assert.notEqual(r.refreshToken, a.refreshToken);
+      await assert.rejects(sessionsDown.refresh(a.refreshToken), (e: unknown) => e instanceof RefreshError && e.code === 'INVALID_REFRESH_TOKEN');
+      assert.equal((await t.call('GET', '/api/auth/me', { token: a.accessToken })).status, 200, 'session not revoked');
+      assert.equal((await t.call('POST', '/api/auth/refresh', { body: { refreshToken: r.refreshToken } })).status, 200);
+    } finally {
+      await down.close();
+    }
   });
 
   test('reuse outside the grace window revokes the session; its access tokens stop within a second', async () => {

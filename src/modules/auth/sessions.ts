@@ -61,57 +61,87 @@ export class SessionService {
     return { statement, sessionId, refreshToken, expiresAt };
   }
 
-  /** Rotates a refresh token. Returns the session and the new (or, in the grace window, current) token. */
+  /**
+   * Rotates a refresh token. Returns the session and the new (or, in the grace window, current) token.
+   *
+   * Every presenter of token h agrees on one successor T, kept (encrypted) in the shared store under h
+   * for the grace window: the first to arrive puts its candidate there (set-if-absent), the others read
+   * it. Then one conditional UPDATE (where refresh_hash = h) moves the session to T; whoever's UPDATE
+   * finds the row already moved checks that T is the session's current token and the rotation recent.
+   * The common case is one store operation and one statement; anything else (revoked, expired, an old
+   * token coming back) goes through the locked path below.
+   */
   async refresh(token: string): Promise<{ sessionId: string; userId: string; refreshToken: string; expiresAt: Date; rememberMe: boolean }> {
     const hash = sha256(token);
+    const key = graceKey(hash);
+    const candidate = newSecret('rt');
+    const ttl = this.opts.graceSeconds * 1000 + 1000;
+    let mine: boolean;
+    let successor: string | null;
+    let storeDown = false;
+    try {
+      mine = await this.store.setIfAbsent(key, this.tokens.sealGrace(candidate), ttl);
+      const sealed = mine ? null : await this.store.get(key);
+      successor = mine ? candidate : sealed ? this.tokens.openGrace(sealed) : null;
+    } catch {
+      // The shared store is unreachable: rotate without the grace agreement. A parallel presenter of
+      // the same token is then refused (401), but not treated as a leak (see refuse).
+      storeDown = true;
+      mine = false;
+      successor = candidate;
+    }
+
+    if (successor) {
+      const moved = await this.db.execute<{ id: string; user_id: string; expires_at: Date; remember_me: boolean }>(sql`
+        update sessions set refresh_hash = ${sha256(successor)},
+               previous_hashes = (array_prepend(refresh_hash, previous_hashes))[1:${sql.raw(String(KEPT_HASHES))}],
+               rotated_at = now(), last_used_at = now()
+         where refresh_hash = ${hash} and revoked_at is null and expires_at > now()
+         returning id, user_id, expires_at, remember_me`);
+      const row = moved.rows[0];
+      if (row) return { sessionId: row.id, userId: row.user_id, expiresAt: new Date(row.expires_at), rememberMe: row.remember_me, refreshToken: successor };
+
+      // Already moved on: by a concurrent presenter of the same token (parallel tabs), recently?
+      const current = await this.db.execute<{ id: string; user_id: string; expires_at: Date; remember_me: boolean }>(sql`
+        select id, user_id, expires_at, remember_me from sessions
+         where refresh_hash = ${sha256(successor)} and previous_hashes[1] = ${hash}
+           and rotated_at > now() - make_interval(secs => ${this.opts.graceSeconds})
+           and revoked_at is null and expires_at > now()`);
+      const c = current.rows[0];
+      if (c) return { sessionId: c.id, userId: c.user_id, expiresAt: new Date(c.expires_at), rememberMe: c.remember_me, refreshToken: successor };
+      if (mine) await this.store.del(key).catch(() => undefined); // our candidate never became anyone's token
+    }
+    return this.refuse(hash, storeDown);
+  }
+
+  /** Why a refresh token cannot be used; revokes its session when it is a replaced one coming back. */
+  private async refuse(hash: Buffer, storeDown: boolean): Promise<never> {
     const result = await this.db.transaction(async (tx) => {
-      // The session holding this token as current or as a recently replaced one, locked: every
-      // rotation of one session is serialised, and what a waiter reads is what the winner wrote.
       const found = await tx.execute<{
-        id: string; user_id: string; refresh_hash: Buffer; previous_hashes: Buffer[]; rotated_at: Date | null;
-        expires_at: Date; revoked_at: Date | null; remember_me: boolean;
-      }>(sql`select id, user_id, refresh_hash, previous_hashes, rotated_at, expires_at, revoked_at, remember_me
-               from sessions where refresh_hash = ${hash} or previous_hashes @> array[${hash}]::bytea[]
-               for update`);
+        id: string; user_id: string; refresh_hash: Buffer; previous_hashes: Buffer[]; rotated_at: Date | null; expires_at: Date; revoked_at: Date | null;
+      }>(sql`select id, user_id, refresh_hash, previous_hashes, rotated_at, expires_at, revoked_at from sessions
+             where refresh_hash = ${hash} or previous_hashes @> array[${hash}]::bytea[] for update`);
       const row = found.rows[0];
-      if (!row) throw new RefreshError('INVALID_REFRESH_TOKEN', 'This refresh token is not valid; sign in again');
-      const base = { sessionId: row.id, userId: row.user_id, expiresAt: new Date(row.expires_at), rememberMe: row.remember_me };
-      if (row.revoked_at) throw new RefreshError('SESSION_REVOKED', 'This session was signed out; sign in again', row.id, row.user_id);
+      if (!row) return new RefreshError('INVALID_REFRESH_TOKEN', 'This refresh token is not valid; sign in again');
+      if (row.revoked_at) return new RefreshError('SESSION_REVOKED', 'This session was signed out; sign in again', row.id, row.user_id);
       if (new Date(row.expires_at).getTime() <= Date.now()) {
-        throw new RefreshError('SESSION_EXPIRED', 'This session has expired; sign in again', row.id, row.user_id);
+        return new RefreshError('SESSION_EXPIRED', 'This session has expired; sign in again', row.id, row.user_id);
       }
-
       if (hash.equals(row.refresh_hash)) {
-        const refreshToken = newSecret('rt');
-        await tx.update(sessions).set({
-          refreshHash: sha256(refreshToken),
-          previousHashes: sql`(array_prepend(${sessions.refreshHash}, ${sessions.previousHashes}))[1:${sql.raw(String(KEPT_HASHES))}]`,
-          rotatedAt: sql`now()`,
-          lastUsedAt: sql`now()`,
-        }).where(eq(sessions.id, row.id));
-        // Written before commit, so a concurrent refresh that waited on the lock finds it.
-        await this.store.set(graceKey(hash), this.tokens.sealGrace(refreshToken), this.opts.graceSeconds * 1000 + 1000);
-        return { kind: 'rotated' as const, ...base, refreshToken };
+        // Still current: the successor agreed on in the store expired before it was used. Nothing leaked.
+        return new RefreshError('INVALID_REFRESH_TOKEN', 'This refresh could not complete; try again', row.id, row.user_id);
       }
-
-      // Only the token replaced last is in grace, and only briefly (parallel tabs refreshing at once).
-      const inGrace = row.previous_hashes[0]?.equals(hash) === true && row.rotated_at !== null &&
+      const justReplaced = row.previous_hashes[0]?.equals(hash) === true && row.rotated_at !== null &&
         Date.now() - new Date(row.rotated_at).getTime() <= this.opts.graceSeconds * 1000;
-      if (inGrace) {
-        const sealed = await this.store.get(graceKey(hash));
-        const current = sealed ? this.tokens.openGrace(sealed) : null;
-        if (current && sha256(current).equals(row.refresh_hash)) return { kind: 'grace' as const, ...base, refreshToken: current };
+      if (storeDown && justReplaced) {
+        return new RefreshError('INVALID_REFRESH_TOKEN', 'This refresh token was just replaced by a parallel refresh; use the new one', row.id, row.user_id);
       }
       // A replaced token came back: whoever holds it is not the session's owner, or the owner's copy leaked.
       await this.revokeIn(tx, row.id, 'refresh_reuse');
-      return { kind: 'reused' as const, ...base };
+      return new RefreshError('REFRESH_TOKEN_REUSED', 'This refresh token was already used; the session has been signed out for safety', row.id, row.user_id);
     });
-    if (result.kind === 'reused') {
-      await this.markRevoked([result.sessionId]);
-      throw new RefreshError('REFRESH_TOKEN_REUSED', 'This refresh token was already used; the session has been signed out for safety',
-        result.sessionId, result.userId);
-    }
-    return result;
+    if (result.code === 'REFRESH_TOKEN_REUSED') await this.markRevoked([result.sessionId!]);
+    throw result;
   }
 
   private async revokeIn(db: DbOrTx, sessionId: string, reason: RevokeReason): Promise<void> {
