@@ -19,6 +19,7 @@ import { RedisStore } from './infra/stores/redis.ts';
 import { startJobRunner, collectQueueMetrics, type JobRunner } from './infra/queue/runner.ts';
 import { ReadinessService, type Check } from './modules/health/readiness.ts';
 import { createDb } from './infra/db/client.ts';
+import { createInvalidationBus } from './infra/stores/invalidation.ts';
 import { buildServices, type Services } from './services.ts';
 
 export class StartupRefused extends Error {
@@ -106,8 +107,10 @@ export async function startRuntime(role: Role, config: Config, log: Logger, opts
       cleanups.push({ what: 'memory store', fn: () => store.close() });
     }
 
+    const bus = await createInvalidationBus(store, config.REDIS_KEY_PREFIX, log);
+    cleanups.push({ what: 'invalidation bus', fn: () => bus.close() });
     const db = createDb(pool);
-    const services = buildServices(config, db, store, log);
+    const services = buildServices(config, db, store, log, metrics, bus);
     cleanups.push({ what: 'mailer', fn: async () => services.mailer.close() });
 
     // 4. Queue

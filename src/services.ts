@@ -16,6 +16,8 @@ import { ApiKeyService } from './modules/api-keys/service.ts';
 import { createMailer, sendMailTask, type Mailer } from './modules/mail/mailer.ts';
 import { SEND_MAIL_TASK } from './modules/mail/outbox.ts';
 import type { Limiter } from './infra/rate-limit.ts';
+import type { Metrics } from './infra/metrics.ts';
+import type { InvalidationBus } from './infra/stores/invalidation.ts';
 
 export interface Services {
   db: Db;
@@ -33,7 +35,7 @@ export interface Services {
   tasks: TaskList;
 }
 
-export function buildServices(config: Config, db: Db, store: KeyValueStore, log: Logger): Services {
+export function buildServices(config: Config, db: Db, store: KeyValueStore, log: Logger, metrics: Metrics, bus: InvalidationBus): Services {
   const hasher = new PasswordHasher({ ...(config.HASH_CONCURRENCY > 0 ? { concurrency: config.HASH_CONCURRENCY } : {}), maxWaitMs: config.HASH_MAX_WAIT_MS });
   const tokens = new TokenService({ secret: config.AUTH_SECRET!, issuer: config.PUBLIC_URL, accessTtlSeconds: config.ACCESS_TOKEN_TTL_SECONDS });
   const sessions = new SessionService(db, store, tokens, {
@@ -51,10 +53,11 @@ export function buildServices(config: Config, db: Db, store: KeyValueStore, log:
     apiKey: createLimiter(store, 'api-key', config.LIMIT_API_KEY),
     ip: createLimiter(store, 'api-ip', config.LIMIT_API_IP),
   };
-  const workspaces = new WorkspaceService(db);
+  // The auth service caches /me; workspace changes tell it, through the bus, whose to drop.
+  const workspaces = new WorkspaceService(db, (userIds) => bus.publish('me', userIds));
   const invitations = new InvitationService({ db, workspaces, publicUrl: config.PUBLIC_URL });
   const apiKeys = new ApiKeyService(db);
-  const auth = new AuthService({ db, hasher, sessions, tokens, limits: authLimits, workspaces, publicUrl: config.PUBLIC_URL, log });
+  const auth = new AuthService({ db, hasher, sessions, tokens, limits: authLimits, workspaces, publicUrl: config.PUBLIC_URL, log, metrics, bus });
   const mailer = createMailer({ url: config.MAIL_URL, from: config.MAIL_FROM, log });
   const tasks: TaskList = { [SEND_MAIL_TASK]: sendMailTask(db, mailer, log) };
   return { db, store, hasher, tokens, sessions, auth, workspaces, invitations, apiKeys, mailer, authLimits, apiLimits, tasks };

@@ -503,3 +503,31 @@ test('my activity shows sign-ins and failures, not other people\'s', async () =>
   assert.ok(actions.includes('auth.login') && actions.includes('auth.login_failed'), actions.join(','));
   assert.ok(actions.every((a: string) => /^(auth|user)\./.test(a)));
 });
+
+describe('the /me cache', () => {
+  test('hits are counted, and a membership change on another API process is seen at once', async () => {
+    const other = await startTestApp({ ...LOOSE, REDIS_KEY_PREFIX: t.running.config.REDIS_KEY_PREFIX });
+    try {
+      const u = await t.user();
+      const s = await t.login(u.email, u.password);
+      const first = await t.call('GET', '/api/auth/me', { token: s.accessToken });
+      const hits0 = (await t.running.metrics.cacheHits.get()).values.find((v) => v.labels.cache_type === 'me')?.value ?? 0;
+      await t.call('GET', '/api/auth/me', { token: s.accessToken });
+      const hits1 = (await t.running.metrics.cacheHits.get()).values.find((v) => v.labels.cache_type === 'me')?.value ?? 0;
+      assert.equal(hits1, hits0 + 1);
+      assert.deepEqual(first.body.workspaces, []);
+      // Created through the other process: this one's cached /me is dropped through Redis.
+      const created = await other.call('POST', '/api/workspaces', { token: s.accessToken, body: { name: 'Fresh' } });
+      assert.equal(created.status, 201, JSON.stringify(created.body));
+      let seen;
+      for (let i = 0; i < 20; i++) {
+        seen = await t.call('GET', '/api/auth/me', { token: s.accessToken });
+        if (seen.body.workspaces.length === 1) break;
+        await sleep(25);
+      }
+      assert.deepEqual(seen!.body.workspaces.map((w: { name: string; role: string }) => [w.name, w.role]), [['Fresh', 'owner']]);
+    } finally {
+      await other.stop();
+    }
+  });
+});

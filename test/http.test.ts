@@ -14,6 +14,7 @@ import { applyMigrations } from '../src/infra/db/migrate.ts';
 import { createDb } from '../src/infra/db/client.ts';
 import { MemoryStore } from '../src/infra/stores/memory.ts';
 import { buildServices } from '../src/services.ts';
+import { createInvalidationBus } from '../src/infra/stores/invalidation.ts';
 
 let app: FastifyInstance;
 let pool: pg.Pool;
@@ -25,7 +26,8 @@ before(async () => {
   const readiness = new ReadinessService([{ name: 'always', critical: true, run: async () => {} }], metrics, 100);
   pool = createPool({ connectionString: testDatabaseUrl(), max: 2, metrics, log: quietLogger(), applicationName: 'test' });
   await applyMigrations(pool, quietLogger());
-  const services = buildServices(config, createDb(pool), new MemoryStore(), quietLogger());
+  const store = new MemoryStore();
+  const services = buildServices(config, createDb(pool), store, quietLogger(), metrics, await createInvalidationBus(store, '', quietLogger()));
   app = await buildApp({ config, log: captured.log, metrics, readiness, role: 'serve', services });
   // Routes that exist only in this test, to exercise the shared error handling.
   app.post('/test/echo', {

@@ -8,6 +8,8 @@ import { applyMigrations } from '../infra/db/migrate.ts';
 import { createDb } from '../infra/db/client.ts';
 import { MemoryStore } from '../infra/stores/memory.ts';
 import { buildServices } from '../services.ts';
+import { createMetrics } from '../infra/metrics.ts';
+import { createInvalidationBus } from '../infra/stores/invalidation.ts';
 import { ApiError } from '../http/errors.ts';
 
 const USAGE = 'Usage: allin users create --email EMAIL --password PASSWORD [--name NAME] [--json]';
@@ -30,7 +32,7 @@ export async function usersCommand(args: string[], config: Config, log: Logger):
     await applyMigrations(pool, log);
     const store = new MemoryStore();
     try {
-      const services = buildServices(config, createDb(pool), store, log);
+      const services = buildServices(config, createDb(pool), store, log, createMetrics({ enabled: false }), await createInvalidationBus(store, config.REDIS_KEY_PREFIX, log));
       const r = await services.auth.createVerifiedUser({ email: values.email!, password, name: values.name ?? values.email!.split('@')[0]! });
       if (values.json) console.log(JSON.stringify({ id: r.id, email: values.email!.trim().toLowerCase(), created: r.created }));
       else console.log(r.created ? `Created verified user ${values.email} (${r.id}).` : `User ${values.email} already exists (${r.id}); nothing changed.`);

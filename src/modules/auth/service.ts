@@ -15,6 +15,9 @@ import { passwordProblem, type PasswordHasher } from './passwords.ts';
 import { RefreshError, type SessionService } from './sessions.ts';
 import { newSecret, sha256, type TokenService } from './tokens.ts';
 import type { WorkspaceService } from '../workspaces/service.ts';
+import { TtlCache } from '../../infra/cache.ts';
+import type { Metrics } from '../../infra/metrics.ts';
+import type { InvalidationBus } from '../../infra/stores/invalidation.ts';
 
 export interface AuthLimits {
   loginAccountIp: Limiter;
@@ -39,7 +42,14 @@ export const normaliseEmail = (email: string) => email.trim().toLowerCase();
 
 const INVALID_CREDENTIALS = () => new ApiError(401, 'INVALID_CREDENTIALS', 'The email or password is incorrect.');
 
+const ME_TOPIC = 'me';
+const ME_TTL_MS = 30_000;
+
+type MeResult = { id: string; email: string; name: string; emailVerified: boolean; createdAt: Date; workspaces: { id: string; name: string; role: string }[] };
+
 export class AuthService {
+  private readonly meCache: TtlCache<MeResult>;
+
   constructor(private readonly d: {
     db: Db;
     hasher: PasswordHasher;
@@ -49,7 +59,12 @@ export class AuthService {
     workspaces: WorkspaceService;
     publicUrl: string;
     log: Logger;
-  }) {}
+    metrics: Metrics;
+    bus: InvalidationBus;
+  }) {
+    this.meCache = new TtlCache<MeResult>('me', ME_TTL_MS, d.metrics);
+    d.bus.on(ME_TOPIC, (userId) => this.meCache.invalidate(userId));
+  }
 
   private link(path: string, token: string): string {
     return `${this.d.publicUrl}${path}#token=${encodeURIComponent(token)}`;
@@ -110,7 +125,8 @@ export class AuthService {
       if (!userId) throw new ApiError(400, 'INVALID_TOKEN', 'This verification link is invalid, used or expired. Ask for a new one.');
       await tx.update(users).set({ emailVerifiedAt: sql`coalesce(${users.emailVerifiedAt}, now())`, updatedAt: sql`now()` }).where(eq(users.id, userId));
       await audit(tx, { action: 'user.email_verified', actorUserId: userId, ...ctx });
-    });
+      return userId;
+    }).then((userId) => this.invalidateMe([userId]));
   }
 
   async resendVerification(emailInput: string, ctx: RequestContext): Promise<void> {
@@ -200,8 +216,21 @@ export class AuthService {
     await audit(this.d.db, { action: 'auth.session_revoked', actorUserId: userId, targetType: 'session', targetId: targetSessionId, ...ctx });
   }
 
-  /** The user and their workspaces in one round trip: this is the hottest authenticated read. */
+  /**
+   * The user and their workspaces: the hottest authenticated read, so it is cached per user (hits and
+   * misses counted as cache_type="me") and dropped, in every process, when the user or one of their
+   * memberships changes (`invalidateMe`).
+   */
   async me(userId: string) {
+    return (await this.meCache.get(userId, () => this.loadMe(userId))).value;
+  }
+
+  async invalidateMe(userIds: string[]): Promise<void> {
+    await this.d.bus.publish(ME_TOPIC, userIds);
+  }
+
+  /** In one round trip. */
+  private async loadMe(userId: string) {
     const res = await this.d.db.execute<{ id: string; email: string; name: string; email_verified_at: Date | null; created_at: Date;
       workspaces: { id: string; name: string; role: string }[] }>(sql`
       select u.id, u.email, u.name, u.email_verified_at, u.created_at,
@@ -261,7 +290,8 @@ export class AuthService {
       await this.d.sessions.revokeAll(userId, 'password_reset', undefined, tx);
       await queueMail(tx, pending!.email, templates.passwordChanged(pending!.name));
       await audit(tx, { action: 'auth.password_reset', actorUserId: userId, ...ctx });
-    });
+      return userId;
+    }).then((userId) => this.invalidateMe([userId]));
   }
 
   async deleteAccount(userId: string, password: string, ctx: RequestContext): Promise<void> {
@@ -275,6 +305,7 @@ export class AuthService {
       await tx.delete(users).where(eq(users.id, userId));
       await audit(tx, { action: 'user.deleted', actorUserId: userId, ...ctx });
     });
+    await this.invalidateMe([userId]);
   }
 
   /** For `allin users create`: a verified user, with the same password rules. */

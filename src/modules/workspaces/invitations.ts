@@ -96,7 +96,7 @@ export class InvitationService {
   async accept(token: string, userId: string, actor: Actor): Promise<{ workspace: { id: string; name: string }; role: Role }> {
     const invalid = () => new ApiError(400, 'INVALID_TOKEN', 'This invitation is invalid, already used, revoked or expired. Ask for a new one.');
     const tokenHash = sha256(token);
-    return this.d.db.transaction(async (tx) => {
+    const accepted = await this.d.db.transaction(async (tx) => {
       const [found] = await tx.select({ workspaceId: invitations.workspaceId }).from(invitations).where(eq(invitations.tokenHash, tokenHash));
       if (!found) throw invalid();
       // The workspace lock first, as every membership change takes it: taking the invitation's row
@@ -127,6 +127,8 @@ export class InvitationService {
       });
       return { workspace: { id: ws.id, name: ws.name }, role };
     });
+    await this.d.workspaces.notifyChanged([userId]);
+    return accepted;
   }
 }
 

@@ -28,7 +28,20 @@ const lastOwner = (self: boolean) => new ApiError(409, 'LAST_OWNER', self
   : 'This member is the last owner of the workspace. Make another member owner (or transfer ownership) first.');
 
 export class WorkspaceService {
-  constructor(private readonly db: Db) {}
+  /**
+   * `onMembershipChange` hears which users' view of their workspaces changed (the signed-in user's
+   * /me caches it), after the change is committed.
+   */
+  constructor(private readonly db: Db, private readonly onMembershipChange: (userIds: string[]) => Promise<void> = async () => {}) {}
+
+  async notifyChanged(userIds: string[]): Promise<void> {
+    await this.onMembershipChange(userIds);
+  }
+
+  private async memberIds(workspaceId: string, db: DbOrTx = this.db): Promise<string[]> {
+    const rows = await db.select({ userId: memberships.userId }).from(memberships).where(eq(memberships.workspaceId, workspaceId));
+    return rows.map((r) => r.userId);
+  }
 
   async listForUser(userId: string, db: DbOrTx = this.db) {
     return db.select({ id: workspaces.id, name: workspaces.name, role: memberships.role, createdAt: workspaces.createdAt })
@@ -43,12 +56,14 @@ export class WorkspaceService {
   }
 
   async create(userId: string, name: string, actor: Actor) {
-    return this.db.transaction(async (tx) => {
+    const ws = await this.db.transaction(async (tx) => {
       const [ws] = await tx.insert(workspaces).values({ name: name.trim() }).returning();
       await tx.insert(memberships).values({ workspaceId: ws!.id, userId, role: 'owner' });
       await audit(tx, { action: 'workspace.created', workspaceId: ws!.id, targetType: 'workspace', targetId: ws!.id, details: { name: ws!.name }, ...actor });
       return ws!;
     });
+    await this.notifyChanged([userId]);
+    return ws;
   }
 
   async get(workspaceId: string) {
@@ -58,7 +73,7 @@ export class WorkspaceService {
   }
 
   async rename(workspaceId: string, name: string, actor: Actor) {
-    return this.db.transaction(async (tx) => {
+    const renamed = await this.db.transaction(async (tx) => {
       const before = await this.lock(tx, workspaceId);
       const [ws] = await tx.update(workspaces).set({ name: name.trim(), updatedAt: sql`now()` }).where(eq(workspaces.id, workspaceId)).returning();
       if (before.name !== ws!.name) {
@@ -66,16 +81,21 @@ export class WorkspaceService {
       }
       return ws!;
     });
+    await this.notifyChanged(await this.memberIds(workspaceId));
+    return renamed;
   }
 
   async delete(workspaceId: string, actor: Actor): Promise<void> {
-    await this.db.transaction(async (tx) => {
+    const members = await this.db.transaction(async (tx) => {
       const ws = await this.lock(tx, workspaceId);
+      const ids = await this.memberIds(workspaceId, tx);
       await tx.delete(workspaces).where(eq(workspaces.id, workspaceId));
       // Not attached to the workspace: its own audit rows go with it (on delete cascade); this one stays
       // in the actor's account activity.
       await audit(tx, { action: 'workspace.deleted', workspaceId: null, targetType: 'workspace', targetId: workspaceId, details: { name: ws.name }, ...actor });
+      return ids;
     });
+    await this.notifyChanged(members);
   }
 
   async members(workspaceId: string, db: DbOrTx = this.db): Promise<Member[]> {
@@ -105,7 +125,7 @@ export class WorkspaceService {
 
   /** `actingAs`: the caller's role, or admin for an API key (see actingRole in access.ts). */
   async changeRole(workspaceId: string, targetUserId: string, role: Role, actingAs: Role, actor: Actor): Promise<Member> {
-    return this.db.transaction(async (tx) => {
+    const changed = await this.db.transaction(async (tx) => {
       await this.lock(tx, workspaceId);
       const target = await this.member(tx, workspaceId, targetUserId);
       if (!target) throw memberNotFound();
@@ -121,6 +141,8 @@ export class WorkspaceService {
       await audit(tx, { action: 'member.role_changed', workspaceId, targetType: 'user', targetId: targetUserId, details: { from: target.role, to: role }, ...actor });
       return { ...target, role };
     });
+    await this.notifyChanged([targetUserId]);
+    return changed;
   }
 
   /**
@@ -145,12 +167,13 @@ export class WorkspaceService {
       // A key never outlives its creator's membership (it would grant nothing anyway; see keyPermissions).
       await revokeKeysCreatedBy(tx, targetUserId, workspaceId, leaving ? 'creator_left' : 'creator_removed', actor);
     });
+    await this.notifyChanged([targetUserId]);
   }
 
   /** The target becomes owner and the caller, an owner, becomes admin. */
   async transferOwnership(workspaceId: string, fromUserId: string, toUserId: string, actor: Actor): Promise<{ newOwner: Member; previousOwner: Member }> {
     if (fromUserId === toUserId) throw new ApiError(400, 'INVALID_TARGET', 'You already own this workspace: choose another member.', [{ field: 'body.userId', message: 'is you' }]);
-    return this.db.transaction(async (tx) => {
+    const result = await this.db.transaction(async (tx) => {
       await this.lock(tx, workspaceId);
       const from = await this.member(tx, workspaceId, fromUserId);
       // Checked before the lock by workspaceAccess; checked again because a concurrent change may have won.
@@ -163,8 +186,10 @@ export class WorkspaceService {
         action: 'workspace.ownership_transferred', workspaceId, targetType: 'user', targetId: toUserId,
         details: { from: fromUserId, to: toUserId, previousRoleOfNewOwner: to.role }, ...actor,
       });
-      return { newOwner: { ...to, role: 'owner' }, previousOwner: { ...from, role: 'admin' } };
+      return { newOwner: { ...to, role: 'owner' as const }, previousOwner: { ...from, role: 'admin' as const } };
     });
+    await this.notifyChanged([fromUserId, toUserId]);
+    return result;
   }
 
   /**
