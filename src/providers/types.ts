@@ -1,0 +1,180 @@
+// The contract every social network adapter implements, one file per network in src/providers/.
+// Adapters speak the network's published API exactly (its documentation URL heads each file) and know
+// nothing of AllIN's database: the accounts and publishing modules hand them decrypted tokens and
+// store what they return. Every outbound call goes through the injected HttpClient (timeouts, bounded
+// retries of idempotent calls, metrics, and the private-address guard for user-supplied hosts).
+import type { HttpClient } from '../infra/http/client.ts';
+
+export const PROVIDER_IDS = ['x', 'linkedin', 'facebook', 'instagram', 'threads', 'mastodon', 'bluesky', 'sandbox'] as const;
+export type ProviderId = (typeof PROVIDER_IDS)[number];
+
+/** How the network counts text, so a composer can count as the server does (see src/providers/text.ts). */
+export type TextCounting = 'twitter' | 'graphemes' | 'mastodon' | 'unicode' | 'utf16';
+
+export interface MediaLimits {
+  maxCount: number;
+  imageTypes: string[];
+  videoTypes: string[];
+  maxImageBytes: number;
+  maxVideoBytes: number;
+  maxVideoSeconds?: number;
+  /** Images and a video in one post. */
+  mixing: boolean;
+  /** A post without media is refused (Instagram). */
+  required: boolean;
+}
+
+export interface ProviderLimits {
+  textCounting: TextCounting;
+  maxTextLength: number;
+  media: MediaLimits;
+  /** Replies to the account's own post are how threads are built. */
+  threads: boolean;
+  /** A first comment can be added under the post. */
+  firstComment: boolean;
+}
+
+export interface ProviderMetadata {
+  id: ProviderId;
+  displayName: string;
+  docsUrl: string;
+  /** oauth2: redirect to the network; app_password: the user types a handle and an app password. */
+  connect: 'oauth2' | 'app_password';
+  /** Refreshing returns a new refresh token and kills the old one: refreshes must be serialised. */
+  refreshTokenRotates: boolean;
+  supportsRevocation: boolean;
+  /** A server of the user's choosing (Mastodon instance, Bluesky PDS). */
+  userSuppliedHost: boolean;
+  limits: ProviderLimits;
+}
+
+export interface TokenSet {
+  accessToken: string;
+  refreshToken?: string;
+  expiresAt?: Date;
+  refreshExpiresAt?: Date;
+  scope?: string[];
+}
+
+/** One account the user can publish as, found after authorisation (a member, a page, an organisation). */
+export interface ConnectedIdentity {
+  externalId: string;
+  kind: 'person' | 'page' | 'organization';
+  username: string;
+  displayName: string;
+  avatarUrl?: string;
+  profileUrl?: string;
+  /** Tokens of this identity when they differ from the user's (a Facebook Page token). */
+  tokens?: TokenSet;
+  /** What the adapter needs again later (author URN, DID, PDS host…), stored with the account. */
+  data?: Record<string, unknown>;
+}
+
+export interface AuthorizeRequest {
+  redirectUri: string;
+  state: string;
+  /** PKCE S256 challenge of the verifier kept on the server. */
+  codeChallenge: string;
+  /** Mastodon instance host chosen by the user. */
+  host?: string;
+}
+
+export interface ExchangeRequest {
+  code: string;
+  redirectUri: string;
+  codeVerifier: string;
+  host?: string;
+}
+
+/** What an adapter gets to act as one connected account. */
+export interface AccountRef {
+  externalId: string;
+  username: string;
+  tokens: TokenSet;
+  host?: string;
+  data: Record<string, unknown>;
+}
+
+export interface MediaItem {
+  mimeType: string;
+  bytes: number;
+  width?: number;
+  height?: number;
+  durationSeconds?: number;
+  altText?: string;
+  /** A public HTTPS URL the network can fetch (Instagram, Threads fetch media themselves). */
+  publicUrl?: string;
+  read(): Promise<Buffer>;
+}
+
+export interface PublishRequest {
+  text: string;
+  media: MediaItem[];
+  /** Remote id of the post this one answers (the previous part of a thread, or the post of a first comment). */
+  replyTo?: string;
+  /** An idempotency key and a marker to find the post again after an unknown outcome. */
+  marker: string;
+  options?: Record<string, unknown>;
+}
+
+export interface PublishedPost {
+  remoteId: string;
+  url?: string;
+}
+
+export interface PostMetrics {
+  likes?: number;
+  reposts?: number;
+  replies?: number;
+  impressions?: number;
+  collectedAt: Date;
+}
+
+export interface Provider {
+  readonly meta: ProviderMetadata;
+  /** Where to send the user to authorise AllIN (may register an app with the host first). */
+  authorizationUrl?(req: AuthorizeRequest): Promise<string>;
+  exchangeCode?(req: ExchangeRequest): Promise<TokenSet>;
+  /** Handle + app password (Bluesky). */
+  signIn?(identifier: string, password: string, host?: string): Promise<{ tokens: TokenSet; host?: string }>;
+  refresh(account: AccountRef): Promise<TokenSet>;
+  revoke?(account: AccountRef): Promise<void>;
+  /** The accounts these tokens can publish as. */
+  identities(tokens: TokenSet, host?: string): Promise<ConnectedIdentity[]>;
+  publish(account: AccountRef, post: PublishRequest): Promise<PublishedPost>;
+  /** A post published recently carrying the marker, for reconciling an unknown outcome. */
+  findByMarker(account: AccountRef, marker: string, since: Date): Promise<PublishedPost | null>;
+  metrics?(account: AccountRef, remoteId: string): Promise<PostMetrics>;
+}
+
+export interface ProviderDeps {
+  http: HttpClient;
+  /** Base URLs (overridable so tests point them at the simulator) and app credentials. */
+  settings: ProviderSettings;
+}
+
+export interface ProviderSettings {
+  clientId?: string;
+  clientSecret?: string;
+  /** Keyed by the adapter's own names, e.g. { api: 'https://api.x.com', auth: 'https://x.com' }. */
+  baseUrls: Record<string, string>;
+}
+
+/** Error classes every adapter maps the network's answers into. */
+export type ProviderErrorKind =
+  | 'auth_expired' // the token is no longer valid: refresh once, then the account needs reconnecting
+  | 'rate_limited' // wait retryAfterMs, nothing was created
+  | 'transient' // nothing was created; retry with backoff
+  | 'permanent' // the network refused this post or call for good (reason says why)
+  | 'unknown_outcome'; // the request may have been accepted: reconcile before any retry
+
+export class ProviderError extends Error {
+  constructor(
+    readonly kind: ProviderErrorKind,
+    message: string,
+    readonly details: { provider: string; status?: number; reason?: string; retryAfterMs?: number } ,
+  ) {
+    super(message);
+    this.name = 'ProviderError';
+  }
+}
