@@ -71,6 +71,35 @@ export const ConfigSchema = Type.Object({
   LIMIT_API_USER: str({ description: 'API requests allowed per signed-in user: `count/seconds`.' }, '1200/60'),
   LIMIT_API_KEY: str({ description: 'API requests allowed per API key: `count/seconds`.' }, '600/60'),
   LIMIT_API_IP: str({ description: 'Anonymous API requests allowed per IP (sign-in routes have their own limits): `count/seconds`.' }, '300/60'),
+  ALLOW_PRIVATE_HOSTS: bool({ description: 'Development only: let user-supplied hosts (a Mastodon instance, a webhook) be private or loopback addresses. Never in production.' }, false),
+  SANDBOX: oneOf(['auto', 'on', 'off'], { description: 'The Sandbox practice network. `auto`: on except in production. With no SIMULATOR_URL, AllIN runs the network simulator in-process.' }, 'auto'),
+  SIMULATOR_URL: str({ description: 'A running network simulator (`allin sim`); the Sandbox network uses it instead of an in-process one.', example: 'http://127.0.0.1:7070' }),
+  X_CLIENT_ID: str({ description: 'X (Twitter) OAuth 2.0 client id; X is offered when it is set.' }),
+  X_CLIENT_SECRET: str({ description: 'X OAuth 2.0 client secret (confidential clients).', secret: true }),
+  X_API_URL: str({ description: 'X API base URL.' }, 'https://api.x.com'),
+  X_AUTH_URL: str({ description: 'X authorization base URL.' }, 'https://x.com'),
+  LINKEDIN_CLIENT_ID: str({ description: 'LinkedIn OAuth client id; LinkedIn is offered when it is set.' }),
+  LINKEDIN_CLIENT_SECRET: str({ description: 'LinkedIn OAuth client secret.', secret: true }),
+  LINKEDIN_API_URL: str({ description: 'LinkedIn API base URL.' }, 'https://api.linkedin.com'),
+  LINKEDIN_AUTH_URL: str({ description: 'LinkedIn authorization base URL.' }, 'https://www.linkedin.com'),
+  LINKEDIN_VERSION: str({ description: 'LinkedIn-Version header (YYYYMM) of the versioned API.' }, '202605'),
+  FACEBOOK_APP_ID: str({ description: 'Meta app id for Facebook Pages; Facebook is offered when it is set.' }),
+  FACEBOOK_APP_SECRET: str({ description: 'Meta app secret for Facebook Pages.', secret: true }),
+  FACEBOOK_GRAPH_URL: str({ description: 'Facebook Graph API base URL.' }, 'https://graph.facebook.com'),
+  FACEBOOK_AUTH_URL: str({ description: 'Facebook Login dialog base URL.' }, 'https://www.facebook.com'),
+  FACEBOOK_GRAPH_VERSION: str({ description: 'Graph API version.' }, 'v26.0'),
+  INSTAGRAM_APP_ID: str({ description: 'Instagram app id (Instagram Login); Instagram is offered when it is set.' }),
+  INSTAGRAM_APP_SECRET: str({ description: 'Instagram app secret.', secret: true }),
+  INSTAGRAM_AUTH_URL: str({ description: 'Instagram authorization base URL.' }, 'https://www.instagram.com'),
+  INSTAGRAM_API_URL: str({ description: 'Instagram token endpoint base URL.' }, 'https://api.instagram.com'),
+  INSTAGRAM_GRAPH_URL: str({ description: 'Instagram Graph API base URL.' }, 'https://graph.instagram.com'),
+  THREADS_APP_ID: str({ description: 'Threads app id; Threads is offered when it is set.' }),
+  THREADS_APP_SECRET: str({ description: 'Threads app secret.', secret: true }),
+  THREADS_AUTH_URL: str({ description: 'Threads authorization base URL.' }, 'https://threads.net'),
+  THREADS_GRAPH_URL: str({ description: 'Threads Graph API base URL.' }, 'https://graph.threads.net'),
+  MASTODON: oneOf(['on', 'off'], { description: 'Offer Mastodon (any instance; AllIN registers itself with each instance on first use).' }, 'on'),
+  BLUESKY: oneOf(['on', 'off'], { description: 'Offer Bluesky (handle and app password).' }, 'on'),
+  BLUESKY_SERVICE_URL: str({ description: 'Default Bluesky PDS/entryway for handles that do not name their own.' }, 'https://bsky.social'),
   METRICS_ENABLED: bool({ description: 'Record and serve Prometheus metrics at /metrics.' }, true),
   METRICS_TOKEN: str({ description: 'When set, /metrics requires `Authorization: Bearer <token>`.', secret: true }),
   LOG_LEVEL: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
@@ -204,7 +233,7 @@ export function readConfig(env: Record<string, string | undefined>): Config {
   }
   const cfg = converted as Config;
 
-  for (const url of ['DATABASE_URL', 'REDIS_URL', 'PUBLIC_URL', 'MAIL_URL'] as const) {
+  for (const url of ['DATABASE_URL', 'REDIS_URL', 'PUBLIC_URL', 'MAIL_URL', 'SIMULATOR_URL', 'X_API_URL', 'X_AUTH_URL', 'LINKEDIN_API_URL', 'LINKEDIN_AUTH_URL', 'FACEBOOK_GRAPH_URL', 'FACEBOOK_AUTH_URL', 'INSTAGRAM_AUTH_URL', 'INSTAGRAM_API_URL', 'INSTAGRAM_GRAPH_URL', 'THREADS_AUTH_URL', 'THREADS_GRAPH_URL', 'BLUESKY_SERVICE_URL'] as const) {
     const v = cfg[url];
     if (v !== undefined && !URL.canParse(v)) problems.push(`${url}: must be a URL`);
   }
@@ -233,6 +262,7 @@ export function readConfig(env: Record<string, string | undefined>): Config {
   if (cfg.MAIL_URL && URL.canParse(cfg.MAIL_URL) && !/^smtps?:$/.test(new URL(cfg.MAIL_URL).protocol)) {
     problems.push('MAIL_URL: must start with smtp:// or smtps://');
   }
+  if (production && cfg.ALLOW_PRIVATE_HOSTS) problems.push('ALLOW_PRIVATE_HOSTS: must not be true in production (it lets users point AllIN at internal addresses)');
   if (production && cfg.METRICS_TOKEN !== undefined && cfg.METRICS_TOKEN.length < 16) {
     problems.push('METRICS_TOKEN: must be at least 16 characters in production');
   }

@@ -1,0 +1,62 @@
+// Mapping network answers to ProviderError kinds. Adapters use these and add what is particular to
+// their network (X's duplicate-content 403, Meta's error codes, …) before falling back to them.
+import { TransportError, type HttpResponse } from '../infra/http/client.ts';
+import { ProviderError } from './types.ts';
+
+/** Retry-After in seconds or as an HTTP date; X's x-rate-limit-reset as epoch seconds. */
+export function retryAfterMs(headers: Record<string, string>, now = Date.now()): number | undefined {
+  const ra = headers['retry-after'];
+  if (ra !== undefined) {
+    const secs = Number(ra);
+    if (Number.isFinite(secs)) return Math.max(0, secs * 1000);
+    const at = Date.parse(ra);
+    if (Number.isFinite(at)) return Math.max(0, at - now);
+  }
+  const reset = Number(headers['x-rate-limit-reset'] ?? headers['x-ratelimit-reset']);
+  if (Number.isFinite(reset) && reset > 1e9) return Math.max(0, reset * 1000 - now);
+  return undefined;
+}
+
+function reasonOf(res: HttpResponse): string {
+  try {
+    const body = res.json<Record<string, unknown>>();
+    const e = body.error;
+    const desc = body.error_description ?? body.message ?? body.detail ?? body.title ?? (typeof e === 'object' && e ? (e as { message?: unknown }).message : undefined);
+    const parts = [typeof e === 'string' ? e : undefined, typeof desc === 'string' ? desc : undefined].filter(Boolean);
+    if (parts.length > 0) return parts.join(': ').slice(0, 300);
+  } catch { /* not JSON */ }
+  return res.text.slice(0, 200) || `HTTP ${res.status}`;
+}
+
+/** A non-2xx answer as a ProviderError. */
+export function httpError(provider: string, what: string, res: HttpResponse): ProviderError {
+  const reason = reasonOf(res);
+  const base = { provider, status: res.status, reason };
+  if (res.status === 401) return new ProviderError('auth_expired', `${provider}: ${what} refused the token (${reason})`, base);
+  if (res.status === 429) {
+    const wait = retryAfterMs(res.headers);
+    return new ProviderError('rate_limited', `${provider}: ${what} is rate limited`, { ...base, ...(wait !== undefined ? { retryAfterMs: wait } : {}) });
+  }
+  if (res.status >= 500) return new ProviderError('transient', `${provider}: ${what} failed on the network's side (${res.status})`, base);
+  return new ProviderError('permanent', `${provider}: ${what} was refused (${reason})`, base);
+}
+
+/**
+ * A call that got no answer. For a call that creates something (a post), a request that may have been
+ * sent is an unknown outcome: reconcile before retrying. Otherwise it is transient.
+ */
+export function transportError(provider: string, what: string, err: unknown, creates: boolean): ProviderError {
+  if (err instanceof TransportError) {
+    if (err.reason === 'blocked_host') return new ProviderError('permanent', `${provider}: ${err.message}`, { provider, reason: 'blocked_host' });
+    if (creates && err.sent) {
+      return new ProviderError('unknown_outcome', `${provider}: ${what} got no answer after it was sent; it may have been accepted`, { provider, reason: err.reason });
+    }
+    return new ProviderError('transient', `${provider}: ${what} could not reach the network (${err.message})`, { provider, reason: err.reason });
+  }
+  return new ProviderError('transient', `${provider}: ${what} failed (${(err as Error).message})`, { provider });
+}
+
+/** A 2xx answer that cannot be read: for a creating call the post may exist. */
+export function malformed(provider: string, what: string, creates: boolean): ProviderError {
+  return new ProviderError(creates ? 'unknown_outcome' : 'transient', `${provider}: ${what} answered something unreadable`, { provider, reason: 'malformed_response' });
+}

@@ -1,0 +1,98 @@
+// OAuth 2.0 token endpoint calls shared by the adapters (RFC 6749 §4.1.3 and §6, RFC 7009), with PKCE
+// (RFC 7636) S256. Each adapter says how its network authenticates the client.
+import { createHash, randomBytes } from 'node:crypto';
+import type { HttpClient } from '../infra/http/client.ts';
+import { httpError, malformed, transportError } from './errors.ts';
+import { ProviderError, type TokenSet } from './types.ts';
+
+export function pkcePair(): { verifier: string; challenge: string } {
+  const verifier = randomBytes(32).toString('base64url');
+  return { verifier, challenge: createHash('sha256').update(verifier).digest('base64url') };
+}
+
+export interface ClientAuth {
+  clientId: string;
+  clientSecret?: string;
+  /** basic: HTTP Basic with id:secret; body: client_id (and client_secret) as form fields. */
+  method: 'basic' | 'body';
+}
+
+function withClient(params: Record<string, string>, auth: ClientAuth): { body: URLSearchParams; headers: Record<string, string> } {
+  const body = new URLSearchParams(params);
+  const headers: Record<string, string> = { accept: 'application/json' };
+  if (auth.method === 'basic' && auth.clientSecret) {
+    headers.authorization = `Basic ${Buffer.from(`${encodeURIComponent(auth.clientId)}:${encodeURIComponent(auth.clientSecret)}`).toString('base64')}`;
+  } else {
+    body.set('client_id', auth.clientId);
+    if (auth.clientSecret) body.set('client_secret', auth.clientSecret);
+  }
+  return { body, headers };
+}
+
+interface TokenAnswer {
+  access_token?: unknown;
+  refresh_token?: unknown;
+  expires_in?: unknown;
+  refresh_token_expires_in?: unknown;
+  scope?: unknown;
+}
+
+export function toTokenSet(a: TokenAnswer, previousRefresh?: string): TokenSet {
+  if (typeof a.access_token !== 'string' || a.access_token === '') throw new Error('no access_token');
+  const now = Date.now();
+  const refresh = typeof a.refresh_token === 'string' && a.refresh_token !== '' ? a.refresh_token : previousRefresh;
+  return {
+    accessToken: a.access_token,
+    ...(refresh ? { refreshToken: refresh } : {}),
+    ...(typeof a.expires_in === 'number' || typeof a.expires_in === 'string' ? { expiresAt: new Date(now + Number(a.expires_in) * 1000) } : {}),
+    ...(a.refresh_token_expires_in !== undefined ? { refreshExpiresAt: new Date(now + Number(a.refresh_token_expires_in) * 1000) } : {}),
+    ...(typeof a.scope === 'string' ? { scope: a.scope.split(/[ ,]+/).filter(Boolean) } : {}),
+  };
+}
+
+/**
+ * POSTs to a token endpoint. An `invalid_grant` answer (a dead refresh token or code) is auth_expired;
+ * a refresh token the network does not send again is kept (`previousRefresh`).
+ */
+export async function tokenRequest(http: HttpClient, opts: {
+  provider: string;
+  operation: 'oauth_exchange' | 'oauth_refresh';
+  url: string;
+  params: Record<string, string>;
+  auth: ClientAuth;
+  previousRefresh?: string;
+}): Promise<TokenSet> {
+  const { body, headers } = withClient(opts.params, opts.auth);
+  let res;
+  try {
+    res = await http.request({ method: 'POST', url: opts.url, provider: opts.provider, operation: opts.operation, headers, body, retryUnsent: true });
+  } catch (err) {
+    throw transportError(opts.provider, opts.operation, err, false);
+  }
+  if (res.status === 400 || res.status === 401) {
+    let code = '';
+    try { code = String(res.json<{ error?: unknown }>().error ?? ''); } catch { /* not JSON */ }
+    if (code === 'invalid_grant' || res.status === 401) {
+      return Promise.reject(new ProviderError('auth_expired', `${opts.provider}: the network no longer accepts this authorisation (${code || res.status})`,
+        { provider: opts.provider, status: res.status, reason: code || 'unauthorized' }));
+    }
+  }
+  if (res.status < 200 || res.status >= 300) throw httpError(opts.provider, opts.operation, res);
+  try {
+    return toTokenSet(res.json<TokenAnswer>(), opts.previousRefresh);
+  } catch {
+    throw malformed(opts.provider, opts.operation, false);
+  }
+}
+
+/** RFC 7009 revocation; networks answer 200 whether or not the token was known. */
+export async function revokeRequest(http: HttpClient, opts: { provider: string; url: string; token: string; hint?: 'access_token' | 'refresh_token'; auth: ClientAuth }): Promise<void> {
+  const { body, headers } = withClient({ token: opts.token, ...(opts.hint ? { token_type_hint: opts.hint } : {}) }, opts.auth);
+  let res;
+  try {
+    res = await http.request({ method: 'POST', url: opts.url, provider: opts.provider, operation: 'oauth_revoke', headers, body, retryUnsent: true });
+  } catch (err) {
+    throw transportError(opts.provider, 'oauth_revoke', err, false);
+  }
+  if (res.status < 200 || res.status >= 300) throw httpError(opts.provider, 'oauth_revoke', res);
+}

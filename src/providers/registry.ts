@@ -1,0 +1,54 @@
+// Which networks this AllIN offers, and their adapters, built on first use (lazily: a network that is
+// never used costs nothing, and nothing connects at start-up).
+import type { Config } from '../config.ts';
+import type { HttpClient } from '../infra/http/client.ts';
+import { createSandbox } from './sandbox.ts';
+import type { Provider, ProviderDeps, ProviderId, ProviderSettings } from './types.ts';
+
+type Factory = (deps: ProviderDeps) => Provider;
+
+/** Adapters by network. A network appears here when its adapter exists. */
+export const FACTORIES: Partial<Record<ProviderId, Factory>> = {
+  sandbox: createSandbox,
+};
+
+export function providerSettings(config: Config, sandboxUrl: string | undefined): Partial<Record<ProviderId, ProviderSettings>> {
+  const s: Partial<Record<ProviderId, ProviderSettings>> = {};
+  const sandboxOn = config.SANDBOX === 'on' || (config.SANDBOX === 'auto' && config.NODE_ENV !== 'production');
+  if (sandboxOn && sandboxUrl) s.sandbox = { clientId: 'allin', baseUrls: { api: `${sandboxUrl}/sandbox` } };
+  if (config.X_CLIENT_ID) s.x = { clientId: config.X_CLIENT_ID, ...(config.X_CLIENT_SECRET ? { clientSecret: config.X_CLIENT_SECRET } : {}), baseUrls: { api: config.X_API_URL, auth: config.X_AUTH_URL } };
+  if (config.LINKEDIN_CLIENT_ID) s.linkedin = { clientId: config.LINKEDIN_CLIENT_ID, ...(config.LINKEDIN_CLIENT_SECRET ? { clientSecret: config.LINKEDIN_CLIENT_SECRET } : {}), baseUrls: { api: config.LINKEDIN_API_URL, auth: config.LINKEDIN_AUTH_URL, version: config.LINKEDIN_VERSION } };
+  if (config.FACEBOOK_APP_ID) s.facebook = { clientId: config.FACEBOOK_APP_ID, ...(config.FACEBOOK_APP_SECRET ? { clientSecret: config.FACEBOOK_APP_SECRET } : {}), baseUrls: { graph: config.FACEBOOK_GRAPH_URL, auth: config.FACEBOOK_AUTH_URL, version: config.FACEBOOK_GRAPH_VERSION } };
+  if (config.INSTAGRAM_APP_ID) s.instagram = { clientId: config.INSTAGRAM_APP_ID, ...(config.INSTAGRAM_APP_SECRET ? { clientSecret: config.INSTAGRAM_APP_SECRET } : {}), baseUrls: { auth: config.INSTAGRAM_AUTH_URL, api: config.INSTAGRAM_API_URL, graph: config.INSTAGRAM_GRAPH_URL } };
+  if (config.THREADS_APP_ID) s.threads = { clientId: config.THREADS_APP_ID, ...(config.THREADS_APP_SECRET ? { clientSecret: config.THREADS_APP_SECRET } : {}), baseUrls: { auth: config.THREADS_AUTH_URL, graph: config.THREADS_GRAPH_URL } };
+  if (config.MASTODON === 'on') s.mastodon = { baseUrls: {} };
+  if (config.BLUESKY === 'on') s.bluesky = { baseUrls: { service: config.BLUESKY_SERVICE_URL } };
+  return s;
+}
+
+export class ProviderRegistry {
+  private readonly built = new Map<ProviderId, Provider>();
+
+  constructor(private readonly http: HttpClient, private readonly settings: Partial<Record<ProviderId, ProviderSettings>>) {}
+
+  /** Networks that are configured and have an adapter. */
+  enabled(): ProviderId[] {
+    return (Object.keys(this.settings) as ProviderId[]).filter((id) => FACTORIES[id]);
+  }
+
+  isEnabled(id: string): id is ProviderId {
+    return this.enabled().includes(id as ProviderId);
+  }
+
+  get(id: ProviderId): Provider {
+    let p = this.built.get(id);
+    if (!p) {
+      const factory = FACTORIES[id];
+      const settings = this.settings[id];
+      if (!factory || !settings) throw new Error(`the network "${id}" is not enabled on this AllIN`);
+      p = factory({ http: this.http, settings });
+      this.built.set(id, p);
+    }
+    return p;
+  }
+}

@@ -1,0 +1,131 @@
+// Sandbox: AllIN's practice network, served by the network simulator (tools/provider-sim/networks/
+// sandbox.ts documents its API). It behaves like a real network (OAuth 2.0 with PKCE and rotating
+// refresh tokens, Idempotency-Key on posts, 401/429/5xx), so it exercises the same paths as X or
+// Mastodon while needing no account anywhere.
+import type { HttpClient, HttpResponse } from '../infra/http/client.ts';
+import { httpError, malformed, transportError } from './errors.ts';
+import { revokeRequest, tokenRequest, type ClientAuth } from './oauth2.ts';
+import type {
+  AccountRef, AuthorizeRequest, ConnectedIdentity, ExchangeRequest, PostMetrics, Provider, ProviderDeps, ProviderMetadata, PublishRequest,
+  PublishedPost, TokenSet,
+} from './types.ts';
+
+const meta: ProviderMetadata = {
+  id: 'sandbox',
+  displayName: 'Sandbox',
+  docsUrl: 'tools/provider-sim/networks/sandbox.ts',
+  connect: 'oauth2',
+  refreshTokenRotates: true,
+  supportsRevocation: true,
+  userSuppliedHost: false,
+  limits: {
+    textCounting: 'unicode', maxTextLength: 1000, threads: true, firstComment: true,
+    media: {
+      maxCount: 4, imageTypes: ['image/jpeg', 'image/png', 'image/gif', 'image/webp'], videoTypes: ['video/mp4'],
+      maxImageBytes: 10 * 1024 * 1024, maxVideoBytes: 100 * 1024 * 1024, mixing: false, required: false,
+    },
+  },
+};
+
+export function createSandbox(deps: ProviderDeps): Provider {
+  const { http } = deps;
+  const base = deps.settings.baseUrls.api!;
+  const auth: ClientAuth = { clientId: deps.settings.clientId ?? 'allin-sandbox', method: 'body' };
+  const bearer = (t: TokenSet) => ({ authorization: `Bearer ${t.accessToken}` });
+
+  const call = async (what: string, creates: boolean, send: () => Promise<HttpResponse>): Promise<HttpResponse> => {
+    let res;
+    try {
+      res = await send();
+    } catch (err) {
+      throw transportError('sandbox', what, err, creates);
+    }
+    if (res.status < 200 || res.status >= 300) throw httpError('sandbox', what, res);
+    return res;
+  };
+  const read = <T>(res: HttpResponse, what: string, creates: boolean): T => {
+    try {
+      return res.json<T>();
+    } catch {
+      throw malformed('sandbox', what, creates);
+    }
+  };
+
+  return {
+    meta,
+
+    async authorizationUrl(req: AuthorizeRequest) {
+      const u = new URL(`${base}/oauth/authorize`);
+      u.search = new URLSearchParams({
+        response_type: 'code', client_id: auth.clientId, redirect_uri: req.redirectUri, state: req.state,
+        code_challenge: req.codeChallenge, code_challenge_method: 'S256', scope: 'profile posts offline',
+      }).toString();
+      return u.toString();
+    },
+
+    exchangeCode(req: ExchangeRequest) {
+      return tokenRequest(http, {
+        provider: 'sandbox', operation: 'oauth_exchange', url: `${base}/oauth/token`, auth,
+        params: { grant_type: 'authorization_code', code: req.code, redirect_uri: req.redirectUri, code_verifier: req.codeVerifier },
+      });
+    },
+
+    refresh(account: AccountRef) {
+      if (!account.tokens.refreshToken) return Promise.reject(new Error('no refresh token'));
+      return tokenRequest(http, {
+        provider: 'sandbox', operation: 'oauth_refresh', url: `${base}/oauth/token`, auth, previousRefresh: account.tokens.refreshToken,
+        params: { grant_type: 'refresh_token', refresh_token: account.tokens.refreshToken },
+      });
+    },
+
+    async revoke(account: AccountRef) {
+      const token = account.tokens.refreshToken ?? account.tokens.accessToken;
+      await revokeRequest(http, { provider: 'sandbox', url: `${base}/oauth/revoke`, token, hint: account.tokens.refreshToken ? 'refresh_token' : 'access_token', auth });
+    },
+
+    async identities(tokens: TokenSet): Promise<ConnectedIdentity[]> {
+      const res = await call('profile', false, () => http.request({ method: 'GET', url: `${base}/api/me`, provider: 'sandbox', operation: 'profile', headers: bearer(tokens) }));
+      const me = read<{ id: string; username: string; name: string; avatar_url?: string }>(res, 'profile', false);
+      return [{ externalId: me.id, kind: 'person', username: me.username, displayName: me.name, ...(me.avatar_url ? { avatarUrl: me.avatar_url } : {}) }];
+    },
+
+    async publish(account: AccountRef, post: PublishRequest): Promise<PublishedPost> {
+      const mediaIds: string[] = [];
+      for (const [i, m] of post.media.entries()) {
+        const form = new FormData();
+        form.set('file', new Blob([await m.read()], { type: m.mimeType }), `media-${i}`);
+        const res = await call('media_upload', false, () => http.request({
+          method: 'POST', url: `${base}/api/media`, provider: 'sandbox', operation: 'media_upload', headers: bearer(account.tokens), body: form, retryUnsent: true,
+        }));
+        mediaIds.push(read<{ id: string }>(res, 'media_upload', false).id);
+      }
+      // The Idempotency-Key makes a retried request safe; the marker finds the post after a timeout.
+      const res = await call('publish', true, () => http.request({
+        method: 'POST', url: `${base}/api/posts`, provider: 'sandbox', operation: 'publish',
+        headers: { ...bearer(account.tokens), 'idempotency-key': post.marker },
+        body: { text: post.text, ...(mediaIds.length ? { media_ids: mediaIds } : {}), ...(post.replyTo ? { reply_to: post.replyTo } : {}) },
+        retryUnsent: true,
+      }));
+      const created = read<{ id?: string; url?: string }>(res, 'publish', true);
+      if (!created.id) throw malformed('sandbox', 'publish', true);
+      return { remoteId: created.id, ...(created.url ? { url: created.url } : {}) };
+    },
+
+    async findByMarker(account: AccountRef, marker: string, since: Date): Promise<PublishedPost | null> {
+      const res = await call('find_post', false, () => http.request({
+        method: 'GET', url: `${base}/api/posts?since=${encodeURIComponent(since.toISOString())}`, provider: 'sandbox', operation: 'find_post', headers: bearer(account.tokens),
+      }));
+      const { posts } = read<{ posts: { id: string; url: string; idempotency_key: string | null }[] }>(res, 'find_post', false);
+      const hit = posts.find((p) => p.idempotency_key === marker);
+      return hit ? { remoteId: hit.id, url: hit.url } : null;
+    },
+
+    async metrics(account: AccountRef, remoteId: string): Promise<PostMetrics> {
+      const res = await call('metrics', false, () => http.request({
+        method: 'GET', url: `${base}/api/posts/${encodeURIComponent(remoteId)}/metrics`, provider: 'sandbox', operation: 'metrics', headers: bearer(account.tokens),
+      }));
+      const m = read<{ likes: number; reposts: number; replies: number; impressions: number }>(res, 'metrics', false);
+      return { likes: m.likes, reposts: m.reposts, replies: m.replies, impressions: m.impressions, collectedAt: new Date() };
+    },
+  };
+}

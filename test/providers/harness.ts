@@ -1,0 +1,42 @@
+// Shared by the adapter tests: a simulator, an HttpClient with metrics, and an OAuth round trip that
+// follows the simulator's consent redirect the way a browser would.
+import { startSimulator, type Simulator } from '../../tools/provider-sim/server.ts';
+import { HttpClient } from '../../src/infra/http/client.ts';
+import { createMetrics, type Metrics } from '../../src/infra/metrics.ts';
+import { pkcePair } from '../../src/providers/oauth2.ts';
+import type { Provider, TokenSet } from '../../src/providers/types.ts';
+import { quietLogger } from '../support/env.ts';
+
+export interface Harness {
+  sim: Simulator;
+  http: HttpClient;
+  metrics: Metrics;
+  stop(): Promise<void>;
+}
+
+export async function harness(): Promise<Harness> {
+  const sim = await startSimulator();
+  const metrics = createMetrics({ enabled: true });
+  // Short timeouts so "accept, then time out" tests run fast; the simulator is on loopback.
+  const http = new HttpClient({ metrics, log: quietLogger(), allowPrivateHosts: true, defaultTimeoutMs: 1500, maxRetries: 1 });
+  return { sim, http, metrics, stop: async () => { await http.close(); await sim.stop(); } };
+}
+
+export const REDIRECT = 'http://127.0.0.1:9/api/connect/callback';
+
+/** Authorise as a browser would: open the authorization URL, take the code from the redirect. */
+export async function authorize(p: Provider, opts: { host?: string; loginHint?: string } = {}): Promise<{ tokens: TokenSet; redirect: URL }> {
+  const { verifier, challenge } = pkcePair();
+  let url = await p.authorizationUrl!({ redirectUri: REDIRECT, state: 'state-123', codeChallenge: challenge, ...(opts.host ? { host: opts.host } : {}) });
+  if (opts.loginHint) url += `&login_hint=${encodeURIComponent(opts.loginHint)}`;
+  const res = await fetch(url, { redirect: 'manual' });
+  const location = res.headers.get('location');
+  if (!location) throw new Error(`no redirect from ${url}: ${res.status} ${await res.text()}`);
+  const redirect = new URL(location);
+  const code = redirect.searchParams.get('code');
+  if (!code) return { tokens: { accessToken: '' }, redirect };
+  const tokens = await p.exchangeCode!({ code, redirectUri: REDIRECT, codeVerifier: verifier, ...(opts.host ? { host: opts.host } : {}) });
+  return { tokens, redirect };
+}
+
+export const png = () => Buffer.from('89504e470d0a1a0a0000000d4948445200000001000000010806000000', 'hex');

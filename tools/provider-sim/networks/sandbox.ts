@@ -1,0 +1,146 @@
+// The Sandbox network: AllIN's own practice network, so a new user can connect an account and publish
+// without any real one. Its API is deliberately plain OAuth 2.0 (authorization code + PKCE S256,
+// rotating refresh tokens, RFC 7009 revocation) and a small JSON posting API:
+//   GET  /oauth/authorize         consents at once (or denies, with the denyConsent knob)
+//   POST /oauth/token             authorization_code | refresh_token (form-encoded)
+//   POST /oauth/revoke            token=… (form-encoded)
+//   GET  /api/me                  { id, username, name, avatar_url }
+//   POST /api/media               multipart "file" → { id }
+//   POST /api/posts               { text, media_ids?, reply_to? } + Idempotency-Key → 201 { id, url }
+//   GET  /api/posts?since=ISO     the user's recent posts, newest first
+//   GET  /api/posts/:id/metrics   { likes, reposts, replies, impressions }
+//   GET  /p/:id                   the public page of a post
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { ErrorStyle, SimNetworkContext, SimToken } from '../core.ts';
+
+const style: ErrorStyle = {
+  rateLimited: (s) => ({ status: 429, headers: { 'retry-after': String(s) }, body: { error: 'rate_limited', message: 'Too many requests' } }),
+  serverError: () => ({ status: 500, body: { error: 'server_error', message: 'Something broke' } }),
+};
+
+export function registerSandbox(ctx: SimNetworkContext): void {
+  const { app, state } = ctx;
+
+  const auth = (req: FastifyRequest, reply: FastifyReply): SimToken | null => {
+    const t = state.bearer(req);
+    if (typeof t === 'string') {
+      reply.status(401).header('www-authenticate', `Bearer error="invalid_token"`).send({ error: 'invalid_token', message: `token ${t}` });
+      return null;
+    }
+    return t;
+  };
+
+  app.get('/oauth/authorize', async (req, reply) => {
+    const q = req.query as Record<string, string>;
+    if (q.response_type !== 'code' || !q.client_id || !q.redirect_uri) return reply.status(400).send({ error: 'invalid_request' });
+    const back = new URL(q.redirect_uri);
+    if (q.state) back.searchParams.set('state', q.state);
+    if (state.knobs.denyConsent) {
+      back.searchParams.set('error', 'access_denied');
+      back.searchParams.set('error_description', 'The user denied the request');
+      return reply.redirect(back.toString());
+    }
+    if (q.code_challenge && q.code_challenge_method !== 'S256') return reply.status(400).send({ error: 'invalid_request', message: 'S256 only' });
+    const user = state.user(q.login_hint || 'u1');
+    back.searchParams.set('code', state.issueCode(user.id, q.client_id, q.redirect_uri, (q.scope ?? '').split(' ').filter(Boolean), q.code_challenge));
+    return reply.redirect(back.toString());
+  });
+
+  app.post('/oauth/token', async (req, reply) => {
+    const b = (req.body ?? {}) as Record<string, string>;
+    if (await ctx.interfere(reply, style)) return reply;
+    if (b.grant_type === 'authorization_code') {
+      const r = state.redeemCode(b.code ?? '', b.redirect_uri ?? '', b.code_verifier);
+      if (typeof r === 'string') return reply.status(400).send({ error: r });
+      const t = state.issueToken(r.userId, r.scope);
+      return { token_type: 'bearer', access_token: t.accessToken, refresh_token: t.refreshToken, expires_in: state.knobs.accessTokenTtlSeconds, scope: r.scope.join(' ') };
+    }
+    if (b.grant_type === 'refresh_token') {
+      const t = state.refreshToken(b.refresh_token ?? '');
+      if (!t) return reply.status(400).send({ error: 'invalid_grant', error_description: 'refresh token invalid or already used' });
+      return { token_type: 'bearer', access_token: t.accessToken, refresh_token: t.refreshToken, expires_in: state.knobs.accessTokenTtlSeconds, scope: t.scope.join(' ') };
+    }
+    return reply.status(400).send({ error: 'unsupported_grant_type' });
+  });
+
+  app.post('/oauth/revoke', async (req) => {
+    const token = ((req.body ?? {}) as Record<string, string>).token ?? '';
+    const t = state.tokens.get(token) ?? state.refresh.get(token);
+    if (t) t.revoked = true;
+    return {}; // RFC 7009: 200 whether or not the token was known
+  });
+
+  app.get('/api/me', async (req, reply) => {
+    const t = auth(req, reply);
+    if (!t) return reply;
+    if (await ctx.interfere(reply, style)) return reply;
+    const u = state.user(t.userId);
+    return { id: u.id, username: u.username, name: u.name, avatar_url: ctx.url(`/avatar/${u.id}.png`) };
+  });
+
+  app.post('/api/media', async (req, reply) => {
+    const t = auth(req, reply);
+    if (!t) return reply;
+    if (await ctx.interfere(reply, style)) return reply;
+    const file = await req.file();
+    if (!file) return reply.status(400).send({ error: 'invalid_request', message: 'multipart field "file" is required' });
+    const buf = await file.toBuffer();
+    const id = `m${state.nextId()}`;
+    state.media.set(id, { id, userId: t.userId, mimeType: file.mimetype, bytes: buf.length, state: 'ready' });
+    return reply.status(201).send({ id });
+  });
+
+  app.post('/api/posts', async (req, reply) => {
+    const t = auth(req, reply);
+    if (!t) return reply;
+    const b = (req.body ?? {}) as { text?: unknown; media_ids?: unknown; reply_to?: unknown };
+    const key = req.headers['idempotency-key'];
+    if (typeof key === 'string') {
+      const seen = state.posts.find((p) => p.key === key && p.userId === t.userId);
+      if (seen) return reply.status(201).send({ id: seen.id, url: ctx.url(`/p/${seen.id}`) });
+    }
+    if (await ctx.interfere(reply, style)) return reply;
+    if (typeof b.text !== 'string' || b.text.length === 0 || [...b.text].length > 1000) {
+      return reply.status(422).send({ error: 'invalid_post', message: 'text must be 1 to 1000 characters' });
+    }
+    const mediaIds = Array.isArray(b.media_ids) ? b.media_ids.map(String) : [];
+    if (mediaIds.some((m) => state.media.get(m)?.userId !== t.userId)) return reply.status(422).send({ error: 'invalid_post', message: 'unknown media id' });
+    if (b.reply_to !== undefined && !state.posts.some((p) => p.id === String(b.reply_to))) {
+      return reply.status(422).send({ error: 'invalid_post', message: 'reply_to: no such post' });
+    }
+    const id = state.nextId();
+    state.posts.push({
+      id, userId: t.userId, text: b.text, media: mediaIds, ...(b.reply_to !== undefined ? { replyTo: String(b.reply_to) } : {}),
+      ...(typeof key === 'string' ? { key } : {}), createdAt: new Date().toISOString(), raw: b,
+    });
+    if (await ctx.maybeHang(reply)) return reply;
+    return reply.status(201).send({ id, url: ctx.url(`/p/${id}`) });
+  });
+
+  app.get('/api/posts', async (req, reply) => {
+    const t = auth(req, reply);
+    if (!t) return reply;
+    const since = Date.parse(String((req.query as Record<string, string>).since ?? 0)) || 0;
+    const posts = state.posts.filter((p) => p.userId === t.userId && Date.parse(p.createdAt) >= since).reverse()
+      .map((p) => ({ id: p.id, text: p.text, url: ctx.url(`/p/${p.id}`), created_at: p.createdAt, idempotency_key: p.key ?? null }));
+    return { posts };
+  });
+
+  app.get('/api/posts/:id/metrics', async (req, reply) => {
+    const t = auth(req, reply);
+    if (!t) return reply;
+    const p = state.posts.find((x) => x.id === (req.params as { id: string }).id && x.userId === t.userId);
+    if (!p) return reply.status(404).send({ error: 'not_found' });
+    // Deterministic, growing with age, so collected figures move over time.
+    const age = Math.floor((Date.now() - Date.parse(p.createdAt)) / 1000);
+    const n = Number(p.id) % 7;
+    return { likes: n + Math.floor(age / 10), reposts: Math.floor(n / 2), replies: n % 3, impressions: 10 * (n + 1) + age };
+  });
+
+  app.get('/p/:id', async (req, reply) => {
+    const p = state.posts.find((x) => x.id === (req.params as { id: string }).id);
+    if (!p) return reply.status(404).type('text/html').send('<h1>No such post</h1>');
+    const esc = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
+    return reply.type('text/html').send(`<!doctype html><meta charset="utf-8"><title>Sandbox post ${p.id}</title><h1>Sandbox post</h1><p>${esc(p.text)}</p><p><small>${p.createdAt}</small></p>`);
+  });
+}

@@ -1,0 +1,86 @@
+// The network simulator: one local HTTP server that speaks, for each network AllIN publishes to, the
+// OAuth and posting endpoints AllIN uses, with the same request and response shapes (see each module
+// in networks/ and the network's file in the design notes). Tests start it in-process; `allin sim`
+// runs it on its own. Control endpoints under /_sim/ let a test (or another process) read the posts a
+// network accepted and turn the knobs.
+import Fastify, { type FastifyInstance } from 'fastify';
+import formbody from '@fastify/formbody';
+import multipart from '@fastify/multipart';
+import { NetworkState, makeContext, type Knobs, type SimNetworkContext } from './core.ts';
+import { registerSandbox } from './networks/sandbox.ts';
+
+export type NetworkModule = (ctx: SimNetworkContext) => void;
+
+/** Every simulated network, by the path prefix it answers under. */
+export const NETWORKS: Record<string, NetworkModule> = {
+  sandbox: registerSandbox,
+};
+
+export interface Simulator {
+  url: string;
+  app: FastifyInstance;
+  state(network: string): NetworkState;
+  /** Base URL of a network (what AllIN's *_BASE_URL settings point at). */
+  base(network: string): string;
+  reset(): void;
+  stop(): Promise<void>;
+}
+
+export async function startSimulator(opts: { port?: number; host?: string; publicUrl?: string } = {}): Promise<Simulator> {
+  const app = Fastify({ logger: false, bodyLimit: 600 * 1024 * 1024 });
+  await app.register(formbody);
+  await app.register(multipart, { limits: { fileSize: 600 * 1024 * 1024 } });
+  // Some networks send JSON with other content types (application/vnd.…+json).
+  app.addContentTypeParser(/^application\/.*\+json$/, { parseAs: 'string' }, (_req, body, done) => {
+    try { done(null, JSON.parse(body as string)); } catch (err) { done(err as Error); }
+  });
+  let url = opts.publicUrl ?? '';
+  const states = new Map<string, NetworkState>();
+  for (const [name, register] of Object.entries(NETWORKS)) {
+    const state = new NetworkState(name);
+    states.set(name, state);
+    await app.register(async (scoped) => {
+      scoped.addHook('onRequest', async (req) => {
+        state.log.push({ method: req.method, path: req.url, at: Date.now() });
+      });
+      register(makeContext(scoped, state, () => url, `/${name}`));
+    }, { prefix: `/${name}` });
+  }
+
+  app.get('/_sim', async () => ({ networks: Object.keys(NETWORKS) }));
+  app.get('/_sim/:network/posts', async (req, reply) => {
+    const s = states.get((req.params as { network: string }).network);
+    if (!s) return reply.status(404).send({ error: 'no such network' });
+    return { posts: s.posts };
+  });
+  app.post('/_sim/:network/knobs', async (req, reply) => {
+    const s = states.get((req.params as { network: string }).network);
+    if (!s) return reply.status(404).send({ error: 'no such network' });
+    Object.assign(s.knobs, req.body as Partial<Knobs>);
+    return { knobs: s.knobs };
+  });
+  app.post('/_sim/reset', async () => {
+    for (const s of states.values()) s.reset();
+    return { reset: true };
+  });
+
+  await app.listen({ port: opts.port ?? 0, host: opts.host ?? '127.0.0.1' });
+  const addr = app.server.address();
+  if (!url) url = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
+  return {
+    url, app,
+    state(network) {
+      const s = states.get(network);
+      if (!s) throw new Error(`the simulator has no network "${network}"`);
+      return s;
+    },
+    base: (network) => `${url}/${network}`,
+    reset() {
+      for (const s of states.values()) s.reset();
+    },
+    async stop() {
+      app.server.closeAllConnections();
+      await app.close();
+    },
+  };
+}
