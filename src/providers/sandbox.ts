@@ -2,7 +2,7 @@
 // sandbox.ts documents its API). It behaves like a real network (OAuth 2.0 with PKCE and rotating
 // refresh tokens, Idempotency-Key on posts, 401/429/5xx), so it exercises the same paths as X or
 // Mastodon while needing no account anywhere.
-import type { HttpClient, HttpResponse } from '../infra/http/client.ts';
+import type { HttpResponse } from '../infra/http/client.ts';
 import { httpError, malformed, transportError } from './errors.ts';
 import { revokeRequest, tokenRequest, type ClientAuth } from './oauth2.ts';
 import type {
