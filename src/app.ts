@@ -21,6 +21,7 @@ import { registerAuthentication } from './modules/auth/authenticate.ts';
 import { authRoutes } from './modules/auth/routes.ts';
 import { devRoutes } from './modules/mail/dev-routes.ts';
 import { registerWorkspaceAccess } from './modules/workspaces/access.ts';
+import { accountRoutes } from './modules/accounts/routes.ts';
 import { workspaceRoutes } from './modules/workspaces/routes.ts';
 import { apiKeyRoutes } from './modules/api-keys/routes.ts';
 import { auditRoutes } from './modules/audit/routes.ts';
@@ -85,18 +86,24 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   await app.register(cookie);
   const { services } = deps;
+  // Browsers accept Secure cookies over plain http only from localhost.
+  const secureCookies = config.PUBLIC_URL.startsWith('https:') || new URL(config.PUBLIC_URL).hostname === 'localhost';
   const guards = registerAuthentication(app, {
     tokens: services.tokens, sessions: services.sessions, apiKeys: services.apiKeys, limits: services.apiLimits,
   });
   await app.register(authRoutes, {
     auth: services.auth, sessions: services.sessions, tokens: services.tokens, guards, db: services.db,
-    secureCookies: config.PUBLIC_URL.startsWith('https:') || new URL(config.PUBLIC_URL).hostname === 'localhost',
+    secureCookies,
   });
   // Workspace-scoped modules share one membership and permission gate (404 outside, 403 inside).
   const workspaceAccess = registerWorkspaceAccess(app, { workspaces: services.workspaces });
   await app.register(workspaceRoutes, { workspaces: services.workspaces, invitations: services.invitations, guards, workspaceAccess });
   await app.register(apiKeyRoutes, { apiKeys: services.apiKeys, guards, workspaceAccess });
   await app.register(auditRoutes, { db: services.db, guards, workspaceAccess });
+  await app.register(accountRoutes, {
+    accounts: services.accounts, registry: services.registry, guards, workspaceAccess,
+    secureCookies,
+  });
   if (config.NODE_ENV !== 'production') await app.register(devRoutes, { db: services.db });
 
   await app.register(healthRoutes, {

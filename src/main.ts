@@ -21,6 +21,8 @@ Commands:
   migrate          apply pending database migrations and exit
   users create     create a verified user: --email EMAIL --password PASSWORD [--name NAME] [--json]
   mail             show recent outgoing mail (the outbox): [--to EMAIL] [--limit N] [--json]
+  keys rotate      re-encrypt stored social network tokens under the first key of ENCRYPTION_KEYS
+  sim [--port N]   run the network simulator (every network AllIN speaks, locally; default port 7070)
   bench [names]    run benchmarks (see bench/README.md), e.g. allin bench health
   help             this text
 
@@ -60,6 +62,16 @@ export async function main(argv: string[]): Promise<void> {
     case 'users': {
       const { usersCommand } = await import('./cli/users.ts');
       process.exitCode = await usersCommand(rest, config, log);
+      return;
+    }
+    case 'keys': {
+      const { keysCommand } = await import('./cli/keys.ts');
+      process.exitCode = await keysCommand(rest, config, log);
+      return;
+    }
+    case 'sim': {
+      const { simCommand } = await import('./cli/sim.ts');
+      process.exitCode = await simCommand(rest);
       return;
     }
     case 'mail': {

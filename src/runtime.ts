@@ -20,7 +20,7 @@ import { startJobRunner, collectQueueMetrics, type JobRunner } from './infra/que
 import { ReadinessService, type Check } from './modules/health/readiness.ts';
 import { createDb } from './infra/db/client.ts';
 import { createInvalidationBus } from './infra/stores/invalidation.ts';
-import { buildServices, type Services } from './services.ts';
+import { buildServices, REFRESH_TOKENS_TASK, type Services } from './services.ts';
 
 export class StartupRefused extends Error {
   constructor(message: string) {
@@ -41,6 +41,8 @@ export interface Running {
   metrics: Metrics;
   runner: JobRunner | undefined;
   embedded: EmbeddedDatabase | undefined;
+  /** The in-process network simulator (all-in-one mode with the Sandbox network). */
+  simulatorUrl: string | undefined;
   stop(reason?: string): Promise<void>;
   /** Last resort on a second signal: stop the embedded database without waiting for anything. */
   forceStopDatabase(): void;
@@ -109,8 +111,20 @@ export async function startRuntime(role: Role, config: Config, log: Logger, opts
 
     const bus = await createInvalidationBus(store, config.REDIS_KEY_PREFIX, log);
     cleanups.push({ what: 'invalidation bus', fn: () => bus.close() });
+    // The Sandbox network needs its simulator: in the all-in-one process it runs in-process (loopback
+    // only); separate serve/worker processes use SIMULATOR_URL (`allin sim`).
+    let simulatorUrl: string | undefined;
+    const sandboxOn = config.SANDBOX === 'on' || (config.SANDBOX === 'auto' && config.NODE_ENV !== 'production');
+    if (sandboxOn && !config.SIMULATOR_URL && role === 'start') {
+      const { startSimulator } = await import('../tools/provider-sim/server.ts');
+      const sim = await startSimulator({ port: 0, host: '127.0.0.1' });
+      cleanups.push({ what: 'network simulator', fn: () => sim.stop() });
+      simulatorUrl = sim.url;
+      log.info({ url: sim.url }, 'Sandbox network simulator started');
+    }
     const db = createDb(pool);
-    const services = buildServices(config, db, store, log, metrics, bus);
+    const services = buildServices(config, db, store, log, metrics, bus, { ...(simulatorUrl ? { simulatorUrl } : {}) });
+    cleanups.push({ what: 'outbound HTTP', fn: () => services.http.close() });
     cleanups.push({ what: 'mailer', fn: async () => services.mailer.close() });
 
     // 4. Queue
@@ -118,6 +132,7 @@ export async function startRuntime(role: Role, config: Config, log: Logger, opts
     if (role !== 'serve') {
       const r = await startJobRunner({
         pool, log, metrics, tasks: services.tasks,
+        crontab: `* * * * * ${REFRESH_TOKENS_TASK} ?max=1`,
         concurrency: config.WORKER_CONCURRENCY,
         pollInterval: config.WORKER_POLL_INTERVAL_MS,
         heartbeatIntervalSeconds: config.HEARTBEAT_INTERVAL_SECONDS,
@@ -156,7 +171,7 @@ export async function startRuntime(role: Role, config: Config, log: Logger, opts
 
     let stopping: Promise<void> | undefined;
     return {
-      role, config, app, url, pool, store, services, metrics, runner, embedded,
+      role, config, app, url, pool, store, services, metrics, runner, embedded, simulatorUrl,
       stop(reason = 'stop requested') {
         stopping ??= (async () => {
           log.info({ reason }, 'shutting down');

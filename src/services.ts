@@ -16,6 +16,15 @@ import { ApiKeyService } from './modules/api-keys/service.ts';
 import { createMailer, sendMailTask, type Mailer } from './modules/mail/mailer.ts';
 import { SEND_MAIL_TASK } from './modules/mail/outbox.ts';
 import type { Limiter } from './infra/rate-limit.ts';
+import { HttpClient } from './infra/http/client.ts';
+import { ProviderRegistry, providerSettings } from './providers/registry.ts';
+import { TokenCipher } from './infra/crypto/token-cipher.ts';
+import { parseEncryptionKeys } from './config.ts';
+import { AccountService } from './modules/accounts/service.ts';
+import { can } from './modules/workspaces/permissions.ts';
+
+/** Refreshes the tokens of accounts about to expire; scheduled every minute (see runtime). */
+export const REFRESH_TOKENS_TASK = 'refresh_tokens';
 import type { Metrics } from './infra/metrics.ts';
 import type { InvalidationBus } from './infra/stores/invalidation.ts';
 
@@ -33,9 +42,17 @@ export interface Services {
   authLimits: AuthLimits;
   apiLimits: { user: Limiter; apiKey: Limiter; ip: Limiter };
   tasks: TaskList;
+  http: HttpClient;
+  registry: ProviderRegistry;
+  accounts: AccountService;
 }
 
-export function buildServices(config: Config, db: Db, store: KeyValueStore, log: Logger, metrics: Metrics, bus: InvalidationBus): Services {
+export interface ServiceOptions {
+  /** Base URL of the network simulator serving the Sandbox network, when there is one. */
+  simulatorUrl?: string;
+}
+
+export function buildServices(config: Config, db: Db, store: KeyValueStore, log: Logger, metrics: Metrics, bus: InvalidationBus, opts: ServiceOptions = {}): Services {
   const hasher = new PasswordHasher({ ...(config.HASH_CONCURRENCY > 0 ? { concurrency: config.HASH_CONCURRENCY } : {}), maxWaitMs: config.HASH_MAX_WAIT_MS });
   const tokens = new TokenService({ secret: config.AUTH_SECRET!, issuer: config.PUBLIC_URL, accessTtlSeconds: config.ACCESS_TOKEN_TTL_SECONDS });
   const sessions = new SessionService(db, store, tokens, {
@@ -59,6 +76,22 @@ export function buildServices(config: Config, db: Db, store: KeyValueStore, log:
   const apiKeys = new ApiKeyService(db);
   const auth = new AuthService({ db, hasher, sessions, tokens, limits: authLimits, workspaces, publicUrl: config.PUBLIC_URL, log, metrics, bus });
   const mailer = createMailer({ url: config.MAIL_URL, from: config.MAIL_FROM, log });
-  const tasks: TaskList = { [SEND_MAIL_TASK]: sendMailTask(db, mailer, log) };
-  return { db, store, hasher, tokens, sessions, auth, workspaces, invitations, apiKeys, mailer, authLimits, apiLimits, tasks };
+  const http = new HttpClient({ metrics, log, allowPrivateHosts: config.ALLOW_PRIVATE_HOSTS });
+  const registry = new ProviderRegistry(http, providerSettings(config, opts.simulatorUrl ?? config.SIMULATOR_URL));
+  const cipher = new TokenCipher(parseEncryptionKeys(config.ENCRYPTION_KEYS!).keys);
+  const accounts = new AccountService({
+    db, store, cipher, registry, metrics, log, publicUrl: config.PUBLIC_URL,
+    mayManage: async (workspaceId, userId) => {
+      const role = await workspaces.roleOf(workspaceId, userId);
+      return role !== null && can(role, 'accounts.manage');
+    },
+  });
+  const tasks: TaskList = {
+    [SEND_MAIL_TASK]: sendMailTask(db, mailer, log),
+    [REFRESH_TOKENS_TASK]: async () => {
+      const r = await accounts.refreshDue();
+      if (r.refreshed || r.failed) log.info(r, 'token refresh run');
+    },
+  };
+  return { db, store, hasher, tokens, sessions, auth, workspaces, invitations, apiKeys, mailer, authLimits, apiLimits, tasks, http, registry, accounts };
 }

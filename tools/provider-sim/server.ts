@@ -53,6 +53,11 @@ export async function startSimulator(opts: { port?: number; host?: string; publi
     if (!s) return reply.status(404).send({ error: 'no such network' });
     return { posts: s.posts };
   });
+  app.get('/_sim/:network/stats', async (req, reply) => {
+    const s = states.get((req.params as { network: string }).network);
+    if (!s) return reply.status(404).send({ error: 'no such network' });
+    return { refreshCalls: s.refreshCalls, posts: s.posts.length, requests: s.log.length };
+  });
   app.post('/_sim/:network/knobs', async (req, reply) => {
     const s = states.get((req.params as { network: string }).network);
     if (!s) return reply.status(404).send({ error: 'no such network' });

@@ -6,3 +6,4 @@ export * from '../../modules/workspaces/schema.ts';
 export * from '../../modules/api-keys/schema.ts';
 export * from '../../modules/audit/schema.ts';
 export * from '../../modules/mail/schema.ts';
+export * from '../../modules/accounts/schema.ts';

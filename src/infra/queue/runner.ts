@@ -35,6 +35,8 @@ export interface RunnerOptions {
   /** How long running jobs get to finish at shutdown before they are handed back to the queue. */
   shutdownTimeoutMs: number;
   tasks?: TaskList;
+  /** graphile-worker crontab lines for periodic tasks (one coordinated run per minute across runners). */
+  crontab?: string;
 }
 
 export async function startJobRunner(opts: RunnerOptions): Promise<JobRunner> {
@@ -65,7 +67,7 @@ export async function startJobRunner(opts: RunnerOptions): Promise<JobRunner> {
     concurrency: opts.concurrency,
     pollInterval: opts.pollInterval,
     noHandleSignals: true,
-    crontab: '', // no crontab file: periodic work is scheduled in code
+    crontab: opts.crontab ?? '', // never a crontab file: periodic work is declared in code
     logger: graphileLogger(log),
     gracefulShutdownAbortTimeout: opts.shutdownTimeoutMs,
   });

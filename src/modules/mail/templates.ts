@@ -29,6 +29,11 @@ export const templates = {
     subject: 'Your AllIN password was changed',
     text: `Hello ${name},\n\nThe password of your AllIN account was just changed, and your other sessions were signed out. If this was not you, reset your password at once and contact your workspace owner.${sign}`,
   }),
+  accountNeedsReconnect: (name: string, provider: string, username: string, link: string): Mail => ({
+    template: 'account_needs_reconnect',
+    subject: `Reconnect ${username} on ${provider} in AllIN`,
+    text: `Hello ${name},\n\n${provider} no longer accepts AllIN's access to ${username}, so nothing will be published to it until it is reconnected. Posts scheduled for it are held, not lost.\n\nReconnect it here: ${link}${sign}`,
+  }),
   invitation: (workspace: string, inviter: string, role: string, link: string): Mail => ({
     template: 'invitation',
     subject: `${inviter} invited you to ${workspace} on AllIN`,

@@ -1,0 +1,146 @@
+// Social accounts: the networks on offer, connect (OAuth redirect, or handle + app password), the
+// public OAuth callback, list, disconnect. Tokens never appear in any answer.
+import { createHash } from 'node:crypto';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import type { AuthGuards } from '../auth/authenticate.ts';
+import { userOf } from '../auth/authenticate.ts';
+import type { WorkspaceAccessFactory } from '../workspaces/access.ts';
+import { auditActor } from '../workspaces/access.ts';
+import { Uuid, WorkspaceParams, errors } from '../workspaces/input.ts';
+import type { ProviderRegistry } from '../../providers/registry.ts';
+import { STATE_TTL_MS, publicAccount, type AccountService } from './service.ts';
+
+export interface AccountRouteDeps {
+  accounts: AccountService;
+  registry: ProviderRegistry;
+  guards: AuthGuards;
+  workspaceAccess: WorkspaceAccessFactory;
+  secureCookies: boolean;
+}
+
+const cookieFor = (state: string) => `allin_connect_${createHash('sha256').update(state).digest('hex').slice(0, 16)}`;
+
+const AccountSchema = Type.Object({
+  id: Type.String({ format: 'uuid' }),
+  provider: Type.String(),
+  host: Type.Union([Type.String(), Type.Null()]),
+  externalId: Type.String(),
+  kind: Type.String(),
+  username: Type.String(),
+  displayName: Type.String(),
+  avatarUrl: Type.Union([Type.String(), Type.Null()]),
+  profileUrl: Type.Union([Type.String(), Type.Null()]),
+  status: Type.String({ description: 'active, needs_reconnect or disconnected' }),
+  statusReason: Type.Union([Type.String(), Type.Null()]),
+  tokenExpiresAt: Type.Union([Type.String(), Type.Null()]),
+  connectedAt: Type.String(),
+  lastRefreshedAt: Type.Union([Type.String(), Type.Null()]),
+});
+
+const Network = Type.Object({
+  id: Type.String(),
+  displayName: Type.String(),
+  connect: Type.String({ description: 'oauth2 (redirect) or app_password (handle and app password)' }),
+  userSuppliedHost: Type.Boolean({ description: 'The user names their server (a Mastodon instance)' }),
+  docsUrl: Type.String(),
+  limits: Type.Unknown({ description: 'How text is counted and the media each post may carry' }),
+});
+
+export const accountRoutes: FastifyPluginAsyncTypebox<AccountRouteDeps> = async (app, d) => {
+  const tags = ['accounts'];
+  const AccountParams = Type.Object({ workspaceId: Uuid('Workspace id'), accountId: Uuid('Social account id') });
+
+  app.get('/api/networks', {
+    preHandler: d.guards.any,
+    schema: { tags, summary: 'The social networks this AllIN offers, with their text and media rules', response: { 200: Type.Object({ networks: Type.Array(Network) }), ...errors(401) } },
+  }, async () => ({
+    networks: d.registry.enabled().map((id) => {
+      const m = d.registry.get(id).meta;
+      return { id, displayName: m.displayName, connect: m.connect, userSuppliedHost: m.userSuppliedHost, docsUrl: m.docsUrl, limits: m.limits };
+    }),
+  }));
+
+  app.get('/api/workspaces/:workspaceId/accounts', {
+    preHandler: [d.guards.any, d.workspaceAccess('accounts.read')],
+    schema: { tags, summary: 'Connected accounts', params: WorkspaceParams, response: { 200: Type.Object({ accounts: Type.Array(AccountSchema) }), ...errors(400, 401, 403, 404) } },
+  }, async (req) => ({ accounts: (await d.accounts.list(req.params.workspaceId)).map(publicAccount) }));
+
+  app.get('/api/workspaces/:workspaceId/accounts/:accountId', {
+    preHandler: [d.guards.any, d.workspaceAccess('accounts.read')],
+    schema: { tags, summary: 'One connected account', params: AccountParams, response: { 200: AccountSchema, ...errors(400, 401, 403, 404) } },
+  }, async (req) => publicAccount(await d.accounts.get(req.params.workspaceId, req.params.accountId)));
+
+  app.post('/api/workspaces/:workspaceId/accounts/connect', {
+    preHandler: [d.guards.user, d.workspaceAccess('accounts.manage')],
+    schema: {
+      tags, summary: 'Start connecting (or reconnecting) an account: returns the network page to send the browser to',
+      description: 'The browser that follows authorizationUrl must be the one that made this call (a cookie binds the two); the network sends it back to /api/connect/{network}/callback, which redirects to the app with connected= or connect_error=.',
+      params: WorkspaceParams,
+      body: Type.Object({
+        provider: Type.String({ minLength: 1, maxLength: 32, pattern: '^[a-z]+$' }),
+        host: Type.Optional(Type.String({ minLength: 1, maxLength: 253, description: 'Your server, for networks with many (Mastodon)' })),
+        accountId: Type.Optional(Uuid('Reconnect this account (keeps its id and history)')),
+      }, { additionalProperties: false }),
+      response: { 200: Type.Object({ authorizationUrl: Type.String(), expiresInSeconds: Type.Integer() }), ...errors(400, 401, 403, 404, 503) },
+    },
+  }, async (req, reply) => {
+    const { userId } = userOf(req);
+    const { authorizationUrl, nonce } = await d.accounts.startConnect(userId, req.params.workspaceId, req.body.provider, {
+      ...(req.body.host ? { host: req.body.host } : {}), ...(req.body.accountId ? { reconnectAccountId: req.body.accountId } : {}),
+    });
+    const state = new URL(authorizationUrl).searchParams.get('state') ?? '';
+    // SameSite=Lax: the network sends the browser back with a top-level GET from its own site.
+    reply.setCookie(cookieFor(state), nonce, { httpOnly: true, secure: d.secureCookies, sameSite: 'lax', path: '/api/connect', maxAge: STATE_TTL_MS / 1000 });
+    reply.header('cache-control', 'no-store');
+    return { authorizationUrl, expiresInSeconds: STATE_TTL_MS / 1000 };
+  });
+
+  app.post('/api/workspaces/:workspaceId/accounts/credentials', {
+    preHandler: [d.guards.user, d.workspaceAccess('accounts.manage')],
+    schema: {
+      tags, summary: 'Connect an account with a handle and an app password (Bluesky)',
+      params: WorkspaceParams,
+      body: Type.Object({
+        provider: Type.String({ minLength: 1, maxLength: 32, pattern: '^[a-z]+$' }),
+        identifier: Type.String({ minLength: 1, maxLength: 253, description: 'Handle or email' }),
+        password: Type.String({ minLength: 1, maxLength: 200, description: 'An app password, not the account password' }),
+        host: Type.Optional(Type.String({ minLength: 1, maxLength: 253 })),
+      }, { additionalProperties: false }),
+      response: { 201: Type.Object({ accounts: Type.Array(AccountSchema) }), ...errors(400, 401, 403, 404, 503) },
+    },
+  }, async (req, reply) => {
+    const { userId } = userOf(req);
+    const accounts = await d.accounts.connectWithCredentials(userId, req.params.workspaceId, req.body.provider, req.body.identifier, req.body.password, req.body.host, auditActor(req));
+    reply.status(201);
+    return { accounts };
+  });
+
+  app.delete('/api/workspaces/:workspaceId/accounts/:accountId', {
+    preHandler: [d.guards.any, d.workspaceAccess('accounts.manage')],
+    schema: { tags, summary: 'Disconnect: revoke at the network where it can, delete the tokens, keep the history', params: AccountParams,
+      response: { 200: Type.Object({ disconnected: Type.Literal(true), revokedAtNetwork: Type.Boolean() }), ...errors(400, 401, 403, 404) } },
+  }, async (req) => ({ disconnected: true as const, ...(await d.accounts.disconnect(req.params.workspaceId, req.params.accountId, auditActor(req))) }));
+
+  app.get('/api/connect/:provider/callback', {
+    schema: {
+      tags, summary: 'Where a network sends the browser back after consent (redirects to the app)',
+      params: Type.Object({ provider: Type.String({ maxLength: 32 }) }),
+      querystring: Type.Object({
+        code: Type.Optional(Type.String({ maxLength: 2048 })), state: Type.Optional(Type.String({ maxLength: 512 })),
+        error: Type.Optional(Type.String({ maxLength: 256 })), error_description: Type.Optional(Type.String({ maxLength: 2048 })),
+      }, { additionalProperties: true }),
+      response: { 302: Type.Null() },
+    },
+  }, async (req, reply) => {
+    const state = req.query.state;
+    const name = state ? cookieFor(state) : undefined;
+    const nonce = name ? req.cookies[name] : undefined;
+    if (name) reply.clearCookie(name, { path: '/api/connect' });
+    const to = await d.accounts.completeConnect(req.params.provider, {
+      ...(req.query.code ? { code: req.query.code } : {}), ...(state ? { state } : {}), ...(req.query.error ? { error: req.query.error } : {}),
+    }, nonce);
+    reply.header('cache-control', 'no-store').header('referrer-policy', 'no-referrer');
+    return reply.redirect(to, 302);
+  });
+};
