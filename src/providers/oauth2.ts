@@ -72,9 +72,16 @@ export async function tokenRequest(http: HttpClient, opts: {
   if (res.status === 400 || res.status === 401) {
     let code = '';
     try { code = String(res.json<{ error?: unknown }>().error ?? ''); } catch { /* not JSON */ }
-    if (code === 'invalid_grant' || res.status === 401) {
-      return Promise.reject(new ProviderError('auth_expired', `${opts.provider}: the network no longer accepts this authorisation (${code || res.status})`,
-        { provider: opts.provider, status: res.status, reason: code || 'unauthorized' }));
+    // RFC 6749 §5.2: invalid_grant is the user's authorisation (a dead refresh token or code): reconnect.
+    if (code === 'invalid_grant') {
+      throw new ProviderError('auth_expired', `${opts.provider}: the network no longer accepts this authorisation (invalid_grant)`,
+        { provider: opts.provider, status: res.status, reason: code });
+    }
+    // invalid_client (or a bare 401 from a token endpoint) is AllIN's own app credentials being refused:
+    // reconnecting cannot fix that, the operator must.
+    if (code === 'invalid_client' || res.status === 401) {
+      throw new ProviderError('permanent', `${opts.provider}: the network refused AllIN's app credentials (${code || 'unauthorized'}); check the client id and secret`,
+        { provider: opts.provider, status: res.status, reason: code || 'invalid_client' });
     }
   }
   if (res.status < 200 || res.status >= 300) throw httpError(opts.provider, opts.operation, res);
