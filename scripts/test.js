@@ -67,12 +67,34 @@ const env = {
 delete env.DATABASE_URL;
 delete env.REDIS_URL;
 
-console.log(`test run ${runId}: ${files.length} files, database ${dbName}, node ${process.version}`);
-const child = spawn(process.execPath, [
-  '--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=3', '--test-timeout=300000', ...passThrough,
-  ...files.map((f) => relative(root, join(root, f))),
-], { cwd: root, env, stdio: 'inherit' });
-const code = await new Promise((res) => child.on('exit', (c, sig) => res(c ?? (sig ? 1 : 0))));
+// Timing-sensitive files (*.serial.test.ts) run after the others, alone, so their measurements do not
+// share the CPU with other files.
+const parallel = files.filter((f) => !f.endsWith('.serial.test.ts'));
+const serial = files.filter((f) => f.endsWith('.serial.test.ts'));
+console.log(`test run ${runId}: ${files.length} files (${serial.length} run alone at the end), database ${dbName}, node ${process.version}`);
+const totals = { pass: 0, fail: 0, skipped: 0 };
+const run = (list, concurrency) => new Promise((res) => {
+  if (list.length === 0) return res(0);
+  const child = spawn(process.execPath, [
+    '--import', 'tsx', '--test', '--test-reporter=spec', `--test-concurrency=${concurrency}`, '--test-timeout=300000', ...passThrough,
+    ...list.map((f) => relative(root, join(root, f))),
+  ], { cwd: root, env, stdio: ['inherit', 'pipe', 'inherit'] });
+  // Pass the report through, and add up its closing counts for one summary line over both runs.
+  let tail = '';
+  child.stdout.on('data', (chunk) => {
+    process.stdout.write(chunk);
+    tail = (tail + chunk.toString()).slice(-4000);
+  });
+  child.on('exit', (c, sig) => {
+    for (const key of Object.keys(totals)) {
+      const m = new RegExp(`ℹ ${key} (\\d+)`).exec(tail);
+      if (m) totals[key] += Number(m[1]);
+    }
+    res(c ?? (sig ? 1 : 0));
+  });
+});
+const code = Math.max(await run(parallel, 3), await run(serial, 1));
+console.log(`\ntests: ${totals.pass} passed, ${totals.fail} failed${totals.skipped ? `, ${totals.skipped} skipped` : ''}`);
 
 try {
   // The run's database and any extra ones its tests made (named after it).

@@ -241,33 +241,6 @@ describe('no account enumeration', () => {
     assert.equal(wrong.body.code, unknown.body.code);
   });
 
-  test('login timing: unknown email and wrong password differ by less than 10% over 50 tries each', async () => {
-    const app = await startTestApp({ ...LOOSE, LIMIT_LOGIN_FAILURES_ACCOUNT_IP: '1000/900', LIMIT_LOGIN_FAILURES_IP: '1000/900', LIMIT_LOGIN_FAILURES_ACCOUNT: '1000/900' });
-    try {
-      const u = await app.user();
-      const nobody = uniqueEmail('nobody');
-      const time = async (email: string) => {
-        const t0 = performance.now();
-        const r = await app.call('POST', '/api/auth/login', { body: { email, password: 'Definitely-not-it-123' } });
-        assert.equal(r.status, 401);
-        return performance.now() - t0;
-      };
-      for (let i = 0; i < 5; i++) { await time(u.email); await time(nobody); } // warm-up
-      const known: number[] = [];
-      const unknown: number[] = [];
-      for (let i = 0; i < 50; i++) {
-        // Interleaved, so machine noise falls on both alike.
-        if (i % 2) { known.push(await time(u.email)); unknown.push(await time(nobody)); } else { unknown.push(await time(nobody)); known.push(await time(u.email)); }
-      }
-      const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
-      const a = median(known);
-      const b = median(unknown);
-      assert.ok(Math.abs(a - b) / Math.max(a, b) < 0.1, `wrong password ${a.toFixed(1)} ms vs unknown email ${b.toFixed(1)} ms`);
-    } finally {
-      await app.stop();
-    }
-  });
-
   test('forgot-password answers the same either way', async () => {
     const u = await t.user();
     const known = await t.call('POST', '/api/auth/forgot-password', { body: { email: u.email } });
