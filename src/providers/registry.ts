@@ -3,6 +3,8 @@
 import type { Config } from '../config.ts';
 import type { HttpClient } from '../infra/http/client.ts';
 import { createSandbox } from './sandbox.ts';
+import { createX } from './x.ts';
+import { createLinkedIn } from './linkedin.ts';
 import type { Provider, ProviderDeps, ProviderId, ProviderSettings } from './types.ts';
 
 type Factory = (deps: ProviderDeps) => Provider;
@@ -10,6 +12,8 @@ type Factory = (deps: ProviderDeps) => Provider;
 /** Adapters by network. A network appears here when its adapter exists. */
 export const FACTORIES: Partial<Record<ProviderId, Factory>> = {
   sandbox: createSandbox,
+  x: createX,
+  linkedin: createLinkedIn,
 };
 
 export function providerSettings(config: Config, sandboxUrl: string | undefined): Partial<Record<ProviderId, ProviderSettings>> {

@@ -221,8 +221,9 @@ export function makeContext(app: FastifyInstance, state: NetworkState, baseUrl: 
     async maybeHang(reply) {
       if (state.knobs.acceptThenHangNext > 0) {
         state.knobs.acceptThenHangNext--;
-        // Hold the answer far longer than any client waits; the post is already stored.
-        await sleep(120_000);
+        // Hold the answer far longer than any client waits; the post is already stored. The timer does
+        // not keep the process alive, so a test that is done can exit.
+        await sleep(120_000, undefined, { ref: false });
         reply.raw.destroy();
         return true;
       }

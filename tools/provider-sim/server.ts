@@ -8,12 +8,16 @@ import formbody from '@fastify/formbody';
 import multipart from '@fastify/multipart';
 import { NetworkState, makeContext, type Knobs, type SimNetworkContext } from './core.ts';
 import { registerSandbox } from './networks/sandbox.ts';
+import { registerX } from './networks/x.ts';
+import { registerLinkedIn } from './networks/linkedin.ts';
 
 export type NetworkModule = (ctx: SimNetworkContext) => void;
 
 /** Every simulated network, by the path prefix it answers under. */
 export const NETWORKS: Record<string, NetworkModule> = {
   sandbox: registerSandbox,
+  x: registerX,
+  linkedin: registerLinkedIn,
 };
 
 export interface Simulator {
