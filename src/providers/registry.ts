@@ -3,6 +3,9 @@
 import type { Config } from '../config.ts';
 import type { HttpClient } from '../infra/http/client.ts';
 import { createSandbox } from './sandbox.ts';
+import { createFacebook } from './facebook.ts';
+import { createInstagram } from './instagram.ts';
+import { createThreads } from './threads.ts';
 import { createX } from './x.ts';
 import { createLinkedIn } from './linkedin.ts';
 import type { Provider, ProviderDeps, ProviderId, ProviderSettings } from './types.ts';
@@ -12,6 +15,9 @@ type Factory = (deps: ProviderDeps) => Provider;
 /** Adapters by network. A network appears here when its adapter exists. */
 export const FACTORIES: Partial<Record<ProviderId, Factory>> = {
   sandbox: createSandbox,
+  facebook: createFacebook,
+  instagram: createInstagram,
+  threads: createThreads,
   x: createX,
   linkedin: createLinkedIn,
 };

@@ -8,6 +8,9 @@ import formbody from '@fastify/formbody';
 import multipart from '@fastify/multipart';
 import { NetworkState, makeContext, type Knobs, type SimNetworkContext } from './core.ts';
 import { registerSandbox } from './networks/sandbox.ts';
+import { registerFacebook } from './networks/facebook.ts';
+import { registerInstagram } from './networks/instagram.ts';
+import { registerThreads } from './networks/threads.ts';
 import { registerX } from './networks/x.ts';
 import { registerLinkedIn } from './networks/linkedin.ts';
 
@@ -16,6 +19,9 @@ export type NetworkModule = (ctx: SimNetworkContext) => void;
 /** Every simulated network, by the path prefix it answers under. */
 export const NETWORKS: Record<string, NetworkModule> = {
   sandbox: registerSandbox,
+  facebook: registerFacebook,
+  instagram: registerInstagram,
+  threads: registerThreads,
   x: registerX,
   linkedin: registerLinkedIn,
 };

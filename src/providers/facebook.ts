@@ -1,0 +1,265 @@
+// Facebook Pages through the Graph API. Documentation:
+//   https://developers.facebook.com/docs/pages-api/posts                                    (feed posts, photos, comments)
+//   https://developers.facebook.com/docs/facebook-login/guides/advanced/manual-flow          (dialog, code exchange)
+//   https://developers.facebook.com/docs/facebook-login/guides/access-tokens/get-long-lived (long-lived user and Page tokens)
+//   https://developers.facebook.com/docs/graph-api/reference/page/feed/ · /reference/page/photos · /docs/graph-api/photo-uploads
+//   https://developers.facebook.com/docs/graph-api/guides/error-handling · /docs/graph-api/overview/rate-limiting
+//   https://developers.facebook.com/docs/pages-api/changelog/ (post_impressions → post_media_view)
+// Facebook Login's manual flow authenticates the app with its secret (PKCE exists only in the OIDC flow, so
+// the challenge is not sent). The short-lived user token is exchanged at once for a long-lived one (~60 days,
+// no refresh token); /me/accounts then gives one Page token per Page — tokens fetched with a long-lived user
+// token do not expire. Each Page is its own connected identity and publishes with its own Page token.
+// Only Pages can be published to. Video and Reels are not offered by this adapter (see meta.limits).
+import type { HttpClient } from '../infra/http/client.ts';
+import { malformed } from './errors.ts';
+import { toTokenSet } from './oauth2.ts';
+import {
+  DEFAULT_GRAPH_VERSION, PublishAttempts, checkMedia, graphCall, need, parseGraphTime, permanent, sameText, searchFrom, unknownMarker, type Params,
+} from './meta-graph.ts';
+import {
+  ProviderError, type AccountRef, type AuthorizeRequest, type ConnectedIdentity, type ExchangeRequest, type MediaItem, type PostMetrics, type Provider,
+  type ProviderDeps, type ProviderMetadata, type PublishRequest, type PublishedPost, type TokenSet,
+} from './types.ts';
+
+const P = 'facebook';
+
+/** What the Pages API needs: list Pages, publish, read engagement, comment as the Page, read insights. */
+export const FACEBOOK_SCOPES = ['pages_show_list', 'pages_manage_posts', 'pages_read_engagement', 'pages_manage_engagement', 'read_insights'];
+
+const meta: ProviderMetadata = {
+  id: 'facebook',
+  displayName: 'Facebook Pages',
+  docsUrl: 'https://developers.facebook.com/docs/pages-api/posts',
+  connect: 'oauth2',
+  refreshTokenRotates: false,
+  // The only revocation Graph documents is per person (DELETE /{user-id}/permissions), not per Page: it would
+  // cut every Page that person connected, in every workspace. Disconnecting a Page forgets its token; the
+  // person removes AllIN in Facebook's settings to revoke everything.
+  supportsRevocation: false,
+  userSuppliedHost: false,
+  limits: {
+    // 63,206 characters is the commonly cited cap (UNCONFIRMED in Meta's docs, as is the counting unit):
+    // UTF-16 length never under-counts.
+    textCounting: 'utf16', maxTextLength: 63_206, threads: false, firstComment: true,
+    media: {
+      // Photos only. 10 per post is Mixpost's cap (Meta documents none); ≤ 4 MB is the safe size of the
+      // network notes (error subcode 1366046), larger limits are UNCONFIRMED.
+      maxCount: 10, imageTypes: ['image/jpeg', 'image/png', 'image/gif', 'image/bmp', 'image/tiff'], videoTypes: [],
+      maxImageBytes: 4 * 1024 * 1024, maxVideoBytes: 0, mixing: false, required: false,
+    },
+  },
+};
+
+interface PageAnswer {
+  id?: unknown;
+  name?: unknown;
+  username?: unknown;
+  access_token?: unknown;
+  tasks?: unknown;
+  picture?: { data?: { url?: unknown } };
+}
+
+export function createFacebook(deps: ProviderDeps): Provider {
+  const http: HttpClient = deps.http;
+  const graphBase = deps.settings.baseUrls.graph ?? 'https://graph.facebook.com';
+  const authBase = deps.settings.baseUrls.auth ?? 'https://www.facebook.com';
+  const version = deps.settings.baseUrls.version || DEFAULT_GRAPH_VERSION;
+  const graph = (path: string) => `${graphBase}/${version}/${path}`;
+  const clientId = deps.settings.clientId ?? '';
+  const attempts = new PublishAttempts();
+
+  const secret = (): string => {
+    if (!deps.settings.clientSecret) throw permanent(P, 'FACEBOOK_APP_SECRET is not set: the code exchange needs the app secret', 'not_configured');
+    return deps.settings.clientSecret;
+  };
+  const get = <T extends object>(operation: string, path: string, token: string, params: Params = {}) =>
+    graphCall<T>(http, { provider: P, operation, method: 'GET', url: graph(path), token, params });
+
+  /** permalink_url of a post or comment; the post exists whatever happens here, so failures fall back. */
+  const permalink = async (id: string, token: string, fallback: string | undefined): Promise<string | undefined> => {
+    try {
+      const r = await get<{ permalink_url?: unknown }>('permalink', id, token, { fields: 'permalink_url' });
+      return typeof r.permalink_url === 'string' ? r.permalink_url : fallback;
+    } catch {
+      return fallback;
+    }
+  };
+
+  /** One photo, from its public URL when there is one (Facebook fetches it), else uploaded as `source`. */
+  const photo = async (pageId: string, token: string, m: MediaItem, opts: { published: boolean; caption?: string }) => {
+    const params: Params = { published: opts.published, ...(opts.caption ? { caption: opts.caption } : {}) };
+    let form: FormData | undefined;
+    if (m.publicUrl) {
+      params.url = m.publicUrl;
+    } else {
+      form = new FormData();
+      form.set('source', new Blob([await m.read()], { type: m.mimeType }), 'photo');
+    }
+    // A published photo is a post: an unanswered request may have created it. Unpublished ones are not.
+    return graphCall<{ id?: unknown; post_id?: unknown }>(http, {
+      provider: P, operation: opts.published ? 'publish' : 'media_upload', method: 'POST', url: graph(`${pageId}/photos`),
+      token, params, ...(form ? { form } : {}), creates: opts.published,
+    });
+  };
+
+  const comment = async (account: AccountRef, post: PublishRequest): Promise<PublishedPost> => {
+    if (post.media.length > 1) throw permanent(P, 'a comment can carry one photo at most', 'too_many_media');
+    const token = account.tokens.accessToken;
+    const params: Params = { message: post.text };
+    let form: FormData | undefined;
+    const m = post.media[0];
+    if (m?.publicUrl) params.attachment_url = m.publicUrl;
+    else if (m) {
+      form = new FormData();
+      form.set('source', new Blob([await m.read()], { type: m.mimeType }), 'photo');
+    }
+    const r = await graphCall<{ id?: unknown }>(http, {
+      provider: P, operation: 'publish', method: 'POST', url: graph(`${post.replyTo}/comments`), token, params, ...(form ? { form } : {}), creates: true,
+    });
+    const id = need(P, 'publish', true, r.id);
+    const url = await permalink(id, token, undefined);
+    return { remoteId: id, ...(url ? { url } : {}) };
+  };
+
+  return {
+    meta,
+
+    async authorizationUrl(req: AuthorizeRequest) {
+      const u = new URL(`${authBase}/${version}/dialog/oauth`);
+      u.search = new URLSearchParams({
+        client_id: clientId, redirect_uri: req.redirectUri, state: req.state, response_type: 'code', scope: FACEBOOK_SCOPES.join(','),
+      }).toString();
+      return u.toString();
+    },
+
+    async exchangeCode(req: ExchangeRequest): Promise<TokenSet> {
+      const short = await graphCall<Record<string, unknown>>(http, {
+        provider: P, operation: 'oauth_exchange', method: 'GET', url: graph('oauth/access_token'), tokenCall: true,
+        params: { client_id: clientId, redirect_uri: req.redirectUri, client_secret: secret(), code: req.code },
+      });
+      const shortToken = need(P, 'oauth_exchange', false, short.access_token);
+      const long = await graphCall<Record<string, unknown>>(http, {
+        provider: P, operation: 'oauth_exchange', method: 'GET', url: graph('oauth/access_token'), tokenCall: true,
+        params: { grant_type: 'fb_exchange_token', client_id: clientId, client_secret: secret(), fb_exchange_token: shortToken },
+      });
+      let tokens: TokenSet;
+      try {
+        tokens = toTokenSet(long);
+      } catch {
+        throw malformed(P, 'oauth_exchange', false);
+      }
+      // The person may untick permissions in the dialog: record what was granted.
+      const perms = await get<{ data?: { permission?: unknown; status?: unknown }[] }>('profile', 'me/permissions', tokens.accessToken);
+      const granted = (perms.data ?? []).filter((p) => p.status === 'granted' && typeof p.permission === 'string').map((p) => p.permission as string);
+      return { ...tokens, scope: granted };
+    },
+
+    refresh(): Promise<TokenSet> {
+      // Facebook has no refresh grant: Page tokens from a long-lived user token do not expire, and a dead one
+      // (password change, role lost, app removed) only comes back through a new login.
+      return Promise.reject(new ProviderError('auth_expired', 'facebook: Facebook tokens cannot be refreshed; the Page must be connected again', { provider: P, reason: 'no_refresh' }));
+    },
+
+    async identities(tokens: TokenSet): Promise<ConnectedIdentity[]> {
+      const me = await get<{ id?: unknown; name?: unknown }>('profile', 'me', tokens.accessToken, { fields: 'id,name' });
+      const userId = need(P, 'profile', false, me.id);
+      const out: ConnectedIdentity[] = [];
+      let after: string | undefined;
+      for (let page = 0; page < 50; page++) {
+        const r = await get<{ data?: PageAnswer[]; paging?: { next?: unknown; cursors?: { after?: unknown } } }>('profile', 'me/accounts', tokens.accessToken, {
+          fields: 'id,name,username,access_token,picture.type(large),tasks', limit: 100, ...(after ? { after } : {}),
+        });
+        if (!Array.isArray(r.data)) throw malformed(P, 'profile', false);
+        for (const p of r.data) {
+          if (typeof p.id !== 'string' || typeof p.access_token !== 'string') continue; // no token: the app cannot act as this Page
+          // Publishing needs the CREATE_CONTENT task; a Page listed without it would only fail later.
+          if (Array.isArray(p.tasks) && !p.tasks.includes('CREATE_CONTENT')) continue;
+          const avatar = p.picture?.data?.url;
+          out.push({
+            externalId: p.id, kind: 'page', username: typeof p.username === 'string' ? p.username : p.id,
+            displayName: typeof p.name === 'string' ? p.name : p.id,
+            ...(typeof avatar === 'string' ? { avatarUrl: avatar } : {}),
+            profileUrl: `https://www.facebook.com/${p.id}`,
+            // No expiresAt: fetched with a long-lived user token, a Page token does not expire.
+            tokens: { accessToken: p.access_token, ...(tokens.scope ? { scope: tokens.scope } : {}) },
+            data: { userId, ...(Array.isArray(p.tasks) ? { tasks: p.tasks } : {}) },
+          });
+        }
+        const next = r.paging?.cursors?.after;
+        if (!r.paging?.next || typeof next !== 'string') break;
+        after = next;
+      }
+      return out;
+    },
+
+    async publish(account: AccountRef, post: PublishRequest): Promise<PublishedPost> {
+      if (post.text.length > meta.limits.maxTextLength) throw permanent(P, `the text is longer than ${meta.limits.maxTextLength} characters`, 'text_too_long');
+      if (post.media.some((m) => m.mimeType.startsWith('video/'))) throw permanent(P, 'video posts are not supported by this adapter (photos only)', 'unsupported_media_type');
+      checkMedia(P, meta.limits.media, post.media);
+      if (!post.text.trim() && post.media.length === 0) throw permanent(P, 'a post needs text or photos', 'empty_post');
+      attempts.start(account.externalId, post.marker, { text: post.text, ...(post.replyTo ? { replyTo: post.replyTo } : {}) });
+      if (post.replyTo) return comment(account, post);
+
+      const pageId = account.externalId;
+      const token = account.tokens.accessToken;
+      let postId: string;
+      if (post.media.length === 1) {
+        const r = await photo(pageId, token, post.media[0]!, { published: true, ...(post.text ? { caption: post.text } : {}) });
+        // post_id is the feed story; id is the photo itself.
+        postId = typeof r.post_id === 'string' ? r.post_id : need(P, 'publish', true, r.id);
+      } else {
+        const params: Params = { message: post.text, published: true };
+        if (typeof post.options?.link === 'string') params.link = post.options.link;
+        // Several photos: each uploaded unpublished, then attached to one feed post (photo-uploads guide).
+        for (const [i, m] of post.media.entries()) {
+          const r = await photo(pageId, token, m, { published: false });
+          params[`attached_media[${i}]`] = JSON.stringify({ media_fbid: need(P, 'media_upload', false, r.id) });
+        }
+        const r = await graphCall<{ id?: unknown }>(http, { provider: P, operation: 'publish', method: 'POST', url: graph(`${pageId}/feed`), token, params, creates: true });
+        postId = need(P, 'publish', true, r.id);
+      }
+      const url = await permalink(postId, token, `https://www.facebook.com/${postId}`);
+      return { remoteId: postId, ...(url ? { url } : {}) };
+    },
+
+    async findByMarker(account: AccountRef, marker: string, since: Date): Promise<PublishedPost | null> {
+      const a = attempts.get(account.externalId, marker);
+      if (!a) throw unknownMarker(P, marker);
+      const from = searchFrom(since, a);
+      const token = account.tokens.accessToken;
+      type Item = { id?: unknown; message?: unknown; created_time?: unknown; permalink_url?: unknown };
+      const r = a.replyTo
+        ? await get<{ data?: Item[] }>('find_post', `${a.replyTo}/comments`, token, { fields: 'id,message,created_time,permalink_url', order: 'reverse_chronological', limit: 50 })
+        : await get<{ data?: Item[] }>('find_post', `${account.externalId}/published_posts`, token, {
+          fields: 'id,message,created_time,permalink_url', since: Math.floor(from / 1000), limit: 25,
+        });
+      if (!Array.isArray(r.data)) throw malformed(P, 'find_post', false);
+      // Oldest first, so that a retried duplicate never hides the original.
+      const hits = r.data.filter((x) => typeof x.id === 'string' && sameText(x.message, a.text) && !(parseGraphTime(x.created_time) < from))
+        .sort((x, y) => parseGraphTime(x.created_time) - parseGraphTime(y.created_time));
+      const hit = hits[0];
+      if (!hit) return null;
+      return { remoteId: hit.id as string, ...(typeof hit.permalink_url === 'string' ? { url: hit.permalink_url } : {}) };
+    },
+
+    async metrics(account: AccountRef, remoteId: string): Promise<PostMetrics> {
+      const token = account.tokens.accessToken;
+      // Reactions, comments and shares are standard fields of a Page post (summary counts; UNCONFIRMED in the
+      // network notes); views come from post insights, where post_media_view replaced post_impressions.
+      const o = await get<{ reactions?: { summary?: { total_count?: unknown } }; comments?: { summary?: { total_count?: unknown } }; shares?: { count?: unknown } }>(
+        'metrics', remoteId, token, { fields: 'reactions.summary(total_count).limit(0),comments.summary(total_count).limit(0),shares' });
+      const ins = await get<{ data?: { name?: unknown; values?: { value?: unknown }[] }[] }>('metrics', `${remoteId}/insights`, token, { metric: 'post_media_view' });
+      const n = (v: unknown) => (typeof v === 'number' ? v : undefined);
+      const views = (ins.data ?? []).find((d) => d.name === 'post_media_view')?.values?.[0]?.value;
+      const likes = n(o.reactions?.summary?.total_count);
+      const replies = n(o.comments?.summary?.total_count);
+      const impressions = n(views);
+      return {
+        ...(likes !== undefined ? { likes } : {}), ...(replies !== undefined ? { replies } : {}),
+        // Graph omits `shares` when nobody shared.
+        reposts: n(o.shares?.count) ?? 0,
+        ...(impressions !== undefined ? { impressions } : {}), collectedAt: new Date(),
+      };
+    },
+  };
+}

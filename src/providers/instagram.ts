@@ -1,0 +1,283 @@
+// Instagram professional accounts (Business/Creator) through the Instagram API with Instagram Login
+// (graph.instagram.com; no Facebook Page needed). Documentation:
+//   https://developers.facebook.com/docs/instagram-platform/instagram-api-with-instagram-login/business-login
+//   https://developers.facebook.com/docs/instagram-platform/reference/access_token          (short → long-lived)
+//   https://developers.facebook.com/docs/instagram-platform/reference/refresh_access_token  (ig_refresh_token)
+//   https://developers.facebook.com/docs/instagram-platform/content-publishing              (container flow)
+//   https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-user/media
+//   https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-user/content_publishing_limit
+//   https://developers.facebook.com/docs/instagram-platform/reference/instagram-media/insights
+// Publishing is a container flow: Meta downloads every image or video from a public URL (MediaItem.publicUrl),
+// a container is polled until FINISHED, then media_publish makes it a post. Neither PKCE nor a revocation
+// endpoint is documented for this login, and there is no separate refresh token: the long-lived token itself
+// is refreshed (once it is 24 h old) into a new 60-day token.
+import type { HttpClient } from '../infra/http/client.ts';
+import { malformed } from './errors.ts';
+import { toTokenSet } from './oauth2.ts';
+import {
+  DEFAULT_GRAPH_VERSION, DEFAULT_POLL, LONG_LIVED_SECONDS, PublishAttempts, checkMedia, graphCall, need, parseGraphTime, permanent, requirePublicUrls, sameText,
+  searchFrom, unknownMarker, waitForContainer, type Params, type PollOptions,
+} from './meta-graph.ts';
+import {
+  ProviderError, type AccountRef, type AuthorizeRequest, type ConnectedIdentity, type ExchangeRequest, type PostMetrics, type Provider, type ProviderDeps,
+  type ProviderMetadata, type PublishRequest, type PublishedPost, type TokenSet,
+} from './types.ts';
+
+const P = 'instagram';
+
+export const INSTAGRAM_SCOPES = [
+  'instagram_business_basic', 'instagram_business_content_publish', 'instagram_business_manage_comments', 'instagram_business_manage_insights',
+];
+
+/** Caption rules of the ig-user/media reference: 2,200 characters, 30 hashtags, 20 @-mentions. */
+export const CAPTION = { maxLength: 2200, maxHashtags: 30, maxMentions: 20 };
+
+const meta: ProviderMetadata = {
+  id: 'instagram',
+  displayName: 'Instagram',
+  docsUrl: 'https://developers.facebook.com/docs/instagram-platform/content-publishing',
+  connect: 'oauth2',
+  refreshTokenRotates: false,
+  supportsRevocation: false, // no revocation endpoint is documented for Instagram Login
+  userSuppliedHost: false,
+  limits: {
+    // Counting unit UNCONFIRMED: UTF-16 length never under-counts.
+    textCounting: 'utf16', maxTextLength: CAPTION.maxLength, threads: false, firstComment: true,
+    media: {
+      // Carousels: 2–10 items, images and videos mixed. Images JPEG only, ≤ 8 MB; Reels MOV/MP4, ≤ 300 MB, 3 s–15 min.
+      maxCount: 10, imageTypes: ['image/jpeg'], videoTypes: ['video/mp4', 'video/quicktime'],
+      maxImageBytes: 8 * 1024 * 1024, maxVideoBytes: 300 * 1024 * 1024, maxVideoSeconds: 15 * 60, mixing: true, required: true,
+    },
+  },
+};
+
+export interface InstagramOptions {
+  /** Container polling; tests shorten it. */
+  poll?: PollOptions;
+}
+
+const hashtags = (s: string) => (s.match(/(?:^|[^\p{L}\p{N}_&])#[\p{L}\p{N}_]+/gu) ?? []).length;
+const mentions = (s: string) => (s.match(/(?:^|[^\p{L}\p{N}_.])@[\p{L}\p{N}_.]+/gu) ?? []).length;
+
+export function createInstagram(deps: ProviderDeps, opts: InstagramOptions = {}): Provider {
+  const http: HttpClient = deps.http;
+  const authBase = deps.settings.baseUrls.auth ?? 'https://www.instagram.com';
+  const apiBase = deps.settings.baseUrls.api ?? 'https://api.instagram.com';
+  const graphBase = deps.settings.baseUrls.graph ?? 'https://graph.instagram.com';
+  // INSTAGRAM_GRAPH_URL has no version of its own; the Graph versions are shared with Facebook.
+  const version = deps.settings.baseUrls.version || DEFAULT_GRAPH_VERSION;
+  const graph = (path: string) => `${graphBase}/${version}/${path}`;
+  const clientId = deps.settings.clientId ?? '';
+  const poll = opts.poll ?? DEFAULT_POLL;
+  const attempts = new PublishAttempts();
+
+  const secret = (): string => {
+    if (!deps.settings.clientSecret) throw permanent(P, 'INSTAGRAM_APP_SECRET is not set: the code exchange needs the app secret', 'not_configured');
+    return deps.settings.clientSecret;
+  };
+  const get = <T extends object>(operation: string, path: string, token: string, params: Params = {}) =>
+    graphCall<T>(http, { provider: P, operation, method: 'GET', url: graph(path), token, params });
+  const post = <T extends object>(operation: string, path: string, token: string, params: Params, creates = false) =>
+    graphCall<T>(http, { provider: P, operation, method: 'POST', url: graph(path), token, params, creates });
+
+  /** The long-lived token answer; the granted permissions come from the code exchange and are kept. */
+  const longLived = (r: Record<string, unknown>, operation: string, scope: string[] | undefined): TokenSet => {
+    let t: TokenSet;
+    try {
+      t = toTokenSet(r);
+    } catch {
+      throw malformed(P, operation, false);
+    }
+    return { ...t, ...(scope ? { scope } : {}) };
+  };
+
+  const container = async (igId: string, token: string, params: Params): Promise<string> => {
+    // Creating a container publishes nothing: no answer is transient, not an unknown outcome.
+    const r = await post<{ id?: unknown }>('media_upload', `${igId}/media`, token, params);
+    return need(P, 'media_upload', false, r.id);
+  };
+  const finished = (id: string, token: string) => waitForContainer(P, poll, async () => {
+    const s = await get<{ status_code?: unknown; status?: unknown }>('media_status', id, token, { fields: 'status_code,status' });
+    return { status: need(P, 'media_status', false, s.status_code), ...(typeof s.status === 'string' ? { detail: s.status } : {}) };
+  });
+
+  return {
+    meta,
+
+    async authorizationUrl(req: AuthorizeRequest) {
+      const u = new URL(`${authBase}/oauth/authorize`);
+      u.search = new URLSearchParams({
+        client_id: clientId, redirect_uri: req.redirectUri, response_type: 'code', scope: INSTAGRAM_SCOPES.join(','), state: req.state,
+      }).toString();
+      return u.toString();
+    },
+
+    async exchangeCode(req: ExchangeRequest): Promise<TokenSet> {
+      const r = await graphCall<{ data?: Record<string, unknown>[] } & Record<string, unknown>>(http, {
+        provider: P, operation: 'oauth_exchange', method: 'POST', url: `${apiBase}/oauth/access_token`, tokenCall: true,
+        params: {
+          client_id: clientId, client_secret: secret(), grant_type: 'authorization_code', redirect_uri: req.redirectUri,
+          code: req.code.replace(/#_$/, ''), // Instagram appends #_ to the redirect; it is not part of the code
+        },
+      });
+      // The docs show { data: [{ access_token, user_id, permissions }] }; clients also meet the flat form.
+      const short = Array.isArray(r.data) ? r.data[0] ?? {} : r;
+      const shortToken = need(P, 'oauth_exchange', false, short.access_token);
+      const perms = short.permissions;
+      const scope = Array.isArray(perms) ? perms.map(String) : typeof perms === 'string' ? perms.split(/[ ,]+/).filter(Boolean) : undefined;
+      const long = await graphCall<Record<string, unknown>>(http, {
+        provider: P, operation: 'oauth_exchange', method: 'GET', url: `${graphBase}/access_token`, tokenCall: true,
+        params: { grant_type: 'ig_exchange_token', client_secret: secret(), access_token: shortToken },
+      });
+      return longLived(long, 'oauth_exchange', scope);
+    },
+
+    async refresh(account: AccountRef): Promise<TokenSet> {
+      const t = account.tokens;
+      // Only a token at least 24 h old can be refreshed; a younger one is still good for ~59 days.
+      if (t.expiresAt && t.expiresAt.getTime() - Date.now() > (LONG_LIVED_SECONDS - 24 * 3600) * 1000) return t;
+      const r = await graphCall<Record<string, unknown>>(http, {
+        provider: P, operation: 'oauth_refresh', method: 'GET', url: `${graphBase}/refresh_access_token`, tokenCall: true,
+        params: { grant_type: 'ig_refresh_token', access_token: t.accessToken },
+      });
+      return longLived(r, 'oauth_refresh', t.scope);
+    },
+
+    async identities(tokens: TokenSet): Promise<ConnectedIdentity[]> {
+      const me = await get<Record<string, unknown>>('profile', 'me', tokens.accessToken, { fields: 'user_id,username,name,profile_picture_url,account_type' });
+      // user_id is the professional account's id, the one the publishing endpoints take (id is app-scoped).
+      const id = need(P, 'profile', false, me.user_id ?? me.id);
+      const username = need(P, 'profile', false, me.username);
+      return [{
+        externalId: id, kind: me.account_type === 'BUSINESS' ? 'organization' : 'person', username,
+        displayName: typeof me.name === 'string' && me.name ? me.name : username,
+        ...(typeof me.profile_picture_url === 'string' ? { avatarUrl: me.profile_picture_url } : {}),
+        profileUrl: `https://www.instagram.com/${username}`,
+        data: { accountType: me.account_type ?? null },
+      }];
+    },
+
+    async publish(account: AccountRef, req: PublishRequest): Promise<PublishedPost> {
+      const igId = account.externalId;
+      const token = account.tokens.accessToken;
+      if (req.text.length > CAPTION.maxLength) throw permanent(P, `the caption is longer than ${CAPTION.maxLength} characters`, 'text_too_long');
+      // 30 is what the API documents; Instagram's announced cut to 5 hashtags is not known to be enforced by the API.
+      if (hashtags(req.text) > CAPTION.maxHashtags) throw permanent(P, `at most ${CAPTION.maxHashtags} hashtags per caption`, 'too_many_hashtags');
+      if (mentions(req.text) > CAPTION.maxMentions) throw permanent(P, `at most ${CAPTION.maxMentions} @-mentions per caption`, 'too_many_mentions');
+
+      if (req.replyTo) {
+        // First comment under a published media (instagram_business_manage_comments). Comments carry text only.
+        if (req.media.length > 0) throw permanent(P, 'a comment cannot carry media', 'media_in_comment');
+        if (!req.text.trim()) throw permanent(P, 'a comment needs text', 'empty_post');
+        attempts.start(igId, req.marker, { text: req.text, replyTo: req.replyTo });
+        const r = await post<{ id?: unknown }>('publish', `${req.replyTo}/comments`, token, { message: req.text }, true);
+        return { remoteId: need(P, 'publish', true, r.id) };
+      }
+
+      if (req.media.length === 0) throw permanent(P, 'an Instagram post needs at least one image or video', 'media_required');
+      checkMedia(P, meta.limits.media, req.media);
+      for (const m of req.media) {
+        // Images: aspect 4:5 to 1.91:1 (ig-user/media); checked when the dimensions are known.
+        if (!m.mimeType.startsWith('video/') && m.width && m.height && (m.width / m.height < 0.8 - 1e-3 || m.width / m.height > 1.91 + 1e-3)) {
+          throw permanent(P, 'images must have an aspect ratio between 4:5 and 1.91:1', 'aspect_ratio');
+        }
+      }
+      const only = req.media.length === 1 ? req.media[0]! : undefined;
+      if (only?.mimeType.startsWith('video/') && only.durationSeconds !== undefined && only.durationSeconds < 3) {
+        throw permanent(P, 'a Reel lasts at least 3 s', 'video_too_short');
+      }
+      const urls = requirePublicUrls(P, req.media);
+      const attempt = attempts.start(igId, req.marker, { text: req.text });
+
+      // The 24 h publishing quota (100 per the guide, 50 per the reference): read it live rather than assume.
+      const lim = await get<{ data?: { quota_usage?: unknown; config?: { quota_total?: unknown } }[] }>(
+        'publishing_limit', `${igId}/content_publishing_limit`, token, { fields: 'quota_usage,config' });
+      const usage = lim.data?.[0];
+      if (typeof usage?.quota_usage === 'number' && typeof usage.config?.quota_total === 'number' && usage.quota_usage >= usage.config.quota_total) {
+        throw new ProviderError('rate_limited', `instagram: the account published ${usage.quota_usage} of its ${usage.config.quota_total} posts allowed in 24 h`,
+          { provider: P, reason: 'publishing_quota' });
+      }
+
+      const caption = req.text ? { caption: req.text } : {};
+      let containerId: string;
+      if (req.media.length === 1) {
+        const m = req.media[0]!;
+        containerId = m.mimeType.startsWith('video/')
+          // Feed videos are published as Reels since 2023; media_type VIDEO is deprecated.
+          ? await container(igId, token, { media_type: 'REELS', video_url: urls[0], ...caption })
+          : await container(igId, token, { image_url: urls[0], ...caption, ...(m.altText ? { alt_text: m.altText } : {}) });
+      } else {
+        const children: string[] = [];
+        for (const [i, m] of req.media.entries()) {
+          // alt_text is documented for image posts; on carousel items it is UNCONFIRMED, so it is not sent.
+          children.push(await container(igId, token, m.mimeType.startsWith('video/')
+            ? { media_type: 'VIDEO', video_url: urls[i], is_carousel_item: true }
+            : { image_url: urls[i], is_carousel_item: true }));
+        }
+        // Every child must be FINISHED before the carousel container is created.
+        for (const c of children) await finished(c, token);
+        containerId = await container(igId, token, { media_type: 'CAROUSEL', children: children.join(','), ...caption });
+      }
+      await finished(containerId, token);
+
+      // Stored before publishing: after a lost answer, the container's status says whether it went live.
+      attempt.containerId = containerId;
+      const r = await post<{ id?: unknown }>('publish', `${igId}/media_publish`, token, { creation_id: containerId }, true);
+      const mediaId = need(P, 'publish', true, r.id);
+      try {
+        const m = await get<{ permalink?: unknown }>('permalink', mediaId, token, { fields: 'permalink' });
+        return { remoteId: mediaId, ...(typeof m.permalink === 'string' ? { url: m.permalink } : {}) };
+      } catch {
+        return { remoteId: mediaId }; // published all the same; the permalink can be read later
+      }
+    },
+
+    async findByMarker(account: AccountRef, marker: string, since: Date): Promise<PublishedPost | null> {
+      const a = attempts.get(account.externalId, marker);
+      if (!a) throw unknownMarker(P, marker);
+      const from = searchFrom(since, a);
+      const token = account.tokens.accessToken;
+      if (a.replyTo) {
+        const r = await get<{ data?: { id?: unknown; text?: unknown; timestamp?: unknown; username?: unknown }[] }>(
+          'find_post', `${a.replyTo}/comments`, token, { fields: 'id,text,timestamp,username' });
+        if (!Array.isArray(r.data)) throw malformed(P, 'find_post', false);
+        const hit = r.data.filter((c) => typeof c.id === 'string' && sameText(c.text, a.text) && !(parseGraphTime(c.timestamp) < from)
+          && (c.username === undefined || c.username === account.username)).sort((x, y) => parseGraphTime(x.timestamp) - parseGraphTime(y.timestamp))[0];
+        return hit ? { remoteId: hit.id as string } : null;
+      }
+      // media_publish was never sent: nothing can have been published.
+      if (!a.containerId) return null;
+      const c = await get<{ status_code?: unknown }>('find_post', a.containerId, token, { fields: 'status_code' });
+      if (c.status_code !== 'PUBLISHED') return null;
+      const r = await get<{ data?: { id?: unknown; caption?: unknown; permalink?: unknown; timestamp?: unknown }[] }>(
+        'find_post', `${account.externalId}/media`, token, { fields: 'id,caption,permalink,timestamp', limit: 25 });
+      if (!Array.isArray(r.data)) throw malformed(P, 'find_post', false);
+      const hit = r.data.filter((m) => typeof m.id === 'string' && sameText(m.caption, a.text) && !(parseGraphTime(m.timestamp) < from))
+        .sort((x, y) => parseGraphTime(x.timestamp) - parseGraphTime(y.timestamp))[0];
+      if (!hit) {
+        // The container says PUBLISHED, so the post exists: never report it missing.
+        throw new ProviderError('transient', 'instagram: the container was published but the media is not listed yet', { provider: P, reason: 'published_not_listed' });
+      }
+      return { remoteId: hit.id as string, ...(typeof hit.permalink === 'string' ? { url: hit.permalink } : {}) };
+    },
+
+    async metrics(account: AccountRef, remoteId: string): Promise<PostMetrics> {
+      // impressions/plays are deprecated (v22+); views replaces them.
+      const r = await get<{ data?: { name?: unknown; values?: { value?: unknown }[]; total_value?: { value?: unknown } }[] }>(
+        'metrics', `${remoteId}/insights`, account.tokens.accessToken, { metric: 'views,likes,comments,shares' });
+      if (!Array.isArray(r.data)) throw malformed(P, 'metrics', false);
+      const value = (name: string) => {
+        const d = r.data!.find((x) => x.name === name);
+        const v = d?.values?.[0]?.value ?? d?.total_value?.value;
+        return typeof v === 'number' ? v : undefined;
+      };
+      const out: PostMetrics = { collectedAt: new Date() };
+      const likes = value('likes'); const replies = value('comments'); const reposts = value('shares'); const impressions = value('views');
+      if (likes !== undefined) out.likes = likes;
+      if (replies !== undefined) out.replies = replies;
+      if (reposts !== undefined) out.reposts = reposts;
+      if (impressions !== undefined) out.impressions = impressions;
+      return out;
+    },
+  };
+}

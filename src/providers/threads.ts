@@ -1,0 +1,257 @@
+// Threads through the Threads API (graph.threads.net). Documentation:
+//   https://developers.facebook.com/docs/threads/get-started/get-access-tokens-and-permissions
+//   https://developers.facebook.com/docs/threads/get-started/long-lived-tokens         (th_exchange_token, th_refresh_token)
+//   https://developers.facebook.com/docs/threads/posts · /docs/threads/reference/publishing (containers, threads_publish)
+//   https://developers.facebook.com/docs/threads/retrieve-and-manage-replies             (reply_to_id, /replies)
+//   https://developers.facebook.com/docs/threads/overview                                (rate limits, threads_publishing_limit)
+//   https://developers.facebook.com/docs/threads/troubleshooting                         (container status after a lost publish)
+//   https://developers.facebook.com/docs/threads/insights
+// A Threads app has its own id and secret. Every post is a container (text, image, video, carousel) published
+// with threads_publish; threads and first comments are replies (reply_to_id). Media is downloaded by Meta from
+// MediaItem.publicUrl. No PKCE and no revocation endpoint are documented; the long-lived token itself is
+// refreshed (once 24 h old) into a new 60-day token.
+import type { HttpClient } from '../infra/http/client.ts';
+import { malformed } from './errors.ts';
+import { toTokenSet } from './oauth2.ts';
+import {
+  DEFAULT_POLL, LONG_LIVED_SECONDS, PublishAttempts, checkMedia, graphCall, need, parseGraphTime, permanent, requirePublicUrls, sameText, searchFrom,
+  unknownMarker, waitForContainer, type Params, type PollOptions,
+} from './meta-graph.ts';
+import {
+  ProviderError, type AccountRef, type AuthorizeRequest, type ConnectedIdentity, type ExchangeRequest, type PostMetrics, type Provider, type ProviderDeps,
+  type ProviderMetadata, type PublishRequest, type PublishedPost, type TokenSet,
+} from './types.ts';
+
+const P = 'threads';
+const VERSION = 'v1.0';
+
+export const THREADS_SCOPES = ['threads_basic', 'threads_content_publish', 'threads_manage_replies', 'threads_read_replies', 'threads_manage_insights'];
+export const THREADS_MAX_TEXT = 500;
+
+const segmenter = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
+const EMOJI = /\p{Extended_Pictographic}|\p{Regional_Indicator}|\u20E3/u;
+
+/**
+ * Length as Threads counts it: the docs say emoji count their UTF-8 bytes (😀 = 4, ❤️ = 6). How other
+ * characters count is UNCONFIRMED, so they count their UTF-16 length, which never under-counts.
+ */
+export function threadsLength(text: string): number {
+  let n = 0;
+  for (const { segment } of segmenter.segment(text)) n += EMOJI.test(segment) ? Buffer.byteLength(segment, 'utf8') : segment.length;
+  return n;
+}
+
+const meta: ProviderMetadata = {
+  id: 'threads',
+  displayName: 'Threads',
+  docsUrl: 'https://developers.facebook.com/docs/threads/posts',
+  connect: 'oauth2',
+  refreshTokenRotates: false,
+  supportsRevocation: false, // no revocation endpoint is documented for Threads
+  userSuppliedHost: false,
+  limits: {
+    // The contract has no "emoji = UTF-8 bytes" unit: utf16 is the closest for a composer, and publish()
+    // checks the exact rule (threadsLength) before any call.
+    textCounting: 'utf16', maxTextLength: THREADS_MAX_TEXT, threads: true, firstComment: true,
+    media: {
+      // Carousels: 2–20 items, images and videos mixed. Images JPEG/PNG ≤ 8 MB; videos MOV/MP4 ≤ 1 GB, ≤ 5 min.
+      maxCount: 20, imageTypes: ['image/jpeg', 'image/png'], videoTypes: ['video/mp4', 'video/quicktime'],
+      maxImageBytes: 8 * 1024 * 1024, maxVideoBytes: 1024 * 1024 * 1024, maxVideoSeconds: 5 * 60, mixing: true, required: false,
+    },
+  },
+};
+
+export interface ThreadsOptions {
+  poll?: PollOptions;
+}
+
+export function createThreads(deps: ProviderDeps, opts: ThreadsOptions = {}): Provider {
+  const http: HttpClient = deps.http;
+  const authBase = deps.settings.baseUrls.auth ?? 'https://threads.net';
+  const graphBase = deps.settings.baseUrls.graph ?? 'https://graph.threads.net';
+  const version = deps.settings.baseUrls.version || VERSION;
+  const graph = (path: string) => `${graphBase}/${version}/${path}`;
+  const clientId = deps.settings.clientId ?? '';
+  const poll = opts.poll ?? DEFAULT_POLL;
+  const attempts = new PublishAttempts();
+
+  const secret = (): string => {
+    if (!deps.settings.clientSecret) throw permanent(P, 'THREADS_APP_SECRET is not set: the code exchange needs the app secret', 'not_configured');
+    return deps.settings.clientSecret;
+  };
+  const get = <T extends object>(operation: string, path: string, token: string, params: Params = {}) =>
+    graphCall<T>(http, { provider: P, operation, method: 'GET', url: graph(path), token, params });
+  const post = <T extends object>(operation: string, path: string, token: string, params: Params, creates = false) =>
+    graphCall<T>(http, { provider: P, operation, method: 'POST', url: graph(path), token, params, creates });
+
+  const tokenSet = (r: Record<string, unknown>, operation: string, scope: string[] | undefined): TokenSet => {
+    let t: TokenSet;
+    try {
+      t = toTokenSet(r);
+    } catch {
+      throw malformed(P, operation, false);
+    }
+    return { ...t, ...(scope ? { scope } : {}) };
+  };
+
+  const container = async (uid: string, token: string, params: Params): Promise<string> => {
+    // A container is not a post: no answer here is transient, never an unknown outcome.
+    const r = await post<{ id?: unknown }>('media_upload', `${uid}/threads`, token, params);
+    return need(P, 'media_upload', false, r.id);
+  };
+  const finished = (id: string, token: string) => waitForContainer(P, poll, async () => {
+    const s = await get<{ status?: unknown; error_message?: unknown }>('media_status', id, token, { fields: 'status,error_message' });
+    return { status: need(P, 'media_status', false, s.status), ...(typeof s.error_message === 'string' ? { detail: s.error_message } : {}) };
+  });
+
+  return {
+    meta,
+
+    async authorizationUrl(req: AuthorizeRequest) {
+      const u = new URL(`${authBase}/oauth/authorize`);
+      u.search = new URLSearchParams({
+        client_id: clientId, redirect_uri: req.redirectUri, scope: THREADS_SCOPES.join(','), response_type: 'code', state: req.state,
+      }).toString();
+      return u.toString();
+    },
+
+    async exchangeCode(req: ExchangeRequest): Promise<TokenSet> {
+      const short = await graphCall<Record<string, unknown>>(http, {
+        provider: P, operation: 'oauth_exchange', method: 'POST', url: `${graphBase}/oauth/access_token`, tokenCall: true,
+        params: { client_id: clientId, client_secret: secret(), grant_type: 'authorization_code', redirect_uri: req.redirectUri, code: req.code.replace(/#_$/, '') },
+      });
+      const shortToken = need(P, 'oauth_exchange', false, short.access_token);
+      const long = await graphCall<Record<string, unknown>>(http, {
+        provider: P, operation: 'oauth_exchange', method: 'GET', url: `${graphBase}/access_token`, tokenCall: true,
+        params: { grant_type: 'th_exchange_token', client_secret: secret(), access_token: shortToken },
+      });
+      // Threads does not echo the granted scopes; these are the ones asked for.
+      return tokenSet(long, 'oauth_exchange', THREADS_SCOPES);
+    },
+
+    async refresh(account: AccountRef): Promise<TokenSet> {
+      const t = account.tokens;
+      // Only a token at least 24 h old can be refreshed; a younger one is still good for ~59 days.
+      if (t.expiresAt && t.expiresAt.getTime() - Date.now() > (LONG_LIVED_SECONDS - 24 * 3600) * 1000) return t;
+      const r = await graphCall<Record<string, unknown>>(http, {
+        provider: P, operation: 'oauth_refresh', method: 'GET', url: `${graphBase}/refresh_access_token`, tokenCall: true,
+        params: { grant_type: 'th_refresh_token', access_token: t.accessToken },
+      });
+      return tokenSet(r, 'oauth_refresh', t.scope);
+    },
+
+    async identities(tokens: TokenSet): Promise<ConnectedIdentity[]> {
+      const me = await get<Record<string, unknown>>('profile', 'me', tokens.accessToken, { fields: 'id,username,name,threads_profile_picture_url' });
+      const id = need(P, 'profile', false, me.id);
+      const username = need(P, 'profile', false, me.username);
+      return [{
+        externalId: id, kind: 'person', username, displayName: typeof me.name === 'string' && me.name ? me.name : username,
+        ...(typeof me.threads_profile_picture_url === 'string' ? { avatarUrl: me.threads_profile_picture_url } : {}),
+        profileUrl: `https://www.threads.com/@${username}`, data: {},
+      }];
+    },
+
+    async publish(account: AccountRef, req: PublishRequest): Promise<PublishedPost> {
+      const uid = account.externalId;
+      const token = account.tokens.accessToken;
+      const length = threadsLength(req.text);
+      if (length > THREADS_MAX_TEXT) throw permanent(P, `the text counts ${length} of ${THREADS_MAX_TEXT} characters (emoji count their UTF-8 bytes)`, 'text_too_long');
+      if (!req.text.trim() && req.media.length === 0) throw permanent(P, 'a post needs text or media', 'empty_post');
+      checkMedia(P, meta.limits.media, req.media);
+      for (const m of req.media) {
+        // Images: aspect ratio at most 10:1 either way; checked when the dimensions are known.
+        if (!m.mimeType.startsWith('video/') && m.width && m.height && Math.max(m.width / m.height, m.height / m.width) > 10) {
+          throw permanent(P, 'images may not be wider or taller than 10:1', 'aspect_ratio');
+        }
+      }
+      const urls = requirePublicUrls(P, req.media);
+      const attempt = attempts.start(uid, req.marker, { text: req.text, ...(req.replyTo ? { replyTo: req.replyTo } : {}) });
+
+      // 250 posts and 1,000 replies per rolling 24 h, enforced at threads_publish: check first.
+      const lim = await get<{ data?: Record<string, unknown>[] }>('publishing_limit', `${uid}/threads_publishing_limit`, token, {
+        fields: 'quota_usage,config,reply_quota_usage,reply_config',
+      });
+      const q = lim.data?.[0] ?? {};
+      const used = req.replyTo ? q.reply_quota_usage : q.quota_usage;
+      const total = ((req.replyTo ? q.reply_config : q.config) as { quota_total?: unknown } | undefined)?.quota_total;
+      if (typeof used === 'number' && typeof total === 'number' && used >= total) {
+        throw new ProviderError('rate_limited', `threads: the profile used ${used} of its ${total} ${req.replyTo ? 'replies' : 'posts'} allowed in 24 h`,
+          { provider: P, reason: 'publishing_quota' });
+      }
+
+      const text = req.text ? { text: req.text } : {};
+      const reply = req.replyTo ? { reply_to_id: req.replyTo } : {};
+      const item = (i: number, carousel: boolean): Params => {
+        const m = req.media[i]!;
+        const video = m.mimeType.startsWith('video/');
+        return {
+          media_type: video ? 'VIDEO' : 'IMAGE', [video ? 'video_url' : 'image_url']: urls[i],
+          // alt_text is in the network notes for images only.
+          ...(m.altText && !video ? { alt_text: m.altText } : {}), ...(carousel ? { is_carousel_item: true } : {}),
+        };
+      };
+      let containerId: string;
+      if (req.media.length === 0) {
+        // Text containers need no processing: published at once.
+        containerId = await container(uid, token, { media_type: 'TEXT', ...text, ...reply });
+      } else if (req.media.length === 1) {
+        containerId = await container(uid, token, { ...item(0, false), ...text, ...reply });
+        await finished(containerId, token);
+      } else {
+        const children: string[] = [];
+        for (let i = 0; i < req.media.length; i++) children.push(await container(uid, token, item(i, true)));
+        for (const c of children) await finished(c, token);
+        containerId = await container(uid, token, { media_type: 'CAROUSEL', children: children.join(','), ...text, ...reply });
+        await finished(containerId, token);
+      }
+
+      // Stored before publishing: after a lost answer the container's status (PUBLISHED) is the proof.
+      attempt.containerId = containerId;
+      const r = await post<{ id?: unknown }>('publish', `${uid}/threads_publish`, token, { creation_id: containerId }, true);
+      const mediaId = need(P, 'publish', true, r.id);
+      try {
+        const m = await get<{ permalink?: unknown }>('permalink', mediaId, token, { fields: 'permalink' });
+        return { remoteId: mediaId, ...(typeof m.permalink === 'string' ? { url: m.permalink } : {}) };
+      } catch {
+        return { remoteId: mediaId }; // published all the same (permalinks are also omitted for flagged media)
+      }
+    },
+
+    async findByMarker(account: AccountRef, marker: string, since: Date): Promise<PublishedPost | null> {
+      const a = attempts.get(account.externalId, marker);
+      if (!a) throw unknownMarker(P, marker);
+      if (!a.containerId) return null; // threads_publish was never sent
+      const token = account.tokens.accessToken;
+      const c = await get<{ status?: unknown }>('find_post', a.containerId, token, { fields: 'status' });
+      if (c.status !== 'PUBLISHED') return null;
+      const from = searchFrom(since, a);
+      // Replies are not listed with the profile's posts: they have their own edge.
+      const r = await get<{ data?: { id?: unknown; text?: unknown; permalink?: unknown; timestamp?: unknown }[] }>(
+        'find_post', `${account.externalId}/${a.replyTo ? 'replies' : 'threads'}`, token,
+        { fields: 'id,text,permalink,timestamp', since: Math.max(1688540400, Math.floor(from / 1000)), limit: 25 });
+      if (!Array.isArray(r.data)) throw malformed(P, 'find_post', false);
+      const hit = r.data.filter((m) => typeof m.id === 'string' && sameText(m.text, a.text) && !(parseGraphTime(m.timestamp) < from))
+        .sort((x, y) => parseGraphTime(x.timestamp) - parseGraphTime(y.timestamp))[0];
+      if (!hit) throw new ProviderError('transient', 'threads: the container was published but the post is not listed yet', { provider: P, reason: 'published_not_listed' });
+      return { remoteId: hit.id as string, ...(typeof hit.permalink === 'string' ? { url: hit.permalink } : {}) };
+    },
+
+    async metrics(account: AccountRef, remoteId: string): Promise<PostMetrics> {
+      const r = await get<{ data?: { name?: unknown; values?: { value?: unknown }[]; total_value?: { value?: unknown } }[] }>(
+        'metrics', `${remoteId}/insights`, account.tokens.accessToken, { metric: 'views,likes,replies,reposts,quotes,shares' });
+      if (!Array.isArray(r.data)) throw malformed(P, 'metrics', false);
+      const value = (name: string) => {
+        const d = r.data!.find((x) => x.name === name);
+        const v = d?.values?.[0]?.value ?? d?.total_value?.value; // some metrics answer with total_value
+        return typeof v === 'number' ? v : undefined;
+      };
+      const out: PostMetrics = { collectedAt: new Date() };
+      const likes = value('likes'); const replies = value('replies'); const reposts = value('reposts'); const impressions = value('views');
+      if (likes !== undefined) out.likes = likes;
+      if (replies !== undefined) out.replies = replies;
+      if (reposts !== undefined) out.reposts = reposts;
+      if (impressions !== undefined) out.impressions = impressions;
+      return out;
+    },
+  };
+}

@@ -1,0 +1,415 @@
+// Facebook Pages as the Graph API serves them (see ../../../src/providers/facebook.ts for the doc URLs).
+// Paths carry the version, as on www.facebook.com and graph.facebook.com:
+//   GET    /{v}/dialog/oauth                       consent → redirect ?code&state#_=_ (login_hint picks the user)
+//   GET    /{v}/oauth/access_token                 code → short-lived user token; grant_type=fb_exchange_token → long-lived
+//   GET    /{v}/me · /{v}/me/permissions           the token's user (or Page) · granted permissions
+//   GET    /{v}/me/accounts                        the user's Pages with Page tokens (cursor paging, limit ≤ 100)
+//   DELETE /{v}/{user-id}/permissions[/{perm}]     revoke all (de-authorise the app) or one permission
+//   POST   /{v}/{page-id}/feed                     message, link, attached_media[i]={"media_fbid":…} → { id }
+//   POST   /{v}/{page-id}/photos                   url | multipart source, caption, published → { id, post_id }
+//   POST   /{v}/{object-id}/comments               message, attachment_url | source → { id }
+//   GET    /{v}/{object-id}/comments · /{v}/{page-id}/published_posts · /{v}/{post-id}/insights · /{v}/{id}
+// The user "u1" (default) has three Pages, one of them without the CREATE_CONTENT task; "agency" has 105.
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { SimNetworkContext, SimPost, SimToken } from '../core.ts';
+import {
+  LONG_LIVED_SECONDS, SAMPLE_JPEG, appLimit, clientOk, consent, engagement, fetchMedia, graphTime, issueToken, metaStyle, metaUser, pick, readParams,
+  requireToken, sendGraphError, sniff, tokenInfo, versionOk, type Upload,
+} from './meta-common.ts';
+
+interface SimPage {
+  id: string;
+  name: string;
+  username?: string;
+  ownerId: string;
+  tasks: string[];
+}
+
+interface SimPhoto {
+  published: boolean;
+  attachedTo?: string;
+}
+
+const ALL_TASKS = ['ADVERTISE', 'ANALYZE', 'CREATE_CONTENT', 'MESSAGING', 'MODERATE', 'MANAGE'];
+const MAX_MESSAGE = 63_206;
+const MAX_PHOTO_BYTES = 4 * 1024 * 1024;
+const PHOTO_TYPES = ['image/jpeg', 'image/png', 'image/gif', 'image/bmp', 'image/tiff'];
+const NEED_POSTING = '(#200) If posting to a page, requires both pages_read_engagement and pages_manage_posts as an admin with sufficient administrative permission';
+
+export function registerFacebook(ctx: SimNetworkContext): void {
+  const { app, state } = ctx;
+  // Pages and photo details live beside core's state (users persist across resets there too).
+  const pagesByUser = new Map<string, SimPage[]>();
+  const pages = new Map<string, SimPage>();
+  const photos = new WeakMap<object, SimPhoto>();
+
+  const pagesOf = (userId: string, hint: string): SimPage[] => {
+    let list = pagesByUser.get(userId);
+    if (!list) {
+      const make = (name: string, tasks = ALL_TASKS, username?: string): SimPage => {
+        const p: SimPage = { id: state.nextId(), name, ownerId: userId, tasks, ...(username ? { username } : {}) };
+        pages.set(p.id, p);
+        return p;
+      };
+      list = hint === 'agency'
+        ? Array.from({ length: 105 }, (_, i) => make(`Client Page ${i + 1}`))
+        : [make(`${hint} Bakery`, ALL_TASKS, `${hint}bakery`), make(`${hint} Books`), make(`${hint} Archive`, ['ANALYZE'])];
+      pagesByUser.set(userId, list);
+    }
+    return list;
+  };
+  const userOf = (hint: string) => {
+    const u = metaUser(state, '1000', hint);
+    pagesOf(u.id, hint);
+    return u;
+  };
+
+  const pageStyle = (t: SimToken) => {
+    const pageId = tokenInfo(t)?.pageId;
+    // Page tokens fall under Business Use Case limits (reported per Page), user tokens under platform limits.
+    return pageId
+      ? metaStyle({ code: 80001, message: '(#80001) There have been too many calls to this Page account. Wait a bit and try again.', buc: { id: pageId, type: 'pages' } })
+      : appLimit;
+  };
+  const start = async (req: FastifyRequest, reply: FastifyReply) => {
+    if (!versionOk(req, reply)) return null;
+    const { params, files } = await readParams(req);
+    const t = requireToken(state, req, reply, params);
+    return t ? { params, files, t } : null;
+  };
+  /** A write as the Page: its own Page token and the permissions the call needs. */
+  const asPage = (reply: FastifyReply, t: SimToken, pageId: string, scopes: string[], denied: string): SimPage | null => {
+    const page = pages.get(pageId);
+    if (!page) {
+      sendGraphError(reply, 400, { message: `Unsupported post request. Object with ID '${pageId}' does not exist, cannot be loaded due to missing permissions, or does not support this operation.`, code: 100, subcode: 33 });
+      return null;
+    }
+    if (tokenInfo(t)?.pageId !== pageId || !scopes.every((s) => t.scope.includes(s))) {
+      sendGraphError(reply, 403, { message: denied, code: 200 });
+      return null;
+    }
+    if (!page.tasks.includes('CREATE_CONTENT')) {
+      sendGraphError(reply, 403, { message: '(#200) The user does not have the CREATE_CONTENT task on this Page', code: 200 });
+      return null;
+    }
+    return page;
+  };
+  const permalink = (id: string) => ctx.url(`/posts/${id}`);
+  const commentsOf = (id: string) => state.posts.filter((p) => p.replyTo === id);
+
+  /** An image from a URL (Facebook downloads it) or an upload, checked like the photo endpoints do. */
+  const image = async (reply: FastifyReply, url: string | undefined, upload: Upload | undefined): Promise<{ bytes: number; type: string } | null> => {
+    let bytes: Buffer;
+    if (url) {
+      const got = await fetchMedia(url);
+      if (!got.ok) {
+        sendGraphError(reply, 400, { message: `(#324) Missing or invalid image file: could not download ${url} (${got.reason})`, code: 324 });
+        return null;
+      }
+      bytes = got.bytes;
+    } else if (upload) {
+      bytes = upload.buffer;
+    } else {
+      sendGraphError(reply, 400, { message: '(#324) Requires upload file', code: 324 });
+      return null;
+    }
+    const type = sniff(bytes);
+    if (!type || !PHOTO_TYPES.includes(type) || bytes.length > MAX_PHOTO_BYTES) {
+      sendGraphError(reply, 400, {
+        message: 'Invalid parameter', code: 100, subcode: 1366046,
+        userMessage: "Your photos couldn't be uploaded. Photos should be less than 4 MB and saved as JPG, PNG, GIF, TIFF, HEIF or WebP files.",
+      });
+      return null;
+    }
+    return { bytes: bytes.length, type };
+  };
+
+  app.get('/:version/dialog/oauth', async (req, reply) => {
+    if (!versionOk(req, reply)) return reply;
+    const q = req.query as Record<string, string>;
+    return consent(ctx, reply, q, () => userOf(q.login_hint || 'u1'), '#_=_');
+  });
+
+  app.get('/:version/oauth/access_token', async (req, reply) => {
+    if (!versionOk(req, reply)) return reply;
+    const q = req.query as Record<string, string>;
+    if (await ctx.interfere(reply, appLimit)) return reply;
+    if (!clientOk(state, q.client_id, q.client_secret)) return sendGraphError(reply, 400, { message: 'Error validating client secret.', code: 1 });
+    if (q.grant_type === 'fb_exchange_token') {
+      const t = q.fb_exchange_token ? state.tokens.get(q.fb_exchange_token) : undefined;
+      const info = t && tokenInfo(t);
+      if (!t || !info || t.revoked || t.expiresAt < Date.now() || info.kind === 'page' || info.clientId !== q.client_id) {
+        return sendGraphError(reply, 400, { message: 'Error validating access token: the token to exchange is invalid or has expired.', code: 190 });
+      }
+      const long = issueToken(state, t.userId, t.scope, { kind: 'long', clientId: q.client_id! }, LONG_LIVED_SECONDS);
+      return { access_token: long.accessToken, token_type: 'bearer', expires_in: LONG_LIVED_SECONDS };
+    }
+    const code = state.codes.get(q.code ?? '');
+    if (!code || code.expiresAt < Date.now()) return sendGraphError(reply, 400, { message: 'Invalid verification code format.', code: 100, subcode: 36009 });
+    if (code.clientId !== q.client_id) return sendGraphError(reply, 400, { message: 'Error validating verification code: the code was issued to another app.', code: 100 });
+    const r = state.redeemCode(q.code!, q.redirect_uri ?? '');
+    if (typeof r === 'string') {
+      return sendGraphError(reply, 400, { message: 'Error validating verification code. Please make sure your redirect_uri is identical to the one you used in the OAuth dialog request', code: 100, subcode: 36008 });
+    }
+    const ttl = state.knobs.accessTokenTtlSeconds;
+    const t = issueToken(state, r.userId, r.scope, { kind: 'short', clientId: q.client_id! }, ttl);
+    return { access_token: t.accessToken, token_type: 'bearer', expires_in: ttl };
+  });
+
+  app.get('/:version/me', async (req, reply) => {
+    const s = await start(req, reply);
+    if (!s) return reply;
+    if (await ctx.interfere(reply, pageStyle(s.t))) return reply;
+    const pageId = tokenInfo(s.t)?.pageId;
+    const page = pageId ? pages.get(pageId) : undefined;
+    const u = state.user(s.t.userId);
+    return pick(page ? { id: page.id, name: page.name } : { id: u.id, name: u.name }, s.params.fields, ['id', 'name']);
+  });
+
+  app.get('/:version/me/permissions', async (req, reply) => {
+    const s = await start(req, reply);
+    if (!s) return reply;
+    return { data: s.t.scope.map((permission) => ({ permission, status: 'granted' })) };
+  });
+
+  app.get('/:version/me/accounts', async (req, reply) => {
+    const s = await start(req, reply);
+    if (!s) return reply;
+    const info = tokenInfo(s.t);
+    if (!info || info.kind === 'page') return sendGraphError(reply, 400, { message: '(#100) Tried accessing nonexisting field (accounts) on node type (Page)', code: 100 });
+    if (await ctx.interfere(reply, appLimit)) return reply;
+    if (!s.t.scope.includes('pages_show_list')) return sendGraphError(reply, 403, { message: '(#200) Requires pages_show_list permission to manage the object', code: 200 });
+    const list = pagesByUser.get(s.t.userId) ?? [];
+    const limit = Math.min(100, Math.max(1, Number(s.params.limit) || 25));
+    const from = s.params.after ? Number(Buffer.from(s.params.after, 'base64url').toString()) : 0;
+    const slice = list.slice(from, from + limit);
+    const data = slice.map((p) => {
+      // Page tokens from a long-lived user token do not expire; from a short-lived one they end with it.
+      const pt = issueToken(state, s.t.userId, s.t.scope, { kind: 'page', clientId: info.clientId, pageId: p.id },
+        info.kind === 'long' ? 100 * 365 * 24 * 3600 : Math.max(0, Math.floor((s.t.expiresAt - Date.now()) / 1000)));
+      return pick({
+        id: p.id, name: p.name, username: p.username, access_token: pt.accessToken, tasks: p.tasks, category: 'Local business',
+        picture: { data: { url: ctx.url(`/pictures/${p.id}.jpg`), width: 200, height: 200, is_silhouette: false } },
+      }, s.params.fields, ['id', 'name', 'access_token', 'category', 'tasks']);
+    });
+    const cursor = (i: number) => Buffer.from(String(i)).toString('base64url');
+    const more = from + limit < list.length;
+    const next = new URL(ctx.url(''));
+    next.pathname = req.url.split('?')[0]!;
+    if (more) {
+      for (const [k, v] of Object.entries(s.params)) if (k !== 'access_token') next.searchParams.set(k, v);
+      next.searchParams.set('after', cursor(from + limit));
+    }
+    return { data, paging: { cursors: { before: cursor(from), after: cursor(from + slice.length) }, ...(more ? { next: next.toString() } : {}) } };
+  });
+
+  // Revocation, as the person would do it from their settings or an app with their (or the app's) token.
+  const revoke = async (req: FastifyRequest, reply: FastifyReply, permission?: string) => {
+    if (!versionOk(req, reply)) return reply;
+    const { params } = await readParams(req);
+    const { userId } = req.params as { userId: string };
+    const h = /^(?:Bearer|OAuth)\s+(.+)$/i.exec(req.headers.authorization ?? '');
+    const given = h?.[1] ?? params.access_token ?? '';
+    const [appId, appSecret] = given.split('|');
+    const appToken = appSecret !== undefined && state.apps.get(appId ?? '')?.clientSecret === appSecret;
+    if (!appToken) {
+      const t = requireToken(state, req, reply, params);
+      if (!t) return reply;
+      if (t.userId !== userId || tokenInfo(t)?.kind === 'page') return sendGraphError(reply, 403, { message: '(#200) Only the user or the app can revoke these permissions', code: 200 });
+    }
+    for (const t of state.tokens.values()) {
+      if (t.userId !== userId) continue;
+      if (permission) t.scope = t.scope.filter((s) => s !== permission);
+      else t.revoked = true; // de-authorising the app kills every token, Page tokens included
+    }
+    return { success: true };
+  };
+  app.delete('/:version/:userId/permissions', (req, reply) => revoke(req, reply));
+  app.delete('/:version/:userId/permissions/:permission', (req, reply) => revoke(req, reply, (req.params as { permission: string }).permission));
+
+  app.post('/:version/:pageId/feed', async (req, reply) => {
+    const s = await start(req, reply);
+    if (!s) return reply;
+    const page = asPage(reply, s.t, (req.params as { pageId: string }).pageId, ['pages_manage_posts', 'pages_read_engagement'], NEED_POSTING);
+    if (!page) return reply;
+    if (await ctx.interfere(reply, pageStyle(s.t))) return reply;
+    const p = s.params;
+    if (p.published === 'false' || p.published === '0') {
+      return sendGraphError(reply, 400, { message: '(#100) The simulator publishes feed posts at once: unpublished and scheduled posts are not simulated', code: 100 });
+    }
+    const message = p.message ?? '';
+    if (message.length > MAX_MESSAGE) return sendGraphError(reply, 400, { message: `(#100) The message is longer than ${MAX_MESSAGE} characters`, code: 100 });
+    // attached_media as the documented attached_media[i] fields, or one JSON array.
+    const attached: string[] = [];
+    const raw = Object.entries(p).filter(([k]) => /^attached_media\[\d+\]$/.test(k)).sort(([a], [b]) => Number(a.slice(15, -1)) - Number(b.slice(15, -1))).map(([, v]) => v);
+    if (p.attached_media) {
+      try {
+        raw.push(...(JSON.parse(p.attached_media) as unknown[]).map((x) => JSON.stringify(x)));
+      } catch {
+        return sendGraphError(reply, 400, { message: '(#100) param attached_media must be an array', code: 100 });
+      }
+    }
+    for (const [i, item] of raw.entries()) {
+      let fbid: unknown;
+      try {
+        fbid = (JSON.parse(item) as { media_fbid?: unknown }).media_fbid;
+      } catch { /* reported below */ }
+      const m = typeof fbid === 'string' ? state.media.get(fbid) : undefined;
+      const info = m && photos.get(m);
+      if (!m || !info || m.userId !== page.id || info.published || info.attachedTo) {
+        return sendGraphError(reply, 400, { message: `(#100) param attached_media[${i}] must be an unpublished photo of this Page that is not attached yet`, code: 100 });
+      }
+      attached.push(fbid as string);
+    }
+    if (!message && !p.link && attached.length === 0) return sendGraphError(reply, 400, { message: '(#100) Missing message or attachment', code: 100 });
+    const last = state.posts.filter((x) => x.userId === page.id && !x.replyTo).at(-1);
+    if (attached.length === 0 && message && last && last.text === message && last.media.length === 0) {
+      return sendGraphError(reply, 400, { message: '(#506) Duplicate status message', code: 506 });
+    }
+    const id = `${page.id}_${state.nextId()}`;
+    for (const a of attached) photos.get(state.media.get(a)!)!.attachedTo = id;
+    state.posts.push({ id, userId: page.id, text: message, media: attached, createdAt: new Date().toISOString(), raw: p });
+    if (await ctx.maybeHang(reply)) return reply;
+    return { id };
+  });
+
+  app.post('/:version/:pageId/photos', async (req, reply) => {
+    const s = await start(req, reply);
+    if (!s) return reply;
+    const page = asPage(reply, s.t, (req.params as { pageId: string }).pageId, ['pages_manage_posts', 'pages_read_engagement'], NEED_POSTING);
+    if (!page) return reply;
+    if (await ctx.interfere(reply, pageStyle(s.t))) return reply;
+    const img = await image(reply, s.params.url, s.files.source);
+    if (!img) return reply;
+    const published = s.params.published !== 'false' && s.params.published !== '0';
+    const id = state.nextId();
+    state.media.set(id, { id, userId: page.id, mimeType: img.type, bytes: img.bytes, state: 'ready' });
+    photos.set(state.media.get(id)!, { published });
+    if (!published) return { id };
+    const postId = `${page.id}_${id}`;
+    state.posts.push({ id: postId, userId: page.id, text: s.params.caption ?? s.params.message ?? '', media: [id], createdAt: new Date().toISOString(), raw: s.params });
+    if (await ctx.maybeHang(reply)) return reply;
+    return { id, post_id: postId };
+  });
+
+  const findObject = (id: string): SimPost | undefined => state.posts.find((p) => p.id === id);
+
+  app.post('/:version/:objectId/comments', async (req, reply) => {
+    const s = await start(req, reply);
+    if (!s) return reply;
+    const { objectId } = req.params as { objectId: string };
+    const target = findObject(objectId);
+    if (!target) {
+      return sendGraphError(reply, 400, { message: `Unsupported post request. Object with ID '${objectId}' does not exist, cannot be loaded due to missing permissions, or does not support this operation.`, code: 100, subcode: 33 });
+    }
+    const pageId = tokenInfo(s.t)?.pageId;
+    if (!pageId || !s.t.scope.includes('pages_manage_engagement')) {
+      return sendGraphError(reply, 403, { message: '(#200) Commenting as the Page requires a Page access token with the pages_manage_engagement permission', code: 200 });
+    }
+    if (await ctx.interfere(reply, pageStyle(s.t))) return reply;
+    const media: string[] = [];
+    if (s.params.attachment_url || s.files.source) {
+      const img = await image(reply, s.params.attachment_url, s.files.source);
+      if (!img) return reply;
+      const mid = state.nextId();
+      state.media.set(mid, { id: mid, userId: pageId, mimeType: img.type, bytes: img.bytes, state: 'ready' });
+      media.push(mid);
+    }
+    if (!s.params.message && media.length === 0) return sendGraphError(reply, 400, { message: '(#100) Missing message or attachment', code: 100 });
+    const id = `${objectId.split('_').at(-1)}_${state.nextId()}`;
+    state.posts.push({ id, userId: pageId, text: s.params.message ?? '', media, replyTo: objectId, createdAt: new Date().toISOString(), raw: s.params });
+    if (await ctx.maybeHang(reply)) return reply;
+    return { id };
+  });
+
+  const listItem = (p: SimPost, fields: string | undefined) => pick({
+    id: p.id, message: p.text || undefined, created_time: graphTime(p.createdAt), permalink_url: permalink(p.id),
+    from: { id: p.userId, name: pages.get(p.userId)?.name ?? p.userId },
+  }, fields, ['id', 'message', 'created_time']);
+
+  app.get('/:version/:objectId/comments', async (req, reply) => {
+    const s = await start(req, reply);
+    if (!s) return reply;
+    const { objectId } = req.params as { objectId: string };
+    if (!findObject(objectId)) return sendGraphError(reply, 400, { message: `Unsupported get request. Object with ID '${objectId}' does not exist`, code: 100, subcode: 33 });
+    let list = commentsOf(objectId);
+    if (s.params.order === 'reverse_chronological') list = [...list].reverse();
+    const limit = Math.min(100, Number(s.params.limit) || 25);
+    return { data: list.slice(0, limit).map((p) => listItem(p, s.params.fields)), paging: { cursors: { before: 'MA', after: 'MA' } } };
+  });
+
+  app.get('/:version/:pageId/published_posts', async (req, reply) => {
+    const s = await start(req, reply);
+    if (!s) return reply;
+    const { pageId } = req.params as { pageId: string };
+    const page = pages.get(pageId);
+    if (!page || (tokenInfo(s.t)?.pageId ?? pageId) !== pageId || page.ownerId !== s.t.userId) {
+      return sendGraphError(reply, 400, { message: `Unsupported get request. Object with ID '${pageId}' does not exist, cannot be loaded due to missing permissions, or does not support this operation.`, code: 100, subcode: 33 });
+    }
+    const since = Number(s.params.since) * 1000 || 0;
+    const until = Number(s.params.until) * 1000 || Infinity;
+    const limit = Math.min(100, Number(s.params.limit) || 25);
+    const list = state.posts.filter((p) => p.userId === pageId && !p.replyTo && Date.parse(p.createdAt) >= since && Date.parse(p.createdAt) <= until).reverse();
+    return { data: list.slice(0, limit).map((p) => listItem(p, s.params.fields)), paging: { cursors: { before: 'MA', after: 'MA' } } };
+  });
+
+  app.get('/:version/:objectId/insights', async (req, reply) => {
+    const s = await start(req, reply);
+    if (!s) return reply;
+    const { objectId } = req.params as { objectId: string };
+    const post = findObject(objectId);
+    if (!post || post.replyTo) return sendGraphError(reply, 400, { message: `Unsupported get request. Object with ID '${objectId}' does not exist`, code: 100, subcode: 33 });
+    if (!s.t.scope.includes('read_insights')) return sendGraphError(reply, 403, { message: '(#10) This endpoint requires the read_insights permission', code: 10 });
+    const { n, age } = engagement(post.id, post.createdAt);
+    const values: Record<string, unknown> = {
+      post_media_view: 10 * (n + 1) + age, post_total_media_view_unique: 8 * (n + 1) + Math.floor(age / 2),
+      post_reactions_by_type_total: { like: n + Math.floor(age / 10), love: n % 2 }, post_clicks: n * 2,
+    };
+    const metrics = (s.params.metric ?? '').split(',').filter(Boolean);
+    if (metrics.length === 0) return sendGraphError(reply, 400, { message: 'No metric was specified to be fetched. Please specify one or more metrics to be fetched and try again.', code: 3001, subcode: 1504028 });
+    const bad = metrics.find((m) => !(m in values));
+    if (bad) return sendGraphError(reply, 400, { message: `(#100) The value must be a valid insights metric (${bad})`, code: 100 });
+    return {
+      data: metrics.map((name) => ({ name, period: 'lifetime', values: [{ value: values[name] }], title: name, description: name, id: `${objectId}/insights/${name}/lifetime` })),
+      paging: {},
+    };
+  });
+
+  app.get('/:version/:objectId', async (req, reply) => {
+    const s = await start(req, reply);
+    if (!s) return reply;
+    const { objectId } = req.params as { objectId: string };
+    const f = s.params.fields;
+    const page = pages.get(objectId);
+    if (page) {
+      return pick({
+        id: page.id, name: page.name, username: page.username, link: `https://www.facebook.com/${page.id}`, fan_count: 0, followers_count: state.posts.filter((p) => p.userId === page.id).length,
+        picture: { data: { url: ctx.url(`/pictures/${page.id}.jpg`) } },
+      }, f, ['id', 'name']);
+    }
+    const post = findObject(objectId);
+    if (post) {
+      const { n, age } = engagement(post.id, post.createdAt);
+      const shares = n % 3;
+      return pick({
+        id: post.id, message: post.text || undefined, created_time: graphTime(post.createdAt), permalink_url: permalink(post.id),
+        ...(post.replyTo ? {} : {
+          reactions: { data: [], summary: { total_count: n + Math.floor(age / 10), viewer_reaction: 'NONE' } },
+          comments: { data: [], summary: { total_count: commentsOf(post.id).length, order: 'ranked', can_comment: true } },
+          ...(shares ? { shares: { count: shares } } : {}),
+        }),
+      }, f, ['id', 'created_time', 'message']);
+    }
+    const photo = state.media.get(objectId);
+    if (photo) return pick({ id: photo.id, link: permalink(photo.id), created_time: graphTime(Date.now()) }, f, ['id']);
+    return sendGraphError(reply, 400, { message: `Unsupported get request. Object with ID '${objectId}' does not exist, cannot be loaded due to missing permissions, or does not support this operation.`, code: 100, subcode: 33 });
+  });
+
+  app.get('/posts/:id', async (req, reply) => {
+    const p = findObject((req.params as { id: string }).id);
+    if (!p) return reply.status(404).type('text/html').send('<h1>This content isn\'t available</h1>');
+    const esc = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
+    return reply.type('text/html').send(`<!doctype html><meta charset="utf-8"><title>${esc(pages.get(p.userId)?.name ?? 'Page')}</title><p>${esc(p.text)}</p><p><small>${p.createdAt}</small></p>`);
+  });
+  app.get('/pictures/:file', async (_req, reply) => reply.type('image/jpeg').send(SAMPLE_JPEG));
+}

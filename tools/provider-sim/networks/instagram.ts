@@ -1,0 +1,272 @@
+// Instagram professional accounts through the Instagram API with Instagram Login (doc URLs in
+// ../../../src/providers/instagram.ts). The three hosts share this prefix:
+//   www.instagram.com    GET  /oauth/authorize                consent → redirect ?code&state#_ (login_hint picks the user)
+//   api.instagram.com    POST /oauth/access_token             form → { data: [{ access_token, user_id, permissions }] }
+//   graph.instagram.com  GET  /access_token · /refresh_access_token   (ig_exchange_token, ig_refresh_token)
+//                        GET  /{v}/me                         user_id, username, name, profile_picture_url, account_type
+//                        POST /{v}/{ig-id}/media              containers: image_url | media_type=REELS&video_url | carousel items | CAROUSEL
+//                        GET  /{v}/{container-id}?fields=status_code,status
+//                        POST /{v}/{ig-id}/media_publish      creation_id → { id } (the container must be FINISHED)
+//                        GET  /{v}/{ig-id}/content_publishing_limit · /{v}/{ig-id}/media
+//                        POST|GET /{v}/{media-id}/comments · GET /{v}/{media-id}/insights · GET /{v}/{id}
+// Meta downloads media itself: the simulator fetches image_url / video_url, so only reachable URLs work.
+// Images must be JPEG; videos are processed for a moment (IN_PROGRESS) before FINISHED or ERROR.
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { SimNetworkContext, SimPost, SimToken } from '../core.ts';
+import {
+  DAY_MS, PROCESSING_MS, SAMPLE_JPEG, clientOk, consent, containerStatus, engagement, fetchMedia, getContainer, graphTime, issueToken, metaStyle, metaUser, pick, putContainer,
+  readParams, requireToken, sendGraphError, tokenLifecycleRoutes, versionOk, type SimContainer,
+} from './meta-common.ts';
+
+const QUOTA_TOTAL = 100; // the content-publishing guide's figure (the reference still says 50)
+const MAX_CAPTION = 2200;
+const MAX_IMAGE_BYTES = 8 * 1024 * 1024;
+const METRICS = ['views', 'reach', 'likes', 'comments', 'shares', 'saved', 'total_interactions', 'ig_reels_avg_watch_time'];
+const STATUS_TEXT: Record<string, string> = {
+  IN_PROGRESS: 'In Progress: Media is still being processed.',
+  FINISHED: 'Finished: Media has been uploaded and it is ready to be published.',
+  PUBLISHED: 'Published: Media has been successfully published.',
+  EXPIRED: 'Expired: The media container was not published within 24 hours.',
+};
+
+export function registerInstagram(ctx: SimNetworkContext): void {
+  const { app, state } = ctx;
+  const style = (igId: string) => metaStyle({ code: 80002, message: '(#80002) There have been too many calls to this Instagram account. Wait a bit and try again.', buc: { id: igId, type: 'instagram' } });
+  const notFound = (reply: FastifyReply, id: string, verb = 'get') => sendGraphError(reply, 400, {
+    message: `Unsupported ${verb} request. Object with ID '${id}' does not exist, cannot be loaded due to missing permissions, or does not support this operation.`, code: 100, subcode: 33,
+  });
+  const start = async (req: FastifyRequest, reply: FastifyReply) => {
+    if (!versionOk(req, reply)) return null;
+    const { params } = await readParams(req);
+    const t = requireToken(state, req, reply, params);
+    return t ? { params, t } : null;
+  };
+  /** Calls on an IG user: only its own token, with the permission the call needs. */
+  const owner = (reply: FastifyReply, t: SimToken, igId: string, scope?: string): boolean => {
+    if (t.userId !== igId) {
+      notFound(reply, igId, 'post');
+      return false;
+    }
+    if (scope && !t.scope.includes(scope)) {
+      sendGraphError(reply, 403, { message: `(#10) Application does not have permission for this action (${scope})`, code: 10 });
+      return false;
+    }
+    return true;
+  };
+  const posts = (userId: string) => state.posts.filter((p) => p.userId === userId && !p.replyTo);
+  const shortcode = (id: string) => Buffer.from(id).toString('base64url');
+  const mediaOf = (id: string): SimPost | undefined => state.posts.find((p) => p.id === id && !p.replyTo);
+  const mediaFields = (p: SimPost, fields: string | undefined) => {
+    const children = p.media.length > 1;
+    const video = !children && getContainer(state, p.media[0] ?? '')?.mediaType === 'REELS';
+    const { n, age } = engagement(p.id, p.createdAt);
+    return pick({
+      id: p.id, caption: p.text || undefined, media_type: children ? 'CAROUSEL_ALBUM' : video ? 'VIDEO' : 'IMAGE', media_product_type: video ? 'REELS' : 'FEED',
+      permalink: ctx.url(`/p/${shortcode(p.id)}`), shortcode: shortcode(p.id), timestamp: graphTime(p.createdAt), username: state.user(p.userId).username,
+      like_count: n + Math.floor(age / 10), comments_count: state.posts.filter((c) => c.replyTo === p.id).length,
+    }, fields, ['id']);
+  };
+
+  app.get('/oauth/authorize', async (req, reply) => {
+    const q = req.query as Record<string, string>;
+    return consent(ctx, reply, q, () => metaUser(state, '1784', q.login_hint || 'u1'), '#_');
+  });
+
+  // The token endpoint of api.instagram.com has its own error shape: { error_type, code, error_message }.
+  app.post('/oauth/access_token', async (req, reply) => {
+    const { params: b } = await readParams(req);
+    const fail = (message: string) => reply.status(400).send({ error_type: 'OAuthException', code: 400, error_message: message });
+    if (await ctx.interfere(reply, metaStyle({ code: 4, message: '(#4) Application request limit reached' }))) return reply;
+    if (b.grant_type !== 'authorization_code') return fail('Invalid grant_type: authorization_code is required');
+    if (!clientOk(state, b.client_id, b.client_secret)) return fail('Invalid client secret');
+    const code = state.codes.get(b.code ?? '');
+    if (!code || code.clientId !== b.client_id) return fail('Invalid authorization code');
+    const r = state.redeemCode(b.code!, b.redirect_uri ?? '');
+    if (typeof r === 'string') return fail('Error validating verification code. Please make sure your redirect_uri is identical to the one you used in the OAuth dialog request');
+    const t = issueToken(state, r.userId, r.scope, { kind: 'short', clientId: b.client_id! }, state.knobs.accessTokenTtlSeconds);
+    return { data: [{ access_token: t.accessToken, user_id: r.userId, permissions: r.scope.join(',') }] };
+  });
+
+  tokenLifecycleRoutes(ctx, { exchangeGrant: 'ig_exchange_token', refreshGrant: 'ig_refresh_token', authStatus: 400 });
+
+  app.get('/:version/me', async (req, reply) => {
+    const s = await start(req, reply);
+    if (!s) return reply;
+    if (await ctx.interfere(reply, style(s.t.userId))) return reply;
+    const u = state.user(s.t.userId);
+    return pick({
+      id: `as${u.id.slice(-8)}`, user_id: u.id, username: u.username, name: u.name, account_type: 'BUSINESS',
+      profile_picture_url: ctx.url(`/avatars/${u.id}.jpg`), followers_count: 0, media_count: posts(u.id).length,
+    }, s.params.fields, ['id']);
+  });
+
+  app.post('/:version/:igId/media', async (req, reply) => {
+    const s = await start(req, reply);
+    if (!s) return reply;
+    const { igId } = req.params as { igId: string };
+    if (!owner(reply, s.t, igId, 'instagram_business_content_publish')) return reply;
+    if (await ctx.interfere(reply, style(igId))) return reply;
+    const p = s.params;
+    const item = p.is_carousel_item === 'true';
+    const type = p.media_type ?? (p.image_url ? 'IMAGE' : '');
+    const bad = (message: string, subcode?: number) => sendGraphError(reply, 400, { message, code: 100, ...(subcode ? { subcode } : {}) });
+    const caption = p.caption ?? '';
+    if (item && caption) return bad('(#100) Captions are not supported on carousel items');
+    if (caption.length > MAX_CAPTION) return bad(`The caption is longer than ${MAX_CAPTION} characters`, 2207010);
+    if ((caption.match(/#[\p{L}\p{N}_]+/gu) ?? []).length > 30) return bad('(#100) A caption may have at most 30 hashtags');
+    if ((caption.match(/@[\p{L}\p{N}_.]+/gu) ?? []).length > 20) return bad('(#100) A caption may mention at most 20 accounts');
+    const base: Omit<SimContainer, 'readyAt' | 'mediaType'> = {
+      id: state.nextId(), userId: igId, text: caption || undefined, isCarouselItem: item, children: [], createdAt: Date.now(), params: p,
+    };
+
+    if (type === 'CAROUSEL') {
+      const children = (p.children ?? '').split(',').map((x) => x.trim()).filter(Boolean);
+      if (children.length < 2 || children.length > 10) return bad('(#100) A carousel needs 2 to 10 children', 2207028);
+      for (const id of children) {
+        const c = getContainer(state, id);
+        if (!c || c.userId !== igId || !c.isCarouselItem || containerStatus(c) !== 'FINISHED') {
+          return bad(`(#100) Child ${id} is not a finished carousel item of this account`, 2207028);
+        }
+      }
+      putContainer(state, { ...base, mediaType: 'CAROUSEL', children, readyAt: Date.now() }, 'application/x-carousel', 0);
+      return { id: base.id };
+    }
+    if (type === 'IMAGE') {
+      const got = await fetchMedia(p.image_url);
+      if (!got.ok) return sendGraphError(reply, 400, { message: 'Media download has failed. The media URI doesn\'t meet our requirements.', code: 9004, subcode: 2207052 });
+      if (got.type !== 'image/jpeg') return sendGraphError(reply, 400, { message: 'The image format is not supported. Only JPEG images can be published.', code: 9004, subcode: 2207005 });
+      if (got.bytes.length > MAX_IMAGE_BYTES) return sendGraphError(reply, 400, { message: 'The image is too large (8 MB at most).', code: 9004, subcode: 2207004 });
+      putContainer(state, { ...base, mediaType: 'IMAGE', readyAt: Date.now() + PROCESSING_MS.image }, got.type, got.bytes.length);
+      return { id: base.id };
+    }
+    if (type === 'REELS' || type === 'STORIES' || (type === 'VIDEO' && item)) {
+      if (!p.video_url && type !== 'STORIES') return bad('(#100) video_url is required');
+      // Videos are downloaded and processed after the answer: problems show as status ERROR.
+      const got = await fetchMedia(p.video_url ?? p.image_url);
+      const error = !got.ok ? 'Media download has failed (2207052)'
+        : got.type !== 'video/mp4' && got.type !== 'video/quicktime' && type !== 'STORIES' ? 'The video format is not supported (2207026)' : undefined;
+      putContainer(state, { ...base, mediaType: type, readyAt: Date.now() + PROCESSING_MS.video, ...(error ? { error } : {}) },
+        got.ok ? got.type ?? 'application/octet-stream' : 'application/octet-stream', got.ok ? got.bytes.length : 0);
+      return { id: base.id };
+    }
+    if (type === 'VIDEO') return bad('(#100) The VIDEO media type is no longer supported for feed posts; use REELS');
+    return bad('(#100) media_type must be one of IMAGE, REELS, STORIES, CAROUSEL (or image_url given)');
+  });
+
+  app.post('/:version/:igId/media_publish', async (req, reply) => {
+    const s = await start(req, reply);
+    if (!s) return reply;
+    const { igId } = req.params as { igId: string };
+    if (!owner(reply, s.t, igId, 'instagram_business_content_publish')) return reply;
+    if (await ctx.interfere(reply, style(igId))) return reply;
+    const c = getContainer(state, s.params.creation_id ?? '');
+    if (!c || c.userId !== igId) return sendGraphError(reply, 400, { message: 'Media ID is not available', code: 9007, subcode: 2207027 });
+    if (c.isCarouselItem) return sendGraphError(reply, 400, { message: '(#100) A carousel item cannot be published on its own', code: 100 });
+    const status = containerStatus(c);
+    if (status === 'EXPIRED') return sendGraphError(reply, 400, { message: 'The media container has expired', code: 9007, subcode: 2207020 });
+    if (status !== 'FINISHED') {
+      return sendGraphError(reply, 400, { message: `Media ID is not available (${status})`, code: 9007, subcode: 2207027, userMessage: 'The media is not ready for publishing, please wait for a moment' });
+    }
+    if (posts(igId).filter((p) => Date.parse(p.createdAt) > Date.now() - DAY_MS).length >= QUOTA_TOTAL) {
+      return sendGraphError(reply, 400, { message: 'Application request limit reached', code: 9, subcode: 2207042, userMessage: 'You have reached the maximum number of posts that can be published in 24 hours.' });
+    }
+    const id = state.nextId();
+    c.publishedAs = id;
+    state.posts.push({ id, userId: igId, text: c.text ?? '', media: c.children.length ? c.children : [c.id], createdAt: new Date().toISOString(), raw: c.params });
+    if (await ctx.maybeHang(reply)) return reply;
+    return { id };
+  });
+
+  app.get('/:version/:igId/content_publishing_limit', async (req, reply) => {
+    const s = await start(req, reply);
+    if (!s) return reply;
+    const { igId } = req.params as { igId: string };
+    if (!owner(reply, s.t, igId)) return reply;
+    const usage = posts(igId).filter((p) => Date.parse(p.createdAt) > Date.now() - DAY_MS).length;
+    return { data: [pick({ quota_usage: usage, config: { quota_total: QUOTA_TOTAL, quota_duration: 86400 } }, s.params.fields, ['quota_usage'])] };
+  });
+
+  app.get('/:version/:igId/media', async (req, reply) => {
+    const s = await start(req, reply);
+    if (!s) return reply;
+    const { igId } = req.params as { igId: string };
+    if (!owner(reply, s.t, igId)) return reply;
+    const limit = Math.min(100, Number(s.params.limit) || 25);
+    return { data: posts(igId).reverse().slice(0, limit).map((p) => mediaFields(p, s.params.fields ?? 'id')), paging: { cursors: { before: 'QVFI', after: 'QVFI' } } };
+  });
+
+  app.post('/:version/:mediaId/comments', async (req, reply) => {
+    const s = await start(req, reply);
+    if (!s) return reply;
+    const { mediaId } = req.params as { mediaId: string };
+    if (!mediaOf(mediaId)) return notFound(reply, mediaId, 'post');
+    if (!s.t.scope.includes('instagram_business_manage_comments')) {
+      return sendGraphError(reply, 403, { message: '(#10) Application does not have permission for this action (instagram_business_manage_comments)', code: 10 });
+    }
+    if (await ctx.interfere(reply, style(s.t.userId))) return reply;
+    if (!s.params.message) return sendGraphError(reply, 400, { message: '(#100) The parameter message is required', code: 100 });
+    const id = state.nextId();
+    state.posts.push({ id, userId: s.t.userId, text: s.params.message, media: [], replyTo: mediaId, createdAt: new Date().toISOString(), raw: s.params });
+    if (await ctx.maybeHang(reply)) return reply;
+    return { id };
+  });
+
+  app.get('/:version/:mediaId/comments', async (req, reply) => {
+    const s = await start(req, reply);
+    if (!s) return reply;
+    const { mediaId } = req.params as { mediaId: string };
+    if (!mediaOf(mediaId)) return notFound(reply, mediaId);
+    const list = state.posts.filter((p) => p.replyTo === mediaId).reverse();
+    return {
+      data: list.map((c) => pick({ id: c.id, text: c.text, timestamp: graphTime(c.createdAt), username: state.user(c.userId).username }, s.params.fields, ['id', 'text', 'timestamp'])),
+      paging: { cursors: { before: 'QVFI', after: 'QVFI' } },
+    };
+  });
+
+  app.get('/:version/:mediaId/insights', async (req, reply) => {
+    const s = await start(req, reply);
+    if (!s) return reply;
+    const { mediaId } = req.params as { mediaId: string };
+    const p = mediaOf(mediaId);
+    if (!p || p.userId !== s.t.userId) return notFound(reply, mediaId);
+    if (!s.t.scope.includes('instagram_business_manage_insights')) {
+      return sendGraphError(reply, 403, { message: '(#10) Application does not have permission for this action (instagram_business_manage_insights)', code: 10 });
+    }
+    const metrics = (s.params.metric ?? '').split(',').filter(Boolean);
+    const bad = metrics.find((m) => !METRICS.includes(m));
+    if (metrics.length === 0 || bad) {
+      return sendGraphError(reply, 400, { message: `(#100) metric[${Math.max(0, metrics.indexOf(bad ?? ''))}] must be one of the following values: ${METRICS.join(', ')}`, code: 100 });
+    }
+    const { n, age } = engagement(p.id, p.createdAt);
+    const comments = state.posts.filter((c) => c.replyTo === p.id).length;
+    const values: Record<string, number> = {
+      views: 10 * (n + 1) + age, reach: 8 * (n + 1), likes: n + Math.floor(age / 10), comments, shares: n % 3, saved: n % 2,
+      total_interactions: n + Math.floor(age / 10) + comments + (n % 3) + (n % 2), ig_reels_avg_watch_time: 1000 * n,
+    };
+    return { data: metrics.map((name) => ({ name, period: 'lifetime', values: [{ value: values[name] }], title: name, description: name, id: `${p.id}/insights/${name}/lifetime` })) };
+  });
+
+  app.get('/:version/:id', async (req, reply) => {
+    const s = await start(req, reply);
+    if (!s) return reply;
+    const { id } = req.params as { id: string };
+    const c = getContainer(state, id);
+    if (c && c.userId === s.t.userId) {
+      const status = containerStatus(c);
+      return pick({ id: c.id, status_code: status, status: status === 'ERROR' ? `Error: ${c.error}` : STATUS_TEXT[status] }, s.params.fields, ['id']);
+    }
+    const p = state.posts.find((x) => x.id === id);
+    if (p && !p.replyTo) return mediaFields(p, s.params.fields);
+    if (p) return pick({ id: p.id, text: p.text, timestamp: graphTime(p.createdAt), username: state.user(p.userId).username }, s.params.fields, ['id', 'text', 'timestamp']);
+    return notFound(reply, id);
+  });
+
+  app.get('/avatars/:file', async (_req, reply) => reply.type('image/jpeg').send(SAMPLE_JPEG));
+  app.get('/p/:code', async (req, reply) => {
+    const code = (req.params as { code: string }).code;
+    const p = state.posts.find((x) => !x.replyTo && shortcode(x.id) === code);
+    if (!p) return reply.status(404).type('text/html').send('<h1>Sorry, this page isn\'t available.</h1>');
+    const esc = (t: string) => t.replace(/[&<>"]/g, (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[ch]!);
+    return reply.type('text/html').send(`<!doctype html><meta charset="utf-8"><title>Instagram post</title><p>${esc(p.text)}</p><p><small>${p.createdAt}</small></p>`);
+  });
+}
