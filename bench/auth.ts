@@ -7,7 +7,7 @@ import { Agent, request } from 'node:http';
 import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startServer, fmt, ALLIN_BIN, ROOT, HAVE_WRK } from './lib.ts';
+import { startServer, fmt, ALLIN_BIN, ROOT, HAVE_WRK, runWrk, type LoadResult } from './lib.ts';
 
 interface Run { count: number; errors: Map<number, number>; latencies: number[]; seconds: number }
 
@@ -40,28 +40,6 @@ async function closedLoop<S>(clients: number, seconds: number, init: (i: number)
     }
   }));
   return { count: latencies.length, errors, latencies, seconds };
-}
-
-interface WrkRun { rps: number; p50: number; p99: number; non2xx: number; errors: number }
-
-function wrk(url: string, seconds: number, extra: string[], scriptArgs: string[] = []): Promise<WrkRun> {
-  return new Promise((resolve, reject) => {
-    execFile('wrk', ['-t1', '-c50', `-d${seconds}s`, '--latency', ...extra, url, ...(scriptArgs.length ? ['--', ...scriptArgs] : [])], { encoding: 'utf8' }, (err, out) => {
-      if (err) return reject(err);
-      const ms = (re: RegExp) => {
-        const m = re.exec(out);
-        if (!m) return NaN;
-        const v = Number(m[1]);
-        return m[2] === 'us' ? v / 1000 : m[2] === 's' ? v * 1000 : v;
-      };
-      resolve({
-        rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]),
-        p50: ms(/50%\s+([\d.]+)(us|ms|s)/), p99: ms(/99%\s+([\d.]+)(us|ms|s)/),
-        non2xx: Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0),
-        errors: Number(/Socket errors:.*?(\d+)/.exec(out)?.[1] ?? 0),
-      });
-    });
-  });
 }
 
 const pct = (xs: number[], p: number) => {
@@ -106,13 +84,13 @@ export async function benchAuth(args: string[]): Promise<void> {
     if (HAVE_WRK) {
       // wrk: a C load generator, so the client's own CPU does not inflate the server's latency.
       const { accessToken } = await session();
-      const me = await wrk(at('/api/auth/me').toString(), seconds, ['-H', `Authorization: Bearer ${accessToken}`]);
+      const me = await runWrk(at('/api/auth/me').toString(), { connections: 50, seconds, extra: ['-H', `Authorization: Bearer ${accessToken}`] });
       const dir = mkdtempSync(join(tmpdir(), 'allin-bench-'));
       const tokens = [];
       for (let i = 0; i < 200; i++) tokens.push((await session()).refreshToken);
       writeFileSync(join(dir, 'tokens'), tokens.join('\n'));
-      const refresh = await wrk(at('/').toString(), seconds, ['-s', `${ROOT}bench/wrk/refresh.lua`], [join(dir, 'tokens')]);
-      const line = (name: string, r: WrkRun) =>
+      const refresh = await runWrk(at('/').toString(), { connections: 50, seconds, extra: ['-s', `${ROOT}bench/wrk/refresh.lua`], scriptArgs: [join(dir, 'tokens')] });
+      const line = (name: string, r: LoadResult) =>
         `  ${name.padEnd(26)} ${fmt(r.rps).padStart(8)} req/s   p50 ${fmt(r.p50, 2).padStart(6)} ms   p99 ${fmt(r.p99, 2).padStart(6)} ms${r.non2xx || r.errors ? `   non-2xx ${r.non2xx}, errors ${r.errors}` : ''}`;
       meLine = line('GET /api/auth/me (wrk, 50)', me);
       refreshLine = line('POST /api/auth/refresh (wrk, 50)', refresh);

@@ -74,9 +74,11 @@ export async function load(url: string, opts: { connections: number; seconds: nu
   return loadAutocannon(url, opts);
 }
 
-function loadWrk(url: string, opts: { connections: number; seconds: number }): Promise<LoadResult> {
+/** One wrk run (one thread): extra options before the URL, script arguments after it. */
+export function runWrk(url: string, opts: { connections: number; seconds: number; extra?: string[]; scriptArgs?: string[] }): Promise<LoadResult> {
+  const args = ['-t1', `-c${opts.connections}`, `-d${opts.seconds}s`, '--latency', ...(opts.extra ?? []), url, ...(opts.scriptArgs ?? [])];
   return new Promise((resolve, reject) => {
-    execFile('wrk', ['-t1', `-c${opts.connections}`, `-d${opts.seconds}s`, '--latency', url], { encoding: 'utf8' }, (err, out) => {
+    execFile('wrk', args, { encoding: 'utf8' }, (err, out) => {
       if (err) return reject(err);
       const num = (re: RegExp) => Number(re.exec(out)?.[1] ?? NaN);
       const ms = (re: RegExp) => {
@@ -95,6 +97,8 @@ function loadWrk(url: string, opts: { connections: number; seconds: number }): P
     });
   });
 }
+
+const loadWrk = (url: string, opts: { connections: number; seconds: number }) => runWrk(url, opts);
 
 async function loadAutocannon(url: string, opts: { connections: number; seconds: number }): Promise<LoadResult> {
   const r = await autocannon({ url, connections: opts.connections, duration: opts.seconds, pipelining: 1 });
