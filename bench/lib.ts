@@ -27,8 +27,9 @@ export function startServer(args: string[], env: Record<string, string>, timeout
       tail.push(line);
       if (tail.length > 20) tail.shift();
       try {
-        const msg = JSON.parse(line) as { url?: string };
-        if (msg.url) {
+        const msg = JSON.parse(line) as { url?: string; msg?: string };
+        // The server's own ready line (AllIN logs other URLs first, e.g. its in-process simulator's).
+        if (msg.url && (msg.msg === undefined || msg.msg.includes('is ready'))) {
           clearTimeout(timer);
           resolve({
             url: msg.url,
