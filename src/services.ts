@@ -21,6 +21,8 @@ import { ProviderRegistry, providerSettings } from './providers/registry.ts';
 import { TokenCipher } from './infra/crypto/token-cipher.ts';
 import { parseEncryptionKeys } from './config.ts';
 import { AccountService } from './modules/accounts/service.ts';
+import { databaseAppStore } from './modules/accounts/mastodon-apps.ts';
+import { createMastodon } from './providers/mastodon.ts';
 import { can } from './modules/workspaces/permissions.ts';
 
 /** Refreshes the tokens of accounts about to expire; scheduled every minute (see runtime). */
@@ -77,8 +79,11 @@ export function buildServices(config: Config, db: Db, store: KeyValueStore, log:
   const auth = new AuthService({ db, hasher, sessions, tokens, limits: authLimits, workspaces, publicUrl: config.PUBLIC_URL, log, metrics, bus });
   const mailer = createMailer({ url: config.MAIL_URL, from: config.MAIL_FROM, log });
   const http = new HttpClient({ metrics, log, allowPrivateHosts: config.ALLOW_PRIVATE_HOSTS });
-  const registry = new ProviderRegistry(http, providerSettings(config, opts.simulatorUrl ?? config.SIMULATOR_URL));
   const cipher = new TokenCipher(parseEncryptionKeys(config.ENCRYPTION_KEYS!).keys);
+  // Mastodon registers AllIN once per instance; the registration is kept in the database for every process.
+  const registry = new ProviderRegistry(http, providerSettings(config, opts.simulatorUrl ?? config.SIMULATOR_URL), {
+    mastodon: (deps) => createMastodon(deps, databaseAppStore(db, cipher)),
+  });
   const accounts = new AccountService({
     db, store, cipher, registry, metrics, log, publicUrl: config.PUBLIC_URL,
     mayManage: async (workspaceId, userId) => {

@@ -113,6 +113,18 @@ describe('connect', () => {
     await sim('/_sim/sandbox/knobs', { errorRate: 0 });
   });
 
+  test('a Mastodon instance on a private, loopback or link-local address is refused before any connection', async () => {
+    for (const host of ['127.0.0.1', '169.254.169.254', 'localhost', '10.1.2.3', '[::1]']) {
+      const r = await t.call('POST', `/api/workspaces/${ws}/accounts/connect`, { token: owner.token, body: { provider: 'mastodon', host } });
+      assert.equal(r.status, 400, `${host}: ${JSON.stringify(r.body)}`);
+      // [::1] is not even a host name to AllIN; the others are names or addresses the guard refuses.
+      assert.equal(r.body.code, host === '[::1]' ? 'VALIDATION_FAILED' : 'HOST_NOT_ALLOWED', `${host}: ${JSON.stringify(r.body)}`);
+    }
+    const missing = await t.call('POST', `/api/workspaces/${ws}/accounts/connect`, { token: owner.token, body: { provider: 'mastodon' } });
+    assert.equal(missing.status, 400);
+    assert.match(missing.body.message, /host is required/);
+  });
+
   test('bad input and the wrong people are refused', async () => {
     const r = await t.call('POST', `/api/workspaces/${ws}/accounts/connect`, { token: owner.token, body: { provider: 'myspace' } });
     assert.equal(r.status, 400);

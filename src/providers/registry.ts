@@ -6,11 +6,13 @@ import { createSandbox } from './sandbox.ts';
 import { createFacebook } from './facebook.ts';
 import { createInstagram } from './instagram.ts';
 import { createThreads } from './threads.ts';
+import { createMastodon } from './mastodon.ts';
+import { createBluesky } from './bluesky.ts';
 import { createX } from './x.ts';
 import { createLinkedIn } from './linkedin.ts';
 import type { Provider, ProviderDeps, ProviderId, ProviderSettings } from './types.ts';
 
-type Factory = (deps: ProviderDeps) => Provider;
+export type Factory = (deps: ProviderDeps) => Provider;
 
 /** Adapters by network. A network appears here when its adapter exists. */
 export const FACTORIES: Partial<Record<ProviderId, Factory>> = {
@@ -18,6 +20,8 @@ export const FACTORIES: Partial<Record<ProviderId, Factory>> = {
   facebook: createFacebook,
   instagram: createInstagram,
   threads: createThreads,
+  mastodon: (deps) => createMastodon(deps),
+  bluesky: createBluesky,
   x: createX,
   linkedin: createLinkedIn,
 };
@@ -39,11 +43,16 @@ export function providerSettings(config: Config, sandboxUrl: string | undefined)
 export class ProviderRegistry {
   private readonly built = new Map<ProviderId, Provider>();
 
-  constructor(private readonly http: HttpClient, private readonly settings: Partial<Record<ProviderId, ProviderSettings>>) {}
+  /** `factories` replaces the default factory of a network (the app passes Mastodon a database-backed app store). */
+  constructor(
+    private readonly http: HttpClient,
+    private readonly settings: Partial<Record<ProviderId, ProviderSettings>>,
+    private readonly factories: Partial<Record<ProviderId, Factory>> = {},
+  ) {}
 
   /** Networks that are configured and have an adapter. */
   enabled(): ProviderId[] {
-    return (Object.keys(this.settings) as ProviderId[]).filter((id) => FACTORIES[id]);
+    return (Object.keys(this.settings) as ProviderId[]).filter((id) => this.factories[id] ?? FACTORIES[id]);
   }
 
   isEnabled(id: string): id is ProviderId {
@@ -53,7 +62,7 @@ export class ProviderRegistry {
   get(id: ProviderId): Provider {
     let p = this.built.get(id);
     if (!p) {
-      const factory = FACTORIES[id];
+      const factory = this.factories[id] ?? FACTORIES[id];
       const settings = this.settings[id];
       if (!factory || !settings) throw new Error(`the network "${id}" is not enabled on this AllIN`);
       p = factory({ http: this.http, settings });

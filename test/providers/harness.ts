@@ -17,8 +17,8 @@ export interface Harness {
 export async function harness(): Promise<Harness> {
   const sim = await startSimulator();
   const metrics = createMetrics({ enabled: true });
-  // Short timeouts so "accept, then time out" tests run fast; the simulator is on loopback.
-  const http = new HttpClient({ metrics, log: quietLogger(), allowPrivateHosts: true, defaultTimeoutMs: 1500, maxRetries: 1 });
+  // Timeouts short enough for "accept, then time out" tests, long enough for a loaded CI machine.
+  const http = new HttpClient({ metrics, log: quietLogger(), allowPrivateHosts: true, defaultTimeoutMs: 4000, maxRetries: 1 });
   return { sim, http, metrics, stop: async () => { await http.close(); await sim.stop(); } };
 }
 

@@ -285,7 +285,7 @@ test('error classes: 401, 403, 426, 429 until midnight UTC, 5xx, timeout, malfor
   s.knobs.malformedNext = 1;
   await assert.rejects(p.identities(tokens), (e) => kindOf(e) === 'transient' && reasonOf(e) === 'malformed_response');
   // Last: the timed-out requests are still inside the simulator for a while and would meet later knobs.
-  s.knobs.latencyMs = 2000;
+  s.knobs.latencyMs = 6000; // longer than the harness client waits (4 s)
   try {
     await assert.rejects(p.identities(tokens), (e) => kindOf(e) === 'transient' && reasonOf(e) === 'timeout');
   } finally {

@@ -11,6 +11,8 @@ import { registerSandbox } from './networks/sandbox.ts';
 import { registerFacebook } from './networks/facebook.ts';
 import { registerInstagram } from './networks/instagram.ts';
 import { registerThreads } from './networks/threads.ts';
+import { registerMastodon } from './networks/mastodon.ts';
+import { registerBluesky } from './networks/bluesky.ts';
 import { registerX } from './networks/x.ts';
 import { registerLinkedIn } from './networks/linkedin.ts';
 
@@ -22,6 +24,8 @@ export const NETWORKS: Record<string, NetworkModule> = {
   facebook: registerFacebook,
   instagram: registerInstagram,
   threads: registerThreads,
+  mastodon: registerMastodon,
+  bluesky: registerBluesky,
   x: registerX,
   linkedin: registerLinkedIn,
 };

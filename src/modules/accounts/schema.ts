@@ -45,5 +45,6 @@ export const mastodonApps = pgTable('mastodon_apps', {
   clientId: text('client_id').notNull(),
   clientSecretEnc: text('client_secret_enc').notNull(),
   redirectUri: text('redirect_uri').notNull(),
+  scopes: text('scopes').array().notNull().default(sql`'{}'::text[]`),
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
 });
