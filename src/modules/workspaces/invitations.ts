@@ -7,6 +7,7 @@ import { ApiError } from '../../http/errors.ts';
 import { audit } from '../audit/service.ts';
 import { users } from '../auth/schema.ts';
 import { newSecret, sha256 } from '../auth/tokens.ts';
+import { normaliseEmail } from '../auth/service.ts';
 import { apiKeys } from '../api-keys/schema.ts';
 import { queueMail } from '../mail/outbox.ts';
 import { templates } from '../mail/templates.ts';
@@ -15,8 +16,6 @@ import { invitations, memberships, workspaces, type Role } from './schema.ts';
 import type { Actor, WorkspaceService } from './service.ts';
 
 export const INVITATION_TTL_MS = 7 * 24 * 3600_000;
-
-const normaliseEmail = (email: string) => email.trim().toLowerCase();
 
 const pending = () => and(isNull(invitations.acceptedAt), isNull(invitations.revokedAt), gt(invitations.expiresAt, sql`now()`));
 
