@@ -31,6 +31,7 @@ import {
   ProviderError, type AccountRef, type AuthorizeRequest, type ConnectedIdentity, type ExchangeRequest, type MediaItem, type PostMetrics,
   type Provider, type ProviderDeps, type ProviderMetadata, type PublishRequest, type PublishedPost, type TokenSet,
 } from './types.ts';
+import { SentPosts } from './sent-posts.ts';
 
 const MB = 1024 * 1024;
 
@@ -153,34 +154,6 @@ interface Attempt {
   commentary: string;
   replyTo?: string;
   author: string;
-  firstSentAt: number;
-}
-
-class Attempts {
-  private readonly byMarker = new Map<string, Attempt>();
-
-  constructor(private readonly ttlMs = 48 * 3600_000, private readonly max = 20_000) {}
-
-  get(marker: string): Attempt | undefined {
-    const a = this.byMarker.get(marker);
-    if (a && a.firstSentAt < Date.now() - this.ttlMs) {
-      this.byMarker.delete(marker);
-      return undefined;
-    }
-    return a;
-  }
-
-  record(marker: string, a: Omit<Attempt, 'firstSentAt'>): Attempt {
-    const prev = this.get(marker);
-    const next: Attempt = { ...a, firstSentAt: prev?.firstSentAt ?? Date.now() };
-    this.byMarker.delete(marker);
-    this.byMarker.set(marker, next);
-    for (const [k, v] of this.byMarker) {
-      if (this.byMarker.size <= this.max && v.firstSentAt >= Date.now() - this.ttlMs) break;
-      this.byMarker.delete(k);
-    }
-    return next;
-  }
 }
 
 const isOrganization = (urn: string) => urn.startsWith('urn:li:organization:');
@@ -196,7 +169,7 @@ export function createLinkedIn(deps: ProviderDeps): Provider {
   // Web apps authenticate with client_id and client_secret in the form (no PKCE: LinkedIn enables it only
   // for native apps on a loopback redirect, on request).
   const auth: ClientAuth = { clientId: deps.settings.clientId, clientSecret: deps.settings.clientSecret, method: 'body' };
-  const attempts = new Attempts();
+  const attempts = new SentPosts<Attempt>();
   const apiOrigin = new URL(api).origin;
   const bearer = (t: TokenSet) => ({ authorization: `Bearer ${t.accessToken}` });
   const rest = (t: TokenSet) => ({ ...bearer(t), 'linkedin-version': version, 'x-restli-protocol-version': '2.0.0' });
@@ -313,7 +286,7 @@ export function createLinkedIn(deps: ProviderDeps): Provider {
   }
 
   /** The post or comment sent under an attempt, looked for where the token may read. */
-  async function search(account: AccountRef, a: Attempt, since: Date): Promise<PublishedPost | null> {
+  async function search(account: AccountRef, a: Attempt & { firstSentAt: number }, since: Date): Promise<PublishedPost | null> {
     const from = Math.min(since.getTime(), a.firstSentAt) - CLOCK_SKEW_MS;
     const refused = (res: HttpResponse) => new ProviderError('unknown_outcome',
       'linkedin: this token may not read the account\'s posts or comments (r_member_social is granted to select partners only), so the outcome cannot be established; a retry under the same marker is answered with the existing post if LinkedIn finds it a duplicate',

@@ -27,6 +27,7 @@ import {
   ProviderError, type AccountRef, type AuthorizeRequest, type ConnectedIdentity, type ExchangeRequest, type MediaItem, type PostMetrics,
   type Provider, type ProviderDeps, type ProviderMetadata, type PublishRequest, type PublishedPost, type TokenSet,
 } from './types.ts';
+import { SentPosts } from './sent-posts.ts';
 
 const MB = 1024 * 1024;
 
@@ -158,36 +159,6 @@ export function comparableText(text: string, fromX: boolean): string {
 interface Attempt {
   text: string;
   replyTo?: string;
-  firstSentAt: number;
-}
-
-class Attempts {
-  private readonly byMarker = new Map<string, Attempt>();
-
-  constructor(private readonly ttlMs = 48 * 3600_000, private readonly max = 20_000) {}
-
-  get(marker: string): Attempt | undefined {
-    const a = this.byMarker.get(marker);
-    if (a && a.firstSentAt < Date.now() - this.ttlMs) {
-      this.byMarker.delete(marker);
-      return undefined;
-    }
-    return a;
-  }
-
-  /** Records a send under the marker, keeping the first send time of a retried marker. */
-  record(marker: string, a: Omit<Attempt, 'firstSentAt'>): Attempt {
-    const prev = this.get(marker);
-    const next: Attempt = { ...a, firstSentAt: prev?.firstSentAt ?? Date.now() };
-    this.byMarker.delete(marker);
-    this.byMarker.set(marker, next);
-    // Oldest first in a Map: drop expired and overflow from the front.
-    for (const [k, v] of this.byMarker) {
-      if (this.byMarker.size <= this.max && v.firstSentAt >= Date.now() - this.ttlMs) break;
-      this.byMarker.delete(k);
-    }
-    return next;
-  }
 }
 
 const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z'); // X documents YYYY-MM-DDTHH:mm:ssZ
@@ -204,7 +175,7 @@ export function createX(deps: ProviderDeps): Provider {
   if (!deps.settings.clientId) throw new Error('x: X_CLIENT_ID is required');
   // Confidential clients (Web App) authenticate with HTTP Basic; public clients send client_id in the form.
   const auth: ClientAuth = { clientId: deps.settings.clientId, ...(deps.settings.clientSecret ? { clientSecret: deps.settings.clientSecret } : {}), method: deps.settings.clientSecret ? 'basic' : 'body' };
-  const attempts = new Attempts();
+  const attempts = new SentPosts<Attempt>();
   const bearer = (t: TokenSet) => ({ authorization: `Bearer ${t.accessToken}` });
 
   const call = async (req: HttpRequest, opts: { creates?: boolean; reply?: boolean } = {}): Promise<HttpResponse> => {
@@ -293,7 +264,7 @@ export function createX(deps: ProviderDeps): Provider {
   }
 
   /** The post sent under an attempt, looked for on the account's own timeline. */
-  async function search(account: AccountRef, a: Attempt, since: Date): Promise<PublishedPost | null> {
+  async function search(account: AccountRef, a: Attempt & { firstSentAt: number }, since: Date): Promise<PublishedPost | null> {
     const from = Math.min(since.getTime(), a.firstSentAt) - CLOCK_SKEW_MS;
     const want = comparableText(a.text, false);
     const hits: XTweet[] = [];
