@@ -3,7 +3,7 @@
 import { json } from './support/http.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, readFileSync, existsSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, existsSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'node:net';
@@ -118,5 +118,28 @@ test('zero set-up: embedded PostgreSQL, memory stores, a second terminal, restar
     }
   } finally {
     if (first.child.exitCode === null) first.kill('SIGKILL');
+  }
+});
+
+test('as root with ALLIN_HOME where the postgres user cannot enter, the database lives in /var/lib/allin', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'allin-private-')); // 0700, like a CI checkout
+  const home = join(dir, '.allin');
+  const p = spawnAllin(['start'], { ALLIN_HOME: home, PORT: '0' });
+  try {
+    const ready = await p.waitFor(isReady, 120_000);
+    assert.equal((await fetch(`${ready.url}/api/health`)).status, 200);
+    const moved = p.lines.find((l) => String(l.msg).includes('lives in /var/lib/allin'));
+    if (process.getuid?.() === 0) {
+      assert.ok(moved, 'root cannot hand a 0700 folder to the postgres user: the data moves');
+      assert.ok(existsSync(join(String(moved.base), 'postgres', 'PG_VERSION')));
+    } else {
+      assert.equal(moved, undefined, 'as an ordinary user the data stays in ALLIN_HOME');
+      assert.ok(existsSync(join(home, 'postgres', 'PG_VERSION')));
+    }
+    p.kill('SIGTERM');
+    assert.equal((await p.exited).code, 0);
+    if (moved) rmSync(String(moved.base), { recursive: true, force: true });
+  } finally {
+    if (p.child.exitCode === null) p.kill('SIGKILL');
   }
 });

@@ -9,11 +9,11 @@
 //   runtime.json and connect to it; if none runs, they start one for their own duration.
 // - A server left behind by a killed process is adopted by the next `npm start`, not started twice.
 import { spawn, execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync, chownSync, rmSync, realpathSync, openSync, closeSync, cpSync, renameSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync, chownSync, rmSync, realpathSync, openSync, closeSync, cpSync, renameSync, chmodSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { arch, platform, tmpdir, userInfo } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { dirname, join } from 'node:path';
+import { createHash, randomBytes } from 'node:crypto';
 import pg from 'pg';
 import type { Logger } from '../logger.ts';
 
@@ -58,7 +58,7 @@ interface RunAs {
 }
 
 /** PostgreSQL never runs as root: find or create the `postgres` user and check it can reach the data. */
-function runAsUser(dataDir: string): RunAs {
+function postgresUser(): RunAs {
   if (userInfo().uid !== 0) return {};
   const id = (flag: string) => Number(execFileSync('id', [flag, 'postgres'], { encoding: 'utf8' }).trim());
   let ids: { uid: number; gid: number };
@@ -71,12 +71,25 @@ function runAsUser(dataDir: string): RunAs {
     execFileSync('useradd', ['--system', '-g', 'postgres', '--no-create-home', 'postgres'], { stdio: 'ignore' });
     ids = { uid: id('-u'), gid: id('-g') };
   }
-  const blocked = unreachableAncestor(dataDir, ids);
-  if (blocked) {
-    throw new Error(`The embedded PostgreSQL runs as the "postgres" user (PostgreSQL refuses to run as root), which cannot enter ${blocked}. ` +
-      `Run "chmod o+x ${blocked}", set ALLIN_HOME to a folder it can reach, or set DATABASE_URL.`);
-  }
   return ids;
+}
+
+/**
+ * Where the cluster (and, if needed, a copy of the binaries) lives: in ALLIN_HOME, unless we are root
+ * and the postgres user cannot reach ALLIN_HOME (a checkout in a 0700 folder, as root: common in
+ * containers and CI). Then it is /var/lib/allin/<hash of ALLIN_HOME>, the same for every command run
+ * from this checkout, kept across restarts.
+ */
+function storageBase(home: string, runAs: RunAs, log: Logger): string {
+  if (runAs.uid === undefined) return home;
+  const blocked = unreachableAncestor(join(home, 'postgres'), { uid: runAs.uid, gid: runAs.gid! });
+  if (!blocked) return home;
+  const base = join('/var/lib/allin', createHash('sha256').update(home).digest('hex').slice(0, 16));
+  mkdirSync(base, { recursive: true, mode: 0o755 });
+  chmodSync('/var/lib/allin', 0o755);
+  chmodSync(base, 0o755);
+  log.info({ home, base, blocked }, 'the postgres user cannot enter ALLIN_HOME, so the embedded database lives in /var/lib/allin');
+  return base;
 }
 
 /** The first folder above `path` that the user cannot enter, or null. */
@@ -256,15 +269,14 @@ function waitForExit(pid: number, timeoutMs: number): Promise<boolean> {
   });
 }
 
-export function embeddedDataDir(home: string): string {
-  return join(resolve(home), 'postgres');
-}
 
 export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<EmbeddedDatabase> {
   const { log } = opts;
   mkdirSync(opts.home, { recursive: true, mode: 0o755 });
   const home = realpathSync(opts.home);
-  const dataDir = embeddedDataDir(home);
+  const runAs = postgresUser();
+  const base = storageBase(home, runAs, log);
+  const dataDir = join(base, 'postgres');
   const urlFor = (port: number) =>
     `postgres://${DB_USER}:${encodeURIComponent(opts.password)}@127.0.0.1:${port}/${DB_NAME}`;
 
@@ -280,8 +292,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<Embe
     return handle(home, urlFor(existing.port), existing.port, existing.pid, owned, log);
   }
 
-  const runAs = runAsUser(dataDir);
-  const bins = reachableBinaries(await binaries(), home, runAs);
+  const bins = reachableBinaries(await binaries(), base, runAs);
   if (!existsSync(join(dataDir, 'PG_VERSION'))) await initialise(dataDir, opts.password, runAs, bins, log);
 
   let lastError: unknown;
