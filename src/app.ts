@@ -67,7 +67,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.addSchema(ErrorBody);
   const httpMetrics = deps.metrics.enabled ? registerHttpMetrics(app, deps.metrics) : undefined;
   registerErrorHandling(app, { onNotFound: httpMetrics?.trackUnmatched });
-  echoRequestId(app, httpMetrics?.started);
+  echoRequestId(app);
 
   await app.register(swagger, {
     openapi: {

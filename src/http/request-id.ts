@@ -11,14 +11,10 @@ export function genReqId(req: IncomingMessage): string {
   return typeof given === 'string' && SAFE_ID.test(given) ? given : randomUUID();
 }
 
-/**
- * Echoes the id, and gives the caller a place to count the request as started: one onRequest hook for
- * both, in callback style, because every hook and promise on this path is measurable in throughput.
- */
-export function echoRequestId(app: FastifyInstance, onStart?: () => void): void {
+/** Echoes the id. Callback style, not async: every hook and promise on this path is measurable in throughput. */
+export function echoRequestId(app: FastifyInstance): void {
   app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
-    onStart?.();
     done();
   });
 }

@@ -16,7 +16,6 @@ export interface Metrics {
   httpDuration: HotHistogram<'method' | 'route' | 'status_code'>;
   httpRequests: DerivedCounter;
   activeConnections: client.Gauge;
-  inFlight: client.Gauge;
   cacheHits: client.Counter<'cache_type'>;
   cacheMisses: client.Counter<'cache_type'>;
   dbDuration: HotHistogram<'operation' | 'table' | 'status'>;
@@ -58,7 +57,6 @@ export function createMetrics(opts: { enabled: boolean; defaultLabels?: Record<s
     httpDuration,
     httpRequests: new DerivedCounter('allin_http_requests_total', 'HTTP requests answered, by route template and status.', httpDuration, registry),
     activeConnections: new client.Gauge({ name: 'allin_active_connections', help: 'Open client TCP connections.', registers }),
-    inFlight: new client.Gauge({ name: 'allin_http_requests_in_flight', help: 'Requests received and not yet answered or aborted.', registers }),
     cacheHits: new client.Counter({ name: 'allin_cache_hits_total', help: 'Cache lookups that found a value.', labelNames: ['cache_type'], registers }),
     cacheMisses: new client.Counter({ name: 'allin_cache_misses_total', help: 'Cache lookups that did not.', labelNames: ['cache_type'], registers }),
     dbDuration,
