@@ -22,6 +22,7 @@ import {
   ProviderError, type AccountRef, type ConnectedIdentity, type MediaItem, type PostMetrics, type Provider, type ProviderDeps,
   type ProviderMetadata, type PublishRequest, type PublishedPost, type TokenSet,
 } from './types.ts';
+import { postMetrics } from './post-metrics.ts';
 
 const PROVIDER = 'bluesky';
 const POST = 'app.bsky.feed.post';
@@ -622,13 +623,7 @@ export function createBluesky(deps: ProviderDeps): BlueskyProvider {
         }
         throw new ProviderError('permanent', 'bluesky: the post no longer exists', { provider: PROVIDER, reason: 'deleted' });
       }
-      const n = (v: unknown) => (typeof v === 'number' ? v : undefined);
-      return {
-        ...(n(p.likeCount) !== undefined ? { likes: n(p.likeCount) } : {}),
-        ...(n(p.repostCount) !== undefined ? { reposts: n(p.repostCount) } : {}),
-        ...(n(p.replyCount) !== undefined ? { replies: n(p.replyCount) } : {}),
-        collectedAt: new Date(),
-      };
+      return postMetrics({ likes: p.likeCount, reposts: p.repostCount, replies: p.replyCount });
     },
 
     async deletePost(account: AccountRef, remoteId: string) {

@@ -16,6 +16,7 @@ import {
   ProviderError, type AccountRef, type AuthorizeRequest, type ConnectedIdentity, type ExchangeRequest, type MediaItem, type PostMetrics,
   type Provider, type ProviderDeps, type ProviderLimits, type ProviderMetadata, type PublishRequest, type PublishedPost, type TokenSet,
 } from './types.ts';
+import { postMetrics } from './post-metrics.ts';
 
 const PROVIDER = 'mastodon';
 const CLIENT_NAME = 'AllIN';
@@ -508,14 +509,8 @@ export function createMastodon(deps: ProviderDeps, appStore: MastodonAppStore = 
       const host = hostOf(account.host, 'metrics');
       const res = await ok('metrics', false, { method: 'GET', url: `${baseOf(host)}/api/v1/statuses/${encodeURIComponent(remoteId)}`, headers: bearer(account.tokens) });
       const s = read<Status>(res, 'metrics', false);
-      const n = (v: unknown) => (typeof v === 'number' ? v : undefined);
       // Counts are what this instance knows; interactions from other servers may lag (mastodon.md §8).
-      return {
-        ...(n(s.favourites_count) !== undefined ? { likes: n(s.favourites_count) } : {}),
-        ...(n(s.reblogs_count) !== undefined ? { reposts: n(s.reblogs_count) } : {}),
-        ...(n(s.replies_count) !== undefined ? { replies: n(s.replies_count) } : {}),
-        collectedAt: new Date(),
-      };
+      return postMetrics({ likes: s.favourites_count, reposts: s.reblogs_count, replies: s.replies_count });
     },
 
     async deletePost(account: AccountRef, remoteId: string) {
