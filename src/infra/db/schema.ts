@@ -7,3 +7,7 @@ export * from '../../modules/api-keys/schema.ts';
 export * from '../../modules/audit/schema.ts';
 export * from '../../modules/mail/schema.ts';
 export * from '../../modules/accounts/schema.ts';
+export * from '../../modules/posts/schema.ts';
+export * from '../../modules/media/schema.ts';
+export * from '../../modules/webhooks/schema.ts';
+export * from '../../modules/analytics/schema.ts';

@@ -1,0 +1,112 @@
+import { sql } from 'drizzle-orm';
+import { bigserial, boolean, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { users } from '../auth/schema.ts';
+import { workspaces } from '../workspaces/schema.ts';
+import { socialAccounts } from '../accounts/schema.ts';
+
+/** Where a post is in its life; the per-network outcome lives on its targets. */
+export const POST_STATUSES = ['draft', 'pending_approval', 'scheduled'] as const;
+export type PostStatus = (typeof POST_STATUSES)[number];
+
+/** The target state machine of DESIGN.md (Publishing: exactly once), plus cancelled for an unscheduled target. */
+export const TARGET_STATES = ['draft', 'pending_approval', 'scheduled', 'publishing', 'published', 'failed', 'unknown', 'cancelled'] as const;
+export type TargetState = (typeof TARGET_STATES)[number];
+
+/** Repeat a post every N days, or weekly on given ISO weekdays (1 = Monday), at the same local time. */
+export type Recurrence = { every: 'days'; interval: number; until?: string; count?: number } | { every: 'weeks'; interval: number; weekdays: number[]; until?: string; count?: number };
+
+/** What one target says differently from the post; absent fields take the post's. */
+export interface Variant {
+  text?: string;
+  mediaIds?: string[];
+  /** Further parts of a thread, each a reply to the previous one. */
+  thread?: { text: string; mediaIds?: string[] }[];
+  firstComment?: string;
+  options?: Record<string, unknown>;
+}
+
+export const posts = pgTable('posts', {
+  id: uuid('id').primaryKey(),
+  workspaceId: uuid('workspace_id').notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
+  createdBy: uuid('created_by').references(() => users.id, { onDelete: 'set null' }),
+  text: text('text').notNull().default(''),
+  mediaIds: uuid('media_ids').array().notNull().default(sql`'{}'::uuid[]`),
+  status: text('status', { enum: POST_STATUSES }).notNull().default('draft'),
+  /** The instant to publish; with a local time and zone it is derived from them when scheduled. */
+  publishAt: timestamp('publish_at', { withTimezone: true }),
+  /** Wall-clock time (YYYY-MM-DDTHH:mm[:ss]) in scheduleZone, when the post was scheduled that way. */
+  localTime: text('local_time'),
+  timeZone: text('time_zone'),
+  recurrence: jsonb('recurrence').$type<Recurrence>(),
+  submittedBy: uuid('submitted_by').references(() => users.id, { onDelete: 'set null' }),
+  submittedAt: timestamp('submitted_at', { withTimezone: true }),
+  reviewedBy: uuid('reviewed_by').references(() => users.id, { onDelete: 'set null' }),
+  reviewedAt: timestamp('reviewed_at', { withTimezone: true }),
+  reviewDecision: text('review_decision', { enum: ['approved', 'rejected'] }),
+  reviewComment: text('review_comment'),
+  version: integer('version').notNull().default(1),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+}, (t) => [index('posts_workspace_idx').on(t.workspaceId, t.createdAt), index('posts_review_idx').on(t.workspaceId).where(sql`status = 'pending_approval'`)]);
+
+/** A post on one account. Each occurrence of a recurring post is its own target. */
+export const postTargets = pgTable('post_targets', {
+  id: uuid('id').primaryKey(),
+  postId: uuid('post_id').notNull().references(() => posts.id, { onDelete: 'cascade' }),
+  workspaceId: uuid('workspace_id').notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
+  accountId: uuid('account_id').notNull().references(() => socialAccounts.id, { onDelete: 'cascade' }),
+  provider: text('provider').notNull(),
+  occurrence: integer('occurrence').notNull().default(0),
+  variant: jsonb('variant').$type<Variant>().notNull().default({}),
+  state: text('state', { enum: TARGET_STATES }).notNull().default('draft'),
+  publishAt: timestamp('publish_at', { withTimezone: true }),
+  /** Put in the account's queue (a posting slot) rather than at a chosen time. */
+  queued: boolean('queued').notNull().default(false),
+  attempts: integer('attempts').notNull().default(0),
+  /** While publishing: the worker holding the target, until when. Past it the sweeper reconciles. */
+  leaseUntil: timestamp('lease_until', { withTimezone: true }),
+  workerId: text('worker_id'),
+  /** Parts already on the network (a thread resumes after the last one), and the first comment. */
+  progress: jsonb('progress').$type<{ parts: { remoteId: string; url?: string }[]; comment?: { remoteId: string; url?: string } }>().notNull().default({ parts: [] }),
+  remoteId: text('remote_id'),
+  remoteUrl: text('remote_url'),
+  publishedAt: timestamp('published_at', { withTimezone: true }),
+  errorClass: text('error_class'),
+  errorMessage: text('error_message'),
+  networkStatus: integer('network_status'),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+}, (t) => [
+  uniqueIndex('post_targets_occurrence_key').on(t.postId, t.accountId, t.occurrence),
+  index('post_targets_calendar_idx').on(t.workspaceId, t.publishAt),
+  index('post_targets_account_idx').on(t.accountId, t.publishAt),
+  index('post_targets_lease_idx').on(t.leaseUntil).where(sql`state = 'publishing'`),
+]);
+
+/** Every call that could have created something on a network, written before it is sent. */
+export const publishAttempts = pgTable('publish_attempts', {
+  id: bigserial('id', { mode: 'number' }).primaryKey(),
+  targetId: uuid('target_id').notNull().references(() => postTargets.id, { onDelete: 'cascade' }),
+  /** 0..n-1 thread parts, n the first comment. */
+  part: integer('part').notNull(),
+  marker: text('marker').notNull(),
+  workerId: text('worker_id'),
+  startedAt: timestamp('started_at', { withTimezone: true }).notNull().defaultNow(),
+  finishedAt: timestamp('finished_at', { withTimezone: true }),
+  /** in_flight until answered: published, retry (nothing was created), failed, unknown, reconciled (found on the network), absent (reconciled: not there). */
+  outcome: text('outcome', { enum: ['in_flight', 'published', 'retry', 'failed', 'unknown', 'reconciled', 'absent'] }).notNull().default('in_flight'),
+  errorClass: text('error_class'),
+  networkStatus: integer('network_status'),
+  message: text('message'),
+  remoteId: text('remote_id'),
+}, (t) => [index('publish_attempts_target_idx').on(t.targetId, t.id)]);
+
+/** An account's posting slots: a weekly schedule in the account's time zone, filled by "add to queue". */
+export const postingSchedules = pgTable('posting_schedules', {
+  accountId: uuid('account_id').primaryKey().references(() => socialAccounts.id, { onDelete: 'cascade' }),
+  workspaceId: uuid('workspace_id').notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
+  timeZone: text('time_zone').notNull(),
+  /** ISO weekday (1 = Monday) and local time HH:mm. */
+  slots: jsonb('slots').$type<{ weekday: number; time: string }[]>().notNull().default([]),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+});
