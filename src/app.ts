@@ -22,6 +22,9 @@ import { authRoutes } from './modules/auth/routes.ts';
 import { devRoutes } from './modules/mail/dev-routes.ts';
 import { registerWorkspaceAccess } from './modules/workspaces/access.ts';
 import { accountRoutes } from './modules/accounts/routes.ts';
+import { mediaRoutes } from './modules/media/routes.ts';
+import { webhookRoutes } from './modules/webhooks/routes.ts';
+import { postRoutes } from './modules/posts/routes.ts';
 import { workspaceRoutes } from './modules/workspaces/routes.ts';
 import { apiKeyRoutes } from './modules/api-keys/routes.ts';
 import { auditRoutes } from './modules/audit/routes.ts';
@@ -104,6 +107,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     accounts: services.accounts, registry: services.registry, guards, workspaceAccess,
     secureCookies,
   });
+  await app.register(mediaRoutes, { media: services.media, guards, workspaceAccess });
+  await app.register(webhookRoutes, { webhooks: services.webhooks, guards, workspaceAccess });
+  await app.register(postRoutes, { posts: services.posts, accounts: services.accounts, guards, workspaceAccess });
   if (config.NODE_ENV !== 'production') await app.register(devRoutes, { db: services.db });
 
   await app.register(healthRoutes, {

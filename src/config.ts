@@ -2,6 +2,7 @@
 // The schema validates the environment at start, types `Config`, and generates `.env.example` and the
 // README's configuration table (see config-docs.ts; a test fails when they drift).
 import { Type, type Static, type TSchema } from 'typebox';
+import { join } from 'node:path';
 import { Value } from 'typebox/value';
 
 interface Meta {
@@ -72,6 +73,9 @@ export const ConfigSchema = Type.Object({
   LIMIT_API_KEY: str({ description: 'API requests allowed per API key: `count/seconds`.' }, '600/60'),
   LIMIT_API_IP: str({ description: 'Anonymous API requests allowed per IP (sign-in routes have their own limits): `count/seconds`.' }, '300/60'),
   ALLOW_PRIVATE_HOSTS: bool({ description: 'Development only: let user-supplied hosts (a Mastodon instance, a webhook) be private or loopback addresses. Never in production.' }, false),
+  WEBHOOK_MAX_ATTEMPTS: int({ description: 'Tries of one webhook delivery (the first included) before it is marked failed.' }, 8, 1, 20),
+  WEBHOOK_TIMEOUT_MS: int({ description: 'How long a webhook receiver has to answer one delivery, in milliseconds.' }, 10_000, 100, 60_000),
+  WEBHOOK_RETRY_BASE_MS: int({ description: 'Wait before the first retry of a failed webhook delivery, in milliseconds; later retries wait 6, 30, 180, 720, 2160 and 4320 times as long (10 s, 1 min, 5 min, 30 min, 2 h, 6 h, 12 h by default), with jitter.' }, 10_000, 10, 3_600_000),
   SANDBOX: oneOf(['auto', 'on', 'off'], { description: 'The Sandbox practice network. `auto`: on except in production. With no SIMULATOR_URL, AllIN runs the network simulator in-process.' }, 'auto'),
   SIMULATOR_URL: str({ description: 'A running network simulator (`allin sim`); the Sandbox network uses it instead of an in-process one.', example: 'http://127.0.0.1:7070' }),
   X_CLIENT_ID: str({ description: 'X (Twitter) OAuth 2.0 client id; X is offered when it is set.' }),
@@ -111,6 +115,10 @@ export const ConfigSchema = Type.Object({
   ACCESS_LOG: bool({ description: 'Log every request at info level (an access log). Off: only refused and failed requests are logged.' }, false),
   TRUST_PROXY: bool({ description: 'Trust X-Forwarded-* headers (set when behind a load balancer).' }, false),
   BODY_LIMIT_BYTES: int({ description: 'Largest accepted JSON request body, in bytes.' }, 1_048_576, 1024),
+  MEDIA_DIR: str({ description: 'Folder where uploaded media files are stored. Defaults to ALLIN_HOME/media.', example: '/var/lib/allin/media' }),
+  MEDIA_MAX_IMAGE_BYTES: int({ description: 'Largest accepted image upload (JPEG, PNG, GIF, WebP), in bytes.' }, 20 * 1024 * 1024, 1024),
+  MEDIA_MAX_VIDEO_BYTES: int({ description: 'Largest accepted video upload (MP4, QuickTime), in bytes.' }, 512 * 1024 * 1024, 1024),
+  MEDIA_UNUSED_TTL_HOURS: int({ description: 'Uploads no post refers to are deleted by the hourly cleanup job once they are this many hours old.' }, 24, 1, 24 * 365),
   READINESS_CACHE_MS: int({ description: 'How long a readiness result (/api/health) is reused, in milliseconds.' }, 2000, 0),
   STARTUP_MAX_ATTEMPTS: int({ description: 'Attempts to reach each dependency at start before giving up.' }, 10, 1, 1000),
   STARTUP_RETRY_MAX_DELAY_MS: int({ description: 'Longest wait between two start-up attempts, in milliseconds.' }, 5000, 10),
@@ -119,9 +127,17 @@ export const ConfigSchema = Type.Object({
   WORKER_POLL_INTERVAL_MS: int({ description: 'How often the worker looks for jobs scheduled in the future.' }, 1000, 50),
   WORKER_PORT: int({ description: '`allin worker` serves /health, /api/health and /metrics on this port (0: none).' }, 7001, 0, 65535),
   HEARTBEAT_INTERVAL_SECONDS: int({ description: 'Interval of the job runner heartbeat that feeds readiness.' }, 10, 1, 3600),
+  SOCIAL_API_TIMEOUT_MS: int({ description: 'How long a social network has to answer one API call, in milliseconds. A publish that times out after it was sent is reconciled with the network before any retry.' }, 30_000, 100, 600_000),
+  PUBLISH_LEASE_SECONDS: int({ description: 'How long a worker holds a target while publishing it (extended while it works); past it, the sweeper hands the target to another worker, which first asks the network what happened.' }, 300, 1, 86_400),
+  PUBLISH_SWEEP_INTERVAL_MS: int({ description: 'How often each worker looks for targets whose publishing lease ran out (a worker that died mid-publish).' }, 30_000, 100, 3_600_000),
+  PUBLISH_MAX_ATTEMPTS: int({ description: 'Tries of one target (429, 5xx, timeouts) before it is marked failed.' }, 8, 1, 100),
+  PUBLISH_BACKOFF_BASE_MS: int({ description: 'Wait before the second try of a target, in milliseconds; it doubles with each try (with jitter, never sooner than the network\'s Retry-After).' }, 30_000, 10, 3_600_000),
+  PUBLISH_BACKOFF_MAX_MS: int({ description: 'Longest wait between two tries of a target, in milliseconds.' }, 3_600_000, 10, 86_400_000),
+  PUBLISH_CONCURRENCY_PER_NETWORK: int({ description: 'Targets one worker process publishes at once on one network.' }, 16, 1, 1000),
+  PUBLISH_CONCURRENCY_PER_ACCOUNT: int({ description: 'Targets one worker process publishes at once as one account.' }, 2, 1, 100),
 });
 
-export type Config = Static<typeof ConfigSchema> & { PUBLIC_URL: string };
+export type Config = Static<typeof ConfigSchema> & { PUBLIC_URL: string; MEDIA_DIR: string };
 export type ConfigKey = keyof Static<typeof ConfigSchema>;
 
 export interface ConfigEntry {
@@ -269,5 +285,6 @@ export function readConfig(env: Record<string, string | undefined>): Config {
 
   if (problems.length > 0) throw new ConfigError(problems);
   cfg.PUBLIC_URL = (cfg.PUBLIC_URL ?? `http://localhost:${cfg.PORT}`).replace(/\/+$/, '');
+  cfg.MEDIA_DIR ??= join(cfg.ALLIN_HOME, 'media');
   return cfg;
 }

@@ -21,6 +21,7 @@ import { ReadinessService, type Check } from './modules/health/readiness.ts';
 import { createDb } from './infra/db/client.ts';
 import { createInvalidationBus } from './infra/stores/invalidation.ts';
 import { buildServices, REFRESH_TOKENS_TASK, type Services } from './services.ts';
+import { CLEANUP_MEDIA_TASK } from './modules/media/service.ts';
 
 export class StartupRefused extends Error {
   constructor(message: string) {
@@ -132,7 +133,7 @@ export async function startRuntime(role: Role, config: Config, log: Logger, opts
     if (role !== 'serve') {
       const r = await startJobRunner({
         pool, log, metrics, tasks: services.tasks,
-        crontab: `* * * * * ${REFRESH_TOKENS_TASK} ?max=1`,
+        crontab: `* * * * * ${REFRESH_TOKENS_TASK} ?max=1\n0 * * * * ${CLEANUP_MEDIA_TASK} ?max=1`,
         concurrency: config.WORKER_CONCURRENCY,
         pollInterval: config.WORKER_POLL_INTERVAL_MS,
         heartbeatIntervalSeconds: config.HEARTBEAT_INTERVAL_SECONDS,
@@ -149,6 +150,14 @@ export async function startRuntime(role: Role, config: Config, log: Logger, opts
         if (Date.now() > deadline) throw new Error('no heartbeat job went through the queue within 15 s');
         await new Promise((res) => setTimeout(res, 50));
       }
+      // Targets a dead worker left publishing go back to the queue once their lease runs out; looked for
+      // at start and then on an interval (finer than a crontab minute). Every worker may do it: the
+      // target's job key makes a second sweep of the same target a no-op.
+      const sweep = () => services.publishing.sweep().catch((err: unknown) => log.warn({ err }, 'publishing sweep failed'));
+      void sweep();
+      const sweeper = setInterval(sweep, config.PUBLISH_SWEEP_INTERVAL_MS);
+      sweeper.unref();
+      cleanups.push({ what: 'publishing sweeper', fn: async () => clearInterval(sweeper) });
     }
     collectQueueMetrics(pool, metrics);
 

@@ -24,6 +24,15 @@ import { AccountService } from './modules/accounts/service.ts';
 import { databaseAppStore } from './modules/accounts/mastodon-apps.ts';
 import { createMastodon } from './providers/mastodon.ts';
 import { can } from './modules/workspaces/permissions.ts';
+import { MediaService, CLEANUP_MEDIA_TASK, cleanupMediaTask } from './modules/media/service.ts';
+import { LocalDiskStorage } from './modules/media/storage.ts';
+import { mediaInUse } from './modules/media/in-use.ts';
+import { WebhookService, DELIVER_WEBHOOK_TASK, deliverWebhookTask } from './modules/webhooks/service.ts';
+import { PostsService, PUBLISH_TASK } from './modules/posts/service.ts';
+import { PublishingService } from './modules/publishing/service.ts';
+import { PublishLimits } from './modules/publishing/limits.ts';
+import { hostname } from 'node:os';
+
 
 /** Refreshes the tokens of accounts about to expire; scheduled every minute (see runtime). */
 export const REFRESH_TOKENS_TASK = 'refresh_tokens';
@@ -47,6 +56,10 @@ export interface Services {
   http: HttpClient;
   registry: ProviderRegistry;
   accounts: AccountService;
+  media: MediaService;
+  webhooks: WebhookService;
+  posts: PostsService;
+  publishing: PublishingService;
 }
 
 export interface ServiceOptions {
@@ -78,25 +91,52 @@ export function buildServices(config: Config, db: Db, store: KeyValueStore, log:
   const apiKeys = new ApiKeyService(db);
   const auth = new AuthService({ db, hasher, sessions, tokens, limits: authLimits, workspaces, publicUrl: config.PUBLIC_URL, log, metrics, bus });
   const mailer = createMailer({ url: config.MAIL_URL, from: config.MAIL_FROM, log });
-  const http = new HttpClient({ metrics, log, allowPrivateHosts: config.ALLOW_PRIVATE_HOSTS });
+  const http = new HttpClient({ metrics, log, allowPrivateHosts: config.ALLOW_PRIVATE_HOSTS, defaultTimeoutMs: config.SOCIAL_API_TIMEOUT_MS });
   const cipher = new TokenCipher(parseEncryptionKeys(config.ENCRYPTION_KEYS!).keys);
   // Mastodon registers AllIN once per instance; the registration is kept in the database for every process.
   const registry = new ProviderRegistry(http, providerSettings(config, opts.simulatorUrl ?? config.SIMULATOR_URL), {
     mastodon: (deps) => createMastodon(deps, databaseAppStore(db, cipher)),
   });
+  const webhooks = new WebhookService({
+    db, cipher, http, log, metrics,
+    config: {
+      maxAttempts: config.WEBHOOK_MAX_ATTEMPTS, timeoutMs: config.WEBHOOK_TIMEOUT_MS, retryBaseMs: config.WEBHOOK_RETRY_BASE_MS,
+      allowPrivateHosts: config.ALLOW_PRIVATE_HOSTS, requireHttps: config.NODE_ENV === 'production',
+    },
+  });
   const accounts = new AccountService({
-    db, store, cipher, registry, metrics, log, publicUrl: config.PUBLIC_URL,
+    db, store, cipher, registry, metrics, log, publicUrl: config.PUBLIC_URL, events: webhooks,
     mayManage: async (workspaceId, userId) => {
       const role = await workspaces.roleOf(workspaceId, userId);
       return role !== null && can(role, 'accounts.manage');
     },
   });
+  const media = new MediaService({
+    db, log, storage: new LocalDiskStorage(config.MEDIA_DIR), inUse: mediaInUse(db),
+    limits: { maxImageBytes: config.MEDIA_MAX_IMAGE_BYTES, maxVideoBytes: config.MEDIA_MAX_VIDEO_BYTES, unusedTtlHours: config.MEDIA_UNUSED_TTL_HOURS },
+  });
+  const posts = new PostsService({ db, registry, media });
+  const publishing = new PublishingService({
+    db, registry, accounts, posts, media, events: webhooks, metrics, log,
+    limits: new PublishLimits(store, { perNetwork: config.PUBLISH_CONCURRENCY_PER_NETWORK, perAccount: config.PUBLISH_CONCURRENCY_PER_ACCOUNT }),
+    options: {
+      leaseMs: config.PUBLISH_LEASE_SECONDS * 1000, maxAttempts: config.PUBLISH_MAX_ATTEMPTS,
+      backoffBaseMs: config.PUBLISH_BACKOFF_BASE_MS, backoffMaxMs: config.PUBLISH_BACKOFF_MAX_MS,
+    },
+  });
+  const workerId = `${hostname()}:${process.pid}`;
   const tasks: TaskList = {
+    [PUBLISH_TASK]: async (payload) => {
+      const { targetId } = payload as { targetId: string };
+      await publishing.run(targetId, workerId);
+    },
+    [CLEANUP_MEDIA_TASK]: cleanupMediaTask(media, log),
     [SEND_MAIL_TASK]: sendMailTask(db, mailer, log),
+    [DELIVER_WEBHOOK_TASK]: deliverWebhookTask(webhooks),
     [REFRESH_TOKENS_TASK]: async () => {
       const r = await accounts.refreshDue();
       if (r.refreshed || r.failed) log.info(r, 'token refresh run');
     },
   };
-  return { db, store, hasher, tokens, sessions, auth, workspaces, invitations, apiKeys, mailer, authLimits, apiLimits, tasks, http, registry, accounts };
+  return { db, store, hasher, tokens, sessions, auth, workspaces, invitations, apiKeys, mailer, authLimits, apiLimits, tasks, http, registry, accounts, webhooks, media, posts, publishing };
 }

@@ -511,7 +511,7 @@ test('bad input answers 400 with a message naming the field, never 500', async (
     ['GET', `/api/workspaces/urn:uuid:${ws}`, undefined, /params\.workspaceId must match format "uuid"/],
     ['POST', `/api/workspaces/${ws}/transfer-ownership`, { userId: `urn:uuid:${other.id}` }, /body\.userId must match format "uuid"/],
     ['PATCH', `/api/workspaces/${ws}`, { name: huge }, /body\.name must NOT have more than 100 characters/],
-    ['PATCH', `/api/workspaces/${ws}`, {}, /body\.name is required/],
+    ['PATCH', `/api/workspaces/${ws}`, {}, /give body\.name \(a new name\) or body\.settings/],
     ['PATCH', `/api/workspaces/${ws}`, null, /body must be object/],
     ['DELETE', '/api/workspaces/123', undefined, /params\.workspaceId must match format "uuid"/],
     ['GET', '/api/workspaces/%F0%9F%9A%80/members', undefined, /params\.workspaceId must match format "uuid"/],

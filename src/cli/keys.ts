@@ -21,10 +21,12 @@ export async function keysCommand(args: string[], config: Config, log: Logger): 
     try {
       const services = buildServices(config, createDb(pool), store, log, createMetrics({ enabled: false }), await createInvalidationBus(store, '', log));
       const r = await services.accounts.rotateKeys();
+      const w = await services.webhooks.rotateKeys();
       await services.http.close();
       console.log(`Re-encrypted the tokens of ${r.rotated} account(s) under key "${config.ENCRYPTION_KEYS!.split(':')[0]}".` +
         (r.unreadable ? ` ${r.unreadable} account(s) could not be decrypted with any configured key and now need reconnecting.` : ''));
-      return r.unreadable ? 1 : 0;
+      console.log(`Re-encrypted the signing secrets of ${w.rotated} webhook(s).` + (w.unreadable ? ` ${w.unreadable} could not be decrypted with any configured key: rotate their secrets (POST …/rotate-secret).` : ''));
+      return r.unreadable || w.unreadable ? 1 : 0;
     } finally {
       await store.close();
     }

@@ -24,6 +24,10 @@ export interface Metrics {
   oauthOperations: client.Counter<'provider' | 'operation' | 'status'>;
   socialApiCalls: client.Counter<'provider' | 'operation' | 'status'>;
   socialApiDuration: client.Histogram<'provider' | 'operation'>;
+  webhookDeliveries: client.Counter<'event' | 'outcome'>;
+  publishOutcomes: client.Counter<'provider' | 'outcome'>;
+  publishDuration: client.Histogram<'provider'>;
+  publishLateness: client.Histogram<'provider'>;
   jobsWaiting: client.Gauge;
   jobsRunning: client.Gauge;
   jobsFailed: client.Gauge;
@@ -73,6 +77,22 @@ export function createMetrics(opts: { enabled: boolean; defaultLabels?: Record<s
     socialApiDuration: new client.Histogram({
       name: 'allin_social_api_duration_seconds', help: 'Duration of calls to social network APIs.',
       labelNames: ['provider', 'operation'], buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers,
+    }),
+    webhookDeliveries: new client.Counter({
+      name: 'allin_webhook_deliveries_total', help: 'Webhook delivery tries, by event and outcome (delivered, retry, failed).',
+      labelNames: ['event', 'outcome'], registers,
+    }),
+    publishOutcomes: new client.Counter({
+      name: 'allin_publish_total', help: 'Publishing runs of targets, by network and outcome (published, failed, unknown, retry, skipped, lost_lease).',
+      labelNames: ['provider', 'outcome'], registers,
+    }),
+    publishDuration: new client.Histogram({
+      name: 'allin_publish_duration_seconds', help: 'Time a worker spent publishing a target (all its parts).',
+      labelNames: ['provider'], buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60], registers,
+    }),
+    publishLateness: new client.Histogram({
+      name: 'allin_publish_lateness_seconds', help: 'How long after its scheduled time a target was published.',
+      labelNames: ['provider'], buckets: [0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 900], registers,
     }),
     jobsWaiting: new client.Gauge({ name: 'allin_jobs_waiting', help: 'Jobs due now and not yet taken by a worker.', registers }),
     jobsRunning: new client.Gauge({ name: 'allin_jobs_running', help: 'Jobs locked by a worker.', registers }),

@@ -24,11 +24,13 @@ export interface Knobs {
   malformedNext: number;
   /** The authorization page answers "denied" instead of consenting. */
   denyConsent: boolean;
+  /** Sandbox: a repeated Idempotency-Key creates another post, so a client that retries blindly shows up as a duplicate. */
+  ignoreIdempotencyKey: boolean;
 }
 
 export const DEFAULT_KNOBS: Knobs = {
   latencyMs: 0, errorRate: 0, rateLimitNext: 0, retryAfterSeconds: 2, accessTokenTtlSeconds: 7200,
-  rotateRefreshTokens: true, acceptThenHangNext: 0, malformedNext: 0, denyConsent: false,
+  rotateRefreshTokens: true, acceptThenHangNext: 0, malformedNext: 0, denyConsent: false, ignoreIdempotencyKey: false,
 };
 
 export interface SimToken {

@@ -78,6 +78,24 @@ export async function startSimulator(opts: { port?: number; host?: string; publi
     Object.assign(s.knobs, req.body as Partial<Knobs>);
     return { knobs: s.knobs };
   });
+  // Every access token of the network expires now (refresh tokens keep working), as after a long night.
+  app.post('/_sim/:network/expire-tokens', async (req, reply) => {
+    const s = states.get((req.params as { network: string }).network);
+    if (!s) return reply.status(404).send({ error: 'no such network' });
+    for (const t of s.tokens.values()) t.expiresAt = Date.now() - 1000;
+    return { expired: s.tokens.size };
+  });
+  // The user revoked AllIN at the network: access and refresh tokens stop working.
+  app.post('/_sim/:network/revoke-all', async (req, reply) => {
+    const s = states.get((req.params as { network: string }).network);
+    if (!s) return reply.status(404).send({ error: 'no such network' });
+    const user = (req.body as { user?: string } | undefined)?.user;
+    let n = 0;
+    for (const t of [...s.tokens.values(), ...s.refresh.values()]) {
+      if (!user || t.userId === user || s.users.get(t.userId)?.username === user) { t.revoked = true; n++; }
+    }
+    return { revoked: n };
+  });
   app.post('/_sim/reset', async () => {
     for (const s of states.values()) s.reset();
     return { reset: true };

@@ -25,6 +25,8 @@ export interface HttpRequest {
   userSuppliedHost?: boolean;
   /** Retry a POST on failures that prove nothing was sent (the caller knows it is safe). */
   retryUnsent?: boolean;
+  /** Keep at most this many bytes of the answer's body and stop reading there (receivers that are not trusted: webhooks). */
+  maxResponseBytes?: number;
 }
 
 export interface HttpResponse {
@@ -119,7 +121,7 @@ export class HttpClient {
         headersTimeout: timeout,
         bodyTimeout: timeout,
       });
-      const text = await res.body.text();
+      const text = req.maxResponseBytes === undefined ? await res.body.text() : await readCapped(res.body, req.maxResponseBytes);
       done(String(res.statusCode));
       const flat: Record<string, string> = {};
       for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) flat[k] = Array.isArray(v) ? v.join(', ') : v;
@@ -155,6 +157,19 @@ function classify(err: unknown): TransportError {
   }
   if (code === 'ECONNRESET' || code === 'UND_ERR_SOCKET' || code === 'EPIPE') return new TransportError('reset', true, `the connection was cut (${code})`);
   return new TransportError('other', true, (err as Error).message ?? String(err));
+}
+
+/** The first `max` bytes of a body (as text); the rest is not read and the connection is let go. */
+async function readCapped(body: Dispatcher.ResponseData['body'], max: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    chunks.push(chunk as Buffer);
+    size += (chunk as Buffer).length;
+    if (size >= max) break;
+  }
+  if (!body.destroyed) body.destroy();
+  return Buffer.concat(chunks).subarray(0, max).toString('utf8');
 }
 
 const backoff = (attempt: number) => Math.round(Math.random() * Math.min(2000, 200 * 2 ** attempt));

@@ -23,6 +23,7 @@ import { templates } from '../mail/templates.ts';
 import { memberships } from '../workspaces/schema.ts';
 import { users } from '../auth/schema.ts';
 import { socialAccounts } from './schema.ts';
+import type { EventEmitter } from '../webhooks/service.ts';
 
 export const STATE_TTL_MS = 10 * 60_000;
 /** Refresh a token this long before it expires. */
@@ -72,6 +73,8 @@ export class AccountService {
     publicUrl: string;
     /** May this user still connect accounts to this workspace? (membership and accounts.manage) */
     mayManage: (workspaceId: string, userId: string) => Promise<boolean>;
+    /** Workspace events (webhooks): told when an account needs reconnecting. */
+    events?: EventEmitter;
   }) {}
 
   callbackUrl(provider: string): string {
@@ -332,6 +335,7 @@ export class AccountService {
     if (changed.length === 0) return;
     await audit(db, { action: 'account.needs_reconnect', workspaceId: acc.workspaceId, targetType: 'social_account', targetId: acc.id,
       details: { provider: acc.provider, username: acc.username, reason: reason.slice(0, 300) } });
+    await this.d.events?.emit(db, acc.workspaceId, 'account.needs_reconnect', { accountId: acc.id, provider: acc.provider, username: acc.username, reason: reason.slice(0, 300) });
     const admins = await db.select({ email: users.email, name: users.name }).from(memberships).innerJoin(users, eq(users.id, memberships.userId))
       .where(and(eq(memberships.workspaceId, acc.workspaceId), inArray(memberships.role, ['owner', 'admin'])));
     for (const a of admins) {

@@ -38,6 +38,8 @@ export const posts = pgTable('posts', {
   localTime: text('local_time'),
   timeZone: text('time_zone'),
   recurrence: jsonb('recurrence').$type<Recurrence>(),
+  /** How the post was (or asks to be) scheduled: at an instant, at a local time, now, or in the accounts' queues. */
+  scheduleMode: text('schedule_mode', { enum: ['at', 'local', 'now', 'queue'] }),
   submittedBy: uuid('submitted_by').references(() => users.id, { onDelete: 'set null' }),
   submittedAt: timestamp('submitted_at', { withTimezone: true }),
   reviewedBy: uuid('reviewed_by').references(() => users.id, { onDelete: 'set null' }),
@@ -63,6 +65,8 @@ export const postTargets = pgTable('post_targets', {
   /** Put in the account's queue (a posting slot) rather than at a chosen time. */
   queued: boolean('queued').notNull().default(false),
   attempts: integer('attempts').notNull().default(0),
+  /** After a retryable error: when the next try is due (publish_at keeps the time the team chose). */
+  nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true }),
   /** While publishing: the worker holding the target, until when. Past it the sweeper reconciles. */
   leaseUntil: timestamp('lease_until', { withTimezone: true }),
   workerId: text('worker_id'),

@@ -8,6 +8,8 @@ import { userOf } from '../auth/authenticate.ts';
 import { accessOf, actingRole, assertCan, auditActor, type WorkspaceAccessFactory } from './access.ts';
 import type { InvitationService } from './invitations.ts';
 import type { Member, WorkspaceService } from './service.ts';
+import { ApiError } from '../../http/errors.ts';
+import { isValidZone } from '../posts/time.ts';
 import { DateTime, NameSchema, RoleSchema, Uuid, WorkspaceParams, cleanName, errors, iso, lowerCaseIds } from './input.ts';
 
 export interface WorkspaceRouteDeps {
@@ -22,9 +24,18 @@ const Workspace = Type.Object({
   id: Type.String({ format: 'uuid' }),
   name: Type.String(),
   role: Type.Union([RoleSchema, Type.Null()], { description: 'Your role; null when an API key asks' }),
+  settings: Type.Optional(Type.Object({
+    requireApproval: Type.Boolean({ description: 'Editors submit posts for approval; owners and admins schedule' }),
+    timeZone: Type.String({ description: 'The workspace\'s default time zone (IANA)' }),
+  })),
   createdAt: DateTime,
   updatedAt: DateTime,
 });
+const SettingsBody = Type.Object({
+  requireApproval: Type.Optional(Type.Boolean()),
+  timeZone: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'IANA zone, e.g. Europe/Berlin' })),
+}, { additionalProperties: false });
+const settingsOf = (s: Record<string, unknown>) => ({ requireApproval: s.requireApproval === true, timeZone: typeof s.timeZone === 'string' ? s.timeZone : 'UTC' });
 const MemberSchema = Type.Object({
   userId: Type.String({ format: 'uuid' }),
   email: Type.String(),
@@ -86,19 +97,26 @@ export const workspaceRoutes: FastifyPluginAsyncTypebox<WorkspaceRouteDeps> = as
     },
   }, async (req) => {
     const ws = await d.workspaces.get(req.params.workspaceId);
-    return { id: ws.id, name: ws.name, role: accessOf(req).role, createdAt: iso(ws.createdAt), updatedAt: iso(ws.updatedAt) };
+    return { id: ws.id, name: ws.name, role: accessOf(req).role, settings: settingsOf(ws.settings), createdAt: iso(ws.createdAt), updatedAt: iso(ws.updatedAt) };
   });
 
   app.patch('/api/workspaces/:workspaceId', {
     preHandler: [guards.any, access('workspace.rename')],
     schema: {
-      tags: ['workspaces'], summary: 'Rename a workspace (owner, admin; API keys with the admin scope)',
-      params: WorkspaceParams, body: Type.Object({ name: WorkspaceName }, { additionalProperties: false }),
+      tags: ['workspaces'], summary: 'Rename a workspace or change its settings (owner, admin; API keys with the admin scope)',
+      params: WorkspaceParams, body: Type.Object({ name: Type.Optional(WorkspaceName), settings: Type.Optional(SettingsBody) }, { additionalProperties: false }),
       response: { 200: Workspace, ...errors(400, 401, 403, 404, 429) },
     },
   }, async (req) => {
-    const ws = await d.workspaces.rename(req.params.workspaceId, cleanName(req.body.name, 'body.name'), auditActor(req));
-    return { id: ws.id, name: ws.name, role: accessOf(req).role, createdAt: iso(ws.createdAt), updatedAt: iso(ws.updatedAt) };
+    if (req.body.name === undefined && req.body.settings === undefined) {
+      throw new ApiError(400, 'VALIDATION_FAILED', 'Nothing to change: give body.name (a new name) or body.settings.', [{ field: 'body.name', message: 'body.name or body.settings is required' }]);
+    }
+    if (req.body.settings?.timeZone !== undefined && !isValidZone(req.body.settings.timeZone)) {
+      throw new ApiError(400, 'VALIDATION_FAILED', `settings.timeZone: "${req.body.settings.timeZone}" is not an IANA time zone (for example Europe/Berlin).`, [{ field: 'body.settings.timeZone', message: 'unknown time zone' }]);
+    }
+    let ws = req.body.name !== undefined ? await d.workspaces.rename(req.params.workspaceId, cleanName(req.body.name, 'body.name'), auditActor(req)) : await d.workspaces.get(req.params.workspaceId);
+    if (req.body.settings) ws = await d.workspaces.updateSettings(req.params.workspaceId, req.body.settings, auditActor(req));
+    return { id: ws.id, name: ws.name, role: accessOf(req).role, settings: settingsOf(ws.settings), createdAt: iso(ws.createdAt), updatedAt: iso(ws.updatedAt) };
   });
 
   app.delete('/api/workspaces/:workspaceId', {

@@ -85,6 +85,16 @@ export class WorkspaceService {
     return renamed;
   }
 
+  /** Merges settings (requireApproval, timeZone) into the workspace's. */
+  async updateSettings(workspaceId: string, settings: Record<string, unknown>, actor: Actor) {
+    return this.db.transaction(async (tx) => {
+      const before = await this.lock(tx, workspaceId);
+      const [ws] = await tx.update(workspaces).set({ settings: { ...before.settings, ...settings }, updatedAt: sql`now()` }).where(eq(workspaces.id, workspaceId)).returning();
+      await audit(tx, { action: 'workspace.settings_changed', workspaceId, targetType: 'workspace', targetId: workspaceId, details: settings, ...actor });
+      return ws!;
+    });
+  }
+
   async delete(workspaceId: string, actor: Actor): Promise<void> {
     const members = await this.db.transaction(async (tx) => {
       const ws = await this.lock(tx, workspaceId);

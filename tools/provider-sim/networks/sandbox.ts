@@ -95,7 +95,7 @@ export function registerSandbox(ctx: SimNetworkContext): void {
     if (!t) return reply;
     const b = (req.body ?? {}) as { text?: unknown; media_ids?: unknown; reply_to?: unknown };
     const key = req.headers['idempotency-key'];
-    if (typeof key === 'string') {
+    if (typeof key === 'string' && !state.knobs.ignoreIdempotencyKey) {
       const seen = state.posts.find((p) => p.key === key && p.userId === t.userId);
       if (seen) return reply.status(201).send({ id: seen.id, url: ctx.url(`/p/${seen.id}`) });
     }

@@ -1,0 +1,433 @@
+// Uploaded media: streamed to storage while its type is read from the first bytes (never from the name),
+// its size limited by that type, its SHA-256 computed on the way, its picture size (and a video's
+// duration) recorded. Files no post refers to are removed by the cleanup job once old enough.
+//
+// Upload, step by step:
+//   1. the first bytes (4100, what file-type needs for these formats) are held back and the type is
+//      detected from them: anything but JPEG, PNG, GIF, WebP, MP4 or QuickTime is refused (415);
+//   2. the limit of that kind (image or video) then applies to the whole stream: one byte past it and
+//      the write is abandoned, the partial file removed (413);
+//   3. on the way through, an image keeps its first 512 KiB (where every format states its size), a
+//      video feeds its header boxes to the MP4 reader (duration, picture size);
+//   4. the row is written once the file is complete; if that fails, the file is removed.
+import { randomUUID } from 'node:crypto';
+import { Transform, type Readable, type TransformCallback } from 'node:stream';
+import { and, asc, desc, eq, gt, inArray, lt, or } from 'drizzle-orm';
+import { fileTypeFromBuffer } from 'file-type';
+import { imageSize } from 'image-size';
+import type { Task } from 'graphile-worker';
+import type { Db } from '../../infra/db/client.ts';
+import type { Logger } from '../../infra/logger.ts';
+import { ApiError } from '../../http/errors.ts';
+import type { MediaItem } from '../../providers/types.ts';
+import { Mp4HeaderReader } from './mp4.ts';
+import type { MediaStorage } from './storage.ts';
+import { media } from './schema.ts';
+
+export type Media = typeof media.$inferSelect;
+
+/** The accepted types, as detected from the bytes, and the kind whose size limit applies. */
+export const ACCEPTED_TYPES = {
+  'image/jpeg': 'image',
+  'image/png': 'image',
+  'image/gif': 'image',
+  'image/webp': 'image',
+  'video/mp4': 'video',
+  'video/quicktime': 'video',
+} as const;
+export type AcceptedType = keyof typeof ACCEPTED_TYPES;
+export type MediaKind = (typeof ACCEPTED_TYPES)[AcceptedType];
+const ACCEPTED_LIST = 'JPEG, PNG, GIF or WebP images, MP4 or QuickTime (.mov) videos';
+
+/** An animated PNG is a PNG to every decoder (and to the networks): stored as one. */
+const SAME_AS: Record<string, AcceptedType> = { 'image/apng': 'image/png' };
+
+/** Bytes held back to detect the type: file-type's own sample size. */
+const DETECT_BYTES = 4100;
+/** Bytes of an image kept to read its size (image-size reads the same amount from a file). */
+const IMAGE_PREFIX_BYTES = 512 * 1024;
+export const ALT_TEXT_MAX = 1500;
+const FILE_NAME_MAX = 255;
+const CLEANUP_BATCH = 500;
+
+export interface MediaLimits {
+  maxImageBytes: number;
+  maxVideoBytes: number;
+  /** Uploads no post refers to are removed once this old. */
+  unusedTtlHours: number;
+}
+
+/** Which of these media ids posts still refer to. */
+export type MediaInUse = (ids: string[]) => Promise<Set<string>>;
+
+/** What post validation needs to know of a file, per network rules. */
+export interface MediaFacts {
+  id: string;
+  mimeType: string;
+  bytes: number;
+  width: number | null;
+  height: number | null;
+  durationSeconds: number | null;
+}
+
+export function formatBytes(n: number): string {
+  const units = ['bytes', 'KiB', 'MiB', 'GiB'];
+  let v = n;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return u === 0 ? `${n} bytes` : `${Number.isInteger(v) ? v : v.toFixed(1)} ${units[u]}`;
+}
+
+const CONTROL = /\p{Cc}/gu;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** The name as sent, reduced to a plain file name of at most 255 characters ("upload" when nothing is left). */
+export function cleanFileName(name: string | undefined): string {
+  const base = (name ?? '').replace(CONTROL, '').split(/[/\\]/).pop()!.trim();
+  return [...base].slice(0, FILE_NAME_MAX).join('') || 'upload';
+}
+
+/** Alt text as stored: trimmed, null when blank; refused when too long or with control characters other than line breaks. */
+export function cleanAltText(value: string | null | undefined, field = 'altText'): string | null {
+  if (value === null || value === undefined) return null;
+  const text = value.replace(/\r\n?/g, '\n').trim();
+  if (text === '') return null;
+  if (/[\p{Cc}]/u.test(text.replaceAll('\n', ''))) {
+    throw new ApiError(400, 'VALIDATION_FAILED', `${field} must not contain control characters (tabs, NUL…); line breaks are fine`, [{ field, message: 'must not contain control characters' }]);
+  }
+  const length = [...text].length;
+  if (length > ALT_TEXT_MAX) {
+    throw new ApiError(400, 'VALIDATION_FAILED', `${field} is ${length} characters long; at most ${ALT_TEXT_MAX} are accepted`, [{ field, message: `must be at most ${ALT_TEXT_MAX} characters` }]);
+  }
+  return text;
+}
+
+const notFound = () => new ApiError(404, 'NOT_FOUND', 'This media does not exist in this workspace (it may have been deleted, or removed unused by the cleanup).');
+
+/** Reads the stream once: detects, limits, and observes what the row needs. Errors are ApiErrors for the caller. */
+class UploadInspector extends Transform {
+  private head: Buffer[] = [];
+  private headLength = 0;
+  private total = 0;
+  mime: AcceptedType | undefined;
+  kind: MediaKind | undefined;
+  private limit = Infinity;
+  private imagePrefix: Buffer[] = [];
+  private imagePrefixLength = 0;
+  readonly mp4 = new Mp4HeaderReader();
+
+  constructor(private readonly limits: MediaLimits) {
+    super();
+  }
+
+  get bytes(): number {
+    return this.total;
+  }
+
+  prefix(): Buffer {
+    return Buffer.concat(this.imagePrefix);
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    if (this.mime) {
+      this.pass(chunk, cb);
+      return;
+    }
+    this.head.push(chunk);
+    this.headLength += chunk.length;
+    if (this.headLength < DETECT_BYTES) {
+      cb();
+      return;
+    }
+    this.detect().then(() => this.releaseHead(cb), cb);
+  }
+
+  override _flush(cb: TransformCallback): void {
+    if (this.mime) {
+      cb();
+      return;
+    }
+    if (this.headLength === 0) {
+      cb(new ApiError(400, 'EMPTY_FILE', 'The file is empty: send the bytes of an image or a video in the field "file".'));
+      return;
+    }
+    // A file smaller than the detection sample.
+    this.detect().then(() => this.releaseHead(cb), cb);
+  }
+
+  private releaseHead(cb: TransformCallback): void {
+    const head = Buffer.concat(this.head);
+    this.head = [];
+    this.pass(head, cb);
+  }
+
+  private async detect(): Promise<void> {
+    const sample = Buffer.concat(this.head);
+    const found = await fileTypeFromBuffer(sample);
+    const mime = found ? (SAME_AS[found.mime] ?? found.mime) : undefined;
+    if (!mime || !(mime in ACCEPTED_TYPES)) {
+      const what = found ? `a ${found.mime} file (.${found.ext})` : 'of a type that could not be recognised';
+      throw new ApiError(415, 'UNSUPPORTED_MEDIA_TYPE',
+        `This file is ${what}, judging by its content (its name does not count). Accepted: ${ACCEPTED_LIST}.`,
+        { detectedType: found?.mime ?? null, acceptedTypes: Object.keys(ACCEPTED_TYPES) });
+    }
+    this.mime = mime as AcceptedType;
+    this.kind = ACCEPTED_TYPES[this.mime];
+    this.limit = this.kind === 'image' ? this.limits.maxImageBytes : this.limits.maxVideoBytes;
+  }
+
+  private pass(chunk: Buffer, cb: TransformCallback): void {
+    this.total += chunk.length;
+    if (this.total > this.limit) {
+      const setting = this.kind === 'image' ? 'MEDIA_MAX_IMAGE_BYTES' : 'MEDIA_MAX_VIDEO_BYTES';
+      cb(new ApiError(413, 'MEDIA_TOO_LARGE',
+        `This ${this.kind} is larger than the ${formatBytes(this.limit)} (${this.limit} bytes) this server accepts for ${this.kind}s (${setting}); make it smaller and upload it again.`,
+        { limitBytes: this.limit, kind: this.kind, detectedType: this.mime }));
+      return;
+    }
+    if (this.kind === 'image' && this.imagePrefixLength < IMAGE_PREFIX_BYTES) {
+      const part = chunk.subarray(0, IMAGE_PREFIX_BYTES - this.imagePrefixLength);
+      this.imagePrefix.push(Buffer.from(part));
+      this.imagePrefixLength += part.length;
+    }
+    if (this.kind === 'video') this.mp4.push(chunk);
+    cb(null, chunk);
+  }
+}
+
+export class MediaService {
+  private readonly now: () => Date;
+
+  constructor(private readonly d: {
+    db: Db;
+    storage: MediaStorage;
+    limits: MediaLimits;
+    /** Which media ids posts refer to (see in-use.ts): those are never cleaned up nor deleted. */
+    inUse: MediaInUse;
+    log?: Logger;
+    clock?: () => Date;
+  }) {
+    this.now = d.clock ?? (() => new Date());
+  }
+
+  get limits(): MediaLimits {
+    return this.d.limits;
+  }
+
+  /**
+   * Streams one file into storage. `source` is consumed until the end, or until the file is refused
+   * (415 type, 413 size, 400 empty, 422 unreadable): the caller then owns what is left of it.
+   */
+  async upload(workspaceId: string, userId: string | null, source: Readable, fileName: string | undefined, opts: { altText?: string | null } = {}): Promise<Media> {
+    const altText = cleanAltText(opts.altText);
+    const id = randomUUID();
+    const storageKey = `${workspaceId.toLowerCase()}/${id}`;
+    const inspector = new UploadInspector(this.d.limits);
+    const onSourceError = (err: Error) => inspector.destroy(err);
+    // A small file can be refused before storage starts reading (it awaits its folders): the error then
+    // stays on the inspector, and storage.put rejects with it as soon as it reads.
+    inspector.on('error', () => {});
+    source.on('error', onSourceError);
+    source.pipe(inspector);
+    let stored;
+    try {
+      stored = await this.d.storage.put(storageKey, inspector);
+    } finally {
+      source.unpipe(inspector);
+      source.off('error', onSourceError);
+    }
+
+    try {
+      const mimeType = inspector.mime!;
+      let width: number | null = null;
+      let height: number | null = null;
+      let durationSeconds: number | null = null;
+      if (inspector.kind === 'image') {
+        ({ width, height } = await this.imageDimensions(storageKey, inspector.prefix(), stored.bytes, mimeType));
+      } else {
+        const info = inspector.mp4.result();
+        if (!inspector.mp4.sawMovieHeader) {
+          throw new ApiError(422, 'INVALID_MEDIA', 'This video has no movie header (the "moov" box): the file is incomplete or damaged. Export it again and upload the complete file.');
+        }
+        width = info.width ?? null;
+        height = info.height ?? null;
+        durationSeconds = info.durationSeconds ?? null;
+      }
+      const [row] = await this.d.db.insert(media).values({
+        id, workspaceId, uploadedBy: userId, storageKey, fileName: cleanFileName(fileName), mimeType,
+        bytes: stored.bytes, sha256: stored.sha256, width, height, durationSeconds, altText, createdAt: this.now(),
+      }).returning();
+      return row!;
+    } catch (err) {
+      await this.d.storage.delete(storageKey).catch((e: unknown) => this.d.log?.warn({ err: (e as Error).message, storageKey }, 'could not remove a refused upload'));
+      throw err;
+    }
+  }
+
+  private async imageDimensions(storageKey: string, prefix: Buffer, bytes: number, mimeType: string): Promise<{ width: number; height: number }> {
+    let size: ReturnType<typeof imageSize> | undefined;
+    try {
+      size = imageSize(prefix);
+    } catch {
+      // A JPEG with more than 512 KiB of metadata before its frame header: read the whole file.
+      if (bytes > prefix.length) size = await this.d.storage.read(storageKey).then((all) => imageSize(all)).catch(() => undefined);
+    }
+    if (!size?.width || !size.height) {
+      throw new ApiError(422, 'INVALID_MEDIA', `This file starts like ${mimeType} but its picture size cannot be read: it is damaged or incomplete.`);
+    }
+    // EXIF orientations 5 to 8 turn the picture a quarter: the width shown is the stored height.
+    const turned = (size.orientation ?? 1) >= 5;
+    return { width: turned ? size.height : size.width, height: turned ? size.width : size.height };
+  }
+
+  /** Newest first; `before` is the `next` cursor of the previous page. */
+  async list(workspaceId: string, paging: { limit: number; before?: string }): Promise<{ items: Media[]; next: string | null }> {
+    const after = paging.before ? decodeCursor(paging.before) : undefined;
+    const rows = await this.d.db.select().from(media).where(and(
+      eq(media.workspaceId, workspaceId),
+      after ? or(lt(media.createdAt, after.createdAt), and(eq(media.createdAt, after.createdAt), lt(media.id, after.id))) : undefined,
+    )).orderBy(desc(media.createdAt), desc(media.id)).limit(paging.limit + 1);
+    const items = rows.slice(0, paging.limit);
+    const last = items.at(-1);
+    return { items, next: rows.length > paging.limit && last ? encodeCursor(last) : null };
+  }
+
+  async get(workspaceId: string, id: string): Promise<Media> {
+    if (!UUID.test(id)) throw notFound();
+    const [row] = await this.d.db.select().from(media).where(and(eq(media.id, id.toLowerCase()), eq(media.workspaceId, workspaceId)));
+    if (!row) throw notFound();
+    return row;
+  }
+
+  async setAltText(workspaceId: string, id: string, altText: string | null): Promise<Media> {
+    const value = cleanAltText(altText);
+    await this.get(workspaceId, id);
+    const [row] = await this.d.db.update(media).set({ altText: value })
+      .where(and(eq(media.id, id.toLowerCase()), eq(media.workspaceId, workspaceId))).returning();
+    if (!row) throw notFound();
+    return row;
+  }
+
+  /** The bytes of a media (from get()), for download. */
+  async open(row: Media): Promise<Readable> {
+    try {
+      return await this.d.storage.open(row.storageKey);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+        this.d.log?.error({ mediaId: row.id, storageKey: row.storageKey }, 'media file missing from storage');
+        throw new ApiError(404, 'MEDIA_FILE_MISSING', 'The file of this media is missing from storage; upload it again.');
+      }
+      throw err;
+    }
+  }
+
+  /** Deletes an upload no post refers to (409 otherwise). */
+  async delete(workspaceId: string, id: string): Promise<void> {
+    const row = await this.get(workspaceId, id);
+    if ((await this.d.inUse([row.id])).has(row.id)) {
+      throw new ApiError(409, 'MEDIA_IN_USE', 'A post uses this media: remove it from the post (or delete the post) first, then delete the media.');
+    }
+    const deleted = await this.d.db.delete(media).where(and(eq(media.id, row.id), eq(media.workspaceId, workspaceId))).returning({ storageKey: media.storageKey });
+    if (deleted.length === 0) throw notFound();
+    await this.removeFile(row.storageKey);
+  }
+
+  private async removeFile(storageKey: string): Promise<void> {
+    try {
+      await this.d.storage.delete(storageKey);
+    } catch (err) {
+      // The row is gone; a file left behind is only disk space.
+      this.d.log?.warn({ err: (err as Error).message, storageKey }, 'could not remove a media file');
+    }
+  }
+
+  private async rows(workspaceId: string, ids: string[]): Promise<Media[]> {
+    const wanted = [...new Set(ids.map((i) => i.toLowerCase()))];
+    const valid = wanted.filter((i) => UUID.test(i));
+    const rows = valid.length === 0 ? [] : await this.d.db.select().from(media).where(and(eq(media.workspaceId, workspaceId), inArray(media.id, valid)));
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    const missing = wanted.filter((i) => !byId.has(i));
+    if (missing.length > 0) {
+      const list = missing.map((m) => `"${m}"`).join(', ');
+      throw new ApiError(400, 'UNKNOWN_MEDIA',
+        `No media ${list} in this workspace: ${missing.length === 1 ? 'it was' : 'they were'} never uploaded here, deleted, or removed unused after ${this.d.limits.unusedTtlHours} hours. Upload the file again and use the new id.`,
+        { mediaIds: missing });
+    }
+    return ids.map((i) => byId.get(i.toLowerCase())!);
+  }
+
+  /** Type, size and duration of each id, in order; an id not in the workspace is an error naming it. */
+  async describe(workspaceId: string, ids: string[]): Promise<MediaFacts[]> {
+    return (await this.rows(workspaceId, ids)).map((r) => ({
+      id: r.id, mimeType: r.mimeType, bytes: r.bytes, width: r.width, height: r.height, durationSeconds: r.durationSeconds,
+    }));
+  }
+
+  /** The files to publish, in order; `read()` loads the bytes. */
+  async items(workspaceId: string, ids: string[]): Promise<MediaItem[]> {
+    return (await this.rows(workspaceId, ids)).map((r) => ({
+      mimeType: r.mimeType,
+      bytes: r.bytes,
+      ...(r.width !== null ? { width: r.width } : {}),
+      ...(r.height !== null ? { height: r.height } : {}),
+      ...(r.durationSeconds !== null ? { durationSeconds: r.durationSeconds } : {}),
+      ...(r.altText ? { altText: r.altText } : {}),
+      read: () => this.d.storage.read(r.storageKey),
+    }));
+  }
+
+  /**
+   * Removes uploads older than MEDIA_UNUSED_TTL_HOURS that no post refers to, and what crashed uploads
+   * left in storage. Returns how many media were removed.
+   */
+  async cleanupUnused(): Promise<number> {
+    const cutoff = new Date(this.now().getTime() - this.d.limits.unusedTtlHours * 3_600_000);
+    let removed = 0;
+    let afterId: string | undefined;
+    for (;;) {
+      const batch = await this.d.db.select({ id: media.id }).from(media)
+        .where(and(lt(media.createdAt, cutoff), afterId ? gt(media.id, afterId) : undefined))
+        .orderBy(asc(media.id)).limit(CLEANUP_BATCH);
+      if (batch.length === 0) break;
+      afterId = batch.at(-1)!.id;
+      const used = await this.d.inUse(batch.map((b) => b.id));
+      const unused = batch.map((b) => b.id).filter((i) => !used.has(i));
+      if (unused.length > 0) {
+        const deleted = await this.d.db.delete(media).where(and(inArray(media.id, unused), lt(media.createdAt, cutoff))).returning({ storageKey: media.storageKey });
+        for (const d of deleted) await this.removeFile(d.storageKey);
+        removed += deleted.length;
+      }
+      if (batch.length < CLEANUP_BATCH) break;
+    }
+    const swept = (await this.d.storage.sweepIncomplete?.(cutoff)) ?? 0;
+    if (swept > 0) this.d.log?.info({ swept }, 'removed unfinished uploads from media storage');
+    return removed;
+  }
+}
+
+function encodeCursor(row: Media): string {
+  return Buffer.from(`${row.createdAt.toISOString()}|${row.id}`).toString('base64url');
+}
+
+function decodeCursor(cursor: string): { createdAt: Date; id: string } {
+  const [at, id] = Buffer.from(cursor, 'base64url').toString().split('|');
+  const createdAt = new Date(at ?? '');
+  if (!id || !UUID.test(id) || Number.isNaN(createdAt.getTime())) {
+    throw new ApiError(400, 'VALIDATION_FAILED', 'querystring.before is not a cursor this API gave: pass the `next` value of the previous page unchanged',
+      [{ field: 'querystring.before', message: 'is not a valid cursor' }]);
+  }
+  return { createdAt, id };
+}
+
+/** Job `cleanup_media` (hourly, see runtime.ts). */
+export const CLEANUP_MEDIA_TASK = 'cleanup_media';
+
+export function cleanupMediaTask(service: MediaService, log: Logger): Task {
+  return async () => {
+    const removed = await service.cleanupUnused();
+    if (removed > 0) log.info({ removed }, 'removed unused media');
+  };
+}

@@ -1,0 +1,68 @@
+// Posting slots: each account's weekly schedule in its own time zone (Buffer's "posting schedule").
+// "Add to queue" takes the account's next slot that no scheduled target holds yet.
+import { and, eq, gte, sql } from 'drizzle-orm';
+import { DateTime } from 'luxon';
+import type { DbOrTx } from '../../infra/db/client.ts';
+import { ApiError } from '../../http/errors.ts';
+import { postTargets, postingSchedules } from './schema.ts';
+import { assertZone, localToInstant } from './time.ts';
+
+export interface Slot {
+  weekday: number;
+  time: string;
+}
+
+const TIME_RE = /^([01]\d|2[0-3]):[0-5]\d$/;
+/** How far ahead "add to queue" looks for a free slot. */
+const HORIZON_DAYS = 120;
+
+export function checkSlots(timeZone: string, slots: Slot[]): Slot[] {
+  assertZone(timeZone, 'body.timeZone');
+  slots.forEach((s, i) => {
+    if (!Number.isInteger(s.weekday) || s.weekday < 1 || s.weekday > 7) throw new ApiError(400, 'VALIDATION_FAILED', `slots[${i}].weekday: 1 (Monday) to 7 (Sunday).`, [{ field: `body.slots[${i}].weekday`, message: '1-7' }]);
+    if (!TIME_RE.test(s.time)) throw new ApiError(400, 'VALIDATION_FAILED', `slots[${i}].time: "${s.time}" is not a time like 09:30.`, [{ field: `body.slots[${i}].time`, message: 'HH:mm' }]);
+  });
+  const seen = new Set<string>();
+  return slots.filter((s) => !seen.has(`${s.weekday} ${s.time}`) && seen.add(`${s.weekday} ${s.time}`))
+    .sort((a, b) => a.weekday - b.weekday || a.time.localeCompare(b.time));
+}
+
+export async function getSchedule(db: DbOrTx, accountId: string) {
+  const [row] = await db.select().from(postingSchedules).where(eq(postingSchedules.accountId, accountId));
+  return row ?? null;
+}
+
+export async function putSchedule(db: DbOrTx, workspaceId: string, accountId: string, timeZone: string, slots: Slot[]) {
+  const clean = checkSlots(timeZone, slots);
+  const [row] = await db.insert(postingSchedules).values({ accountId, workspaceId, timeZone, slots: clean })
+    .onConflictDoUpdate({ target: postingSchedules.accountId, set: { timeZone, slots: clean, updatedAt: sql`now()` } }).returning();
+  return row!;
+}
+
+/** Slot instants of a schedule from `from` on, in order (wall-clock times made instants day by day, DST-aware). */
+export function* slotInstants(timeZone: string, slots: Slot[], from: Date, days = HORIZON_DAYS): Generator<Date> {
+  if (slots.length === 0) return;
+  const start = DateTime.fromJSDate(from, { zone: timeZone }).startOf('day');
+  for (let d = 0; d < days; d++) {
+    const day = start.plus({ days: d });
+    const times = slots.filter((s) => s.weekday === day.weekday).map((s) => localToInstant(`${day.toFormat('yyyy-MM-dd')}T${s.time}`, timeZone));
+    times.sort((a, b) => a.getTime() - b.getTime());
+    for (const t of times) if (t.getTime() > from.getTime()) yield t;
+  }
+}
+
+/** The account's next `n` slots that no scheduled or publishing target holds. */
+export async function nextFreeSlots(db: DbOrTx, accountId: string, now: Date, n: number): Promise<Date[]> {
+  const schedule = await getSchedule(db, accountId);
+  if (!schedule || schedule.slots.length === 0) return [];
+  const taken = await db.select({ at: postTargets.publishAt }).from(postTargets)
+    .where(and(eq(postTargets.accountId, accountId), gte(postTargets.publishAt, now), sql`${postTargets.state} in ('scheduled', 'publishing', 'pending_approval')`));
+  const held = new Set(taken.map((r) => r.at?.getTime()));
+  const out: Date[] = [];
+  for (const t of slotInstants(schedule.timeZone, schedule.slots, now)) {
+    if (held.has(t.getTime())) continue;
+    out.push(t);
+    if (out.length >= n) break;
+  }
+  return out;
+}

@@ -1,0 +1,98 @@
+// A post checked by each network's own rules before it can be scheduled: text counted as the network
+// counts it (src/providers/text.ts), media counts, types, sizes and video length, thread parts and
+// first comments where the network has them. Each problem names the target and the field, so a composer
+// can put the message next to the right box. The same functions run in a composer (they import nothing
+// from the server), so it counts as the server does.
+import { blueskyTextProblem, countText } from '../../providers/text.ts';
+import type { ProviderLimits } from '../../providers/types.ts';
+
+export interface MediaFacts {
+  id: string;
+  mimeType: string;
+  bytes: number;
+  width?: number | null;
+  height?: number | null;
+  durationSeconds?: number | null;
+}
+
+export interface PartContent {
+  text: string;
+  media: MediaFacts[];
+}
+
+/** What one target would publish: the first part, further thread parts, and a first comment. */
+export interface TargetContent {
+  parts: PartContent[];
+  firstComment?: string;
+}
+
+export interface Problem {
+  /** The social account (target) the problem is about. */
+  accountId: string;
+  provider: string;
+  /** text, media, media[2], thread[1].text, thread[1].media, firstComment */
+  field: string;
+  message: string;
+}
+
+export interface Count {
+  field: string;
+  length: number;
+  max: number;
+}
+
+const MB = (n: number) => `${Math.round((n / 1024 / 1024) * 10) / 10} MB`;
+
+function partField(i: number, name: string): string {
+  return i === 0 ? name : `thread[${i - 1}].${name}`;
+}
+
+/** Problems (empty when the target fits) and the counted lengths, for counters. */
+export function checkTarget(accountId: string, provider: string, displayName: string, limits: ProviderLimits, content: TargetContent): { problems: Problem[]; counts: Count[] } {
+  const problems: Problem[] = [];
+  const counts: Count[] = [];
+  const add = (field: string, message: string) => problems.push({ accountId, provider, field, message });
+
+  if (content.parts.length > 1 && !limits.threads) add('thread', `${displayName} does not take threads: publish one post, or remove the thread parts for this network.`);
+
+  content.parts.forEach((part, i) => {
+    const textField = partField(i, 'text');
+    const length = countText(limits.textCounting, part.text);
+    counts.push({ field: textField, length, max: limits.maxTextLength });
+    if (part.text.trim() === '' && part.media.length === 0) add(textField, `${displayName}: ${i === 0 ? 'the post' : 'this thread part'} is empty; write some text or add media.`);
+    if (length > limits.maxTextLength) add(textField, `${displayName} allows ${limits.maxTextLength} characters as it counts them; this is ${length} (${length - limits.maxTextLength} too many).`);
+    if (provider === 'bluesky') {
+      const p = blueskyTextProblem(part.text);
+      if (p && length <= limits.maxTextLength) add(textField, `Bluesky: ${p}.`);
+    }
+    const m = limits.media;
+    const mediaField = partField(i, 'media');
+    if (i === 0 && m.required && part.media.length === 0) add(mediaField, `${displayName} posts need at least one image or video.`);
+    if (part.media.length > m.maxCount) add(mediaField, `${displayName} takes at most ${m.maxCount} media per post; this has ${part.media.length}.`);
+    const videos = part.media.filter((x) => x.mimeType.startsWith('video/')).length;
+    if (!m.mixing && videos > 0 && part.media.length > 1) add(mediaField, `${displayName} takes either images or one video in a post, not both or several videos.`);
+    part.media.forEach((x, j) => {
+      const f = `${mediaField}[${j}]`;
+      const isVideo = x.mimeType.startsWith('video/');
+      const allowed = isVideo ? m.videoTypes : m.imageTypes;
+      if (!allowed.includes(x.mimeType)) {
+        add(f, `${displayName} does not take ${x.mimeType}; it takes ${[...m.imageTypes, ...m.videoTypes].join(', ') || 'no media'}.`);
+        return;
+      }
+      const max = isVideo ? m.maxVideoBytes : m.maxImageBytes;
+      if (x.bytes > max) add(f, `${displayName} takes ${isVideo ? 'videos' : 'images'} up to ${MB(max)}; this one is ${MB(x.bytes)}.`);
+      if (isVideo && m.maxVideoSeconds !== undefined && x.durationSeconds != null && x.durationSeconds > m.maxVideoSeconds) {
+        add(f, `${displayName} takes videos up to ${m.maxVideoSeconds} seconds; this one is ${Math.ceil(x.durationSeconds)} seconds.`);
+      }
+    });
+  });
+
+  if (content.firstComment !== undefined) {
+    const length = countText(limits.textCounting, content.firstComment);
+    counts.push({ field: 'firstComment', length, max: limits.maxTextLength });
+    if (!limits.firstComment) add('firstComment', `${displayName} has no first comment.`);
+    else if (content.firstComment.trim() === '') add('firstComment', `${displayName}: the first comment is empty; remove it or write something.`);
+    else if (length > limits.maxTextLength) add('firstComment', `${displayName} allows ${limits.maxTextLength} characters in a comment; this is ${length}.`);
+  }
+  return { problems, counts };
+}

@@ -1,0 +1,325 @@
+// Publishing a target exactly once (DESIGN.md, Publishing: exactly once).
+//
+// 1. The job wins the target with a conditional UPDATE (scheduled and due → publishing, with a lease
+//    and this worker's id); a loser, or a job for a target moved elsewhere, does nothing. A target left in
+//    publishing by a dead worker is won back once its lease has run out (the sweeper adds the job).
+// 2. Every call that could create something on the network is first written down (publish_attempts,
+//    outcome in_flight, committed) with the marker the network gets. A crash after that line leaves the
+//    row in flight, and whoever takes the target next asks the network (findByMarker) before sending
+//    anything again: found → it was published; absent → sending is safe; cannot tell → `unknown`.
+// 3. Errors that prove nothing was created (429, 5xx before acceptance, refused connections) go back to
+//    scheduled with exponential backoff and jitter, never sooner than Retry-After. A timeout after
+//    sending is reconciled at once, before any retry.
+// 4. Threads publish part by part; progress is saved after each part, and a retry resumes after the last
+//    published one. A first comment goes after the last part.
+// 5. The lease is extended while the worker holds the target, and every write after the claim checks the
+//    worker still holds it (a fence), so a worker that stalled past its lease cannot overwrite the next.
+import { and, asc, eq, sql } from 'drizzle-orm';
+import type { Db, DbOrTx } from '../../infra/db/client.ts';
+import type { Logger } from '../../infra/logger.ts';
+import type { Metrics } from '../../infra/metrics.ts';
+import { ProviderError, type MediaItem, type ProviderId, type PublishedPost } from '../../providers/types.ts';
+import type { ProviderRegistry } from '../../providers/registry.ts';
+import type { AccountService } from '../accounts/service.ts';
+import { socialAccounts } from '../accounts/schema.ts';
+import { posts, postTargets, publishAttempts } from '../posts/schema.ts';
+import { enqueue, type PostsService, type Target } from '../posts/service.ts';
+import { audit } from '../audit/service.ts';
+import { ApiError } from '../../http/errors.ts';
+import type { PublishLimits } from './limits.ts';
+
+export interface MediaSource {
+  items(workspaceId: string, ids: string[]): Promise<MediaItem[]>;
+}
+
+/** Tells the team (webhooks) in the transaction that records the outcome. */
+export interface PublishEvents {
+  emit(tx: DbOrTx, workspaceId: string, event: 'post.published' | 'post.failed' | 'post.unknown', data: Record<string, unknown>): Promise<void>;
+}
+
+export interface PublishingOptions {
+  leaseMs: number;
+  maxAttempts: number;
+  backoffBaseMs: number;
+  backoffMaxMs: number;
+}
+
+export interface PublishingDeps {
+  db: Db;
+  registry: ProviderRegistry;
+  accounts: AccountService;
+  posts: PostsService;
+  media: MediaSource;
+  limits: PublishLimits;
+  events?: PublishEvents;
+  metrics: Metrics;
+  log: Logger;
+  options: PublishingOptions;
+}
+
+type Outcome = 'published' | 'failed' | 'unknown' | 'retry' | 'lost_lease' | 'skipped';
+
+/** The marker the network gets with a part (idempotency key, record field, or what is looked for). */
+export const markerOf = (targetId: string, part: number) => `allin-${targetId}-${part}`;
+
+class LeaseLost extends Error {}
+
+export class PublishingService {
+  constructor(private readonly d: PublishingDeps) {}
+
+  /** The publish_target job. */
+  async run(targetId: string, workerId: string): Promise<Outcome> {
+    const target = await this.claim(targetId, workerId);
+    if (!target) return 'skipped';
+    const stopLease = this.keepLease(targetId, workerId);
+    const started = process.hrtime.bigint();
+    let outcome: Outcome;
+    try {
+      outcome = await this.publish(target, workerId);
+    } catch (err) {
+      if (err instanceof LeaseLost) {
+        this.d.log.warn({ targetId }, 'lost the lease on a target while publishing; the next holder reconciles');
+        outcome = 'lost_lease';
+      } else {
+        throw err; // the job is retried by the queue; the lease runs out and the sweeper reconciles
+      }
+    } finally {
+      stopLease();
+    }
+    this.d.metrics.publishOutcomes.labels(target.provider, outcome).inc();
+    this.d.metrics.publishDuration.labels(target.provider).observe(Number(process.hrtime.bigint() - started) / 1e9);
+    return outcome;
+  }
+
+  /** Wins the target: due and scheduled, or publishing with a lease that ran out. */
+  private async claim(targetId: string, workerId: string): Promise<Target | null> {
+    const leaseMs = this.d.options.leaseMs;
+    const rows = await this.d.db.execute<Record<string, unknown>>(sql`
+      update post_targets set state = 'publishing', worker_id = ${workerId}, lease_until = now() + (${leaseMs} * interval '1 millisecond'),
+        attempts = attempts + 1, updated_at = now()
+      where id = ${targetId} and (
+        (state = 'scheduled' and coalesce(next_attempt_at, publish_at) <= now() + interval '2 seconds')
+        or (state = 'publishing' and lease_until < now()))
+      returning id`);
+    if (rows.rows.length === 0) return null;
+    const [t] = await this.d.db.select().from(postTargets).where(eq(postTargets.id, targetId));
+    return t ?? null;
+  }
+
+  private keepLease(targetId: string, workerId: string): () => void {
+    const every = Math.max(200, Math.floor(this.d.options.leaseMs / 3));
+    const timer = setInterval(() => {
+      this.d.db.execute(sql`update post_targets set lease_until = now() + (${this.d.options.leaseMs} * interval '1 millisecond')
+        where id = ${targetId} and state = 'publishing' and worker_id = ${workerId}`).catch((err: unknown) => this.d.log.warn({ err, targetId }, 'could not extend a publishing lease'));
+    }, every);
+    timer.unref();
+    return () => clearInterval(timer);
+  }
+
+  /** A write that only happens while this worker still holds the target. */
+  private async fenced(tx: DbOrTx, targetId: string, workerId: string): Promise<void> {
+    const r = await tx.execute(sql`select 1 from post_targets where id = ${targetId} and state = 'publishing' and worker_id = ${workerId} for update`);
+    if (r.rows.length === 0) throw new LeaseLost();
+  }
+
+  private async publish(target: Target, workerId: string): Promise<Outcome> {
+    const { db } = this.d;
+    const [post] = await db.select().from(posts).where(eq(posts.id, target.postId));
+    const [account] = await db.select().from(socialAccounts).where(eq(socialAccounts.id, target.accountId));
+    if (!post || !account) return 'skipped'; // deleted under us (cascade)
+    if (account.status !== 'active') {
+      return this.finish(target, workerId, 'failed', { errorClass: 'auth_expired', message: `The ${account.provider} account ${account.username} needs reconnecting (${account.status}); reconnect it and retry.` });
+    }
+    const provider = this.d.registry.get(account.provider as ProviderId);
+    const v = target.variant;
+    const parts = [{ text: v.text ?? post.text, mediaIds: v.mediaIds ?? post.mediaIds }, ...(v.thread ?? []).map((p) => ({ text: p.text, mediaIds: p.mediaIds ?? [] }))];
+    const commentPart = v.firstComment !== undefined ? parts.length : -1;
+    const progress = { parts: [...target.progress.parts], ...(target.progress.comment ? { comment: target.progress.comment } : {}) };
+
+    // A call left in flight by a crash (or a stolen lease) is settled with the network first.
+    const [open] = await db.select().from(publishAttempts).where(and(eq(publishAttempts.targetId, target.id), eq(publishAttempts.outcome, 'in_flight'))).orderBy(asc(publishAttempts.id));
+    if (open) {
+      const settled = await this.reconcile(target, workerId, open, progress);
+      if (settled !== 'absent') return settled;
+    }
+
+    // Out of budget: back to scheduled without spending an attempt.
+    if (progress.parts.length === 0) {
+      const budget = await this.d.limits.takeBudget(account.provider, account.id);
+      if (!budget.ok) return this.retryLater(target, workerId, budget.retryAfterMs, { errorClass: 'rate_limited', message: `${provider.meta.displayName} posting budget for this account is used up; waiting.` }, false);
+    }
+
+    return this.d.limits.run(account.provider, account.id, async () => {
+      for (let i = progress.parts.length; i < parts.length || (i === commentPart && !progress.comment); i++) {
+        const isComment = i === commentPart;
+        const part = isComment ? { text: v.firstComment!, mediaIds: [] as string[] } : parts[i]!;
+        const replyTo = isComment ? progress.parts[0]?.remoteId : progress.parts[i - 1]?.remoteId;
+        const media = part.mediaIds.length ? await this.d.media.items(target.workspaceId, part.mediaIds) : [];
+        const marker = markerOf(target.id, i);
+        const [attempt] = await db.transaction(async (tx) => {
+          await this.fenced(tx, target.id, workerId);
+          return tx.insert(publishAttempts).values({ targetId: target.id, part: i, marker, workerId }).returning();
+        });
+        let result: PublishedPost;
+        try {
+          result = await this.d.accounts.withAccount(account.id, (ref) => provider.publish(ref, {
+            text: part.text, media, marker, ...(replyTo ? { replyTo } : {}), ...(v.options ? { options: v.options } : {}),
+          }));
+        } catch (err) {
+          const e = asProviderError(err, account.provider);
+          if (e.kind === 'unknown_outcome') {
+            this.d.log.warn({ targetId: target.id, part: i, reason: e.message }, 'publish outcome unknown; reconciling');
+            const settled = await this.reconcile(target, workerId, attempt!, progress, e);
+            if (settled === 'absent') return this.retryLater(target, workerId, this.backoff(target.attempts), { errorClass: 'transient', message: `${e.message}; the network has no such post, so it is sent again` });
+            if (settled !== 'published') return settled;
+            continue;
+          }
+          await this.closeAttempt(attempt!.id, e.kind === 'permanent' || e.kind === 'auth_expired' ? 'failed' : 'retry', e);
+          if (e.kind === 'rate_limited' || e.kind === 'transient') {
+            const wait = Math.max(this.backoff(target.attempts), e.details.retryAfterMs ?? 0);
+            return this.retryLater(target, workerId, wait, { errorClass: e.kind, message: e.message, ...(e.details.status ? { status: e.details.status } : {}) });
+          }
+          const done = progress.parts.length ? ` (${progress.parts.length} of ${parts.length} parts were published; a retry continues after them)` : '';
+          return this.finish(target, workerId, 'failed', { errorClass: e.kind, message: `${e.details.reason ? `${e.message}` : e.message}${done}`, ...(e.details.status ? { status: e.details.status } : {}) }, progress);
+        }
+        await db.transaction(async (tx) => {
+          await this.fenced(tx, target.id, workerId);
+          await tx.update(publishAttempts).set({ outcome: 'published', finishedAt: sql`now()`, remoteId: result.remoteId }).where(eq(publishAttempts.id, attempt!.id));
+          if (isComment) progress.comment = { remoteId: result.remoteId, ...(result.url ? { url: result.url } : {}) };
+          else progress.parts.push({ remoteId: result.remoteId, ...(result.url ? { url: result.url } : {}) });
+          await tx.update(postTargets).set({ progress, updatedAt: sql`now()` }).where(eq(postTargets.id, target.id));
+        });
+      }
+      return this.finish(target, workerId, 'published', null, progress);
+    });
+  }
+
+  /**
+   * Settles an attempt whose answer never came: found on the network → recorded as published; absent →
+   * safe to send again; the network cannot tell → the target is unknown and the team is told.
+   */
+  private async reconcile(target: Target, workerId: string, attempt: typeof publishAttempts.$inferSelect, progress: Target['progress'], cause?: ProviderError): Promise<'published' | 'absent' | Outcome> {
+    const commentPart = 1 + (target.variant.thread?.length ?? 0);
+    const already = attempt.part === commentPart && target.variant.firstComment !== undefined ? Boolean(progress.comment) : attempt.part < progress.parts.length;
+    if (already) {
+      await this.d.db.update(publishAttempts).set({ outcome: 'reconciled', finishedAt: sql`now()` }).where(eq(publishAttempts.id, attempt.id));
+      return 'published';
+    }
+    const provider = this.d.registry.get(target.provider as ProviderId);
+    let found: PublishedPost | null;
+    try {
+      found = await this.d.accounts.withAccount(target.accountId, (ref) => provider.findByMarker(ref, attempt.marker, new Date(attempt.startedAt.getTime() - 60_000)));
+    } catch (err) {
+      const e = asProviderError(err, target.provider);
+      if (e.kind === 'transient' || e.kind === 'rate_limited') {
+        // The network cannot answer now: keep the target and ask again later (the attempt stays in flight).
+        return this.retryLater(target, workerId, Math.max(this.backoff(target.attempts), e.details.retryAfterMs ?? 0), { errorClass: e.kind, message: `checking whether an earlier try was published: ${e.message}` }, true, true);
+      }
+      await this.closeAttempt(attempt.id, 'unknown', e);
+      const why = cause ? `${cause.message}, and ` : 'the worker stopped while publishing, and ';
+      return this.finish(target, workerId, 'unknown', { errorClass: 'unknown_outcome', message: `${why}whether the post was published cannot be known (${e.message}). Check the account before retrying.` }, progress);
+    }
+    if (!found) {
+      await this.d.db.update(publishAttempts).set({ outcome: 'absent', finishedAt: sql`now()`, message: cause?.message ?? 'not on the network after an interrupted try' }).where(eq(publishAttempts.id, attempt.id));
+      return 'absent';
+    }
+    await this.d.db.transaction(async (tx) => {
+      await this.fenced(tx, target.id, workerId);
+      await tx.update(publishAttempts).set({ outcome: 'reconciled', finishedAt: sql`now()`, remoteId: found.remoteId }).where(eq(publishAttempts.id, attempt.id));
+      if (target.variant.firstComment !== undefined && attempt.part === commentPart) progress.comment = { remoteId: found.remoteId, ...(found.url ? { url: found.url } : {}) };
+      else progress.parts.push({ remoteId: found.remoteId, ...(found.url ? { url: found.url } : {}) });
+      await tx.update(postTargets).set({ progress, updatedAt: sql`now()` }).where(eq(postTargets.id, target.id));
+    });
+    return 'published';
+  }
+
+  private async closeAttempt(id: number, outcome: 'failed' | 'retry' | 'unknown', e: ProviderError): Promise<void> {
+    await this.d.db.update(publishAttempts).set({
+      outcome, finishedAt: sql`now()`, errorClass: e.kind, networkStatus: e.details.status ?? null, message: e.message.slice(0, 1000),
+    }).where(eq(publishAttempts.id, id));
+  }
+
+  /** Exponential backoff with full jitter over the upper half: base·2^(n-1), capped. */
+  private backoff(attempts: number): number {
+    const { backoffBaseMs, backoffMaxMs } = this.d.options;
+    const cap = Math.min(backoffMaxMs, backoffBaseMs * 2 ** Math.max(0, attempts - 1));
+    return Math.round(cap / 2 + Math.random() * (cap / 2));
+  }
+
+  /** Back to scheduled with the next try due in `waitMs`; past the attempt limit the target fails. */
+  private async retryLater(target: Target, workerId: string, waitMs: number, error: { errorClass: string; message: string; status?: number }, countsAsAttempt = true, keepPublishing = false): Promise<Outcome> {
+    if (countsAsAttempt && target.attempts >= this.d.options.maxAttempts) {
+      return this.finish(target, workerId, 'failed', { ...error, message: `${error.message} (gave up after ${target.attempts} attempts)` });
+    }
+    const at = new Date(Date.now() + waitMs);
+    // A job for a target that keeps its lease runs just after the lease ends, so it can win it back.
+    const runAt = keepPublishing ? new Date(at.getTime() + 1000) : at;
+    await this.d.db.transaction(async (tx) => {
+      await this.fenced(tx, target.id, workerId);
+      if (keepPublishing) {
+        // The target stays publishing (an attempt is unsettled); its lease runs until the next look.
+        await tx.update(postTargets).set({ leaseUntil: at, workerId: null, errorClass: error.errorClass, errorMessage: error.message.slice(0, 1000), updatedAt: sql`now()` }).where(eq(postTargets.id, target.id));
+      } else {
+        await tx.update(postTargets).set({
+          state: 'scheduled', nextAttemptAt: at, leaseUntil: null, workerId: null, errorClass: error.errorClass, errorMessage: error.message.slice(0, 1000),
+          networkStatus: error.status ?? null, ...(countsAsAttempt ? {} : { attempts: sql`${postTargets.attempts} - 1` }), updatedAt: sql`now()`,
+        }).where(eq(postTargets.id, target.id));
+      }
+      await enqueue(tx, target.id, runAt);
+    });
+    return 'retry';
+  }
+
+  /** The end of a target: published, failed or unknown; the team is told, a recurring post goes on. */
+  private async finish(target: Target, workerId: string, state: 'published' | 'failed' | 'unknown', error: { errorClass: string; message: string; status?: number } | null, progress = target.progress): Promise<Outcome> {
+    const first = progress.parts[0];
+    await this.d.db.transaction(async (tx) => {
+      await this.fenced(tx, target.id, workerId);
+      const [row] = await tx.update(postTargets).set({
+        state, leaseUntil: null, workerId: null, nextAttemptAt: null, progress,
+        remoteId: first?.remoteId ?? null, remoteUrl: first?.url ?? null,
+        ...(state === 'published' ? { publishedAt: sql`now()`, errorClass: null, errorMessage: null, networkStatus: null } : { errorClass: error!.errorClass, errorMessage: error!.message.slice(0, 1000), networkStatus: error!.status ?? null }),
+        updatedAt: sql`now()`,
+      }).where(eq(postTargets.id, target.id)).returning();
+      if (state === 'published' && row!.publishAt) this.d.metrics.publishLateness.labels(target.provider).observe(Math.max(0, (row!.publishedAt!.getTime() - row!.publishAt.getTime()) / 1000));
+      const data = {
+        postId: target.postId, targetId: target.id, accountId: target.accountId, provider: target.provider, state,
+        ...(first ? { remoteId: first.remoteId, url: first.url ?? null } : {}), ...(error ? { error: { class: error.errorClass, message: error.message } } : {}),
+      };
+      await this.d.events?.emit(tx, target.workspaceId, `post.${state}`, data);
+      if (state !== 'published') {
+        await audit(tx, { action: `post.${state}`, workspaceId: target.workspaceId, targetType: 'post_target', targetId: target.id, details: { provider: target.provider, error: error?.message.slice(0, 300) } });
+      }
+      await this.d.posts.scheduleNextOccurrence(tx, row!);
+    });
+    return state;
+  }
+
+  /**
+   * Work a dead worker left behind, handed back to the queue: targets still publishing after their lease,
+   * and due targets whose job a dead worker had taken before it could claim them (the queue would only
+   * release that job hours later). Re-adding a target's job is harmless: only one run can claim it.
+   */
+  async sweep(): Promise<number> {
+    const lease = this.d.options.leaseMs;
+    const stale = await this.d.db.execute<{ id: string }>(sql`
+      select id from post_targets where state = 'publishing' and lease_until < now()
+      union
+      select t.id from post_targets t join graphile_worker.jobs j on j.key = 'publish:' || t.id::text
+        where t.state = 'scheduled' and coalesce(t.next_attempt_at, t.publish_at) < now() - (${lease} * interval '1 millisecond')
+          and j.locked_at < now() - (${lease} * interval '1 millisecond')
+      limit 1000`);
+    for (const t of stale.rows) await enqueue(this.d.db, t.id, new Date());
+    if (stale.rows.length) this.d.log.info({ targets: stale.rows.length }, 'swept targets a dead worker left behind');
+    return stale.rows.length;
+  }
+}
+
+function asProviderError(err: unknown, provider: string): ProviderError {
+  if (err instanceof ProviderError) return err;
+  // Refused before anything was sent (the account was disconnected meanwhile).
+  if (err instanceof ApiError) return new ProviderError('permanent', err.message, { provider, reason: err.code });
+  // Anything else from an adapter (a bug, a refused connection to our own database) is treated as a call
+  // whose outcome is unknown, so it is reconciled rather than blindly repeated.
+  return new ProviderError('unknown_outcome', `${provider}: ${err instanceof Error ? err.message : String(err)}`, { provider });
+}

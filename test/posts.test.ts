@@ -1,0 +1,313 @@
+// Posts end to end through the API, published by the job runner to the Sandbox network on the
+// in-process simulator: validation at the limits, publish now, threads, retries on 429 and 5xx,
+// timeouts reconciled, expired and revoked tokens, time zones across DST, approvals, queue, calendar.
+import { test, before, after, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { eq, sql } from 'drizzle-orm';
+import { startTestApp, type TestApp } from './support/app.ts';
+import { connectSandbox, eventually, simKnobs, simPosts } from './support/social.ts';
+import { postTargets } from '../src/modules/posts/schema.ts';
+import { socialAccounts } from '../src/modules/accounts/schema.ts';
+import { DEFAULT_KNOBS } from '../tools/provider-sim/core.ts';
+
+let t: TestApp;
+let owner: string;
+let ws: string;
+let account: string;
+const sim = () => t.running.simulatorUrl!;
+
+before(async () => {
+  t = await startTestApp({ PUBLISH_BACKOFF_BASE_MS: '200', PUBLISH_BACKOFF_MAX_MS: '1000', PUBLISH_MAX_ATTEMPTS: '4', SOCIAL_API_TIMEOUT_MS: '1500', PUBLISH_LEASE_SECONDS: '5', PUBLISH_SWEEP_INTERVAL_MS: '500' }, 'start');
+  const u = await t.user();
+  owner = (await t.login(u.email, u.password)).accessToken;
+  ws = (await t.call('POST', '/api/workspaces', { token: owner, body: { name: 'Posts' } })).body.id;
+  account = await connectSandbox(t, owner, ws, 'poster');
+});
+after(() => t.stop());
+
+const resetKnobs = () => simKnobs(sim(), 'sandbox', { ...DEFAULT_KNOBS });
+
+async function createPost(body: Record<string, unknown>, token = owner, workspace = ws) {
+  return t.call('POST', `/api/workspaces/${workspace}/posts`, { token, body });
+}
+
+async function waitForTarget(postId: string, states = ['published', 'failed', 'unknown'], workspace = ws, token = owner) {
+  return eventually(async () => {
+    const r = await t.call('GET', `/api/workspaces/${workspace}/posts/${postId}`, { token });
+    const target = r.body.targets?.[0];
+    return target && states.includes(target.state) ? r.body : undefined;
+  }, 30_000, `post ${postId} to reach ${states.join('/')}`);
+}
+
+describe('validation by the network\'s rules', () => {
+  test('exactly at the limit passes; one over fails, naming the target and field', async () => {
+    const ok = await t.call('POST', `/api/workspaces/${ws}/posts/validate`, { token: owner, body: { text: 'é'.repeat(1000), targets: [{ accountId: account }] } });
+    assert.equal(ok.status, 200);
+    assert.equal(ok.body.valid, true, JSON.stringify(ok.body));
+    assert.deepEqual(ok.body.counts[0].counts[0], { field: 'text', length: 1000, max: 1000 });
+    const over = await createPost({ text: 'x'.repeat(1001), targets: [{ accountId: account }], schedule: { now: true } });
+    assert.equal(over.status, 422);
+    assert.equal(over.body.code, 'POST_INVALID');
+    assert.equal(over.body.details[0].accountId, account);
+    assert.equal(over.body.details[0].field, 'text');
+    assert.match(over.body.message, /1000 characters.*1001/);
+    assert.match(over.body.message, /saved as a draft/);
+    const threadOver = await t.call('POST', `/api/workspaces/${ws}/posts/validate`, { token: owner, body: { text: 'ok', targets: [{ accountId: account, thread: [{ text: 'fine' }, { text: 'y'.repeat(1001) }] }] } });
+    assert.equal(threadOver.body.problems[0].field, 'thread[1].text');
+  });
+
+  test('an account of another workspace, or an unknown field, is a 4xx with a message', async () => {
+    const other = (await t.call('POST', '/api/workspaces', { token: owner, body: { name: 'Other' } })).body.id;
+    const r = await createPost({ text: 'hi', targets: [{ accountId: account }] }, owner, other);
+    assert.equal(r.status, 400);
+    assert.match(r.body.message, /targets\[0\]\.accountId/);
+    const bad = await createPost({ text: 'hi', targets: [{ accountId: account, colour: 'red' }] });
+    assert.equal(bad.status, 400);
+    const when = await createPost({ text: 'hi', targets: [{ accountId: account }], schedule: { now: true, queue: true } });
+    assert.equal(when.status, 400);
+    assert.match(when.body.message, /only one way/);
+  });
+});
+
+describe('publishing', () => {
+  test('publish now: the target is published once, with its link and one attempt', async () => {
+    const r = await createPost({ text: 'Hello from AllIN', targets: [{ accountId: account }], schedule: { now: true } });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    const done = await waitForTarget(r.body.id);
+    const target = done.targets[0];
+    assert.equal(target.state, 'published');
+    assert.equal(done.aggregateStatus, 'published');
+    assert.match(target.url, /\/p\//);
+    assert.equal(target.attemptLog.length, 1);
+    assert.equal(target.attemptLog[0].outcome, 'published');
+    const onNetwork = (await simPosts(sim())).filter((p) => p.text === 'Hello from AllIN');
+    assert.equal(onNetwork.length, 1);
+  });
+
+  test('a thread publishes part by part as replies, then the first comment under the first part', async () => {
+    const r = await createPost({ text: 'Part one', targets: [{ accountId: account, thread: [{ text: 'Part two' }, { text: 'Part three' }], firstComment: 'Links below' }], schedule: { now: true } });
+    const done = await waitForTarget(r.body.id);
+    const target = done.targets[0];
+    assert.equal(target.state, 'published', JSON.stringify(target));
+    assert.equal(target.parts.length, 3);
+    const posts = await simPosts(sim());
+    const byId = new Map(posts.map((p) => [p.id, p]));
+    assert.equal(byId.get(target.parts[1].remoteId)!.replyTo, target.parts[0].remoteId);
+    assert.equal(byId.get(target.parts[2].remoteId)!.replyTo, target.parts[1].remoteId);
+    assert.equal(byId.get(target.firstComment.remoteId)!.replyTo, target.parts[0].remoteId);
+  });
+
+  test('a 429 storm is waited out (Retry-After honoured), then the post goes out once', async () => {
+    await simKnobs(sim(), 'sandbox', { rateLimitNext: 2, retryAfterSeconds: 1 });
+    const r = await createPost({ text: 'After the storm', targets: [{ accountId: account }], schedule: { now: true } });
+    const done = await waitForTarget(r.body.id);
+    await resetKnobs();
+    const target = done.targets[0];
+    assert.equal(target.state, 'published', JSON.stringify(target));
+    const retries = target.attemptLog.filter((a: { outcome: string }) => a.outcome === 'retry');
+    assert.ok(retries.length >= 1);
+    assert.equal(retries[0].networkStatus, 429);
+    const gap = Date.parse(target.attemptLog[1].at) - Date.parse(target.attemptLog[0].at);
+    assert.ok(gap >= 900, `the retry waited for Retry-After (gap ${gap} ms)`);
+    assert.equal((await simPosts(sim())).filter((p) => p.text === 'After the storm').length, 1);
+  });
+
+  test('5xx every time: failed after the attempt limit, with the network\'s status; a bulk retry then publishes it', async () => {
+    await simKnobs(sim(), 'sandbox', { errorRate: 1 });
+    const r = await createPost({ text: 'Server trouble', targets: [{ accountId: account }], schedule: { now: true } });
+    const failed = await waitForTarget(r.body.id);
+    await resetKnobs();
+    const target = failed.targets[0];
+    assert.equal(target.state, 'failed');
+    assert.equal(target.error.class, 'transient');
+    assert.match(target.error.message, /gave up after 4 attempts/);
+    assert.equal(failed.aggregateStatus, 'failed');
+    const retry = await t.call('POST', `/api/workspaces/${ws}/posts/retry-failed`, { token: owner, body: { postIds: [r.body.id] } });
+    assert.equal(retry.body.retried, 1);
+    const done = await waitForTarget(r.body.id, ['published']);
+    assert.equal(done.targets[0].state, 'published');
+    assert.equal((await simPosts(sim())).filter((p) => p.text === 'Server trouble').length, 1);
+  });
+
+  test('accepted, then no answer: reconciled by marker, published once, never resent', async () => {
+    await simKnobs(sim(), 'sandbox', { acceptThenHangNext: 1, ignoreIdempotencyKey: true });
+    const r = await createPost({ text: 'Did it go out?', targets: [{ accountId: account }], schedule: { now: true } });
+    const done = await waitForTarget(r.body.id);
+    await resetKnobs();
+    const target = done.targets[0];
+    assert.equal(target.state, 'published', JSON.stringify(target));
+    assert.equal(target.attemptLog[0].outcome, 'reconciled');
+    assert.equal((await simPosts(sim())).filter((p) => p.text === 'Did it go out?').length, 1);
+  });
+
+  test('an expired access token is refreshed once and the post goes out', async () => {
+    await t.running.services.db.update(socialAccounts).set({ tokenExpiresAt: new Date(Date.now() + 3_600_000) }).where(eq(socialAccounts.id, account));
+    // The network forgets the access token (as at expiry); the stored expiry still says it is valid.
+    await fetch(`${sim()}/_sim/sandbox/expire-tokens`, { method: 'POST' });
+    const stats = async () => ((await (await fetch(`${sim()}/_sim/sandbox/stats`)).json()) as { refreshCalls: number }).refreshCalls;
+    const refreshesBefore = await stats();
+    const r = await createPost({ text: 'Fresh token', targets: [{ accountId: account }], schedule: { now: true } });
+    const done = await waitForTarget(r.body.id);
+    assert.equal(done.targets[0].state, 'published', JSON.stringify(done.targets[0]));
+    assert.equal(await stats(), refreshesBefore + 1, 'one refresh');
+  });
+
+  test('a revoked account: the target fails as auth_expired and the account needs reconnecting', async () => {
+    const u2 = await connectSandbox(t, owner, ws, 'revoked-user');
+    await fetch(`${sim()}/_sim/sandbox/revoke-all`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ user: 'revoked-user' }) });
+    const r = await createPost({ text: 'Nobody home', targets: [{ accountId: u2 }], schedule: { now: true } });
+    const done = await waitForTarget(r.body.id);
+    const target = done.targets[0];
+    assert.equal(target.state, 'failed');
+    assert.equal(target.error.class, 'auth_expired');
+    const [acc] = await t.running.services.db.select().from(socialAccounts).where(eq(socialAccounts.id, u2));
+    assert.equal(acc!.status, 'needs_reconnect');
+    const again = await createPost({ text: 'Still nobody', targets: [{ accountId: u2 }], schedule: { now: true } });
+    assert.equal(again.status, 409);
+    assert.equal(again.body.code, 'ACCOUNT_NEEDS_RECONNECT');
+  });
+
+  test('a job that runs before its time does nothing (the conditional claim loses)', async () => {
+    const r = await createPost({ text: 'Later', targets: [{ accountId: account }], schedule: { at: new Date(Date.now() + 3_600_000).toISOString() } });
+    const id = r.body.targets[0].id;
+    assert.equal(await t.running.services.publishing.run(id, 'intruder'), 'skipped');
+    const [row] = await t.running.services.db.select().from(postTargets).where(eq(postTargets.id, id));
+    assert.equal(row!.state, 'scheduled');
+  });
+});
+
+describe('time zones', () => {
+  test('02:30 on a spring-forward day and 01:30 on a fall-back day resolve to the documented instants, whatever the server zone', async () => {
+    const spring = await createPost({ text: 'Spring', targets: [{ accountId: account }], schedule: { localTime: '2027-03-14T02:30', timeZone: 'America/New_York' } });
+    assert.equal(spring.status, 201, JSON.stringify(spring.body));
+    // 02:30 does not exist that day: it moves forward by the gap, to 03:30 EDT.
+    assert.equal(spring.body.targets[0].publishAt, '2027-03-14T07:30:00.000Z');
+    const fall = await createPost({ text: 'Fall', targets: [{ accountId: account }], schedule: { localTime: '2027-11-07T01:30', timeZone: 'America/New_York' } });
+    // 01:30 happens twice: the first one, EDT (-04:00).
+    assert.equal(fall.body.targets[0].publishAt, '2027-11-07T05:30:00.000Z');
+    const berlin = await createPost({ text: 'Berlin', targets: [{ accountId: account }], schedule: { localTime: '2027-10-31T02:30', timeZone: 'Europe/Berlin' } });
+    assert.equal(berlin.body.targets[0].publishAt, '2027-10-31T00:30:00.000Z');
+    // The job runs at that instant; a session in another zone reads the same instant.
+    const job = await t.running.pool.query(`set time zone 'Asia/Tokyo'; select extract(epoch from run_at)::bigint as at from graphile_worker.jobs where key = $1`.split(';')[1]!, [`publish:${spring.body.targets[0].id}`]);
+    assert.equal(Number(job.rows[0].at) * 1000, Date.parse('2027-03-14T07:30:00Z'));
+    const client = await t.running.pool.connect();
+    try {
+      await client.query(`set time zone 'Pacific/Kiritimati'`);
+      const row = await client.query('select extract(epoch from publish_at)::bigint as at from post_targets where id = $1', [fall.body.targets[0].id]);
+      assert.equal(Number(row.rows[0].at) * 1000, Date.parse('2027-11-07T05:30:00Z'));
+    } finally {
+      client.release();
+    }
+  });
+
+  test('an unknown zone or a time that has passed is a 400 naming the field', async () => {
+    const zone = await createPost({ text: 'x', targets: [{ accountId: account }], schedule: { localTime: '2027-01-01T09:00', timeZone: 'Mars/Olympus' } });
+    assert.equal(zone.status, 400);
+    assert.match(zone.body.message, /IANA/);
+    const past = await createPost({ text: 'x', targets: [{ accountId: account }], schedule: { at: '2020-01-01T00:00:00Z' } });
+    assert.equal(past.status, 400);
+    assert.equal(past.body.code, 'SCHEDULE_IN_PAST');
+  });
+
+  test('a calendar groups targets by day in the zone asked for', async () => {
+    await createPost({ text: 'Late evening in New York', targets: [{ accountId: account }], schedule: { at: '2027-06-02T03:30:00Z' } });
+    const ny = await t.call('GET', `/api/workspaces/${ws}/calendar?from=2027-06-01&to=2027-06-02&timeZone=America/New_York`, { token: owner });
+    assert.equal(ny.status, 200);
+    const day1 = ny.body.days.find((d: { date: string }) => d.date === '2027-06-01');
+    assert.ok(day1.targets.some((x: { text: string; localTime: string }) => x.text === 'Late evening in New York' && x.localTime === '23:30'));
+    const utc = await t.call('GET', `/api/workspaces/${ws}/calendar?from=2027-06-01&to=2027-06-02&timeZone=UTC`, { token: owner });
+    assert.ok(utc.body.days.find((d: { date: string }) => d.date === '2027-06-02').targets.some((x: { text: string }) => x.text === 'Late evening in New York'));
+  });
+
+  test('a daily recurring post keeps its wall-clock time across a DST change', async () => {
+    const r = await createPost({ text: 'Every day', targets: [{ accountId: account }], schedule: { localTime: '2027-03-13T09:00', timeZone: 'America/New_York', recurrence: { every: 'days', interval: 1, count: 3 } } });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    const target = r.body.targets[0];
+    assert.equal(target.publishAt, '2027-03-13T14:00:00.000Z');
+    // Finish occurrence 0 as the worker would, then look at occurrence 1.
+    await t.running.services.db.transaction(async (tx) => {
+      const [row] = await tx.select().from(postTargets).where(eq(postTargets.id, target.id));
+      await t.running.services.posts.scheduleNextOccurrence(tx, row!);
+    });
+    const after = await t.call('GET', `/api/workspaces/${ws}/posts/${r.body.id}`, { token: owner });
+    const next = after.body.targets.find((x: { occurrence: number }) => x.occurrence === 1);
+    assert.equal(next.publishAt, '2027-03-14T13:00:00.000Z', '09:00 EDT the next day');
+  });
+});
+
+describe('queue and slots', () => {
+  test('add to queue takes the next free slots in the account\'s zone; reordering swaps their times', async () => {
+    const acc = await connectSandbox(t, owner, ws, 'queue-user');
+    const put = await t.call('PUT', `/api/workspaces/${ws}/accounts/${acc}/slots`, { token: owner, body: { timeZone: 'Europe/Berlin', slots: [1, 2, 3, 4, 5, 6, 7].map((weekday) => ({ weekday, time: '09:00' })) } });
+    assert.equal(put.status, 200, JSON.stringify(put.body));
+    assert.equal(put.body.next.length, 5);
+    const a = await createPost({ text: 'Queued A', targets: [{ accountId: acc }], schedule: { queue: true } });
+    const b = await createPost({ text: 'Queued B', targets: [{ accountId: acc }], schedule: { queue: true } });
+    assert.equal(a.status, 201, JSON.stringify(a.body));
+    const ta = a.body.targets[0];
+    const tb = b.body.targets[0];
+    assert.ok(Date.parse(tb.publishAt) > Date.parse(ta.publishAt));
+    assert.equal(new Date(ta.publishAt).toLocaleTimeString('en-GB', { timeZone: 'Europe/Berlin', hour: '2-digit', minute: '2-digit' }), '09:00');
+    const q = await t.call('PUT', `/api/workspaces/${ws}/accounts/${acc}/queue`, { token: owner, body: { targetIds: [tb.id, ta.id] } });
+    assert.equal(q.status, 200, JSON.stringify(q.body));
+    assert.deepEqual(q.body.targets.map((x: { targetId: string }) => x.targetId), [tb.id, ta.id]);
+    assert.equal(q.body.targets[0].publishAt, ta.publishAt);
+    const bad = await t.call('PUT', `/api/workspaces/${ws}/accounts/${acc}/queue`, { token: owner, body: { targetIds: [ta.id] } });
+    assert.equal(bad.status, 400);
+  });
+});
+
+describe('roles and approval', () => {
+  async function member(role: string) {
+    const u = await t.user();
+    const token = (await t.login(u.email, u.password)).accessToken;
+    await t.running.services.db.execute(sql`insert into memberships (workspace_id, user_id, role) values (${ws}, ${u.id}, ${role})`);
+    return token;
+  }
+
+  test('a viewer cannot create or schedule; a stranger sees nothing', async () => {
+    const viewer = await member('viewer');
+    const r = await createPost({ text: 'x', targets: [{ accountId: account }] }, viewer);
+    assert.equal(r.status, 403);
+    const draft = await createPost({ text: 'Draft', targets: [{ accountId: account }] });
+    const s = await t.call('POST', `/api/workspaces/${ws}/posts/${draft.body.id}/schedule`, { token: viewer, body: { now: true } });
+    assert.equal(s.status, 403);
+    const stranger = await t.user();
+    const st = (await t.login(stranger.email, stranger.password)).accessToken;
+    assert.equal((await t.call('GET', `/api/workspaces/${ws}/posts/${draft.body.id}`, { token: st })).status, 404);
+  });
+
+  test('with approval required an editor cannot schedule, only submit; approve schedules, reject returns to draft', async () => {
+    const editor = await member('editor');
+    const set = await t.call('PATCH', `/api/workspaces/${ws}`, { token: owner, body: { settings: { requireApproval: true } } });
+    assert.equal(set.status, 200);
+    assert.equal(set.body.settings.requireApproval, true);
+    try {
+      const direct = await createPost({ text: 'Sneaky', targets: [{ accountId: account }], schedule: { now: true } }, editor);
+      assert.equal(direct.status, 403);
+      assert.equal(direct.body.code, 'APPROVAL_REQUIRED');
+      const draft = await createPost({ text: 'Please approve', targets: [{ accountId: account }] }, editor);
+      assert.equal((await t.call('POST', `/api/workspaces/${ws}/posts/${draft.body.id}/schedule`, { token: editor, body: { now: true } })).status, 403);
+      assert.equal((await t.call('POST', `/api/workspaces/${ws}/posts/${draft.body.id}/approve`, { token: editor, body: {} })).status, 403);
+      const sub = await t.call('POST', `/api/workspaces/${ws}/posts/${draft.body.id}/submit`, { token: editor, body: { now: true } });
+      assert.equal(sub.status, 200, JSON.stringify(sub.body));
+      assert.equal(sub.body.status, 'pending_approval');
+      const inbox = await t.call('GET', `/api/workspaces/${ws}/approvals`, { token: owner });
+      assert.ok(inbox.body.posts.some((p: { id: string }) => p.id === draft.body.id));
+      const ok = await t.call('POST', `/api/workspaces/${ws}/posts/${draft.body.id}/approve`, { token: owner, body: { comment: 'Good' } });
+      assert.equal(ok.status, 200, JSON.stringify(ok.body));
+      assert.equal(ok.body.review.decision, 'approved');
+      assert.equal((await waitForTarget(draft.body.id)).targets[0].state, 'published');
+
+      const other = await createPost({ text: 'Not this one', targets: [{ accountId: account }] }, editor);
+      await t.call('POST', `/api/workspaces/${ws}/posts/${other.body.id}/submit`, { token: editor, body: { at: new Date(Date.now() + 86_400_000).toISOString() } });
+      const no = await t.call('POST', `/api/workspaces/${ws}/posts/${other.body.id}/reject`, { token: owner, body: { comment: 'Wrong tone' } });
+      assert.equal(no.status, 200);
+      assert.equal(no.body.status, 'draft');
+      assert.equal(no.body.review.comment, 'Wrong tone');
+      assert.equal(no.body.targets[0].state, 'draft');
+    } finally {
+      await t.call('PATCH', `/api/workspaces/${ws}`, { token: owner, body: { settings: { requireApproval: false } } });
+    }
+  });
+});
