@@ -66,7 +66,7 @@ export function createFacebook(deps: ProviderDeps): Provider {
   const version = deps.settings.baseUrls.version || DEFAULT_GRAPH_VERSION;
   const graph = (path: string) => `${graphBase}/${version}/${path}`;
   const clientId = deps.settings.clientId ?? '';
-  const attempts = new PublishAttempts();
+  const attempts = new PublishAttempts(P, deps.journal);
 
   const secret = (): string => {
     if (!deps.settings.clientSecret) throw permanent(P, 'FACEBOOK_APP_SECRET is not set: the code exchange needs the app secret', 'not_configured');
@@ -197,7 +197,8 @@ export function createFacebook(deps: ProviderDeps): Provider {
       if (post.media.some((m) => m.mimeType.startsWith('video/'))) throw permanent(P, 'video posts are not supported by this adapter (photos only)', 'unsupported_media_type');
       checkMedia(P, meta.limits.media, post.media);
       if (!post.text.trim() && post.media.length === 0) throw permanent(P, 'a post needs text or photos', 'empty_post');
-      attempts.start(account.externalId, post.marker, { text: post.text, ...(post.replyTo ? { replyTo: post.replyTo } : {}) });
+      // Written down before anything is sent: after a lost answer, the text is what is looked for.
+      await attempts.record(account.externalId, post.marker, { text: post.text, ...(post.replyTo ? { replyTo: post.replyTo } : {}) });
       if (post.replyTo) return comment(account, post);
 
       const pageId = account.externalId;
@@ -223,7 +224,7 @@ export function createFacebook(deps: ProviderDeps): Provider {
     },
 
     async findByMarker(account: AccountRef, marker: string, since: Date): Promise<PublishedPost | null> {
-      const a = attempts.get(account.externalId, marker);
+      const a = await attempts.get(account.externalId, marker);
       if (!a) throw unknownMarker(P, marker);
       const from = searchFrom(since, a);
       const token = account.tokens.accessToken;

@@ -69,7 +69,7 @@ export function createInstagram(deps: ProviderDeps, opts: InstagramOptions = {})
   const graph = (path: string) => `${graphBase}/${version}/${path}`;
   const clientId = deps.settings.clientId ?? '';
   const poll = opts.poll ?? DEFAULT_POLL;
-  const attempts = new PublishAttempts();
+  const attempts = new PublishAttempts(P, deps.journal);
 
   const secret = (): string => {
     if (!deps.settings.clientSecret) throw permanent(P, 'INSTAGRAM_APP_SECRET is not set: the code exchange needs the app secret', 'not_configured');
@@ -169,7 +169,7 @@ export function createInstagram(deps: ProviderDeps, opts: InstagramOptions = {})
         // First comment under a published media (instagram_business_manage_comments). Comments carry text only.
         if (req.media.length > 0) throw permanent(P, 'a comment cannot carry media', 'media_in_comment');
         if (!req.text.trim()) throw permanent(P, 'a comment needs text', 'empty_post');
-        attempts.start(igId, req.marker, { text: req.text, replyTo: req.replyTo });
+        await attempts.record(igId, req.marker, { text: req.text, replyTo: req.replyTo });
         const r = await post<{ id?: unknown }>('publish', `${req.replyTo}/comments`, token, { message: req.text }, true);
         return { remoteId: need(P, 'publish', true, r.id) };
       }
@@ -187,7 +187,7 @@ export function createInstagram(deps: ProviderDeps, opts: InstagramOptions = {})
         throw permanent(P, 'a Reel lasts at least 3 s', 'video_too_short');
       }
       const urls = requirePublicUrls(P, req.media);
-      const attempt = attempts.start(igId, req.marker, { text: req.text });
+      await attempts.record(igId, req.marker, { text: req.text });
 
       // The 24 h publishing quota (100 per the guide, 50 per the reference): read it live rather than assume.
       const lim = await get<{ data?: { quota_usage?: unknown; config?: { quota_total?: unknown } }[] }>(
@@ -220,8 +220,8 @@ export function createInstagram(deps: ProviderDeps, opts: InstagramOptions = {})
       }
       await finished(containerId, token);
 
-      // Stored before publishing: after a lost answer, the container's status says whether it went live.
-      attempt.containerId = containerId;
+      // Recorded before publishing: after a lost answer, the container's status says whether it went live.
+      await attempts.record(igId, req.marker, { text: req.text, containerId });
       const r = await post<{ id?: unknown }>('publish', `${igId}/media_publish`, token, { creation_id: containerId }, true);
       const mediaId = need(P, 'publish', true, r.id);
       try {
@@ -233,7 +233,7 @@ export function createInstagram(deps: ProviderDeps, opts: InstagramOptions = {})
     },
 
     async findByMarker(account: AccountRef, marker: string, since: Date): Promise<PublishedPost | null> {
-      const a = attempts.get(account.externalId, marker);
+      const a = await attempts.get(account.externalId, marker);
       if (!a) throw unknownMarker(P, marker);
       const from = searchFrom(since, a);
       const token = account.tokens.accessToken;

@@ -16,13 +16,15 @@
 // and X-Restli-Protocol-Version: 2.0.0. An account is an author URN: urn:li:person:{sub} for the member,
 // urn:li:organization:{id} for a Page; that URN is the identity's externalId.
 //
-// Finding a post again after an unknown outcome: LinkedIn has no idempotency key. The adapter remembers, per
-// marker, the commentary it sent and when, and (a) for a Page lists the Page's recent posts (q=author, needs
-// r_organization_social) and matches the commentary and creation time; (b) for a member that listing needs
-// r_member_social, which LinkedIn grants to select partners only, so findByMarker says the outcome cannot be
-// known (unknown_outcome). What makes a retry safe instead is LinkedIn's duplicate check: re-sending the same
-// commentary answers 422 DUPLICATE_POST naming the earlier post's URN, and a retry under the same marker
-// takes that URN as its result. The memory is per process; after a restart the marker has no record.
+// Finding a post again after an unknown outcome: LinkedIn has no idempotency key. Before sending, the adapter
+// writes down, per account and marker, the commentary and when it was first sent, in the send journal
+// (send-journal.ts; the app keeps it in PostgreSQL for every worker, so it survives a restart). Then (a) for a
+// Page it lists the Page's recent posts (q=author, needs r_organization_social) and matches the commentary
+// and creation time; (b) for a member that listing needs r_member_social, which LinkedIn grants to select
+// partners only, so findByMarker says the outcome cannot be known (unknown_outcome). What makes a retry safe
+// instead is LinkedIn's duplicate check: re-sending the same commentary answers 422 DUPLICATE_POST naming
+// the earlier post's URN, and a retry under the same marker takes that URN as its result, also when the
+// earlier send was made by a process that has died since.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { HttpRequest, HttpResponse } from '../infra/http/client.ts';
 import { malformed, retryAfterMs, transportError } from './errors.ts';
@@ -169,7 +171,7 @@ export function createLinkedIn(deps: ProviderDeps): Provider {
   // Web apps authenticate with client_id and client_secret in the form (no PKCE: LinkedIn enables it only
   // for native apps on a loopback redirect, on request).
   const auth: ClientAuth = { clientId: deps.settings.clientId, clientSecret: deps.settings.clientSecret, method: 'body' };
-  const attempts = new SentPosts<Attempt>();
+  const attempts = new SentPosts<Attempt>('linkedin', deps.journal);
   const apiOrigin = new URL(api).origin;
   const bearer = (t: TokenSet) => ({ authorization: `Bearer ${t.accessToken}` });
   const rest = (t: TokenSet) => ({ ...bearer(t), 'linkedin-version': version, 'x-restli-protocol-version': '2.0.0' });
@@ -271,7 +273,7 @@ export function createLinkedIn(deps: ProviderDeps): Provider {
     if (post.media.length > 0) {
       throw new ProviderError('permanent', 'linkedin: a comment is text only here (media in comments is not part of the documented flow AllIN uses)', { provider: 'linkedin', reason: 'media_not_allowed' });
     }
-    attempts.record(post.marker, { commentary: post.text, replyTo: parent, author: account.externalId });
+    await attempts.record(account.externalId, post.marker, { commentary: post.text, replyTo: parent, author: account.externalId });
     const res = await call({
       method: 'POST', url: `${api}/rest/socialActions/${encodeURIComponent(parent)}/comments`, provider: 'linkedin', operation: 'publish', headers: rest(account.tokens),
       body: { actor: account.externalId, object: parent, message: { text: post.text } }, retryUnsent: true,
@@ -439,8 +441,9 @@ export function createLinkedIn(deps: ProviderDeps): Provider {
         distribution: { feedDistribution: 'MAIN_FEED', targetEntities: [], thirdPartyDistributionChannels: [] },
         lifecycleState: 'PUBLISHED', isReshareDisabledByAuthor: false, ...content,
       };
-      const earlier = attempts.get(post.marker);
-      attempts.record(post.marker, { commentary, author });
+      // Written down before the request goes out, so that a crash during it still leaves the record.
+      const earlier = await attempts.get(author, post.marker);
+      await attempts.record(author, post.marker, { commentary, author });
       let res;
       try {
         res = await http.request({ method: 'POST', url: `${api}/rest/posts`, provider: 'linkedin', operation: 'publish', headers: rest(account.tokens), body, retryUnsent: true });
@@ -458,9 +461,9 @@ export function createLinkedIn(deps: ProviderDeps): Provider {
     },
 
     async findByMarker(account: AccountRef, marker: string, since: Date): Promise<PublishedPost | null> {
-      const a = attempts.get(marker);
+      const a = await attempts.get(account.externalId, marker);
       if (!a) {
-        throw new ProviderError('unknown_outcome', 'linkedin: this process has no record of what was sent under the marker, and LinkedIn has no client key to search by', { provider: 'linkedin', reason: 'no_record_of_marker' });
+        throw new ProviderError('unknown_outcome', 'linkedin: there is no record of what was sent under the marker, and LinkedIn has no client key to search by', { provider: 'linkedin', reason: 'no_record_of_marker' });
       }
       return search(account, a, since);
     },

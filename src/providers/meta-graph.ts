@@ -1,12 +1,14 @@
 // What the three Meta adapters (facebook.ts, instagram.ts, threads.ts) share: Graph API calls, the
 // Graph error envelope mapped to ProviderError kinds, container status polling, media checks, and the
-// log of publish attempts that reconciliation needs. Docs:
+// record of publish attempts that reconciliation needs (kept in the send journal). Docs:
 //   https://developers.facebook.com/docs/graph-api/guides/error-handling
 //   https://developers.facebook.com/docs/graph-api/overview/rate-limiting
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { HttpClient, HttpResponse } from '../infra/http/client.ts';
 import { malformed, retryAfterMs, transportError } from './errors.ts';
 import { ProviderError, type MediaItem, type MediaLimits } from './types.ts';
+import { MemorySendJournal, sendKey, type SendJournal } from './send-journal.ts';
+import { journalCall } from './sent-posts.ts';
 
 /** The Graph version used when the settings name none (the default of FACEBOOK_GRAPH_VERSION). */
 export const DEFAULT_GRAPH_VERSION = 'v26.0';
@@ -251,6 +253,7 @@ export function sameText(a: unknown, b: string): boolean {
 
 export interface Attempt {
   text: string;
+  /** When the marker was first sent (a retried marker keeps it). */
   startedAt: Date;
   /** The post this one answers (a comment or a reply). */
   replyTo?: string;
@@ -258,38 +261,36 @@ export interface Attempt {
   containerId?: string;
 }
 
+/** An attempt as the send journal holds it (JSON: the start time is the journal's first send time). */
+type StoredAttempt = Omit<Attempt, 'startedAt'>;
+
 /**
  * Meta posts carry no idempotency key and no field for a marker, so the only way to recognise a post
  * after an unknown outcome is its text (and, for containers, the container's PUBLISHED status). The
- * adapter remembers, per account and marker, what it sent. It lives in this process: a marker this
- * process never published cannot be reconciled (findByMarker says so rather than guessing).
+ * adapter writes down, per account and marker, what it sends before sending it, in the send journal
+ * (send-journal.ts): kept in PostgreSQL and shared by every worker in the app, so a marker sent by a
+ * process that has since died is reconciled by the next one. A marker with no record at all cannot be
+ * reconciled (findByMarker says so rather than guessing).
  */
 export class PublishAttempts {
-  private readonly byKey = new Map<string, Attempt>();
+  constructor(private readonly provider: string, private readonly journal: SendJournal = new MemorySendJournal()) {}
 
-  constructor(private readonly max = 10_000, private readonly ttlMs = 7 * 24 * 3600_000) {}
-
-  start(account: string, marker: string, a: Omit<Attempt, 'startedAt'>): Attempt {
-    const key = `${account}\u0000${marker}`;
-    this.byKey.delete(key);
-    const entry: Attempt = { ...a, startedAt: new Date() };
-    this.byKey.set(key, entry);
-    const cutoff = Date.now() - this.ttlMs;
-    for (const [k, v] of this.byKey) {
-      if (this.byKey.size <= this.max && v.startedAt.getTime() >= cutoff) break;
-      this.byKey.delete(k); // oldest first: a Map iterates in insertion order
-    }
-    return entry;
+  /** Records what is about to be sent (again, once the container is known); the first send time is kept. */
+  async record(account: string, marker: string, a: StoredAttempt): Promise<Attempt> {
+    const value: StoredAttempt = { text: a.text, ...(a.replyTo ? { replyTo: a.replyTo } : {}), ...(a.containerId ? { containerId: a.containerId } : {}) };
+    const r = await journalCall(this.provider, 'write', () => this.journal.put(this.provider, sendKey(account, marker), value));
+    return { ...r.value, startedAt: new Date(r.firstSentAt) };
   }
 
-  get(account: string, marker: string): Attempt | undefined {
-    return this.byKey.get(`${account}\u0000${marker}`);
+  async get(account: string, marker: string): Promise<Attempt | undefined> {
+    const r = await journalCall(this.provider, 'read', () => this.journal.get<StoredAttempt>(this.provider, sendKey(account, marker)));
+    return r ? { ...r.value, startedAt: new Date(r.firstSentAt) } : undefined;
   }
 }
 
 export function unknownMarker(provider: string, marker: string): ProviderError {
   return new ProviderError('permanent',
-    `${provider}: cannot reconcile "${marker}": posts carry no marker on this network and this process did not publish it, so the text to look for is unknown`,
+    `${provider}: cannot reconcile "${marker}": posts carry no marker on this network and nothing was recorded as sent under it, so the text to look for is unknown`,
     { provider, reason: 'marker_unknown' });
 }
 

@@ -11,6 +11,7 @@ import { createBluesky } from './bluesky.ts';
 import { createX } from './x.ts';
 import { createLinkedIn } from './linkedin.ts';
 import type { Provider, ProviderDeps, ProviderId, ProviderSettings } from './types.ts';
+import type { SendJournal } from './send-journal.ts';
 
 export type Factory = (deps: ProviderDeps) => Provider;
 
@@ -43,11 +44,15 @@ export function providerSettings(config: Config, sandboxUrl: string | undefined)
 export class ProviderRegistry {
   private readonly built = new Map<ProviderId, Provider>();
 
-  /** `factories` replaces the default factory of a network (the app passes Mastodon a database-backed app store). */
+  /**
+   * `factories` replaces the default factory of a network (the app passes Mastodon a database-backed app store);
+   * `journal` is the send journal every adapter gets (the app passes the PostgreSQL one; see send-journal.ts).
+   */
   constructor(
     private readonly http: HttpClient,
     private readonly settings: Partial<Record<ProviderId, ProviderSettings>>,
     private readonly factories: Partial<Record<ProviderId, Factory>> = {},
+    private readonly journal?: SendJournal,
   ) {}
 
   /** Networks that are configured and have an adapter. */
@@ -65,7 +70,7 @@ export class ProviderRegistry {
       const factory = this.factories[id] ?? FACTORIES[id];
       const settings = this.settings[id];
       if (!factory || !settings) throw new Error(`the network "${id}" is not enabled on this AllIN`);
-      p = factory({ http: this.http, settings });
+      p = factory({ http: this.http, settings, ...(this.journal ? { journal: this.journal } : {}) });
       this.built.set(id, p);
     }
     return p;

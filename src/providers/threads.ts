@@ -73,7 +73,7 @@ export function createThreads(deps: ProviderDeps, opts: ThreadsOptions = {}): Pr
   const graph = (path: string) => `${graphBase}/${version}/${path}`;
   const clientId = deps.settings.clientId ?? '';
   const poll = opts.poll ?? DEFAULT_POLL;
-  const attempts = new PublishAttempts();
+  const attempts = new PublishAttempts(P, deps.journal);
 
   const secret = (): string => {
     if (!deps.settings.clientSecret) throw permanent(P, 'THREADS_APP_SECRET is not set: the code exchange needs the app secret', 'not_configured');
@@ -165,7 +165,8 @@ export function createThreads(deps: ProviderDeps, opts: ThreadsOptions = {}): Pr
         }
       }
       const urls = requirePublicUrls(P, req.media);
-      const attempt = attempts.start(uid, req.marker, { text: req.text, ...(req.replyTo ? { replyTo: req.replyTo } : {}) });
+      const sent = { text: req.text, ...(req.replyTo ? { replyTo: req.replyTo } : {}) };
+      await attempts.record(uid, req.marker, sent);
 
       // 250 posts and 1,000 replies per rolling 24 h, enforced at threads_publish: check first.
       const lim = await get<{ data?: Record<string, unknown>[] }>('publishing_limit', `${uid}/threads_publishing_limit`, token, {
@@ -205,8 +206,8 @@ export function createThreads(deps: ProviderDeps, opts: ThreadsOptions = {}): Pr
         await finished(containerId, token);
       }
 
-      // Stored before publishing: after a lost answer the container's status (PUBLISHED) is the proof.
-      attempt.containerId = containerId;
+      // Recorded before publishing: after a lost answer the container's status (PUBLISHED) is the proof.
+      await attempts.record(uid, req.marker, { ...sent, containerId });
       const r = await post<{ id?: unknown }>('publish', `${uid}/threads_publish`, token, { creation_id: containerId }, true);
       const mediaId = need(P, 'publish', true, r.id);
       try {
@@ -218,7 +219,7 @@ export function createThreads(deps: ProviderDeps, opts: ThreadsOptions = {}): Pr
     },
 
     async findByMarker(account: AccountRef, marker: string, since: Date): Promise<PublishedPost | null> {
-      const a = attempts.get(account.externalId, marker);
+      const a = await attempts.get(account.externalId, marker);
       if (!a) throw unknownMarker(P, marker);
       if (!a.containerId) return null; // threads_publish was never sent
       const token = account.tokens.accessToken;

@@ -4,6 +4,7 @@
 // store what they return. Every outbound call goes through the injected HttpClient (timeouts, bounded
 // retries of idempotent calls, metrics, and the private-address guard for user-supplied hosts).
 import type { HttpClient } from '../infra/http/client.ts';
+import type { SendJournal } from './send-journal.ts';
 
 export const PROVIDER_IDS = ['x', 'linkedin', 'facebook', 'instagram', 'threads', 'mastodon', 'bluesky', 'sandbox'] as const;
 export type ProviderId = (typeof PROVIDER_IDS)[number];
@@ -151,6 +152,12 @@ export interface ProviderDeps {
   http: HttpClient;
   /** Base URLs (overridable so tests point them at the simulator) and app credentials. */
   settings: ProviderSettings;
+  /**
+   * Where adapters without an idempotency key write down what they send before sending it, to reconcile
+   * an unknown outcome later (src/providers/send-journal.ts). The app passes one kept in PostgreSQL and
+   * shared by every worker; without it an adapter keeps its own in memory, lost on restart.
+   */
+  journal?: SendJournal;
 }
 
 export interface ProviderSettings {

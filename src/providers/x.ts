@@ -13,12 +13,13 @@
 //
 // How a post is found again after an unknown outcome: X has no idempotency key and no client field that
 // comes back on a post, and the text must go out exactly as the user wrote it (no invisible marker). So
-// the adapter remembers, per marker, what it sent (text, reply target, first send time) and reconciles by
-// reading the account's own timeline for a post with the same text (compared after undoing what X does to
-// text: t.co links, the trailing media link, HTML entities) created inside the window. X refuses an
-// identical text from the same account as a duplicate, so at most one post can match. The memory is per
-// process: after a restart the marker has no record and findByMarker says the outcome cannot be known
-// (unknown_outcome) rather than guessing.
+// the adapter writes down, per account and marker, what it sends (text, reply target, first send time)
+// before sending it, and reconciles by reading the account's own timeline for a post with the same text
+// (compared after undoing what X does to text: t.co links, the trailing media link, HTML entities) created
+// inside the window. X refuses an identical text from the same account as a duplicate, so at most one post
+// can match. The record is the send journal (send-journal.ts), which the app keeps in PostgreSQL for every
+// worker: a process that restarts after a crash, or another worker, still knows what was sent. Only a
+// marker with no record at all makes findByMarker say the outcome cannot be known (unknown_outcome).
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { HttpRequest, HttpResponse } from '../infra/http/client.ts';
 import { malformed, retryAfterMs, transportError } from './errors.ts';
@@ -175,7 +176,7 @@ export function createX(deps: ProviderDeps): Provider {
   if (!deps.settings.clientId) throw new Error('x: X_CLIENT_ID is required');
   // Confidential clients (Web App) authenticate with HTTP Basic; public clients send client_id in the form.
   const auth: ClientAuth = { clientId: deps.settings.clientId, ...(deps.settings.clientSecret ? { clientSecret: deps.settings.clientSecret } : {}), method: deps.settings.clientSecret ? 'basic' : 'body' };
-  const attempts = new SentPosts<Attempt>();
+  const attempts = new SentPosts<Attempt>('x', deps.journal);
   const bearer = (t: TokenSet) => ({ authorization: `Bearer ${t.accessToken}` });
 
   const call = async (req: HttpRequest, opts: { creates?: boolean; reply?: boolean } = {}): Promise<HttpResponse> => {
@@ -363,8 +364,9 @@ export function createX(deps: ProviderDeps): Provider {
         ...(mediaIds.length > 0 ? { media: { media_ids: mediaIds } } : {}),
         ...(post.replyTo ? { reply: { in_reply_to_tweet_id: post.replyTo } } : {}),
       };
-      const earlier = attempts.get(post.marker);
-      const attempt = attempts.record(post.marker, { text: post.text, ...(post.replyTo ? { replyTo: post.replyTo } : {}) });
+      // Written down before the request goes out, so that a crash during it still leaves the record.
+      const earlier = await attempts.get(account.externalId, post.marker);
+      const attempt = await attempts.record(account.externalId, post.marker, { text: post.text, ...(post.replyTo ? { replyTo: post.replyTo } : {}) });
       let res;
       try {
         res = await http.request({ method: 'POST', url: `${api}/2/tweets`, provider: 'x', operation: 'publish', headers: bearer(account.tokens), body, retryUnsent: true });
@@ -383,9 +385,9 @@ export function createX(deps: ProviderDeps): Provider {
     },
 
     async findByMarker(account: AccountRef, marker: string, since: Date): Promise<PublishedPost | null> {
-      const a = attempts.get(marker);
+      const a = await attempts.get(account.externalId, marker);
       if (!a) {
-        throw new ProviderError('unknown_outcome', 'x: this process has no record of what was sent under the marker, and X has no client key to search by', { provider: 'x', reason: 'no_record_of_marker' });
+        throw new ProviderError('unknown_outcome', 'x: there is no record of what was sent under the marker, and X has no client key to search by', { provider: 'x', reason: 'no_record_of_marker' });
       }
       return search(account, a, since);
     },

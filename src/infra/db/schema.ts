@@ -11,3 +11,4 @@ export * from '../../modules/posts/schema.ts';
 export * from '../../modules/media/schema.ts';
 export * from '../../modules/webhooks/schema.ts';
 export * from '../../modules/analytics/schema.ts';
+export * from '../../modules/publishing/schema.ts';
