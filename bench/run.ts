@@ -2,10 +2,12 @@
 // baseline measured in the same run. They are not pass/fail tests: this machine is shared and noisy.
 import { benchHealth } from './health.ts';
 import { benchAuth } from './auth.ts';
+import { benchPublish } from './publish.ts';
 
 const BENCHES: Record<string, { describe: string; run: (args: string[]) => Promise<void> }> = {
   health: { describe: 'GET /health: AllIN (metrics on and off) against a bare node:http server', run: benchHealth },
   auth: { describe: 'login throughput against raw argon2id; /api/auth/me and refresh latency at 50 clients', run: benchAuth },
+  publish: { describe: '10,000 targets due at once (time to publish all, duplicates, lost); 1,000 a minute (lateness)', run: benchPublish },
 };
 
 export async function runBench(args: string[]): Promise<number> {

@@ -132,11 +132,12 @@ delete env.REDIS_URL;
 const parallel = files.filter((f) => !f.endsWith('.serial.test.ts'));
 const serial = files.filter((f) => f.endsWith('.serial.test.ts'));
 console.log(`test run ${runId}: ${files.length} files (${serial.length} run alone at the end), database ${dbName}, node ${process.version}`);
-const totals = { pass: 0, fail: 0, skipped: 0 };
-const run = (list, concurrency) => new Promise((res) => {
+const totals = { pass: 0, fail: 0, skipped: 0, cancelled: 0 };
+// A file's tests share one timeout for the file; serial files (process crashes, timings) get longer.
+const run = (list, concurrency, timeoutMs = 300_000) => new Promise((res) => {
   if (list.length === 0) return res(0);
   const child = spawn(process.execPath, [
-    '--import', 'tsx', '--test', '--test-reporter=spec', `--test-concurrency=${concurrency}`, '--test-timeout=300000', ...passThrough,
+    '--import', 'tsx', '--test', '--test-reporter=spec', `--test-concurrency=${concurrency}`, `--test-timeout=${timeoutMs}`, ...passThrough,
     ...list.map((f) => relative(root, join(root, f))),
   ], { cwd: root, env, stdio: ['inherit', 'pipe', 'inherit'] });
   // Pass the report through, and add up its closing counts for one summary line over both runs.
@@ -153,8 +154,8 @@ const run = (list, concurrency) => new Promise((res) => {
     res(c ?? (sig ? 1 : 0));
   });
 });
-const code = Math.max(await run(parallel, 3), await run(serial, 1));
-console.log(`\ntests: ${totals.pass} passed, ${totals.fail} failed${totals.skipped ? `, ${totals.skipped} skipped` : ''}`);
+const code = Math.max(await run(parallel, 3), await run(serial, 1, 900_000));
+console.log(`\ntests: ${totals.pass} passed, ${totals.fail} failed${totals.cancelled ? `, ${totals.cancelled} cancelled (timed out)` : ''}${totals.skipped ? `, ${totals.skipped} skipped` : ''}`);
 
 try {
   // The run's database and any extra ones its tests made (named after it).

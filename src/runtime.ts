@@ -22,6 +22,8 @@ import { createDb } from './infra/db/client.ts';
 import { createInvalidationBus } from './infra/stores/invalidation.ts';
 import { buildServices, REFRESH_TOKENS_TASK, type Services } from './services.ts';
 import { CLEANUP_MEDIA_TASK } from './modules/media/service.ts';
+import { COLLECT_POST_METRICS_TASK } from './modules/analytics/service.ts';
+import { PRUNE_SEND_JOURNAL_TASK } from './modules/publishing/send-journal.ts';
 
 export class StartupRefused extends Error {
   constructor(message: string) {
@@ -133,7 +135,7 @@ export async function startRuntime(role: Role, config: Config, log: Logger, opts
     if (role !== 'serve') {
       const r = await startJobRunner({
         pool, log, metrics, tasks: services.tasks,
-        crontab: `* * * * * ${REFRESH_TOKENS_TASK} ?max=1\n0 * * * * ${CLEANUP_MEDIA_TASK} ?max=1`,
+        crontab: `* * * * * ${REFRESH_TOKENS_TASK} ?max=1\n0 * * * * ${CLEANUP_MEDIA_TASK} ?max=1\n17 * * * * ${PRUNE_SEND_JOURNAL_TASK} ?max=1\n*/5 * * * * ${COLLECT_POST_METRICS_TASK} ?max=1&queue=post_metrics`,
         concurrency: config.WORKER_CONCURRENCY,
         pollInterval: config.WORKER_POLL_INTERVAL_MS,
         heartbeatIntervalSeconds: config.HEARTBEAT_INTERVAL_SECONDS,

@@ -27,10 +27,14 @@ import { can } from './modules/workspaces/permissions.ts';
 import { MediaService, CLEANUP_MEDIA_TASK, cleanupMediaTask } from './modules/media/service.ts';
 import { LocalDiskStorage } from './modules/media/storage.ts';
 import { mediaInUse } from './modules/media/in-use.ts';
+import { MediaLinks } from './modules/media/links.ts';
 import { WebhookService, DELIVER_WEBHOOK_TASK, deliverWebhookTask } from './modules/webhooks/service.ts';
 import { PostsService, PUBLISH_TASK } from './modules/posts/service.ts';
 import { PublishingService } from './modules/publishing/service.ts';
+import { AnalyticsService, COLLECT_POST_METRICS_TASK, collectPostMetricsTask } from './modules/analytics/service.ts';
 import { PublishLimits } from './modules/publishing/limits.ts';
+import { databaseSendJournal, PRUNE_SEND_JOURNAL_TASK, pruneSendJournalTask } from './modules/publishing/send-journal.ts';
+import { mailPostProblem } from './modules/posts/notify.ts';
 import { hostname } from 'node:os';
 
 
@@ -60,6 +64,7 @@ export interface Services {
   webhooks: WebhookService;
   posts: PostsService;
   publishing: PublishingService;
+  analytics: AnalyticsService;
 }
 
 export interface ServiceOptions {
@@ -93,10 +98,12 @@ export function buildServices(config: Config, db: Db, store: KeyValueStore, log:
   const mailer = createMailer({ url: config.MAIL_URL, from: config.MAIL_FROM, log });
   const http = new HttpClient({ metrics, log, allowPrivateHosts: config.ALLOW_PRIVATE_HOSTS, defaultTimeoutMs: config.SOCIAL_API_TIMEOUT_MS });
   const cipher = new TokenCipher(parseEncryptionKeys(config.ENCRYPTION_KEYS!).keys);
+  // What adapters without an idempotency key sent under each marker, kept in the database for every process.
+  const sendJournal = databaseSendJournal(db);
   // Mastodon registers AllIN once per instance; the registration is kept in the database for every process.
   const registry = new ProviderRegistry(http, providerSettings(config, opts.simulatorUrl ?? config.SIMULATOR_URL), {
     mastodon: (deps) => createMastodon(deps, databaseAppStore(db, cipher)),
-  });
+  }, sendJournal);
   const webhooks = new WebhookService({
     db, cipher, http, log, metrics,
     config: {
@@ -112,18 +119,20 @@ export function buildServices(config: Config, db: Db, store: KeyValueStore, log:
     },
   });
   const media = new MediaService({
-    db, log, storage: new LocalDiskStorage(config.MEDIA_DIR), inUse: mediaInUse(db),
+    db, log, storage: new LocalDiskStorage(config.MEDIA_DIR), inUse: mediaInUse(db), links: new MediaLinks(config.AUTH_SECRET!, config.PUBLIC_URL),
     limits: { maxImageBytes: config.MEDIA_MAX_IMAGE_BYTES, maxVideoBytes: config.MEDIA_MAX_VIDEO_BYTES, unusedTtlHours: config.MEDIA_UNUSED_TTL_HOURS },
   });
   const posts = new PostsService({ db, registry, media });
   const publishing = new PublishingService({
     db, registry, accounts, posts, media, events: webhooks, metrics, log,
+    notify: (tx, target, state, reason) => mailPostProblem(tx, config.PUBLIC_URL, target, state, reason),
     limits: new PublishLimits(store, { perNetwork: config.PUBLISH_CONCURRENCY_PER_NETWORK, perAccount: config.PUBLISH_CONCURRENCY_PER_ACCOUNT }),
     options: {
       leaseMs: config.PUBLISH_LEASE_SECONDS * 1000, maxAttempts: config.PUBLISH_MAX_ATTEMPTS,
       backoffBaseMs: config.PUBLISH_BACKOFF_BASE_MS, backoffMaxMs: config.PUBLISH_BACKOFF_MAX_MS,
     },
   });
+  const analytics = new AnalyticsService({ db, accounts, registry, metrics, log, bus });
   const workerId = `${hostname()}:${process.pid}`;
   const tasks: TaskList = {
     [PUBLISH_TASK]: async (payload) => {
@@ -131,12 +140,14 @@ export function buildServices(config: Config, db: Db, store: KeyValueStore, log:
       await publishing.run(targetId, workerId);
     },
     [CLEANUP_MEDIA_TASK]: cleanupMediaTask(media, log),
+    [PRUNE_SEND_JOURNAL_TASK]: pruneSendJournalTask(sendJournal, log),
     [SEND_MAIL_TASK]: sendMailTask(db, mailer, log),
     [DELIVER_WEBHOOK_TASK]: deliverWebhookTask(webhooks),
+    [COLLECT_POST_METRICS_TASK]: collectPostMetricsTask(analytics, log),
     [REFRESH_TOKENS_TASK]: async () => {
       const r = await accounts.refreshDue();
       if (r.refreshed || r.failed) log.info(r, 'token refresh run');
     },
   };
-  return { db, store, hasher, tokens, sessions, auth, workspaces, invitations, apiKeys, mailer, authLimits, apiLimits, tasks, http, registry, accounts, webhooks, media, posts, publishing };
+  return { db, store, hasher, tokens, sessions, auth, workspaces, invitations, apiKeys, mailer, authLimits, apiLimits, tasks, http, registry, accounts, webhooks, media, posts, publishing, analytics };
 }

@@ -549,3 +549,24 @@ describe('MP4 header reader', () => {
     assert.deepEqual(readMp4Info(Buffer.concat([ftyp(), mvhd(0, 1000, 5000)])), {});
   });
 });
+
+test('networks that fetch media get a signed, expiring link; a changed or expired link is a 404', async () => {
+  const up = await upload(png(40, 30), 'link.png');
+  assert.equal(up.status, 201);
+  const [item] = await t.running.services.media.items(ws, [up.body.id]);
+  const link = new URL(item!.publicUrl!);
+  assert.equal(link.pathname, `/media/${up.body.id}`);
+  const path = `${link.pathname}${link.search}`;
+  const ok = await fetch(`${t.url}${path}`);
+  assert.equal(ok.status, 200);
+  assert.equal(ok.headers.get('content-type'), 'image/png');
+  assert.deepEqual(Buffer.from(await ok.arrayBuffer()), png(40, 30));
+  const sig = link.searchParams.get('sig')!;
+  const expires = Number(link.searchParams.get('expires'));
+  const forged = await fetch(`${t.url}${link.pathname}?expires=${expires + 3600}&sig=${sig}`);
+  assert.equal(forged.status, 404, 'a later expiry with the old signature');
+  const expired = new URL(t.running.services.media['d'].links!.url(up.body.id, Date.now() - 2 * 86_400_000));
+  assert.equal((await fetch(`${t.url}${expired.pathname}${expired.search}`)).status, 404);
+  const other = await fetch(`${t.url}/media/00000000-0000-4000-8000-000000000000?expires=${expires}&sig=${sig}`);
+  assert.equal(other.status, 404, 'the signature of one id does not open another');
+});

@@ -3,7 +3,8 @@
 // timeouts reconciled, expired and revoked tokens, time zones across DST, approvals, queue, calendar.
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { eq, sql } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
+import { mailOutbox } from '../src/modules/mail/schema.ts';
 import { startTestApp, type TestApp } from './support/app.ts';
 import { connectSandbox, eventually, simKnobs, simPosts } from './support/social.ts';
 import { postTargets } from '../src/modules/posts/schema.ts';
@@ -12,6 +13,7 @@ import { DEFAULT_KNOBS } from '../tools/provider-sim/core.ts';
 
 let t: TestApp;
 let owner: string;
+let ownerEmail: string;
 let ws: string;
 let account: string;
 const sim = () => t.running.simulatorUrl!;
@@ -20,6 +22,7 @@ before(async () => {
   t = await startTestApp({ PUBLISH_BACKOFF_BASE_MS: '200', PUBLISH_BACKOFF_MAX_MS: '1000', PUBLISH_MAX_ATTEMPTS: '4', SOCIAL_API_TIMEOUT_MS: '1500', PUBLISH_LEASE_SECONDS: '5', PUBLISH_SWEEP_INTERVAL_MS: '500' }, 'start');
   const u = await t.user();
   owner = (await t.login(u.email, u.password)).accessToken;
+  ownerEmail = u.email;
   ws = (await t.call('POST', '/api/workspaces', { token: owner, body: { name: 'Posts' } })).body.id;
   account = await connectSandbox(t, owner, ws, 'poster');
 });
@@ -162,6 +165,9 @@ describe('publishing', () => {
     assert.equal(target.error.class, 'auth_expired');
     const [acc] = await t.running.services.db.select().from(socialAccounts).where(eq(socialAccounts.id, u2));
     assert.equal(acc!.status, 'needs_reconnect');
+    // The author is told, by mail, with the reason and a link to the post.
+    const mails = await t.running.services.db.select().from(mailOutbox).where(and(eq(mailOutbox.to, ownerEmail), eq(mailOutbox.template, 'post_failed')));
+    assert.ok(mails.some((m) => m.text.includes('Nobody home') && m.text.includes(`/posts/${r.body.id}`)), JSON.stringify(mails.map((m) => m.text)));
     const again = await createPost({ text: 'Still nobody', targets: [{ accountId: u2 }], schedule: { now: true } });
     assert.equal(again.status, 409);
     assert.equal(again.body.code, 'ACCOUNT_NEEDS_RECONNECT');
@@ -298,6 +304,15 @@ describe('roles and approval', () => {
       assert.equal(ok.status, 200, JSON.stringify(ok.body));
       assert.equal(ok.body.review.decision, 'approved');
       assert.equal((await waitForTarget(draft.body.id)).targets[0].state, 'published');
+
+      // An approved post scheduled for later cannot be changed by the editor behind the approver's back.
+      const later = await createPost({ text: 'Approved text', targets: [{ accountId: account }] }, editor);
+      await t.call('POST', `/api/workspaces/${ws}/posts/${later.body.id}/submit`, { token: editor, body: { at: new Date(Date.now() + 86_400_000).toISOString() } });
+      assert.equal((await t.call('POST', `/api/workspaces/${ws}/posts/${later.body.id}/approve`, { token: owner, body: {} })).status, 200);
+      const sneak = await t.call('PUT', `/api/workspaces/${ws}/posts/${later.body.id}`, { token: editor, body: { text: 'Something else', targets: [{ accountId: account }] } });
+      assert.equal(sneak.status, 403);
+      assert.equal(sneak.body.code, 'APPROVAL_REQUIRED');
+      assert.equal((await t.call('POST', `/api/workspaces/${ws}/posts/retry-failed`, { token: editor, body: {} })).status, 403);
 
       const other = await createPost({ text: 'Not this one', targets: [{ accountId: account }] }, editor);
       await t.call('POST', `/api/workspaces/${ws}/posts/${other.body.id}/submit`, { token: editor, body: { at: new Date(Date.now() + 86_400_000).toISOString() } });

@@ -67,6 +67,16 @@ export async function startSimulator(opts: { port?: number; host?: string; publi
     if (!s) return reply.status(404).send({ error: 'no such network' });
     return { posts: s.posts };
   });
+  // The user deleted a post on the network: reading it (or its figures) answers 404 from now on.
+  app.delete('/_sim/:network/posts/:id', async (req, reply) => {
+    const { network, id } = req.params as { network: string; id: string };
+    const s = states.get(network);
+    if (!s) return reply.status(404).send({ error: 'no such network' });
+    const i = s.posts.findIndex((p) => p.id === id);
+    if (i < 0) return reply.status(404).send({ error: 'no such post' });
+    s.posts.splice(i, 1);
+    return { deleted: id };
+  });
   app.get('/_sim/:network/stats', async (req, reply) => {
     const s = states.get((req.params as { network: string }).network);
     if (!s) return reply.status(404).send({ error: 'no such network' });

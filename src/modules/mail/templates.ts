@@ -32,7 +32,16 @@ export const templates = {
   accountNeedsReconnect: (name: string, provider: string, username: string, link: string): Mail => ({
     template: 'account_needs_reconnect',
     subject: `Reconnect ${username} on ${provider} in AllIN`,
-    text: `Hello ${name},\n\n${provider} no longer accepts AllIN's access to ${username}, so nothing will be published to it until it is reconnected. Posts scheduled for it are held, not lost.\n\nReconnect it here: ${link}${sign}`,
+    text: `Hello ${name},\n\n${provider} no longer accepts AllIN's access to ${username}, so nothing can be published to it until it is reconnected: posts due for it meanwhile fail, and are kept, so you can retry them after reconnecting.\n\nReconnect it here: ${link}${sign}`,
+  }),
+  postProblem: (name: string, state: 'failed' | 'unknown', provider: string, username: string, excerpt: string, reason: string, link: string): Mail => ({
+    template: state === 'failed' ? 'post_failed' : 'post_unknown',
+    subject: state === 'failed' ? `Your post to ${provider} (${username}) was not published` : `Check whether your post to ${provider} (${username}) went out`,
+    text: `Hello ${name},\n\n${state === 'failed'
+      ? `AllIN could not publish your post to ${username} on ${provider}:`
+      : `AllIN sent your post to ${username} on ${provider}, but cannot tell whether ${provider} published it:`}\n\n  "${excerpt}"\n\nWhy: ${reason}\n\n${state === 'failed'
+      ? 'It is kept; fix what the reason says and retry it here'
+      : 'Look at the account on the network before retrying, so it does not go out twice. The post'}: ${link}${sign}`,
   }),
   invitation: (workspace: string, inviter: string, role: string, link: string): Mail => ({
     template: 'invitation',

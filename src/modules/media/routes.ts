@@ -200,6 +200,28 @@ export const mediaRoutes: FastifyPluginAsyncTypebox<MediaRouteDeps> = async (app
     return reply.send(stream);
   });
 
+  // A signed, expiring link (see links.ts), for networks that fetch media themselves. No session: the
+  // signature is the permission.
+  app.get('/media/:mediaId', {
+    schema: {
+      tags, summary: 'An upload through a signed link (what Instagram and Threads fetch)',
+      params: Type.Object({ mediaId: Type.String({ maxLength: 64 }) }),
+      querystring: Type.Object({ expires: Type.Integer({ minimum: 0 }), sig: Type.String({ maxLength: 128 }) }, { additionalProperties: false }),
+      response: { 200: Type.Unknown({ description: 'The file' }), ...errors(400, 404) },
+    },
+  }, async (req, reply) => {
+    const media = await d.media.getByLink(req.params.mediaId, req.query.expires, req.query.sig);
+    const stream = await d.media.open(media);
+    reply
+      .type(media.mimeType)
+      .header('content-length', String(media.bytes))
+      .header('x-content-type-options', 'nosniff')
+      .header('content-security-policy', "default-src 'none'; sandbox")
+      .header('cache-control', 'private, no-store')
+      .header('referrer-policy', 'no-referrer');
+    return reply.send(stream);
+  });
+
   app.patch('/api/workspaces/:workspaceId/media/:mediaId', {
     preHandler: [d.guards.any, d.workspaceAccess('posts.write')],
     schema: {

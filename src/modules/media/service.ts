@@ -21,6 +21,7 @@ import type { Logger } from '../../infra/logger.ts';
 import { ApiError } from '../../http/errors.ts';
 import type { MediaItem } from '../../providers/types.ts';
 import { Mp4HeaderReader } from './mp4.ts';
+import type { MediaLinks } from './links.ts';
 import type { MediaStorage } from './storage.ts';
 import { media } from './schema.ts';
 
@@ -209,6 +210,8 @@ export class MediaService {
     inUse: MediaInUse;
     log?: Logger;
     clock?: () => Date;
+    /** Signed links for networks that fetch media by URL (Instagram, Threads). */
+    links?: MediaLinks;
   }) {
     this.now = d.clock ?? (() => new Date());
   }
@@ -302,6 +305,14 @@ export class MediaService {
     return row;
   }
 
+  /** An upload reached through a signed link: 404 unless the link is ours and current. */
+  async getByLink(id: string, expires: number, sig: string): Promise<Media> {
+    if (!UUID.test(id) || !this.d.links?.verify(id, expires, sig, this.now().getTime())) throw new ApiError(404, 'NOT_FOUND', 'This link does not exist or has expired.');
+    const [row] = await this.d.db.select().from(media).where(eq(media.id, id.toLowerCase()));
+    if (!row) throw new ApiError(404, 'NOT_FOUND', 'This link does not exist or has expired.');
+    return row;
+  }
+
   async setAltText(workspaceId: string, id: string, altText: string | null): Promise<Media> {
     const value = cleanAltText(altText);
     await this.get(workspaceId, id);
@@ -375,6 +386,7 @@ export class MediaService {
       ...(r.height !== null ? { height: r.height } : {}),
       ...(r.durationSeconds !== null ? { durationSeconds: r.durationSeconds } : {}),
       ...(r.altText ? { altText: r.altText } : {}),
+      ...(this.d.links ? { publicUrl: this.d.links.url(r.id, this.now().getTime()) } : {}),
       read: () => this.d.storage.read(r.storageKey),
     }));
   }

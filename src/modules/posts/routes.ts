@@ -223,6 +223,13 @@ export const postRoutes: FastifyPluginAsyncTypebox<PostRouteDeps> = async (app, 
     },
   }, async (req) => {
     const { version, ...input } = req.body;
+    // An approved, scheduled post changed by someone who cannot approve would go out unreviewed.
+    if (!accessOf(req).permissions.has('posts.approve') && await d.posts.requiresApproval(req.params.workspaceId)) {
+      const { post } = await d.posts.get(req.params.workspaceId, req.params.postId);
+      if (post.status === 'scheduled') {
+        throw new ApiError(403, 'APPROVAL_REQUIRED', 'This post was approved and is scheduled; a change needs approval again: unschedule it, edit it, and submit it.');
+      }
+    }
     await d.posts.update(req.params.workspaceId, req.params.postId, input as PostInput, version, auditActor(req));
     return one(req.params.workspaceId, req.params.postId);
   });

@@ -52,6 +52,8 @@ export interface PublishingDeps {
   media: MediaSource;
   limits: PublishLimits;
   events?: PublishEvents;
+  /** Tells the people behind a post that one of its targets failed or has an unknown outcome. */
+  notify?: (tx: DbOrTx, target: Target, state: 'failed' | 'unknown', reason: string) => Promise<void>;
   metrics: Metrics;
   log: Logger;
   options: PublishingOptions;
@@ -289,6 +291,7 @@ export class PublishingService {
       await this.d.events?.emit(tx, target.workspaceId, `post.${state}`, data);
       if (state !== 'published') {
         await audit(tx, { action: `post.${state}`, workspaceId: target.workspaceId, targetType: 'post_target', targetId: target.id, details: { provider: target.provider, error: error?.message.slice(0, 300) } });
+        await this.d.notify?.(tx, target, state, error!.message);
       }
       await this.d.posts.scheduleNextOccurrence(tx, row!);
     });

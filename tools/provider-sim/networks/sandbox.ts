@@ -129,6 +129,7 @@ export function registerSandbox(ctx: SimNetworkContext): void {
   app.get('/api/posts/:id/metrics', async (req, reply) => {
     const t = auth(req, reply);
     if (!t) return reply;
+    if (await ctx.interfere(reply, style)) return reply;
     const p = state.posts.find((x) => x.id === (req.params as { id: string }).id && x.userId === t.userId);
     if (!p) return reply.status(404).send({ error: 'not_found' });
     // Deterministic, growing with age, so collected figures move over time.
