@@ -274,8 +274,14 @@ export class AccountService {
    * refreshes once and tries once more. If the network still refuses, the account needs reconnecting.
    */
   async withAccount<T>(accountId: string, fn: (ref: AccountRef) => Promise<T>): Promise<T> {
-    let [acc] = await this.d.db.select().from(socialAccounts).where(eq(socialAccounts.id, accountId));
+    const [acc] = await this.d.db.select().from(socialAccounts).where(eq(socialAccounts.id, accountId));
     if (!acc) throw new ApiError(404, 'NOT_FOUND', 'No such account.');
+    return this.withAccountRow(acc, fn);
+  }
+
+  /** withAccount for a row the caller has just read (saves reading it again). */
+  async withAccountRow<T>(row: Account, fn: (ref: AccountRef) => Promise<T>): Promise<T> {
+    let acc = row;
     if (acc.status !== 'active') throw new ProviderError('auth_expired', `The ${acc.provider} account ${acc.username} needs reconnecting`, { provider: acc.provider, reason: acc.status });
     if (acc.tokenExpiresAt && acc.tokenExpiresAt.getTime() - Date.now() < REFRESH_AHEAD_MS && acc.refreshTokenEnc) {
       acc = await this.refresh(acc.id, acc.accessTokenEnc);

@@ -389,7 +389,8 @@ export class PostsService {
    * After a recurring post's target finished: the same account's next occurrence, scheduled with its job,
    * in the caller's transaction. Nothing when the post does not repeat or the rule has ended.
    */
-  async scheduleNextOccurrence(tx: DbOrTx, target: Target): Promise<void> {
+  async scheduleNextOccurrence(tx: DbOrTx, target: Target, known?: Post): Promise<void> {
+    if (known && !known.recurrence) return; // the common case, without a query
     const [post] = await tx.select().from(posts).where(eq(posts.id, target.postId));
     if (!post?.recurrence || post.status !== 'scheduled' || !post.localTime || !post.timeZone) return;
     const currentLocal = instantToLocal(target.publishAt ?? post.publishAt!, post.timeZone);

@@ -23,7 +23,7 @@ import type { ProviderRegistry } from '../../providers/registry.ts';
 import type { AccountService } from '../accounts/service.ts';
 import { socialAccounts } from '../accounts/schema.ts';
 import { posts, postTargets, publishAttempts } from '../posts/schema.ts';
-import { enqueue, type PostsService, type Target } from '../posts/service.ts';
+import { enqueue, type Post, type PostsService, type Target } from '../posts/service.ts';
 import { audit } from '../audit/service.ts';
 import { ApiError } from '../../http/errors.ts';
 import type { PublishLimits } from './limits.ts';
@@ -93,18 +93,14 @@ export class PublishingService {
     return outcome;
   }
 
-  /** Wins the target: due and scheduled, or publishing with a lease that ran out. */
+  /** Wins the target: due and scheduled, or publishing with a lease that ran out. One statement. */
   private async claim(targetId: string, workerId: string): Promise<Target | null> {
-    const leaseMs = this.d.options.leaseMs;
-    const rows = await this.d.db.execute<Record<string, unknown>>(sql`
-      update post_targets set state = 'publishing', worker_id = ${workerId}, lease_until = now() + (${leaseMs} * interval '1 millisecond'),
-        attempts = attempts + 1, updated_at = now()
-      where id = ${targetId} and (
-        (state = 'scheduled' and coalesce(next_attempt_at, publish_at) <= now() + interval '2 seconds')
-        or (state = 'publishing' and lease_until < now()))
-      returning id`);
-    if (rows.rows.length === 0) return null;
-    const [t] = await this.d.db.select().from(postTargets).where(eq(postTargets.id, targetId));
+    const [t] = await this.d.db.update(postTargets).set({
+      state: 'publishing', workerId, leaseUntil: sql`now() + (${this.d.options.leaseMs} * interval '1 millisecond')`,
+      attempts: sql`${postTargets.attempts} + 1`, updatedAt: sql`now()`,
+    }).where(and(eq(postTargets.id, targetId), sql`(
+        (${postTargets.state} = 'scheduled' and coalesce(${postTargets.nextAttemptAt}, ${postTargets.publishAt}) <= now() + interval '2 seconds')
+        or (${postTargets.state} = 'publishing' and ${postTargets.leaseUntil} < now()))`)).returning();
     return t ?? null;
   }
 
@@ -126,9 +122,10 @@ export class PublishingService {
 
   private async publish(target: Target, workerId: string): Promise<Outcome> {
     const { db } = this.d;
-    const [post] = await db.select().from(posts).where(eq(posts.id, target.postId));
-    const [account] = await db.select().from(socialAccounts).where(eq(socialAccounts.id, target.accountId));
-    if (!post || !account) return 'skipped'; // deleted under us (cascade)
+    const [row] = await db.select({ post: posts, account: socialAccounts }).from(posts)
+      .innerJoin(socialAccounts, eq(socialAccounts.id, target.accountId)).where(eq(posts.id, target.postId));
+    if (!row) return 'skipped'; // deleted under us (cascade)
+    const { post, account } = row;
     if (account.status !== 'active') {
       return this.finish(target, workerId, 'failed', { errorClass: 'auth_expired', message: `The ${account.provider} account ${account.username} needs reconnecting (${account.status}); reconnect it and retry.` });
     }
@@ -138,8 +135,9 @@ export class PublishingService {
     const commentPart = v.firstComment !== undefined ? parts.length : -1;
     const progress = { parts: [...target.progress.parts], ...(target.progress.comment ? { comment: target.progress.comment } : {}) };
 
-    // A call left in flight by a crash (or a stolen lease) is settled with the network first.
-    const [open] = await db.select().from(publishAttempts).where(and(eq(publishAttempts.targetId, target.id), eq(publishAttempts.outcome, 'in_flight'))).orderBy(asc(publishAttempts.id));
+    // A call left in flight by a crash (or a stolen lease) is settled with the network first. Only a
+    // target claimed before can have one (the claim counts attempts).
+    const [open] = target.attempts <= 1 ? [] : await db.select().from(publishAttempts).where(and(eq(publishAttempts.targetId, target.id), eq(publishAttempts.outcome, 'in_flight'))).orderBy(asc(publishAttempts.id));
     if (open) {
       const settled = await this.reconcile(target, workerId, open, progress);
       if (settled !== 'absent') return settled;
@@ -158,25 +156,28 @@ export class PublishingService {
         const replyTo = isComment ? progress.parts[0]?.remoteId : progress.parts[i - 1]?.remoteId;
         const media = part.mediaIds.length ? await this.d.media.items(target.workspaceId, part.mediaIds) : [];
         const marker = markerOf(target.id, i);
-        const [attempt] = await db.transaction(async (tx) => {
-          await this.fenced(tx, target.id, workerId);
-          return tx.insert(publishAttempts).values({ targetId: target.id, part: i, marker, workerId }).returning();
-        });
+        const inserted = await db.execute<{ id: number; started_at: Date }>(sql`
+          insert into publish_attempts (target_id, part, marker, worker_id)
+          select ${target.id}, ${i}, ${marker}, ${workerId}
+          where exists (select 1 from post_targets where id = ${target.id} and state = 'publishing' and worker_id = ${workerId})
+          returning id, started_at`);
+        if (inserted.rows.length === 0) throw new LeaseLost();
+        const attempt = { id: Number(inserted.rows[0]!.id), targetId: target.id, part: i, marker, startedAt: new Date(inserted.rows[0]!.started_at), remoteId: null } as typeof publishAttempts.$inferSelect;
         let result: PublishedPost;
         try {
-          result = await this.d.accounts.withAccount(account.id, (ref) => provider.publish(ref, {
+          result = await this.d.accounts.withAccountRow(account, (ref) => provider.publish(ref, {
             text: part.text, media, marker, ...(replyTo ? { replyTo } : {}), ...(v.options ? { options: v.options } : {}),
           }));
         } catch (err) {
           const e = asProviderError(err, account.provider);
           if (e.kind === 'unknown_outcome') {
             this.d.log.warn({ targetId: target.id, part: i, reason: e.message }, 'publish outcome unknown; reconciling');
-            const settled = await this.reconcile(target, workerId, attempt!, progress, e);
+            const settled = await this.reconcile(target, workerId, attempt, progress, e);
             if (settled === 'absent') return this.retryLater(target, workerId, this.backoff(target.attempts), { errorClass: 'transient', message: `${e.message}; the network has no such post, so it is sent again` });
             if (settled !== 'published') return settled;
             continue;
           }
-          await this.closeAttempt(attempt!.id, e.kind === 'permanent' || e.kind === 'auth_expired' ? 'failed' : 'retry', e);
+          await this.closeAttempt(attempt.id, e.kind === 'permanent' || e.kind === 'auth_expired' ? 'failed' : 'retry', e);
           if (e.kind === 'rate_limited' || e.kind === 'transient') {
             const wait = Math.max(this.backoff(target.attempts), e.details.retryAfterMs ?? 0);
             return this.retryLater(target, workerId, wait, { errorClass: e.kind, message: e.message, ...(e.details.status ? { status: e.details.status } : {}) });
@@ -184,15 +185,19 @@ export class PublishingService {
           const done = progress.parts.length ? ` (${progress.parts.length} of ${parts.length} parts were published; a retry continues after them)` : '';
           return this.finish(target, workerId, 'failed', { errorClass: e.kind, message: `${e.details.reason ? `${e.message}` : e.message}${done}`, ...(e.details.status ? { status: e.details.status } : {}) }, progress);
         }
+        if (isComment) progress.comment = { remoteId: result.remoteId, ...(result.url ? { url: result.url } : {}) };
+        else progress.parts.push({ remoteId: result.remoteId, ...(result.url ? { url: result.url } : {}) });
+        const more = i + 1 < parts.length || (i + 1 === commentPart && !progress.comment);
+        // The last part is recorded with the end of the target, in one transaction.
+        if (!more) return this.finish(target, workerId, 'published', null, progress, { attempt: { id: attempt.id, remoteId: result.remoteId }, post });
         await db.transaction(async (tx) => {
-          await this.fenced(tx, target.id, workerId);
-          await tx.update(publishAttempts).set({ outcome: 'published', finishedAt: sql`now()`, remoteId: result.remoteId }).where(eq(publishAttempts.id, attempt!.id));
-          if (isComment) progress.comment = { remoteId: result.remoteId, ...(result.url ? { url: result.url } : {}) };
-          else progress.parts.push({ remoteId: result.remoteId, ...(result.url ? { url: result.url } : {}) });
-          await tx.update(postTargets).set({ progress, updatedAt: sql`now()` }).where(eq(postTargets.id, target.id));
+          const held = await tx.update(postTargets).set({ progress, updatedAt: sql`now()` })
+            .where(and(eq(postTargets.id, target.id), eq(postTargets.state, 'publishing'), eq(postTargets.workerId, workerId))).returning({ id: postTargets.id });
+          if (held.length === 0) throw new LeaseLost();
+          await tx.update(publishAttempts).set({ outcome: 'published', finishedAt: sql`now()`, remoteId: result.remoteId }).where(eq(publishAttempts.id, attempt.id));
         });
       }
-      return this.finish(target, workerId, 'published', null, progress);
+      return this.finish(target, workerId, 'published', null, progress, { post });
     });
   }
 
@@ -273,17 +278,20 @@ export class PublishingService {
   }
 
   /** The end of a target: published, failed or unknown; the team is told, a recurring post goes on. */
-  private async finish(target: Target, workerId: string, state: 'published' | 'failed' | 'unknown', error: { errorClass: string; message: string; status?: number } | null, progress = target.progress): Promise<Outcome> {
+  private async finish(target: Target, workerId: string, state: 'published' | 'failed' | 'unknown', error: { errorClass: string; message: string; status?: number } | null,
+    progress = target.progress, with_: { attempt?: { id: number; remoteId: string }; post?: Post } = {}): Promise<Outcome> {
     const first = progress.parts[0];
     await this.d.db.transaction(async (tx) => {
-      await this.fenced(tx, target.id, workerId);
+      // Fenced: only while this worker still holds the target.
       const [row] = await tx.update(postTargets).set({
         state, leaseUntil: null, workerId: null, nextAttemptAt: null, progress,
         remoteId: first?.remoteId ?? null, remoteUrl: first?.url ?? null,
         ...(state === 'published' ? { publishedAt: sql`now()`, errorClass: null, errorMessage: null, networkStatus: null } : { errorClass: error!.errorClass, errorMessage: error!.message.slice(0, 1000), networkStatus: error!.status ?? null }),
         updatedAt: sql`now()`,
-      }).where(eq(postTargets.id, target.id)).returning();
-      if (state === 'published' && row!.publishAt) this.d.metrics.publishLateness.labels(target.provider).observe(Math.max(0, (row!.publishedAt!.getTime() - row!.publishAt.getTime()) / 1000));
+      }).where(and(eq(postTargets.id, target.id), eq(postTargets.state, 'publishing'), eq(postTargets.workerId, workerId))).returning();
+      if (!row) throw new LeaseLost();
+      if (with_.attempt) await tx.update(publishAttempts).set({ outcome: 'published', finishedAt: sql`now()`, remoteId: with_.attempt.remoteId }).where(eq(publishAttempts.id, with_.attempt.id));
+      if (state === 'published' && row.publishAt) this.d.metrics.publishLateness.labels(target.provider).observe(Math.max(0, (row.publishedAt!.getTime() - row.publishAt.getTime()) / 1000));
       const data = {
         postId: target.postId, targetId: target.id, accountId: target.accountId, provider: target.provider, state,
         ...(first ? { remoteId: first.remoteId, url: first.url ?? null } : {}), ...(error ? { error: { class: error.errorClass, message: error.message } } : {}),
@@ -293,7 +301,7 @@ export class PublishingService {
         await audit(tx, { action: `post.${state}`, workspaceId: target.workspaceId, targetType: 'post_target', targetId: target.id, details: { provider: target.provider, error: error?.message.slice(0, 300) } });
         await this.d.notify?.(tx, target, state, error!.message);
       }
-      await this.d.posts.scheduleNextOccurrence(tx, row!);
+      await this.d.posts.scheduleNextOccurrence(tx, row, with_.post);
     });
     return state;
   }
