@@ -168,16 +168,8 @@ export const postRoutes: FastifyPluginAsyncTypebox<PostRouteDeps> = async (app, 
     const { schedule, ...input } = req.body;
     const spec = schedule ? specOf(schedule) : undefined;
     if (spec) await mayScheduleDirectly(req, req.params.workspaceId);
-    const id = await d.posts.create(req.params.workspaceId, userIdOf(req), input as PostInput, auditActor(req));
-    if (spec) {
-      try {
-        await d.posts.schedule(req.params.workspaceId, id, spec, (schedule!.recurrence ?? null) as Recurrence | null, auditActor(req));
-      } catch (err) {
-        // Not scheduled: the draft stays, so nothing typed is lost; the error says why.
-        if (err instanceof ApiError) throw new ApiError(err.statusCode, err.code, `${err.message} The post was saved as a draft (${id}).`, err.details);
-        throw err;
-      }
-    }
+    const id = await d.posts.create(req.params.workspaceId, userIdOf(req), input as PostInput, auditActor(req),
+      spec ? { spec, recurrence: (schedule!.recurrence ?? null) as Recurrence | null } : undefined);
     reply.status(201);
     return one(req.params.workspaceId, id);
   });

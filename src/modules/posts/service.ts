@@ -23,6 +23,7 @@ export const PUBLISH_TASK = 'publish_target';
 type Actor = Pick<AuditEntry, 'actorUserId' | 'actorApiKeyId' | 'ip' | 'userAgent'>;
 export type Post = typeof posts.$inferSelect;
 export type Target = typeof postTargets.$inferSelect;
+type Account = typeof socialAccounts.$inferSelect;
 
 export interface MediaLookup {
   /** Facts of the workspace's media with these ids; an id that is not the workspace's is an error naming it. */
@@ -104,7 +105,7 @@ export class PostsService {
   // ---------- validation ----------
 
   /** Each target checked by its network's rules; problems name the account and the field. */
-  async validate(workspaceId: string, input: PostInput, db: DbOrTx = this.d.db): Promise<{ problems: Problem[]; counts: { accountId: string; provider: string; counts: Count[] }[] }> {
+  async validate(workspaceId: string, input: PostInput, db: DbOrTx = this.d.db): Promise<{ problems: Problem[]; counts: { accountId: string; provider: string; counts: Count[] }[]; accounts: Account[] }> {
     const ids = [...new Set(input.targets.map((t) => t.accountId))];
     if (ids.length !== input.targets.length) throw new ApiError(400, 'VALIDATION_FAILED', 'Each account can be a target of a post only once.', [{ field: 'body.targets', message: 'duplicate accountId' }]);
     const accounts = ids.length ? await db.select().from(socialAccounts).where(and(eq(socialAccounts.workspaceId, workspaceId), inArray(socialAccounts.id, ids))) : [];
@@ -137,14 +138,13 @@ export class PostsService {
       problems.push(...r.problems);
       counts.push({ accountId: acc.id, provider: acc.provider, counts: r.counts });
     }
-    return { problems, counts };
+    return { problems, counts, accounts };
   }
 
-  private async assertValid(workspaceId: string, input: PostInput, db: DbOrTx): Promise<void> {
-    const { problems } = await this.validate(workspaceId, input, db);
-    if (problems.length) {
-      throw new ApiError(422, 'POST_INVALID', problems.length === 1 ? problems[0]!.message : `${problems.length} problems: ${problems.map((p) => p.message).join(' ')}`, problems);
-    }
+  private async assertValid(workspaceId: string, input: PostInput, db: DbOrTx): Promise<Account[]> {
+    const { problems, accounts } = await this.validate(workspaceId, input, db);
+    assertNoProblems(problems);
+    return accounts;
   }
 
   private inputOf(post: Post, targets: Target[]): PostInput {
@@ -156,18 +156,23 @@ export class PostsService {
 
   // ---------- writing ----------
 
-  async create(workspaceId: string, userId: string | null, input: PostInput, actor: Actor): Promise<string> {
+  /**
+   * A new draft, scheduled in the same transaction when `schedule` is given (one validation, one
+   * transaction: a post is either saved and scheduled, or not saved at all).
+   */
+  async create(workspaceId: string, userId: string | null, input: PostInput, actor: Actor, schedule?: { spec: ScheduleSpec; recurrence: Recurrence | null }): Promise<string> {
     if (input.targets.length === 0) throw new ApiError(400, 'VALIDATION_FAILED', 'Choose at least one account to post to.', [{ field: 'body.targets', message: 'empty' }]);
     const id = randomUUID();
     await this.d.db.transaction(async (tx) => {
-      const v = await this.validate(workspaceId, input, tx); // unknown accounts and media are refused even for drafts
-      void v;
-      const accounts = await tx.select({ id: socialAccounts.id, provider: socialAccounts.provider }).from(socialAccounts).where(inArray(socialAccounts.id, input.targets.map((t) => t.accountId)));
-      await tx.insert(posts).values({ id, workspaceId, createdBy: userId, text: input.text, mediaIds: input.mediaIds ?? [] });
-      await tx.insert(postTargets).values(input.targets.map((t) => ({
+      // Unknown accounts and media are refused even for drafts; rule problems only when scheduling.
+      const { problems, accounts } = await this.validate(workspaceId, input, tx);
+      if (schedule) assertNoProblems(problems);
+      const [post] = await tx.insert(posts).values({ id, workspaceId, createdBy: userId, text: input.text, mediaIds: input.mediaIds ?? [] }).returning();
+      const targets = await tx.insert(postTargets).values(input.targets.map((t) => ({
         id: randomUUID(), postId: id, workspaceId, accountId: t.accountId, provider: accounts.find((a) => a.id === t.accountId)!.provider, variant: variantOf(t),
-      })));
-      await audit(tx, { action: 'post.created', workspaceId, targetType: 'post', targetId: id, details: { targets: input.targets.length }, ...actor });
+      }))).returning();
+      await audit(tx, { action: 'post.created', workspaceId, targetType: 'post', targetId: id, details: { targets: input.targets.length, ...(schedule ? { scheduled: schedule.spec.mode } : {}) }, ...actor });
+      if (schedule) await this.scheduleLocked(tx, post!, targets, schedule.spec, schedule.recurrence, accounts);
     });
     return id;
   }
@@ -242,11 +247,12 @@ export class PostsService {
     });
   }
 
-  private async scheduleLocked(tx: DbOrTx, post: Post, targets: Target[], spec: ScheduleSpec, recurrence: Recurrence | null): Promise<void> {
+  /** `validated`: the accounts of a post just checked in this transaction (by create). */
+  private async scheduleLocked(tx: DbOrTx, post: Post, targets: Target[], spec: ScheduleSpec, recurrence: Recurrence | null, validated?: Account[]): Promise<void> {
     const pending = targets.filter((t) => EDITABLE.includes(t.state) && t.occurrence === maxOccurrence(targets, t.accountId));
     if (pending.length === 0) throw new ApiError(409, 'NOTHING_TO_SCHEDULE', 'Every target of this post has already been published or is publishing.');
-    await this.assertValid(post.workspaceId, this.inputOf(post, targets), tx);
-    const accounts = await tx.select().from(socialAccounts).where(inArray(socialAccounts.id, pending.map((t) => t.accountId)));
+    const checked = validated ?? await this.assertValid(post.workspaceId, this.inputOf(post, targets), tx);
+    const accounts = checked.filter((a) => pending.some((t) => t.accountId === a.id));
     const inactive = accounts.filter((a) => a.status !== 'active');
     if (inactive.length) {
       throw new ApiError(409, 'ACCOUNT_NEEDS_RECONNECT', `Reconnect ${inactive.map((a) => `${a.provider} ${a.username}`).join(', ')} before scheduling to it (status: ${inactive[0]!.status}).`,
@@ -284,10 +290,8 @@ export class PostsService {
       await this.placeInQueue(tx, pending);
       return;
     }
-    for (const t of pending) {
-      await tx.update(postTargets).set({ state: 'scheduled', publishAt: due, queued: false, nextAttemptAt: null, updatedAt: sql`now()` }).where(eq(postTargets.id, t.id));
-      await enqueue(tx, t.id, due!);
-    }
+    await tx.update(postTargets).set({ state: 'scheduled', publishAt: due, queued: false, nextAttemptAt: null, updatedAt: sql`now()` }).where(inArray(postTargets.id, pending.map((t) => t.id)));
+    for (const t of pending) await enqueue(tx, t.id, due!);
   }
 
   /** Gives each target the next free posting slot of its account. */
@@ -451,6 +455,12 @@ export class PostsService {
   /** Targets whose publish time is due but which are still scheduled (for the lateness figures). */
   async dueScheduled(before: Date) {
     return this.d.db.select({ n: sql<number>`count(*)::int` }).from(postTargets).where(and(eq(postTargets.state, 'scheduled'), lte(postTargets.publishAt, before)));
+  }
+}
+
+function assertNoProblems(problems: Problem[]): void {
+  if (problems.length) {
+    throw new ApiError(422, 'POST_INVALID', problems.length === 1 ? problems[0]!.message : `${problems.length} problems: ${problems.map((p) => p.message).join(' ')}`, problems);
   }
 }
 
