@@ -16,7 +16,7 @@ import { malformed } from './errors.ts';
 import { toTokenSet } from './oauth2.ts';
 import {
   DEFAULT_GRAPH_VERSION, DEFAULT_POLL, LONG_LIVED_SECONDS, PublishAttempts, checkMedia, graphCall, need, parseGraphTime, permanent, requirePublicUrls, sameText,
-  searchFrom, unknownMarker, waitForContainer, type Params, type PollOptions,
+  containersOf, searchFrom, unknownMarker, waitForContainer, type Params, type PollOptions,
 } from './meta-graph.ts';
 import {
   ProviderError, type AccountRef, type AuthorizeRequest, type ConnectedIdentity, type ExchangeRequest, type PostMetrics, type Provider, type ProviderDeps,
@@ -246,9 +246,14 @@ export function createInstagram(deps: ProviderDeps, opts: InstagramOptions = {})
         return hit ? { remoteId: hit.id as string } : null;
       }
       // media_publish was never sent: nothing can have been published.
-      if (!a.containerId) return null;
-      const c = await get<{ status_code?: unknown }>('find_post', a.containerId, token, { fields: 'status_code' });
-      if (c.status_code !== 'PUBLISHED') return null;
+      const containers = containersOf(a);
+      if (containers.length === 0) return null;
+      let published = false;
+      for (const id of containers) {
+        const c = await get<{ status_code?: unknown }>('find_post', id, token, { fields: 'status_code' });
+        if (c.status_code === 'PUBLISHED') published = true;
+      }
+      if (!published) return null;
       const r = await get<{ data?: { id?: unknown; caption?: unknown; permalink?: unknown; timestamp?: unknown }[] }>(
         'find_post', `${account.externalId}/media`, token, { fields: 'id,caption,permalink,timestamp', limit: 25 });
       if (!Array.isArray(r.data)) throw malformed(P, 'find_post', false);

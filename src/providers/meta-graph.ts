@@ -259,6 +259,8 @@ export interface Attempt {
   replyTo?: string;
   /** Instagram and Threads: the container handed to media_publish / threads_publish. */
   containerId?: string;
+  /** Every container handed to media_publish under this marker (a retry makes a new one; any may go live). */
+  containerIds?: string[];
 }
 
 /** An attempt as the send journal holds it (JSON: the start time is the journal's first send time). */
@@ -277,7 +279,11 @@ export class PublishAttempts {
 
   /** Records what is about to be sent (again, once the container is known); the first send time is kept. */
   async record(account: string, marker: string, a: StoredAttempt): Promise<Attempt> {
-    const value: StoredAttempt = { text: a.text, ...(a.replyTo ? { replyTo: a.replyTo } : {}), ...(a.containerId ? { containerId: a.containerId } : {}) };
+    // A retry under the same marker makes a new container; the earlier ones are kept, since a
+    // media_publish whose answer was lost may still have published one of them.
+    const earlier = a.containerId ? containersOf(await this.get(account, marker)) : [];
+    const containerIds = a.containerId ? [...new Set([...earlier, a.containerId])] : undefined;
+    const value: StoredAttempt = { text: a.text, ...(a.replyTo ? { replyTo: a.replyTo } : {}), ...(a.containerId ? { containerId: a.containerId, containerIds } : {}) };
     const r = await journalCall(this.provider, 'write', () => this.journal.put(this.provider, sendKey(account, marker), value));
     return { ...r.value, startedAt: new Date(r.firstSentAt) };
   }
@@ -286,6 +292,12 @@ export class PublishAttempts {
     const r = await journalCall(this.provider, 'read', () => this.journal.get<StoredAttempt>(this.provider, sendKey(account, marker)));
     return r ? { ...r.value, startedAt: new Date(r.firstSentAt) } : undefined;
   }
+}
+
+/** The containers sent under an attempt, oldest first. */
+export function containersOf(a: Pick<Attempt, 'containerId' | 'containerIds'> | undefined): string[] {
+  if (!a) return [];
+  return a.containerIds?.length ? a.containerIds : a.containerId ? [a.containerId] : [];
 }
 
 export function unknownMarker(provider: string, marker: string): ProviderError {

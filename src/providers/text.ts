@@ -26,8 +26,22 @@ export function codePointLength(text: string): number {
   return n;
 }
 
+/**
+ * Bytes of `text` in UTF-8, as Buffer.byteLength counts them (a lone surrogate is written as U+FFFD,
+ * 3 bytes). Plain JavaScript, so the web app's composer (a browser has no Buffer) counts the same.
+ */
 export function utf8Length(text: string): number {
-  return Buffer.byteLength(text, 'utf8');
+  let n = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      n += 4;
+      i++;
+    } else n += 3;
+  }
+  return n;
 }
 
 /** X's weighted length (what must stay ≤ 280 for a standard account). */

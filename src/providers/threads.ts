@@ -15,7 +15,7 @@ import { malformed } from './errors.ts';
 import { toTokenSet } from './oauth2.ts';
 import {
   DEFAULT_POLL, LONG_LIVED_SECONDS, PublishAttempts, checkMedia, graphCall, need, parseGraphTime, permanent, requirePublicUrls, sameText, searchFrom,
-  unknownMarker, waitForContainer, type Params, type PollOptions,
+  containersOf, unknownMarker, waitForContainer, type Params, type PollOptions,
 } from './meta-graph.ts';
 import {
   ProviderError, type AccountRef, type AuthorizeRequest, type ConnectedIdentity, type ExchangeRequest, type PostMetrics, type Provider, type ProviderDeps,
@@ -221,10 +221,15 @@ export function createThreads(deps: ProviderDeps, opts: ThreadsOptions = {}): Pr
     async findByMarker(account: AccountRef, marker: string, since: Date): Promise<PublishedPost | null> {
       const a = await attempts.get(account.externalId, marker);
       if (!a) throw unknownMarker(P, marker);
-      if (!a.containerId) return null; // threads_publish was never sent
+      const containers = containersOf(a);
+      if (containers.length === 0) return null; // threads_publish was never sent
       const token = account.tokens.accessToken;
-      const c = await get<{ status?: unknown }>('find_post', a.containerId, token, { fields: 'status' });
-      if (c.status !== 'PUBLISHED') return null;
+      let published = false;
+      for (const id of containers) {
+        const c = await get<{ status?: unknown }>('find_post', id, token, { fields: 'status' });
+        if (c.status === 'PUBLISHED') published = true;
+      }
+      if (!published) return null;
       const from = searchFrom(since, a);
       // Replies are not listed with the profile's posts: they have their own edge.
       const r = await get<{ data?: { id?: unknown; text?: unknown; permalink?: unknown; timestamp?: unknown }[] }>(

@@ -117,3 +117,14 @@ test('Threads: the container was created but threads_publish never went out; a n
 
   assert.equal(await threads(h.http, journal).findByMarker(a, 'allin-th-journal-1', since()), null, 'the container was never published');
 });
+
+test('Meta: a retried marker keeps every container it was given, since an earlier one may still go live', async () => {
+  const { PublishAttempts, containersOf } = await import('../../src/providers/meta-graph.ts');
+  const journal = new MemorySendJournal();
+  const attempts = new PublishAttempts('threads', journal);
+  await attempts.record('user-1', 'allin-t-0', { text: 'Hello' });
+  await attempts.record('user-1', 'allin-t-0', { text: 'Hello', containerId: 'c1' });
+  const retried = await attempts.record('user-1', 'allin-t-0', { text: 'Hello', containerId: 'c2' });
+  assert.deepEqual(containersOf(retried), ['c1', 'c2']);
+  assert.deepEqual(containersOf(await new PublishAttempts('threads', journal).get('user-1', 'allin-t-0')), ['c1', 'c2']);
+});
