@@ -570,3 +570,20 @@ test('networks that fetch media get a signed, expiring link; a changed or expire
   const other = await fetch(`${t.url}/media/00000000-0000-4000-8000-000000000000?expires=${expires}&sig=${sig}`);
   assert.equal(other.status, 404, 'the signature of one id does not open another');
 });
+
+test('deleting media waits for a post being saved with it, then refuses (no post left pointing at nothing)', async () => {
+  const up = await upload(png(12, 12), 'race.png');
+  assert.equal(up.status, 201);
+  let settled: string | undefined;
+  let deleting: Promise<void> | undefined;
+  await t.running.services.db.transaction(async (tx) => {
+    // What saving a post does: the media are read (and locked) in the post's transaction.
+    await t.running.services.media.describe(ws, [up.body.id], tx);
+    await tx.insert(posts).values({ id: randomUUID(), workspaceId: ws, mediaIds: [up.body.id] });
+    deleting = t.running.services.media.delete(ws, up.body.id).then(() => { settled = 'deleted'; }, (err: { statusCode?: number }) => { settled = `refused ${err.statusCode}`; });
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(settled, undefined, 'the delete waits for the post transaction');
+  });
+  await deleting;
+  assert.equal(settled, 'refused 409');
+});

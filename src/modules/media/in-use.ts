@@ -13,11 +13,11 @@ import type { DbOrTx } from '../../infra/db/client.ts';
 import type { MediaInUse } from './service.ts';
 
 export function mediaInUse(db: DbOrTx): MediaInUse {
-  return async (ids) => {
+  return async (ids, tx = db) => {
     const wanted = [...new Set(ids.map((i) => i.toLowerCase()))];
     if (wanted.length === 0) return new Set();
     const arrayOf = (json: SQL) => sql`case when jsonb_typeof(${json}) = 'array' then ${json} else '[]'::jsonb end`;
-    const result = await db.execute<{ id: string }>(sql`
+    const result = await tx.execute<{ id: string }>(sql`
       select distinct lower(ref) as id from (
         select unnest(p.media_ids)::text as ref
           from posts p

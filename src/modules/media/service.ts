@@ -16,7 +16,7 @@ import { and, asc, desc, eq, gt, inArray, lt, or } from 'drizzle-orm';
 import { fileTypeFromBuffer } from 'file-type';
 import { imageSize } from 'image-size';
 import type { Task } from 'graphile-worker';
-import type { Db } from '../../infra/db/client.ts';
+import type { Db, DbOrTx } from '../../infra/db/client.ts';
 import type { Logger } from '../../infra/logger.ts';
 import { ApiError } from '../../http/errors.ts';
 import type { MediaItem } from '../../providers/types.ts';
@@ -59,7 +59,7 @@ export interface MediaLimits {
 }
 
 /** Which of these media ids posts still refer to. */
-export type MediaInUse = (ids: string[]) => Promise<Set<string>>;
+export type MediaInUse = (ids: string[], db?: DbOrTx) => Promise<Set<string>>;
 
 /** What post validation needs to know of a file, per network rules. */
 export interface MediaFacts {
@@ -338,11 +338,16 @@ export class MediaService {
   /** Deletes an upload no post refers to (409 otherwise). */
   async delete(workspaceId: string, id: string): Promise<void> {
     const row = await this.get(workspaceId, id);
-    if ((await this.d.inUse([row.id])).has(row.id)) {
-      throw new ApiError(409, 'MEDIA_IN_USE', 'A post uses this media: remove it from the post (or delete the post) first, then delete the media.');
-    }
-    const deleted = await this.d.db.delete(media).where(and(eq(media.id, row.id), eq(media.workspaceId, workspaceId))).returning({ storageKey: media.storageKey });
-    if (deleted.length === 0) throw notFound();
+    // The row lock waits for a post being saved with this media (it holds the row FOR SHARE), and the
+    // in-use check after it sees that post.
+    await this.d.db.transaction(async (tx) => {
+      const [locked] = await tx.select({ id: media.id }).from(media).where(and(eq(media.id, row.id), eq(media.workspaceId, workspaceId))).for('update');
+      if (!locked) throw notFound();
+      if ((await this.d.inUse([row.id], tx)).has(row.id)) {
+        throw new ApiError(409, 'MEDIA_IN_USE', 'A post uses this media: remove it from the post (or delete the post) first, then delete the media.');
+      }
+      await tx.delete(media).where(eq(media.id, row.id));
+    });
     await this.removeFile(row.storageKey);
   }
 
@@ -355,10 +360,12 @@ export class MediaService {
     }
   }
 
-  private async rows(workspaceId: string, ids: string[]): Promise<Media[]> {
+  /** With a transaction, the rows are locked FOR SHARE until it ends, so they cannot be deleted meanwhile. */
+  private async rows(workspaceId: string, ids: string[], tx?: DbOrTx): Promise<Media[]> {
     const wanted = [...new Set(ids.map((i) => i.toLowerCase()))];
     const valid = wanted.filter((i) => UUID.test(i));
-    const rows = valid.length === 0 ? [] : await this.d.db.select().from(media).where(and(eq(media.workspaceId, workspaceId), inArray(media.id, valid)));
+    const query = (tx ?? this.d.db).select().from(media).where(and(eq(media.workspaceId, workspaceId), inArray(media.id, valid)));
+    const rows = valid.length === 0 ? [] : tx ? await query.for('share') : await query;
     const byId = new Map(rows.map((r) => [r.id, r]));
     const missing = wanted.filter((i) => !byId.has(i));
     if (missing.length > 0) {
@@ -371,8 +378,8 @@ export class MediaService {
   }
 
   /** Type, size and duration of each id, in order; an id not in the workspace is an error naming it. */
-  async describe(workspaceId: string, ids: string[]): Promise<MediaFacts[]> {
-    return (await this.rows(workspaceId, ids)).map((r) => ({
+  async describe(workspaceId: string, ids: string[], tx?: DbOrTx): Promise<MediaFacts[]> {
+    return (await this.rows(workspaceId, ids, tx)).map((r) => ({
       id: r.id, mimeType: r.mimeType, bytes: r.bytes, width: r.width, height: r.height, durationSeconds: r.durationSeconds,
     }));
   }
@@ -405,13 +412,17 @@ export class MediaService {
         .orderBy(asc(media.id)).limit(CLEANUP_BATCH);
       if (batch.length === 0) break;
       afterId = batch.at(-1)!.id;
-      const used = await this.d.inUse(batch.map((b) => b.id));
-      const unused = batch.map((b) => b.id).filter((i) => !used.has(i));
-      if (unused.length > 0) {
-        const deleted = await this.d.db.delete(media).where(and(inArray(media.id, unused), lt(media.createdAt, cutoff))).returning({ storageKey: media.storageKey });
-        for (const d of deleted) await this.removeFile(d.storageKey);
-        removed += deleted.length;
-      }
+      // Locked first (skipping rows a post being saved holds), then checked, then deleted: a post
+      // committed meanwhile is seen by the check.
+      const deleted = await this.d.db.transaction(async (tx) => {
+        const locked = await tx.select({ id: media.id }).from(media).where(inArray(media.id, batch.map((b) => b.id))).for('update', { skipLocked: true });
+        const used = await this.d.inUse(locked.map((b) => b.id), tx);
+        const unused = locked.map((b) => b.id).filter((i) => !used.has(i));
+        if (unused.length === 0) return [];
+        return tx.delete(media).where(and(inArray(media.id, unused), lt(media.createdAt, cutoff))).returning({ storageKey: media.storageKey });
+      });
+      for (const d of deleted) await this.removeFile(d.storageKey);
+      removed += deleted.length;
       if (batch.length < CLEANUP_BATCH) break;
     }
     const swept = (await this.d.storage.sweepIncomplete?.(cutoff)) ?? 0;

@@ -27,7 +27,7 @@ type Account = typeof socialAccounts.$inferSelect;
 
 export interface MediaLookup {
   /** Facts of the workspace's media with these ids; an id that is not the workspace's is an error naming it. */
-  describe(workspaceId: string, ids: string[]): Promise<MediaFacts[]>;
+  describe(workspaceId: string, ids: string[], tx?: DbOrTx): Promise<MediaFacts[]>;
 }
 
 export interface TargetInput {
@@ -119,7 +119,8 @@ export class PostsService {
       for (const m of t.mediaIds ?? []) allMedia.add(m);
       for (const p of t.thread ?? []) for (const m of p.mediaIds ?? []) allMedia.add(m);
     }
-    const facts = allMedia.size ? await this.d.media.describe(workspaceId, [...allMedia]) : [];
+    // In a transaction the media rows stay locked FOR SHARE until it ends, so they cannot be deleted under the post.
+    const facts = allMedia.size ? await this.d.media.describe(workspaceId, [...allMedia], db === this.d.db ? undefined : db) : [];
     const fact = (id: string) => facts.find((f) => f.id === id)!;
     const problems: Problem[] = [];
     const counts: { accountId: string; provider: string; counts: Count[] }[] = [];
