@@ -95,17 +95,19 @@ export async function benchPublish(args: string[]): Promise<void> {
     const steadyDeadline = Date.now() + 120_000;
     while (Date.now() < steadyDeadline && new Set(onNetwork('steady').map((p) => p.key)).size < perMinute) await sleep(200);
     const lateness: number[] = [];
-    let before: string | undefined;
+    // Everything the network holds is also recorded as published a moment later: wait for that.
+    await sleep(2000);
+    let cursor: string | null = null;
     for (;;) {
-      const page = await call('GET', `/api/workspaces/${ws}/posts?limit=200${before ? `&before=${encodeURIComponent(before)}` : ''}`, token);
+      const page = await call('GET', `/api/workspaces/${ws}/posts?limit=200${cursor ? `&cursor=${cursor}` : ''}`, token);
       const list = page.body.posts as { text: string; createdAt: string; targets: { publishAt: string; publishedAt: string | null }[] }[];
       for (const p of list) {
         if (!p.text.startsWith('steady ')) continue;
         const t = p.targets[0]!;
         if (t.publishedAt) lateness.push((Date.parse(t.publishedAt) - Date.parse(t.publishAt)) / 1000);
       }
-      if (list.length < 200) break;
-      before = list.at(-1)!.createdAt;
+      cursor = page.body.next as string | null;
+      if (!cursor) break;
     }
     console.log(`  steady: ${fmt(perMinute)} targets over a minute → lateness p50 ${fmt(pct(lateness, 50), 3)} s, p99 ${fmt(pct(lateness, 99), 3)} s (goal ≤ 2 s), max ${fmt(Math.max(...lateness), 3)} s; published ${lateness.length}/${perMinute}`);
   } finally {

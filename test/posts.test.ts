@@ -74,6 +74,27 @@ describe('validation by the network\'s rules', () => {
   });
 });
 
+describe('listing', () => {
+  test('pages by cursor without skipping posts made in the same instant', async () => {
+    const ws2 = (await t.call('POST', '/api/workspaces', { token: owner, body: { name: 'Paging' } })).body.id;
+    const acc = await connectSandbox(t, owner, ws2, 'pager');
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) ids.push((await createPost({ text: `page ${i}`, targets: [{ accountId: acc }] }, owner, ws2)).body.id);
+    await t.running.services.db.execute(sql`update posts set created_at = '2027-01-01T00:00:00Z' where workspace_id = ${ws2}`);
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page = await t.call('GET', `/api/workspaces/${ws2}/posts?limit=1${cursor ? `&cursor=${cursor}` : ''}`, { token: owner });
+      assert.equal(page.status, 200, JSON.stringify(page.body));
+      seen.push(...page.body.posts.map((p: { id: string }) => p.id));
+      cursor = page.body.next;
+    } while (cursor);
+    assert.deepEqual([...seen].sort(), [...ids].sort());
+    const bad = await t.call('GET', `/api/workspaces/${ws2}/posts?cursor=nonsense`, { token: owner });
+    assert.equal(bad.status, 400);
+  });
+});
+
 describe('publishing', () => {
   test('publish now: the target is published once, with its link and one attempt', async () => {
     const r = await createPost({ text: 'Hello from AllIN', targets: [{ accountId: account }], schedule: { now: true } });

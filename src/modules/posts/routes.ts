@@ -122,6 +122,15 @@ export function presentPost(post: Post, targets: Target[], attempts?: Parameters
   };
 }
 
+function decodeCursor(cursor: string): { createdAt: Date; id: string } {
+  const [at, id] = Buffer.from(cursor, 'base64url').toString().split('|');
+  const createdAt = new Date(at ?? '');
+  if (!id || !/^[0-9a-f-]{36}$/.test(id) || Number.isNaN(createdAt.getTime())) {
+    throw new ApiError(400, 'VALIDATION_FAILED', 'cursor: not a cursor this API gave out; pass the `next` of the previous page as it is.', [{ field: 'querystring.cursor', message: 'invalid' }]);
+  }
+  return { createdAt, id };
+}
+
 /** Exactly one way of scheduling, checked here so the message names the fields. */
 function specOf(body: Static<typeof ScheduleBody>): ScheduleSpec {
   const given = [body.at !== undefined && 'at', (body.localTime !== undefined || body.timeZone !== undefined) && 'localTime', body.now && 'now', body.queue && 'queue'].filter(Boolean);
@@ -192,14 +201,22 @@ export const postRoutes: FastifyPluginAsyncTypebox<PostRouteDeps> = async (app, 
       tags, summary: 'Posts, newest first', params: WorkspaceParams,
       querystring: Type.Object({
         status: Type.Optional(Type.Enum([...POST_STATUSES])), limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }),
-        before: Type.Optional(Type.String({ format: 'date-time', description: 'Only posts created before this (the previous page\'s last createdAt)' })),
+        before: Type.Optional(Type.String({ format: 'date-time', description: 'Only posts created before this instant' })),
+        cursor: Type.Optional(Type.String({ maxLength: 200, description: 'The `next` of the previous page' })),
       }, { additionalProperties: false }),
-      response: { 200: Type.Object({ posts: Type.Array(PostSchema) }), ...errors(400, 401, 403, 404) },
+      response: { 200: Type.Object({ posts: Type.Array(PostSchema), next: Type.Union([Type.String(), Type.Null()], { description: 'Pass as cursor for the next page; null on the last' }) }), ...errors(400, 401, 403, 404) },
     },
-  }, async (req) => ({
-    posts: (await d.posts.list(req.params.workspaceId, { limit: req.query.limit, ...(req.query.status ? { status: req.query.status } : {}), ...(req.query.before ? { before: req.query.before } : {}) }))
-      .map((r) => presentPost(r.post, r.targets)),
-  }));
+  }, async (req) => {
+    const after = req.query.cursor ? decodeCursor(req.query.cursor) : undefined;
+    const rows = await d.posts.list(req.params.workspaceId, {
+      limit: req.query.limit, ...(req.query.status ? { status: req.query.status } : {}), ...(req.query.before ? { before: req.query.before } : {}), ...(after ? { after } : {}),
+    });
+    const last = rows.at(-1)?.post;
+    return {
+      posts: rows.map((r) => presentPost(r.post, r.targets)),
+      next: rows.length === req.query.limit && last ? Buffer.from(`${last.createdAt.toISOString()}|${last.id}`).toString('base64url') : null,
+    };
+  });
 
   app.get('/api/workspaces/:workspaceId/posts/:postId', {
     preHandler: read,

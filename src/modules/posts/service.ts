@@ -84,11 +84,13 @@ export class PostsService {
     return this.d.db.select().from(publishAttempts).where(inArray(publishAttempts.targetId, targetIds)).orderBy(asc(publishAttempts.id));
   }
 
-  async list(workspaceId: string, opts: { status?: PostStatus; limit: number; before?: string }) {
+  /** Newest first; `after` is the last post of the previous page (posts made in the same instant are not skipped). */
+  async list(workspaceId: string, opts: { status?: PostStatus; limit: number; before?: string; after?: { createdAt: Date; id: string } }) {
     const conds = [eq(posts.workspaceId, workspaceId)];
     if (opts.status) conds.push(eq(posts.status, opts.status));
     if (opts.before) conds.push(lt(posts.createdAt, new Date(opts.before)));
-    const rows = await this.d.db.select().from(posts).where(and(...conds)).orderBy(desc(posts.createdAt)).limit(opts.limit);
+    if (opts.after) conds.push(sql`(${posts.createdAt}, ${posts.id}) < (${opts.after.createdAt.toISOString()}::timestamptz, ${opts.after.id}::uuid)`);
+    const rows = await this.d.db.select().from(posts).where(and(...conds)).orderBy(desc(posts.createdAt), desc(posts.id)).limit(opts.limit);
     const targets = rows.length ? await this.d.db.select().from(postTargets).where(inArray(postTargets.postId, rows.map((r) => r.id))).orderBy(asc(postTargets.occurrence)) : [];
     return rows.map((post) => ({ post, targets: targets.filter((t) => t.postId === post.id) }));
   }
