@@ -323,6 +323,10 @@ describe('account lifecycle', () => {
     const v = await t.user();
     const vs = await t.login(v.email, v.password);
     assert.equal((await t.call('DELETE', `/api/auth/sessions/${a.session.id}`, { token: vs.accessToken })).status, 404);
+    // Signing out with no body at all means this session.
+    const bare = await t.call('POST', '/api/auth/logout', { token: vs.accessToken });
+    assert.equal(bare.status, 200, JSON.stringify(bare.body));
+    assert.equal((await t.call('GET', '/api/auth/me', { token: vs.accessToken })).status, 401);
   });
 
   test('a bcrypt hash from the seed\'s system signs in and is upgraded to argon2id', async () => {

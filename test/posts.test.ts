@@ -196,6 +196,21 @@ describe('publishing', () => {
     assert.equal(again.body.code, 'ACCOUNT_NEEDS_RECONNECT');
   });
 
+  test('an unknown outcome is settled by a person: published with its link, or failed and then retried', async () => {
+    const r = await createPost({ text: 'Unknowable', targets: [{ accountId: account }], schedule: { at: new Date(Date.now() + 3_600_000).toISOString() } });
+    const targetId = r.body.targets[0].id;
+    const path = `/api/workspaces/${ws}/posts/${r.body.id}/targets/${targetId}/resolve`;
+    assert.equal((await t.call('POST', path, { token: owner, body: { outcome: 'published' } })).status, 409, 'only unknown outcomes');
+    await t.running.services.db.update(postTargets).set({ state: 'unknown', errorClass: 'unknown_outcome' }).where(eq(postTargets.id, targetId));
+    const done = await t.call('POST', path, { token: owner, body: { outcome: 'published', url: 'https://sandbox.example/p/1' } });
+    assert.equal(done.status, 200, JSON.stringify(done.body));
+    assert.equal(done.body.targets[0].state, 'published');
+    assert.equal(done.body.targets[0].url, 'https://sandbox.example/p/1');
+    await t.running.services.db.update(postTargets).set({ state: 'unknown' }).where(eq(postTargets.id, targetId));
+    const no = await t.call('POST', path, { token: owner, body: { outcome: 'failed' } });
+    assert.equal(no.body.targets[0].state, 'failed');
+  });
+
   test('a job that runs before its time does nothing (the conditional claim loses)', async () => {
     const r = await createPost({ text: 'Later', targets: [{ accountId: account }], schedule: { at: new Date(Date.now() + 3_600_000).toISOString() } });
     const id = r.body.targets[0].id;
@@ -280,6 +295,7 @@ describe('queue and slots', () => {
     const q = await t.call('PUT', `/api/workspaces/${ws}/accounts/${acc}/queue`, { token: owner, body: { targetIds: [tb.id, ta.id] } });
     assert.equal(q.status, 200, JSON.stringify(q.body));
     assert.deepEqual(q.body.targets.map((x: { targetId: string }) => x.targetId), [tb.id, ta.id]);
+    assert.equal(q.body.targets[0].text, 'Queued B');
     assert.equal(q.body.targets[0].publishAt, ta.publishAt);
     const bad = await t.call('PUT', `/api/workspaces/${ws}/accounts/${acc}/queue`, { token: owner, body: { targetIds: [ta.id] } });
     assert.equal(bad.status, 400);

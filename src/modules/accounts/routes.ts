@@ -36,6 +36,7 @@ const AccountSchema = Type.Object({
   tokenExpiresAt: Type.Union([Type.String(), Type.Null()]),
   connectedAt: Type.String(),
   lastRefreshedAt: Type.Union([Type.String(), Type.Null()]),
+  limits: Type.Union([Type.Unknown(), Type.Null()], { description: 'The account\'s own text and media limits when they differ from the network\'s (a Mastodon instance\'s); null otherwise' }),
 });
 
 const Network = Type.Object({

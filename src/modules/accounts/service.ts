@@ -53,6 +53,8 @@ export function publicAccount(a: Account) {
     displayName: a.displayName, avatarUrl: a.avatarUrl, profileUrl: a.profileUrl, status: a.status, statusReason: a.statusReason,
     tokenExpiresAt: a.tokenExpiresAt?.toISOString() ?? null, connectedAt: a.connectedAt.toISOString(),
     lastRefreshedAt: a.lastRefreshedAt?.toISOString() ?? null,
+    // This account's own limits where they differ from the network's (a Mastodon instance's).
+    limits: (a.data as { limits?: unknown }).limits ?? null,
   };
 }
 

@@ -151,6 +151,8 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRouteDeps> = async (app, 
   });
 
   app.post('/api/auth/logout', {
+    // A client may sign out with no body at all (and no content type): that means this session.
+    preValidation: async (req) => { if (req.body === undefined || req.body === null) req.body = {}; },
     preHandler: guards.user,
     schema: {
       tags, summary: 'Sign out this session, the other sessions, or all of them',

@@ -369,6 +369,11 @@ export const postRoutes: FastifyPluginAsyncTypebox<PostRouteDeps> = async (app, 
     return { timeZone: zone, days: [...byDay].map(([date, targets]) => ({ date, targets })) } as never;
   });
 
+  const QueuedTarget = Type.Object({ targetId: Type.String(), postId: Type.String(), publishAt: Type.String(), text: Type.String({ description: 'What this account will publish (its own text, else the post\'s), cut to 280 characters' }) });
+  const queued = (r: { target: Target; text: string }) => ({
+    targetId: r.target.id, postId: r.target.postId, publishAt: r.target.publishAt!.toISOString(), text: [...(r.target.variant.text ?? r.text)].slice(0, 280).join(''),
+  });
+
   const SlotsBody = Type.Object({
     timeZone: Type.String({ maxLength: 64, description: 'IANA zone the slot times are in' }),
     slots: Type.Array(Type.Object({ weekday: Type.Integer({ minimum: 1, maximum: 7, description: '1 = Monday' }), time: Type.String({ pattern: '^([01]\\d|2[0-3]):[0-5]\\d$', description: 'HH:mm' }) }, { additionalProperties: false }), { maxItems: 200 }),
@@ -398,11 +403,11 @@ export const postRoutes: FastifyPluginAsyncTypebox<PostRouteDeps> = async (app, 
     preHandler: read,
     schema: {
       tags, summary: 'The account\'s queued targets, in order', params: AccountParams,
-      response: { 200: Type.Object({ targets: Type.Array(Type.Object({ targetId: Type.String(), postId: Type.String(), publishAt: Type.String() })) }), ...errors(400, 401, 403, 404) },
+      response: { 200: Type.Object({ targets: Type.Array(QueuedTarget) }), ...errors(400, 401, 403, 404) },
     },
   }, async (req) => {
     await d.accounts.get(req.params.workspaceId, req.params.accountId);
-    return { targets: (await d.posts.queueOf(req.params.workspaceId, req.params.accountId)).map((t) => ({ targetId: t.id, postId: t.postId, publishAt: t.publishAt!.toISOString() })) };
+    return { targets: (await d.posts.queueOf(req.params.workspaceId, req.params.accountId)).map(queued) };
   });
 
   app.put('/api/workspaces/:workspaceId/accounts/:accountId/queue', {
@@ -410,13 +415,30 @@ export const postRoutes: FastifyPluginAsyncTypebox<PostRouteDeps> = async (app, 
     schema: {
       tags, summary: 'Reorder the account\'s queue: the targets keep the same slots, in the order given', params: AccountParams,
       body: Type.Object({ targetIds: Type.Array(Type.String({ format: 'uuid' }), { maxItems: 1000 }) }, { additionalProperties: false }),
-      response: { 200: Type.Object({ targets: Type.Array(Type.Object({ targetId: Type.String(), postId: Type.String(), publishAt: Type.String() })) }), ...errors(400, 401, 403, 404) },
+      response: { 200: Type.Object({ targets: Type.Array(QueuedTarget) }), ...errors(400, 401, 403, 404) },
     },
   }, async (req) => {
     await d.accounts.get(req.params.workspaceId, req.params.accountId);
     await mayScheduleDirectly(req, req.params.workspaceId);
     await d.posts.reorderQueue(req.params.workspaceId, req.params.accountId, req.body.targetIds, auditActor(req));
-    return { targets: (await d.posts.queueOf(req.params.workspaceId, req.params.accountId)).map((t) => ({ targetId: t.id, postId: t.postId, publishAt: t.publishAt!.toISOString() })) };
+    return { targets: (await d.posts.queueOf(req.params.workspaceId, req.params.accountId)).map(queued) };
+  });
+
+  app.post('/api/workspaces/:workspaceId/posts/:postId/targets/:targetId/resolve', {
+    preHandler: write,
+    schema: {
+      tags, summary: 'Settle an unknown outcome after checking the account: it was published (give its link), or it was not (failed, so it can be retried)',
+      params: Type.Object({ workspaceId: Uuid('Workspace id'), postId: Uuid('Post id'), targetId: Uuid('Target id') }),
+      body: Type.Object({
+        outcome: Type.Union([Type.Literal('published'), Type.Literal('failed')]),
+        url: Type.Optional(Type.String({ format: 'uri', maxLength: 2000, description: 'The post on the network, when it was published' })),
+        remoteId: Type.Optional(Type.String({ maxLength: 200 })),
+      }, { additionalProperties: false }),
+      response: { 200: PostSchema, ...errors(400, 401, 403, 404, 409) },
+    },
+  }, async (req) => {
+    await d.posts.resolveUnknown(req.params.workspaceId, req.params.postId, req.params.targetId, req.body, auditActor(req));
+    return one(req.params.workspaceId, req.params.postId, true);
   });
 
   app.get('/api/workspaces/:workspaceId/approvals', {

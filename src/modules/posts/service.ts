@@ -431,10 +431,29 @@ export class PostsService {
     });
   }
 
-  /** Targets queued on an account, in slot order. */
+  /** Targets queued on an account, in slot order, with their post's text. */
   async queueOf(workspaceId: string, accountId: string) {
-    return this.d.db.select().from(postTargets).where(and(eq(postTargets.workspaceId, workspaceId), eq(postTargets.accountId, accountId), eq(postTargets.queued, true), eq(postTargets.state, 'scheduled')))
+    return this.d.db.select({ target: postTargets, text: posts.text }).from(postTargets).innerJoin(posts, eq(posts.id, postTargets.postId))
+      .where(and(eq(postTargets.workspaceId, workspaceId), eq(postTargets.accountId, accountId), eq(postTargets.queued, true), eq(postTargets.state, 'scheduled')))
       .orderBy(asc(postTargets.publishAt));
+  }
+
+  /** A person checked the account after an unknown outcome: it was published (with its link), or it was not. */
+  async resolveUnknown(workspaceId: string, postId: string, targetId: string, r: { outcome: 'published' | 'failed'; url?: string; remoteId?: string }, actor: Actor): Promise<void> {
+    await this.d.db.transaction(async (tx) => {
+      const [t] = await tx.select().from(postTargets).where(and(eq(postTargets.id, targetId), eq(postTargets.postId, postId), eq(postTargets.workspaceId, workspaceId))).for('update');
+      if (!t) throw new ApiError(404, 'NOT_FOUND', 'No such target of this post.');
+      if (t.state !== 'unknown') throw new ApiError(409, 'NOT_UNKNOWN', `This target is ${t.state}; only an unknown outcome can be settled by hand.`);
+      if (r.outcome === 'published') {
+        await tx.update(postTargets).set({
+          state: 'published', publishedAt: sql`now()`, remoteUrl: r.url ?? t.remoteUrl, remoteId: r.remoteId ?? t.remoteId,
+          errorClass: null, errorMessage: null, updatedAt: sql`now()`,
+        }).where(eq(postTargets.id, targetId));
+      } else {
+        await tx.update(postTargets).set({ state: 'failed', errorClass: 'unknown_outcome', errorMessage: 'Checked by a person: it was not published. Retry to send it.', updatedAt: sql`now()` }).where(eq(postTargets.id, targetId));
+      }
+      await audit(tx, { action: 'post.outcome_resolved', workspaceId, targetType: 'post_target', targetId, details: { outcome: r.outcome, ...(r.url ? { url: r.url } : {}) }, ...actor });
+    });
   }
 
   /** Puts the account's queued targets in this order, keeping the set of slot times they hold. */
