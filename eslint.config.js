@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', '.allin/', 'drizzle/', 'coverage/', 'test-results/', '.cache/'] },
+  { ignores: ['node_modules/', 'dist/', '.allin/', 'drizzle/', 'coverage/', 'test-results/', '.cache/', 'web/dist/', 'web/.dist-*/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -37,7 +37,9 @@ export async function benchPublish(args: string[]): Promise<void> {
     const api = await startServer([ALLIN_BIN, 'start'], { ...env, PORT: '0', LOG_LEVEL: 'info' });
     servers.push(api);
     // The worker serves /health on a port of its own, which is how startServer sees it is ready.
-    servers.push(await startServer([ALLIN_BIN, 'worker'], { ...env, WORKER_PORT: String(20_000 + Math.floor(Math.random() * 20_000)), LOG_LEVEL: 'info' }));
+    // --profile=DIR: the worker writes a V8 CPU profile there when it stops (open it in Chrome DevTools).
+    const profile = args.find((a) => a.startsWith('--profile='))?.split('=')[1];
+    servers.push(await startServer([...(profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : []), ALLIN_BIN, 'worker'], { ...env, WORKER_PORT: String(20_000 + Math.floor(Math.random() * 20_000)), LOG_LEVEL: 'info' }));
     const call = async (method: string, path: string, token?: string, body?: unknown) => {
       const r = await fetch(`${api.url}${path}`, { method, headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body ? { 'content-type': 'application/json' } : {}) }, ...(body ? { body: JSON.stringify(body) } : {}) });
       const text = await r.text();

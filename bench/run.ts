@@ -3,11 +3,13 @@
 import { benchHealth } from './health.ts';
 import { benchAuth } from './auth.ts';
 import { benchPublish } from './publish.ts';
+import { benchLoadtest } from './loadtest.ts';
 
-const BENCHES: Record<string, { describe: string; run: (args: string[]) => Promise<void> }> = {
+const BENCHES: Record<string, { describe: string; run: (args: string[]) => Promise<void | number> }> = {
   health: { describe: 'GET /health: AllIN (metrics on and off) against a bare node:http server', run: benchHealth },
   auth: { describe: 'login throughput against raw argon2id; /api/auth/me and refresh latency at 50 clients', run: benchAuth },
   publish: { describe: '10,000 targets due at once (time to publish all, duplicates, lost); 1,000 a minute (lateness)', run: benchPublish },
+  loadtest: { describe: 'allin loadtest baseline + scaled --short against a fresh allin start, compared with bench/results/loadtest.json (exit 1 on a regression; --update)', run: benchLoadtest },
 };
 
 export async function runBench(args: string[]): Promise<number> {
@@ -19,6 +21,7 @@ export async function runBench(args: string[]): Promise<number> {
       return 64;
     }
   }
-  for (const name of selected) await BENCHES[name]!.run(args);
-  return 0;
+  let code = 0; // a bench may return an exit code (loadtest: 1 on a regression)
+  for (const name of selected) code = Math.max(code, (await BENCHES[name]!.run(args)) ?? 0);
+  return code;
 }

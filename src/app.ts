@@ -29,6 +29,7 @@ import { analyticsRoutes } from './modules/analytics/routes.ts';
 import { workspaceRoutes } from './modules/workspaces/routes.ts';
 import { apiKeyRoutes } from './modules/api-keys/routes.ts';
 import { auditRoutes } from './modules/audit/routes.ts';
+import { webAppRoutes } from './modules/web/routes.ts';
 
 export type Role = 'start' | 'serve' | 'worker';
 
@@ -113,6 +114,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(postRoutes, { posts: services.posts, accounts: services.accounts, guards, workspaceAccess });
   await app.register(analyticsRoutes, { analytics: services.analytics, guards, workspaceAccess });
   if (config.NODE_ENV !== 'production') await app.register(devRoutes, { db: services.db });
+  // The web app (web/dist) at `/`; a worker serves only health and metrics.
+  if (deps.role !== 'worker') await app.register(webAppRoutes, { version: VERSION });
 
   await app.register(healthRoutes, {
     readiness: deps.readiness,

@@ -124,6 +124,8 @@ export const ConfigSchema = Type.Object({
   STARTUP_RETRY_MAX_DELAY_MS: int({ description: 'Longest wait between two start-up attempts, in milliseconds.' }, 5000, 10),
   SHUTDOWN_TIMEOUT_MS: int({ description: 'Time allowed for in-flight requests and running jobs at shutdown.' }, 10_000, 0),
   WORKER_CONCURRENCY: int({ description: 'Jobs one worker process runs at once.' }, 5, 1, 1000),
+  WORKER_LOCAL_QUEUE_SIZE: int({ description: 'Jobs a worker process fetches and locks per database round trip (graphile-worker localQueue); 0: one at a time. Jobs a killed worker had fetched are handed back by the publishing sweeper.' }, 0, 0, 1000),
+  WORKER_COMPLETE_BATCH_MS: int({ description: 'Job completions gathered for this many milliseconds into one statement (graphile-worker completeJobBatchDelay); -1: each on its own.' }, -1, -1, 5000),
   WORKER_POLL_INTERVAL_MS: int({ description: 'How often the worker looks for jobs scheduled in the future.' }, 1000, 50),
   WORKER_PORT: int({ description: '`allin worker` serves /health, /api/health and /metrics on this port (0: none).' }, 7001, 0, 65535),
   HEARTBEAT_INTERVAL_SECONDS: int({ description: 'Interval of the job runner heartbeat that feeds readiness.' }, 10, 1, 3600),

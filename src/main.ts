@@ -24,6 +24,8 @@ Commands:
   keys rotate      re-encrypt stored social network tokens under the first key of ENCRYPTION_KEYS
   sim [--port N]   run the network simulator (every network AllIN speaks, locally; default port 7070)
   bench [names]    run benchmarks (see bench/README.md), e.g. allin bench health
+  loadtest [scenario] --url BASE   load-test a running AllIN: baseline, scaled, stress, journey, open;
+                   reports, --json, --html FILE, --compare previous.json (allin loadtest --help)
   help             this text
 
 Configuration comes from the environment and a .env file; see .env.example and the README.`;
@@ -39,6 +41,11 @@ export async function main(argv: string[]): Promise<void> {
     return;
   }
   loadDotenv({ quiet: true });
+  if (command === 'loadtest') { // a client: it needs none of the server's configuration
+    const { loadtestCommand } = await import('./loadtest/cli.ts');
+    process.exitCode = await loadtestCommand(rest);
+    return;
+  }
 
   let config: Config;
   try {

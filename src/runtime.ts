@@ -17,6 +17,7 @@ import type { KeyValueStore } from './infra/stores/types.ts';
 import { MemoryStore } from './infra/stores/memory.ts';
 import { RedisStore } from './infra/stores/redis.ts';
 import { startJobRunner, collectQueueMetrics, type JobRunner } from './infra/queue/runner.ts';
+import { collectAccountMetrics } from './modules/accounts/metrics.ts';
 import { ReadinessService, type Check } from './modules/health/readiness.ts';
 import { createDb } from './infra/db/client.ts';
 import { createInvalidationBus } from './infra/stores/invalidation.ts';
@@ -137,6 +138,8 @@ export async function startRuntime(role: Role, config: Config, log: Logger, opts
         pool, log, metrics, tasks: services.tasks,
         crontab: `* * * * * ${REFRESH_TOKENS_TASK} ?max=1\n0 * * * * ${CLEANUP_MEDIA_TASK} ?max=1\n17 * * * * ${PRUNE_SEND_JOURNAL_TASK} ?max=1\n*/5 * * * * ${COLLECT_POST_METRICS_TASK} ?max=1&queue=post_metrics`,
         concurrency: config.WORKER_CONCURRENCY,
+        localQueueSize: config.WORKER_LOCAL_QUEUE_SIZE,
+        completeBatchMs: config.WORKER_COMPLETE_BATCH_MS,
         pollInterval: config.WORKER_POLL_INTERVAL_MS,
         heartbeatIntervalSeconds: config.HEARTBEAT_INTERVAL_SECONDS,
         shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
@@ -162,6 +165,7 @@ export async function startRuntime(role: Role, config: Config, log: Logger, opts
       cleanups.push({ what: 'publishing sweeper', fn: async () => clearInterval(sweeper) });
     }
     collectQueueMetrics(pool, metrics);
+    collectAccountMetrics(pool, metrics);
 
     // 5. HTTP
     const readiness = new ReadinessService(readinessChecks(config, pool, store, runner), metrics, config.READINESS_CACHE_MS);

@@ -36,6 +36,7 @@ export interface Metrics {
   jobDuration: client.Histogram<'task'>;
   workerHeartbeat: client.Gauge;
   dependencyUp: client.Gauge<'dependency'>;
+  socialAccounts: client.Gauge<'provider' | 'status'>;
   /** Registers work to run before each scrape (reading pool sizes, queue depth, readiness). */
   onCollect(fn: Collector): void;
   /** The exposition text, after running the collectors. */
@@ -102,6 +103,10 @@ export function createMetrics(opts: { enabled: boolean; defaultLabels?: Record<s
     jobDuration: new client.Histogram({ name: 'allin_job_duration_seconds', help: 'Job run time by task.', labelNames: ['task'], buckets: LATENCY_BUCKETS, registers }),
     workerHeartbeat: new client.Gauge({ name: 'allin_worker_heartbeat_timestamp_seconds', help: 'Unix time of the last heartbeat job this process ran.', registers }),
     dependencyUp: new client.Gauge({ name: 'allin_dependency_up', help: '1 when the dependency passed its last readiness check.', labelNames: ['dependency'], registers }),
+    socialAccounts: new client.Gauge({
+      name: 'allin_social_accounts', help: 'Connected social accounts by network and status (active, needs_reconnect, disconnected), read from the database at scrape time.',
+      labelNames: ['provider', 'status'], registers,
+    }),
     onCollect(fn) {
       collectors.push(fn);
     },

@@ -37,6 +37,10 @@ export interface RunnerOptions {
   tasks?: TaskList;
   /** graphile-worker crontab lines for periodic tasks (one coordinated run per minute across runners). */
   crontab?: string;
+  /** Jobs fetched (and locked) per round trip; 0 or 1: one at a time. */
+  localQueueSize?: number;
+  /** Completions gathered for this long into one statement; -1: each on its own. */
+  completeBatchMs?: number;
 }
 
 export async function startJobRunner(opts: RunnerOptions): Promise<JobRunner> {
@@ -70,12 +74,21 @@ export async function startJobRunner(opts: RunnerOptions): Promise<JobRunner> {
     crontab: opts.crontab ?? '', // never a crontab file: periodic work is declared in code
     logger: graphileLogger(log),
     gracefulShutdownAbortTimeout: opts.shutdownTimeoutMs,
+    // Batching: fewer get_job and complete_job transactions, each of which waits for a WAL flush.
+    preset: {
+      worker: {
+        ...(opts.localQueueSize && opts.localQueueSize > 1 ? { localQueue: { size: opts.localQueueSize } } : {}),
+        ...(opts.completeBatchMs !== undefined && opts.completeBatchMs >= 0 ? { completeJobBatchDelay: opts.completeBatchMs, failJobBatchDelay: opts.completeBatchMs } : {}),
+      },
+    },
   });
 
   // Idle runners poll every pollInterval; a few missed polls mean the runner is stuck.
   const staleAfterMs = Math.max(5000, opts.pollInterval * 5);
   const started = new Map<string, bigint>();
   runner.events.on('worker:getJob:empty', polled);
+  // With a local queue the pool, not each worker, asks the database for jobs.
+  runner.events.on('localQueue:getJobs:complete', polled);
   runner.events.on('job:start', ({ job }) => {
     activeJobs++;
     polled();

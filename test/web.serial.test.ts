@@ -1,0 +1,497 @@
+// The web app in a real browser: Debian's Chromium (/usr/bin/chromium) driven by playwright-core, against
+// an all-in-one AllIN (API, job runner and the in-process network simulator with its Sandbox network)
+// on a port chosen here, so that PUBLIC_URL (cookies, the OAuth callback's redirect) is where the
+// browser reaches it. Scenarios: sign up and confirm the address through the development outbox,
+// connect a Sandbox account, compose a post with an image, schedule it seconds ahead with the date and
+// time pickers and see it published with its link, move a post in the calendar (drag, then the
+// keyboard's Move dialog); a rejected approval; a revoked session sent back to sign-in. Screenshots of
+// the main screens go to test-results/screenshots/. No wall-clock thresholds: Playwright's waiting.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Fastify from 'fastify';
+import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
+import { buildWeb } from '../scripts/build-web.ts';
+import { APP_CSP, APP_PATHS, webAppRoutes } from '../src/modules/web/routes.ts';
+import { countText } from '../src/providers/text.ts';
+import { startTestApp, strongPassword, uniqueEmail, type TestApp } from './support/app.ts';
+import { connectSandbox, eventually, simPosts } from './support/social.ts';
+import { ROOT } from './support/process.ts';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const SHOTS = join(ROOT, 'test-results', 'screenshots');
+const WAIT = 30_000;
+// A 1×1 PNG.
+const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==', 'base64');
+
+let app: TestApp;
+let browser: Browser;
+let profileDir: string;
+const contexts: BrowserContext[] = [];
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((res) => s.listen(0, '127.0.0.1', res));
+  const { port } = s.address() as AddressInfo;
+  await new Promise<void>((res) => s.close(() => res()));
+  return port;
+}
+
+async function newPage(viewport = { width: 1280, height: 900 }): Promise<Page> {
+  const ctx = await browser.newContext({ viewport, baseURL: app.url, locale: 'en-GB', timezoneId: 'UTC' });
+  contexts.push(ctx);
+  const page = await ctx.newPage();
+  page.setDefaultTimeout(WAIT);
+  page.setDefaultNavigationTimeout(WAIT);
+  // A page error is a bug: fail loudly rather than wait for a selector that never comes.
+  page.on('pageerror', (err) => { console.error(`page error: ${err.message}`); });
+  return page;
+}
+
+async function shot(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+}
+
+const heading = (page: Page, name: string | RegExp) => page.getByRole('heading', { level: 1, name });
+
+async function signInThroughUi(page: Page, email: string, password: string): Promise<void> {
+  await page.goto('/sign-in');
+  await heading(page, 'Sign in').waitFor();
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+}
+
+/** Waits until a composer counter reads `n` (of the network's maximum). */
+async function counterShows(counter: Locator, n: number): Promise<void> {
+  await eventually(async () => (await counter.innerText()).trim().split(/\s/)[0] === String(n), WAIT, `the counter to show ${n}`);
+}
+
+/** The mailed link of the newest mail to `to` whose text contains `path`. */
+async function mailedLink(to: string, path: string): Promise<string> {
+  return eventually(async () => {
+    const r = await app.call('GET', `/api/dev/mail?to=${encodeURIComponent(to)}`);
+    for (const m of r.body.mail as { text: string }[]) {
+      const hit = new RegExp(`https?://\\S+${path}#token=[A-Za-z0-9_%-]+`).exec(m.text);
+      if (hit) return hit[0];
+    }
+    return undefined;
+  }, WAIT, `a mail to ${to} with ${path}`);
+}
+
+before(async () => {
+  // The app is built when web/dist is missing or older than its sources.
+  await buildWeb({ quiet: true });
+  mkdirSync(SHOTS, { recursive: true });
+  const port = await freePort();
+  app = await startTestApp({ PORT: String(port), HOST: '127.0.0.1', PUBLIC_URL: `http://127.0.0.1:${port}` }, 'start');
+  assert.equal(app.url, `http://127.0.0.1:${port}`);
+  profileDir = mkdtempSync(join(tmpdir(), 'allin-chromium-'));
+  // Playwright gives each launch a new empty profile (--user-data-dir) itself; the folder here holds
+  // the browser's other state (crash dumps, cache), removed at the end.
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    timeout: 60_000,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', `--disk-cache-dir=${join(profileDir, 'cache')}`, `--crash-dumps-dir=${join(profileDir, 'crashes')}`],
+    env: { ...process.env, HOME: profileDir, XDG_CONFIG_HOME: join(profileDir, 'config'), XDG_CACHE_HOME: join(profileDir, 'cache') },
+  });
+});
+
+after(async () => {
+  for (const c of contexts) await c.close().catch(() => {});
+  await browser?.close().catch(() => {});
+  await app?.stop();
+  if (profileDir) rmSync(profileDir, { recursive: true, force: true });
+});
+
+test('the server: the page under a strict CSP at / and the app paths, immutable assets, JSON 404 elsewhere', async () => {
+  const root = await fetch(`${app.url}/`);
+  assert.equal(root.status, 200);
+  assert.match(root.headers.get('content-type')!, /^text\/html/);
+  assert.equal(root.headers.get('cache-control'), 'no-cache');
+  assert.equal(root.headers.get('content-security-policy'), APP_CSP);
+  assert.match(APP_CSP, /script-src 'self'(;|$)/);
+  const html = await root.text();
+  assert.doesNotMatch(html, /<script(?![^>]*\bsrc=)[^>]*>/, 'no inline script');
+  const asset = /src="(\/assets\/[^"]+\.js)"/.exec(html)![1]!;
+  const js = await fetch(`${app.url}${asset}`);
+  assert.equal(js.status, 200);
+  assert.equal(js.headers.get('cache-control'), 'public, max-age=31536000, immutable');
+  assert.match(js.headers.get('content-type')!, /javascript/);
+  for (const p of ['/sign-in', '/posts/4d1f7a52-0000-4000-8000-000000000000', '/settings/webhooks', '/verify-email']) {
+    const r = await fetch(`${app.url}${p}`);
+    assert.equal(r.status, 200, p);
+    assert.equal(r.headers.get('content-security-policy'), APP_CSP, p);
+  }
+  for (const p of ['/no/such/page', '/api/nothing-here', '/docsx']) {
+    const r = await fetch(`${app.url}${p}`);
+    assert.equal(r.status, 404, p);
+    assert.equal(((await r.json()) as { code: string }).code, 'NOT_FOUND', p);
+  }
+  assert.equal((await fetch(`${app.url}/api/health`)).status, 200);
+  assert.equal((await fetch(`${app.url}/docs`, { redirect: 'manual' })).status < 400, true);
+
+  // Every route of the app's router is answered by the server (and nothing the server owns is taken).
+  const router = readFileSync(join(ROOT, 'web', 'src', 'router.ts'), 'utf8');
+  const firstSegments = new Set([...router.matchAll(/^\s+\w+: '\/([a-z-]*)/gm)].map((m) => m[1]!).filter(Boolean));
+  assert.deepEqual([...firstSegments].sort(), [...APP_PATHS].sort());
+  for (const p of APP_PATHS) assert.ok(!['api', 'docs', 'media', 'metrics', 'health', '.well-known'].includes(p));
+});
+
+test('the server without a built app: / points to the API documentation', async () => {
+  const empty = mkdtempSync(join(tmpdir(), 'allin-no-web-'));
+  const f = Fastify();
+  try {
+    await f.register(webAppRoutes, { dir: empty, version: 'test' });
+    const r = await f.inject({ url: '/' });
+    assert.equal(r.statusCode, 200);
+    assert.equal(r.json().docs, '/docs');
+    assert.match(r.json().message, /web app/);
+    assert.equal((await f.inject({ url: '/sign-in' })).statusCode, 404);
+  } finally {
+    await f.close();
+    rmSync(empty, { recursive: true, force: true });
+  }
+});
+
+test('sign up, confirm, connect Sandbox, compose with an image, schedule it seconds ahead, see it published; move a post in the calendar', async () => {
+  const page = await newPage();
+  const email = uniqueEmail('web');
+  const password = strongPassword();
+
+  // Signed out: the app sends the visitor to sign-in.
+  await page.goto('/');
+  await heading(page, 'Sign in').waitFor();
+  await shot(page, '01-sign-in');
+
+  await page.getByRole('link', { name: 'Create an account' }).click();
+  await heading(page, 'Create your account').waitFor();
+  await page.getByLabel('Your name').fill('Robin Web');
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill(password);
+  await shot(page, '02-sign-up');
+  await page.getByRole('button', { name: 'Create account' }).click();
+  await heading(page, 'Check your inbox').waitFor();
+
+  // The development outbox shows the mail; its link confirms the address.
+  await page.getByRole('link', { name: 'open the development mail outbox' }).click();
+  await heading(page, 'Development mail outbox').waitFor();
+  await page.getByRole('heading', { name: 'Confirm your email address for AllIN' }).waitFor();
+  await shot(page, '03-dev-mail');
+  await page.getByRole('link', { name: /\/verify-email#token=/ }).click();
+  await page.getByText('Your email address is confirmed.').waitFor();
+  assert.equal(new URL(page.url()).hash, '', 'the token is removed from the address bar');
+  await shot(page, '04-verified');
+
+  await page.getByRole('link', { name: 'Sign in' }).click();
+  await heading(page, 'Sign in').waitFor();
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+
+  await heading(page, 'Create your first workspace').waitFor();
+  await page.getByLabel('Workspace name').fill('Web test workspace');
+  await page.getByRole('button', { name: 'Create workspace' }).click();
+  await heading(page, 'Posts').waitFor();
+  await page.getByText('No posts yet.').waitFor();
+
+  // Connect: the browser goes to the simulator's consent page and comes back to /accounts?connected=…
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Accounts' }).click();
+  await heading(page, 'Accounts').waitFor();
+  // Focus moves to the new screen's heading, for keyboard and screen reader users.
+  await page.waitForFunction("document.activeElement?.id === 'page-title'");
+  await page.getByText('No account is connected yet.').waitFor();
+  await page.getByRole('button', { name: 'Connect Sandbox' }).click();
+  await page.getByText('Sandbox account connected.').waitFor();
+  await page.waitForURL((u) => u.pathname === '/accounts' && u.search === '');
+  const accounts = page.getByRole('list', { name: 'Connected accounts' });
+  await accounts.getByText('Connected', { exact: true }).waitFor();
+  await shot(page, '05-accounts');
+
+  // Compose.
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Compose' }).click();
+  await heading(page, 'Compose').waitFor();
+  const chosen = page.getByRole('group', { name: 'Post to' }).getByRole('checkbox');
+  assert.equal(await chosen.count(), 1);
+  assert.equal(await chosen.isChecked(), true, 'the only account is chosen');
+  const text = 'Hello from the AllIN web test 🚀 with a link https://example.com/a/long/path and é';
+  await page.getByLabel('Text', { exact: true }).fill(text);
+  // The counter counts as the Sandbox network counts (Unicode code points), with the server's code.
+  await counterShows(page.locator('#counts-text .counter-value'), countText('unicode', text));
+  assert.notEqual(countText('unicode', text), text.length, 'the emoji makes code points differ from UTF-16 units');
+  await page.getByLabel('Add images or videos').setInputFiles({ name: 'pixel.png', mimeType: 'image/png', buffer: PNG });
+  await page.getByRole('img', { name: 'Preview of pixel.png' }).waitFor();
+  await page.getByLabel('Alt text for item 1').fill('A single blue pixel');
+  await page.getByLabel('Alt text for item 1').blur();
+  // A thread part, with its own counter.
+  await page.getByRole('button', { name: 'Add a thread part' }).click();
+  await page.getByLabel('Thread part 2', { exact: true }).fill('And a second part.');
+  await counterShows(page.locator('.counters').nth(1).locator('.counter-value'), countText('unicode', 'And a second part.'));
+
+  // When: a few seconds from now, in a chosen zone, through the date and time pickers.
+  await page.getByLabel('At a date and time').check();
+  const zone = 'Europe/Berlin';
+  await page.getByLabel('Time zone').selectOption(zone);
+  const at = new Date(Date.now() + 8_000);
+  const local = new Intl.DateTimeFormat('en-CA', { timeZone: zone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' })
+    .formatToParts(at).reduce<Record<string, string>>((o, p) => ({ ...o, [p.type]: p.value }), {});
+  await page.getByLabel('Date', { exact: true }).fill(`${local.year}-${local.month}-${local.day}`);
+  await page.getByLabel('Time', { exact: true }).fill(`${local.hour}:${local.minute}:${local.second}`);
+  await shot(page, '06-composer');
+  await page.getByRole('button', { name: 'Schedule', exact: true }).click();
+
+  // The post's page follows it until it is out, with the link to it.
+  await heading(page, 'Post').waitFor();
+  const postId = new URL(page.url()).pathname.split('/').pop()!;
+  const link = page.getByRole('link', { name: /View the published post on Sandbox/ });
+  await link.waitFor({ timeout: 120_000 });
+  await page.getByRole('status').filter({ hasText: 'Published' }).first().waitFor();
+  const href = await link.getAttribute('href');
+  assert.ok(href?.startsWith(app.running.simulatorUrl!), href ?? 'no href');
+  const published = await simPosts(app.running.simulatorUrl!);
+  assert.ok(published.some((p) => p.text === text), 'the simulator has the post');
+  assert.ok(published.some((p) => p.text === 'And a second part.' && p.replyTo), 'and its thread part, as a reply');
+  await page.getByRole('img', { name: 'Medium 1 of the post' }).waitFor();
+  await shot(page, '07-post-published');
+
+  // The calendar shows it; a scheduled post moves by drag and drop, and back with the Move dialog.
+  const token = (await app.login(email, password)).accessToken as string;
+  const me = await app.call('GET', '/api/auth/me', { token });
+  const ws = me.body.workspaces[0].id as string;
+  const accountId = (await app.call('GET', `/api/workspaces/${ws}/accounts`, { token })).body.accounts[0].id as string;
+  // A Wednesday at least a day ahead, so that Thursday is in the same week.
+  const day = new Date();
+  day.setUTCDate(day.getUTCDate() + 1);
+  while (day.getUTCDay() !== 3) day.setUTCDate(day.getUTCDate() + 1);
+  const wed = day.toISOString().slice(0, 10);
+  const thu = new Date(day.getTime() + 86_400_000).toISOString().slice(0, 10);
+  const created = await app.call('POST', `/api/workspaces/${ws}/posts`, {
+    token, body: { text: 'Calendar mover', targets: [{ accountId }], schedule: { localTime: `${wed}T10:30`, timeZone: 'UTC' } },
+  });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  await page.goto(`/calendar?date=${wed}`);
+  await heading(page, 'Calendar').waitFor();
+  const wedCell = page.locator(`section[data-date="${wed}"]`);
+  const thuCell = page.locator(`section[data-date="${thu}"]`);
+  const item = wedCell.locator('li.calendar-item', { hasText: 'Calendar mover' });
+  await item.waitFor();
+  await shot(page, '08-calendar-week');
+  await item.dragTo(thuCell);
+  await thuCell.locator('li.calendar-item', { hasText: 'Calendar mover' }).waitFor();
+  let moved = await app.call('GET', `/api/workspaces/${ws}/posts/${created.body.id}`, { token });
+  assert.equal(moved.body.schedule.publishAt, `${thu}T10:30:00.000Z`);
+  // The keyboard way: Move, a date and a time.
+  await thuCell.getByRole('button', { name: /Move the 10:30 post/ }).click();
+  const dialog = page.getByRole('dialog', { name: 'Move post' });
+  await dialog.getByLabel('New date').fill(wed);
+  await dialog.getByLabel('New time').fill('11:15');
+  await shot(page, '09-calendar-move-dialog');
+  await dialog.getByRole('button', { name: 'Move', exact: true }).click();
+  await wedCell.locator('li.calendar-item', { hasText: 'Calendar mover' }).getByText('11:15').waitFor();
+  moved = await app.call('GET', `/api/workspaces/${ws}/posts/${created.body.id}`, { token });
+  assert.equal(moved.body.schedule.publishAt, `${wed}T11:15:00.000Z`);
+  await page.getByRole('button', { name: 'Month' }).click();
+  await page.waitForURL(/view=month/);
+  await shot(page, '10-calendar-month');
+
+  // Time slots (Settings), then the queue: reorder with the keyboard's Move down, and back by dragging.
+  await page.goto('/settings/slots');
+  await heading(page, 'Settings: Time slots').waitFor();
+  await page.getByRole('button', { name: 'Add a slot' }).click();
+  await page.getByRole('button', { name: 'Add a slot' }).click();
+  await page.getByLabel('Day of slot 2').selectOption({ label: 'Thursday' });
+  await page.getByLabel('Time of slot 2').fill('15:00');
+  await page.getByRole('button', { name: 'Save slots' }).click();
+  await page.getByText('Time slots saved.').waitFor();
+  await page.getByText(/Next free slots:/).waitFor();
+  await shot(page, '11-settings-slots');
+  const queued: string[] = [];
+  for (const t of ['Queue one', 'Queue two']) {
+    const r = await app.call('POST', `/api/workspaces/${ws}/posts`, { token, body: { text: t, targets: [{ accountId }], schedule: { queue: true } } });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    queued.push(r.body.id as string);
+  }
+  const queueOrder = async () => ((await app.call('GET', `/api/workspaces/${ws}/accounts/${accountId}/queue`, { token })).body.targets as { postId: string }[]).map((x) => x.postId);
+  assert.deepEqual(await queueOrder(), queued);
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Queue' }).click();
+  await heading(page, 'Queue').waitFor();
+  const queueItems = page.getByRole('list', { name: 'Queued posts, in order' }).getByRole('listitem');
+  await queueItems.nth(1).getByText('Queue two').waitFor();
+  await page.getByRole('button', { name: 'Move down: Queue one' }).click();
+  await page.getByText('Moved to position 2 of 2.').waitFor();
+  await eventually(async () => JSON.stringify(await queueOrder()) === JSON.stringify([queued[1], queued[0]]), WAIT, 'the new queue order');
+  await queueItems.nth(0).getByText('Queue two').waitFor();
+  await shot(page, '12-queue');
+  await queueItems.nth(1).dragTo(queueItems.nth(0));
+  await eventually(async () => JSON.stringify(await queueOrder()) === JSON.stringify(queued), WAIT, 'the order back after dragging');
+  await queueItems.nth(0).getByText('Queue one').waitFor();
+
+  // A post the network refuses (Sandbox wants text; AllIN's rules let an image go alone): the error in the
+  // network's words, and Retry.
+  const form = new FormData();
+  form.append('file', new Blob([PNG], { type: 'image/png' }), 'alone.png');
+  const upload = await fetch(`${app.url}/api/workspaces/${ws}/media`, { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: form });
+  assert.equal(upload.status, 201);
+  const mediaId = ((await upload.json()) as { id: string }).id;
+  const refused = await app.call('POST', `/api/workspaces/${ws}/posts`, { token, body: { text: '', mediaIds: [mediaId], targets: [{ accountId }], schedule: { now: true } } });
+  assert.equal(refused.status, 201, JSON.stringify(refused.body));
+  await page.goto(`/posts/${refused.body.id}`);
+  const failedCard = page.getByRole('listitem', { name: /^Sandbox/ });
+  await failedCard.locator('.error-note').getByText(/text must be 1 to 1000 characters/).waitFor({ timeout: 60_000 });
+  await failedCard.locator('.target-head').getByText('Failed', { exact: true }).waitFor();
+  await shot(page, '15-post-failed');
+  await failedCard.getByRole('button', { name: /^Retry/ }).click();
+  await page.getByText('1 target goes out again.').waitFor();
+
+  // API keys (the key shown once), and an API refusal shown in its own words (a webhook to a loopback address).
+  await page.goto('/settings/api-keys');
+  await heading(page, 'Settings: API keys').waitFor();
+  await page.getByLabel('Name').fill('CMS publisher');
+  await page.getByRole('button', { name: 'Create key' }).click();
+  await page.locator('.secret-value').filter({ hasText: /^allin_/ }).waitFor();
+  await shot(page, '13-settings-api-keys');
+  await page.goto('/settings/webhooks');
+  await heading(page, 'Settings: Webhooks').waitFor();
+  await page.getByLabel('URL').fill('http://127.0.0.1:9/hook');
+  await page.getByRole('button', { name: 'Add webhook' }).click();
+  await page.getByRole('alert').filter({ hasText: /private|loopback/i }).waitFor();
+  await shot(page, '14-settings-webhooks-refused');
+  await page.goto('/settings/audit');
+  await page.getByRole('cell', { name: 'apikey.created' }).waitFor();
+  await shot(page, '15b-settings-audit');
+
+  // The post list, and the app on a phone-sized screen.
+  await page.goto(`/posts/${postId}`);
+  await heading(page, 'Post').waitFor();
+  const phone = await newPage({ width: 390, height: 844 });
+  await signInThroughUi(phone, email, password);
+  await heading(phone, 'Posts').waitFor();
+  await phone.getByText('Calendar mover').waitFor();
+  await shot(phone, '16-phone-posts');
+  await phone.getByRole('button', { name: 'Menu' }).click();
+  await phone.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Compose' }).click();
+  await heading(phone, 'Compose').waitFor();
+  await shot(phone, '17-phone-composer');
+});
+
+test('a rejected approval: the editor submits, an admin rejects with a comment, the editor finds it back in drafts with it', async () => {
+  const owner = await app.user({ name: 'Olivia Owner' });
+  const editor = await app.user({ name: 'Eddie Editor' });
+  const ownerToken = (await app.login(owner.email, owner.password)).accessToken as string;
+  const ws = await app.call('POST', '/api/workspaces', { token: ownerToken, body: { name: 'Approval workspace' } });
+  const wsId = ws.body.id as string;
+  assert.equal((await app.call('PATCH', `/api/workspaces/${wsId}`, { token: ownerToken, body: { settings: { requireApproval: true } } })).status, 200);
+  await connectSandbox(app, ownerToken, wsId, 'approval-user');
+  assert.equal((await app.call('POST', `/api/workspaces/${wsId}/invitations`, { token: ownerToken, body: { email: editor.email, role: 'editor' } })).status, 201);
+  const invitation = await mailedLink(editor.email, '/invitations');
+
+  // The editor signs in, follows the mailed invitation and accepts it.
+  const ed = await newPage();
+  await signInThroughUi(ed, editor.email, editor.password);
+  await heading(ed, 'Create your first workspace').waitFor();
+  await ed.goto(invitation.replace(/^https?:\/\/[^/]+/, ''));
+  await heading(ed, 'Invitation').waitFor();
+  await ed.getByRole('button', { name: 'Accept the invitation' }).click();
+  await heading(ed, 'Posts').waitFor();
+  await ed.getByText('You joined Approval workspace as editor.').waitFor();
+
+  await ed.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Compose' }).click();
+  await heading(ed, 'Compose').waitFor();
+  await ed.getByLabel('Text', { exact: true }).fill('Our spring launch is here');
+  await ed.getByText('This workspace requires approval').waitFor();
+  await ed.getByRole('button', { name: 'Submit for approval' }).click();
+  await heading(ed, 'Post').waitFor();
+  await ed.getByRole('status').filter({ hasText: 'Waiting for approval' }).waitFor();
+  await shot(ed, '18-editor-submitted');
+
+  // The owner rejects it with a comment.
+  const ad = await newPage();
+  await signInThroughUi(ad, owner.email, owner.password);
+  await heading(ad, 'Posts').waitFor();
+  await ad.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Approvals' }).click();
+  await heading(ad, 'Approvals').waitFor();
+  const waiting = ad.getByRole('list', { name: 'Posts waiting for approval' });
+  await waiting.getByText('Our spring launch is here').waitFor();
+  await ad.getByText('Submitted by Eddie Editor').waitFor();
+  await shot(ad, '19-approvals');
+  await ad.getByRole('button', { name: /^Reject/ }).click();
+  const dialog = ad.getByRole('dialog', { name: 'Reject post' });
+  await dialog.getByLabel('What should change?').fill('Mention the date of the launch, please.');
+  await shot(ad, '20-reject-dialog');
+  await dialog.getByRole('button', { name: 'Reject', exact: true }).click();
+  await ad.getByText('Nothing is waiting for approval.').waitFor();
+
+  // The editor finds it among the drafts, with the comment.
+  await ed.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Posts' }).click();
+  await heading(ed, 'Posts').waitFor();
+  await ed.getByRole('button', { name: 'Drafts' }).click();
+  const row = ed.getByRole('list', { name: 'Posts' }).getByRole('listitem').filter({ hasText: 'Our spring launch is here' });
+  await row.getByText('Mention the date of the launch, please.').waitFor();
+  await row.getByText('Draft', { exact: true }).waitFor();
+  await shot(ed, '21-editor-drafts');
+  await row.getByRole('link').click();
+  await heading(ed, 'Post').waitFor();
+  await ed.getByText('Changes requested').waitFor();
+  await ed.getByRole('link', { name: 'Edit', exact: true }).click();
+  await heading(ed, 'Edit post').waitFor();
+  await ed.getByText('Mention the date of the launch, please.').waitFor();
+
+  // The owner's view of the team.
+  await ad.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Members' }).click();
+  await heading(ad, 'Members').waitFor();
+  await ad.getByRole('cell', { name: 'Eddie Editor', exact: true }).waitFor();
+  assert.equal(await ad.getByLabel('Role of Eddie Editor').inputValue(), 'editor');
+  await shot(ad, '22-members');
+});
+
+test('a revoked session: the app\'s next call cannot refresh, and it shows sign-in', async () => {
+  const user = await app.user({ name: 'Sam Session' });
+  const token = (await app.login(user.email, user.password)).accessToken as string;
+  await app.call('POST', '/api/workspaces', { token, body: { name: 'Session workspace' } });
+
+  const a = await newPage();
+  await signInThroughUi(a, user.email, user.password);
+  await heading(a, 'Posts').waitFor();
+
+  // A second browser signs in and revokes the first from its Security screen.
+  const b = await newPage();
+  await signInThroughUi(b, user.email, user.password);
+  await heading(b, 'Posts').waitFor();
+  await b.getByRole('link', { name: /Security and sessions/ }).click();
+  await heading(b, 'Security').waitFor();
+  const sessions = b.getByRole('list', { name: 'Sessions' }).getByRole('listitem');
+  await eventually(async () => (await sessions.count()) === 3, WAIT, 'three sessions (two browsers and the API)');
+  await shot(b, '23-security');
+  const sessionsNow = await app.call('GET', '/api/auth/sessions', { token });
+  const browserA = (sessionsNow.body.sessions as { id: string; current: boolean; userAgent: string | null; createdAt: string }[])
+    .filter((s) => !s.current && /Chrom/.test(s.userAgent ?? '')).sort((x, y) => x.createdAt.localeCompare(y.createdAt))[0]!;
+  await b.locator(`li[data-session="${browserA.id}"]`).getByRole('button', { name: /^Sign out/ }).click();
+  await b.getByText('That session is signed out.').waitFor();
+
+  // A's next call: 401, the refresh is refused, back to sign-in with the reason.
+  await a.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Calendar' }).click();
+  await heading(a, 'Sign in').waitFor();
+  await a.getByText('This session was signed out. Sign in again.').waitFor();
+  await shot(a, '24-signed-out');
+  // And B goes on working. Its access token "expires" (the next calendar call answers 401 once): the app
+  // refreshes through the cookie once and replays the call, and the calendar shows.
+  let refused = 0;
+  let refreshes = 0;
+  await b.route('**/api/workspaces/*/calendar?*', async (route) => {
+    if (refused++ === 0) {
+      await route.fulfill({ status: 401, contentType: 'application/json', body: JSON.stringify({ statusCode: 401, code: 'TOKEN_EXPIRED', message: 'The access token has expired; refresh it', requestId: 'test' }) });
+    } else await route.continue();
+  });
+  b.on('request', (r) => { if (r.url().endsWith('/api/auth/refresh')) refreshes++; });
+  await b.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Calendar' }).click();
+  await heading(b, 'Calendar').waitFor();
+  await b.getByText('Nothing is scheduled or published in this week.').waitFor();
+  assert.equal(refused, 2, 'refused once, then replayed');
+  assert.equal(refreshes, 1, 'one refresh');
+  assert.equal(new URL(b.url()).pathname, '/calendar');
+});

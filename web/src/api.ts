@@ -1,0 +1,197 @@
+// The one way the app talks to AllIN: its public API, as any integrator would.
+// - The access token lives in this module's memory only (never in storage a script could read later).
+// - The refresh token lives in an httpOnly, SameSite=Strict cookie scoped to /api/auth, set at sign-in
+//   with refreshTokenTransport: "cookie"; refreshing sends no token, only the cookie.
+// - A 401 refreshes once (one refresh shared by every request waiting on it) and replays the request;
+//   if the refresh is refused, the session is over and the app goes back to sign-in.
+// - Every error becomes an ApiError whose message is the API's own `message`, written for a person.
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details?: unknown,
+    readonly requestId?: string,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+let accessToken: string | null = null;
+let refreshing: Promise<boolean> | null = null;
+const endListeners = new Set<(message: string) => void>();
+
+/** Called when the session ends under the app's feet (revoked, expired): the app shows sign-in. */
+export function onSessionEnded(fn: (message: string) => void): () => void {
+  endListeners.add(fn);
+  return () => endListeners.delete(fn);
+}
+
+export function hasAccessToken(): boolean {
+  return accessToken !== null;
+}
+
+export function forgetSession(): void {
+  accessToken = null;
+}
+
+const STATUS_WORDS: Record<number, string> = {
+  400: 'The request was not accepted.',
+  401: 'You are not signed in.',
+  403: 'You are not allowed to do this.',
+  404: 'This was not found.',
+  409: 'This changed meanwhile; reload and try again.',
+  413: 'This is too large.',
+  415: 'This type of file is not accepted.',
+  422: 'This cannot be done as it is.',
+  429: 'Too many requests; wait a moment and try again.',
+  502: 'AllIN could not be reached (bad gateway).',
+  503: 'AllIN is busy or starting; try again in a moment.',
+  504: 'AllIN took too long to answer.',
+};
+
+async function errorOf(res: Response): Promise<ApiError> {
+  let body: { code?: string; message?: string; details?: unknown; requestId?: string } | undefined;
+  try {
+    body = (await res.json()) as typeof body;
+  } catch {
+    body = undefined;
+  }
+  let message = body?.message || STATUS_WORDS[res.status] || `AllIN answered ${res.status} ${res.statusText}.`;
+  const retryAfter = res.headers.get('retry-after');
+  if (res.status === 429 && retryAfter && !/\btry again in\b/i.test(message)) message += ` Try again in ${retryAfter} s.`;
+  return new ApiError(res.status, body?.code ?? `HTTP_${res.status}`, message, body?.details, body?.requestId);
+}
+
+const unreachable = () => new ApiError(0, 'NETWORK', 'AllIN cannot be reached: check your connection and try again.');
+
+async function rawFetch(path: string, init: RequestInit): Promise<Response> {
+  try {
+    return await fetch(path, { credentials: 'same-origin', ...init });
+  } catch {
+    throw unreachable();
+  }
+}
+
+export interface TokenAnswer {
+  accessToken: string;
+  accessTokenExpiresAt: string;
+  session: { id: string; expiresAt: string };
+  userId: string;
+}
+
+/** Exchanges the refresh cookie for a new access token; false when the session is over. */
+export function refreshSession(): Promise<boolean> {
+  refreshing ??= (async () => {
+    try {
+      const res = await rawFetch('/api/auth/refresh', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+      if (!res.ok) {
+        accessToken = null;
+        if (res.status >= 500 || res.status === 429) throw await errorOf(res);
+        return false;
+      }
+      const body = (await res.json()) as TokenAnswer;
+      accessToken = body.accessToken;
+      currentSessionId = body.session.id;
+      return true;
+    } finally {
+      refreshing = null;
+    }
+  })();
+  return refreshing;
+}
+
+let currentSessionId: string | null = null;
+export const sessionId = () => currentSessionId;
+
+export interface RequestOptions {
+  body?: unknown;
+  form?: FormData;
+  query?: Record<string, string | number | boolean | undefined | null>;
+  /** Send without the access token (sign-in, sign-up and the other anonymous routes). */
+  anonymous?: boolean;
+  signal?: AbortSignal;
+}
+
+function withQuery(path: string, query: RequestOptions['query']): string {
+  if (!query) return path;
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== null && v !== '') q.set(k, String(v));
+  const s = q.toString();
+  return s ? `${path}${path.includes('?') ? '&' : '?'}${s}` : path;
+}
+
+async function send(method: string, path: string, opts: RequestOptions): Promise<Response> {
+  const headers: Record<string, string> = { accept: 'application/json' };
+  if (!opts.anonymous && accessToken) headers.authorization = `Bearer ${accessToken}`;
+  let body: BodyInit | undefined;
+  if (opts.form) body = opts.form;
+  else if (opts.body !== undefined) {
+    headers['content-type'] = 'application/json';
+    body = JSON.stringify(opts.body);
+  }
+  return rawFetch(withQuery(path, opts.query), { method, headers, ...(body !== undefined ? { body } : {}), ...(opts.signal ? { signal: opts.signal } : {}) });
+}
+
+function sessionEnded(message: string): never {
+  accessToken = null;
+  for (const fn of endListeners) fn(message);
+  throw new ApiError(401, 'SESSION_ENDED', message);
+}
+
+/** A request with the session's token; a 401 refreshes once and replays. Answers the JSON body (or undefined for 204). */
+export async function request<T>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
+  if (!opts.anonymous && !accessToken && refreshing) await refreshing.catch(() => false);
+  let res = await send(method, path, opts);
+  if (res.status === 401 && !opts.anonymous) {
+    const first = await errorOf(res);
+    let renewed: boolean;
+    try {
+      renewed = await refreshSession();
+    } catch (err) {
+      throw err instanceof ApiError ? err : unreachable();
+    }
+    if (!renewed) sessionEnded(first.code === 'SESSION_REVOKED' ? 'This session was signed out. Sign in again.' : 'Your session has ended. Sign in again.');
+    res = await send(method, path, opts);
+    if (res.status === 401) sessionEnded((await errorOf(res)).message);
+  }
+  if (!res.ok) throw await errorOf(res);
+  if (res.status === 204) return undefined as T;
+  const text = await res.text();
+  return (text ? JSON.parse(text) : undefined) as T;
+}
+
+/** The bytes of a protected resource (media previews), as an object URL the caller revokes. */
+export async function blobUrl(path: string, signal?: AbortSignal): Promise<string> {
+  let res = await send('GET', path, signal ? { signal } : {});
+  if (res.status === 401 && (await refreshSession())) res = await send('GET', path, signal ? { signal } : {});
+  if (!res.ok) throw await errorOf(res);
+  return URL.createObjectURL(await res.blob());
+}
+
+export const api = {
+  get: <T>(path: string, opts?: RequestOptions) => request<T>('GET', path, opts),
+  post: <T>(path: string, body?: unknown, opts?: RequestOptions) => request<T>('POST', path, { ...opts, ...(body !== undefined ? { body } : {}) }),
+  put: <T>(path: string, body?: unknown, opts?: RequestOptions) => request<T>('PUT', path, { ...opts, ...(body !== undefined ? { body } : {}) }),
+  patch: <T>(path: string, body?: unknown, opts?: RequestOptions) => request<T>('PATCH', path, { ...opts, ...(body !== undefined ? { body } : {}) }),
+  del: <T = void>(path: string, opts?: RequestOptions) => request<T>('DELETE', path, opts),
+};
+
+/** Sign in: the refresh token goes to the httpOnly cookie, the access token stays here. */
+export async function signIn(email: string, password: string, rememberMe: boolean): Promise<TokenAnswer> {
+  const t = await request<TokenAnswer>('POST', '/api/auth/login', { anonymous: true, body: { email, password, rememberMe, refreshTokenTransport: 'cookie' } });
+  accessToken = t.accessToken;
+  currentSessionId = t.session.id;
+  return t;
+}
+
+export async function signOut(scope: 'session' | 'all' = 'session'): Promise<void> {
+  try {
+    if (accessToken) await request('POST', '/api/auth/logout', { body: { scope } });
+  } finally {
+    accessToken = null;
+    currentSessionId = null;
+  }
+}

@@ -1,0 +1,479 @@
+// The composer: one text for every network, with a tab per chosen account for its own text and first
+// comment; live counters that count as each network counts (the server's own checkTarget and
+// countText, imported from src/); media uploads with previews and alt text; thread parts; and when:
+// now, at a date and time in a time zone, in the queue, as a draft, or submitted for approval.
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { checkTarget, type Count, type Problem } from '../../../src/modules/posts/validate.ts';
+import { api, ApiError, blobUrl } from '../api.ts';
+import { navigate, ROUTES } from '../router.ts';
+import { browserZone, bytes, localParts, weekday, zones } from '../format.ts';
+import { useApp, wsPath } from '../state.ts';
+import type { Account, Media, Network, Post, Variant } from '../types.ts';
+import { Button, Empty, ErrorNote, Field, Link, Loading, messageOf, Page, toast, useLoad } from '../ui.tsx';
+import { providerName } from './accounts.tsx';
+
+type When = 'now' | 'at' | 'queue' | 'draft';
+interface Part { key: number; text: string }
+interface Own { text: string | null; firstComment: string | null }
+interface Upload { key: number; name: string; media?: Media; mediaId?: string; preview?: string; error?: string }
+
+let keys = 1;
+const newKey = () => keys++;
+
+function defaultTime(zone: string): { date: string; time: string } {
+  const inAnHour = new Date(Date.now() + 60 * 60_000);
+  inAnHour.setMinutes(0, 0, 0);
+  const p = localParts(inAnHour, zone);
+  return { date: p.date, time: p.time.slice(0, 5) };
+}
+
+/** A media preview: the local file while it is fresh, or the stored bytes (fetched with the token). */
+function MediaPreview({ upload, workspaceId }: { upload: Upload; workspaceId: string }) {
+  const [src, setSrc] = useState<string | undefined>(upload.preview);
+  useEffect(() => {
+    if (upload.preview || !upload.media) return;
+    const ctl = new AbortController();
+    let url: string | undefined;
+    blobUrl(`/api/workspaces/${workspaceId}/media/${upload.media.id}/content`, ctl.signal).then((u) => { url = u; setSrc(u); }, () => {});
+    return () => { ctl.abort(); if (url) URL.revokeObjectURL(url); };
+  }, [upload.media?.id, upload.preview]);
+  const m = upload.media;
+  if (!src || !m) return <div class="thumb thumb-empty" aria-hidden="true" />;
+  return m.mimeType.startsWith('video/')
+    ? <video class="thumb" src={src} muted controls aria-label={m.altText || m.fileName} />
+    : <img class="thumb" src={src} alt={m.altText || `Preview of ${m.fileName}`} />;
+}
+
+function Counters({ counts, field, id }: { counts: { label: string; count: Count | undefined }[]; field: string; id: string }) {
+  const shown = counts.filter((c) => c.count);
+  if (shown.length === 0) return null;
+  return (
+    <ul class="counters" id={id} aria-label={`Length of the ${field} as each network counts it`}>
+      {shown.map(({ label, count }) => {
+        const over = count!.length > count!.max;
+        return (
+          <li key={label} class={over ? 'counter over' : 'counter'} data-network={label}>
+            <span class="counter-label">{label}</span>{' '}
+            <span class="counter-value">{count!.length}<span aria-hidden="true"> / </span><span class="visually-hidden"> of </span>{count!.max}</span>
+            {over && <span class="visually-hidden"> (too long)</span>}
+          </li>
+        );
+      })}
+    </ul>
+  );
+}
+
+export function Composer({ postId }: { postId?: string }) {
+  const { workspace, networks, can, zone: wsZone } = useApp();
+  const accountsLoad = useLoad(() => api.get<{ accounts: Account[] }>(wsPath(workspace, '/accounts')), [workspace.id]);
+  const existing = useLoad(() => (postId ? api.get<Post>(wsPath(workspace, `/posts/${postId}`)) : Promise.resolve(undefined)), [postId]);
+
+  const [text, setText] = useState('');
+  const [uploads, setUploads] = useState<Upload[]>([]);
+  const [parts, setParts] = useState<Part[]>([]);
+  const [chosen, setChosen] = useState<string[]>([]);
+  const [own, setOwn] = useState<Record<string, Own>>({});
+  const [tab, setTab] = useState<string>('all');
+  const [when, setWhen] = useState<When>('at');
+  const [zone, setZone] = useState(wsZone || browserZone());
+  const [{ date, time }, setAt] = useState(() => defaultTime(wsZone || browserZone()));
+  const [repeat, setRepeat] = useState<'none' | 'daily' | 'weekly'>('none');
+  const [busy, setBusy] = useState(false);
+  const [serverProblems, setServerProblems] = useState<Problem[]>([]);
+  const [error, setError] = useState<unknown>(null);
+  // Problems are shown once there is something to judge: after typing, or after trying to send.
+  const [touched, setTouched] = useState(!!postId);
+  const [attempted, setAttempted] = useState(false);
+  const problemsBox = useRef<HTMLDivElement>(null);
+  const loadedFor = useRef<string | null>(null);
+
+  const accounts = (accountsLoad.data?.accounts ?? []).filter((a) => a.status !== 'disconnected');
+  const needsApproval = !!workspace.settings?.requireApproval && !can('posts.approve');
+
+  // Editing: fill the form from the post once.
+  useEffect(() => {
+    const p = existing.data;
+    if (!p || loadedFor.current === p.id) return;
+    loadedFor.current = p.id;
+    setText(p.text);
+    setUploads(p.mediaIds.map((id) => ({ key: newKey(), name: 'Loading…', mediaId: id })));
+    // The facts of each medium (type, size) for the checks, and its preview.
+    for (const id of p.mediaIds) {
+      api.get<Media>(wsPath(workspace, `/media/${id}`)).then(
+        (m) => setUploads((us) => us.map((u) => (u.mediaId === id ? { ...u, name: m.fileName, media: m } : u))),
+        (err: unknown) => setUploads((us) => us.map((u) => (u.mediaId === id ? { ...u, error: messageOf(err) } : u))),
+      );
+    }
+    const latest = new Map<string, Variant>();
+    for (const t of p.targets) latest.set(t.accountId, t.variant ?? {});
+    setChosen([...latest.keys()]);
+    const first = [...latest.values()][0];
+    setParts((first?.thread ?? []).map((x) => ({ key: newKey(), text: x.text })));
+    setOwn(Object.fromEntries([...latest].map(([id, v]) => [id, { text: v.text ?? null, firstComment: v.firstComment ?? null }])));
+    if (p.status === 'draft') setWhen('draft');
+    else if (p.schedule?.mode === 'queue') setWhen('queue');
+    else setWhen('at');
+    if (p.schedule?.localTime && p.schedule.timeZone) {
+      setZone(p.schedule.timeZone);
+      setAt({ date: p.schedule.localTime.slice(0, 10), time: p.schedule.localTime.slice(11) });
+    } else if (p.schedule?.publishAt) {
+      const lp = localParts(new Date(p.schedule.publishAt), zone);
+      setAt({ date: lp.date, time: lp.time.slice(0, 5) });
+    }
+  }, [existing.data]);
+
+  // Creating: choose every active account when there is only one.
+  useEffect(() => {
+    if (!postId && accountsLoad.data && chosen.length === 0 && accounts.length === 1 && accounts[0]!.status === 'active') setChosen([accounts[0]!.id]);
+  }, [accountsLoad.data]);
+
+  const networkOf = (a: Account): Network | undefined => networks.find((n) => n.id === a.provider);
+  const chosenAccounts = accounts.filter((a) => chosen.includes(a.id));
+  const media = uploads.flatMap((u) => (u.media ? [u.media] : []));
+
+  /** The checks of every chosen account, by the server's own rules. */
+  const checks = useMemo(() => chosenAccounts.map((a) => {
+    const n = networkOf(a);
+    if (!n) return { account: a, problems: [] as Problem[], counts: [] as Count[], threads: true };
+    const o = own[a.id];
+    const threads = n.limits.threads;
+    const facts = media.map((m) => ({ id: m.id, mimeType: m.mimeType, bytes: m.bytes, width: m.width, height: m.height, durationSeconds: m.durationSeconds }));
+    const r = checkTarget(a.id, a.provider, `${n.displayName} (${a.username})`, n.limits, {
+      parts: [{ text: o?.text ?? text, media: facts }, ...(threads ? parts.map((p) => ({ text: p.text, media: [] })) : [])],
+      ...(o?.firstComment != null ? { firstComment: o.firstComment } : {}),
+    });
+    return { account: a, ...r, threads };
+  }), [chosenAccounts.map((a) => a.id).join(), own, text, parts, uploads, networks]);
+
+  const localProblems = checks.flatMap((c) => c.problems);
+  const label = (a: Account) => `${providerName(networks, a.provider)} · ${a.username}`;
+  const countsFor = (field: string, onlyBase = false) => checks
+    .filter((c) => !(onlyBase && field === 'text' && own[c.account.id]?.text != null))
+    .map((c) => ({ label: label(c.account), count: c.counts.find((x) => x.field === field) }));
+
+  // ---------- media ----------
+  const addFiles = (files: FileList | null) => {
+    if (!files) return;
+    for (const file of Array.from(files)) {
+      const key = newKey();
+      const preview = URL.createObjectURL(file);
+      setUploads((us) => [...us, { key, name: file.name, preview }]);
+      const form = new FormData();
+      form.append('file', file, file.name);
+      api.post<Media>(wsPath(workspace, '/media'), undefined, { form }).then(
+        (m) => setUploads((us) => us.map((u) => (u.key === key ? { ...u, media: m } : u))),
+        (err: unknown) => setUploads((us) => us.map((u) => (u.key === key ? { ...u, error: messageOf(err) } : u))),
+      );
+    }
+  };
+  const setAlt = async (u: Upload, alt: string) => {
+    if (!u.media || (u.media.altText ?? '') === alt) return;
+    try {
+      const m = await api.patch<Media>(wsPath(workspace, `/media/${u.media.id}`), { altText: alt || null });
+      setUploads((us) => us.map((x) => (x.key === u.key ? { ...x, media: m } : x)));
+    } catch (err) {
+      toast.error(err);
+    }
+  };
+  const removeUpload = (u: Upload) => {
+    if (u.preview) URL.revokeObjectURL(u.preview);
+    setUploads((us) => us.filter((x) => x.key !== u.key));
+  };
+  useEffect(() => () => { for (const u of uploads) if (u.preview) URL.revokeObjectURL(u.preview); }, []);
+
+  // ---------- saving ----------
+  const body = () => ({
+    text,
+    mediaIds: uploads.flatMap((u) => (u.media ? [u.media.id] : u.mediaId ? [u.mediaId] : [])),
+    targets: chosenAccounts.map((a) => {
+      const o = own[a.id];
+      const threads = networkOf(a)?.limits.threads ?? false;
+      return {
+        accountId: a.id,
+        ...(o?.text != null ? { text: o.text } : {}),
+        ...(threads && parts.length ? { thread: parts.map((p) => ({ text: p.text })) } : {}),
+        ...(o?.firstComment != null ? { firstComment: o.firstComment } : {}),
+      };
+    }),
+  });
+  const schedule = () => {
+    if (when === 'now') return { now: true as const };
+    if (when === 'queue') return { queue: true as const };
+    const recurrence = repeat === 'daily' ? { every: 'days', interval: 1 } : repeat === 'weekly' ? { every: 'weeks', interval: 1, weekdays: [weekday(date)] } : undefined;
+    return { localTime: `${date}T${time}`, timeZone: zone, ...(recurrence ? { recurrence } : {}) };
+  };
+
+  const save = async (e: Event) => {
+    e.preventDefault();
+    if (blocked) {
+      setAttempted(true);
+      requestAnimationFrame(() => problemsBox.current?.focus());
+      return;
+    }
+    setBusy(true);
+    setError(null);
+    setServerProblems([]);
+    try {
+      let post: Post;
+      const spec = when === 'draft' ? undefined : schedule();
+      if (!postId) {
+        // One call when scheduling directly: the post is saved and scheduled together, or not at all.
+        post = await api.post<Post>(wsPath(workspace, '/posts'), { ...body(), ...(spec && !needsApproval ? { schedule: spec } : {}) });
+        if (spec && needsApproval) {
+          try {
+            post = await api.post<Post>(wsPath(workspace, `/posts/${post.id}/submit`), spec);
+          } catch (err) {
+            navigate(`/compose/${post.id}`, { replace: true });
+            throw err;
+          }
+        }
+      } else {
+        const before = existing.data!;
+        post = await api.put<Post>(wsPath(workspace, `/posts/${postId}`), { ...body(), version: before.version });
+        if (spec) post = await api.post<Post>(wsPath(workspace, `/posts/${postId}/${needsApproval ? 'submit' : 'schedule'}`), spec);
+        else if (before.status !== 'draft') post = await api.post<Post>(wsPath(workspace, `/posts/${postId}/unschedule`));
+      }
+      toast.ok(!spec ? 'Draft saved.' : needsApproval ? 'Submitted for approval.' : when === 'now' ? 'Publishing now.' : when === 'queue' ? 'Added to the queue.' : 'Scheduled.');
+      navigate(`/posts/${post.id}`);
+    } catch (err) {
+      setError(err);
+      if (err instanceof ApiError && Array.isArray(err.details)) setServerProblems((err.details as Problem[]).filter((p) => p && typeof p.accountId === 'string'));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  // ---------- tabs ----------
+  const uploading = uploads.some((u) => !u.media && !u.error);
+  const blocked = when !== 'draft' && localProblems.length > 0;
+  const showProblems = touched || attempted || uploads.length > 0;
+
+  const tabs = [{ id: 'all', label: 'All networks' }, ...chosenAccounts.map((a) => ({ id: a.id, label: label(a) }))];
+  useEffect(() => { if (!tabs.some((t) => t.id === tab)) setTab('all'); }, [chosen.join()]);
+  const onTabKey = (e: KeyboardEvent) => {
+    const i = tabs.findIndex((t) => t.id === tab);
+    let next = -1;
+    if (e.key === 'ArrowRight') next = (i + 1) % tabs.length;
+    else if (e.key === 'ArrowLeft') next = (i - 1 + tabs.length) % tabs.length;
+    else if (e.key === 'Home') next = 0;
+    else if (e.key === 'End') next = tabs.length - 1;
+    if (next < 0) return;
+    e.preventDefault();
+    setTab(tabs[next]!.id);
+    requestAnimationFrame(() => document.getElementById(`tab-${tabs[next]!.id}`)?.focus());
+  };
+
+  if (!can('posts.write')) return <Page title="Compose"><Empty>Your role can read posts but not write them.</Empty></Page>;
+  if (accountsLoad.loading && !accountsLoad.data) return <Page title={postId ? 'Edit post' : 'Compose'}><Loading /></Page>;
+  if (accountsLoad.error) return <Page title="Compose"><ErrorNote error={accountsLoad.error} retry={accountsLoad.reload} /></Page>;
+  if (postId && existing.error) return <Page title="Edit post"><ErrorNote error={existing.error} retry={existing.reload} /></Page>;
+  if (postId && !existing.data) return <Page title="Edit post"><Loading /></Page>;
+  if (accounts.length === 0) {
+    return (
+      <Page title="Compose">
+        <Empty>Connect a social account first: <Link href={ROUTES.accounts}>Accounts</Link>.</Empty>
+      </Page>
+    );
+  }
+
+  const action = when === 'draft' ? 'Save draft' : needsApproval ? 'Submit for approval' : when === 'now' ? 'Publish now' : when === 'queue' ? 'Add to queue' : 'Schedule';
+  const review = existing.data?.review;
+  const problemsFor = (accountId: string) => [...(checks.find((c) => c.account.id === accountId)?.problems ?? []), ...serverProblems.filter((p) => p.accountId === accountId)];
+
+  return (
+    <Page title={postId ? 'Edit post' : 'Compose'}>
+      {review?.decision === 'rejected' && review.comment && (
+        <div class="notice" role="note"><strong>Changes requested:</strong> {review.comment}</div>
+      )}
+      <form class="composer" onSubmit={save} noValidate>
+        <fieldset class="card">
+          <legend>Post to</legend>
+          <ul class="choices">
+            {accounts.map((a) => (
+              <li key={a.id}>
+                <input type="checkbox" id={`acc-${a.id}`} checked={chosen.includes(a.id)} disabled={a.status !== 'active' && !chosen.includes(a.id)}
+                  onChange={(e) => {
+                    const on = e.currentTarget.checked;
+                    setChosen((c) => (on ? [...c, a.id] : c.filter((x) => x !== a.id)));
+                  }} />
+                <label for={`acc-${a.id}`}>{label(a)}{a.status !== 'active' ? ` (${a.status === 'needs_reconnect' ? 'needs reconnecting' : a.status})` : ''}</label>
+              </li>
+            ))}
+          </ul>
+        </fieldset>
+
+        <div class="card">
+          <div role="tablist" aria-label="Text per network" class="tabs" onKeyDown={onTabKey}>
+            {tabs.map((t) => (
+              <button key={t.id} type="button" role="tab" id={`tab-${t.id}`} aria-selected={tab === t.id} aria-controls={`panel-${t.id}`}
+                tabIndex={tab === t.id ? 0 : -1} class="tab" onClick={() => setTab(t.id)}>
+                {t.label}
+                {t.id !== 'all' && showProblems && problemsFor(t.id).length > 0 && <span class="tab-dot" aria-label="has problems">!</span>}
+              </button>
+            ))}
+          </div>
+
+          {tab === 'all' && (
+            <div role="tabpanel" id="panel-all" aria-labelledby="tab-all" class="tabpanel">
+              <Field label="Text" hint={chosenAccounts.length === 0 ? 'Choose at least one account above.' : undefined}>
+                {(p) => (
+                  <>
+                    <textarea {...p} aria-describedby={`counts-text ${p['aria-describedby'] ?? ''}`.trim()} rows={6} value={text} onInput={(e) => { setText(e.currentTarget.value); setTouched(true); }}
+                      placeholder="What do you want to say?" />
+                    <Counters counts={countsFor('text', true)} field="text" id="counts-text" />
+                  </>
+                )}
+              </Field>
+
+              <div class="media">
+                <span class="label" id="media-label">Images and videos</span>
+                {uploads.length > 0 && (
+                  <ul class="media-list" aria-labelledby="media-label">
+                    {uploads.map((u, i) => (
+                      <li key={u.key} class="media-item">
+                        <MediaPreview upload={u} workspaceId={workspace.id} />
+                        <div class="media-meta">
+                          <span class="meta">{u.name}{u.media && u.media.bytes ? ` · ${bytes(u.media.bytes)}` : ''}</span>
+                          {!u.media && !u.error && <span class="meta" role="status">Uploading…</span>}
+                          {u.error && <span class="field-error" role="alert">{u.error}</span>}
+                          {u.media && (
+                            <Field label={`Alt text for item ${i + 1}`} hint="Describe it for people who cannot see it.">
+                              {(p) => <input {...p} defaultValue={u.media!.altText ?? ''} maxLength={1500} onBlur={(e) => void setAlt(u, e.currentTarget.value.trim())} />}
+                            </Field>
+                          )}
+                          <Button small kind="quiet" label={`Remove ${u.name}`} onClick={() => removeUpload(u)}>Remove</Button>
+                        </div>
+                      </li>
+                    ))}
+                  </ul>
+                )}
+                <label class="button button-secondary file-button">
+                  Add images or videos
+                  <input type="file" class="visually-hidden" multiple accept="image/jpeg,image/png,image/gif,image/webp,video/mp4,video/quicktime"
+                    onChange={(e) => { addFiles(e.currentTarget.files); e.currentTarget.value = ''; }} />
+                </label>
+              </div>
+
+              <div class="thread">
+                {parts.map((part, i) => (
+                  <div key={part.key} class="thread-part">
+                    <Field label={`Thread part ${i + 2}`} hint="Published as a reply to the part before, on networks that take threads.">
+                      {(p) => (
+                        <>
+                          <textarea {...p} aria-describedby={`counts-part-${part.key}`} rows={3} value={part.text}
+                            onInput={(e) => { const v = e.currentTarget.value; setParts((ps) => ps.map((x) => (x.key === part.key ? { ...x, text: v } : x))); }} />
+                          <Counters counts={countsFor(`thread[${i}].text`)} field={`thread part ${i + 2}`} id={`counts-part-${part.key}`} />
+                        </>
+                      )}
+                    </Field>
+                    <Button small kind="quiet" label={`Remove thread part ${i + 2}`} onClick={() => setParts((ps) => ps.filter((x) => x.key !== part.key))}>Remove part</Button>
+                  </div>
+                ))}
+                <Button small onClick={() => setParts((ps) => [...ps, { key: newKey(), text: '' }])}>Add a thread part</Button>
+                {parts.length > 0 && checks.some((c) => !c.threads) && (
+                  <p class="hint">{checks.filter((c) => !c.threads).map((c) => label(c.account)).join(', ')}: no threads there, so only the first part is published.</p>
+                )}
+              </div>
+            </div>
+          )}
+
+          {chosenAccounts.filter((a) => a.id === tab).map((a) => {
+            const n = networkOf(a);
+            const o = own[a.id] ?? { text: null, firstComment: null };
+            const set = (patch: Partial<Own>) => setOwn((all) => ({ ...all, [a.id]: { ...o, ...patch } }));
+            const c = checks.find((x) => x.account.id === a.id);
+            const probs = problemsFor(a.id);
+            return (
+              <div key={a.id} role="tabpanel" id={`panel-${a.id}`} aria-labelledby={`tab-${a.id}`} class="tabpanel">
+                {n && <p class="meta">{n.displayName} allows {n.limits.maxTextLength.toLocaleString()} characters as it counts them, {n.limits.media.maxCount} media{n.limits.threads ? ', threads' : ''}{n.limits.firstComment ? ', a first comment' : ''}.</p>}
+                <div class="check">
+                  <input id={`own-${a.id}`} type="checkbox" checked={o.text !== null} onChange={(e) => set({ text: e.currentTarget.checked ? text : null })} />
+                  <label for={`own-${a.id}`}>Write a different text for {label(a)}</label>
+                </div>
+                {o.text !== null && (
+                  <Field label={`Text for ${label(a)}`}>
+                    {(p) => (
+                      <>
+                        <textarea {...p} aria-describedby={`counts-own-${a.id}`} rows={6} value={o.text ?? ''} onInput={(e) => set({ text: e.currentTarget.value })} />
+                        <Counters counts={[{ label: label(a), count: c?.counts.find((x) => x.field === 'text') }]} field="text" id={`counts-own-${a.id}`} />
+                      </>
+                    )}
+                  </Field>
+                )}
+                {o.text === null && <Counters counts={[{ label: label(a), count: c?.counts.find((x) => x.field === 'text') }]} field="text" id={`counts-base-${a.id}`} />}
+                {n?.limits.firstComment && (
+                  <>
+                    <div class="check">
+                      <input id={`fc-${a.id}`} type="checkbox" checked={o.firstComment !== null} onChange={(e) => set({ firstComment: e.currentTarget.checked ? '' : null })} />
+                      <label for={`fc-${a.id}`}>Add a first comment</label>
+                    </div>
+                    {o.firstComment !== null && (
+                      <Field label={`First comment on ${label(a)}`}>
+                        {(p) => (
+                          <>
+                            <textarea {...p} aria-describedby={`counts-fc-${a.id}`} rows={3} value={o.firstComment ?? ''} onInput={(e) => set({ firstComment: e.currentTarget.value })} />
+                            <Counters counts={[{ label: label(a), count: c?.counts.find((x) => x.field === 'firstComment') }]} field="first comment" id={`counts-fc-${a.id}`} />
+                          </>
+                        )}
+                      </Field>
+                    )}
+                  </>
+                )}
+                {showProblems && probs.length > 0 && <ul class="problems">{probs.map((p, i) => <li key={i}>{p.message}</li>)}</ul>}
+              </div>
+            );
+          })}
+        </div>
+
+        <fieldset class="card when">
+          <legend>When</legend>
+          <div class="choices choices-inline" role="radiogroup" aria-label="When">
+            {([['now', 'Publish now'], ['at', 'At a date and time'], ['queue', 'Next free queue slot'], ['draft', 'Keep as a draft']] as [When, string][]).map(([v, l]) => (
+              <span key={v}>
+                <input type="radio" name="when" id={`when-${v}`} value={v} checked={when === v} onChange={() => setWhen(v)} />
+                <label for={`when-${v}`}>{l}</label>
+              </span>
+            ))}
+          </div>
+          {when === 'at' && (
+            <div class="row wrap">
+              <Field label="Date">{(p) => <input {...p} type="date" required value={date} onInput={(e) => setAt({ date: e.currentTarget.value, time })} />}</Field>
+              <Field label="Time">{(p) => <input {...p} type="time" step={1} required value={time} onInput={(e) => setAt({ date, time: e.currentTarget.value })} />}</Field>
+              <Field label="Time zone">
+                {(p) => (
+                  <select {...p} value={zone} onChange={(e) => setZone(e.currentTarget.value)}>
+                    {zones().map((z) => <option key={z} value={z}>{z}</option>)}
+                  </select>
+                )}
+              </Field>
+              <Field label="Repeat">
+                {(p) => (
+                  <select {...p} value={repeat} onChange={(e) => setRepeat(e.currentTarget.value as typeof repeat)}>
+                    <option value="none">Does not repeat</option>
+                    <option value="daily">Every day</option>
+                    <option value="weekly">Every week on this weekday</option>
+                  </select>
+                )}
+              </Field>
+            </div>
+          )}
+          {when === 'queue' && <p class="hint">Each account takes its next free posting slot (set them in <Link href="/settings/slots">Settings → Time slots</Link>).</p>}
+          {needsApproval && when !== 'draft' && <p class="hint">This workspace requires approval: an owner or admin schedules the post once they approve it.</p>}
+        </fieldset>
+
+        {showProblems && localProblems.length > 0 && (
+          <div class="error-note" role="status" tabIndex={-1} ref={problemsBox}>
+            <p>{when === 'draft' ? 'You can save the draft, but it cannot be scheduled yet:' : 'Fix these before it can go out:'}</p>
+            <ul>{localProblems.map((p, i) => <li key={i}>{p.message}</li>)}</ul>
+          </div>
+        )}
+        {error ? <ErrorNote error={error} /> : null}
+        <div class="row">
+          <button type="submit" class="button button-primary" disabled={busy || uploading || chosenAccounts.length === 0} aria-busy={busy ? 'true' : undefined}>{action}</button>
+          {uploading && <span class="meta" role="status">Waiting for uploads…</span>}
+          {postId && <Link href={`/posts/${postId}`} class="button button-quiet">Cancel</Link>}
+        </div>
+      </form>
+    </Page>
+  );
+}

@@ -1,0 +1,86 @@
+// Security: my sessions (where I am signed in) with revoke, signing out everywhere else, changing the
+// password, and my account's recent security events.
+import { useState } from 'preact/hooks';
+import { api, sessionId } from '../api.ts';
+import { dateTime, relative } from '../format.ts';
+import type { Session } from '../types.ts';
+import { Button, ConfirmButton, ErrorNote, Field, Loading, Page, Submit, toast, useAction, useLoad } from '../ui.tsx';
+
+/** "Chrome on Linux" from a User-Agent, enough to recognise a session. */
+function device(ua: string | null): string {
+  if (!ua) return 'Unknown device';
+  const browser = /Edg\//.test(ua) ? 'Edge' : /Firefox\//.test(ua) ? 'Firefox' : /Chrom(e|ium)\//.test(ua) ? 'Chrome' : /Safari\//.test(ua) ? 'Safari' : /curl|node|undici/i.test(ua) ? 'A program' : 'A browser';
+  const os = /Windows/.test(ua) ? 'Windows' : /Mac OS X/.test(ua) ? 'macOS' : /Android/.test(ua) ? 'Android' : /iPhone|iPad/.test(ua) ? 'iOS' : /Linux/.test(ua) ? 'Linux' : '';
+  return os ? `${browser} on ${os}` : browser;
+}
+
+export function Security() {
+  const sessions = useLoad(() => api.get<{ sessions: Session[] }>('/api/auth/sessions'), []);
+  const activity = useLoad(() => api.get<{ events: { id: number; action: string; createdAt: string; ip: string | null; userAgent: string | null }[] }>('/api/auth/activity', { query: { limit: 20 } }), []);
+  const [run, busy] = useAction();
+  const [current, setCurrent] = useState('');
+  const [next, setNext] = useState('');
+
+  const list = sessions.data?.sessions ?? [];
+  const others = list.filter((s) => !s.current && s.id !== sessionId());
+  return (
+    <Page title="Security">
+      <h2>Where you are signed in</h2>
+      {sessions.loading && !sessions.data && <Loading />}
+      {sessions.error ? <ErrorNote error={sessions.error} retry={sessions.reload} /> : null}
+      {list.length > 0 && (
+        <ul class="list" aria-label="Sessions">
+          {list.map((s) => (
+            <li key={s.id} class="list-item session" data-session={s.id}>
+              <div class="grow">
+                <strong>{device(s.userAgent)}</strong>{s.current && <span class="badge badge-published">This session</span>}
+                <div class="meta">
+                  {s.ip ?? 'unknown address'} · signed in {dateTime(s.createdAt)} · last active {relative(s.lastUsedAt)} · ends {dateTime(s.expiresAt)}{s.rememberMe ? ' (kept signed in)' : ''}
+                </div>
+              </div>
+              {!s.current && (
+                <Button small kind="danger" label={`Sign out ${device(s.userAgent)} (${s.ip ?? 'unknown address'})`}
+                  onClick={() => run(async () => { await api.del(`/api/auth/sessions/${s.id}`); sessions.reload(); }, 'That session is signed out.')}>Sign out</Button>
+              )}
+            </li>
+          ))}
+        </ul>
+      )}
+      {others.length > 0 && (
+        <ConfirmButton label="Sign out everywhere else" question={`Sign out the ${others.length} other ${others.length === 1 ? 'session' : 'sessions'}? This one stays signed in.`} confirm="Sign them out"
+          onConfirm={async () => { const r = await api.post<{ revoked: number }>('/api/auth/logout', { scope: 'others' }); toast.ok(`${r.revoked} signed out.`); sessions.reload(); }} />
+      )}
+
+      <h2>Change your password</h2>
+      <form class="form" onSubmit={(e) => {
+        e.preventDefault();
+        void run(async () => {
+          const r = await api.post<{ otherSessionsEnded: number }>('/api/auth/password', { currentPassword: current, newPassword: next });
+          setCurrent('');
+          setNext('');
+          sessions.reload();
+          return r;
+        }, (r) => `Password changed${r.otherSessionsEnded ? `; ${r.otherSessionsEnded} other ${r.otherSessionsEnded === 1 ? 'session was' : 'sessions were'} signed out` : ''}.`);
+      }}>
+        <Field label="Current password">{(p) => <input {...p} type="password" autoComplete="current-password" required value={current} onInput={(e) => setCurrent(e.currentTarget.value)} />}</Field>
+        <Field label="New password" hint="8 to 128 characters; common or easily guessed passwords are refused.">
+          {(p) => <input {...p} type="password" autoComplete="new-password" required value={next} onInput={(e) => setNext(e.currentTarget.value)} />}
+        </Field>
+        <Submit busy={busy} disabled={!current || !next}>Change password</Submit>
+      </form>
+
+      <h2>Recent security events</h2>
+      {activity.loading && !activity.data && <Loading />}
+      {activity.error ? <ErrorNote error={activity.error} retry={activity.reload} /> : null}
+      {activity.data && (
+        <table class="table">
+          <caption class="visually-hidden">Security events, newest first</caption>
+          <thead><tr><th scope="col">When</th><th scope="col">What</th><th scope="col">From</th></tr></thead>
+          <tbody>
+            {activity.data.events.map((e) => <tr key={e.id}><td>{dateTime(e.createdAt)}</td><td><code>{e.action}</code></td><td>{e.ip ?? '—'} {e.userAgent ? `· ${device(e.userAgent)}` : ''}</td></tr>)}
+          </tbody>
+        </table>
+      )}
+    </Page>
+  );
+}

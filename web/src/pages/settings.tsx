@@ -1,0 +1,396 @@
+// Settings: the workspace (name, time zone, approval), each account's posting slots, webhooks with
+// their delivery log, API keys, and the audit log. Tabs are links (/settings/<tab>), so each has an
+// address and the browser's back button works.
+import type { ComponentChildren } from 'preact';
+import { useEffect, useState } from 'preact/hooks';
+import { api } from '../api.ts';
+import { navigate, setQuery, useLocation } from '../router.ts';
+import { dateTime, WEEKDAYS, zones } from '../format.ts';
+import { useApp, wsPath } from '../state.ts';
+import type { Account, ApiKey, AuditEvent, Delivery, Member, Slots, Webhook, Workspace } from '../types.ts';
+import { Badge, Button, ConfirmButton, Empty, ErrorNote, Field, Link, Loading, Page, Submit, toast, useAction, useLoad } from '../ui.tsx';
+import { providerName } from './accounts.tsx';
+
+const TABS: [string, string, string | null][] = [
+  ['workspace', 'Workspace', null],
+  ['slots', 'Time slots', null],
+  ['webhooks', 'Webhooks', 'webhooks.manage'],
+  ['api-keys', 'API keys', 'apikeys.manage'],
+  ['audit', 'Audit log', 'audit.read'],
+];
+
+export function Settings({ tab, webhookId }: { tab: string; webhookId?: string }) {
+  const { can } = useApp();
+  const tabs = TABS.filter(([, , p]) => !p || can(p as never));
+  const current = tabs.find(([id]) => id === tab);
+  let body: ComponentChildren;
+  if (!current) body = <Empty>There is no such settings page, or your role cannot see it.</Empty>;
+  else if (tab === 'workspace') body = <WorkspaceSettings />;
+  else if (tab === 'slots') body = <TimeSlots />;
+  else if (tab === 'webhooks') body = webhookId ? <WebhookDeliveries webhookId={webhookId} /> : <Webhooks />;
+  else if (tab === 'api-keys') body = <ApiKeys />;
+  else body = <AuditLog />;
+  return (
+    <Page title={current ? `Settings: ${current[1]}` : 'Settings'}>
+      <nav aria-label="Settings" class="subnav">
+        {tabs.map(([id, label]) => (
+          <Link key={id} href={id === 'workspace' ? '/settings' : `/settings/${id}`} aria-current={id === tab ? 'page' : undefined}>{label}</Link>
+        ))}
+      </nav>
+      {body}
+    </Page>
+  );
+}
+
+function ZoneSelect({ value, onChange, label = 'Time zone', hint }: { value: string; onChange: (z: string) => void; label?: string; hint?: string }) {
+  return (
+    <Field label={label} {...(hint ? { hint } : {})}>
+      {(p) => <select {...p} value={value} onChange={(e) => onChange(e.currentTarget.value)}>{zones().map((z) => <option key={z} value={z}>{z}</option>)}</select>}
+    </Field>
+  );
+}
+
+function WorkspaceSettings() {
+  const { workspace, can, reloadWorkspace, reloadMe } = useApp();
+  const [name, setName] = useState(workspace.name);
+  const [zone, setZone] = useState(workspace.settings?.timeZone ?? 'UTC');
+  const [approval, setApproval] = useState(!!workspace.settings?.requireApproval);
+  const [run, busy] = useAction();
+  const edit = can('workspace.rename');
+  return (
+    <>
+      <form class="form" onSubmit={(e) => {
+        e.preventDefault();
+        void run(async () => {
+          await api.patch<Workspace>(wsPath(workspace), { ...(name.trim() !== workspace.name ? { name: name.trim() } : {}), settings: { timeZone: zone, requireApproval: approval } });
+          await Promise.all([reloadWorkspace(), reloadMe()]);
+        }, 'Settings saved.');
+      }}>
+        <Field label="Name">{(p) => <input {...p} required maxLength={100} disabled={!edit} value={name} onInput={(e) => setName(e.currentTarget.value)} />}</Field>
+        <ZoneSelect value={zone} onChange={setZone} hint="The calendar and new posts use it." />
+        <div class="check">
+          <input id="require-approval" type="checkbox" disabled={!edit} checked={approval} onChange={(e) => setApproval(e.currentTarget.checked)} />
+          <label for="require-approval">Require approval: editors submit posts, owners and admins approve and schedule them</label>
+        </div>
+        {edit && <Submit busy={busy}>Save settings</Submit>}
+      </form>
+      {can('workspace.delete') && (
+        <section class="danger-zone" aria-labelledby="danger">
+          <h2 id="danger">Delete the workspace</h2>
+          <p>Everything in it goes: posts, accounts, media, webhooks, keys. What is published stays on the networks.</p>
+          <ConfirmButton label="Delete workspace" question={`Delete ${workspace.name} with everything in it? This cannot be undone.`} confirm="Delete for good"
+            onConfirm={async () => { await api.del(wsPath(workspace)); toast.ok(`${workspace.name} deleted.`); await reloadMe(); navigate('/workspaces'); }} />
+        </section>
+      )}
+    </>
+  );
+}
+
+function TimeSlots() {
+  const { workspace, networks, zone: wsZone, can } = useApp();
+  const loc = useLocation();
+  const accounts = useLoad(() => api.get<{ accounts: Account[] }>(wsPath(workspace, '/accounts')), [workspace.id]);
+  const list = (accounts.data?.accounts ?? []).filter((a) => a.status !== 'disconnected');
+  const accountId = loc.search.get('account') ?? list[0]?.id ?? '';
+  const slots = useLoad(() => (accountId ? api.get<Slots>(wsPath(workspace, `/accounts/${accountId}/slots`)) : Promise.resolve(undefined)), [accountId]);
+  const [rows, setRows] = useState<{ weekday: number; time: string }[]>([]);
+  const [zone, setZone] = useState(wsZone);
+  const [run, busy] = useAction();
+  useEffect(() => {
+    if (!slots.data) return;
+    setRows(slots.data.slots);
+    setZone(slots.data.slots.length ? slots.data.timeZone : wsZone);
+  }, [slots.data]);
+  const edit = can('posts.write');
+
+  if (accounts.loading && !accounts.data) return <Loading />;
+  if (accounts.error) return <ErrorNote error={accounts.error} retry={accounts.reload} />;
+  if (list.length === 0) return <Empty>Connect an account first: <Link href="/accounts">Accounts</Link>.</Empty>;
+  return (
+    <>
+      <p>Each account has weekly posting slots; “Next free queue slot” in the composer takes the next one that is free.</p>
+      <Field label="Account">
+        {(p) => <select {...p} value={accountId} onChange={(e) => setQuery({ account: e.currentTarget.value })}>{list.map((a) => <option key={a.id} value={a.id}>{providerName(networks, a.provider)} · {a.username}</option>)}</select>}
+      </Field>
+      {slots.loading && !slots.data && <Loading />}
+      {slots.error ? <ErrorNote error={slots.error} retry={slots.reload} /> : null}
+      {slots.data && (
+        <form class="form" onSubmit={(e) => {
+          e.preventDefault();
+          void run(async () => {
+            slots.setData(await api.put<Slots>(wsPath(workspace, `/accounts/${accountId}/slots`), { timeZone: zone, slots: rows }));
+          }, 'Time slots saved.');
+        }}>
+          <ZoneSelect value={zone} onChange={setZone} />
+          {rows.length === 0 && <Empty>No slots yet.</Empty>}
+          <ul class="slot-rows" aria-label="Slots">
+            {rows.map((r, i) => (
+              <li key={i} class="row">
+                <label class="visually-hidden" for={`slot-day-${i}`}>Day of slot {i + 1}</label>
+                <select id={`slot-day-${i}`} value={r.weekday} disabled={!edit} onChange={(e) => { const v = Number(e.currentTarget.value); setRows((rs) => rs.map((x, j) => (j === i ? { ...x, weekday: v } : x))); }}>
+                  {WEEKDAYS.map((d, j) => <option key={d} value={j + 1}>{d}</option>)}
+                </select>
+                <label class="visually-hidden" for={`slot-time-${i}`}>Time of slot {i + 1}</label>
+                <input id={`slot-time-${i}`} type="time" required disabled={!edit} value={r.time} onInput={(e) => { const v = e.currentTarget.value; setRows((rs) => rs.map((x, j) => (j === i ? { ...x, time: v } : x))); }} />
+                {edit && <Button small kind="quiet" label={`Remove slot ${i + 1}`} onClick={() => setRows((rs) => rs.filter((_, j) => j !== i))}>Remove</Button>}
+              </li>
+            ))}
+          </ul>
+          {edit && (
+            <div class="row">
+              <Button small onClick={() => setRows((rs) => [...rs, { weekday: 1, time: '09:00' }])}>Add a slot</Button>
+              <Submit busy={busy}>Save slots</Submit>
+            </div>
+          )}
+          {slots.data.next.length > 0 && (
+            <p class="meta">Next free slots: {slots.data.next.slice(0, 5).map((n) => dateTime(n, zone)).join(', ')}</p>
+          )}
+        </form>
+      )}
+    </>
+  );
+}
+
+const EVENTS = ['post.published', 'post.failed', 'post.unknown', 'account.needs_reconnect'];
+
+function Secret({ label, value, onDone }: { label: string; value: string; onDone: () => void }) {
+  return (
+    <div class="notice secret" role="status">
+      <p><strong>{label}</strong> It is shown this once: copy it now.</p>
+      <p><code class="secret-value">{value}</code></p>
+      <div class="row">
+        <Button small onClick={() => navigator.clipboard?.writeText(value).then(() => toast.ok('Copied.'), () => toast.error('Copying is not allowed here; select the text instead.'))}>Copy</Button>
+        <Button small kind="quiet" onClick={onDone}>I have copied it</Button>
+      </div>
+    </div>
+  );
+}
+
+function Webhooks() {
+  const { workspace } = useApp();
+  const hooks = useLoad(() => api.get<{ webhooks: Webhook[] }>(wsPath(workspace, '/webhooks')), [workspace.id]);
+  const [url, setUrl] = useState('');
+  const [description, setDescription] = useState('');
+  const [events, setEvents] = useState<string[]>(['post.published', 'post.failed']);
+  const [secret, setSecret] = useState<string | null>(null);
+  const [run, busy] = useAction();
+  const hook = (id: string, rest = '') => wsPath(workspace, `/webhooks/${id}${rest}`);
+  return (
+    <>
+      <p>AllIN POSTs signed events to these addresses (Standard Webhooks), retrying when they fail.</p>
+      {secret && <Secret label="The signing secret of the webhook." value={secret} onDone={() => setSecret(null)} />}
+      {hooks.loading && !hooks.data && <Loading />}
+      {hooks.error ? <ErrorNote error={hooks.error} retry={hooks.reload} /> : null}
+      {hooks.data && hooks.data.webhooks.length === 0 && <Empty>No webhook yet.</Empty>}
+      {hooks.data && hooks.data.webhooks.length > 0 && (
+        <ul class="list" aria-label="Webhooks">
+          {hooks.data.webhooks.map((w) => (
+            <li key={w.id} class="list-item webhook">
+              <div class="grow">
+                <strong class="break">{w.url}</strong> {!w.active && <Badge state="disabled" />}
+                <div class="meta">{w.description ? `${w.description} · ` : ''}{w.events.join(', ')}</div>
+              </div>
+              <div class="row wrap">
+                <Link href={`/settings/webhooks/${w.id}`} class="button button-secondary button-small">Delivery log</Link>
+                <Button small onClick={() => run(() => api.post<{ delivered: boolean; statusCode: number | null; error: string | null; durationMs: number }>(hook(w.id, '/ping')),
+                  (r) => (r.delivered ? `Ping delivered (${r.statusCode}, ${r.durationMs} ms).` : `Ping not delivered: ${r.error ?? r.statusCode}.`))}>Ping</Button>
+                <Button small onClick={() => run(async () => { await api.patch(hook(w.id), { active: !w.active }); hooks.reload(); }, w.active ? 'Webhook turned off.' : 'Webhook turned on.')}>{w.active ? 'Turn off' : 'Turn on'}</Button>
+                <ConfirmButton small kind="secondary" label="New secret" question="Replace the signing secret? Deliveries from now on are signed with the new one." confirm="Replace secret"
+                  onConfirm={async () => { setSecret((await api.post<{ secret: string }>(hook(w.id, '/rotate-secret'))).secret); }} />
+                <ConfirmButton small label="Delete" question={`Delete the webhook to ${w.url} and its delivery log?`} confirm="Delete webhook"
+                  onConfirm={async () => { await api.del(hook(w.id)); hooks.reload(); toast.ok('Webhook deleted.'); }} />
+              </div>
+            </li>
+          ))}
+        </ul>
+      )}
+      <form class="form card" onSubmit={(e) => {
+        e.preventDefault();
+        void run(async () => {
+          const r = await api.post<{ secret: string }>(wsPath(workspace, '/webhooks'), { url: url.trim(), events, ...(description.trim() ? { description: description.trim() } : {}) });
+          setSecret(r.secret);
+          setUrl('');
+          setDescription('');
+          hooks.reload();
+        }, 'Webhook added.');
+      }}>
+        <h3>Add a webhook</h3>
+        <Field label="URL" hint="https:// (http:// outside production); not a private or loopback address.">{(p) => <input {...p} type="url" required value={url} onInput={(e) => setUrl(e.currentTarget.value)} />}</Field>
+        <Field label="Description (optional)">{(p) => <input {...p} maxLength={200} value={description} onInput={(e) => setDescription(e.currentTarget.value)} />}</Field>
+        <fieldset>
+          <legend>Events</legend>
+          {EVENTS.map((ev) => (
+            <div class="check" key={ev}>
+              <input id={`ev-${ev}`} type="checkbox" checked={events.includes(ev)} onChange={(e) => { const on = e.currentTarget.checked; setEvents((x) => (on ? [...x, ev] : x.filter((y) => y !== ev))); }} />
+              <label for={`ev-${ev}`}><code>{ev}</code></label>
+            </div>
+          ))}
+        </fieldset>
+        <Submit busy={busy} disabled={!url.trim() || events.length === 0}>Add webhook</Submit>
+      </form>
+    </>
+  );
+}
+
+function WebhookDeliveries({ webhookId }: { webhookId: string }) {
+  const { workspace, zone } = useApp();
+  const [status, setStatus] = useState('');
+  const [older, setOlder] = useState<Delivery[]>([]);
+  const [next, setNext] = useState<string | null>(null);
+  const base = wsPath(workspace, `/webhooks/${webhookId}`);
+  const hook = useLoad(() => api.get<Webhook>(base), [webhookId]);
+  const first = useLoad(() => api.get<{ deliveries: Delivery[]; nextBefore: string | null }>(`${base}/deliveries`, { query: { limit: 20, status: status || undefined } }), [webhookId, status]);
+  useEffect(() => { setOlder([]); setNext(first.data?.nextBefore ?? null); }, [first.data]);
+  const [run, busy] = useAction();
+  const all = [...(first.data?.deliveries ?? []), ...older];
+  return (
+    <>
+      <p><Link href="/settings/webhooks">‹ All webhooks</Link></p>
+      <h2 class="break">Deliveries to {hook.data?.url ?? '…'}</h2>
+      <Field label="Show">
+        {(p) => (
+          <select {...p} value={status} onChange={(e) => setStatus(e.currentTarget.value)}>
+            <option value="">All deliveries</option><option value="pending">Pending</option><option value="delivered">Delivered</option><option value="failed">Failed</option>
+          </select>
+        )}
+      </Field>
+      {first.loading && !first.data && <Loading />}
+      {first.error ? <ErrorNote error={first.error} retry={first.reload} /> : null}
+      {first.data && all.length === 0 && <Empty>No delivery yet. Use Ping to send a test event.</Empty>}
+      {all.length > 0 && (
+        <ul class="list" aria-label="Deliveries">
+          {all.map((d) => (
+            <li key={d.id} class="list-item delivery">
+              <div class="grow">
+                <div><code>{d.event}</code> <Badge state={d.status} /> <span class="meta">{dateTime(d.createdAt, zone)} · {d.attempts} {d.attempts === 1 ? 'try' : 'tries'}{d.lastStatusCode ? ` · last answer ${d.lastStatusCode}` : ''}</span></div>
+                {d.lastError && <p class="field-error">{d.lastError}</p>}
+                {d.nextAttemptAt && d.status === 'pending' && <p class="meta">Next try {dateTime(d.nextAttemptAt, zone)}</p>}
+                <details>
+                  <summary>Tries and payload</summary>
+                  {d.log.length > 0 && (
+                    <table class="table">
+                      <thead><tr><th scope="col">When</th><th scope="col">Answer</th><th scope="col">Time</th><th scope="col">Problem</th></tr></thead>
+                      <tbody>{d.log.map((l, i) => <tr key={i}><td>{dateTime(l.at, zone)}</td><td>{l.statusCode ?? '—'}</td><td>{l.durationMs != null ? `${l.durationMs} ms` : '—'}</td><td>{l.error ?? '—'}</td></tr>)}</tbody>
+                    </table>
+                  )}
+                  <pre class="payload">{JSON.stringify(d.payload, null, 2)}</pre>
+                </details>
+              </div>
+              {d.status !== 'pending' && (
+                <Button small busy={busy} onClick={() => run(async () => { await api.post(`${base}/deliveries/${d.id}/redeliver`); first.reload(); }, 'Sent again.')}>Redeliver</Button>
+              )}
+            </li>
+          ))}
+        </ul>
+      )}
+      {next && (
+        <Button busy={busy} onClick={() => run(async () => {
+          const r = await api.get<{ deliveries: Delivery[]; nextBefore: string | null }>(`${base}/deliveries`, { query: { limit: 20, before: next, status: status || undefined } });
+          setOlder((o) => [...o, ...r.deliveries]);
+          setNext(r.nextBefore);
+        })}>Show older deliveries</Button>
+      )}
+    </>
+  );
+}
+
+const SCOPES: [ApiKey['scopes'][number], string][] = [['read', 'read: see everything'], ['write', 'write: also write and schedule posts, upload media'], ['admin', 'admin: also manage accounts, members, webhooks']];
+
+function ApiKeys() {
+  const { workspace } = useApp();
+  const keys = useLoad(() => api.get<{ apiKeys: ApiKey[] }>(wsPath(workspace, '/api-keys')), [workspace.id]);
+  const [name, setName] = useState('');
+  const [scopes, setScopes] = useState<ApiKey['scopes']>(['read']);
+  const [created, setCreated] = useState<string | null>(null);
+  const [run, busy] = useAction();
+  return (
+    <>
+      <p>Programs use a key as <code>Authorization: Bearer &lt;key&gt;</code>. A key never does more than its creator may.</p>
+      {created && <Secret label="Your new API key." value={created} onDone={() => setCreated(null)} />}
+      {keys.loading && !keys.data && <Loading />}
+      {keys.error ? <ErrorNote error={keys.error} retry={keys.reload} /> : null}
+      {keys.data && keys.data.apiKeys.length === 0 && <Empty>No API key yet.</Empty>}
+      {keys.data && keys.data.apiKeys.length > 0 && (
+        <table class="table">
+          <caption class="visually-hidden">API keys</caption>
+          <thead><tr><th scope="col">Name</th><th scope="col">Key</th><th scope="col">Scopes</th><th scope="col">Last used</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
+          <tbody>
+            {keys.data.apiKeys.map((k) => (
+              <tr key={k.id} class={k.revokedAt ? 'revoked' : undefined}>
+                <td>{k.name}</td>
+                <td><code>allin_{k.prefix}_…</code></td>
+                <td>{k.scopes.join(', ')}</td>
+                <td>{k.revokedAt ? `Revoked ${dateTime(k.revokedAt)}` : k.lastUsedAt ? dateTime(k.lastUsedAt) : 'Never'}</td>
+                <td>{!k.revokedAt && <ConfirmButton small label="Revoke" question={`Revoke the key “${k.name}”? Programs using it stop working at once.`} confirm="Revoke key"
+                  onConfirm={async () => { await api.del(wsPath(workspace, `/api-keys/${k.id}`)); keys.reload(); toast.ok('Key revoked.'); }} />}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      <form class="form card" onSubmit={(e) => {
+        e.preventDefault();
+        void run(async () => {
+          const r = await api.post<{ key: string }>(wsPath(workspace, '/api-keys'), { name: name.trim(), scopes });
+          setCreated(r.key);
+          setName('');
+          keys.reload();
+        }, 'API key created.');
+      }}>
+        <h3>Create a key</h3>
+        <Field label="Name" hint="What uses it, e.g. “CMS publisher”.">{(p) => <input {...p} required maxLength={100} value={name} onInput={(e) => setName(e.currentTarget.value)} />}</Field>
+        <fieldset>
+          <legend>Scopes</legend>
+          {SCOPES.map(([s, l]) => (
+            <div class="check" key={s}>
+              <input id={`scope-${s}`} type="checkbox" checked={scopes.includes(s)} onChange={(e) => { const on = e.currentTarget.checked; setScopes((x) => (on ? [...x, s] : x.filter((y) => y !== s))); }} />
+              <label for={`scope-${s}`}>{l}</label>
+            </div>
+          ))}
+        </fieldset>
+        <Submit busy={busy} disabled={!name.trim() || scopes.length === 0}>Create key</Submit>
+      </form>
+    </>
+  );
+}
+
+function AuditLog() {
+  const { workspace, zone } = useApp();
+  const first = useLoad(() => api.get<{ events: AuditEvent[] }>(wsPath(workspace, '/audit'), { query: { limit: 50 } }), [workspace.id]);
+  const members = useLoad(() => api.get<{ members: Member[] }>(wsPath(workspace, '/members')), [workspace.id]);
+  const who = (e: AuditEvent) => (e.actorApiKeyId ? 'an API key' : e.actorUserId ? members.data?.members.find((m) => m.userId === e.actorUserId)?.name ?? 'a former member' : 'AllIN');
+  const [older, setOlder] = useState<AuditEvent[]>([]);
+  const [run, busy] = useAction();
+  const all = [...(first.data?.events ?? []), ...older];
+  const lastPage = older.length ? older : first.data?.events ?? [];
+  return (
+    <>
+      {first.loading && !first.data && <Loading />}
+      {first.error ? <ErrorNote error={first.error} retry={first.reload} /> : null}
+      {first.data && all.length === 0 && <Empty>Nothing recorded yet.</Empty>}
+      {all.length > 0 && (
+        <table class="table">
+          <caption class="visually-hidden">Audit log, newest first</caption>
+          <thead><tr><th scope="col">When</th><th scope="col">What</th><th scope="col">Who</th><th scope="col">Details</th></tr></thead>
+          <tbody>
+            {all.map((e) => (
+              <tr key={e.id}>
+                <td>{dateTime(e.createdAt, zone)}</td>
+                <td><code>{e.action}</code></td>
+                <td>{who(e)}{e.ip ? ` · ${e.ip}` : ''}</td>
+                <td class="details">{Object.entries(e.details).map(([k, v]) => `${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`).join(' · ') || (e.targetType ? `${e.targetType} ${e.targetId ?? ''}` : '—')}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {lastPage.length === 50 && (
+        <Button busy={busy} onClick={() => run(async () => {
+          const r = await api.get<{ events: AuditEvent[] }>(wsPath(workspace, '/audit'), { query: { limit: 50, before: all.at(-1)!.id } });
+          setOlder((o) => [...o, ...r.events]);
+        })}>Show older events</Button>
+      )}
+    </>
+  );
+}
+
