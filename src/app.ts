@@ -11,6 +11,7 @@ import type { Metrics } from './infra/metrics.ts';
 import { registerErrorHandling, ErrorBody } from './http/errors.ts';
 import { genReqId, echoRequestId } from './http/request-id.ts';
 import { registerHttpMetrics } from './http/metrics-hooks.ts';
+import { registerLoadShedding } from './http/load-shedding.ts';
 import { healthRoutes } from './modules/health/routes.ts';
 import type { ReadinessService } from './modules/health/readiness.ts';
 import { VERSION } from './version.ts';
@@ -73,6 +74,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const httpMetrics = deps.metrics.enabled ? registerHttpMetrics(app, deps.metrics) : undefined;
   registerErrorHandling(app, { onNotFound: httpMetrics?.trackUnmatched });
   echoRequestId(app);
+  registerLoadShedding(app, deps.metrics, {
+    maxEventLoopDelayMs: config.SHED_EVENT_LOOP_DELAY_MS, maxHeapUsedRatio: config.SHED_HEAP_USED_RATIO, retryAfterSeconds: config.SHED_RETRY_AFTER_SECONDS,
+  });
 
   await app.register(swagger, {
     openapi: {

@@ -17,6 +17,7 @@ const str = (meta: Meta, dflt?: string) =>
   dflt === undefined ? Type.Optional(Type.String({ minLength: 1, ...meta })) : Type.String({ default: dflt, ...meta });
 const int = (meta: Meta, dflt: number, min = 0, max = 2 ** 31 - 1) =>
   Type.Integer({ default: dflt, minimum: min, maximum: max, ...meta });
+const num = (meta: Meta, dflt: number, min: number, max: number) => Type.Number({ default: dflt, minimum: min, maximum: max, ...meta });
 const bool = (meta: Meta, dflt: boolean) => Type.Boolean({ default: dflt, ...meta });
 const oneOf = <const T extends string[]>(values: [...T], meta: Meta, dflt: T[number]) =>
   Type.Enum(values, { default: dflt, ...meta });
@@ -119,6 +120,9 @@ export const ConfigSchema = Type.Object({
   MEDIA_MAX_IMAGE_BYTES: int({ description: 'Largest accepted image upload (JPEG, PNG, GIF, WebP), in bytes.' }, 20 * 1024 * 1024, 1024),
   MEDIA_MAX_VIDEO_BYTES: int({ description: 'Largest accepted video upload (MP4, QuickTime), in bytes.' }, 512 * 1024 * 1024, 1024),
   MEDIA_UNUSED_TTL_HOURS: int({ description: 'Uploads no post refers to are deleted by the hourly cleanup job once they are this many hours old.' }, 24, 1, 24 * 365),
+  SHED_EVENT_LOOP_DELAY_MS: int({ description: 'Mean event-loop delay (over half a second) past which API requests are answered 503 with Retry-After at once, so the process sheds load instead of falling over; /health, /api/health and /metrics still answer. 0: never.' }, 1000, 0, 60_000),
+  SHED_HEAP_USED_RATIO: num({ description: 'Share of the V8 heap limit in use past which API requests are answered 503 with Retry-After. 0: never.' }, 0.9, 0, 1),
+  SHED_RETRY_AFTER_SECONDS: int({ description: 'Retry-After of a request shed under load, in seconds.' }, 5, 1, 3600),
   READINESS_CACHE_MS: int({ description: 'How long a readiness result (/api/health) is reused, in milliseconds.' }, 2000, 0),
   STARTUP_MAX_ATTEMPTS: int({ description: 'Attempts to reach each dependency at start before giving up.' }, 10, 1, 1000),
   STARTUP_RETRY_MAX_DELAY_MS: int({ description: 'Longest wait between two start-up attempts, in milliseconds.' }, 5000, 10),

@@ -25,6 +25,7 @@ export interface Metrics {
   socialApiCalls: client.Counter<'provider' | 'operation' | 'status'>;
   socialApiDuration: client.Histogram<'provider' | 'operation'>;
   webhookDeliveries: client.Counter<'event' | 'outcome'>;
+  loadShed: client.Counter<'reason'>;
   publishOutcomes: client.Counter<'provider' | 'outcome'>;
   publishDuration: client.Histogram<'provider'>;
   publishLateness: client.Histogram<'provider'>;
@@ -83,6 +84,7 @@ export function createMetrics(opts: { enabled: boolean; defaultLabels?: Record<s
       name: 'allin_webhook_deliveries_total', help: 'Webhook delivery tries, by event and outcome (delivered, retry, failed).',
       labelNames: ['event', 'outcome'], registers,
     }),
+    loadShed: new client.Counter({ name: 'allin_load_shed_total', help: 'Requests answered 503 at once because the process was overloaded, by reason (event_loop_delay, heap).', labelNames: ['reason'], registers }),
     publishOutcomes: new client.Counter({
       name: 'allin_publish_total', help: 'Publishing runs of targets, by network and outcome (published, failed, unknown, retry, skipped, lost_lease).',
       labelNames: ['provider', 'outcome'], registers,
