@@ -120,7 +120,7 @@ export const ConfigSchema = Type.Object({
   MEDIA_MAX_IMAGE_BYTES: int({ description: 'Largest accepted image upload (JPEG, PNG, GIF, WebP), in bytes.' }, 20 * 1024 * 1024, 1024),
   MEDIA_MAX_VIDEO_BYTES: int({ description: 'Largest accepted video upload (MP4, QuickTime), in bytes.' }, 512 * 1024 * 1024, 1024),
   MEDIA_UNUSED_TTL_HOURS: int({ description: 'Uploads no post refers to are deleted by the hourly cleanup job once they are this many hours old.' }, 24, 1, 24 * 365),
-  SHED_EVENT_LOOP_DELAY_MS: int({ description: 'Mean event-loop delay (over half a second) past which API requests are answered 503 with Retry-After at once, so the process sheds load instead of falling over; /health, /api/health and /metrics still answer. 0: never.' }, 1000, 0, 60_000),
+  SHED_EVENT_LOOP_DELAY_MS: int({ description: 'Mean event-loop delay (over half a second, in two samples in a row) past which API requests are answered 503 with Retry-After at once, so the process sheds load instead of falling over; /health, /api/health and /metrics still answer. 0: never.' }, 1000, 0, 60_000),
   SHED_HEAP_USED_RATIO: num({ description: 'Share of the V8 heap limit in use past which API requests are answered 503 with Retry-After. 0: never.' }, 0.9, 0, 1),
   SHED_RETRY_AFTER_SECONDS: int({ description: 'Retry-After of a request shed under load, in seconds.' }, 5, 1, 3600),
   READINESS_CACHE_MS: int({ description: 'How long a readiness result (/api/health) is reused, in milliseconds.' }, 2000, 0),

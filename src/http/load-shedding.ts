@@ -1,4 +1,4 @@
-// Load shedding: when the event loop lags or the heap nears its limit, API requests are answered 503
+// Load shedding: when the event loop keeps lagging or the heap nears its limit, API requests are answered 503
 // with Retry-After at once, before the process falls over, while /health, /api/health and /metrics
 // keep answering (an orchestrator and Prometheus must still see the process). The state is sampled on
 // a timer, so a request pays one boolean read. Written here rather than taken from
@@ -25,13 +25,19 @@ export function registerLoadShedding(app: FastifyInstance, metrics: Metrics, opt
   const delay = monitorEventLoopDelay({ resolution: 10 });
   delay.enable();
   const heapLimit = getHeapStatistics().heap_size_limit;
-  let reason: 'event_loop_delay' | 'heap' | null = null;
+  type Reason = 'event_loop_delay' | 'heap' | null;
+  let reason: Reason = null;
+  let previous: Reason = null;
+  // Overload is what lasts: a reason seen in two samples in a row. One stall (a big synchronous module
+  // load at start, a long garbage collection) is not shed for.
   const sample = () => {
     const lagMs = delay.mean / 1e6;
     delay.reset();
     const heapRatio = process.memoryUsage().heapUsed / heapLimit;
-    reason = opts.maxEventLoopDelayMs > 0 && lagMs > opts.maxEventLoopDelayMs ? 'event_loop_delay'
+    const now: Reason = opts.maxEventLoopDelayMs > 0 && lagMs > opts.maxEventLoopDelayMs ? 'event_loop_delay'
       : opts.maxHeapUsedRatio > 0 && heapRatio > opts.maxHeapUsedRatio ? 'heap' : null;
+    reason = now !== null && now === previous ? now : null;
+    previous = now;
   };
   const timer = setInterval(sample, opts.sampleIntervalMs ?? 500);
   timer.unref();

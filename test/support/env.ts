@@ -49,6 +49,9 @@ export function testConfig(overrides: Record<string, string | undefined> = {}): 
     WORKER_POLL_INTERVAL_MS: '100',
     READINESS_CACHE_MS: '500',
     PORT: '0',
+    // Test processes run several servers and block their own event loop on purpose (timing tests);
+    // load shedding is tested on its own (test/load-shedding.test.ts).
+    SHED_EVENT_LOOP_DELAY_MS: '0',
     ...overrides,
   });
 }
