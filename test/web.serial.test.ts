@@ -217,8 +217,10 @@ test('sign up, confirm, connect Sandbox, compose with an image, schedule it seco
   await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Compose' }).click();
   await heading(page, 'Compose').waitFor();
   const chosen = page.getByRole('group', { name: 'Post to' }).getByRole('checkbox');
+  // The accounts load after the heading: wait for the choice to be there before counting.
+  await chosen.first().waitFor();
   assert.equal(await chosen.count(), 1);
-  assert.equal(await chosen.isChecked(), true, 'the only account is chosen');
+  await eventually(async () => chosen.isChecked(), WAIT, 'the only account to be chosen');
   const text = 'Hello from the AllIN web test 🚀 with a link https://example.com/a/long/path and é';
   await page.getByLabel('Text', { exact: true }).fill(text);
   // The counter counts as the Sandbox network counts (Unicode code points), with the server's code.
