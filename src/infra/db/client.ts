@@ -2,7 +2,8 @@ import type pg from 'pg';
 import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres';
 import * as schema from './schema.ts';
 
-export type Db = NodePgDatabase<typeof schema>;
+/** `$client` is the pool, for the few hot statements that run as named prepared statements. */
+export type Db = NodePgDatabase<typeof schema> & { $client: pg.Pool };
 /** A Db or a transaction on it: services accept either, so callers can group writes. */
 export type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
 export type DbOrTx = Db | Tx;

@@ -1,5 +1,5 @@
 // The audit log: who did what, when, from where. Written in the caller's transaction where there is one.
-import { and, desc, eq, lt, type SQL } from 'drizzle-orm';
+import { and, desc, eq, lt } from 'drizzle-orm';
 import type { DbOrTx } from '../../infra/db/client.ts';
 import { auditLog } from './schema.ts';
 
@@ -24,7 +24,7 @@ export async function audit(db: DbOrTx, entry: AuditEntry): Promise<void> {
   await auditInsert(db, entry);
 }
 
-/** The INSERT for an entry, to run on its own or inside a larger statement (see auditStatement). */
+/** The INSERT for an entry. (Sign-in writes its entry in the session's own statement: sessions.ts.) */
 function auditInsert(db: DbOrTx, entry: AuditEntry) {
   return db.insert(auditLog).values({
     action: entry.action,
@@ -37,11 +37,6 @@ function auditInsert(db: DbOrTx, entry: AuditEntry) {
     userAgent: entry.userAgent?.slice(0, 400) ?? null,
     details: entry.details ?? {},
   });
-}
-
-/** The entry as a statement not yet run, for callers that write it together with its subject. */
-export function auditStatement(db: DbOrTx, entry: AuditEntry): SQL {
-  return auditInsert(db, entry).getSQL();
 }
 
 export async function listAudit(db: DbOrTx, where: { workspaceId?: string; actorUserId?: string }, opts: { limit: number; before?: number }) {

@@ -7,7 +7,7 @@ import type { Db, DbOrTx } from '../../infra/db/client.ts';
 import type { Logger } from '../../infra/logger.ts';
 import { ApiError } from '../../http/errors.ts';
 import { consume, peek, tooMany, type Limiter } from '../../infra/rate-limit.ts';
-import { audit, auditStatement, type RequestContext } from '../audit/service.ts';
+import { audit, type RequestContext } from '../audit/service.ts';
 import { queueMail } from '../mail/outbox.ts';
 import { templates } from '../mail/templates.ts';
 import { oneTimeTokens, users } from './schema.ts';
@@ -49,6 +49,8 @@ type MeResult = { id: string; email: string; name: string; emailVerified: boolea
 
 export class AuthService {
   private readonly meCache: TtlCache<MeResult>;
+  /** Sign-in's lookup as a named prepared statement: parsed and planned once per connection. */
+  private readonly userByEmail;
 
   constructor(private readonly d: {
     db: Db;
@@ -63,6 +65,7 @@ export class AuthService {
     bus: InvalidationBus;
   }) {
     this.meCache = new TtlCache<MeResult>('me', ME_TTL_MS, d.metrics);
+    this.userByEmail = d.db.select().from(users).where(eq(users.email, sql.placeholder('email'))).prepare('auth_user_by_email');
     d.bus.on(ME_TOPIC, (userId) => this.meCache.invalidate(userId));
   }
 
@@ -152,7 +155,7 @@ export class AuthService {
       if (state && state.consumedPoints >= l.points) throw tooMany(l, state, 'Too many failed sign-in attempts.');
     });
 
-    const [user] = await this.d.db.select().from(users).where(eq(users.email, email));
+    const [user] = await this.userByEmail.execute({ email });
     const verified = user ? await this.d.hasher.verify(user.passwordHash, input.password) : (await this.d.hasher.verifyDummy(input.password), null);
     if (!user || !verified?.ok) {
       await Promise.all(keys.map(([l, key]) => consume(l, key)));
@@ -170,9 +173,7 @@ export class AuthService {
     // A success forgives this account's earlier failures from this address.
     if (states[0]) await loginAccountIp.impl.delete(`${email}|${ip}`).catch(() => undefined);
     // The session and its audit entry in one statement: atomic, and one round trip.
-    const issued = this.d.sessions.prepare(user.id, input.rememberMe === true, ctx);
-    const entry = auditStatement(this.d.db, { action: 'auth.login', actorUserId: user.id, targetType: 'session', targetId: issued.sessionId, ...ctx });
-    await this.d.db.execute(sql`with new_session as (${issued.statement}) ${entry}`);
+    const issued = await this.d.sessions.open(user.id, input.rememberMe === true, ctx);
     const access = await this.d.tokens.issueAccess({ userId: user.id, sessionId: issued.sessionId });
     return {
       userId: user.id, accessToken: access.token, accessTokenExpiresAt: access.expiresAt,

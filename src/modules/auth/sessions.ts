@@ -8,7 +8,7 @@
 // - Revocation is written to PostgreSQL and to the shared store, which every API process checks on
 //   each request, so access tokens of a revoked session stop working at once, not at their expiry.
 import { randomUUID } from 'node:crypto';
-import { and, desc, eq, gt, isNull, ne, sql, type SQL } from 'drizzle-orm';
+import { and, desc, eq, gt, isNull, ne, sql } from 'drizzle-orm';
 import type { Db, DbOrTx } from '../../infra/db/client.ts';
 import type { KeyValueStore } from '../../infra/stores/types.ts';
 import { sessions } from './schema.ts';
@@ -35,6 +35,18 @@ export interface SessionOptions {
   graceSeconds: number;
 }
 
+const OPEN_SQL = `with new_session as (
+    insert into sessions (id, user_id, remember_me, expires_at, refresh_hash, ip, user_agent)
+    values ($1, $2, $3, $4, $5, $6, $7))
+  insert into audit_log (action, actor_user_id, target_type, target_id, ip, user_agent)
+  values ('auth.login', $2, 'session', $1::text, $6, $7)`;
+
+const ROTATE_SQL = `update sessions set refresh_hash = $1,
+         previous_hashes = (array_prepend(refresh_hash, previous_hashes))[1:${KEPT_HASHES}],
+         rotated_at = now(), last_used_at = now()
+   where refresh_hash = $2 and revoked_at is null and expires_at > now()
+   returning id, user_id, expires_at, remember_me`;
+
 const revokedKey = (sessionId: string) => `revoked-session:${sessionId}`;
 const graceKey = (hash: Buffer) => `refresh-grace:${hash.toString('hex')}`;
 
@@ -47,18 +59,20 @@ export class SessionService {
   ) {}
 
   /**
-   * A new session as an INSERT statement, not yet run, with its id and refresh token: the caller runs it
-   * together with what goes with it (the login's audit entry) in one statement.
+   * Opens a session for a sign-in and writes its `auth.login` audit entry in the same statement: atomic,
+   * one round trip, and a named prepared statement (parsed and planned once per connection).
    */
-  prepare(userId: string, rememberMe: boolean, ctx: RequestContext): { statement: SQL; sessionId: string; refreshToken: string; expiresAt: Date } {
+  async open(userId: string, rememberMe: boolean, ctx: RequestContext): Promise<{ sessionId: string; refreshToken: string; expiresAt: Date }> {
     const days = rememberMe ? this.opts.rememberTtlDays : this.opts.ttlDays;
     const expiresAt = new Date(Date.now() + days * 86_400_000);
     const refreshToken = newSecret('rt');
     const sessionId = randomUUID();
-    const statement = this.db.insert(sessions).values({
-      id: sessionId, userId, rememberMe, expiresAt, refreshHash: sha256(refreshToken), ip: ctx.ip, userAgent: ctx.userAgent?.slice(0, 400) ?? null,
-    }).getSQL();
-    return { statement, sessionId, refreshToken, expiresAt };
+    await this.db.$client.query({
+      name: 'auth_open_session',
+      text: OPEN_SQL,
+      values: [sessionId, userId, rememberMe, expiresAt, sha256(refreshToken), ctx.ip, ctx.userAgent?.slice(0, 400) ?? null],
+    });
+    return { sessionId, refreshToken, expiresAt };
   }
 
   /**
@@ -92,12 +106,10 @@ export class SessionService {
     }
 
     if (successor) {
-      const moved = await this.db.execute<{ id: string; user_id: string; expires_at: Date; remember_me: boolean }>(sql`
-        update sessions set refresh_hash = ${sha256(successor)},
-               previous_hashes = (array_prepend(refresh_hash, previous_hashes))[1:${sql.raw(String(KEPT_HASHES))}],
-               rotated_at = now(), last_used_at = now()
-         where refresh_hash = ${hash} and revoked_at is null and expires_at > now()
-         returning id, user_id, expires_at, remember_me`);
+      // A named prepared statement: PostgreSQL parses and plans it once per connection, not per refresh.
+      const moved = await this.db.$client.query<{ id: string; user_id: string; expires_at: Date; remember_me: boolean }>({
+        name: 'auth_rotate_refresh', text: ROTATE_SQL, values: [sha256(successor), hash],
+      });
       const row = moved.rows[0];
       if (row) return { sessionId: row.id, userId: row.user_id, expiresAt: new Date(row.expires_at), rememberMe: row.remember_me, refreshToken: successor };
 
