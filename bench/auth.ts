@@ -4,10 +4,10 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { Agent, request } from 'node:http';
-import { writeFileSync, mkdtempSync } from 'node:fs';
+import { writeFileSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { startServer, fmt, ALLIN_BIN, ROOT, HAVE_WRK, runWrk, type LoadResult } from './lib.ts';
+import { join, resolve } from 'node:path';
+import { startServer, fmt, ALLIN_BIN, ROOT, HAVE_WRK, runWrk, processCpu, type LoadResult } from './lib.ts';
 
 interface Run { count: number; errors: Map<number, number>; latencies: number[]; seconds: number }
 
@@ -52,6 +52,15 @@ async function closedLoop<S>(clients: number, seconds: number, init: (i: number)
   return { count: latencies.length, errors, latencies, seconds };
 }
 
+function readRuntimePid(): number | null {
+  try {
+    const home = resolve(ROOT, process.env.ALLIN_HOME ?? '.allin');
+    return (JSON.parse(readFileSync(join(home, 'runtime.json'), 'utf8')) as { serverPid?: number }).serverPid ?? null;
+  } catch {
+    return null;
+  }
+}
+
 const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] ?? NaN;
@@ -74,13 +83,13 @@ export async function benchAuth(args: string[]): Promise<void> {
     { cwd: ROOT, env: { ...process.env, LOG_LEVEL: 'warn' } }, (err, out, errOut) => (err ? rej(new Error(errOut || err.message)) : res(out))));
   if (!created.includes('"id"')) throw new Error(`could not create the bench user: ${created}`);
 
-  const rawVerify = () => new Promise<{ verifiesPerSecond: number; concurrency: number }>((res, rej) =>
+  const rawVerify = () => new Promise<{ verifiesPerSecond: number; concurrency: number; cpuMsPerVerify: number }>((res, rej) =>
     execFile(process.execPath, [`${ROOT}bench/servers/argon2-verify.js`, String(seconds)], { cwd: ROOT }, (err, out) => (err ? rej(err) : res(JSON.parse(out)))));
 
   // Limits stay at their defaults: only failed logins count, and this benchmark never fails one.
   // --url= measures a server that is already running (on the same database, for the bench user).
   const url = args.find((a) => a.startsWith('--url='))?.slice('--url='.length);
-  const server = url ? { url, stop: async () => undefined }
+  const server = url ? { url, child: undefined, stop: async () => undefined }
     : await startServer([ALLIN_BIN, 'start'], { PORT: '0', LOG_FORMAT: 'json', LOG_LEVEL: 'info', LIMIT_API_USER: '100000000/60', LIMIT_API_IP: '100000000/60' });
   const agent = new Agent({ keepAlive: true, maxSockets: 64 });
   const lines: string[] = [];
@@ -95,13 +104,27 @@ export async function benchAuth(args: string[]): Promise<void> {
       // The baseline is measured twice, before and after, so that a change in the machine's speed
       // during the run shows as a spread instead of skewing the ratio.
       const before = await rawVerify();
+      const pid = server.child?.pid;
+      // The embedded PostgreSQL runs detached; its postmaster's pid is in ALLIN_HOME/runtime.json.
+      const pg = process.env.DATABASE_URL ? [] : [readRuntimePid()].filter((p): p is number => p !== null);
+      const cpu0 = pid ? processCpu(pid, pg) : null;
       const logins = await closedLoop(before.concurrency * 4, seconds, async () => null, async () => (await login()).status);
+      const cpu1 = pid ? processCpu(pid, pg) : null;
       const after = await rawVerify();
       const raw = (before.verifiesPerSecond + after.verifiesPerSecond) / 2;
       const ok = (logins.count - [...logins.errors.values()].reduce((a, b) => a + b, 0)) / seconds;
       lines.push(`  ${'raw argon2id verify'.padEnd(26)} ${fmt(raw).padStart(8)} /s      (${before.concurrency} at a time; ${fmt(before.verifiesPerSecond)} before, ${fmt(after.verifiesPerSecond)} after)`);
       lines.push(describe(`POST /api/auth/login (${before.concurrency * 4} clients)`, logins));
       verdicts.push(`  login / raw argon2id:  ${fmt(ok / raw, 2)}   (successful logins; goal ≥ 0.85)`);
+      if (cpu0 && cpu1) {
+        // Where a login's CPU goes, against what one raw verification costs: the ratio above is bounded
+        // by raw / (hashing + event loop + PostgreSQL) per login, since all of it shares the same cores.
+        const per = (k: 'main' | 'threads' | 'children') => (cpu1[k] - cpu0[k]) / logins.count;
+        const rawCpu = (before.cpuMsPerVerify + after.cpuMsPerVerify) / 2;
+        const total = per('main') + per('threads') + per('children');
+        lines.push(`  CPU per login: ${fmt(total, 2)} ms = hashing and other threads ${fmt(per('threads'), 2)} + event loop ${fmt(per('main'), 2)} + PostgreSQL ${fmt(per('children'), 2)}; one raw verify: ${fmt(rawCpu, 2)} ms`);
+        verdicts.push(`  CPU bound on the ratio: raw verify / CPU per login = ${fmt(rawCpu / total, 2)}`);
+      }
     }
 
     const session = async () => JSON.parse((await login()).body) as { accessToken: string; refreshToken: string };

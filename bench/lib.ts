@@ -1,6 +1,7 @@
 // Shared helpers for benchmarks: start a server process and wait for the URL it prints, run autocannon.
 import { spawn, execFile, execFileSync, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 
@@ -119,3 +120,48 @@ export const median = (xs: number[]) => {
 };
 
 export const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+
+/**
+ * CPU time (ms) a server process has used so far, split into its main thread (the event loop), its
+ * other threads (libuv's pool, where passwords are hashed, and V8's helpers) and its child processes
+ * still running, with `alsoChildren` and their descendants (the embedded PostgreSQL, which runs
+ * detached, and its backends). Linux only (/proc); null elsewhere.
+ */
+export function processCpu(pid: number, alsoChildren: number[] = []): { main: number; threads: number; children: number } | null {
+  const ticks = (stat: string) => {
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return Number(f[11]) + Number(f[12]); // utime + stime
+  };
+  try {
+    const hz = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+    const ms = (t: number) => (t * 1000) / hz;
+    let main = 0;
+    let threads = 0;
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const t = ticks(readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8'));
+      if (Number(tid) === pid) main += t;
+      else threads += t;
+    }
+    const parent = new Map<number, number>();
+    const own = new Map<number, number>();
+    for (const p of readdirSync('/proc')) {
+      if (!/^\d+$/.test(p)) continue;
+      try {
+        const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+        parent.set(Number(p), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+        own.set(Number(p), ticks(stat));
+      } catch { /* exited meanwhile */ }
+    }
+    const roots = new Set([pid, ...alsoChildren]);
+    const descends = (p: number): boolean => {
+      if (alsoChildren.includes(p)) return true;
+      for (let q = parent.get(p); q !== undefined && q > 1; q = parent.get(q)) if (roots.has(q)) return true;
+      return false;
+    };
+    let children = 0;
+    for (const [p, t] of own) if (descends(p)) children += t;
+    return { main: ms(main), threads: ms(threads), children: ms(children) };
+  } catch {
+    return null;
+  }
+}
