@@ -398,6 +398,8 @@ test('a rejected approval: the editor submits, an admin rejects with a comment, 
   await heading(ed, 'Create your first workspace').waitFor();
   await ed.goto(invitation.replace(/^https?:\/\/[^/]+/, ''));
   await heading(ed, 'Invitation').waitFor();
+  // What it offers is shown before accepting.
+  await ed.getByText(/invited .* to Approval workspace as editor\./).waitFor();
   await ed.getByRole('button', { name: 'Accept the invitation' }).click();
   await heading(ed, 'Posts').waitFor();
   await ed.getByText('You joined Approval workspace as editor.').waitFor();

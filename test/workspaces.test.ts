@@ -381,6 +381,15 @@ test('invitations: mailed link, pending list, acceptance with the invited addres
   const pendingList = await ok('GET', `/api/workspaces/${ws}/invitations`, owner.token);
   assert.deepEqual(pendingList.invitations.map((i: Json) => i.id), [created.id]);
 
+  // The holder can read what it offers first; that changes nothing.
+  const preview = await ok('POST', '/api/invitations/preview', invitee.token, { token });
+  assert.deepEqual(preview, {
+    workspace: { id: ws, name: 'Invite Co' }, role: 'editor', email: invitee.email.toLowerCase(),
+    invitedBy: 'Test User', expiresAt: created.expiresAt, forYou: true,
+  });
+  assert.equal((await ok('POST', '/api/invitations/preview', wrong.token, { token })).forYou, false, 'signed in with another address');
+  assert.equal(await roleIn(ws, invitee), undefined);
+
   // Someone else holding the link is refused, and the invitation stays usable.
   let r = await t.call('POST', '/api/invitations/accept', { token: wrong.token, body: { token } });
   assert.equal(r.status, 403);
@@ -393,10 +402,15 @@ test('invitations: mailed link, pending list, acceptance with the invited addres
   assert.equal(await roleIn(ws, invitee), 'editor');
   assert.deepEqual((await ok('GET', `/api/workspaces/${ws}/invitations`, owner.token)).invitations, []);
 
-  // Replayed.
+  // Replayed, and previewed once used.
   r = await t.call('POST', '/api/invitations/accept', { token: invitee.token, body: { token } });
   assert.equal(r.status, 400);
   assert.equal(r.body.code, 'INVALID_TOKEN');
+  r = await t.call('POST', '/api/invitations/preview', { token: invitee.token, body: { token } });
+  assert.equal(r.status, 400);
+  assert.equal(r.body.code, 'INVALID_TOKEN');
+  r = await t.call('POST', '/api/invitations/preview', { body: { token } });
+  assert.equal(r.status, 401, 'signed in only');
   // Unknown.
   r = await t.call('POST', '/api/invitations/accept', { token: invitee.token, body: { token: 'inv_' + 'A'.repeat(43) } });
   assert.equal(r.status, 400);
@@ -444,12 +458,16 @@ test('revoked, expired and replaced invitations no longer work', async () => {
   r = await t.call('POST', '/api/invitations/accept', { token: invitee.token, body: { token: second.token } });
   assert.equal(r.status, 400);
   assert.equal(r.body.code, 'INVALID_TOKEN');
+  r = await t.call('POST', '/api/invitations/preview', { token: invitee.token, body: { token: second.token } });
+  assert.equal(r.body.code, 'INVALID_TOKEN', 'a revoked invitation shows nothing');
 
   const third = await invite(ws, owner, invitee.email, 'viewer');
   await t.running.services.db.update(invitations).set({ expiresAt: new Date(Date.now() - 1000) }).where(eq(invitations.id, third.id));
   r = await t.call('POST', '/api/invitations/accept', { token: invitee.token, body: { token: third.token } });
   assert.equal(r.status, 400);
   assert.equal(r.body.code, 'INVALID_TOKEN');
+  r = await t.call('POST', '/api/invitations/preview', { token: invitee.token, body: { token: third.token } });
+  assert.equal(r.body.code, 'INVALID_TOKEN', 'nor does an expired one');
   assert.equal(await roleIn(ws, invitee), undefined);
   assert.ok((await auditActions(ws)).includes('invitation.revoked'));
 });
@@ -535,6 +553,9 @@ test('bad input answers 400 with a message naming the field, never 500', async (
     ['POST', '/api/invitations/accept', { token: huge }, /body\.token must NOT have more than 200 characters/],
     ['POST', '/api/invitations/accept', { token: 'inv_ünïcödé_tøken' }, /body\.token must match pattern/],
     ['POST', '/api/invitations/accept', { token: { $ne: null } }, /body\.token must be string/],
+    ['POST', '/api/invitations/preview', {}, /body\.token is required/],
+    ['POST', '/api/invitations/preview', { token: huge }, /body\.token must NOT have more than 200 characters/],
+    ['POST', '/api/invitations/preview', { token: 'inv_ünïcödé_tøken' }, /body\.token must match pattern/],
   ];
   for (const [method, path, body, message] of cases) {
     const r = await t.call(method, path, { token: owner.token, ...(body === undefined ? {} : { body }) });

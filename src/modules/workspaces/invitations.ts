@@ -92,6 +92,27 @@ export class InvitationService {
    * lets exactly one of two concurrent accepts through. A refusal (wrong account) rolls back, so the
    * invitation stays usable by the invited person.
    */
+  /**
+   * What an invitation offers, for its holder to read before accepting: the workspace, the role, who
+   * invited whom and until when. The token is the capability, as for accepting; nothing changes.
+   * `forYou` says whether the signed-in user is the invited address (only they can accept).
+   */
+  async preview(token: string, userId: string) {
+    const [row] = await this.d.db.select({
+      workspace: { id: workspaces.id, name: workspaces.name }, email: invitations.email, role: invitations.role,
+      expiresAt: invitations.expiresAt, inviter: users.name,
+    }).from(invitations)
+      .innerJoin(workspaces, eq(workspaces.id, invitations.workspaceId))
+      .leftJoin(users, eq(users.id, invitations.invitedBy))
+      .where(and(eq(invitations.tokenHash, sha256(token)), pending()));
+    if (!row) throw new ApiError(400, 'INVALID_TOKEN', 'This invitation is invalid, already used, revoked or expired. Ask for a new one.');
+    const [me] = await this.d.db.select({ email: users.email }).from(users).where(eq(users.id, userId));
+    return {
+      workspace: row.workspace, role: row.role, email: row.email, expiresAt: row.expiresAt.toISOString(),
+      invitedBy: row.inviter ?? null, forYou: me !== undefined && normaliseEmail(me.email) === row.email,
+    };
+  }
+
   async accept(token: string, userId: string, actor: Actor): Promise<{ workspace: { id: string; name: string }; role: Role }> {
     const invalid = () => new ApiError(400, 'INVALID_TOKEN', 'This invitation is invalid, already used, revoked or expired. Ask for a new one.');
     const tokenHash = sha256(token);

@@ -1,4 +1,4 @@
-// /api/workspaces/*: workspaces, their members and invitations, and /api/invitations/accept.
+// /api/workspaces/*: workspaces, their members and invitations, and /api/invitations/{preview,accept}.
 // Every route under /api/workspaces/:workspaceId runs workspaceAccess(permission) after the auth guard:
 // membership first (404 for anyone outside), then the permission (403 naming what the role cannot do).
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
@@ -215,6 +215,26 @@ export const workspaceRoutes: FastifyPluginAsyncTypebox<WorkspaceRouteDeps> = as
     reply.status(204);
     return null;
   });
+
+  app.post('/api/invitations/preview', {
+    preHandler: guards.user,
+    schema: {
+      tags: ['invitations'], summary: 'What an invitation offers, before accepting it',
+      description: 'The workspace, the role, the invited address, who sent it and when it expires. `forYou` is false when you are signed in with another address (then only the invited address can accept). Changes nothing. The token goes in the body, never in a URL.',
+      body: Type.Object({ token: InvitationToken }, { additionalProperties: false }),
+      response: {
+        200: Type.Object({
+          workspace: Type.Object({ id: Type.String({ format: 'uuid' }), name: Type.String() }),
+          role: RoleSchema,
+          email: Type.String({ description: 'The invited address' }),
+          invitedBy: Type.Union([Type.String(), Type.Null()], { description: 'The name of the member who sent it; null when sent by an API key or by an account since deleted' }),
+          expiresAt: Type.String({ format: 'date-time' }),
+          forYou: Type.Boolean({ description: 'You are signed in with the invited address' }),
+        }),
+        ...errors(400, 401, 403, 429),
+      },
+    },
+  }, async (req) => d.invitations.preview(req.body.token, userOf(req).userId));
 
   app.post('/api/invitations/accept', {
     preHandler: guards.user,

@@ -308,23 +308,43 @@ export function DevMail() {
   );
 }
 
+interface InvitationPreview {
+  workspace: { id: string; name: string };
+  role: Role;
+  email: string;
+  invitedBy: string | null;
+  expiresAt: string;
+  forYou: boolean;
+}
+
 export function AcceptInvitation({ onAccepted }: { onAccepted: (workspaceId: string) => Promise<void> }) {
   const token = useHashToken();
   const [run, busy] = useAction();
+  // What the invitation offers, read before accepting (the token travels in the body, not the URL).
+  const preview = useLoad(async () => (token ? api.post<InvitationPreview>('/api/invitations/preview', { token }) : null), [token]);
   const accept = () => run(async () => {
     const r = await api.post<{ workspace: { id: string; name: string }; role: Role }>('/api/invitations/accept', { token });
     await onAccepted(r.workspace.id);
     toast.ok(`You joined ${r.workspace.name} as ${r.role}.`);
     navigate(ROUTES.posts);
   });
+  const p = preview.data;
   return (
     <Page title="Invitation" narrow>
-      {token ? (
-        <>
-          <p>You were invited to a workspace. Accept to join it with the role the invitation gives.</p>
-          <Button kind="primary" busy={busy} onClick={accept}>Accept the invitation</Button>
-        </>
-      ) : <ErrorNote error={new Error('This invitation link has no token. Open the link from the mail exactly as it is.')} />}
+      {!token ? <ErrorNote error={new Error('This invitation link has no token. Open the link from the mail exactly as it is.')} />
+        : preview.error ? <ErrorNote error={preview.error} />
+          : !p ? <Loading />
+            : (
+              <>
+                <p>
+                  {p.invitedBy ?? 'A workspace admin'} invited <strong>{p.email}</strong> to <strong>{p.workspace.name}</strong> as {p.role}.
+                  The invitation is valid until {dateTime(p.expiresAt)}.
+                </p>
+                {p.forYou
+                  ? <Button kind="primary" busy={busy} onClick={accept}>Accept the invitation</Button>
+                  : <ErrorNote error={new Error(`This invitation is for ${p.email}. Sign out, then sign in with that address to accept it.`)} />}
+              </>
+            )}
     </Page>
   );
 }
