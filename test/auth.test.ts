@@ -481,6 +481,40 @@ test('my activity shows sign-ins and failures, not other people\'s', async () =>
   assert.ok(actions.every((a: string) => /^(auth|user)\./.test(a)));
 });
 
+test('a user changes their name and time zone; /me shows it at once; bad values get 400', async () => {
+  const u = await t.user();
+  const s = await t.login(u.email, u.password);
+  assert.equal((await t.call('GET', '/api/auth/me', { token: s.accessToken })).body.timeZone, null, 'none until chosen');
+  let r = await t.call('PATCH', '/api/auth/me', { token: s.accessToken, body: { name: '  Ada Lovelace ', timeZone: 'America/New_York' } });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.equal(r.body.name, 'Ada Lovelace');
+  assert.equal(r.body.timeZone, 'America/New_York');
+  const me = await t.call('GET', '/api/auth/me', { token: s.accessToken }); // served from the cache: it was dropped
+  assert.equal(me.body.name, 'Ada Lovelace');
+  assert.equal(me.body.timeZone, 'America/New_York');
+  r = await t.call('PATCH', '/api/auth/me', { token: s.accessToken, body: { timeZone: null } });
+  assert.equal(r.body.timeZone, null, 'null goes back to the workspace\'s zone');
+  assert.equal(r.body.name, 'Ada Lovelace', 'what is not sent stays');
+
+  const huge = 'x'.repeat(1_000_000);
+  const cases: [unknown, RegExp][] = [
+    [{ timeZone: 'Mars/Olympus_Mons' }, /not an IANA time zone/],
+    [{ name: '   ' }, /body\.name/],
+    [{ name: huge }, /body\.name must NOT have more than 100 characters/],
+    [{ name: { first: 'Ada' } }, /body\.name must be string/],
+    [{ timeZone: { zone: 'Europe/Berlin' } }, /body\.timeZone/],
+    [{ email: 'new@example.com' }, /body\.email is not an accepted field/],
+  ];
+  for (const [body, message] of cases) {
+    r = await t.call('PATCH', '/api/auth/me', { token: s.accessToken, body });
+    assert.equal(r.status, 400, JSON.stringify(body).slice(0, 80));
+    assert.match(r.body.message, message);
+  }
+  assert.equal((await t.call('PATCH', '/api/auth/me', { body: { name: 'Nobody' } })).status, 401);
+  const activity = await t.call('GET', '/api/auth/activity', { token: s.accessToken });
+  assert.ok(activity.body.events.some((e: { action: string }) => e.action === 'user.profile_updated'));
+});
+
 describe('the /me cache', () => {
   test('hits are counted, and a membership change on another API process is seen at once', async () => {
     const other = await startTestApp({ ...LOOSE, REDIS_KEY_PREFIX: t.running.config.REDIS_KEY_PREFIX });

@@ -477,6 +477,12 @@ test('a revoked session: the app\'s next call cannot refresh, and it shows sign-
   await b.locator(`li[data-session="${browserA.id}"]`).getByRole('button', { name: /^Sign out/ }).click();
   await b.getByText('That session is signed out.').waitFor();
 
+  // B picks a time zone of its own on the same screen; the server has it.
+  await b.getByLabel('Your time zone').selectOption('Asia/Tokyo');
+  await b.getByRole('button', { name: 'Save profile' }).click();
+  await b.getByText('Profile saved.').waitFor();
+  assert.equal((await app.call('GET', '/api/auth/me', { token })).body.timeZone, 'Asia/Tokyo');
+
   // A's next call: 401, the refresh is refused, back to sign-in with the reason.
   await a.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Calendar' }).click();
   await heading(a, 'Sign in').waitFor();

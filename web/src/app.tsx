@@ -144,7 +144,8 @@ function SignedIn({ me, loc, reloadMe, onSignedOut }: { me: Me; loc: Loc; reload
 
   const state = useMemo<AppState | null>(() => (workspace && workspace.id === wsId ? {
     me, workspace, networks,
-    zone: workspace.settings?.timeZone ?? browserZone(),
+    // The user's own zone when they chose one, else the workspace's.
+    zone: me.timeZone ?? workspace.settings?.timeZone ?? browserZone(),
     switchWorkspace(id: string) {
       rememberWorkspace(id);
       setWorkspace(null);
@@ -165,7 +166,7 @@ function SignedIn({ me, loc, reloadMe, onSignedOut }: { me: Me; loc: Loc; reload
 
   // Screens that need no workspace.
   const noWorkspaceScreen = loc.path === ROUTES.invitation ? <AcceptInvitation onAccepted={async (id) => { rememberWorkspace(id); await reloadMe(); setWsId(id); }} />
-    : loc.path === ROUTES.security ? <Security />
+    : loc.path === ROUTES.security ? <Security me={me} reloadMe={reloadMe} />
       : loc.path === ROUTES.workspaces ? <Workspaces me={me} current={wsId} onChanged={reloadMe} onSwitch={(id) => { rememberWorkspace(id); setWsId(id); navigate(HOME); }} />
         : null;
 

@@ -7,6 +7,8 @@ export interface Me {
   id: string;
   email: string;
   name: string;
+  /** The zone this user reads times in; null: each workspace's own. */
+  timeZone: string | null;
   emailVerified: boolean;
   createdAt: string;
   workspaces: { id: string; name: string; role: Role }[];

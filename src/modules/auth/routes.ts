@@ -60,6 +60,7 @@ const Me = Type.Object({
   id: Type.String({ format: 'uuid' }),
   email: Type.String(),
   name: Type.String(),
+  timeZone: Type.Union([Type.String(), Type.Null()], { description: 'The IANA zone you read times in; null: each workspace\'s own' }),
   emailVerified: Type.Boolean(),
   createdAt: Type.String({ format: 'date-time' }),
   workspaces: Type.Array(Type.Object({ id: Type.String(), name: Type.String(), role: Type.String() })),
@@ -173,6 +174,22 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRouteDeps> = async (app, 
     schema: { tags, summary: 'The signed-in user and their workspaces', response: { 200: Me, ...errors(401) } },
   }, async (req) => {
     const me = await d.auth.me(userOf(req).userId);
+    return { ...me, createdAt: me.createdAt.toISOString() };
+  });
+
+  app.patch('/api/auth/me', {
+    preHandler: guards.user,
+    schema: {
+      tags, summary: 'Change your name or time zone',
+      description: 'Send only what changes. `timeZone` is an IANA zone (e.g. Europe/Berlin) the web app shows times in; null goes back to each workspace\'s own zone.',
+      body: Type.Object({
+        name: Type.Optional(Name),
+        timeZone: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: 64 }), Type.Null()])),
+      }, { additionalProperties: false }),
+      response: { 200: Me, ...errors(400, 401, 429) },
+    },
+  }, async (req) => {
+    const me = await d.auth.updateProfile(userOf(req).userId, req.body, requestContext(req));
     return { ...me, createdAt: me.createdAt.toISOString() };
   });
 

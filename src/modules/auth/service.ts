@@ -16,6 +16,7 @@ import { RefreshError, type SessionService } from './sessions.ts';
 import { newSecret, sha256, type TokenService } from './tokens.ts';
 import type { WorkspaceService } from '../workspaces/service.ts';
 import { TtlCache } from '../../infra/cache.ts';
+import { isValidZone } from '../posts/time.ts';
 import type { Metrics } from '../../infra/metrics.ts';
 import type { InvalidationBus } from '../../infra/stores/invalidation.ts';
 
@@ -45,7 +46,7 @@ const INVALID_CREDENTIALS = () => new ApiError(401, 'INVALID_CREDENTIALS', 'The 
 const ME_TOPIC = 'me';
 const ME_TTL_MS = 30_000;
 
-type MeResult = { id: string; email: string; name: string; emailVerified: boolean; createdAt: Date; workspaces: { id: string; name: string; role: string }[] };
+type MeResult = { id: string; email: string; name: string; timeZone: string | null; emailVerified: boolean; createdAt: Date; workspaces: { id: string; name: string; role: string }[] };
 
 export class AuthService {
   private readonly meCache: TtlCache<MeResult>;
@@ -232,18 +233,41 @@ export class AuthService {
 
   /** In one round trip. */
   private async loadMe(userId: string) {
-    const res = await this.d.db.execute<{ id: string; email: string; name: string; email_verified_at: Date | null; created_at: Date;
+    const res = await this.d.db.execute<{ id: string; email: string; name: string; time_zone: string | null; email_verified_at: Date | null; created_at: Date;
       workspaces: { id: string; name: string; role: string }[] }>(sql`
-      select u.id, u.email, u.name, u.email_verified_at, u.created_at,
+      select u.id, u.email, u.name, u.time_zone, u.email_verified_at, u.created_at,
              coalesce((select json_agg(json_build_object('id', w.id, 'name', w.name, 'role', m.role) order by w.created_at)
                          from memberships m join workspaces w on w.id = m.workspace_id where m.user_id = u.id), '[]') as workspaces
         from users u where u.id = ${userId}`);
     const user = res.rows[0];
     if (!user) throw new ApiError(401, 'INVALID_TOKEN', 'This account no longer exists.');
     return {
-      id: user.id, email: user.email, name: user.name, emailVerified: user.email_verified_at !== null,
+      id: user.id, email: user.email, name: user.name, timeZone: user.time_zone, emailVerified: user.email_verified_at !== null,
       createdAt: new Date(user.created_at), workspaces: user.workspaces,
     };
+  }
+
+  /** Changes the user's own name and time zone (null: read times in the workspace's zone). */
+  async updateProfile(userId: string, input: { name?: string; timeZone?: string | null }, ctx: RequestContext) {
+    const set: { name?: string; timeZone?: string | null } = {};
+    if (input.name !== undefined) {
+      const name = input.name.trim();
+      if (!name) throw new ApiError(400, 'VALIDATION_FAILED', 'name: must not be blank.', [{ field: 'body.name', message: 'must not be blank' }]);
+      set.name = name;
+    }
+    if (input.timeZone !== undefined) {
+      if (input.timeZone !== null && !isValidZone(input.timeZone)) {
+        throw new ApiError(400, 'VALIDATION_FAILED', `timeZone: "${input.timeZone}" is not an IANA time zone (for example Europe/Berlin).`, [{ field: 'body.timeZone', message: 'unknown time zone' }]);
+      }
+      set.timeZone = input.timeZone;
+    }
+    if (Object.keys(set).length > 0) {
+      const [row] = await this.d.db.update(users).set({ ...set, updatedAt: sql`now()` }).where(eq(users.id, userId)).returning({ id: users.id });
+      if (!row) throw new ApiError(401, 'INVALID_TOKEN', 'This account no longer exists.');
+      await audit(this.d.db, { action: 'user.profile_updated', actorUserId: userId, targetType: 'user', targetId: userId, ...ctx, details: { fields: Object.keys(set) } });
+      await this.invalidateMe([userId]);
+    }
+    return this.me(userId);
   }
 
   async changePassword(userId: string, sessionId: string, current: string, next: string, ctx: RequestContext): Promise<number> {

@@ -1,9 +1,10 @@
-// Security: my sessions (where I am signed in) with revoke, signing out everywhere else, changing the
-// password, and my account's recent security events.
+// Security: my profile (name, time zone), my sessions (where I am signed in) with revoke, signing out
+// everywhere else, changing the password, and my account's recent security events.
 import { useState } from 'preact/hooks';
 import { api, sessionId } from '../api.ts';
 import { dateTime, relative } from '../format.ts';
-import type { Session } from '../types.ts';
+import type { Me, Session } from '../types.ts';
+import { ZoneSelect } from './settings.tsx';
 import { Button, ConfirmButton, ErrorNote, Field, Loading, Page, Submit, toast, useAction, useLoad } from '../ui.tsx';
 
 /** "Chrome on Linux" from a User-Agent, enough to recognise a session. */
@@ -14,7 +15,28 @@ function device(ua: string | null): string {
   return os ? `${browser} on ${os}` : browser;
 }
 
-export function Security() {
+function Profile({ me, reloadMe }: { me: Me; reloadMe: () => Promise<void> }) {
+  const [name, setName] = useState(me.name);
+  const [zone, setZone] = useState(me.timeZone ?? '');
+  const [run, busy] = useAction();
+  return (
+    <form class="form" aria-labelledby="profile" onSubmit={(e) => {
+      e.preventDefault();
+      void run(async () => {
+        await api.patch<Me>('/api/auth/me', { name: name.trim(), timeZone: zone || null });
+        await reloadMe();
+      }, 'Profile saved.');
+    }}>
+      <h2 id="profile">Your profile</h2>
+      <Field label="Name">{(p) => <input {...p} required maxLength={100} value={name} onInput={(e) => setName(e.currentTarget.value)} />}</Field>
+      <ZoneSelect value={zone} onChange={setZone} label="Your time zone" none="Each workspace's own zone"
+        hint="Dates, the calendar and new posts' times are shown in it." />
+      <Submit busy={busy}>Save profile</Submit>
+    </form>
+  );
+}
+
+export function Security({ me, reloadMe }: { me: Me; reloadMe: () => Promise<void> }) {
   const sessions = useLoad(() => api.get<{ sessions: Session[] }>('/api/auth/sessions'), []);
   const activity = useLoad(() => api.get<{ events: { id: number; action: string; createdAt: string; ip: string | null; userAgent: string | null }[] }>('/api/auth/activity', { query: { limit: 20 } }), []);
   const [run, busy] = useAction();
@@ -25,6 +47,7 @@ export function Security() {
   const others = list.filter((s) => !s.current && s.id !== sessionId());
   return (
     <Page title="Security">
+      <Profile me={me} reloadMe={reloadMe} />
       <h2>Where you are signed in</h2>
       {sessions.loading && !sessions.data && <Loading />}
       {sessions.error ? <ErrorNote error={sessions.error} retry={sessions.reload} /> : null}

@@ -42,10 +42,16 @@ export function Settings({ tab, webhookId }: { tab: string; webhookId?: string }
   );
 }
 
-function ZoneSelect({ value, onChange, label = 'Time zone', hint }: { value: string; onChange: (z: string) => void; label?: string; hint?: string }) {
+/** An IANA zone picker; with `none`, a first option for "no zone of my own" (value ''). */
+export function ZoneSelect({ value, onChange, label = 'Time zone', hint, none }: { value: string; onChange: (z: string) => void; label?: string; hint?: string; none?: string }) {
   return (
     <Field label={label} {...(hint ? { hint } : {})}>
-      {(p) => <select {...p} value={value} onChange={(e) => onChange(e.currentTarget.value)}>{zones().map((z) => <option key={z} value={z}>{z}</option>)}</select>}
+      {(p) => (
+        <select {...p} value={value} onChange={(e) => onChange(e.currentTarget.value)}>
+          {none !== undefined && <option value="">{none}</option>}
+          {zones().map((z) => <option key={z} value={z}>{z}</option>)}
+        </select>
+      )}
     </Field>
   );
 }
@@ -67,7 +73,7 @@ function WorkspaceSettings() {
         }, 'Settings saved.');
       }}>
         <Field label="Name">{(p) => <input {...p} required maxLength={100} disabled={!edit} value={name} onInput={(e) => setName(e.currentTarget.value)} />}</Field>
-        <ZoneSelect value={zone} onChange={setZone} hint="The calendar and new posts use it." />
+        <ZoneSelect value={zone} onChange={setZone} hint="The calendar and new posts use it, for members who have not chosen a zone of their own." />
         <div class="check">
           <input id="require-approval" type="checkbox" disabled={!edit} checked={approval} onChange={(e) => setApproval(e.currentTarget.checked)} />
           <label for="require-approval">Require approval: editors submit posts, owners and admins approve and schedule them</label>
