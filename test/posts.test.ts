@@ -279,6 +279,84 @@ describe('time zones', () => {
   });
 });
 
+describe('moving one network of a post', () => {
+  const jobAt = async (targetId: string) => (await t.running.pool.query('select run_at from graphile_worker.jobs where key = $1', [`publish:${targetId}`])).rows[0]?.run_at?.toISOString();
+  const move = (postId: string, body: Record<string, unknown>, token = owner) => t.call('POST', `/api/workspaces/${ws}/posts/${postId}/schedule`, { token, body });
+
+  test('targetIds moves only those targets and their jobs; the post keeps the earliest time', async () => {
+    const second = await connectSandbox(t, owner, ws, 'second-poster');
+    const r = await createPost({ text: 'Two networks, two times', targets: [{ accountId: account }, { accountId: second }], schedule: { at: '2027-07-01T10:00:00Z' } });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    const [a, b] = [r.body.targets.find((x: { accountId: string }) => x.accountId === account), r.body.targets.find((x: { accountId: string }) => x.accountId === second)];
+
+    const later = await move(r.body.id, { localTime: '2027-07-02T12:00', timeZone: 'Europe/Berlin', targetIds: [b.id] });
+    assert.equal(later.status, 200, JSON.stringify(later.body));
+    const byId = (body: { targets: { id: string; publishAt: string; state: string }[] }, id: string) => body.targets.find((x) => x.id === id)!;
+    assert.equal(byId(later.body, b.id).publishAt, '2027-07-02T10:00:00.000Z');
+    assert.equal(byId(later.body, a.id).publishAt, '2027-07-01T10:00:00.000Z', 'the other network keeps its time');
+    assert.equal(later.body.schedule.publishAt, '2027-07-01T10:00:00.000Z');
+    assert.equal(await jobAt(b.id), '2027-07-02T10:00:00.000Z');
+    assert.equal(await jobAt(a.id), '2027-07-01T10:00:00.000Z');
+
+    const aLater = await move(r.body.id, { at: '2027-07-03T08:00:00Z', targetIds: [a.id] });
+    assert.equal(aLater.body.schedule.publishAt, '2027-07-02T10:00:00.000Z', 'the post\'s time is now its earliest target\'s');
+
+    // Now: only that network goes out.
+    const now = await move(r.body.id, { now: true, targetIds: [b.id] });
+    assert.equal(now.status, 200, JSON.stringify(now.body));
+    const done = await eventually(async () => {
+      const p = (await t.call('GET', `/api/workspaces/${ws}/posts/${r.body.id}`, { token: owner })).body;
+      return byId(p, b.id).state === 'published' ? p : undefined;
+    }, 30_000, 'the moved target to be published');
+    assert.equal(byId(done, a.id).state, 'scheduled');
+    assert.equal(byId(done, a.id).publishAt, '2027-07-03T08:00:00.000Z');
+    const audit = await t.call('GET', `/api/workspaces/${ws}/audit?limit=20`, { token: owner });
+    assert.ok(audit.body.events.some((e: { action: string; details: { targetIds?: string[] } }) => e.action === 'post.scheduled' && e.details?.targetIds?.[0] === b.id), JSON.stringify(audit.body));
+
+    // A published target stays where it is.
+    const again = await move(r.body.id, { at: '2027-08-01T08:00:00Z', targetIds: [b.id] });
+    assert.equal(again.status, 409);
+    assert.equal(again.body.code, 'TARGET_NOT_SCHEDULED');
+    assert.match(again.body.message, /published/);
+  });
+
+  test('wrong targetIds, drafts, repeats and strangers get a 4xx that says why', async () => {
+    const r = await createPost({ text: 'Moves', targets: [{ accountId: account }], schedule: { at: '2027-07-05T10:00:00Z' } });
+    const id = r.body.targets[0].id;
+    const unknown = await move(r.body.id, { at: '2027-07-06T10:00:00Z', targetIds: [id, '00000000-0000-4000-8000-000000000000'] });
+    assert.equal(unknown.status, 404);
+    assert.equal(unknown.body.code, 'TARGET_NOT_FOUND');
+    assert.deepEqual(unknown.body.details.map((x: { field: string }) => x.field), ['body.targetIds.1']);
+    for (const [body, field] of [
+      [{ at: '2027-07-06T10:00:00Z', targetIds: [] }, /targetIds/],
+      [{ at: '2027-07-06T10:00:00Z', targetIds: ['not-a-uuid'] }, /targetIds/],
+      [{ at: '2027-07-06T10:00:00Z', targetIds: { id } }, /targetIds/],
+      [{ localTime: '2027-07-06T10:00', timeZone: 'UTC', targetIds: [id], recurrence: { every: 'days', interval: 1, count: 2 } }, /recurrence/],
+      [{ targetIds: [id] }, /Say when/],
+    ] as const) {
+      const bad = await move(r.body.id, body);
+      assert.equal(bad.status, 400, JSON.stringify(body));
+      assert.match(JSON.stringify(bad.body), field);
+    }
+    const draft = await createPost({ text: 'A draft', targets: [{ accountId: account }] });
+    const notScheduled = await move(draft.body.id, { at: '2027-07-06T10:00:00Z', targetIds: [draft.body.targets[0].id] });
+    assert.equal(notScheduled.status, 409);
+    assert.equal(notScheduled.body.code, 'NOT_SCHEDULED');
+    const daily = await createPost({ text: 'Daily', targets: [{ accountId: account }], schedule: { localTime: '2027-07-06T09:00', timeZone: 'UTC', recurrence: { every: 'days', interval: 1, count: 2 } } });
+    const repeating = await move(daily.body.id, { at: '2027-07-07T10:00:00Z', targetIds: [daily.body.targets[0].id] });
+    assert.equal(repeating.status, 409);
+    assert.equal(repeating.body.code, 'RECURRING_POST');
+    // Another post's target is not this post's.
+    const other = await move(draft.body.id, { at: '2027-07-06T10:00:00Z', targetIds: [id] });
+    assert.equal(other.status, 409, 'the draft is refused before its targets are looked at');
+    const stranger = await t.user();
+    const strangerToken = (await t.login(stranger.email, stranger.password)).accessToken;
+    assert.equal((await move(r.body.id, { at: '2027-07-06T10:00:00Z', targetIds: [id] }, strangerToken)).status, 404);
+    const after = await t.call('GET', `/api/workspaces/${ws}/posts/${r.body.id}`, { token: owner });
+    assert.equal(after.body.targets[0].publishAt, '2027-07-05T10:00:00.000Z', 'nothing moved');
+  });
+});
+
 describe('queue and slots', () => {
   test('add to queue takes the next free slots in the account\'s zone; reordering swaps their times', async () => {
     const acc = await connectSandbox(t, owner, ws, 'queue-user');

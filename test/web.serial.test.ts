@@ -297,6 +297,24 @@ test('sign up, confirm, connect Sandbox, compose with an image, schedule it seco
   await wedCell.locator('li.calendar-item', { hasText: 'Calendar mover' }).getByText('11:15').waitFor();
   moved = await app.call('GET', `/api/workspaces/${ws}/posts/${created.body.id}`, { token });
   assert.equal(moved.body.schedule.publishAt, `${wed}T11:15:00.000Z`);
+  // A post to two networks: the Move dialog can move one of them alone.
+  const secondAccount = await connectSandbox(app, token, ws, 'calendar-second');
+  const pair = await app.call('POST', `/api/workspaces/${ws}/posts`, {
+    token, body: { text: 'Two networks', targets: [{ accountId }, { accountId: secondAccount }], schedule: { localTime: `${wed}T14:00`, timeZone: 'UTC' } },
+  });
+  assert.equal(pair.status, 201, JSON.stringify(pair.body));
+  await page.reload();
+  await wedCell.locator('li.calendar-item', { hasText: 'Two networks' }).nth(1).waitFor();
+  await wedCell.getByRole('button', { name: /Move the 14:00 post “Two networks/ }).first().click();
+  await dialog.getByText('This post goes to 2 networks.').waitFor();
+  await dialog.getByLabel('Only Sandbox').check();
+  await dialog.getByLabel('New time').fill('16:45');
+  await shot(page, '09b-calendar-move-one-network');
+  await dialog.getByRole('button', { name: 'Move', exact: true }).click();
+  await wedCell.locator('li.calendar-item', { hasText: 'Two networks' }).getByText('16:45').waitFor();
+  const split = (await app.call('GET', `/api/workspaces/${ws}/posts/${pair.body.id}`, { token })).body.targets.map((x: { publishAt: string }) => x.publishAt).sort();
+  assert.deepEqual(split, [`${wed}T14:00:00.000Z`, `${wed}T16:45:00.000Z`], 'one network moved, the other kept its time');
+  assert.equal((await app.call('DELETE', `/api/workspaces/${ws}/accounts/${secondAccount}`, { token })).status, 200);
   await page.getByRole('button', { name: 'Month' }).click();
   await page.waitForURL(/view=month/);
   await shot(page, '10-calendar-month');

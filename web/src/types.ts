@@ -139,6 +139,8 @@ export interface CalendarItem {
   text: string;
   queued: boolean;
   url: string | null;
+  /** How many networks the post goes to; with more than one, the Move dialog can move this one alone. */
+  networks: number;
 }
 
 export interface Member {

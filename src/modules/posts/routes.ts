@@ -59,6 +59,14 @@ const ScheduleBody = Type.Object({
   recurrence: Type.Optional(Type.Union([RecurrenceSchema, Type.Null()])),
 }, { additionalProperties: false, description: 'Exactly one of at, localTime (with timeZone), now or queue' });
 
+const RescheduleBody = Type.Object({
+  ...ScheduleBody.properties,
+  targetIds: Type.Optional(Type.Array(Type.String({ format: 'uuid' }), {
+    minItems: 1, maxItems: 50,
+    description: 'Move only these targets of a scheduled post (one network, say); the others keep their times',
+  })),
+}, { additionalProperties: false, description: 'Exactly one of at, localTime (with timeZone), now or queue; with targetIds, only those targets move' });
+
 const Attempt = Type.Object({
   at: Type.String(), part: Type.Integer(), outcome: Type.String(), errorClass: Type.Union([Type.String(), Type.Null()]),
   networkStatus: Type.Union([Type.Integer(), Type.Null()]), message: Type.Union([Type.String(), Type.Null()]), remoteId: Type.Union([Type.String(), Type.Null()]),
@@ -256,12 +264,18 @@ export const postRoutes: FastifyPluginAsyncTypebox<PostRouteDeps> = async (app, 
     schema: {
       tags, summary: 'Schedule (or reschedule) at an instant, a local time in a zone, now, or in the queue',
       description: 'Local times follow RFC 5545: a time skipped by a daylight-saving change moves forward by the gap; a repeated time is the first of the two.',
-      params: PostParams, body: ScheduleBody, response: { 200: PostSchema, ...errors(400, 401, 403, 404, 409, 422) },
+      params: PostParams, body: RescheduleBody, response: { 200: PostSchema, ...errors(400, 401, 403, 404, 409, 422) },
     },
   }, async (req) => {
-    const spec = specOf(req.body);
+    const { targetIds, ...when } = req.body;
+    const spec = specOf(when);
     await mayScheduleDirectly(req, req.params.workspaceId);
-    await d.posts.schedule(req.params.workspaceId, req.params.postId, spec, req.body.recurrence as Recurrence | null | undefined, auditActor(req));
+    if (targetIds) {
+      if (when.recurrence !== undefined) throw new ApiError(400, 'VALIDATION_FAILED', 'A repeat applies to the whole post; send recurrence without targetIds.', [{ field: 'body.recurrence', message: 'not with targetIds' }]);
+      await d.posts.rescheduleTargets(req.params.workspaceId, req.params.postId, [...new Set(targetIds)], spec, auditActor(req));
+    } else {
+      await d.posts.schedule(req.params.workspaceId, req.params.postId, spec, when.recurrence as Recurrence | null | undefined, auditActor(req));
+    }
     return one(req.params.workspaceId, req.params.postId);
   });
 
@@ -344,6 +358,7 @@ export const postRoutes: FastifyPluginAsyncTypebox<PostRouteDeps> = async (app, 
           days: Type.Array(Type.Object({ date: Type.String(), targets: Type.Array(Type.Object({
             postId: Type.String(), targetId: Type.String(), accountId: Type.String(), provider: Type.String(), state: Type.String(),
             at: Type.String(), localTime: Type.String(), text: Type.String(), queued: Type.Boolean(), url: Type.Union([Type.String(), Type.Null()]),
+            networks: Type.Integer({ description: 'How many targets this post has (this occurrence); with more than one, each can be moved alone' }),
           })) })),
         }),
         ...errors(400, 401, 403, 404),
@@ -364,6 +379,7 @@ export const postRoutes: FastifyPluginAsyncTypebox<PostRouteDeps> = async (app, 
       byDay.get(dayIn(at, zone))?.push({
         postId: r.target.postId, targetId: r.target.id, accountId: r.target.accountId, provider: r.target.provider, state: r.target.state,
         at: at.toISOString(), localTime: Luxon.fromJSDate(at, { zone }).toFormat('HH:mm'), text: (r.target.variant.text ?? r.text).slice(0, 280), queued: r.target.queued, url: r.target.remoteUrl,
+        networks: r.networks,
       });
     }
     return { timeZone: zone, days: [...byDay].map(([date, targets]) => ({ date, targets })) } as never;

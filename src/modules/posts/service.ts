@@ -100,7 +100,9 @@ export class PostsService {
     const when = sql`coalesce(${postTargets.publishedAt}, ${postTargets.publishAt})`;
     const conds = [eq(postTargets.workspaceId, workspaceId), gte(when, from), lt(when, to), sql`${postTargets.state} <> 'cancelled'`];
     if (accountId) conds.push(eq(postTargets.accountId, accountId));
-    return this.d.db.select({ target: postTargets, text: posts.text, postStatus: posts.status }).from(postTargets)
+    // How many networks the same occurrence of the post goes to: the calendar offers to move one alone.
+    const networks = sql<number>`(select count(*)::int from post_targets s where s.post_id = ${postTargets.postId} and s.occurrence = ${postTargets.occurrence} and s.state <> 'cancelled')`;
+    return this.d.db.select({ target: postTargets, text: posts.text, postStatus: posts.status, networks }).from(postTargets)
       .innerJoin(posts, eq(posts.id, postTargets.postId)).where(and(...conds)).orderBy(asc(when)).limit(5000);
   }
 
@@ -250,41 +252,67 @@ export class PostsService {
     });
   }
 
+  /**
+   * Moves some networks of a scheduled post to another time; the others keep theirs. The post's own
+   * time becomes the earliest of its scheduled targets', so lists still sort by when it first goes out.
+   */
+  async rescheduleTargets(workspaceId: string, postId: string, targetIds: string[], spec: ScheduleSpec, actor: Actor): Promise<void> {
+    await this.d.db.transaction(async (tx) => {
+      const { post, targets } = await this.lockPost(tx, workspaceId, postId);
+      if (post.status !== 'scheduled') {
+        throw new ApiError(409, 'NOT_SCHEDULED', `Only a scheduled post's networks can be moved one by one; this post is ${post.status.replace('_', ' ')}. Schedule the whole post first.`);
+      }
+      if (post.recurrence) throw new ApiError(409, 'RECURRING_POST', 'A repeating post moves as a whole; leave out targetIds, or stop the repeat first.');
+      const chosen = targetIds.map((id, i) => ({ i, target: targets.find((t) => t.id === id) }));
+      const unknown = chosen.filter((c) => !c.target);
+      if (unknown.length) {
+        throw new ApiError(404, 'TARGET_NOT_FOUND', `This post has no target ${targetIds[unknown[0]!.i]}; the post's targets are listed by GET on the post.`,
+          unknown.map((c) => ({ field: `body.targetIds.${c.i}`, message: 'not a target of this post' })));
+      }
+      const fixed = chosen.filter((c) => c.target!.state !== 'scheduled');
+      if (fixed.length) {
+        const t = fixed[0]!.target!;
+        throw new ApiError(409, 'TARGET_NOT_SCHEDULED', `The ${t.provider} target is ${t.state.replace('_', ' ')}, not scheduled, so it cannot be moved.`,
+          fixed.map((c) => ({ field: `body.targetIds.${c.i}`, message: c.target!.state })));
+      }
+      const moving = chosen.map((c) => c.target!);
+      const { due } = this.instantOf(spec);
+      const accounts = await tx.select().from(socialAccounts).where(inArray(socialAccounts.id, moving.map((t) => t.accountId)));
+      this.assertActive(accounts);
+      if (spec.mode === 'queue') {
+        await this.placeInQueue(tx, moving);
+      } else {
+        await tx.update(postTargets).set({ publishAt: due, queued: false, nextAttemptAt: null, updatedAt: sql`now()` }).where(inArray(postTargets.id, moving.map((t) => t.id)));
+        for (const t of moving) await enqueue(tx, t.id, due!);
+      }
+      const [first] = await tx.select({ at: sql<Date | null>`min(${postTargets.publishAt})`.mapWith(postTargets.publishAt) }).from(postTargets)
+        .where(and(eq(postTargets.postId, post.id), eq(postTargets.state, 'scheduled')));
+      // The wall-clock time the post was given still describes it only if its first target still goes then.
+      const same = first?.at && post.publishAt && first.at.getTime() === post.publishAt.getTime();
+      await tx.update(posts).set({
+        publishAt: first?.at ?? null, ...(same ? {} : { scheduleMode: 'at', localTime: null, timeZone: null }),
+        version: sql`${posts.version} + 1`, updatedAt: sql`now()`,
+      }).where(eq(posts.id, post.id));
+      await audit(tx, { action: 'post.scheduled', workspaceId, targetType: 'post', targetId: postId, details: { mode: spec.mode, targetIds }, ...actor });
+    });
+  }
+
   /** `validated`: the accounts of a post just checked in this transaction (by create). */
   private async scheduleLocked(tx: DbOrTx, post: Post, targets: Target[], spec: ScheduleSpec, recurrence: Recurrence | null, validated?: Account[]): Promise<void> {
     const pending = targets.filter((t) => EDITABLE.includes(t.state) && t.occurrence === maxOccurrence(targets, t.accountId));
     if (pending.length === 0) throw new ApiError(409, 'NOTHING_TO_SCHEDULE', 'Every target of this post has already been published or is publishing.');
     const checked = validated ?? await this.assertValid(post.workspaceId, this.inputOf(post, targets), tx);
     const accounts = checked.filter((a) => pending.some((t) => t.accountId === a.id));
-    const inactive = accounts.filter((a) => a.status !== 'active');
-    if (inactive.length) {
-      throw new ApiError(409, 'ACCOUNT_NEEDS_RECONNECT', `Reconnect ${inactive.map((a) => `${a.provider} ${a.username}`).join(', ')} before scheduling to it (status: ${inactive[0]!.status}).`,
-        inactive.map((a) => ({ accountId: a.id, status: a.status })));
-    }
-    const now = this.now();
-    let at: Date | null = null;
-    let localTime: string | null = null;
-    let timeZone: string | null = null;
-    if (spec.mode === 'at') {
-      at = new Date(spec.at);
-    } else if (spec.mode === 'local') {
-      assertZone(spec.timeZone, 'body.timeZone');
-      at = localToInstant(spec.localTime, spec.timeZone, 'body.localTime');
-      localTime = spec.localTime;
-      timeZone = spec.timeZone;
-    } else if (spec.mode === 'now') {
-      at = now;
-    }
-    if (at && at.getTime() < now.getTime() - (this.d.pastToleranceMs ?? 60_000)) {
-      throw new ApiError(400, 'SCHEDULE_IN_PAST', `${at.toISOString()} has passed; choose a later time, or publish now.`, [{ field: spec.mode === 'local' ? 'body.localTime' : 'body.at', message: 'in the past' }]);
-    }
+    this.assertActive(accounts);
+    const { at, due } = this.instantOf(spec);
+    let localTime = spec.mode === 'local' ? spec.localTime : null;
+    let timeZone = spec.mode === 'local' ? spec.timeZone : null;
     if (recurrence && spec.mode === 'queue') throw new ApiError(400, 'VALIDATION_FAILED', 'A recurring post needs a time, not a queue slot.', [{ field: 'body.recurrence', message: 'not with queue' }]);
     if (recurrence && !localTime) {
       // Repeats keep the wall-clock time of the zone they were set in; an instant repeats in UTC.
       timeZone = 'UTC';
       localTime = instantToLocal(at!, 'UTC');
     }
-    const due = at && at < now ? now : at;
     await tx.update(posts).set({
       status: 'scheduled', scheduleMode: spec.mode, publishAt: due, localTime, timeZone, recurrence,
       version: sql`${posts.version} + 1`, updatedAt: sql`now()`,
@@ -295,6 +323,32 @@ export class PostsService {
     }
     await tx.update(postTargets).set({ state: 'scheduled', publishAt: due, queued: false, nextAttemptAt: null, updatedAt: sql`now()` }).where(inArray(postTargets.id, pending.map((t) => t.id)));
     for (const t of pending) await enqueue(tx, t.id, due!);
+  }
+
+  private assertActive(accounts: Account[]): void {
+    const inactive = accounts.filter((a) => a.status !== 'active');
+    if (inactive.length) {
+      throw new ApiError(409, 'ACCOUNT_NEEDS_RECONNECT', `Reconnect ${inactive.map((a) => `${a.provider} ${a.username}`).join(', ')} before scheduling to it (status: ${inactive[0]!.status}).`,
+        inactive.map((a) => ({ accountId: a.id, status: a.status })));
+    }
+  }
+
+  /** The instant a schedule names (null for the queue), and when it is due: a moment ago counts as now. */
+  private instantOf(spec: ScheduleSpec): { at: Date | null; due: Date | null } {
+    const now = this.now();
+    let at: Date | null = null;
+    if (spec.mode === 'at') {
+      at = new Date(spec.at);
+    } else if (spec.mode === 'local') {
+      assertZone(spec.timeZone, 'body.timeZone');
+      at = localToInstant(spec.localTime, spec.timeZone, 'body.localTime');
+    } else if (spec.mode === 'now') {
+      at = now;
+    }
+    if (at && at.getTime() < now.getTime() - (this.d.pastToleranceMs ?? 60_000)) {
+      throw new ApiError(400, 'SCHEDULE_IN_PAST', `${at.toISOString()} has passed; choose a later time, or publish now.`, [{ field: spec.mode === 'local' ? 'body.localTime' : 'body.at', message: 'in the past' }]);
+    }
+    return { at, due: at && at < now ? now : at };
   }
 
   /** Gives each target the next free posting slot of its account. */

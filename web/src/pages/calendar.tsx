@@ -1,6 +1,7 @@
 // The calendar, a week or a month of the workspace's posts in its time zone. A scheduled post is moved
 // to another day by dragging it there (it keeps its time of day), or with its "Move" button, which
-// asks for a date and a time: the keyboard way, and the way to change the time too.
+// asks for a date and a time: the keyboard way, the way to change the time too, and, for a post to
+// several networks, the way to move one network alone (dragging moves them all).
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api.ts';
 import { setQuery, useLocation } from '../router.ts';
@@ -40,11 +41,11 @@ export function Calendar() {
   const movable = (t: CalendarItem) => mayMove && t.state === 'scheduled';
   const todayStr = today(zone);
 
-  const move = (item: CalendarItem, day: string, time = item.localTime) => run(async () => {
-    await api.post(wsPath(workspace, `/posts/${item.postId}/schedule`), { localTime: `${day}T${time}`, timeZone: zone });
+  const move = (item: CalendarItem, day: string, time = item.localTime, alone = false) => run(async () => {
+    await api.post(wsPath(workspace, `/posts/${item.postId}/schedule`), { localTime: `${day}T${time}`, timeZone: zone, ...(alone ? { targetIds: [item.targetId] } : {}) });
     cal.reload();
     return true;
-  }, `Moved to ${dayLabel(day, 'long')} at ${time}.`);
+  }, `${alone ? `${providerName(networks, item.provider)} moved` : 'Moved'} to ${dayLabel(day, 'long')} at ${time}.`);
 
   const step = (n: number) => setQuery({ date: view === 'week' ? addDays(anchor, 7 * n) : (() => {
     const d = new Date(`${anchor.slice(0, 8)}01T00:00:00Z`);
@@ -126,29 +127,42 @@ export function Calendar() {
         </div>
       )}
       {cal.data && days.every((d) => d.targets.length === 0) && <p class="empty">Nothing is scheduled or published in this {view}.</p>}
-      <MoveDialog item={moving} zone={zone} onClose={() => setMoving(null)} onMove={async (day, time) => { if (await move(moving!, day, time)) setMoving(null); }} />
+      <MoveDialog item={moving} zone={zone} network={moving ? providerName(networks, moving.provider) : ''} onClose={() => setMoving(null)}
+        onMove={async (day, time, alone) => { if (await move(moving!, day, time, alone)) setMoving(null); }} />
     </Page>
   );
 }
 
-function MoveDialog({ item, zone, onClose, onMove }: { item: CalendarItem | null; zone: string; onClose: () => void; onMove: (day: string, time: string) => Promise<void> }) {
+function MoveDialog({ item, zone, network, onClose, onMove }: {
+  item: CalendarItem | null; zone: string; network: string; onClose: () => void; onMove: (day: string, time: string, alone: boolean) => Promise<void>;
+}) {
   const [day, setDay] = useState('');
   const [time, setTime] = useState('');
+  const [alone, setAlone] = useState(false);
   const [busy, setBusy] = useState(false);
   useEffect(() => {
     if (!item) return;
     setDay(item.at);
     setTime(item.localTime);
+    setAlone(false);
   }, [item?.targetId]);
+  const several = (item?.networks ?? 1) > 1;
   return (
     <Dialog open={!!item} title="Move post" onClose={onClose}>
       {item && (
         <form class="form" onSubmit={async (e) => {
           e.preventDefault();
           setBusy(true);
-          try { await onMove(day, time); } catch (err) { toast.error(err); } finally { setBusy(false); }
+          try { await onMove(day, time, several && alone); } catch (err) { toast.error(err); } finally { setBusy(false); }
         }}>
-          <p class="meta">“{excerpt(item.text, 80)}”. Every network of this post moves with it. Times are in {zone}.</p>
+          <p class="meta">“{excerpt(item.text, 80)}”. {several ? `This post goes to ${item.networks} networks.` : ''} Times are in {zone}.</p>
+          {several && (
+            <fieldset class="choices">
+              <legend>What moves</legend>
+              <span><input type="radio" name="move-scope" id="move-all" checked={!alone} onChange={() => setAlone(false)} /><label for="move-all">Every network of this post</label></span>
+              <span><input type="radio" name="move-scope" id="move-one" checked={alone} onChange={() => setAlone(true)} /><label for="move-one">Only {network}</label></span>
+            </fieldset>
+          )}
           <Field label="New date">{(p) => <input {...p} type="date" required value={day} onInput={(e) => setDay(e.currentTarget.value)} />}</Field>
           <Field label="New time">{(p) => <input {...p} type="time" required value={time} onInput={(e) => setTime(e.currentTarget.value)} />}</Field>
           <div class="row"><Submit busy={busy}>Move</Submit><Button onClick={onClose}>Cancel</Button></div>
