@@ -33,6 +33,7 @@ import { PostsService, PUBLISH_TASK } from './modules/posts/service.ts';
 import { PublishingService } from './modules/publishing/service.ts';
 import { AnalyticsService, COLLECT_POST_METRICS_TASK, collectPostMetricsTask } from './modules/analytics/service.ts';
 import { PublishLimits } from './modules/publishing/limits.ts';
+import { LinkPreviewer } from './modules/link-preview/previewer.ts';
 import { databaseSendJournal, PRUNE_SEND_JOURNAL_TASK, pruneSendJournalTask } from './modules/publishing/send-journal.ts';
 import { mailPostProblem } from './modules/posts/notify.ts';
 import { hostname } from 'node:os';
@@ -103,7 +104,7 @@ export function buildServices(config: Config, db: Db, store: KeyValueStore, log:
   // Mastodon registers AllIN once per instance; the registration is kept in the database for every process.
   const registry = new ProviderRegistry(http, providerSettings(config, opts.simulatorUrl ?? config.SIMULATOR_URL), {
     mastodon: (deps) => createMastodon(deps, databaseAppStore(db, cipher)),
-  }, sendJournal);
+  }, sendJournal, new LinkPreviewer({ http, log }));
   const webhooks = new WebhookService({
     db, cipher, http, log, metrics,
     config: {

@@ -1,5 +1,5 @@
 // Bluesky (AT Protocol). Documentation: https://docs.bsky.app/docs/advanced-guides/posts (posts,
-// facets, images, replies), https://docs.bsky.app/docs/api/com-atproto-server-create-session (sessions),
+// facets, images, replies, website card embeds), https://docs.bsky.app/docs/api/com-atproto-server-create-session (sessions),
 // https://atproto.com/specs/xrpc, https://atproto.com/specs/did (PDS discovery),
 // https://docs.bsky.app/docs/advanced-guides/rate-limits. Facts used here are compiled in
 // ../shared/networks/bluesky.md and text-counting.md.
@@ -418,18 +418,22 @@ export function createBluesky(deps: ProviderDeps): BlueskyProvider {
     return facets;
   };
 
-  const uploadImage = async (account: AccountRef, pds: string, m: MediaItem) => {
-    const bytes = await m.read();
+  /** The blob exactly as returned: the record must reference what the PDS stored. */
+  const uploadBlob = async (account: AccountRef, pds: string, bytes: Buffer, mimeType: string) => {
     const res = await call({
       method: 'POST', base: pds, nsid: 'com.atproto.repo.uploadBlob', what: 'media_upload', token: account.tokens.accessToken,
-      headers: { 'content-type': m.mimeType }, body: bytes,
+      headers: { 'content-type': mimeType }, body: bytes,
     });
     const { blob } = read<{ blob?: { ref?: { $link?: unknown }; mimeType?: unknown; size?: unknown } }>(res, 'media_upload');
     if (!blob || typeof blob.ref?.$link !== 'string') throw malformed(PROVIDER, 'media_upload', false);
+    return blob;
+  };
+
+  const uploadImage = async (account: AccountRef, pds: string, m: MediaItem) => {
+    const blob = await uploadBlob(account, pds, await m.read(), m.mimeType);
     const w = m.width !== undefined ? Math.round(m.width) : 0;
     const h = m.height !== undefined ? Math.round(m.height) : 0;
     return {
-      // The blob exactly as returned: the record must reference what the PDS stored.
       image: blob,
       alt: m.altText ?? '',
       ...(w >= 1 && h >= 1 ? { aspectRatio: { width: w, height: h } } : {}),
@@ -554,9 +558,15 @@ export function createBluesky(deps: ProviderDeps): BlueskyProvider {
       }
       const facets = await facetsFor(post.text);
       const reply = post.replyTo ? await replyRefs(account, pds, post.replyTo) : undefined;
+      // A post without images shows its first link as a card, which the poster builds (bluesky.md §6).
+      const link = post.media.length === 0 && post.options?.linkCard !== false && deps.linkCards
+        ? facets.flatMap((f) => f.features).find((f) => f.$type === 'app.bsky.richtext.facet#link') : undefined;
+      const card = link ? await deps.linkCards!.card((link as { uri: string }).uri) : null;
       // Uploaded last: unreferenced blobs are garbage-collected soon, so the record follows at once.
       const images: Awaited<ReturnType<typeof uploadImage>>[] = [];
       for (const m of post.media) images.push(await uploadImage(account, pds, m));
+      const thumb = card?.thumb ? await uploadBlob(account, pds, card.thumb.bytes, card.thumb.mimeType) : undefined;
+      const external = card ? { $type: 'app.bsky.embed.external', external: { uri: card.uri, title: card.title, description: card.description, ...(thumb ? { thumb } : {}) } } : undefined;
       const langs = langsOf(post.options);
       const record = {
         $type: POST,
@@ -564,7 +574,7 @@ export function createBluesky(deps: ProviderDeps): BlueskyProvider {
         createdAt: new Date().toISOString(),
         ...(langs.length ? { langs } : {}),
         ...(facets.length ? { facets } : {}),
-        ...(images.length ? { embed: { $type: 'app.bsky.embed.images', images } } : {}),
+        ...(images.length ? { embed: { $type: 'app.bsky.embed.images', images } } : external ? { embed: external } : {}),
         ...(reply ? { reply } : {}),
         [MARKER_FIELD]: markerHash(post.marker),
       };

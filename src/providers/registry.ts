@@ -10,7 +10,7 @@ import { createMastodon } from './mastodon.ts';
 import { createBluesky } from './bluesky.ts';
 import { createX } from './x.ts';
 import { createLinkedIn } from './linkedin.ts';
-import type { Provider, ProviderDeps, ProviderId, ProviderSettings } from './types.ts';
+import type { LinkCardSource, Provider, ProviderDeps, ProviderId, ProviderSettings } from './types.ts';
 import type { SendJournal } from './send-journal.ts';
 
 export type Factory = (deps: ProviderDeps) => Provider;
@@ -46,13 +46,15 @@ export class ProviderRegistry {
 
   /**
    * `factories` replaces the default factory of a network (the app passes Mastodon a database-backed app store);
-   * `journal` is the send journal every adapter gets (the app passes the PostgreSQL one; see send-journal.ts).
+   * `journal` is the send journal every adapter gets (the app passes the PostgreSQL one; see send-journal.ts);
+   * `linkCards` fetches link cards for the adapters that build them.
    */
   constructor(
     private readonly http: HttpClient,
     private readonly settings: Partial<Record<ProviderId, ProviderSettings>>,
     private readonly factories: Partial<Record<ProviderId, Factory>> = {},
     private readonly journal?: SendJournal,
+    private readonly linkCards?: LinkCardSource,
   ) {}
 
   /** Networks that are configured and have an adapter. */
@@ -70,7 +72,7 @@ export class ProviderRegistry {
       const factory = this.factories[id] ?? FACTORIES[id];
       const settings = this.settings[id];
       if (!factory || !settings) throw new Error(`the network "${id}" is not enabled on this AllIN`);
-      p = factory({ http: this.http, settings, ...(this.journal ? { journal: this.journal } : {}) });
+      p = factory({ http: this.http, settings, ...(this.journal ? { journal: this.journal } : {}), ...(this.linkCards ? { linkCards: this.linkCards } : {}) });
       this.built.set(id, p);
     }
     return p;

@@ -158,6 +158,22 @@ export interface ProviderDeps {
    * shared by every worker; without it an adapter keeps its own in memory, lost on restart.
    */
   journal?: SendJournal;
+  /** Fetches the card of a link for networks where the poster builds it (Bluesky); none: no cards. */
+  linkCards?: LinkCardSource;
+}
+
+/** A link's card: what the page says about itself (src/modules/link-preview). */
+export interface LinkCard {
+  /** The link as it was written in the post (not where it redirected to). */
+  uri: string;
+  title: string;
+  description: string;
+  thumb?: { bytes: Buffer; mimeType: string };
+}
+
+export interface LinkCardSource {
+  /** Never throws: null when the page cannot be read or says nothing. */
+  card(url: string): Promise<LinkCard | null>;
 }
 
 export interface ProviderSettings {

@@ -13,6 +13,8 @@ import { ProviderError, type AccountRef, type MediaItem } from '../../src/provid
 import { HttpClient } from '../../src/infra/http/client.ts';
 import { createMetrics } from '../../src/infra/metrics.ts';
 import { quietLogger } from '../support/env.ts';
+import { createServer } from 'node:http';
+import { LinkPreviewer } from '../../src/modules/link-preview/previewer.ts';
 
 // The few parts of @atproto/dev-env used here, typed locally so that the root's typecheck and lint do
 // not depend on this folder's install (CI lints before `npm test` installs it).
@@ -183,6 +185,33 @@ test('publish with an image: uploadBlob, then the record embeds the stored blob'
   const blob = await fetch(`${pdsUrl}/xrpc/com.atproto.sync.getBlob?did=${encodeURIComponent(alice.did)}&cid=${img!.image.ref.$link}`);
   assert.equal(blob.status, 200);
   assert.deepEqual(Buffer.from(await blob.arrayBuffer()), PNG);
+});
+
+test('a link card: the PDS accepts app.bsky.embed.external with the page\'s title, description and image blob', async () => {
+  const site = createServer((req, res) => {
+    if (req.url === '/story') return void res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end('<head><meta property="og:title" content="A story"><meta property="og:description" content="Told in full"><meta property="og:image" content="/dot.png"></head>');
+    if (req.url === '/dot.png') return void res.writeHead(200, { 'content-type': 'image/png' }).end(PNG);
+    res.writeHead(404).end();
+  });
+  await new Promise<void>((r) => site.listen(0, '127.0.0.1', () => r()));
+  const web = `http://127.0.0.1:${(site.address() as { port: number }).port}`;
+  try {
+    const withCards = createBluesky({ http, settings: { baseUrls: { service: pdsUrl, plc: net.plc.url, appview: CLOSED } }, linkCards: new LinkPreviewer({ http, log: quietLogger() }) });
+    const post = await withCards.publish(account, { text: `Read ${web}/story`, media: [], marker: 'real-card-1' });
+    const { value } = await getRecord(post.remoteId);
+    const embed = value.embed as unknown as { $type: string; external: { uri: string; title: string; description: string; thumb: { ref: { $link: string }; mimeType: string; size: number } } };
+    assert.equal(embed.$type, 'app.bsky.embed.external');
+    assert.equal(embed.external.uri, `${web}/story`);
+    assert.equal(embed.external.title, 'A story');
+    assert.equal(embed.external.description, 'Told in full');
+    assert.equal(embed.external.thumb.mimeType, 'image/png');
+    const blob = await fetch(`${pdsUrl}/xrpc/com.atproto.sync.getBlob?did=${encodeURIComponent(alice.did)}&cid=${embed.external.thumb.ref.$link}`);
+    assert.equal(blob.status, 200, 'the thumbnail was kept: the record referenced it in time');
+    assert.deepEqual(Buffer.from(await blob.arrayBuffer()), PNG);
+  } finally {
+    site.closeAllConnections();
+    await new Promise<void>((r) => site.close(() => r()));
+  }
 });
 
 test('replies: parent and root strong refs, also for a reply to a reply', async () => {

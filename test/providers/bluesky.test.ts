@@ -10,6 +10,8 @@ import { createMetrics } from '../../src/infra/metrics.ts';
 import { blueskyAccount, type SimBlueskyAccount } from '../../tools/provider-sim/networks/bluesky.ts';
 import type { NetworkState } from '../../tools/provider-sim/core.ts';
 import { quietLogger } from '../support/env.ts';
+import { createServer } from 'node:http';
+import { LinkPreviewer } from '../../src/modules/link-preview/previewer.ts';
 
 let h: Harness;
 let p: BlueskyProvider;
@@ -177,6 +179,44 @@ test('images: uploadBlob, then app.bsky.embed.images with alt text and aspect ra
   await assert.rejects(p.publish(a, { text: 'clip', marker: 'img-3', media: [{ mimeType: 'video/mp4', bytes: 10, read: async () => Buffer.alloc(10) }] }), isKind('permanent', /unsupported_media/));
   await assert.rejects(p.publish(a, { text: 'five', marker: 'img-4', media: [image(), image(), image(), image(), image()] }), isKind('permanent', /too_many_media/));
   assert.equal(s.log.length, requests);
+});
+
+test('link cards: the first link of a post without images becomes app.bsky.embed.external, with its image as a blob', async () => {
+  let pages = 0;
+  const site = createServer((req, res) => {
+    pages++;
+    if (req.url === '/article') return void res.writeHead(200, { 'content-type': 'text/html' }).end('<head><meta property="og:title" content="An article"><meta property="og:description" content="What it says"><meta property="og:image" content="/cover.png"></head>');
+    if (req.url === '/cover.png') return void res.writeHead(200, { 'content-type': 'image/png' }).end(png());
+    res.writeHead(404).end();
+  });
+  await new Promise<void>((r) => site.listen(0, '127.0.0.1', () => r()));
+  const web = `http://127.0.0.1:${(site.address() as { port: number }).port}`;
+  const log = quietLogger();
+  const withCards = createBluesky({ http: h.http, settings: settingsFor(base), linkCards: new LinkPreviewer({ http: h.http, log }) });
+  try {
+    const a = await connect();
+    const post = await withCards.publish(a, { text: `New post: ${web}/article and ${web}/other`, marker: 'card-1', media: [] });
+    const embed = recordOf(post.remoteId).embed as { $type: string; external: { uri: string; title: string; description: string; thumb: { $type: string; ref: { $link: string }; mimeType: string } } };
+    assert.equal(embed.$type, 'app.bsky.embed.external');
+    assert.deepEqual({ ...embed.external, thumb: undefined }, { uri: `${web}/article`, title: 'An article', description: 'What it says', thumb: undefined });
+    assert.equal(embed.external.thumb.mimeType, 'image/png');
+    assert.equal(s.media.get(embed.external.thumb.ref.$link)?.bytes, png().length, 'the thumbnail the PDS stored');
+    assert.equal(pages, 2, 'the first link only: its page and its image');
+
+    pages = 0;
+    const withImage = await withCards.publish(a, { text: `Photo and ${web}/article`, marker: 'card-2', media: [image()] });
+    assert.equal((recordOf(withImage.remoteId).embed as { $type: string }).$type, 'app.bsky.embed.images', 'one embed per post: the images win');
+    const optedOut = await withCards.publish(a, { text: `No card: ${web}/article`, marker: 'card-3', media: [], options: { linkCard: false } });
+    assert.equal(recordOf(optedOut.remoteId).embed, undefined);
+    assert.equal(pages, 0, 'no page fetched for either');
+
+    const missing = await withCards.publish(a, { text: `Gone: ${web}/missing`, marker: 'card-4', media: [] });
+    assert.equal(recordOf(missing.remoteId).embed, undefined, 'a page that cannot be read: the post goes out without a card');
+    assert.ok((recordOf(missing.remoteId).facets as unknown[]).length === 1, 'the link is still a link');
+  } finally {
+    site.closeAllConnections();
+    await new Promise<void>((r) => site.close(() => r()));
+  }
 });
 
 test('a thread: each reply names the thread root and its parent by uri and cid', async () => {

@@ -208,7 +208,7 @@ test('metrics: reactions, comments, shares and views', async () => {
 });
 
 test('Graph error codes map to the documented classes', () => {
-  const res = (status: number, body: unknown, headers: Record<string, string> = {}): HttpResponse => ({ status, headers, text: JSON.stringify(body), json: <T>() => body as T });
+  const res = (status: number, body: unknown, headers: Record<string, string> = {}): HttpResponse => ({ status, headers, bytes: Buffer.from(JSON.stringify(body)), text: JSON.stringify(body), json: <T>() => body as T });
   const err = (code: number, subcode?: number) => ({ error: { message: `(#${code}) boom`, type: 'OAuthException', code, ...(subcode ? { error_subcode: subcode } : {}), fbtrace_id: 'x' } });
   for (const code of [4, 17, 32, 613, 80001]) assert.equal(graphError('facebook', 'publish', res(400, err(code))).kind, 'rate_limited', `code ${code}`);
   assert.equal(graphError('facebook', 'publish', res(400, err(368, 1390008))).kind, 'rate_limited', 'posting too fast');

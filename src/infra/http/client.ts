@@ -32,6 +32,8 @@ export interface HttpRequest {
 export interface HttpResponse {
   status: number;
   headers: Record<string, string>;
+  /** The body as read (up to maxResponseBytes); `text` is it decoded as UTF-8. */
+  bytes: Buffer;
   text: string;
   json<T = unknown>(): T;
 }
@@ -121,12 +123,13 @@ export class HttpClient {
         headersTimeout: timeout,
         bodyTimeout: timeout,
       });
-      const text = req.maxResponseBytes === undefined ? await res.body.text() : await readCapped(res.body, req.maxResponseBytes);
+      const bytes = req.maxResponseBytes === undefined ? Buffer.from(await res.body.arrayBuffer()) : await readCapped(res.body, req.maxResponseBytes);
+      const text = bytes.toString('utf8');
       done(String(res.statusCode));
       const flat: Record<string, string> = {};
       for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) flat[k] = Array.isArray(v) ? v.join(', ') : v;
       return {
-        status: res.statusCode, headers: flat, text,
+        status: res.statusCode, headers: flat, bytes, text,
         json<T>() {
           return JSON.parse(text) as T;
         },
@@ -159,8 +162,8 @@ function classify(err: unknown): TransportError {
   return new TransportError('other', true, (err as Error).message ?? String(err));
 }
 
-/** The first `max` bytes of a body (as text); the rest is not read and the connection is let go. */
-async function readCapped(body: Dispatcher.ResponseData['body'], max: number): Promise<string> {
+/** The first `max` bytes of a body; the rest is not read and the connection is let go. */
+async function readCapped(body: Dispatcher.ResponseData['body'], max: number): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of body) {
@@ -169,7 +172,7 @@ async function readCapped(body: Dispatcher.ResponseData['body'], max: number): P
     if (size >= max) break;
   }
   if (!body.destroyed) body.destroy();
-  return Buffer.concat(chunks).subarray(0, max).toString('utf8');
+  return Buffer.concat(chunks).subarray(0, max);
 }
 
 const backoff = (attempt: number) => Math.round(Math.random() * Math.min(2000, 200 * 2 ** attempt));

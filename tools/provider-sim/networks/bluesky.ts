@@ -206,7 +206,24 @@ export function registerBluesky(ctx: SimNetworkContext): void {
       if (!ref(reply.root)) return bad('Record/reply/root must be a strongRef with uri and cid');
       if (!ref(reply.parent)) return bad('Record/reply/parent must be a strongRef with uri and cid');
     }
-    if (r.embed !== undefined) {
+    const blobProblem = (at: string, ref: { $type?: unknown; ref?: { $link?: unknown } } | undefined): string | null => {
+      const cid = ref?.ref?.$link;
+      if (ref?.$type !== 'blob' || typeof cid !== 'string') return bad(`${at} should be a blob ref`);
+      const blob = state.media.get(cid);
+      if (!blob || blob.userId !== did) return `Could not find blob: ${cid}`;
+      if (!blob.mimeType.startsWith('image/')) return bad(`${at} mime type not accepted: ${blob.mimeType}`);
+      if (blob.bytes > MAX_IMAGE_BYTES) return bad(`${at} file too big (max ${MAX_IMAGE_BYTES} bytes)`);
+      return null;
+    };
+    if (r.embed !== undefined && (r.embed as { $type?: unknown }).$type === 'app.bsky.embed.external') {
+      // app.bsky.embed.external: uri, title and description required (may be empty), thumb an image blob.
+      const e = (r.embed as { external?: { uri?: unknown; title?: unknown; description?: unknown; thumb?: { $type?: unknown; ref?: { $link?: unknown } } } }).external;
+      if (!e || typeof e !== 'object') return bad('Record/embed must have the property "external"');
+      if (typeof e.uri !== 'string' || !/^[a-z][a-z0-9+.-]*:\S+$/i.test(e.uri)) return bad('Record/embed/external/uri must be a uri');
+      if (typeof e.title !== 'string') return bad('Record/embed/external must have the property "title"');
+      if (typeof e.description !== 'string') return bad('Record/embed/external must have the property "description"');
+      if (e.thumb !== undefined) return blobProblem('Record/embed/external/thumb', e.thumb);
+    } else if (r.embed !== undefined) {
       const e = r.embed as { $type?: unknown; images?: unknown };
       if (e.$type !== 'app.bsky.embed.images') return bad(`Record/embed $type ${String(e.$type)} is not supported by this simulator`);
       if (!Array.isArray(e.images) || e.images.length === 0) return bad('Record/embed/images must be a non-empty array');
@@ -214,12 +231,8 @@ export function registerBluesky(ctx: SimNetworkContext): void {
       for (const [i, img] of (e.images as { image?: { $type?: unknown; ref?: { $link?: unknown }; mimeType?: unknown; size?: unknown }; alt?: unknown; aspectRatio?: { width?: unknown; height?: unknown } }[]).entries()) {
         const at = `Record/embed/images/${i}`;
         if (typeof img.alt !== 'string') return bad(`${at} must have the property "alt"`);
-        const cid = img.image?.ref?.$link;
-        if (img.image?.$type !== 'blob' || typeof cid !== 'string') return bad(`${at}/image should be a blob ref`);
-        const blob = state.media.get(cid);
-        if (!blob || blob.userId !== did) return `Could not find blob: ${cid}`;
-        if (!blob.mimeType.startsWith('image/')) return bad(`${at}/image mime type not accepted: ${blob.mimeType}`);
-        if (blob.bytes > MAX_IMAGE_BYTES) return bad(`${at}/image file too big (max ${MAX_IMAGE_BYTES} bytes)`);
+        const problem = blobProblem(`${at}/image`, img.image);
+        if (problem) return problem;
         if (img.aspectRatio !== undefined) {
           const { width, height } = img.aspectRatio;
           if (!Number.isInteger(width) || !Number.isInteger(height) || (width as number) < 1 || (height as number) < 1) return bad(`${at}/aspectRatio must have integer width and height ≥ 1`);
