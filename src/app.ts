@@ -26,6 +26,7 @@ import { accountRoutes } from './modules/accounts/routes.ts';
 import { mediaRoutes } from './modules/media/routes.ts';
 import { webhookRoutes } from './modules/webhooks/routes.ts';
 import { postRoutes } from './modules/posts/routes.ts';
+import { linkCardRoutes } from './modules/link-preview/routes.ts';
 import { analyticsRoutes } from './modules/analytics/routes.ts';
 import { workspaceRoutes } from './modules/workspaces/routes.ts';
 import { apiKeyRoutes } from './modules/api-keys/routes.ts';
@@ -116,6 +117,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(mediaRoutes, { media: services.media, guards, workspaceAccess });
   await app.register(webhookRoutes, { webhooks: services.webhooks, guards, workspaceAccess });
   await app.register(postRoutes, { posts: services.posts, accounts: services.accounts, guards, workspaceAccess });
+  await app.register(linkCardRoutes, { cards: services.linkCards, guards, workspaceAccess });
   await app.register(analyticsRoutes, { analytics: services.analytics, guards, workspaceAccess });
   if (config.NODE_ENV !== 'production') await app.register(devRoutes, { db: services.db });
   // The web app (web/dist) at `/`; a worker serves only health and metrics.

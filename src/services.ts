@@ -33,7 +33,8 @@ import { PostsService, PUBLISH_TASK } from './modules/posts/service.ts';
 import { PublishingService } from './modules/publishing/service.ts';
 import { AnalyticsService, COLLECT_POST_METRICS_TASK, collectPostMetricsTask } from './modules/analytics/service.ts';
 import { PublishLimits } from './modules/publishing/limits.ts';
-import { LinkPreviewer } from './modules/link-preview/previewer.ts';
+import { CachedLinkCards, LinkPreviewer } from './modules/link-preview/previewer.ts';
+import type { LinkCardSource } from './providers/types.ts';
 import { databaseSendJournal, PRUNE_SEND_JOURNAL_TASK, pruneSendJournalTask } from './modules/publishing/send-journal.ts';
 import { mailPostProblem } from './modules/posts/notify.ts';
 import { hostname } from 'node:os';
@@ -59,6 +60,7 @@ export interface Services {
   apiLimits: { user: Limiter; apiKey: Limiter; ip: Limiter };
   tasks: TaskList;
   http: HttpClient;
+  linkCards: LinkCardSource;
   registry: ProviderRegistry;
   accounts: AccountService;
   media: MediaService;
@@ -102,9 +104,11 @@ export function buildServices(config: Config, db: Db, store: KeyValueStore, log:
   // What adapters without an idempotency key sent under each marker, kept in the database for every process.
   const sendJournal = databaseSendJournal(db);
   // Mastodon registers AllIN once per instance; the registration is kept in the database for every process.
+  // Bluesky link cards, also previewed by the composer (POST …/link-card).
+  const linkCards = new CachedLinkCards(new LinkPreviewer({ http, log }), metrics);
   const registry = new ProviderRegistry(http, providerSettings(config, opts.simulatorUrl ?? config.SIMULATOR_URL), {
     mastodon: (deps) => createMastodon(deps, databaseAppStore(db, cipher)),
-  }, sendJournal, new LinkPreviewer({ http, log }));
+  }, sendJournal, linkCards);
   const webhooks = new WebhookService({
     db, cipher, http, log, metrics,
     config: {
@@ -150,5 +154,5 @@ export function buildServices(config: Config, db: Db, store: KeyValueStore, log:
       if (r.refreshed || r.failed) log.info(r, 'token refresh run');
     },
   };
-  return { db, store, hasher, tokens, sessions, auth, workspaces, invitations, apiKeys, mailer, authLimits, apiLimits, tasks, http, registry, accounts, webhooks, media, posts, publishing, analytics };
+  return { db, store, hasher, tokens, sessions, auth, workspaces, invitations, apiKeys, mailer, authLimits, apiLimits, tasks, http, linkCards, registry, accounts, webhooks, media, posts, publishing, analytics };
 }

@@ -9,6 +9,8 @@ import { parseCard } from '../src/modules/link-preview/card.ts';
 import { LinkPreviewer } from '../src/modules/link-preview/previewer.ts';
 import { capturingLogger, quietLogger } from './support/env.ts';
 import { png } from './providers/harness.ts';
+import { startTestApp } from './support/app.ts';
+import { sql } from 'drizzle-orm';
 
 test('Open Graph first, then Twitter tags, then <title> and the meta description', () => {
   const og = parseCard(`<!doctype html><html><head>
@@ -141,4 +143,40 @@ test('links to this machine or its private network are not fetched, and the log 
   assert.match(logged, /no link card/);
   assert.doesNotMatch(logged, new RegExp(secret));
   await http.close();
+});
+
+test('POST …/link-card previews the card of a text\'s first link for writers; viewers and strangers are refused', async () => {
+  const app = await startTestApp({ ALLOW_PRIVATE_HOSTS: 'true' });
+  try {
+    const owner = await app.user();
+    const token = (await app.login(owner.email, owner.password)).accessToken as string;
+    const ws = (await app.call('POST', '/api/workspaces', { token, body: { name: 'Cards' } })).body.id as string;
+    const path = `/api/workspaces/${ws}/link-card`;
+    hits = [];
+    const r = await app.call('POST', path, { token, body: { text: `Look: ${base}/page and ${base}/json` } });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.deepEqual({ ...r.body.card, image: String(r.body.card.image).slice(0, 22) }, { uri: `${base}/page`, title: 'A page', description: 'About it', image: 'data:image/png;base64,' });
+    assert.deepEqual(Buffer.from(r.body.card.image.split(',')[1], 'base64'), png());
+    const again = await app.call('POST', path, { token, body: { text: `Again ${base}/page` } });
+    assert.equal(again.body.card.title, 'A page');
+    assert.deepEqual(hits, ['/page', '/card.png'], 'the second preview came from the cache');
+    assert.deepEqual((await app.call('POST', path, { token, body: { text: 'No link here' } })).body, { card: null });
+    assert.deepEqual((await app.call('POST', path, { token, body: { text: `${base}/json` } })).body, { card: null });
+
+    for (const [body, says] of [[{}, /text/], [{ text: { a: 1 } }, /text/], [{ text: 'x'.repeat(10_001) }, /text/], [{ text: 'ok', url: 'extra' }, /body\.url is not an accepted field/]] as const) {
+      const bad = await app.call('POST', path, { token, body });
+      assert.equal(bad.status, 400, JSON.stringify(body));
+      assert.match(bad.body.message, says);
+    }
+    const viewer = await app.user();
+    const viewerToken = (await app.login(viewer.email, viewer.password)).accessToken as string;
+    await app.running.services.db.execute(sql`insert into memberships (workspace_id, user_id, role) values (${ws}, ${viewer.id}, 'viewer')`);
+    assert.equal((await app.call('POST', path, { token: viewerToken, body: { text: `${base}/page` } })).status, 403);
+    const stranger = await app.user();
+    const strangerToken = (await app.login(stranger.email, stranger.password)).accessToken as string;
+    assert.equal((await app.call('POST', path, { token: strangerToken, body: { text: `${base}/page` } })).status, 404);
+    assert.equal((await app.call('POST', path, { body: { text: `${base}/page` } })).status, 401);
+  } finally {
+    await app.stop();
+  }
 });

@@ -5,6 +5,8 @@
 import { fileTypeFromBuffer } from 'file-type';
 import type { HttpClient, HttpResponse } from '../../infra/http/client.ts';
 import type { Logger } from '../../infra/logger.ts';
+import { TtlCache } from '../../infra/cache.ts';
+import type { Metrics } from '../../infra/metrics.ts';
 import type { LinkCard, LinkCardSource } from '../../providers/types.ts';
 import { parseCard } from './card.ts';
 
@@ -116,5 +118,21 @@ function decode(res: HttpResponse): string {
     return new TextDecoder(charset).decode(res.bytes);
   } catch {
     return res.bytes.toString('utf8');
+  }
+}
+
+/**
+ * The same card for a link within a few minutes: the composer previews it while someone types, and the
+ * post published soon after shows what they saw. Few entries, since each may hold a 1 MB image.
+ */
+export class CachedLinkCards implements LinkCardSource {
+  private readonly cache: TtlCache<LinkCard | null>;
+
+  constructor(private readonly source: LinkCardSource, metrics: Metrics, ttlMs = 10 * 60_000, maxEntries = 100) {
+    this.cache = new TtlCache('link_cards', ttlMs, metrics, Date.now, maxEntries);
+  }
+
+  async card(url: string): Promise<LinkCard | null> {
+    return (await this.cache.get(url, () => this.source.card(url))).value;
   }
 }

@@ -1,7 +1,8 @@
 // The composer: one text for every network, with a tab per chosen account for its own text and first
 // comment; live counters that count as each network counts (the server's own checkTarget and
 // countText, imported from src/); media uploads with previews and alt text; thread parts; and when:
-// now, at a date and time in a time zone, in the queue, as a draft, or submitted for approval.
+// now, at a date and time in a time zone, in the queue, as a draft, or submitted for approval. A Bluesky
+// tab previews the link card its post will carry (the server reads the page: POST …/link-card).
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { checkTarget, type Count, type Problem } from '../../../src/modules/posts/validate.ts';
 import { api, ApiError, blobUrl } from '../api.ts';
@@ -14,7 +15,9 @@ import { providerName } from './accounts.tsx';
 
 type When = 'now' | 'at' | 'queue' | 'draft';
 interface Part { key: number; text: string }
-interface Own { text: string | null; firstComment: string | null }
+/** A target's own text and first comment, and its network options (kept as they were, e.g. langs). */
+interface Own { text: string | null; firstComment: string | null; options?: Record<string, unknown> }
+interface LinkCard { uri: string; title: string; description: string; image: string | null }
 interface Upload { key: number; name: string; media?: Media; mediaId?: string; preview?: string; error?: string }
 
 let keys = 1;
@@ -109,7 +112,7 @@ export function Composer({ postId }: { postId?: string }) {
     setChosen([...latest.keys()]);
     const first = [...latest.values()][0];
     setParts((first?.thread ?? []).map((x) => ({ key: newKey(), text: x.text })));
-    setOwn(Object.fromEntries([...latest].map(([id, v]) => [id, { text: v.text ?? null, firstComment: v.firstComment ?? null }])));
+    setOwn(Object.fromEntries([...latest].map(([id, v]) => [id, { text: v.text ?? null, firstComment: v.firstComment ?? null, ...(v.options ? { options: v.options } : {}) }])));
     if (p.status === 'draft') setWhen('draft');
     else if (p.schedule?.mode === 'queue') setWhen('queue');
     else setWhen('at');
@@ -193,6 +196,7 @@ export function Composer({ postId }: { postId?: string }) {
         ...(o?.text != null ? { text: o.text } : {}),
         ...(threads && parts.length ? { thread: parts.map((p) => ({ text: p.text })) } : {}),
         ...(o?.firstComment != null ? { firstComment: o.firstComment } : {}),
+        ...(o?.options && Object.keys(o.options).length ? { options: o.options } : {}),
       };
     }),
   });
@@ -419,6 +423,21 @@ export function Composer({ postId }: { postId?: string }) {
                     )}
                   </>
                 )}
+                {a.provider === 'bluesky' && (
+                  <>
+                    <div class="check">
+                      <input id={`card-${a.id}`} type="checkbox" checked={o.options?.linkCard !== false}
+                        onChange={(e) => {
+                          const { linkCard: _, ...rest } = o.options ?? {};
+                          set({ options: e.currentTarget.checked ? rest : { ...rest, linkCard: false } });
+                        }} />
+                      <label for={`card-${a.id}`}>Show the first link as a card</label>
+                    </div>
+                    {o.options?.linkCard !== false && (uploads.length > 0
+                      ? <p class="hint">A post with images shows them instead of a link card.</p>
+                      : <LinkCardPreview text={o.text ?? text} />)}
+                  </>
+                )}
                 {showProblems && probs.length > 0 && <ul class="problems">{probs.map((p, i) => <li key={i}>{p.message}</li>)}</ul>}
               </div>
             );
@@ -476,4 +495,42 @@ export function Composer({ postId }: { postId?: string }) {
       </form>
     </Page>
   );
+}
+
+/** The card Bluesky will show, read by the server a moment after the typing stops. */
+function LinkCardPreview({ text }: { text: string }) {
+  const { workspace } = useApp();
+  const [card, setCard] = useState<LinkCard | null | undefined>(undefined);
+  const [failed, setFailed] = useState<unknown>(null);
+  useEffect(() => {
+    let live = true;
+    const timer = setTimeout(() => {
+      api.post<{ card: LinkCard | null }>(wsPath(workspace, '/link-card'), { text }).then(
+        (r) => { if (live) { setCard(r.card); setFailed(null); } },
+        (err: unknown) => { if (live) setFailed(err); },
+      );
+    }, 600);
+    return () => { live = false; clearTimeout(timer); };
+  }, [text, workspace.id]);
+  if (failed) return <p class="hint">The link card could not be previewed: {messageOf(failed)}</p>;
+  if (card === undefined) return null;
+  if (card === null) return <p class="hint">No link card: the text has no link, or its page says nothing AllIN can show.</p>;
+  return (
+    <figure class="link-card" aria-label="Link card preview">
+      {card.image && <img src={card.image} alt="" />}
+      <figcaption>
+        <strong>{card.title || card.uri}</strong>
+        {card.description && <span>{card.description}</span>}
+        <small>{hostOf(card.uri)}</small>
+      </figcaption>
+    </figure>
+  );
+}
+
+function hostOf(uri: string): string {
+  try {
+    return new URL(uri).host;
+  } catch {
+    return uri;
+  }
 }
