@@ -14,7 +14,7 @@ import { createTempDatabase, testRedisPrefix, testRedisUrl } from './support/env
 import { spawnAllin, isReady, type AllinProcess } from './support/process.ts';
 import { strongPassword, uniqueEmail } from './support/app.ts';
 import { connectSandbox, eventually, simKnobs, type ApiBase } from './support/social.ts';
-import type { Json } from './support/http.ts';
+import { apiCaller } from './support/http.ts';
 import { markerOf } from '../src/modules/publishing/service.ts';
 
 let sim: Simulator;
@@ -36,19 +36,7 @@ const freePort = () => new Promise<number>((res) => {
 });
 
 function api(name: string, url: string): Api {
-  return {
-    name, url,
-    async call(method, path, opts = {}) {
-      const headers: Record<string, string> = { ...opts.headers };
-      if (opts.token) headers.authorization = `Bearer ${opts.token}`;
-      if (opts.body !== undefined) headers['content-type'] = 'application/json';
-      const res = await fetch(`${url}${path}`, { method, headers, ...(opts.body !== undefined ? { body: JSON.stringify(opts.body) } : {}) });
-      const text = await res.text();
-      let body: Json = text;
-      try { body = text ? JSON.parse(text) : null; } catch { /* not JSON */ }
-      return { status: res.status, body, headers: res.headers };
-    },
-  };
+  return { name, url, call: apiCaller(url) };
 }
 
 async function start(args: string[], extra: Record<string, string> = {}): Promise<string> {

@@ -129,8 +129,8 @@ export class Sampler {
     return true;
   }
 
-  private async tick(): Promise<void> {
-    if (this.busy) return;
+  /** One scrape at a time: a point is kept when the scrape worked. */
+  private async sample(): Promise<void> {
     this.busy = true;
     try {
       const r = await scrape(this.metricsUrl, this.token);
@@ -140,17 +140,15 @@ export class Sampler {
     }
   }
 
+  private async tick(): Promise<void> {
+    if (!this.busy) await this.sample();
+  }
+
   /** One point now (a stress step's end), beside the regular ones. */
   async takeNow(): Promise<void> {
     if (this.failure) return;
     while (this.busy) await new Promise((r) => setTimeout(r, 5));
-    this.busy = true;
-    try {
-      const r = await scrape(this.metricsUrl, this.token);
-      if (r.ok) this.points.push(r.point);
-    } finally {
-      this.busy = false;
-    }
+    await this.sample();
   }
 
   /** Stops sampling after one last point. */
@@ -159,8 +157,7 @@ export class Sampler {
     this.timer = undefined;
     while (this.busy) await new Promise((r) => setTimeout(r, 10));
     if (this.failure) return;
-    const r = await scrape(this.metricsUrl, this.token);
-    if (r.ok) this.points.push(r.point);
+    await this.sample();
   }
 
   /** The points taken between two instants (performance.now()), plus the last one before `from`. */

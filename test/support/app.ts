@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { startRuntime, type Running } from '../../src/runtime.ts';
 import type { Role } from '../../src/app.ts';
 import { testConfig, quietLogger, testRedisPrefix, createTempDatabase } from './env.ts';
-import { json, type Json } from './http.ts';
+import { apiCaller, json, type CallApi, type Json } from './http.ts';
 
 export interface TestApp {
   running: Running;
@@ -13,7 +13,7 @@ export interface TestApp {
   user(opts?: { email?: string; password?: string; name?: string }): Promise<{ id: string; email: string; password: string }>;
   login(email: string, password: string, extra?: Record<string, unknown>): Promise<Json>;
   /** fetch with JSON in and out; `token` becomes a Bearer header. */
-  call(method: string, path: string, opts?: { token?: string; body?: unknown; headers?: Record<string, string> }): Promise<{ status: number; body: Json; headers: Headers }>;
+  call: CallApi;
   stop(): Promise<void>;
 }
 
@@ -32,16 +32,7 @@ export async function startTestApp(overrides: Record<string, string | undefined>
   });
   const running = await startRuntime(role, config, quietLogger());
   const url = running.url!;
-  const call: TestApp['call'] = async (method, path, opts = {}) => {
-    const headers: Record<string, string> = { ...opts.headers };
-    if (opts.token) headers.authorization = `Bearer ${opts.token}`;
-    if (opts.body !== undefined) headers['content-type'] = 'application/json';
-    const res = await fetch(`${url}${path}`, { method, headers, ...(opts.body !== undefined ? { body: JSON.stringify(opts.body) } : {}) });
-    const text = await res.text();
-    let body: Json = text;
-    try { body = text ? JSON.parse(text) : null; } catch { /* not JSON */ }
-    return { status: res.status, body, headers: res.headers };
-  };
+  const call: TestApp['call'] = apiCaller(url);
   return {
     running, url, call,
     async user(opts = {}) {
