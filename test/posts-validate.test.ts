@@ -26,7 +26,10 @@ const limits = {
 
 const jpeg = (over: Partial<MediaFacts> = {}): MediaFacts => ({ id: 'm1', mimeType: 'image/jpeg', bytes: 100_000, width: 1080, height: 1080, ...over });
 const check = (provider: string, l: ProviderLimits, content: Partial<TargetContent> & { text?: string; media?: MediaFacts[] }) =>
-  checkTarget('acc', provider, provider, l, { parts: content.parts ?? [{ text: content.text ?? '', media: content.media ?? [] }], ...(content.firstComment !== undefined ? { firstComment: content.firstComment } : {}) }).problems;
+  checkTarget('acc', provider, provider, l, {
+    parts: content.parts ?? [{ text: content.text ?? '', media: content.media ?? [] }],
+    ...(content.firstComment !== undefined ? { firstComment: content.firstComment } : {}), ...(content.options ? { options: content.options } : {}),
+  }).problems;
 
 test('the limit of each network: at it passes, one over fails on the text field', () => {
   const cases: [keyof typeof limits, number, MediaFacts[]][] = [
@@ -92,4 +95,18 @@ test('threads and first comments only where the network has them', () => {
   assert.deepEqual(check('x', limits.x, { text: 'post', firstComment: 'more below' }), []);
   assert.equal(check('x', limits.x, { text: 'post', firstComment: 'c'.repeat(281) })[0]!.field, 'firstComment');
   assert.equal(check('x', limits.x, { text: '' })[0]!.field, 'text', 'an empty post');
+});
+
+test('an Instagram Story: exactly one image or video, a video of at most 60 s and 100 MB, no first comment', () => {
+  const story = { story: true };
+  const mp4 = (over: Partial<MediaFacts> = {}): MediaFacts => ({ id: 'v1', mimeType: 'video/mp4', bytes: 5_000_000, durationSeconds: 60, ...over });
+  assert.deepEqual(check('instagram', limits.instagram, { text: 'caption not shown', media: [jpeg({ width: 1080, height: 1920 })], options: story }), []);
+  assert.deepEqual(check('instagram', limits.instagram, { media: [mp4()], options: story }), [], 'exactly 60 s');
+  const fields = (c: Partial<TargetContent> & { media?: MediaFacts[] }) => check('instagram', limits.instagram, { ...c, options: story }).map((x) => `${x.field}: ${x.message}`);
+  assert.match(fields({ media: [jpeg(), jpeg()] }).join(), /^media: .*exactly one image or video; this has 2/);
+  assert.match(fields({ media: [mp4({ durationSeconds: 60.5 })] }).join(), /^media\[0\]: .*at most 60 seconds; this one is 61/);
+  assert.match(fields({ media: [mp4({ bytes: 101 * 1024 * 1024, durationSeconds: 10 })] }).join(), /^media\[0\]: .*at most 100 MB/);
+  assert.match(fields({ media: [jpeg()], firstComment: 'hi' }).join(), /firstComment: .*cannot have a first comment/);
+  // Without the option, the same video is a Reel: 90 s is fine there.
+  assert.deepEqual(check('instagram', limits.instagram, { media: [mp4({ durationSeconds: 90 })] }), []);
 });

@@ -7,6 +7,7 @@
 //   https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-user/media
 //   https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-user/content_publishing_limit
 //   https://developers.facebook.com/docs/instagram-platform/reference/instagram-media/insights
+//   https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-user/stories (Stories)
 // Publishing is a container flow: Meta downloads every image or video from a public URL (MediaItem.publicUrl),
 // a container is polled until FINISHED, then media_publish makes it a post. Neither PKCE nor a revocation
 // endpoint is documented for this login, and there is no separate refresh token: the long-lived token itself
@@ -31,6 +32,9 @@ export const INSTAGRAM_SCOPES = [
 
 /** Caption rules of the ig-user/media reference: 2,200 characters, 30 hashtags, 20 @-mentions. */
 export const CAPTION = { maxLength: 2200, maxHashtags: 30, maxMentions: 20 };
+/** Stories (instagram.md §5): video at most 60 s and 100 MB; images as for posts (JPEG, 8 MB). */
+export const STORY_VIDEO_SECONDS = 60;
+const STORY_VIDEO_BYTES = 100 * 1024 * 1024;
 
 const meta: ProviderMetadata = {
   id: 'instagram',
@@ -176,7 +180,16 @@ export function createInstagram(deps: ProviderDeps, opts: InstagramOptions = {})
 
       if (req.media.length === 0) throw permanent(P, 'an Instagram post needs at least one image or video', 'media_required');
       checkMedia(P, meta.limits.media, req.media);
-      for (const m of req.media) {
+      const story = req.options?.story === true;
+      if (story) {
+        // Stories (instagram.md §4–5): one image or one video of at most 60 s and 100 MB, no caption.
+        if (req.media.length !== 1) throw permanent(P, 'a Story holds exactly one image or video', 'story_media');
+        const v = req.media[0]!;
+        if (v.mimeType.startsWith('video/') && ((v.durationSeconds ?? 0) > STORY_VIDEO_SECONDS || v.bytes > STORY_VIDEO_BYTES)) {
+          throw permanent(P, `a Story video lasts at most ${STORY_VIDEO_SECONDS} s and weighs at most 100 MB`, 'story_video_too_long');
+        }
+      }
+      for (const m of story ? [] : req.media) {
         // Images: aspect 4:5 to 1.91:1 (ig-user/media); checked when the dimensions are known.
         if (!m.mimeType.startsWith('video/') && m.width && m.height && (m.width / m.height < 0.8 - 1e-3 || m.width / m.height > 1.91 + 1e-3)) {
           throw permanent(P, 'images must have an aspect ratio between 4:5 and 1.91:1', 'aspect_ratio');
@@ -187,7 +200,7 @@ export function createInstagram(deps: ProviderDeps, opts: InstagramOptions = {})
         throw permanent(P, 'a Reel lasts at least 3 s', 'video_too_short');
       }
       const urls = requirePublicUrls(P, req.media);
-      await attempts.record(igId, req.marker, { text: req.text });
+      await attempts.record(igId, req.marker, { text: req.text, story });
 
       // The 24 h publishing quota (100 per the guide, 50 per the reference): read it live rather than assume.
       const lim = await get<{ data?: { quota_usage?: unknown; config?: { quota_total?: unknown } }[] }>(
@@ -200,7 +213,10 @@ export function createInstagram(deps: ProviderDeps, opts: InstagramOptions = {})
 
       const caption = req.text ? { caption: req.text } : {};
       let containerId: string;
-      if (req.media.length === 1) {
+      if (story) {
+        const m = req.media[0]!;
+        containerId = await container(igId, token, { media_type: 'STORIES', ...(m.mimeType.startsWith('video/') ? { video_url: urls[0] } : { image_url: urls[0] }) });
+      } else if (req.media.length === 1) {
         const m = req.media[0]!;
         containerId = m.mimeType.startsWith('video/')
           // Feed videos are published as Reels since 2023; media_type VIDEO is deprecated.
@@ -221,7 +237,7 @@ export function createInstagram(deps: ProviderDeps, opts: InstagramOptions = {})
       await finished(containerId, token);
 
       // Recorded before publishing: after a lost answer, the container's status says whether it went live.
-      await attempts.record(igId, req.marker, { text: req.text, containerId });
+      await attempts.record(igId, req.marker, { text: req.text, containerId, story });
       const r = await post<{ id?: unknown }>('publish', `${igId}/media_publish`, token, { creation_id: containerId }, true);
       const mediaId = need(P, 'publish', true, r.id);
       try {
@@ -254,6 +270,17 @@ export function createInstagram(deps: ProviderDeps, opts: InstagramOptions = {})
         if (c.status_code === 'PUBLISHED') published = true;
       }
       if (!published) return null;
+      if (a.story) {
+        // A Story has no caption to match: the account's first Story since the marker was sent is it.
+        // Stories stay listed for 24 h, as long as an unknown outcome is worth reconciling.
+        const st = await get<{ data?: { id?: unknown; permalink?: unknown; timestamp?: unknown }[] }>(
+          'find_post', `${account.externalId}/stories`, token, { fields: 'id,permalink,timestamp' });
+        if (!Array.isArray(st.data)) throw malformed(P, 'find_post', false);
+        const first = st.data.filter((m) => typeof m.id === 'string' && !(parseGraphTime(m.timestamp) < from))
+          .sort((x, y) => parseGraphTime(x.timestamp) - parseGraphTime(y.timestamp))[0];
+        if (!first) throw new ProviderError('transient', 'instagram: the container was published but the Story is not listed yet', { provider: P, reason: 'published_not_listed' });
+        return { remoteId: first.id as string, ...(typeof first.permalink === 'string' ? { url: first.permalink } : {}) };
+      }
       const r = await get<{ data?: { id?: unknown; caption?: unknown; permalink?: unknown; timestamp?: unknown }[] }>(
         'find_post', `${account.externalId}/media`, token, { fields: 'id,caption,permalink,timestamp', limit: 25 });
       if (!Array.isArray(r.data)) throw malformed(P, 'find_post', false);
@@ -267,9 +294,12 @@ export function createInstagram(deps: ProviderDeps, opts: InstagramOptions = {})
     },
 
     async metrics(account: AccountRef, remoteId: string): Promise<PostMetrics> {
-      // impressions/plays are deprecated (v22+); views replaces them.
+      // impressions/plays are deprecated (v22+); views replaces them. Stories have no likes or comments
+      // but replies (instagram.md §7), so the media's product type picks the metrics asked for.
+      const kind = await get<{ media_product_type?: unknown }>('metrics', remoteId, account.tokens.accessToken, { fields: 'media_product_type' });
+      const isStory = kind.media_product_type === 'STORY';
       const r = await get<{ data?: { name?: unknown; values?: { value?: unknown }[]; total_value?: { value?: unknown } }[] }>(
-        'metrics', `${remoteId}/insights`, account.tokens.accessToken, { metric: 'views,likes,comments,shares' });
+        'metrics', `${remoteId}/insights`, account.tokens.accessToken, { metric: isStory ? 'views,replies,shares' : 'views,likes,comments,shares' });
       if (!Array.isArray(r.data)) throw malformed(P, 'metrics', false);
       const value = (name: string) => {
         const d = r.data!.find((x) => x.name === name);
@@ -277,7 +307,7 @@ export function createInstagram(deps: ProviderDeps, opts: InstagramOptions = {})
         return typeof v === 'number' ? v : undefined;
       };
       const out: PostMetrics = { collectedAt: new Date() };
-      const likes = value('likes'); const replies = value('comments'); const reposts = value('shares'); const impressions = value('views');
+      const likes = value('likes'); const replies = value(isStory ? 'replies' : 'comments'); const reposts = value('shares'); const impressions = value('views');
       if (likes !== undefined) out.likes = likes;
       if (replies !== undefined) out.replies = replies;
       if (reposts !== undefined) out.reposts = reposts;

@@ -261,6 +261,8 @@ export interface Attempt {
   containerId?: string;
   /** Every container handed to media_publish under this marker (a retry makes a new one; any may go live). */
   containerIds?: string[];
+  /** Instagram: published as a Story (no caption; listed under /stories, not /media). */
+  story?: boolean;
 }
 
 /** An attempt as the send journal holds it (JSON: the start time is the journal's first send time). */
@@ -283,7 +285,9 @@ export class PublishAttempts {
     // media_publish whose answer was lost may still have published one of them.
     const earlier = a.containerId ? containersOf(await this.get(account, marker)) : [];
     const containerIds = a.containerId ? [...new Set([...earlier, a.containerId])] : undefined;
-    const value: StoredAttempt = { text: a.text, ...(a.replyTo ? { replyTo: a.replyTo } : {}), ...(a.containerId ? { containerId: a.containerId, containerIds } : {}) };
+    const value: StoredAttempt = {
+      text: a.text, ...(a.replyTo ? { replyTo: a.replyTo } : {}), ...(a.containerId ? { containerId: a.containerId, containerIds } : {}), ...(a.story ? { story: true } : {}),
+    };
     const r = await journalCall(this.provider, 'write', () => this.journal.put(this.provider, sendKey(account, marker), value));
     return { ...r.value, startedAt: new Date(r.firstSentAt) };
   }

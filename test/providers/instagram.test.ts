@@ -8,6 +8,7 @@ import { harness, authorize, REDIRECT, type Harness } from './harness.ts';
 import { createInstagram } from '../../src/providers/instagram.ts';
 import { FACTORIES } from '../../src/providers/registry.ts';
 import { ProviderError, type AccountRef, type MediaItem, type Provider } from '../../src/providers/types.ts';
+import { DEFAULT_GRAPH_VERSION } from '../../src/providers/meta-graph.ts';
 import { DAY_MS, SAMPLE_JPEG, SAMPLE_MP4, startMediaHost, tokenInfo } from '../../tools/provider-sim/networks/meta-common.ts';
 
 let h: Harness;
@@ -234,4 +235,41 @@ test('metrics: views, likes, comments, shares', async () => {
   assert.equal(typeof m.likes, 'number');
   assert.equal(typeof m.reposts, 'number');
   assert.ok(m.impressions! >= 10);
+});
+
+test('Stories: media_type STORIES with the image or video alone, no caption; listed under /stories, not /media; their own metrics', async () => {
+  const a = await account('story-teller');
+  const photo = await p.publish(a, { text: 'not shown on a Story', media: [image()], marker: 'st-1', options: { story: true } });
+  const raw = sim().posts.find((x) => x.id === photo.remoteId)!.raw as Record<string, string>;
+  assert.equal(raw.media_type, 'STORIES');
+  assert.equal(raw.image_url, host.url('/photo.jpg'));
+  assert.equal(raw.caption, undefined, 'a Story has no caption');
+  assert.match(photo.url!, /\/instagram\/stories\/.+\//);
+  const clip = await p.publish(a, { text: '', media: [video()], marker: 'st-2', options: { story: true } });
+  assert.equal((sim().posts.find((x) => x.id === clip.remoteId)!.raw as Record<string, string>).video_url, host.url('/clip.mp4'));
+
+  const base = h.sim.base('instagram');
+  const listed = async (edge: string) => ((await (await fetch(`${base}/${DEFAULT_GRAPH_VERSION}/${a.externalId}/${edge}?fields=id&access_token=${a.tokens.accessToken}`)).json()) as { data: { id: string }[] }).data.map((x) => x.id);
+  assert.deepEqual((await listed('stories')).sort(), [photo.remoteId, clip.remoteId].sort());
+  assert.deepEqual(await listed('media'), [], 'not in the feed');
+
+  const m = await p.metrics!(a, photo.remoteId);
+  assert.equal(typeof m.impressions, 'number');
+  assert.equal(typeof m.replies, 'number', 'replies to the Story');
+  assert.equal(m.likes, undefined, 'Stories have no likes');
+
+  const calls = sim().log.length;
+  await assert.rejects(p.publish(a, { text: '', media: [image(), image()], marker: 'st-3', options: { story: true } }), (e) => reasonOf(e) === 'story_media');
+  await assert.rejects(p.publish(a, { text: '', media: [{ ...video(), durationSeconds: 61 }], marker: 'st-4', options: { story: true } }), (e) => reasonOf(e) === 'story_video_too_long');
+  assert.equal(sim().log.length, calls, 'refused before any call');
+});
+
+test('a Story whose media_publish answer was lost is found under /stories (it has no caption to match)', async () => {
+  const a = await account('story-lost');
+  sim().knobs.acceptThenHangNext = 1;
+  await assert.rejects(p.publish(a, { text: 'caption never shown', media: [image()], marker: 'st-r1', options: { story: true } }), (e) => kindOf(e) === 'unknown_outcome');
+  const stored = sim().posts.find((x) => x.userId === a.externalId && (x.raw as Record<string, string>).media_type === 'STORIES')!;
+  const found = await p.findByMarker(a, 'st-r1', ago());
+  assert.equal(found!.remoteId, stored.id);
+  assert.match(found!.url!, /\/stories\//);
 });

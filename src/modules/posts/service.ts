@@ -138,6 +138,7 @@ export class PostsService {
           ...(t.thread ?? []).map((p) => ({ text: p.text, media: (p.mediaIds ?? []).map(fact) })),
         ],
         ...(t.firstComment !== undefined ? { firstComment: t.firstComment } : {}),
+        ...(t.options !== undefined ? { options: t.options } : {}),
       };
       const r = checkTarget(acc.id, acc.provider, `${provider.meta.displayName} (${acc.username})`, limits, content);
       problems.push(...r.problems);

@@ -24,7 +24,12 @@ export interface PartContent {
 export interface TargetContent {
   parts: PartContent[];
   firstComment?: string;
+  /** The target's network options (Instagram: story). */
+  options?: Record<string, unknown>;
 }
+
+/** Instagram Stories (instagram.md §4–5): one image or one video of at most 60 s and 100 MB. */
+const STORY = { maxVideoSeconds: 60, maxVideoBytes: 100 * 1024 * 1024 };
 
 export interface Problem {
   /** The social account (target) the problem is about. */
@@ -86,6 +91,15 @@ export function checkTarget(accountId: string, provider: string, displayName: st
       }
     });
   });
+
+  if (provider === 'instagram' && content.options?.story === true) {
+    const media = content.parts[0]?.media ?? [];
+    if (media.length !== 1) add('media', `${displayName}: a Story holds exactly one image or video; this has ${media.length}.`);
+    const v = media.length === 1 && media[0]!.mimeType.startsWith('video/') ? media[0]! : undefined;
+    if (v && v.durationSeconds != null && v.durationSeconds > STORY.maxVideoSeconds) add('media[0]', `${displayName}: a Story video lasts at most ${STORY.maxVideoSeconds} seconds; this one is ${Math.ceil(v.durationSeconds)} seconds.`);
+    if (v && v.bytes > STORY.maxVideoBytes) add('media[0]', `${displayName}: a Story video weighs at most ${MB(STORY.maxVideoBytes)}; this one is ${MB(v.bytes)}.`);
+    if (content.firstComment !== undefined) add('firstComment', `${displayName}: a Story cannot have a first comment.`);
+  }
 
   if (content.firstComment !== undefined) {
     const length = countText(limits.textCounting, content.firstComment);

@@ -5,9 +5,10 @@
 //   graph.instagram.com  GET  /access_token · /refresh_access_token   (ig_exchange_token, ig_refresh_token)
 //                        GET  /{v}/me                         user_id, username, name, profile_picture_url, account_type
 //                        POST /{v}/{ig-id}/media              containers: image_url | media_type=REELS&video_url | carousel items | CAROUSEL
+//                                                             | media_type=STORIES with image_url or video_url (no caption)
 //                        GET  /{v}/{container-id}?fields=status_code,status
 //                        POST /{v}/{ig-id}/media_publish      creation_id → { id } (the container must be FINISHED)
-//                        GET  /{v}/{ig-id}/content_publishing_limit · /{v}/{ig-id}/media
+//                        GET  /{v}/{ig-id}/content_publishing_limit · /{v}/{ig-id}/media · /{v}/{ig-id}/stories (the last 24 h)
 //                        POST|GET /{v}/{media-id}/comments · GET /{v}/{media-id}/insights · GET /{v}/{id}
 // Meta downloads media itself: the simulator fetches image_url / video_url, so only reachable URLs work.
 // Images must be JPEG; videos are processed for a moment (IN_PROGRESS) before FINISHED or ERROR.
@@ -22,6 +23,9 @@ const QUOTA_TOTAL = 100; // the content-publishing guide's figure (the reference
 const MAX_CAPTION = 2200;
 const MAX_IMAGE_BYTES = 8 * 1024 * 1024;
 const METRICS = ['views', 'reach', 'likes', 'comments', 'shares', 'saved', 'total_interactions', 'ig_reels_avg_watch_time'];
+// Story insights (instagram-media/insights reference): no likes, comments or saves; replies and navigation.
+const STORY_METRICS = ['views', 'reach', 'replies', 'shares', 'total_interactions', 'navigation', 'follows', 'profile_visits'];
+const MAX_STORY_VIDEO_BYTES = 100 * 1024 * 1024;
 const STATUS_TEXT: Record<string, string> = {
   IN_PROGRESS: 'In Progress: Media is still being processed.',
   FINISHED: 'Finished: Media has been uploaded and it is ready to be published.',
@@ -54,16 +58,20 @@ export function registerInstagram(ctx: SimNetworkContext): void {
     return true;
   };
   const posts = (userId: string) => state.posts.filter((p) => p.userId === userId && !p.replyTo);
+  const isStory = (p: SimPost) => getContainer(state, p.media[0] ?? '')?.mediaType === 'STORIES';
   const shortcode = (id: string) => Buffer.from(id).toString('base64url');
   const mediaOf = (id: string): SimPost | undefined => state.posts.find((p) => p.id === id && !p.replyTo);
   const mediaFields = (p: SimPost, fields: string | undefined) => {
     const children = p.media.length > 1;
-    const video = !children && getContainer(state, p.media[0] ?? '')?.mediaType === 'REELS';
+    const c = getContainer(state, p.media[0] ?? '');
+    const story = c?.mediaType === 'STORIES';
+    const video = !children && (c?.mediaType === 'REELS' || (story && !!c?.params.video_url));
     const { n, age } = engagement(p.id, p.createdAt);
+    const username = state.user(p.userId).username;
     return pick({
-      id: p.id, caption: p.text || undefined, media_type: children ? 'CAROUSEL_ALBUM' : video ? 'VIDEO' : 'IMAGE', media_product_type: video ? 'REELS' : 'FEED',
-      permalink: ctx.url(`/p/${shortcode(p.id)}`), shortcode: shortcode(p.id), timestamp: graphTime(p.createdAt), username: state.user(p.userId).username,
-      like_count: n + Math.floor(age / 10), comments_count: state.posts.filter((c) => c.replyTo === p.id).length,
+      id: p.id, caption: p.text || undefined, media_type: children ? 'CAROUSEL_ALBUM' : video ? 'VIDEO' : 'IMAGE', media_product_type: story ? 'STORY' : video ? 'REELS' : 'FEED',
+      permalink: story ? ctx.url(`/stories/${username}/${p.id}`) : ctx.url(`/p/${shortcode(p.id)}`), shortcode: shortcode(p.id), timestamp: graphTime(p.createdAt), username,
+      ...(story ? {} : { like_count: n + Math.floor(age / 10), comments_count: state.posts.filter((x) => x.replyTo === p.id).length }),
     }, fields, ['id']);
   };
 
@@ -139,12 +147,28 @@ export function registerInstagram(ctx: SimNetworkContext): void {
       putContainer(state, { ...base, mediaType: 'IMAGE', readyAt: Date.now() + PROCESSING_MS.image }, got.type, got.bytes.length);
       return { id: base.id };
     }
-    if (type === 'REELS' || type === 'STORIES' || (type === 'VIDEO' && item)) {
-      if (!p.video_url && type !== 'STORIES') return bad('(#100) video_url is required');
+    if (type === 'STORIES') {
+      // A Story takes no caption (instagram.md §4; what the API answers to one is UNCONFIRMED: refused here).
+      if (caption) return bad('(#100) Stories do not take a caption');
+      if (!p.image_url === !p.video_url) return bad('(#100) A story needs either image_url or video_url');
+      const got = await fetchMedia(p.image_url ?? p.video_url);
+      if (!got.ok) return sendGraphError(reply, 400, { message: 'Media download has failed. The media URI doesn\'t meet our requirements.', code: 9004, subcode: 2207052 });
+      if (p.image_url) {
+        if (got.type !== 'image/jpeg') return sendGraphError(reply, 400, { message: 'The image format is not supported. Only JPEG images can be published.', code: 9004, subcode: 2207005 });
+        if (got.bytes.length > MAX_IMAGE_BYTES) return sendGraphError(reply, 400, { message: 'The image is too large (8 MB at most).', code: 9004, subcode: 2207004 });
+      }
+      const error = p.video_url && got.type !== 'video/mp4' && got.type !== 'video/quicktime' ? 'The video format is not supported (2207026)'
+        : got.bytes.length > (p.video_url ? MAX_STORY_VIDEO_BYTES : MAX_IMAGE_BYTES) ? 'The video is too large (2207026)' : undefined;
+      putContainer(state, { ...base, mediaType: 'STORIES', readyAt: Date.now() + (p.video_url ? PROCESSING_MS.video : PROCESSING_MS.image), ...(error ? { error } : {}) },
+        got.type ?? 'application/octet-stream', got.bytes.length);
+      return { id: base.id };
+    }
+    if (type === 'REELS' || (type === 'VIDEO' && item)) {
+      if (!p.video_url) return bad('(#100) video_url is required');
       // Videos are downloaded and processed after the answer: problems show as status ERROR.
-      const got = await fetchMedia(p.video_url ?? p.image_url);
+      const got = await fetchMedia(p.video_url);
       const error = !got.ok ? 'Media download has failed (2207052)'
-        : got.type !== 'video/mp4' && got.type !== 'video/quicktime' && type !== 'STORIES' ? 'The video format is not supported (2207026)' : undefined;
+        : got.type !== 'video/mp4' && got.type !== 'video/quicktime' ? 'The video format is not supported (2207026)' : undefined;
       putContainer(state, { ...base, mediaType: type, readyAt: Date.now() + PROCESSING_MS.video, ...(error ? { error } : {}) },
         got.ok ? got.type ?? 'application/octet-stream' : 'application/octet-stream', got.ok ? got.bytes.length : 0);
       return { id: base.id };
@@ -192,7 +216,17 @@ export function registerInstagram(ctx: SimNetworkContext): void {
     const { igId } = req.params as { igId: string };
     if (!owner(reply, s.t, igId)) return reply;
     const limit = Math.min(100, Number(s.params.limit) || 25);
-    return { data: posts(igId).reverse().slice(0, limit).map((p) => mediaFields(p, s.params.fields ?? 'id')), paging: { cursors: { before: 'QVFI', after: 'QVFI' } } };
+    // Stories are not media of the feed: they are listed under /stories.
+    return { data: posts(igId).filter((p) => !isStory(p)).reverse().slice(0, limit).map((p) => mediaFields(p, s.params.fields ?? 'id')), paging: { cursors: { before: 'QVFI', after: 'QVFI' } } };
+  });
+
+  app.get('/:version/:igId/stories', async (req, reply) => {
+    const s = await start(req, reply);
+    if (!s) return reply;
+    const { igId } = req.params as { igId: string };
+    if (!owner(reply, s.t, igId)) return reply;
+    const live = posts(igId).filter((p) => isStory(p) && Date.parse(p.createdAt) > Date.now() - DAY_MS);
+    return { data: live.reverse().map((p) => mediaFields(p, s.params.fields ?? 'id')), paging: { cursors: { before: 'QVFI', after: 'QVFI' } } };
   });
 
   app.post('/:version/:mediaId/comments', async (req, reply) => {
@@ -233,15 +267,17 @@ export function registerInstagram(ctx: SimNetworkContext): void {
       return sendGraphError(reply, 403, { message: '(#10) Application does not have permission for this action (instagram_business_manage_insights)', code: 10 });
     }
     const metrics = (s.params.metric ?? '').split(',').filter(Boolean);
-    const bad = metrics.find((m) => !METRICS.includes(m));
+    const allowed = isStory(p) ? STORY_METRICS : METRICS;
+    const bad = metrics.find((m) => !allowed.includes(m));
     if (metrics.length === 0 || bad) {
-      return sendGraphError(reply, 400, { message: `(#100) metric[${Math.max(0, metrics.indexOf(bad ?? ''))}] must be one of the following values: ${METRICS.join(', ')}`, code: 100 });
+      return sendGraphError(reply, 400, { message: `(#100) metric[${Math.max(0, metrics.indexOf(bad ?? ''))}] must be one of the following values: ${allowed.join(', ')}`, code: 100 });
     }
     const { n, age } = engagement(p.id, p.createdAt);
     const comments = state.posts.filter((c) => c.replyTo === p.id).length;
     const values: Record<string, number> = {
       views: 10 * (n + 1) + age, reach: 8 * (n + 1), likes: n + Math.floor(age / 10), comments, shares: n % 3, saved: n % 2,
       total_interactions: n + Math.floor(age / 10) + comments + (n % 3) + (n % 2), ig_reels_avg_watch_time: 1000 * n,
+      replies: n % 4, navigation: 3 * n, follows: n % 2, profile_visits: n % 5,
     };
     return { data: metrics.map((name) => ({ name, period: 'lifetime', values: [{ value: values[name] }], title: name, description: name, id: `${p.id}/insights/${name}/lifetime` })) };
   });
@@ -262,6 +298,11 @@ export function registerInstagram(ctx: SimNetworkContext): void {
   });
 
   app.get('/avatars/:file', async (_req, reply) => reply.type('image/jpeg').send(SAMPLE_JPEG));
+  app.get('/stories/:user/:id', async (req, reply) => {
+    const p = state.posts.find((x) => x.id === (req.params as { id: string }).id && isStory(x));
+    if (!p || Date.parse(p.createdAt) < Date.now() - DAY_MS) return reply.status(404).type('text/html').send('<h1>Sorry, this page isn\'t available.</h1>');
+    return reply.type('text/html').send(`<!doctype html><meta charset="utf-8"><title>Instagram story</title><p>A Story, until ${new Date(Date.parse(p.createdAt) + DAY_MS).toISOString()}</p>`);
+  });
   app.get('/p/:code', async (req, reply) => {
     const code = (req.params as { code: string }).code;
     const p = state.posts.find((x) => !x.replyTo && shortcode(x.id) === code);

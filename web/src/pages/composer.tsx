@@ -144,6 +144,7 @@ export function Composer({ postId }: { postId?: string }) {
     const r = checkTarget(a.id, a.provider, `${n.displayName} (${a.username})`, n.limits, {
       parts: [{ text: o?.text ?? text, media: facts }, ...(threads ? parts.map((p) => ({ text: p.text, media: [] })) : [])],
       ...(o?.firstComment != null ? { firstComment: o.firstComment } : {}),
+      ...(o?.options ? { options: o.options } : {}),
     });
     return { account: a, ...r, threads };
   }), [chosenAccounts.map((a) => a.id).join(), own, text, parts, uploads, networks]);
@@ -421,6 +422,19 @@ export function Composer({ postId }: { postId?: string }) {
                         )}
                       </Field>
                     )}
+                  </>
+                )}
+                {a.provider === 'instagram' && (
+                  <>
+                    <div class="check">
+                      <input id={`story-${a.id}`} type="checkbox" checked={o.options?.story === true}
+                        onChange={(e) => {
+                          const { story: _, ...rest } = o.options ?? {};
+                          set({ options: e.currentTarget.checked ? { ...rest, story: true } : rest });
+                        }} />
+                      <label for={`story-${a.id}`}>Publish as a Story</label>
+                    </div>
+                    {o.options?.story === true && <p class="hint">A Story shows one image or one video (up to 60 seconds) for 24 hours, with no caption: the text is not published to it.</p>}
                   </>
                 )}
                 {a.provider === 'bluesky' && (
