@@ -91,6 +91,7 @@ export const ConfigSchema = Type.Object({
   FACEBOOK_APP_ID: str({ description: 'Meta app id for Facebook Pages; Facebook is offered when it is set.' }),
   FACEBOOK_APP_SECRET: str({ description: 'Meta app secret for Facebook Pages.', secret: true }),
   FACEBOOK_GRAPH_URL: str({ description: 'Facebook Graph API base URL.' }, 'https://graph.facebook.com'),
+  FACEBOOK_RUPLOAD_URL: str({ description: 'Facebook video upload host (Reels bytes go there).' }, 'https://rupload.facebook.com'),
   FACEBOOK_AUTH_URL: str({ description: 'Facebook Login dialog base URL.' }, 'https://www.facebook.com'),
   FACEBOOK_GRAPH_VERSION: str({ description: 'Graph API version.' }, 'v26.0'),
   INSTAGRAM_APP_ID: str({ description: 'Instagram app id (Instagram Login); Instagram is offered when it is set.' }),
@@ -255,7 +256,7 @@ export function readConfig(env: Record<string, string | undefined>): Config {
   }
   const cfg = converted as Config;
 
-  for (const url of ['DATABASE_URL', 'REDIS_URL', 'PUBLIC_URL', 'MAIL_URL', 'SIMULATOR_URL', 'X_API_URL', 'X_AUTH_URL', 'LINKEDIN_API_URL', 'LINKEDIN_AUTH_URL', 'FACEBOOK_GRAPH_URL', 'FACEBOOK_AUTH_URL', 'INSTAGRAM_AUTH_URL', 'INSTAGRAM_API_URL', 'INSTAGRAM_GRAPH_URL', 'THREADS_AUTH_URL', 'THREADS_GRAPH_URL', 'BLUESKY_SERVICE_URL'] as const) {
+  for (const url of ['DATABASE_URL', 'REDIS_URL', 'PUBLIC_URL', 'MAIL_URL', 'SIMULATOR_URL', 'X_API_URL', 'X_AUTH_URL', 'LINKEDIN_API_URL', 'LINKEDIN_AUTH_URL', 'FACEBOOK_GRAPH_URL', 'FACEBOOK_RUPLOAD_URL', 'FACEBOOK_AUTH_URL', 'INSTAGRAM_AUTH_URL', 'INSTAGRAM_API_URL', 'INSTAGRAM_GRAPH_URL', 'THREADS_AUTH_URL', 'THREADS_GRAPH_URL', 'BLUESKY_SERVICE_URL'] as const) {
     const v = cfg[url];
     if (v !== undefined && !URL.canParse(v)) problems.push(`${url}: must be a URL`);
   }

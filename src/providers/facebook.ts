@@ -5,16 +5,19 @@
 //   https://developers.facebook.com/docs/graph-api/reference/page/feed/ · /reference/page/photos · /docs/graph-api/photo-uploads
 //   https://developers.facebook.com/docs/graph-api/guides/error-handling · /docs/graph-api/overview/rate-limiting
 //   https://developers.facebook.com/docs/pages-api/changelog/ (post_impressions → post_media_view)
+//   https://developers.facebook.com/docs/video-api/guides/reels-publishing                   (Reels: start, upload, finish, status)
 // Facebook Login's manual flow authenticates the app with its secret (PKCE exists only in the OIDC flow, so
 // the challenge is not sent). The short-lived user token is exchanged at once for a long-lived one (~60 days,
 // no refresh token); /me/accounts then gives one Page token per Page — tokens fetched with a long-lived user
 // token do not expire. Each Page is its own connected identity and publishes with its own Page token.
-// Only Pages can be published to. Video and Reels are not offered by this adapter (see meta.limits).
+// Only Pages can be published to. A video is published as a Reel (the documented Reels API; Meta turns
+// feed videos into Reels too): its bytes go to rupload.facebook.com, so no public URL is needed.
 import type { HttpClient } from '../infra/http/client.ts';
 import { malformed } from './errors.ts';
 import { toTokenSet } from './oauth2.ts';
 import {
-  DEFAULT_GRAPH_VERSION, PublishAttempts, checkMedia, graphCall, need, parseGraphTime, permanent, sameText, searchFrom, unknownMarker, type Params,
+  DEFAULT_GRAPH_VERSION, DEFAULT_POLL, PublishAttempts, checkMedia, containersOf, graphCall, need, parseGraphTime, permanent, sameText, searchFrom, unknownMarker,
+  type Params, type PollOptions,
 } from './meta-graph.ts';
 import {
   ProviderError, type AccountRef, type AuthorizeRequest, type ConnectedIdentity, type ExchangeRequest, type MediaItem, type PostMetrics, type Provider,
@@ -22,6 +25,9 @@ import {
 } from './types.ts';
 
 const P = 'facebook';
+/** Reels last 3 to 90 seconds (reels-publishing guide). */
+const REEL_MIN_SECONDS = 3;
+const REEL_MAX_SECONDS = 90;
 
 /** What the Pages API needs: list Pages, publish, read engagement, comment as the Page, read insights. */
 export const FACEBOOK_SCOPES = ['pages_show_list', 'pages_manage_posts', 'pages_read_engagement', 'pages_manage_engagement', 'read_insights'];
@@ -42,10 +48,11 @@ const meta: ProviderMetadata = {
     // UTF-16 length never under-counts.
     textCounting: 'utf16', maxTextLength: 63_206, threads: false, firstComment: true,
     media: {
-      // Photos only. 10 per post is Mixpost's cap (Meta documents none); ≤ 4 MB is the safe size of the
-      // network notes (error subcode 1366046), larger limits are UNCONFIRMED.
-      maxCount: 10, imageTypes: ['image/jpeg', 'image/png', 'image/gif', 'image/bmp', 'image/tiff'], videoTypes: [],
-      maxImageBytes: 4 * 1024 * 1024, maxVideoBytes: 0, mixing: false, required: false,
+      // Photos: 10 per post is Mixpost's cap (Meta documents none); ≤ 4 MB is the safe size of the network
+      // notes (error subcode 1366046), larger limits are UNCONFIRMED. One video, as a Reel: MP4, 3–90 s
+      // (reels-publishing guide); the guide gives no size limit, 512 MB is AllIN's own upload cap.
+      maxCount: 10, imageTypes: ['image/jpeg', 'image/png', 'image/gif', 'image/bmp', 'image/tiff'], videoTypes: ['video/mp4'],
+      maxImageBytes: 4 * 1024 * 1024, maxVideoBytes: 512 * 1024 * 1024, maxVideoSeconds: REEL_MAX_SECONDS, mixing: false, required: false,
     },
   },
 };
@@ -59,9 +66,22 @@ interface PageAnswer {
   picture?: { data?: { url?: unknown } };
 }
 
-export function createFacebook(deps: ProviderDeps): Provider {
+export interface FacebookOptions {
+  /** Reel status polling after finish; tests shorten it. */
+  poll?: PollOptions;
+}
+
+interface ReelStatus {
+  video_status?: unknown;
+  processing_phase?: { status?: unknown; errors?: { message?: unknown }[] };
+  publishing_phase?: { status?: unknown };
+}
+
+export function createFacebook(deps: ProviderDeps, opts: FacebookOptions = {}): Provider {
   const http: HttpClient = deps.http;
+  const poll = opts.poll ?? DEFAULT_POLL;
   const graphBase = deps.settings.baseUrls.graph ?? 'https://graph.facebook.com';
+  const ruploadBase = deps.settings.baseUrls.rupload ?? 'https://rupload.facebook.com';
   const authBase = deps.settings.baseUrls.auth ?? 'https://www.facebook.com';
   const version = deps.settings.baseUrls.version || DEFAULT_GRAPH_VERSION;
   const graph = (path: string) => `${graphBase}/${version}/${path}`;
@@ -100,6 +120,49 @@ export function createFacebook(deps: ProviderDeps): Provider {
       provider: P, operation: opts.published ? 'publish' : 'media_upload', method: 'POST', url: graph(`${pageId}/photos`),
       token, params, ...(form ? { form } : {}), creates: opts.published,
     });
+  };
+
+  const reelStatus = async (videoId: string, token: string): Promise<ReelStatus> =>
+    (await get<{ status?: ReelStatus }>('publish_status', videoId, token, { fields: 'status' })).status ?? {};
+
+  /**
+   * A Reel (reels-publishing guide): start a session, send the bytes to rupload, finish with
+   * video_state=PUBLISHED. The video id is written down before finish, so that a lost answer is settled
+   * by the video's status, not by guessing.
+   */
+  const reel = async (account: AccountRef, post: PublishRequest, m: MediaItem): Promise<PublishedPost> => {
+    if (m.durationSeconds !== undefined && (m.durationSeconds < REEL_MIN_SECONDS || m.durationSeconds > REEL_MAX_SECONDS)) {
+      throw permanent(P, `a Reel lasts ${REEL_MIN_SECONDS} to ${REEL_MAX_SECONDS} seconds (this video: ${Math.round(m.durationSeconds)} s)`, 'reel_duration');
+    }
+    const pageId = account.externalId;
+    const token = account.tokens.accessToken;
+    const started = await graphCall<{ video_id?: unknown }>(http, {
+      provider: P, operation: 'media_upload', method: 'POST', url: graph(`${pageId}/video_reels`), token, params: { upload_phase: 'start' },
+    });
+    const videoId = need(P, 'media_upload', false, started.video_id);
+    const bytes = await m.read();
+    await graphCall(http, {
+      provider: P, operation: 'media_upload', method: 'POST', url: `${ruploadBase}/video-upload/${version}/${videoId}`, token,
+      bytes: { body: bytes, headers: { offset: '0', file_size: String(bytes.length) } },
+    });
+    await attempts.record(pageId, post.marker, { text: post.text, containerId: videoId });
+    await graphCall(http, {
+      provider: P, operation: 'publish', method: 'POST', url: graph(`${pageId}/video_reels`), token, creates: true,
+      params: { upload_phase: 'finish', video_id: videoId, video_state: 'PUBLISHED', ...(post.text ? { description: post.text } : {}) },
+    });
+    // Finish was accepted: Meta publishes the Reel once processed. A processing error is a refusal;
+    // still processing at the deadline is published all the same (never retried: that would post twice).
+    const deadline = Date.now() + poll.maxWaitMs;
+    for (;;) {
+      const st = await reelStatus(videoId, token).catch(() => ({}) as ReelStatus);
+      if (st.processing_phase?.status === 'error' || st.video_status === 'error') {
+        const why = st.processing_phase?.errors?.map((e) => e.message).filter((x) => typeof x === 'string').join('; ');
+        throw permanent(P, `the Reel could not be processed${why ? `: ${why}` : ''}`, 'video_processing_failed');
+      }
+      if (st.publishing_phase?.status === 'complete' || Date.now() + poll.intervalMs > deadline) break;
+      await new Promise((r) => setTimeout(r, poll.intervalMs));
+    }
+    return { remoteId: videoId, url: `https://www.facebook.com/reel/${videoId}` };
   };
 
   const comment = async (account: AccountRef, post: PublishRequest): Promise<PublishedPost> => {
@@ -194,12 +257,15 @@ export function createFacebook(deps: ProviderDeps): Provider {
 
     async publish(account: AccountRef, post: PublishRequest): Promise<PublishedPost> {
       if (post.text.length > meta.limits.maxTextLength) throw permanent(P, `the text is longer than ${meta.limits.maxTextLength} characters`, 'text_too_long');
-      if (post.media.some((m) => m.mimeType.startsWith('video/'))) throw permanent(P, 'video posts are not supported by this adapter (photos only)', 'unsupported_media_type');
       checkMedia(P, meta.limits.media, post.media);
+      const video = post.media.find((m) => m.mimeType.startsWith('video/'));
+      if (video && post.media.length > 1) throw permanent(P, 'a video is published alone, as a Reel', 'media_mixing');
+      if (video && post.replyTo) throw permanent(P, 'a comment cannot carry a video', 'unsupported_media_type');
       if (!post.text.trim() && post.media.length === 0) throw permanent(P, 'a post needs text or photos', 'empty_post');
       // Written down before anything is sent: after a lost answer, the text is what is looked for.
       await attempts.record(account.externalId, post.marker, { text: post.text, ...(post.replyTo ? { replyTo: post.replyTo } : {}) });
       if (post.replyTo) return comment(account, post);
+      if (video) return reel(account, post, video);
 
       const pageId = account.externalId;
       const token = account.tokens.accessToken;
@@ -228,6 +294,16 @@ export function createFacebook(deps: ProviderDeps): Provider {
       if (!a) throw unknownMarker(P, marker);
       const from = searchFrom(since, a);
       const token = account.tokens.accessToken;
+      // A Reel whose finish answer was lost: its status says whether finish arrived (publishing has begun).
+      const videos = a.replyTo ? [] : containersOf(a);
+      if (videos.length) {
+        for (const id of videos) {
+          const st = await reelStatus(id, token);
+          const phase = st.publishing_phase?.status;
+          if (phase === 'complete' || phase === 'in_progress') return { remoteId: id, url: `https://www.facebook.com/reel/${id}` };
+        }
+        return null;
+      }
       type Item = { id?: unknown; message?: unknown; created_time?: unknown; permalink_url?: unknown };
       const r = a.replyTo
         ? await get<{ data?: Item[] }>('find_post', `${a.replyTo}/comments`, token, { fields: 'id,message,created_time,permalink_url', order: 'reverse_chronological', limit: 50 })
@@ -245,6 +321,15 @@ export function createFacebook(deps: ProviderDeps): Provider {
 
     async metrics(account: AccountRef, remoteId: string): Promise<PostMetrics> {
       const token = account.tokens.accessToken;
+      // A Reel is a video id (a Page post's id is {page-id}_{post-id}): reactions and comments are edges of
+      // the video; its views come from video insights, whose Reel metrics are UNCONFIRMED here, so none.
+      if (!remoteId.includes('_')) {
+        const v = await get<{ reactions?: { summary?: { total_count?: unknown } }; comments?: { summary?: { total_count?: unknown } } }>(
+          'metrics', remoteId, token, { fields: 'reactions.summary(total_count).limit(0),comments.summary(total_count).limit(0)' });
+        const likes = v.reactions?.summary?.total_count;
+        const replies = v.comments?.summary?.total_count;
+        return { ...(typeof likes === 'number' ? { likes } : {}), ...(typeof replies === 'number' ? { replies } : {}), collectedAt: new Date() };
+      }
       // Reactions, comments and shares are standard fields of a Page post (summary counts; UNCONFIRMED in the
       // network notes); views come from post insights, where post_media_view replaced post_impressions.
       const o = await get<{ reactions?: { summary?: { total_count?: unknown } }; comments?: { summary?: { total_count?: unknown } }; shares?: { count?: unknown } }>(

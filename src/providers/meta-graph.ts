@@ -127,6 +127,11 @@ export interface GraphCall {
   params?: Params;
   /** A multipart body (file uploads); params and the token are added to it. */
   form?: FormData;
+  /**
+   * Raw bytes (Facebook's rupload host): sent as the body, with `headers`, and the token in an
+   * `Authorization: OAuth` header instead of a parameter (reels-publishing guide).
+   */
+  bytes?: { body: Buffer; headers: Record<string, string> };
   /** The call publishes something: no answer after sending is an unknown outcome. */
   creates?: boolean;
   tokenCall?: boolean;
@@ -137,9 +142,14 @@ export async function graphCall<T extends object>(http: HttpClient, c: GraphCall
   const url = new URL(c.url);
   const p = new URLSearchParams();
   for (const [k, v] of Object.entries(c.params ?? {})) if (v !== undefined) p.set(k, String(v));
-  if (c.token) p.set('access_token', c.token);
-  let body: URLSearchParams | FormData | undefined;
-  if (c.method === 'POST') {
+  if (c.token && !c.bytes) p.set('access_token', c.token);
+  let body: URLSearchParams | FormData | Buffer | undefined;
+  const headers: Record<string, string> = { accept: 'application/json' };
+  if (c.bytes) {
+    body = c.bytes.body;
+    Object.assign(headers, c.bytes.headers, { 'content-type': 'application/octet-stream' }, c.token ? { authorization: `OAuth ${c.token}` } : {});
+    for (const [k, v] of p) url.searchParams.set(k, v);
+  } else if (c.method === 'POST') {
     if (c.form) {
       for (const [k, v] of p) c.form.set(k, v);
       body = c.form;
@@ -153,7 +163,7 @@ export async function graphCall<T extends object>(http: HttpClient, c: GraphCall
   try {
     res = await http.request({
       method: c.method, url: url.toString(), provider: c.provider, operation: c.operation,
-      headers: { accept: 'application/json' }, ...(body ? { body } : {}), retryUnsent: true,
+      headers, ...(body ? { body } : {}), retryUnsent: true,
     });
   } catch (err) {
     throw transportError(c.provider, c.operation, err, c.creates ?? false);

@@ -18,8 +18,8 @@ before(async () => {
   host = await startMediaHost({ '/photo.jpg': { type: 'image/jpeg', body: SAMPLE_JPEG } });
   p = createFacebook({
     http: h.http,
-    settings: { clientId: 'fb-app', clientSecret: 'fb-secret', baseUrls: { graph: h.sim.base('facebook'), auth: h.sim.base('facebook'), version: 'v26.0' } },
-  });
+    settings: { clientId: 'fb-app', clientSecret: 'fb-secret', baseUrls: { graph: h.sim.base('facebook'), rupload: h.sim.base('facebook'), auth: h.sim.base('facebook'), version: 'v26.0' } },
+  }, { poll: { intervalMs: 20, maxWaitMs: 3000 } });
 });
 after(async () => {
   await host.stop();
@@ -100,7 +100,8 @@ test('no refresh and no per-Page revocation on Facebook', async () => {
   assert.equal(p.meta.supportsRevocation, false);
   assert.equal(p.revoke, undefined);
   assert.equal(p.meta.limits.maxTextLength, 63_206);
-  assert.deepEqual(p.meta.limits.media.videoTypes, []);
+  assert.deepEqual(p.meta.limits.media.videoTypes, ['video/mp4'], 'videos, as Reels');
+  assert.equal(p.meta.limits.media.maxVideoSeconds, 90);
 });
 
 test('publish: text, one photo by URL, several uploaded photos, a first comment', async () => {
@@ -128,8 +129,11 @@ test('publish: text, one photo by URL, several uploaded photos, a first comment'
 test('what Facebook would refuse is refused before any call', async () => {
   const a = await pageAccount();
   const before = sim().log.length;
-  const mp4: MediaItem = { mimeType: 'video/mp4', bytes: SAMPLE_MP4.length, read: async () => SAMPLE_MP4 };
-  await assert.rejects(p.publish(a, { text: 'film', media: [mp4], marker: 'v' }), (e) => kindOf(e) === 'permanent');
+  const mp4: MediaItem = { mimeType: 'video/mp4', bytes: SAMPLE_MP4.length, durationSeconds: 12, read: async () => SAMPLE_MP4 };
+  await assert.rejects(p.publish(a, { text: 'film and photo', media: [mp4, jpeg()], marker: 'v' }), (e) => kindOf(e) === 'permanent');
+  await assert.rejects(p.publish(a, { text: 'too long a Reel', media: [{ ...mp4, durationSeconds: 91 }], marker: 'v2' }), (e) => kindOf(e) === 'permanent');
+  await assert.rejects(p.publish(a, { text: 'too short a Reel', media: [{ ...mp4, durationSeconds: 2 }], marker: 'v3' }), (e) => kindOf(e) === 'permanent');
+  await assert.rejects(p.publish(a, { text: 'a MOV', media: [{ ...mp4, mimeType: 'video/quicktime' }], marker: 'v4' }), (e) => kindOf(e) === 'permanent');
   await assert.rejects(p.publish(a, { text: 'x'.repeat(63_207), media: [], marker: 'long' }), (e) => kindOf(e) === 'permanent');
   await assert.rejects(p.publish(a, { text: 'many', media: Array.from({ length: 11 }, () => jpeg()), marker: 'm' }), (e) => kindOf(e) === 'permanent');
   await assert.rejects(p.publish(a, { text: 'big', media: [{ ...jpeg(), bytes: 5 * 1024 * 1024 }], marker: 'b' }), (e) => kindOf(e) === 'permanent');
@@ -224,4 +228,45 @@ test('Graph error codes map to the documented classes', () => {
   assert.match(denied.details.reason!, /\(#200\) boom \[code 200\]/);
   assert.equal(graphError('facebook', 'publish', res(400, err(100))).kind, 'permanent');
   assert.equal(graphError('facebook', 'publish', res(400, err(368))).kind, 'permanent', 'policy block');
+});
+
+const reelOf = (bytes = SAMPLE_MP4): MediaItem => ({ mimeType: 'video/mp4', bytes: bytes.length, durationSeconds: 15, read: async () => bytes });
+
+test('a video is published as a Reel: start, the bytes to rupload with an OAuth header, finish, then its status', async () => {
+  const a = await pageAccount();
+  const before = sim().log.length;
+  const r = await p.publish(a, { text: 'Behind the scenes', media: [reelOf()], marker: 'reel-1' });
+  assert.equal(r.url, `https://www.facebook.com/reel/${r.remoteId}`);
+  const calls = sim().log.slice(before).map((l) => `${l.method} ${l.path.replace(/\?.*$/, '').replace(r.remoteId, '{id}').replace(a.externalId, '{page}')}`);
+  assert.deepEqual(calls.slice(0, 3), ['POST /facebook/v26.0/{page}/video_reels', 'POST /facebook/video-upload/v26.0/{id}', 'POST /facebook/v26.0/{page}/video_reels']);
+  assert.ok(calls.slice(3).every((c) => c === 'GET /facebook/v26.0/{id}'), 'then the status, until published');
+  const stored = sim().posts.find((x) => x.id === r.remoteId)!;
+  assert.equal(stored.text, 'Behind the scenes');
+  assert.equal((stored.raw as Record<string, string>).video_state, 'PUBLISHED');
+  // The token went in the Authorization header to rupload, not in its URL.
+  assert.ok(!sim().log.some((l) => l.path.includes('/video-upload/') && l.path.includes('access_token')));
+
+  // A first comment on the Reel, and its figures (reactions and comments of the video).
+  await p.publish(a, { text: 'Credits in the comments', media: [], replyTo: r.remoteId, marker: 'reel-1-c' });
+  const m = await p.metrics!(a, r.remoteId);
+  assert.equal(m.replies, 1);
+  assert.equal(typeof m.likes, 'number');
+});
+
+test('a Reel Facebook cannot process is refused with its reason; a lost finish answer is settled by the video\'s status', async () => {
+  const a = await pageAccount();
+  await assert.rejects(p.publish(a, { text: 'not a video', media: [reelOf(Buffer.from('this is not an mp4 file'))], marker: 'reel-bad' }),
+    (e) => kindOf(e) === 'permanent' && /processed: .*format/.test((e as Error).message));
+
+  sim().knobs.acceptThenHangNext = 1;
+  await assert.rejects(p.publish(a, { text: 'Did the Reel go out?', media: [reelOf()], marker: 'reel-lost' }), (e) => kindOf(e) === 'unknown_outcome');
+  const stored = sim().posts.find((x) => x.text === 'Did the Reel go out?')!;
+  const found = await p.findByMarker(a, 'reel-lost', ago());
+  assert.equal(found!.remoteId, stored.id);
+  assert.match(found!.url!, /\/reel\//);
+
+  // Refused at the start: nothing was published, so the marker finds nothing.
+  sim().knobs.rateLimitNext = 1;
+  await assert.rejects(p.publish(a, { text: 'Never finished', media: [reelOf()], marker: 'reel-none' }), (e) => kindOf(e) === 'rate_limited');
+  assert.equal(await p.findByMarker(a, 'reel-none', ago()), null);
 });

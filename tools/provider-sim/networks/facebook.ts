@@ -9,6 +9,11 @@
 //   POST   /{v}/{page-id}/photos                   url | multipart source, caption, published → { id, post_id }
 //   POST   /{v}/{object-id}/comments               message, attachment_url | source → { id }
 //   GET    /{v}/{object-id}/comments · /{v}/{page-id}/published_posts · /{v}/{post-id}/insights · /{v}/{id}
+//   POST   /{v}/{page-id}/video_reels              upload_phase=start → { video_id, upload_url }; finish (video_id,
+//                                                  video_state=PUBLISHED, description) → { success } (30 a day per Page)
+//   POST   /video-upload/{v}/{video-id}            (rupload) Authorization: OAuth …, offset, file_size, raw bytes → { success }
+//   GET    /{v}/{video-id}?fields=status           video_status and the uploading, processing and publishing phases
+//   DELETE /{v}/{object-id}                        a post or a Reel → { success }
 // The user "u1" (default) has three Pages, one of them without the CREATE_CONTENT task; "agency" has 105.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { SimNetworkContext, SimPost, SimToken } from '../core.ts';
@@ -35,6 +40,18 @@ const MAX_MESSAGE = 63_206;
 const MAX_PHOTO_BYTES = 4 * 1024 * 1024;
 const PHOTO_TYPES = ['image/jpeg', 'image/png', 'image/gif', 'image/bmp', 'image/tiff'];
 const NEED_POSTING = '(#200) If posting to a page, requires both pages_read_engagement and pages_manage_posts as an admin with sufficient administrative permission';
+const REELS_PER_DAY = 30;
+
+/** A Reel's upload session: the bytes arrive on rupload, then finish publishes it once processed. */
+interface SimReel {
+  id: string;
+  pageId: string;
+  bytes?: Buffer;
+  /** Set by finish: the Reel is published when processing is over (or fails then). */
+  finishedAt?: number;
+  description?: string;
+  error?: string;
+}
 
 export function registerFacebook(ctx: SimNetworkContext): void {
   const { app, state } = ctx;
@@ -42,6 +59,7 @@ export function registerFacebook(ctx: SimNetworkContext): void {
   const pagesByUser = new Map<string, SimPage[]>();
   const pages = new Map<string, SimPage>();
   const photos = new WeakMap<object, SimPhoto>();
+  const reels = new Map<string, SimReel>();
 
   const pagesOf = (userId: string, hint: string): SimPage[] => {
     let list = pagesByUser.get(userId);
@@ -227,12 +245,20 @@ export function registerFacebook(ctx: SimNetworkContext): void {
   app.delete('/:version/:userId/permissions', (req, reply) => revoke(req, reply));
   app.delete('/:version/:userId/permissions/:permission', (req, reply) => revoke(req, reply, (req.params as { permission: string }).permission));
 
-  app.post('/:version/:pageId/feed', async (req, reply) => {
+  /** The start of a publishing call as the Page: token, permissions, then the knobs. */
+  const pageWrite = async (req: FastifyRequest, reply: FastifyReply) => {
     const s = await start(req, reply);
-    if (!s) return reply;
+    if (!s) return null;
     const page = asPage(reply, s.t, (req.params as { pageId: string }).pageId, ['pages_manage_posts', 'pages_read_engagement'], NEED_POSTING);
-    if (!page) return reply;
-    if (await ctx.interfere(reply, pageStyle(s.t))) return reply;
+    if (!page) return null;
+    if (await ctx.interfere(reply, pageStyle(s.t))) return null;
+    return { s, page };
+  };
+
+  app.post('/:version/:pageId/feed', async (req, reply) => {
+    const w = await pageWrite(req, reply);
+    if (!w) return reply;
+    const { s, page } = w;
     const p = s.params;
     if (p.published === 'false' || p.published === '0') {
       return sendGraphError(reply, 400, { message: '(#100) The simulator publishes feed posts at once: unpublished and scheduled posts are not simulated', code: 100 });
@@ -274,11 +300,9 @@ export function registerFacebook(ctx: SimNetworkContext): void {
   });
 
   app.post('/:version/:pageId/photos', async (req, reply) => {
-    const s = await start(req, reply);
-    if (!s) return reply;
-    const page = asPage(reply, s.t, (req.params as { pageId: string }).pageId, ['pages_manage_posts', 'pages_read_engagement'], NEED_POSTING);
-    if (!page) return reply;
-    if (await ctx.interfere(reply, pageStyle(s.t))) return reply;
+    const w = await pageWrite(req, reply);
+    if (!w) return reply;
+    const { s, page } = w;
     const img = await image(reply, s.params.url, s.files.source);
     if (!img) return reply;
     const published = s.params.published !== 'false' && s.params.published !== '0';
@@ -338,6 +362,52 @@ export function registerFacebook(ctx: SimNetworkContext): void {
     return { data: list.slice(0, limit).map((p) => listItem(p, s.params.fields)), paging: { cursors: { before: 'MA', after: 'MA' } } };
   });
 
+  app.post('/:version/:pageId/video_reels', async (req, reply) => {
+    const w = await pageWrite(req, reply);
+    if (!w) return reply;
+    const { s, page } = w;
+    const p = s.params;
+    if (p.upload_phase === 'start') {
+      const id = state.nextId();
+      reels.set(id, { id, pageId: page.id });
+      return { video_id: id, upload_url: ctx.url(`/video-upload/${(req.params as { version: string }).version}/${id}`) };
+    }
+    if (p.upload_phase !== 'finish') return sendGraphError(reply, 400, { message: '(#100) upload_phase must be one of start, finish', code: 100 });
+    const reel = reels.get(p.video_id ?? '');
+    if (!reel || reel.pageId !== page.id) return sendGraphError(reply, 400, { message: '(#100) Invalid video_id', code: 100 });
+    if (!reel.bytes) return sendGraphError(reply, 400, { message: '(#6000) There was a problem uploading your video file. Please try again with another file.', code: 6000, subcode: 1363130 });
+    if (p.video_state !== 'PUBLISHED') return sendGraphError(reply, 400, { message: '(#100) The simulator publishes Reels at once: video_state must be PUBLISHED', code: 100 });
+    if ((p.description ?? '').length > MAX_MESSAGE) return sendGraphError(reply, 400, { message: `(#100) The description is longer than ${MAX_MESSAGE} characters`, code: 100 });
+    const today = [...reels.values()].filter((r) => r.pageId === page.id && r.finishedAt && r.finishedAt > Date.now() - 24 * 3600_000).length;
+    if (today >= REELS_PER_DAY) return sendGraphError(reply, 400, { message: `(#100) This Page published ${REELS_PER_DAY} Reels through the API in 24 hours, the limit`, code: 100 });
+    if (reel.finishedAt) return { success: true };
+    reel.finishedAt = Date.now();
+    reel.description = p.description ?? '';
+    if (sniff(reel.bytes) !== 'video/mp4') reel.error = 'The video file you selected is in a format that we don\'t support.';
+    else state.posts.push({ id: reel.id, userId: page.id, text: reel.description, media: [reel.id], createdAt: new Date().toISOString(), raw: { ...p, reel: 'true' } });
+    if (await ctx.maybeHang(reply)) return reply;
+    return { success: true };
+  });
+
+  // rupload.facebook.com: the Reel's bytes, with the token in an OAuth header (reels-publishing guide).
+  app.register(async (s) => {
+    s.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+    s.post('/video-upload/:version/:videoId', async (req, reply) => {
+      const auth = /^OAuth (.+)$/.exec(String(req.headers.authorization ?? ''))?.[1];
+      const t = auth ? state.tokens.get(auth) : undefined;
+      if (!t || (t.expiresAt !== undefined && t.expiresAt < Date.now())) return reply.status(401).send({ debug_info: { type: 'OAuthException', message: 'Invalid OAuth access token' } });
+      const reel = reels.get((req.params as { videoId: string }).videoId);
+      if (!reel || tokenInfo(t)?.pageId !== reel.pageId) return reply.status(400).send({ debug_info: { type: 'NotFoundError', message: 'Unknown video id' } });
+      const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+      const offset = Number(req.headers.offset);
+      const size = Number(req.headers.file_size);
+      if (!Number.isInteger(offset) || !Number.isInteger(size)) return reply.status(400).send({ debug_info: { type: 'ParameterValidationError', message: 'HeaderValuePredicate: Header Offset not convertable to unsigned long' } });
+      if (offset !== 0 || size !== body.length) return reply.status(400).send({ debug_info: { type: 'ParameterValidationError', message: `file_size ${size} at offset ${offset} does not match the ${body.length} bytes sent` } });
+      reel.bytes = body;
+      return { success: true };
+    });
+  });
+
   app.get('/:version/:pageId/published_posts', async (req, reply) => {
     const s = await start(req, reply);
     if (!s) return reply;
@@ -375,6 +445,18 @@ export function registerFacebook(ctx: SimNetworkContext): void {
     };
   });
 
+  /** A Reel's status as GET /{video-id}?fields=status shows it; processing takes a moment after finish. */
+  const reelStatus = (reel: SimReel) => {
+    const processed = reel.finishedAt !== undefined && Date.now() - reel.finishedAt > 100;
+    const processing = !reel.finishedAt ? 'not_started' : reel.error && processed ? 'error' : processed ? 'complete' : 'in_progress';
+    return {
+      video_status: processing === 'error' ? 'error' : processing === 'complete' ? 'ready' : reel.bytes ? 'processing' : 'upload_pending',
+      uploading_phase: { status: reel.bytes ? 'complete' : 'not_started', bytes_transferred: reel.bytes?.length ?? 0 },
+      processing_phase: { status: processing, ...(processing === 'error' ? { errors: [{ code: 1363008, message: reel.error }] } : {}) },
+      publishing_phase: { status: processing === 'complete' ? 'complete' : reel.finishedAt && processing !== 'error' ? 'in_progress' : 'not_started', ...(processing === 'complete' ? { publish_status: 'published' } : {}) },
+    };
+  };
+
   app.get('/:version/:objectId', async (req, reply) => {
     const s = await start(req, reply);
     if (!s) return reply;
@@ -388,11 +470,13 @@ export function registerFacebook(ctx: SimNetworkContext): void {
       }, f, ['id', 'name']);
     }
     const post = findObject(objectId);
+    const reel = reels.get(objectId);
     if (post) {
       const { n, age } = engagement(post.id, post.createdAt);
       const shares = n % 3;
       return pick({
         id: post.id, message: post.text || undefined, created_time: graphTime(post.createdAt), permalink_url: permalink(post.id),
+        ...(reel ? { status: reelStatus(reel) } : {}),
         ...(post.replyTo ? {} : {
           reactions: { data: [], summary: { total_count: n + Math.floor(age / 10), viewer_reaction: 'NONE' } },
           comments: { data: [], summary: { total_count: commentsOf(post.id).length, order: 'ranked', can_comment: true } },
@@ -400,6 +484,7 @@ export function registerFacebook(ctx: SimNetworkContext): void {
         }),
       }, f, ['id', 'created_time', 'message']);
     }
+    if (reel) return pick({ id: reel.id, status: reelStatus(reel) }, f, ['id']);
     const photo = state.media.get(objectId);
     if (photo) return pick({ id: photo.id, link: permalink(photo.id), created_time: graphTime(Date.now()) }, f, ['id']);
     return sendGraphError(reply, 400, { message: `Unsupported get request. Object with ID '${objectId}' does not exist, cannot be loaded due to missing permissions, or does not support this operation.`, code: 100, subcode: 33 });

@@ -424,6 +424,9 @@ export function Composer({ postId }: { postId?: string }) {
                     )}
                   </>
                 )}
+                {a.provider === 'facebook' && media.some((m) => m.mimeType.startsWith('video/')) && (
+                  <p class="hint">Facebook publishes a video as a Reel: one MP4 of 3 to 90 seconds, with the text as its description.</p>
+                )}
                 {a.provider === 'instagram' && (
                   <>
                     <div class="check">
