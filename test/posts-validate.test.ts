@@ -110,3 +110,12 @@ test('an Instagram Story: exactly one image or video, a video of at most 60 s an
   // Without the option, the same video is a Reel: 90 s is fine there.
   assert.deepEqual(check('instagram', limits.instagram, { media: [mp4({ durationSeconds: 90 })] }), []);
 });
+
+test('a Facebook video is a Reel: 3 to 90 seconds, checked when the post is saved', () => {
+  const mp4 = (durationSeconds: number): MediaFacts => ({ id: 'v1', mimeType: 'video/mp4', bytes: 5_000_000, durationSeconds });
+  assert.deepEqual(check('facebook', limits.facebook, { text: 'Reel', media: [mp4(3)] }), []);
+  assert.deepEqual(check('facebook', limits.facebook, { text: 'Reel', media: [mp4(90)] }), []);
+  assert.match(check('facebook', limits.facebook, { text: 'Reel', media: [mp4(2.5)] }).map((x) => `${x.field}: ${x.message}`).join(), /^media\[0\]: .*at least 3 seconds; this one is 2\.5/);
+  assert.match(check('facebook', limits.facebook, { text: 'Reel', media: [mp4(91)] }).map((x) => `${x.field}: ${x.message}`).join(), /^media\[0\]: .*up to 90 seconds/);
+  assert.match(check('facebook', limits.facebook, { text: 'Reel', media: [mp4(10), jpeg()] }).map((x) => x.message).join(), /either images or one video/);
+});

@@ -52,7 +52,7 @@ const meta: ProviderMetadata = {
       // notes (error subcode 1366046), larger limits are UNCONFIRMED. One video, as a Reel: MP4, 3–90 s
       // (reels-publishing guide); the guide gives no size limit, 512 MB is AllIN's own upload cap.
       maxCount: 10, imageTypes: ['image/jpeg', 'image/png', 'image/gif', 'image/bmp', 'image/tiff'], videoTypes: ['video/mp4'],
-      maxImageBytes: 4 * 1024 * 1024, maxVideoBytes: 512 * 1024 * 1024, maxVideoSeconds: REEL_MAX_SECONDS, mixing: false, required: false,
+      maxImageBytes: 4 * 1024 * 1024, maxVideoBytes: 512 * 1024 * 1024, minVideoSeconds: REEL_MIN_SECONDS, maxVideoSeconds: REEL_MAX_SECONDS, mixing: false, required: false,
     },
   },
 };

@@ -19,6 +19,8 @@ export interface MediaLimits {
   maxImageBytes: number;
   maxVideoBytes: number;
   maxVideoSeconds?: number;
+  /** Shorter videos are refused (Reels last at least 3 s). */
+  minVideoSeconds?: number;
   /** Images and a video in one post. */
   mixing: boolean;
   /** A post without media is refused (Instagram). */

@@ -86,6 +86,9 @@ export function checkTarget(accountId: string, provider: string, displayName: st
       }
       const max = isVideo ? m.maxVideoBytes : m.maxImageBytes;
       if (x.bytes > max) add(f, `${displayName} takes ${isVideo ? 'videos' : 'images'} up to ${MB(max)}; this one is ${MB(x.bytes)}.`);
+      if (isVideo && m.minVideoSeconds !== undefined && x.durationSeconds != null && x.durationSeconds < m.minVideoSeconds) {
+        add(f, `${displayName} takes videos of at least ${m.minVideoSeconds} seconds; this one is ${Math.round(x.durationSeconds * 10) / 10} seconds.`);
+      }
       if (isVideo && m.maxVideoSeconds !== undefined && x.durationSeconds != null && x.durationSeconds > m.maxVideoSeconds) {
         add(f, `${displayName} takes videos up to ${m.maxVideoSeconds} seconds; this one is ${Math.ceil(x.durationSeconds)} seconds.`);
       }
