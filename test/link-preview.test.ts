@@ -6,7 +6,7 @@ import { createServer, type Server } from 'node:http';
 import { HttpClient } from '../src/infra/http/client.ts';
 import { createMetrics } from '../src/infra/metrics.ts';
 import { parseCard } from '../src/modules/link-preview/card.ts';
-import { LinkPreviewer } from '../src/modules/link-preview/previewer.ts';
+import { CachedLinkCards, LinkPreviewer } from '../src/modules/link-preview/previewer.ts';
 import { capturingLogger, quietLogger } from './support/env.ts';
 import { png } from './providers/harness.ts';
 import { startTestApp } from './support/app.ts';
@@ -179,4 +179,21 @@ test('POST …/link-card previews the card of a text\'s first link for writers; 
   } finally {
     await app.stop();
   }
+});
+
+test('cached cards: a card is kept, a link without one is asked again (the page may be back)', async () => {
+  let calls = 0;
+  let up = false;
+  const cards = new CachedLinkCards({
+    card: async (url) => {
+      calls++;
+      return up ? { uri: url, title: 't', description: 'd' } : null;
+    },
+  }, createMetrics({ enabled: true }));
+  assert.equal(await cards.card('https://example.com/a'), null);
+  up = true;
+  assert.equal((await cards.card('https://example.com/a'))?.title, 't', 'not cached while it had no card');
+  up = false;
+  assert.equal((await cards.card('https://example.com/a'))?.title, 't', 'cached once it had one');
+  assert.equal(calls, 2);
 });

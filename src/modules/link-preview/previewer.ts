@@ -123,16 +123,28 @@ function decode(res: HttpResponse): string {
 
 /**
  * The same card for a link within a few minutes: the composer previews it while someone types, and the
- * post published soon after shows what they saw. Few entries, since each may hold a 1 MB image.
+ * post published soon after shows what they saw. Few entries, since each may hold a 1 MB image. A link
+ * without a card is not kept: the page may be back a moment later.
  */
 export class CachedLinkCards implements LinkCardSource {
-  private readonly cache: TtlCache<LinkCard | null>;
+  private readonly cache: TtlCache<LinkCard>;
 
   constructor(private readonly source: LinkCardSource, metrics: Metrics, ttlMs = 10 * 60_000, maxEntries = 100) {
     this.cache = new TtlCache('link_cards', ttlMs, metrics, Date.now, maxEntries);
   }
 
   async card(url: string): Promise<LinkCard | null> {
-    return (await this.cache.get(url, () => this.source.card(url))).value;
+    try {
+      return (await this.cache.get(url, async () => {
+        const card = await this.source.card(url);
+        if (!card) throw NO_CARD;
+        return card;
+      })).value;
+    } catch (err) {
+      if (err === NO_CARD) return null;
+      throw err;
+    }
   }
 }
+
+const NO_CARD = new Error('no card');
