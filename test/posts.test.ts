@@ -357,6 +357,67 @@ describe('moving one network of a post', () => {
   });
 });
 
+describe('bulk upload (CSV)', () => {
+  const bulk = (body: Record<string, unknown>, token = owner) => t.call('POST', `/api/workspaces/${ws}/posts/bulk`, { token, body });
+  const count = async () => Number((await t.running.services.db.execute(sql`select count(*)::int as n from posts where workspace_id = ${ws}`)).rows[0]!.n);
+
+  test('every row becomes a scheduled post to the chosen accounts, at its local time or instant; quoted text keeps commas and lines', async () => {
+    const csv = 'Time,Text\r\n2027-09-01 09:00,First of the series\r\n2027-09-02T09:30,"Second, with a comma\nand a second line"\r\n2027-09-03T07:00:00Z,Third at an instant\r\n';
+    const before = await count();
+    const dry = await bulk({ csv, accountIds: [account], timeZone: 'Europe/Paris', dryRun: true });
+    assert.equal(dry.status, 200, JSON.stringify(dry.body));
+    assert.deepEqual(dry.body.posts.map((p: { line: number; publishAt: string; postId: null }) => [p.line, p.publishAt, p.postId]),
+      [[2, '2027-09-01T07:00:00.000Z', null], [3, '2027-09-02T07:30:00.000Z', null], [5, '2027-09-03T07:00:00.000Z', null]]);
+    assert.equal(await count(), before, 'a dry run creates nothing');
+
+    const r = await bulk({ csv, accountIds: [account], timeZone: 'Europe/Paris' });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    assert.equal(r.body.created, 3);
+    const second = await t.call('GET', `/api/workspaces/${ws}/posts/${r.body.posts[1].postId}`, { token: owner });
+    assert.equal(second.body.text, 'Second, with a comma\nand a second line');
+    assert.equal(second.body.status, 'scheduled');
+    assert.deepEqual(second.body.targets.map((x: { accountId: string; state: string }) => [x.accountId, x.state]), [[account, 'scheduled']]);
+    assert.equal(second.body.schedule.localTime, '2027-09-02T09:30');
+    assert.equal(second.body.schedule.timeZone, 'Europe/Paris');
+  });
+
+  test('one bad row and nothing is created; every problem is named by its line', async () => {
+    const before = await count();
+    const csv = ['time,text', '2027-09-01 09:00,Fine', `2027-09-02 09:00,${'x'.repeat(1001)}`, '2020-01-01 09:00,In the past', '2027-09-04 09:00,Fine too'].join('\n');
+    const r = await bulk({ csv, accountIds: [account], timeZone: 'UTC' });
+    assert.equal(r.status, 422, JSON.stringify(r.body));
+    assert.equal(r.body.code, 'BULK_INVALID');
+    assert.deepEqual(r.body.details.map((d: { line: number }) => d.line), [3, 4]);
+    assert.match(r.body.message, /line 3: .*characters/);
+    assert.match(r.body.message, /line 4: .*has passed/);
+    assert.equal(await count(), before, 'all or nothing');
+  });
+
+  test('a file that is not the expected CSV, or bad accounts and zones, get a 400 that says what to fix', async () => {
+    const cases: [Record<string, unknown>, RegExp][] = [
+      [{ csv: 'when,text\n2027-09-01 09:00,x', accountIds: [account], timeZone: 'UTC' }, /columns time and text \(missing: time\) \(unknown: when\)/],
+      [{ csv: 'time,text\n', accountIds: [account], timeZone: 'UTC' }, /no rows/],
+      [{ csv: 'time,text\n2027-09-01 09:00,"unclosed', accountIds: [account], timeZone: 'UTC' }, /body\.csv/],
+      [{ csv: 'time,text\n2027-09-01 09:00,a,b', accountIds: [account], timeZone: 'UTC' }, /body\.csv, line 2/],
+      [{ csv: 'time,text\nnext tuesday,x\n2027-09-01 09:00,', accountIds: [account], timeZone: 'UTC' }, /line 2: "next tuesday" is not a time.*line 3: the text is empty/],
+      [{ csv: `time,text\n${Array.from({ length: 351 }, () => '2027-09-01 09:00,x').join('\n')}`, accountIds: [account], timeZone: 'UTC' }, /351 rows; upload at most 350/],
+      [{ csv: 'time,text\n2027-09-01 09:00,x', accountIds: [account], timeZone: 'Mars/Olympus' }, /timeZone/],
+      [{ csv: 'time,text\n2027-09-01 09:00,x', accountIds: [account, account], timeZone: 'UTC' }, /twice/],
+      [{ csv: 'time,text\n2027-09-01 09:00,x', accountIds: [], timeZone: 'UTC' }, /accountIds/],
+      [{ csv: 'time,text\n2027-09-01 09:00,x', accountIds: [account], timeZone: 'UTC', extra: 1 }, /body\.extra is not an accepted field/],
+      [{ csv: { a: 1 }, accountIds: [account], timeZone: 'UTC' }, /csv/],
+    ];
+    for (const [body, says] of cases) {
+      const r = await bulk(body);
+      assert.equal(r.status, 400, `${JSON.stringify(body).slice(0, 80)}: ${JSON.stringify(r.body)}`);
+      assert.match(r.body.message, says);
+    }
+    const stranger = await t.call('POST', `/api/workspaces/${ws}/posts/bulk`, { token: owner, body: { csv: 'time,text\n2027-09-01 09:00,x', accountIds: ['00000000-0000-4000-8000-000000000000'], timeZone: 'UTC' } });
+    assert.equal(stranger.status, 422);
+    assert.match(stranger.body.message, /line 2: .*no such social account/);
+  });
+});
+
 describe('queue and slots', () => {
   test('add to queue takes the next free slots in the account\'s zone; reordering swaps their times', async () => {
     const acc = await connectSandbox(t, owner, ws, 'queue-user');

@@ -167,20 +167,61 @@ export class PostsService {
    * transaction: a post is either saved and scheduled, or not saved at all).
    */
   async create(workspaceId: string, userId: string | null, input: PostInput, actor: Actor, schedule?: { spec: ScheduleSpec; recurrence: Recurrence | null }): Promise<string> {
+    return this.d.db.transaction((tx) => this.createIn(tx, workspaceId, userId, input, actor, schedule));
+  }
+
+  private async createIn(tx: DbOrTx, workspaceId: string, userId: string | null, input: PostInput, actor: Actor, schedule?: { spec: ScheduleSpec; recurrence: Recurrence | null }): Promise<string> {
     if (input.targets.length === 0) throw new ApiError(400, 'VALIDATION_FAILED', 'Choose at least one account to post to.', [{ field: 'body.targets', message: 'empty' }]);
     const id = randomUUID();
-    await this.d.db.transaction(async (tx) => {
-      // Unknown accounts and media are refused even for drafts; rule problems only when scheduling.
-      const { problems, accounts } = await this.validate(workspaceId, input, tx);
-      if (schedule) assertNoProblems(problems);
-      const [post] = await tx.insert(posts).values({ id, workspaceId, createdBy: userId, text: input.text, mediaIds: input.mediaIds ?? [] }).returning();
-      const targets = await tx.insert(postTargets).values(input.targets.map((t) => ({
-        id: randomUUID(), postId: id, workspaceId, accountId: t.accountId, provider: accounts.find((a) => a.id === t.accountId)!.provider, variant: variantOf(t),
-      }))).returning();
-      await audit(tx, { action: 'post.created', workspaceId, targetType: 'post', targetId: id, details: { targets: input.targets.length, ...(schedule ? { scheduled: schedule.spec.mode } : {}) }, ...actor });
-      if (schedule) await this.scheduleLocked(tx, post!, targets, schedule.spec, schedule.recurrence, accounts);
-    });
+    // Unknown accounts and media are refused even for drafts; rule problems only when scheduling.
+    const { problems, accounts } = await this.validate(workspaceId, input, tx);
+    if (schedule) assertNoProblems(problems);
+    const [post] = await tx.insert(posts).values({ id, workspaceId, createdBy: userId, text: input.text, mediaIds: input.mediaIds ?? [] }).returning();
+    const targets = await tx.insert(postTargets).values(input.targets.map((t) => ({
+      id: randomUUID(), postId: id, workspaceId, accountId: t.accountId, provider: accounts.find((a) => a.id === t.accountId)!.provider, variant: variantOf(t),
+    }))).returning();
+    await audit(tx, { action: 'post.created', workspaceId, targetType: 'post', targetId: id, details: { targets: input.targets.length, ...(schedule ? { scheduled: schedule.spec.mode } : {}) }, ...actor });
+    if (schedule) await this.scheduleLocked(tx, post!, targets, schedule.spec, schedule.recurrence, accounts);
     return id;
+  }
+
+  /**
+   * Many scheduled posts at once (a bulk upload): all are created, or none. Each row's refusal is
+   * collected with its row number, so that one answer lists everything to fix. `dryRun` checks only.
+   */
+  async createMany(workspaceId: string, userId: string | null, rows: { line: number; text: string; spec: ScheduleSpec }[], accountIds: string[], actor: Actor, dryRun: boolean): Promise<{ line: number; postId: string; publishAt: Date | null }[]> {
+    const ROLLBACK = new Error('dry run');
+    let created: { line: number; postId: string; publishAt: Date | null }[] = [];
+    try {
+      await this.d.db.transaction(async (tx) => {
+        const out: typeof created = [];
+        const problems: { line: number; field: string; message: string }[] = [];
+        for (const row of rows) {
+          // Each row in a savepoint: a refused row leaves the transaction usable for the next one.
+          try {
+            const postId = await tx.transaction((sp) => this.createIn(sp, workspaceId, userId, { text: row.text, targets: accountIds.map((accountId) => ({ accountId })) }, actor, { spec: row.spec, recurrence: null }));
+            const [p] = await tx.select({ publishAt: posts.publishAt }).from(posts).where(eq(posts.id, postId));
+            out.push({ line: row.line, postId, publishAt: p?.publishAt ?? null });
+          } catch (err) {
+            if (!(err instanceof ApiError)) throw err;
+            // A post's rule problems name their network and field; other refusals say it in their message.
+            if (err.code === 'POST_INVALID' && Array.isArray(err.details)) {
+              for (const d of err.details as Problem[]) problems.push({ line: row.line, field: d.field, message: `line ${row.line}: ${d.message}` });
+            } else {
+              problems.push({ line: row.line, field: 'row', message: `line ${row.line}: ${err.message}` });
+            }
+          }
+        }
+        if (problems.length) {
+          throw new ApiError(422, 'BULK_INVALID', `${new Set(problems.map((p) => p.line)).size} of ${rows.length} rows cannot be scheduled, so nothing was created: ${problems.map((p) => p.message).join(' ')}`, problems);
+        }
+        created = out;
+        if (dryRun) throw ROLLBACK;
+      });
+    } catch (err) {
+      if (err !== ROLLBACK) throw err;
+    }
+    return created;
   }
 
   /** Replaces the content of a post that has not started publishing; a scheduled post is re-validated and keeps its time. */
