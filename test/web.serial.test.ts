@@ -357,6 +357,25 @@ test('sign up, confirm, connect Sandbox, compose with an image, schedule it seco
   await card.waitFor({ state: 'detached' });
   assert.equal((await app.call('DELETE', `/api/workspaces/${ws}/accounts/${bskyId}`, { token })).status, 200);
 
+  // Bulk upload: a CSV checked line by line (nothing is made while a line is wrong), then scheduled.
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Posts' }).click();
+  await page.getByRole('link', { name: 'Bulk upload' }).click();
+  await heading(page, 'Bulk upload').waitFor();
+  await page.getByLabel('Or paste the CSV').fill('time,text\n2027-10-01 09:00,Bulk one\nsoon,Bulk two');
+  await page.getByRole('group', { name: 'Post every line to' }).getByLabel(/Sandbox/).check();
+  await page.getByLabel('Time zone of the times').selectOption('UTC');
+  await page.getByRole('button', { name: 'Check' }).click();
+  await page.getByRole('alert').filter({ hasText: /line 3: "soon" is not a time/ }).waitFor();
+  await page.getByLabel('Or paste the CSV').fill('time,text\n2027-10-01 09:00,Bulk one\n2027-10-02 09:00,"Bulk two, with a comma"');
+  await page.getByRole('button', { name: 'Check' }).click();
+  await page.getByRole('status').filter({ hasText: 'All 2 lines can be scheduled' }).waitFor();
+  await shot(page, '10c-bulk-upload-checked');
+  await page.getByRole('button', { name: 'Schedule all' }).click();
+  await heading(page, 'Posts').waitFor();
+  await page.getByText('2 posts scheduled.').waitFor();
+  const listed = (await app.call('GET', `/api/workspaces/${ws}/posts?limit=50`, { token })).body.posts as { text: string; status: string }[];
+  assert.deepEqual(listed.filter((x) => x.text.startsWith('Bulk ')).map((x) => [x.text, x.status]).sort(), [['Bulk one', 'scheduled'], ['Bulk two, with a comma', 'scheduled']]);
+
   // Time slots (Settings), then the queue: reorder with the keyboard's Move down, and back by dragging.
   await page.goto('/settings/slots');
   await heading(page, 'Settings: Time slots').waitFor();

@@ -14,6 +14,7 @@ import { FirstWorkspace, Workspaces } from './pages/workspaces.tsx';
 import { Accounts } from './pages/accounts.tsx';
 import { Composer } from './pages/composer.tsx';
 import { PostDetail, Posts } from './pages/posts.tsx';
+import { BulkUpload } from './pages/bulk.tsx';
 import { Calendar } from './pages/calendar.tsx';
 import { Queue } from './pages/queue.tsx';
 import { Approvals } from './pages/approvals.tsx';
@@ -235,6 +236,7 @@ function WorkspaceRoute({ loc }: { loc: Loc }) {
   if (p === ROUTES.compose) return <Composer key="new" />;
   if ((m = match(ROUTES.edit, p))) return <Composer key={m.postId} postId={m.postId!} />;
   if (p === ROUTES.posts) return <Posts />;
+  if (p === ROUTES.bulk) return <BulkUpload />;
   if ((m = match(ROUTES.post, p))) return <PostDetail key={m.postId} postId={m.postId!} />;
   if (p === ROUTES.calendar) return <Calendar />;
   if (p === ROUTES.queue) return <Queue />;

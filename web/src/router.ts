@@ -60,6 +60,7 @@ export const ROUTES = {
   compose: '/compose',
   edit: '/compose/:postId',
   posts: '/posts',
+  bulk: '/posts/bulk',
   post: '/posts/:postId',
   calendar: '/calendar',
   queue: '/queue',

@@ -56,7 +56,7 @@ export function Posts() {
   const last = pages.length ? pages.at(-1)! : first.data?.posts ?? [];
 
   return (
-    <Page title="Posts" actions={can('posts.write') ? <Link href="/compose" class="button button-primary">New post</Link> : undefined}>
+    <Page title="Posts" actions={can('posts.write') ? <><Link href="/posts/bulk" class="button">Bulk upload</Link> <Link href="/compose" class="button button-primary">New post</Link></> : undefined}>
       <nav aria-label="Filter posts" class="filters">
         {FILTERS.map(([v, l]) => (
           <button key={v} type="button" class="chip" aria-pressed={status === v} onClick={() => setQuery({ status: v || undefined })}>{l}</button>
