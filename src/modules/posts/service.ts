@@ -190,6 +190,13 @@ export class PostsService {
    * collected with its row number, so that one answer lists everything to fix. `dryRun` checks only.
    */
   async createMany(workspaceId: string, userId: string | null, rows: { line: number; text: string; spec: ScheduleSpec }[], accountIds: string[], actor: Actor, dryRun: boolean): Promise<{ line: number; postId: string; publishAt: Date | null }[]> {
+    // The accounts are the same for every row: refuse them once, not once per line.
+    const found = await this.d.db.select().from(socialAccounts).where(and(eq(socialAccounts.workspaceId, workspaceId), inArray(socialAccounts.id, accountIds)));
+    const unknown = accountIds.filter((id) => !found.some((a) => a.id === id));
+    if (unknown.length) {
+      throw new ApiError(400, 'VALIDATION_FAILED', `body.accountIds: no such social account in this workspace: ${unknown.join(', ')}.`, unknown.map(() => ({ field: 'body.accountIds', message: 'unknown account' })));
+    }
+    this.assertActive(found);
     const ROLLBACK = new Error('dry run');
     let created: { line: number; postId: string; publishAt: Date | null }[] = [];
     try {
