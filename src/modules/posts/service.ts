@@ -167,10 +167,11 @@ export class PostsService {
    * transaction: a post is either saved and scheduled, or not saved at all).
    */
   async create(workspaceId: string, userId: string | null, input: PostInput, actor: Actor, schedule?: { spec: ScheduleSpec; recurrence: Recurrence | null }): Promise<string> {
-    return this.d.db.transaction((tx) => this.createIn(tx, workspaceId, userId, input, actor, schedule));
+    return (await this.d.db.transaction((tx) => this.createIn(tx, workspaceId, userId, input, actor, schedule))).id;
   }
 
-  private async createIn(tx: DbOrTx, workspaceId: string, userId: string | null, input: PostInput, actor: Actor, schedule?: { spec: ScheduleSpec; recurrence: Recurrence | null }): Promise<string> {
+  /** The new post's id, and its time when it was scheduled. */
+  private async createIn(tx: DbOrTx, workspaceId: string, userId: string | null, input: PostInput, actor: Actor, schedule?: { spec: ScheduleSpec; recurrence: Recurrence | null }): Promise<{ id: string; publishAt: Date | null }> {
     if (input.targets.length === 0) throw new ApiError(400, 'VALIDATION_FAILED', 'Choose at least one account to post to.', [{ field: 'body.targets', message: 'empty' }]);
     const id = randomUUID();
     // Unknown accounts and media are refused even for drafts; rule problems only when scheduling.
@@ -181,13 +182,13 @@ export class PostsService {
       id: randomUUID(), postId: id, workspaceId, accountId: t.accountId, provider: accounts.find((a) => a.id === t.accountId)!.provider, variant: variantOf(t),
     }))).returning();
     await audit(tx, { action: 'post.created', workspaceId, targetType: 'post', targetId: id, details: { targets: input.targets.length, ...(schedule ? { scheduled: schedule.spec.mode } : {}) }, ...actor });
-    if (schedule) await this.scheduleLocked(tx, post!, targets, schedule.spec, schedule.recurrence, accounts);
-    return id;
+    const publishAt = schedule ? await this.scheduleLocked(tx, post!, targets, schedule.spec, schedule.recurrence, accounts) : null;
+    return { id, publishAt };
   }
 
   /**
    * Many scheduled posts at once (a bulk upload): all are created, or none. Each row's refusal is
-   * collected with its row number, so that one answer lists everything to fix. `dryRun` checks only.
+   * collected with its line number, so that one answer lists everything to fix. `dryRun` checks only.
    */
   async createMany(workspaceId: string, userId: string | null, rows: { line: number; text: string; spec: ScheduleSpec }[], accountIds: string[], actor: Actor, dryRun: boolean): Promise<{ line: number; postId: string; publishAt: Date | null }[]> {
     // The accounts are the same for every row: refuse them once, not once per line.
@@ -206,9 +207,8 @@ export class PostsService {
         for (const row of rows) {
           // Each row in a savepoint: a refused row leaves the transaction usable for the next one.
           try {
-            const postId = await tx.transaction((sp) => this.createIn(sp, workspaceId, userId, { text: row.text, targets: accountIds.map((accountId) => ({ accountId })) }, actor, { spec: row.spec, recurrence: null }));
-            const [p] = await tx.select({ publishAt: posts.publishAt }).from(posts).where(eq(posts.id, postId));
-            out.push({ line: row.line, postId, publishAt: p?.publishAt ?? null });
+            const made = await tx.transaction((sp) => this.createIn(sp, workspaceId, userId, { text: row.text, targets: accountIds.map((accountId) => ({ accountId })) }, actor, { spec: row.spec, recurrence: null }));
+            out.push({ line: row.line, postId: made.id, publishAt: made.publishAt });
           } catch (err) {
             if (!(err instanceof ApiError)) throw err;
             // A post's rule problems name their network and field; other refusals say it in their message.
@@ -347,7 +347,8 @@ export class PostsService {
   }
 
   /** `validated`: the accounts of a post just checked in this transaction (by create). */
-  private async scheduleLocked(tx: DbOrTx, post: Post, targets: Target[], spec: ScheduleSpec, recurrence: Recurrence | null, validated?: Account[]): Promise<void> {
+  /** Returns the post's new time (null for the queue, where each target gets its own slot). */
+  private async scheduleLocked(tx: DbOrTx, post: Post, targets: Target[], spec: ScheduleSpec, recurrence: Recurrence | null, validated?: Account[]): Promise<Date | null> {
     const pending = targets.filter((t) => EDITABLE.includes(t.state) && t.occurrence === maxOccurrence(targets, t.accountId));
     if (pending.length === 0) throw new ApiError(409, 'NOTHING_TO_SCHEDULE', 'Every target of this post has already been published or is publishing.');
     const checked = validated ?? await this.assertValid(post.workspaceId, this.inputOf(post, targets), tx);
@@ -368,10 +369,11 @@ export class PostsService {
     }).where(eq(posts.id, post.id));
     if (spec.mode === 'queue') {
       await this.placeInQueue(tx, pending);
-      return;
+      return null;
     }
     await tx.update(postTargets).set({ state: 'scheduled', publishAt: due, queued: false, nextAttemptAt: null, updatedAt: sql`now()` }).where(inArray(postTargets.id, pending.map((t) => t.id)));
     for (const t of pending) await enqueue(tx, t.id, due!);
+    return due;
   }
 
   private assertActive(accounts: Account[]): void {
