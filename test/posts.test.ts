@@ -472,21 +472,21 @@ describe('roles and approval', () => {
       assert.equal(direct.body.code, 'APPROVAL_REQUIRED');
       const draft = await createPost({ text: 'Please approve', targets: [{ accountId: account }] }, editor);
       assert.equal((await t.call('POST', `/api/workspaces/${ws}/posts/${draft.body.id}/schedule`, { token: editor, body: { now: true } })).status, 403);
-      assert.equal((await t.call('POST', `/api/workspaces/${ws}/posts/${draft.body.id}/approve`, { token: editor, body: {} })).status, 403);
+      assert.equal((await t.call('POST', `/api/workspaces/${ws}/posts/${draft.body.id}/approve`, { token: editor, body: { version: draft.body.version } })).status, 403);
       const sub = await t.call('POST', `/api/workspaces/${ws}/posts/${draft.body.id}/submit`, { token: editor, body: { now: true } });
       assert.equal(sub.status, 200, JSON.stringify(sub.body));
       assert.equal(sub.body.status, 'pending_approval');
       const inbox = await t.call('GET', `/api/workspaces/${ws}/approvals`, { token: owner });
       assert.ok(inbox.body.posts.some((p: { id: string }) => p.id === draft.body.id));
-      const ok = await t.call('POST', `/api/workspaces/${ws}/posts/${draft.body.id}/approve`, { token: owner, body: { comment: 'Good' } });
+      const ok = await t.call('POST', `/api/workspaces/${ws}/posts/${draft.body.id}/approve`, { token: owner, body: { version: sub.body.version, comment: 'Good' } });
       assert.equal(ok.status, 200, JSON.stringify(ok.body));
       assert.equal(ok.body.review.decision, 'approved');
       assert.equal((await waitForTarget(draft.body.id)).targets[0].state, 'published');
 
       // An approved post scheduled for later cannot be changed by the editor behind the approver's back.
       const later = await createPost({ text: 'Approved text', targets: [{ accountId: account }] }, editor);
-      await t.call('POST', `/api/workspaces/${ws}/posts/${later.body.id}/submit`, { token: editor, body: { at: new Date(Date.now() + 86_400_000).toISOString() } });
-      assert.equal((await t.call('POST', `/api/workspaces/${ws}/posts/${later.body.id}/approve`, { token: owner, body: {} })).status, 200);
+      const laterSub = await t.call('POST', `/api/workspaces/${ws}/posts/${later.body.id}/submit`, { token: editor, body: { at: new Date(Date.now() + 86_400_000).toISOString() } });
+      assert.equal((await t.call('POST', `/api/workspaces/${ws}/posts/${later.body.id}/approve`, { token: owner, body: { version: laterSub.body.version } })).status, 200);
       const sneak = await t.call('PUT', `/api/workspaces/${ws}/posts/${later.body.id}`, { token: editor, body: { text: 'Something else', targets: [{ accountId: account }] } });
       assert.equal(sneak.status, 403);
       assert.equal(sneak.body.code, 'APPROVAL_REQUIRED');

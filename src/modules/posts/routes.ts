@@ -271,20 +271,17 @@ export const postRoutes: FastifyPluginAsyncTypebox<PostRouteDeps> = async (app, 
   app.put('/api/workspaces/:workspaceId/posts/:postId', {
     preHandler: write,
     schema: {
-      tags, summary: 'Replace the content of a post that has not started publishing (a scheduled post keeps its time)', params: PostParams,
+      tags, summary: 'Replace the content of a post that has not started publishing (a scheduled post keeps its time)',
+      description: 'Where approval is required, someone who cannot approve may not change an approved, scheduled post (403 APPROVAL_REQUIRED); their change to a post waiting for approval submits it again, so an approval of the earlier version is refused.',
+      params: PostParams,
       body: Type.Object({ ...PostBody.properties, version: Type.Optional(Type.Integer({ minimum: 1, description: 'The version you edited; a newer one answers 409' })) }, { additionalProperties: false }),
       response: { 200: PostSchema, ...errors(400, 401, 403, 404, 409, 422) },
     },
   }, async (req) => {
     const { version, ...input } = req.body;
-    // An approved, scheduled post changed by someone who cannot approve would go out unreviewed.
-    if (!accessOf(req).permissions.has('posts.approve') && await d.posts.requiresApproval(req.params.workspaceId)) {
-      const { post } = await d.posts.get(req.params.workspaceId, req.params.postId);
-      if (post.status === 'scheduled') {
-        throw new ApiError(403, 'APPROVAL_REQUIRED', 'This post was approved and is scheduled; a change needs approval again: unschedule it, edit it, and submit it.');
-      }
-    }
-    await d.posts.update(req.params.workspaceId, req.params.postId, input as PostInput, version, auditActor(req));
+    // Whether the editor may approve decides what the edit does to an approval (checked under the post's lock).
+    await d.posts.update(req.params.workspaceId, req.params.postId, input as PostInput, version, auditActor(req),
+      { userId: userIdOf(req), mayApprove: accessOf(req).permissions.has('posts.approve') });
     return one(req.params.workspaceId, req.params.postId);
   });
 
@@ -335,12 +332,17 @@ export const postRoutes: FastifyPluginAsyncTypebox<PostRouteDeps> = async (app, 
   app.post('/api/workspaces/:workspaceId/posts/:postId/approve', {
     preHandler: approve,
     schema: {
-      tags, summary: 'Approve a submitted post: it is scheduled as submitted (now, if that time has passed)', params: PostParams,
-      body: Type.Object({ comment: Type.Optional(Type.String({ maxLength: 2000 })) }, { additionalProperties: false }),
+      tags, summary: 'Approve a submitted post: it is scheduled as submitted (now, if that time has passed)',
+      description: 'Name the version you read: if the post was changed since, nothing is scheduled and the answer is 409 VERSION_CONFLICT.',
+      params: PostParams,
+      body: Type.Object({
+        version: Type.Integer({ minimum: 1, description: 'The `version` of the post you read and approve' }),
+        comment: Type.Optional(Type.String({ maxLength: 2000 })),
+      }, { additionalProperties: false }),
       response: { 200: PostSchema, ...errors(400, 401, 403, 404, 409, 422) },
     },
   }, async (req) => {
-    await d.posts.approve(req.params.workspaceId, req.params.postId, userIdOf(req), req.body.comment, auditActor(req));
+    await d.posts.approve(req.params.workspaceId, req.params.postId, req.body.version, userIdOf(req), req.body.comment, auditActor(req));
     return one(req.params.workspaceId, req.params.postId);
   });
 

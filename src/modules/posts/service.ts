@@ -39,6 +39,12 @@ export interface TargetInput {
   options?: Record<string, unknown>;
 }
 
+/** Who changes a post: whether they may approve posts in its workspace decides what their edit does. */
+export interface Editor {
+  userId: string | null;
+  mayApprove: boolean;
+}
+
 export interface PostInput {
   text: string;
   mediaIds?: string[];
@@ -231,19 +237,32 @@ export class PostsService {
     return created;
   }
 
-  /** Replaces the content of a post that has not started publishing; a scheduled post is re-validated and keeps its time. */
-  async update(workspaceId: string, postId: string, input: PostInput, expectedVersion: number | undefined, actor: Actor): Promise<void> {
+  /**
+   * Replaces the content of a post that has not started publishing; a scheduled post is re-validated and keeps its time.
+   * Approval is checked here, under the post's row lock, so an approve cannot slip between the check and the
+   * change: someone who cannot approve may not change an approved, scheduled post where approval is required,
+   * and their change to a post waiting for approval makes it a new submission (an approver's approve names
+   * the version it read, so it no longer matches).
+   */
+  async update(workspaceId: string, postId: string, input: PostInput, expectedVersion: number | undefined, actor: Actor, editor: Editor): Promise<void> {
     await this.d.db.transaction(async (tx) => {
       const { post, targets } = await this.lockPost(tx, workspaceId, postId);
       if (expectedVersion !== undefined && expectedVersion !== post.version) {
         throw new ApiError(409, 'VERSION_CONFLICT', `The post changed since you loaded it (version ${post.version}, yours ${expectedVersion}); reload it and apply your change again.`);
       }
+      if (!editor.mayApprove && post.status === 'scheduled' && await this.requiresApproval(workspaceId, tx)) {
+        throw new ApiError(403, 'APPROVAL_REQUIRED', 'This post was approved and is scheduled; a change needs approval again: unschedule it, edit it, and submit it.');
+      }
+      const resubmitted = !editor.mayApprove && post.status === 'pending_approval';
       const live = targets.filter((t) => !EDITABLE.includes(t.state));
       if (live.length) throw new ApiError(409, 'POST_PUBLISHING', 'This post has started publishing or is published; it cannot be edited. Duplicate it to post again.');
       if (input.targets.length === 0) throw new ApiError(400, 'VALIDATION_FAILED', 'Choose at least one account to post to.', [{ field: 'body.targets', message: 'empty' }]);
       if (post.status === 'scheduled' || post.status === 'pending_approval') await this.assertValid(workspaceId, input, tx);
       else await this.validate(workspaceId, input, tx);
-      await tx.update(posts).set({ text: input.text, mediaIds: input.mediaIds ?? [], version: sql`${posts.version} + 1`, updatedAt: sql`now()` }).where(eq(posts.id, postId));
+      await tx.update(posts).set({
+        text: input.text, mediaIds: input.mediaIds ?? [], version: sql`${posts.version} + 1`, updatedAt: sql`now()`,
+        ...(resubmitted ? { submittedBy: editor.userId, submittedAt: sql`now()`, reviewDecision: null, reviewComment: null, reviewedAt: null, reviewedBy: null } : {}),
+      }).where(eq(posts.id, postId));
       const keep = new Set(input.targets.map((t) => t.accountId));
       for (const t of targets) {
         if (!keep.has(t.accountId)) {
@@ -268,7 +287,7 @@ export class PostsService {
           }
         }
       }
-      await audit(tx, { action: 'post.updated', workspaceId, targetType: 'post', targetId: postId, ...actor });
+      await audit(tx, { action: 'post.updated', workspaceId, targetType: 'post', targetId: postId, ...(resubmitted ? { details: { resubmitted: true } } : {}), ...actor });
     });
   }
 
@@ -290,14 +309,11 @@ export class PostsService {
   }
 
   /** Schedules a draft (or reschedules a scheduled post). Approval rules are the route's to check. */
-  async schedule(workspaceId: string, postId: string, spec: ScheduleSpec, recurrence: Recurrence | null | undefined, actor: Actor, reviewer?: { userId: string | null; comment?: string }): Promise<void> {
+  async schedule(workspaceId: string, postId: string, spec: ScheduleSpec, recurrence: Recurrence | null | undefined, actor: Actor): Promise<void> {
     await this.d.db.transaction(async (tx) => {
       const { post, targets } = await this.lockPost(tx, workspaceId, postId);
       await this.scheduleLocked(tx, post, targets, spec, recurrence === undefined ? post.recurrence : recurrence);
-      if (reviewer) {
-        await tx.update(posts).set({ reviewedBy: reviewer.userId, reviewedAt: sql`now()`, reviewDecision: 'approved', reviewComment: reviewer.comment ?? null }).where(eq(posts.id, postId));
-      }
-      await audit(tx, { action: reviewer ? 'post.approved' : 'post.scheduled', workspaceId, targetType: 'post', targetId: postId, details: { mode: spec.mode }, ...actor });
+      await audit(tx, { action: 'post.scheduled', workspaceId, targetType: 'post', targetId: postId, details: { mode: spec.mode }, ...actor });
     });
   }
 
@@ -448,17 +464,29 @@ export class PostsService {
     });
   }
 
-  /** Approving schedules the post as it was submitted; a time that has passed meanwhile publishes now. */
-  async approve(workspaceId: string, postId: string, userId: string | null, comment: string | undefined, actor: Actor): Promise<void> {
-    const { post } = await this.get(workspaceId, postId);
-    if (post.status !== 'pending_approval') throw new ApiError(409, 'NOT_PENDING', `This post is ${post.status.replace('_', ' ')}, not waiting for approval.`);
-    let spec: ScheduleSpec;
-    const past = post.publishAt && post.publishAt.getTime() < this.now().getTime();
-    if (post.scheduleMode === 'queue') spec = { mode: 'queue' };
-    else if (post.scheduleMode === 'local' && post.localTime && post.timeZone && !past) spec = { mode: 'local', localTime: post.localTime, timeZone: post.timeZone };
-    else if (post.scheduleMode === 'at' && post.publishAt && !past) spec = { mode: 'at', at: post.publishAt.toISOString() };
-    else spec = { mode: 'now' };
-    await this.schedule(workspaceId, postId, spec, post.recurrence, actor, { userId, ...(comment ? { comment } : {}) });
+  /**
+   * Approving schedules the post as it was submitted; a time that has passed meanwhile publishes now.
+   * `version` is the version the approver read: checked under the post's row lock, in the transaction that
+   * schedules, so what is scheduled is exactly what was approved, never an edit made since.
+   */
+  async approve(workspaceId: string, postId: string, version: number, userId: string | null, comment: string | undefined, actor: Actor): Promise<void> {
+    await this.d.db.transaction(async (tx) => {
+      const { post, targets } = await this.lockPost(tx, workspaceId, postId);
+      if (post.status !== 'pending_approval') throw new ApiError(409, 'NOT_PENDING', `This post is ${post.status.replace('_', ' ')}, not waiting for approval.`);
+      if (post.version !== version) {
+        throw new ApiError(409, 'VERSION_CONFLICT', `The post was changed after you read it (you approved version ${version}; it is now version ${post.version}). Read it again and approve what it says now.`,
+          [{ field: 'body.version', message: `current version is ${post.version}` }]);
+      }
+      let spec: ScheduleSpec;
+      const past = post.publishAt && post.publishAt.getTime() < this.now().getTime();
+      if (post.scheduleMode === 'queue') spec = { mode: 'queue' };
+      else if (post.scheduleMode === 'local' && post.localTime && post.timeZone && !past) spec = { mode: 'local', localTime: post.localTime, timeZone: post.timeZone };
+      else if (post.scheduleMode === 'at' && post.publishAt && !past) spec = { mode: 'at', at: post.publishAt.toISOString() };
+      else spec = { mode: 'now' };
+      await this.scheduleLocked(tx, post, targets, spec, post.recurrence);
+      await tx.update(posts).set({ reviewedBy: userId, reviewedAt: sql`now()`, reviewDecision: 'approved', reviewComment: comment ?? null }).where(eq(posts.id, postId));
+      await audit(tx, { action: 'post.approved', workspaceId, targetType: 'post', targetId: postId, details: { mode: spec.mode, version }, ...actor });
+    });
   }
 
   async reject(workspaceId: string, postId: string, userId: string | null, comment: string, actor: Actor): Promise<void> {

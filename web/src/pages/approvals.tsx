@@ -26,13 +26,18 @@ export function Approvals() {
     setBusy(true);
     try {
       const { post, kind } = deciding;
-      await api.post(wsPath(workspace, `/posts/${post.id}/${kind}`), kind === 'reject' ? { comment: comment.trim() } : (comment.trim() ? { comment: comment.trim() } : {}));
+      // An approval names the version shown here: if the post was edited since, the server refuses (409)
+      // and the list is reloaded so the approver reads the new text before approving it.
+      await api.post(wsPath(workspace, `/posts/${post.id}/${kind}`), kind === 'reject' ? { comment: comment.trim() } : { version: post.version, ...(comment.trim() ? { comment: comment.trim() } : {}) });
       toast.ok(kind === 'approve' ? 'Approved: the post is scheduled.' : 'Rejected: the post is back with its author as a draft.');
       setDeciding(null);
       setComment('');
       list.reload();
     } catch (err) {
       toast.error(err);
+      // The approval named what the dialog showed; reload it rather than approve the same old version again.
+      if (deciding.kind === 'approve') setDeciding(null);
+      list.reload();
     } finally {
       setBusy(false);
     }
