@@ -78,6 +78,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerLoadShedding(app, deps.metrics, {
     maxEventLoopDelayMs: config.SHED_EVENT_LOOP_DELAY_MS, maxHeapUsedRatio: config.SHED_HEAP_USED_RATIO, retryAfterSeconds: config.SHED_RETRY_AFTER_SECONDS,
   });
+  const health = () => app.register(healthRoutes, {
+    readiness: deps.readiness, metrics: deps.metrics, metricsToken: config.METRICS_TOKEN, version: VERSION, role: deps.role,
+  });
+  // A worker's port serves /health, /api/health and /metrics only: the API (sign-in included) is `allin
+  // serve`'s, and a port opened for probes and scraping must not be a second, unguarded way in.
+  if (deps.role === 'worker') {
+    await health();
+    return app;
+  }
 
   await app.register(swagger, {
     openapi: {
@@ -120,16 +129,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(linkCardRoutes, { cards: services.linkCards, guards, workspaceAccess });
   await app.register(analyticsRoutes, { analytics: services.analytics, guards, workspaceAccess });
   if (config.NODE_ENV !== 'production') await app.register(devRoutes, { db: services.db });
-  // The web app (web/dist) at `/`; a worker serves only health and metrics.
-  if (deps.role !== 'worker') await app.register(webAppRoutes, { version: VERSION });
+  // The web app (web/dist) at `/`.
+  await app.register(webAppRoutes, { version: VERSION });
 
-  await app.register(healthRoutes, {
-    readiness: deps.readiness,
-    metrics: deps.metrics,
-    metricsToken: config.METRICS_TOKEN,
-    version: VERSION,
-    role: deps.role,
-  });
+  await health();
 
   return app;
 }
