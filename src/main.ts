@@ -21,7 +21,7 @@ Commands:
   migrate          apply pending database migrations and exit
   users create     create a verified user: --email EMAIL --password PASSWORD [--name NAME] [--json]
   mail             show recent outgoing mail (the outbox): [--to EMAIL] [--limit N] [--json]
-  keys rotate      re-encrypt stored social network tokens under the first key of ENCRYPTION_KEYS
+  keys rotate      re-encrypt every stored secret (tokens, webhook and Mastodon app secrets) under the first key of ENCRYPTION_KEYS
   sim [--port N]   run the network simulator (every network AllIN speaks, locally; default port 7070)
   bench [names]    run benchmarks (see bench/README.md), e.g. allin bench health
   loadtest [scenario] --url BASE   load-test a running AllIN: baseline, scaled, stress, journey, open;
