@@ -6,7 +6,8 @@
 // test/atproto is its own package (a real local AT Protocol network, ~360 MB with a native SQLite
 // build): it is installed here, on the first run that includes its tests, not by the app's install.
 import { spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createHash } from 'node:crypto';
 import { dirname, join, relative } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -107,12 +108,16 @@ function withDatabase(url, name) {
   return u.toString();
 }
 
-try {
-  await admin(`create database "${dbName}"`);
-} catch (err) {
-  console.error(`Cannot create the test database on ${adminUrl.replace(/:[^:@/]+@/, ':***@')}: ${err.message}\n` +
-    'The tests need a PostgreSQL server (and Redis at ' + redisUrl + '); .ci/run starts both.');
-  process.exit(1);
+// Unit tests (test/unit/) need no database: a run of only those starts in seconds, with no server running.
+const unitOnly = files.every((f) => f.startsWith(join('test', 'unit') + '/'));
+if (!unitOnly) {
+  try {
+    await admin(`create database "${dbName}"`);
+  } catch (err) {
+    console.error(`Cannot create the test database on ${adminUrl.replace(/:[^:@/]+@/, ':***@')}: ${err.message}\n` +
+      'The tests need a PostgreSQL server (and Redis at ' + redisUrl + '); .ci/run starts both.');
+    process.exit(1);
+  }
 }
 
 const env = {
@@ -133,31 +138,38 @@ const parallel = files.filter((f) => !f.endsWith('.serial.test.ts'));
 const serial = files.filter((f) => f.endsWith('.serial.test.ts'));
 console.log(`test run ${runId}: ${files.length} files (${serial.length} run alone at the end), database ${dbName}, node ${process.version}`);
 const totals = { pass: 0, fail: 0, skipped: 0, cancelled: 0 };
+const fileTimes = {};
 // A file's tests share one timeout for the file; serial files (process crashes, timings) get longer.
+// scripts/run-tests.js runs them with node:test's run() and hands back counts and per-file times.
 const run = (list, concurrency, timeoutMs = 300_000) => new Promise((res) => {
   if (list.length === 0) return res(0);
+  const resultFile = join(tmpdir(), `allin-test-${runId}-${randomBytes(3).toString('hex')}.json`);
   const child = spawn(process.execPath, [
-    '--import', 'tsx', '--test', '--test-reporter=spec', `--test-concurrency=${concurrency}`, `--test-timeout=${timeoutMs}`, ...passThrough,
+    '--import', 'tsx', join(root, 'scripts', 'run-tests.js'), String(concurrency), String(timeoutMs), resultFile, ...passThrough,
     ...list.map((f) => relative(root, join(root, f))),
-  ], { cwd: root, env, stdio: ['inherit', 'pipe', 'inherit'] });
-  // Pass the report through, and add up its closing counts for one summary line over both runs.
-  let tail = '';
-  child.stdout.on('data', (chunk) => {
-    process.stdout.write(chunk);
-    tail = (tail + chunk.toString()).slice(-4000);
-  });
+  ], { cwd: root, env, stdio: ['inherit', 'inherit', 'inherit'] });
   child.on('exit', (c, sig) => {
-    for (const key of Object.keys(totals)) {
-      const m = new RegExp(`ℹ ${key} (\\d+)`).exec(tail);
-      if (m) totals[key] += Number(m[1]);
+    try {
+      const r = JSON.parse(readFileSync(resultFile, 'utf8'));
+      rmSync(resultFile, { force: true });
+      for (const key of Object.keys(totals)) totals[key] += r[key] ?? 0;
+      Object.assign(fileTimes, r.files);
+    } catch {
+      // The runner died before writing its result: its exit code says so.
+      totals.fail += 1;
+      console.error(`the test runner for ${list.length} files ended (${sig ?? `exit ${c}`}) before reporting its results`);
     }
     res(c ?? (sig ? 1 : 0));
   });
 });
+const wallStart = Date.now();
 const code = Math.max(await run(parallel, 3), await run(serial, 1, 900_000));
+const slowest = Object.entries(fileTimes).sort((a, b) => b[1] - a[1]);
+console.log(`\ntime per file (slowest first; ${files.length} files, ${((Date.now() - wallStart) / 1000).toFixed(0)} s in all):`);
+for (const [f, ms] of slowest) console.log(`  ${(ms / 1000).toFixed(1).padStart(7)} s  ${f}`);
 console.log(`\ntests: ${totals.pass} passed, ${totals.fail} failed${totals.cancelled ? `, ${totals.cancelled} cancelled (timed out)` : ''}${totals.skipped ? `, ${totals.skipped} skipped` : ''}`);
 
-try {
+if (!unitOnly) try {
   // The run's database and any extra ones its tests made (named after it).
   const client = new pg.Client({ connectionString: adminUrl });
   await client.connect();

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { TokenCipher, DecryptError } from '../src/infra/crypto/token-cipher.ts';
+import { TokenCipher, DecryptError } from '../../src/infra/crypto/token-cipher.ts';
 
 const key = (id: string) => ({ id, key: randomBytes(32) });
 

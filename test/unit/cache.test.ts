@@ -2,8 +2,8 @@
 // not kept, and the race that matters: an invalidation while a load is in flight must win.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { TtlCache } from '../src/infra/cache.ts';
-import { createMetrics } from '../src/infra/metrics.ts';
+import { TtlCache } from '../../src/infra/cache.ts';
+import { createMetrics } from '../../src/infra/metrics.ts';
 
 const metrics = createMetrics({ enabled: true });
 const deferred = <T>() => {

@@ -2,16 +2,16 @@
 // fails, and the problem names the field. Text is counted as each network counts it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { HttpClient } from '../src/infra/http/client.ts';
-import type { ProviderDeps, ProviderLimits } from '../src/providers/types.ts';
-import { createX } from '../src/providers/x.ts';
-import { createLinkedIn } from '../src/providers/linkedin.ts';
-import { createFacebook } from '../src/providers/facebook.ts';
-import { createInstagram } from '../src/providers/instagram.ts';
-import { createThreads } from '../src/providers/threads.ts';
-import { createMastodon, mastodonLimits } from '../src/providers/mastodon.ts';
-import { createBluesky } from '../src/providers/bluesky.ts';
-import { checkTarget, type MediaFacts, type TargetContent } from '../src/modules/posts/validate.ts';
+import type { HttpClient } from '../../src/infra/http/client.ts';
+import type { ProviderDeps, ProviderLimits } from '../../src/providers/types.ts';
+import { createX } from '../../src/providers/x.ts';
+import { createLinkedIn } from '../../src/providers/linkedin.ts';
+import { createFacebook } from '../../src/providers/facebook.ts';
+import { createInstagram } from '../../src/providers/instagram.ts';
+import { createThreads } from '../../src/providers/threads.ts';
+import { createMastodon, mastodonLimits } from '../../src/providers/mastodon.ts';
+import { createBluesky } from '../../src/providers/bluesky.ts';
+import { checkTarget, type MediaFacts, type TargetContent } from '../../src/modules/posts/validate.ts';
 
 const deps: ProviderDeps = { http: {} as HttpClient, settings: { clientId: 'id', clientSecret: 'secret', baseUrls: { version: '202601' } } };
 const limits = {

@@ -3,8 +3,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { MemoryStore } from '../src/infra/stores/memory.ts';
-import { PublishLimits, PUBLISH_BUDGETS } from '../src/modules/publishing/limits.ts';
+import { MemoryStore } from '../../src/infra/stores/memory.ts';
+import { PublishLimits, PUBLISH_BUDGETS } from '../../src/modules/publishing/limits.ts';
 
 test('a per-account budget refuses past its points with the wait until the next one, per account', async () => {
   const limits = new PublishLimits(new MemoryStore(), { perNetwork: 4, perAccount: 1, budgets: { x: '2/900' } });
