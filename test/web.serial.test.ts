@@ -45,8 +45,8 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-async function newPage(viewport = { width: 1280, height: 900 }): Promise<Page> {
-  const ctx = await browser.newContext({ viewport, baseURL: app.url, locale: 'en-GB', timezoneId: 'UTC' });
+async function newPage(viewport = { width: 1280, height: 900 }, locale = 'en-GB'): Promise<Page> {
+  const ctx = await browser.newContext({ viewport, baseURL: app.url, locale, timezoneId: 'UTC' });
   contexts.push(ctx);
   const page = await ctx.newPage();
   page.setDefaultTimeout(WAIT);
@@ -61,6 +61,15 @@ async function shot(page: Page, name: string): Promise<void> {
 }
 
 const heading = (page: Page, name: string | RegExp) => page.getByRole('heading', { level: 1, name });
+
+/** Whether the page can still load an image from an object URL (a revoked one no longer loads). An
+ *  image, not fetch: the app's CSP lets images, not connections, use blob: URLs. */
+const blobAlive = (page: Page, url: string) => page.evaluate((u) => new Promise<boolean>((resolve) => {
+  const img = new Image();
+  img.onload = () => resolve(true);
+  img.onerror = () => resolve(false);
+  img.src = u;
+}), url);
 
 async function signInThroughUi(page: Page, email: string, password: string): Promise<void> {
   await page.goto('/sign-in');
@@ -247,8 +256,20 @@ test('sign up, confirm, connect Sandbox, compose with an image, schedule it seco
   assert.notEqual(countText('unicode', text), text.length, 'the emoji makes code points differ from UTF-16 units');
   await page.getByLabel('Add images or videos').setInputFiles({ name: 'pixel.png', mimeType: 'image/png', buffer: PNG });
   await page.getByRole('img', { name: 'Preview of pixel.png' }).waitFor();
+  // The preview is the local file, as an object URL the composer must give back when it is done with it.
+  const preview = await page.getByRole('img', { name: 'Preview of pixel.png' }).getAttribute('src');
+  assert.match(preview ?? '', /^blob:/);
+  assert.equal(await blobAlive(page, preview!), true);
   await page.getByLabel('Alt text for item 1').fill('A single blue pixel');
   await page.getByLabel('Alt text for item 1').blur();
+  // A second image, removed again: its preview is released at once.
+  await page.getByLabel('Add images or videos').setInputFiles({ name: 'second.png', mimeType: 'image/png', buffer: PNG });
+  const secondPreview = await page.getByRole('img', { name: 'Preview of second.png' }).getAttribute('src');
+  await page.getByLabel('Alt text for item 2').waitFor();
+  await page.getByRole('button', { name: 'Remove second.png' }).click();
+  await page.getByRole('img', { name: 'Preview of second.png' }).waitFor({ state: 'detached' });
+  assert.equal(await blobAlive(page, secondPreview!), false, 'a removed upload\'s preview is revoked');
+  assert.equal(await blobAlive(page, preview!), true, 'the other upload keeps its preview');
   // A thread part, with its own counter.
   await page.getByRole('button', { name: 'Add a thread part' }).click();
   await page.getByLabel('Thread part 2', { exact: true }).fill('And a second part.');
@@ -268,6 +289,8 @@ test('sign up, confirm, connect Sandbox, compose with an image, schedule it seco
 
   // The post's page follows it until it is out, with the link to it.
   await heading(page, 'Post').waitFor();
+  // The composer is gone, and with it the previews of its uploads.
+  assert.equal(await blobAlive(page, preview!), false, 'the composer revokes its previews when it goes');
   const postId = new URL(page.url()).pathname.split('/').pop()!;
   const link = page.getByRole('link', { name: /View the published post on Sandbox/ });
   await link.waitFor({ timeout: 120_000 });
@@ -446,11 +469,16 @@ test('sign up, confirm, connect Sandbox, compose with an image, schedule it seco
   // The post list, and the app on a phone-sized screen.
   await page.goto(`/posts/${postId}`);
   await heading(page, 'Post').waitFor();
-  const phone = await newPage({ width: 390, height: 844 });
+  // (In American English, where a short date reads "Mon, Dec 7": the calendar's weekday headings are
+  // the weekday alone.)
+  const phone = await newPage({ width: 390, height: 844 }, 'en-US');
   await signInThroughUi(phone, email, password);
   await heading(phone, 'Posts').waitFor();
   await phone.getByText('Calendar mover').waitFor();
   await shot(phone, '16-phone-posts');
+  await phone.goto(`/calendar?date=${wed}`);
+  await phone.locator(`section[data-date="${wed}"]`).waitFor();
+  assert.deepEqual(await phone.locator('.calendar-weekday').allTextContents(), ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun']);
   await phone.getByRole('button', { name: 'Menu' }).click();
   await phone.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Compose' }).click();
   await heading(phone, 'Compose').waitFor();

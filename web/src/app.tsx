@@ -57,7 +57,7 @@ export function App() {
     if (auth.status === 'in' && (SIGNED_OUT_ONLY.includes(loc.path as never) || loc.path === '/')) {
       navigate(takeNext() ?? HOME, { replace: true });
     }
-  }, [auth.status, loc.path]);
+  }, [auth.status, loc]);
 
   // Focus the new screen's heading after a navigation (not on the first paint), so screen readers
   // announce it and keyboard users continue from the top of the content.

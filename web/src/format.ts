@@ -65,6 +65,12 @@ export function dayLabel(day: string, style: 'long' | 'short' = 'short'): string
   });
 }
 
+/** The weekday alone ("Mon", or "Monday" when long), for column headings: not cut out of dayLabel, whose
+ *  parts and punctuation differ by locale ("Mon, Dec 7" in en-US). */
+export function weekdayName(day: string, style: 'long' | 'short' = 'short'): string {
+  return new Date(`${day}T12:00:00Z`).toLocaleDateString(undefined, { timeZone: 'UTC', weekday: style });
+}
+
 export const WEEKDAYS = ['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday'];
 
 export const STATE_WORDS: Record<string, string> = {

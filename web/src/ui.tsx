@@ -130,6 +130,8 @@ export function useLoad<T>(fn: () => Promise<T>, deps: unknown[]): Loaded<T> {
       (data) => { if (mine === seq.current) setState({ data, error: undefined, loading: false }); },
       (error: unknown) => { if (mine === seq.current) setState((s) => ({ data: s.data, error, loading: false })); },
     );
+    // Like useEffect's own, the caller's deps say when to load again; fn is that render's closure over them.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [...deps, tick]);
   const reload = useCallback(() => setTick((t) => t + 1), []);
   const setData = useCallback((data: T) => setState({ data, error: undefined, loading: false }), []);

@@ -72,20 +72,21 @@ export function Accounts() {
   // Back from the network: say how it went, then clean the address.
   const connected = loc.search.get('connected');
   const connectError = loc.search.get('connect_error');
+  const failedProvider = loc.search.get('provider');
   const [outcome, setOutcome] = useState<{ ok: boolean; text: string } | null>(null);
   useEffect(() => {
     if (connected) setOutcome({ ok: true, text: `${providerName(networks, connected)} account connected.` });
     else if (connectError) {
-      const provider = loc.search.get('provider');
-      setOutcome({ ok: false, text: `${provider ? `${providerName(networks, provider)}: ` : ''}${CONNECT_ERRORS[connectError] ?? `Connecting failed (${connectError}).`}` });
+      setOutcome({ ok: false, text: `${failedProvider ? `${providerName(networks, failedProvider)}: ` : ''}${CONNECT_ERRORS[connectError] ?? `Connecting failed (${connectError}).`}` });
     }
     if (connected || connectError) setQuery({ connected: undefined, connect_error: undefined, provider: undefined, accounts: undefined });
-  }, [connected, connectError]);
+  }, [connected, connectError, failedProvider, networks]);
+  const reloadAccounts = accounts.reload;
   useEffect(() => {
-    const l = () => accounts.reload();
+    const l = () => reloadAccounts();
     addEventListener('allin:accounts', l);
     return () => removeEventListener('allin:accounts', l);
-  }, [accounts.reload]);
+  }, [reloadAccounts]);
 
   const list = accounts.data?.accounts ?? [];
   return (

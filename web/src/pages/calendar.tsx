@@ -5,7 +5,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api.ts';
 import { setQuery, useLocation } from '../router.ts';
-import { addDays, dayLabel, excerpt, today, weekday } from '../format.ts';
+import { addDays, dayLabel, excerpt, today, weekday, weekdayName } from '../format.ts';
 import { useApp, wsPath } from '../state.ts';
 import type { CalendarItem } from '../types.ts';
 import { Badge, Button, Dialog, ErrorNote, Field, Link, Loading, Page, Submit, toast, useAction, useLoad } from '../ui.tsx';
@@ -76,7 +76,7 @@ export function Calendar() {
       {cal.error ? <ErrorNote error={cal.error} retry={cal.reload} /> : null}
       {cal.data && (
         <div class={`calendar calendar-${view}`}>
-          {days.slice(0, 7).map((d) => <div key={`h${d.date}`} class="calendar-weekday" aria-hidden="true">{dayLabel(d.date).split(' ')[0]}</div>)}
+          {days.slice(0, 7).map((d) => <div key={`h${d.date}`} class="calendar-weekday" aria-hidden="true">{weekdayName(d.date)}</div>)}
           {days.map((d) => {
             const outside = month !== undefined && !d.date.startsWith(month);
             return (
@@ -145,7 +145,7 @@ function MoveDialog({ item, zone, network, onClose, onMove }: {
     setDay(item.at);
     setTime(item.localTime);
     setAlone(false);
-  }, [item?.targetId]);
+  }, [item]);
   const several = (item?.networks ?? 1) > 1;
   return (
     <Dialog open={!!item} title="Move post" onClose={onClose}>

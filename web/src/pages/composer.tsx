@@ -3,7 +3,7 @@
 // countText, imported from src/); media uploads with previews and alt text; thread parts; and when:
 // now, at a date and time in a time zone, in the queue, as a draft, or submitted for approval. A Bluesky
 // tab previews the link card its post will carry (the server reads the page: POST …/link-card).
-import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { checkTarget, type Count, type Problem } from '../../../src/modules/posts/validate.ts';
 import { api, ApiError, blobUrl } from '../api.ts';
 import { navigate, ROUTES } from '../router.ts';
@@ -33,13 +33,14 @@ function defaultTime(zone: string): { date: string; time: string } {
 /** A media preview: the local file while it is fresh, or the stored bytes (fetched with the token). */
 function MediaPreview({ upload, workspaceId }: { upload: Upload; workspaceId: string }) {
   const [src, setSrc] = useState<string | undefined>(upload.preview);
+  const mediaId = upload.media?.id;
   useEffect(() => {
-    if (upload.preview || !upload.media) return;
+    if (upload.preview || !mediaId) return;
     const ctl = new AbortController();
     let url: string | undefined;
-    blobUrl(`/api/workspaces/${workspaceId}/media/${upload.media.id}/content`, ctl.signal).then((u) => { url = u; setSrc(u); }, () => {});
+    blobUrl(`/api/workspaces/${workspaceId}/media/${mediaId}/content`, ctl.signal).then((u) => { url = u; setSrc(u); }, () => {});
     return () => { ctl.abort(); if (url) URL.revokeObjectURL(url); };
-  }, [upload.media?.id, upload.preview]);
+  }, [mediaId, upload.preview, workspaceId]);
   const m = upload.media;
   if (!src || !m) return <div class="thumb thumb-empty" aria-hidden="true" />;
   return m.mimeType.startsWith('video/')
@@ -89,8 +90,11 @@ export function Composer({ postId }: { postId?: string }) {
   const [attempted, setAttempted] = useState(false);
   const problemsBox = useRef<HTMLDivElement>(null);
   const loadedFor = useRef<string | null>(null);
+  // The object URLs of the local previews still in use: revoked when their upload is removed, and all
+  // of them when the composer goes (the browser keeps each file's bytes until then).
+  const previews = useRef(new Set<string>());
 
-  const accounts = (accountsLoad.data?.accounts ?? []).filter((a) => a.status !== 'disconnected');
+  const accounts = useMemo(() => (accountsLoad.data?.accounts ?? []).filter((a) => a.status !== 'disconnected'), [accountsLoad.data]);
   const needsApproval = !!workspace.settings?.requireApproval && !can('posts.approve');
 
   // Editing: fill the form from the post once.
@@ -123,16 +127,19 @@ export function Composer({ postId }: { postId?: string }) {
       const lp = localParts(new Date(p.schedule.publishAt), zone);
       setAt({ date: lp.date, time: lp.time.slice(0, 5) });
     }
-  }, [existing.data]);
+  }, [existing.data, workspace, zone]);
 
-  // Creating: choose every active account when there is only one.
+  // Creating: choose the account when there is only one and it is active (once the accounts are loaded,
+  // and only if nothing is chosen yet).
   useEffect(() => {
-    if (!postId && accountsLoad.data && chosen.length === 0 && accounts.length === 1 && accounts[0]!.status === 'active') setChosen([accounts[0]!.id]);
-  }, [accountsLoad.data]);
+    if (postId || !accountsLoad.data) return;
+    const only = accounts.length === 1 && accounts[0]!.status === 'active' ? accounts[0]!.id : null;
+    if (only) setChosen((c) => (c.length === 0 ? [only] : c));
+  }, [accountsLoad.data, accounts, postId]);
 
-  const networkOf = (a: Account): Network | undefined => networks.find((n) => n.id === a.provider);
-  const chosenAccounts = accounts.filter((a) => chosen.includes(a.id));
-  const media = uploads.flatMap((u) => (u.media ? [u.media] : []));
+  const networkOf = useCallback((a: Account): Network | undefined => networks.find((n) => n.id === a.provider), [networks]);
+  const chosenAccounts = useMemo(() => accounts.filter((a) => chosen.includes(a.id)), [accounts, chosen]);
+  const media = useMemo(() => uploads.flatMap((u) => (u.media ? [u.media] : [])), [uploads]);
 
   /** The checks of every chosen account, by the server's own rules. */
   const checks = useMemo(() => chosenAccounts.map((a) => {
@@ -147,7 +154,7 @@ export function Composer({ postId }: { postId?: string }) {
       ...(o?.options ? { options: o.options } : {}),
     });
     return { account: a, ...r, threads };
-  }), [chosenAccounts.map((a) => a.id).join(), own, text, parts, uploads, networks]);
+  }), [chosenAccounts, networkOf, own, text, parts, media]);
 
   const localProblems = checks.flatMap((c) => c.problems);
   const label = (a: Account) => `${providerName(networks, a.provider)} · ${a.username}`;
@@ -161,6 +168,7 @@ export function Composer({ postId }: { postId?: string }) {
     for (const file of Array.from(files)) {
       const key = newKey();
       const preview = URL.createObjectURL(file);
+      previews.current.add(preview);
       setUploads((us) => [...us, { key, name: file.name, preview }]);
       const form = new FormData();
       form.append('file', file, file.name);
@@ -180,10 +188,16 @@ export function Composer({ postId }: { postId?: string }) {
     }
   };
   const removeUpload = (u: Upload) => {
-    if (u.preview) URL.revokeObjectURL(u.preview);
+    if (u.preview) {
+      URL.revokeObjectURL(u.preview);
+      previews.current.delete(u.preview);
+    }
     setUploads((us) => us.filter((x) => x.key !== u.key));
   };
-  useEffect(() => () => { for (const u of uploads) if (u.preview) URL.revokeObjectURL(u.preview); }, []);
+  useEffect(() => {
+    const live = previews.current;
+    return () => { for (const url of live) URL.revokeObjectURL(url); };
+  }, []);
 
   // ---------- saving ----------
   const body = () => ({
@@ -254,9 +268,10 @@ export function Composer({ postId }: { postId?: string }) {
   const showProblems = touched || attempted || uploads.length > 0;
 
   const tabs = [{ id: 'all', label: 'All networks' }, ...chosenAccounts.map((a) => ({ id: a.id, label: label(a) }))];
-  useEffect(() => { if (!tabs.some((t) => t.id === tab)) setTab('all'); }, [chosen.join()]);
+  // The tab of an account no longer chosen falls back to "All networks" (unchoosing one also resets it).
+  const activeTab = tabs.some((t) => t.id === tab) ? tab : 'all';
   const onTabKey = (e: KeyboardEvent) => {
-    const i = tabs.findIndex((t) => t.id === tab);
+    const i = tabs.findIndex((t) => t.id === activeTab);
     let next = -1;
     if (e.key === 'ArrowRight') next = (i + 1) % tabs.length;
     else if (e.key === 'ArrowLeft') next = (i - 1 + tabs.length) % tabs.length;
@@ -300,6 +315,7 @@ export function Composer({ postId }: { postId?: string }) {
                   onChange={(e) => {
                     const on = e.currentTarget.checked;
                     setChosen((c) => (on ? [...c, a.id] : c.filter((x) => x !== a.id)));
+                    if (!on && tab === a.id) setTab('all');
                   }} />
                 <label for={`acc-${a.id}`}>{label(a)}{a.status !== 'active' ? ` (${a.status === 'needs_reconnect' ? 'needs reconnecting' : a.status})` : ''}</label>
               </li>
@@ -310,15 +326,15 @@ export function Composer({ postId }: { postId?: string }) {
         <div class="card">
           <div role="tablist" aria-label="Text per network" class="tabs" onKeyDown={onTabKey}>
             {tabs.map((t) => (
-              <button key={t.id} type="button" role="tab" id={`tab-${t.id}`} aria-selected={tab === t.id} aria-controls={`panel-${t.id}`}
-                tabIndex={tab === t.id ? 0 : -1} class="tab" onClick={() => setTab(t.id)}>
+              <button key={t.id} type="button" role="tab" id={`tab-${t.id}`} aria-selected={activeTab === t.id} aria-controls={`panel-${t.id}`}
+                tabIndex={activeTab === t.id ? 0 : -1} class="tab" onClick={() => setTab(t.id)}>
                 {t.label}
                 {t.id !== 'all' && showProblems && problemsFor(t.id).length > 0 && <span class="tab-dot" aria-label="has problems">!</span>}
               </button>
             ))}
           </div>
 
-          {tab === 'all' && (
+          {activeTab === 'all' && (
             <div role="tabpanel" id="panel-all" aria-labelledby="tab-all" class="tabpanel">
               <Field label="Text" hint={chosenAccounts.length === 0 ? 'Choose at least one account above.' : undefined}>
                 {(p) => (
@@ -382,7 +398,7 @@ export function Composer({ postId }: { postId?: string }) {
             </div>
           )}
 
-          {chosenAccounts.filter((a) => a.id === tab).map((a) => {
+          {chosenAccounts.filter((a) => a.id === activeTab).map((a) => {
             const n = networkOf(a);
             const o = own[a.id] ?? { text: null, firstComment: null };
             const set = (patch: Partial<Own>) => setOwn((all) => ({ ...all, [a.id]: { ...o, ...patch } }));
@@ -519,16 +535,17 @@ function LinkCardPreview({ text }: { text: string }) {
   const { workspace } = useApp();
   const [card, setCard] = useState<LinkCard | null | undefined>(undefined);
   const [failed, setFailed] = useState<unknown>(null);
+  const cardPath = wsPath(workspace, '/link-card');
   useEffect(() => {
     let live = true;
     const timer = setTimeout(() => {
-      api.post<{ card: LinkCard | null }>(wsPath(workspace, '/link-card'), { text }).then(
+      api.post<{ card: LinkCard | null }>(cardPath, { text }).then(
         (r) => { if (live) { setCard(r.card); setFailed(null); } },
         (err: unknown) => { if (live) setFailed(err); },
       );
     }, 600);
     return () => { live = false; clearTimeout(timer); };
-  }, [text, workspace.id]);
+  }, [text, cardPath]);
   if (failed) return <p class="hint">The link card could not be previewed: {messageOf(failed)}</p>;
   if (card === undefined) return null;
   if (card === null) return <p class="hint">No link card: the text has no link, or its page says nothing AllIN can show.</p>;

@@ -85,14 +85,17 @@ export function Posts() {
 function MediaStrip({ ids }: { ids: string[] }) {
   const { workspace } = useApp();
   const [urls, setUrls] = useState<Record<string, string>>({});
+  // Fetched again only when the list itself changes, not each time the post is polled.
+  const idList = ids.join(',');
+  const mediaPath = wsPath(workspace, '/media');
   useEffect(() => {
     const ctl = new AbortController();
     const made: string[] = [];
-    for (const id of ids) {
-      blobUrl(wsPath(workspace, `/media/${id}/content`), ctl.signal).then((u) => { made.push(u); setUrls((x) => ({ ...x, [id]: u })); }, () => {});
+    for (const id of idList ? idList.split(',') : []) {
+      blobUrl(`${mediaPath}/${id}/content`, ctl.signal).then((u) => { made.push(u); setUrls((x) => ({ ...x, [id]: u })); }, () => {});
     }
     return () => { ctl.abort(); for (const u of made) URL.revokeObjectURL(u); };
-  }, [ids.join()]);
+  }, [idList, mediaPath]);
   if (ids.length === 0) return null;
   return (
     <ul class="media-list" aria-label="Media">
@@ -178,7 +181,7 @@ export function PostDetail({ postId }: { postId: string }) {
       if (!stopped) setElsewhere('none');
     })();
     return () => { stopped = true; };
-  }, [post.error]);
+  }, [post.error, postId, workspace.id, me.workspaces, switchWorkspace]);
   const accounts = useLoad(() => api.get<{ accounts: Account[] }>(wsPath(workspace, '/accounts')), [workspace.id]);
   const p = post.data;
   const published = p?.targets.some((t) => t.state === 'published') ?? false;
@@ -187,11 +190,12 @@ export function PostDetail({ postId }: { postId: string }) {
 
   // Follow a post that is about to go out or going out.
   const active = p?.targets.some((t) => t.state === 'publishing' || (t.state === 'scheduled' && t.publishAt && new Date(t.publishAt).getTime() - Date.now() < 15 * 60_000));
+  const reloadPost = post.reload;
   useEffect(() => {
     if (!active) return;
-    const timer = setInterval(() => post.reload(), 3000);
+    const timer = setInterval(() => reloadPost(), 3000);
     return () => clearInterval(timer);
-  }, [active, post.reload]);
+  }, [active, reloadPost]);
 
   if (post.loading && !p) return <Page title="Post"><Loading /></Page>;
   if (!p && elsewhere === 'looking') return <Page title="Post"><Loading label="Looking for the post in your other workspaces…" /></Page>;

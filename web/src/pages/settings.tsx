@@ -100,12 +100,15 @@ function TimeSlots() {
   const accountId = loc.search.get('account') ?? list[0]?.id ?? '';
   const slots = useLoad(() => (accountId ? api.get<Slots>(wsPath(workspace, `/accounts/${accountId}/slots`)) : Promise.resolve(undefined)), [accountId]);
   const [rows, setRows] = useState<{ weekday: number; time: string }[]>([]);
-  const [zone, setZone] = useState(wsZone);
+  // The zone shown is the slots' own (the workspace's while there are none) until the user picks one;
+  // newly loaded slots reset both the rows and that choice.
+  const [zoneChoice, setZone] = useState<string | null>(null);
+  const zone = zoneChoice ?? (slots.data?.slots.length ? slots.data.timeZone : wsZone);
   const [run, busy] = useAction();
   useEffect(() => {
     if (!slots.data) return;
     setRows(slots.data.slots);
-    setZone(slots.data.slots.length ? slots.data.timeZone : wsZone);
+    setZone(null);
   }, [slots.data]);
   const edit = can('posts.write');
 
