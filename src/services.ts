@@ -95,7 +95,10 @@ export function buildServices(config: Config, db: Db, store: KeyValueStore, log:
   };
   // The auth service caches /me; workspace changes tell it, through the bus, whose to drop.
   const workspaces = new WorkspaceService(db, (userIds) => bus.publish('me', userIds));
-  const invitations = new InvitationService({ db, workspaces, publicUrl: config.PUBLIC_URL });
+  const invitations = new InvitationService({
+    db, workspaces, publicUrl: config.PUBLIC_URL,
+    limits: { workspace: createLimiter(store, 'invitations-workspace', config.LIMIT_INVITATIONS_WORKSPACE), sender: createLimiter(store, 'invitations-user', config.LIMIT_INVITATIONS_USER) },
+  });
   const apiKeys = new ApiKeyService(db);
   const auth = new AuthService({ db, hasher, sessions, tokens, limits: authLimits, workspaces, publicUrl: config.PUBLIC_URL, log, metrics, bus });
   const mailer = createMailer({ url: config.MAIL_URL, from: config.MAIL_FROM, log });
@@ -125,7 +128,10 @@ export function buildServices(config: Config, db: Db, store: KeyValueStore, log:
   });
   const media = new MediaService({
     db, log, storage: new LocalDiskStorage(config.MEDIA_DIR), inUse: mediaInUse(db), links: new MediaLinks(config.AUTH_SECRET!, config.PUBLIC_URL),
-    limits: { maxImageBytes: config.MEDIA_MAX_IMAGE_BYTES, maxVideoBytes: config.MEDIA_MAX_VIDEO_BYTES, unusedTtlHours: config.MEDIA_UNUSED_TTL_HOURS },
+    limits: {
+      maxImageBytes: config.MEDIA_MAX_IMAGE_BYTES, maxVideoBytes: config.MEDIA_MAX_VIDEO_BYTES, unusedTtlHours: config.MEDIA_UNUSED_TTL_HOURS,
+      quotaBytes: config.MEDIA_WORKSPACE_QUOTA_BYTES, diskReserveBytes: config.MEDIA_DISK_RESERVE_BYTES,
+    },
   });
   const posts = new PostsService({ db, registry, media });
   const publishing = new PublishingService({

@@ -101,10 +101,12 @@ export const mediaRoutes: FastifyPluginAsyncTypebox<MediaRouteDeps> = async (app
       description: `Fields: \`file\` (required, one file) and \`altText\` (optional, up to ${ALT_TEXT_MAX} characters). ` +
         `The type is read from the content, not the name: ${Object.keys(ACCEPTED_TYPES).join(', ')}. ` +
         `Images up to ${formatBytes(maxImageBytes)}, videos up to ${formatBytes(maxVideoBytes)}. ` +
-        'Uploads no post refers to are deleted after MEDIA_UNUSED_TTL_HOURS.',
+        'Uploads no post refers to are deleted after MEDIA_UNUSED_TTL_HOURS. ' +
+        'A workspace stores at most MEDIA_WORKSPACE_QUOTA_BYTES of media: past it, 413 `MEDIA_QUOTA_EXCEEDED` with the quota and the usage. ' +
+        'When the server\'s disk has no room (less free than MEDIA_DISK_RESERVE_BYTES, or full), 507 `INSUFFICIENT_STORAGE`; nothing of the file is kept.',
       consumes: ['multipart/form-data'],
       params: WorkspaceParams,
-      response: { 201: MediaSchema, ...errors(400, 401, 403, 404, 413, 415, 422, 429) },
+      response: { 201: MediaSchema, ...errors(400, 401, 403, 404, 413, 415, 422, 429, 507) },
     },
   }, async (req, reply) => {
     if (!req.isMultipart()) {
@@ -113,6 +115,9 @@ export const mediaRoutes: FastifyPluginAsyncTypebox<MediaRouteDeps> = async (app
     const caller = req.caller!;
     const userId = caller.kind === 'user' ? caller.userId : caller.createdBy;
     const workspaceId = req.params.workspaceId;
+    // An upper bound of the file's size (multipart adds a few hundred bytes), for the free-space check.
+    const length = Number(req.headers['content-length']);
+    const expectedBytes = Number.isSafeInteger(length) && length > 0 ? Math.min(length, maxBytes) : undefined;
     let altText: string | null | undefined;
     let created: Media | undefined;
     try {
@@ -131,7 +136,7 @@ export const mediaRoutes: FastifyPluginAsyncTypebox<MediaRouteDeps> = async (app
           throw new ApiError(400, 'VALIDATION_FAILED', `Send the file in the field "file" (it came in "${part.fieldname}").`, [{ field: part.fieldname, message: 'is not an accepted field' }]);
         }
         try {
-          created = await d.media.upload(workspaceId, userId, part.file, part.filename, { altText: altText ?? null });
+          created = await d.media.upload(workspaceId, userId, part.file, part.filename, { altText: altText ?? null, ...(expectedBytes ? { expectedBytes } : {}) });
         } catch (err) {
           drain(part.file);
           throw err;

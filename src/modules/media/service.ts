@@ -10,9 +10,18 @@
 //   3. on the way through, an image keeps its first 512 KiB (where every format states its size), a
 //      video feeds its header boxes to the MP4 reader (duration, picture size);
 //   4. the row is written once the file is complete; if that fails, the file is removed.
+//
+// Room, checked before a byte is stored and again while the bytes stream:
+//   - the workspace's quota (MEDIA_WORKSPACE_QUOTA_BYTES), counted as the bytes of its stored media; the
+//     row is written under a per-workspace lock that re-counts, so concurrent uploads never together
+//     pass the quota. Past it: 413, since the request is too large for what the workspace may still store
+//     and the workspace can act (delete media); it is not the server failing, so it does not page anyone;
+//   - the disk's free space, less MEDIA_DISK_RESERVE_BYTES: 507 Insufficient Storage (RFC 4918), the
+//     server's own condition, for its operator to fix, and the same answer when the disk fills anyway
+//     while a file is written (ENOSPC): the partial file is removed and no row is written.
 import { randomUUID } from 'node:crypto';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
-import { and, asc, desc, eq, gt, inArray, lt, or } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, inArray, lt, or, sql } from 'drizzle-orm';
 import { fileTypeFromBuffer } from 'file-type';
 import { imageSize } from 'image-size';
 import type { Task } from 'graphile-worker';
@@ -22,7 +31,7 @@ import { ApiError } from '../../http/errors.ts';
 import type { MediaItem } from '../../providers/types.ts';
 import { Mp4HeaderReader } from './mp4.ts';
 import type { MediaLinks } from './links.ts';
-import type { MediaStorage } from './storage.ts';
+import { StorageFull, type MediaStorage } from './storage.ts';
 import { media } from './schema.ts';
 
 export type Media = typeof media.$inferSelect;
@@ -56,6 +65,16 @@ export interface MediaLimits {
   maxVideoBytes: number;
   /** Uploads no post refers to are removed once this old. */
   unusedTtlHours: number;
+  /** Bytes of media one workspace may store; 0: no quota. */
+  quotaBytes?: number;
+  /** Free bytes an upload must leave on the storage's disk. */
+  diskReserveBytes?: number;
+}
+
+/** A bound on the bytes of one upload other than its type's limit, and the refusal past it. */
+interface Room {
+  bytes: number;
+  refuse(): ApiError;
 }
 
 /** Which of these media ids posts still refer to. */
@@ -106,6 +125,14 @@ export function cleanAltText(value: string | null | undefined, field = 'altText'
   return text;
 }
 
+function quotaExceeded(quotaBytes: number, usedBytes: number, fileBytes?: number): ApiError {
+  const left = Math.max(0, quotaBytes - usedBytes);
+  const file = fileBytes === undefined ? `this file is larger than the ${formatBytes(left)} left` : `this file (${formatBytes(fileBytes)}) is larger than the ${formatBytes(left)} left`;
+  return new ApiError(413, 'MEDIA_QUOTA_EXCEEDED',
+    `This workspace stores ${formatBytes(usedBytes)} (${usedBytes} bytes) of media and its quota is ${formatBytes(quotaBytes)} (${quotaBytes} bytes, MEDIA_WORKSPACE_QUOTA_BYTES): ${usedBytes >= quotaBytes ? 'it is full' : file}. Delete media no post uses, or ask the server's operator to raise the quota.`,
+    { quotaBytes, usedBytes, ...(fileBytes === undefined ? {} : { fileBytes }) });
+}
+
 const notFound = () => new ApiError(404, 'NOT_FOUND', 'This media does not exist in this workspace (it may have been deleted, or removed unused by the cleanup).');
 
 /** Reads the stream once: detects, limits, and observes what the row needs. Errors are ApiErrors for the caller. */
@@ -120,7 +147,7 @@ class UploadInspector extends Transform {
   private imagePrefixLength = 0;
   readonly mp4 = new Mp4HeaderReader();
 
-  constructor(private readonly limits: MediaLimits) {
+  constructor(private readonly limits: MediaLimits, private readonly rooms: Room[] = []) {
     super();
   }
 
@@ -189,6 +216,12 @@ class UploadInspector extends Transform {
         { limitBytes: this.limit, kind: this.kind, detectedType: this.mime }));
       return;
     }
+    for (const room of this.rooms) {
+      if (this.total > room.bytes) {
+        cb(room.refuse());
+        return;
+      }
+    }
     if (this.kind === 'image' && this.imagePrefixLength < IMAGE_PREFIX_BYTES) {
       const part = chunk.subarray(0, IMAGE_PREFIX_BYTES - this.imagePrefixLength);
       this.imagePrefix.push(Buffer.from(part));
@@ -222,13 +255,24 @@ export class MediaService {
 
   /**
    * Streams one file into storage. `source` is consumed until the end, or until the file is refused
-   * (415 type, 413 size, 400 empty, 422 unreadable): the caller then owns what is left of it.
+   * (415 type, 413 size or quota, 400 empty, 422 unreadable, 507 no room on disk): the caller then owns
+   * what is left of it. `expectedBytes` (the request's length, when known) lets a file the disk cannot
+   * hold be refused before it is read.
    */
-  async upload(workspaceId: string, userId: string | null, source: Readable, fileName: string | undefined, opts: { altText?: string | null } = {}): Promise<Media> {
+  async upload(workspaceId: string, userId: string | null, source: Readable, fileName: string | undefined, opts: { altText?: string | null; expectedBytes?: number } = {}): Promise<Media> {
     const altText = cleanAltText(opts.altText);
     const id = randomUUID();
     const storageKey = `${workspaceId.toLowerCase()}/${id}`;
-    const inspector = new UploadInspector(this.d.limits);
+    const rooms: Room[] = [];
+    const disk = await this.diskRoom(opts.expectedBytes ?? 0);
+    if (disk !== undefined) rooms.push({ bytes: disk, refuse: () => this.diskFull({ reason: 'reserve', roomBytes: disk }) });
+    const quota = this.d.limits.quotaBytes ?? 0;
+    if (quota > 0) {
+      const used = await this.usedBytes(workspaceId);
+      if (used >= quota) throw quotaExceeded(quota, used);
+      rooms.push({ bytes: quota - used, refuse: () => quotaExceeded(quota, used) });
+    }
+    const inspector = new UploadInspector(this.d.limits, rooms);
     const onSourceError = (err: Error) => inspector.destroy(err);
     // A small file can be refused before storage starts reading (it awaits its folders): the error then
     // stays on the inspector, and storage.put rejects with it as soon as it reads.
@@ -238,6 +282,9 @@ export class MediaService {
     let stored;
     try {
       stored = await this.d.storage.put(storageKey, inspector);
+    } catch (err) {
+      if (err instanceof StorageFull) throw this.diskFull({ reason: 'full', err });
+      throw err;
     } finally {
       source.unpipe(inspector);
       source.off('error', onSourceError);
@@ -259,15 +306,53 @@ export class MediaService {
         height = info.height ?? null;
         durationSeconds = info.durationSeconds ?? null;
       }
-      const [row] = await this.d.db.insert(media).values({
+      const values = {
         id, workspaceId, uploadedBy: userId, storageKey, fileName: cleanFileName(fileName), mimeType,
         bytes: stored.bytes, sha256: stored.sha256, width, height, durationSeconds, altText, createdAt: this.now(),
-      }).returning();
-      return row!;
+      };
+      if (quota === 0) return (await this.d.db.insert(media).values(values).returning())[0]!;
+      // Uploads of one workspace commit one at a time, each counting what the others stored.
+      return await this.d.db.transaction(async (tx) => {
+        await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`media-quota:${workspaceId.toLowerCase()}`}, 0))`);
+        const used = await this.usedBytes(workspaceId, tx);
+        if (used + stored.bytes > quota) throw quotaExceeded(quota, used, stored.bytes);
+        return (await tx.insert(media).values(values).returning())[0]!;
+      });
     } catch (err) {
       await this.d.storage.delete(storageKey).catch((e: unknown) => this.d.log?.warn({ err: (e as Error).message, storageKey }, 'could not remove a refused upload'));
       throw err;
     }
+  }
+
+  /** Bytes of media the workspace stores (what its quota counts). */
+  async usedBytes(workspaceId: string, db: DbOrTx = this.d.db): Promise<number> {
+    const [row] = await db.select({ bytes: sql<string>`coalesce(sum(${media.bytes}), 0)` }).from(media).where(eq(media.workspaceId, workspaceId));
+    return Number(row?.bytes ?? 0);
+  }
+
+  /**
+   * Bytes an upload may take on the storage's disk (free space less the reserve), or undefined when the
+   * storage cannot say; 507 at once when even `expectedBytes` does not fit.
+   */
+  private async diskRoom(expectedBytes: number): Promise<number | undefined> {
+    if (!this.d.storage.freeBytes) return undefined;
+    const free = await this.d.storage.freeBytes();
+    const room = free - (this.d.limits.diskReserveBytes ?? 0);
+    if (room <= 0 || room < expectedBytes) throw this.diskFull({ reason: 'reserve', roomBytes: Math.max(0, room), freeBytes: free, expectedBytes });
+    return room;
+  }
+
+  /** 507: the operator's problem, logged with the figures they need; the client is told only that it may retry later. */
+  private diskFull(why: { reason: 'reserve' | 'full'; roomBytes?: number; freeBytes?: number; expectedBytes?: number; err?: StorageFull }): ApiError {
+    const reserveBytes = this.d.limits.diskReserveBytes ?? 0;
+    if (why.reason === 'full') {
+      this.d.log?.warn({ storageKey: why.err?.key, cause: (why.err?.cause as Error | undefined)?.message }, 'media upload failed: the media disk is full (partial file removed); free space under MEDIA_DIR');
+    } else {
+      this.d.log?.warn({ freeBytes: why.freeBytes, roomBytes: why.roomBytes, reserveBytes, expectedBytes: why.expectedBytes }, 'media upload refused: it would leave the media disk with less free space than MEDIA_DISK_RESERVE_BYTES');
+    }
+    return new ApiError(507, 'INSUFFICIENT_STORAGE',
+      'The server has no room left to store this file (its media disk is full), so nothing of it was kept. This is not a problem with the file: try again later (it has been logged for the server\'s operator).',
+      { reason: why.reason === 'full' ? 'disk_full' : 'disk_reserve' });
   }
 
   private async imageDimensions(storageKey: string, prefix: Buffer, bytes: number, mimeType: string): Promise<{ width: number; height: number }> {

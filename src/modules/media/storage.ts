@@ -5,9 +5,11 @@
 //   refused one or a crash mid-write never leaves a readable file under a key.
 // - The SHA-256 and the size are computed while the bytes stream through, never by reading them again.
 // - Keys are checked: a key is a relative path of plain segments, so no key reaches outside the folder.
+// - A full disk (ENOSPC, or EDQUOT under a file-system quota) is a StorageFull error, after the partial
+//   file is removed, so the caller can answer 507 rather than a 500.
 import { createHash, randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, open, readFile, readdir, rename, stat, unlink } from 'node:fs/promises';
+import { mkdir, open, readFile, readdir, rename, stat, statfs, unlink } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -29,7 +31,20 @@ export interface MediaStorage {
   exists(key: string): Promise<boolean>;
   /** Removes leftovers of writes that never finished (a crash mid-upload) older than the given date. */
   sweepIncomplete?(olderThan: Date): Promise<number>;
+  /** Bytes that can still be written (what an unprivileged process may use); absent when unknowable (a bucket). */
+  freeBytes?(): Promise<number>;
 }
+
+/** The storage has no room left: nothing of the write was kept. */
+export class StorageFull extends Error {
+  readonly code = 'STORAGE_FULL';
+  constructor(readonly key: string, cause: NodeJS.ErrnoException) {
+    super(`media storage is full (${cause.code}) while writing ${key}`, { cause });
+    this.name = 'StorageFull';
+  }
+}
+
+const isNoSpace = (err: unknown) => ['ENOSPC', 'EDQUOT'].includes((err as NodeJS.ErrnoException)?.code ?? '');
 
 export class InvalidStorageKey extends Error {
   constructor(key: string) {
@@ -84,19 +99,30 @@ export class LocalDiskStorage implements MediaStorage {
   async put(key: string, source: Readable): Promise<StoredObject> {
     const target = this.pathOf(key);
     const tempDir = join(this.root, TEMP_DIR);
-    await mkdir(tempDir, { recursive: true });
-    await mkdir(dirname(target), { recursive: true });
     const temp = join(tempDir, `${randomUUID()}.part`);
     const meter = measuring();
     try {
+      await mkdir(tempDir, { recursive: true });
+      await mkdir(dirname(target), { recursive: true });
       // flush: fsync before close, so a rename after a power cut never points at an empty file.
       await pipeline(source, meter, createWriteStream(temp, { flags: 'wx', flush: true }));
       await rename(temp, target);
     } catch (err) {
+      // Removing a file needs no free space, so this works on a full disk too.
       await unlink(temp).catch(() => {});
+      // A source not yet read (mkdir failed) must still end, or its producer waits forever.
+      if (!source.destroyed) source.destroy();
+      if (isNoSpace(err)) throw new StorageFull(key, err as NodeJS.ErrnoException);
       throw err;
     }
     return meter.result();
+  }
+
+  async freeBytes(): Promise<number> {
+    await mkdir(this.root, { recursive: true });
+    const s = await statfs(this.root);
+    // bavail, not bfree: the blocks reserved for root are not ours to count on.
+    return s.bavail * s.bsize;
   }
 
   async open(key: string): Promise<Readable> {

@@ -1,9 +1,12 @@
 // Invitations: a mailed, single-use link that adds its holder to a workspace, provided they are signed
 // in with the invited address. The token is stored only as a SHA-256 hash and is never returned by the
 // API: the mail is the only place it exists.
+// Each invitation mails someone who did not ask for it, so sending is limited per workspace and per
+// sender (LIMIT_INVITATIONS_*): a quota is taken before the mail is queued and given back if it is not.
 import { and, desc, eq, gt, isNull, sql } from 'drizzle-orm';
 import type { Db, Tx } from '../../infra/db/client.ts';
 import { ApiError } from '../../http/errors.ts';
+import { consume, tooMany, type Limiter } from '../../infra/rate-limit.ts';
 import { audit } from '../audit/service.ts';
 import { users } from '../auth/schema.ts';
 import { newSecret, sha256 } from '../auth/tokens.ts';
@@ -24,8 +27,21 @@ const publicColumns = {
   createdAt: invitations.createdAt, expiresAt: invitations.expiresAt,
 };
 
+export interface InvitationLimits {
+  /** Invitation mails per workspace. */
+  workspace: Limiter;
+  /** Invitation mails per sender: a user, or the user who created the API key that sends. */
+  sender: Limiter;
+}
+
+/** "24 hours", "15 minutes": a limit's window in words. */
+function windowInWords(seconds: number): string {
+  const [n, unit] = seconds % 3600 === 0 ? [seconds / 3600, 'hour'] : seconds % 60 === 0 ? [seconds / 60, 'minute'] : [seconds, 'second'];
+  return n === 1 ? unit : `${n} ${unit}s`;
+}
+
 export class InvitationService {
-  constructor(private readonly d: { db: Db; workspaces: WorkspaceService; publicUrl: string }) {}
+  constructor(private readonly d: { db: Db; workspaces: WorkspaceService; publicUrl: string; limits: InvitationLimits }) {}
 
   /**
    * `actingAs`: the caller's role, or admin for an API key. Inviting an address again replaces its
@@ -37,21 +53,69 @@ export class InvitationService {
     }
     const email = normaliseEmail(input.email);
     const token = newSecret('inv');
+    const refund = await this.takeMailQuota(workspaceId, actor);
+    try {
+      return await this.insertAndMail(workspaceId, email, input.role, token, actor);
+    } catch (err) {
+      await refund();
+      throw err;
+    }
+  }
+
+  /**
+   * One invitation mail off the workspace's and the sender's allowance, or 429 naming the one used up.
+   * Resolves with the refund, for a mail that ends up not being sent.
+   */
+  private async takeMailQuota(workspaceId: string, actor: Actor): Promise<() => Promise<void>> {
+    const limits = this.d.limits;
+    const sender = await this.senderKey(actor);
+    const taken: [Limiter, string][] = [];
+    const refund = async () => {
+      // A refund lost to a store outage only costs the sender one mail of allowance.
+      for (const [l, key] of taken) await l.impl.reward(key, 1).catch(() => {});
+    };
+    const ws = await consume(limits.workspace, workspaceId);
+    if (!ws.ok) {
+      throw tooMany(limits.workspace, ws.res,
+        `This workspace has used its allowance of ${limits.workspace.points} invitation mails per ${windowInWords(limits.workspace.duration)} (LIMIT_INVITATIONS_WORKSPACE).`);
+    }
+    taken.push([limits.workspace, workspaceId]);
+    if (sender) {
+      const own = await consume(limits.sender, sender);
+      if (!own.ok) {
+        await refund();
+        throw tooMany(limits.sender, own.res,
+          `You have used your allowance of ${limits.sender.points} invitation mails per ${windowInWords(limits.sender.duration)} (LIMIT_INVITATIONS_USER), counted over all your workspaces.`);
+      }
+      taken.push([limits.sender, sender]);
+    }
+    return refund;
+  }
+
+  /** Who is counted as the sender: the user, or the user behind the API key (so keys do not multiply the allowance). */
+  private async senderKey(actor: Actor): Promise<string | null> {
+    if (actor.actorUserId) return `user:${actor.actorUserId}`;
+    if (!actor.actorApiKeyId) return null;
+    const [k] = await this.d.db.select({ createdBy: apiKeys.createdBy }).from(apiKeys).where(eq(apiKeys.id, actor.actorApiKeyId));
+    return k?.createdBy ? `user:${k.createdBy}` : `key:${actor.actorApiKeyId}`;
+  }
+
+  private async insertAndMail(workspaceId: string, email: string, role: Role, token: string, actor: Actor) {
     return this.d.db.transaction(async (tx) => {
       const ws = await this.d.workspaces.lock(tx, workspaceId);
       const replaced = await tx.update(invitations).set({ revokedAt: sql`now()` })
         .where(and(eq(invitations.workspaceId, workspaceId), eq(invitations.email, email), pending()))
         .returning({ id: invitations.id });
       const [inv] = await tx.insert(invitations).values({
-        workspaceId, email, role: input.role, tokenHash: sha256(token), invitedBy: actor.actorUserId ?? null,
+        workspaceId, email, role, tokenHash: sha256(token), invitedBy: actor.actorUserId ?? null,
         expiresAt: new Date(Date.now() + INVITATION_TTL_MS),
       }).returning(publicColumns);
       const inviter = await this.inviterName(tx, actor);
       const link = `${this.d.publicUrl}/invitations#token=${encodeURIComponent(token)}`;
-      await queueMail(tx, email, templates.invitation(ws.name, inviter, input.role, link));
+      await queueMail(tx, email, templates.invitation(ws.name, inviter, role, link));
       await audit(tx, {
         action: 'invitation.created', workspaceId, targetType: 'invitation', targetId: inv!.id,
-        details: { email, role: input.role, ...(replaced.length ? { replaced: replaced.map((r) => r.id) } : {}) }, ...actor,
+        details: { email, role, ...(replaced.length ? { replaced: replaced.map((r) => r.id) } : {}) }, ...actor,
       });
       return inv!;
     });
