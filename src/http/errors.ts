@@ -61,6 +61,8 @@ const FASTIFY_CODES: Record<string, { code: string; message?: string }> = {
 
 // Invalid byte sequence for the encoding, untranslatable character (22021, 22P05): text with a NUL.
 const PG_INPUT_ERRORS = new Set(['22021', '22P05']);
+// Foreign-key violation (23503) and deadlock (40P01): a concurrent delete or lock cycle, never bad input.
+const PG_RACE_ERRORS = new Set(['23503', '40P01']);
 
 /** The PostgreSQL error code of an error, or of the error it wraps (Drizzle wraps the driver's). */
 function pgCode(err: unknown): string {
@@ -102,6 +104,13 @@ export function registerErrorHandling(app: FastifyInstance, hooks: { onNotFound?
       status = 400;
       code = 'VALIDATION_FAILED';
       message = 'The request contains a character that cannot be stored (such as NUL); remove it and try again';
+    } else if (PG_RACE_ERRORS.has(pgCode(err))) {
+      // Lost a race with another request: a row it refers to was deleted meanwhile, or PostgreSQL aborted
+      // it to break a lock cycle. Nothing was kept. Services avoid both (lock order, modules/workspaces/hold.ts);
+      // this is the answer where one does not yet.
+      status = 409;
+      code = 'CONCURRENT_CHANGE';
+      message = 'This request collided with a change made at the same moment (something it refers to was deleted or changed) and nothing was saved; reload and try again.';
     } else if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
       status = err.statusCode;
       code = err.code && !err.code.startsWith('FST_') ? err.code : 'BAD_REQUEST';

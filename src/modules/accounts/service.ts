@@ -20,6 +20,7 @@ import { ProviderError, type AccountRef, type ConnectedIdentity, type ProviderId
 import { audit, type AuditEntry } from '../audit/service.ts';
 import { queueMail } from '../mail/outbox.ts';
 import { templates } from '../mail/templates.ts';
+import { holdWorkspace } from '../workspaces/hold.ts';
 import { memberships } from '../workspaces/schema.ts';
 import { users } from '../auth/schema.ts';
 import { socialAccounts } from './schema.ts';
@@ -250,8 +251,11 @@ export class AccountService {
       }
     }
     await this.d.db.transaction(async (tx) => {
-      await tx.update(socialAccounts).set({ status: 'disconnected', statusReason: null, accessTokenEnc: null, refreshTokenEnc: null, tokenExpiresAt: null, updatedAt: sql`now()` })
-        .where(eq(socialAccounts.id, accountId));
+      // The workspace, then the account (see workspaces/hold.ts); a refresh holding the row finishes first.
+      await holdWorkspace(tx, workspaceId);
+      const [gone] = await tx.update(socialAccounts).set({ status: 'disconnected', statusReason: null, accessTokenEnc: null, refreshTokenEnc: null, tokenExpiresAt: null, updatedAt: sql`now()` })
+        .where(and(eq(socialAccounts.id, accountId), eq(socialAccounts.workspaceId, workspaceId))).returning({ id: socialAccounts.id });
+      if (!gone) throw new ApiError(404, 'NOT_FOUND', 'No such account in this workspace.');
       await audit(tx, { action: 'account.disconnected', workspaceId, targetType: 'social_account', targetId: accountId,
         details: { provider: acc.provider, username: acc.username, revokedAtNetwork }, ...actor });
     });

@@ -7,6 +7,7 @@ import type { Db, DbOrTx } from '../../infra/db/client.ts';
 import { ApiError } from '../../http/errors.ts';
 import { audit, type AuditEntry } from '../audit/service.ts';
 import { sha256 } from '../auth/tokens.ts';
+import { holdWorkspace } from '../workspaces/hold.ts';
 import { PERMISSION_DESCRIPTIONS, SCOPES, can, type Permission, type Scope } from '../workspaces/permissions.ts';
 import type { Role } from '../workspaces/schema.ts';
 import { apiKeys } from './schema.ts';
@@ -76,6 +77,8 @@ export class ApiKeyService {
     }
     const { key, prefix } = ApiKeyService.generate();
     return this.db.transaction(async (tx) => {
+      // The workspace first (see workspaces/hold.ts): one deleted meanwhile answers 404.
+      await holdWorkspace(tx, workspaceId);
       const [row] = await tx.insert(apiKeys).values({
         workspaceId, name: input.name.trim(), prefix, secretHash: sha256(key), scopes, createdBy: creator.userId,
       }).returning();
@@ -94,6 +97,7 @@ export class ApiKeyService {
   /** Revoking a revoked key is a no-op; a key of another workspace is, from here, a key that does not exist. */
   async revoke(workspaceId: string, keyId: string, actor: Actor): Promise<void> {
     await this.db.transaction(async (tx) => {
+      await holdWorkspace(tx, workspaceId);
       const [row] = await tx.select({ id: apiKeys.id, name: apiKeys.name, revokedAt: apiKeys.revokedAt }).from(apiKeys)
         .where(and(eq(apiKeys.id, keyId), eq(apiKeys.workspaceId, workspaceId))).for('update');
       if (!row) throw new ApiError(404, 'NOT_FOUND', 'This workspace has no API key with this id.');

@@ -10,6 +10,7 @@ import { ApiError } from '../../http/errors.ts';
 import { audit, type AuditEntry } from '../audit/service.ts';
 import { socialAccounts } from '../accounts/schema.ts';
 import { workspaces } from '../workspaces/schema.ts';
+import { holdWorkspace } from '../workspaces/hold.ts';
 import type { ProviderRegistry } from '../../providers/registry.ts';
 import type { ProviderId, ProviderLimits } from '../../providers/types.ts';
 import { posts, postTargets, publishAttempts, type PostStatus, type Recurrence, type TargetState, type Variant } from './schema.ts';
@@ -293,6 +294,8 @@ export class PostsService {
 
   async remove(workspaceId: string, postId: string, actor: Actor): Promise<void> {
     await this.d.db.transaction(async (tx) => {
+      // The workspace before the post (see workspaces/hold.ts): no deadlock with a workspace being deleted.
+      await holdWorkspace(tx, workspaceId);
       const { targets } = await this.lockPost(tx, workspaceId, postId);
       if (targets.some((t) => t.state === 'publishing')) throw new ApiError(409, 'POST_PUBLISHING', 'This post is being published right now; wait for it to finish, then delete it.');
       for (const t of targets) await removeJob(tx, t.id);

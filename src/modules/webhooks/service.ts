@@ -9,6 +9,10 @@
 //   the webhook id). It never appears in an answer after that, in a log line or in the delivery log.
 // - Receivers are user-supplied hosts: private, loopback and link-local addresses are refused when the
 //   webhook is saved and again when a delivery connects (the HttpClient guard), unless ALLOW_PRIVATE_HOSTS.
+// - Lock order (a webhook may be deleted while it is pinged, redelivered or delivered to): the workspace
+//   row, then the webhook row, then its deliveries. A writer holds the webhook FOR KEY SHARE before it
+//   writes a delivery or an attempt, so a delete either waits for it or has already happened (404, or a
+//   job that finds nothing), never a foreign-key violation or a deadlock.
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { lookup } from 'node:dns/promises';
 import { and, desc, eq, inArray, sql, type SQL } from 'drizzle-orm';
@@ -22,6 +26,7 @@ import type { Metrics } from '../../infra/metrics.ts';
 import { addJob } from '../../infra/queue/add-job.ts';
 import { ApiError } from '../../http/errors.ts';
 import { audit, type AuditEntry } from '../audit/service.ts';
+import { holdWorkspace } from '../workspaces/hold.ts';
 import { WEBHOOK_EVENTS, webhookAttempts, webhookDeliveries, webhooks, type WebhookEvent } from './schema.ts';
 
 export const DELIVER_WEBHOOK_TASK = 'deliver_webhook';
@@ -123,6 +128,7 @@ export function retryDelayMs(attempt: number, baseMs: number, random: () => numb
 const CONTROL = /\p{Cc}/gu;
 const short = (s: string, max: number) => s.replace(CONTROL, ' ').trim().slice(0, max);
 const hostOf = (url: string) => new URL(url).host;
+const webhookNotFound = () => new ApiError(404, 'NOT_FOUND', 'No such webhook in this workspace.');
 
 export class WebhookService implements EventEmitter {
   private readonly now: () => Date;
@@ -187,6 +193,7 @@ export class WebhookService implements EventEmitter {
     const id = randomUUID();
     const secret = generateSecret();
     const row = await this.d.db.transaction(async (tx) => {
+      await holdWorkspace(tx, workspaceId);
       // Serialises creations in one workspace so the limit holds under concurrency.
       await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`webhooks:${workspaceId}`}, 0))`);
       const [{ n } = { n: 0 }] = await tx.select({ n: sql<number>`count(*)::int` }).from(webhooks).where(eq(webhooks.workspaceId, workspaceId));
@@ -209,7 +216,14 @@ export class WebhookService implements EventEmitter {
 
   async get(workspaceId: string, webhookId: string): Promise<Webhook> {
     const [w] = await this.d.db.select().from(webhooks).where(and(eq(webhooks.id, webhookId), eq(webhooks.workspaceId, workspaceId)));
-    if (!w) throw new ApiError(404, 'NOT_FOUND', 'No such webhook in this workspace.');
+    if (!w) throw webhookNotFound();
+    return w;
+  }
+
+  /** The webhook, held FOR KEY SHARE until `tx` ends: it cannot be deleted meanwhile. 404 when it is gone. */
+  private async hold(tx: DbOrTx, workspaceId: string, webhookId: string): Promise<Webhook> {
+    const [w] = await tx.select().from(webhooks).where(and(eq(webhooks.id, webhookId), eq(webhooks.workspaceId, workspaceId))).for('key share');
+    if (!w) throw webhookNotFound();
     return w;
   }
 
@@ -222,9 +236,10 @@ export class WebhookService implements EventEmitter {
     if (patch.active !== undefined) set.active = patch.active;
     const changed = Object.keys(set);
     return this.d.db.transaction(async (tx) => {
+      await holdWorkspace(tx, workspaceId);
       const [w] = await tx.update(webhooks).set({ ...set, updatedAt: sql`now()` })
         .where(and(eq(webhooks.id, webhookId), eq(webhooks.workspaceId, workspaceId))).returning();
-      if (!w) throw new ApiError(404, 'NOT_FOUND', 'No such webhook in this workspace.');
+      if (!w) throw webhookNotFound();
       await audit(tx, { action: 'webhook.updated', workspaceId, targetType: 'webhook', targetId: webhookId,
         details: { changed, host: hostOf(w.url), events: w.events, active: w.active }, ...actor });
       return w;
@@ -234,8 +249,10 @@ export class WebhookService implements EventEmitter {
   /** Deletes the endpoint and its delivery log; pending deliveries are dropped (their jobs find nothing). */
   async delete(workspaceId: string, webhookId: string, actor: Actor): Promise<void> {
     await this.d.db.transaction(async (tx) => {
+      await holdWorkspace(tx, workspaceId);
+      // Waits for a ping, redelivery or delivery holding the webhook; its deliveries go with it (cascade).
       const [w] = await tx.delete(webhooks).where(and(eq(webhooks.id, webhookId), eq(webhooks.workspaceId, workspaceId))).returning();
-      if (!w) throw new ApiError(404, 'NOT_FOUND', 'No such webhook in this workspace.');
+      if (!w) throw webhookNotFound();
       await audit(tx, { action: 'webhook.deleted', workspaceId, targetType: 'webhook', targetId: webhookId, details: { host: hostOf(w.url) }, ...actor });
     });
   }
@@ -244,9 +261,10 @@ export class WebhookService implements EventEmitter {
   async rotateSecret(workspaceId: string, webhookId: string, actor: Actor): Promise<{ webhook: Webhook; secret: string }> {
     const secret = generateSecret();
     const webhook = await this.d.db.transaction(async (tx) => {
+      await holdWorkspace(tx, workspaceId);
       const [w] = await tx.update(webhooks).set({ secretEnc: this.d.cipher.encrypt(secret, webhookId), updatedAt: sql`now()` })
         .where(and(eq(webhooks.id, webhookId), eq(webhooks.workspaceId, workspaceId))).returning();
-      if (!w) throw new ApiError(404, 'NOT_FOUND', 'No such webhook in this workspace.');
+      if (!w) throw webhookNotFound();
       await audit(tx, { action: 'webhook.secret_rotated', workspaceId, targetType: 'webhook', targetId: webhookId, details: { host: hostOf(w.url) }, ...actor });
       return w;
     });
@@ -257,8 +275,12 @@ export class WebhookService implements EventEmitter {
 
   /** One delivery (and its job) per active webhook of the workspace subscribed to `event`, in `db`'s transaction. */
   async emit(db: DbOrTx, workspaceId: string, event: WebhookEvent, data: Record<string, unknown>): Promise<void> {
+    // Outside a transaction the lock below would end before the inserts: make one.
+    if (db === this.d.db) return this.d.db.transaction((tx) => this.emit(tx, workspaceId, event, data));
+    // Held until the caller's transaction ends: a webhook deleted meanwhile is skipped (the lock waits
+    // for the delete, then finds no row) instead of failing the caller's transaction on the foreign key.
     const targets = await db.select({ id: webhooks.id }).from(webhooks)
-      .where(and(eq(webhooks.workspaceId, workspaceId), eq(webhooks.active, true), sql`${event} = any(${webhooks.events})`));
+      .where(and(eq(webhooks.workspaceId, workspaceId), eq(webhooks.active, true), sql`${event} = any(${webhooks.events})`)).for('key share');
     if (targets.length === 0) return;
     const payload: WebhookPayload = { id: messageId(), type: event, timestamp: this.now().toISOString(), data };
     for (const t of targets) {
@@ -335,14 +357,17 @@ export class WebhookService implements EventEmitter {
     const r = await this.attempt(webhook, delivery.payload);
     const outcome = r.ok ? 'delivered' : r.final || claimed.attempts >= this.d.config.maxAttempts ? 'failed' : 'retry';
     const nextAt = outcome === 'retry' ? new Date(this.now().getTime() + retryDelayMs(claimed.attempts, this.d.config.retryBaseMs)) : null;
-    await this.d.db.transaction(async (tx) => {
-      await tx.insert(webhookAttempts).values({ deliveryId, statusCode: r.statusCode, durationMs: r.durationMs, error: r.error });
+    const logged = await this.d.db.transaction(async (tx) => {
+      if (!await this.holdDelivery(tx, webhook.id, deliveryId)) return false;
       await tx.update(webhookDeliveries).set({
         status: outcome === 'retry' ? 'pending' : outcome, lastStatusCode: r.statusCode, lastError: r.error, nextAttemptAt: nextAt,
         ...(outcome === 'delivered' ? { deliveredAt: sql`now()` } : {}),
       }).where(eq(webhookDeliveries.id, deliveryId));
+      await tx.insert(webhookAttempts).values({ deliveryId, statusCode: r.statusCode, durationMs: r.durationMs, error: r.error });
       if (nextAt) await this.enqueue(tx, deliveryId, nextAt);
+      return true;
     });
+    if (!logged) return 'skipped'; // the webhook was deleted during the try
     this.count(delivery.event, outcome);
     if (!r.ok) {
       this.d.log.info({ deliveryId, webhookId: webhook.id, event: delivery.event, attempt: claimed.attempts, statusCode: r.statusCode, error: r.error, outcome,
@@ -351,26 +376,45 @@ export class WebhookService implements EventEmitter {
     return outcome;
   }
 
+  /**
+   * Holds the webhook (FOR KEY SHARE) and then the delivery (FOR UPDATE), in the order a delete takes
+   * them. False when either was deleted meanwhile.
+   */
+  private async holdDelivery(tx: DbOrTx, webhookId: string, deliveryId: string): Promise<boolean> {
+    const [w] = await tx.select({ id: webhooks.id }).from(webhooks).where(eq(webhooks.id, webhookId)).for('key share');
+    if (!w) return false;
+    const [d] = await tx.select({ id: webhookDeliveries.id }).from(webhookDeliveries)
+      .where(and(eq(webhookDeliveries.id, deliveryId), eq(webhookDeliveries.webhookId, webhookId))).for('update');
+    return d !== undefined;
+  }
+
   private count(event: string, outcome: string): void {
     this.d.metrics?.webhookDeliveries.labels(event, outcome).inc();
   }
 
   /** Sends a `webhook.test` event now (even to a disabled webhook) and answers how it went; logged like any delivery. */
   async ping(workspaceId: string, webhookId: string) {
-    const w = await this.get(workspaceId, webhookId);
-    const payload: WebhookPayload = {
-      id: messageId(), type: TEST_EVENT, timestamp: this.now().toISOString(),
-      data: { webhookId: w.id, workspaceId, message: 'A test event from AllIN: your endpoint is reachable and can check the signature.' },
-    };
     const deliveryId = randomUUID();
-    await this.d.db.insert(webhookDeliveries).values({ id: deliveryId, webhookId, event: TEST_EVENT, payload: payload as unknown as Record<string, unknown>, attempts: 1 });
+    // The delivery row is written while the webhook is held; the HTTP call happens outside any transaction.
+    const { w, payload } = await this.d.db.transaction(async (tx) => {
+      const w = await this.hold(tx, workspaceId, webhookId);
+      const payload: WebhookPayload = {
+        id: messageId(), type: TEST_EVENT, timestamp: this.now().toISOString(),
+        data: { webhookId: w.id, workspaceId, message: 'A test event from AllIN: your endpoint is reachable and can check the signature.' },
+      };
+      await tx.insert(webhookDeliveries).values({ id: deliveryId, webhookId: w.id, event: TEST_EVENT, payload: payload as unknown as Record<string, unknown>, attempts: 1 });
+      return { w, payload };
+    });
     const r = await this.attempt(w, payload as unknown as Record<string, unknown>);
-    await this.d.db.transaction(async (tx) => {
-      await tx.insert(webhookAttempts).values({ deliveryId, statusCode: r.statusCode, durationMs: r.durationMs, error: r.error });
+    const logged = await this.d.db.transaction(async (tx) => {
+      if (!await this.holdDelivery(tx, w.id, deliveryId)) return false;
       await tx.update(webhookDeliveries).set({ status: r.ok ? 'delivered' : 'failed', lastStatusCode: r.statusCode, lastError: r.error,
         ...(r.ok ? { deliveredAt: sql`now()` } : {}) }).where(eq(webhookDeliveries.id, deliveryId));
+      await tx.insert(webhookAttempts).values({ deliveryId, statusCode: r.statusCode, durationMs: r.durationMs, error: r.error });
+      return true;
     });
     this.count(TEST_EVENT, r.ok ? 'delivered' : 'failed');
+    if (!logged) throw new ApiError(404, 'NOT_FOUND', 'This webhook was deleted while its test event was being sent.');
     return { deliveryId, delivered: r.ok, statusCode: r.statusCode, durationMs: r.durationMs, error: r.error };
   }
 
@@ -403,13 +447,13 @@ export class WebhookService implements EventEmitter {
    * (and so webhook-id) is the same, so a receiver that already processed it can recognise it.
    */
   async redeliver(workspaceId: string, webhookId: string, deliveryId: string): Promise<Delivery> {
-    const w = await this.get(workspaceId, webhookId);
-    if (!w.active) throw new ApiError(409, 'WEBHOOK_DISABLED', 'This webhook is disabled; enable it (PATCH active: true) before redelivering.');
-    const [old] = await this.d.db.select().from(webhookDeliveries).where(and(eq(webhookDeliveries.id, deliveryId), eq(webhookDeliveries.webhookId, webhookId)));
-    if (!old) throw new ApiError(404, 'NOT_FOUND', 'No such delivery for this webhook.');
-    if (old.status === 'pending') throw new ApiError(409, 'DELIVERY_PENDING', 'This delivery is still being tried; wait for it to be delivered or to fail.');
     return this.d.db.transaction(async (tx) => {
-      const [d] = await tx.insert(webhookDeliveries).values({ id: randomUUID(), webhookId, event: old.event, payload: old.payload }).returning();
+      const w = await this.hold(tx, workspaceId, webhookId);
+      if (!w.active) throw new ApiError(409, 'WEBHOOK_DISABLED', 'This webhook is disabled; enable it (PATCH active: true) before redelivering.');
+      const [old] = await tx.select().from(webhookDeliveries).where(and(eq(webhookDeliveries.id, deliveryId), eq(webhookDeliveries.webhookId, w.id)));
+      if (!old) throw new ApiError(404, 'NOT_FOUND', 'No such delivery for this webhook.');
+      if (old.status === 'pending') throw new ApiError(409, 'DELIVERY_PENDING', 'This delivery is still being tried; wait for it to be delivered or to fail.');
+      const [d] = await tx.insert(webhookDeliveries).values({ id: randomUUID(), webhookId: w.id, event: old.event, payload: old.payload }).returning();
       await this.enqueue(tx, d!.id);
       return d!;
     });

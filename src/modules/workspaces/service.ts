@@ -4,6 +4,7 @@
 // after the other and the "at least one owner" rule cannot be raced (two owners demoting each other).
 import { and, asc, count, eq, ne, sql } from 'drizzle-orm';
 import type { Db, DbOrTx, Tx } from '../../infra/db/client.ts';
+import { retryOnDeadlock } from '../../infra/db/errors.ts';
 import { ApiError } from '../../http/errors.ts';
 import { audit, type AuditEntry } from '../audit/service.ts';
 import { users } from '../auth/schema.ts';
@@ -96,7 +97,11 @@ export class WorkspaceService {
   }
 
   async delete(workspaceId: string, actor: Actor): Promise<void> {
-    const members = await this.db.transaction(async (tx) => {
+    // The cascade locks every row of the workspace after its own row. A write that locked one of those
+    // rows first and reaches the workspace row only later (its audit entry's foreign key) closes a cycle,
+    // and PostgreSQL aborts one side. When that side is this one, nothing was kept and the other write
+    // has finished by then: delete again. (Writes that hold the workspace first never cycle: hold.ts.)
+    const members = await retryOnDeadlock(() => this.db.transaction(async (tx) => {
       const ws = await this.lock(tx, workspaceId);
       const ids = await this.memberIds(workspaceId, tx);
       await tx.delete(workspaces).where(eq(workspaces.id, workspaceId));
@@ -104,7 +109,7 @@ export class WorkspaceService {
       // in the actor's account activity.
       await audit(tx, { action: 'workspace.deleted', workspaceId: null, targetType: 'workspace', targetId: workspaceId, details: { name: ws.name }, ...actor });
       return ids;
-    });
+    }));
     await this.notifyChanged(members);
   }
 
