@@ -237,19 +237,23 @@ describe('deleting while in use answers 404 or 409, never 500', () => {
     });
   });
 
-  test('a member, while their role is changed, they act and they are invited again', async () => {
+  test('a member, while their role is changed, they and their API key act, and they are invited again', async () => {
     const owner = await person();
     const ws = await newWorkspace(owner);
     const account = await connectSandbox(t, owner.token, ws, 'member-racer');
     await race(15, async () => {
-      const m = await invite(ws, owner, 'editor');
+      const m = await invite(ws, owner, 'admin');
+      // Revoked with the member's removal: a key never outlives its creator's membership.
+      const key = await ok('POST', `/api/workspaces/${ws}/api-keys`, m.token, { name: 'mine', scopes: ['read', 'write'] }, 201);
       const memberPath = `/api/workspaces/${ws}/members/${m.id}`;
+      const post = { text: 'hello', targets: [{ accountId: account }] };
       return [
         { name: 'remove member', method: 'DELETE', path: memberPath, token: owner.token, allowed: [204, 404] },
         { name: 'leave', method: 'DELETE', path: memberPath, token: m.token, allowed: [204, 404] },
-        { name: 'change role', method: 'PATCH', path: memberPath, body: { role: 'admin' }, token: owner.token, allowed: [200, 404] },
-        { name: 'member creates a key', method: 'POST', path: `/api/workspaces/${ws}/api-keys`, body: { name: 'mine', scopes: ['read'] }, token: m.token, allowed: [201, 403, 404] },
-        { name: 'member writes a post', method: 'POST', path: `/api/workspaces/${ws}/posts`, body: { text: 'hello', targets: [{ accountId: account }] }, token: m.token, allowed: [201, 404] },
+        { name: 'change role', method: 'PATCH', path: memberPath, body: { role: 'editor' }, token: owner.token, allowed: [200, 404] },
+        { name: 'member writes a post', method: 'POST', path: `/api/workspaces/${ws}/posts`, body: post, token: m.token, allowed: [201, 404] },
+        ...times(2, { name: 'member\'s key writes a post', method: 'POST', path: `/api/workspaces/${ws}/posts`, body: post, token: key.key, allowed: [201, 401, 403] }),
+        { name: 'member invites', method: 'POST', path: `/api/workspaces/${ws}/invitations`, body: { email: `friend-${randomUUID()}@example.com`, role: 'viewer' }, token: m.token, allowed: [201, 403, 404] },
         { name: 'invite again', method: 'POST', path: `/api/workspaces/${ws}/invitations`, body: { email: m.email, role: 'viewer' }, token: owner.token, allowed: [201, 409] },
       ];
     });
@@ -265,7 +269,8 @@ describe('deleting while in use answers 404 or 409, never 500', () => {
       return [
         { name: 'revoke', method: 'DELETE', path: keyPath, token: owner.token, allowed: [204, 404] },
         { name: 'revoke again', method: 'DELETE', path: keyPath, token: owner.token, allowed: [204, 404] },
-        { name: 'key writes a post', method: 'POST', path: `/api/workspaces/${ws}/posts`, body: { text: 'by key', targets: [{ accountId: account }] }, token: key.key, allowed: [201, 401] },
+        ...times(3, { name: 'key writes a post', method: 'POST', path: `/api/workspaces/${ws}/posts`, body: { text: 'by key', targets: [{ accountId: account }] }, token: key.key, allowed: [201, 401] }),
+        ...times(2, { name: 'key reads', method: 'GET', path: `/api/workspaces/${ws}/posts`, token: key.key, allowed: [200, 401] }),
         { name: 'key adds a webhook', method: 'POST', path: `/api/workspaces/${ws}/webhooks`, body: { url: 'https://allin-delete-race.invalid/k', events: ['post.failed'] }, token: key.key, allowed: [201, 401, 409] },
         { name: 'key renames', method: 'PATCH', path: `/api/workspaces/${ws}`, body: { name: `Races ${round}` }, token: key.key, allowed: [200, 401] },
       ];
@@ -285,7 +290,7 @@ describe('deleting while in use answers 404 or 409, never 500', () => {
       const lost = [404, 409];
       return [
         { name: 'delete workspace', method: 'DELETE', path: w, token: owner.token, allowed: [204, 404] },
-        { name: 'create post', method: 'POST', path: `${w}/posts`, body: { text: 'late', targets: [{ accountId: account }] }, token: owner.token, allowed: [201, ...lost] },
+        { name: 'create post', method: 'POST', path: `${w}/posts`, body: { text: 'late', targets: [{ accountId: account }] }, token: owner.token, allowed: [201, 400, ...lost] },
         { name: 'schedule post', method: 'POST', path: `${w}/posts/${draft.id}/schedule`, body: { at: later() }, token: owner.token, allowed: [200, ...lost] },
         { name: 'delete post', method: 'DELETE', path: `${w}/posts/${draft.id}`, token: owner.token, allowed: [204, ...gone] },
         { name: 'ping', method: 'POST', path: `${w}/webhooks/${hook}/ping`, token: owner.token, allowed: [200, ...gone] },
