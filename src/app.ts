@@ -5,10 +5,13 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import type { Config } from './config.ts';
+import { parseTrustProxy, type Config } from './config.ts';
 import type { Logger } from './infra/logger.ts';
 import type { Metrics } from './infra/metrics.ts';
-import { registerErrorHandling, ErrorBody } from './http/errors.ts';
+import { registerErrorHandling, replyWithError, replyToClientError, ErrorBody } from './http/errors.ts';
+import { trustProxyOption, timeoutOptions } from './http/server-options.ts';
+import { normaliseRequestSchemas, safeNumberKeyword } from './http/request-schemas.ts';
+import { declareOperationSecurity, SECURITY_SCHEMES, type SecurityRequirement } from './http/openapi-security.ts';
 import { genReqId, echoRequestId } from './http/request-id.ts';
 import { registerHttpMetrics } from './http/metrics-hooks.ts';
 import { registerLoadShedding } from './http/load-shedding.ts';
@@ -21,7 +24,9 @@ import type { Services } from './services.ts';
 import { registerAuthentication } from './modules/auth/authenticate.ts';
 import { authRoutes } from './modules/auth/routes.ts';
 import { devRoutes } from './modules/mail/dev-routes.ts';
-import { registerWorkspaceAccess } from './modules/workspaces/access.ts';
+import { registerWorkspaceAccess, type WorkspaceAccessFactory } from './modules/workspaces/access.ts';
+import { SCOPES, type Permission, type Scope } from './modules/workspaces/permissions.ts';
+import type { AuthGuards } from './modules/auth/authenticate.ts';
 import { accountRoutes } from './modules/accounts/routes.ts';
 import { mediaRoutes } from './modules/media/routes.ts';
 import { webhookRoutes } from './modules/webhooks/routes.ts';
@@ -49,6 +54,21 @@ function canonicalUuid(ajv: { addFormat(name: string, re: RegExp): unknown }) {
   return ajv;
 }
 
+/**
+ * An operation's `security`, from the guards its route runs: a person's access token for `guards.user`;
+ * for `guards.any`, also an API key, with the scopes that grant the route's workspace permission (none:
+ * keys cannot, whatever their scopes). No guard: open.
+ */
+function operationSecurity(hooks: readonly unknown[], guards: AuthGuards, permissionOf: WeakMap<object, Permission>): SecurityRequirement[] | undefined {
+  const person: SecurityRequirement = { accessToken: [] };
+  if (hooks.includes(guards.user)) return [person];
+  if (!hooks.includes(guards.any)) return undefined;
+  const permission = hooks.map((h) => (typeof h === 'function' ? permissionOf.get(h) : undefined)).find(Boolean);
+  if (!permission) return [person, { apiKey: [] }];
+  const scopes = (Object.keys(SCOPES) as Scope[]).filter((s) => (SCOPES[s] as readonly Permission[]).includes(permission));
+  return [person, ...scopes.map((s) => ({ apiKey: [s] }))];
+}
+
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const { config } = deps;
   const app = Fastify({
@@ -57,7 +77,17 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     requestIdHeader: false,
     logController: new LogController({ requestIdLogLabel: 'reqId', disableRequestLogging: !config.ACCESS_LOG }),
     bodyLimit: config.BODY_LIMIT_BYTES,
-    trustProxy: config.TRUST_PROXY,
+    trustProxy: trustProxyOption(parseTrustProxy(config.TRUST_PROXY).value),
+    ...timeoutOptions({
+      headersMs: config.HTTP_HEADERS_TIMEOUT_MS, requestMs: config.HTTP_REQUEST_TIMEOUT_MS,
+      idleMs: config.HTTP_IDLE_TIMEOUT_MS, keepAliveMs: config.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+    }),
+    // Fastify's own refusals (a malformed URL, a parameter too long, a connection that is not HTTP) in the one error shape.
+    frameworkErrors: (err, request, reply) => {
+      reply.header('x-request-id', request.id);
+      replyWithError(err, request, reply);
+    },
+    clientErrorHandler: replyToClientError,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     routerOptions: { maxParamLength: 200 },
@@ -67,11 +97,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     ajv: {
       customOptions: { allErrors: false, removeAdditional: false },
       // ajv-formats is given here so that Fastify does not add it after our own uuid format.
-      plugins: [addFormats as never, canonicalUuid as never],
+      plugins: [addFormats as never, canonicalUuid as never, safeNumberKeyword as never],
     },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.addSchema(ErrorBody);
+  normaliseRequestSchemas(app);
   const httpMetrics = deps.metrics.enabled ? registerHttpMetrics(app, deps.metrics) : undefined;
   registerErrorHandling(app, { onNotFound: httpMetrics?.trackUnmatched });
   echoRequestId(app);
@@ -98,6 +129,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
           '{ statusCode, code, message, details?, requestId }.',
       },
       servers: [{ url: config.PUBLIC_URL }],
+      components: { securitySchemes: SECURITY_SCHEMES },
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { deepLinking: true } });
@@ -110,12 +142,20 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const guards = registerAuthentication(app, {
     tokens: services.tokens, sessions: services.sessions, apiKeys: services.apiKeys, limits: services.apiLimits,
   });
+  const permissionOf = new WeakMap<object, Permission>();
+  declareOperationSecurity(app, (hooks) => operationSecurity(hooks, guards, permissionOf));
   await app.register(authRoutes, {
     auth: services.auth, sessions: services.sessions, tokens: services.tokens, guards, db: services.db,
     secureCookies,
   });
   // Workspace-scoped modules share one membership and permission gate (404 outside, 403 inside).
-  const workspaceAccess = registerWorkspaceAccess(app, { workspaces: services.workspaces });
+  const accessGate = registerWorkspaceAccess(app, { workspaces: services.workspaces });
+  // Each gate remembers its permission, for the operation's `security` in /openapi.json.
+  const workspaceAccess: WorkspaceAccessFactory = (permission) => {
+    const gate = accessGate(permission);
+    permissionOf.set(gate, permission);
+    return gate;
+  };
   await app.register(workspaceRoutes, { workspaces: services.workspaces, invitations: services.invitations, guards, workspaceAccess });
   await app.register(apiKeyRoutes, { apiKeys: services.apiKeys, guards, workspaceAccess });
   await app.register(auditRoutes, { db: services.db, guards, workspaceAccess });

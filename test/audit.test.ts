@@ -131,10 +131,10 @@ test('bad paging parameters answer 400 naming the parameter', async () => {
     ['limit=1.5', /querystring\.limit must be integer/],
     ['before=0', /querystring\.before must be >= 1/],
     ['before=-3', /querystring\.before must be >= 1/],
-    ['before=99999999999999999999', /querystring\.before must be <= 9007199254740991/],
-    [`before=${'9'.repeat(400)}`, /querystring\.before is too large/],
-    [`before=${'9'.repeat(5000)}`, /querystring\.before is too large/],
-    [`limit=${'9'.repeat(400)}`, /querystring\.limit is too large/],
+    ['before=99999999999999999999', /querystring\.before must be an integer from 1 to 9007199254740991/],
+    [`before=${'9'.repeat(400)}`, /querystring\.before must be an integer from 1 to 9007199254740991/],
+    [`before=${'9'.repeat(5000)}`, /querystring\.before must be an integer from 1 to 9007199254740991/],
+    [`limit=${'9'.repeat(400)}`, /querystring\.limit must be an integer from 1 to 200/],
     ['before=%F0%9F%99%82', /querystring\.before must be integer/],
   ] as const) {
     const r = await t.call('GET', `/api/workspaces/${ws}/audit?${query}`, { token: owner.token });

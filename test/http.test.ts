@@ -33,6 +33,9 @@ before(async () => {
   app.post('/test/echo', {
     schema: { body: Type.Object({ email: Type.String({ format: 'email' }), n: Type.Integer({ minimum: 1 }) }, { additionalProperties: false }) },
   }, async (req) => req.body);
+  app.get('/test/numbers', {
+    schema: { querystring: Type.Object({ n: Type.Optional(Type.Integer()), x: Type.Optional(Type.Number()), items: Type.Optional(Type.Array(Type.Integer({ minimum: 0 }))) }) },
+  }, async (req) => ({ seen: JSON.stringify(req.query) }));
   app.get('/test/boom', async () => {
     throw new Error('database password is hunter2 at /srv/secret.ts:12');
   });
@@ -95,6 +98,40 @@ test('schema violations: 400 naming the field', async () => {
   const type = await app.inject({ method: 'POST', url: '/test/echo', payload: { email: 'a@b.co', n: 'many' } });
   assert.match(type.json().message, /body\.n must be integer/);
   assert.ok(Array.isArray(type.json().details));
+});
+
+test('numbers out of range are refused wherever they come from: body, query string, arrays', async () => {
+  // Ajv coerces "1e400" to Infinity and then skips minimum/maximum for it; a JSON 1e400 is refused by its type check.
+  for (const n of ['"1e400"', '"-1e400"', `"${'9'.repeat(400)}"`, '"9007199254740993"', '1e400']) {
+    const res = await app.inject({ method: 'POST', url: '/test/echo', headers: { 'content-type': 'application/json' }, payload: `{"email":"a@b.co","n":${n}}` });
+    assert.equal(res.statusCode, 400, `${n}: ${res.body}`);
+    shape(res.json(), 400, 'VALIDATION_FAILED');
+    assert.match(res.json().message, /^body\.n must be/);
+  }
+  const fine = await app.inject({ method: 'POST', url: '/test/echo', payload: { email: 'a@b.co', n: '42' } });
+  assert.deepEqual(fine.json(), { email: 'a@b.co', n: 42 });
+
+  for (const q of ['n=1e400', 'n=-1e400', 'x=1e400', 'x=-1e999', 'items=1&items=1e400']) {
+    const res = await app.inject({ url: `/test/numbers?${q}` });
+    assert.equal(res.statusCode, 400, `${q}: ${res.body}`);
+    shape(res.json(), 400, 'VALIDATION_FAILED');
+  }
+  assert.match((await app.inject({ url: '/test/numbers?n=1e400' })).json().message, /querystring\.n must be an integer from -9007199254740991 to 9007199254740991/);
+  assert.match((await app.inject({ url: '/test/numbers?x=1e400' })).json().message, /querystring\.x must be a finite number/);
+  const ok = await app.inject({ url: '/test/numbers?n=-7&x=2.5&items=3' });
+  assert.deepEqual(JSON.parse(ok.json().seen), { n: -7, x: 2.5, items: [3] });
+});
+
+test('Fastify\'s own refusals have the one shape too: a malformed URL, a parameter too long', async () => {
+  const bad = await app.inject({ url: '/api/workspaces/%C0%80/members', headers: { 'x-request-id': 'bad-url-1' } });
+  assert.equal(bad.statusCode, 400);
+  shape(bad.json(), 400, 'BAD_REQUEST');
+  assert.equal(bad.json().requestId, 'bad-url-1');
+  assert.equal(bad.headers['x-request-id'], 'bad-url-1');
+  assert.equal(bad.json().error, undefined);
+  const long = await app.inject({ url: `/api/workspaces/${'a'.repeat(300)}/members` });
+  assert.equal(long.statusCode, 414);
+  shape(long.json(), 414, 'URI_TOO_LONG');
 });
 
 test('an ApiError keeps its status, code, message and details', async () => {

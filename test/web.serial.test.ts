@@ -64,12 +64,12 @@ const heading = (page: Page, name: string | RegExp) => page.getByRole('heading',
 
 /** Whether the page can still load an image from an object URL (a revoked one no longer loads). An
  *  image, not fetch: the app's CSP lets images, not connections, use blob: URLs. */
-const blobAlive = (page: Page, url: string) => page.evaluate((u) => new Promise<boolean>((resolve) => {
+const blobAlive = (page: Page, url: string) => page.evaluate<boolean>(`new Promise((resolve) => {
   const img = new Image();
   img.onload = () => resolve(true);
   img.onerror = () => resolve(false);
-  img.src = u;
-}), url);
+  img.src = ${JSON.stringify(url)};
+})`);
 
 async function signInThroughUi(page: Page, email: string, password: string): Promise<void> {
   await page.goto('/sign-in');

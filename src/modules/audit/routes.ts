@@ -2,7 +2,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { Db } from '../../infra/db/client.ts';
-import { PagingQuery, checkPaging } from '../../http/paging.ts';
+import { PagingQuery } from '../../http/paging.ts';
 import type { AuthGuards } from '../auth/authenticate.ts';
 import type { WorkspaceAccessFactory } from '../workspaces/access.ts';
 import { DateTime, WorkspaceParams, errors, iso, lowerCaseIds } from '../workspaces/input.ts';
@@ -39,7 +39,7 @@ export const auditRoutes: FastifyPluginAsyncTypebox<AuditRouteDeps> = async (app
       response: { 200: Type.Object({ events: Type.Array(AuditEvent) }), ...errors(400, 401, 403, 404, 429) },
     },
   }, async (req) => {
-    const rows = await listAudit(d.db, { workspaceId: req.params.workspaceId }, checkPaging(req.query));
+    const rows = await listAudit(d.db, { workspaceId: req.params.workspaceId }, req.query);
     return {
       events: rows.map((r) => ({
         id: r.id, action: r.action, actorUserId: r.actorUserId, actorApiKeyId: r.actorApiKeyId, targetType: r.targetType, targetId: r.targetId,

@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type, type Static } from 'typebox';
 import { ApiError } from '../../http/errors.ts';
-import { PagingQuery, checkPaging } from '../../http/paging.ts';
+import { PagingQuery } from '../../http/paging.ts';
 import type { AuthService, IssuedTokens } from './service.ts';
 import type { AuthGuards } from './authenticate.ts';
 import { requestContext, userOf } from './authenticate.ts';
@@ -266,7 +266,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRouteDeps> = async (app, 
         ip: Type.Union([Type.String(), Type.Null()]), userAgent: Type.Union([Type.String(), Type.Null()]),
       })) }), ...errors(400, 401) } },
   }, async (req) => {
-    const rows = await listAudit(d.db, { actorUserId: userOf(req).userId }, checkPaging(req.query));
+    const rows = await listAudit(d.db, { actorUserId: userOf(req).userId }, req.query);
     return { events: rows.map((r) => ({ id: r.id, action: r.action, createdAt: r.createdAt.toISOString(), ip: r.ip, userAgent: r.userAgent })) };
   });
 

@@ -61,7 +61,10 @@ export const healthRoutes: FastifyPluginAsyncTypebox<HealthDeps> = async (app, d
   app.get('/metrics', {
     schema: {
       tags: ['health'], summary: 'Prometheus metrics (text exposition format)',
-      response: { 200: Type.String(), 401: ErrorBody },
+      response: {
+        200: { description: 'Prometheus text exposition format', content: { 'text/plain': { schema: Type.String() } } },
+        401: ErrorBody,
+      },
     },
   }, async (request, reply) => {
     if (expected && !timingSafeEqual(sha(request.headers.authorization ?? ''), expected)) {
