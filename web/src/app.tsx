@@ -6,7 +6,7 @@ import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks'
 import { api, onSessionEnded, refreshSession, signOut } from './api.ts';
 import { match, navigate, ROUTES, useLocation, type Loc } from './router.ts';
 import { AppContext, rememberNext, rememberWorkspace, rememberedWorkspace, roleCan, takeNext, type AppState } from './state.ts';
-import type { Me, Network, Workspace } from './types.ts';
+import type { Me, Network, NetworkList, Workspace } from './types.ts';
 import { browserZone } from './format.ts';
 import { ErrorNote, Link, Loading, messageOf, Toasts, toast } from './ui.tsx';
 import { AcceptInvitation, DevMail, ForgotPassword, ResetPassword, SignIn, SignUp, VerifyEmail } from './pages/auth.tsx';
@@ -139,7 +139,7 @@ function SignedIn({ me, loc, reloadMe, onSignedOut }: { me: Me; loc: Loc; reload
   }, [wsId]);
   useEffect(() => { void loadWorkspace(); }, [loadWorkspace]);
   useEffect(() => {
-    api.get<{ networks: Network[] }>('/api/networks').then((r) => setNetworks(r.networks), (err: unknown) => toast.error(err));
+    api.get<NetworkList>('/api/networks').then((r) => setNetworks(r.networks), (err: unknown) => toast.error(err));
   }, []);
   useEffect(() => setMenuOpen(false), [loc.path]);
 

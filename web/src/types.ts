@@ -1,147 +1,48 @@
-// The shapes of the API answers the app reads (the OpenAPI document at /openapi.json has every field).
+// The shapes of the API answers the app reads. The main ones are the server's own, generated from
+// /openapi.json into api-schema.d.ts (`npm run gen:api`): a change to a route's schema that the app does
+// not follow fails `tsc -p web/tsconfig.json`.
+import type { paths } from './api-schema.d.ts';
 import type { ProviderLimits } from '../../src/providers/types.ts';
+
+type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
+
+/** The JSON body of an operation's answer with the given status (200 unless said). */
+export type Answer<P extends keyof paths, M extends Method, S extends number = 200> =
+  NonNullable<paths[P][M]> extends { responses: infer R }
+    ? S extends keyof R ? (R[S] extends { content: { 'application/json': infer B } } ? B : never) : never
+    : never;
+
+/** The JSON body an operation takes. */
+export type RequestBody<P extends keyof paths, M extends Method> =
+  NonNullable<paths[P][M]> extends { requestBody?: { content: { 'application/json': infer B } } } ? B : never;
 
 export type Role = 'owner' | 'admin' | 'editor' | 'viewer';
 
-export interface Me {
-  id: string;
-  email: string;
-  name: string;
-  /** The zone this user reads times in; null: each workspace's own. */
-  timeZone: string | null;
-  emailVerified: boolean;
-  createdAt: string;
-  workspaces: { id: string; name: string; role: Role }[];
-}
+export type Me = Answer<'/api/auth/me', 'get'>;
+export type Workspace = Answer<'/api/workspaces/{workspaceId}', 'get'>;
 
-export interface Workspace {
-  id: string;
-  name: string;
-  role: Role | null;
-  settings?: { requireApproval: boolean; timeZone: string };
-  createdAt: string;
-  updatedAt: string;
-}
+/** The document leaves `limits` open; they are the server's ProviderLimits, shared with it directly. */
+export type Network = Omit<Answer<'/api/networks', 'get'>['networks'][number], 'limits'> & { limits: ProviderLimits };
+export type NetworkList = Omit<Answer<'/api/networks', 'get'>, 'networks'> & { networks: Network[] };
 
-export interface Network {
-  id: string;
-  displayName: string;
-  connect: 'oauth2' | 'app_password' | string;
-  userSuppliedHost: boolean;
-  docsUrl: string;
-  limits: ProviderLimits;
-}
+export type AccountList = Answer<'/api/workspaces/{workspaceId}/accounts', 'get'>;
+export type Account = AccountList['accounts'][number];
+export type Media = Answer<'/api/workspaces/{workspaceId}/media/{mediaId}', 'get'>;
 
-export interface Account {
-  id: string;
-  provider: string;
-  host: string | null;
-  externalId: string;
-  kind: string;
-  username: string;
-  displayName: string;
-  avatarUrl: string | null;
-  profileUrl: string | null;
-  status: 'active' | 'needs_reconnect' | 'disconnected' | string;
-  statusReason: string | null;
-  tokenExpiresAt: string | null;
-  connectedAt: string;
-  lastRefreshedAt: string | null;
-}
+type ApiPost = Answer<'/api/workspaces/{workspaceId}/posts/{postId}', 'get'>;
+/** A target's own text, thread, first comment and options: what it was created with (the post's request
+ *  schema; the answer's schema leaves `variant` open). */
+export type Variant = Omit<RequestBody<'/api/workspaces/{workspaceId}/posts', 'post'>['targets'][number], 'accountId'>;
+export type Target = Omit<ApiPost['targets'][number], 'variant'> & { variant: Variant };
+export type Post = Omit<ApiPost, 'targets'> & { targets: Target[] };
+export type TargetState = Target['state'];
+export type ThreadPart = NonNullable<Variant['thread']>[number];
+export type Attempt = NonNullable<Target['attemptLog']>[number];
+export type PostList = Omit<Answer<'/api/workspaces/{workspaceId}/posts', 'get'>, 'posts'> & { posts: Post[] };
+export type ApprovalList = Omit<Answer<'/api/workspaces/{workspaceId}/approvals', 'get'>, 'posts'> & { posts: Post[] };
 
-export interface Media {
-  id: string;
-  fileName: string;
-  mimeType: string;
-  bytes: number;
-  sha256: string;
-  width: number | null;
-  height: number | null;
-  durationSeconds: number | null;
-  altText: string | null;
-  uploadedBy: string | null;
-  createdAt: string;
-  contentUrl: string;
-}
-
-export interface ThreadPart {
-  text: string;
-  mediaIds?: string[];
-}
-
-export interface Variant {
-  text?: string;
-  mediaIds?: string[];
-  thread?: ThreadPart[];
-  firstComment?: string;
-  options?: Record<string, unknown>;
-}
-
-export interface Attempt {
-  at: string;
-  part: number;
-  outcome: string;
-  errorClass: string | null;
-  networkStatus: number | null;
-  message: string | null;
-  remoteId: string | null;
-}
-
-export type TargetState = 'draft' | 'pending_approval' | 'scheduled' | 'publishing' | 'published' | 'failed' | 'unknown' | 'cancelled';
-
-export interface Target {
-  id: string;
-  accountId: string;
-  provider: string;
-  occurrence: number;
-  state: TargetState;
-  variant: Variant;
-  publishAt: string | null;
-  nextAttemptAt: string | null;
-  queued: boolean;
-  attempts: number;
-  remoteId: string | null;
-  url: string | null;
-  publishedAt: string | null;
-  parts: { remoteId: string; url: string | null }[];
-  firstComment: { remoteId: string; url: string | null } | null;
-  error: { class: string; message: string; networkStatus: number | null } | null;
-  attemptLog?: Attempt[];
-}
-
-export interface Post {
-  id: string;
-  workspaceId: string;
-  text: string;
-  mediaIds: string[];
-  status: 'draft' | 'pending_approval' | 'scheduled';
-  aggregateStatus: string;
-  schedule: { mode: string | null; publishAt: string | null; localTime: string | null; timeZone: string | null; recurrence: unknown } | null;
-  review: {
-    submittedBy: string | null; submittedAt: string | null; decision: string | null; comment: string | null;
-    reviewedBy: string | null; reviewedAt: string | null;
-  } | null;
-  version: number;
-  createdBy: string | null;
-  createdAt: string;
-  updatedAt: string;
-  targets: Target[];
-}
-
-export interface CalendarItem {
-  postId: string;
-  targetId: string;
-  accountId: string;
-  provider: string;
-  state: string;
-  at: string;
-  localTime: string;
-  text: string;
-  queued: boolean;
-  url: string | null;
-  /** How many networks the post goes to; with more than one, the Move dialog can move this one alone. */
-  networks: number;
-}
+export type CalendarAnswer = Answer<'/api/workspaces/{workspaceId}/calendar', 'get'>;
+export type CalendarItem = CalendarAnswer['days'][number]['targets'][number];
 
 export interface Member {
   userId: string;

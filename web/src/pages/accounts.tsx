@@ -6,7 +6,7 @@ import { api } from '../api.ts';
 import { setQuery, useLocation } from '../router.ts';
 import { CONNECT_ERRORS, dateTime, relative } from '../format.ts';
 import { useApp, wsPath } from '../state.ts';
-import type { Account, Network } from '../types.ts';
+import type { AccountList, Answer, Network } from '../types.ts';
 import { Avatar, Badge, Button, ConfirmButton, Empty, ErrorNote, ExternalLink, Field, Loading, Page, Submit, toast, useAction, useLoad } from '../ui.tsx';
 
 export function providerName(networks: Network[], id: string): string {
@@ -30,7 +30,7 @@ function ConnectNetwork({ network }: { network: Network }) {
       <form class="card connect-card" onSubmit={(e) => {
         e.preventDefault();
         void run(async () => {
-          const r = await api.post<{ accounts: Account[] }>(wsPath(workspace, '/accounts/credentials'), {
+          const r = await api.post<Answer<'/api/workspaces/{workspaceId}/accounts/credentials', 'post', 201>>(wsPath(workspace, '/accounts/credentials'), {
             provider: network.id, identifier: identifier.trim(), password, ...(host.trim() ? { host: host.trim() } : {}),
           });
           setPassword('');
@@ -65,7 +65,7 @@ function ConnectNetwork({ network }: { network: Network }) {
 export function Accounts() {
   const { workspace, networks, can } = useApp();
   const loc = useLocation();
-  const accounts = useLoad(() => api.get<{ accounts: Account[] }>(wsPath(workspace, '/accounts')), [workspace.id]);
+  const accounts = useLoad(() => api.get<AccountList>(wsPath(workspace, '/accounts')), [workspace.id]);
   const [run] = useAction();
   const manage = can('accounts.manage');
 

@@ -4,7 +4,7 @@ import { useState } from 'preact/hooks';
 import { api } from '../api.ts';
 import { dateTime, excerpt, relative } from '../format.ts';
 import { useApp, wsPath } from '../state.ts';
-import type { Member, Post } from '../types.ts';
+import type { ApprovalList, Member, Post } from '../types.ts';
 import { Button, Dialog, Empty, ErrorNote, Field, Link, Loading, Page, Submit, toast, useLoad } from '../ui.tsx';
 import { providerName } from './accounts.tsx';
 
@@ -12,7 +12,7 @@ type Decision = { post: Post; kind: 'approve' | 'reject' };
 
 export function Approvals() {
   const { workspace, networks, zone, can } = useApp();
-  const list = useLoad(() => api.get<{ posts: Post[] }>(wsPath(workspace, '/approvals')), [workspace.id]);
+  const list = useLoad(() => api.get<ApprovalList>(wsPath(workspace, '/approvals')), [workspace.id]);
   const members = useLoad(() => api.get<{ members: Member[] }>(wsPath(workspace, '/members')), [workspace.id]);
   const [deciding, setDeciding] = useState<Decision | null>(null);
   const [comment, setComment] = useState('');

@@ -5,7 +5,7 @@ import { api, ApiError } from '../api.ts';
 import { navigate, ROUTES } from '../router.ts';
 import { zones } from '../format.ts';
 import { useApp, wsPath } from '../state.ts';
-import type { Account } from '../types.ts';
+import type { AccountList } from '../types.ts';
 import { Button, ErrorNote, Field, Loading, Page, Submit, toast, useLoad } from '../ui.tsx';
 import { providerName } from './accounts.tsx';
 
@@ -14,7 +14,7 @@ interface LineProblem { line: number; field: string; message: string }
 
 export function BulkUpload() {
   const { workspace, networks, zone: wsZone } = useApp();
-  const accountsLoad = useLoad(() => api.get<{ accounts: Account[] }>(wsPath(workspace, '/accounts')), [workspace.id]);
+  const accountsLoad = useLoad(() => api.get<AccountList>(wsPath(workspace, '/accounts')), [workspace.id]);
   const [csv, setCsv] = useState('');
   const [chosen, setChosen] = useState<string[]>([]);
   const [zone, setZone] = useState(wsZone);

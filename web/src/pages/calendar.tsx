@@ -7,7 +7,7 @@ import { api } from '../api.ts';
 import { setQuery, useLocation } from '../router.ts';
 import { addDays, dayLabel, excerpt, today, weekday, weekdayName } from '../format.ts';
 import { useApp, wsPath } from '../state.ts';
-import type { CalendarItem } from '../types.ts';
+import type { CalendarAnswer, CalendarItem } from '../types.ts';
 import { Badge, Button, Dialog, ErrorNote, Field, Link, Loading, Page, Submit, toast, useAction, useLoad } from '../ui.tsx';
 import { providerName } from './accounts.tsx';
 
@@ -33,7 +33,7 @@ export function Calendar() {
   const view = loc.search.get('view') === 'month' ? 'month' : 'week';
   const anchor = /^\d{4}-\d{2}-\d{2}$/.test(loc.search.get('date') ?? '') ? loc.search.get('date')! : today(zone);
   const { from, to, month } = range(view, anchor);
-  const cal = useLoad(() => api.get<{ days: { date: string; targets: CalendarItem[] }[] }>(wsPath(workspace, '/calendar'), { query: { from, to, timeZone: zone } }), [workspace.id, from, to, zone]);
+  const cal = useLoad(() => api.get<CalendarAnswer>(wsPath(workspace, '/calendar'), { query: { from, to, timeZone: zone } }), [workspace.id, from, to, zone]);
   const [run] = useAction();
   const [moving, setMoving] = useState<CalendarItem | null>(null);
   const [dragOver, setDragOver] = useState<string | null>(null);

@@ -9,7 +9,7 @@ import { api, ApiError, blobUrl } from '../api.ts';
 import { navigate, ROUTES } from '../router.ts';
 import { browserZone, bytes, localParts, weekday, zones } from '../format.ts';
 import { useApp, wsPath } from '../state.ts';
-import type { Account, Media, Network, Post, Variant } from '../types.ts';
+import type { Account, AccountList, Media, Network, Post, Variant } from '../types.ts';
 import { Button, Empty, ErrorNote, Field, Link, Loading, messageOf, Page, toast, useLoad } from '../ui.tsx';
 import { providerName } from './accounts.tsx';
 
@@ -69,7 +69,7 @@ function Counters({ counts, field, id }: { counts: { label: string; count: Count
 
 export function Composer({ postId }: { postId?: string }) {
   const { workspace, networks, can, zone: wsZone } = useApp();
-  const accountsLoad = useLoad(() => api.get<{ accounts: Account[] }>(wsPath(workspace, '/accounts')), [workspace.id]);
+  const accountsLoad = useLoad(() => api.get<AccountList>(wsPath(workspace, '/accounts')), [workspace.id]);
   const existing = useLoad(() => (postId ? api.get<Post>(wsPath(workspace, `/posts/${postId}`)) : Promise.resolve(undefined)), [postId]);
 
   const [text, setText] = useState('');

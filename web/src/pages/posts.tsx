@@ -5,7 +5,7 @@ import { api, ApiError, blobUrl } from '../api.ts';
 import { navigate, setQuery, useLocation } from '../router.ts';
 import { dateTime, excerpt, relative, stateWord } from '../format.ts';
 import { useApp, wsPath } from '../state.ts';
-import type { Account, Post, Target } from '../types.ts';
+import type { Account, AccountList, Post, PostList, Target } from '../types.ts';
 import { Badge, Button, ConfirmButton, Empty, ErrorNote, ExternalLink, Link, Loading, Page, toast, useAction, useLoad } from '../ui.tsx';
 import { providerName } from './accounts.tsx';
 
@@ -48,8 +48,8 @@ export function Posts() {
   const loc = useLocation();
   const status = loc.search.get('status') ?? '';
   const [pages, setPages] = useState<Post[][]>([]);
-  const first = useLoad(() => api.get<{ posts: Post[] }>(wsPath(workspace, '/posts'), { query: { status, limit: 30 } }), [workspace.id, status]);
-  const accounts = useLoad(() => api.get<{ accounts: Account[] }>(wsPath(workspace, '/accounts')), [workspace.id]);
+  const first = useLoad(() => api.get<PostList>(wsPath(workspace, '/posts'), { query: { status, limit: 30 } }), [workspace.id, status]);
+  const accounts = useLoad(() => api.get<AccountList>(wsPath(workspace, '/accounts')), [workspace.id]);
   useEffect(() => setPages([]), [workspace.id, status]);
   const [more, loadingMore] = useAction();
   const all = [...(first.data?.posts ?? []), ...pages.flat()];
@@ -74,7 +74,7 @@ export function Posts() {
       )}
       {last.length === 30 && (
         <Button busy={loadingMore} onClick={() => more(async () => {
-          const r = await api.get<{ posts: Post[] }>(wsPath(workspace, '/posts'), { query: { status, limit: 30, before: last.at(-1)!.createdAt } });
+          const r = await api.get<PostList>(wsPath(workspace, '/posts'), { query: { status, limit: 30, before: last.at(-1)!.createdAt } });
           setPages((ps) => [...ps, r.posts]);
         })}>Show older posts</Button>
       )}
@@ -182,7 +182,7 @@ export function PostDetail({ postId }: { postId: string }) {
     })();
     return () => { stopped = true; };
   }, [post.error, postId, workspace.id, me.workspaces, switchWorkspace]);
-  const accounts = useLoad(() => api.get<{ accounts: Account[] }>(wsPath(workspace, '/accounts')), [workspace.id]);
+  const accounts = useLoad(() => api.get<AccountList>(wsPath(workspace, '/accounts')), [workspace.id]);
   const p = post.data;
   const published = p?.targets.some((t) => t.state === 'published') ?? false;
   const metrics = useLoad(() => (published ? api.get<Metrics>(wsPath(workspace, `/posts/${postId}/metrics`)) : Promise.resolve(undefined)), [postId, published]);

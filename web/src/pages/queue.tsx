@@ -5,7 +5,7 @@ import { api } from '../api.ts';
 import { setQuery, useLocation } from '../router.ts';
 import { dateTime, excerpt, WEEKDAYS } from '../format.ts';
 import { useApp, wsPath } from '../state.ts';
-import type { Account, Post, Slots } from '../types.ts';
+import type { AccountList, PostList, Slots } from '../types.ts';
 import { Button, Empty, ErrorNote, Field, Link, Loading, Page, useAction, useLoad } from '../ui.tsx';
 import { providerName } from './accounts.tsx';
 
@@ -14,12 +14,12 @@ interface QueueItem { targetId: string; postId: string; publishAt: string }
 export function Queue() {
   const { workspace, networks, zone, can } = useApp();
   const loc = useLocation();
-  const accounts = useLoad(() => api.get<{ accounts: Account[] }>(wsPath(workspace, '/accounts')), [workspace.id]);
+  const accounts = useLoad(() => api.get<AccountList>(wsPath(workspace, '/accounts')), [workspace.id]);
   const list = (accounts.data?.accounts ?? []).filter((a) => a.status !== 'disconnected');
   const accountId = loc.search.get('account') ?? list[0]?.id ?? '';
   const queue = useLoad(() => (accountId ? api.get<{ targets: QueueItem[] }>(wsPath(workspace, `/accounts/${accountId}/queue`)) : Promise.resolve({ targets: [] })), [workspace.id, accountId]);
   const slots = useLoad(() => (accountId ? api.get<Slots>(wsPath(workspace, `/accounts/${accountId}/slots`)) : Promise.resolve(undefined)), [workspace.id, accountId]);
-  const posts = useLoad(() => api.get<{ posts: Post[] }>(wsPath(workspace, '/posts'), { query: { status: 'scheduled', limit: 200 } }), [workspace.id]);
+  const posts = useLoad(() => api.get<PostList>(wsPath(workspace, '/posts'), { query: { status: 'scheduled', limit: 200 } }), [workspace.id]);
   const [order, setOrder] = useState<QueueItem[]>([]);
   const [dragging, setDragging] = useState<string | null>(null);
   // Read by the drag events, which may come before the re-render that the state change causes.

@@ -7,7 +7,7 @@ import { api } from '../api.ts';
 import { navigate, setQuery, useLocation } from '../router.ts';
 import { dateTime, WEEKDAYS, zones } from '../format.ts';
 import { useApp, wsPath } from '../state.ts';
-import type { Account, ApiKey, AuditEvent, Delivery, Member, Slots, Webhook, Workspace } from '../types.ts';
+import type { AccountList, ApiKey, AuditEvent, Delivery, Member, Slots, Webhook, Workspace } from '../types.ts';
 import { Badge, Button, ConfirmButton, Empty, ErrorNote, Field, Link, Loading, Page, Submit, toast, useAction, useLoad } from '../ui.tsx';
 import { providerName } from './accounts.tsx';
 
@@ -95,7 +95,7 @@ function WorkspaceSettings() {
 function TimeSlots() {
   const { workspace, networks, zone: wsZone, can } = useApp();
   const loc = useLocation();
-  const accounts = useLoad(() => api.get<{ accounts: Account[] }>(wsPath(workspace, '/accounts')), [workspace.id]);
+  const accounts = useLoad(() => api.get<AccountList>(wsPath(workspace, '/accounts')), [workspace.id]);
   const list = (accounts.data?.accounts ?? []).filter((a) => a.status !== 'disconnected');
   const accountId = loc.search.get('account') ?? list[0]?.id ?? '';
   const slots = useLoad(() => (accountId ? api.get<Slots>(wsPath(workspace, `/accounts/${accountId}/slots`)) : Promise.resolve(undefined)), [accountId]);
