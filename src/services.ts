@@ -76,7 +76,10 @@ export interface ServiceOptions {
 }
 
 export function buildServices(config: Config, db: Db, store: KeyValueStore, log: Logger, metrics: Metrics, bus: InvalidationBus, opts: ServiceOptions = {}): Services {
-  const hasher = new PasswordHasher({ ...(config.HASH_CONCURRENCY > 0 ? { concurrency: config.HASH_CONCURRENCY } : {}), maxWaitMs: config.HASH_MAX_WAIT_MS });
+  const hasher = new PasswordHasher({
+    ...(config.HASH_CONCURRENCY > 0 ? { concurrency: config.HASH_CONCURRENCY } : {}), maxWaitMs: config.HASH_MAX_WAIT_MS,
+    onShed: () => metrics.loadShed.labels('hashing').inc(),
+  });
   const tokens = new TokenService({ secret: config.AUTH_SECRET!, issuer: config.PUBLIC_URL, accessTtlSeconds: config.ACCESS_TOKEN_TTL_SECONDS });
   const sessions = new SessionService(db, store, tokens, {
     ttlDays: config.SESSION_TTL_DAYS, rememberTtlDays: config.SESSION_REMEMBER_TTL_DAYS, graceSeconds: config.REFRESH_GRACE_SECONDS,

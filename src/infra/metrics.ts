@@ -1,5 +1,5 @@
-// Every Prometheus family AllIN exports is declared here, with the seed's names (`allin_` prefix) so its
-// queries keep working. One registry per process, created by the runtime and passed in: nothing here
+// Every Prometheus family AllIN exports is declared here, with the names the previous AllIN backend
+// exported (`allin_` prefix), so queries and dashboards written for it keep working. One registry per process, created by the runtime and passed in: nothing here
 // registers on import. Families are moved by the code that does the work (HTTP hooks, the pg client,
 // the stores' cache, the job runner, the outbound HTTP client); gauges that describe shared state are
 // read at scrape time through collectors attached by their owners.
@@ -84,7 +84,7 @@ export function createMetrics(opts: { enabled: boolean; defaultLabels?: Record<s
       name: 'allin_webhook_deliveries_total', help: 'Webhook delivery tries, by event and outcome (delivered, retry, failed).',
       labelNames: ['event', 'outcome'], registers,
     }),
-    loadShed: new client.Counter({ name: 'allin_load_shed_total', help: 'Requests answered 503 at once because the process was overloaded, by reason (event_loop_delay, heap).', labelNames: ['reason'], registers }),
+    loadShed: new client.Counter({ name: 'allin_load_shed_total', help: 'Requests answered 503 at once because the process was overloaded, by reason (event_loop_delay, heap, hashing: password hashing at capacity).', labelNames: ['reason'], registers }),
     publishOutcomes: new client.Counter({
       name: 'allin_publish_total', help: 'Publishing runs of targets, by network and outcome (published, failed, unknown, retry, skipped, lost_lease).',
       labelNames: ['provider', 'outcome'], registers,

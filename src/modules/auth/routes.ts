@@ -1,4 +1,5 @@
-// /api/auth/*: accounts and sessions. Paths are fixed (the seed's load tests call /api/auth/login).
+// /api/auth/*: accounts and sessions. Paths are fixed (the `baseline` and `scaled` load tests, taken over
+// from the previous AllIN backend, call /api/auth/login).
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type, type Static } from 'typebox';
@@ -119,7 +120,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRouteDeps> = async (app, 
   app.post('/api/auth/login', {
     schema: {
       tags, summary: 'Sign in; returns an access token and a refresh token',
-      description: 'Failed attempts are limited per account and IP, per IP and per account; successful sign-ins are never counted.',
+      description: 'Failed attempts are limited per account and IP, per IP and per account; successful sign-ins are never counted. When password hashing is at capacity the answer is 503 with Retry-After.',
       body: Type.Object({ email: Email, password: Password, rememberMe: Type.Optional(Type.Boolean()), refreshTokenTransport: Transport },
         { additionalProperties: false }),
       response: { 200: TokenResponse, ...errors(400, 401, 403, 429, 503) },
@@ -219,8 +220,9 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRouteDeps> = async (app, 
   app.post('/api/auth/password', {
     preHandler: guards.user,
     schema: { tags, summary: 'Change my password (signs out my other sessions)',
+      description: 'A wrong current password counts as a failed sign-in of the account (429 with Retry-After past the limit).',
       body: Type.Object({ currentPassword: Password, newPassword: Password }, { additionalProperties: false }),
-      response: { 200: Type.Object({ otherSessionsEnded: Type.Integer() }), ...errors(400, 401, 503) } },
+      response: { 200: Type.Object({ otherSessionsEnded: Type.Integer() }), ...errors(400, 401, 429, 503) } },
   }, async (req) => {
     const { userId, sessionId } = userOf(req);
     return { otherSessionsEnded: await d.auth.changePassword(userId, sessionId, req.body.currentPassword, req.body.newPassword, requestContext(req)) };
@@ -248,8 +250,8 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRouteDeps> = async (app, 
   app.delete('/api/auth/me', {
     preHandler: guards.user,
     schema: { tags, summary: 'Delete my account (confirm with the password)',
-      description: 'Workspaces where you are the only member are deleted with it; if you are the last owner of a workspace with other members, transfer ownership first (409).',
-      body: Type.Object({ password: Password }, { additionalProperties: false }), response: { 204: Type.Null(), ...errors(400, 401, 409) } },
+      description: 'Workspaces where you are the only member are deleted with it; if you are the last owner of a workspace with other members, transfer ownership first (409). A wrong password counts as a failed sign-in of the account (429 with Retry-After past the limit).',
+      body: Type.Object({ password: Password }, { additionalProperties: false }), response: { 204: Type.Null(), ...errors(400, 401, 409, 429, 503) } },
   }, async (req, reply) => {
     await d.auth.deleteAccount(userOf(req).userId, req.body.password, requestContext(req));
     clearCookie(reply);

@@ -6,12 +6,12 @@ import { and, eq, gt, isNull, sql } from 'drizzle-orm';
 import type { Db, DbOrTx } from '../../infra/db/client.ts';
 import type { Logger } from '../../infra/logger.ts';
 import { ApiError } from '../../http/errors.ts';
-import { consume, peek, tooMany, type Limiter } from '../../infra/rate-limit.ts';
+import { consume, tooMany, type Limiter } from '../../infra/rate-limit.ts';
 import { audit, type RequestContext } from '../audit/service.ts';
 import { queueMail } from '../mail/outbox.ts';
 import { templates } from '../mail/templates.ts';
 import { oneTimeTokens, users } from './schema.ts';
-import { passwordProblem, type PasswordHasher } from './passwords.ts';
+import { passwordProblem, type PasswordHasher, type VerifyResult } from './passwords.ts';
 import { RefreshError, type SessionService } from './sessions.ts';
 import { newSecret, sha256, type TokenService } from './tokens.ts';
 import type { WorkspaceService } from '../workspaces/service.ts';
@@ -42,6 +42,7 @@ const RESET_TTL_MS = 3600_000;
 export const normaliseEmail = (email: string) => email.trim().toLowerCase();
 
 const INVALID_CREDENTIALS = () => new ApiError(401, 'INVALID_CREDENTIALS', 'The email or password is incorrect.');
+const INVALID_RESET_TOKEN = () => new ApiError(400, 'INVALID_TOKEN', 'This reset link is invalid, used or expired. Ask for a new one.');
 
 const ME_TOPIC = 'me';
 const ME_TTL_MS = 30_000;
@@ -144,22 +145,54 @@ export class AuthService {
     });
   }
 
+  /** The failed-login counters of an account seen from an address: per account and IP, per IP, per account. */
+  private failureCounters(email: string, ip: string): [Limiter, string][] {
+    const { loginAccountIp, loginIp, loginAccount } = this.d.limits;
+    return [[loginAccountIp, `${email}|${ip}`], [loginIp, ip], [loginAccount, email]];
+  }
+
+  /**
+   * Runs one password check under the failed-login limits. A failure is reserved on every counter before
+   * the hash is computed, so parallel guesses cannot all pass a check made before any of them was counted,
+   * and given back unless the password was wrong: a legitimate user signing in often is never refused.
+   * Callers run it in the account's line (hasher.forAccount), which bounds the reservations in flight.
+   */
+  private async checkUnderLimits(counters: [Limiter, string][], message: string, check: () => Promise<boolean>): Promise<{ ok: boolean; counted: number }> {
+    const taken = await Promise.all(counters.map(([l, key]) => consume(l, key)));
+    const refused = taken.findIndex((r) => !r.ok);
+    if (refused >= 0) {
+      await this.giveBack(counters); // a refused attempt is not counted
+      throw tooMany(counters[refused]![0], taken[refused]!.res, message);
+    }
+    let wrong = false;
+    try {
+      wrong = !(await check());
+      // `counted`: what the first counter held besides this attempt (failures, and attempts in flight).
+      return { ok: !wrong, counted: taken[0]!.res.consumedPoints - 1 };
+    } finally {
+      if (!wrong) await this.giveBack(counters); // right, or not checked at all (shed): not a failure
+    }
+  }
+
+  private async giveBack(counters: [Limiter, string][]): Promise<void> {
+    await Promise.all(counters.map(([l, key]) => l.impl.reward(key, 1).catch(() => undefined)));
+  }
+
   async login(input: { email: string; password: string; rememberMe?: boolean }, ctx: RequestContext): Promise<IssuedTokens & { userId: string }> {
     const email = normaliseEmail(input.email);
     const ip = ctx.ip ?? 'unknown';
-    const { loginAccountIp, loginIp, loginAccount } = this.d.limits;
-    const keys: [Limiter, string][] = [[loginAccountIp, `${email}|${ip}`], [loginIp, ip], [loginAccount, email]];
-    // Only failures are counted: a legitimate user signing in often is never refused.
-    const states = await Promise.all(keys.map(([l, key]) => peek(l, key)));
-    states.forEach((state, i) => {
-      const l = keys[i]![0];
-      if (state && state.consumedPoints >= l.points) throw tooMany(l, state, 'Too many failed sign-in attempts.');
+    const counters = this.failureCounters(email, ip);
+    const { user, verified, counted } = await this.d.hasher.forAccount(email, async () => {
+      const [found] = await this.userByEmail.execute({ email });
+      let result: VerifyResult | null = null;
+      const checked = await this.checkUnderLimits(counters, 'Too many failed sign-in attempts.', async () => {
+        if (found) result = await this.d.hasher.verify(found.passwordHash, input.password);
+        else await this.d.hasher.verifyDummy(input.password);
+        return result?.ok === true;
+      });
+      return { user: found, verified: result as VerifyResult | null, counted: checked.counted };
     });
-
-    const [user] = await this.userByEmail.execute({ email });
-    const verified = user ? await this.d.hasher.verify(user.passwordHash, input.password) : (await this.d.hasher.verifyDummy(input.password), null);
     if (!user || !verified?.ok) {
-      await Promise.all(keys.map(([l, key]) => consume(l, key)));
       await audit(this.d.db, { action: 'auth.login_failed', actorUserId: user?.id ?? null, ...ctx, details: { reason: 'bad_credentials' } });
       throw INVALID_CREDENTIALS();
     }
@@ -167,12 +200,12 @@ export class AuthService {
       throw new ApiError(403, 'EMAIL_NOT_VERIFIED', 'Confirm your email address first: follow the link we mailed you, or ask for a new one.');
     }
     if (verified.needsRehash) {
-      // A bcrypt hash from the seed's system, or older argon2 parameters: upgrade it now.
+      // A bcrypt hash imported from the previous AllIN backend, or older argon2 parameters: upgrade it now.
       const upgraded = await this.d.hasher.hash(input.password);
       await this.d.db.update(users).set({ passwordHash: upgraded, updatedAt: sql`now()` }).where(eq(users.id, user.id));
     }
     // A success forgives this account's earlier failures from this address.
-    if (states[0]) await loginAccountIp.impl.delete(`${email}|${ip}`).catch(() => undefined);
+    if (counted > 0) await counters[0]![0].impl.delete(counters[0]![1]).catch(() => undefined);
     // The session and its audit entry in one statement: atomic, and one round trip.
     const issued = await this.d.sessions.open(user.id, input.rememberMe === true, ctx);
     const access = await this.d.tokens.issueAccess({ userId: user.id, sessionId: issued.sessionId });
@@ -270,12 +303,27 @@ export class AuthService {
     return this.me(userId);
   }
 
+  /**
+   * A signed-in user's password, asked again before a sensitive change: a stolen access token must not
+   * become an unlimited password oracle, so a wrong one counts against the same failed-login limits as
+   * a sign-in, in the same line of the account.
+   */
+  private async confirmPassword(user: { id: string; email: string; passwordHash: string }, password: string, ctx: RequestContext): Promise<boolean> {
+    const counters = this.failureCounters(user.email, ctx.ip ?? 'unknown');
+    const { ok } = await this.d.hasher.forAccount(user.email, () => this.checkUnderLimits(counters, 'Too many wrong passwords for this account.',
+      async () => (await this.d.hasher.verify(user.passwordHash, password)).ok));
+    if (!ok) await audit(this.d.db, { action: 'auth.password_check_failed', actorUserId: user.id, ...ctx });
+    return ok;
+  }
+
   async changePassword(userId: string, sessionId: string, current: string, next: string, ctx: RequestContext): Promise<number> {
     const [user] = await this.d.db.select().from(users).where(eq(users.id, userId));
     if (!user) throw new ApiError(401, 'INVALID_TOKEN', 'This account no longer exists.');
-    const ok = await this.d.hasher.verify(user.passwordHash, current);
-    if (!ok.ok) throw new ApiError(400, 'WRONG_PASSWORD', 'The current password is incorrect.', [{ field: 'body.currentPassword', message: 'is incorrect' }]);
+    // Check the new password first: a weak choice costs no hash and no failed attempt.
     this.assertPassword(next, 'newPassword', [user.email, user.name]);
+    if (!(await this.confirmPassword(user, current, ctx))) {
+      throw new ApiError(400, 'WRONG_PASSWORD', 'The current password is incorrect.', [{ field: 'body.currentPassword', message: 'is incorrect' }]);
+    }
     const hash = await this.d.hasher.hash(next);
     return this.d.db.transaction(async (tx) => {
       await tx.update(users).set({ passwordHash: hash, passwordChangedAt: sql`now()`, updatedAt: sql`now()` }).where(eq(users.id, userId));
@@ -299,21 +347,25 @@ export class AuthService {
   }
 
   async resetPassword(token: string, next: string, ctx: RequestContext): Promise<void> {
-    // Check the new password before spending the token, so a weak choice can be corrected.
+    // The token first: a made-up or spent one must not buy a hash. Then the new password, before the
+    // token is spent, so a weak choice can be corrected.
     const [pending] = await this.d.db.select({ email: users.email, name: users.name }).from(oneTimeTokens)
       .innerJoin(users, eq(users.id, oneTimeTokens.userId))
-      .where(and(eq(oneTimeTokens.tokenHash, sha256(token)), eq(oneTimeTokens.purpose, 'reset_password')));
-    if (pending) this.assertPassword(next, 'newPassword', [pending.email, pending.name]);
-    const hash = await this.d.hasher.hash(next);
+      .where(and(eq(oneTimeTokens.tokenHash, sha256(token)), eq(oneTimeTokens.purpose, 'reset_password'), isNull(oneTimeTokens.usedAt),
+        gt(oneTimeTokens.expiresAt, sql`now()`)));
+    if (!pending) throw INVALID_RESET_TOKEN();
+    this.assertPassword(next, 'newPassword', [pending.email, pending.name]);
+    const hash = await this.d.hasher.forAccount(pending.email, () => this.d.hasher.hash(next));
     await this.d.db.transaction(async (tx) => {
+      // Spent atomically: of two resets racing with one token, one wins.
       const userId = await this.useOneTimeToken(tx, token, 'reset_password');
-      if (!userId) throw new ApiError(400, 'INVALID_TOKEN', 'This reset link is invalid, used or expired. Ask for a new one.');
+      if (!userId) throw INVALID_RESET_TOKEN();
       // Following the mailed link proves the address, too.
       await tx.update(users).set({
         passwordHash: hash, passwordChangedAt: sql`now()`, emailVerifiedAt: sql`coalesce(${users.emailVerifiedAt}, now())`, updatedAt: sql`now()`,
       }).where(eq(users.id, userId));
       await this.d.sessions.revokeAll(userId, 'password_reset', undefined, tx);
-      await queueMail(tx, pending!.email, templates.passwordChanged(pending!.name));
+      await queueMail(tx, pending.email, templates.passwordChanged(pending.name));
       await audit(tx, { action: 'auth.password_reset', actorUserId: userId, ...ctx });
       return userId;
     }).then((userId) => this.invalidateMe([userId]));
@@ -322,8 +374,9 @@ export class AuthService {
   async deleteAccount(userId: string, password: string, ctx: RequestContext): Promise<void> {
     const [user] = await this.d.db.select().from(users).where(eq(users.id, userId));
     if (!user) throw new ApiError(401, 'INVALID_TOKEN', 'This account no longer exists.');
-    const ok = await this.d.hasher.verify(user.passwordHash, password);
-    if (!ok.ok) throw new ApiError(400, 'WRONG_PASSWORD', 'The password is incorrect.', [{ field: 'body.password', message: 'is incorrect' }]);
+    if (!(await this.confirmPassword(user, password, ctx))) {
+      throw new ApiError(400, 'WRONG_PASSWORD', 'The password is incorrect.', [{ field: 'body.password', message: 'is incorrect' }]);
+    }
     await this.d.db.transaction(async (tx) => {
       await this.d.workspaces.releaseForAccountDeletion(tx, userId);
       await this.d.sessions.revokeAll(userId, 'account_deleted', undefined, tx);
