@@ -105,7 +105,10 @@ export function buildServices(config: Config, db: Db, store: KeyValueStore, log:
   const apiKeys = new ApiKeyService(db);
   const auth = new AuthService({ db, hasher, sessions, tokens, limits: authLimits, workspaces, publicUrl: config.PUBLIC_URL, log, metrics, bus });
   const mailer = createMailer({ url: config.MAIL_URL, from: config.MAIL_FROM, log });
-  const http = new HttpClient({ metrics, log, allowPrivateHosts: config.ALLOW_PRIVATE_HOSTS, defaultTimeoutMs: config.SOCIAL_API_TIMEOUT_MS });
+  const http = new HttpClient({
+    metrics, log, allowPrivateHosts: config.ALLOW_PRIVATE_HOSTS, defaultTimeoutMs: config.SOCIAL_API_TIMEOUT_MS, mediaTimeoutMs: config.SOCIAL_API_MEDIA_TIMEOUT_MS,
+    maxBodyBytes: config.OUTBOUND_MAX_RESPONSE_BYTES, maxHeaderBytes: config.OUTBOUND_MAX_HEADER_BYTES,
+  });
   const cipher = new TokenCipher(parseEncryptionKeys(config.ENCRYPTION_KEYS!).keys);
   // What adapters without an idempotency key sent under each marker, kept in the database for every process.
   const sendJournal = databaseSendJournal(db);

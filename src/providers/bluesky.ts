@@ -254,6 +254,8 @@ interface XrpcCall {
   query?: Record<string, string | string[] | undefined>;
   body?: unknown;
   headers?: Record<string, string>;
+  /** Carries file bytes: the client's media deadline. */
+  media?: boolean;
 }
 
 interface Session { accessJwt?: unknown; refreshJwt?: unknown; did?: unknown; handle?: unknown; didDoc?: unknown; active?: unknown; status?: unknown }
@@ -306,6 +308,7 @@ export function createBluesky(deps: ProviderDeps): BlueskyProvider {
         ...(c.body !== undefined ? { body: c.body } : {}),
         userSuppliedHost: !trusted.has(u.origin),
         retryUnsent: true,
+        ...(c.media ? { media: true } : {}),
       });
     } catch (err) {
       throw transportError(PROVIDER, c.what, err, c.creates ?? false);
@@ -422,7 +425,7 @@ export function createBluesky(deps: ProviderDeps): BlueskyProvider {
   const uploadBlob = async (account: AccountRef, pds: string, bytes: Buffer, mimeType: string) => {
     const res = await call({
       method: 'POST', base: pds, nsid: 'com.atproto.repo.uploadBlob', what: 'media_upload', token: account.tokens.accessToken,
-      headers: { 'content-type': mimeType }, body: bytes,
+      headers: { 'content-type': mimeType }, body: bytes, media: true,
     });
     const { blob } = read<{ blob?: { ref?: { $link?: unknown }; mimeType?: unknown; size?: unknown } }>(res, 'media_upload');
     if (!blob || typeof blob.ref?.$link !== 'string') throw malformed(PROVIDER, 'media_upload', false);

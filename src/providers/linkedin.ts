@@ -235,7 +235,7 @@ export function createLinkedIn(deps: ProviderDeps): Provider {
     const v = read<{ value?: { uploadUrl?: string; image?: string } }>(init, 'media_initialize').value;
     if (!v?.uploadUrl || !v.image) throw malformed('linkedin', 'media_initialize', false);
     // The whole file in one PUT: images are never chunked.
-    await call({ method: 'PUT', url: v.uploadUrl, provider: 'linkedin', operation: 'media_upload', headers: uploadHeaders(tokens, v.uploadUrl), body: await m.read() });
+    await call({ method: 'PUT', url: v.uploadUrl, provider: 'linkedin', operation: 'media_upload', headers: uploadHeaders(tokens, v.uploadUrl), body: await m.read(), media: true });
     await waitAvailable(tokens, 'images', v.image, IMAGE_DEADLINE_MS);
     return v.image;
   }
@@ -254,7 +254,7 @@ export function createLinkedIn(deps: ProviderDeps): Provider {
       if (!part.uploadUrl || typeof part.firstByte !== 'number' || typeof part.lastByte !== 'number') throw malformed('linkedin', 'media_initialize', false);
       const res = await call({
         method: 'PUT', url: part.uploadUrl, provider: 'linkedin', operation: 'media_upload', headers: uploadHeaders(tokens, part.uploadUrl),
-        body: bytes.subarray(part.firstByte, part.lastByte + 1),
+        body: bytes.subarray(part.firstByte, part.lastByte + 1), media: true,
       });
       const etag = res.headers.etag?.replace(/^W\//, '').replace(/"/g, '');
       if (!etag) throw malformed('linkedin', 'media_upload', false);

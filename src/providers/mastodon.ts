@@ -163,7 +163,7 @@ export function createMastodon(deps: ProviderDeps, appStore: MastodonAppStore = 
     return err;
   };
 
-  const send = async (what: string, creates: boolean, req: { method: 'GET' | 'POST' | 'DELETE'; url: string; headers?: Record<string, string>; body?: unknown }): Promise<HttpResponse> => {
+  const send = async (what: string, creates: boolean, req: { method: 'GET' | 'POST' | 'DELETE'; url: string; headers?: Record<string, string>; body?: unknown; media?: boolean }): Promise<HttpResponse> => {
     try {
       return await http.request({ ...req, provider: PROVIDER, operation: what, userSuppliedHost: true, retryUnsent: true });
     } catch (err) {
@@ -309,7 +309,7 @@ export function createMastodon(deps: ProviderDeps, appStore: MastodonAppStore = 
     const form = new FormData();
     form.set('file', new Blob([await m.read()], { type: m.mimeType }), `media-${i}`);
     if (m.altText) form.set('description', m.altText);
-    const res = await ok('media_upload', false, { method: 'POST', url: `${baseOf(host)}/api/v2/media`, headers: bearer(account.tokens), body: form });
+    const res = await ok('media_upload', false, { method: 'POST', url: `${baseOf(host)}/api/v2/media`, headers: bearer(account.tokens), body: form, media: true });
     const media = read<{ id?: unknown; url?: unknown }>(res, 'media_upload', false);
     if (typeof media.id !== 'string') throw malformed(PROVIDER, 'media_upload', false);
     // 200: processed already; 202: still processing, poll until the server answers 200 (mastodon.md §7).

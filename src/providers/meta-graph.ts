@@ -164,6 +164,8 @@ export async function graphCall<T extends object>(http: HttpClient, c: GraphCall
     res = await http.request({
       method: c.method, url: url.toString(), provider: c.provider, operation: c.operation,
       headers, ...(body ? { body } : {}), retryUnsent: true,
+      // File bytes get the media deadline (the client's default one is for small JSON calls).
+      ...(c.form || c.bytes ? { media: true } : {}),
     });
   } catch (err) {
     throw transportError(c.provider, c.operation, err, c.creates ?? false);

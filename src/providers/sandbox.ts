@@ -95,7 +95,7 @@ export function createSandbox(deps: ProviderDeps): Provider {
         const form = new FormData();
         form.set('file', new Blob([await m.read()], { type: m.mimeType }), `media-${i}`);
         const res = await call('media_upload', false, () => http.request({
-          method: 'POST', url: `${base}/api/media`, provider: 'sandbox', operation: 'media_upload', headers: bearer(account.tokens), body: form, retryUnsent: true,
+          method: 'POST', url: `${base}/api/media`, provider: 'sandbox', operation: 'media_upload', headers: bearer(account.tokens), body: form, retryUnsent: true, media: true,
         }));
         mediaIds.push(read<{ id: string }>(res, 'media_upload', false).id);
       }

@@ -231,7 +231,7 @@ export function createX(deps: ProviderDeps): Provider {
       const form = new FormData();
       form.set('media_category', category);
       form.set('media', new Blob([bytes], { type: m.mimeType }), 'media');
-      const res = await call({ method: 'POST', url: `${api}/2/media/upload`, provider: 'x', operation: 'media_upload', headers: bearer(tokens), body: form, retryUnsent: true });
+      const res = await call({ method: 'POST', url: `${api}/2/media/upload`, provider: 'x', operation: 'media_upload', headers: bearer(tokens), body: form, retryUnsent: true, media: true });
       const d = read<XMediaAnswer>(res, 'media_upload').data;
       if (!d?.id) throw malformed('x', 'media_upload', false);
       id = d.id;
@@ -249,7 +249,7 @@ export function createX(deps: ProviderDeps): Provider {
         const form = new FormData();
         form.set('segment_index', String(segment));
         form.set('media', new Blob([bytes.subarray(offset, offset + CHUNK_BYTES)], { type: 'application/octet-stream' }), 'media');
-        await call({ method: 'POST', url: `${api}/2/media/upload/${encodeURIComponent(id)}/append`, provider: 'x', operation: 'media_append', headers: bearer(tokens), body: form, retryUnsent: true });
+        await call({ method: 'POST', url: `${api}/2/media/upload/${encodeURIComponent(id)}/append`, provider: 'x', operation: 'media_append', headers: bearer(tokens), body: form, retryUnsent: true, media: true });
       }
       const fin = await call({ method: 'POST', url: `${api}/2/media/upload/${encodeURIComponent(id)}/finalize`, provider: 'x', operation: 'media_finalize', headers: bearer(tokens), retryUnsent: true });
       processing = read<XMediaAnswer>(fin, 'media_finalize').data?.processing_info;

@@ -1,14 +1,22 @@
 // Outbound HTTP for the network adapters (and webhooks), on undici (the HTTP client of Node itself;
 // version 6 is the line that supports Node 20). Every call:
-// - has a connect timeout and a response timeout, and tells them apart: a request that timed out after
-//   it was sent may have been acted on (an unknown outcome), one that never connected was not;
+// - has a connect timeout and a total deadline (headers and body together, not an idle timer: a host that
+//   trickles a byte a second is cut off), a cap on the size of the answer's headers and of its body, and
+//   tells apart a call that was never sent from one that may have been acted on (an unknown outcome);
+// - runs under the caller's abort signal when one is given with `withSignal` (a publish attempt's ceiling);
 // - is retried, boundedly, only when that is safe: idempotent methods, or nothing was sent;
-// - moves allin_social_api_calls_total{provider,operation,status} and allin_social_api_duration_seconds;
-// - goes through the private-address guard when the host was chosen by a user.
-import { Agent, request, errors as undiciErrors, type Dispatcher } from 'undici';
+// - sends a real User-Agent, moves allin_social_api_calls_total{provider,operation,status} and
+//   allin_social_api_duration_seconds, and goes through the private-address guard when a user chose the host.
+// A caller raises the deadline deliberately (`media: true` for uploads, or `timeoutMs`) and the body cap
+// with `maxBodyBytes`; `maxResponseBytes` instead keeps the first bytes of an answer and drops the rest.
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Agent, DecoratorHandler, request, errors as undiciErrors, type Dispatcher } from 'undici';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Metrics } from '../metrics.ts';
 import type { Logger } from '../logger.ts';
+import { PROJECT_ROOT } from '../../paths.ts';
 import { assertHostAllowed, guardedLookup, BlockedHostError } from './guard.ts';
 
 export interface HttpRequest {
@@ -20,11 +28,16 @@ export interface HttpRequest {
   headers?: Record<string, string>;
   /** JSON-encoded when a plain object; sent as is when a string, Buffer, URLSearchParams or FormData. */
   body?: unknown;
+  /** Total deadline of one try, headers and body, in milliseconds (default: the client's, or its media one). */
   timeoutMs?: number;
+  /** The call carries media bytes (an upload): it gets the client's media deadline instead of the default one. */
+  media?: boolean;
   /** The host was typed by a user (Mastodon instance, webhook): private addresses are refused. */
   userSuppliedHost?: boolean;
   /** Retry a POST on failures that prove nothing was sent (the caller knows it is safe). */
   retryUnsent?: boolean;
+  /** Refuse an answer whose body is larger than this (ResponseTooLargeError); default: the client's cap. */
+  maxBodyBytes?: number;
   /** Keep at most this many bytes of the answer's body and stop reading there (receivers that are not trusted: webhooks). */
   maxResponseBytes?: number;
 }
@@ -38,11 +51,31 @@ export interface HttpResponse {
   json<T = unknown>(): T;
 }
 
-/** A call that got no HTTP answer. `sent` tells whether the request may have reached the network. */
+/** A call that got no (usable) HTTP answer. `sent` tells whether the request may have reached the network. */
 export class TransportError extends Error {
-  constructor(readonly reason: 'timeout' | 'connect' | 'reset' | 'blocked_host' | 'other', readonly sent: boolean, message: string) {
+  constructor(readonly reason: 'timeout' | 'connect' | 'reset' | 'blocked_host' | 'too_large' | 'other', readonly sent: boolean, message: string) {
     super(message);
     this.name = 'TransportError';
+  }
+}
+
+/** The deadline of a try ran out, or the caller's signal ended the call (a publish attempt's ceiling). */
+export class DeadlineError extends TransportError {
+  readonly code = 'ALLIN_HTTP_DEADLINE';
+  constructor(sent: boolean, readonly limitMs: number | null, message: string) {
+    super('timeout', sent, message);
+    this.name = 'DeadlineError';
+  }
+}
+
+/** The answer's headers or body were larger than allowed; reading stopped there. The request was sent. */
+export class ResponseTooLargeError extends TransportError {
+  readonly code = 'ALLIN_HTTP_RESPONSE_TOO_LARGE';
+  constructor(readonly part: 'headers' | 'body', readonly limit: number, readonly received: number | null) {
+    super('too_large', true, part === 'headers'
+      ? `the answer's headers were larger than ${limit} bytes`
+      : `the answer's body was larger than ${limit} bytes${received === null ? ' (by its Content-Length)' : ''}`);
+    this.name = 'ResponseTooLargeError';
   }
 }
 
@@ -50,43 +83,73 @@ export interface HttpClientOptions {
   metrics: Metrics;
   log: Logger;
   allowPrivateHosts: boolean;
+  /** Total deadline of one try (headers and body), in milliseconds. */
   defaultTimeoutMs?: number;
+  /** Total deadline of one try of a call marked `media` (uploads), in milliseconds. */
+  mediaTimeoutMs?: number;
   connectTimeoutMs?: number;
   maxRetries?: number;
+  /** Largest answer body read, in bytes; past it the call fails with ResponseTooLargeError. */
+  maxBodyBytes?: number;
+  /** Largest answer header block, in bytes (undici's maxHeaderSize). */
+  maxHeaderBytes?: number;
+  /** Sent with every call; default: `AllIN/<version> (+<homepage>)` from package.json. */
+  userAgent?: string;
 }
+
+export const DEFAULT_TIMEOUT_MS = 30_000;
+export const DEFAULT_MEDIA_TIMEOUT_MS = 600_000;
+export const DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024;
+export const DEFAULT_MAX_HEADER_BYTES = 32 * 1024;
 
 const IDEMPOTENT = new Set(['GET', 'PUT', 'DELETE']);
 
 export class HttpClient {
   private readonly trusted: Agent;
   private readonly guarded: Agent;
+  private readonly userAgent: string;
+  /** The caller's abort signal for the calls made inside `withSignal`. */
+  private readonly scope = new AsyncLocalStorage<AbortSignal>();
 
   constructor(private readonly opts: HttpClientOptions) {
     const connectTimeout = opts.connectTimeoutMs ?? 5000;
-    this.trusted = new Agent({ connect: { timeout: connectTimeout }, keepAliveTimeout: 10_000 });
+    const maxHeaderSize = opts.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES;
+    this.trusted = new Agent({ connect: { timeout: connectTimeout }, keepAliveTimeout: 10_000, maxHeaderSize });
     this.guarded = opts.allowPrivateHosts ? this.trusted
-      : new Agent({ connect: { timeout: connectTimeout, lookup: guardedLookup() }, keepAliveTimeout: 10_000 });
+      : new Agent({ connect: { timeout: connectTimeout, lookup: guardedLookup() }, keepAliveTimeout: 10_000, maxHeaderSize });
+    this.userAgent = opts.userAgent ?? projectUserAgent();
+  }
+
+  /**
+   * Runs `fn` with every call it makes (through this client) ended when `signal` aborts: calls in flight
+   * fail with a DeadlineError (sent), later ones fail at once (not sent).
+   */
+  withSignal<T>(signal: AbortSignal, fn: () => Promise<T>): Promise<T> {
+    return this.scope.run(signal, fn);
   }
 
   async request(req: HttpRequest): Promise<HttpResponse> {
     const maxRetries = this.opts.maxRetries ?? 2;
+    const caller = this.scope.getStore();
     for (let attempt = 0; ; attempt++) {
       try {
-        const res = await this.once(req);
+        const res = await this.once(req, caller);
         if (res.status >= 500 && IDEMPOTENT.has(req.method) && attempt < maxRetries) {
           await sleep(backoff(attempt));
           continue;
         }
         return res;
       } catch (err) {
-        const safe = err instanceof TransportError && err.reason !== 'blocked_host' && (IDEMPOTENT.has(req.method) || (!err.sent && req.retryUnsent));
+        // An answer too large is as large the next time; a caller that gave up wants no more tries.
+        const safe = err instanceof TransportError && err.reason !== 'blocked_host' && err.reason !== 'too_large' && !caller?.aborted
+          && (IDEMPOTENT.has(req.method) || (!err.sent && req.retryUnsent));
         if (!safe || attempt >= maxRetries) throw err;
         await sleep(backoff(attempt));
       }
     }
   }
 
-  private async once(req: HttpRequest): Promise<HttpResponse> {
+  private async once(req: HttpRequest, caller: AbortSignal | undefined): Promise<HttpResponse> {
     const { metrics } = this.opts;
     const started = process.hrtime.bigint();
     const done = (status: string) => {
@@ -102,7 +165,12 @@ export class HttpClient {
         throw new TransportError('blocked_host', false, (err as Error).message);
       }
     }
-    const headers: Record<string, string> = { 'user-agent': 'AllIN (+https://github.com/allin)', ...req.headers };
+    if (caller?.aborted) {
+      done('timeout');
+      throw new DeadlineError(false, null, `not sent: ${reasonOf(caller)}`);
+    }
+    // A caller may name itself more precisely (webhooks do); every call names AllIN at least.
+    const headers: Record<string, string> = { 'user-agent': this.userAgent, ...req.headers };
     let body: string | Buffer | FormData | undefined;
     if (req.body instanceof URLSearchParams) {
       body = req.body.toString();
@@ -113,17 +181,39 @@ export class HttpClient {
       body = JSON.stringify(req.body);
       headers['content-type'] ??= 'application/json';
     }
-    const timeout = req.timeoutMs ?? this.opts.defaultTimeoutMs ?? 30_000;
+    const timeout = req.timeoutMs ?? (req.media ? this.opts.mediaTimeoutMs ?? DEFAULT_MEDIA_TIMEOUT_MS : this.opts.defaultTimeoutMs ?? DEFAULT_TIMEOUT_MS);
+    const limit = req.maxBodyBytes ?? this.opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+
+    // One signal for the whole try: the deadline or the caller, whichever comes first.
+    const ac = new AbortController();
+    const timer = setTimeout(() => ac.abort(new Error(`no complete answer within ${timeout} ms`)), timeout);
+    const onCaller = () => ac.abort(new Error(reasonOf(caller!)));
+    caller?.addEventListener('abort', onCaller, { once: true });
+    // Whether the request reached a connection (undici calls onConnect just before writing it).
+    const progress = { sent: false };
+    const base = req.userSuppliedHost ? this.guarded : this.trusted;
     try {
       const res = await request(url, {
         method: req.method,
         headers,
         body: body as Dispatcher.DispatchOptions['body'],
-        dispatcher: req.userSuppliedHost ? this.guarded : this.trusted,
+        dispatcher: base.compose((dispatch) => (o, handler) => dispatch(o, new SentTracker(handler, progress))),
+        signal: ac.signal,
+        // Idle timers, kept as a second line; the deadline above is what ends a slow answer.
         headersTimeout: timeout,
         bodyTimeout: timeout,
       });
-      const bytes = req.maxResponseBytes === undefined ? Buffer.from(await res.body.arrayBuffer()) : await readCapped(res.body, req.maxResponseBytes);
+      const declared = Number(res.headers['content-length']);
+      let bytes: Buffer;
+      if (req.maxResponseBytes !== undefined) {
+        bytes = await readCapped(res.body, req.maxResponseBytes);
+      } else {
+        if (Number.isFinite(declared) && declared > limit) {
+          letGo(res.body);
+          throw new ResponseTooLargeError('body', limit, null);
+        }
+        bytes = await readLimited(res.body, limit);
+      }
       const text = bytes.toString('utf8');
       done(String(res.statusCode));
       const flat: Record<string, string> = {};
@@ -135,9 +225,16 @@ export class HttpClient {
         },
       };
     } catch (err) {
-      const t = classify(err);
+      const t = ac.signal.aborted && !(err instanceof ResponseTooLargeError)
+        ? new DeadlineError(progress.sent, caller?.aborted ? null : timeout, progress.sent
+          ? `${(ac.signal.reason as Error).message} after the request was sent`
+          : `${(ac.signal.reason as Error).message}; the request was not sent`)
+        : classify(err, this.opts.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES);
       done(t.reason);
       throw t;
+    } finally {
+      clearTimeout(timer);
+      caller?.removeEventListener('abort', onCaller);
     }
   }
 
@@ -147,10 +244,30 @@ export class HttpClient {
   }
 }
 
-function classify(err: unknown): TransportError {
+/** Marks the request as sent once undici hands it to a connection. */
+class SentTracker extends DecoratorHandler {
+  constructor(handler: Dispatcher.DispatchHandlers, private readonly progress: { sent: boolean }) {
+    super(handler);
+  }
+
+  // undici's types do not declare DecoratorHandler's methods; it forwards each one to the wrapped handler.
+  onConnect(...args: [abort: (err?: Error) => void, context?: object]): void {
+    this.progress.sent = true;
+    (DecoratorHandler.prototype as { onConnect(...a: unknown[]): void }).onConnect.apply(this, args);
+  }
+}
+
+const reasonOf = (signal: AbortSignal): string => {
+  const r = signal.reason as unknown;
+  return r instanceof Error ? r.message : typeof r === 'string' ? r : 'the caller gave up';
+};
+
+function classify(err: unknown, maxHeaderBytes: number): TransportError {
+  if (err instanceof TransportError) return err;
   const cause = (err as { cause?: unknown }).cause ?? err;
   if (cause instanceof BlockedHostError || err instanceof BlockedHostError) return new TransportError('blocked_host', false, (cause as Error).message);
   if (err instanceof undiciErrors.ConnectTimeoutError) return new TransportError('connect', false, 'could not connect in time');
+  if (err instanceof undiciErrors.HeadersOverflowError) return new ResponseTooLargeError('headers', maxHeaderBytes, null);
   if (err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError) {
     return new TransportError('timeout', true, 'no answer in time after the request was sent');
   }
@@ -162,6 +279,21 @@ function classify(err: unknown): TransportError {
   return new TransportError('other', true, (err as Error).message ?? String(err));
 }
 
+/** The whole body, refused (and the connection let go) as soon as it passes `max` bytes. */
+async function readLimited(body: Dispatcher.ResponseData['body'], max: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += (chunk as Buffer).length;
+    if (size > max) {
+      letGo(body);
+      throw new ResponseTooLargeError('body', max, size);
+    }
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks, size);
+}
+
 /** The first `max` bytes of a body; the rest is not read and the connection is let go. */
 async function readCapped(body: Dispatcher.ResponseData['body'], max: number): Promise<Buffer> {
   const chunks: Buffer[] = [];
@@ -171,8 +303,36 @@ async function readCapped(body: Dispatcher.ResponseData['body'], max: number): P
     size += (chunk as Buffer).length;
     if (size >= max) break;
   }
-  if (!body.destroyed) body.destroy();
+  if (!body.destroyed) letGo(body);
   return Buffer.concat(chunks).subarray(0, max);
+}
+
+/** Stops reading a body and closes its connection (undici reports that as an error nobody needs). */
+function letGo(body: Dispatcher.ResponseData['body']): void {
+  body.on('error', () => {});
+  body.destroy();
+}
+
+interface PackageInfo {
+  name: string;
+  productName?: string;
+  version: string;
+  homepage?: string;
+  repository?: string | { url?: string };
+}
+
+/**
+ * `AllIN/0.1.0 (+https://…)`: the product and version, and where a network's operator can read who is
+ * calling (RFC 9110 §10.1.5), all from package.json.
+ */
+export function userAgentOf(pkg: PackageInfo): string {
+  const repo = typeof pkg.repository === 'string' ? pkg.repository : pkg.repository?.url;
+  const url = pkg.homepage ?? repo?.replace(/^git\+/, '').replace(/\.git$/, '');
+  return `${pkg.productName ?? pkg.name}/${pkg.version}${url ? ` (+${url})` : ''}`;
+}
+
+export function projectUserAgent(): string {
+  return userAgentOf(JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as PackageInfo);
 }
 
 const backoff = (attempt: number) => Math.round(Math.random() * Math.min(2000, 200 * 2 ** attempt));
