@@ -4,6 +4,7 @@
 import { Type, type Static, type TSchema } from 'typebox';
 import { join } from 'node:path';
 import { Value } from 'typebox/value';
+import ipaddr from 'ipaddr.js';
 
 interface Meta {
   description: string;
@@ -117,7 +118,11 @@ export const ConfigSchema = Type.Object({
     description: '`auto`: readable on a terminal, JSON otherwise.',
   }, 'auto'),
   ACCESS_LOG: bool({ description: 'Log every request at info level (an access log). Off: only refused and failed requests are logged.' }, false),
-  TRUST_PROXY: bool({ description: 'Trust X-Forwarded-* headers (set when behind a load balancer).' }, false),
+  TRUST_PROXY: str({ description: 'Proxies in front of AllIN whose X-Forwarded-For/-Proto/-Host are believed: how many (`1` for one load balancer or ingress, only when clients cannot reach AllIN around it), or their addresses and CIDRs, comma-separated (`10.0.0.0/8,127.0.0.1`; also `loopback`, `uniquelocal`). `false`: none, the peer\'s address is the client\'s. `true` is refused: it would let any client choose its own address.' }, 'false'),
+  HTTP_HEADERS_TIMEOUT_MS: int({ description: 'Time a client has to send a request\'s headers, in milliseconds; a slower one is answered 408 and disconnected.' }, 10_000, 100, 600_000),
+  HTTP_REQUEST_TIMEOUT_MS: int({ description: 'Time a client has to send a whole request, body included, in milliseconds (a proxy in front normally buffers uploads, so this is its speed, not the user\'s).' }, 120_000, 100, 3_600_000),
+  HTTP_IDLE_TIMEOUT_MS: int({ description: 'A connection on which nothing moves for this long while a request is in progress (a client that stops sending or never reads its answer) is closed, in milliseconds.' }, 60_000, 100, 3_600_000),
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: int({ description: 'How long an idle kept-alive connection stays open between requests, in milliseconds; keep it longer than the idle timeout of the proxy in front (60 s for nginx and most load balancers).' }, 72_000, 100, 3_600_000),
   BODY_LIMIT_BYTES: int({ description: 'Largest accepted JSON request body, in bytes.' }, 1_048_576, 1024),
   MEDIA_DIR: str({ description: 'Folder where uploaded media files are stored. Defaults to ALLIN_HOME/media.', example: '/var/lib/allin/media' }),
   MEDIA_MAX_IMAGE_BYTES: int({ description: 'Largest accepted image upload (JPEG, PNG, GIF, WebP), in bytes.' }, 20 * 1024 * 1024, 1024),
@@ -207,6 +212,45 @@ export interface EncryptionKey {
   key: Buffer;
 }
 
+/** Which peers' X-Forwarded-* headers are believed: none, the nearest `hops` peers, or peers at these addresses. */
+export type TrustProxy = false | { hops: number } | { addresses: string[] };
+
+// The names proxy-addr (Fastify's) understands besides addresses.
+const PROXY_ADDRESS_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+function isAddressOrRange(entry: string): boolean {
+  if (PROXY_ADDRESS_NAMES.has(entry) || ipaddr.isValid(entry)) return true;
+  try {
+    ipaddr.parseCIDR(entry);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * TRUST_PROXY: `false` (or `0`), a hop count, or a comma-separated list of proxy addresses and CIDRs.
+ * `true` is refused: behind a proxy that appends to X-Forwarded-For, trusting every hop lets a client
+ * write its own address at the front of the header and have it taken as the client's.
+ */
+export function parseTrustProxy(raw: string): { value: TrustProxy; problem?: string } {
+  const v = raw.trim().toLowerCase();
+  if (v === '' || v === 'false' || v === '0') return { value: false };
+  if (v === 'true') {
+    return { value: false, problem: 'true would trust X-Forwarded-For from anyone, so a client could choose its own address; give the number of proxies in front of AllIN (e.g. 1) or their addresses (e.g. 10.0.0.0/8,127.0.0.1)' };
+  }
+  if (/^\d+$/.test(v)) {
+    const hops = Number(v);
+    return hops <= 16 ? { value: { hops } } : { value: false, problem: 'a hop count must be at most 16' };
+  }
+  const entries = v.split(',').map((e) => e.trim()).filter(Boolean);
+  const bad = entries.filter((e) => !isAddressOrRange(e));
+  if (bad.length > 0 || entries.length === 0) {
+    return { value: false, problem: `"${bad[0] ?? raw}" is neither a hop count nor an IP address or CIDR (e.g. 1, or 10.0.0.0/8,127.0.0.1)` };
+  }
+  return { value: { addresses: entries } };
+}
+
 /** A `count/seconds` limit. */
 export function parseLimit(value: string): { points: number; duration: number } {
   const [points, duration] = value.split('/').map(Number);
@@ -292,6 +336,9 @@ export function readConfig(env: Record<string, string | undefined>): Config {
   if (cfg.MAIL_URL && URL.canParse(cfg.MAIL_URL) && !/^smtps?:$/.test(new URL(cfg.MAIL_URL).protocol)) {
     problems.push('MAIL_URL: must start with smtp:// or smtps://');
   }
+  const trust = parseTrustProxy(cfg.TRUST_PROXY);
+  if (trust.problem) problems.push(`TRUST_PROXY: ${trust.problem}`);
+  if (cfg.HTTP_HEADERS_TIMEOUT_MS > cfg.HTTP_REQUEST_TIMEOUT_MS) problems.push('HTTP_HEADERS_TIMEOUT_MS: must not be longer than HTTP_REQUEST_TIMEOUT_MS');
   if (production && cfg.ALLOW_PRIVATE_HOSTS) problems.push('ALLOW_PRIVATE_HOSTS: must not be true in production (it lets users point AllIN at internal addresses)');
   if (production && cfg.METRICS_TOKEN !== undefined && cfg.METRICS_TOKEN.length < 16) {
     problems.push('METRICS_TOKEN: must be at least 16 characters in production');

@@ -1,7 +1,10 @@
 // One JSON error shape for every 4xx and 5xx:
 //   { "statusCode": 400, "code": "VALIDATION_FAILED", "message": "…", "details": [...], "requestId": "…" }
 // Messages are written for a person; 5xx never carry internals (they are logged with the request id).
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { randomUUID } from 'node:crypto';
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { FastifyBaseLogger, FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { Overloaded } from '../infra/semaphore.ts';
 
@@ -56,6 +59,7 @@ const FASTIFY_CODES: Record<string, { code: string; message?: string }> = {
   FST_ERR_CTP_INVALID_MEDIA_TYPE: { code: 'UNSUPPORTED_MEDIA_TYPE', message: 'This Content-Type is not accepted here; send application/json' },
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: { code: 'BAD_REQUEST', message: 'Content-Length does not match the body' },
   FST_ERR_BAD_URL: { code: 'BAD_REQUEST', message: 'The URL is not valid' },
+  FST_ERR_MAX_PARAM_LENGTH: { code: 'URI_TOO_LONG', message: 'A part of the URL is longer than this server accepts' },
   FST_ERR_ASYNC_CONSTRAINT: { code: 'BAD_REQUEST' },
 };
 
@@ -72,57 +76,80 @@ function pgCode(err: unknown): string {
   return '';
 }
 
+/** The error handler: also given to Fastify as `frameworkErrors`, so its own refusals (a malformed URL) share the shape. */
+export function replyWithError(err: FastifyError & { validation?: ValidationIssue[]; validationContext?: string }, request: FastifyRequest, reply: FastifyReply): void {
+  let status = 500;
+  let code = 'INTERNAL_ERROR';
+  let message = 'Something went wrong on our side. It has been logged; try again, and quote the request id if it persists.';
+  let details: unknown;
+
+  if (err instanceof Overloaded) {
+    status = 503;
+    code = 'OVERLOADED';
+    message = `The server is busy (${err.what}); try again in ${err.retryAfterSeconds} s.`;
+    reply.header('retry-after', String(err.retryAfterSeconds));
+  } else if (err instanceof ApiError) {
+    status = err.statusCode;
+    code = err.code;
+    message = err.message;
+    details = err.details;
+    if (err.headers) reply.headers(err.headers);
+  } else if (err.validation) {
+    status = 400;
+    code = 'VALIDATION_FAILED';
+    ({ message, details } = describeValidation(err.validationContext, err.validation));
+  } else if (err.code && FASTIFY_CODES[err.code]) {
+    const known = FASTIFY_CODES[err.code]!;
+    status = err.statusCode ?? 400;
+    code = known.code;
+    message = known.message ?? err.message;
+  } else if (PG_INPUT_ERRORS.has(pgCode(err))) {
+    // Input that passed the schema but PostgreSQL cannot hold (a NUL character in a text field).
+    status = 400;
+    code = 'VALIDATION_FAILED';
+    message = 'The request contains a character that cannot be stored (such as NUL); remove it and try again';
+  } else if (PG_RACE_ERRORS.has(pgCode(err))) {
+    // Lost a race with another request: a row it refers to was deleted meanwhile, or PostgreSQL aborted
+    // it to break a lock cycle. Nothing was kept. Services avoid both (lock order, modules/workspaces/hold.ts);
+    // this is the answer where one does not yet.
+    status = 409;
+    code = 'CONCURRENT_CHANGE';
+    message = 'This request collided with a change made at the same moment (something it refers to was deleted or changed) and nothing was saved; reload and try again.';
+  } else if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
+    status = err.statusCode;
+    code = err.code && !err.code.startsWith('FST_') ? err.code : 'BAD_REQUEST';
+    message = err.message;
+  }
+
+  // Shedding for capacity is deliberate: a warning without a stack (and counted where it is decided).
+  if (err instanceof Overloaded) request.log.warn({ code, what: err.what, retryAfterSeconds: err.retryAfterSeconds }, 'request shed: at capacity');
+  else if (status >= 500) request.log.error({ err }, 'request failed');
+  else request.log.debug({ code, message }, 'request refused');
+  reply.status(status).send({ statusCode: status, code, message, ...(details === undefined ? {} : { details }), requestId: request.id });
+}
+
+// Errors Node's HTTP parser raises before a request exists (Fastify's `clientErrorHandler`): written on the
+// socket in the same shape, with a fresh request id, then the connection is closed.
+const CLIENT_ERRORS: Record<string, { status: number; code: string; message: string }> = {
+  ERR_HTTP_REQUEST_TIMEOUT: { status: 408, code: 'REQUEST_TIMEOUT', message: 'The request was not sent in time; the connection is closed.' },
+  HPE_HEADER_OVERFLOW: { status: 431, code: 'HEADERS_TOO_LARGE', message: 'The request headers are larger than this server accepts.' },
+};
+
+export function replyToClientError(this: { log: FastifyBaseLogger }, err: Error & { code?: string }, socket: Duplex): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const known = (err.code && CLIENT_ERRORS[err.code]) || { status: 400, code: 'BAD_REQUEST', message: 'The request is not valid HTTP.' };
+  const requestId = randomUUID();
+  this.log.debug({ code: known.code, requestId, reason: err.code }, 'connection refused');
+  if (socket.writable) {
+    const body = JSON.stringify({ statusCode: known.status, code: known.code, message: known.message, requestId });
+    socket.write(`HTTP/1.1 ${known.status} ${STATUS_CODES[known.status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\nX-Request-Id: ${requestId}\r\nConnection: close\r\n\r\n${body}`);
+  }
+  socket.destroy();
+}
+
 export function registerErrorHandling(app: FastifyInstance, hooks: { onNotFound?: (request: FastifyRequest, reply: FastifyReply) => void } = {}): void {
-  app.setErrorHandler((err: FastifyError & { validation?: ValidationIssue[]; validationContext?: string }, request, reply) => {
-    let status = 500;
-    let code = 'INTERNAL_ERROR';
-    let message = 'Something went wrong on our side. It has been logged; try again, and quote the request id if it persists.';
-    let details: unknown;
-
-    if (err instanceof Overloaded) {
-      status = 503;
-      code = 'OVERLOADED';
-      message = `The server is busy (${err.what}); try again in ${err.retryAfterSeconds} s.`;
-      reply.header('retry-after', String(err.retryAfterSeconds));
-    } else if (err instanceof ApiError) {
-      status = err.statusCode;
-      code = err.code;
-      message = err.message;
-      details = err.details;
-      if (err.headers) reply.headers(err.headers);
-    } else if (err.validation) {
-      status = 400;
-      code = 'VALIDATION_FAILED';
-      ({ message, details } = describeValidation(err.validationContext, err.validation));
-    } else if (err.code && FASTIFY_CODES[err.code]) {
-      const known = FASTIFY_CODES[err.code]!;
-      status = err.statusCode ?? 400;
-      code = known.code;
-      message = known.message ?? err.message;
-    } else if (PG_INPUT_ERRORS.has(pgCode(err))) {
-      // Input that passed the schema but PostgreSQL cannot hold (a NUL character in a text field).
-      status = 400;
-      code = 'VALIDATION_FAILED';
-      message = 'The request contains a character that cannot be stored (such as NUL); remove it and try again';
-    } else if (PG_RACE_ERRORS.has(pgCode(err))) {
-      // Lost a race with another request: a row it refers to was deleted meanwhile, or PostgreSQL aborted
-      // it to break a lock cycle. Nothing was kept. Services avoid both (lock order, modules/workspaces/hold.ts);
-      // this is the answer where one does not yet.
-      status = 409;
-      code = 'CONCURRENT_CHANGE';
-      message = 'This request collided with a change made at the same moment (something it refers to was deleted or changed) and nothing was saved; reload and try again.';
-    } else if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
-      status = err.statusCode;
-      code = err.code && !err.code.startsWith('FST_') ? err.code : 'BAD_REQUEST';
-      message = err.message;
-    }
-
-    // Shedding for capacity is deliberate: a warning without a stack (and counted where it is decided).
-    if (err instanceof Overloaded) request.log.warn({ code, what: err.what, retryAfterSeconds: err.retryAfterSeconds }, 'request shed: at capacity');
-    else if (status >= 500) request.log.error({ err }, 'request failed');
-    else request.log.debug({ code, message }, 'request refused');
-    reply.status(status).send({ statusCode: status, code, message, ...(details === undefined ? {} : { details }), requestId: request.id });
-  });
+  app.setErrorHandler(replyWithError);
 
   app.setNotFoundHandler((request, reply) => {
     hooks.onNotFound?.(request, reply);
