@@ -141,11 +141,11 @@ export function buildServices(config: Config, db: Db, store: KeyValueStore, log:
   });
   const posts = new PostsService({ db, registry, media });
   const publishing = new PublishingService({
-    db, registry, accounts, posts, media, events: webhooks, metrics, log,
+    db, registry, accounts, posts, media, events: webhooks, metrics, log, outbound: http,
     notify: (tx, target, state, reason) => mailPostProblem(tx, config.PUBLIC_URL, target, state, reason),
     limits: new PublishLimits(store, { perNetwork: config.PUBLISH_CONCURRENCY_PER_NETWORK, perAccount: config.PUBLISH_CONCURRENCY_PER_ACCOUNT }),
     options: {
-      leaseMs: config.PUBLISH_LEASE_SECONDS * 1000, maxAttempts: config.PUBLISH_MAX_ATTEMPTS,
+      leaseMs: config.PUBLISH_LEASE_SECONDS * 1000, attemptMaxMs: config.PUBLISH_ATTEMPT_MAX_SECONDS * 1000, maxAttempts: config.PUBLISH_MAX_ATTEMPTS,
       backoffBaseMs: config.PUBLISH_BACKOFF_BASE_MS, backoffMaxMs: config.PUBLISH_BACKOFF_MAX_MS,
     },
   });

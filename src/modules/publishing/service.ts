@@ -1,4 +1,4 @@
-// Publishing a target exactly once (DESIGN.md, Publishing: exactly once).
+// Publishing a target exactly once (docs/PUBLISHING.md, Publishing, exactly once).
 //
 // 1. The job wins the target with a conditional UPDATE (scheduled and due → publishing, with a lease
 //    and this worker's id); a loser, or a job for a target moved elsewhere, does nothing. A target left in
@@ -14,6 +14,11 @@
 //    published one. A first comment goes after the last part.
 // 5. The lease is extended while the worker holds the target, and every write after the claim checks the
 //    worker still holds it (a fence), so a worker that stalled past its lease cannot overwrite the next.
+//    Each run holds the target under an id of its own, so the fence also parts two runs of one process.
+// 6. An attempt has a hard ceiling (PUBLISH_ATTEMPT_MAX_SECONDS): past it the lease is no longer
+//    extended and the attempt's network calls are ended (a host that answers a byte a second cannot keep
+//    a worker, or the target, forever); a call cut after it was sent is reconciled like any timeout.
+import { randomBytes } from 'node:crypto';
 import { and, asc, eq, sql } from 'drizzle-orm';
 import type { Db, DbOrTx } from '../../infra/db/client.ts';
 import type { Logger } from '../../infra/logger.ts';
@@ -39,6 +44,8 @@ export interface PublishEvents {
 
 export interface PublishingOptions {
   leaseMs: number;
+  /** The ceiling of one attempt: past it the lease is no longer extended and its network calls are ended. */
+  attemptMaxMs: number;
   maxAttempts: number;
   backoffBaseMs: number;
   backoffMaxMs: number;
@@ -51,6 +58,8 @@ export interface PublishingDeps {
   posts: PostsService;
   media: MediaSource;
   limits: PublishLimits;
+  /** Ends the network calls made inside `fn` when `signal` aborts (the HttpClient adapters call through). */
+  outbound?: { withSignal<T>(signal: AbortSignal, fn: () => Promise<T>): Promise<T> };
   events?: PublishEvents;
   /** Tells the people behind a post that one of its targets failed or has an unknown outcome. */
   notify?: (tx: DbOrTx, target: Target, state: 'failed' | 'unknown', reason: string) => Promise<void>;
@@ -71,13 +80,25 @@ export class PublishingService {
 
   /** The publish_target job. */
   async run(targetId: string, workerId: string): Promise<Outcome> {
-    const target = await this.claim(targetId, workerId);
+    const holder = `${randomBytes(4).toString('hex')}:${workerId}`;
+    const target = await this.claim(targetId, holder);
     if (!target) return 'skipped';
-    const stopLease = this.keepLease(targetId, workerId);
+    const stopLease = this.keepLease(targetId, holder);
+    const ceiling = new AbortController();
+    const ceilingMs = this.d.options.attemptMaxMs;
+    const ceilingTimer = setTimeout(() => {
+      // The lease now runs out on its own unless this run records an outcome first; the calls it is
+      // waiting on end at once, and one cut after it was sent makes the target reconcile.
+      stopLease();
+      ceiling.abort(new Error(`the publish attempt ran past its ceiling of ${ceilingMs / 1000} s`));
+      this.d.log.warn({ targetId, ceilingMs }, 'a publish attempt reached its ceiling; its network calls are ended and the target is reconciled');
+    }, ceilingMs);
+    ceilingTimer.unref();
     const started = process.hrtime.bigint();
     let outcome: Outcome;
     try {
-      outcome = await this.publish(target, workerId);
+      const attempt = () => this.publish(target, holder, workerId);
+      outcome = await (this.d.outbound ? this.d.outbound.withSignal(ceiling.signal, attempt) : attempt());
     } catch (err) {
       if (err instanceof LeaseLost) {
         this.d.log.warn({ targetId }, 'lost the lease on a target while publishing; the next holder reconciles');
@@ -86,6 +107,7 @@ export class PublishingService {
         throw err; // the job is retried by the queue; the lease runs out and the sweeper reconciles
       }
     } finally {
+      clearTimeout(ceilingTimer);
       stopLease();
     }
     this.d.metrics.publishOutcomes.labels(target.provider, outcome).inc();
@@ -120,7 +142,8 @@ export class PublishingService {
     if (r.rows.length === 0) throw new LeaseLost();
   }
 
-  private async publish(target: Target, workerId: string): Promise<Outcome> {
+  /** `workerId` is this run's hold on the target; `processId` names the worker process in the attempt log. */
+  private async publish(target: Target, workerId: string, processId: string): Promise<Outcome> {
     const { db } = this.d;
     const [row] = await db.select({ post: posts, account: socialAccounts }).from(posts)
       .innerJoin(socialAccounts, eq(socialAccounts.id, target.accountId)).where(eq(posts.id, target.postId));
@@ -158,7 +181,7 @@ export class PublishingService {
         const marker = markerOf(target.id, i);
         const inserted = await db.execute<{ id: number; started_at: Date }>(sql`
           insert into publish_attempts (target_id, part, marker, worker_id)
-          select ${target.id}, ${i}, ${marker}, ${workerId}
+          select ${target.id}, ${i}, ${marker}, ${processId}
           where exists (select 1 from post_targets where id = ${target.id} and state = 'publishing' and worker_id = ${workerId})
           returning id, started_at`);
         if (inserted.rows.length === 0) throw new LeaseLost();
@@ -218,10 +241,12 @@ export class PublishingService {
       found = await this.d.accounts.withAccount(target.accountId, (ref) => provider.findByMarker(ref, attempt.marker, new Date(attempt.startedAt.getTime() - 60_000)));
     } catch (err) {
       const e = asProviderError(err, target.provider);
-      if (e.kind === 'transient' || e.kind === 'rate_limited') {
+      if ((e.kind === 'transient' || e.kind === 'rate_limited') && target.attempts < this.d.options.maxAttempts) {
         // The network cannot answer now: keep the target and ask again later (the attempt stays in flight).
         return this.retryLater(target, workerId, Math.max(this.backoff(target.attempts), e.details.retryAfterMs ?? 0), { errorClass: e.kind, message: `checking whether an earlier try was published: ${e.message}` }, true, true);
       }
+      // Refused, or out of tries while the network still cannot say (a host that never answers): the
+      // outcome is unknown, not a failure, since a retry could publish the post twice.
       await this.closeAttempt(attempt.id, 'unknown', e);
       const why = cause ? `${cause.message}, and ` : 'the worker stopped while publishing, and ';
       return this.finish(target, workerId, 'unknown', { errorClass: 'unknown_outcome', message: `${why}whether the post was published cannot be known (${e.message}). Check the account before retrying.` }, progress);
