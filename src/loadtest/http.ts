@@ -2,7 +2,12 @@
 // connections as requests that may be in flight), JSON in and out. A failure that is not an HTTP answer
 // becomes a status word: "timeout" (no answer within --timeout) or the socket error's code ("ECONNRESET",
 // "ECONNREFUSED", …), so the status breakdown shows it beside the HTTP codes.
+// A 429 or 503 with Retry-After is waited out and sent again (twice at most, with jitter, and not past the
+// request timeout), as a well-behaved client would: the request counts once, with its final answer and
+// the wait in its latency, and `retried` tallies the answers waited out so the report can say so.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool, errors as undiciErrors } from 'undici';
+import { retryDelayMs, type RetryAfterPolicy } from '../infra/retry-after.ts';
 
 export interface Req {
   method: string;
@@ -17,14 +22,21 @@ export interface Res {
   /** The body text ('' when it was not read, or for a failure). */
   text: string;
   headers: Record<string, string | string[] | undefined>;
+  /** Answers (429, 503) waited out before this one. */
+  retries?: number;
 }
 
 export class Target {
   readonly base: URL;
   private readonly prefix: string;
   private readonly pool: Pool;
+  private readonly retry: RetryAfterPolicy | null;
+  /** Answers waited out because of their Retry-After, by status, since this target was made. */
+  readonly retried = new Map<string, number>();
 
-  constructor(base: string | URL, opts: { connections: number; timeoutMs: number }) {
+  /** `retry`: how 429/503 with Retry-After are retried; false: never (each answer is the request's). */
+  constructor(base: string | URL, opts: { connections: number; timeoutMs: number; retry?: RetryAfterPolicy | false }) {
+    this.retry = opts.retry === false ? null : opts.retry ?? { maxRetries: 2, maxWaitMs: Math.min(opts.timeoutMs, 30_000) };
     this.base = new URL(base);
     this.prefix = this.base.pathname.replace(/\/+$/, '');
     this.pool = new Pool(this.base.origin, {
@@ -38,6 +50,17 @@ export class Target {
   }
 
   async send(req: Req, readBody = true): Promise<Res> {
+    for (let retry = 1; ; retry++) {
+      const res = await this.sendOnce(req, readBody);
+      const ra = res.headers['retry-after'];
+      const wait = this.retry ? retryDelayMs(Number(res.status), Array.isArray(ra) ? ra[0] : ra, retry, this.retry) : null;
+      if (wait === null) return retry > 1 ? { ...res, retries: retry - 1 } : res;
+      this.retried.set(res.status, (this.retried.get(res.status) ?? 0) + 1);
+      await sleep(wait);
+    }
+  }
+
+  private async sendOnce(req: Req, readBody: boolean): Promise<Res> {
     const payload = req.body === undefined ? undefined : JSON.stringify(req.body);
     const headers: Record<string, string> = { ...req.headers };
     if (payload !== undefined) headers['content-type'] = 'application/json';

@@ -227,7 +227,7 @@ export function slowEndpoints(steps: StepFigures[]): ResourceSignal[] {
         const hashing = name === 'POST /api/auth/login' || name === 'POST /api/auth/register';
         out.push({
           resource: hashing ? 'password hashing' : `${name} latency`,
-          detail: `${name} p95 ${e.p95.toFixed(1)} ms at ${st.vus} virtual users (${best.p95.toFixed(1)} ms at ${best.vus})${others ? `, while ${others}` : ''}${hashing ? ': sign-ins queue for a hashing slot (HASH_CONCURRENCY, then 503 after HASH_MAX_WAIT_MS)' : ''}`,
+          detail: `${name} p95 ${e.p95.toFixed(1)} ms at ${st.vus} virtual users (${best.p95.toFixed(1)} ms at ${best.vus})${others ? `, while ${others}` : ''}${hashing ? ': sign-ins queue for a hashing slot (HASH_CONCURRENCY; 503 past HASH_MAX_WAIT_MS of queued work)' : ''}`,
           firstSeenAtSeconds: st.startedAtSeconds,
         });
         break;
@@ -561,6 +561,8 @@ export async function runLoadtest(o: LoadOptions, hooks: RunHooks = {}): Promise
       warnings.push(`the load generator itself was busy (${generator.cpuCores} cores, event-loop delay p99 ${generator.eventLoopDelayP99Ms} ms): its latencies include its own delays; cross-check with wrk or autocannon, or run it on another machine`);
     }
     if ((total.statuses['429'] ?? 0) > 0) warnings.push(`${total.statuses['429']} answers were 429: a limit was reached (see --user-limit, --ip-limit, --users)`);
+    // Retried answers are not in the statuses (a request counts once, with its final answer): say them here.
+    for (const [status, n] of target.retried) warnings.push(`${n} answers were ${status} with Retry-After and were waited out and sent again; those requests count once, with their final answer and the wait in their latency`);
     if (open && open.late > 0) warnings.push(`${open.late} of ${open.intended} requests could not be sent on time (more than ${open.lateMs} ms late): the server (or the generator) could not keep up with ${open.rate}/s`);
 
     const distributions: Report['distribution'] = { all: distribution(overall.total.hist) };

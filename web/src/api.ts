@@ -5,6 +5,9 @@
 // - A 401 refreshes once (one refresh shared by every request waiting on it) and replays the request;
 //   if the refresh is refused, the session is over and the app goes back to sign-in.
 // - Every error becomes an ApiError whose message is the API's own `message`, written for a person.
+// - A 429 or 503 with a short Retry-After (sign-in while password hashing is busy, a shed request) is waited
+//   out, with jitter, and sent again, twice at most; a longer one goes back to the page as an error.
+import { retryDelayMs, type RetryAfterPolicy } from '../../src/infra/retry-after.ts';
 
 export class ApiError extends Error {
   constructor(
@@ -67,11 +70,28 @@ async function errorOf(res: Response): Promise<ApiError> {
 
 const unreachable = () => new ApiError(0, 'NETWORK', 'AllIN cannot be reached: check your connection and try again.');
 
+const RETRY: RetryAfterPolicy = { maxRetries: 2, maxWaitMs: 10_000 };
+
+function pause(ms: number, signal: AbortSignal | null | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(unreachable());
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => { clearTimeout(timer); reject(unreachable()); }, { once: true });
+  });
+}
+
 async function rawFetch(path: string, init: RequestInit): Promise<Response> {
-  try {
-    return await fetch(path, { credentials: 'same-origin', ...init });
-  } catch {
-    throw unreachable();
+  for (let retry = 1; ; retry++) {
+    let res: Response;
+    try {
+      res = await fetch(path, { credentials: 'same-origin', ...init });
+    } catch {
+      throw unreachable();
+    }
+    const wait = retryDelayMs(res.status, res.headers.get('retry-after'), retry, RETRY);
+    if (wait === null) return res;
+    await res.body?.cancel().catch(() => undefined);
+    await pause(wait, init.signal);
   }
 }
 
