@@ -1,6 +1,6 @@
 // buildApp(deps): the Fastify instance with its plugins and route modules. Everything it needs is passed
-// in, already connected: building the app never opens a connection (the seed's start-up bug came from
-// services that connected on import).
+// in, already connected: building the app never opens a connection (the previous AllIN backend failed
+// to start because services built on import used Redis before it was connected).
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import swagger from '@fastify/swagger';
@@ -11,7 +11,7 @@ import type { Metrics } from './infra/metrics.ts';
 import { registerErrorHandling, replyWithError, replyToClientError, ErrorBody } from './http/errors.ts';
 import { trustProxyOption, timeoutOptions } from './http/server-options.ts';
 import { normaliseRequestSchemas, safeNumberKeyword } from './http/request-schemas.ts';
-import { declareOperationSecurity, SECURITY_SCHEMES, type SecurityRequirement } from './http/openapi-security.ts';
+import { declareOperationSecurity, SECURITY_SCHEMES, METRICS_TOKEN_SCHEME, type SecurityRequirement } from './http/openapi-security.ts';
 import { genReqId, echoRequestId } from './http/request-id.ts';
 import { registerHttpMetrics } from './http/metrics-hooks.ts';
 import { registerLoadShedding } from './http/load-shedding.ts';
@@ -129,7 +129,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
           '{ statusCode, code, message, details?, requestId }.',
       },
       servers: [{ url: config.PUBLIC_URL }],
-      components: { securitySchemes: SECURITY_SCHEMES },
+      components: { securitySchemes: { ...SECURITY_SCHEMES, ...(config.METRICS_TOKEN ? { metricsToken: METRICS_TOKEN_SCHEME } : {}) } },
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { deepLinking: true } });

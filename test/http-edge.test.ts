@@ -251,6 +251,19 @@ describe('under the shipped defaults', () => {
   });
 });
 
+test('with METRICS_TOKEN set, /openapi.json says /metrics needs it', async () => {
+  const t = await startTestApp({ METRICS_TOKEN: 'scrape-token-0123456789abcdef' });
+  try {
+    const doc = (await t.call('GET', '/openapi.json')).body;
+    assert.deepEqual(doc.paths['/metrics'].get.security, [{ metricsToken: [] }]);
+    assert.equal(doc.components.securitySchemes.metricsToken.scheme, 'bearer');
+    assert.equal((await t.call('GET', '/metrics')).status, 401);
+    assert.equal((await t.call('GET', '/metrics', { token: 'scrape-token-0123456789abcdef' })).status, 200);
+  } finally {
+    await t.stop();
+  }
+});
+
 // ------------------------------------------------------------------------------------ slow clients
 
 describe('slow clients are ended (timeouts shortened here: they are what these tests check)', () => {

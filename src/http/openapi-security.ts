@@ -19,6 +19,11 @@ export const SECURITY_SCHEMES = {
   },
 } as const;
 
+/** Declared only when METRICS_TOKEN is set, with /metrics requiring it. */
+export const METRICS_TOKEN_SCHEME = {
+  type: 'http', scheme: 'bearer', description: 'The METRICS_TOKEN of this deployment, sent by Prometheus as Authorization: Bearer <token>.',
+} as const;
+
 const asArray = (v: unknown): unknown[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
 
 /**

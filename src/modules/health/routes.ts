@@ -61,6 +61,7 @@ export const healthRoutes: FastifyPluginAsyncTypebox<HealthDeps> = async (app, d
   app.get('/metrics', {
     schema: {
       tags: ['health'], summary: 'Prometheus metrics (text exposition format)',
+      ...(expected ? { security: [{ metricsToken: [] }] } : {}),
       response: {
         200: { description: 'Prometheus text exposition format', content: { 'text/plain': { schema: Type.String() } } },
         401: ErrorBody,
