@@ -1,4 +1,4 @@
-// Identity benchmarks (issue 3), printed as figures and ratios from one run:
+// Identity benchmarks, printed as figures and ratios from one run:
 // - login throughput against raw argon2id verify throughput (goal ≥ 0.85);
 // - refresh and GET /api/auth/me P99 at 50 concurrent clients (goal ≤ 10 ms).
 import { execFile } from 'node:child_process';
@@ -179,7 +179,8 @@ export async function benchAuth(args: string[]): Promise<void> {
       }
     }
     {
-      // The seed's "50 concurrent users": each waits 100-1000 ms between requests, as people do. Here
+      // "50 concurrent users" as the previous AllIN backend's scaled load test modelled them (the
+      // `scaled` scenario of `allin loadtest`): each waits 100-1000 ms between requests, as people do. Here
       // latency is the time to serve a request, not the time spent queueing behind 49 others.
       const think: [number, number] = [100, 1000];
       if (only.has('me-users')) {

@@ -1,6 +1,6 @@
 // GET /health throughput: AllIN with metrics on and off against a bare node:http server answering the
 // same body, all measured in the same run, interleaved, median of the rounds.
-// Goals (issue 2): AllIN at least 0.6 of the bare server; metrics cost at most 5%.
+// Goals: AllIN at least 0.6 of the bare server; metrics cost at most 5%.
 import { freemem } from 'node:os';
 import { startServer, load, median, fmt, ALLIN_BIN, ROOT, HAVE_WRK, type ServerProcess } from './lib.ts';
 

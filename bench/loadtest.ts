@@ -1,4 +1,4 @@
-// `npm run bench -- loadtest`: the regression check of issue 6. A fresh `allin start` (its usual defaults
+// `npm run bench -- loadtest`: the load-test regression check. A fresh `allin start` (its usual defaults
 // and limits), then `allin loadtest baseline` and `allin loadtest scaled --short` against it, compared with
 // the last committed result, bench/results/loadtest.json: exits 1 when a figure is more than the threshold
 // worse (throughput, p50, p95, p99: 10 %; success rate: 1 point). `--update` writes this run as the new
@@ -16,7 +16,7 @@ import { compareReports, poolReports, readReports, renderComparison, DEFAULT_COM
 
 export const LOADTEST_RESULT = join(ROOT, 'bench', 'results', 'loadtest.json');
 
-/** The fixed set: the seed's two tests, scaled shortened (the same users and think time; 500 requests, 5 s ramp-up). */
+/** The fixed set: baseline and scaled, the previous AllIN backend's two load tests (see src/loadtest/scenarios.ts), scaled shortened (the same users and think time; 500 requests, 5 s ramp-up). */
 export const LOADTEST_SET: [ScenarioName, boolean][] = [['baseline', false], ['scaled', true]];
 
 export async function benchLoadtest(args: string[]): Promise<number> {

@@ -1,4 +1,4 @@
-// Publishing benchmarks (issue 5), printed as figures, not pass/fail:
+// Publishing benchmarks, printed as figures, not pass/fail:
 // - burst: 10,000 targets due in the same minute, the network answering in 20 ms: time from the due
 //   instant until all are published (goal ≤ 60 s), duplicates (goal 0) and lost targets (goal 0);
 // - steady: 1,000 targets a minute spread evenly: lateness (published − scheduled) P50, P99 and max

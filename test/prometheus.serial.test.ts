@@ -1,6 +1,7 @@
 // A real Prometheus (Debian's package; .ci/run installs it) scrapes a running AllIN every second with the
 // shipped recording and alert rules loaded, and is queried through its HTTP API:
-// - the seed's P95 query over allin_http_request_duration_seconds returns a number;
+// - the P95 query over allin_http_request_duration_seconds that the previous AllIN backend's monitoring
+//   guide gave (also in docs/OPERATIONS.md, Useful queries) returns a number;
 // - every shipped rule evaluates without error against real data, and the per-route P95 the dashboards
 //   read is recorded;
 // - alerts fire when their condition is made true: a route that fails with 500 under steady traffic
@@ -134,7 +135,7 @@ function traffic(paths: string[]): () => Promise<void> {
   };
 }
 
-test('Prometheus scrapes AllIN, and the seed\'s P95 query returns a number', async () => {
+test('Prometheus scrapes AllIN, and the P95 query over all routes returns a number', async () => {
   const up = await until('the target to be up', async () => {
     const r = await query('up{job="allin-api"}');
     return r[0]?.value[1] === '1' ? r : undefined;

@@ -1,5 +1,6 @@
 // The named scenarios of `allin loadtest`, their default shapes, and the endpoints a mix can name.
-// baseline and scaled are the seed's own tests (its week-3 report): the same users, requests, mix,
+// baseline and scaled are the load tests of the previous AllIN backend, the one this project replaces
+// (its week-3 load-testing report, summarised in docs/PERFORMANCE.md): the same users, requests, mix,
 // ramp-up and think time, so the figures can be set side by side.
 import type { CreateUsers } from './users.ts';
 

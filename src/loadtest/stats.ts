@@ -83,7 +83,7 @@ export function distribution(h: Histogram): { percentile: number; ms: number }[]
   return out;
 }
 
-/** Exact nearest-rank percentile of raw values (what the seed's scripts reported); for checks. */
+/** Exact nearest-rank percentile of raw values (what the previous AllIN backend's load-test scripts reported); for checks. */
 export function nearestRank(values: number[], p: number): number {
   if (values.length === 0) return NaN;
   const s = [...values].sort((a, b) => a - b);

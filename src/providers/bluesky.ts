@@ -1,8 +1,8 @@
 // Bluesky (AT Protocol). Documentation: https://docs.bsky.app/docs/advanced-guides/posts (posts,
 // facets, images, replies, website card embeds), https://docs.bsky.app/docs/api/com-atproto-server-create-session (sessions),
 // https://atproto.com/specs/xrpc, https://atproto.com/specs/did (PDS discovery),
-// https://docs.bsky.app/docs/advanced-guides/rate-limits. Facts used here are compiled in
-// ../shared/networks/bluesky.md and text-counting.md.
+// https://docs.bsky.app/docs/advanced-guides/rate-limits. The facts used here, each with its page, are in
+// docs/NETWORKS.md (Network facts: Bluesky, and How text is counted).
 //
 // XRPC is spoken directly over AllIN's HttpClient rather than through @atproto/api: its current
 // releases require Node ≥ 22 (AllIN runs on Node 20), and it would send requests with its own fetch,
@@ -28,7 +28,7 @@ const PROVIDER = 'bluesky';
 const POST = 'app.bsky.feed.post';
 /**
  * Lexicon maxSize of an image blob: 1,000,000 bytes in the docs; raised to 2,000,000 in the atproto
- * repository in 2026, which is UNCONFIRMED for every PDS and AppView (bluesky.md §6), so the safe value.
+ * repository in 2026, which is UNCONFIRMED for every PDS and AppView (docs/NETWORKS.md, Network facts: Bluesky), so the safe value.
  */
 const MAX_IMAGE_BYTES = 1_000_000;
 /**
@@ -79,7 +79,7 @@ export function parseRemoteId(remoteId: string): StrongRef & { did: string; coll
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Rich text facets (bluesky.md §5): byte offsets are UTF-8, start inclusive, end exclusive, no overlaps.
+// Rich text facets (https://docs.bsky.app/docs/advanced-guides/post-richtext): byte offsets are UTF-8, start inclusive, end exclusive, no overlaps.
 
 export type FacetFeature =
   | { $type: 'app.bsky.richtext.facet#link'; uri: string }
@@ -106,7 +106,7 @@ const TAG_STOP = new Set([0x00ad, 0x2060, 0x200a, 0x200b, 0x200c, 0x200d, 0x20e2
 const endsTag = (ch: string) => TAG_STOP.has(ch.codePointAt(0)!) || /\s/u.test(ch);
 
 /**
- * Finds links, mentions and hashtags the way Bluesky's app does (bluesky.md §5): links with http(s)
+ * Finds links, mentions and hashtags the way Bluesky's app does (docs.bsky.app/docs/advanced-guides/post-richtext): links with http(s)
  * anywhere after whitespace or "(", bare domains with a known TLD (twitter-text's list) turned into
  * https URLs, trailing punctuation left out; mentions "@handle"; hashtags "#tag" (or the full-width
  * "＃") after whitespace, not only digits and punctuation, at most 64 graphemes.
@@ -203,7 +203,7 @@ function toTokens(s: { accessJwt: string; refreshJwt: string }): TokenSet {
   };
 }
 
-/** Seconds in Retry-After, or RateLimit-Reset as epoch seconds (bluesky.md §9). */
+/** Seconds in Retry-After, or RateLimit-Reset as epoch seconds (https://docs.bsky.app/docs/advanced-guides/rate-limits). */
 function retryAfter(headers: Record<string, string>): number | undefined {
   const ra = Number(headers['retry-after']);
   if (Number.isFinite(ra) && headers['retry-after'] !== undefined) return Math.max(0, ra * 1000);
@@ -222,7 +222,7 @@ function xrpcBody(res: HttpResponse): { error: string; message: string } {
 }
 
 /**
- * An XRPC error as a ProviderError. ExpiredToken and InvalidToken come as HTTP 400 (bluesky.md §10). A
+ * An XRPC error as a ProviderError. ExpiredToken and InvalidToken come as HTTP 400, not 401 (docs/NETWORKS.md, Network facts: Bluesky). A
  * 5xx to a creating call may have been committed behind a gateway, so it is an unknown outcome.
  */
 function xrpcError(what: string, res: HttpResponse, creates: boolean): ProviderError {
@@ -377,9 +377,9 @@ export function createBluesky(deps: ProviderDeps): BlueskyProvider {
   };
 
   /**
-   * Where to sign in when the user named no server (bluesky.md §2): the PDS of the handle's DID
+   * Where to sign in when the user named no server (https://atproto.com/specs/did): the PDS of the handle's DID
    * document. Accounts on Bluesky's own PDSes (*.host.bsky.network) sign in at the entryway, i.e. the
-   * configured service (bluesky.md §1), as do e-mail identifiers and handles that do not resolve; so a
+   * configured service (docs.bsky.app/docs/advanced-guides/api-directory), as do e-mail identifiers and handles that do not resolve; so a
    * password is only ever sent to the configured service or to the account's own PDS.
    */
   const loginServiceFor = async (identifier: string): Promise<string> => {
@@ -458,7 +458,7 @@ export function createBluesky(deps: ProviderDeps): BlueskyProvider {
     return p?.record && typeof p.record === 'object' ? p.record : null;
   };
 
-  /** reply.root is the parent's root when the parent is itself a reply, else the parent (bluesky.md §4). */
+  /** reply.root is the parent's root when the parent is itself a reply, else the parent (https://docs.bsky.app/docs/advanced-guides/posts). */
   const replyRefs = async (account: AccountRef, pds: string, replyTo: string): Promise<{ root: StrongRef; parent: StrongRef }> => {
     const parentRef = parseRemoteId(replyTo);
     const parent = { uri: parentRef.uri, cid: parentRef.cid };
@@ -561,7 +561,7 @@ export function createBluesky(deps: ProviderDeps): BlueskyProvider {
       }
       const facets = await facetsFor(post.text);
       const reply = post.replyTo ? await replyRefs(account, pds, post.replyTo) : undefined;
-      // A post without images shows its first link as a card, which the poster builds (bluesky.md §6).
+      // A post without images shows its first link as a card, which the poster builds (docs.bsky.app/docs/advanced-guides/posts#website-card-embeds).
       const link = post.media.length === 0 && post.options?.linkCard !== false && deps.linkCards
         ? facets.flatMap((f) => f.features).find((f) => f.$type === 'app.bsky.richtext.facet#link') : undefined;
       const card = link ? await deps.linkCards!.card((link as { uri: string }).uri) : null;
@@ -626,7 +626,7 @@ export function createBluesky(deps: ProviderDeps): BlueskyProvider {
 
     async metrics(account: AccountRef, remoteId: string): Promise<PostMetrics> {
       const ref = parseRemoteId(remoteId);
-      // Counts live in the AppView, not the PDS (bluesky.md §8); the public one needs no session.
+      // Counts live in the AppView, not the PDS (https://docs.bsky.app/docs/api/app-bsky-feed-get-posts); the public one needs no session.
       const res = await call({ method: 'GET', base: appview, nsid: 'app.bsky.feed.getPosts', what: 'metrics', query: { uris: [ref.uri] } });
       const { posts } = read<{ posts?: { uri?: unknown; likeCount?: unknown; repostCount?: unknown; replyCount?: unknown }[] }>(res, 'metrics');
       const p = Array.isArray(posts) ? posts.find((x) => x.uri === ref.uri) : undefined;

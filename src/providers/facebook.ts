@@ -48,8 +48,8 @@ const meta: ProviderMetadata = {
     // UTF-16 length never under-counts.
     textCounting: 'utf16', maxTextLength: 63_206, threads: false, firstComment: true,
     media: {
-      // Photos: 10 per post is Mixpost's cap (Meta documents none); ≤ 4 MB is the safe size of the network
-      // notes (error subcode 1366046), larger limits are UNCONFIRMED. One video, as a Reel: MP4, 3–90 s
+      // Photos: 10 per post is Mixpost's cap (Meta documents none); ≤ 4 MB is the safe size (error
+      // subcode 1366046 says photos should be under 4 MB), larger limits are UNCONFIRMED. One video, as a Reel: MP4, 3–90 s
       // (reels-publishing guide); the guide gives no size limit, 512 MB is AllIN's own upload cap.
       maxCount: 10, imageTypes: ['image/jpeg', 'image/png', 'image/gif', 'image/bmp', 'image/tiff'], videoTypes: ['video/mp4'],
       maxImageBytes: 4 * 1024 * 1024, maxVideoBytes: 512 * 1024 * 1024, minVideoSeconds: REEL_MIN_SECONDS, maxVideoSeconds: REEL_MAX_SECONDS, mixing: false, required: false,
@@ -330,8 +330,8 @@ export function createFacebook(deps: ProviderDeps, opts: FacebookOptions = {}): 
         const replies = v.comments?.summary?.total_count;
         return { ...(typeof likes === 'number' ? { likes } : {}), ...(typeof replies === 'number' ? { replies } : {}), collectedAt: new Date() };
       }
-      // Reactions, comments and shares are standard fields of a Page post (summary counts; UNCONFIRMED in the
-      // network notes); views come from post insights, where post_media_view replaced post_impressions.
+      // Reactions, comments and shares are standard fields of a Page post (summary counts; UNCONFIRMED: not
+      // found in Meta's pages, see docs/NETWORKS.md); views come from post insights, where post_media_view replaced post_impressions.
       const o = await get<{ reactions?: { summary?: { total_count?: unknown } }; comments?: { summary?: { total_count?: unknown } }; shares?: { count?: unknown } }>(
         'metrics', remoteId, token, { fields: 'reactions.summary(total_count).limit(0),comments.summary(total_count).limit(0),shares' });
       const ins = await get<{ data?: { name?: unknown; values?: { value?: unknown }[] }[] }>('metrics', `${remoteId}/insights`, token, { metric: 'post_media_view' });

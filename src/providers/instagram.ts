@@ -32,7 +32,7 @@ export const INSTAGRAM_SCOPES = [
 
 /** Caption rules of the ig-user/media reference: 2,200 characters, 30 hashtags, 20 @-mentions. */
 export const CAPTION = { maxLength: 2200, maxHashtags: 30, maxMentions: 20 };
-/** Stories (instagram.md §5): video at most 60 s and 100 MB; images as for posts (JPEG, 8 MB). */
+/** Stories (docs/NETWORKS.md, Network facts: Instagram): video at most 60 s and 100 MB; images as for posts (JPEG, 8 MB). */
 export const STORY_VIDEO_SECONDS = 60;
 const STORY_VIDEO_BYTES = 100 * 1024 * 1024;
 
@@ -182,7 +182,7 @@ export function createInstagram(deps: ProviderDeps, opts: InstagramOptions = {})
       checkMedia(P, meta.limits.media, req.media);
       const story = req.options?.story === true;
       if (story) {
-        // Stories (instagram.md §4–5): one image or one video of at most 60 s and 100 MB, no caption.
+        // Stories (docs/NETWORKS.md, Network facts: Instagram): one image or one video of at most 60 s and 100 MB, no caption.
         if (req.media.length !== 1) throw permanent(P, 'a Story holds exactly one image or video', 'story_media');
         const v = req.media[0]!;
         if (v.mimeType.startsWith('video/') && ((v.durationSeconds ?? 0) > STORY_VIDEO_SECONDS || v.bytes > STORY_VIDEO_BYTES)) {
@@ -295,7 +295,7 @@ export function createInstagram(deps: ProviderDeps, opts: InstagramOptions = {})
 
     async metrics(account: AccountRef, remoteId: string): Promise<PostMetrics> {
       // impressions/plays are deprecated (v22+); views replaces them. Stories have no likes or comments
-      // but replies (instagram.md §7), so the media's product type picks the metrics asked for.
+      // but replies (the media insights page listed above), so the media's product type picks the metrics asked for.
       const kind = await get<{ media_product_type?: unknown }>('metrics', remoteId, account.tokens.accessToken, { fields: 'media_product_type' });
       const isStory = kind.media_product_type === 'STORY';
       const r = await get<{ data?: { name?: unknown; values?: { value?: unknown }[]; total_value?: { value?: unknown } }[] }>(

@@ -1,5 +1,5 @@
 // LinkedIn adapter: members and the organisation Pages they administer.
-// Documentation (facts compiled in the design notes, networks/linkedin.md):
+// Documentation (the facts used, each with its page, are in docs/NETWORKS.md, Network facts: LinkedIn):
 //   OAuth 2.0          https://learn.microsoft.com/en-us/linkedin/shared/authentication/authorization-code-flow
 //   Refresh tokens     https://learn.microsoft.com/en-us/linkedin/shared/authentication/programmatic-refresh-tokens
 //   Member profile     https://learn.microsoft.com/en-us/linkedin/consumer/integrations/self-serve/sign-in-with-linkedin-v2 (GET /v2/userinfo)

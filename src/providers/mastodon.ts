@@ -1,7 +1,7 @@
 // Mastodon, any instance. API documentation: https://docs.joinmastodon.org/methods/ (apps, oauth,
 // accounts, instance, statuses, media); OAuth: https://docs.joinmastodon.org/spec/oauth/; rate limits:
-// https://docs.joinmastodon.org/api/rate-limits/. Facts used here are compiled in
-// ../shared/networks/mastodon.md.
+// https://docs.joinmastodon.org/api/rate-limits/. The facts used here, each with its page, are in
+// docs/NETWORKS.md (Network facts: Mastodon).
 //
 // The instance is typed by the user, so every call goes through the private-address guard
 // (`userSuppliedHost: true`). AllIN registers itself as an OAuth app with each instance on first use
@@ -20,7 +20,7 @@ import { postMetrics } from './post-metrics.ts';
 
 const PROVIDER = 'mastodon';
 const CLIENT_NAME = 'AllIN';
-/** Stock Mastodon's lists (mastodon.md §5); the instance's own lists are in each account's data. */
+/** What an unmodified Mastodon server lists (GET /api/v2/instance); the instance's own lists are in each account's data. */
 const IMAGE_TYPES = ['image/jpeg', 'image/png', 'image/gif', 'image/webp', 'image/heic', 'image/heif', 'image/avif'];
 const VIDEO_TYPES = ['video/mp4', 'video/webm', 'video/quicktime', 'video/ogg'];
 
@@ -275,7 +275,7 @@ export function createMastodon(deps: ProviderDeps, appStore: MastodonAppStore = 
     const statuses = body.configuration?.statuses ?? {};
     const media = body.configuration?.media_attachments ?? {};
     const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) && v > 0 ? v : undefined);
-    // Older servers without `configuration` run the stock limits (mastodon.md §5).
+    // Older servers without `configuration` run the stock limits (https://docs.joinmastodon.org/methods/instance/#v2).
     const info: MastodonInstanceInfo = {
       version: typeof body.version === 'string' ? body.version : 'unknown',
       ...(typeof body.api_versions?.mastodon === 'number' ? { apiVersion: body.api_versions.mastodon } : {}),
@@ -312,7 +312,7 @@ export function createMastodon(deps: ProviderDeps, appStore: MastodonAppStore = 
     const res = await ok('media_upload', false, { method: 'POST', url: `${baseOf(host)}/api/v2/media`, headers: bearer(account.tokens), body: form, media: true });
     const media = read<{ id?: unknown; url?: unknown }>(res, 'media_upload', false);
     if (typeof media.id !== 'string') throw malformed(PROVIDER, 'media_upload', false);
-    // 200: processed already; 202: still processing, poll until the server answers 200 (mastodon.md §7).
+    // 200: processed already; 202: still processing, poll until the server answers 200 (https://docs.joinmastodon.org/methods/media/#v2).
     if (res.status === 202 || media.url === null) await waitForMedia(account, host, media.id);
     return media.id;
   };
@@ -509,7 +509,7 @@ export function createMastodon(deps: ProviderDeps, appStore: MastodonAppStore = 
       const host = hostOf(account.host, 'metrics');
       const res = await ok('metrics', false, { method: 'GET', url: `${baseOf(host)}/api/v1/statuses/${encodeURIComponent(remoteId)}`, headers: bearer(account.tokens) });
       const s = read<Status>(res, 'metrics', false);
-      // Counts are what this instance knows; interactions from other servers may lag (mastodon.md §8).
+      // Counts are what this instance knows; interactions from other servers may lag (docs/NETWORKS.md, Network facts: Mastodon).
       return postMetrics({ likes: s.favourites_count, reposts: s.reblogs_count, replies: s.replies_count });
     },
 

@@ -1,6 +1,8 @@
 // How each network counts the length of a post, so the composer (and the adapters) count as the
-// network's server does. Sources: ../shared/networks/text-counting.md, which cites twitter-text
-// config v3 / parseTweet, Mastodon's StatusLengthValidator, and the atproto lexicon validator.
+// network's server does. Sources (docs/NETWORKS.md, How text is counted): twitter-text config v3 /
+// parseTweet (https://github.com/twitter/twitter-text), Mastodon's StatusLengthValidator
+// (https://github.com/mastodon/mastodon), and the app.bsky.feed.post lexicon with the atproto validator
+// (https://github.com/bluesky-social/atproto).
 //   twitter    X: twitter-text `parseTweet` weighted length (URLs 23, emoji and CJK 2).
 //   graphemes  Bluesky: extended grapheme clusters (Intl.Segmenter, as @atproto/lex-data does).
 //   mastodon   graphemes of the text after http(s) URLs become 23 characters and `@user@domain`

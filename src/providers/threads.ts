@@ -187,7 +187,7 @@ export function createThreads(deps: ProviderDeps, opts: ThreadsOptions = {}): Pr
         const video = m.mimeType.startsWith('video/');
         return {
           media_type: video ? 'VIDEO' : 'IMAGE', [video ? 'video_url' : 'image_url']: urls[i],
-          // alt_text is in the network notes for images only.
+          // alt_text is sent for images only, the case the network facts list (docs/NETWORKS.md, Threads).
           ...(m.altText && !video ? { alt_text: m.altText } : {}), ...(carousel ? { is_carousel_item: true } : {}),
         };
       };

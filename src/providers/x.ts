@@ -1,5 +1,5 @@
 // X (Twitter) API v2 adapter.
-// Documentation (facts compiled in the design notes, networks/x.md):
+// Documentation (the facts used, each with its page, are in docs/NETWORKS.md, Network facts: X):
 //   OAuth 2.0 + PKCE   https://docs.x.com/fundamentals/authentication/oauth-2-0/authorization-code
 //                      https://docs.x.com/fundamentals/authentication/oauth-2-0/user-access-token
 //   Profile            https://docs.x.com/x-api/users/get-my-user

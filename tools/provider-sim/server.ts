@@ -1,6 +1,6 @@
 // The network simulator: one local HTTP server that speaks, for each network AllIN publishes to, the
 // OAuth and posting endpoints AllIN uses, with the same request and response shapes (see each module
-// in networks/ and the network's file in the design notes). Tests start it in-process; `allin sim`
+// in networks/ and the network's part of docs/NETWORKS.md, Network facts). Tests start it in-process; `allin sim`
 // runs it on its own. Control endpoints under /_sim/ let a test (or another process) read the posts a
 // network accepted and turn the knobs.
 import Fastify, { type FastifyInstance } from 'fastify';

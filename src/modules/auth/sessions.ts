@@ -1,6 +1,7 @@
 // Sessions and refresh-token rotation.
-// - Every login gets its own session and a fresh 256-bit refresh token (two logins in the same
-//   millisecond cannot collide: the seed's race).
+// - Every login gets its own session and a fresh 256-bit refresh token, so two logins in the same
+//   millisecond cannot collide. (The previous AllIN backend signed refresh tokens as JWTs with nothing
+//   random in them: two logins of one user in the same second got the same token, and one failed with a 500.)
 // - Refreshing rotates the token under a row lock on the session: of concurrent refreshes with one
 //   token, one rotates; the others, inside the grace window, get the token it issued (parallel tabs).
 // - A replaced token presented after the grace window, or any older one, means it leaked: the whole

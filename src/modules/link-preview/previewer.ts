@@ -1,5 +1,6 @@
 // Fetches the card of a link in a post (its title, description and image) for networks that show a link
-// only as a card the poster builds: Bluesky does not look at links itself (bluesky.md §6). The URL comes
+// only as a card the poster builds: Bluesky does not look at links itself
+// (https://docs.bsky.app/docs/advanced-guides/posts#website-card-embeds). The URL comes
 // from a user, so every hop, redirects included, goes through the private-address guard; pages and images
 // are read up to a cap and within a timeout; nothing here throws: a link without a card is still a post.
 import { fileTypeFromBuffer } from 'file-type';
@@ -16,7 +17,7 @@ export interface LinkPreviewerOptions {
   timeoutMs?: number;
   /** The head of a page is enough; the rest is not read. */
   maxPageBytes?: number;
-  /** Bluesky's limit for a card's thumbnail blob (bluesky.md §6). */
+  /** Bluesky's limit for a card's thumbnail blob (app.bsky.embed.external; docs/NETWORKS.md, Network facts: Bluesky). */
   maxImageBytes?: number;
   maxRedirects?: number;
 }

@@ -8,7 +8,7 @@ import { socialAccounts } from '../accounts/schema.ts';
 export const POST_STATUSES = ['draft', 'pending_approval', 'scheduled'] as const;
 export type PostStatus = (typeof POST_STATUSES)[number];
 
-/** The target state machine of DESIGN.md (Publishing: exactly once), plus cancelled for an unscheduled target. */
+/** The target state machine of docs/PUBLISHING.md (Publishing, exactly once), plus cancelled for an unscheduled target. */
 export const TARGET_STATES = ['draft', 'pending_approval', 'scheduled', 'publishing', 'published', 'failed', 'unknown', 'cancelled'] as const;
 export type TargetState = (typeof TARGET_STATES)[number];
 

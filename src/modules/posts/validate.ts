@@ -28,7 +28,7 @@ export interface TargetContent {
   options?: Record<string, unknown>;
 }
 
-/** Instagram Stories (instagram.md §4–5): one image or one video of at most 60 s and 100 MB. */
+/** Instagram Stories (docs/NETWORKS.md, Network facts: Instagram): one image or one video of at most 60 s and 100 MB. */
 const STORY = { maxVideoSeconds: 60, maxVideoBytes: 100 * 1024 * 1024 };
 
 export interface Problem {

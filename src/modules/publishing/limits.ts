@@ -1,7 +1,7 @@
 // What keeps AllIN under each network's limits while publishing: how many publishes run at once per
 // network and per account (in this process), and a per-account budget of posts per window shared by all
 // workers through the store (Redis when there is one). Budgets are the networks' documented posting
-// limits (../shared/networks/*.md), or none where the network publishes no number.
+// limits (each with its page in docs/NETWORKS.md, Network facts), or none where the network publishes no number.
 import { Semaphore } from '../../infra/semaphore.ts';
 import { consume, createLimiter, type Limiter } from '../../infra/rate-limit.ts';
 import type { KeyValueStore } from '../../infra/stores/types.ts';

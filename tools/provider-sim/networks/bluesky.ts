@@ -1,4 +1,4 @@
-// Bluesky / AT Protocol, as AllIN's adapter uses it (../shared/networks/bluesky.md). Under /bluesky:
+// Bluesky / AT Protocol, as AllIN's adapter uses it (docs/NETWORKS.md, Network facts: Bluesky). Under /bluesky:
 //   (root)         the entryway (like bsky.social): sessions and handle resolution for accounts it hosts
 //   /pds           the PDS of those accounts: sessions, handle resolution and the repository
 //   /selfhosted    a self-hosted PDS, announced in DID documents as http://localhost:PORT/…, i.e. on

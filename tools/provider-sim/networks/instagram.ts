@@ -148,7 +148,7 @@ export function registerInstagram(ctx: SimNetworkContext): void {
       return { id: base.id };
     }
     if (type === 'STORIES') {
-      // A Story takes no caption (instagram.md §4; what the API answers to one is UNCONFIRMED: refused here).
+      // A Story takes no caption (docs/NETWORKS.md, Network facts: Instagram; what the API answers to one is UNCONFIRMED: refused here).
       if (caption) return bad('(#100) Stories do not take a caption');
       if (!p.image_url === !p.video_url) return bad('(#100) A story needs either image_url or video_url');
       const got = await fetchMedia(p.image_url ?? p.video_url);

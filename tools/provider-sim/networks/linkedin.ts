@@ -1,4 +1,4 @@
-// LinkedIn, as AllIN uses it (design notes networks/linkedin.md; learn.microsoft.com/linkedin). Served under
+// LinkedIn, as AllIN uses it (docs/NETWORKS.md, Network facts: LinkedIn; learn.microsoft.com/linkedin). Served under
 // /linkedin at the paths of the real hosts (www.linkedin.com for OAuth, api.linkedin.com for the rest):
 //   GET  /oauth/v2/authorization            consent; no PKCE (ignored, as for LinkedIn web apps); unknown scope →
 //                                           error=unauthorized_scope_error; denyConsent → error=user_cancelled_authorize

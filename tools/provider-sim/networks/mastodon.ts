@@ -1,4 +1,4 @@
-// Mastodon, as AllIN's adapter uses it (../shared/networks/mastodon.md; docs.joinmastodon.org). Every
+// Mastodon, as AllIN's adapter uses it (docs/NETWORKS.md, Network facts: Mastodon; docs.joinmastodon.org). Every
 // value of the Host header is its own instance: apps, accounts and tokens belong to the host they
 // were made on, so "127.0.0.1:PORT" and "localhost:PORT" are two instances on one simulator. A test
 // changes an instance (its version, its limits) with `mastodonInstance(state, host)`; versions before

@@ -1,4 +1,4 @@
-// X (Twitter) API v2, as AllIN uses it (design notes networks/x.md; docs.x.com). Served under /x at the
+// X (Twitter) API v2, as AllIN uses it (docs/NETWORKS.md, Network facts: X; docs.x.com). Served under /x at the
 // paths of the real hosts (x.com for the consent page, api.x.com for the rest):
 //   GET  /i/oauth2/authorize                 consent (PKCE S256 required, state required); denyConsent → error=access_denied
 //   POST /2/oauth2/token                     authorization_code | refresh_token, form-encoded; HTTP Basic for a registered
