@@ -9,7 +9,8 @@ import { workspaces } from './schema.ts';
 
 /**
  * Takes FOR KEY SHARE on the workspace row until the transaction ends: the workspace cannot be deleted
- * meanwhile (other writers, renames and settings changes are not blocked). Throws 404 when it is gone.
+ * meanwhile. Other writers holding it run side by side; changes that lock the row itself (a rename,
+ * settings, membership) wait for them. Throws 404 when the workspace is gone.
  */
 export async function holdWorkspace(tx: Tx, workspaceId: string): Promise<void> {
   const [ws] = await tx.select({ id: workspaces.id }).from(workspaces).where(eq(workspaces.id, workspaceId)).for('key share');
