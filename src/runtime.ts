@@ -10,7 +10,7 @@ import type { Logger } from './infra/logger.ts';
 import { createMetrics, type Metrics } from './infra/metrics.ts';
 import { createPool } from './infra/db/pool.ts';
 import { applyMigrations } from './infra/db/migrate.ts';
-import { startEmbeddedPostgres, type EmbeddedDatabase } from './infra/db/embedded.ts';
+import { startEmbeddedPostgres, EmbeddedPasswordMismatch, type EmbeddedDatabase } from './infra/db/embedded.ts';
 import { loadDevSecrets } from './dev-secrets.ts';
 import { retry } from './infra/retry.ts';
 import type { KeyValueStore } from './infra/stores/types.ts';
@@ -87,6 +87,9 @@ export async function startRuntime(role: Role, config: Config, log: Logger, opts
     if (!databaseUrl) {
       const e = await startEmbeddedPostgres({
         home: config.ALLIN_HOME, password: loadDevSecrets(config.ALLIN_HOME).EMBEDDED_DATABASE_PASSWORD, log, role: 'owner',
+      }).catch((err: unknown) => {
+        // Said in one line, with what to do: retrying would only repeat the refusal.
+        throw err instanceof EmbeddedPasswordMismatch ? new StartupRefused(err.message) : err;
       });
       embedded = e;
       cleanups.push({ what: 'embedded PostgreSQL', fn: () => e.stop() });

