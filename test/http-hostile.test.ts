@@ -11,6 +11,7 @@ import {
   DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_HEADER_BYTES, DeadlineError, HttpClient, ResponseTooLargeError, TransportError, userAgentOf,
 } from '../src/infra/http/client.ts';
 import { createMetrics } from '../src/infra/metrics.ts';
+import { transportError } from '../src/providers/errors.ts';
 import { quietLogger } from './support/env.ts';
 import { eventually } from './support/social.ts';
 
@@ -207,4 +208,13 @@ test('every call names AllIN, its version and its home page (from package.json) 
   assert.equal(seen.at(-1)!.userAgent, 'AllIN-Webhooks/1');
   assert.equal(userAgentOf({ name: 'allin', version: '1.2.3', repository: { url: 'git+https://example.org/allin.git' } }), 'allin/1.2.3 (+https://example.org/allin)');
   await http.close();
+});
+
+test('for publishing: a create cut off or refused after it was sent is an unknown outcome (reconciled); one never sent is transient', () => {
+  const kind = (err: unknown, creates: boolean) => transportError('mastodon', 'publish', err, creates).kind;
+  assert.equal(kind(new DeadlineError(true, 30_000, 'no complete answer within 30000 ms after the request was sent'), true), 'unknown_outcome');
+  assert.equal(kind(new ResponseTooLargeError('body', DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_BODY_BYTES + 1), true), 'unknown_outcome');
+  assert.equal(kind(new ResponseTooLargeError('headers', DEFAULT_MAX_HEADER_BYTES, null), true), 'unknown_outcome');
+  assert.equal(kind(new DeadlineError(false, null, 'not sent: the publish attempt ran past its ceiling'), true), 'transient');
+  assert.equal(kind(new DeadlineError(true, 30_000, 'a read timed out'), false), 'transient', 'a read that timed out proves nothing was created');
 });
