@@ -11,7 +11,7 @@ import type { Metrics } from './infra/metrics.ts';
 import { registerErrorHandling, replyWithError, replyToClientError, ErrorBody } from './http/errors.ts';
 import { trustProxyOption, timeoutOptions } from './http/server-options.ts';
 import { normaliseRequestSchemas, safeNumberKeyword } from './http/request-schemas.ts';
-import { declareOperationSecurity, SECURITY_SCHEMES, METRICS_TOKEN_SCHEME, type SecurityRequirement } from './http/openapi-security.ts';
+import { declareOperationSecurity, SECURITY_SCHEMES, METRICS_TOKEN_SCHEME, type OperationGuard, type SecurityRequirement } from './http/openapi-security.ts';
 import { genReqId, echoRequestId } from './http/request-id.ts';
 import { registerHttpMetrics } from './http/metrics-hooks.ts';
 import { registerLoadShedding } from './http/load-shedding.ts';
@@ -55,18 +55,20 @@ function canonicalUuid(ajv: { addFormat(name: string, re: RegExp): unknown }) {
 }
 
 /**
- * An operation's `security`, from the guards its route runs: a person's access token for `guards.user`;
- * for `guards.any`, also an API key, with the scopes that grant the route's workspace permission (none:
- * keys cannot, whatever their scopes). No guard: open.
+ * An operation's `security`, from the guards its route runs: a person's access token for `guards.user`
+ * (an API key is refused with 403); for `guards.any`, also an API key, with the scopes that grant the
+ * route's workspace permission (none: keys cannot, whatever their scopes), the gate answering 404 outside
+ * the workspace and 403 inside it. Every guard answers 401 and, past its rate limit, 429. No guard: open.
  */
-function operationSecurity(hooks: readonly unknown[], guards: AuthGuards, permissionOf: WeakMap<object, Permission>): SecurityRequirement[] | undefined {
+function operationGuard(hooks: readonly unknown[], guards: AuthGuards, permissionOf: WeakMap<object, Permission>): OperationGuard | undefined {
   const person: SecurityRequirement = { accessToken: [] };
-  if (hooks.includes(guards.user)) return [person];
-  if (!hooks.includes(guards.any)) return undefined;
   const permission = hooks.map((h) => (typeof h === 'function' ? permissionOf.get(h) : undefined)).find(Boolean);
-  if (!permission) return [person, { apiKey: [] }];
+  const refusals = [401, 429, ...(permission ? [403, 404] : [])];
+  if (hooks.includes(guards.user)) return { security: [person], refusals: [...new Set([...refusals, 403])] };
+  if (!hooks.includes(guards.any)) return undefined;
+  if (!permission) return { security: [person, { apiKey: [] }], refusals };
   const scopes = (Object.keys(SCOPES) as Scope[]).filter((s) => (SCOPES[s] as readonly Permission[]).includes(permission));
-  return [person, ...scopes.map((s) => ({ apiKey: [s] }))];
+  return { security: [person, ...scopes.map((s) => ({ apiKey: [s] }))], refusals };
 }
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
@@ -143,7 +145,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     tokens: services.tokens, sessions: services.sessions, apiKeys: services.apiKeys, limits: services.apiLimits,
   });
   const permissionOf = new WeakMap<object, Permission>();
-  declareOperationSecurity(app, (hooks) => operationSecurity(hooks, guards, permissionOf));
+  declareOperationSecurity(app, (hooks) => operationGuard(hooks, guards, permissionOf));
   await app.register(authRoutes, {
     auth: services.auth, sessions: services.sessions, tokens: services.tokens, guards, db: services.db,
     secureCookies,

@@ -215,6 +215,15 @@ describe('under the shipped defaults', () => {
       assert.deepEqual(op('/api/workspaces/{workspaceId}/api-keys', 'post').security, [{ accessToken: [] }]);
     });
 
+    test('the guards\' own refusals are documented in the error shape: 401, 429; 403 for API keys on routes for people; 403 and 404 from the workspace gate', () => {
+      const codes = (path: string, method: string) => Object.keys(op(path, method).responses);
+      for (const c of ['401', '403', '429']) assert.ok(codes('/api/auth/sessions', 'get').includes(c), `GET /api/auth/sessions ${c}`);
+      for (const c of ['401', '403', '404', '429']) assert.ok(codes('/api/workspaces/{workspaceId}/posts', 'get').includes(c), `GET posts ${c}`);
+      const r429 = op('/api/workspaces/{workspaceId}/posts', 'get').responses['429'] as { content?: Record<string, { schema?: { $ref?: string; properties?: object } }> };
+      const schema = r429.content?.['application/json']?.schema;
+      assert.ok(schema?.$ref || schema?.properties, JSON.stringify(r429));
+    });
+
     test('what it declares matches what the server does: an anonymous call is refused exactly where security is declared', async () => {
       let checked = 0;
       for (const [path, methods] of Object.entries(doc.paths)) {
@@ -225,6 +234,7 @@ describe('under the shipped defaults', () => {
           // Without a body, a route that needs one answers 400 before authentication runs: those count only when declared.
           const r = await t.call(method.toUpperCase(), url, hasBody ? { body: {} } : {});
           if (r.status === 401) assert.ok(o.security?.length, `${method.toUpperCase()} ${path} refuses anonymous callers but declares no security`);
+          if (r.status === 401) assert.ok(o.responses['401'], `${method.toUpperCase()} ${path} answers 401 but does not document it`);
           if (o.security?.length) assert.ok(r.status >= 400 && r.status < 500, `${method.toUpperCase()} ${path} declares security but answered ${r.status} to an anonymous call`);
           if (r.status === 401) checked++;
         }

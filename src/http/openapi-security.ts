@@ -26,15 +26,28 @@ export const METRICS_TOKEN_SCHEME = {
 
 const asArray = (v: unknown): unknown[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
 
+/** Who may call, and the refusals the guards themselves answer (401, 403, 404, 429), documented with the route's own. */
+export interface OperationGuard {
+  security: SecurityRequirement[];
+  refusals: number[];
+}
+
 /**
- * Sets `schema.security` on every route registered after this call from `securityOf(hooks)`, given the
- * route's onRequest, preValidation and preHandler hooks. A route that declares `security` itself keeps it.
+ * Sets `schema.security` on every route registered after this call from `guardOf(hooks)`, given the
+ * route's onRequest, preValidation and preHandler hooks, and adds the guards' refusals (in the error
+ * shape) to its documented responses. A route that declares `security` itself keeps it.
  */
-export function declareOperationSecurity(app: FastifyInstance, securityOf: (hooks: readonly unknown[]) => SecurityRequirement[] | undefined): void {
+export function declareOperationSecurity(app: FastifyInstance, guardOf: (hooks: readonly unknown[]) => OperationGuard | undefined): void {
   app.addHook('onRoute', (route) => {
     const schema = route.schema as Record<string, unknown> | undefined;
     if (schema?.security !== undefined) return;
-    const security = securityOf([...asArray(route.onRequest), ...asArray(route.preValidation), ...asArray(route.preHandler)]);
-    if (security) route.schema = { ...schema, security } as typeof route.schema;
+    const guard = guardOf([...asArray(route.onRequest), ...asArray(route.preValidation), ...asArray(route.preHandler)]);
+    if (!guard) return;
+    const response = schema?.response as Record<string, unknown> | undefined;
+    const missing = response && !response['4xx'] && !response.default ? guard.refusals.filter((c) => !(String(c) in response)) : [];
+    route.schema = {
+      ...schema, security: guard.security,
+      ...(missing.length > 0 ? { response: { ...response, ...Object.fromEntries(missing.map((c) => [c, { $ref: 'Error' }])) } } : {}),
+    } as typeof route.schema;
   });
 }
