@@ -472,7 +472,7 @@ async function startCluster(c: Cluster, port?: number): Promise<{ pid: number; p
       if (err instanceof WrongPassword && !reset) {
         reset = true;
         c.log.warn({ dataDir: c.dataDir, secrets: join(c.home, 'secrets.json') },
-          'the embedded database refused the password in secrets.json (ALLIN_HOME was deleted or its secrets replaced while the data lived on); setting it again, data kept. Social account tokens and webhook secrets encrypted with the old ENCRYPTION_KEYS cannot be read: reconnect those accounts');
+          'the embedded database refused the password in secrets.json (ALLIN_HOME was deleted or its secrets replaced while the data lived on); setting it again, data kept. If ENCRYPTION_KEYS came from the old secrets.json, stored social account tokens and webhook secrets cannot be read: reconnect those accounts and rotate those webhook secrets');
         await resetPassword(c.dataDir, c.logFile, c.password, c.runAs, bins);
         attempt--;
         continue;
