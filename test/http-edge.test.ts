@@ -280,7 +280,7 @@ describe('slow clients are ended (timeouts shortened here: they are what these t
   let t: TestApp;
   before(async () => {
     // Short, but not so short that a normal request of this busy test process could run into them.
-    t = await startTestApp({ HTTP_HEADERS_TIMEOUT_MS: '1000', HTTP_REQUEST_TIMEOUT_MS: '2000', HTTP_IDLE_TIMEOUT_MS: '1500' });
+    t = await startTestApp({ HTTP_HEADERS_TIMEOUT_MS: '1000', HTTP_REQUEST_TIMEOUT_MS: '2000', HTTP_IDLE_TIMEOUT_MS: '1500', HTTP_KEEP_ALIVE_TIMEOUT_MS: '1000' });
   });
   after(() => t.stop());
 
@@ -304,6 +304,14 @@ describe('slow clients are ended (timeouts shortened here: they are what these t
     await trickle(s.socket, s.closed);
     // Nothing was answered but a refusal: the request never reached a handler.
     assert.ok(s.received() === '' || /^HTTP\/1\.1 408 /.test(s.received()), s.received().slice(0, 200));
+  });
+
+  test('a kept-alive connection left idle after its answer is closed, after saying how long it would stay', guard, async () => {
+    const s = await rawSocket(t.url);
+    s.socket.write('GET /health HTTP/1.1\r\nHost: allin\r\n\r\n');
+    await s.closed;
+    assert.match(s.received(), /^HTTP\/1\.1 200 /);
+    assert.match(s.received(), /\r\nkeep-alive: timeout=1\r\n/i);
   });
 
   test('a client that never reads its answers: the server closes the connection, and serves others', guard, async () => {
