@@ -59,7 +59,7 @@ export const ConfigSchema = Type.Object({
   SESSION_REMEMBER_TTL_DAYS: int({ description: 'Lifetime of a session started with rememberMe, in days.' }, 30, 1, 365),
   REFRESH_GRACE_SECONDS: int({ description: 'Window in which re-presenting the previous refresh token (parallel tabs) returns the current one instead of revoking the session.' }, 30, 0, 300),
   HASH_CONCURRENCY: int({ description: 'Password hashes computed at once (0: one per CPU core).' }, 0, 0, 256),
-  HASH_MAX_WAIT_MS: int({ description: 'Most work the password-hashing queue takes on, as the expected wait of a new sign-in or sign-up in milliseconds: hashes queued ahead × measured time per hash ÷ HASH_CONCURRENCY (one account\'s attempts wait in a line of their own, bounded the same way). Past it the request is answered 503 at once, with a Retry-After saying when the queue should have room. 0: never queue.' }, 20_000, 0, 120_000),
+  HASH_MAX_WAIT_MS: int({ description: 'Most work the password-hashing queue takes on, as the expected wait of a new sign-in or sign-up in milliseconds: hashes queued ahead × measured time per hash ÷ HASH_CONCURRENCY (one account\'s attempts first wait in a line of their own: at most four of them queue for hashing at once, and past 1,000 waiting they are refused too). Past it the request is answered 503 at once, with a Retry-After saying when the queue should have room. 0: never queue.' }, 20_000, 0, 120_000),
   MAIL_URL: str({
     description: 'SMTP server for outgoing mail (smtp:// or smtps://). Unset: mails are kept in the outbox table and logged; read them with `allin mail`.',
     example: 'smtps://user:password@smtp.example.com:465',

@@ -12,7 +12,7 @@ import { capturingLogger, testConfig, testRedisPrefix } from './support/env.ts';
 import { apiCaller } from './support/http.ts';
 import { startRuntime } from '../src/runtime.ts';
 import { ARGON2_OPTIONS, PasswordHasher } from '../src/modules/auth/passwords.ts';
-import { Overloaded } from '../src/infra/semaphore.ts';
+import { Lanes, Overloaded } from '../src/infra/semaphore.ts';
 
 let t: TestApp;
 before(async () => { t = await startTestApp(); });
@@ -97,6 +97,21 @@ describe('shedding past HASH_MAX_WAIT_MS', () => {
     }
   });
 
+  test('an account\'s line refuses at once past its length, whatever the machine\'s speed', async () => {
+    const shed: number[] = [];
+    const lanes = new Lanes('attempts', { perKey: 1, maxWaiting: 2, parallel: 1, costMs: () => 1500, onShed: (s) => shed.push(s) });
+    let release!: () => void;
+    const gate = new Promise<void>((r) => { release = r; });
+    const runs = Array.from({ length: 4 }, () => lanes.run('a', () => gate));
+    const refused = assert.rejects(runs[3]!, (e: unknown) => e instanceof Overloaded && e.retryAfterSeconds === 3);
+    assert.equal(await lanes.run('b', async () => 'b ran'), 'b ran', 'another key is not held up');
+    await refused;
+    assert.deepEqual(shed, [3]);
+    release();
+    await Promise.all(runs.slice(0, 3));
+    assert.equal(lanes.size, 0, 'an idle key holds nothing');
+  });
+
   test('a queue refuses at once what it could not start within the bound, and Retry-After says when it has room', async () => {
     const shed: number[] = [];
     const hasher = new PasswordHasher({ concurrency: 1, maxWaitMs: 0, onShed: () => shed.push(1) });
@@ -109,6 +124,24 @@ describe('shedding past HASH_MAX_WAIT_MS', () => {
     assert.equal(shed.length, 4);
     assert.equal(hasher.counts.verify, 1);
   });
+});
+
+test('a sign-up shed for capacity does not count against the address\'s sign-up limit', async () => {
+  // One hashing slot and no queue (the settings under test): of parallel sign-ups, all but the first are shed.
+  const app = await startTestApp({ HASH_CONCURRENCY: '1', HASH_MAX_WAIT_MS: '0' });
+  try {
+    const limit = 10; // LIMIT_REGISTER_IP's default
+    const register = () => app.call('POST', '/api/auth/register', { body: { email: uniqueEmail('signup'), password: strongPassword(), name: 'New' } });
+    const burst = await Promise.all(Array.from({ length: limit }, register));
+    const counts = statusCounts(burst);
+    assert.ok(counts[503]! > 0 && counts[202]! > 0, JSON.stringify(counts));
+    // One at a time, the address still has every sign-up the shed ones did not use.
+    const later: number[] = [];
+    for (let i = 0; i < counts[503]! + 1; i++) later.push((await register()).status);
+    assert.deepEqual(later, [...Array(counts[503]).fill(202), 429]);
+  } finally {
+    await app.stop();
+  }
 });
 
 describe('the failed-login limit under parallel guesses', () => {

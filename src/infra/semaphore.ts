@@ -168,18 +168,19 @@ export class WorkQueue {
 /**
  * One line per key (an account), at most `perKey` of its pieces running at once; the rest wait in the
  * key's own line, not in the shared queue behind it, so one key's burst never stands in front of
- * another key's work. A line is bounded like a WorkQueue: its length times the cost of one piece (the
- * shared queue's measure), spread over the pieces that can run at once. A key with nothing running or
- * waiting holds no memory.
+ * another key's work, and the shared queue (bounded by its work) holds at most `perKey` of each key. A
+ * line is bounded by its length, not by time, so a burst of one key that fits is never refused for the
+ * machine being slow; past `maxWaiting` the piece is refused at once, with a Retry-After from the
+ * line's expected wait. A key with nothing running or waiting holds no memory.
  */
 export class Lanes {
   private readonly lanes = new Map<string, { active: number; waiting: (() => void)[] }>();
 
   constructor(readonly what: string, private readonly opts: {
     perKey: number;
+    maxWaiting: number;
     /** Of one key's pieces, how many can really run at once (the shared queue's capacity, at most perKey). */
     parallel: number;
-    maxWaitMs: number;
     costMs: () => number;
     onShed?: (retryAfterSeconds: number) => void;
   }) {}
@@ -195,9 +196,9 @@ export class Lanes {
     if (lane.active < this.opts.perKey) {
       lane.active++;
     } else {
-      const wait = ((lane.waiting.length + 1) * this.opts.costMs()) / Math.min(this.opts.perKey, this.opts.parallel);
-      if (wait > this.opts.maxWaitMs) {
-        const retryAfter = secondsUntilRoom(wait, this.opts.maxWaitMs);
+      if (lane.waiting.length >= this.opts.maxWaiting) {
+        const drainMs = (lane.waiting.length * this.opts.costMs()) / Math.min(this.opts.perKey, this.opts.parallel);
+        const retryAfter = Math.max(1, Math.ceil(drainMs / 1000));
         this.opts.onShed?.(retryAfter);
         throw new Overloaded(this.what, retryAfter);
       }

@@ -33,11 +33,16 @@ export interface VerifyResult {
 const INITIAL_HASH_MS = 50;
 /** Most attempts of one account checked at once in a process. */
 const PER_ACCOUNT_MAX = 4;
+/**
+ * Most attempts of one account waiting in its line: far more than a team sharing an account sends at
+ * once (the 200-login burst fits five times), few enough that a loop on one account holds bounded memory.
+ */
+const PER_ACCOUNT_WAITING = 1000;
 
 export interface HasherOptions {
   /** Hashes computed at once; one per core by default. */
   concurrency?: number;
-  /** The longest expected wait a new hash (or a new attempt in an account's line) may face before it is refused. */
+  /** The longest expected wait a new hash may face before it is refused. */
   maxWaitMs: number;
   /** Called for each hash or attempt refused for capacity (the metric of deliberate shedding). */
   onShed?: () => void;
@@ -58,7 +63,7 @@ export class PasswordHasher {
     // read the database and the limit counters, few enough that another account's attempt waits behind
     // at most that many, and that the failures reserved in flight (see AuthService) stay below any limit.
     this.lanes = new Lanes('sign-in attempts for this account', {
-      perKey: Math.min(2 * capacity, PER_ACCOUNT_MAX), parallel: capacity, maxWaitMs: opts.maxWaitMs, costMs: () => this.queue.costMs, ...shed,
+      perKey: Math.min(2 * capacity, PER_ACCOUNT_MAX), maxWaiting: PER_ACCOUNT_WAITING, parallel: capacity, costMs: () => this.queue.costMs, ...shed,
     });
   }
 

@@ -19,6 +19,7 @@ import { TtlCache } from '../../infra/cache.ts';
 import { isValidZone } from '../posts/time.ts';
 import type { Metrics } from '../../infra/metrics.ts';
 import type { InvalidationBus } from '../../infra/stores/invalidation.ts';
+import { Overloaded } from '../../infra/semaphore.ts';
 
 export interface AuthLimits {
   loginAccountIp: Limiter;
@@ -109,7 +110,14 @@ export class AuthService {
     const name = input.name.trim();
     this.assertPassword(input.password, 'password', [email, name]);
     // Hash in both branches: a taken email must take as long as a new one.
-    const passwordHash = await this.d.hasher.hash(input.password);
+    let passwordHash: string;
+    try {
+      passwordHash = await this.d.hasher.hash(input.password);
+    } catch (err) {
+      // Shed for capacity: nothing was done, so the sign-up does not count against the address.
+      if (err instanceof Overloaded) await this.d.limits.register.impl.reward(ctx.ip ?? 'unknown', 1).catch(() => undefined);
+      throw err;
+    }
     await this.d.db.transaction(async (tx) => {
       const inserted = await tx.insert(users).values({ email, name, passwordHash }).onConflictDoNothing().returning({ id: users.id });
       if (inserted[0]) {
