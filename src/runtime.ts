@@ -252,7 +252,10 @@ function readinessChecks(config: Config, pool: pg.Pool, store: KeyValueStore, ru
   const checks: Check[] = [
     { name: 'database', critical: true, run: async () => { await pool.query('select 1'); } },
   ];
-  if (config.REDIS_URL) checks.push({ name: 'redis', critical: true, run: () => store.ping() });
+  // Not critical: without Redis every process keeps serving (limits in memory, revocations read from
+  // PostgreSQL), so failing readiness would only make load balancers drop every process at once. The
+  // check still fails (warn, allin_dependency_up 0), which names Redis and fires AllinRedisUnreachable.
+  if (config.REDIS_URL) checks.push({ name: 'redis', critical: false, run: () => store.ping() });
   checks.push({
     name: 'jobs',
     // An API process stays ready when the workers are down (it can still accept and queue work);

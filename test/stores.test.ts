@@ -6,6 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { MemoryStore } from '../src/infra/stores/memory.ts';
 import { RedisStore } from '../src/infra/stores/redis.ts';
 import type { KeyValueStore } from '../src/infra/stores/types.ts';
+import { LocalFallback } from '../src/infra/stores/local-fallback.ts';
 import { quietLogger, testRedisPrefix, testRedisUrl } from './support/env.ts';
 
 const stores: [string, () => Promise<KeyValueStore>][] = [
@@ -68,6 +69,13 @@ for (const [name, make] of stores) {
       assert.equal(await store.incr(k, 120), 1);
     });
 
+    test('getMany reads several keys in order, null for each absent one', async () => {
+      const [a, b] = [key(), key()];
+      await store.set(a, 'first');
+      await store.set(b, 'second', 10_000);
+      assert.deepEqual(await store.getMany([b, key(), a]), ['second', null, 'first']);
+    });
+
     test('del and ping', async () => {
       const k = key();
       await store.set(k, 'x');
@@ -82,6 +90,9 @@ test('redis store fails fast, with a clear error, when Redis is unreachable', as
   const s = new RedisStore('redis://127.0.0.1:1', 'x:', quietLogger());
   await assert.rejects(() => s.connect());
   await assert.rejects(() => s.get('k'));
+  await assert.rejects(() => s.getMany(['k', 'l']));
+  await assert.rejects(() => s.ping(), /Redis is unreachable \(connection \w+; last error: .*ECONNREFUSED/);
+  assert.equal(s.generation, 0, 'never connected');
   await s.close();
 });
 
@@ -94,4 +105,22 @@ test('memory store drops expired entries in its sweep', async () => {
   await sleep(30);
   assert.equal(s.size, 0);
   await s.close();
+});
+
+test('local fallback: a value the unreachable store refuses is kept in this process, once', async () => {
+  const down = new RedisStore('redis://127.0.0.1:1', 'x:', quietLogger());
+  const values = new LocalFallback(down);
+  assert.equal(await values.set('state:a', 'pending', 10_000), false, 'kept locally');
+  const taken = await Promise.all(Array.from({ length: 10 }, () => values.getDel('state:a')));
+  assert.deepEqual(taken.filter(Boolean), ['pending'], 'single use');
+  assert.equal(await values.getDel('state:never'), null);
+  await down.close();
+
+  const up = new MemoryStore();
+  const shared = new LocalFallback(up);
+  assert.equal(await shared.set('state:b', 'pending', 10_000), true, 'in the shared store');
+  assert.equal(await up.get('state:b'), 'pending');
+  assert.equal(await shared.getDel('state:b'), 'pending');
+  assert.equal(await up.get('state:b'), null);
+  await up.close();
 });

@@ -16,8 +16,10 @@ export interface Limiter {
 export function createLimiter(store: KeyValueStore, name: string, limit: string): Limiter {
   const { points, duration } = parseLimit(limit);
   const memory = new RateLimiterMemory({ keyPrefix: `rl:${name}`, points, duration });
+  // While the connection is not ready, go to the memory limiter at once rather than through a failed
+  // command: the counts are then per process (each process allows the limit) until Redis is back.
   const impl = store instanceof RedisStore
-    ? new RateLimiterRedis({ storeClient: store.client, keyPrefix: `rl:${name}`, points, duration, insuranceLimiter: memory })
+    ? new RateLimiterRedis({ storeClient: store.client, keyPrefix: `rl:${name}`, points, duration, insuranceLimiter: memory, rejectIfRedisNotReady: true })
     : memory;
   return { name, points, duration, impl };
 }

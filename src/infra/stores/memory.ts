@@ -9,6 +9,8 @@ interface Entry {
 
 export class MemoryStore implements KeyValueStore {
   readonly kind = 'memory' as const;
+  /** Never reconnects: its contents end only with the store itself. */
+  readonly generation = 1;
   private readonly map = new Map<string, Entry>();
   private readonly sweeper: NodeJS.Timeout;
 
@@ -37,6 +39,10 @@ export class MemoryStore implements KeyValueStore {
 
   async get(key: string) {
     return this.live(key)?.value ?? null;
+  }
+
+  async getMany(keys: string[]) {
+    return keys.map((k) => this.live(k)?.value ?? null);
   }
 
   async set(key: string, value: string, ttlMs?: number) {

@@ -13,6 +13,8 @@ export class RedisStore implements KeyValueStore {
   readonly kind = 'redis' as const;
   readonly client: Redis;
   private lastErrorLog = 0;
+  private lastError: string | undefined;
+  private connections = 0;
 
   constructor(url: string, prefix: string, private readonly log: Logger) {
     this.client = new Redis(url, {
@@ -24,13 +26,19 @@ export class RedisStore implements KeyValueStore {
       retryStrategy: (times) => Math.min(2000, 50 * 2 ** Math.min(times, 6)),
     });
     this.client.defineCommand('incrWithTtl', { numberOfKeys: 1, lua: INCR_WITH_TTL });
+    this.client.on('ready', () => { this.connections++; });
     this.client.on('error', (err: Error) => {
+      this.lastError = err.message;
       // One line a few seconds is enough while Redis is down.
       if (Date.now() - this.lastErrorLog > 5000) {
         this.lastErrorLog = Date.now();
         this.log.warn({ err: err.message }, 'redis connection error');
       }
     });
+  }
+
+  get generation(): number {
+    return this.connections;
   }
 
   /** Connects once; start-up retries around this. */
@@ -45,6 +53,10 @@ export class RedisStore implements KeyValueStore {
 
   async get(key: string) {
     return this.client.get(key);
+  }
+
+  async getMany(keys: string[]) {
+    return this.client.mget(keys);
   }
 
   async set(key: string, value: string, ttlMs?: number) {
@@ -73,7 +85,11 @@ export class RedisStore implements KeyValueStore {
     return this.client.pttl(key);
   }
 
+  /** Fails with what is wrong (readiness shows it): the connection's state and its last error. */
   async ping() {
+    if (this.client.status !== 'ready') {
+      throw new Error(`Redis is unreachable (connection ${this.client.status}${this.lastError ? `; last error: ${this.lastError}` : ''})`);
+    }
     await this.client.ping();
   }
 

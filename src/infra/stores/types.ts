@@ -3,7 +3,14 @@
 // PostgreSQL holds what must not be.
 export interface KeyValueStore {
   readonly kind: 'memory' | 'redis';
+  /**
+   * Moves on each time the store's connection is (re)established. A value read under one generation may
+   * miss writes made while the store was unreachable, so what was concluded from it is checked again.
+   */
+  readonly generation: number;
   get(key: string): Promise<string | null>;
+  /** Several keys in one round trip, in order; null for each absent one. */
+  getMany(keys: string[]): Promise<(string | null)[]>;
   /** Stores a value; with ttlMs it expires after that many milliseconds. */
   set(key: string, value: string, ttlMs?: number): Promise<void>;
   /** Stores only when the key is absent (a lock, a single-use marker); true when it stored. */

@@ -2,6 +2,8 @@
 // - `state` is 256-bit random, single-use (atomic get-and-delete in the shared store), expires in 10
 //   minutes, and is bound to the user, the workspace, the network, and the browser that started the
 //   flow (a nonce in an httpOnly cookie): a link carrying someone else's state connects nothing.
+//   While the shared store is unreachable, state is kept in this process's memory: the flow completes
+//   when its callback comes back here, and fails with `invalid_state` otherwise (never an error).
 // - The PKCE verifier never leaves the server.
 // - Tokens are encrypted per row; a refresh token the network does not send again is kept.
 // - Refreshes of one account are serialised by a row lock: with rotating refresh tokens, the second
@@ -10,6 +12,7 @@ import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypt
 import { and, eq, inArray, lte, ne, sql } from 'drizzle-orm';
 import type { Db, DbOrTx } from '../../infra/db/client.ts';
 import type { KeyValueStore } from '../../infra/stores/types.ts';
+import { LocalFallback } from '../../infra/stores/local-fallback.ts';
 import type { Logger } from '../../infra/logger.ts';
 import type { Metrics } from '../../infra/metrics.ts';
 import type { TokenCipher } from '../../infra/crypto/token-cipher.ts';
@@ -66,6 +69,8 @@ export type ConnectError = 'consent_denied' | 'invalid_state' | 'state_not_yours
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
 
 export class AccountService {
+  private readonly states: LocalFallback;
+
   constructor(private readonly d: {
     db: Db;
     store: KeyValueStore;
@@ -78,7 +83,9 @@ export class AccountService {
     mayManage: (workspaceId: string, userId: string) => Promise<boolean>;
     /** Workspace events (webhooks): told when an account needs reconnecting. */
     events?: EventEmitter;
-  }) {}
+  }) {
+    this.states = new LocalFallback(d.store);
+  }
 
   callbackUrl(provider: string): string {
     return `${this.d.publicUrl}/api/connect/${provider}/callback`;
@@ -120,7 +127,7 @@ export class AccountService {
       this.countOauth(providerId, 'authorize', false);
       throw networkRefusal(p.meta.displayName, err);
     }
-    await this.d.store.set(`oauth-state:${state}`, JSON.stringify(pending), STATE_TTL_MS);
+    await this.states.set(`oauth-state:${state}`, JSON.stringify(pending), STATE_TTL_MS);
     return { authorizationUrl, nonce };
   }
 
@@ -135,7 +142,7 @@ export class AccountService {
       return back({ connect_error: code, provider });
     };
     // Single use: whatever happens next, this state is gone.
-    const raw = query.state ? await this.d.store.getDel(`oauth-state:${query.state}`).catch(() => null) : null;
+    const raw = query.state ? await this.states.getDel(`oauth-state:${query.state}`) : null;
     if (!raw) return fail('invalid_state');
     const pending = JSON.parse(raw) as PendingConnect;
     if (pending.provider !== providerId || Date.now() - pending.createdAt > STATE_TTL_MS) return fail('invalid_state');

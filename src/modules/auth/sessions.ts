@@ -8,6 +8,9 @@
 //   session is revoked.
 // - Revocation is written to PostgreSQL and to the shared store, which every API process checks on
 //   each request, so access tokens of a revoked session stop working at once, not at their expiry.
+//   PostgreSQL stays the authority: the store vouches for a session only after this process has seen
+//   it live in the database under the store's current epoch (a marker a flushed or new store lacks) and
+//   connection; otherwise, and whenever the store cannot answer, the database decides (see isRevoked).
 import { randomUUID } from 'node:crypto';
 import { and, desc, eq, gt, isNull, ne, sql } from 'drizzle-orm';
 import type { Db, DbOrTx } from '../../infra/db/client.ts';
@@ -50,8 +53,26 @@ const ROTATE_SQL = `update sessions set refresh_hash = $1,
 
 const revokedKey = (sessionId: string) => `revoked-session:${sessionId}`;
 const graceKey = (hash: Buffer) => `refresh-grace:${hash.toString('hex')}`;
+/**
+ * The store's revocation epoch: a random value written once into an empty store. A flushed, evicted or
+ * restarted store has none (or a new one), which tells every process that revocations written before
+ * may be gone. It expires now and then; a new one only costs each live session one database read.
+ */
+const EPOCH_KEY = 'revocation-epoch';
+const EPOCH_TTL_MS = 24 * 3600_000;
+/** Sessions this process remembers as confirmed live; the oldest is forgotten first (and read again). */
+const MAX_CONFIRMED = 100_000;
+
+const REVOKED_SQL = 'select revoked_at is not null as revoked from sessions where id = $1';
 
 export class SessionService {
+  /** Session id → the store epoch and connection under which the database said it was live. */
+  private readonly confirmed = new Map<string, string>();
+  /** Revocations the store did not take (unreachable), written again later: session id → until when. */
+  private readonly unmarked = new Map<string, number>();
+  private remarking: Promise<void> | undefined;
+  private opening: Promise<string | null> | undefined;
+
   constructor(
     private readonly db: Db,
     private readonly store: KeyValueStore,
@@ -162,14 +183,82 @@ export class SessionService {
       .where(and(eq(sessions.id, sessionId), isNull(sessions.revokedAt)));
   }
 
-  /** Tells every API process, through the shared store, that these sessions' access tokens are dead. */
+  /**
+   * Tells every API process, through the shared store, that these sessions' access tokens are dead.
+   * Never fails: the revocation is in PostgreSQL (or in the caller's transaction), which every process
+   * reads while the store cannot vouch. What the store did not take is written again once it answers (see remark).
+   */
   async markRevoked(sessionIds: string[]): Promise<void> {
     const ttl = (this.tokens.accessTtlSeconds + 60) * 1000;
-    await Promise.all(sessionIds.map((id) => this.store.set(revokedKey(id), '1', ttl)));
+    await Promise.all(sessionIds.map(async (id) => {
+      this.confirmed.delete(id);
+      try {
+        await this.store.set(revokedKey(id), '1', ttl);
+      } catch {
+        this.unmarked.set(id, Date.now() + ttl);
+      }
+    }));
   }
 
+  /**
+   * Whether an access token's session was revoked, on every authenticated request. The common case is one
+   * store round trip (the revocation key and the epoch together) and a map lookup. The database is read
+   * when the store cannot vouch: the store is unreachable (every request, until it is back), or this
+   * process has not yet seen the session live under the store's current epoch and connection (once per
+   * session after a start, a flush or a reconnect). A revocation committed after that read is in the store
+   * under the same epoch, or the epoch has changed and the session is read again.
+   */
   async isRevoked(sessionId: string): Promise<boolean> {
-    return (await this.store.get(revokedKey(sessionId))) !== null;
+    if (this.unmarked.size > 0) void this.remark();
+    let marked: string | null;
+    let epoch: string | null;
+    const generation = this.store.generation;
+    try {
+      [marked, epoch] = await this.store.getMany([revokedKey(sessionId), EPOCH_KEY]) as [string | null, string | null];
+    } catch {
+      return this.revokedInDb(sessionId);
+    }
+    if (marked !== null) return true;
+    if (epoch !== null && this.confirmed.get(sessionId) === `${epoch}/${generation}`) return false;
+    epoch ??= await this.openEpoch();
+    if (await this.revokedInDb(sessionId)) {
+      await this.markRevoked([sessionId]); // the store had forgotten it: teach it again
+      return true;
+    }
+    if (epoch !== null && this.store.generation === generation) {
+      this.confirmed.delete(sessionId);
+      if (this.confirmed.size >= MAX_CONFIRMED) this.confirmed.delete(this.confirmed.keys().next().value!);
+      this.confirmed.set(sessionId, `${epoch}/${generation}`);
+    }
+    return false;
+  }
+
+  /** A missing session (its account was deleted) counts as revoked. */
+  private async revokedInDb(sessionId: string): Promise<boolean> {
+    const res = await this.db.$client.query<{ revoked: boolean }>({ name: 'auth_session_revoked', text: REVOKED_SQL, values: [sessionId] });
+    return res.rows[0]?.revoked ?? true;
+  }
+
+  /** Writes an epoch into a store that has none (or reads the one another process just wrote); null when it cannot. */
+  private openEpoch(): Promise<string | null> {
+    this.opening ??= (async () => {
+      const mine = randomUUID();
+      return (await this.store.setIfAbsent(EPOCH_KEY, mine, EPOCH_TTL_MS)) ? mine : await this.store.get(EPOCH_KEY);
+    })().catch(() => null).finally(() => { this.opening = undefined; });
+    return this.opening;
+  }
+
+  /** Writes again the revocations the store missed while it was unreachable; one attempt at a time. */
+  private remark(): Promise<void> {
+    this.remarking ??= (async () => {
+      const now = Date.now();
+      for (const [id, until] of this.unmarked) {
+        if (until > now) await this.store.set(revokedKey(id), '1', until - now);
+        this.unmarked.delete(id);
+      }
+    })().catch(() => undefined) // still unreachable: a later request tries again
+      .finally(() => { this.remarking = undefined; });
+    return this.remarking;
   }
 
   async revoke(sessionId: string, reason: RevokeReason, db: DbOrTx = this.db): Promise<void> {

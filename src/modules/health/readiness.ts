@@ -51,7 +51,7 @@ export class ReadinessService {
   private readonly cache: TtlCache<Readiness>;
   private shuttingDown = false;
 
-  constructor(private readonly checks: Check[], private readonly metrics: Metrics, ttlMs: number) {
+  constructor(private readonly checks: Check[], private readonly metrics: Metrics, private readonly ttlMs: number) {
     this.cache = new TtlCache('readiness', ttlMs, metrics);
     metrics.onCollect(async () => {
       const { value } = await this.get();
@@ -66,12 +66,16 @@ export class ReadinessService {
   }
 
   async get(): Promise<{ value: Readiness; cached: boolean }> {
-    return this.cache.get('all', async () => {
-      const results = await Promise.all(this.checks.map(runCheck));
-      const checks = Object.fromEntries(this.checks.map((c, i) => [c.name, results[i]!]));
-      if (this.shuttingDown) checks.shutdown = { status: 'fail', latencyMs: 0, critical: true, message: 'shutting down' };
-      const failed = Object.values(checks).some((r) => r.status === 'fail');
-      return { status: failed ? 'fail' : 'pass', checkedAt: new Date().toISOString(), checks };
-    });
+    // READINESS_CACHE_MS=0 means every request checks (the cache would read a TTL of 0 as "forever").
+    if (this.ttlMs <= 0) return { value: await this.check(), cached: false };
+    return this.cache.get('all', () => this.check());
+  }
+
+  private async check(): Promise<Readiness> {
+    const results = await Promise.all(this.checks.map(runCheck));
+    const checks = Object.fromEntries(this.checks.map((c, i) => [c.name, results[i]!]));
+    if (this.shuttingDown) checks.shutdown = { status: 'fail', latencyMs: 0, critical: true, message: 'shutting down' };
+    const failed = Object.values(checks).some((r) => r.status === 'fail');
+    return { status: failed ? 'fail' : 'pass', checkedAt: new Date().toISOString(), checks };
   }
 }
