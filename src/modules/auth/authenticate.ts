@@ -1,6 +1,7 @@
 // Who is calling: a signed-in user (access token) or a workspace API key, both as a Bearer token.
 // Access tokens are checked against the shared revocation list on every request, so a revoked session
-// stops working at once on every API process. Each caller is rate limited (per user, per key); routes
+// stops working at once on every API process (PostgreSQL decides when the list cannot vouch: see
+// SessionService.isRevoked). Each caller is rate limited (per user, per key); routes
 // open to anonymous callers are limited per IP.
 import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import { ApiError } from '../../http/errors.ts';

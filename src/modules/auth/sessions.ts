@@ -67,7 +67,7 @@ const REVOKED_SQL = 'select revoked_at is not null as revoked from sessions wher
 
 export class SessionService {
   /** Session id → the store epoch and connection under which the database said it was live. */
-  private readonly confirmed = new Map<string, string>();
+  private readonly confirmed = new Map<string, { epoch: string; generation: number }>();
   /** Revocations the store did not take (unreachable), written again later: session id → until when. */
   private readonly unmarked = new Map<string, number>();
   private remarking: Promise<void> | undefined;
@@ -219,7 +219,8 @@ export class SessionService {
       return this.revokedInDb(sessionId);
     }
     if (marked !== null) return true;
-    if (epoch !== null && this.confirmed.get(sessionId) === `${epoch}/${generation}`) return false;
+    const seen = this.confirmed.get(sessionId);
+    if (seen !== undefined && seen.epoch === epoch && seen.generation === generation) return false;
     epoch ??= await this.openEpoch();
     if (await this.revokedInDb(sessionId)) {
       await this.markRevoked([sessionId]); // the store had forgotten it: teach it again
@@ -228,7 +229,7 @@ export class SessionService {
     if (epoch !== null && this.store.generation === generation) {
       this.confirmed.delete(sessionId);
       if (this.confirmed.size >= MAX_CONFIRMED) this.confirmed.delete(this.confirmed.keys().next().value!);
-      this.confirmed.set(sessionId, `${epoch}/${generation}`);
+      this.confirmed.set(sessionId, { epoch, generation });
     }
     return false;
   }
