@@ -11,6 +11,7 @@ import type { Metrics } from './infra/metrics.ts';
 import { registerErrorHandling, replyWithError, replyToClientError, ErrorBody } from './http/errors.ts';
 import { trustProxyOption, timeoutOptions } from './http/server-options.ts';
 import { normaliseRequestSchemas, safeNumberKeyword } from './http/request-schemas.ts';
+import { authenticateFirst } from './http/authenticate-first.ts';
 import { declareOperationSecurity, SECURITY_SCHEMES, METRICS_TOKEN_SCHEME, type OperationGuard, type SecurityRequirement } from './http/openapi-security.ts';
 import { genReqId, echoRequestId } from './http/request-id.ts';
 import { registerHttpMetrics } from './http/metrics-hooks.ts';
@@ -146,6 +147,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   const permissionOf = new WeakMap<object, Permission>();
   declareOperationSecurity(app, (hooks) => operationGuard(hooks, guards, permissionOf));
+  authenticateFirst(app, [guards.user, guards.any, guards.anonymous]);
   await app.register(authRoutes, {
     auth: services.auth, sessions: services.sessions, tokens: services.tokens, guards, db: services.db,
     secureCookies,

@@ -125,7 +125,7 @@ test('numbers out of range are refused wherever they come from: body, query stri
 test('Fastify\'s own refusals have the one shape too: a malformed URL, a parameter too long', async () => {
   const bad = await app.inject({ url: '/api/workspaces/%C0%80/members', headers: { 'x-request-id': 'bad-url-1' } });
   assert.equal(bad.statusCode, 400);
-  shape(bad.json(), 400, 'BAD_REQUEST');
+  shape(bad.json(), 400, 'BAD_URL');
   assert.equal(bad.json().requestId, 'bad-url-1');
   assert.equal(bad.headers['x-request-id'], 'bad-url-1');
   assert.equal(bad.json().error, undefined);

@@ -21,6 +21,10 @@ export class ApiError extends Error {
   }
 }
 
+/** A route's documented error answers: `response: { 200: …, ...errors(400, 404) }` (the shared Error schema). */
+export const ErrorRef = Type.Ref('Error');
+export const errors = (...codes: number[]) => Object.fromEntries(codes.map((c) => [c, ErrorRef]));
+
 export const ErrorBody = Type.Object({
   statusCode: Type.Integer(),
   code: Type.String({ description: 'Stable machine-readable code, e.g. VALIDATION_FAILED' }),
@@ -58,7 +62,7 @@ const FASTIFY_CODES: Record<string, { code: string; message?: string }> = {
   FST_ERR_CTP_BODY_TOO_LARGE: { code: 'PAYLOAD_TOO_LARGE', message: 'The request body is larger than this server accepts' },
   FST_ERR_CTP_INVALID_MEDIA_TYPE: { code: 'UNSUPPORTED_MEDIA_TYPE', message: 'This Content-Type is not accepted here; send application/json' },
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: { code: 'BAD_REQUEST', message: 'Content-Length does not match the body' },
-  FST_ERR_BAD_URL: { code: 'BAD_REQUEST', message: 'The URL is not valid' },
+  FST_ERR_BAD_URL: { code: 'BAD_URL', message: 'The URL is not valid (a malformed %-escape or a byte sequence that is not UTF-8)' },
   FST_ERR_MAX_PARAM_LENGTH: { code: 'URI_TOO_LONG', message: 'A part of the URL is longer than this server accepts' },
   FST_ERR_ASYNC_CONSTRAINT: { code: 'BAD_REQUEST' },
 };

@@ -131,7 +131,8 @@ export const accountRoutes: FastifyPluginAsyncTypebox<AccountRouteDeps> = async 
         code: Type.Optional(Type.String({ maxLength: 2048 })), state: Type.Optional(Type.String({ maxLength: 512 })),
         error: Type.Optional(Type.String({ maxLength: 256 })), error_description: Type.Optional(Type.String({ maxLength: 2048 })),
       }, { additionalProperties: true }),
-      response: { 302: Type.Null() },
+      // A malformed query (an over-long code or state) is refused before the flow is read: 400 in the error shape.
+      response: { 302: Type.Null(), ...errors(400) },
     },
   }, async (req, reply) => {
     const state = req.query.state;

@@ -4,6 +4,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { Db } from '../../infra/db/client.ts';
 import { recentMail } from './outbox.ts';
+import { errors } from '../../http/errors.ts';
 
 export const devRoutes: FastifyPluginAsyncTypebox<{ db: Db }> = async (app, { db }) => {
   app.get('/api/dev/mail', {
@@ -13,7 +14,7 @@ export const devRoutes: FastifyPluginAsyncTypebox<{ db: Db }> = async (app, { db
       response: { 200: Type.Object({ mail: Type.Array(Type.Object({
         id: Type.String(), to: Type.String(), subject: Type.String(), text: Type.String(), createdAt: Type.String({ format: 'date-time' }),
         sentAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
-      })) }) },
+      })) }), ...errors(400) },
     },
   }, async (req) => {
     const rows = await recentMail(db, { limit: req.query.limit, ...(req.query.to ? { to: req.query.to } : {}) });

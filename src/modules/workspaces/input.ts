@@ -4,8 +4,7 @@ import { Type } from 'typebox';
 import { ApiError } from '../../http/errors.ts';
 import { ROLES } from './schema.ts';
 
-export const Err = Type.Ref('Error');
-export const errors = (...codes: number[]) => Object.fromEntries(codes.map((c) => [c, Err]));
+export { ErrorRef as Err, errors } from '../../http/errors.ts';
 
 // The app's Ajv takes "uuid" as the canonical 36-character form (see app.ts).
 export const Uuid = (description: string) => Type.String({ format: 'uuid', description });

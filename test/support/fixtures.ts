@@ -1,0 +1,83 @@
+// The people and workspaces most tests start from, made through the public API as a user would:
+// a signed-in person, a workspace they own, a member added by invitation, and a small real PNG.
+import assert from 'node:assert/strict';
+import { deflateSync } from 'node:zlib';
+import { recentMail } from '../../src/modules/mail/outbox.ts';
+import type { TestApp } from './app.ts';
+import type { Json } from './http.ts';
+
+export type Role = 'owner' | 'admin' | 'editor' | 'viewer';
+export interface Person { id: string; email: string; password: string; token: string }
+
+/** Calls the API and asserts the status; returns the body. */
+export async function ok(t: TestApp, method: string, path: string, token: string | undefined, body?: unknown, status = 200): Promise<Json> {
+  const r = await t.call(method, path, { ...(token ? { token } : {}), ...(body === undefined ? {} : { body }) });
+  assert.equal(r.status, status, `${method} ${path}: ${JSON.stringify(r.body)}`);
+  return r.body;
+}
+
+/** A verified user, signed in. */
+export async function person(t: TestApp, opts: { email?: string; name?: string } = {}): Promise<Person> {
+  const u = await t.user(opts);
+  const tokens = await t.login(u.email, u.password);
+  return { id: u.id, email: u.email, password: u.password, token: tokens.accessToken };
+}
+
+export async function newWorkspace(t: TestApp, owner: Person, name = 'Acme'): Promise<string> {
+  return (await ok(t, 'POST', '/api/workspaces', owner.token, { name }, 201)).id;
+}
+
+/** The invitation token, read from the mail the way the invitee would. */
+export async function mailedInvitationToken(t: TestApp, email: string): Promise<string> {
+  const [mail] = await recentMail(t.running.services.db, { to: email, limit: 1 });
+  const m = /\/invitations#token=([^\s]+)/.exec(mail?.text ?? '');
+  assert.ok(m, `no invitation mail for ${email}`);
+  return decodeURIComponent(m[1]!);
+}
+
+export async function invite(t: TestApp, ws: string, by: Person, email: string, role: Role): Promise<{ id: string; token: string }> {
+  const inv = await ok(t, 'POST', `/api/workspaces/${ws}/invitations`, by.token, { email, role }, 201);
+  return { id: inv.id, token: await mailedInvitationToken(t, email) };
+}
+
+/** A new signed-in member of `ws` with `role`, added through the invitation flow. */
+export async function member(t: TestApp, ws: string, owner: Person, role: Role): Promise<Person> {
+  const p = await person(t);
+  const { token } = await invite(t, ws, owner, p.email, role);
+  await ok(t, 'POST', '/api/invitations/accept', p.token, { token });
+  return p;
+}
+
+const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
+  let c = n;
+  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  return c >>> 0;
+});
+function crc32(buf: Buffer): number {
+  let c = 0xffffffff;
+  for (const b of buf) c = CRC_TABLE[(c ^ b) & 0xff]! ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+function pngChunk(type: string, data: Buffer): Buffer {
+  const len = Buffer.alloc(4);
+  len.writeUInt32BE(data.length);
+  const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
+  const crc = Buffer.alloc(4);
+  crc.writeUInt32BE(crc32(body));
+  return Buffer.concat([len, body, crc]);
+}
+
+/** A valid grey RGB PNG of the given size. */
+export function greyPng(width: number, height: number): Buffer {
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr[8] = 8; // bit depth
+  ihdr[9] = 2; // RGB
+  const rows: Buffer[] = [];
+  for (let y = 0; y < height; y++) rows.push(Buffer.concat([Buffer.from([0]), Buffer.alloc(width * 3, 0x80)]));
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    pngChunk('IHDR', ihdr), pngChunk('IDAT', deflateSync(Buffer.concat(rows))), pngChunk('IEND', Buffer.alloc(0)),
+  ]);
+}
