@@ -4,7 +4,8 @@
 // Retry-After (never another 5xx); sign-in, refresh and sign-out work; a session revoked before the kill
 // or during the outage is refused; OAuth state made before the kill fails with `invalid_state` and a
 // connect started during the outage completes; /api/health names Redis. Once it is back (empty): the same
-// revocations still hold, and limits and OAuth state go through Redis again.
+// revocations still hold, and limits and OAuth state go through Redis again. Then Redis frozen (SIGSTOP:
+// the connection stays open, nothing answers): requests are answered, not held, until it thaws.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -220,4 +221,34 @@ test('Redis killed and restarted under allin serve: nothing answers 500, revocat
   assert.ok(answeredDuringOutage > 0, 'the steady traffic ran while Redis was down');
   const bad = seen.filter((s) => !(s.status >= 200 && s.status < 300) && !((s.status === 503 || s.status === 429) && s.retryAfter));
   assert.deepEqual(bad, [], `every answer during the fault was 2xx or a deliberate 503/429 with Retry-After (${seen.length} requests)`);
+});
+
+test('Redis frozen (SIGSTOP, connection open, no answer): requests are answered, not held; it recovers on SIGCONT', async () => {
+  const u = await signIn();
+  const gone = await signIn();
+  assert.equal((await t.call('POST', '/api/auth/logout', { token: gone.token, body: {} })).status, 200);
+  assert.equal((await t.call('GET', '/api/auth/me', { token: u.token })).status, 200);
+  const child = redis!;
+  child.kill('SIGSTOP');
+  try {
+    // Without a socket timeout these would wait for Redis forever; a generous bound turns a hang into a failure.
+    const answered = <T>(p: Promise<T>, what: string) => Promise.race([
+      p, sleep(60_000).then(() => { throw new Error(`${what}: no answer while Redis is frozen`); }),
+    ]);
+    const me = await answered(t.call('GET', '/api/auth/me', { token: u.token }), 'GET /api/auth/me');
+    assert.equal(me.status, 200, JSON.stringify(me.body));
+    const refused = await answered(t.call('GET', '/api/auth/me', { token: gone.token }), 'GET /api/auth/me (revoked)');
+    assert.equal(refused.status, 401);
+    const h = await answered(eventually(async () => {
+      const r = await health();
+      return r.body.checks.redis?.status !== 'pass' ? r : undefined;
+    }, 30_000, '/api/health to name the frozen Redis'), '/api/health');
+    assert.equal(h.status, 200);
+    assert.equal(h.body.checks.redis.status, 'warn');
+  } finally {
+    child.kill('SIGCONT');
+  }
+  await eventually(async () => (await health()).body.checks.redis?.status === 'pass', 30_000, 'Redis to pass again after SIGCONT');
+  assert.equal((await t.call('GET', '/api/auth/me', { token: u.token })).status, 200);
+  assert.equal((await t.call('GET', '/api/auth/me', { token: gone.token })).status, 401);
 });

@@ -23,6 +23,12 @@ export class RedisStore implements KeyValueStore {
       enableOfflineQueue: false,
       maxRetriesPerRequest: 1,
       connectTimeout: 3000,
+      // A Redis that stops answering without closing the connection (frozen, a dropped route), or one that
+      // dies with commands in flight (ioredis keeps those for a reconnect), would hold requests until it is
+      // back: a command fails after this long (its caller falls back), and with no byte back for
+      // socketTimeout the connection is dropped, so later commands fail at once while it reconnects.
+      commandTimeout: 1000,
+      socketTimeout: 2000,
       retryStrategy: (times) => Math.min(2000, 50 * 2 ** Math.min(times, 6)),
     });
     this.client.defineCommand('incrWithTtl', { numberOfKeys: 1, lua: INCR_WITH_TTL });
@@ -90,7 +96,11 @@ export class RedisStore implements KeyValueStore {
     if (this.client.status !== 'ready') {
       throw new Error(`Redis is unreachable (connection ${this.client.status}${this.lastError ? `; last error: ${this.lastError}` : ''})`);
     }
-    await this.client.ping();
+    try {
+      await this.client.ping();
+    } catch (err) {
+      throw new Error(`Redis is unreachable (${(err as Error).message})`);
+    }
   }
 
   async close() {
