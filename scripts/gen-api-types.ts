@@ -34,7 +34,7 @@ async function openapiDocument(): Promise<OpenAPI3> {
     LOG_LEVEL: 'silent',
     LOG_FORMAT: 'json',
   });
-  const log = createLogger(config);
+  const log = createLogger({ level: config.LOG_LEVEL, format: config.LOG_FORMAT });
   const metrics = createMetrics({ enabled: false });
   const pool = createPool({ connectionString: config.DATABASE_URL!, max: 1, metrics, log, applicationName: 'gen-api' });
   const store = new MemoryStore();

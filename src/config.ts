@@ -5,6 +5,7 @@ import { Type, type Static, type TSchema } from 'typebox';
 import { join } from 'node:path';
 import { Value } from 'typebox/value';
 import ipaddr from 'ipaddr.js';
+import type { EncryptionKey } from './infra/crypto/token-cipher.ts';
 
 interface Meta {
   description: string;
@@ -208,11 +209,6 @@ export function isWeakSecret(value: string): boolean {
 
 const MIN_SECRET_LENGTH = 32;
 
-export interface EncryptionKey {
-  id: string;
-  key: Buffer;
-}
-
 /** Which peers' X-Forwarded-* headers are believed: none, the nearest `hops` peers, or peers at these addresses. */
 export type TrustProxy = false | { hops: number } | { addresses: string[] };
 
@@ -250,12 +246,6 @@ export function parseTrustProxy(raw: string): { value: TrustProxy; problem?: str
     return { value: false, problem: `"${bad[0] ?? raw}" is neither a hop count nor an IP address or CIDR (e.g. 1, or 10.0.0.0/8,127.0.0.1)` };
   }
   return { value: { addresses: entries } };
-}
-
-/** A `count/seconds` limit. */
-export function parseLimit(value: string): { points: number; duration: number } {
-  const [points, duration] = value.split('/').map(Number);
-  return { points: points!, duration: duration! };
 }
 
 /** Parses ENCRYPTION_KEYS (`id:base64,id2:base64`); the first key is the current one. */

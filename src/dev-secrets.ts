@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, openSync, readFileSync, writeSync, closeSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from './config.ts';
+import type { DatabaseTarget } from './infra/db/connect.ts';
 
 export interface DevSecrets {
   AUTH_SECRET: string;
@@ -58,5 +59,16 @@ export function withDevSecrets(config: Config): Config {
     ...config,
     AUTH_SECRET: config.AUTH_SECRET ?? dev.AUTH_SECRET,
     ENCRYPTION_KEYS: config.ENCRYPTION_KEYS ?? dev.ENCRYPTION_KEYS,
+  };
+}
+
+/** Where a one-shot command finds the database: DATABASE_URL, or the embedded server whose password is kept here. */
+export function databaseTarget(config: Config): DatabaseTarget {
+  return {
+    url: config.DATABASE_URL,
+    home: config.ALLIN_HOME,
+    embeddedPassword: () => loadDevSecrets(config.ALLIN_HOME).EMBEDDED_DATABASE_PASSWORD,
+    attempts: config.STARTUP_MAX_ATTEMPTS,
+    maxDelayMs: config.STARTUP_RETRY_MAX_DELAY_MS,
   };
 }

@@ -2,7 +2,7 @@
 // sub-commands run one role or one tool.
 import { config as loadDotenv } from 'dotenv';
 import { readConfig, ConfigError, type Config } from './config.ts';
-import { withDevSecrets } from './dev-secrets.ts';
+import { withDevSecrets, databaseTarget } from './dev-secrets.ts';
 import { createLogger, safeUrl, type Logger } from './infra/logger.ts';
 import { startRuntime, StartupRefused, type Running } from './runtime.ts';
 import { DependencyError } from './infra/retry.ts';
@@ -57,7 +57,7 @@ export async function main(argv: string[]): Promise<void> {
     }
     throw err;
   }
-  const log = createLogger(config);
+  const log = createLogger({ level: config.LOG_LEVEL, format: config.LOG_FORMAT });
 
   switch (command) {
     case 'start':
@@ -145,7 +145,7 @@ async function runServer(role: Role, config: Config, log: Logger): Promise<void>
 async function runMigrate(config: Config, log: Logger): Promise<void> {
   const { withDatabase } = await import('./infra/db/connect.ts');
   const { applyMigrations } = await import('./infra/db/migrate.ts');
-  const result = await withDatabase(config, log, (pool) => applyMigrations(pool, log));
+  const result = await withDatabase(databaseTarget(config), log, (pool) => applyMigrations(pool, log));
   console.log(result.applied === 0
     ? `Database is up to date (${result.total} migrations).`
     : `Applied ${result.applied} of ${result.total} migrations.`);

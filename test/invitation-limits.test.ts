@@ -4,7 +4,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { eq, sql } from 'drizzle-orm';
 import { startTestApp, uniqueEmail, type TestApp } from './support/app.ts';
-import { readConfig, parseLimit } from '../src/config.ts';
+import { readConfig } from '../src/config.ts';
+import { parseLimit } from '../src/infra/rate-limit.ts';
 import { invitations, memberships } from '../src/modules/workspaces/schema.ts';
 import { mailOutbox } from '../src/modules/mail/schema.ts';
 

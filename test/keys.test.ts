@@ -7,7 +7,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { is } from 'drizzle-orm';
 import { PgTable, getTableConfig } from 'drizzle-orm/pg-core';
-import * as schema from '../src/infra/db/schema.ts';
+import * as schema from '../src/db-schema.ts';
 import { applyMigrations } from '../src/infra/db/migrate.ts';
 import { createDb, type Db } from '../src/infra/db/client.ts';
 import { TokenCipher } from '../src/infra/crypto/token-cipher.ts';

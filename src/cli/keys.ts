@@ -6,6 +6,7 @@ import type { Config } from '../config.ts';
 import { parseEncryptionKeys } from '../config.ts';
 import type { Logger } from '../infra/logger.ts';
 import { withDatabase } from '../infra/db/connect.ts';
+import { databaseTarget } from '../dev-secrets.ts';
 import { applyMigrations } from '../infra/db/migrate.ts';
 import { createDb, type Db } from '../infra/db/client.ts';
 import { TokenCipher } from '../infra/crypto/token-cipher.ts';
@@ -48,7 +49,7 @@ export async function keysCommand(args: string[], config: Config, log: Logger): 
     console.error('Usage: allin keys rotate   (re-encrypts every stored secret under the first key of ENCRYPTION_KEYS)');
     return 64;
   }
-  return withDatabase(config, log, async (pool) => {
+  return withDatabase(databaseTarget(config), log, async (pool) => {
     await applyMigrations(pool, log);
     const store = new MemoryStore();
     try {

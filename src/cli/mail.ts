@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import type { Config } from '../config.ts';
 import type { Logger } from '../infra/logger.ts';
 import { withDatabase } from '../infra/db/connect.ts';
+import { databaseTarget } from '../dev-secrets.ts';
 import { applyMigrations } from '../infra/db/migrate.ts';
 import { createDb } from '../infra/db/client.ts';
 import { recentMail } from '../modules/mail/outbox.ts';
@@ -11,7 +12,7 @@ import { recentMail } from '../modules/mail/outbox.ts';
 export async function mailCommand(args: string[], config: Config, log: Logger): Promise<number> {
   const { values } = parseArgs({ args, options: { to: { type: 'string' }, limit: { type: 'string' }, json: { type: 'boolean' } } });
   const limit = Math.min(100, Math.max(1, Number(values.limit ?? 5) || 5));
-  return withDatabase(config, log, async (pool) => {
+  return withDatabase(databaseTarget(config), log, async (pool) => {
     await applyMigrations(pool, log);
     const rows = await recentMail(createDb(pool), { limit, ...(values.to ? { to: values.to } : {}) });
     if (values.json) {

@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import type { Config } from '../config.ts';
 import type { Logger } from '../infra/logger.ts';
 import { withDatabase } from '../infra/db/connect.ts';
+import { databaseTarget } from '../dev-secrets.ts';
 import { applyMigrations } from '../infra/db/migrate.ts';
 import { createDb } from '../infra/db/client.ts';
 import { MemoryStore } from '../infra/stores/memory.ts';
@@ -28,7 +29,7 @@ export async function usersCommand(args: string[], config: Config, log: Logger):
     console.error(`${USAGE}\n(--email and --password are required; the password may also come from ALLIN_USER_PASSWORD)`);
     return 64;
   }
-  return withDatabase(config, log, async (pool) => {
+  return withDatabase(databaseTarget(config), log, async (pool) => {
     await applyMigrations(pool, log);
     const store = new MemoryStore();
     try {

@@ -1,7 +1,6 @@
 // pino, Fastify's own logger. Secrets are redacted by path before a line is written: authorization
 // headers, cookies, and any field that carries a password or token, wherever it is nested.
 import pino, { type Logger } from 'pino';
-import type { Config } from '../config.ts';
 
 // Paths, not deep wildcards: pino applies redaction to the bindings of every child logger, and Fastify
 // makes one per request, so each path here costs on every request. Fastify's own request serializer
@@ -20,10 +19,16 @@ export const REDACT_PATHS = [
 
 export type { Logger };
 
-export function createLogger(config: Pick<Config, 'LOG_LEVEL' | 'LOG_FORMAT'>, destination?: pino.DestinationStream): Logger {
-  const pretty = config.LOG_FORMAT === 'pretty' || (config.LOG_FORMAT === 'auto' && process.stdout.isTTY === true);
+export interface LoggerOptions {
+  level: pino.LevelWithSilent;
+  /** `auto`: readable on a terminal, JSON otherwise. */
+  format: 'auto' | 'json' | 'pretty';
+}
+
+export function createLogger(opts: LoggerOptions, destination?: pino.DestinationStream): Logger {
+  const pretty = opts.format === 'pretty' || (opts.format === 'auto' && process.stdout.isTTY === true);
   const options: pino.LoggerOptions = {
-    level: config.LOG_LEVEL,
+    level: opts.level,
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     base: { pid: process.pid },
   };

@@ -3,7 +3,6 @@
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { KeyValueStore } from './stores/types.ts';
 import { RedisStore } from './stores/redis.ts';
-import { parseLimit } from '../config.ts';
 import { ApiError } from '../http/errors.ts';
 
 export interface Limiter {
@@ -11,6 +10,12 @@ export interface Limiter {
   points: number;
   duration: number;
   impl: RateLimiterAbstract;
+}
+
+/** A `count/seconds` limit (the LIMIT_* settings; readConfig checks their shape). */
+export function parseLimit(value: string): { points: number; duration: number } {
+  const [points, duration] = value.split('/').map(Number);
+  return { points: points!, duration: duration! };
 }
 
 export function createLimiter(store: KeyValueStore, name: string, limit: string): Limiter {

@@ -57,12 +57,12 @@ export function testConfig(overrides: Record<string, string | undefined> = {}): 
 }
 
 export function quietLogger(): Logger {
-  return createLogger({ LOG_LEVEL: 'silent', LOG_FORMAT: 'json' });
+  return createLogger({ level: 'silent', format: 'json' });
 }
 
 /** A logger whose lines a test can read. */
 export function capturingLogger(level: 'info' | 'debug' | 'warn' = 'info'): { log: Logger; lines: () => Record<string, unknown>[] } {
   const out: string[] = [];
-  const log = createLogger({ LOG_LEVEL: level, LOG_FORMAT: 'json' }, { write: (s: string) => { out.push(s); } });
+  const log = createLogger({ level, format: 'json' }, { write: (s: string) => { out.push(s); } });
   return { log, lines: () => out.join('').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>) };
 }

@@ -3,9 +3,14 @@
 // ciphertext copied to another row does not decrypt. The key id travels in the ciphertext, so old keys
 // (kept after the current one in ENCRYPTION_KEYS) still decrypt and `allin keys rotate` can re-encrypt.
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
-import type { EncryptionKey } from '../../config.ts';
 
 const VERSION = 'v1';
+
+/** One master key: its id (written into each ciphertext) and its 32 bytes. */
+export interface EncryptionKey {
+  id: string;
+  key: Buffer;
+}
 
 export class DecryptError extends Error {
   constructor(message: string) {

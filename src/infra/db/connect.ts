@@ -2,26 +2,35 @@
 // DATABASE_URL when set, otherwise the embedded PostgreSQL of the AllIN running beside them (or one
 // started for the command's own duration).
 import type pg from 'pg';
-import type { Config } from '../../config.ts';
-import { loadDevSecrets } from '../../dev-secrets.ts';
 import type { Logger } from '../logger.ts';
 import { createMetrics } from '../metrics.ts';
 import { retry } from '../retry.ts';
 import { createPool } from './pool.ts';
 import { startEmbeddedPostgres } from './embedded.ts';
 
-export async function withDatabase<T>(config: Config, log: Logger, fn: (pool: pg.Pool) => Promise<T>): Promise<T> {
-  const embedded = config.DATABASE_URL ? undefined : await startEmbeddedPostgres({
-    home: config.ALLIN_HOME, password: loadDevSecrets(config.ALLIN_HOME).EMBEDDED_DATABASE_PASSWORD, log, role: 'guest',
+/** Where the database is and how long to wait for it; the caller reads these from its configuration. */
+export interface DatabaseTarget {
+  /** DATABASE_URL; without it, the embedded PostgreSQL under `home`. */
+  url: string | undefined;
+  home: string;
+  /** Read only when the embedded server is used, so a DATABASE_URL deployment never touches secrets.json. */
+  embeddedPassword: () => string;
+  attempts: number;
+  maxDelayMs: number;
+}
+
+export async function withDatabase<T>(target: DatabaseTarget, log: Logger, fn: (pool: pg.Pool) => Promise<T>): Promise<T> {
+  const embedded = target.url ? undefined : await startEmbeddedPostgres({
+    home: target.home, password: target.embeddedPassword(), log, role: 'guest',
   });
   try {
     const pool = createPool({
-      connectionString: config.DATABASE_URL ?? embedded!.url, max: 2, metrics: createMetrics({ enabled: false }), log,
+      connectionString: target.url ?? embedded!.url, max: 2, metrics: createMetrics({ enabled: false }), log,
       applicationName: 'allin-cli',
     });
     try {
       await retry(() => pool.query('select 1'), {
-        what: 'PostgreSQL', attempts: config.STARTUP_MAX_ATTEMPTS, maxDelayMs: config.STARTUP_RETRY_MAX_DELAY_MS, log,
+        what: 'PostgreSQL', attempts: target.attempts, maxDelayMs: target.maxDelayMs, log,
       });
       return await fn(pool);
     } finally {
