@@ -99,7 +99,7 @@ export class RedisStore implements KeyValueStore {
     try {
       await this.client.ping();
     } catch (err) {
-      throw new Error(`Redis is unreachable (${(err as Error).message})`);
+      throw new Error(`Redis is unreachable (${(err as Error).message})`, { cause: err });
     }
   }
 
