@@ -13,7 +13,7 @@ export class TtlCache<T extends object> {
 
   constructor(
     private readonly cacheType: string,
-    ttlMs: number,
+    private readonly ttlMs: number,
     private readonly metrics: Metrics,
     now: () => number = Date.now,
     maxEntries = 10_000,
@@ -32,6 +32,11 @@ export class TtlCache<T extends object> {
 
   /** Returns the cached value (and `cached: true`) or loads it once for all concurrent callers. */
   async get(key: string, load: Load<T>): Promise<{ value: T; cached: boolean }> {
+    // A TTL of 0 keeps nothing (lru-cache would read it as "never expires"): every lookup loads.
+    if (this.ttlMs <= 0) {
+      this.metrics.cacheMisses.labels(this.cacheType).inc();
+      return { value: await load(), cached: false };
+    }
     const status: LRUCache.Status<string, T, Load<T>> = {};
     const pending = this.lru.fetch(key, { context: load, status });
     // A hit, or a load another caller already started: either way this lookup cost no load of its own.

@@ -76,3 +76,11 @@ test('the size bound evicts the least recently used key', async () => {
   assert.equal((await cache.get('a', async () => ({ v: 'a3' }))).value.v, 'a');
   assert.equal((await cache.get('b', async () => ({ v: 'b2' }))).value.v, 'b2');
 });
+
+test('a TTL of 0 keeps nothing: every lookup loads', async () => {
+  const cache = new TtlCache<{ v: number }>('t_zero', 0, metrics);
+  let loads = 0;
+  const load = async () => ({ v: ++loads });
+  assert.deepEqual(await cache.get('k', load), { value: { v: 1 }, cached: false });
+  assert.deepEqual(await cache.get('k', load), { value: { v: 2 }, cached: false });
+});

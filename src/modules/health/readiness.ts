@@ -51,7 +51,7 @@ export class ReadinessService {
   private readonly cache: TtlCache<Readiness>;
   private shuttingDown = false;
 
-  constructor(private readonly checks: Check[], private readonly metrics: Metrics, private readonly ttlMs: number) {
+  constructor(private readonly checks: Check[], private readonly metrics: Metrics, ttlMs: number) {
     this.cache = new TtlCache('readiness', ttlMs, metrics);
     metrics.onCollect(async () => {
       const { value } = await this.get();
@@ -66,8 +66,6 @@ export class ReadinessService {
   }
 
   async get(): Promise<{ value: Readiness; cached: boolean }> {
-    // READINESS_CACHE_MS=0 means every request checks (the cache would read a TTL of 0 as "forever").
-    if (this.ttlMs <= 0) return { value: await this.check(), cached: false };
     return this.cache.get('all', () => this.check());
   }
 
