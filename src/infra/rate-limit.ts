@@ -2,7 +2,6 @@
 // per-process memory limiter as insurance while Redis is unreachable; memory alone otherwise.
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { KeyValueStore } from './stores/types.ts';
-import { RedisStore } from './stores/redis.ts';
 import { ApiError } from '../http/errors.ts';
 
 export interface Limiter {
@@ -23,8 +22,8 @@ export function createLimiter(store: KeyValueStore, name: string, limit: string)
   const memory = new RateLimiterMemory({ keyPrefix: `rl:${name}`, points, duration });
   // While the connection is not ready, go to the memory limiter at once rather than through a failed
   // command: the counts are then per process (each process allows the limit) until Redis is back.
-  const impl = store instanceof RedisStore
-    ? new RateLimiterRedis({ storeClient: store.client, keyPrefix: `rl:${name}`, points, duration, insuranceLimiter: memory, rejectIfRedisNotReady: true })
+  const impl = store.redis
+    ? new RateLimiterRedis({ storeClient: store.redis, keyPrefix: `rl:${name}`, points, duration, insuranceLimiter: memory, rejectIfRedisNotReady: true })
     : memory;
   return { name, points, duration, impl };
 }

@@ -5,7 +5,6 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from '../logger.ts';
 import type { KeyValueStore } from './types.ts';
-import { RedisStore } from './redis.ts';
 
 type Listener = (key: string) => void;
 
@@ -66,11 +65,12 @@ class RedisBus extends LocalBus {
 }
 
 export async function createInvalidationBus(store: KeyValueStore, prefix: string, log: Logger): Promise<InvalidationBus> {
-  if (!(store instanceof RedisStore)) return new LocalBus();
+  const redis = store.redis;
+  if (!redis) return new LocalBus();
   // A subscribed connection can do nothing else, so it is a second one.
-  const subscriber = store.client.duplicate({ enableOfflineQueue: true, lazyConnect: false });
+  const subscriber = redis.duplicate({ enableOfflineQueue: true, lazyConnect: false });
   subscriber.on('error', () => undefined); // the main connection already reports Redis errors
-  const bus = new RedisBus(store.client, subscriber, prefix, log);
+  const bus = new RedisBus(redis, subscriber, prefix, log);
   await bus.start();
   return bus;
 }

@@ -9,6 +9,7 @@ interface Entry {
 
 export class MemoryStore implements KeyValueStore {
   readonly kind = 'memory' as const;
+  readonly redis = undefined;
   /** Never reconnects: its contents end only with the store itself. */
   readonly generation = 1;
   private readonly map = new Map<string, Entry>();

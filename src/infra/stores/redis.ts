@@ -11,7 +11,7 @@ return v`;
 
 export class RedisStore implements KeyValueStore {
   readonly kind = 'redis' as const;
-  readonly client: Redis;
+  private readonly client: Redis;
   private lastErrorLog = 0;
   private lastError: string | undefined;
   private connections = 0;
@@ -41,6 +41,10 @@ export class RedisStore implements KeyValueStore {
         this.log.warn({ err: err.message }, 'redis connection error');
       }
     });
+  }
+
+  get redis(): Redis {
+    return this.client;
   }
 
   get generation(): number {

@@ -1,8 +1,16 @@
 // The small interface AllIN needs from shared fast state. Redis implements it for several processes;
 // memory implements it for the single-process `npm start`. Everything here may be lost on restart:
 // PostgreSQL holds what must not be.
+import type { Redis } from 'ioredis';
+
 export interface KeyValueStore {
   readonly kind: 'memory' | 'redis';
+  /**
+   * The Redis connection behind the store; undefined for the in-memory one. For the components built on
+   * Redis itself (the shared rate limiters, the invalidation pub/sub), which then fall back to their
+   * per-process form, so none of them has to know which class implements the store.
+   */
+  readonly redis: Redis | undefined;
   /**
    * Moves on each time the store's connection is (re)established. A value read under one generation may
    * miss writes made while the store was unreachable, so what was concluded from it is checked again.
