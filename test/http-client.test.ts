@@ -16,6 +16,8 @@ before(async () => {
     hits[req.url!] = (hits[req.url!] ?? 0) + 1;
     if (req.url === '/flaky' && hits[req.url]! < 3) return void res.writeHead(503).end();
     if (req.url === '/hang') return; // never answers
+    if (req.url === '/busy-long') return void res.writeHead(503, { 'retry-after': '3600' }).end();
+    if (req.url === '/busy-soon' && hits[req.url] === 1) return void res.writeHead(503, { 'retry-after': '1' }).end();
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ok: true, method: req.method }));
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
@@ -47,6 +49,19 @@ test('idempotent calls are retried on 5xx (bounded); a POST is not', async () =>
   hits = {};
   assert.equal((await http.request({ method: 'POST', url: `${base}/flaky`, provider: 'x', operation: 'publish', body: {} })).status, 503);
   assert.equal(hits['/flaky'], 1);
+  await http.close();
+});
+
+test('a 503 with Retry-After: waited out when soon, handed back at once when it asks for longer than 5 s', async () => {
+  const { http } = client();
+  hits = {};
+  // An hour: the answer is the caller's to schedule (publishing reschedules the target), not a worker's to sleep on.
+  const long = await http.request({ method: 'GET', url: `${base}/busy-long`, provider: 'x', operation: 'read' });
+  assert.equal(long.status, 503);
+  assert.equal(long.headers['retry-after'], '3600');
+  assert.equal(hits['/busy-long'], 1, 'not tried again');
+  assert.equal((await http.request({ method: 'GET', url: `${base}/busy-soon`, provider: 'x', operation: 'read' })).status, 200);
+  assert.equal(hits['/busy-soon'], 2);
   await http.close();
 });
 

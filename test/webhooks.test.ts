@@ -34,6 +34,8 @@ let receiverPort: number;
 const received: Received[] = [];
 const scripts = new Map<string, number[]>();
 const hang = new Set<string>();
+/** A Retry-After header for every non-200 answer of a path. */
+const retryAfterOf = new Map<string, string>();
 
 before(async () => {
   receiver = createServer((req, res) => {
@@ -46,7 +48,8 @@ before(async () => {
       if (hang.has(path)) return; // never answers
       const queue = scripts.get(path);
       const status = queue?.length ? queue.shift()! : 200;
-      res.writeHead(status, { 'content-type': 'text/plain' }).end(status === 200 ? 'ok' : `receiver says no (${status})\u0000${'x'.repeat(5000)}`);
+      const ra = status !== 200 ? retryAfterOf.get(path) : undefined;
+      res.writeHead(status, { 'content-type': 'text/plain', ...(ra ? { 'retry-after': ra } : {}) }).end(status === 200 ? 'ok' : `receiver says no (${status})\u0000${'x'.repeat(5000)}`);
     });
   });
   await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', () => r()));
@@ -457,6 +460,32 @@ describe('the service on its own', () => {
     // Delete it so the app's runner does not try it later.
     await db.delete(webhooks).where(and(eq(webhooks.id, id)));
     assert.equal((await metrics.webhookDeliveries.get()).values.find((v) => v.labels.outcome === 'retry')?.value, 1);
+    await http.close();
+  });
+
+  test('a receiver that answers 429 or 503 with Retry-After is not tried again sooner than it asked', async () => {
+    const { db } = t.running.services;
+    const cipher = new TokenCipher(parseEncryptionKeys(t.running.config.ENCRYPTION_KEYS!).keys);
+    const metrics = createMetrics({ enabled: true });
+    const http = new HttpClient({ metrics, log: capturingLogger().log, allowPrivateHosts: true });
+    // A 50 ms base: the schedule alone would retry within a second, and believes a Retry-After up to 4320 × 50 ms (3.6 min).
+    const service = new WebhookService({
+      db, cipher, http, log: capturingLogger().log, metrics, config: { maxAttempts: 5, timeoutMs: 2000, retryBaseMs: 50, allowPrivateHosts: true, requireHttps: false },
+    });
+    for (const [path, status] of [['/busy-503', 503], ['/busy-429', 429]] as const) {
+      scripts.set(path, [status]);
+      retryAfterOf.set(path, '120');
+      const id = randomUUID();
+      await db.insert(webhooks).values({ id, workspaceId: ws, url: `${receiverUrl}${path}`, events: ['post.published'], secretEnc: cipher.encrypt('whsec_' + Buffer.alloc(32, 2).toString('base64'), id) });
+      const deliveryId = randomUUID();
+      await db.insert(webhookDeliveries).values({ id: deliveryId, webhookId: id, event: 'post.published', payload: { id: `msg${path}`, type: 'post.published', timestamp: new Date().toISOString(), data: {} } });
+      const before = Date.now();
+      assert.equal(await service.deliver(deliveryId), 'retry');
+      const [d] = await db.select().from(webhookDeliveries).where(eq(webhookDeliveries.id, deliveryId));
+      assert.equal(d!.lastStatusCode, status);
+      assert.ok(d!.nextAttemptAt!.getTime() >= before + 120_000, `${path}: the next try waits the two minutes asked (${d!.nextAttemptAt!.toISOString()})`);
+      await db.delete(webhooks).where(eq(webhooks.id, id));
+    }
     await http.close();
   });
 

@@ -1,7 +1,8 @@
 // Honouring Retry-After on 429 and 503, for the clients AllIN ships (the web app, `allin loadtest`): wait
 // what the server asked plus jitter (so a crowd told the same number does not come back in one instant),
 // then try again, a bounded number of times, and never wait longer than the caller is willing to.
-// Pure (no Node or DOM imports): the web app imports it too.
+// Pure (no Node or DOM imports): the web app imports it too. The wait itself is retry.ts's backoffDelay.
+import { backoffDelay, type Backoff } from './retry.ts';
 
 export interface RetryAfterPolicy {
   /** Retries after the first try. */
@@ -14,6 +15,11 @@ export interface RetryAfterPolicy {
 
 /** Statuses whose Retry-After means "nothing was done; the same request may come back then". */
 export const RETRY_AFTER_STATUSES: ReadonlySet<number> = new Set([429, 503]);
+
+/** The policy as retry.ts takes it: no backoff of its own, only the server's Retry-After spread by the jitter. */
+export function retryAfterBackoff(policy: RetryAfterPolicy): Backoff {
+  return { baseMs: 0, capMs: 0, jitter: 'full', maxRetryAfterMs: policy.maxWaitMs, retryAfterJitter: policy.jitter ?? 0.5 };
+}
 
 /** Retry-After as milliseconds from now: delta-seconds or an HTTP date; undefined when absent or unreadable. */
 export function parseRetryAfter(value: string | null | undefined, now = Date.now()): number | undefined {
@@ -35,5 +41,5 @@ export function retryDelayMs(status: number, retryAfter: string | null | undefin
   if (!RETRY_AFTER_STATUSES.has(status) || retry > policy.maxRetries) return null;
   const wait = parseRetryAfter(retryAfter, now);
   if (wait === undefined || wait > policy.maxWaitMs) return null;
-  return Math.round(wait + random() * (policy.jitter ?? 0.5) * Math.max(wait, 1000));
+  return backoffDelay(retryAfterBackoff(policy), retry, { retryAfterMs: wait, random });
 }

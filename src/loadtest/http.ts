@@ -5,9 +5,9 @@
 // A 429 or 503 with Retry-After is waited out and sent again (twice at most, with jitter, and not past the
 // request timeout), as a well-behaved client would: the request counts once, with its final answer and
 // the wait in its latency, and `retried` tallies the answers waited out so the report can say so.
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool, errors as undiciErrors } from 'undici';
-import { retryDelayMs, type RetryAfterPolicy } from '../infra/retry-after.ts';
+import { parseRetryAfter, retryAfterBackoff, RETRY_AFTER_STATUSES, type RetryAfterPolicy } from '../infra/retry-after.ts';
+import { withRetries } from '../infra/retry.ts';
 
 export interface Req {
   method: string;
@@ -50,14 +50,25 @@ export class Target {
   }
 
   async send(req: Req, readBody = true): Promise<Res> {
-    for (let retry = 1; ; retry++) {
-      const res = await this.sendOnce(req, readBody);
-      const ra = res.headers['retry-after'];
-      const wait = this.retry ? retryDelayMs(Number(res.status), Array.isArray(ra) ? ra[0] : ra, retry, this.retry) : null;
-      if (wait === null) return retry > 1 ? { ...res, retries: retry - 1 } : res;
-      this.retried.set(res.status, (this.retried.get(res.status) ?? 0) + 1);
-      await sleep(wait);
-    }
+    const policy = this.retry;
+    if (!policy) return this.sendOnce(req, readBody);
+    let retries = 0;
+    const res = await withRetries(() => this.sendOnce(req, readBody), {
+      retries: policy.maxRetries,
+      backoff: retryAfterBackoff(policy),
+      retryOn: (r) => {
+        if (!r.ok || !RETRY_AFTER_STATUSES.has(Number(r.value.status))) return false;
+        const ra = r.value.headers['retry-after'];
+        const wait = parseRetryAfter(Array.isArray(ra) ? ra[0] : ra);
+        return wait === undefined ? false : { retryAfterMs: wait };
+      },
+      onRetry: ({ result }) => {
+        if (!result.ok) return;
+        retries++;
+        this.retried.set(result.value.status, (this.retried.get(result.value.status) ?? 0) + 1);
+      },
+    });
+    return retries > 0 ? { ...res, retries } : res;
   }
 
   private async sendOnce(req: Req, readBody: boolean): Promise<Res> {

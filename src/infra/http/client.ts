@@ -13,7 +13,8 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Agent, DecoratorHandler, request, errors as undiciErrors, type Dispatcher } from 'undici';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { withRetries, type Backoff } from '../retry.ts';
+import { parseRetryAfter } from '../retry-after.ts';
 import type { Metrics } from '../metrics.ts';
 import type { Logger } from '../logger.ts';
 import { PROJECT_ROOT } from '../../paths.ts';
@@ -103,6 +104,11 @@ export const DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024;
 export const DEFAULT_MAX_HEADER_BYTES = 32 * 1024;
 
 const IDEMPOTENT = new Set(['GET', 'PUT', 'DELETE']);
+/**
+ * Waits between tries of one call: full jitter under 200 ms, 400 ms, … up to 2 s. A Retry-After of up to
+ * 5 s is waited out; a longer one is the caller's to schedule (the answer goes back to it at once).
+ */
+export const RETRY_BACKOFF: Backoff = { baseMs: 200, capMs: 2000, jitter: 'full', maxRetryAfterMs: 5000 };
 
 export class HttpClient {
   private readonly trusted: Agent;
@@ -129,24 +135,24 @@ export class HttpClient {
   }
 
   async request(req: HttpRequest): Promise<HttpResponse> {
-    const maxRetries = this.opts.maxRetries ?? 2;
     const caller = this.scope.getStore();
-    for (let attempt = 0; ; attempt++) {
-      try {
-        const res = await this.once(req, caller);
-        if (res.status >= 500 && IDEMPOTENT.has(req.method) && attempt < maxRetries) {
-          await sleep(backoff(attempt));
-          continue;
+    return withRetries(() => this.once(req, caller), {
+      retries: this.opts.maxRetries ?? 2,
+      backoff: RETRY_BACKOFF,
+      // The caller's end (a publish attempt's ceiling) also ends a wait between tries.
+      signal: caller,
+      retryOn: (r) => {
+        if (r.ok) {
+          if (r.value.status < 500 || !IDEMPOTENT.has(req.method)) return false;
+          // A 503 that says when is waited out if that is soon; a longer wait goes back to the caller.
+          return { retryAfterMs: parseRetryAfter(r.value.headers['retry-after']) };
         }
-        return res;
-      } catch (err) {
+        const err = r.error;
         // An answer too large is as large the next time; a caller that gave up wants no more tries.
-        const safe = err instanceof TransportError && err.reason !== 'blocked_host' && err.reason !== 'too_large' && !caller?.aborted
-          && (IDEMPOTENT.has(req.method) || (!err.sent && req.retryUnsent));
-        if (!safe || attempt >= maxRetries) throw err;
-        await sleep(backoff(attempt));
-      }
-    }
+        return err instanceof TransportError && err.reason !== 'blocked_host' && err.reason !== 'too_large' && !caller?.aborted
+          && (IDEMPOTENT.has(req.method) || (!err.sent && req.retryUnsent === true));
+      },
+    });
   }
 
   private async once(req: HttpRequest, caller: AbortSignal | undefined): Promise<HttpResponse> {
@@ -335,4 +341,3 @@ export function projectUserAgent(): string {
   return userAgentOf(JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as PackageInfo);
 }
 
-const backoff = (attempt: number) => Math.round(Math.random() * Math.min(2000, 200 * 2 ** attempt));

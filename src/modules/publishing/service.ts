@@ -32,6 +32,7 @@ import { enqueue, type Post, type PostsService, type Target } from '../posts/ser
 import { audit } from '../audit/service.ts';
 import { ApiError } from '../../http/errors.ts';
 import type { PublishLimits } from './limits.ts';
+import { backoffDelay, type Backoff } from '../../infra/retry.ts';
 
 export interface MediaSource {
   items(workspaceId: string, ids: string[]): Promise<MediaItem[]>;
@@ -67,6 +68,13 @@ export interface PublishingDeps {
   log: Logger;
   options: PublishingOptions;
 }
+
+/** A Retry-After longer than this is taken as this: a network's daily limit is the longest wait that means anything. */
+export const MAX_PUBLISH_RETRY_AFTER_MS = 24 * 3_600_000;
+
+export const publishBackoff = (o: Pick<PublishingOptions, 'backoffBaseMs' | 'backoffMaxMs'>): Backoff => ({
+  baseMs: o.backoffBaseMs, capMs: o.backoffMaxMs, jitter: 'equal', maxRetryAfterMs: MAX_PUBLISH_RETRY_AFTER_MS,
+});
 
 type Outcome = 'published' | 'failed' | 'unknown' | 'retry' | 'lost_lease' | 'skipped';
 
@@ -196,13 +204,13 @@ export class PublishingService {
           if (e.kind === 'unknown_outcome') {
             this.d.log.warn({ targetId: target.id, part: i, reason: e.message }, 'publish outcome unknown; reconciling');
             const settled = await this.reconcile(target, workerId, attempt, progress, e);
-            if (settled === 'absent') return this.retryLater(target, workerId, this.backoff(target.attempts), { errorClass: 'transient', message: `${e.message}; the network has no such post, so it is sent again` });
+            if (settled === 'absent') return this.retryLater(target, workerId, this.backoff(target.attempts, undefined), { errorClass: 'transient', message: `${e.message}; the network has no such post, so it is sent again` });
             if (settled !== 'published') return settled;
             continue;
           }
           await this.closeAttempt(attempt.id, e.kind === 'permanent' || e.kind === 'auth_expired' ? 'failed' : 'retry', e);
           if (e.kind === 'rate_limited' || e.kind === 'transient') {
-            const wait = Math.max(this.backoff(target.attempts), e.details.retryAfterMs ?? 0);
+            const wait = this.backoff(target.attempts, e.details.retryAfterMs);
             return this.retryLater(target, workerId, wait, { errorClass: e.kind, message: e.message, ...(e.details.status ? { status: e.details.status } : {}) });
           }
           const done = progress.parts.length ? ` (${progress.parts.length} of ${parts.length} parts were published; a retry continues after them)` : '';
@@ -243,7 +251,7 @@ export class PublishingService {
       const e = asProviderError(err, target.provider);
       if ((e.kind === 'transient' || e.kind === 'rate_limited') && target.attempts < this.d.options.maxAttempts) {
         // The network cannot answer now: keep the target and ask again later (the attempt stays in flight).
-        return this.retryLater(target, workerId, Math.max(this.backoff(target.attempts), e.details.retryAfterMs ?? 0), { errorClass: e.kind, message: `checking whether an earlier try was published: ${e.message}` }, true, true);
+        return this.retryLater(target, workerId, this.backoff(target.attempts, e.details.retryAfterMs), { errorClass: e.kind, message: `checking whether an earlier try was published: ${e.message}` }, true, true);
       }
       // Refused, or out of tries while the network still cannot say (a host that never answers): the
       // outcome is unknown, not a failure, since a retry could publish the post twice.
@@ -271,11 +279,12 @@ export class PublishingService {
     }).where(eq(publishAttempts.id, id));
   }
 
-  /** Exponential backoff with full jitter over the upper half: base·2^(n-1), capped. */
-  private backoff(attempts: number): number {
-    const { backoffBaseMs, backoffMaxMs } = this.d.options;
-    const cap = Math.min(backoffMaxMs, backoffBaseMs * 2 ** Math.max(0, attempts - 1));
-    return Math.round(cap / 2 + Math.random() * (cap / 2));
+  /**
+   * The wait before the next try after `attempts` tries: base·2^(n-1), capped, jittered over its upper
+   * half, and never sooner than the network's Retry-After (which is believed for a day at most).
+   */
+  private backoff(attempts: number, retryAfterMs: number | undefined): number {
+    return backoffDelay(publishBackoff(this.d.options), attempts, { retryAfterMs });
   }
 
   /** Back to scheduled with the next try due in `waitMs`; past the attempt limit the target fails. */

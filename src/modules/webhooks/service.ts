@@ -3,7 +3,8 @@
 // - An event is written as one delivery per subscribed endpoint, with its job, in the caller's
 //   transaction: a delivery exists if and only if what caused it was committed.
 // - The job makes one try: 2xx is delivered; anything else is logged as an attempt and the job is
-//   added again for later (exponential backoff with jitter) until WEBHOOK_MAX_ATTEMPTS, then failed.
+//   added again for later (a growing schedule with jitter, never sooner than a 429 or 503's Retry-After,
+//   up to 12 h of it) until WEBHOOK_MAX_ATTEMPTS, then failed.
 //   An HTTP failure never throws out of the job: the schedule is ours, not the queue's.
 // - The signing secret is shown once (creation, rotation) and kept encrypted (TokenCipher, keyed by
 //   the webhook id). It never appears in an answer after that, in a log line or in the delivery log.
@@ -25,6 +26,8 @@ import type { Logger } from '../../infra/logger.ts';
 import type { Metrics } from '../../infra/metrics.ts';
 import { addJob } from '../../infra/queue/add-job.ts';
 import { ApiError } from '../../http/errors.ts';
+import { backoffDelay, type Backoff } from '../../infra/retry.ts';
+import { parseRetryAfter, RETRY_AFTER_STATUSES } from '../../infra/retry-after.ts';
 import { audit, type AuditEntry } from '../audit/service.ts';
 import { holdWorkspace } from '../workspaces/hold.ts';
 import { WEBHOOK_EVENTS, webhookAttempts, webhookDeliveries, webhooks, type WebhookEvent } from './schema.ts';
@@ -78,6 +81,8 @@ export interface AttemptResult {
   error: string | null;
   /** Trying again will not help: the host was refused by the private-address guard, or the secret cannot be read. */
   final: boolean;
+  /** The receiver's Retry-After on a 429 or 503, in milliseconds. */
+  retryAfterMs?: number;
 }
 
 /** What the API shows of a webhook: never the secret. */
@@ -119,10 +124,17 @@ export function signedHeaders(secret: string, id: string, timestamp: number, bod
   };
 }
 
-/** How long to wait after the `attempt`-th failed try (1-based), with ±20 % jitter. */
-export function retryDelayMs(attempt: number, baseMs: number, random: () => number = Math.random): number {
-  const m = RETRY_MULTIPLIERS[Math.min(attempt, RETRY_MULTIPLIERS.length) - 1] ?? 1;
-  return Math.round(baseMs * m * (0.8 + 0.4 * random()));
+/** The retry schedule: RETRY_MULTIPLIERS of the base, ±20 %; a receiver's Retry-After is believed up to the longest step. */
+export const webhookBackoff = (baseMs: number): Backoff => ({
+  baseMs, capMs: Infinity, steps: RETRY_MULTIPLIERS, jitter: { around: 0.2 }, maxRetryAfterMs: baseMs * RETRY_MULTIPLIERS.at(-1)!,
+});
+
+/**
+ * How long to wait after the `attempt`-th failed try (1-based): the schedule with ±20 % jitter, or the
+ * receiver's Retry-After (429, 503) when that is longer.
+ */
+export function retryDelayMs(attempt: number, baseMs: number, random: () => number = Math.random, retryAfterMs?: number): number {
+  return backoffDelay(webhookBackoff(baseMs), attempt, { random, retryAfterMs });
 }
 
 const CONTROL = /\p{Cc}/gu;
@@ -320,8 +332,9 @@ export class WebhookService implements EventEmitter {
       });
       const ok = res.status >= 200 && res.status < 300;
       const snippet = short(res.text, SNIPPET_BYTES);
+      const retryAfterMs = RETRY_AFTER_STATUSES.has(res.status) ? parseRetryAfter(res.headers['retry-after']) : undefined;
       return {
-        ok, statusCode: res.status, durationMs: took(), final: false,
+        ok, statusCode: res.status, durationMs: took(), final: false, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
         error: ok ? null : `HTTP ${res.status}${res.status >= 300 && res.status < 400 ? ' (redirects are not followed)' : ''}${snippet ? `: ${snippet}` : ''}`,
       };
     } catch (err) {
@@ -356,7 +369,7 @@ export class WebhookService implements EventEmitter {
 
     const r = await this.attempt(webhook, delivery.payload);
     const outcome = r.ok ? 'delivered' : r.final || claimed.attempts >= this.d.config.maxAttempts ? 'failed' : 'retry';
-    const nextAt = outcome === 'retry' ? new Date(this.now().getTime() + retryDelayMs(claimed.attempts, this.d.config.retryBaseMs)) : null;
+    const nextAt = outcome === 'retry' ? new Date(this.now().getTime() + retryDelayMs(claimed.attempts, this.d.config.retryBaseMs, Math.random, r.retryAfterMs)) : null;
     const logged = await this.d.db.transaction(async (tx) => {
       if (!await this.holdDelivery(tx, webhook.id, deliveryId)) return false;
       await tx.update(webhookDeliveries).set({
