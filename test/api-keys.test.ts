@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { desc, eq } from 'drizzle-orm';
 import { startTestApp, uniqueEmail, type TestApp } from './support/app.ts';
 import type { Json } from './support/http.ts';
+import { member, newWorkspace, ok, person, type Person } from './support/fixtures.ts';
 import { recentMail } from '../src/modules/mail/outbox.ts';
 import { apiKeys } from '../src/modules/api-keys/schema.ts';
 import { auditLog } from '../src/modules/audit/schema.ts';
@@ -17,35 +18,8 @@ let t: TestApp;
 before(async () => { t = await startTestApp(); });
 after(() => t.stop());
 
-type Role = 'owner' | 'admin' | 'editor' | 'viewer';
-interface Person { id: string; email: string; token: string }
-
-async function person(): Promise<Person> {
-  const u = await t.user();
-  return { id: u.id, email: u.email, token: (await t.login(u.email, u.password)).accessToken };
-}
-
-async function ok(method: string, path: string, token: string, body?: unknown, status = 200): Promise<Json> {
-  const r = await t.call(method, path, { token, ...(body === undefined ? {} : { body }) });
-  assert.equal(r.status, status, `${method} ${path}: ${JSON.stringify(r.body)}`);
-  return r.body;
-}
-
-async function newWorkspace(owner: Person, name = 'Acme'): Promise<string> {
-  return (await ok('POST', '/api/workspaces', owner.token, { name }, 201)).id;
-}
-
-async function member(ws: string, owner: Person, role: Role): Promise<Person> {
-  const p = await person();
-  await ok('POST', `/api/workspaces/${ws}/invitations`, owner.token, { email: p.email, role }, 201);
-  const [mail] = await recentMail(t.running.services.db, { to: p.email, limit: 1 });
-  const token = decodeURIComponent(/#token=(\S+)/.exec(mail!.text)![1]!);
-  await ok('POST', '/api/invitations/accept', p.token, { token });
-  return p;
-}
-
 async function createKey(ws: string, by: Person, scopes: string[], name = 'integration'): Promise<Json> {
-  return ok('POST', `/api/workspaces/${ws}/api-keys`, by.token, { name, scopes }, 201);
+  return ok(t, 'POST', `/api/workspaces/${ws}/api-keys`, by.token, { name, scopes }, 201);
 }
 
 const withoutRequestId = (b: Json) => {
@@ -54,8 +28,8 @@ const withoutRequestId = (b: Json) => {
 };
 
 test('an owner creates a key: the whole key once, only its hash stored, never listed', async () => {
-  const owner = await person();
-  const ws = await newWorkspace(owner);
+  const owner = await person(t);
+  const ws = await newWorkspace(t, owner);
   const r = await t.call('POST', `/api/workspaces/${ws}/api-keys`, { token: owner.token, body: { name: '  Zapier ✨ ', scopes: ['read', 'write'] } });
   assert.equal(r.status, 201, JSON.stringify(r.body));
   assert.equal(r.headers.get('cache-control'), 'no-store');
@@ -70,15 +44,15 @@ test('an owner creates a key: the whole key once, only its hash stored, never li
   assert.ok(row!.secretHash.equals(sha256(k.key)), 'stored as SHA-256 of the key');
   assert.equal(row!.createdBy, owner.id);
 
-  const list = await ok('GET', `/api/workspaces/${ws}/api-keys`, owner.token);
+  const list = await ok(t, 'GET', `/api/workspaces/${ws}/api-keys`, owner.token);
   assert.equal(list.apiKeys.length, 1);
   assert.deepEqual(Object.keys(list.apiKeys[0]).sort(), ['createdAt', 'createdBy', 'id', 'lastUsedAt', 'name', 'prefix', 'revokedAt', 'scopes']);
   assert.ok(!JSON.stringify(list).includes(k.key.slice(-43)), 'the secret never appears in a list');
   assert.deepEqual([list.apiKeys[0].createdBy, list.apiKeys[0].lastUsedAt, list.apiKeys[0].revokedAt], [owner.id, null, null]);
 
   // Using the key records lastUsedAt.
-  await ok('GET', `/api/workspaces/${ws}`, k.key);
-  const after = await ok('GET', `/api/workspaces/${ws}/api-keys`, owner.token);
+  await ok(t, 'GET', `/api/workspaces/${ws}`, k.key);
+  const after = await ok(t, 'GET', `/api/workspaces/${ws}/api-keys`, owner.token);
   assert.ok(after.apiKeys[0].lastUsedAt);
 
   const [audited] = await t.running.services.db.select().from(auditLog).where(eq(auditLog.targetId, k.id));
@@ -87,16 +61,16 @@ test('an owner creates a key: the whole key once, only its hash stored, never li
 });
 
 test('scopes decide what a key does: read reads, admin renames, nobody manages keys or owns with a key', async () => {
-  const owner = await person();
-  const ws = await newWorkspace(owner);
+  const owner = await person(t);
+  const ws = await newWorkspace(t, owner);
   const read = await createKey(ws, owner, ['read']);
   const write = await createKey(ws, owner, ['write']);
   const admin = await createKey(ws, owner, ['admin']);
 
-  const got = await ok('GET', `/api/workspaces/${ws}`, read.key);
+  const got = await ok(t, 'GET', `/api/workspaces/${ws}`, read.key);
   assert.equal(got.id, ws);
   assert.equal(got.role, null, 'a key has scopes, not a role');
-  assert.equal((await ok('GET', `/api/workspaces/${ws}/members`, read.key)).members.length, 1);
+  assert.equal((await ok(t, 'GET', `/api/workspaces/${ws}/members`, read.key)).members.length, 1);
 
   for (const k of [read, write]) {
     const r = await t.call('PATCH', `/api/workspaces/${ws}`, { token: k.key, body: { name: 'By key' } });
@@ -105,7 +79,7 @@ test('scopes decide what a key does: read reads, admin renames, nobody manages k
     assert.match(r.body.message, /This API key cannot rename the workspace and change its settings: that needs the scope admin/);
     assert.deepEqual(r.body.details.neededScopes, ['admin']);
   }
-  assert.equal((await ok('PATCH', `/api/workspaces/${ws}`, admin.key, { name: 'By key' })).name, 'By key');
+  assert.equal((await ok(t, 'PATCH', `/api/workspaces/${ws}`, admin.key, { name: 'By key' })).name, 'By key');
   const [renamed] = await t.running.services.db.select().from(auditLog).where(eq(auditLog.workspaceId, ws)).orderBy(desc(auditLog.id)).limit(1);
   assert.deepEqual([renamed!.action, renamed!.actorApiKeyId, renamed!.actorUserId], ['workspace.renamed', admin.id, null]);
 
@@ -125,17 +99,17 @@ test('scopes decide what a key does: read reads, admin renames, nobody manages k
     assert.equal(r.status, 403, `${method} ${path}: ${JSON.stringify(r.body)}`);
     assert.equal(r.body.code, 'USER_REQUIRED', `${method} ${path}`);
   }
-  assert.equal((await ok('GET', `/api/workspaces/${ws}`, owner.token)).name, 'By key');
-  assert.equal((await ok('GET', `/api/workspaces/${ws}/api-keys`, owner.token)).apiKeys.length, 3);
+  assert.equal((await ok(t, 'GET', `/api/workspaces/${ws}`, owner.token)).name, 'By key');
+  assert.equal((await ok(t, 'GET', `/api/workspaces/${ws}/api-keys`, owner.token)).apiKeys.length, 3);
 });
 
 test('an admin key acts as an admin: it manages members but never touches owners', async () => {
-  const owner = await person();
-  const ws = await newWorkspace(owner);
-  const editor = await member(ws, owner, 'editor');
+  const owner = await person(t);
+  const ws = await newWorkspace(t, owner);
+  const editor = await member(t, ws, owner, 'editor');
   const k = await createKey(ws, owner, ['admin']);
 
-  assert.equal((await ok('PATCH', `/api/workspaces/${ws}/members/${editor.id}`, k.key, { role: 'viewer' })).role, 'viewer');
+  assert.equal((await ok(t, 'PATCH', `/api/workspaces/${ws}/members/${editor.id}`, k.key, { role: 'viewer' })).role, 'viewer');
   for (const [method, path, body] of [
     ['PATCH', `/api/workspaces/${ws}/members/${owner.id}`, { role: 'admin' }],
     ['PATCH', `/api/workspaces/${ws}/members/${editor.id}`, { role: 'owner' }],
@@ -147,24 +121,24 @@ test('an admin key acts as an admin: it manages members but never touches owners
     assert.match(r.body.message, /Only an owner/);
   }
   const email = uniqueEmail();
-  const inv = await ok('POST', `/api/workspaces/${ws}/invitations`, k.key, { email, role: 'editor' }, 201);
+  const inv = await ok(t, 'POST', `/api/workspaces/${ws}/invitations`, k.key, { email, role: 'editor' }, 201);
   assert.equal(inv.invitedBy, null);
   const [mail] = await recentMail(t.running.services.db, { to: email, limit: 1 });
   assert.match(mail!.subject, /The API key "integration" invited you/);
   // A read key sees members and invitations but changes nothing.
   const read = await createKey(ws, owner, ['read']);
-  assert.equal((await ok('GET', `/api/workspaces/${ws}/invitations`, read.key)).invitations.length, 1);
+  assert.equal((await ok(t, 'GET', `/api/workspaces/${ws}/invitations`, read.key)).invitations.length, 1);
   const r = await t.call('DELETE', `/api/workspaces/${ws}/members/${editor.id}`, { token: read.key });
   assert.equal(r.status, 403);
   assert.match(r.body.message, /needs the scope admin/);
-  await ok('DELETE', `/api/workspaces/${ws}/members/${editor.id}`, k.key, undefined, 204);
+  await ok(t, 'DELETE', `/api/workspaces/${ws}/members/${editor.id}`, k.key, undefined, 204);
 });
 
 test('a key of A on B answers 404, exactly like a workspace that does not exist', async () => {
-  const alice = await person();
-  const wsA = await newWorkspace(alice, 'A');
-  const bob = await person();
-  const wsB = await newWorkspace(bob, 'B');
+  const alice = await person(t);
+  const wsA = await newWorkspace(t, alice, 'A');
+  const bob = await person(t);
+  const wsB = await newWorkspace(t, bob, 'B');
   const keyA = await createKey(wsA, alice, ['admin']);
   const keyB = await createKey(wsB, bob, ['read']);
   for (const [method, suffix, body] of [
@@ -177,29 +151,29 @@ test('a key of A on B answers 404, exactly like a workspace that does not exist'
     assert.equal(onB.status, 404, `${method} ${suffix}: ${JSON.stringify(onB.body)}`);
     assert.deepEqual(withoutRequestId(onB.body), withoutRequestId(onNothing.body));
   }
-  assert.equal((await ok('GET', `/api/workspaces/${wsB}`, bob.token)).name, 'B');
-  assert.equal((await ok('GET', `/api/workspaces/${wsB}`, keyB.key)).name, 'B');
+  assert.equal((await ok(t, 'GET', `/api/workspaces/${wsB}`, bob.token)).name, 'B');
+  assert.equal((await ok(t, 'GET', `/api/workspaces/${wsB}`, keyB.key)).name, 'B');
   // A user of A cannot revoke B's key through A's id either.
   const r = await t.call('DELETE', `/api/workspaces/${wsA}/api-keys/${keyB.id}`, { token: alice.token });
   assert.equal(r.status, 404);
-  assert.equal((await ok('GET', `/api/workspaces/${wsB}/api-keys`, bob.token)).apiKeys[0].revokedAt, null);
+  assert.equal((await ok(t, 'GET', `/api/workspaces/${wsB}/api-keys`, bob.token)).apiKeys[0].revokedAt, null);
 });
 
 test('a revoked key is refused at once with 401 INVALID_API_KEY', async () => {
-  const owner = await person();
-  const ws = await newWorkspace(owner);
+  const owner = await person(t);
+  const ws = await newWorkspace(t, owner);
   const k = await createKey(ws, owner, ['read']);
-  await ok('GET', `/api/workspaces/${ws}`, k.key);
-  await ok('DELETE', `/api/workspaces/${ws}/api-keys/${k.id}`, owner.token, undefined, 204);
+  await ok(t, 'GET', `/api/workspaces/${ws}`, k.key);
+  await ok(t, 'DELETE', `/api/workspaces/${ws}/api-keys/${k.id}`, owner.token, undefined, 204);
   const r = await t.call('GET', `/api/workspaces/${ws}`, { token: k.key });
   assert.equal(r.status, 401);
   assert.equal(r.body.code, 'INVALID_API_KEY');
   assert.match(r.headers.get('www-authenticate') ?? '', /invalid_token/);
 
-  const list = await ok('GET', `/api/workspaces/${ws}/api-keys`, owner.token);
+  const list = await ok(t, 'GET', `/api/workspaces/${ws}/api-keys`, owner.token);
   assert.ok(list.apiKeys[0].revokedAt);
   // Revoking again changes nothing; an unknown key is 404.
-  await ok('DELETE', `/api/workspaces/${ws}/api-keys/${k.id}`, owner.token, undefined, 204);
+  await ok(t, 'DELETE', `/api/workspaces/${ws}/api-keys/${k.id}`, owner.token, undefined, 204);
   const unknown = await t.call('DELETE', `/api/workspaces/${ws}/api-keys/${randomUUID()}`, { token: owner.token });
   assert.equal(unknown.status, 404);
   const revocations = await t.running.services.db.select().from(auditLog).where(eq(auditLog.targetId, k.id));
@@ -214,11 +188,11 @@ test('a revoked key is refused at once with 401 INVALID_API_KEY', async () => {
 });
 
 test('who creates keys, and a key never does more than its creator currently may', async () => {
-  const owner = await person();
-  const ws = await newWorkspace(owner);
-  const admin = await member(ws, owner, 'admin');
-  const editor = await member(ws, owner, 'editor');
-  const viewer = await member(ws, owner, 'viewer');
+  const owner = await person(t);
+  const ws = await newWorkspace(t, owner);
+  const admin = await member(t, ws, owner, 'admin');
+  const editor = await member(t, ws, owner, 'editor');
+  const viewer = await member(t, ws, owner, 'viewer');
 
   for (const [p, role] of [[editor, 'editor'], [viewer, 'viewer']] as const) {
     for (const [method, path, body] of [
@@ -233,15 +207,15 @@ test('who creates keys, and a key never does more than its creator currently may
 
   // An admin may grant admin: every permission of that scope is one an admin has.
   const k = await createKey(ws, admin, ['admin']);
-  assert.equal((await ok('PATCH', `/api/workspaces/${ws}`, k.key, { name: 'Renamed by key' })).name, 'Renamed by key');
+  assert.equal((await ok(t, 'PATCH', `/api/workspaces/${ws}`, k.key, { name: 'Renamed by key' })).name, 'Renamed by key');
   // The creator is demoted: the key narrows with them, and says why.
-  await ok('PATCH', `/api/workspaces/${ws}/members/${admin.id}`, owner.token, { role: 'viewer' });
+  await ok(t, 'PATCH', `/api/workspaces/${ws}/members/${admin.id}`, owner.token, { role: 'viewer' });
   let r = await t.call('PATCH', `/api/workspaces/${ws}`, { token: k.key, body: { name: 'Again' } });
   assert.equal(r.status, 403);
   assert.match(r.body.message, /the member who created it is now viewer/);
-  await ok('GET', `/api/workspaces/${ws}`, k.key);
+  await ok(t, 'GET', `/api/workspaces/${ws}`, k.key);
   // The creator leaves: their keys are revoked with their membership.
-  await ok('DELETE', `/api/workspaces/${ws}/members/${admin.id}`, admin.token, undefined, 204);
+  await ok(t, 'DELETE', `/api/workspaces/${ws}/members/${admin.id}`, admin.token, undefined, 204);
   r = await t.call('GET', `/api/workspaces/${ws}`, { token: k.key });
   assert.equal(r.status, 401);
   assert.equal(r.body.code, 'INVALID_API_KEY');
@@ -250,20 +224,16 @@ test('who creates keys, and a key never does more than its creator currently may
 });
 
 test('deleting an account revokes the keys it created in workspaces that stay', async () => {
-  const owner = await person();
-  const ws = await newWorkspace(owner);
-  const u = await t.user();
-  const admin = { id: u.id, email: u.email, token: (await t.login(u.email, u.password)).accessToken };
-  await ok('POST', `/api/workspaces/${ws}/invitations`, owner.token, { email: admin.email, role: 'admin' }, 201);
-  const [mail] = await recentMail(t.running.services.db, { to: admin.email, limit: 1 });
-  await ok('POST', '/api/invitations/accept', admin.token, { token: decodeURIComponent(/#token=(\S+)/.exec(mail!.text)![1]!) });
+  const owner = await person(t);
+  const ws = await newWorkspace(t, owner);
+  const admin = await member(t, ws, owner, 'admin');
   const k = await createKey(ws, admin, ['read']);
-  await ok('GET', `/api/workspaces/${ws}`, k.key);
-  await ok('DELETE', '/api/auth/me', admin.token, { password: u.password }, 204);
+  await ok(t, 'GET', `/api/workspaces/${ws}`, k.key);
+  await ok(t, 'DELETE', '/api/auth/me', admin.token, { password: admin.password }, 204);
   const r = await t.call('GET', `/api/workspaces/${ws}`, { token: k.key });
   assert.equal(r.status, 401);
   assert.equal(r.body.code, 'INVALID_API_KEY');
-  const list = await ok('GET', `/api/workspaces/${ws}/api-keys`, owner.token);
+  const list = await ok(t, 'GET', `/api/workspaces/${ws}/api-keys`, owner.token);
   assert.deepEqual([list.apiKeys[0].createdBy, typeof list.apiKeys[0].revokedAt], [null, 'string']);
 });
 
@@ -281,8 +251,8 @@ test('scopes are checked against the role: the rules behind "never more than its
 });
 
 test('bad input on the key routes answers 400 naming the field', async () => {
-  const owner = await person();
-  const ws = await newWorkspace(owner);
+  const owner = await person(t);
+  const ws = await newWorkspace(t, owner);
   const huge = 'k'.repeat(1_000_000);
   const path = `/api/workspaces/${ws}/api-keys`;
   const cases: [string, string, unknown, RegExp][] = [
@@ -309,5 +279,5 @@ test('bad input on the key routes answers 400 naming the field', async () => {
     assert.equal(r.body.code, 'VALIDATION_FAILED', label);
     assert.match(r.body.message, message, label);
   }
-  assert.deepEqual((await ok('GET', path, owner.token)).apiKeys, []);
+  assert.deepEqual((await ok(t, 'GET', path, owner.token)).apiKeys, []);
 });

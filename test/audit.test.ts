@@ -5,48 +5,34 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { startTestApp, uniqueEmail, type TestApp } from './support/app.ts';
 import type { Json } from './support/http.ts';
-import { recentMail } from '../src/modules/mail/outbox.ts';
+import { invite, ok, person, type Person, type Role } from './support/fixtures.ts';
 
 let t: TestApp;
 before(async () => { t = await startTestApp(); });
 after(() => t.stop());
 
-interface Person { id: string; email: string; token: string }
-
-async function person(): Promise<Person> {
-  const u = await t.user();
-  return { id: u.id, email: u.email, token: (await t.login(u.email, u.password)).accessToken };
-}
-
-async function ok(method: string, path: string, token: string, body?: unknown, status = 200, headers: Record<string, string> = {}): Promise<Json> {
-  const r = await t.call(method, path, { token, headers, ...(body === undefined ? {} : { body }) });
-  assert.equal(r.status, status, `${method} ${path}: ${JSON.stringify(r.body)}`);
-  return r.body;
-}
-
-async function join(ws: string, by: Person, p: Person, role: string): Promise<void> {
-  await ok('POST', `/api/workspaces/${ws}/invitations`, by.token, { email: p.email, role }, 201);
-  const [mail] = await recentMail(t.running.services.db, { to: p.email, limit: 1 });
-  await ok('POST', '/api/invitations/accept', p.token, { token: decodeURIComponent(/#token=(\S+)/.exec(mail!.text)![1]!) });
+async function join(ws: string, by: Person, p: Person, role: Role): Promise<void> {
+  const { token } = await invite(t, ws, by, p.email, role);
+  await ok(t, 'POST', '/api/invitations/accept', p.token, { token });
 }
 
 test('every change is in the workspace audit log, newest first, with actor, target, ip and user agent', async () => {
-  const owner = await person();
+  const owner = await person(t);
   const ua = { 'user-agent': 'audit-test/1.0' };
-  const ws = (await ok('POST', '/api/workspaces', owner.token, { name: 'Logged' }, 201, ua)).id;
-  const other = await person();
+  const ws = (await ok(t, 'POST', '/api/workspaces', owner.token, { name: 'Logged' }, 201, ua)).id;
+  const other = await person(t);
   await join(ws, owner, other, 'editor');
-  await ok('PATCH', `/api/workspaces/${ws}`, owner.token, { name: 'Logged 2' }, 200, ua);
-  await ok('PATCH', `/api/workspaces/${ws}/members/${other.id}`, owner.token, { role: 'admin' }, 200, ua);
-  const inv = await ok('POST', `/api/workspaces/${ws}/invitations`, owner.token, { email: uniqueEmail(), role: 'viewer' }, 201, ua);
-  await ok('DELETE', `/api/workspaces/${ws}/invitations/${inv.id}`, owner.token, undefined, 204, ua);
-  const key = await ok('POST', `/api/workspaces/${ws}/api-keys`, owner.token, { name: 'bot', scopes: ['admin'] }, 201, ua);
-  await ok('PATCH', `/api/workspaces/${ws}`, key.key, { name: 'Logged by key' }, 200, ua);
-  await ok('DELETE', `/api/workspaces/${ws}/api-keys/${key.id}`, owner.token, undefined, 204, ua);
-  await ok('POST', `/api/workspaces/${ws}/transfer-ownership`, owner.token, { userId: other.id }, 200, ua);
-  await ok('DELETE', `/api/workspaces/${ws}/members/${owner.id}`, owner.token, undefined, 204, ua);
+  await ok(t, 'PATCH', `/api/workspaces/${ws}`, owner.token, { name: 'Logged 2' }, 200, ua);
+  await ok(t, 'PATCH', `/api/workspaces/${ws}/members/${other.id}`, owner.token, { role: 'admin' }, 200, ua);
+  const inv = await ok(t, 'POST', `/api/workspaces/${ws}/invitations`, owner.token, { email: uniqueEmail(), role: 'viewer' }, 201, ua);
+  await ok(t, 'DELETE', `/api/workspaces/${ws}/invitations/${inv.id}`, owner.token, undefined, 204, ua);
+  const key = await ok(t, 'POST', `/api/workspaces/${ws}/api-keys`, owner.token, { name: 'bot', scopes: ['admin'] }, 201, ua);
+  await ok(t, 'PATCH', `/api/workspaces/${ws}`, key.key, { name: 'Logged by key' }, 200, ua);
+  await ok(t, 'DELETE', `/api/workspaces/${ws}/api-keys/${key.id}`, owner.token, undefined, 204, ua);
+  await ok(t, 'POST', `/api/workspaces/${ws}/transfer-ownership`, owner.token, { userId: other.id }, 200, ua);
+  await ok(t, 'DELETE', `/api/workspaces/${ws}/members/${owner.id}`, owner.token, undefined, 204, ua);
 
-  const { events } = await ok('GET', `/api/workspaces/${ws}/audit`, other.token);
+  const { events } = await ok(t, 'GET', `/api/workspaces/${ws}/audit`, other.token);
   assert.deepEqual(events.map((e: Json) => e.action), [
     'member.left', 'workspace.ownership_transferred', 'apikey.revoked', 'workspace.renamed', 'apikey.created', 'invitation.revoked',
     'invitation.created', 'member.role_changed', 'workspace.renamed', 'invitation.accepted', 'invitation.created', 'workspace.created',
@@ -75,44 +61,44 @@ test('every change is in the workspace audit log, newest first, with actor, targ
 });
 
 test('paging with limit and before, and the log of one workspace only', async () => {
-  const owner = await person();
-  const ws = (await ok('POST', '/api/workspaces', owner.token, { name: 'Paged' }, 201)).id;
-  const elsewhere = (await ok('POST', '/api/workspaces', owner.token, { name: 'Elsewhere' }, 201)).id;
-  for (let i = 1; i <= 5; i++) await ok('PATCH', `/api/workspaces/${ws}`, owner.token, { name: `Paged ${i}` });
-  await ok('PATCH', `/api/workspaces/${elsewhere}`, owner.token, { name: 'Elsewhere 2' });
+  const owner = await person(t);
+  const ws = (await ok(t, 'POST', '/api/workspaces', owner.token, { name: 'Paged' }, 201)).id;
+  const elsewhere = (await ok(t, 'POST', '/api/workspaces', owner.token, { name: 'Elsewhere' }, 201)).id;
+  for (let i = 1; i <= 5; i++) await ok(t, 'PATCH', `/api/workspaces/${ws}`, owner.token, { name: `Paged ${i}` });
+  await ok(t, 'PATCH', `/api/workspaces/${elsewhere}`, owner.token, { name: 'Elsewhere 2' });
 
-  const all = (await ok('GET', `/api/workspaces/${ws}/audit`, owner.token)).events;
+  const all = (await ok(t, 'GET', `/api/workspaces/${ws}/audit`, owner.token)).events;
   assert.equal(all.length, 6);
   assert.ok(all.every((e: Json) => e.details.name !== 'Elsewhere' && e.details.to !== 'Elsewhere 2'));
-  const first = (await ok('GET', `/api/workspaces/${ws}/audit?limit=2`, owner.token)).events;
+  const first = (await ok(t, 'GET', `/api/workspaces/${ws}/audit?limit=2`, owner.token)).events;
   assert.deepEqual(first.map((e: Json) => e.id), all.slice(0, 2).map((e: Json) => e.id));
-  const second = (await ok('GET', `/api/workspaces/${ws}/audit?limit=2&before=${first[1].id}`, owner.token)).events;
+  const second = (await ok(t, 'GET', `/api/workspaces/${ws}/audit?limit=2&before=${first[1].id}`, owner.token)).events;
   assert.deepEqual(second.map((e: Json) => e.id), all.slice(2, 4).map((e: Json) => e.id));
-  const rest = (await ok('GET', `/api/workspaces/${ws}/audit?limit=200&before=${second[1].id}`, owner.token)).events;
+  const rest = (await ok(t, 'GET', `/api/workspaces/${ws}/audit?limit=200&before=${second[1].id}`, owner.token)).events;
   assert.deepEqual(rest.map((e: Json) => e.action), ['workspace.renamed', 'workspace.created']);
 });
 
 test('only owners, admins and admin-scoped keys read the log; outsiders get 404', async () => {
-  const owner = await person();
-  const ws = (await ok('POST', '/api/workspaces', owner.token, { name: 'Private' }, 201)).id;
-  const admin = await person();
-  const editor = await person();
-  const viewer = await person();
+  const owner = await person(t);
+  const ws = (await ok(t, 'POST', '/api/workspaces', owner.token, { name: 'Private' }, 201)).id;
+  const admin = await person(t);
+  const editor = await person(t);
+  const viewer = await person(t);
   await join(ws, owner, admin, 'admin');
   await join(ws, owner, editor, 'editor');
   await join(ws, owner, viewer, 'viewer');
-  const readKey = await ok('POST', `/api/workspaces/${ws}/api-keys`, owner.token, { name: 'r', scopes: ['read', 'write'] }, 201);
-  const adminKey = await ok('POST', `/api/workspaces/${ws}/api-keys`, owner.token, { name: 'a', scopes: ['admin'] }, 201);
+  const readKey = await ok(t, 'POST', `/api/workspaces/${ws}/api-keys`, owner.token, { name: 'r', scopes: ['read', 'write'] }, 201);
+  const adminKey = await ok(t, 'POST', `/api/workspaces/${ws}/api-keys`, owner.token, { name: 'a', scopes: ['admin'] }, 201);
 
-  assert.ok((await ok('GET', `/api/workspaces/${ws}/audit`, admin.token)).events.length > 0);
-  assert.ok((await ok('GET', `/api/workspaces/${ws}/audit`, adminKey.key)).events.length > 0);
+  assert.ok((await ok(t, 'GET', `/api/workspaces/${ws}/audit`, admin.token)).events.length > 0);
+  assert.ok((await ok(t, 'GET', `/api/workspaces/${ws}/audit`, adminKey.key)).events.length > 0);
   for (const [token, message] of [[editor.token, /As editor you cannot read the audit log/], [viewer.token, /As viewer you cannot read the audit log/],
     [readKey.key, /This API key cannot read the audit log: that needs the scope admin/]] as const) {
     const r = await t.call('GET', `/api/workspaces/${ws}/audit`, { token });
     assert.equal(r.status, 403);
     assert.match(r.body.message, message);
   }
-  const outsider = await person();
+  const outsider = await person(t);
   const r = await t.call('GET', `/api/workspaces/${ws}/audit`, { token: outsider.token });
   const none = await t.call('GET', `/api/workspaces/${randomUUID()}/audit`, { token: outsider.token });
   assert.equal(r.status, 404);
@@ -122,8 +108,8 @@ test('only owners, admins and admin-scoped keys read the log; outsiders get 404'
 });
 
 test('bad paging parameters answer 400 naming the parameter', async () => {
-  const owner = await person();
-  const ws = (await ok('POST', '/api/workspaces', owner.token, { name: 'Q' }, 201)).id;
+  const owner = await person(t);
+  const ws = (await ok(t, 'POST', '/api/workspaces', owner.token, { name: 'Q' }, 201)).id;
   for (const [query, message] of [
     ['limit=0', /querystring\.limit must be >= 1/],
     ['limit=201', /querystring\.limit must be <= 200/],

@@ -4,6 +4,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { eq, sql } from 'drizzle-orm';
 import { startTestApp, uniqueEmail, type TestApp } from './support/app.ts';
+import { newWorkspace, person } from './support/fixtures.ts';
 import { readConfig } from '../src/config.ts';
 import { parseLimit } from '../src/infra/rate-limit.ts';
 import { invitations, memberships } from '../src/modules/workspaces/schema.ts';
@@ -17,15 +18,6 @@ const defaults = readConfig({});
 const perWorkspace = parseLimit(defaults.LIMIT_INVITATIONS_WORKSPACE);
 const perUser = parseLimit(defaults.LIMIT_INVITATIONS_USER);
 
-async function owner(): Promise<{ id: string; token: string }> {
-  const u = await t.user();
-  return { id: u.id, token: (await t.login(u.email, u.password)).accessToken };
-}
-async function workspace(token: string): Promise<string> {
-  const r = await t.call('POST', '/api/workspaces', { token, body: { name: 'Invites' } });
-  assert.equal(r.status, 201, JSON.stringify(r.body));
-  return r.body.id;
-}
 const invite = (ws: string, token: string, email = uniqueEmail('invitee')) =>
   t.call('POST', `/api/workspaces/${ws}/invitations`, { token, body: { email, role: 'viewer' } });
 const mailsTo = async (email: string) =>
@@ -48,8 +40,8 @@ test('the shipped defaults are a day\'s allowance, per workspace and per sender'
 });
 
 test('a workspace mails at most LIMIT_INVITATIONS_WORKSPACE invitations; the next is 429 and mails nothing', async () => {
-  const o = await owner();
-  const ws = await workspace(o.token);
+  const o = await person(t);
+  const ws = await newWorkspace(t, o, 'Invites');
   // Re-inviting one address mails again, so it counts as much as a new one.
   const again = uniqueEmail('again');
   for (let i = 0; i < perWorkspace.points; i++) {
@@ -63,13 +55,13 @@ test('a workspace mails at most LIMIT_INVITATIONS_WORKSPACE invitations; the nex
   assert.equal(await invitationsOf(ws), perWorkspace.points, 'no invitation row for it either');
 
   // The same person in another workspace still has allowance of their own.
-  const other = await workspace(o.token);
+  const other = await newWorkspace(t, o, 'Invites');
   assert.equal((await invite(other, o.token)).status, 201);
 });
 
 test('a sender mails at most LIMIT_INVITATIONS_USER invitations over all their workspaces, API keys included', async () => {
-  const o = await owner();
-  const spaces = [await workspace(o.token)];
+  const o = await person(t);
+  const spaces = [await newWorkspace(t, o, 'Invites')];
   let sent = 0;
   while (sent < perUser.points) {
     const ws = spaces.at(-1)!;
@@ -77,13 +69,13 @@ test('a sender mails at most LIMIT_INVITATIONS_USER invitations over all their w
     if (r.status === 429) {
       // this workspace's own allowance: go on in a new one
       assert.match(r.body.message, /LIMIT_INVITATIONS_WORKSPACE/);
-      spaces.push(await workspace(o.token));
+      spaces.push(await newWorkspace(t, o, 'Invites'));
       continue;
     }
     assert.equal(r.status, 201, JSON.stringify(r.body));
     sent++;
   }
-  const fresh = await workspace(o.token);
+  const fresh = await newWorkspace(t, o, 'Invites');
   const refusedEmail = uniqueEmail('refused');
   const refused = await invite(fresh, o.token, refusedEmail);
   assertRefused(refused, 'LIMIT_INVITATIONS_USER', perUser.points, perUser.duration);

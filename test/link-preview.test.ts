@@ -8,7 +8,7 @@ import { createMetrics } from '../src/infra/metrics.ts';
 import { parseCard } from '../src/modules/link-preview/card.ts';
 import { CachedLinkCards, LinkPreviewer } from '../src/modules/link-preview/previewer.ts';
 import { capturingLogger, quietLogger } from './support/env.ts';
-import { png } from './providers/harness.ts';
+import { greyPng } from './support/fixtures.ts';
 import { startTestApp } from './support/app.ts';
 import { sql } from 'drizzle-orm';
 
@@ -62,14 +62,14 @@ before(async () => {
     const url = new URL(req.url!, 'http://x');
     switch (url.pathname) {
       case '/page': return void res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(PAGE('/card.png'));
-      case '/card.png': return void res.writeHead(200, { 'content-type': 'image/png' }).end(png());
+      case '/card.png': return void res.writeHead(200, { 'content-type': 'image/png' }).end(greyPng(1, 1));
       case '/latin1': return void res.writeHead(200, { 'content-type': 'text/html; charset=iso-8859-1' }).end(Buffer.from('<head><title>Café crème</title></head>', 'latin1'));
       case '/hop': {
         const n = Number(url.searchParams.get('n'));
         return void res.writeHead(302, { location: n > 0 ? `/hop?n=${n - 1}` : '/page' }).end();
       }
       case '/big-image-page': return void res.writeHead(200, { 'content-type': 'text/html' }).end(PAGE('/big.png'));
-      case '/big.png': return void res.writeHead(200, { 'content-type': 'image/png' }).end(Buffer.concat([png(), Buffer.alloc(2_000)]));
+      case '/big.png': return void res.writeHead(200, { 'content-type': 'image/png' }).end(Buffer.concat([greyPng(1, 1), Buffer.alloc(2_000)]));
       case '/fake-image-page': return void res.writeHead(200, { 'content-type': 'text/html' }).end(PAGE('/fake.png'));
       case '/fake.png': return void res.writeHead(200, { 'content-type': 'image/png' }).end('<svg xmlns="http://www.w3.org/2000/svg"></svg>');
       case '/json': return void res.writeHead(200, { 'content-type': 'application/json' }).end('{"title":"no"}');
@@ -98,7 +98,7 @@ const previewer = (allowPrivateHosts = true, log = quietLogger()) => {
 test('a page with an image gives a card with the image\'s bytes, under the link as written; redirects are followed up to three', async () => {
   const { http, p } = previewer();
   const card = await p.card(`${base}/page`);
-  assert.deepEqual({ ...card, thumb: card?.thumb && { mimeType: card.thumb.mimeType, bytes: card.thumb.bytes.equals(png()) } },
+  assert.deepEqual({ ...card, thumb: card?.thumb && { mimeType: card.thumb.mimeType, bytes: card.thumb.bytes.equals(greyPng(1, 1)) } },
     { uri: `${base}/page`, title: 'A page', description: 'About it', thumb: { mimeType: 'image/png', bytes: true } });
   const viaRedirects = await p.card(`${base}/hop?n=2`);
   assert.equal(viaRedirects?.uri, `${base}/hop?n=2`);
@@ -156,7 +156,7 @@ test('POST …/link-card previews the card of a text\'s first link for writers; 
     const r = await app.call('POST', path, { token, body: { text: `Look: ${base}/page and ${base}/json` } });
     assert.equal(r.status, 200, JSON.stringify(r.body));
     assert.deepEqual({ ...r.body.card, image: String(r.body.card.image).slice(0, 22) }, { uri: `${base}/page`, title: 'A page', description: 'About it', image: 'data:image/png;base64,' });
-    assert.deepEqual(Buffer.from(r.body.card.image.split(',')[1], 'base64'), png());
+    assert.deepEqual(Buffer.from(r.body.card.image.split(',')[1], 'base64'), greyPng(1, 1));
     const again = await app.call('POST', path, { token, body: { text: `Again ${base}/page` } });
     assert.equal(again.body.card.title, 'A page');
     assert.deepEqual(hits, ['/page', '/card.png'], 'the second preview came from the cache');

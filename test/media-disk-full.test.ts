@@ -6,7 +6,6 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { deflateSync } from 'node:zlib';
 import { mkdir, mkdtemp, open, readdir, rm, stat, statfs } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +14,8 @@ import { promisify } from 'node:util';
 import { eq, sql } from 'drizzle-orm';
 import { startTestApp, type TestApp } from './support/app.ts';
 import type { Json } from './support/http.ts';
+import { greyPng, newWorkspace, person } from './support/fixtures.ts';
+import { eventually } from './support/eventually.ts';
 import { media } from '../src/modules/media/schema.ts';
 import { LocalDiskStorage, StorageFull } from '../src/modules/media/storage.ts';
 
@@ -39,30 +40,7 @@ after(async () => {
 });
 
 /** A 2×2 PNG followed by `extra` random bytes (decoders stop at IEND; the type and size are read from the head). */
-function png(extra = 0): Buffer {
-  const crcTable = Array.from({ length: 256 }, (_, n) => {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    return c >>> 0;
-  });
-  const chunk = (type: string, data: Buffer) => {
-    const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
-    let c = 0xffffffff;
-    for (const b of body) c = crcTable[(c ^ b) & 0xff]! ^ (c >>> 8);
-    const out = Buffer.alloc(body.length + 8);
-    out.writeUInt32BE(data.length, 0);
-    body.copy(out, 4);
-    out.writeUInt32BE((c ^ 0xffffffff) >>> 0, body.length + 4);
-    return out;
-  };
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(2, 0);
-  ihdr.writeUInt32BE(2, 4);
-  ihdr[8] = 8;
-  ihdr[9] = 2;
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr),
-    chunk('IDAT', deflateSync(Buffer.alloc(14, 0x80))), chunk('IEND', Buffer.alloc(0)), randomBytes(extra)]);
-}
+const png = (extra = 0): Buffer => Buffer.concat([greyPng(2, 2), randomBytes(extra)]);
 
 async function filesUnder(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => []);
@@ -91,11 +69,8 @@ async function fillDisk(path: string): Promise<number> {
 interface Session { app: TestApp; token: string; ws: string }
 async function session(mediaDir: string, overrides: Record<string, string> = {}): Promise<Session> {
   const app = await startTestApp({ MEDIA_DIR: mediaDir, ...overrides });
-  const u = await app.user();
-  const token = (await app.login(u.email, u.password)).accessToken;
-  const r = await app.call('POST', '/api/workspaces', { token, body: { name: 'Disk' } });
-  assert.equal(r.status, 201, JSON.stringify(r.body));
-  return { app, token, ws: r.body.id };
+  const owner = await person(app);
+  return { app, token: owner.token, ws: await newWorkspace(app, owner, 'Disk') };
 }
 
 async function upload(s: Session, bytes: Buffer): Promise<{ status: number; body: Json }> {
@@ -136,14 +111,14 @@ test('the disk fills while a file streams: 507, nothing half-written stays, and 
     send(Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.png"\r\nContent-Type: image/png\r\n\r\n`));
     send(body.subarray(0, 64 * 1024));
     const incomplete = join(mediaDir, '.incomplete');
-    for (;;) {
+    await eventually(async () => {
       const parts = await readdir(incomplete).catch(() => []);
       const sizes = await Promise.all(parts.map((p) => stat(join(incomplete, p)).then((st) => st.size, () => 0)));
-      if (sizes.some((n) => n > 0)) break;
+      if (sizes.some((n) => n > 0)) return true;
       // answered before the bytes reached the disk: fail with that answer rather than wait
       if (answered) assert.fail(`answered before the file was written: ${JSON.stringify(await (await answer).json())}`);
-      await new Promise((r) => setTimeout(r, 10));
-    }
+      return false;
+    }, 20_000, 'the first bytes of the upload on disk', 10);
     await fillDisk(filler);
     for (let at = 64 * 1024; at < body.length; at += 64 * 1024) send(body.subarray(at, at + 64 * 1024));
     send(Buffer.from(`\r\n--${boundary}--\r\n`));

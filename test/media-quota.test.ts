@@ -4,7 +4,6 @@
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { deflateSync } from 'node:zlib';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,54 +11,13 @@ import { Readable } from 'node:stream';
 import { eq, sql } from 'drizzle-orm';
 import { startTestApp, type TestApp } from './support/app.ts';
 import type { Json } from './support/http.ts';
+import { newWorkspace, person, pngOfSize } from './support/fixtures.ts';
 import { readConfig } from '../src/config.ts';
 import { media } from '../src/modules/media/schema.ts';
 import { MediaService } from '../src/modules/media/service.ts';
+import { TooLarge } from '../src/domain/errors.ts';
 import { LocalDiskStorage } from '../src/modules/media/storage.ts';
 
-const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
-  let c = n;
-  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-  return c >>> 0;
-});
-function crc32(buf: Buffer): number {
-  let c = 0xffffffff;
-  for (const b of buf) c = CRC_TABLE[(c ^ b) & 0xff]! ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
-function pngChunk(type: string, data: Buffer): Buffer {
-  const len = Buffer.alloc(4);
-  len.writeUInt32BE(data.length);
-  const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
-  const crc = Buffer.alloc(4);
-  crc.writeUInt32BE(crc32(body));
-  return Buffer.concat([len, body, crc]);
-}
-/** A valid 2×2 PNG of exactly `bytes` bytes (a private ancillary chunk pads it, as decoders allow). */
-function pngOf(bytes: number): Buffer {
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(2, 0);
-  ihdr.writeUInt32BE(2, 4);
-  ihdr[8] = 8;
-  ihdr[9] = 2;
-  const head = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), pngChunk('IHDR', ihdr)]);
-  const tail = Buffer.concat([pngChunk('IDAT', deflateSync(Buffer.alloc(2 * 7, 0x80))), pngChunk('IEND', Buffer.alloc(0))]);
-  const pad = bytes - head.length - tail.length - 12;
-  assert.ok(pad >= 0, `a PNG cannot be smaller than ${bytes - pad} bytes`);
-  const file = Buffer.concat([head, pngChunk('prVt', Buffer.alloc(pad, 0x2a)), tail]);
-  assert.equal(file.length, bytes);
-  return file;
-}
-
-async function signIn(app: TestApp): Promise<string> {
-  const u = await app.user();
-  return (await app.login(u.email, u.password)).accessToken;
-}
-async function workspace(app: TestApp, token: string): Promise<string> {
-  const r = await app.call('POST', '/api/workspaces', { token, body: { name: 'Quota' } });
-  assert.equal(r.status, 201, JSON.stringify(r.body));
-  return r.body.id;
-}
 async function upload(app: TestApp, token: string, ws: string, bytes: Buffer): Promise<{ status: number; body: Json }> {
   const form = new FormData();
   form.append('file', new Blob([bytes]), 'pic.png');
@@ -84,7 +42,7 @@ describe('with a small quota (the setting under test)', () => {
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'allin-media-quota-'));
     t = await startTestApp({ MEDIA_DIR: dir, MEDIA_WORKSPACE_QUOTA_BYTES: String(QUOTA) });
-    token = await signIn(t);
+    token = (await person(t)).token;
   });
   after(async () => {
     await t?.stop();
@@ -92,15 +50,15 @@ describe('with a small quota (the setting under test)', () => {
   });
 
   test('past the quota an upload is 413 with the quota and the usage; nothing is kept; deleting frees room', async () => {
-    const ws = await workspace(t, token);
+    const ws = await newWorkspace(t, { token }, 'Quota');
     const ids: string[] = [];
     for (let i = 0; i < 3; i++) {
-      const r = await upload(t, token, ws, pngOf(30_000));
+      const r = await upload(t, token, ws, pngOfSize(30_000));
       assert.equal(r.status, 201, JSON.stringify(r.body));
       ids.push(r.body.id);
     }
     const files = await filesUnder(dir);
-    const refused = await upload(t, token, ws, pngOf(30_000));
+    const refused = await upload(t, token, ws, pngOfSize(30_000));
     assert.equal(refused.status, 413, JSON.stringify(refused.body));
     assert.equal(refused.body.code, 'MEDIA_QUOTA_EXCEEDED');
     assert.match(refused.body.message, /stores 87\.9 KiB \(90000 bytes\) of media and its quota is 97\.7 KiB \(100000 bytes, MEDIA_WORKSPACE_QUOTA_BYTES\)/);
@@ -110,26 +68,26 @@ describe('with a small quota (the setting under test)', () => {
     assert.deepEqual(await stored(t, ws), { rows: 3, bytes: 90_000 });
 
     // The quota is per workspace.
-    const other = await workspace(t, token);
-    assert.equal((await upload(t, token, other, pngOf(30_000))).status, 201);
+    const other = await newWorkspace(t, { token }, 'Quota');
+    assert.equal((await upload(t, token, other, pngOfSize(30_000))).status, 201);
 
     // A file that fills it exactly is accepted; then the workspace is full and the next is refused at once.
-    assert.equal((await upload(t, token, ws, pngOf(10_000))).status, 201);
-    const full = await upload(t, token, ws, pngOf(1_000));
+    assert.equal((await upload(t, token, ws, pngOfSize(10_000))).status, 201);
+    const full = await upload(t, token, ws, pngOfSize(1_000));
     assert.equal(full.status, 413, JSON.stringify(full.body));
     assert.match(full.body.message, /stores 97\.7 KiB \(100000 bytes\).*: it is full\./);
 
     // Deleting media gives its bytes back.
     assert.equal((await t.call('DELETE', `/api/workspaces/${ws}/media/${ids[0]}`, { token })).status, 200);
-    assert.equal((await upload(t, token, ws, pngOf(30_000))).status, 201);
+    assert.equal((await upload(t, token, ws, pngOfSize(30_000))).status, 201);
     assert.deepEqual(await stored(t, ws), { rows: 4, bytes: QUOTA });
   });
 
   test('uploads racing for the last bytes never together pass the quota', async () => {
-    const ws = await workspace(t, token);
+    const ws = await newWorkspace(t, { token }, 'Quota');
     const size = 9_000;
     const fits = Math.floor(QUOTA / size);
-    const results = await Promise.all(Array.from({ length: 40 }, () => upload(t, token, ws, pngOf(size))));
+    const results = await Promise.all(Array.from({ length: 40 }, () => upload(t, token, ws, pngOfSize(size))));
     const statuses = results.map((r) => r.status).sort();
     const accepted = statuses.filter((s) => s === 201).length;
     assert.deepEqual([...new Set(statuses)], [201, 413], JSON.stringify(results.find((r) => r.status !== 201 && r.status !== 413)?.body));
@@ -148,20 +106,20 @@ describe('with a small quota (the setting under test)', () => {
       db: t.running.services.db, storage: new LocalDiskStorage(dir), inUse: async () => new Set(),
       limits: { maxImageBytes: 1 << 20, maxVideoBytes: 1 << 20, unusedTtlHours: 24, quotaBytes, diskReserveBytes: 0 },
     });
-    const ws = await workspace(t, token);
+    const ws = await newWorkspace(t, { token }, 'Quota');
     const limited = service(5_000);
     assert.equal(await limited.usedBytes(ws), 0);
-    await limited.upload(ws, null, Readable.from([pngOf(3_000)]), 'a.png');
+    await limited.upload(ws, null, Readable.from([pngOfSize(3_000)]), 'a.png');
     assert.equal(await limited.usedBytes(ws), 3_000);
-    await assert.rejects(limited.upload(ws, null, Readable.from([pngOf(2_001)]), 'b.png'), { statusCode: 413, code: 'MEDIA_QUOTA_EXCEEDED' });
-    await limited.upload(ws, null, Readable.from([pngOf(2_000)]), 'c.png');
+    await assert.rejects(limited.upload(ws, null, Readable.from([pngOfSize(2_001)]), 'b.png'), (e) => e instanceof TooLarge && e.code === 'MEDIA_QUOTA_EXCEEDED');
+    await limited.upload(ws, null, Readable.from([pngOfSize(2_000)]), 'c.png');
     assert.equal(await limited.usedBytes(ws), 5_000);
 
     await t.running.services.db.insert(media).values({
       id: randomUUID(), workspaceId: ws, storageKey: `${ws}/${randomUUID()}`, fileName: 'big.mp4', mimeType: 'video/mp4', bytes: 2 ** 50, sha256: '0'.repeat(64),
     });
     const unlimited = service(0);
-    await unlimited.upload(ws, null, Readable.from([pngOf(2_000)]), 'd.png');
+    await unlimited.upload(ws, null, Readable.from([pngOfSize(2_000)]), 'd.png');
     assert.equal(await unlimited.usedBytes(ws), 2 ** 50 + 7_000);
   });
 });
@@ -171,19 +129,19 @@ test('under the shipped defaults a workspace may store 5 GiB', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'allin-media-quota-default-'));
   const t = await startTestApp({ MEDIA_DIR: dir });
   try {
-    const token = await signIn(t);
-    const ws = await workspace(t, token);
+    const token = (await person(t)).token;
+    const ws = await newWorkspace(t, { token }, 'Quota');
     // 5 GiB less 1,000 bytes already stored (the row is enough: the quota counts what the table says).
     const used = 5 * 1024 ** 3 - 1_000;
     await t.running.services.db.insert(media).values({
       id: randomUUID(), workspaceId: ws, storageKey: `${ws}/${randomUUID()}`, fileName: 'big.mp4', mimeType: 'video/mp4', bytes: used, sha256: '0'.repeat(64),
     });
-    const refused = await upload(t, token, ws, pngOf(2_000));
+    const refused = await upload(t, token, ws, pngOfSize(2_000));
     assert.equal(refused.status, 413, JSON.stringify(refused.body));
     assert.equal(refused.body.code, 'MEDIA_QUOTA_EXCEEDED');
     assert.match(refused.body.message, /its quota is 5 GiB \(5368709120 bytes, MEDIA_WORKSPACE_QUOTA_BYTES\)/);
     assert.equal(refused.body.details.usedBytes, used);
-    assert.equal((await upload(t, token, ws, pngOf(1_000))).status, 201, 'what still fits is accepted');
+    assert.equal((await upload(t, token, ws, pngOfSize(1_000))).status, 201, 'what still fits is accepted');
   } finally {
     await t.stop();
     await rm(dir, { recursive: true, force: true });

@@ -10,6 +10,7 @@ import { eq, sql } from 'drizzle-orm';
 import { startSimulator, type Simulator } from '../tools/provider-sim/server.ts';
 import { startTestApp, type TestApp } from './support/app.ts';
 import { connectSandbox, eventually, simPosts } from './support/social.ts';
+import { newWorkspace, person } from './support/fixtures.ts';
 import { postTargets, publishAttempts } from '../src/modules/posts/schema.ts';
 import { markerHash } from '../src/providers/bluesky.ts';
 
@@ -76,10 +77,8 @@ async function hostileAccount(t: TestApp, token: string, ws: string, pds: string
 }
 
 async function workspace(t: TestApp, name: string): Promise<{ token: string; ws: string }> {
-  const u = await t.user();
-  const token = (await t.login(u.email, u.password)).accessToken as string;
-  const ws = (await t.call('POST', '/api/workspaces', { token, body: { name } })).body.id as string;
-  return { token, ws };
+  const owner = await person(t);
+  return { token: owner.token, ws: await newWorkspace(t, owner, name) };
 }
 
 async function publishNow(t: TestApp, token: string, ws: string, accountId: string, text: string): Promise<{ postId: string; targetId: string }> {

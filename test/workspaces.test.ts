@@ -8,6 +8,7 @@ import { and, desc, eq } from 'drizzle-orm';
 import { startTestApp, uniqueEmail, type TestApp } from './support/app.ts';
 import type { Json } from './support/http.ts';
 import { recentMail } from '../src/modules/mail/outbox.ts';
+import { invite, mailedInvitationToken, member, newWorkspace, ok, person, type Person } from './support/fixtures.ts';
 import { auditLog } from '../src/modules/audit/schema.ts';
 import { invitations } from '../src/modules/workspaces/schema.ts';
 import { renderPermissionTables } from '../src/modules/workspaces/permissions-doc.ts';
@@ -17,48 +18,8 @@ let t: TestApp;
 before(async () => { t = await startTestApp(); });
 after(() => t.stop());
 
-type Role = 'owner' | 'admin' | 'editor' | 'viewer';
-interface Person { id: string; email: string; token: string }
-
-async function person(email = uniqueEmail()): Promise<Person> {
-  const u = await t.user({ email });
-  const tokens = await t.login(u.email, u.password);
-  return { id: u.id, email: u.email, token: tokens.accessToken };
-}
-
-async function ok(method: string, path: string, token: string, body?: unknown, status = 200): Promise<Json> {
-  const r = await t.call(method, path, { token, ...(body === undefined ? {} : { body }) });
-  assert.equal(r.status, status, `${method} ${path}: ${JSON.stringify(r.body)}`);
-  return r.body;
-}
-
-async function newWorkspace(owner: Person, name = 'Acme'): Promise<string> {
-  return (await ok('POST', '/api/workspaces', owner.token, { name }, 201)).id;
-}
-
-/** The invitation token, read from the mail the way the invitee would. */
-async function mailedToken(email: string): Promise<string> {
-  const [mail] = await recentMail(t.running.services.db, { to: email, limit: 1 });
-  const m = /\/invitations#token=([^\s]+)/.exec(mail?.text ?? '');
-  assert.ok(m, `no invitation mail for ${email}`);
-  return decodeURIComponent(m[1]!);
-}
-
-async function invite(ws: string, by: Person, email: string, role: Role): Promise<{ id: string; token: string }> {
-  const inv = await ok('POST', `/api/workspaces/${ws}/invitations`, by.token, { email, role }, 201);
-  return { id: inv.id, token: await mailedToken(email) };
-}
-
-/** A new signed-in member of `ws` with `role`, added through the invitation flow. */
-async function member(ws: string, owner: Person, role: Role): Promise<Person> {
-  const p = await person();
-  const { token } = await invite(ws, owner, p.email, role);
-  await ok('POST', '/api/invitations/accept', p.token, { token });
-  return p;
-}
-
 async function roleIn(ws: string, p: Person): Promise<string | undefined> {
-  const list = await ok('GET', '/api/workspaces', p.token);
+  const list = await ok(t, 'GET', '/api/workspaces', p.token);
   return list.workspaces.find((w: Json) => w.id === ws)?.role;
 }
 
@@ -74,24 +35,24 @@ const withoutRequestId = (b: Json) => {
 };
 
 test('a user creates a workspace, becomes its owner, lists, reads and renames it', async () => {
-  const owner = await person();
-  const created = await ok('POST', '/api/workspaces', owner.token, { name: '  Café Zürich 🚀  ' }, 201);
+  const owner = await person(t);
+  const created = await ok(t, 'POST', '/api/workspaces', owner.token, { name: '  Café Zürich 🚀  ' }, 201);
   assert.equal(created.name, 'Café Zürich 🚀', 'the name is trimmed and keeps its unicode');
   assert.equal(created.role, 'owner');
   assert.match(created.id, /^[0-9a-f-]{36}$/);
 
-  const list = await ok('GET', '/api/workspaces', owner.token);
+  const list = await ok(t, 'GET', '/api/workspaces', owner.token);
   assert.deepEqual(list.workspaces.map((w: Json) => [w.id, w.role]), [[created.id, 'owner']]);
 
-  const got = await ok('GET', `/api/workspaces/${created.id}`, owner.token);
+  const got = await ok(t, 'GET', `/api/workspaces/${created.id}`, owner.token);
   assert.equal(got.name, 'Café Zürich 🚀');
   assert.equal(got.role, 'owner');
 
-  const renamed = await ok('PATCH', `/api/workspaces/${created.id}`, owner.token, { name: 'Acme Social' });
+  const renamed = await ok(t, 'PATCH', `/api/workspaces/${created.id}`, owner.token, { name: 'Acme Social' });
   assert.equal(renamed.name, 'Acme Social');
-  assert.equal((await ok('GET', `/api/workspaces/${created.id}`, owner.token)).name, 'Acme Social');
+  assert.equal((await ok(t, 'GET', `/api/workspaces/${created.id}`, owner.token)).name, 'Acme Social');
 
-  const me = await ok('GET', '/api/auth/me', owner.token);
+  const me = await ok(t, 'GET', '/api/auth/me', owner.token);
   assert.deepEqual(me.workspaces.map((w: Json) => w.id), [created.id]);
   assert.deepEqual((await auditActions(created.id)).slice(0, 2), ['workspace.renamed', 'workspace.created']);
   const [renamedRow] = await t.running.services.db.select().from(auditLog)
@@ -109,14 +70,14 @@ test('workspace routes need a signed-in caller', async () => {
 });
 
 test('roles: admins rename, editors and viewers cannot, only owners delete', async () => {
-  const owner = await person();
-  const ws = await newWorkspace(owner);
-  const admin = await member(ws, owner, 'admin');
-  const editor = await member(ws, owner, 'editor');
-  const viewer = await member(ws, owner, 'viewer');
+  const owner = await person(t);
+  const ws = await newWorkspace(t, owner);
+  const admin = await member(t, ws, owner, 'admin');
+  const editor = await member(t, ws, owner, 'editor');
+  const viewer = await member(t, ws, owner, 'viewer');
 
-  assert.equal((await ok('GET', `/api/workspaces/${ws}`, viewer.token)).role, 'viewer');
-  assert.equal((await ok('PATCH', `/api/workspaces/${ws}`, admin.token, { name: 'By admin' })).name, 'By admin');
+  assert.equal((await ok(t, 'GET', `/api/workspaces/${ws}`, viewer.token)).role, 'viewer');
+  assert.equal((await ok(t, 'PATCH', `/api/workspaces/${ws}`, admin.token, { name: 'By admin' })).name, 'By admin');
   for (const [p, role] of [[editor, 'editor'], [viewer, 'viewer']] as const) {
     const r = await t.call('PATCH', `/api/workspaces/${ws}`, { token: p.token, body: { name: 'Nope' } });
     assert.equal(r.status, 403);
@@ -124,14 +85,14 @@ test('roles: admins rename, editors and viewers cannot, only owners delete', asy
     assert.match(r.body.message, new RegExp(`As ${role} you cannot rename the workspace`));
     assert.equal(r.body.details.permission, 'workspace.rename');
   }
-  assert.equal((await ok('GET', `/api/workspaces/${ws}`, owner.token)).name, 'By admin');
+  assert.equal((await ok(t, 'GET', `/api/workspaces/${ws}`, owner.token)).name, 'By admin');
 
   for (const p of [admin, editor, viewer]) {
     const r = await t.call('DELETE', `/api/workspaces/${ws}`, { token: p.token });
     assert.equal(r.status, 403);
     assert.match(r.body.message, /cannot delete the workspace; that needs the role owner/);
   }
-  await ok('DELETE', `/api/workspaces/${ws}`, owner.token, undefined, 204);
+  await ok(t, 'DELETE', `/api/workspaces/${ws}`, owner.token, undefined, 204);
   for (const p of [owner, admin]) {
     const r = await t.call('GET', `/api/workspaces/${ws}`, { token: p.token });
     assert.equal(r.status, 404);
@@ -142,15 +103,15 @@ test('roles: admins rename, editors and viewers cannot, only owners delete', asy
 });
 
 test('a member of A cannot read, change or learn the existence of anything in B', async () => {
-  const alice = await person();
-  const wsA = await newWorkspace(alice, 'A');
-  const bob = await person();
-  const wsB = await newWorkspace(bob, 'B');
-  const bobsViewer = await member(wsB, bob, 'viewer');
-  const pending = await invite(wsB, bob, uniqueEmail('pending'), 'editor');
-  const key = await ok('POST', `/api/workspaces/${wsB}/api-keys`, bob.token, { name: 'ci', scopes: ['read'] }, 201);
+  const alice = await person(t);
+  const wsA = await newWorkspace(t, alice, 'A');
+  const bob = await person(t);
+  const wsB = await newWorkspace(t, bob, 'B');
+  const bobsViewer = await member(t, wsB, bob, 'viewer');
+  const pending = await invite(t, wsB, bob, uniqueEmail('pending'), 'editor');
+  const key = await ok(t, 'POST', `/api/workspaces/${wsB}/api-keys`, bob.token, { name: 'ci', scopes: ['read'] }, 201);
   // Alice shares a workspace with Bob's viewer, so she knows that user id exists.
-  await ok('POST', `/api/invitations/accept`, bobsViewer.token, { token: (await invite(wsA, alice, bobsViewer.email, 'viewer')).token });
+  await ok(t, 'POST', `/api/invitations/accept`, bobsViewer.token, { token: (await invite(t, wsA, alice, bobsViewer.email, 'viewer')).token });
 
   const routes = (ws: string): [string, string, unknown?][] => [
     ['GET', `/api/workspaces/${ws}`],
@@ -180,33 +141,33 @@ test('a member of A cannot read, change or learn the existence of anything in B'
   }
 
   // Nothing in B moved.
-  const b = await ok('GET', `/api/workspaces/${wsB}`, bob.token);
+  const b = await ok(t, 'GET', `/api/workspaces/${wsB}`, bob.token);
   assert.equal(b.name, 'B');
-  const members = await ok('GET', `/api/workspaces/${wsB}/members`, bob.token);
+  const members = await ok(t, 'GET', `/api/workspaces/${wsB}/members`, bob.token);
   assert.deepEqual(members.members.map((m: Json) => [m.userId, m.role]).sort(), [[bob.id, 'owner'], [bobsViewer.id, 'viewer']].sort());
-  assert.equal((await ok('GET', `/api/workspaces/${wsB}/invitations`, bob.token)).invitations.length, 1);
-  assert.equal((await ok('GET', `/api/workspaces/${wsB}/api-keys`, bob.token)).apiKeys[0].revokedAt, null);
-  assert.deepEqual((await ok('GET', '/api/workspaces', alice.token)).workspaces.map((w: Json) => w.id), [wsA]);
+  assert.equal((await ok(t, 'GET', `/api/workspaces/${wsB}/invitations`, bob.token)).invitations.length, 1);
+  assert.equal((await ok(t, 'GET', `/api/workspaces/${wsB}/api-keys`, bob.token)).apiKeys[0].revokedAt, null);
+  assert.deepEqual((await ok(t, 'GET', '/api/workspaces', alice.token)).workspaces.map((w: Json) => w.id), [wsA]);
   assert.ok(!(await auditActions(wsB)).some((a) => a.startsWith('member.') || a === 'workspace.renamed'));
 });
 
 test('members: list, change roles, and what admins may not do to owners', async () => {
-  const owner = await person();
-  const ws = await newWorkspace(owner);
-  const admin = await member(ws, owner, 'admin');
-  const editor = await member(ws, owner, 'editor');
-  const viewer = await member(ws, owner, 'viewer');
+  const owner = await person(t);
+  const ws = await newWorkspace(t, owner);
+  const admin = await member(t, ws, owner, 'admin');
+  const editor = await member(t, ws, owner, 'editor');
+  const viewer = await member(t, ws, owner, 'viewer');
 
-  const list = await ok('GET', `/api/workspaces/${ws}/members`, viewer.token);
+  const list = await ok(t, 'GET', `/api/workspaces/${ws}/members`, viewer.token);
   assert.deepEqual(list.members.map((m: Json) => m.role), ['owner', 'admin', 'editor', 'viewer']);
   assert.equal(list.members[1].email, admin.email);
   assert.ok(list.members.every((m: Json) => typeof m.name === 'string' && !Number.isNaN(Date.parse(m.joinedAt))));
 
   // Admin manages non-owners.
-  const changed = await ok('PATCH', `/api/workspaces/${ws}/members/${viewer.id}`, admin.token, { role: 'editor' });
+  const changed = await ok(t, 'PATCH', `/api/workspaces/${ws}/members/${viewer.id}`, admin.token, { role: 'editor' });
   assert.deepEqual([changed.userId, changed.role], [viewer.id, 'editor']);
   assert.equal(await roleIn(ws, viewer), 'editor');
-  await ok('PATCH', `/api/workspaces/${ws}/members/${viewer.id}`, admin.token, { role: 'viewer' });
+  await ok(t, 'PATCH', `/api/workspaces/${ws}/members/${viewer.id}`, admin.token, { role: 'viewer' });
 
   // Editors and viewers manage nobody.
   for (const p of [editor, viewer]) {
@@ -234,15 +195,15 @@ test('members: list, change roles, and what admins may not do to owners', async 
   assert.equal(await roleIn(ws, admin), 'admin');
 
   // An owner may make a second owner, who can then be demoted again.
-  await ok('PATCH', `/api/workspaces/${ws}/members/${admin.id}`, owner.token, { role: 'owner' });
-  await ok('PATCH', `/api/workspaces/${ws}/members/${admin.id}`, owner.token, { role: 'admin' });
+  await ok(t, 'PATCH', `/api/workspaces/${ws}/members/${admin.id}`, owner.token, { role: 'owner' });
+  await ok(t, 'PATCH', `/api/workspaces/${ws}/members/${admin.id}`, owner.token, { role: 'admin' });
   // Setting the role a member already has changes nothing and audits nothing.
   const before = (await auditActions(ws)).length;
-  assert.equal((await ok('PATCH', `/api/workspaces/${ws}/members/${editor.id}`, owner.token, { role: 'editor' })).role, 'editor');
+  assert.equal((await ok(t, 'PATCH', `/api/workspaces/${ws}/members/${editor.id}`, owner.token, { role: 'editor' })).role, 'editor');
   assert.equal((await auditActions(ws)).length, before);
 
   // Unknown member, and a user of another workspace, are the same 404.
-  const stranger = await person();
+  const stranger = await person(t);
   for (const id of [stranger.id, randomUUID()]) {
     const r = await t.call('PATCH', `/api/workspaces/${ws}/members/${id}`, { token: owner.token, body: { role: 'viewer' } });
     assert.equal(r.status, 404);
@@ -252,22 +213,22 @@ test('members: list, change roles, and what admins may not do to owners', async 
 });
 
 test('ids in upper case name the same workspace and member', async () => {
-  const owner = await person();
-  const ws = await newWorkspace(owner);
-  const viewer = await member(ws, owner, 'viewer');
-  const key = await ok('POST', `/api/workspaces/${ws}/api-keys`, owner.token, { name: 'k', scopes: ['read'] }, 201);
-  assert.equal((await ok('GET', `/api/workspaces/${ws.toUpperCase()}`, key.key)).id, ws);
+  const owner = await person(t);
+  const ws = await newWorkspace(t, owner);
+  const viewer = await member(t, ws, owner, 'viewer');
+  const key = await ok(t, 'POST', `/api/workspaces/${ws}/api-keys`, owner.token, { name: 'k', scopes: ['read'] }, 201);
+  assert.equal((await ok(t, 'GET', `/api/workspaces/${ws.toUpperCase()}`, key.key)).id, ws);
   // Leaving with one's own id in upper case is still leaving, which a viewer may do.
-  await ok('DELETE', `/api/workspaces/${ws.toUpperCase()}/members/${viewer.id.toUpperCase()}`, viewer.token, undefined, 204);
+  await ok(t, 'DELETE', `/api/workspaces/${ws.toUpperCase()}/members/${viewer.id.toUpperCase()}`, viewer.token, undefined, 204);
   assert.equal(await roleIn(ws, viewer), undefined);
   const r = await t.call('POST', `/api/workspaces/${ws}/transfer-ownership`, { token: owner.token, body: { userId: owner.id.toUpperCase() } });
   assert.equal(r.body.code, 'INVALID_TARGET');
 });
 
 test('the last owner can be neither demoted nor removed, and cannot leave', async () => {
-  const owner = await person();
-  const ws = await newWorkspace(owner);
-  const admin = await member(ws, owner, 'admin');
+  const owner = await person(t);
+  const ws = await newWorkspace(t, owner);
+  const admin = await member(t, ws, owner, 'admin');
 
   let r = await t.call('PATCH', `/api/workspaces/${ws}/members/${owner.id}`, { token: owner.token, body: { role: 'admin' } });
   assert.equal(r.status, 409);
@@ -279,8 +240,8 @@ test('the last owner can be neither demoted nor removed, and cannot leave', asyn
   assert.equal(await roleIn(ws, owner), 'owner');
 
   // With a second owner, either may step down, but never both.
-  await ok('PATCH', `/api/workspaces/${ws}/members/${admin.id}`, owner.token, { role: 'owner' });
-  await ok('PATCH', `/api/workspaces/${ws}/members/${owner.id}`, owner.token, { role: 'editor' });
+  await ok(t, 'PATCH', `/api/workspaces/${ws}/members/${admin.id}`, owner.token, { role: 'owner' });
+  await ok(t, 'PATCH', `/api/workspaces/${ws}/members/${owner.id}`, owner.token, { role: 'editor' });
   r = await t.call('PATCH', `/api/workspaces/${ws}/members/${admin.id}`, { token: admin.token, body: { role: 'viewer' } });
   assert.equal(r.status, 409);
   assert.equal(r.body.code, 'LAST_OWNER');
@@ -288,42 +249,42 @@ test('the last owner can be neither demoted nor removed, and cannot leave', asyn
 });
 
 test('two owners demoting each other at the same moment leave one owner', async () => {
-  const a = await person();
-  const ws = await newWorkspace(a);
-  const b = await member(ws, a, 'owner');
+  const a = await person(t);
+  const ws = await newWorkspace(t, a);
+  const b = await member(t, ws, a, 'owner');
   const [ra, rb] = await Promise.all([
     t.call('PATCH', `/api/workspaces/${ws}/members/${b.id}`, { token: a.token, body: { role: 'admin' } }),
     t.call('PATCH', `/api/workspaces/${ws}/members/${a.id}`, { token: b.token, body: { role: 'admin' } }),
   ]);
   assert.deepEqual([ra.status, rb.status].sort(), [200, 409]);
-  const members = await ok('GET', `/api/workspaces/${ws}/members`, a.token);
+  const members = await ok(t, 'GET', `/api/workspaces/${ws}/members`, a.token);
   assert.equal(members.members.filter((m: Json) => m.role === 'owner').length, 1);
 });
 
 test('members leave, and are removed by those who manage members', async () => {
-  const owner = await person();
-  const ws = await newWorkspace(owner);
-  const admin = await member(ws, owner, 'admin');
-  const editor = await member(ws, owner, 'editor');
-  const viewer = await member(ws, owner, 'viewer');
-  const other = await member(ws, owner, 'viewer');
+  const owner = await person(t);
+  const ws = await newWorkspace(t, owner);
+  const admin = await member(t, ws, owner, 'admin');
+  const editor = await member(t, ws, owner, 'editor');
+  const viewer = await member(t, ws, owner, 'viewer');
+  const other = await member(t, ws, owner, 'viewer');
 
   // A viewer may leave, though they cannot remove anyone else.
   let r = await t.call('DELETE', `/api/workspaces/${ws}/members/${other.id}`, { token: viewer.token });
   assert.equal(r.status, 403);
   assert.match(r.body.message, /As viewer you cannot invite, remove and change roles of members/);
-  await ok('DELETE', `/api/workspaces/${ws}/members/${viewer.id}`, viewer.token, undefined, 204);
+  await ok(t, 'DELETE', `/api/workspaces/${ws}/members/${viewer.id}`, viewer.token, undefined, 204);
   assert.equal(await roleIn(ws, viewer), undefined);
   r = await t.call('GET', `/api/workspaces/${ws}`, { token: viewer.token });
   assert.equal(r.status, 404, 'a former member is an outsider');
 
   // An admin removes an editor; an owner removes an admin.
-  await ok('DELETE', `/api/workspaces/${ws}/members/${editor.id}`, admin.token, undefined, 204);
-  await ok('DELETE', `/api/workspaces/${ws}/members/${admin.id}`, owner.token, undefined, 204);
+  await ok(t, 'DELETE', `/api/workspaces/${ws}/members/${editor.id}`, admin.token, undefined, 204);
+  await ok(t, 'DELETE', `/api/workspaces/${ws}/members/${admin.id}`, owner.token, undefined, 204);
   r = await t.call('DELETE', `/api/workspaces/${ws}/members/${admin.id}`, { token: owner.token });
   assert.equal(r.status, 404);
 
-  const members = await ok('GET', `/api/workspaces/${ws}/members`, owner.token);
+  const members = await ok(t, 'GET', `/api/workspaces/${ws}/members`, owner.token);
   assert.deepEqual(members.members.map((m: Json) => m.userId).sort(), [owner.id, other.id].sort());
   const actions = await auditActions(ws);
   assert.equal(actions.filter((a) => a === 'member.left').length, 1);
@@ -331,10 +292,10 @@ test('members leave, and are removed by those who manage members', async () => {
 });
 
 test('ownership transfer: the target becomes owner, the previous owner admin', async () => {
-  const owner = await person();
-  const ws = await newWorkspace(owner);
-  const editor = await member(ws, owner, 'editor');
-  const outsider = await person();
+  const owner = await person(t);
+  const ws = await newWorkspace(t, owner);
+  const editor = await member(t, ws, owner, 'editor');
+  const outsider = await person(t);
 
   let r = await t.call('POST', `/api/workspaces/${ws}/transfer-ownership`, { token: owner.token, body: { userId: outsider.id } });
   assert.equal(r.status, 404);
@@ -345,7 +306,7 @@ test('ownership transfer: the target becomes owner, the previous owner admin', a
   r = await t.call('POST', `/api/workspaces/${ws}/transfer-ownership`, { token: editor.token, body: { userId: editor.id } });
   assert.equal(r.status, 403);
 
-  const done = await ok('POST', `/api/workspaces/${ws}/transfer-ownership`, owner.token, { userId: editor.id });
+  const done = await ok(t, 'POST', `/api/workspaces/${ws}/transfer-ownership`, owner.token, { userId: editor.id });
   assert.deepEqual([done.newOwner.userId, done.newOwner.role], [editor.id, 'owner']);
   assert.deepEqual([done.previousOwner.userId, done.previousOwner.role], [owner.id, 'admin']);
   assert.equal(await roleIn(ws, editor), 'owner');
@@ -357,13 +318,13 @@ test('ownership transfer: the target becomes owner, the previous owner admin', a
 });
 
 test('invitations: mailed link, pending list, acceptance with the invited address only, once', async () => {
-  const owner = await person();
-  const ws = await newWorkspace(owner, 'Invite Co');
-  const invitee = await person();
-  const wrong = await person();
+  const owner = await person(t);
+  const ws = await newWorkspace(t, owner, 'Invite Co');
+  const invitee = await person(t);
+  const wrong = await person(t);
 
   // Invited with different letter case: the address matches case-insensitively.
-  const created = await ok('POST', `/api/workspaces/${ws}/invitations`, owner.token, { email: invitee.email.toUpperCase(), role: 'editor' }, 201);
+  const created = await ok(t, 'POST', `/api/workspaces/${ws}/invitations`, owner.token, { email: invitee.email.toUpperCase(), role: 'editor' }, 201);
   assert.equal(created.email, invitee.email);
   assert.equal(created.role, 'editor');
   assert.equal(created.invitedBy, owner.id);
@@ -376,18 +337,18 @@ test('invitations: mailed link, pending list, acceptance with the invited addres
   assert.match(mail!.subject, /Test User invited you to Invite Co on AllIN/);
   assert.match(mail!.text, /as editor/);
   assert.ok(mail!.text.includes(`${t.running.config.PUBLIC_URL}/invitations#token=inv_`));
-  const token = await mailedToken(invitee.email);
+  const token = await mailedInvitationToken(t, invitee.email);
 
-  const pendingList = await ok('GET', `/api/workspaces/${ws}/invitations`, owner.token);
+  const pendingList = await ok(t, 'GET', `/api/workspaces/${ws}/invitations`, owner.token);
   assert.deepEqual(pendingList.invitations.map((i: Json) => i.id), [created.id]);
 
   // The holder can read what it offers first; that changes nothing.
-  const preview = await ok('POST', '/api/invitations/preview', invitee.token, { token });
+  const preview = await ok(t, 'POST', '/api/invitations/preview', invitee.token, { token });
   assert.deepEqual(preview, {
     workspace: { id: ws, name: 'Invite Co' }, role: 'editor', email: invitee.email.toLowerCase(),
     invitedBy: 'Test User', expiresAt: created.expiresAt, forYou: true,
   });
-  assert.equal((await ok('POST', '/api/invitations/preview', wrong.token, { token })).forYou, false, 'signed in with another address');
+  assert.equal((await ok(t, 'POST', '/api/invitations/preview', wrong.token, { token })).forYou, false, 'signed in with another address');
   assert.equal(await roleIn(ws, invitee), undefined);
 
   // Someone else holding the link is refused, and the invitation stays usable.
@@ -397,10 +358,10 @@ test('invitations: mailed link, pending list, acceptance with the invited addres
   assert.match(r.body.message, /sent to another email address/);
   assert.equal(await roleIn(ws, wrong), undefined);
 
-  const accepted = await ok('POST', '/api/invitations/accept', invitee.token, { token });
+  const accepted = await ok(t, 'POST', '/api/invitations/accept', invitee.token, { token });
   assert.deepEqual(accepted, { workspace: { id: ws, name: 'Invite Co' }, role: 'editor' });
   assert.equal(await roleIn(ws, invitee), 'editor');
-  assert.deepEqual((await ok('GET', `/api/workspaces/${ws}/invitations`, owner.token)).invitations, []);
+  assert.deepEqual((await ok(t, 'GET', `/api/workspaces/${ws}/invitations`, owner.token)).invitations, []);
 
   // Replayed, and previewed once used.
   r = await t.call('POST', '/api/invitations/accept', { token: invitee.token, body: { token } });
@@ -416,7 +377,7 @@ test('invitations: mailed link, pending list, acceptance with the invited addres
   assert.equal(r.status, 400);
   assert.equal(r.body.code, 'INVALID_TOKEN');
   // API keys do not accept invitations.
-  const key = await ok('POST', `/api/workspaces/${ws}/api-keys`, owner.token, { name: 'k', scopes: ['admin'] }, 201);
+  const key = await ok(t, 'POST', `/api/workspaces/${ws}/api-keys`, owner.token, { name: 'k', scopes: ['admin'] }, 201);
   r = await t.call('POST', '/api/invitations/accept', { token: key.key, body: { token } });
   assert.equal(r.status, 403);
   assert.equal(r.body.code, 'USER_REQUIRED');
@@ -426,33 +387,33 @@ test('invitations: mailed link, pending list, acceptance with the invited addres
 });
 
 test('an invitation is accepted once even when sent twice at the same moment', async () => {
-  const owner = await person();
-  const ws = await newWorkspace(owner);
-  const invitee = await person();
-  const { token } = await invite(ws, owner, invitee.email, 'viewer');
+  const owner = await person(t);
+  const ws = await newWorkspace(t, owner);
+  const invitee = await person(t);
+  const { token } = await invite(t, ws, owner, invitee.email, 'viewer');
   const results = await Promise.all([1, 2, 3].map(() => t.call('POST', '/api/invitations/accept', { token: invitee.token, body: { token } })));
   assert.deepEqual(results.map((r) => r.status).sort(), [200, 400, 400]);
   assert.equal((await auditActions(ws)).filter((a) => a === 'invitation.accepted').length, 1);
 });
 
 test('revoked, expired and replaced invitations no longer work', async () => {
-  const owner = await person();
-  const ws = await newWorkspace(owner);
-  const viewer = await member(ws, owner, 'viewer');
-  const invitee = await person();
+  const owner = await person(t);
+  const ws = await newWorkspace(t, owner);
+  const viewer = await member(t, ws, owner, 'viewer');
+  const invitee = await person(t);
 
-  const first = await invite(ws, owner, invitee.email, 'viewer');
+  const first = await invite(t, ws, owner, invitee.email, 'viewer');
   // Inviting the same address again replaces the pending invitation.
-  const second = await invite(ws, owner, invitee.email, 'editor');
+  const second = await invite(t, ws, owner, invitee.email, 'editor');
   assert.notEqual(first.token, second.token);
-  assert.deepEqual((await ok('GET', `/api/workspaces/${ws}/invitations`, owner.token)).invitations.map((i: Json) => i.id), [second.id]);
+  assert.deepEqual((await ok(t, 'GET', `/api/workspaces/${ws}/invitations`, owner.token)).invitations.map((i: Json) => i.id), [second.id]);
   let r = await t.call('POST', '/api/invitations/accept', { token: invitee.token, body: { token: first.token } });
   assert.equal(r.body.code, 'INVALID_TOKEN');
 
   // Viewers see invitations but cannot revoke them.
   r = await t.call('DELETE', `/api/workspaces/${ws}/invitations/${second.id}`, { token: viewer.token });
   assert.equal(r.status, 403);
-  await ok('DELETE', `/api/workspaces/${ws}/invitations/${second.id}`, owner.token, undefined, 204);
+  await ok(t, 'DELETE', `/api/workspaces/${ws}/invitations/${second.id}`, owner.token, undefined, 204);
   r = await t.call('DELETE', `/api/workspaces/${ws}/invitations/${second.id}`, { token: owner.token });
   assert.equal(r.status, 404, 'an invitation is revoked once');
   r = await t.call('POST', '/api/invitations/accept', { token: invitee.token, body: { token: second.token } });
@@ -461,7 +422,7 @@ test('revoked, expired and replaced invitations no longer work', async () => {
   r = await t.call('POST', '/api/invitations/preview', { token: invitee.token, body: { token: second.token } });
   assert.equal(r.body.code, 'INVALID_TOKEN', 'a revoked invitation shows nothing');
 
-  const third = await invite(ws, owner, invitee.email, 'viewer');
+  const third = await invite(t, ws, owner, invitee.email, 'viewer');
   await t.running.services.db.update(invitations).set({ expiresAt: new Date(Date.now() - 1000) }).where(eq(invitations.id, third.id));
   r = await t.call('POST', '/api/invitations/accept', { token: invitee.token, body: { token: third.token } });
   assert.equal(r.status, 400);
@@ -473,11 +434,11 @@ test('revoked, expired and replaced invitations no longer work', async () => {
 });
 
 test('invitation rules: who may invite, and accepting never lowers a member\'s role', async () => {
-  const owner = await person();
-  const ws = await newWorkspace(owner);
-  const admin = await member(ws, owner, 'admin');
-  const editor = await member(ws, owner, 'editor');
-  const viewer = await member(ws, owner, 'viewer');
+  const owner = await person(t);
+  const ws = await newWorkspace(t, owner);
+  const admin = await member(t, ws, owner, 'admin');
+  const editor = await member(t, ws, owner, 'editor');
+  const viewer = await member(t, ws, owner, 'viewer');
 
   for (const p of [editor, viewer]) {
     const r = await t.call('POST', `/api/workspaces/${ws}/invitations`, { token: p.token, body: { email: uniqueEmail(), role: 'viewer' } });
@@ -485,21 +446,21 @@ test('invitation rules: who may invite, and accepting never lowers a member\'s r
     assert.match(r.body.message, /cannot invite, remove and change roles of members/);
   }
 
-  const byAdmin = await ok('POST', `/api/workspaces/${ws}/invitations`, admin.token, { email: uniqueEmail(), role: 'editor' }, 201);
+  const byAdmin = await ok(t, 'POST', `/api/workspaces/${ws}/invitations`, admin.token, { email: uniqueEmail(), role: 'editor' }, 201);
   assert.equal(byAdmin.invitedBy, admin.id);
   // An admin cannot revoke an owner's invitation to become owner, but revokes their own.
-  const ownerInvite = await invite(ws, owner, uniqueEmail(), 'owner');
+  const ownerInvite = await invite(t, ws, owner, uniqueEmail(), 'owner');
   const refused = await t.call('DELETE', `/api/workspaces/${ws}/invitations/${ownerInvite.id}`, { token: admin.token });
   assert.equal(refused.status, 403);
   assert.match(refused.body.message, /Only an owner can revoke an invitation to become owner/);
-  await ok('DELETE', `/api/workspaces/${ws}/invitations/${byAdmin.id}`, admin.token, undefined, 204);
+  await ok(t, 'DELETE', `/api/workspaces/${ws}/invitations/${byAdmin.id}`, admin.token, undefined, 204);
 
   // A member invited to a higher role rises to it; invited to a lower one, keeps theirs.
-  const up = await invite(ws, owner, viewer.email, 'admin');
-  assert.equal((await ok('POST', '/api/invitations/accept', viewer.token, { token: up.token })).role, 'admin');
+  const up = await invite(t, ws, owner, viewer.email, 'admin');
+  assert.equal((await ok(t, 'POST', '/api/invitations/accept', viewer.token, { token: up.token })).role, 'admin');
   assert.equal(await roleIn(ws, viewer), 'admin');
-  const down = await invite(ws, owner, admin.email, 'viewer');
-  assert.equal((await ok('POST', '/api/invitations/accept', admin.token, { token: down.token })).role, 'admin');
+  const down = await invite(t, ws, owner, admin.email, 'viewer');
+  assert.equal((await ok(t, 'POST', '/api/invitations/accept', admin.token, { token: down.token })).role, 'admin');
   assert.equal(await roleIn(ws, admin), 'admin');
   const [row] = await t.running.services.db.select().from(auditLog)
     .where(and(eq(auditLog.workspaceId, ws), eq(auditLog.action, 'invitation.accepted'), eq(auditLog.actorUserId, admin.id)))
@@ -508,10 +469,10 @@ test('invitation rules: who may invite, and accepting never lowers a member\'s r
 });
 
 test('bad input answers 400 with a message naming the field, never 500', async () => {
-  const owner = await person();
-  const ws = await newWorkspace(owner);
-  const other = await member(ws, owner, 'viewer');
-  const { id: invitationId } = await invite(ws, owner, uniqueEmail(), 'viewer');
+  const owner = await person(t);
+  const ws = await newWorkspace(t, owner);
+  const other = await member(t, ws, owner, 'viewer');
+  const { id: invitationId } = await invite(t, ws, owner, uniqueEmail(), 'viewer');
   const huge = 'x'.repeat(1_000_000);
   const cases: [string, string, unknown, RegExp][] = [
     ['POST', '/api/workspaces', {}, /body\.name is required/],
@@ -572,7 +533,7 @@ test('bad input answers 400 with a message naming the field, never 500', async (
   assert.equal(big.status, 413);
   assert.equal(big.body.code, 'PAYLOAD_TOO_LARGE');
   // Nothing was created by any of it.
-  assert.equal((await ok('GET', '/api/workspaces', owner.token)).workspaces.length, 1);
+  assert.equal((await ok(t, 'GET', '/api/workspaces', owner.token)).workspaces.length, 1);
 });
 
 test('docs/PERMISSIONS.md contains the permission tables generated from permissions.ts', () => {

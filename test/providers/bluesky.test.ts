@@ -2,7 +2,8 @@
 // host, a PLC directory and an AppView (see tools/provider-sim/networks/bluesky.ts).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { harness, png, type Harness } from './harness.ts';
+import { harness, type Harness } from './harness.ts';
+import { greyPng } from '../support/fixtures.ts';
 import { createBluesky, detectFacets, markerHash, MARKER_FIELD, parseRemoteId, tidTime, type BlueskyProvider, type Facet } from '../../src/providers/bluesky.ts';
 import { ProviderError, type AccountRef, type MediaItem } from '../../src/providers/types.ts';
 import { HttpClient } from '../../src/infra/http/client.ts';
@@ -37,7 +38,7 @@ const isKind = (kind: string, reason?: RegExp, status?: number) => (e: unknown) 
   e instanceof ProviderError && e.kind === kind && (!reason || reason.test(e.details.reason ?? '')) && (status === undefined || e.details.status === status);
 const hits = (method: string, path: RegExp) => s.log.filter((l) => l.method === method && path.test(l.path)).length;
 const since = () => new Date(Date.now() - 60_000);
-const image = (bytes = png(), extra: Partial<MediaItem> = {}): MediaItem => ({ mimeType: 'image/png', bytes: bytes.length, read: async () => bytes, ...extra });
+const image = (bytes = greyPng(1, 1), extra: Partial<MediaItem> = {}): MediaItem => ({ mimeType: 'image/png', bytes: bytes.length, read: async () => bytes, ...extra });
 const recordOf = (remoteId: string) => (s.posts.find((x) => x.id === parseRemoteId(remoteId).uri)!.raw as { record: Record<string, unknown> }).record;
 
 const connect = async (handle = alice.handle, host?: string): Promise<AccountRef> => {
@@ -162,7 +163,7 @@ test('images: uploadBlob, then app.bsky.embed.images with alt text and aspect ra
   const a = await connect();
   const post = await p.publish(a, {
     text: '', marker: 'img-1',
-    media: [image(png(), { altText: 'a red dot', width: 1200, height: 800 }), image(Buffer.concat([png(), Buffer.from([1])]))],
+    media: [image(greyPng(1, 1), { altText: 'a red dot', width: 1200, height: 800 }), image(Buffer.concat([greyPng(1, 1), Buffer.from([1])]))],
   });
   const embed = recordOf(post.remoteId).embed as { $type: string; images: { image: { $type: string; ref: { $link: string }; mimeType: string; size: number }; alt: string; aspectRatio?: unknown }[] };
   assert.equal(embed.$type, 'app.bsky.embed.images');
@@ -186,7 +187,7 @@ test('link cards: the first link of a post without images becomes app.bsky.embed
   const site = createServer((req, res) => {
     pages++;
     if (req.url === '/article') return void res.writeHead(200, { 'content-type': 'text/html' }).end('<head><meta property="og:title" content="An article"><meta property="og:description" content="What it says"><meta property="og:image" content="/cover.png"></head>');
-    if (req.url === '/cover.png') return void res.writeHead(200, { 'content-type': 'image/png' }).end(png());
+    if (req.url === '/cover.png') return void res.writeHead(200, { 'content-type': 'image/png' }).end(greyPng(1, 1));
     res.writeHead(404).end();
   });
   await new Promise<void>((r) => site.listen(0, '127.0.0.1', () => r()));
@@ -200,7 +201,7 @@ test('link cards: the first link of a post without images becomes app.bsky.embed
     assert.equal(embed.$type, 'app.bsky.embed.external');
     assert.deepEqual({ ...embed.external, thumb: undefined }, { uri: `${web}/article`, title: 'An article', description: 'What it says', thumb: undefined });
     assert.equal(embed.external.thumb.mimeType, 'image/png');
-    assert.equal(s.media.get(embed.external.thumb.ref.$link)?.bytes, png().length, 'the thumbnail the PDS stored');
+    assert.equal(s.media.get(embed.external.thumb.ref.$link)?.bytes, greyPng(1, 1).length, 'the thumbnail the PDS stored');
     assert.equal(pages, 2, 'the first link only: its page and its image');
 
     pages = 0;

@@ -38,5 +38,3 @@ export async function authorize(p: Provider, opts: { host?: string; loginHint?: 
   const tokens = await p.exchangeCode!({ code, redirectUri: REDIRECT, codeVerifier: verifier, ...(opts.host ? { host: opts.host } : {}) });
   return { tokens, redirect };
 }
-
-export const png = () => Buffer.from('89504e470d0a1a0a0000000d4948445200000001000000010806000000', 'hex');

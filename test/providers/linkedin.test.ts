@@ -3,7 +3,8 @@
 // 422 DUPLICATE_POST, reading back for reconciliation, and LinkedIn's errors.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { harness, authorize, png, REDIRECT, type Harness } from './harness.ts';
+import { harness, authorize, REDIRECT, type Harness } from './harness.ts';
+import { greyPng } from '../support/fixtures.ts';
 import { createLinkedIn, littleText, untilUtcMidnight } from '../../src/providers/linkedin.ts';
 import { linkedInSimOptions } from '../../tools/provider-sim/networks/linkedin.ts';
 import { pkcePair } from '../../src/providers/oauth2.ts';
@@ -149,14 +150,14 @@ test('publish images: Images API initializeUpload, one PUT, AVAILABLE; one image
   const { member } = await accounts();
   const s = h.sim.state('linkedin');
   const from = s.log.length;
-  const one = await p.publish(member, { text: unique('one picture'), marker: 'li-img1', media: [item('image/png', png(), 'a red dot')] });
+  const one = await p.publish(member, { text: unique('one picture'), marker: 'li-img1', media: [item('image/png', greyPng(1, 1), 'a red dot')] });
   const content = raw(one.remoteId).content as { media: { id: string; altText: string } };
   assert.match(content.media.id, /^urn:li:image:/);
   assert.equal(content.media.altText, 'a red dot');
   const calls = s.log.slice(from).map((l) => `${l.method} ${l.path.split('?')[0]!.replace(/urn%3Ali%3Aimage%3A\w+|[0-9a-f]{24}/g, ':id')}`);
   assert.deepEqual(calls.slice(0, 4), ['POST /linkedin/rest/images', 'PUT /linkedin/dms-uploads/:id', 'GET /linkedin/rest/images/:id', 'GET /linkedin/rest/images/:id']);
 
-  const three = await p.publish(member, { text: unique('three pictures'), marker: 'li-img3', media: [item('image/png', png()), item('image/png', png()), item('image/png', png())] });
+  const three = await p.publish(member, { text: unique('three pictures'), marker: 'li-img3', media: [item('image/png', greyPng(1, 1)), item('image/png', greyPng(1, 1)), item('image/png', greyPng(1, 1))] });
   const multi = raw(three.remoteId).content as { multiImage: { images: { id: string }[] } };
   assert.equal(multi.multiImage.images.length, 3);
 });
@@ -178,7 +179,7 @@ test('publish a video: Videos API, 4 MB parts with their ETags, finalizeUpload, 
 
 test('publish as a Page the member administers', async () => {
   const { page } = await accounts();
-  const post = await p.publish(page, { text: unique('news from the company'), media: [item('image/png', png())], marker: 'li-org' });
+  const post = await p.publish(page, { text: unique('news from the company'), media: [item('image/png', greyPng(1, 1))], marker: 'li-org' });
   assert.equal(raw(post.remoteId).author, 'urn:li:organization:2414183');
 });
 
@@ -191,7 +192,7 @@ test('first comment: POST /rest/socialActions/{post}/comments, plain text', asyn
   const stored = posts().find((x) => x.id === c.remoteId)!;
   assert.equal(stored.replyTo, parent.remoteId);
   assert.deepEqual(stored.raw, { actor: member.externalId, object: parent.remoteId, message: { text: 'First comment (with parentheses)' } });
-  await assert.rejects(p.publish(member, { text: 'x', media: [item('image/png', png())], replyTo: parent.remoteId, marker: 'li-cimg' }),
+  await assert.rejects(p.publish(member, { text: 'x', media: [item('image/png', greyPng(1, 1))], replyTo: parent.remoteId, marker: 'li-cimg' }),
     (e) => kindOf(e) === 'permanent' && reasonOf(e) === 'media_not_allowed');
 });
 

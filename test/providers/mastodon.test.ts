@@ -2,7 +2,8 @@
 // 127.0.0.1:PORT and localhost:PORT are two instances (the second one configured as an old server).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { harness, authorize, png, REDIRECT, type Harness } from './harness.ts';
+import { harness, authorize, REDIRECT, type Harness } from './harness.ts';
+import { greyPng } from '../support/fixtures.ts';
 import { createMastodon, idempotencyKey, normalizeMastodonHost, type MastodonApp, type MastodonAppStore, type MastodonInstanceInfo, type MastodonProvider } from '../../src/providers/mastodon.ts';
 import { ProviderError, type AccountRef, type ProviderLimits } from '../../src/providers/types.ts';
 import { pkcePair } from '../../src/providers/oauth2.ts';
@@ -177,7 +178,7 @@ test('publish text, an image with alt text, a video that is processed later, and
   assert.equal((stored.raw as { visibility: string }).visibility, 'unlisted');
 
   const image = await p.publish(a, {
-    text: 'a picture', marker: 'pub-2', media: [{ mimeType: 'image/png', bytes: png().length, altText: 'a red dot', read: async () => png() }],
+    text: 'a picture', marker: 'pub-2', media: [{ mimeType: 'image/png', bytes: greyPng(1, 1).length, altText: 'a red dot', read: async () => greyPng(1, 1) }],
   });
   const res = await fetch(`http://${host}/mastodon/api/v1/statuses/${image.remoteId}`, { headers: { authorization: `Bearer ${a.tokens.accessToken}` } });
   const status = await res.json() as { media_attachments: { description: string; type: string; url: string }[] };

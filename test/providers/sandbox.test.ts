@@ -1,7 +1,8 @@
 // The Sandbox adapter against the simulator: the template every network's adapter test follows.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { harness, authorize, png, type Harness } from './harness.ts';
+import { harness, authorize, type Harness } from './harness.ts';
+import { greyPng } from '../support/fixtures.ts';
 import { createSandbox } from '../../src/providers/sandbox.ts';
 import { ProviderError, type AccountRef, type Provider } from '../../src/providers/types.ts';
 
@@ -49,7 +50,7 @@ test('publish text, media, a reply; find by marker; metrics', async () => {
   const a = await account();
   const first = await p.publish(a, { text: 'hello sandbox', media: [], marker: 'm-1' });
   assert.match(first.url!, /\/sandbox\/p\//);
-  const withMedia = await p.publish(a, { text: 'with a picture', marker: 'm-2', media: [{ mimeType: 'image/png', bytes: png().length, read: async () => png() }] });
+  const withMedia = await p.publish(a, { text: 'with a picture', marker: 'm-2', media: [{ mimeType: 'image/png', bytes: greyPng(1, 1).length, read: async () => greyPng(1, 1) }] });
   const reply = await p.publish(a, { text: 'part two', media: [], replyTo: first.remoteId, marker: 'm-3' });
   const posts = h.sim.state('sandbox').posts;
   assert.equal(posts.find((x) => x.id === withMedia.remoteId)!.media.length, 1);

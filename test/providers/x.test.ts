@@ -2,7 +2,8 @@
 // refresh tokens, the v2 media flows, threads, reconciliation by text on the timeline, and X's errors.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { harness, authorize, png, REDIRECT, type Harness } from './harness.ts';
+import { harness, authorize, REDIRECT, type Harness } from './harness.ts';
+import { greyPng } from '../support/fixtures.ts';
 import { createX, comparableText, xRetryAfterMs } from '../../src/providers/x.ts';
 import { pkcePair } from '../../src/providers/oauth2.ts';
 import { ProviderError, type AccountRef, type MediaItem, type Provider } from '../../src/providers/types.ts';
@@ -112,7 +113,7 @@ test('publish with images: one-shot upload per image, alt text through /2/media/
   const a = await account();
   const s = h.sim.state('x');
   const before = s.log.length;
-  const post = await p.publish(a, { text: unique('two pictures'), marker: 'x-img', media: [item('image/png', png(), 'a red dot'), item('image/png', png())] });
+  const post = await p.publish(a, { text: unique('two pictures'), marker: 'x-img', media: [item('image/png', greyPng(1, 1), 'a red dot'), item('image/png', greyPng(1, 1))] });
   const stored = s.posts.find((x) => x.id === post.remoteId)!;
   assert.equal(stored.media.length, 2);
   assert.deepEqual((stored.raw as { media: { media_ids: string[] } }).media.media_ids, stored.media);
@@ -150,7 +151,7 @@ test('a video X cannot process fails for good (permanent), and nothing is posted
 
 test('more media than X allows is refused before any upload', async () => {
   const a = await account();
-  await assert.rejects(p.publish(a, { text: 'x', marker: 'x-mix', media: [item('video/mp4', mp4(1000)), item('image/png', png())] }),
+  await assert.rejects(p.publish(a, { text: 'x', marker: 'x-mix', media: [item('video/mp4', mp4(1000)), item('image/png', greyPng(1, 1))] }),
     (e) => kindOf(e) === 'permanent' && reasonOf(e) === 'media_not_allowed');
 });
 
@@ -197,13 +198,13 @@ test('accept, then time out: unknown outcome; findByMarker finds the post by its
   // A link (X rewrites it to t.co), an ampersand (X answers &amp;) and an image (X appends a t.co media link).
   const text = unique('Read this & that: https://example.com/some/long/path?x=1 and example.org');
   s.knobs.acceptThenHangNext = 1;
-  await assert.rejects(p.publish(a, { text, media: [item('image/png', png())], marker: 'x-hang' }), (e) => kindOf(e) === 'unknown_outcome');
+  await assert.rejects(p.publish(a, { text, media: [item('image/png', greyPng(1, 1))], marker: 'x-hang' }), (e) => kindOf(e) === 'unknown_outcome');
   const stored = s.posts.filter((x) => x.text === text);
   assert.equal(stored.length, 1, 'the post exists');
   const found = await p.findByMarker(a, 'x-hang', since());
   assert.deepEqual(found, { remoteId: stored[0]!.id, url: `https://x.com/x_u1/status/${stored[0]!.id}` });
   // Retrying the same marker: X calls it a duplicate, the adapter answers with the post already there.
-  const again = await p.publish(a, { text, media: [item('image/png', png())], marker: 'x-hang' });
+  const again = await p.publish(a, { text, media: [item('image/png', greyPng(1, 1))], marker: 'x-hang' });
   assert.equal(again.remoteId, stored[0]!.id);
   assert.equal(s.posts.filter((x) => x.text === text).length, 1, 'still one post');
 });

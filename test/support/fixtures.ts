@@ -1,6 +1,7 @@
 // The people and workspaces most tests start from, made through the public API as a user would:
-// a signed-in person, a workspace they own, a member added by invitation, and a small real PNG.
+// a signed-in person, a workspace they own, a member added by invitation, and real PNG files of any size.
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { deflateSync } from 'node:zlib';
 import { recentMail } from '../../src/modules/mail/outbox.ts';
 import type { TestApp } from './app.ts';
@@ -10,8 +11,10 @@ export type Role = 'owner' | 'admin' | 'editor' | 'viewer';
 export interface Person { id: string; email: string; password: string; token: string }
 
 /** Calls the API and asserts the status; returns the body. */
-export async function ok(t: TestApp, method: string, path: string, token: string | undefined, body?: unknown, status = 200): Promise<Json> {
-  const r = await t.call(method, path, { ...(token ? { token } : {}), ...(body === undefined ? {} : { body }) });
+export async function ok(
+  t: TestApp, method: string, path: string, token: string | undefined, body?: unknown, status = 200, headers?: Record<string, string>,
+): Promise<Json> {
+  const r = await t.call(method, path, { ...(token ? { token } : {}), ...(headers ? { headers } : {}), ...(body === undefined ? {} : { body }) });
   assert.equal(r.status, status, `${method} ${path}: ${JSON.stringify(r.body)}`);
   return r.body;
 }
@@ -23,7 +26,8 @@ export async function person(t: TestApp, opts: { email?: string; name?: string }
   return { id: u.id, email: u.email, password: u.password, token: tokens.accessToken };
 }
 
-export async function newWorkspace(t: TestApp, owner: Person, name = 'Acme'): Promise<string> {
+/** A workspace owned by `owner` (anyone signed in: only the token is used); returns its id. */
+export async function newWorkspace(t: TestApp, owner: Pick<Person, 'token'>, name = 'Acme'): Promise<string> {
   return (await ok(t, 'POST', '/api/workspaces', owner.token, { name }, 201)).id;
 }
 
@@ -35,13 +39,13 @@ export async function mailedInvitationToken(t: TestApp, email: string): Promise<
   return decodeURIComponent(m[1]!);
 }
 
-export async function invite(t: TestApp, ws: string, by: Person, email: string, role: Role): Promise<{ id: string; token: string }> {
+export async function invite(t: TestApp, ws: string, by: Pick<Person, 'token'>, email: string, role: Role): Promise<{ id: string; token: string }> {
   const inv = await ok(t, 'POST', `/api/workspaces/${ws}/invitations`, by.token, { email, role }, 201);
   return { id: inv.id, token: await mailedInvitationToken(t, email) };
 }
 
 /** A new signed-in member of `ws` with `role`, added through the invitation flow. */
-export async function member(t: TestApp, ws: string, owner: Person, role: Role): Promise<Person> {
+export async function member(t: TestApp, ws: string, owner: Pick<Person, 'token'>, role: Role): Promise<Person> {
   const p = await person(t);
   const { token } = await invite(t, ws, owner, p.email, role);
   await ok(t, 'POST', '/api/invitations/accept', p.token, { token });
@@ -67,17 +71,38 @@ function pngChunk(type: string, data: Buffer): Buffer {
   return Buffer.concat([len, body, crc]);
 }
 
-/** A valid grey RGB PNG of the given size. */
-export function greyPng(width: number, height: number): Buffer {
+const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+
+/** An 8-bit RGB PNG; `pixels` gives one row's pixel bytes; `extra` chunks go between IHDR and IDAT. */
+function rgbPng(width: number, height: number, pixels: (bytes: number) => Buffer, extra: Buffer[] = []): Buffer {
   const ihdr = Buffer.alloc(13);
   ihdr.writeUInt32BE(width, 0);
   ihdr.writeUInt32BE(height, 4);
   ihdr[8] = 8; // bit depth
   ihdr[9] = 2; // RGB
   const rows: Buffer[] = [];
-  for (let y = 0; y < height; y++) rows.push(Buffer.concat([Buffer.from([0]), Buffer.alloc(width * 3, 0x80)]));
+  for (let y = 0; y < height; y++) rows.push(Buffer.concat([Buffer.from([0]), pixels(width * 3)]));
   return Buffer.concat([
-    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    pngChunk('IHDR', ihdr), pngChunk('IDAT', deflateSync(Buffer.concat(rows))), pngChunk('IEND', Buffer.alloc(0)),
+    PNG_SIGNATURE, pngChunk('IHDR', ihdr), ...extra, pngChunk('IDAT', deflateSync(Buffer.concat(rows))), pngChunk('IEND', Buffer.alloc(0)),
   ]);
+}
+
+/** A valid grey RGB PNG of the given size. */
+export function greyPng(width: number, height: number): Buffer {
+  return rgbPng(width, height, (n) => Buffer.alloc(n, 0x80));
+}
+
+/** A valid RGB PNG of random pixels, so it does not compress: its size grows with its area. */
+export function noisyPng(width: number, height: number): Buffer {
+  return rgbPng(width, height, (n) => randomBytes(n));
+}
+
+/** A valid 2×2 PNG of exactly `bytes` bytes (a private ancillary chunk pads it, as decoders allow). */
+export function pngOfSize(bytes: number): Buffer {
+  const bare = greyPng(2, 2).length;
+  const pad = bytes - bare - 12; // a chunk's length, type and CRC
+  assert.ok(pad >= 0, `a PNG cannot be smaller than ${bare + 12} bytes`);
+  const file = rgbPng(2, 2, (n) => Buffer.alloc(n, 0x80), [pngChunk('prVt', Buffer.alloc(pad, 0x2a))]);
+  assert.equal(file.length, bytes);
+  return file;
 }

@@ -32,13 +32,5 @@ export async function simPosts(simulatorUrl: string, network = 'sandbox'): Promi
   return body.posts;
 }
 
-/** Polls until `check` returns a value (not undefined/false), or fails after `timeoutMs`. */
-export async function eventually<T>(check: () => Promise<T | undefined | false | null>, timeoutMs = 20_000, what = 'condition'): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+// The poller lives in its own file; re-exported for the files that import it from here.
+export { eventually } from './eventually.ts';
