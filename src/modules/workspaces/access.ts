@@ -8,7 +8,7 @@ import type { AuditEntry } from '../audit/service.ts';
 import { requestContext } from '../auth/authenticate.ts';
 import { PERMISSIONS, PERMISSION_DESCRIPTIONS, SCOPES, can, scopesAllow, type Permission, type Scope } from './permissions.ts';
 import type { Role } from './schema.ts';
-import type { WorkspaceService } from './service.ts';
+import { workspaceNotFound } from './not-found.ts';
 
 export interface WorkspaceAccess {
   id: string;
@@ -30,8 +30,6 @@ declare module 'fastify' {
 export type WorkspaceAccessFactory = (permission: Permission) => preHandlerAsyncHookHandler;
 
 const ALL_PERMISSIONS = Object.keys(PERMISSIONS) as Permission[];
-
-export const workspaceNotFound = () => new ApiError(404, 'NOT_FOUND', 'This workspace does not exist, or you are not a member of it.');
 
 export function rolePermissions(role: Role): Set<Permission> {
   return new Set(ALL_PERMISSIONS.filter((p) => can(role, p)));
@@ -96,7 +94,12 @@ export function auditActor(request: FastifyRequest): Pick<AuditEntry, 'actorUser
 }
 
 /** Decorates the request once, at the root, and returns the preHandler factory. Runs after an auth guard. */
-export function registerWorkspaceAccess(app: FastifyInstance, deps: { workspaces: WorkspaceService }): WorkspaceAccessFactory {
+/** What the gate needs from the workspace service (an interface, so this file does not import it). */
+export interface MembershipLookup {
+  roleOf(workspaceId: string, userId: string): Promise<Role | null>;
+}
+
+export function registerWorkspaceAccess(app: FastifyInstance, deps: { workspaces: MembershipLookup }): WorkspaceAccessFactory {
   app.decorateRequest('workspace', null);
 
   return (permission) => async (request) => {

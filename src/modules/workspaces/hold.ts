@@ -4,7 +4,7 @@
 // audit entry) would deadlock with it. Holding the workspace first also turns "deleted meanwhile" into 404.
 import { eq } from 'drizzle-orm';
 import type { Tx } from '../../infra/db/client.ts';
-import { workspaceNotFound } from './access.ts';
+import { workspaceNotFound } from './not-found.ts';
 import { workspaces } from './schema.ts';
 
 /**

@@ -10,7 +10,7 @@ import { audit, type AuditEntry } from '../audit/service.ts';
 import { users } from '../auth/schema.ts';
 import { revokeKeysCreatedBy } from '../api-keys/service.ts';
 import { memberships, workspaces, type Role } from './schema.ts';
-import { workspaceNotFound } from './access.ts';
+import { workspaceNotFound } from './not-found.ts';
 
 /** Who acts, for the audit log (see auditActor in access.ts). */
 export type Actor = Pick<AuditEntry, 'actorUserId' | 'actorApiKeyId' | 'ip' | 'userAgent'>;
