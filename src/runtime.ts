@@ -116,7 +116,7 @@ export async function startRuntime(role: Role, config: Config, log: Logger, opts
       cleanups.push({ what: 'memory store', fn: () => store.close() });
     }
 
-    const bus = await createInvalidationBus(store, config.REDIS_KEY_PREFIX, log);
+    const bus = await createInvalidationBus(store, config.REDIS_KEY_PREFIX, log, metrics);
     cleanups.push({ what: 'invalidation bus', fn: () => bus.close() });
     // The Sandbox network needs its simulator: in the all-in-one process it runs in-process (loopback
     // only); separate serve/worker processes use SIMULATOR_URL (`allin sim`).

@@ -18,6 +18,7 @@ export interface Metrics {
   activeConnections: client.Gauge;
   cacheHits: client.Counter<'cache_type'>;
   cacheMisses: client.Counter<'cache_type'>;
+  cacheInvalidationFailures: client.Counter<'topic'>;
   dbDuration: HotHistogram<'operation' | 'table' | 'status'>;
   dbQueries: DerivedCounter;
   dbPool: client.Gauge<'state'>;
@@ -65,6 +66,10 @@ export function createMetrics(opts: { enabled: boolean; defaultLabels?: Record<s
     activeConnections: new client.Gauge({ name: 'allin_active_connections', help: 'Open client TCP connections.', registers }),
     cacheHits: new client.Counter({ name: 'allin_cache_hits_total', help: 'Cache lookups that found a value.', labelNames: ['cache_type'], registers }),
     cacheMisses: new client.Counter({ name: 'allin_cache_misses_total', help: 'Cache lookups that did not.', labelNames: ['cache_type'], registers }),
+    cacheInvalidationFailures: new client.Counter({
+      name: 'allin_cache_invalidation_failures_total', help: 'Cache invalidation messages that could not be published to the other processes, by topic.',
+      labelNames: ['topic'], registers,
+    }),
     dbDuration,
     dbQueries: new DerivedCounter('allin_db_queries_total', 'PostgreSQL queries run.', dbDuration, registry),
     dbPool: new client.Gauge({ name: 'allin_db_pool_connections', help: 'Database pool connections by state (total, idle, waiting clients, max).', labelNames: ['state'], registers }),
