@@ -16,7 +16,8 @@
 import { createHash } from 'node:crypto';
 import twitter from 'twitter-text';
 import type { HttpResponse } from '../infra/http/client.ts';
-import { malformed, transportError } from './errors.ts';
+import { bodySnippet, malformed, transportError } from './errors.ts';
+import { parseJson, readJson, redactSecrets } from './http.ts';
 import { blueskyTextProblem, graphemeLength, utf8Length } from './text.ts';
 import {
   ProviderError, type AccountRef, type ConnectedIdentity, type MediaItem, type PostMetrics, type Provider, type ProviderDeps,
@@ -213,12 +214,8 @@ function retryAfter(headers: Record<string, string>): number | undefined {
 }
 
 function xrpcBody(res: HttpResponse): { error: string; message: string } {
-  try {
-    const b = res.json<{ error?: unknown; message?: unknown }>();
-    return { error: typeof b.error === 'string' ? b.error : '', message: typeof b.message === 'string' ? b.message : '' };
-  } catch {
-    return { error: '', message: '' };
-  }
+  const b = parseJson(res) as { error?: unknown; message?: unknown } | null | undefined;
+  return { error: typeof b?.error === 'string' ? b.error : '', message: typeof b?.message === 'string' ? b.message : '' };
 }
 
 /**
@@ -227,7 +224,7 @@ function xrpcBody(res: HttpResponse): { error: string; message: string } {
  */
 function xrpcError(what: string, res: HttpResponse, creates: boolean): ProviderError {
   const { error, message } = xrpcBody(res);
-  const reason = [error, message].filter(Boolean).join(': ').slice(0, 300) || res.text.slice(0, 200) || `HTTP ${res.status}`;
+  const reason = redactSecrets([error, message].filter(Boolean).join(': ')).slice(0, 300) || bodySnippet(res);
   const details = { provider: PROVIDER, status: res.status, reason };
   if (error === 'ExpiredToken' || error === 'InvalidToken' || res.status === 401) {
     return new ProviderError('auth_expired', `bluesky: ${what} refused the session (${reason})`, details);
@@ -319,15 +316,7 @@ export function createBluesky(deps: ProviderDeps): BlueskyProvider {
     if (res.status < 200 || res.status >= 300) throw xrpcError(c.what, res, c.creates ?? false);
     return res;
   };
-  const read = <T>(res: HttpResponse, what: string, creates = false): T => {
-    try {
-      const v = res.json<T>();
-      if (v === null || typeof v !== 'object') throw new Error('not an object');
-      return v;
-    } catch {
-      throw malformed(PROVIDER, what, creates);
-    }
-  };
+  const read = <T>(res: HttpResponse, what: string, creates = false): T => readJson<T>(res, { provider: PROVIDER, operation: what, creates });
 
   /** The PDS a DID document names (the service with id #atproto_pds). */
   const pdsOf = (doc: unknown): string | null => {

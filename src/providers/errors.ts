@@ -2,6 +2,7 @@
 // their network (X's duplicate-content 403, Meta's error codes, …) before falling back to them.
 import { TransportError, type HttpResponse } from '../infra/http/client.ts';
 import { ProviderError } from './types.ts';
+import { MalformedResponseError, parseJson, redactSecrets } from './http.ts';
 
 /** Retry-After in seconds or as an HTTP date; X's x-rate-limit-reset as epoch seconds. */
 export function retryAfterMs(headers: Record<string, string>, now = Date.now()): number | undefined {
@@ -18,14 +19,20 @@ export function retryAfterMs(headers: Record<string, string>, now = Date.now()):
 }
 
 function reasonOf(res: HttpResponse): string {
-  try {
-    const body = res.json<Record<string, unknown>>();
-    const e = body.error;
-    const desc = body.error_description ?? body.message ?? body.detail ?? body.title ?? (typeof e === 'object' && e ? (e as { message?: unknown }).message : undefined);
+  const body = parseJson(res);
+  if (body && typeof body === 'object' && !Array.isArray(body)) {
+    const b = body as Record<string, unknown>;
+    const e = b.error;
+    const desc = b.error_description ?? b.message ?? b.detail ?? b.title ?? (typeof e === 'object' && e ? (e as { message?: unknown }).message : undefined);
     const parts = [typeof e === 'string' ? e : undefined, typeof desc === 'string' ? desc : undefined].filter(Boolean);
-    if (parts.length > 0) return parts.join(': ').slice(0, 300);
-  } catch { /* not JSON */ }
-  return res.text.slice(0, 200) || `HTTP ${res.status}`;
+    if (parts.length > 0) return redactSecrets(parts.join(': ')).slice(0, 300);
+  }
+  return bodySnippet(res);
+}
+
+/** The start of a body that is not a readable error, credentials taken out, for an error's reason. */
+export function bodySnippet(res: HttpResponse): string {
+  return redactSecrets(res.text.slice(0, 400)).slice(0, 200) || `HTTP ${res.status}`;
 }
 
 /** A non-2xx answer as a ProviderError. */
@@ -51,12 +58,12 @@ export function transportError(provider: string, what: string, err: unknown, cre
     if (creates && err.sent) {
       return new ProviderError('unknown_outcome', `${provider}: ${what} got no answer after it was sent; it may have been accepted`, { provider, reason: err.reason });
     }
-    return new ProviderError('transient', `${provider}: ${what} could not reach the network (${err.message})`, { provider, reason: err.reason });
+    return new ProviderError('transient', `${provider}: ${what} could not reach the network (${redactSecrets(err.message)})`, { provider, reason: err.reason });
   }
-  return new ProviderError('transient', `${provider}: ${what} failed (${(err as Error).message})`, { provider });
+  return new ProviderError('transient', `${provider}: ${what} failed (${redactSecrets(String((err as Error)?.message ?? err))})`, { provider });
 }
 
-/** A 2xx answer that cannot be read: for a creating call the post may exist. */
-export function malformed(provider: string, what: string, creates: boolean): ProviderError {
-  return new ProviderError(creates ? 'unknown_outcome' : 'transient', `${provider}: ${what} answered something unreadable`, { provider, reason: 'malformed_response' });
+/** A 2xx answer that cannot be read (or lacks what it must hold): for a creating call the post may exist. */
+export function malformed(provider: string, what: string, creates: boolean, status?: number): ProviderError {
+  return new MalformedResponseError(provider, what, creates, status);
 }

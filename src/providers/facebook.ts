@@ -12,12 +12,9 @@
 // token do not expire. Each Page is its own connected identity and publishes with its own Page token.
 // Only Pages can be published to. A video is published as a Reel (the documented Reels API; Meta turns
 // feed videos into Reels too): its bytes go to rupload.facebook.com, so no public URL is needed.
-import type { HttpClient } from '../infra/http/client.ts';
-import { malformed } from './errors.ts';
-import { toTokenSet } from './oauth2.ts';
 import {
-  DEFAULT_GRAPH_VERSION, DEFAULT_POLL, PublishAttempts, checkMedia, containersOf, graphCall, need, parseGraphTime, permanent, sameText, searchFrom, unknownMarker,
-  type Params, type PollOptions,
+  DEFAULT_GRAPH_VERSION, DEFAULT_POLL, PublishAttempts, appSecret, checkMedia, containersOf, dataOf, graphApi, graphPages, need, oldestMatch, permalinkOf, permanent,
+  pollUntil, searchFrom, tokenSetOf, unknownMarker, type Params, type PollOptions,
 } from './meta-graph.ts';
 import {
   ProviderError, type AccountRef, type AuthorizeRequest, type ConnectedIdentity, type ExchangeRequest, type MediaItem, type PostMetrics, type Provider,
@@ -78,32 +75,17 @@ interface ReelStatus {
 }
 
 export function createFacebook(deps: ProviderDeps, opts: FacebookOptions = {}): Provider {
-  const http: HttpClient = deps.http;
   const poll = opts.poll ?? DEFAULT_POLL;
   const graphBase = deps.settings.baseUrls.graph ?? 'https://graph.facebook.com';
   const ruploadBase = deps.settings.baseUrls.rupload ?? 'https://rupload.facebook.com';
   const authBase = deps.settings.baseUrls.auth ?? 'https://www.facebook.com';
   const version = deps.settings.baseUrls.version || DEFAULT_GRAPH_VERSION;
-  const graph = (path: string) => `${graphBase}/${version}/${path}`;
+  const g = graphApi(deps.http, { provider: P, base: graphBase, version });
+  const { get } = g;
+  const graph = g.url;
   const clientId = deps.settings.clientId ?? '';
   const attempts = new PublishAttempts(P, deps.journal);
-
-  const secret = (): string => {
-    if (!deps.settings.clientSecret) throw permanent(P, 'FACEBOOK_APP_SECRET is not set: the code exchange needs the app secret', 'not_configured');
-    return deps.settings.clientSecret;
-  };
-  const get = <T extends object>(operation: string, path: string, token: string, params: Params = {}) =>
-    graphCall<T>(http, { provider: P, operation, method: 'GET', url: graph(path), token, params });
-
-  /** permalink_url of a post or comment; the post exists whatever happens here, so failures fall back. */
-  const permalink = async (id: string, token: string, fallback: string | undefined): Promise<string | undefined> => {
-    try {
-      const r = await get<{ permalink_url?: unknown }>('permalink', id, token, { fields: 'permalink_url' });
-      return typeof r.permalink_url === 'string' ? r.permalink_url : fallback;
-    } catch {
-      return fallback;
-    }
-  };
+  const secret = () => appSecret(P, deps.settings, 'FACEBOOK_APP_SECRET');
 
   /** One photo, from its public URL when there is one (Facebook fetches it), else uploaded as `source`. */
   const photo = async (pageId: string, token: string, m: MediaItem, opts: { published: boolean; caption?: string }) => {
@@ -116,8 +98,8 @@ export function createFacebook(deps: ProviderDeps, opts: FacebookOptions = {}): 
       form.set('source', new Blob([await m.read()], { type: m.mimeType }), 'photo');
     }
     // A published photo is a post: an unanswered request may have created it. Unpublished ones are not.
-    return graphCall<{ id?: unknown; post_id?: unknown }>(http, {
-      provider: P, operation: opts.published ? 'publish' : 'media_upload', method: 'POST', url: graph(`${pageId}/photos`),
+    return g.call<{ id?: unknown; post_id?: unknown }>({
+      operation: opts.published ? 'publish' : 'media_upload', method: 'POST', url: graph(`${pageId}/photos`),
       token, params, ...(form ? { form } : {}), creates: opts.published,
     });
   };
@@ -136,32 +118,29 @@ export function createFacebook(deps: ProviderDeps, opts: FacebookOptions = {}): 
     }
     const pageId = account.externalId;
     const token = account.tokens.accessToken;
-    const started = await graphCall<{ video_id?: unknown }>(http, {
-      provider: P, operation: 'media_upload', method: 'POST', url: graph(`${pageId}/video_reels`), token, params: { upload_phase: 'start' },
+    const started = await g.call<{ video_id?: unknown }>({
+      operation: 'media_upload', method: 'POST', url: graph(`${pageId}/video_reels`), token, params: { upload_phase: 'start' },
     });
     const videoId = need(P, 'media_upload', false, started.video_id);
     const bytes = await m.read();
-    await graphCall(http, {
-      provider: P, operation: 'media_upload', method: 'POST', url: `${ruploadBase}/video-upload/${version}/${videoId}`, token,
+    await g.call({
+      operation: 'media_upload', method: 'POST', url: `${ruploadBase}/video-upload/${version}/${videoId}`, token,
       bytes: { body: bytes, headers: { offset: '0', file_size: String(bytes.length) } },
     });
     await attempts.record(pageId, post.marker, { text: post.text, containerId: videoId });
-    await graphCall(http, {
-      provider: P, operation: 'publish', method: 'POST', url: graph(`${pageId}/video_reels`), token, creates: true,
+    await g.call({
+      operation: 'publish', method: 'POST', url: graph(`${pageId}/video_reels`), token, creates: true,
       params: { upload_phase: 'finish', video_id: videoId, video_state: 'PUBLISHED', ...(post.text ? { description: post.text } : {}) },
     });
     // Finish was accepted: Meta publishes the Reel once processed. A processing error is a refusal;
     // still processing at the deadline is published all the same (never retried: that would post twice).
-    const deadline = Date.now() + poll.maxWaitMs;
-    for (;;) {
-      const st = await reelStatus(videoId, token).catch(() => ({}) as ReelStatus);
+    await pollUntil(poll, () => reelStatus(videoId, token).catch(() => ({}) as ReelStatus), (st) => {
       if (st.processing_phase?.status === 'error' || st.video_status === 'error') {
         const why = st.processing_phase?.errors?.map((e) => e.message).filter((x) => typeof x === 'string').join('; ');
         throw permanent(P, `the Reel could not be processed${why ? `: ${why}` : ''}`, 'video_processing_failed');
       }
-      if (st.publishing_phase?.status === 'complete' || Date.now() + poll.intervalMs > deadline) break;
-      await new Promise((r) => setTimeout(r, poll.intervalMs));
-    }
+      return st.publishing_phase?.status === 'complete';
+    });
     return { remoteId: videoId, url: `https://www.facebook.com/reel/${videoId}` };
   };
 
@@ -176,11 +155,11 @@ export function createFacebook(deps: ProviderDeps, opts: FacebookOptions = {}): 
       form = new FormData();
       form.set('source', new Blob([await m.read()], { type: m.mimeType }), 'photo');
     }
-    const r = await graphCall<{ id?: unknown }>(http, {
-      provider: P, operation: 'publish', method: 'POST', url: graph(`${post.replyTo}/comments`), token, params, ...(form ? { form } : {}), creates: true,
+    const r = await g.call<{ id?: unknown }>({
+      operation: 'publish', method: 'POST', url: graph(`${post.replyTo}/comments`), token, params, ...(form ? { form } : {}), creates: true,
     });
     const id = need(P, 'publish', true, r.id);
-    const url = await permalink(id, token, undefined);
+    const url = await permalinkOf(g, id, token, 'permalink_url');
     return { remoteId: id, ...(url ? { url } : {}) };
   };
 
@@ -196,21 +175,16 @@ export function createFacebook(deps: ProviderDeps, opts: FacebookOptions = {}): 
     },
 
     async exchangeCode(req: ExchangeRequest): Promise<TokenSet> {
-      const short = await graphCall<Record<string, unknown>>(http, {
-        provider: P, operation: 'oauth_exchange', method: 'GET', url: graph('oauth/access_token'), tokenCall: true,
+      const short = await g.call<Record<string, unknown>>({
+        operation: 'oauth_exchange', method: 'GET', url: graph('oauth/access_token'), tokenCall: true,
         params: { client_id: clientId, redirect_uri: req.redirectUri, client_secret: secret(), code: req.code },
       });
       const shortToken = need(P, 'oauth_exchange', false, short.access_token);
-      const long = await graphCall<Record<string, unknown>>(http, {
-        provider: P, operation: 'oauth_exchange', method: 'GET', url: graph('oauth/access_token'), tokenCall: true,
+      const long = await g.call<Record<string, unknown>>({
+        operation: 'oauth_exchange', method: 'GET', url: graph('oauth/access_token'), tokenCall: true,
         params: { grant_type: 'fb_exchange_token', client_id: clientId, client_secret: secret(), fb_exchange_token: shortToken },
       });
-      let tokens: TokenSet;
-      try {
-        tokens = toTokenSet(long);
-      } catch {
-        throw malformed(P, 'oauth_exchange', false);
-      }
+      const tokens = tokenSetOf(P, 'oauth_exchange', long);
       // The person may untick permissions in the dialog: record what was granted.
       const perms = await get<{ data?: { permission?: unknown; status?: unknown }[] }>('profile', 'me/permissions', tokens.accessToken);
       const granted = (perms.data ?? []).filter((p) => p.status === 'granted' && typeof p.permission === 'string').map((p) => p.permission as string);
@@ -227,30 +201,21 @@ export function createFacebook(deps: ProviderDeps, opts: FacebookOptions = {}): 
       const me = await get<{ id?: unknown; name?: unknown }>('profile', 'me', tokens.accessToken, { fields: 'id,name' });
       const userId = need(P, 'profile', false, me.id);
       const out: ConnectedIdentity[] = [];
-      let after: string | undefined;
-      for (let page = 0; page < 50; page++) {
-        const r = await get<{ data?: PageAnswer[]; paging?: { next?: unknown; cursors?: { after?: unknown } } }>('profile', 'me/accounts', tokens.accessToken, {
-          fields: 'id,name,username,access_token,picture.type(large),tasks', limit: 100, ...(after ? { after } : {}),
+      const pages = graphPages<PageAnswer>(g, 'profile', 'me/accounts', tokens.accessToken, { fields: 'id,name,username,access_token,picture.type(large),tasks', limit: 100 });
+      for await (const p of pages) {
+        if (typeof p.id !== 'string' || typeof p.access_token !== 'string') continue; // no token: the app cannot act as this Page
+        // Publishing needs the CREATE_CONTENT task; a Page listed without it would only fail later.
+        if (Array.isArray(p.tasks) && !p.tasks.includes('CREATE_CONTENT')) continue;
+        const avatar = p.picture?.data?.url;
+        out.push({
+          externalId: p.id, kind: 'page', username: typeof p.username === 'string' ? p.username : p.id,
+          displayName: typeof p.name === 'string' ? p.name : p.id,
+          ...(typeof avatar === 'string' ? { avatarUrl: avatar } : {}),
+          profileUrl: `https://www.facebook.com/${p.id}`,
+          // No expiresAt: fetched with a long-lived user token, a Page token does not expire.
+          tokens: { accessToken: p.access_token, ...(tokens.scope ? { scope: tokens.scope } : {}) },
+          data: { userId, ...(Array.isArray(p.tasks) ? { tasks: p.tasks } : {}) },
         });
-        if (!Array.isArray(r.data)) throw malformed(P, 'profile', false);
-        for (const p of r.data) {
-          if (typeof p.id !== 'string' || typeof p.access_token !== 'string') continue; // no token: the app cannot act as this Page
-          // Publishing needs the CREATE_CONTENT task; a Page listed without it would only fail later.
-          if (Array.isArray(p.tasks) && !p.tasks.includes('CREATE_CONTENT')) continue;
-          const avatar = p.picture?.data?.url;
-          out.push({
-            externalId: p.id, kind: 'page', username: typeof p.username === 'string' ? p.username : p.id,
-            displayName: typeof p.name === 'string' ? p.name : p.id,
-            ...(typeof avatar === 'string' ? { avatarUrl: avatar } : {}),
-            profileUrl: `https://www.facebook.com/${p.id}`,
-            // No expiresAt: fetched with a long-lived user token, a Page token does not expire.
-            tokens: { accessToken: p.access_token, ...(tokens.scope ? { scope: tokens.scope } : {}) },
-            data: { userId, ...(Array.isArray(p.tasks) ? { tasks: p.tasks } : {}) },
-          });
-        }
-        const next = r.paging?.cursors?.after;
-        if (!r.paging?.next || typeof next !== 'string') break;
-        after = next;
       }
       return out;
     },
@@ -282,11 +247,11 @@ export function createFacebook(deps: ProviderDeps, opts: FacebookOptions = {}): 
           const r = await photo(pageId, token, m, { published: false });
           params[`attached_media[${i}]`] = JSON.stringify({ media_fbid: need(P, 'media_upload', false, r.id) });
         }
-        const r = await graphCall<{ id?: unknown }>(http, { provider: P, operation: 'publish', method: 'POST', url: graph(`${pageId}/feed`), token, params, creates: true });
+        const r = await g.post<{ id?: unknown }>('publish', `${pageId}/feed`, token, params, true);
         postId = need(P, 'publish', true, r.id);
       }
-      const url = await permalink(postId, token, `https://www.facebook.com/${postId}`);
-      return { remoteId: postId, ...(url ? { url } : {}) };
+      const url = await permalinkOf(g, postId, token, 'permalink_url') ?? `https://www.facebook.com/${postId}`;
+      return { remoteId: postId, url };
     },
 
     async findByMarker(account: AccountRef, marker: string, since: Date): Promise<PublishedPost | null> {
@@ -310,13 +275,9 @@ export function createFacebook(deps: ProviderDeps, opts: FacebookOptions = {}): 
         : await get<{ data?: Item[] }>('find_post', `${account.externalId}/published_posts`, token, {
           fields: 'id,message,created_time,permalink_url', since: Math.floor(from / 1000), limit: 25,
         });
-      if (!Array.isArray(r.data)) throw malformed(P, 'find_post', false);
-      // Oldest first, so that a retried duplicate never hides the original.
-      const hits = r.data.filter((x) => typeof x.id === 'string' && sameText(x.message, a.text) && !(parseGraphTime(x.created_time) < from))
-        .sort((x, y) => parseGraphTime(x.created_time) - parseGraphTime(y.created_time));
-      const hit = hits[0];
+      const hit = oldestMatch(dataOf(P, 'find_post', r), { from, timeField: 'created_time', textField: 'message', text: a.text });
       if (!hit) return null;
-      return { remoteId: hit.id as string, ...(typeof hit.permalink_url === 'string' ? { url: hit.permalink_url } : {}) };
+      return { remoteId: hit.id, ...(typeof hit.permalink_url === 'string' ? { url: hit.permalink_url } : {}) };
     },
 
     async metrics(account: AccountRef, remoteId: string): Promise<PostMetrics> {

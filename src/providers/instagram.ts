@@ -12,12 +12,9 @@
 // a container is polled until FINISHED, then media_publish makes it a post. Neither PKCE nor a revocation
 // endpoint is documented for this login, and there is no separate refresh token: the long-lived token itself
 // is refreshed (once it is 24 h old) into a new 60-day token.
-import type { HttpClient } from '../infra/http/client.ts';
-import { malformed } from './errors.ts';
-import { toTokenSet } from './oauth2.ts';
 import {
-  DEFAULT_GRAPH_VERSION, DEFAULT_POLL, LONG_LIVED_SECONDS, PublishAttempts, checkMedia, graphCall, need, parseGraphTime, permanent, requirePublicUrls, sameText,
-  containersOf, searchFrom, unknownMarker, waitForContainer, type Params, type PollOptions,
+  DEFAULT_GRAPH_VERSION, DEFAULT_POLL, PublishAttempts, anyPublished, appSecret, checkMedia, containersOf, dataOf, graphApi, insightValue, need, oldestMatch,
+  permalinkOf, permanent, refreshLongLived, requirePublicUrls, searchFrom, tokenSetOf, unknownMarker, waitForContainer, type Params, type PollOptions,
 } from './meta-graph.ts';
 import {
   ProviderError, type AccountRef, type AuthorizeRequest, type ConnectedIdentity, type ExchangeRequest, type PostMetrics, type Provider, type ProviderDeps,
@@ -64,36 +61,16 @@ const hashtags = (s: string) => (s.match(/(?:^|[^\p{L}\p{N}_&])#[\p{L}\p{N}_]+/g
 const mentions = (s: string) => (s.match(/(?:^|[^\p{L}\p{N}_.])@[\p{L}\p{N}_.]+/gu) ?? []).length;
 
 export function createInstagram(deps: ProviderDeps, opts: InstagramOptions = {}): Provider {
-  const http: HttpClient = deps.http;
   const authBase = deps.settings.baseUrls.auth ?? 'https://www.instagram.com';
   const apiBase = deps.settings.baseUrls.api ?? 'https://api.instagram.com';
   const graphBase = deps.settings.baseUrls.graph ?? 'https://graph.instagram.com';
   // INSTAGRAM_GRAPH_URL has no version of its own; the Graph versions are shared with Facebook.
-  const version = deps.settings.baseUrls.version || DEFAULT_GRAPH_VERSION;
-  const graph = (path: string) => `${graphBase}/${version}/${path}`;
+  const g = graphApi(deps.http, { provider: P, base: graphBase, version: deps.settings.baseUrls.version || DEFAULT_GRAPH_VERSION });
+  const { get, post } = g;
   const clientId = deps.settings.clientId ?? '';
   const poll = opts.poll ?? DEFAULT_POLL;
   const attempts = new PublishAttempts(P, deps.journal);
-
-  const secret = (): string => {
-    if (!deps.settings.clientSecret) throw permanent(P, 'INSTAGRAM_APP_SECRET is not set: the code exchange needs the app secret', 'not_configured');
-    return deps.settings.clientSecret;
-  };
-  const get = <T extends object>(operation: string, path: string, token: string, params: Params = {}) =>
-    graphCall<T>(http, { provider: P, operation, method: 'GET', url: graph(path), token, params });
-  const post = <T extends object>(operation: string, path: string, token: string, params: Params, creates = false) =>
-    graphCall<T>(http, { provider: P, operation, method: 'POST', url: graph(path), token, params, creates });
-
-  /** The long-lived token answer; the granted permissions come from the code exchange and are kept. */
-  const longLived = (r: Record<string, unknown>, operation: string, scope: string[] | undefined): TokenSet => {
-    let t: TokenSet;
-    try {
-      t = toTokenSet(r);
-    } catch {
-      throw malformed(P, operation, false);
-    }
-    return { ...t, ...(scope ? { scope } : {}) };
-  };
+  const secret = () => appSecret(P, deps.settings, 'INSTAGRAM_APP_SECRET');
 
   const container = async (igId: string, token: string, params: Params): Promise<string> => {
     // Creating a container publishes nothing: no answer is transient, not an unknown outcome.
@@ -117,8 +94,8 @@ export function createInstagram(deps: ProviderDeps, opts: InstagramOptions = {})
     },
 
     async exchangeCode(req: ExchangeRequest): Promise<TokenSet> {
-      const r = await graphCall<{ data?: Record<string, unknown>[] } & Record<string, unknown>>(http, {
-        provider: P, operation: 'oauth_exchange', method: 'POST', url: `${apiBase}/oauth/access_token`, tokenCall: true,
+      const r = await g.call<{ data?: Record<string, unknown>[] } & Record<string, unknown>>({
+        operation: 'oauth_exchange', method: 'POST', url: `${apiBase}/oauth/access_token`, tokenCall: true,
         params: {
           client_id: clientId, client_secret: secret(), grant_type: 'authorization_code', redirect_uri: req.redirectUri,
           code: req.code.replace(/#_$/, ''), // Instagram appends #_ to the redirect; it is not part of the code
@@ -129,22 +106,16 @@ export function createInstagram(deps: ProviderDeps, opts: InstagramOptions = {})
       const shortToken = need(P, 'oauth_exchange', false, short.access_token);
       const perms = short.permissions;
       const scope = Array.isArray(perms) ? perms.map(String) : typeof perms === 'string' ? perms.split(/[ ,]+/).filter(Boolean) : undefined;
-      const long = await graphCall<Record<string, unknown>>(http, {
-        provider: P, operation: 'oauth_exchange', method: 'GET', url: `${graphBase}/access_token`, tokenCall: true,
+      const long = await g.call<Record<string, unknown>>({
+        operation: 'oauth_exchange', method: 'GET', url: `${graphBase}/access_token`, tokenCall: true,
         params: { grant_type: 'ig_exchange_token', client_secret: secret(), access_token: shortToken },
       });
-      return longLived(long, 'oauth_exchange', scope);
+      // The long-lived answer names no permissions: those granted at the code exchange are kept.
+      return tokenSetOf(P, 'oauth_exchange', long, scope);
     },
 
-    async refresh(account: AccountRef): Promise<TokenSet> {
-      const t = account.tokens;
-      // Only a token at least 24 h old can be refreshed; a younger one is still good for ~59 days.
-      if (t.expiresAt && t.expiresAt.getTime() - Date.now() > (LONG_LIVED_SECONDS - 24 * 3600) * 1000) return t;
-      const r = await graphCall<Record<string, unknown>>(http, {
-        provider: P, operation: 'oauth_refresh', method: 'GET', url: `${graphBase}/refresh_access_token`, tokenCall: true,
-        params: { grant_type: 'ig_refresh_token', access_token: t.accessToken },
-      });
-      return longLived(r, 'oauth_refresh', t.scope);
+    refresh(account: AccountRef): Promise<TokenSet> {
+      return refreshLongLived(g, { url: `${graphBase}/refresh_access_token`, grantType: 'ig_refresh_token', tokens: account.tokens });
     },
 
     async identities(tokens: TokenSet): Promise<ConnectedIdentity[]> {
@@ -240,12 +211,8 @@ export function createInstagram(deps: ProviderDeps, opts: InstagramOptions = {})
       await attempts.record(igId, req.marker, { text: req.text, containerId, story });
       const r = await post<{ id?: unknown }>('publish', `${igId}/media_publish`, token, { creation_id: containerId }, true);
       const mediaId = need(P, 'publish', true, r.id);
-      try {
-        const m = await get<{ permalink?: unknown }>('permalink', mediaId, token, { fields: 'permalink' });
-        return { remoteId: mediaId, ...(typeof m.permalink === 'string' ? { url: m.permalink } : {}) };
-      } catch {
-        return { remoteId: mediaId }; // published all the same; the permalink can be read later
-      }
+      const url = await permalinkOf(g, mediaId, token, 'permalink'); // published all the same without one
+      return { remoteId: mediaId, ...(url ? { url } : {}) };
     },
 
     async findByMarker(account: AccountRef, marker: string, since: Date): Promise<PublishedPost | null> {
@@ -256,41 +223,31 @@ export function createInstagram(deps: ProviderDeps, opts: InstagramOptions = {})
       if (a.replyTo) {
         const r = await get<{ data?: { id?: unknown; text?: unknown; timestamp?: unknown; username?: unknown }[] }>(
           'find_post', `${a.replyTo}/comments`, token, { fields: 'id,text,timestamp,username' });
-        if (!Array.isArray(r.data)) throw malformed(P, 'find_post', false);
-        const hit = r.data.filter((c) => typeof c.id === 'string' && sameText(c.text, a.text) && !(parseGraphTime(c.timestamp) < from)
-          && (c.username === undefined || c.username === account.username)).sort((x, y) => parseGraphTime(x.timestamp) - parseGraphTime(y.timestamp))[0];
-        return hit ? { remoteId: hit.id as string } : null;
+        const mine = dataOf(P, 'find_post', r).filter((c) => c.username === undefined || c.username === account.username);
+        const hit = oldestMatch(mine, { from, timeField: 'timestamp', textField: 'text', text: a.text });
+        return hit ? { remoteId: hit.id } : null;
       }
       // media_publish was never sent: nothing can have been published.
       const containers = containersOf(a);
       if (containers.length === 0) return null;
-      let published = false;
-      for (const id of containers) {
-        const c = await get<{ status_code?: unknown }>('find_post', id, token, { fields: 'status_code' });
-        if (c.status_code === 'PUBLISHED') published = true;
-      }
-      if (!published) return null;
+      if (!await anyPublished(g, containers, token, 'status_code')) return null;
       if (a.story) {
         // A Story has no caption to match: the account's first Story since the marker was sent is it.
         // Stories stay listed for 24 h, as long as an unknown outcome is worth reconciling.
         const st = await get<{ data?: { id?: unknown; permalink?: unknown; timestamp?: unknown }[] }>(
           'find_post', `${account.externalId}/stories`, token, { fields: 'id,permalink,timestamp' });
-        if (!Array.isArray(st.data)) throw malformed(P, 'find_post', false);
-        const first = st.data.filter((m) => typeof m.id === 'string' && !(parseGraphTime(m.timestamp) < from))
-          .sort((x, y) => parseGraphTime(x.timestamp) - parseGraphTime(y.timestamp))[0];
+        const first = oldestMatch(dataOf(P, 'find_post', st), { from, timeField: 'timestamp' });
         if (!first) throw new ProviderError('transient', 'instagram: the container was published but the Story is not listed yet', { provider: P, reason: 'published_not_listed' });
-        return { remoteId: first.id as string, ...(typeof first.permalink === 'string' ? { url: first.permalink } : {}) };
+        return { remoteId: first.id, ...(typeof first.permalink === 'string' ? { url: first.permalink } : {}) };
       }
       const r = await get<{ data?: { id?: unknown; caption?: unknown; permalink?: unknown; timestamp?: unknown }[] }>(
         'find_post', `${account.externalId}/media`, token, { fields: 'id,caption,permalink,timestamp', limit: 25 });
-      if (!Array.isArray(r.data)) throw malformed(P, 'find_post', false);
-      const hit = r.data.filter((m) => typeof m.id === 'string' && sameText(m.caption, a.text) && !(parseGraphTime(m.timestamp) < from))
-        .sort((x, y) => parseGraphTime(x.timestamp) - parseGraphTime(y.timestamp))[0];
+      const hit = oldestMatch(dataOf(P, 'find_post', r), { from, timeField: 'timestamp', textField: 'caption', text: a.text });
       if (!hit) {
         // The container says PUBLISHED, so the post exists: never report it missing.
         throw new ProviderError('transient', 'instagram: the container was published but the media is not listed yet', { provider: P, reason: 'published_not_listed' });
       }
-      return { remoteId: hit.id as string, ...(typeof hit.permalink === 'string' ? { url: hit.permalink } : {}) };
+      return { remoteId: hit.id, ...(typeof hit.permalink === 'string' ? { url: hit.permalink } : {}) };
     },
 
     async metrics(account: AccountRef, remoteId: string): Promise<PostMetrics> {
@@ -300,12 +257,8 @@ export function createInstagram(deps: ProviderDeps, opts: InstagramOptions = {})
       const isStory = kind.media_product_type === 'STORY';
       const r = await get<{ data?: { name?: unknown; values?: { value?: unknown }[]; total_value?: { value?: unknown } }[] }>(
         'metrics', `${remoteId}/insights`, account.tokens.accessToken, { metric: isStory ? 'views,replies,shares' : 'views,likes,comments,shares' });
-      if (!Array.isArray(r.data)) throw malformed(P, 'metrics', false);
-      const value = (name: string) => {
-        const d = r.data!.find((x) => x.name === name);
-        const v = d?.values?.[0]?.value ?? d?.total_value?.value;
-        return typeof v === 'number' ? v : undefined;
-      };
+      const data = dataOf(P, 'metrics', r);
+      const value = (name: string) => insightValue(data, name);
       const out: PostMetrics = { collectedAt: new Date() };
       const likes = value('likes'); const replies = value(isStory ? 'replies' : 'comments'); const reposts = value('shares'); const impressions = value('views');
       if (likes !== undefined) out.likes = likes;

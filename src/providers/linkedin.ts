@@ -27,7 +27,8 @@
 // earlier send was made by a process that has died since.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { HttpRequest, HttpResponse } from '../infra/http/client.ts';
-import { malformed, retryAfterMs, transportError } from './errors.ts';
+import { bodySnippet, malformed, retryAfterMs, transportError } from './errors.ts';
+import { parseJson, readJson, redactSecrets } from './http.ts';
 import { revokeRequest, tokenRequest, type ClientAuth } from './oauth2.ts';
 import {
   ProviderError, type AccountRef, type AuthorizeRequest, type ConnectedIdentity, type ExchangeRequest, type MediaItem, type PostMetrics,
@@ -81,12 +82,8 @@ interface LinkedInError {
 }
 
 function errorOf(res: HttpResponse): LinkedInError {
-  try {
-    const e = res.json<LinkedInError>();
-    return e && typeof e === 'object' ? e : {};
-  } catch {
-    return {};
-  }
+  const e = parseJson(res);
+  return e && typeof e === 'object' ? e as LinkedInError : {};
 }
 
 /** Milliseconds to the next 00:00 UTC, when LinkedIn's daily quotas reset. */
@@ -112,7 +109,7 @@ export function duplicateOf(res: HttpResponse): string | undefined {
 /** A non-2xx LinkedIn answer as a ProviderError. */
 export function linkedInError(what: string, res: HttpResponse, creates = false): ProviderError {
   const e = errorOf(res);
-  const reason = [e.code ?? e.error, e.message ?? e.error_description].filter(Boolean).join(': ').slice(0, 300) || res.text.slice(0, 200) || `HTTP ${res.status}`;
+  const reason = redactSecrets([e.code ?? e.error, e.message ?? e.error_description].filter(Boolean).join(': ')).slice(0, 300) || bodySnippet(res);
   const base = { provider: 'linkedin', status: res.status };
   if (res.status === 401) return new ProviderError('auth_expired', `linkedin: ${what} refused the token (${reason})`, { ...base, reason: e.code ?? 'unauthorized' });
   if (res.status === 429) {
@@ -186,15 +183,7 @@ export function createLinkedIn(deps: ProviderDeps): Provider {
     if (res.status < 200 || res.status >= 300) throw linkedInError(req.operation, res, creates);
     return res;
   };
-  const read = <T>(res: HttpResponse, what: string, creates = false): T => {
-    try {
-      const v = res.json<T>();
-      if (!v || typeof v !== 'object') throw new Error('not an object');
-      return v;
-    } catch {
-      throw malformed('linkedin', what, creates);
-    }
-  };
+  const read = <T>(res: HttpResponse, what: string, creates = false): T => readJson<T>(res, { provider: 'linkedin', operation: what, creates });
   /** Upload URLs are LinkedIn's own; the token goes only to LinkedIn hosts (or the configured API host). */
   const uploadHeaders = (tokens: TokenSet, url: string): Record<string, string> => {
     const u = new URL(url);

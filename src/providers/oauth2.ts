@@ -1,8 +1,9 @@
 // OAuth 2.0 token endpoint calls shared by the adapters (RFC 6749 §4.1.3 and §6, RFC 7009), with PKCE
 // (RFC 7636) S256. Each adapter says how its network authenticates the client.
 import { createHash, randomBytes } from 'node:crypto';
-import type { HttpClient } from '../infra/http/client.ts';
+import type { HttpClient, HttpResponse } from '../infra/http/client.ts';
 import { httpError, malformed, transportError } from './errors.ts';
+import { parseJson, readJson } from './http.ts';
 import { ProviderError, type TokenSet } from './types.ts';
 
 export function pkcePair(): { verifier: string; challenge: string } {
@@ -70,8 +71,7 @@ export async function tokenRequest(http: HttpClient, opts: {
     throw transportError(opts.provider, opts.operation, err, false);
   }
   if (res.status === 400 || res.status === 401) {
-    let code = '';
-    try { code = String(res.json<{ error?: unknown }>().error ?? ''); } catch { /* not JSON */ }
+    const code = String((parseJson(res) as { error?: unknown } | null)?.error ?? '');
     // RFC 6749 §5.2: invalid_grant is the user's authorisation (a dead refresh token or code): reconnect.
     if (code === 'invalid_grant') {
       throw new ProviderError('auth_expired', `${opts.provider}: the network no longer accepts this authorisation (invalid_grant)`,
@@ -85,10 +85,16 @@ export async function tokenRequest(http: HttpClient, opts: {
     }
   }
   if (res.status < 200 || res.status >= 300) throw httpError(opts.provider, opts.operation, res);
+  return readTokenSet(res, opts.provider, opts.operation, opts.previousRefresh);
+}
+
+/** A token endpoint's 2xx answer as a TokenSet; unreadable or without access_token, it is malformed. */
+export function readTokenSet(res: HttpResponse, provider: string, operation: string, previousRefresh?: string): TokenSet {
+  const answer = readJson<TokenAnswer>(res, { provider, operation });
   try {
-    return toTokenSet(res.json<TokenAnswer>(), opts.previousRefresh);
+    return toTokenSet(answer, previousRefresh);
   } catch {
-    throw malformed(opts.provider, opts.operation, false);
+    throw malformed(provider, operation, false, res.status);
   }
 }
 

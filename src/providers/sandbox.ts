@@ -4,6 +4,7 @@
 // Mastodon while needing no account anywhere.
 import type { HttpResponse } from '../infra/http/client.ts';
 import { httpError, malformed, transportError } from './errors.ts';
+import { readJson } from './http.ts';
 import { revokeRequest, tokenRequest, type ClientAuth } from './oauth2.ts';
 import type {
   AccountRef, AuthorizeRequest, ConnectedIdentity, ExchangeRequest, PostMetrics, Provider, ProviderDeps, ProviderMetadata, PublishRequest,
@@ -43,13 +44,7 @@ export function createSandbox(deps: ProviderDeps): Provider {
     if (res.status < 200 || res.status >= 300) throw httpError('sandbox', what, res);
     return res;
   };
-  const read = <T>(res: HttpResponse, what: string, creates: boolean): T => {
-    try {
-      return res.json<T>();
-    } catch {
-      throw malformed('sandbox', what, creates);
-    }
-  };
+  const read = <T>(res: HttpResponse, what: string, creates: boolean): T => readJson<T>(res, { provider: 'sandbox', operation: what, creates });
 
   return {
     meta,

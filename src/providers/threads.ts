@@ -10,12 +10,9 @@
 // with threads_publish; threads and first comments are replies (reply_to_id). Media is downloaded by Meta from
 // MediaItem.publicUrl. No PKCE and no revocation endpoint are documented; the long-lived token itself is
 // refreshed (once 24 h old) into a new 60-day token.
-import type { HttpClient } from '../infra/http/client.ts';
-import { malformed } from './errors.ts';
-import { toTokenSet } from './oauth2.ts';
 import {
-  DEFAULT_POLL, LONG_LIVED_SECONDS, PublishAttempts, checkMedia, graphCall, need, parseGraphTime, permanent, requirePublicUrls, sameText, searchFrom,
-  containersOf, unknownMarker, waitForContainer, type Params, type PollOptions,
+  DEFAULT_POLL, PublishAttempts, anyPublished, appSecret, checkMedia, containersOf, dataOf, graphApi, insightValue, need, oldestMatch, permalinkOf, permanent,
+  refreshLongLived, requirePublicUrls, searchFrom, tokenSetOf, unknownMarker, waitForContainer, type Params, type PollOptions,
 } from './meta-graph.ts';
 import {
   ProviderError, type AccountRef, type AuthorizeRequest, type ConnectedIdentity, type ExchangeRequest, type PostMetrics, type Provider, type ProviderDeps,
@@ -66,33 +63,14 @@ export interface ThreadsOptions {
 }
 
 export function createThreads(deps: ProviderDeps, opts: ThreadsOptions = {}): Provider {
-  const http: HttpClient = deps.http;
   const authBase = deps.settings.baseUrls.auth ?? 'https://threads.net';
   const graphBase = deps.settings.baseUrls.graph ?? 'https://graph.threads.net';
-  const version = deps.settings.baseUrls.version || VERSION;
-  const graph = (path: string) => `${graphBase}/${version}/${path}`;
+  const g = graphApi(deps.http, { provider: P, base: graphBase, version: deps.settings.baseUrls.version || VERSION });
+  const { get, post } = g;
   const clientId = deps.settings.clientId ?? '';
   const poll = opts.poll ?? DEFAULT_POLL;
   const attempts = new PublishAttempts(P, deps.journal);
-
-  const secret = (): string => {
-    if (!deps.settings.clientSecret) throw permanent(P, 'THREADS_APP_SECRET is not set: the code exchange needs the app secret', 'not_configured');
-    return deps.settings.clientSecret;
-  };
-  const get = <T extends object>(operation: string, path: string, token: string, params: Params = {}) =>
-    graphCall<T>(http, { provider: P, operation, method: 'GET', url: graph(path), token, params });
-  const post = <T extends object>(operation: string, path: string, token: string, params: Params, creates = false) =>
-    graphCall<T>(http, { provider: P, operation, method: 'POST', url: graph(path), token, params, creates });
-
-  const tokenSet = (r: Record<string, unknown>, operation: string, scope: string[] | undefined): TokenSet => {
-    let t: TokenSet;
-    try {
-      t = toTokenSet(r);
-    } catch {
-      throw malformed(P, operation, false);
-    }
-    return { ...t, ...(scope ? { scope } : {}) };
-  };
+  const secret = () => appSecret(P, deps.settings, 'THREADS_APP_SECRET');
 
   const container = async (uid: string, token: string, params: Params): Promise<string> => {
     // A container is not a post: no answer here is transient, never an unknown outcome.
@@ -116,28 +94,21 @@ export function createThreads(deps: ProviderDeps, opts: ThreadsOptions = {}): Pr
     },
 
     async exchangeCode(req: ExchangeRequest): Promise<TokenSet> {
-      const short = await graphCall<Record<string, unknown>>(http, {
-        provider: P, operation: 'oauth_exchange', method: 'POST', url: `${graphBase}/oauth/access_token`, tokenCall: true,
+      const short = await g.call<Record<string, unknown>>({
+        operation: 'oauth_exchange', method: 'POST', url: `${graphBase}/oauth/access_token`, tokenCall: true,
         params: { client_id: clientId, client_secret: secret(), grant_type: 'authorization_code', redirect_uri: req.redirectUri, code: req.code.replace(/#_$/, '') },
       });
       const shortToken = need(P, 'oauth_exchange', false, short.access_token);
-      const long = await graphCall<Record<string, unknown>>(http, {
-        provider: P, operation: 'oauth_exchange', method: 'GET', url: `${graphBase}/access_token`, tokenCall: true,
+      const long = await g.call<Record<string, unknown>>({
+        operation: 'oauth_exchange', method: 'GET', url: `${graphBase}/access_token`, tokenCall: true,
         params: { grant_type: 'th_exchange_token', client_secret: secret(), access_token: shortToken },
       });
       // Threads does not echo the granted scopes; these are the ones asked for.
-      return tokenSet(long, 'oauth_exchange', THREADS_SCOPES);
+      return tokenSetOf(P, 'oauth_exchange', long, THREADS_SCOPES);
     },
 
-    async refresh(account: AccountRef): Promise<TokenSet> {
-      const t = account.tokens;
-      // Only a token at least 24 h old can be refreshed; a younger one is still good for ~59 days.
-      if (t.expiresAt && t.expiresAt.getTime() - Date.now() > (LONG_LIVED_SECONDS - 24 * 3600) * 1000) return t;
-      const r = await graphCall<Record<string, unknown>>(http, {
-        provider: P, operation: 'oauth_refresh', method: 'GET', url: `${graphBase}/refresh_access_token`, tokenCall: true,
-        params: { grant_type: 'th_refresh_token', access_token: t.accessToken },
-      });
-      return tokenSet(r, 'oauth_refresh', t.scope);
+    refresh(account: AccountRef): Promise<TokenSet> {
+      return refreshLongLived(g, { url: `${graphBase}/refresh_access_token`, grantType: 'th_refresh_token', tokens: account.tokens });
     },
 
     async identities(tokens: TokenSet): Promise<ConnectedIdentity[]> {
@@ -210,12 +181,9 @@ export function createThreads(deps: ProviderDeps, opts: ThreadsOptions = {}): Pr
       await attempts.record(uid, req.marker, { ...sent, containerId });
       const r = await post<{ id?: unknown }>('publish', `${uid}/threads_publish`, token, { creation_id: containerId }, true);
       const mediaId = need(P, 'publish', true, r.id);
-      try {
-        const m = await get<{ permalink?: unknown }>('permalink', mediaId, token, { fields: 'permalink' });
-        return { remoteId: mediaId, ...(typeof m.permalink === 'string' ? { url: m.permalink } : {}) };
-      } catch {
-        return { remoteId: mediaId }; // published all the same (permalinks are also omitted for flagged media)
-      }
+      // Published all the same without a permalink (permalinks are also omitted for flagged media).
+      const url = await permalinkOf(g, mediaId, token, 'permalink');
+      return { remoteId: mediaId, ...(url ? { url } : {}) };
     },
 
     async findByMarker(account: AccountRef, marker: string, since: Date): Promise<PublishedPost | null> {
@@ -224,33 +192,22 @@ export function createThreads(deps: ProviderDeps, opts: ThreadsOptions = {}): Pr
       const containers = containersOf(a);
       if (containers.length === 0) return null; // threads_publish was never sent
       const token = account.tokens.accessToken;
-      let published = false;
-      for (const id of containers) {
-        const c = await get<{ status?: unknown }>('find_post', id, token, { fields: 'status' });
-        if (c.status === 'PUBLISHED') published = true;
-      }
-      if (!published) return null;
+      if (!await anyPublished(g, containers, token, 'status')) return null;
       const from = searchFrom(since, a);
       // Replies are not listed with the profile's posts: they have their own edge.
       const r = await get<{ data?: { id?: unknown; text?: unknown; permalink?: unknown; timestamp?: unknown }[] }>(
         'find_post', `${account.externalId}/${a.replyTo ? 'replies' : 'threads'}`, token,
         { fields: 'id,text,permalink,timestamp', since: Math.max(1688540400, Math.floor(from / 1000)), limit: 25 });
-      if (!Array.isArray(r.data)) throw malformed(P, 'find_post', false);
-      const hit = r.data.filter((m) => typeof m.id === 'string' && sameText(m.text, a.text) && !(parseGraphTime(m.timestamp) < from))
-        .sort((x, y) => parseGraphTime(x.timestamp) - parseGraphTime(y.timestamp))[0];
+      const hit = oldestMatch(dataOf(P, 'find_post', r), { from, timeField: 'timestamp', textField: 'text', text: a.text });
       if (!hit) throw new ProviderError('transient', 'threads: the container was published but the post is not listed yet', { provider: P, reason: 'published_not_listed' });
-      return { remoteId: hit.id as string, ...(typeof hit.permalink === 'string' ? { url: hit.permalink } : {}) };
+      return { remoteId: hit.id, ...(typeof hit.permalink === 'string' ? { url: hit.permalink } : {}) };
     },
 
     async metrics(account: AccountRef, remoteId: string): Promise<PostMetrics> {
       const r = await get<{ data?: { name?: unknown; values?: { value?: unknown }[]; total_value?: { value?: unknown } }[] }>(
         'metrics', `${remoteId}/insights`, account.tokens.accessToken, { metric: 'views,likes,replies,reposts,quotes,shares' });
-      if (!Array.isArray(r.data)) throw malformed(P, 'metrics', false);
-      const value = (name: string) => {
-        const d = r.data!.find((x) => x.name === name);
-        const v = d?.values?.[0]?.value ?? d?.total_value?.value; // some metrics answer with total_value
-        return typeof v === 'number' ? v : undefined;
-      };
+      const data = dataOf(P, 'metrics', r);
+      const value = (name: string) => insightValue(data, name);
       const out: PostMetrics = { collectedAt: new Date() };
       const likes = value('likes'); const replies = value('replies'); const reposts = value('reposts'); const impressions = value('views');
       if (likes !== undefined) out.likes = likes;

@@ -22,7 +22,8 @@
 // marker with no record at all makes findByMarker say the outcome cannot be known (unknown_outcome).
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { HttpRequest, HttpResponse } from '../infra/http/client.ts';
-import { malformed, retryAfterMs, transportError } from './errors.ts';
+import { bodySnippet, malformed, retryAfterMs, transportError } from './errors.ts';
+import { parseJson, readJson, redactSecrets } from './http.ts';
 import { revokeRequest, tokenRequest, type ClientAuth } from './oauth2.ts';
 import {
   ProviderError, type AccountRef, type AuthorizeRequest, type ConnectedIdentity, type ExchangeRequest, type MediaItem, type PostMetrics,
@@ -101,17 +102,13 @@ export function xRetryAfterMs(headers: Record<string, string>, now = Date.now())
 }
 
 function problemOf(res: HttpResponse): XProblem {
-  try {
-    const p = res.json<XProblem>();
-    return p && typeof p === 'object' ? p : {};
-  } catch {
-    return {};
-  }
+  const p = parseJson(res);
+  return p && typeof p === 'object' ? p as XProblem : {};
 }
 
 function describe(p: XProblem, res: HttpResponse): string {
   const parts = [p.detail ?? p.title, ...(p.errors ?? []).map((e) => e.message ?? e.detail)].filter((s): s is string => typeof s === 'string' && s !== '');
-  return (parts.length > 0 ? [...new Set(parts)].join('; ') : res.text.slice(0, 200) || `HTTP ${res.status}`).slice(0, 300);
+  return (parts.length > 0 ? redactSecrets([...new Set(parts)].join('; ')) : bodySnippet(res)).slice(0, 300);
 }
 
 const isDuplicate = (p: XProblem) => /duplicate content/i.test(`${p.detail ?? ''} ${(p.errors ?? []).map((e) => e.message ?? '').join(' ')}`);
@@ -189,15 +186,7 @@ export function createX(deps: ProviderDeps): Provider {
     if (res.status < 200 || res.status >= 300) throw xError(req.operation, res, opts);
     return res;
   };
-  const read = <T>(res: HttpResponse, what: string, creates = false): T => {
-    try {
-      const v = res.json<T>();
-      if (!v || typeof v !== 'object') throw new Error('not an object');
-      return v;
-    } catch {
-      throw malformed('x', what, creates);
-    }
-  };
+  const read = <T>(res: HttpResponse, what: string, creates = false): T => readJson<T>(res, { provider: 'x', operation: what, creates });
   const postUrl = (username: string, id: string) => (username ? `https://x.com/${encodeURIComponent(username)}/status/${id}` : `https://x.com/i/web/status/${id}`);
 
   async function waitProcessed(tokens: TokenSet, id: string, info: NonNullable<NonNullable<XMediaAnswer['data']>['processing_info']>): Promise<void> {
