@@ -30,7 +30,7 @@ import type { InvalidationBus } from '../../infra/stores/invalidation.ts';
 import { ApiError } from '../../http/errors.ts';
 import { ProviderError, type ProviderId } from '../../providers/types.ts';
 import type { ProviderRegistry } from '../../providers/registry.ts';
-import type { AccountService } from '../accounts/service.ts';
+import type { AccountService } from '../accounts/index.ts';
 import { posts, postTargets } from '../posts/schema.ts';
 import { DateTime as Luxon } from 'luxon';
 import { assertZone, dayIn, startOfDay } from '../posts/time.ts';

@@ -3,9 +3,8 @@
 import { eq, inArray } from 'drizzle-orm';
 import type { DbOrTx } from '../../infra/db/client.ts';
 import { users } from '../auth/schema.ts';
-import { socialAccounts } from '../accounts/schema.ts';
-import { queueMail } from '../mail/outbox.ts';
-import { templates } from '../mail/templates.ts';
+import { socialAccounts } from '../accounts/index.ts';
+import { queueMail, templates } from '../mail/index.ts';
 import { posts } from './schema.ts';
 
 export async function mailPostProblem(db: DbOrTx, publicUrl: string, t: { postId: string; accountId: string; provider: string; workspaceId: string }, state: 'failed' | 'unknown', reason: string): Promise<void> {

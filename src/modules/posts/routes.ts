@@ -10,7 +10,7 @@ import type { AuthGuards } from '../auth/authenticate.ts';
 import type { WorkspaceAccessFactory } from '../workspaces/access.ts';
 import { accessOf, auditActor } from '../workspaces/access.ts';
 import { DateTime, Uuid, WorkspaceParams, errors, isoOrNull } from '../workspaces/input.ts';
-import type { AccountService } from '../accounts/service.ts';
+import type { AccountService } from '../accounts/index.ts';
 import { aggregateStatus, type PostsService, type Post, type Target, type ScheduleSpec, type PostInput } from './service.ts';
 import { POST_STATUSES, TARGET_STATES, type Recurrence } from './schema.ts';
 import { assertZone, dayIn, startOfDay } from './time.ts';

@@ -2,7 +2,7 @@ import { sql } from 'drizzle-orm';
 import { bigserial, boolean, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { users } from '../auth/schema.ts';
 import { workspaces } from '../workspaces/schema.ts';
-import { socialAccounts } from '../accounts/schema.ts';
+import { socialAccounts } from '../accounts/index.ts';
 
 /** Where a post is in its life; the per-network outcome lives on its targets. */
 export const POST_STATUSES = ['draft', 'pending_approval', 'scheduled'] as const;

@@ -8,7 +8,7 @@ import type { Db, DbOrTx } from '../../infra/db/client.ts';
 import { addJob } from '../../infra/queue/add-job.ts';
 import { ApiError } from '../../http/errors.ts';
 import { audit, type AuditEntry } from '../audit/service.ts';
-import { socialAccounts } from '../accounts/schema.ts';
+import { socialAccounts } from '../accounts/index.ts';
 import { workspaces } from '../workspaces/schema.ts';
 import { holdWorkspace } from '../workspaces/hold.ts';
 import type { ProviderRegistry } from '../../providers/registry.ts';
