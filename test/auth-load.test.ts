@@ -5,11 +5,11 @@
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { hash as argonHash } from '@node-rs/argon2';
 import { startTestApp, uniqueEmail, strongPassword, type TestApp } from './support/app.ts';
 import { capturingLogger, testConfig, testRedisPrefix } from './support/env.ts';
 import { apiCaller } from './support/http.ts';
+import { eventually } from './support/eventually.ts';
 import { startRuntime } from '../src/runtime.ts';
 import { ARGON2_OPTIONS, PasswordHasher } from '../src/modules/auth/passwords.ts';
 import { Lanes, Overloaded } from '../src/infra/semaphore.ts';
@@ -41,7 +41,7 @@ describe('bursts', () => {
       .then((r) => { aDone++; return r; })));
     // Wait until the burst is hashing, then sign in as someone else.
     const started = hasher.queue.started;
-    while (hasher.queue.started < started + 4) await sleep(1);
+    await eventually(() => hasher.queue.started >= started + 4, 20_000, 'the burst to be hashing', 1);
     const other = await t.call('POST', '/api/auth/login', { body: { email: b.email, password: b.password } });
     const aDoneWhenBWasIn = aDone;
     const rs = await burst;

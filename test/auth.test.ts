@@ -13,6 +13,7 @@ import { TokenService } from '../src/modules/auth/tokens.ts';
 import { SessionService, RefreshError } from '../src/modules/auth/sessions.ts';
 import { RedisStore } from '../src/infra/stores/redis.ts';
 import { quietLogger } from './support/env.ts';
+import { eventually } from './support/eventually.ts';
 import { users, sessions } from '../src/modules/auth/schema.ts';
 import { mailOutbox } from '../src/modules/mail/schema.ts';
 
@@ -123,6 +124,7 @@ describe('rotation and reuse', () => {
       const a = await app.login(u.email, u.password);
       const b = await app.call('POST', '/api/auth/refresh', { body: { refreshToken: a.refreshToken } });
       assert.equal((await app.call('GET', '/api/auth/me', { token: b.body.accessToken })).status, 200);
+      // Time must pass: the reuse has to come after the rotation by the clock the (zero) grace window is read on.
       await sleep(20);
       const reuse = await app.call('POST', '/api/auth/refresh', { body: { refreshToken: a.refreshToken } });
       assert.equal(reuse.status, 401);
@@ -226,9 +228,8 @@ describe('no account enumeration', () => {
     assert.equal(fresh.status, 202);
     assert.equal(taken.status, fresh.status);
     assert.deepEqual(taken.body, fresh.body);
-    await sleep(50);
-    const mails = await t.running.services.db.select().from(mailOutbox).where(eq(mailOutbox.to, u.email));
-    assert.ok(mails.some((m) => m.template === 'already_registered'));
+    await eventually(async () => (await t.running.services.db.select().from(mailOutbox).where(eq(mailOutbox.to, u.email)))
+      .some((m) => m.template === 'already_registered'), 20_000, 'the already_registered mail');
   });
 
   test('login: one message for unknown email and wrong password', async () => {
@@ -530,13 +531,11 @@ describe('the /me cache', () => {
       // Created through the other process: this one's cached /me is dropped through Redis.
       const created = await other.call('POST', '/api/workspaces', { token: s.accessToken, body: { name: 'Fresh' } });
       assert.equal(created.status, 201, JSON.stringify(created.body));
-      let seen;
-      for (let i = 0; i < 20; i++) {
-        seen = await t.call('GET', '/api/auth/me', { token: s.accessToken });
-        if (seen.body.workspaces.length === 1) break;
-        await sleep(25);
-      }
-      assert.deepEqual(seen!.body.workspaces.map((w: { name: string; role: string }) => [w.name, w.role]), [['Fresh', 'owner']]);
+      const seen = await eventually(async () => {
+        const me = await t.call('GET', '/api/auth/me', { token: s.accessToken });
+        return me.body.workspaces.length === 1 && me;
+      }, 5000, 'the other process\'s change to reach this one\'s /me', 25);
+      assert.deepEqual(seen.body.workspaces.map((w: { name: string; role: string }) => [w.name, w.role]), [['Fresh', 'owner']]);
     } finally {
       await other.stop();
     }

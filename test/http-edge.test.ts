@@ -11,6 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parse } from 'yaml';
 import { startTestApp, type TestApp } from './support/app.ts';
 import { ROOT } from './support/process.ts';
+import { eventually } from './support/eventually.ts';
 import { readConfig, parseTrustProxy, ConfigError } from '../src/config.ts';
 import { webhooks } from '../src/modules/webhooks/schema.ts';
 
@@ -44,7 +45,7 @@ async function trickle(socket: Socket, closed: Promise<void>, byte = 'a', pauseM
   while (open && !socket.destroyed) {
     socket.write(byte);
     sent++;
-    await sleep(pauseMs);
+    await sleep(pauseMs); // the pace of a slow client: the pause is what is tested, not a wait for something
   }
   return sent;
 }
@@ -139,7 +140,7 @@ describe('under the shipped defaults', () => {
           : `POST /api/auth/login HTTP/1.1\r\nHost: allin\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{"email":"`);
       }
       // The server has accepted every one of them (its accept runs on this event loop, after the client's connect).
-      while (!slow.every((s) => sockets.of(s.socket))) await sleep(10);
+      await eventually(() => slow.every((s) => sockets.of(s.socket)), 20_000, 'the server to accept every slow connection', 10);
       sockets.stop();
       const health = await t.call('GET', '/health');
       assert.equal(health.status, 200);

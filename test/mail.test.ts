@@ -2,10 +2,10 @@
 // peer); a refused delivery is retried by the job runner; without MAIL_URL it stays in the outbox.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { eq } from 'drizzle-orm';
 import { SMTPServer } from 'smtp-server';
 import { startTestApp, uniqueEmail, strongPassword, type TestApp } from './support/app.ts';
+import { eventually } from './support/eventually.ts';
 import { mailOutbox } from '../src/modules/mail/schema.ts';
 
 interface Received { to: string[]; data: string }
@@ -46,7 +46,7 @@ test('with MAIL_URL, the verification mail is delivered over SMTP, and a refused
     const email = uniqueEmail('smtp');
     assert.equal((await app.call('POST', '/api/auth/register', { body: { email, password: strongPassword(), name: 'Sam' } })).status, 202);
     // graphile-worker retries a failed job after an exponential delay (about 2 s for the first retry).
-    for (let i = 0; i < 150 && server.received.length === 0; i++) await sleep(100);
+    await eventually(() => server.received.length > 0, 15_000, 'the retried delivery', 100).catch(() => { /* the assertions below say what arrived */ });
     assert.equal(server.received.length, 1, `attempts: ${server.attempts()}`);
     assert.ok(server.attempts() >= 2, 'the first delivery was refused and retried');
     assert.deepEqual(server.received[0]!.to, [email]);
@@ -68,16 +68,14 @@ test('without MAIL_URL, mail stays readable in the outbox (and the dev route), n
   apps.push(app);
   const email = uniqueEmail('outbox');
   await app.call('POST', '/api/auth/register', { body: { email, password: strongPassword(), name: 'Olive' } });
-  let mail;
-  for (let i = 0; i < 50; i++) {
-    mail = await app.call('GET', `/api/dev/mail?to=${encodeURIComponent(email)}`);
-    if (mail.body.mail?.[0]?.sentAt) break;
-    await sleep(100);
-  }
-  assert.equal(mail!.status, 200);
-  assert.equal(mail!.body.mail.length, 1);
-  assert.match(mail!.body.mail[0].text, /verify-email#token=ve_/);
-  assert.ok(mail!.body.mail[0].sentAt, 'the job ran and logged it');
+  const mail = await eventually(async () => {
+    const r = await app.call('GET', `/api/dev/mail?to=${encodeURIComponent(email)}`);
+    return r.body.mail?.[0]?.sentAt && r;
+  }, 10_000, 'the mail job to run');
+  assert.equal(mail.status, 200);
+  assert.equal(mail.body.mail.length, 1);
+  assert.match(mail.body.mail[0].text, /verify-email#token=ve_/);
+  assert.ok(mail.body.mail[0].sentAt, 'the job ran and logged it');
 });
 
 test('the dev mail route does not exist in production', async () => {

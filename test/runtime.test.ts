@@ -3,7 +3,6 @@ import { json } from './support/http.ts';
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
-import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { startRuntime, StartupRefused, type Running } from '../src/runtime.ts';
 import { DependencyError } from '../src/infra/retry.ts';
@@ -11,6 +10,7 @@ import { applyMigrations, pendingMigrations } from '../src/infra/db/migrate.ts';
 import { createPool } from '../src/infra/db/pool.ts';
 import { createMetrics } from '../src/infra/metrics.ts';
 import { testConfig, quietLogger, capturingLogger, createTempDatabase } from './support/env.ts';
+import { eventually } from './support/eventually.ts';
 
 let db: { url: string; drop(): Promise<void> };
 before(async () => { db = await createTempDatabase(); });
@@ -136,8 +136,7 @@ test('shutdown: in-flight requests finish, new connections are refused, keep-ali
   const slow = fetch(`${r.url}/test/slow`).then(async (res) => ({ status: res.status, body: await json(res) }));
   await inside;
   const stopping = r.stop('test');
-  await sleep(50);
-  await assert.rejects(fetch(`${r.url}/health`, { headers: { connection: 'close' } }), 'new connections refused');
+  await eventually(() => fetch(`${r.url}/health`, { headers: { connection: 'close' } }).then(() => false, () => true), 10_000, 'new connections to be refused', 10);
   release();
   assert.deepEqual(await slow, { status: 200, body: { finished: true } });
   const t0 = Date.now();
@@ -146,13 +145,15 @@ test('shutdown: in-flight requests finish, new connections are refused, keep-ali
 });
 
 test('shutdown deadline: a request that outlives SHUTDOWN_TIMEOUT_MS is cut, and stop still completes', async () => {
+  let entered!: () => void;
+  const inside = new Promise<void>((res) => { entered = res; });
   const r = await startRuntime('start', testConfig({ DATABASE_URL: db.url, SHUTDOWN_TIMEOUT_MS: '300' }), quietLogger(), {
     extendApp: (app) => {
-      app.get('/test/forever', () => new Promise(() => {}));
+      app.get('/test/forever', () => { entered(); return new Promise(() => {}); });
     },
   });
   const hanging = fetch(`${r.url}/test/forever`).then(() => 'answered', () => 'cut');
-  await sleep(50);
+  await inside;
   const t0 = Date.now();
   await r.stop('test');
   assert.ok(Date.now() - t0 < 5000);

@@ -54,7 +54,7 @@ test('put and get: JSON values, per network and key; a missing key is undefined'
 test('a key written again keeps its first send time (also from another journal object), and its new value', async () => {
   const key = sendKey('1001', 'allin-retried-0');
   const first = await databaseSendJournal(db).put(P, key, { text: 'try 1' });
-  await sleep(20);
+  await sleep(20); // let the clock move, so a send time written again would differ: no event to await
   // Another process's journal: the same table.
   const other = databaseSendJournal(db);
   const again = await other.put(P, key, { text: 'try 1', containerId: 'c-2' });

@@ -3,8 +3,8 @@
 // publishing quota, first comments, reconciliation, metrics, and every error class.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { harness, authorize, REDIRECT, type Harness } from './harness.ts';
+import { eventually } from '../support/eventually.ts';
 import { createInstagram } from '../../src/providers/instagram.ts';
 import { FACTORIES } from '../../src/providers/registry.ts';
 import { ProviderError, type AccountRef, type MediaItem, type Provider } from '../../src/providers/types.ts';
@@ -38,14 +38,6 @@ const image = (path = '/photo.jpg', altText?: string): MediaItem => ({
 });
 const video = (path = '/clip.mp4'): MediaItem => ({ mimeType: 'video/mp4', bytes: SAMPLE_MP4.length, durationSeconds: 12, read: async () => SAMPLE_MP4, publicUrl: host.url(path) });
 const ago = () => new Date(Date.now() - 60_000);
-async function until(cond: () => boolean, ms = 3000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await sleep(2);
-  }
-}
-
 async function account(loginHint = 'u1'): Promise<AccountRef> {
   const { tokens } = await authorize(p, { loginHint });
   const [id] = await p.identities(tokens);
@@ -212,7 +204,7 @@ test('error classes: 190, 403 permission, 80002 throttling with a wait, 5xx, mal
   // reads are not subject to the knobs), so the next call to answer badly is media_publish.
   const mark = s.log.length;
   const settled = p.publish(a, { text: 'Garbled', media: [video()], marker: 'e4' }).then(() => null, (e: unknown) => e);
-  await until(() => s.log.slice(mark).some((l) => l.path.includes('fields=status_code')));
+  await eventually(() => s.log.slice(mark).some((l) => l.path.includes('fields=status_code')), 3000, 'the first status read', 2); // the window before the publish call is short
   s.knobs.malformedNext = 1;
   assert.equal(kindOf(await settled), 'unknown_outcome');
   // The knob garbles the answer before anything is stored: reconciliation says it was not published.

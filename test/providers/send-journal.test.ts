@@ -48,7 +48,7 @@ const threads = (http: HttpClient | Pick<HttpClient, 'request'>, journal?: SendJ
 test('the memory journal keeps the first send time of a key written again, and copies values through JSON', async () => {
   const j = new MemorySendJournal();
   const first = await j.put('x', sendKey('1', 'm'), { text: 'a', at: new Date(0) });
-  await new Promise((r) => setTimeout(r, 5));
+  await new Promise((r) => setTimeout(r, 5)); // let the clock move, so a send time written again would differ
   const again = await j.put('x', sendKey('1', 'm'), { text: 'b' });
   assert.equal(again.firstSentAt, first.firstSentAt);
   assert.deepEqual(first.value, { text: 'a', at: '1970-01-01T00:00:00.000Z' }, 'a Date comes back as its ISO string');

@@ -3,8 +3,8 @@
 // limits, reconciliation of posts and replies, insights, and every error class.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { harness, authorize, REDIRECT, type Harness } from './harness.ts';
+import { eventually } from '../support/eventually.ts';
 import { createThreads, threadsLength } from '../../src/providers/threads.ts';
 import { FACTORIES } from '../../src/providers/registry.ts';
 import { ProviderError, type AccountRef, type MediaItem, type Provider } from '../../src/providers/types.ts';
@@ -35,14 +35,6 @@ const reasonOf = (e: unknown) => (e instanceof ProviderError ? e.details.reason 
 const image = (path = '/photo.jpg'): MediaItem => ({ mimeType: 'image/jpeg', bytes: SAMPLE_JPEG.length, read: async () => SAMPLE_JPEG, publicUrl: host.url(path), altText: 'a photo' });
 const video = (path = '/clip.mp4'): MediaItem => ({ mimeType: 'video/mp4', bytes: SAMPLE_MP4.length, durationSeconds: 20, read: async () => SAMPLE_MP4, publicUrl: host.url(path) });
 const ago = () => new Date(Date.now() - 60_000);
-async function until(cond: () => boolean, ms = 3000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await sleep(2);
-  }
-}
-
 async function account(loginHint = 'u1'): Promise<AccountRef> {
   const { tokens } = await authorize(p, { loginHint });
   const [id] = await p.identities(tokens);
@@ -186,7 +178,7 @@ test('error classes: 401/190, 403 permission, throttling, 5xx, malformed publish
   // are not subject to the knobs).
   const mark = s.log.length;
   const settled = p.publish(a, { text: 'Garbled', media: [video()], marker: 'e3' }).then(() => null, (e: unknown) => e);
-  await until(() => s.log.slice(mark).some((l) => l.path.includes('fields=status')));
+  await eventually(() => s.log.slice(mark).some((l) => l.path.includes('fields=status')), 3000, 'the first status read', 2); // the window before the publish call is short
   s.knobs.malformedNext = 1;
   assert.equal(kindOf(await settled), 'unknown_outcome');
   assert.equal(await p.findByMarker(a, 'e3', ago()), null, 'the garbled answer came before anything was published');

@@ -34,7 +34,7 @@ test('at most perAccount publishes run at once as one account, and perNetwork on
     byAccount.set(account, (byAccount.get(account) ?? 0) + 1);
     peak = Math.max(peak, running);
     accountPeak = Math.max(accountPeak, byAccount.get(account)!);
-    await sleep(20);
+    await sleep(20); // the work itself: jobs must last long enough to overlap, nothing is awaited
     running--;
     byAccount.set(account, byAccount.get(account)! - 1);
   });
