@@ -14,6 +14,7 @@ import { and, eq, sql } from 'drizzle-orm';
 import { Webhook as StandardWebhook } from 'standardwebhooks';
 import { startTestApp, type TestApp } from './support/app.ts';
 import { capturingLogger } from './support/env.ts';
+import { eventually } from './support/eventually.ts';
 import { webhookDeliveries, webhooks } from '../src/modules/webhooks/schema.ts';
 import { socialAccounts } from '../src/modules/accounts/schema.ts';
 import { auditLog } from '../src/modules/audit/schema.ts';
@@ -59,16 +60,6 @@ before(async () => {
 after(() => new Promise<void>((r) => { receiver.closeAllConnections(); receiver.close(() => r()); }));
 
 const at = (path: string) => received.filter((r) => r.path === path);
-
-async function until<T>(what: string, fn: () => Promise<T | undefined | null | false>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
 
 // --- The app: a job runner, private hosts allowed (the receiver is on 127.0.0.1), quick retries ---
 
@@ -229,10 +220,10 @@ describe('delivering', () => {
     const { webhook, secret } = await createHook('/flaky', ['post.published']);
     scripts.set('/flaky', [500, 500]);
     await emit('post.published', { postId: 'p1', targetId: 't1', url: 'https://network.example/p1' });
-    const [d] = await until('the delivery', async () => {
+    const [d] = await eventually(async () => {
       const rows = await deliveriesOf(webhook.id);
       return rows[0]?.status === 'delivered' ? rows : undefined;
-    });
+    }, 15_000, 'the delivery');
     assert.equal(d!.attempts, 3);
     assert.equal(d!.lastStatusCode, 200);
     assert.equal(d!.lastError, null);
@@ -260,13 +251,14 @@ describe('delivering', () => {
     const { webhook, secret } = await createHook('/down', ['post.failed']);
     scripts.set('/down', [503, 503, 503]);
     await emit('post.failed', { postId: 'p2', error: 'the network refused' });
-    const [d] = await until('giving up', async () => {
+    const [d] = await eventually(async () => {
       const rows = await deliveriesOf(webhook.id);
       return rows[0]?.status === 'failed' ? rows : undefined;
-    });
+    }, 15_000, 'giving up');
     assert.equal(d!.attempts, 3);
     assert.equal(d!.lastStatusCode, 503);
     assert.equal(d!.nextAttemptAt, null);
+    // Nothing to wait for: a fixed pause is the only way to see that a fourth try does not come.
     await sleep(300);
     assert.equal(at('/down').length, 3, 'no fourth try');
 
@@ -278,7 +270,7 @@ describe('delivering', () => {
     assert.equal(again.status, 202, JSON.stringify(again.body));
     assert.notEqual(again.body.id, d!.id);
     assert.equal(again.body.status, 'pending');
-    await until('the redelivery', async () => (await deliveriesOf(webhook.id)).find((x) => x.id === again.body.id && x.status === 'delivered'));
+    await eventually(async () => (await deliveriesOf(webhook.id)).find((x) => x.id === again.body.id && x.status === 'delivered'), 15_000, 'the redelivery');
     const got = at('/down');
     assert.equal(got.length, 4);
     assert.equal(got[3]!.headers['webhook-id'], got[0]!.headers['webhook-id'], 'the same message id, so a receiver can recognise it');
@@ -297,7 +289,7 @@ describe('delivering', () => {
     const off = await createHook('/sub-off', ['post.unknown'], { active: false });
     const on = await createHook('/sub-unknown', ['post.unknown']);
     await emit('post.unknown', { postId: 'p3' });
-    await until('the unknown event', async () => at('/sub-unknown').length === 1);
+    await eventually(async () => at('/sub-unknown').length === 1, 15_000, 'the unknown event');
     assert.equal((await deliveriesOf(wanted.webhook.id)).length, 0);
     assert.equal((await deliveriesOf(off.webhook.id)).length, 0);
 
@@ -309,6 +301,7 @@ describe('delivering', () => {
     assert.equal((await deliveriesOf(on.webhook.id)).length, 1);
     const jobs = await db.execute(sql`select count(*)::int as n from graphile_worker._private_jobs where payload::text like '%rolled-back%'`);
     assert.equal((jobs.rows[0] as { n: number }).n, 0);
+    // A fixed pause: what is checked is that no second request arrives, and an absence has no event.
     await sleep(300);
     assert.equal(at('/sub-unknown').length, 1);
   });
@@ -316,7 +309,7 @@ describe('delivering', () => {
   test('the delivery log pages newest first', async () => {
     const { webhook } = await createHook('/paged', ['post.published']);
     for (let i = 0; i < 5; i++) await emit('post.published', { postId: `page-${i}` });
-    await until('five deliveries', async () => (await deliveriesOf(webhook.id)).filter((d) => d.status === 'delivered').length === 5);
+    await eventually(async () => (await deliveriesOf(webhook.id)).filter((d) => d.status === 'delivered').length === 5, 15_000, 'five deliveries');
     const first = await api('GET', `/${webhook.id}/deliveries?limit=2`);
     assert.equal(first.body.deliveries.length, 2);
     assert.ok(first.body.nextBefore);
@@ -340,12 +333,13 @@ describe('delivering', () => {
       id: randomUUID(), workspaceId: ws, provider: 'sandbox', externalId: `ext-${randomUUID()}`, kind: 'person', username: 'hooky', displayName: 'Hooky',
     }).returning();
     await accounts.markNeedsReconnect(acc!, 'the network refused the refresh token');
-    await until('the account event', async () => at('/accounts').length === 1);
+    await eventually(async () => at('/accounts').length === 1, 15_000, 'the account event');
     const payload = verified(secret, at('/accounts')[0]!);
     assert.equal(payload.type, 'account.needs_reconnect');
     assert.deepEqual(payload.data, { accountId: acc!.id, provider: 'sandbox', username: 'hooky', reason: 'the network refused the refresh token' });
     // Marking it again changes nothing and tells no one again.
     await accounts.markNeedsReconnect(acc!, 'again');
+    // A fixed pause: what is checked is that no second event is sent, and an absence has no event.
     await sleep(300);
     assert.equal(at('/accounts').length, 1);
     assert.equal((await deliveriesOf(webhook.id)).length, 1);
