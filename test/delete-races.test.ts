@@ -10,18 +10,17 @@ import { createServer, type Server } from 'node:http';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { deflateSync } from 'node:zlib';
 import { eq, sql } from 'drizzle-orm';
 import { parseEncryptionKeys } from '../src/config.ts';
 import { TokenCipher } from '../src/infra/crypto/token-cipher.ts';
 import { HttpClient } from '../src/infra/http/client.ts';
 import { createMetrics } from '../src/infra/metrics.ts';
 import { ApiError } from '../src/http/errors.ts';
-import { recentMail } from '../src/modules/mail/outbox.ts';
 import { webhookAttempts, webhookDeliveries, webhooks } from '../src/modules/webhooks/schema.ts';
 import { WebhookService } from '../src/modules/webhooks/service.ts';
 import { startTestApp, type TestApp } from './support/app.ts';
 import type { Json } from './support/http.ts';
+import { greyPng, member, newWorkspace, ok, person } from './support/fixtures.ts';
 import { connectSandbox, eventually } from './support/social.ts';
 import { quietLogger } from './support/env.ts';
 
@@ -36,30 +35,6 @@ after(async () => {
   await t.stop();
   await rm(mediaDir, { recursive: true, force: true });
 });
-
-interface Person { id: string; email: string; token: string }
-
-async function person(): Promise<Person> {
-  const u = await t.user();
-  return { id: u.id, email: u.email, token: (await t.login(u.email, u.password)).accessToken };
-}
-
-async function ok(method: string, path: string, token: string, body?: unknown, status = 200): Promise<Json> {
-  const r = await t.call(method, path, { token, ...(body === undefined ? {} : { body }) });
-  assert.equal(r.status, status, `${method} ${path}: ${JSON.stringify(r.body)}`);
-  return r.body;
-}
-
-const newWorkspace = async (owner: Person, name = 'Races'): Promise<string> => (await ok('POST', '/api/workspaces', owner.token, { name }, 201)).id;
-
-async function invite(ws: string, owner: Person, role: string): Promise<Person> {
-  const p = await person();
-  await ok('POST', `/api/workspaces/${ws}/invitations`, owner.token, { email: p.email, role }, 201);
-  const [mail] = await recentMail(t.running.services.db, { to: p.email, limit: 1 });
-  const token = decodeURIComponent(/#token=(\S+)/.exec(mail!.text)![1]!);
-  await ok('POST', '/api/invitations/accept', p.token, { token });
-  return p;
-}
 
 interface Op {
   name: string;
@@ -99,39 +74,6 @@ async function race(rounds: number, setup: (round: number) => Promise<Op[]>): Pr
 const times = (n: number, op: Op): Op[] => Array.from({ length: n }, () => op);
 const later = () => new Date(Date.now() + 30 * 86_400_000).toISOString();
 
-// ---------- a tiny PNG for uploads ----------
-
-const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
-  let c = n;
-  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-  return c >>> 0;
-});
-function crc32(buf: Buffer): number {
-  let c = 0xffffffff;
-  for (const b of buf) c = CRC_TABLE[(c ^ b) & 0xff]! ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
-function pngChunk(type: string, data: Buffer): Buffer {
-  const len = Buffer.alloc(4);
-  len.writeUInt32BE(data.length);
-  const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
-  const crc = Buffer.alloc(4);
-  crc.writeUInt32BE(crc32(body));
-  return Buffer.concat([len, body, crc]);
-}
-function png(width: number, height: number): Buffer {
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(width, 0);
-  ihdr.writeUInt32BE(height, 4);
-  ihdr[8] = 8;
-  ihdr[9] = 2;
-  const rows = Array.from({ length: height }, () => Buffer.concat([Buffer.from([0]), Buffer.alloc(width * 3, 0x80)]));
-  return Buffer.concat([
-    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    pngChunk('IHDR', ihdr), pngChunk('IDAT', deflateSync(Buffer.concat(rows))), pngChunk('IEND', Buffer.alloc(0)),
-  ]);
-}
-
 /**
  * Starts reconnecting `account` (its simulator user is `simUser`) and gives its consent: what is left is
  * the browser's way back to AllIN, which completes the reconnection.
@@ -151,7 +93,7 @@ async function reconnectCallback(ws: string, token: string, account: string, sim
 
 async function upload(ws: string, token: string): Promise<{ status: number; body: Json }> {
   const form = new FormData();
-  form.append('file', new Blob([png(4, 3)]), 'pixel.png');
+  form.append('file', new Blob([greyPng(4, 3)]), 'pixel.png');
   const res = await fetch(`${t.url}/api/workspaces/${ws}/media`, { method: 'POST', body: form, headers: { authorization: `Bearer ${token}` } });
   const text = await res.text();
   return { status: res.status, body: text ? JSON.parse(text) : null };
@@ -161,13 +103,13 @@ async function upload(ws: string, token: string): Promise<{ status: number; body
 
 describe('deleting while in use answers 404 or 409, never 500', () => {
   test('a webhook, while it is pinged and redelivered', async () => {
-    const owner = await person();
-    const ws = await newWorkspace(owner);
+    const owner = await person(t);
+    const ws = await newWorkspace(t, owner);
     const base = `/api/workspaces/${ws}/webhooks`;
     await race(25, async () => {
       // A host that does not resolve: accepted when saved, and each try fails fast.
-      const hook = (await ok('POST', base, owner.token, { url: 'https://allin-delete-race.invalid/hook', events: ['post.published'] }, 201)).webhook.id;
-      const settled = await ok('POST', `${base}/${hook}/ping`, owner.token);
+      const hook = (await ok(t, 'POST', base, owner.token, { url: 'https://allin-delete-race.invalid/hook', events: ['post.published'] }, 201)).webhook.id;
+      const settled = await ok(t, 'POST', `${base}/${hook}/ping`, owner.token);
       return [
         { name: 'delete webhook', method: 'DELETE', path: `${base}/${hook}`, token: owner.token, allowed: [204] },
         ...times(4, { name: 'ping', method: 'POST', path: `${base}/${hook}/ping`, token: owner.token, allowed: [200, 404] }),
@@ -179,8 +121,8 @@ describe('deleting while in use answers 404 or 409, never 500', () => {
   });
 
   test('a social account, while posts are written for it and it is reconnected', async () => {
-    const owner = await person();
-    const ws = await newWorkspace(owner);
+    const owner = await person(t);
+    const ws = await newWorkspace(t, owner);
     await race(15, async (round) => {
       const account = await connectSandbox(t, owner.token, ws, `racer-${round}`);
       const accountPath = `/api/workspaces/${ws}/accounts/${account}`;
@@ -196,8 +138,8 @@ describe('deleting while in use answers 404 or 409, never 500', () => {
   });
 
   test('an upload, while posts are saved with it, it is read and its alt text changed', async () => {
-    const owner = await person();
-    const ws = await newWorkspace(owner);
+    const owner = await person(t);
+    const ws = await newWorkspace(t, owner);
     const account = await connectSandbox(t, owner.token, ws, 'media-racer');
     await race(15, async () => {
       const up = await upload(ws, owner.token);
@@ -214,14 +156,14 @@ describe('deleting while in use answers 404 or 409, never 500', () => {
   });
 
   test('a post, while it is scheduled, edited, submitted, approved and retried', async () => {
-    const owner = await person();
-    const ws = await newWorkspace(owner);
+    const owner = await person(t);
+    const ws = await newWorkspace(t, owner);
     const account = await connectSandbox(t, owner.token, ws, 'post-racer');
     const posts = `/api/workspaces/${ws}/posts`;
     await race(20, async (round) => {
-      const draft = await ok('POST', posts, owner.token, { text: `draft ${round}`, targets: [{ accountId: account }] }, 201);
-      const pending = await ok('POST', posts, owner.token, { text: `pending ${round}`, targets: [{ accountId: account }] }, 201);
-      const submitted = await ok('POST', `${posts}/${pending.id}/submit`, owner.token, { at: later() });
+      const draft = await ok(t, 'POST', posts, owner.token, { text: `draft ${round}`, targets: [{ accountId: account }] }, 201);
+      const pending = await ok(t, 'POST', posts, owner.token, { text: `pending ${round}`, targets: [{ accountId: account }] }, 201);
+      const submitted = await ok(t, 'POST', `${posts}/${pending.id}/submit`, owner.token, { at: later() });
       const p = (id: string) => `${posts}/${id}`;
       const use = [200, 404, 409];
       return [
@@ -238,13 +180,13 @@ describe('deleting while in use answers 404 or 409, never 500', () => {
   });
 
   test('a member, while their role is changed, they and their API key act, and they are invited again', async () => {
-    const owner = await person();
-    const ws = await newWorkspace(owner);
+    const owner = await person(t);
+    const ws = await newWorkspace(t, owner);
     const account = await connectSandbox(t, owner.token, ws, 'member-racer');
     await race(15, async () => {
-      const m = await invite(ws, owner, 'admin');
+      const m = await member(t, ws, owner, 'admin');
       // Revoked with the member's removal: a key never outlives its creator's membership.
-      const key = await ok('POST', `/api/workspaces/${ws}/api-keys`, m.token, { name: 'mine', scopes: ['read', 'write'] }, 201);
+      const key = await ok(t, 'POST', `/api/workspaces/${ws}/api-keys`, m.token, { name: 'mine', scopes: ['read', 'write'] }, 201);
       const memberPath = `/api/workspaces/${ws}/members/${m.id}`;
       const post = { text: 'hello', targets: [{ accountId: account }] };
       return [
@@ -260,11 +202,11 @@ describe('deleting while in use answers 404 or 409, never 500', () => {
   });
 
   test('an API key, while it is used', async () => {
-    const owner = await person();
-    const ws = await newWorkspace(owner);
+    const owner = await person(t);
+    const ws = await newWorkspace(t, owner);
     const account = await connectSandbox(t, owner.token, ws, 'key-racer');
     await race(15, async (round) => {
-      const key = await ok('POST', `/api/workspaces/${ws}/api-keys`, owner.token, { name: `key ${round}`, scopes: ['read', 'write', 'admin'] }, 201);
+      const key = await ok(t, 'POST', `/api/workspaces/${ws}/api-keys`, owner.token, { name: `key ${round}`, scopes: ['read', 'write', 'admin'] }, 201);
       const keyPath = `/api/workspaces/${ws}/api-keys/${key.id}`;
       return [
         { name: 'revoke', method: 'DELETE', path: keyPath, token: owner.token, allowed: [204, 404] },
@@ -278,12 +220,12 @@ describe('deleting while in use answers 404 or 409, never 500', () => {
   });
 
   test('a workspace, while everything in it is used', async () => {
-    const owner = await person();
+    const owner = await person(t);
     await race(20, async (round) => {
-      const ws = await newWorkspace(owner, `Doomed ${round}`);
+      const ws = await newWorkspace(t, owner, `Doomed ${round}`);
       const account = await connectSandbox(t, owner.token, ws, `doomed-${round}`);
-      const hook = (await ok('POST', `/api/workspaces/${ws}/webhooks`, owner.token, { url: 'https://allin-delete-race.invalid/w', events: ['post.published'] }, 201)).webhook.id;
-      const draft = await ok('POST', `/api/workspaces/${ws}/posts`, owner.token, { text: 'doomed', targets: [{ accountId: account }] }, 201);
+      const hook = (await ok(t, 'POST', `/api/workspaces/${ws}/webhooks`, owner.token, { url: 'https://allin-delete-race.invalid/w', events: ['post.published'] }, 201)).webhook.id;
+      const draft = await ok(t, 'POST', `/api/workspaces/${ws}/posts`, owner.token, { text: 'doomed', targets: [{ accountId: account }] }, 201);
       const w = `/api/workspaces/${ws}`;
       const gone = [404];
       // Writes whose services do not hold the workspace first yet may lose the race to the generic 409.
@@ -335,8 +277,8 @@ describe('a webhook deleted at the worst moment', () => {
       db, cipher, log, http: new HttpClient({ metrics: createMetrics({ enabled: false }), log, allowPrivateHosts: true }),
       config: { maxAttempts: 5, timeoutMs: 30_000, retryBaseMs: 60_000, allowPrivateHosts: true, requireHttps: false },
     });
-    const owner = await person();
-    const ws = await newWorkspace(owner);
+    const owner = await person(t);
+    const ws = await newWorkspace(t, owner);
     const created = await service.create(ws, { url: `${receiverUrl}/hook`, events: ['post.published'] }, owner.id, { actorUserId: owner.id });
     return { db, service, owner, ws, id: created.webhook.id };
   }
@@ -350,7 +292,7 @@ describe('a webhook deleted at the worst moment', () => {
     await db.insert(webhookDeliveries).values({ id: deliveryId, webhookId: id, event: 'post.published', payload: { id: 'msg_race', type: 'post.published', timestamp: new Date().toISOString(), data: {} } });
     const delivering = service.deliver(deliveryId);
     const answer = await held();
-    await ok('DELETE', `/api/workspaces/${ws}/webhooks/${id}`, owner.token, undefined, 204);
+    await ok(t, 'DELETE', `/api/workspaces/${ws}/webhooks/${id}`, owner.token, undefined, 204);
     answer();
     assert.equal(await delivering, 'skipped');
     assert.deepEqual(await db.select().from(webhookAttempts).where(eq(webhookAttempts.deliveryId, deliveryId)), []);
@@ -360,7 +302,7 @@ describe('a webhook deleted at the worst moment', () => {
     const { service, owner, ws, id } = await setup();
     const pinging = service.ping(ws, id);
     const answer = await held();
-    await ok('DELETE', `/api/workspaces/${ws}/webhooks/${id}`, owner.token, undefined, 204);
+    await ok(t, 'DELETE', `/api/workspaces/${ws}/webhooks/${id}`, owner.token, undefined, 204);
     answer();
     await assert.rejects(pinging, (err: unknown) => err instanceof ApiError && err.statusCode === 404 && /deleted while/.test(err.message));
   });

@@ -7,6 +7,7 @@ import { and, eq, sql } from 'drizzle-orm';
 import { mailOutbox } from '../src/modules/mail/schema.ts';
 import { startTestApp, type TestApp } from './support/app.ts';
 import { connectSandbox, eventually, simKnobs, simPosts } from './support/social.ts';
+import { member, newWorkspace, person, type Role } from './support/fixtures.ts';
 import { postTargets } from '../src/modules/posts/schema.ts';
 import { socialAccounts } from '../src/modules/accounts/schema.ts';
 import { DEFAULT_KNOBS } from '../tools/provider-sim/core.ts';
@@ -20,10 +21,10 @@ const sim = () => t.running.simulatorUrl!;
 
 before(async () => {
   t = await startTestApp({ PUBLISH_BACKOFF_BASE_MS: '200', PUBLISH_BACKOFF_MAX_MS: '1000', PUBLISH_MAX_ATTEMPTS: '4', SOCIAL_API_TIMEOUT_MS: '1500', PUBLISH_LEASE_SECONDS: '5', PUBLISH_SWEEP_INTERVAL_MS: '500' }, 'start');
-  const u = await t.user();
-  owner = (await t.login(u.email, u.password)).accessToken;
-  ownerEmail = u.email;
-  ws = (await t.call('POST', '/api/workspaces', { token: owner, body: { name: 'Posts' } })).body.id;
+  const o = await person(t);
+  owner = o.token;
+  ownerEmail = o.email;
+  ws = await newWorkspace(t, o, 'Posts');
   account = await connectSandbox(t, owner, ws, 'poster');
 });
 after(() => t.stop());
@@ -442,15 +443,10 @@ describe('queue and slots', () => {
 });
 
 describe('roles and approval', () => {
-  async function member(role: string) {
-    const u = await t.user();
-    const token = (await t.login(u.email, u.password)).accessToken;
-    await t.running.services.db.execute(sql`insert into memberships (workspace_id, user_id, role) values (${ws}, ${u.id}, ${role})`);
-    return token;
-  }
+  const memberToken = async (role: Role) => (await member(t, ws, { token: owner }, role)).token;
 
   test('a viewer cannot create or schedule; a stranger sees nothing', async () => {
-    const viewer = await member('viewer');
+    const viewer = await memberToken('viewer');
     const r = await createPost({ text: 'x', targets: [{ accountId: account }] }, viewer);
     assert.equal(r.status, 403);
     const draft = await createPost({ text: 'Draft', targets: [{ accountId: account }] });
@@ -462,7 +458,7 @@ describe('roles and approval', () => {
   });
 
   test('with approval required an editor cannot schedule, only submit; approve schedules, reject returns to draft', async () => {
-    const editor = await member('editor');
+    const editor = await memberToken('editor');
     const set = await t.call('PATCH', `/api/workspaces/${ws}`, { token: owner, body: { settings: { requireApproval: true } } });
     assert.equal(set.status, 200);
     assert.equal(set.body.settings.requireApproval, true);
