@@ -22,8 +22,9 @@ Commands:
   users create     create a verified user: --email EMAIL --password PASSWORD [--name NAME] [--json]
   mail             show recent outgoing mail (the outbox): [--to EMAIL] [--limit N] [--json]
   keys rotate      re-encrypt every stored secret (tokens, webhook and Mastodon app secrets) under the first key of ENCRYPTION_KEYS
-  sim [--port N]   run the network simulator (every network AllIN speaks, locally; default port 7070)
-  bench [names]    run benchmarks (see bench/README.md), e.g. allin bench health
+  sim [--port N]   run the network simulator (every network AllIN speaks, locally; default port 7070);
+                   a development tool: needs \`npm install\` without --omit=dev
+  bench [names]    run benchmarks (see bench/README.md), e.g. allin bench health; a development tool too
   loadtest [scenario] --url BASE   load-test a running AllIN: baseline, scaled, stress, journey, open;
                    reports, --json, --html FILE, --compare previous.json (allin loadtest --help)
   help             this text
@@ -44,6 +45,20 @@ export async function main(argv: string[]): Promise<void> {
   if (command === 'loadtest') { // a client: it needs none of the server's configuration
     const { loadtestCommand } = await import('./loadtest/cli.ts');
     process.exitCode = await loadtestCommand(rest);
+    return;
+  }
+  // Development tools (src/dev-tools.ts loads them; a production install says it has none): they need
+  // none of the server's configuration either, so a production environment gets that answer, not a
+  // complaint about missing secrets.
+  if (command === 'sim') {
+    const { simCommand } = await import('./cli/sim.ts');
+    process.exitCode = await simCommand(rest);
+    return;
+  }
+  if (command === 'bench') {
+    const { loadBench } = await import('./dev-tools.ts');
+    const bench = await loadBench('bench');
+    process.exitCode = bench ? await bench.runBench(rest) : 1;
     return;
   }
 
@@ -76,19 +91,9 @@ export async function main(argv: string[]): Promise<void> {
       process.exitCode = await keysCommand(rest, config, log);
       return;
     }
-    case 'sim': {
-      const { simCommand } = await import('./cli/sim.ts');
-      process.exitCode = await simCommand(rest);
-      return;
-    }
     case 'mail': {
       const { mailCommand } = await import('./cli/mail.ts');
       process.exitCode = await mailCommand(rest, config, log);
-      return;
-    }
-    case 'bench': {
-      const { runBench } = await import('../bench/run.ts');
-      process.exitCode = await runBench(rest);
       return;
     }
     default:

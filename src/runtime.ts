@@ -25,6 +25,7 @@ import { buildServices, REFRESH_TOKENS_TASK, type Services } from './services.ts
 import { CLEANUP_MEDIA_TASK } from './modules/media/service.ts';
 import { COLLECT_POST_METRICS_TASK } from './modules/analytics/service.ts';
 import { PRUNE_SEND_JOURNAL_TASK } from './modules/publishing/send-journal.ts';
+import { loadSimulator, devToolPath, SIMULATOR } from './dev-tools.ts';
 
 export class StartupRefused extends Error {
   constructor(message: string) {
@@ -119,15 +120,22 @@ export async function startRuntime(role: Role, config: Config, log: Logger, opts
     const bus = await createInvalidationBus(store, config.REDIS_KEY_PREFIX, log, metrics);
     cleanups.push({ what: 'invalidation bus', fn: () => bus.close() });
     // The Sandbox network needs its simulator: in the all-in-one process it runs in-process (loopback
-    // only); separate serve/worker processes use SIMULATOR_URL (`allin sim`).
+    // only); separate serve/worker processes use SIMULATOR_URL (`allin sim`). The simulator is a
+    // development tool, loaded through src/dev-tools.ts: an installation without it (the container image)
+    // has no Sandbox network, and says so.
     let simulatorUrl: string | undefined;
     const sandboxOn = config.SANDBOX === 'on' || (config.SANDBOX === 'auto' && config.NODE_ENV !== 'production');
     if (sandboxOn && !config.SIMULATOR_URL && role === 'start') {
-      const { startSimulator } = await import('../tools/provider-sim/server.ts');
-      const sim = await startSimulator({ port: 0, host: '127.0.0.1' });
-      cleanups.push({ what: 'network simulator', fn: () => sim.stop() });
-      simulatorUrl = sim.url;
-      log.info({ url: sim.url }, 'Sandbox network simulator started');
+      const simulator = await loadSimulator();
+      if (simulator) {
+        const sim = await simulator.startSimulator({ port: 0, host: '127.0.0.1' });
+        cleanups.push({ what: 'network simulator', fn: () => sim.stop() });
+        simulatorUrl = sim.url;
+        log.info({ url: sim.url }, 'Sandbox network simulator started');
+      } else {
+        log.warn({ missing: devToolPath(SIMULATOR) }, 'no Sandbox network: this installation has no network simulator ' +
+          '(a development tool, left out of production builds); run `allin sim` in a development install and set SIMULATOR_URL, or set SANDBOX=off');
+      }
     }
     const db = createDb(pool);
     const services = buildServices(config, db, store, log, metrics, bus, { ...(simulatorUrl ? { simulatorUrl } : {}) });

@@ -285,7 +285,8 @@ test('compose.yaml: valid against the Compose Specification schema, and wired to
 test('Dockerfile: copies what exists, and the build context lets it in', () => {
   const dockerfile = readFileSync(join(DEPLOY, 'Dockerfile'), 'utf8');
   const ignore = readFileSync(join(DEPLOY, 'Dockerfile.dockerignore'), 'utf8');
-  const copied = [...dockerfile.matchAll(/^COPY (.+) \S+$/gm)].flatMap((m) => m[1]!.split(/\s+/));
+  // From the build context (COPY --from=build copies the build stage's output, not the context).
+  const copied = [...dockerfile.matchAll(/^COPY (?!--from=)(.+) \S+$/gm)].flatMap((m) => m[1]!.split(/\s+/));
   assert.ok(copied.includes('src') && copied.includes('drizzle') && copied.includes('package-lock.json'));
   for (const c of copied) {
     assert.ok(existsSync(join(ROOT, c)), `COPY ${c}: no such file`);

@@ -10,7 +10,8 @@
 // with `allin users create` and pass them with --user (password from ALLIN_LOADTEST_PASSWORD).
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { PROJECT_ROOT } from '../paths.ts';
 import type { Target } from './http.ts';
 import { jsonOf } from './http.ts';
 
@@ -23,7 +24,8 @@ export type CreateUsers = 'auto' | 'api' | 'cli';
 
 export class SetupError extends Error {}
 
-const ALLIN_BIN = fileURLToPath(new URL('../../bin/allin.js', import.meta.url));
+// From the project root, not this file: it runs from src/loadtest/ or, compiled, from dist/src/loadtest/.
+const ALLIN_BIN = join(PROJECT_ROOT, 'bin', 'allin.js');
 
 export const randomPassword = () => `Load-${randomBytes(12).toString('base64url')}-harbour-lantern`;
 

@@ -1,6 +1,7 @@
 // Runs the real `allin` command in a child process and waits for what it prints.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -16,9 +17,10 @@ export interface AllinProcess {
   kill(signal?: NodeJS.Signals): void;
 }
 
-export function spawnAllin(args: string[], env: Record<string, string | undefined>): AllinProcess {
-  const child = spawn(process.execPath, [ALLIN, ...args], {
-    cwd: ROOT,
+/** `root`: another installation of AllIN to run (its bin/allin.js, in its folder); this checkout by default. */
+export function spawnAllin(args: string[], env: Record<string, string | undefined>, root = ROOT): AllinProcess {
+  const child = spawn(process.execPath, [root === ROOT ? ALLIN : join(root, 'bin', 'allin.js'), ...args], {
+    cwd: root,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, LOG_FORMAT: 'json', ...env } as NodeJS.ProcessEnv,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
