@@ -7,7 +7,13 @@ import type { Duplex } from 'node:stream';
 import type { FastifyBaseLogger, FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { Overloaded } from '../infra/semaphore.ts';
+import { formatRateLimit } from '../infra/rate-limit.ts';
+import { DomainError, RateLimited, Unauthenticated, Unavailable, type DomainErrorKind } from '../domain/errors.ts';
 
+/**
+ * A refusal decided at the HTTP edge itself (a route's own check of its request, a hook), with its status.
+ * Services throw DomainError (src/domain/errors.ts) instead and never pick a status.
+ */
 export class ApiError extends Error {
   constructor(
     readonly statusCode: number,
@@ -19,6 +25,33 @@ export class ApiError extends Error {
     super(message);
     this.name = 'ApiError';
   }
+}
+
+// The one place where a kind of domain error becomes an HTTP status.
+const STATUS_OF_KIND: Record<DomainErrorKind, number> = {
+  invalid: 400,
+  unauthenticated: 401,
+  forbidden: 403,
+  not_found: 404,
+  conflict: 409,
+  too_large: 413,
+  unsupported_media_type: 415,
+  unprocessable_content: 422,
+  rate_limited: 429,
+  unavailable: 503,
+  insufficient_storage: 507,
+};
+
+/** The status and headers that answer a domain error. */
+export function answerOfDomainError(err: DomainError): { status: number; headers: Record<string, string> } {
+  const headers: Record<string, string> = {};
+  if (err instanceof Unauthenticated && err.challenge === 'missing') headers['www-authenticate'] = 'Bearer';
+  if (err instanceof Unauthenticated && err.challenge === 'invalid') {
+    headers['www-authenticate'] = `Bearer error="invalid_token", error_description="${err.message.replaceAll('"', "'")}"`;
+  }
+  if (err instanceof RateLimited || err instanceof Unavailable) headers['retry-after'] = String(err.retryAfterSeconds);
+  if (err instanceof RateLimited && err.limit) Object.assign(headers, formatRateLimit(err.limit));
+  return { status: STATUS_OF_KIND[err.kind], headers };
 }
 
 /** A route's documented error answers: `response: { 200: …, ...errors(400, 404) }` (the shared Error schema). */
@@ -92,6 +125,13 @@ export function replyWithError(err: FastifyError & { validation?: ValidationIssu
     code = 'OVERLOADED';
     message = `The server is busy (${err.what}); try again in ${err.retryAfterSeconds} s.`;
     reply.header('retry-after', String(err.retryAfterSeconds));
+  } else if (err instanceof DomainError) {
+    const answer = answerOfDomainError(err);
+    status = answer.status;
+    code = err.code;
+    message = err.message;
+    details = err.details;
+    reply.headers(answer.headers);
   } else if (err instanceof ApiError) {
     status = err.statusCode;
     code = err.code;

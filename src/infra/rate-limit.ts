@@ -2,7 +2,7 @@
 // per-process memory limiter as insurance while Redis is unreachable; memory alone otherwise.
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { KeyValueStore } from './stores/types.ts';
-import { ApiError } from '../http/errors.ts';
+import { RateLimited, type RateLimitState } from '../domain/errors.ts';
 
 export interface Limiter {
   name: string;
@@ -28,19 +28,26 @@ export function createLimiter(store: KeyValueStore, name: string, limit: string)
   return { name, points, duration, impl };
 }
 
-/** The draft-IETF RateLimit headers, for every answer from a limited route and every 429. */
-export function rateLimitHeaders(l: Limiter, res: RateLimiterRes): Record<string, string> {
-  const reset = Math.max(1, Math.ceil(res.msBeforeNext / 1000));
+export function rateLimitState(l: Limiter, res: RateLimiterRes): RateLimitState {
   return {
-    'ratelimit-policy': `${l.points};w=${l.duration};name="${l.name}"`,
-    ratelimit: `limit=${l.points}, remaining=${Math.max(0, res.remainingPoints)}, reset=${reset}`,
+    name: l.name, limit: l.points, windowSeconds: l.duration, remaining: Math.max(0, res.remainingPoints),
+    resetSeconds: Math.max(1, Math.ceil(res.msBeforeNext / 1000)),
   };
 }
 
-export function tooMany(l: Limiter, res: RateLimiterRes, message: string): ApiError {
+/** The draft-IETF RateLimit headers, for every answer from a limited route and every 429. */
+export function formatRateLimit(s: RateLimitState): Record<string, string> {
+  return {
+    'ratelimit-policy': `${s.limit};w=${s.windowSeconds};name="${s.name}"`,
+    ratelimit: `limit=${s.limit}, remaining=${s.remaining}, reset=${s.resetSeconds}`,
+  };
+}
+
+export const rateLimitHeaders = (l: Limiter, res: RateLimiterRes): Record<string, string> => formatRateLimit(rateLimitState(l, res));
+
+export function tooMany(l: Limiter, res: RateLimiterRes, message: string): RateLimited {
   const retry = Math.max(1, Math.ceil(res.msBeforeNext / 1000));
-  return new ApiError(429, 'RATE_LIMITED', `${message} Try again in ${retry} s.`, { retryAfterSeconds: retry },
-    { 'retry-after': String(retry), ...rateLimitHeaders(l, res) });
+  return new RateLimited('RATE_LIMITED', `${message} Try again in ${retry} s.`, retry, rateLimitState(l, res), { retryAfterSeconds: retry });
 }
 
 /** Remaining allowance without consuming; null when the key has no record yet. */
