@@ -11,7 +11,7 @@ import { MemoryStore } from '../infra/stores/memory.ts';
 import { buildServices } from '../services.ts';
 import { createMetrics } from '../infra/metrics.ts';
 import { createInvalidationBus } from '../infra/stores/invalidation.ts';
-import { ApiError } from '../http/errors.ts';
+import { DomainError } from '../domain/errors.ts';
 
 const USAGE = 'Usage: allin users create --email EMAIL --password PASSWORD [--name NAME] [--json]';
 
@@ -39,7 +39,7 @@ export async function usersCommand(args: string[], config: Config, log: Logger):
       else console.log(r.created ? `Created verified user ${values.email} (${r.id}).` : `User ${values.email} already exists (${r.id}); nothing changed.`);
       return 0;
     } catch (err) {
-      if (err instanceof ApiError) {
+      if (err instanceof DomainError) {
         console.error(`allin users create: ${err.message}`);
         return 65;
       }

@@ -4,7 +4,7 @@
 import { timingSafeEqual, randomBytes } from 'node:crypto';
 import { and, desc, eq, isNull, sql } from 'drizzle-orm';
 import type { Db, DbOrTx } from '../../infra/db/client.ts';
-import { ApiError } from '../../http/errors.ts';
+import { Forbidden, NotFound } from '../../domain/errors.ts';
 import { audit, type AuditEntry } from '../audit/service.ts';
 import { sha256 } from '../auth/tokens.ts';
 import { holdWorkspace } from '../workspaces/hold.ts';
@@ -72,7 +72,7 @@ export class ApiKeyService {
     const beyond = scopesBeyondRole(creator.role, scopes);
     if (beyond.length > 0) {
       const b = beyond[0]!;
-      throw new ApiError(403, 'FORBIDDEN', `As ${creator.role} you cannot grant the ${b.scope} scope: it would let the key ${PERMISSION_DESCRIPTIONS[b.permission]}.`,
+      throw new Forbidden('FORBIDDEN', `As ${creator.role} you cannot grant the ${b.scope} scope: it would let the key ${PERMISSION_DESCRIPTIONS[b.permission]}.`,
         { scopes: beyond.map((x) => x.scope) });
     }
     const { key, prefix } = ApiKeyService.generate();
@@ -100,7 +100,7 @@ export class ApiKeyService {
       await holdWorkspace(tx, workspaceId);
       const [row] = await tx.select({ id: apiKeys.id, name: apiKeys.name, revokedAt: apiKeys.revokedAt }).from(apiKeys)
         .where(and(eq(apiKeys.id, keyId), eq(apiKeys.workspaceId, workspaceId))).for('update');
-      if (!row) throw new ApiError(404, 'NOT_FOUND', 'This workspace has no API key with this id.');
+      if (!row) throw new NotFound('NOT_FOUND', 'This workspace has no API key with this id.');
       if (row.revokedAt) return;
       await tx.update(apiKeys).set({ revokedAt: sql`now()` }).where(eq(apiKeys.id, keyId));
       await audit(tx, { action: 'apikey.revoked', workspaceId, targetType: 'api_key', targetId: keyId, details: { name: row.name, reason: 'revoked' }, ...actor });

@@ -4,7 +4,7 @@
 // SessionService.isRevoked). Each caller is rate limited (per user, per key); routes
 // open to anonymous callers are limited per IP.
 import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
-import { ApiError } from '../../http/errors.ts';
+import { Forbidden, Unauthenticated } from '../../domain/errors.ts';
 import { consume, rateLimitHeaders, tooMany, type Limiter } from '../../infra/rate-limit.ts';
 import type { SessionService } from './sessions.ts';
 import { TokenError, type TokenService } from './tokens.ts';
@@ -35,12 +35,11 @@ export function requestContext(request: FastifyRequest): RequestContext {
   return { ip: request.ip ?? null, userAgent: typeof ua === 'string' ? ua : null };
 }
 
-const unauthorized = (code: string, message: string) =>
-  new ApiError(401, code, message, undefined, { 'www-authenticate': `Bearer error="invalid_token", error_description="${message.replaceAll('"', "'")}"` });
+const unauthorized = (code: string, message: string) => new Unauthenticated(code, message, 'invalid');
 
 export function userOf(request: FastifyRequest): { userId: string; sessionId: string } {
   const c = request.caller;
-  if (c?.kind !== 'user') throw new ApiError(401, 'UNAUTHENTICATED', 'Sign in first.');
+  if (c?.kind !== 'user') throw new Unauthenticated('UNAUTHENTICATED', 'Sign in first.');
   return c;
 }
 
@@ -60,7 +59,7 @@ export function registerAuthentication(app: FastifyInstance, deps: {
 
   const identify = async (request: FastifyRequest): Promise<Caller> => {
     const header = request.headers.authorization;
-    if (!header) throw new ApiError(401, 'UNAUTHENTICATED', 'Sign in first: send Authorization: Bearer <access token or API key>.', undefined, { 'www-authenticate': 'Bearer' });
+    if (!header) throw new Unauthenticated('UNAUTHENTICATED', 'Sign in first: send Authorization: Bearer <access token or API key>.', 'missing');
     const m = /^Bearer\s+(\S+)$/i.exec(header);
     if (!m) throw unauthorized('INVALID_TOKEN', 'The Authorization header must be "Bearer <token>"');
     const token = m[1]!;
@@ -83,7 +82,7 @@ export function registerAuthentication(app: FastifyInstance, deps: {
   return {
     async user(request, reply) {
       const caller = await identify(request);
-      if (caller.kind !== 'user') throw new ApiError(403, 'USER_REQUIRED', 'This route is for signed-in people, not API keys.');
+      if (caller.kind !== 'user') throw new Forbidden('USER_REQUIRED', 'This route is for signed-in people, not API keys.');
       request.caller = caller;
       await limit(deps.limits.user, caller.userId, reply);
     },

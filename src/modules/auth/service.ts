@@ -5,7 +5,7 @@
 import { and, eq, gt, isNull, sql } from 'drizzle-orm';
 import type { Db, DbOrTx } from '../../infra/db/client.ts';
 import type { Logger } from '../../infra/logger.ts';
-import { ApiError } from '../../http/errors.ts';
+import { Forbidden, Invalid, NotFound, Unauthenticated } from '../../domain/errors.ts';
 import { consume, tooMany, type Limiter } from '../../infra/rate-limit.ts';
 import { audit, type RequestContext } from '../audit/service.ts';
 import { queueMail, templates } from '../mail/index.ts';
@@ -41,8 +41,8 @@ const RESET_TTL_MS = 3600_000;
 
 export const normaliseEmail = (email: string) => email.trim().toLowerCase();
 
-const INVALID_CREDENTIALS = () => new ApiError(401, 'INVALID_CREDENTIALS', 'The email or password is incorrect.');
-const INVALID_RESET_TOKEN = () => new ApiError(400, 'INVALID_TOKEN', 'This reset link is invalid, used or expired. Ask for a new one.');
+const INVALID_CREDENTIALS = () => new Unauthenticated('INVALID_CREDENTIALS', 'The email or password is incorrect.');
+const INVALID_RESET_TOKEN = () => new Invalid('INVALID_TOKEN', 'This reset link is invalid, used or expired. Ask for a new one.');
 
 const ME_TOPIC = 'me';
 const ME_TTL_MS = 30_000;
@@ -77,7 +77,7 @@ export class AuthService {
 
   private assertPassword(password: string, field: string, context: string[]): void {
     const problem = passwordProblem(password, context);
-    if (problem) throw new ApiError(400, 'WEAK_PASSWORD', `${field} ${problem}.`, [{ field: `body.${field}`, message: problem }]);
+    if (problem) throw new Invalid('WEAK_PASSWORD', `${field} ${problem}.`, [{ field: `body.${field}`, message: problem }]);
   }
 
   private async newOneTimeToken(db: DbOrTx, userId: string, purpose: 'verify_email' | 'reset_password', ttlMs: number): Promise<string> {
@@ -134,7 +134,7 @@ export class AuthService {
   async verifyEmail(token: string, ctx: RequestContext): Promise<void> {
     await this.d.db.transaction(async (tx) => {
       const userId = await this.useOneTimeToken(tx, token, 'verify_email');
-      if (!userId) throw new ApiError(400, 'INVALID_TOKEN', 'This verification link is invalid, used or expired. Ask for a new one.');
+      if (!userId) throw new Invalid('INVALID_TOKEN', 'This verification link is invalid, used or expired. Ask for a new one.');
       await tx.update(users).set({ emailVerifiedAt: sql`coalesce(${users.emailVerifiedAt}, now())`, updatedAt: sql`now()` }).where(eq(users.id, userId));
       await audit(tx, { action: 'user.email_verified', actorUserId: userId, ...ctx });
       return userId;
@@ -204,7 +204,7 @@ export class AuthService {
       throw INVALID_CREDENTIALS();
     }
     if (!user.emailVerifiedAt) {
-      throw new ApiError(403, 'EMAIL_NOT_VERIFIED', 'Confirm your email address first: follow the link we mailed you, or ask for a new one.');
+      throw new Forbidden('EMAIL_NOT_VERIFIED', 'Confirm your email address first: follow the link we mailed you, or ask for a new one.');
     }
     if (verified.needsRehash) {
       // A bcrypt hash imported from the previous AllIN backend, or older argon2 parameters: upgrade it now.
@@ -235,7 +235,7 @@ export class AuthService {
       if (err.code === 'REFRESH_TOKEN_REUSED') {
         await audit(this.d.db, { action: 'auth.refresh_reuse_detected', actorUserId: err.userId ?? null, targetType: 'session', targetId: err.sessionId, ...ctx });
       }
-      throw new ApiError(401, err.code, err.message);
+      throw new Unauthenticated(err.code, err.message);
     }
   }
 
@@ -253,7 +253,7 @@ export class AuthService {
 
   async revokeSession(userId: string, targetSessionId: string, ctx: RequestContext): Promise<void> {
     const s = await this.d.sessions.find(targetSessionId);
-    if (!s || s.userId !== userId || s.revokedAt) throw new ApiError(404, 'NOT_FOUND', 'No such active session.');
+    if (!s || s.userId !== userId || s.revokedAt) throw new NotFound('NOT_FOUND', 'No such active session.');
     await this.d.sessions.revoke(targetSessionId, 'revoked_by_user');
     await audit(this.d.db, { action: 'auth.session_revoked', actorUserId: userId, targetType: 'session', targetId: targetSessionId, ...ctx });
   }
@@ -280,7 +280,7 @@ export class AuthService {
                          from memberships m join workspaces w on w.id = m.workspace_id where m.user_id = u.id), '[]') as workspaces
         from users u where u.id = ${userId}`);
     const user = res.rows[0];
-    if (!user) throw new ApiError(401, 'INVALID_TOKEN', 'This account no longer exists.');
+    if (!user) throw new Unauthenticated('INVALID_TOKEN', 'This account no longer exists.');
     return {
       id: user.id, email: user.email, name: user.name, timeZone: user.time_zone, emailVerified: user.email_verified_at !== null,
       createdAt: new Date(user.created_at), workspaces: user.workspaces,
@@ -292,18 +292,18 @@ export class AuthService {
     const set: { name?: string; timeZone?: string | null } = {};
     if (input.name !== undefined) {
       const name = input.name.trim();
-      if (!name) throw new ApiError(400, 'VALIDATION_FAILED', 'name: must not be blank.', [{ field: 'body.name', message: 'must not be blank' }]);
+      if (!name) throw new Invalid('VALIDATION_FAILED', 'name: must not be blank.', [{ field: 'body.name', message: 'must not be blank' }]);
       set.name = name;
     }
     if (input.timeZone !== undefined) {
       if (input.timeZone !== null && !isValidZone(input.timeZone)) {
-        throw new ApiError(400, 'VALIDATION_FAILED', `timeZone: "${input.timeZone}" is not an IANA time zone (for example Europe/Berlin).`, [{ field: 'body.timeZone', message: 'unknown time zone' }]);
+        throw new Invalid('VALIDATION_FAILED', `timeZone: "${input.timeZone}" is not an IANA time zone (for example Europe/Berlin).`, [{ field: 'body.timeZone', message: 'unknown time zone' }]);
       }
       set.timeZone = input.timeZone;
     }
     if (Object.keys(set).length > 0) {
       const [row] = await this.d.db.update(users).set({ ...set, updatedAt: sql`now()` }).where(eq(users.id, userId)).returning({ id: users.id });
-      if (!row) throw new ApiError(401, 'INVALID_TOKEN', 'This account no longer exists.');
+      if (!row) throw new Unauthenticated('INVALID_TOKEN', 'This account no longer exists.');
       await audit(this.d.db, { action: 'user.profile_updated', actorUserId: userId, targetType: 'user', targetId: userId, ...ctx, details: { fields: Object.keys(set) } });
       await this.invalidateMe([userId]);
     }
@@ -325,11 +325,11 @@ export class AuthService {
 
   async changePassword(userId: string, sessionId: string, current: string, next: string, ctx: RequestContext): Promise<number> {
     const [user] = await this.d.db.select().from(users).where(eq(users.id, userId));
-    if (!user) throw new ApiError(401, 'INVALID_TOKEN', 'This account no longer exists.');
+    if (!user) throw new Unauthenticated('INVALID_TOKEN', 'This account no longer exists.');
     // Check the new password first: a weak choice costs no hash and no failed attempt.
     this.assertPassword(next, 'newPassword', [user.email, user.name]);
     if (!(await this.confirmPassword(user, current, ctx))) {
-      throw new ApiError(400, 'WRONG_PASSWORD', 'The current password is incorrect.', [{ field: 'body.currentPassword', message: 'is incorrect' }]);
+      throw new Invalid('WRONG_PASSWORD', 'The current password is incorrect.', [{ field: 'body.currentPassword', message: 'is incorrect' }]);
     }
     const hash = await this.d.hasher.hash(next);
     return this.d.db.transaction(async (tx) => {
@@ -380,9 +380,9 @@ export class AuthService {
 
   async deleteAccount(userId: string, password: string, ctx: RequestContext): Promise<void> {
     const [user] = await this.d.db.select().from(users).where(eq(users.id, userId));
-    if (!user) throw new ApiError(401, 'INVALID_TOKEN', 'This account no longer exists.');
+    if (!user) throw new Unauthenticated('INVALID_TOKEN', 'This account no longer exists.');
     if (!(await this.confirmPassword(user, password, ctx))) {
-      throw new ApiError(400, 'WRONG_PASSWORD', 'The password is incorrect.', [{ field: 'body.password', message: 'is incorrect' }]);
+      throw new Invalid('WRONG_PASSWORD', 'The password is incorrect.', [{ field: 'body.password', message: 'is incorrect' }]);
     }
     await this.d.db.transaction(async (tx) => {
       await this.d.workspaces.releaseForAccountDeletion(tx, userId);

@@ -3,7 +3,7 @@
 // like one that does not exist, and only members ever learn that a permission is missing (403).
 // Later modules (posts, accounts, webhooks) reuse it: `preHandler: [guards.any, workspaceAccess('posts.write')]`.
 import type { FastifyInstance, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
-import { ApiError } from '../../http/errors.ts';
+import { Forbidden, Unauthenticated } from '../../domain/errors.ts';
 import type { AuditEntry } from '../audit/service.ts';
 import { requestContext } from '../auth/authenticate.ts';
 import { PERMISSIONS, PERMISSION_DESCRIPTIONS, SCOPES, can, scopesAllow, type Permission, type Scope } from './permissions.ts';
@@ -43,23 +43,23 @@ export function keyPermissions(scopes: readonly string[], creatorRole: Role | nu
 
 const orList = (items: readonly string[]) => (items.length <= 1 ? items.join('') : `${items.slice(0, -1).join(', ')} or ${items.at(-1)}`);
 
-export function forbidden(access: WorkspaceAccess, permission: Permission): ApiError {
+export function forbidden(access: WorkspaceAccess, permission: Permission): Forbidden {
   const what = PERMISSION_DESCRIPTIONS[permission];
   const allowedRoles = PERMISSIONS[permission];
   if (access.via === 'user') {
-    return new ApiError(403, 'FORBIDDEN', `As ${access.role} you cannot ${what}; that needs the role ${orList(allowedRoles)}.`,
+    return new Forbidden('FORBIDDEN', `As ${access.role} you cannot ${what}; that needs the role ${orList(allowedRoles)}.`,
       { permission, role: access.role, allowedRoles });
   }
   const grantingScopes = (Object.keys(SCOPES) as Scope[]).filter((s) => (SCOPES[s] as readonly Permission[]).includes(permission));
   if (grantingScopes.length === 0) {
-    return new ApiError(403, 'USER_REQUIRED', `API keys cannot ${what}: sign in as a member with the role ${orList(allowedRoles)}.`, { permission });
+    return new Forbidden('USER_REQUIRED', `API keys cannot ${what}: sign in as a member with the role ${orList(allowedRoles)}.`, { permission });
   }
   const key = access.key!;
   if (scopesAllow(key.scopes, permission)) {
     const why = key.creatorRole ? `the member who created it is now ${key.creatorRole}` : 'the member who created it is no longer in this workspace';
-    return new ApiError(403, 'FORBIDDEN', `This API key cannot ${what}: ${why}, and a key never does more than its creator.`, { permission });
+    return new Forbidden('FORBIDDEN', `This API key cannot ${what}: ${why}, and a key never does more than its creator.`, { permission });
   }
-  return new ApiError(403, 'FORBIDDEN', `This API key cannot ${what}: that needs the scope ${orList(grantingScopes)} (the key has ${key.scopes.join(', ')}).`,
+  return new Forbidden('FORBIDDEN', `This API key cannot ${what}: that needs the scope ${orList(grantingScopes)} (the key has ${key.scopes.join(', ')}).`,
     { permission, scopes: key.scopes, neededScopes: grantingScopes });
 }
 
@@ -104,7 +104,7 @@ export function registerWorkspaceAccess(app: FastifyInstance, deps: { workspaces
 
   return (permission) => async (request) => {
     const caller = request.caller;
-    if (!caller) throw new ApiError(401, 'UNAUTHENTICATED', 'Sign in first.');
+    if (!caller) throw new Unauthenticated('UNAUTHENTICATED', 'Sign in first.');
     const workspaceId = (request.params as { workspaceId?: unknown }).workspaceId;
     if (typeof workspaceId !== 'string') throw new Error('workspaceAccess() is for routes with a :workspaceId parameter');
 

@@ -1,7 +1,7 @@
 // Schema pieces shared by the workspace-scoped routes (workspaces, members, invitations, API keys, audit).
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
-import { ApiError } from '../../http/errors.ts';
+import { Invalid } from '../../domain/errors.ts';
 import { ROLES } from './schema.ts';
 
 export { ErrorRef as Err, errors } from '../../http/errors.ts';
@@ -22,9 +22,9 @@ export const NameSchema = (description: string) => Type.String({ minLength: 1, m
 const CONTROL = /\p{Cc}/u;
 export function cleanName(value: string, field: string): string {
   const trimmed = value.trim();
-  if (trimmed === '') throw new ApiError(400, 'VALIDATION_FAILED', `${field} must not be blank`, [{ field, message: 'must not be blank' }]);
+  if (trimmed === '') throw new Invalid('VALIDATION_FAILED', `${field} must not be blank`, [{ field, message: 'must not be blank' }]);
   if (CONTROL.test(value)) {
-    throw new ApiError(400, 'VALIDATION_FAILED', `${field} must not contain control characters (line breaks, tabs, NUL…)`, [{ field, message: 'must not contain control characters' }]);
+    throw new Invalid('VALIDATION_FAILED', `${field} must not contain control characters (line breaks, tabs, NUL…)`, [{ field, message: 'must not contain control characters' }]);
   }
   return trimmed;
 }

@@ -5,7 +5,7 @@
 // sender (LIMIT_INVITATIONS_*): a quota is taken before the mail is queued and given back if it is not.
 import { and, desc, eq, gt, isNull, sql } from 'drizzle-orm';
 import type { Db, Tx } from '../../infra/db/client.ts';
-import { ApiError } from '../../http/errors.ts';
+import { Forbidden, Invalid, NotFound } from '../../domain/errors.ts';
 import { consume, tooMany, type Limiter } from '../../infra/rate-limit.ts';
 import { audit } from '../audit/service.ts';
 import { users } from '../auth/schema.ts';
@@ -48,7 +48,7 @@ export class InvitationService {
    */
   async create(workspaceId: string, input: { email: string; role: Role }, actingAs: Role, actor: Actor) {
     if (input.role === 'owner' && actingAs !== 'owner') {
-      throw new ApiError(403, 'FORBIDDEN', 'Only an owner can invite someone as owner; admins cannot.', { role: input.role });
+      throw new Forbidden('FORBIDDEN', 'Only an owner can invite someone as owner; admins cannot.', { role: input.role });
     }
     const email = normaliseEmail(input.email);
     const token = newSecret('inv');
@@ -142,9 +142,9 @@ export class InvitationService {
       await this.d.workspaces.lock(tx, workspaceId);
       const [inv] = await tx.select().from(invitations)
         .where(and(eq(invitations.id, invitationId), eq(invitations.workspaceId, workspaceId), pending())).for('update');
-      if (!inv) throw new ApiError(404, 'NOT_FOUND', 'This workspace has no pending invitation with this id.');
+      if (!inv) throw new NotFound('NOT_FOUND', 'This workspace has no pending invitation with this id.');
       // Admins cannot touch owners, and an invitation to become owner is an owner's decision.
-      if (inv.role === 'owner' && actingAs !== 'owner') throw new ApiError(403, 'FORBIDDEN', 'Only an owner can revoke an invitation to become owner.');
+      if (inv.role === 'owner' && actingAs !== 'owner') throw new Forbidden('FORBIDDEN', 'Only an owner can revoke an invitation to become owner.');
       await tx.update(invitations).set({ revokedAt: sql`now()` }).where(eq(invitations.id, invitationId));
       await audit(tx, { action: 'invitation.revoked', workspaceId, targetType: 'invitation', targetId: invitationId, details: { email: inv.email, role: inv.role }, ...actor });
     });
@@ -168,7 +168,7 @@ export class InvitationService {
       .innerJoin(workspaces, eq(workspaces.id, invitations.workspaceId))
       .leftJoin(users, eq(users.id, invitations.invitedBy))
       .where(and(eq(invitations.tokenHash, sha256(token)), pending()));
-    if (!row) throw new ApiError(400, 'INVALID_TOKEN', 'This invitation is invalid, already used, revoked or expired. Ask for a new one.');
+    if (!row) throw new Invalid('INVALID_TOKEN', 'This invitation is invalid, already used, revoked or expired. Ask for a new one.');
     const [me] = await this.d.db.select({ email: users.email }).from(users).where(eq(users.id, userId));
     return {
       workspace: row.workspace, role: row.role, email: row.email, expiresAt: row.expiresAt.toISOString(),
@@ -177,7 +177,7 @@ export class InvitationService {
   }
 
   async accept(token: string, userId: string, actor: Actor): Promise<{ workspace: { id: string; name: string }; role: Role }> {
-    const invalid = () => new ApiError(400, 'INVALID_TOKEN', 'This invitation is invalid, already used, revoked or expired. Ask for a new one.');
+    const invalid = () => new Invalid('INVALID_TOKEN', 'This invitation is invalid, already used, revoked or expired. Ask for a new one.');
     const tokenHash = sha256(token);
     const accepted = await this.d.db.transaction(async (tx) => {
       const [found] = await tx.select({ workspaceId: invitations.workspaceId }).from(invitations).where(eq(invitations.tokenHash, tokenHash));
@@ -192,7 +192,7 @@ export class InvitationService {
       if (!inv) throw invalid();
       const [user] = await tx.select({ email: users.email }).from(users).where(eq(users.id, userId));
       if (!user || normaliseEmail(user.email) !== inv.email) {
-        throw new ApiError(403, 'EMAIL_MISMATCH', 'This invitation was sent to another email address. Sign in with the account of the invited address to accept it.');
+        throw new Forbidden('EMAIL_MISMATCH', 'This invitation was sent to another email address. Sign in with the account of the invited address to accept it.');
       }
       const [current] = await tx.select({ role: memberships.role }).from(memberships)
         .where(and(eq(memberships.workspaceId, inv.workspaceId), eq(memberships.userId, userId)));

@@ -5,7 +5,7 @@
 import { and, asc, count, eq, ne, sql } from 'drizzle-orm';
 import type { Db, DbOrTx, Tx } from '../../infra/db/client.ts';
 import { retryOnDeadlock } from '../../infra/db/errors.ts';
-import { ApiError } from '../../http/errors.ts';
+import { Conflict, Forbidden, Invalid, NotFound } from '../../domain/errors.ts';
 import { audit, type AuditEntry } from '../audit/service.ts';
 import { users } from '../auth/schema.ts';
 import { revokeKeysCreatedBy } from '../api-keys/service.ts';
@@ -23,8 +23,8 @@ export interface Member {
   joinedAt: Date;
 }
 
-const memberNotFound = () => new ApiError(404, 'NOT_FOUND', 'This user is not a member of this workspace.');
-const lastOwner = (self: boolean) => new ApiError(409, 'LAST_OWNER', self
+const memberNotFound = () => new NotFound('NOT_FOUND', 'This user is not a member of this workspace.');
+const lastOwner = (self: boolean) => new Conflict('LAST_OWNER', self
   ? 'You are the last owner of this workspace. Make another member owner (or transfer ownership) first, or delete the workspace.'
   : 'This member is the last owner of the workspace. Make another member owner (or transfer ownership) first.');
 
@@ -145,10 +145,10 @@ export class WorkspaceService {
       const target = await this.member(tx, workspaceId, targetUserId);
       if (!target) throw memberNotFound();
       if (target.role === 'owner' && actingAs !== 'owner') {
-        throw new ApiError(403, 'FORBIDDEN', 'Only an owner can change the role of an owner; admins cannot.', { targetRole: 'owner' });
+        throw new Forbidden('FORBIDDEN', 'Only an owner can change the role of an owner; admins cannot.', { targetRole: 'owner' });
       }
       if (role === 'owner' && actingAs !== 'owner') {
-        throw new ApiError(403, 'FORBIDDEN', 'Only an owner can make someone an owner; admins cannot.', { role });
+        throw new Forbidden('FORBIDDEN', 'Only an owner can make someone an owner; admins cannot.', { role });
       }
       if (target.role === role) return target;
       if (target.role === 'owner' && await this.ownerCount(tx, workspaceId) <= 1) throw lastOwner(targetUserId === actor.actorUserId);
@@ -171,7 +171,7 @@ export class WorkspaceService {
       const target = await this.member(tx, workspaceId, targetUserId);
       if (!target) throw memberNotFound();
       if (!leaving && target.role === 'owner' && actingAs !== 'owner') {
-        throw new ApiError(403, 'FORBIDDEN', 'Only an owner can remove an owner; admins cannot.', { targetRole: 'owner' });
+        throw new Forbidden('FORBIDDEN', 'Only an owner can remove an owner; admins cannot.', { targetRole: 'owner' });
       }
       if (target.role === 'owner' && await this.ownerCount(tx, workspaceId) <= 1) throw lastOwner(leaving);
       await tx.delete(memberships).where(and(eq(memberships.workspaceId, workspaceId), eq(memberships.userId, targetUserId)));
@@ -187,14 +187,14 @@ export class WorkspaceService {
 
   /** The target becomes owner and the caller, an owner, becomes admin. */
   async transferOwnership(workspaceId: string, fromUserId: string, toUserId: string, actor: Actor): Promise<{ newOwner: Member; previousOwner: Member }> {
-    if (fromUserId === toUserId) throw new ApiError(400, 'INVALID_TARGET', 'You already own this workspace: choose another member.', [{ field: 'body.userId', message: 'is you' }]);
+    if (fromUserId === toUserId) throw new Invalid('INVALID_TARGET', 'You already own this workspace: choose another member.', [{ field: 'body.userId', message: 'is you' }]);
     const result = await this.db.transaction(async (tx) => {
       await this.lock(tx, workspaceId);
       const from = await this.member(tx, workspaceId, fromUserId);
       // Checked before the lock by workspaceAccess; checked again because a concurrent change may have won.
-      if (from?.role !== 'owner') throw new ApiError(403, 'FORBIDDEN', 'Only an owner can transfer ownership.');
+      if (from?.role !== 'owner') throw new Forbidden('FORBIDDEN', 'Only an owner can transfer ownership.');
       const to = await this.member(tx, workspaceId, toUserId);
-      if (!to) throw new ApiError(404, 'NOT_FOUND', 'This user is not a member of this workspace; invite them first.', [{ field: 'body.userId', message: 'is not a member' }]);
+      if (!to) throw new NotFound('NOT_FOUND', 'This user is not a member of this workspace; invite them first.', [{ field: 'body.userId', message: 'is not a member' }]);
       await tx.update(memberships).set({ role: 'owner' }).where(and(eq(memberships.workspaceId, workspaceId), eq(memberships.userId, toUserId)));
       await tx.update(memberships).set({ role: 'admin' }).where(and(eq(memberships.workspaceId, workspaceId), eq(memberships.userId, fromUserId)));
       await audit(tx, {
@@ -220,7 +220,7 @@ export class WorkspaceService {
        where m.user_id = ${userId} and m.role = 'owner'`);
     const blocking = owned.rows.filter((r) => Number(r.owners) === 1 && Number(r.members) > 1);
     if (blocking.length > 0) {
-      throw new ApiError(409, 'LAST_OWNER', `You are the last owner of ${blocking.map((b) => `"${b.name}"`).join(', ')}. ` +
+      throw new Conflict('LAST_OWNER', `You are the last owner of ${blocking.map((b) => `"${b.name}"`).join(', ')}. ` +
         'Transfer ownership to another member (or delete the workspace) first.', { workspaces: blocking.map((b) => b.workspace_id) });
     }
     for (const r of owned.rows.filter((x) => Number(x.members) === 1)) {
