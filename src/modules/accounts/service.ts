@@ -16,7 +16,7 @@ import { LocalFallback } from '../../infra/stores/local-fallback.ts';
 import type { Logger } from '../../infra/logger.ts';
 import type { Metrics } from '../../infra/metrics.ts';
 import type { TokenCipher } from '../../infra/crypto/token-cipher.ts';
-import { ApiError } from '../../http/errors.ts';
+import { Conflict, DomainError, Invalid, NotFound, Unavailable } from '../../domain/errors.ts';
 import type { ProviderRegistry } from '../../providers/registry.ts';
 import { pkcePair } from '../../providers/oauth2.ts';
 import { ProviderError, type AccountRef, type ConnectedIdentity, type ProviderId, type TokenSet } from '../../providers/types.ts';
@@ -96,7 +96,7 @@ export class AccountService {
   }
 
   private provider(id: string) {
-    if (!this.d.registry.isEnabled(id)) throw new ApiError(400, 'UNKNOWN_NETWORK', `"${id}" is not a network this AllIN offers. Offered: ${this.d.registry.enabled().join(', ')}.`);
+    if (!this.d.registry.isEnabled(id)) throw new Invalid('UNKNOWN_NETWORK', `"${id}" is not a network this AllIN offers. Offered: ${this.d.registry.enabled().join(', ')}.`);
     return this.d.registry.get(id);
   }
 
@@ -104,12 +104,12 @@ export class AccountService {
   async startConnect(userId: string, workspaceId: string, providerId: string, opts: { host?: string; reconnectAccountId?: string }) {
     const p = this.provider(providerId);
     if (p.meta.connect !== 'oauth2' || !p.authorizationUrl) {
-      throw new ApiError(400, 'USE_CREDENTIALS', `${p.meta.displayName} connects with a handle and an app password: use POST …/accounts/credentials.`);
+      throw new Invalid('USE_CREDENTIALS', `${p.meta.displayName} connects with a handle and an app password: use POST …/accounts/credentials.`);
     }
-    if (p.meta.userSuppliedHost && !opts.host) throw new ApiError(400, 'VALIDATION_FAILED', `body.host is required for ${p.meta.displayName} (your server, e.g. mastodon.social)`);
+    if (p.meta.userSuppliedHost && !opts.host) throw new Invalid('VALIDATION_FAILED', `body.host is required for ${p.meta.displayName} (your server, e.g. mastodon.social)`);
     if (opts.reconnectAccountId) {
       const acc = await this.get(workspaceId, opts.reconnectAccountId);
-      if (acc.provider !== providerId) throw new ApiError(400, 'VALIDATION_FAILED', `This account is on ${acc.provider}, not ${providerId}.`);
+      if (acc.provider !== providerId) throw new Invalid('VALIDATION_FAILED', `This account is on ${acc.provider}, not ${providerId}.`);
     }
     const state = randomBytes(32).toString('base64url');
     const nonce = randomBytes(32).toString('base64url');
@@ -175,7 +175,7 @@ export class AccountService {
   /** Handle + app password networks (Bluesky). */
   async connectWithCredentials(userId: string, workspaceId: string, providerId: string, identifier: string, password: string, host: string | undefined, actor: Actor) {
     const p = this.provider(providerId);
-    if (p.meta.connect !== 'app_password' || !p.signIn) throw new ApiError(400, 'USE_OAUTH', `${p.meta.displayName} connects through its own sign-in page: use POST …/accounts/connect.`);
+    if (p.meta.connect !== 'app_password' || !p.signIn) throw new Invalid('USE_OAUTH', `${p.meta.displayName} connects through its own sign-in page: use POST …/accounts/connect.`);
     let signed;
     let identities: ConnectedIdentity[];
     try {
@@ -185,7 +185,7 @@ export class AccountService {
     } catch (err) {
       this.countOauth(providerId, 'exchange', false);
       if (err instanceof ProviderError && err.kind === 'auth_expired') {
-        throw new ApiError(400, 'INVALID_CREDENTIALS', `${p.meta.displayName} refused this handle and app password.`);
+        throw new Invalid('INVALID_CREDENTIALS', `${p.meta.displayName} refused this handle and app password.`);
       }
       throw networkRefusal(p.meta.displayName, err);
     }
@@ -235,7 +235,7 @@ export class AccountService {
 
   async get(workspaceId: string, accountId: string): Promise<Account> {
     const [a] = await this.d.db.select().from(socialAccounts).where(and(eq(socialAccounts.id, accountId), eq(socialAccounts.workspaceId, workspaceId)));
-    if (!a) throw new ApiError(404, 'NOT_FOUND', 'No such account in this workspace.');
+    if (!a) throw new NotFound('NOT_FOUND', 'No such account in this workspace.');
     return a;
   }
 
@@ -262,7 +262,7 @@ export class AccountService {
       await holdWorkspace(tx, workspaceId);
       const [gone] = await tx.update(socialAccounts).set({ status: 'disconnected', statusReason: null, accessTokenEnc: null, refreshTokenEnc: null, tokenExpiresAt: null, updatedAt: sql`now()` })
         .where(and(eq(socialAccounts.id, accountId), eq(socialAccounts.workspaceId, workspaceId))).returning({ id: socialAccounts.id });
-      if (!gone) throw new ApiError(404, 'NOT_FOUND', 'No such account in this workspace.');
+      if (!gone) throw new NotFound('NOT_FOUND', 'No such account in this workspace.');
       await audit(tx, { action: 'account.disconnected', workspaceId, targetType: 'social_account', targetId: accountId,
         details: { provider: acc.provider, username: acc.username, revokedAtNetwork }, ...actor });
     });
@@ -271,7 +271,7 @@ export class AccountService {
 
   /** The adapter's view of an account, tokens decrypted. */
   ref(acc: Account): AccountRef {
-    if (!acc.accessTokenEnc) throw new ApiError(409, 'ACCOUNT_DISCONNECTED', `The ${acc.provider} account ${acc.username} is disconnected; reconnect it.`);
+    if (!acc.accessTokenEnc) throw new Conflict('ACCOUNT_DISCONNECTED', `The ${acc.provider} account ${acc.username} is disconnected; reconnect it.`);
     return {
       externalId: acc.externalId, username: acc.username, data: acc.data, ...(acc.host ? { host: acc.host } : {}),
       tokens: {
@@ -288,7 +288,7 @@ export class AccountService {
    */
   async withAccount<T>(accountId: string, fn: (ref: AccountRef) => Promise<T>): Promise<T> {
     const [acc] = await this.d.db.select().from(socialAccounts).where(eq(socialAccounts.id, accountId));
-    if (!acc) throw new ApiError(404, 'NOT_FOUND', 'No such account.');
+    if (!acc) throw new NotFound('NOT_FOUND', 'No such account.');
     return this.withAccountRow(acc, fn);
   }
 
@@ -320,7 +320,7 @@ export class AccountService {
   async refresh(accountId: string, seenAccess: string | null): Promise<Account> {
     const outcome = await this.d.db.transaction(async (tx): Promise<{ row: Account } | { failed: Account; err: unknown }> => {
       const [acc] = await tx.select().from(socialAccounts).where(eq(socialAccounts.id, accountId)).for('update');
-      if (!acc) throw new ApiError(404, 'NOT_FOUND', 'No such account.');
+      if (!acc) throw new NotFound('NOT_FOUND', 'No such account.');
       if (acc.accessTokenEnc !== seenAccess && acc.status === 'active') return { row: acc };
       const p = this.d.registry.get(acc.provider as ProviderId);
       let tokens: TokenSet;
@@ -408,16 +408,16 @@ export class AccountService {
 
 function normaliseHost(host: string): string {
   const h = host.trim().toLowerCase().replace(/^https?:\/\//, '').replace(/\/.*$/, '');
-  if (!/^[a-z0-9.-]+(:\d+)?$/.test(h)) throw new ApiError(400, 'VALIDATION_FAILED', 'body.host must be a host name such as mastodon.social');
+  if (!/^[a-z0-9.-]+(:\d+)?$/.test(h)) throw new Invalid('VALIDATION_FAILED', 'body.host must be a host name such as mastodon.social');
   return h;
 }
 
-function networkRefusal(name: string, err: unknown): ApiError {
-  if (err instanceof ApiError) return err;
+function networkRefusal(name: string, err: unknown): DomainError {
+  if (err instanceof DomainError) return err;
   if (err instanceof ProviderError) {
-    if (err.details.reason === 'blocked_host') return new ApiError(400, 'HOST_NOT_ALLOWED', `${err.message}`);
-    if (err.kind === 'permanent') return new ApiError(400, 'NETWORK_REFUSED', `${name} refused: ${err.details.reason ?? err.message}`);
+    if (err.details.reason === 'blocked_host') return new Invalid('HOST_NOT_ALLOWED', `${err.message}`);
+    if (err.kind === 'permanent') return new Invalid('NETWORK_REFUSED', `${name} refused: ${err.details.reason ?? err.message}`);
   }
   // Deliberate and documented: the network, not AllIN, is unavailable; Retry-After says when to try again.
-  return new ApiError(503, 'NETWORK_UNAVAILABLE', `${name} could not be reached; try again in a moment.`, undefined, { 'retry-after': '30' });
+  return new Unavailable('NETWORK_UNAVAILABLE', `${name} could not be reached; try again in a moment.`, 30);
 }

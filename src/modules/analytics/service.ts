@@ -27,7 +27,7 @@ import type { Logger } from '../../infra/logger.ts';
 import type { Metrics } from '../../infra/metrics.ts';
 import { TtlCache } from '../../infra/cache.ts';
 import type { InvalidationBus } from '../../infra/stores/invalidation.ts';
-import { ApiError } from '../../http/errors.ts';
+import { Invalid, NotFound } from '../../domain/errors.ts';
 import { ProviderError, type ProviderId } from '../../providers/types.ts';
 import type { ProviderRegistry } from '../../providers/registry.ts';
 import type { AccountService } from '../accounts/index.ts';
@@ -295,7 +295,7 @@ export class AnalyticsService {
 
   private async loadPost(workspaceId: string, postId: string): Promise<PostMetricsView> {
     const [post] = await this.d.db.select({ id: posts.id }).from(posts).where(and(eq(posts.id, postId), eq(posts.workspaceId, workspaceId)));
-    if (!post) throw new ApiError(404, 'NOT_FOUND', 'No such post in this workspace.');
+    if (!post) throw new NotFound('NOT_FOUND', 'No such post in this workspace.');
     const targets = await this.d.db.select().from(postTargets)
       .where(and(eq(postTargets.postId, postId), eq(postTargets.state, 'published')))
       .orderBy(asc(postTargets.occurrence), asc(postTargets.createdAt), asc(postTargets.id));
@@ -411,14 +411,14 @@ export function metricsRange(q: { from?: string | undefined; to?: string | undef
   assertZone(timeZone, 'querystring.timeZone');
   const day = (value: string, field: string) => {
     const dt = Luxon.fromISO(value, { zone: 'utc' });
-    if (!DAY_RE.test(value) || !dt.isValid) throw new ApiError(400, 'VALIDATION_FAILED', `${field}: "${value}" is not a day like 2027-06-01.`, [{ field, message: 'not YYYY-MM-DD' }]);
+    if (!DAY_RE.test(value) || !dt.isValid) throw new Invalid('VALIDATION_FAILED', `${field}: "${value}" is not a day like 2027-06-01.`, [{ field, message: 'not YYYY-MM-DD' }]);
     return dt;
   };
   const to = day(q.to ?? dayIn(now, timeZone), 'querystring.to');
   const from = q.from !== undefined ? day(q.from, 'querystring.from') : to.minus({ days: 29 });
   const span = Math.round(to.diff(from, 'days').days) + 1;
-  if (span < 1) throw new ApiError(400, 'VALIDATION_FAILED', `to (${to.toISODate()}) is before from (${from.toISODate()}).`, [{ field: 'querystring.to', message: 'before from' }]);
-  if (span > MAX_RANGE_DAYS) throw new ApiError(400, 'VALIDATION_FAILED', `The range is ${span} days; ask for at most ${MAX_RANGE_DAYS}.`, [{ field: 'querystring.from', message: 'range too long' }]);
+  if (span < 1) throw new Invalid('VALIDATION_FAILED', `to (${to.toISODate()}) is before from (${from.toISODate()}).`, [{ field: 'querystring.to', message: 'before from' }]);
+  if (span > MAX_RANGE_DAYS) throw new Invalid('VALIDATION_FAILED', `The range is ${span} days; ask for at most ${MAX_RANGE_DAYS}.`, [{ field: 'querystring.from', message: 'range too long' }]);
   const days = Array.from({ length: span }, (_, i) => from.plus({ days: i }).toFormat('yyyy-MM-dd'));
   return {
     from: days[0]!, to: days.at(-1)!, timeZone, days,

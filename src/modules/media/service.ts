@@ -27,7 +27,7 @@ import { imageSize } from 'image-size';
 import type { Task } from 'graphile-worker';
 import type { Db, DbOrTx } from '../../infra/db/client.ts';
 import type { Logger } from '../../infra/logger.ts';
-import { ApiError } from '../../http/errors.ts';
+import { Conflict, DomainError, InsufficientStorage, Invalid, NotFound, TooLarge, UnprocessableContent, UnsupportedMediaType } from '../../domain/errors.ts';
 import type { MediaItem } from '../../providers/types.ts';
 import { Mp4HeaderReader } from './mp4.ts';
 import type { MediaLinks } from './links.ts';
@@ -74,7 +74,7 @@ export interface MediaLimits {
 /** A bound on the bytes of one upload other than its type's limit, and the refusal past it. */
 interface Room {
   bytes: number;
-  refuse(): ApiError;
+  refuse(): DomainError;
 }
 
 /** Which of these media ids posts still refer to. */
@@ -116,26 +116,26 @@ export function cleanAltText(value: string | null | undefined, field = 'altText'
   const text = value.replace(/\r\n?/g, '\n').trim();
   if (text === '') return null;
   if (/[\p{Cc}]/u.test(text.replaceAll('\n', ''))) {
-    throw new ApiError(400, 'VALIDATION_FAILED', `${field} must not contain control characters (tabs, NUL…); line breaks are fine`, [{ field, message: 'must not contain control characters' }]);
+    throw new Invalid('VALIDATION_FAILED', `${field} must not contain control characters (tabs, NUL…); line breaks are fine`, [{ field, message: 'must not contain control characters' }]);
   }
   const length = [...text].length;
   if (length > ALT_TEXT_MAX) {
-    throw new ApiError(400, 'VALIDATION_FAILED', `${field} is ${length} characters long; at most ${ALT_TEXT_MAX} are accepted`, [{ field, message: `must be at most ${ALT_TEXT_MAX} characters` }]);
+    throw new Invalid('VALIDATION_FAILED', `${field} is ${length} characters long; at most ${ALT_TEXT_MAX} are accepted`, [{ field, message: `must be at most ${ALT_TEXT_MAX} characters` }]);
   }
   return text;
 }
 
-function quotaExceeded(quotaBytes: number, usedBytes: number, fileBytes?: number): ApiError {
+function quotaExceeded(quotaBytes: number, usedBytes: number, fileBytes?: number): TooLarge {
   const left = Math.max(0, quotaBytes - usedBytes);
   const file = fileBytes === undefined ? `this file is larger than the ${formatBytes(left)} left` : `this file (${formatBytes(fileBytes)}) is larger than the ${formatBytes(left)} left`;
-  return new ApiError(413, 'MEDIA_QUOTA_EXCEEDED',
+  return new TooLarge('MEDIA_QUOTA_EXCEEDED',
     `This workspace stores ${formatBytes(usedBytes)} (${usedBytes} bytes) of media and its quota is ${formatBytes(quotaBytes)} (${quotaBytes} bytes, MEDIA_WORKSPACE_QUOTA_BYTES): ${usedBytes >= quotaBytes ? 'it is full' : file}. Delete media no post uses, or ask the server's operator to raise the quota.`,
     { quotaBytes, usedBytes, ...(fileBytes === undefined ? {} : { fileBytes }) });
 }
 
-const notFound = () => new ApiError(404, 'NOT_FOUND', 'This media does not exist in this workspace (it may have been deleted, or removed unused by the cleanup).');
+const notFound = () => new NotFound('NOT_FOUND', 'This media does not exist in this workspace (it may have been deleted, or removed unused by the cleanup).');
 
-/** Reads the stream once: detects, limits, and observes what the row needs. Errors are ApiErrors for the caller. */
+/** Reads the stream once: detects, limits, and observes what the row needs. Errors are DomainErrors for the caller. */
 class UploadInspector extends Transform {
   private head: Buffer[] = [];
   private headLength = 0;
@@ -179,7 +179,7 @@ class UploadInspector extends Transform {
       return;
     }
     if (this.headLength === 0) {
-      cb(new ApiError(400, 'EMPTY_FILE', 'The file is empty: send the bytes of an image or a video in the field "file".'));
+      cb(new Invalid('EMPTY_FILE', 'The file is empty: send the bytes of an image or a video in the field "file".'));
       return;
     }
     // A file smaller than the detection sample.
@@ -198,7 +198,7 @@ class UploadInspector extends Transform {
     const mime = found ? (SAME_AS[found.mime] ?? found.mime) : undefined;
     if (!mime || !(mime in ACCEPTED_TYPES)) {
       const what = found ? `a ${found.mime} file (.${found.ext})` : 'of a type that could not be recognised';
-      throw new ApiError(415, 'UNSUPPORTED_MEDIA_TYPE',
+      throw new UnsupportedMediaType('UNSUPPORTED_MEDIA_TYPE',
         `This file is ${what}, judging by its content (its name does not count). Accepted: ${ACCEPTED_LIST}.`,
         { detectedType: found?.mime ?? null, acceptedTypes: Object.keys(ACCEPTED_TYPES) });
     }
@@ -211,7 +211,7 @@ class UploadInspector extends Transform {
     this.total += chunk.length;
     if (this.total > this.limit) {
       const setting = this.kind === 'image' ? 'MEDIA_MAX_IMAGE_BYTES' : 'MEDIA_MAX_VIDEO_BYTES';
-      cb(new ApiError(413, 'MEDIA_TOO_LARGE',
+      cb(new TooLarge('MEDIA_TOO_LARGE',
         `This ${this.kind} is larger than the ${formatBytes(this.limit)} (${this.limit} bytes) this server accepts for ${this.kind}s (${setting}); make it smaller and upload it again.`,
         { limitBytes: this.limit, kind: this.kind, detectedType: this.mime }));
       return;
@@ -300,7 +300,7 @@ export class MediaService {
       } else {
         const info = inspector.mp4.result();
         if (!inspector.mp4.sawMovieHeader) {
-          throw new ApiError(422, 'INVALID_MEDIA', 'This video has no movie header (the "moov" box): the file is incomplete or damaged. Export it again and upload the complete file.');
+          throw new UnprocessableContent('INVALID_MEDIA', 'This video has no movie header (the "moov" box): the file is incomplete or damaged. Export it again and upload the complete file.');
         }
         width = info.width ?? null;
         height = info.height ?? null;
@@ -343,14 +343,14 @@ export class MediaService {
   }
 
   /** 507: the operator's problem, logged with the figures they need; the client is told only that it may retry later. */
-  private diskFull(why: { reason: 'reserve' | 'full'; roomBytes?: number; freeBytes?: number; expectedBytes?: number; err?: StorageFull }): ApiError {
+  private diskFull(why: { reason: 'reserve' | 'full'; roomBytes?: number; freeBytes?: number; expectedBytes?: number; err?: StorageFull }): InsufficientStorage {
     const reserveBytes = this.d.limits.diskReserveBytes ?? 0;
     if (why.reason === 'full') {
       this.d.log?.warn({ storageKey: why.err?.key, cause: (why.err?.cause as Error | undefined)?.message }, 'media upload failed: the media disk is full (partial file removed); free space under MEDIA_DIR');
     } else {
       this.d.log?.warn({ freeBytes: why.freeBytes, roomBytes: why.roomBytes, reserveBytes, expectedBytes: why.expectedBytes }, 'media upload refused: it would leave the media disk with less free space than MEDIA_DISK_RESERVE_BYTES');
     }
-    return new ApiError(507, 'INSUFFICIENT_STORAGE',
+    return new InsufficientStorage('INSUFFICIENT_STORAGE',
       'The server has no room left to store this file (its media disk is full), so nothing of it was kept. This is not a problem with the file: try again later (it has been logged for the server\'s operator).',
       { reason: why.reason === 'full' ? 'disk_full' : 'disk_reserve' });
   }
@@ -364,7 +364,7 @@ export class MediaService {
       if (bytes > prefix.length) size = await this.d.storage.read(storageKey).then((all) => imageSize(all)).catch(() => undefined);
     }
     if (!size?.width || !size.height) {
-      throw new ApiError(422, 'INVALID_MEDIA', `This file starts like ${mimeType} but its picture size cannot be read: it is damaged or incomplete.`);
+      throw new UnprocessableContent('INVALID_MEDIA', `This file starts like ${mimeType} but its picture size cannot be read: it is damaged or incomplete.`);
     }
     // EXIF orientations 5 to 8 turn the picture a quarter: the width shown is the stored height.
     const turned = (size.orientation ?? 1) >= 5;
@@ -392,9 +392,9 @@ export class MediaService {
 
   /** An upload reached through a signed link: 404 unless the link is ours and current. */
   async getByLink(id: string, expires: number, sig: string): Promise<Media> {
-    if (!UUID.test(id) || !this.d.links?.verify(id, expires, sig, this.now().getTime())) throw new ApiError(404, 'NOT_FOUND', 'This link does not exist or has expired.');
+    if (!UUID.test(id) || !this.d.links?.verify(id, expires, sig, this.now().getTime())) throw new NotFound('NOT_FOUND', 'This link does not exist or has expired.');
     const [row] = await this.d.db.select().from(media).where(eq(media.id, id.toLowerCase()));
-    if (!row) throw new ApiError(404, 'NOT_FOUND', 'This link does not exist or has expired.');
+    if (!row) throw new NotFound('NOT_FOUND', 'This link does not exist or has expired.');
     return row;
   }
 
@@ -414,7 +414,7 @@ export class MediaService {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
         this.d.log?.error({ mediaId: row.id, storageKey: row.storageKey }, 'media file missing from storage');
-        throw new ApiError(404, 'MEDIA_FILE_MISSING', 'The file of this media is missing from storage; upload it again.');
+        throw new NotFound('MEDIA_FILE_MISSING', 'The file of this media is missing from storage; upload it again.');
       }
       throw err;
     }
@@ -429,7 +429,7 @@ export class MediaService {
       const [locked] = await tx.select({ id: media.id }).from(media).where(and(eq(media.id, row.id), eq(media.workspaceId, workspaceId))).for('update');
       if (!locked) throw notFound();
       if ((await this.d.inUse([row.id], tx)).has(row.id)) {
-        throw new ApiError(409, 'MEDIA_IN_USE', 'A post uses this media: remove it from the post (or delete the post) first, then delete the media.');
+        throw new Conflict('MEDIA_IN_USE', 'A post uses this media: remove it from the post (or delete the post) first, then delete the media.');
       }
       await tx.delete(media).where(eq(media.id, row.id));
     });
@@ -455,7 +455,7 @@ export class MediaService {
     const missing = wanted.filter((i) => !byId.has(i));
     if (missing.length > 0) {
       const list = missing.map((m) => `"${m}"`).join(', ');
-      throw new ApiError(400, 'UNKNOWN_MEDIA',
+      throw new Invalid('UNKNOWN_MEDIA',
         `No media ${list} in this workspace: ${missing.length === 1 ? 'it was' : 'they were'} never uploaded here, deleted, or removed unused after ${this.d.limits.unusedTtlHours} hours. Upload the file again and use the new id.`,
         { mediaIds: missing });
     }
@@ -524,7 +524,7 @@ function decodeCursor(cursor: string): { createdAt: Date; id: string } {
   const [at, id] = Buffer.from(cursor, 'base64url').toString().split('|');
   const createdAt = new Date(at ?? '');
   if (!id || !UUID.test(id) || Number.isNaN(createdAt.getTime())) {
-    throw new ApiError(400, 'VALIDATION_FAILED', 'querystring.before is not a cursor this API gave: pass the `next` value of the previous page unchanged',
+    throw new Invalid('VALIDATION_FAILED', 'querystring.before is not a cursor this API gave: pass the `next` value of the previous page unchanged',
       [{ field: 'querystring.before', message: 'is not a valid cursor' }]);
   }
   return { createdAt, id };

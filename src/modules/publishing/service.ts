@@ -30,7 +30,7 @@ import { socialAccounts } from '../accounts/index.ts';
 import { posts, postTargets, publishAttempts } from '../posts/schema.ts';
 import { enqueue, type Post, type PostsService, type Target } from '../posts/service.ts';
 import { audit } from '../audit/service.ts';
-import { ApiError } from '../../http/errors.ts';
+import { DomainError } from '../../domain/errors.ts';
 import type { PublishLimits } from './limits.ts';
 import { backoffDelay, type Backoff } from '../../infra/retry.ts';
 
@@ -363,7 +363,7 @@ export class PublishingService {
 function asProviderError(err: unknown, provider: string): ProviderError {
   if (err instanceof ProviderError) return err;
   // Refused before anything was sent (the account was disconnected meanwhile).
-  if (err instanceof ApiError) return new ProviderError('permanent', err.message, { provider, reason: err.code });
+  if (err instanceof DomainError) return new ProviderError('permanent', err.message, { provider, reason: err.code });
   // Anything else from an adapter (a bug, a refused connection to our own database) is treated as a call
   // whose outcome is unknown, so it is reconciled rather than blindly repeated.
   return new ProviderError('unknown_outcome', `${provider}: ${err instanceof Error ? err.message : String(err)}`, { provider });

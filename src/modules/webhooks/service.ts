@@ -25,9 +25,9 @@ import { assertHostAllowed, isBlockedAddress } from '../../infra/http/guard.ts';
 import type { Logger } from '../../infra/logger.ts';
 import type { Metrics } from '../../infra/metrics.ts';
 import { addJob } from '../../infra/queue/add-job.ts';
-import { ApiError } from '../../http/errors.ts';
 import { backoffDelay, type Backoff } from '../../infra/retry.ts';
 import { parseRetryAfter, RETRY_AFTER_STATUSES } from '../../infra/retry-after.ts';
+import { Conflict, Invalid, NotFound } from '../../domain/errors.ts';
 import { audit, type AuditEntry } from '../audit/service.ts';
 import { holdWorkspace } from '../workspaces/hold.ts';
 import { WEBHOOK_EVENTS, webhookAttempts, webhookDeliveries, webhooks, type WebhookEvent } from './schema.ts';
@@ -140,7 +140,7 @@ export function retryDelayMs(attempt: number, baseMs: number, random: () => numb
 const CONTROL = /\p{Cc}/gu;
 const short = (s: string, max: number) => s.replace(CONTROL, ' ').trim().slice(0, max);
 const hostOf = (url: string) => new URL(url).host;
-const webhookNotFound = () => new ApiError(404, 'NOT_FOUND', 'No such webhook in this workspace.');
+const webhookNotFound = () => new NotFound('NOT_FOUND', 'No such webhook in this workspace.');
 
 export class WebhookService implements EventEmitter {
   private readonly now: () => Date;
@@ -163,7 +163,7 @@ export class WebhookService implements EventEmitter {
 
   /** Refuses URLs AllIN will not deliver to, with a message a person can act on. */
   async checkUrl(raw: string): Promise<string> {
-    const bad = (message: string, code = 'VALIDATION_FAILED') => new ApiError(400, code, message, [{ field: 'body.url', message }]);
+    const bad = (message: string, code = 'VALIDATION_FAILED') => new Invalid(code, message, [{ field: 'body.url', message }]);
     if (!URL.canParse(raw)) throw bad('body.url must be an absolute http(s) URL');
     const url = new URL(raw);
     if (url.protocol !== 'https:' && url.protocol !== 'http:') throw bad('body.url must start with https:// (or http://)');
@@ -210,7 +210,7 @@ export class WebhookService implements EventEmitter {
       await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`webhooks:${workspaceId}`}, 0))`);
       const [{ n } = { n: 0 }] = await tx.select({ n: sql<number>`count(*)::int` }).from(webhooks).where(eq(webhooks.workspaceId, workspaceId));
       if (n >= MAX_WEBHOOKS_PER_WORKSPACE) {
-        throw new ApiError(409, 'TOO_MANY_WEBHOOKS', `A workspace can have at most ${MAX_WEBHOOKS_PER_WORKSPACE} webhooks; delete one first.`);
+        throw new Conflict('TOO_MANY_WEBHOOKS', `A workspace can have at most ${MAX_WEBHOOKS_PER_WORKSPACE} webhooks; delete one first.`);
       }
       const [w] = await tx.insert(webhooks).values({
         id, workspaceId, url, description, events, secretEnc: this.d.cipher.encrypt(secret, id), active: input.active ?? true, createdBy,
@@ -427,7 +427,7 @@ export class WebhookService implements EventEmitter {
       return true;
     });
     this.count(TEST_EVENT, r.ok ? 'delivered' : 'failed');
-    if (!logged) throw new ApiError(404, 'NOT_FOUND', 'This webhook was deleted while its test event was being sent.');
+    if (!logged) throw new NotFound('NOT_FOUND', 'This webhook was deleted while its test event was being sent.');
     return { deliveryId, delivered: r.ok, statusCode: r.statusCode, durationMs: r.durationMs, error: r.error };
   }
 
@@ -462,10 +462,10 @@ export class WebhookService implements EventEmitter {
   async redeliver(workspaceId: string, webhookId: string, deliveryId: string): Promise<Delivery> {
     return this.d.db.transaction(async (tx) => {
       const w = await this.hold(tx, workspaceId, webhookId);
-      if (!w.active) throw new ApiError(409, 'WEBHOOK_DISABLED', 'This webhook is disabled; enable it (PATCH active: true) before redelivering.');
+      if (!w.active) throw new Conflict('WEBHOOK_DISABLED', 'This webhook is disabled; enable it (PATCH active: true) before redelivering.');
       const [old] = await tx.select().from(webhookDeliveries).where(and(eq(webhookDeliveries.id, deliveryId), eq(webhookDeliveries.webhookId, w.id)));
-      if (!old) throw new ApiError(404, 'NOT_FOUND', 'No such delivery for this webhook.');
-      if (old.status === 'pending') throw new ApiError(409, 'DELIVERY_PENDING', 'This delivery is still being tried; wait for it to be delivered or to fail.');
+      if (!old) throw new NotFound('NOT_FOUND', 'No such delivery for this webhook.');
+      if (old.status === 'pending') throw new Conflict('DELIVERY_PENDING', 'This delivery is still being tried; wait for it to be delivered or to fail.');
       const [d] = await tx.insert(webhookDeliveries).values({ id: randomUUID(), webhookId: w.id, event: old.event, payload: old.payload }).returning();
       await this.enqueue(tx, d!.id);
       return d!;
@@ -507,10 +507,10 @@ function messageId(): string {
 function checkEvents(events: readonly string[]): WebhookEvent[] {
   const unknown = events.filter((e) => !(WEBHOOK_EVENTS as readonly string[]).includes(e));
   if (unknown.length > 0) {
-    throw new ApiError(400, 'VALIDATION_FAILED', `body.events: unknown event ${unknown.join(', ')}; events are ${WEBHOOK_EVENTS.join(', ')}`,
+    throw new Invalid('VALIDATION_FAILED', `body.events: unknown event ${unknown.join(', ')}; events are ${WEBHOOK_EVENTS.join(', ')}`,
       [{ field: 'body.events', message: `unknown event ${unknown.join(', ')}` }]);
   }
-  if (events.length === 0) throw new ApiError(400, 'VALIDATION_FAILED', 'body.events must name at least one event', [{ field: 'body.events', message: 'must not be empty' }]);
+  if (events.length === 0) throw new Invalid('VALIDATION_FAILED', 'body.events must name at least one event', [{ field: 'body.events', message: 'must not be empty' }]);
   return [...new Set(events)] as WebhookEvent[];
 }
 
