@@ -27,7 +27,7 @@ import { holdWorkspace } from '../workspaces/hold.ts';
 import { memberships } from '../workspaces/schema.ts';
 import { users } from '../auth/schema.ts';
 import { socialAccounts } from './schema.ts';
-import type { EventEmitter } from '../webhooks/service.ts';
+import type { EventEmitter } from '../webhooks/index.ts';
 
 export const STATE_TTL_MS = 10 * 60_000;
 /** Refresh a token this long before it expires. */
