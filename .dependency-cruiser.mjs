@@ -23,12 +23,11 @@ export default {
     },
     {
       name: 'production-without-dev-tools',
-      // warn until the seam that loads the simulator and the benchmarks only in a development install
-      // (src/dev-tools.ts, issue 15 "Production without development tools") is committed: today
-      // src/main.ts imports bench/run.ts, src/runtime.ts and src/cli/sim.ts import tools/provider-sim.
-      // Then this becomes an error, with the seam as its one allowed path (pathNot on `from`).
-      severity: 'warn',
-      comment: 'Production code runs from `npm ci --omit=dev`, where benchmarks, simulators and tests are absent.',
+      severity: 'error',
+      comment:
+        'Production code runs from `npm ci --omit=dev`, where benchmarks, simulators and tests are absent. ' +
+        'The simulator and the benchmarks are loaded at run time through src/dev-tools.ts, which says ' +
+        'clearly when they are not installed.',
       from: { path: '^src/' },
       to: { path: '^(bench|tools|test)/' },
     },
