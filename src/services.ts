@@ -29,7 +29,8 @@ import { LocalDiskStorage } from './modules/media/storage.ts';
 import { mediaInUse } from './modules/media/in-use.ts';
 import { MediaLinks } from './modules/media/links.ts';
 import { WebhookService, DELIVER_WEBHOOK_TASK, deliverWebhookTask } from './modules/webhooks/service.ts';
-import { PostsService, PUBLISH_TASK } from './modules/posts/service.ts';
+import { PostsService } from './modules/posts/service.ts';
+import { PUBLISH_TASK } from './modules/posts/jobs.ts';
 import { PublishingService } from './modules/publishing/service.ts';
 import { AnalyticsService, COLLECT_POST_METRICS_TASK, collectPostMetricsTask } from './modules/analytics/service.ts';
 import { PublishLimits } from './modules/publishing/limits.ts';
@@ -141,7 +142,7 @@ export function buildServices(config: Config, db: Db, store: KeyValueStore, log:
   });
   const posts = new PostsService({ db, registry, media });
   const publishing = new PublishingService({
-    db, registry, accounts, posts, media, events: webhooks, metrics, log, outbound: http,
+    db, registry, accounts, posts: posts.scheduling, media, events: webhooks, metrics, log, outbound: http,
     notify: (tx, target, state, reason) => mailPostProblem(tx, config.PUBLIC_URL, target, state, reason),
     limits: new PublishLimits(store, { perNetwork: config.PUBLISH_CONCURRENCY_PER_NETWORK, perAccount: config.PUBLISH_CONCURRENCY_PER_ACCOUNT }),
     options: {

@@ -272,7 +272,7 @@ describe('time zones', () => {
     // Finish occurrence 0 as the worker would, then look at occurrence 1.
     await t.running.services.db.transaction(async (tx) => {
       const [row] = await tx.select().from(postTargets).where(eq(postTargets.id, target.id));
-      await t.running.services.posts.scheduleNextOccurrence(tx, row!);
+      await t.running.services.posts.scheduling.scheduleNextOccurrence(tx, row!);
     });
     const after = await t.call('GET', `/api/workspaces/${ws}/posts/${r.body.id}`, { token: owner });
     const next = after.body.targets.find((x: { occurrence: number }) => x.occurrence === 1);

@@ -47,7 +47,7 @@ test('past the ceiling a stuck attempt stops extending its lease; the target is 
     findByMarker: async () => null,
   };
   const svc = new PublishingService({
-    db, registry: { get: () => fake } as unknown as ProviderRegistry, accounts: t.running.services.accounts, posts: t.running.services.posts,
+    db, registry: { get: () => fake } as unknown as ProviderRegistry, accounts: t.running.services.accounts, posts: t.running.services.posts.scheduling,
     media: t.running.services.media, limits: new PublishLimits(t.running.store, { perNetwork: 4, perAccount: 2 }),
     metrics: t.running.metrics, log: quietLogger(), outbound: t.running.services.http,
     options: { leaseMs: 1000, attemptMaxMs: 1500, maxAttempts: 5, backoffBaseMs: 100, backoffMaxMs: 200 },

@@ -4914,131 +4914,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/workspaces/{workspaceId}/posts/bulk": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    workspaceId: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        csv: string;
-                        accountIds: string[];
-                        timeZone: string;
-                        dryRun?: boolean;
-                    };
-                };
-            };
-            responses: {
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            dryRun: boolean;
-                            created: number;
-                            posts: {
-                                line: number;
-                                postId: string | null;
-                                publishAt: string | null;
-                            }[];
-                        };
-                    };
-                };
-                201: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            dryRun: boolean;
-                            created: number;
-                            posts: {
-                                line: number;
-                                postId: string | null;
-                                publishAt: string | null;
-                            }[];
-                        };
-                    };
-                };
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["def-0"];
-                    };
-                };
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["def-0"];
-                    };
-                };
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["def-0"];
-                    };
-                };
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["def-0"];
-                    };
-                };
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["def-0"];
-                    };
-                };
-                422: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["def-0"];
-                    };
-                };
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["def-0"];
-                    };
-                };
-            };
-        };
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/api/workspaces/{workspaceId}/posts/validate": {
         parameters: {
             query?: never;
@@ -5511,6 +5386,131 @@ export interface paths {
                 };
             };
         };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/workspaces/{workspaceId}/posts/bulk": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    workspaceId: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        csv: string;
+                        accountIds: string[];
+                        timeZone: string;
+                        dryRun?: boolean;
+                    };
+                };
+            };
+            responses: {
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            dryRun: boolean;
+                            created: number;
+                            posts: {
+                                line: number;
+                                postId: string | null;
+                                publishAt: string | null;
+                            }[];
+                        };
+                    };
+                };
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            dryRun: boolean;
+                            created: number;
+                            posts: {
+                                line: number;
+                                postId: string | null;
+                                publishAt: string | null;
+                            }[];
+                        };
+                    };
+                };
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+            };
+        };
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -6542,6 +6542,307 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/workspaces/{workspaceId}/posts/{postId}/targets/{targetId}/resolve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    workspaceId: string;
+                    postId: string;
+                    targetId: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        outcome: "published" | "failed";
+                        /** Format: uri */
+                        url?: string;
+                        remoteId?: string;
+                    };
+                };
+            };
+            responses: {
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            workspaceId: string;
+                            text: string;
+                            mediaIds: string[];
+                            status: string;
+                            aggregateStatus: string;
+                            schedule: {
+                                mode: string | null;
+                                publishAt: string | null;
+                                localTime: string | null;
+                                timeZone: string | null;
+                                recurrence: unknown;
+                            } | null;
+                            review: {
+                                submittedBy: string | null;
+                                submittedAt: string | null;
+                                decision: string | null;
+                                comment: string | null;
+                                reviewedBy: string | null;
+                                reviewedAt: string | null;
+                            } | null;
+                            version: number;
+                            createdBy: string | null;
+                            createdAt: string;
+                            updatedAt: string;
+                            targets: {
+                                id: string;
+                                accountId: string;
+                                provider: string;
+                                occurrence: number;
+                                /** @enum {unknown} */
+                                state: "draft" | "pending_approval" | "scheduled" | "publishing" | "published" | "failed" | "unknown" | "cancelled";
+                                variant: unknown;
+                                publishAt: string | null;
+                                nextAttemptAt: string | null;
+                                queued: boolean;
+                                attempts: number;
+                                remoteId: string | null;
+                                url: string | null;
+                                publishedAt: string | null;
+                                parts: {
+                                    remoteId: string;
+                                    url: string | null;
+                                }[];
+                                firstComment: {
+                                    remoteId: string;
+                                    url: string | null;
+                                } | null;
+                                error: {
+                                    class: string;
+                                    message: string;
+                                    networkStatus: number | null;
+                                } | null;
+                                attemptLog?: {
+                                    at: string;
+                                    part: number;
+                                    outcome: string;
+                                    errorClass: string | null;
+                                    networkStatus: number | null;
+                                    message: string | null;
+                                    remoteId: string | null;
+                                }[];
+                            }[];
+                        };
+                    };
+                };
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/workspaces/{workspaceId}/approvals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    workspaceId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            posts: {
+                                id: string;
+                                workspaceId: string;
+                                text: string;
+                                mediaIds: string[];
+                                status: string;
+                                aggregateStatus: string;
+                                schedule: {
+                                    mode: string | null;
+                                    publishAt: string | null;
+                                    localTime: string | null;
+                                    timeZone: string | null;
+                                    recurrence: unknown;
+                                } | null;
+                                review: {
+                                    submittedBy: string | null;
+                                    submittedAt: string | null;
+                                    decision: string | null;
+                                    comment: string | null;
+                                    reviewedBy: string | null;
+                                    reviewedAt: string | null;
+                                } | null;
+                                version: number;
+                                createdBy: string | null;
+                                createdAt: string;
+                                updatedAt: string;
+                                targets: {
+                                    id: string;
+                                    accountId: string;
+                                    provider: string;
+                                    occurrence: number;
+                                    /** @enum {unknown} */
+                                    state: "draft" | "pending_approval" | "scheduled" | "publishing" | "published" | "failed" | "unknown" | "cancelled";
+                                    variant: unknown;
+                                    publishAt: string | null;
+                                    nextAttemptAt: string | null;
+                                    queued: boolean;
+                                    attempts: number;
+                                    remoteId: string | null;
+                                    url: string | null;
+                                    publishedAt: string | null;
+                                    parts: {
+                                        remoteId: string;
+                                        url: string | null;
+                                    }[];
+                                    firstComment: {
+                                        remoteId: string;
+                                        url: string | null;
+                                    } | null;
+                                    error: {
+                                        class: string;
+                                        message: string;
+                                        networkStatus: number | null;
+                                    } | null;
+                                    attemptLog?: {
+                                        at: string;
+                                        part: number;
+                                        outcome: string;
+                                        errorClass: string | null;
+                                        networkStatus: number | null;
+                                        message: string | null;
+                                        remoteId: string | null;
+                                    }[];
+                                }[];
+                            }[];
+                        };
+                    };
+                };
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/workspaces/{workspaceId}/calendar": {
         parameters: {
             query?: never;
@@ -6954,307 +7255,6 @@ export interface paths {
                 };
             };
         };
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/workspaces/{workspaceId}/posts/{postId}/targets/{targetId}/resolve": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    workspaceId: string;
-                    postId: string;
-                    targetId: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        outcome: "published" | "failed";
-                        /** Format: uri */
-                        url?: string;
-                        remoteId?: string;
-                    };
-                };
-            };
-            responses: {
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            id: string;
-                            workspaceId: string;
-                            text: string;
-                            mediaIds: string[];
-                            status: string;
-                            aggregateStatus: string;
-                            schedule: {
-                                mode: string | null;
-                                publishAt: string | null;
-                                localTime: string | null;
-                                timeZone: string | null;
-                                recurrence: unknown;
-                            } | null;
-                            review: {
-                                submittedBy: string | null;
-                                submittedAt: string | null;
-                                decision: string | null;
-                                comment: string | null;
-                                reviewedBy: string | null;
-                                reviewedAt: string | null;
-                            } | null;
-                            version: number;
-                            createdBy: string | null;
-                            createdAt: string;
-                            updatedAt: string;
-                            targets: {
-                                id: string;
-                                accountId: string;
-                                provider: string;
-                                occurrence: number;
-                                /** @enum {unknown} */
-                                state: "draft" | "pending_approval" | "scheduled" | "publishing" | "published" | "failed" | "unknown" | "cancelled";
-                                variant: unknown;
-                                publishAt: string | null;
-                                nextAttemptAt: string | null;
-                                queued: boolean;
-                                attempts: number;
-                                remoteId: string | null;
-                                url: string | null;
-                                publishedAt: string | null;
-                                parts: {
-                                    remoteId: string;
-                                    url: string | null;
-                                }[];
-                                firstComment: {
-                                    remoteId: string;
-                                    url: string | null;
-                                } | null;
-                                error: {
-                                    class: string;
-                                    message: string;
-                                    networkStatus: number | null;
-                                } | null;
-                                attemptLog?: {
-                                    at: string;
-                                    part: number;
-                                    outcome: string;
-                                    errorClass: string | null;
-                                    networkStatus: number | null;
-                                    message: string | null;
-                                    remoteId: string | null;
-                                }[];
-                            }[];
-                        };
-                    };
-                };
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["def-0"];
-                    };
-                };
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["def-0"];
-                    };
-                };
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["def-0"];
-                    };
-                };
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["def-0"];
-                    };
-                };
-                409: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["def-0"];
-                    };
-                };
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["def-0"];
-                    };
-                };
-            };
-        };
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/workspaces/{workspaceId}/approvals": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    workspaceId: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            posts: {
-                                id: string;
-                                workspaceId: string;
-                                text: string;
-                                mediaIds: string[];
-                                status: string;
-                                aggregateStatus: string;
-                                schedule: {
-                                    mode: string | null;
-                                    publishAt: string | null;
-                                    localTime: string | null;
-                                    timeZone: string | null;
-                                    recurrence: unknown;
-                                } | null;
-                                review: {
-                                    submittedBy: string | null;
-                                    submittedAt: string | null;
-                                    decision: string | null;
-                                    comment: string | null;
-                                    reviewedBy: string | null;
-                                    reviewedAt: string | null;
-                                } | null;
-                                version: number;
-                                createdBy: string | null;
-                                createdAt: string;
-                                updatedAt: string;
-                                targets: {
-                                    id: string;
-                                    accountId: string;
-                                    provider: string;
-                                    occurrence: number;
-                                    /** @enum {unknown} */
-                                    state: "draft" | "pending_approval" | "scheduled" | "publishing" | "published" | "failed" | "unknown" | "cancelled";
-                                    variant: unknown;
-                                    publishAt: string | null;
-                                    nextAttemptAt: string | null;
-                                    queued: boolean;
-                                    attempts: number;
-                                    remoteId: string | null;
-                                    url: string | null;
-                                    publishedAt: string | null;
-                                    parts: {
-                                        remoteId: string;
-                                        url: string | null;
-                                    }[];
-                                    firstComment: {
-                                        remoteId: string;
-                                        url: string | null;
-                                    } | null;
-                                    error: {
-                                        class: string;
-                                        message: string;
-                                        networkStatus: number | null;
-                                    } | null;
-                                    attemptLog?: {
-                                        at: string;
-                                        part: number;
-                                        outcome: string;
-                                        errorClass: string | null;
-                                        networkStatus: number | null;
-                                        message: string | null;
-                                        remoteId: string | null;
-                                    }[];
-                                }[];
-                            }[];
-                        };
-                    };
-                };
-                400: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["def-0"];
-                    };
-                };
-                401: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["def-0"];
-                    };
-                };
-                403: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["def-0"];
-                    };
-                };
-                404: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["def-0"];
-                    };
-                };
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["def-0"];
-                    };
-                };
-            };
-        };
-        put?: never;
         post?: never;
         delete?: never;
         options?: never;

@@ -33,7 +33,7 @@ import type { ProviderRegistry } from '../../providers/registry.ts';
 import type { AccountService } from '../accounts/index.ts';
 import { posts, postTargets } from '../posts/schema.ts';
 import { DateTime as Luxon } from 'luxon';
-import { assertZone, dayIn, startOfDay } from '../posts/time.ts';
+import { assertZone, dayIn, startOfDay } from '../../shared/time.ts';
 import { postMetrics } from './schema.ts';
 
 export const COLLECT_POST_METRICS_TASK = 'collect_post_metrics';

@@ -15,7 +15,7 @@ import { RefreshError, type SessionService } from './sessions.ts';
 import { newSecret, sha256, type TokenService } from './tokens.ts';
 import type { WorkspaceService } from '../workspaces/service.ts';
 import { TtlCache } from '../../infra/cache.ts';
-import { isValidZone } from '../posts/time.ts';
+import { isValidZone } from '../../shared/time.ts';
 import type { Metrics } from '../../infra/metrics.ts';
 import type { InvalidationBus } from '../../infra/stores/invalidation.ts';
 import { Overloaded } from '../../infra/semaphore.ts';

@@ -1,11 +1,15 @@
-// Posting slots: each account's weekly schedule in its own time zone (Buffer's "posting schedule").
-// "Add to queue" takes the account's next slot that no scheduled target holds yet.
-import { and, eq, gte, sql } from 'drizzle-orm';
+// Posting slots and the queue: each account's weekly schedule in its own time zone (Buffer's "posting
+// schedule"). "Add to queue" takes the account's next slot that no scheduled target holds yet; the queue
+// can be reordered, its targets keeping the set of slot times they hold.
+import { and, asc, eq, gte, sql } from 'drizzle-orm';
 import { DateTime } from 'luxon';
-import type { DbOrTx } from '../../infra/db/client.ts';
+import type { Db, DbOrTx } from '../../infra/db/client.ts';
 import { ApiError } from '../../http/errors.ts';
-import { postTargets, postingSchedules } from './schema.ts';
-import { assertZone, localToInstant } from './time.ts';
+import { assertZone, localToInstant } from '../../shared/time.ts';
+import { audit } from '../audit/service.ts';
+import { posts, postTargets, postingSchedules } from './schema.ts';
+import { enqueue } from './jobs.ts';
+import type { Actor, Target } from './model.ts';
 
 export interface Slot {
   weekday: number;
@@ -65,4 +69,57 @@ export async function nextFreeSlots(db: DbOrTx, accountId: string, now: Date, n:
     if (out.length >= n) break;
   }
   return out;
+}
+
+export class PostQueue {
+  constructor(private readonly d: { db: Db; now: () => Date }) {}
+
+  /** The account's weekly posting slots and its next free ones. */
+  async slots(accountId: string, next = 5) {
+    const s = await getSchedule(this.d.db, accountId);
+    const free = await nextFreeSlots(this.d.db, accountId, this.d.now(), next);
+    return { timeZone: s?.timeZone ?? 'UTC', slots: s?.slots ?? [], next: free.map((x) => x.toISOString()) };
+  }
+
+  async setSlots(workspaceId: string, accountId: string, timeZone: string, slots: Slot[], actor: Actor) {
+    await this.d.db.transaction(async (tx) => {
+      await putSchedule(tx, workspaceId, accountId, timeZone, slots);
+      await audit(tx, { action: 'slots.updated', workspaceId, targetType: 'social_account', targetId: accountId, details: { timeZone, slots: slots.length }, ...actor });
+    });
+  }
+
+  /** Targets queued on an account, in slot order, with their post's text. */
+  async queueOf(workspaceId: string, accountId: string) {
+    return this.d.db.select({ target: postTargets, text: posts.text }).from(postTargets).innerJoin(posts, eq(posts.id, postTargets.postId))
+      .where(and(eq(postTargets.workspaceId, workspaceId), eq(postTargets.accountId, accountId), eq(postTargets.queued, true), eq(postTargets.state, 'scheduled')))
+      .orderBy(asc(postTargets.publishAt));
+  }
+
+  /** Puts the account's queued targets in this order, keeping the set of slot times they hold. */
+  async reorderQueue(workspaceId: string, accountId: string, order: string[], actor: Actor): Promise<void> {
+    await this.d.db.transaction(async (tx) => {
+      const rows = await tx.select().from(postTargets).where(and(eq(postTargets.workspaceId, workspaceId), eq(postTargets.accountId, accountId), eq(postTargets.queued, true), eq(postTargets.state, 'scheduled')))
+        .orderBy(asc(postTargets.publishAt)).for('update');
+      const ids = new Set(rows.map((r) => r.id));
+      if (order.length !== rows.length || order.some((id) => !ids.has(id)) || new Set(order).size !== order.length) {
+        throw new ApiError(400, 'VALIDATION_FAILED', `Give every queued target of this account exactly once (${rows.length} are queued).`, [{ field: 'body.targetIds', message: 'must be a permutation of the queue' }]);
+      }
+      const times = rows.map((r) => r.publishAt!);
+      for (const [i, id] of order.entries()) {
+        await tx.update(postTargets).set({ publishAt: times[i]!, nextAttemptAt: null, updatedAt: sql`now()` }).where(eq(postTargets.id, id));
+        await enqueue(tx, id, times[i]!);
+      }
+      await audit(tx, { action: 'queue.reordered', workspaceId, targetType: 'social_account', targetId: accountId, ...actor });
+    });
+  }
+
+  /** Gives each target the next free posting slot of its account, in the caller's transaction. */
+  async place(tx: DbOrTx, targets: Target[]): Promise<void> {
+    for (const t of targets) {
+      const [slot] = await nextFreeSlots(tx, t.accountId, this.d.now(), 1);
+      if (!slot) throw new ApiError(409, 'NO_POSTING_SLOTS', 'This account has no posting slots; set its weekly slots first, or pick a time.', [{ accountId: t.accountId }]);
+      await tx.update(postTargets).set({ state: 'scheduled', publishAt: slot, queued: true, nextAttemptAt: null, updatedAt: sql`now()` }).where(eq(postTargets.id, t.id));
+      await enqueue(tx, t.id, slot);
+    }
+  }
 }

@@ -2,7 +2,7 @@
 // stays at 09:00 across daylight-saving changes (the instant moves, the clock time does not).
 import { DateTime } from 'luxon';
 import type { Recurrence } from './schema.ts';
-import { localToInstant } from './time.ts';
+import { localToInstant } from '../../shared/time.ts';
 
 /**
  * The local time of occurrence n+1 given occurrence n (both YYYY-MM-DDTHH:mm in `zone`), and the first

@@ -28,7 +28,9 @@ import type { ProviderRegistry } from '../../providers/registry.ts';
 import type { AccountService } from '../accounts/index.ts';
 import { socialAccounts } from '../accounts/index.ts';
 import { posts, postTargets, publishAttempts } from '../posts/schema.ts';
-import { enqueue, type Post, type PostsService, type Target } from '../posts/service.ts';
+import { enqueue } from '../posts/jobs.ts';
+import type { Post, Target } from '../posts/model.ts';
+import type { PostScheduling } from '../posts/scheduling.ts';
 import { audit } from '../audit/service.ts';
 import { DomainError } from '../../domain/errors.ts';
 import type { PublishLimits } from './limits.ts';
@@ -56,7 +58,8 @@ export interface PublishingDeps {
   db: Db;
   registry: ProviderRegistry;
   accounts: AccountService;
-  posts: PostsService;
+  /** Schedules a recurring post's next occurrence once a target has finished. */
+  posts: Pick<PostScheduling, 'scheduleNextOccurrence'>;
   media: MediaSource;
   limits: PublishLimits;
   /** Ends the network calls made inside `fn` when `signal` aborts (the HttpClient adapters call through). */

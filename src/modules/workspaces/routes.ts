@@ -9,7 +9,7 @@ import { accessOf, actingRole, assertCan, auditActor, type WorkspaceAccessFactor
 import type { InvitationService } from './invitations.ts';
 import type { Member, WorkspaceService } from './service.ts';
 import { ApiError } from '../../http/errors.ts';
-import { isValidZone } from '../posts/time.ts';
+import { isValidZone } from '../../shared/time.ts';
 import { DateTime, NameSchema, RoleSchema, Uuid, WorkspaceParams, cleanName, errors, iso, lowerCaseIds } from './input.ts';
 
 export interface WorkspaceRouteDeps {

@@ -1,0 +1,64 @@
+// Posting slots and the queue over HTTP: each account's weekly slots, its queued targets, and their order.
+import { Type } from 'typebox';
+import { auditActor } from '../../workspaces/access.ts';
+import { errors } from '../../workspaces/input.ts';
+import type { Target } from '../model.ts';
+import { AccountParams, tags, type PostRouteKit, type PostsApp } from './common.ts';
+
+const QueuedTarget = Type.Object({ targetId: Type.String(), postId: Type.String(), publishAt: Type.String(), text: Type.String({ description: 'What this account will publish (its own text, else the post\'s), cut to 280 characters' }) });
+const queued = (r: { target: Target; text: string }) => ({
+  targetId: r.target.id, postId: r.target.postId, publishAt: r.target.publishAt!.toISOString(), text: [...(r.target.variant.text ?? r.text)].slice(0, 280).join(''),
+});
+
+const SlotsBody = Type.Object({
+  timeZone: Type.String({ maxLength: 64, description: 'IANA zone the slot times are in' }),
+  slots: Type.Array(Type.Object({ weekday: Type.Integer({ minimum: 1, maximum: 7, description: '1 = Monday' }), time: Type.String({ pattern: '^([01]\\d|2[0-3]):[0-5]\\d$', description: 'HH:mm' }) }, { additionalProperties: false }), { maxItems: 200 }),
+}, { additionalProperties: false });
+const SlotsAnswer = Type.Object({ ...SlotsBody.properties, next: Type.Array(Type.String({ description: 'The next free slots' })) });
+
+export function queueRoutes(app: PostsApp, k: PostRouteKit): void {
+  const { d, read, write, mayScheduleDirectly } = k;
+  const slotsOf = async (workspaceId: string, accountId: string) => {
+    await d.accounts.get(workspaceId, accountId);
+    return d.posts.queue.slots(accountId);
+  };
+
+  app.get('/api/workspaces/:workspaceId/accounts/:accountId/slots', {
+    preHandler: read,
+    schema: { tags, summary: 'The account\'s weekly posting slots and its next free ones', params: AccountParams, response: { 200: SlotsAnswer, ...errors(400, 401, 403, 404) } },
+  }, async (req) => slotsOf(req.params.workspaceId, req.params.accountId));
+
+  app.put('/api/workspaces/:workspaceId/accounts/:accountId/slots', {
+    preHandler: write,
+    schema: { tags, summary: 'Set the account\'s weekly posting slots (in its time zone)', params: AccountParams, body: SlotsBody, response: { 200: SlotsAnswer, ...errors(400, 401, 403, 404) } },
+  }, async (req) => {
+    await d.accounts.get(req.params.workspaceId, req.params.accountId);
+    await d.posts.queue.setSlots(req.params.workspaceId, req.params.accountId, req.body.timeZone, req.body.slots, auditActor(req));
+    return slotsOf(req.params.workspaceId, req.params.accountId);
+  });
+
+  app.get('/api/workspaces/:workspaceId/accounts/:accountId/queue', {
+    preHandler: read,
+    schema: {
+      tags, summary: 'The account\'s queued targets, in order', params: AccountParams,
+      response: { 200: Type.Object({ targets: Type.Array(QueuedTarget) }), ...errors(400, 401, 403, 404) },
+    },
+  }, async (req) => {
+    await d.accounts.get(req.params.workspaceId, req.params.accountId);
+    return { targets: (await d.posts.queue.queueOf(req.params.workspaceId, req.params.accountId)).map(queued) };
+  });
+
+  app.put('/api/workspaces/:workspaceId/accounts/:accountId/queue', {
+    preHandler: write,
+    schema: {
+      tags, summary: 'Reorder the account\'s queue: the targets keep the same slots, in the order given', params: AccountParams,
+      body: Type.Object({ targetIds: Type.Array(Type.String({ format: 'uuid' }), { maxItems: 1000 }) }, { additionalProperties: false }),
+      response: { 200: Type.Object({ targets: Type.Array(QueuedTarget) }), ...errors(400, 401, 403, 404) },
+    },
+  }, async (req) => {
+    await d.accounts.get(req.params.workspaceId, req.params.accountId);
+    await mayScheduleDirectly(req, req.params.workspaceId);
+    await d.posts.queue.reorderQueue(req.params.workspaceId, req.params.accountId, req.body.targetIds, auditActor(req));
+    return { targets: (await d.posts.queue.queueOf(req.params.workspaceId, req.params.accountId)).map(queued) };
+  });
+}

@@ -1,0 +1,68 @@
+// Wall-clock times in IANA time zones, through luxon; used by every module that reads or writes a zone
+// (posts, analytics, a person's profile, a workspace). The stored instant is always a timestamptz in UTC,
+// so the server's own time zone never moves a post. Two wall-clock times need a rule, and we follow
+// RFC 5545 (iCalendar, 3.3.5) and Temporal's "compatible" disambiguation, which calendar users know:
+// - a time that does not exist (the hour skipped when clocks go forward: 02:30 on a spring-forward day in
+//   Europe/Berlin) is moved forward by the length of the gap (03:30, new offset);
+// - a time that happens twice (the repeated hour when clocks go back: 01:30 in America/New_York) is the
+//   first of the two (the daylight-time one, earlier instant).
+import { DateTime, IANAZone } from 'luxon';
+import { ApiError } from '../http/errors.ts';
+
+const LOCAL_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?$/;
+
+export function isValidZone(zone: string): boolean {
+  return IANAZone.isValidZone(zone);
+}
+
+export function assertZone(zone: string, field: string): void {
+  if (!isValidZone(zone)) throw new ApiError(400, 'VALIDATION_FAILED', `${field}: "${zone}" is not an IANA time zone (for example Europe/Berlin or America/New_York).`, [{ field, message: 'unknown time zone' }]);
+}
+
+/** The instant at which the clocks of `zone` show `local` (YYYY-MM-DDTHH:mm[:ss]), by the rules above. */
+export function localToInstant(local: string, zone: string, field = 'localTime'): Date {
+  if (!LOCAL_RE.test(local)) {
+    throw new ApiError(400, 'VALIDATION_FAILED', `${field}: "${local}" is not a local date and time like 2027-03-28T09:30 (no offset: the zone says it).`, [{ field, message: 'not YYYY-MM-DDTHH:mm' }]);
+  }
+  const dt = DateTime.fromISO(local, { zone });
+  if (!dt.isValid) throw new ApiError(400, 'VALIDATION_FAILED', `${field}: "${local}" is not a valid date and time in ${zone}.`, [{ field, message: dt.invalidExplanation ?? 'invalid' }]);
+  // Luxon resolves a repeated time to the later instant; look for an earlier one with the same wall time.
+  const wall = DateTime.fromISO(local, { zone: 'utc' }).toMillis();
+  let best = dt.toMillis();
+  for (const probe of [best - 3 * 3600_000, best - 3600_000]) {
+    const offsetMin = DateTime.fromMillis(probe, { zone }).offset;
+    const candidate = wall - offsetMin * 60_000;
+    if (candidate < best && sameWall(DateTime.fromMillis(candidate, { zone }), local)) best = candidate;
+  }
+  return new Date(best);
+}
+
+function sameWall(dt: DateTime, local: string): boolean {
+  const want = local.length === 16 ? `${local}:00` : local;
+  return dt.toFormat("yyyy-MM-dd'T'HH:mm:ss") === want;
+}
+
+/** The wall-clock time of an instant in a zone, YYYY-MM-DDTHH:mm. */
+export function instantToLocal(at: Date, zone: string): string {
+  return DateTime.fromJSDate(at, { zone }).toFormat("yyyy-MM-dd'T'HH:mm");
+}
+
+/** The calendar day (YYYY-MM-DD) of an instant in a zone. */
+export function dayIn(at: Date, zone: string): string {
+  return DateTime.fromJSDate(at, { zone }).toFormat('yyyy-MM-dd');
+}
+
+/** The first instant of a calendar day in a zone (midnight, or the first existing time after it). */
+export function startOfDay(day: string, zone: string): Date {
+  return DateTime.fromISO(day, { zone }).startOf('day').toJSDate();
+}
+
+/** Adds whole days to a local date-time string, keeping the wall-clock time. */
+export function addLocalDays(local: string, days: number): string {
+  return DateTime.fromISO(local, { zone: 'utc' }).plus({ days }).toFormat("yyyy-MM-dd'T'HH:mm");
+}
+
+/** ISO weekday (1 = Monday) of a local date-time string. */
+export function localWeekday(local: string): number {
+  return DateTime.fromISO(local, { zone: 'utc' }).weekday;
+}
