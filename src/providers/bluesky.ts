@@ -13,17 +13,26 @@
 // (https://public.api.bsky.app, unauthenticated) answers app.bsky.* reads for metrics; `web`
 // (https://bsky.app) builds public links. These are trusted configuration; a PDS named by a user or by
 // a DID document is not, and goes through the private-address guard.
-import { createHash } from 'node:crypto';
-import twitter from 'twitter-text';
+//
+// The adapter is in parts: bluesky/session.ts (session tokens), bluesky/xrpc.ts (calls and their errors),
+// bluesky/facets.ts (rich text), bluesky/records.ts (remote ids, TIDs, the marker field); this file holds
+// the sign-in, PDS discovery, posting, reconciliation and metrics that use them.
 import type { HttpResponse } from '../infra/http/client.ts';
-import { bodySnippet, malformed, transportError } from './errors.ts';
-import { parseJson, readJson, redactSecrets } from './http.ts';
-import { blueskyTextProblem, graphemeLength, utf8Length } from './text.ts';
+import { malformed, transportError } from './errors.ts';
+import { readJson } from './http.ts';
+import { blueskyTextProblem } from './text.ts';
+import { detectFacets, isHandle, type Facet } from './bluesky/facets.ts';
+import { MARKER_FIELD, markerHash, parseRemoteId, tidTime, toRemoteId, type StrongRef } from './bluesky/records.ts';
+import { toTokens, type Session } from './bluesky/session.ts';
+import { xrpcBody, xrpcError, type RecordAnswer, type XrpcCall } from './bluesky/xrpc.ts';
 import {
   ProviderError, type AccountRef, type ConnectedIdentity, type MediaItem, type PostMetrics, type Provider, type ProviderDeps,
   type ProviderMetadata, type PublishRequest, type PublishedPost, type TokenSet,
 } from './types.ts';
 import { postMetrics } from './post-metrics.ts';
+
+export { detectFacets, isHandle, type DetectedFacet, type Facet, type FacetFeature } from './bluesky/facets.ts';
+export { MARKER_FIELD, markerHash, parseRemoteId, tidTime, toRemoteId, type StrongRef } from './bluesky/records.ts';
 
 const PROVIDER = 'bluesky';
 const POST = 'app.bsky.feed.post';
@@ -32,13 +41,6 @@ const POST = 'app.bsky.feed.post';
  * repository in 2026, which is UNCONFIRMED for every PDS and AppView (docs/NETWORKS.md, Network facts: Bluesky), so the safe value.
  */
 const MAX_IMAGE_BYTES = 1_000_000;
-/**
- * Extra field on AllIN's post records holding a hash of the publish marker, so that a post whose
- * creation got no answer can be found again with listRecords. Lexicon data objects are open: fields a
- * schema does not name are ignored by validators (atproto.com/specs/lexicon), as other clients'
- * extension fields are. A hash rather than the marker, so nothing internal is published.
- */
-export const MARKER_FIELD = 'allinMarker';
 
 const meta: ProviderMetadata = {
   id: 'bluesky',
@@ -63,200 +65,6 @@ export interface BlueskyProvider extends Provider {
   /** Deletes a post; a post that is already gone counts as deleted (deleteRecord is idempotent). */
   deletePost(account: AccountRef, remoteId: string): Promise<void>;
 }
-
-/** A strong reference to a record: what a reply needs of its parent and root. */
-export interface StrongRef { uri: string; cid: string }
-
-/** remoteId = "<at-uri>|<cid>": a later reply needs both. */
-export function toRemoteId(ref: StrongRef): string {
-  return `${ref.uri}|${ref.cid}`;
-}
-
-export function parseRemoteId(remoteId: string): StrongRef & { did: string; collection: string; rkey: string } {
-  const [uri = '', cid = ''] = remoteId.split('|');
-  const m = /^at:\/\/(did:[a-z]+:[a-zA-Z0-9._:%-]+)\/([a-zA-Z0-9.-]+)\/([a-zA-Z0-9._~:-]{1,512})$/.exec(uri);
-  if (!m || !cid) throw new ProviderError('permanent', `bluesky: "${remoteId.slice(0, 200)}" is not a post reference (at-uri|cid)`, { provider: PROVIDER, reason: 'invalid_remote_id' });
-  return { uri, cid, did: m[1]!, collection: m[2]!, rkey: m[3]! };
-}
-
-// ---------------------------------------------------------------------------------------------------
-// Rich text facets (https://docs.bsky.app/docs/advanced-guides/post-richtext): byte offsets are UTF-8, start inclusive, end exclusive, no overlaps.
-
-export type FacetFeature =
-  | { $type: 'app.bsky.richtext.facet#link'; uri: string }
-  | { $type: 'app.bsky.richtext.facet#mention'; did: string }
-  | { $type: 'app.bsky.richtext.facet#tag'; tag: string };
-export interface Facet { index: { byteStart: number; byteEnd: number }; features: FacetFeature[] }
-
-/** What detectFacets finds; mentions still carry the handle, to be resolved to a DID. */
-export interface DetectedFacet {
-  byteStart: number;
-  byteEnd: number;
-  kind: 'link' | 'mention' | 'tag';
-  /** The URL (scheme added to bare domains), the handle (no @), or the tag (no #). */
-  value: string;
-}
-
-/** atproto handle syntax (atproto.com/specs/handle): DNS labels, at least two, the last starting with a letter. */
-const HANDLE_RE = /^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)+[a-zA-Z](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$/;
-export const isHandle = (s: string) => s.length <= 253 && HANDLE_RE.test(s);
-
-// Characters that end a hashtag besides whitespace: soft hyphen, word joiner, hair/zero-width spaces,
-// ZWNJ, ZWJ, combining enclosing keycap (as Bluesky's own detection treats them).
-const TAG_STOP = new Set([0x00ad, 0x2060, 0x200a, 0x200b, 0x200c, 0x200d, 0x20e2]);
-const endsTag = (ch: string) => TAG_STOP.has(ch.codePointAt(0)!) || /\s/u.test(ch);
-
-/**
- * Finds links, mentions and hashtags the way Bluesky's app does (docs.bsky.app/docs/advanced-guides/post-richtext): links with http(s)
- * anywhere after whitespace or "(", bare domains with a known TLD (twitter-text's list) turned into
- * https URLs, trailing punctuation left out; mentions "@handle"; hashtags "#tag" (or the full-width
- * "＃") after whitespace, not only digits and punctuation, at most 64 graphemes.
- */
-export function detectFacets(text: string): DetectedFacet[] {
-  const found: { start: number; end: number; kind: DetectedFacet['kind']; value: string }[] = [];
-
-  for (const m of text.matchAll(/(^|[\s(])(https?:\/\/\S+)/giu)) {
-    const start = m.index + m[1]!.length;
-    let uri = m[2]!;
-    // Trailing sentence punctuation and an unbalanced closing parenthesis are not part of the link.
-    for (;;) {
-      if (/[.,;:!?"'»”’]$/u.test(uri)) uri = uri.slice(0, -1);
-      else if (uri.endsWith(')') && (uri.match(/\(/g)?.length ?? 0) < (uri.match(/\)/g)?.length ?? 0)) uri = uri.slice(0, -1);
-      else break;
-    }
-    if (!URL.canParse(uri)) continue;
-    found.push({ start, end: start + uri.length, kind: 'link', value: uri });
-  }
-  for (const u of twitter.extractUrlsWithIndices(text)) {
-    if (/^[a-z][a-z0-9+.-]*:/i.test(u.url)) continue; // with a scheme: handled above
-    const before = u.indices[0] > 0 ? text[u.indices[0] - 1]! : ' ';
-    if (!/[\s(]/u.test(before)) continue;
-    found.push({ start: u.indices[0], end: u.indices[1], kind: 'link', value: `https://${u.url}` });
-  }
-  for (const m of text.matchAll(/(^|[\s(])@([a-zA-Z0-9.-]+)/gu)) {
-    const handle = m[2]!.replace(/[.-]+$/, '');
-    if (!isHandle(handle)) continue;
-    const start = m.index + m[1]!.length;
-    found.push({ start, end: start + 1 + handle.length, kind: 'mention', value: handle });
-  }
-  for (const m of text.matchAll(/(^|\s)[#＃]/gu)) {
-    const start = m.index + m[1]!.length;
-    let end = start + 1;
-    while (end < text.length) {
-      const ch = String.fromCodePoint(text.codePointAt(end)!);
-      if (endsTag(ch)) break;
-      end += ch.length;
-    }
-    const tag = text.slice(start + 1, end).replace(/\p{P}+$/u, '');
-    if (!tag || tag.startsWith('\uFE0F') || /^[\d\p{P}]+$/u.test(tag)) continue;
-    if (graphemeLength(tag) > 64 || utf8Length(tag) > 640) continue;
-    found.push({ start, end: start + 1 + tag.length, kind: 'tag', value: tag });
-  }
-
-  // Facets must not overlap: keep the earliest (a link before a mention or tag starting at the same place).
-  const order = { link: 0, mention: 1, tag: 2 };
-  found.sort((a, b) => a.start - b.start || order[a.kind] - order[b.kind]);
-  const out: DetectedFacet[] = [];
-  let until = 0;
-  for (const f of found) {
-    if (f.start < until) continue;
-    out.push({ byteStart: utf8Length(text.slice(0, f.start)), byteEnd: utf8Length(text.slice(0, f.end)), kind: f.kind, value: f.value });
-    until = f.end;
-  }
-  return out;
-}
-
-// ---------------------------------------------------------------------------------------------------
-
-/** A TID record key's time (53-bit microseconds since the epoch, then 10 bits of clock id), or null. */
-export function tidTime(rkey: string): number | null {
-  const alphabet = '234567abcdefghijklmnopqrstuvwxyz';
-  if (!/^[234567abcdefghij][234567abcdefghijklmnopqrstuvwxyz]{12}$/.test(rkey)) return null;
-  let v = 0n;
-  for (const c of rkey) v = v * 32n + BigInt(alphabet.indexOf(c));
-  return Number((v >> 10n) / 1000n);
-}
-
-export function markerHash(marker: string): string {
-  return createHash('sha256').update(marker).digest('base64url').slice(0, 22);
-}
-
-function jwtClaims(token: string): { exp?: number; scope?: string } {
-  try {
-    const payload = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as { exp?: unknown; scope?: unknown };
-    return { ...(typeof payload.exp === 'number' ? { exp: payload.exp } : {}), ...(typeof payload.scope === 'string' ? { scope: payload.scope } : {}) };
-  } catch {
-    return {};
-  }
-}
-
-/** Session tokens; lifetimes come from the JWTs themselves (PDS defaults: access 2 h, refresh 90 days). */
-function toTokens(s: { accessJwt: string; refreshJwt: string }): TokenSet {
-  const access = jwtClaims(s.accessJwt);
-  const refresh = jwtClaims(s.refreshJwt);
-  return {
-    accessToken: s.accessJwt,
-    refreshToken: s.refreshJwt,
-    ...(access.exp ? { expiresAt: new Date(access.exp * 1000) } : {}),
-    ...(refresh.exp ? { refreshExpiresAt: new Date(refresh.exp * 1000) } : {}),
-    // com.atproto.appPass for an app password, com.atproto.access for the account's main password.
-    ...(access.scope ? { scope: [access.scope] } : {}),
-  };
-}
-
-/** Seconds in Retry-After, or RateLimit-Reset as epoch seconds (https://docs.bsky.app/docs/advanced-guides/rate-limits). */
-function retryAfter(headers: Record<string, string>): number | undefined {
-  const ra = Number(headers['retry-after']);
-  if (Number.isFinite(ra) && headers['retry-after'] !== undefined) return Math.max(0, ra * 1000);
-  const reset = Number(headers['ratelimit-reset']);
-  if (Number.isFinite(reset) && reset > 1e9) return Math.max(0, reset * 1000 - Date.now());
-  return undefined;
-}
-
-function xrpcBody(res: HttpResponse): { error: string; message: string } {
-  const b = parseJson(res) as { error?: unknown; message?: unknown } | null | undefined;
-  return { error: typeof b?.error === 'string' ? b.error : '', message: typeof b?.message === 'string' ? b.message : '' };
-}
-
-/**
- * An XRPC error as a ProviderError. ExpiredToken and InvalidToken come as HTTP 400, not 401 (docs/NETWORKS.md, Network facts: Bluesky). A
- * 5xx to a creating call may have been committed behind a gateway, so it is an unknown outcome.
- */
-function xrpcError(what: string, res: HttpResponse, creates: boolean): ProviderError {
-  const { error, message } = xrpcBody(res);
-  const reason = redactSecrets([error, message].filter(Boolean).join(': ')).slice(0, 300) || bodySnippet(res);
-  const details = { provider: PROVIDER, status: res.status, reason };
-  if (error === 'ExpiredToken' || error === 'InvalidToken' || res.status === 401) {
-    return new ProviderError('auth_expired', `bluesky: ${what} refused the session (${reason})`, details);
-  }
-  if (res.status === 429) {
-    const wait = retryAfter(res.headers);
-    return new ProviderError('rate_limited', `bluesky: ${what} is rate limited`, { ...details, ...(wait !== undefined ? { retryAfterMs: wait } : {}) });
-  }
-  if (res.status >= 500) {
-    return creates
-      ? new ProviderError('unknown_outcome', `bluesky: ${what} failed on the server (${res.status}); the record may have been written`, details)
-      : new ProviderError('transient', `bluesky: ${what} failed on the network's side (${res.status})`, details);
-  }
-  return new ProviderError('permanent', `bluesky: ${what} was refused (${reason})`, details);
-}
-
-interface XrpcCall {
-  method: 'GET' | 'POST';
-  base: string;
-  nsid: string;
-  what: string;
-  creates?: boolean;
-  token?: string;
-  query?: Record<string, string | string[] | undefined>;
-  body?: unknown;
-  headers?: Record<string, string>;
-  /** Carries file bytes: the client's media deadline. */
-  media?: boolean;
-}
-
-interface Session { accessJwt?: unknown; refreshJwt?: unknown; did?: unknown; handle?: unknown; didDoc?: unknown; active?: unknown; status?: unknown }
-interface RecordAnswer { uri?: unknown; cid?: unknown; value?: Record<string, unknown> }
 
 export function createBluesky(deps: ProviderDeps): BlueskyProvider {
   const { http } = deps;
