@@ -247,12 +247,17 @@ async function refusesAsDevTool(root: string, command: string, env: Env): Promis
 async function productionCommands(root: string, env: (extra?: Env) => Env, label: string): Promise<void> {
   const migrate = await oneShot(root, ['migrate'], env());
   assert.ok(migrate.lines.some((l) => /^(Database is up to date|Applied \d+ of \d+ migrations)/.test(String(l.text))), JSON.stringify(migrate.lines));
+  // The rest side by side: they do not depend on each other, and each start costs seconds of CPU.
   const email = `production-${label}-${randomBytes(3).toString('hex')}@example.com`;
-  const users = await oneShot(root, ['users', 'create', '--email', email, '--password', `Prod-${randomBytes(9).toString('base64url')}-lantern`, '--json'], env());
+  const [users, keys, mail] = await Promise.all([
+    oneShot(root, ['users', 'create', '--email', email, '--password', `Prod-${randomBytes(9).toString('base64url')}-lantern`, '--json'], env()),
+    oneShot(root, ['keys', 'rotate'], env()),
+    oneShot(root, ['mail', '--json'], env()),
+    refusesAsDevTool(root, 'sim', env()),
+    refusesAsDevTool(root, 'bench', env()),
+  ]);
   assert.ok(users.lines.some((l) => l.email === email && l.created === true), JSON.stringify(users.lines));
-  const keys = await oneShot(root, ['keys', 'rotate'], env());
   assert.ok(keys.lines.some((l) => /^Re-encrypted \d+ /.test(String(l.text))), JSON.stringify(keys.lines));
-  const mail = await oneShot(root, ['mail', '--json'], env());
   assert.ok(mail.lines.some((l) => Array.isArray(l)), JSON.stringify(mail.lines));
 
   const [, , start] = await Promise.all([
@@ -263,9 +268,6 @@ async function productionCommands(root: string, env: (extra?: Env) => Env, label
     server(root, ['start'], env({ NODE_ENV: 'development', REDIS_URL: undefined, REDIS_KEY_PREFIX: undefined })),
   ]);
   assert.ok(start.some((l) => l.msg === 'Sandbox network simulator started'), `the Sandbox simulator: ${JSON.stringify(start.slice(0, 15))}`);
-
-  await refusesAsDevTool(root, 'sim', env());
-  await refusesAsDevTool(root, 'bench', env());
 }
 
 // ------------------------------------------------------------------------------------------- the tests
@@ -313,13 +315,15 @@ test('the image: production dependencies and dist/src only, run by plain Node; n
   // The image's environment, with this machine's ports, folders, database and Redis.
   const env = (extra: Env = {}): Env => ({ ...imageEnv, ...environment(extra) });
   await oneShot(image.dir, ['migrate'], env());
-  await server(image.dir, ['serve'], env());
-  await server(image.dir, ['worker'], env({ WORKER_PORT: String(await freePort()) }));
-  // Asked for the Sandbox, an installation without the simulator runs without it and says why.
-  const start = await server(image.dir, ['start'], env({ SANDBOX: 'on', REDIS_URL: undefined, REDIS_KEY_PREFIX: undefined }));
+  const [, , start] = await Promise.all([
+    server(image.dir, ['serve'], env()),
+    server(image.dir, ['worker'], env({ WORKER_PORT: String(await freePort()) })),
+    // Asked for the Sandbox, an installation without the simulator runs without it and says why.
+    server(image.dir, ['start'], env({ SANDBOX: 'on', REDIS_URL: undefined, REDIS_KEY_PREFIX: undefined })),
+    refusesAsDevTool(image.dir, 'sim', env()),
+    refusesAsDevTool(image.dir, 'bench', env()),
+  ]);
   const warning = start.find((l) => String(l.msg).startsWith('no Sandbox network'));
   assert.ok(warning, `a line saying there is no Sandbox network: ${JSON.stringify(start.slice(0, 15))}`);
   assert.equal(warning.missing, join(image.dir, 'dist', 'tools', 'provider-sim', 'server.js'));
-  await refusesAsDevTool(image.dir, 'sim', env());
-  await refusesAsDevTool(image.dir, 'bench', env());
 });
