@@ -9,6 +9,7 @@
 // database-backed one; the default lives in memory, so after a restart AllIN registers again).
 // Tokens never expire and there is no refresh token: `refresh` only checks the token still works.
 import { createHash } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 import type { HttpResponse } from '../infra/http/client.ts';
 import { httpError, malformed, transportError } from './errors.ts';
 import { parseJson, readJson } from './http.ts';
@@ -131,6 +132,8 @@ function invalidHost(input: string): ProviderError {
 }
 
 const HOUR = 3_600_000;
+/** Instances whose registration and metadata are kept in memory at once (least recently used go first). */
+const MAX_HOSTS_KEPT = 1000;
 /** Mastodon remembers an Idempotency-Key for one hour (PostStatusService); a little margin for clock skew. */
 const IDEMPOTENCY_WINDOW_MS = HOUR - 5 * 60_000;
 
@@ -147,10 +150,12 @@ export function createMastodon(deps: ProviderDeps, appStore: MastodonAppStore = 
   const template = deps.settings.baseUrls.instance ?? 'https://{host}';
   const baseOf = (host: string) => template.replace('{host}', host);
 
-  const apps = new Map<string, MastodonApp>();
+  // Hosts are typed by users, so what is kept per host is bounded: registrations read from the app store,
+  // and what an instance says about itself for an hour. `registering` holds only calls in flight.
+  const apps = new LRUCache<string, MastodonApp>({ max: MAX_HOSTS_KEPT });
   const registering = new Map<string, Promise<MastodonApp>>();
-  const discoveries = new Map<string, Discovery>();
-  const instances = new Map<string, { info: MastodonInstanceInfo; at: number }>();
+  const discoveries = new LRUCache<string, Discovery>({ max: MAX_HOSTS_KEPT, ttl: HOUR });
+  const instances = new LRUCache<string, MastodonInstanceInfo>({ max: MAX_HOSTS_KEPT, ttl: HOUR });
 
   const bearer = (t: TokenSet) => ({ authorization: `Bearer ${t.accessToken}`, accept: 'application/json' });
 
@@ -186,7 +191,7 @@ export function createMastodon(deps: ProviderDeps, appStore: MastodonAppStore = 
   /** RFC 8414 metadata (4.3+). A 404 means an older server: no PKCE, no `profile` scope. */
   const discover = async (host: string): Promise<Discovery> => {
     const cached = discoveries.get(host);
-    if (cached && Date.now() - cached.at < HOUR) return cached;
+    if (cached) return cached;
     const res = await send('oauth_discovery', false, { method: 'GET', url: `${baseOf(host)}/.well-known/oauth-authorization-server`, headers: { accept: 'application/json' } });
     let d: Discovery;
     if (res.status === 404) {
@@ -259,7 +264,7 @@ export function createMastodon(deps: ProviderDeps, appStore: MastodonAppStore = 
 
   const fetchInstance = async (host: string): Promise<MastodonInstanceInfo> => {
     const cached = instances.get(host);
-    if (cached && Date.now() - cached.at < HOUR) return cached.info;
+    if (cached) return cached;
     let res = await send('instance', false, { method: 'GET', url: `${baseOf(host)}/api/v2/instance`, headers: { accept: 'application/json' } });
     // 3.4.2–3.5.x have no v2 endpoint but the same `configuration` block in v1.
     if (res.status === 404) res = await send('instance', false, { method: 'GET', url: `${baseOf(host)}/api/v1/instance`, headers: { accept: 'application/json' } });
@@ -287,7 +292,7 @@ export function createMastodon(deps: ProviderDeps, appStore: MastodonAppStore = 
     if (videoFrameRateLimit) info.videoFrameRateLimit = videoFrameRateLimit;
     if (videoMatrixLimit) info.videoMatrixLimit = videoMatrixLimit;
     if (descriptionLimit) info.descriptionLimit = descriptionLimit;
-    instances.set(host, { info, at: Date.now() });
+    instances.set(host, info);
     return info;
   };
 

@@ -25,6 +25,7 @@ import { and, asc, eq, inArray, sql } from 'drizzle-orm';
 import type { Db } from '../../infra/db/client.ts';
 import type { Logger } from '../../infra/logger.ts';
 import type { Metrics } from '../../infra/metrics.ts';
+import { LRUCache } from 'lru-cache';
 import { TtlCache } from '../../infra/cache.ts';
 import type { InvalidationBus } from '../../infra/stores/invalidation.ts';
 import { Invalid, NotFound } from '../../domain/errors.ts';
@@ -155,8 +156,18 @@ export class AnalyticsService {
   private readonly opts: AnalyticsOptions;
   private readonly postCache: TtlCache<PostMetricsView>;
   private readonly accountCache: TtlCache<AccountMetricsView>;
-  /** Bumped when an account's figures change: its cached aggregates (any range) are keyed by it. */
-  private readonly accountGen = new Map<string, number>();
+  /**
+   * An account's generation, in the keys of its cached aggregates (any range), so one change drops them
+   * all: a change gives the account a new number from `genCounter`. Bounded: an account let go here
+   * reads `genFloor`, which moves past every number handed out whenever one is let go, so no account can
+   * fall back to a number its older entries were stored under.
+   */
+  private readonly accountGen = new LRUCache<string, number>({
+    max: 10_000,
+    dispose: (_gen, _account, reason) => { if (reason === 'evict') this.genFloor = ++this.genCounter; },
+  });
+  private genCounter = 0;
+  private genFloor = 0;
 
   constructor(private readonly d: AnalyticsDeps) {
     this.now = d.clock ?? (() => new Date());
@@ -168,7 +179,7 @@ export class AnalyticsService {
     this.postCache = new TtlCache('post_metrics', this.opts.cacheTtlMs, d.metrics, clockMs);
     this.accountCache = new TtlCache('account_metrics', this.opts.cacheTtlMs, d.metrics, clockMs);
     d.bus?.on(POST_TOPIC, (key) => this.postCache.invalidate(key));
-    d.bus?.on(ACCOUNT_TOPIC, (accountId) => this.accountGen.set(accountId, (this.accountGen.get(accountId) ?? 0) + 1));
+    d.bus?.on(ACCOUNT_TOPIC, (accountId) => this.bumpAccount(accountId));
   }
 
   /** Networks enabled here whose adapter can read figures. */
@@ -283,7 +294,11 @@ export class AnalyticsService {
       return;
     }
     for (const k of postKeys) this.postCache.invalidate(k);
-    for (const a of accountIds) this.accountGen.set(a, (this.accountGen.get(a) ?? 0) + 1);
+    for (const a of accountIds) this.bumpAccount(a);
+  }
+
+  private bumpAccount(accountId: string): void {
+    this.accountGen.set(accountId, ++this.genCounter);
   }
 
   // ---------- reading ----------
@@ -347,7 +362,7 @@ export class AnalyticsService {
    * figures of each, summed, averaged per post, and per day of publishing.
    */
   async forAccount(workspaceId: string, accountId: string, range: MetricsRange): Promise<{ value: AccountMetricsView; cached: boolean }> {
-    const gen = this.accountGen.get(accountId) ?? 0;
+    const gen = this.accountGen.get(accountId) ?? this.genFloor;
     const key = `${workspaceId}:${accountId}:${gen}:${range.from}:${range.to}:${range.timeZone}`;
     return this.accountCache.get(key, () => this.loadAccount(workspaceId, accountId, range));
   }

@@ -3,6 +3,7 @@
 // reads the key's row, so a revoked key stops working on every API process at once.
 import { timingSafeEqual, randomBytes } from 'node:crypto';
 import { and, desc, eq, isNull, sql } from 'drizzle-orm';
+import { LRUCache } from 'lru-cache';
 import type { Db, DbOrTx } from '../../infra/db/client.ts';
 import { Forbidden, NotFound } from '../../domain/errors.ts';
 import { audit, type AuditEntry } from '../audit/service.ts';
@@ -43,7 +44,8 @@ export async function revokeKeysCreatedBy(tx: DbOrTx, userId: string, workspaceI
 }
 
 export class ApiKeyService {
-  private readonly lastUsedWritten = new Map<string, number>();
+  /** When this process last wrote each key's last_used_at; bounded (a key dropped here only costs one more write). */
+  private readonly lastUsedWritten = new LRUCache<string, number>({ max: 10_000 });
 
   constructor(private readonly db: Db) {}
 

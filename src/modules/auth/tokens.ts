@@ -4,6 +4,7 @@
 // /.well-known/jwks.json. Refresh tokens are opaque 256-bit random values, stored only as SHA-256 hashes.
 import { createHash, createPrivateKey, createPublicKey, hkdfSync, randomBytes, createCipheriv, createDecipheriv, type KeyObject } from 'node:crypto';
 import { SignJWT, jwtVerify, exportJWK, errors as joseErrors, type JWK } from 'jose';
+import { LRUCache } from 'lru-cache';
 
 const ED25519_PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
 const AUDIENCE = 'allin-api';
@@ -73,8 +74,9 @@ export class TokenService {
    * Verified tokens, remembered until they expire: a client sends the same access token on every
    * request for up to 15 minutes, and re-verifying its signature each time was ~10% of a simple
    * authenticated read. Only successes are kept; revocation is checked by the caller on every request.
+   * At most 50,000 (the least recently used go first); expiry is checked on the injected clock.
    */
-  private readonly verified = new Map<string, { claims: AccessClaims; exp: number }>();
+  private readonly verified = new LRUCache<string, { claims: AccessClaims; exp: number }>({ max: 50_000 });
 
   async verifyAccess(token: string): Promise<AccessClaims> {
     const now = this.opts.now?.() ?? Date.now();
@@ -84,7 +86,6 @@ export class TokenService {
       this.verified.delete(token);
     }
     const claims = await this.verifyUncached(token);
-    if (this.verified.size >= 50_000) this.verified.delete(this.verified.keys().next().value!);
     this.verified.set(token, { claims, exp: claims.exp * 1000 });
     return { userId: claims.userId, sessionId: claims.sessionId };
   }
