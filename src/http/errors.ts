@@ -8,6 +8,7 @@ import type { FastifyBaseLogger, FastifyError, FastifyInstance, FastifyReply, Fa
 import { Type } from 'typebox';
 import { Overloaded } from '../infra/semaphore.ts';
 import { formatRateLimit } from '../infra/rate-limit.ts';
+import { isDatabaseUnavailable } from '../infra/db/errors.ts';
 import { DomainError, RateLimited, Unauthenticated, Unavailable, type DomainErrorKind } from '../domain/errors.ts';
 
 /**
@@ -100,6 +101,9 @@ const FASTIFY_CODES: Record<string, { code: string; message?: string }> = {
   FST_ERR_ASYNC_CONSTRAINT: { code: 'BAD_REQUEST' },
 };
 
+/** Retry-After for a request refused while the database is unreachable: about one reconnect attempt. */
+const DATABASE_RETRY_AFTER_SECONDS = 5;
+
 // Invalid byte sequence for the encoding, untranslatable character (22021, 22P05): text with a NUL.
 const PG_INPUT_ERRORS = new Set(['22021', '22P05']);
 // Foreign-key violation (23503) and deadlock (40P01): a concurrent delete or lock cycle, never bad input.
@@ -159,6 +163,13 @@ export function replyWithError(err: FastifyError & { validation?: ValidationIssu
     status = 409;
     code = 'CONCURRENT_CHANGE';
     message = 'This request collided with a change made at the same moment (something it refers to was deleted or changed) and nothing was saved; reload and try again.';
+  } else if (isDatabaseUnavailable(err)) {
+    // PostgreSQL cannot be reached or dropped the connection (stopped, restarting, failing over): the
+    // request was fine and may succeed shortly. Nothing it wrote was committed.
+    status = 503;
+    code = 'DATABASE_UNAVAILABLE';
+    message = `The database cannot be reached right now; try again in ${DATABASE_RETRY_AFTER_SECONDS} s.`;
+    reply.header('retry-after', String(DATABASE_RETRY_AFTER_SECONDS));
   } else if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
     status = err.statusCode;
     code = err.code && !err.code.startsWith('FST_') ? err.code : 'BAD_REQUEST';
@@ -167,6 +178,8 @@ export function replyWithError(err: FastifyError & { validation?: ValidationIssu
 
   // Shedding for capacity is deliberate: a warning without a stack (and counted where it is decided).
   if (err instanceof Overloaded) request.log.warn({ code, what: err.what, retryAfterSeconds: err.retryAfterSeconds }, 'request shed: at capacity');
+  // An outage is the operator's to see (readiness and AllinDatabaseUnreachable say so), not a defect.
+  else if (code === 'DATABASE_UNAVAILABLE') request.log.warn({ code, cause: (err as Error).message }, 'request refused: database unavailable');
   else if (status >= 500) request.log.error({ err }, 'request failed');
   else request.log.debug({ code, message }, 'request refused');
   reply.status(status).send({ statusCode: status, code, message, ...(details === undefined ? {} : { details }), requestId: request.id });
