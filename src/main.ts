@@ -139,6 +139,9 @@ async function runServer(role: Role, config: Config, log: Logger): Promise<void>
   const r = running;
   process.on('uncaughtException', (err) => {
     log.fatal({ err }, 'uncaught exception; shutting down');
+    // stop() waits on the database and the job runner; when the fault is the database itself it may never
+    // finish, and a process that neither works nor exits is never restarted by its supervisor.
+    setTimeout(() => process.exit(1), config.SHUTDOWN_TIMEOUT_MS + 1_000).unref();
     void r.stop('uncaught exception').finally(() => process.exit(1));
   });
   log.info({
