@@ -62,12 +62,7 @@ function httpErrorImports(file: string, text = readFileSync(join(ROOT, file), 'u
 test('no service or other file below the HTTP edge imports ApiError or the error handler', () => {
   const files = BELOW_THE_EDGE.flatMap(tsFiles).filter((f) => !isRouteFile(f));
   assert.ok(files.includes('src/modules/auth/service.ts') && files.includes('src/modules/workspaces/access.ts'), 'the scan sees the services');
-  const all = files.flatMap((f) => httpErrorImports(f));
-  // posts/ is being split into files by another change; its errors are converted once that has landed.
-  // The exception must still be needed: once posts is clean, this fails until the line is removed.
-  const pending = all.filter((o) => o.startsWith('src/modules/posts/'));
-  assert.ok(pending.length > 0, 'src/modules/posts is converted: remove its exception from this test');
-  const offenders = all.filter((o) => !pending.includes(o));
+  const offenders = files.flatMap((f) => httpErrorImports(f));
   assert.deepEqual(offenders, [], `These files decide HTTP answers themselves; throw a domain error from src/domain/errors.ts instead:\n${offenders.join('\n')}`);
 });
 

@@ -6,10 +6,10 @@
 import { CsvError, parse } from 'csv-parse/sync';
 import { and, eq, inArray } from 'drizzle-orm';
 import type { Db } from '../../infra/db/client.ts';
-import { ApiError } from '../../http/errors.ts';
+import { DomainError, Invalid, UnprocessableContent } from '../../domain/errors.ts';
 import { socialAccounts } from '../accounts/index.ts';
 import type { Actor, ScheduleSpec } from './model.ts';
-import type { Problem } from './validate.ts';
+import { PostInvalid } from './validation.ts';
 import { assertActive } from './scheduling.ts';
 import type { PostWriter } from './write.ts';
 
@@ -36,19 +36,19 @@ export function parseBulkCsv(csv: string, timeZone: string): BulkRow[] {
   } catch (err) {
     if (!(err instanceof CsvError)) throw err;
     const line = (err as CsvError & { lines?: number }).lines;
-    throw new ApiError(400, 'VALIDATION_FAILED', `body.csv${line ? `, line ${line}` : ''}: ${err.message.replace(/^Invalid \w+ [Ll]ength: /, '')}`,
+    throw new Invalid('VALIDATION_FAILED', `body.csv${line ? `, line ${line}` : ''}: ${err.message.replace(/^Invalid \w+ [Ll]ength: /, '')}`,
       [{ field: 'body.csv', message: err.code }]);
   }
   const missing = COLUMNS.filter((c) => !header.includes(c));
   const extra = header.filter((c) => !COLUMNS.includes(c));
   if (missing.length || extra.length) {
-    throw new ApiError(400, 'VALIDATION_FAILED',
+    throw new Invalid('VALIDATION_FAILED',
       `body.csv: the first line must name the columns time and text${missing.length ? ` (missing: ${missing.join(', ')})` : ''}${extra.length ? ` (unknown: ${extra.join(', ')})` : ''}.`,
       [{ field: 'body.csv', message: 'header' }]);
   }
-  if (records.length === 0) throw new ApiError(400, 'VALIDATION_FAILED', 'body.csv has no rows under its header.', [{ field: 'body.csv', message: 'empty' }]);
+  if (records.length === 0) throw new Invalid('VALIDATION_FAILED', 'body.csv has no rows under its header.', [{ field: 'body.csv', message: 'empty' }]);
   if (records.length > BULK_ROWS_MAX) {
-    throw new ApiError(400, 'VALIDATION_FAILED', `body.csv has ${records.length} rows; upload at most ${BULK_ROWS_MAX} at a time.`, [{ field: 'body.csv', message: 'too many rows' }]);
+    throw new Invalid('VALIDATION_FAILED', `body.csv has ${records.length} rows; upload at most ${BULK_ROWS_MAX} at a time.`, [{ field: 'body.csv', message: 'too many rows' }]);
   }
   const problems: { field: string; message: string }[] = [];
   const rows: BulkRow[] = [];
@@ -68,7 +68,7 @@ export function parseBulkCsv(csv: string, timeZone: string): BulkRow[] {
     if (spec) rows.push({ line: start, text, spec });
   }
   if (problems.length) {
-    throw new ApiError(400, 'VALIDATION_FAILED', problems.length === 1 ? problems[0]!.message : `${problems.length} problems in body.csv: ${problems.map((p) => p.message).join(' ')}`, problems);
+    throw new Invalid('VALIDATION_FAILED', problems.length === 1 ? problems[0]!.message : `${problems.length} problems in body.csv: ${problems.map((p) => p.message).join(' ')}`, problems);
   }
   return rows;
 }
@@ -85,7 +85,7 @@ export class BulkUpload {
     const found = await this.d.db.select().from(socialAccounts).where(and(eq(socialAccounts.workspaceId, workspaceId), inArray(socialAccounts.id, accountIds)));
     const unknown = accountIds.filter((id) => !found.some((a) => a.id === id));
     if (unknown.length) {
-      throw new ApiError(400, 'VALIDATION_FAILED', `body.accountIds: no such social account in this workspace: ${unknown.join(', ')}.`, unknown.map(() => ({ field: 'body.accountIds', message: 'unknown account' })));
+      throw new Invalid('VALIDATION_FAILED', `body.accountIds: no such social account in this workspace: ${unknown.join(', ')}.`, unknown.map(() => ({ field: 'body.accountIds', message: 'unknown account' })));
     }
     assertActive(found);
     const ROLLBACK = new Error('dry run');
@@ -100,17 +100,17 @@ export class BulkUpload {
             const made = await tx.transaction((sp) => this.d.writer.createIn(sp, workspaceId, userId, { text: row.text, targets: accountIds.map((accountId) => ({ accountId })) }, actor, { spec: row.spec, recurrence: null }));
             out.push({ line: row.line, postId: made.id, publishAt: made.publishAt });
           } catch (err) {
-            if (!(err instanceof ApiError)) throw err;
+            if (!(err instanceof DomainError)) throw err;
             // A post's rule problems name their network and field; other refusals say it in their message.
-            if (err.code === 'POST_INVALID' && Array.isArray(err.details)) {
-              for (const d of err.details as Problem[]) problems.push({ line: row.line, field: d.field, message: `line ${row.line}: ${d.message}` });
+            if (err instanceof PostInvalid) {
+              for (const d of err.problems) problems.push({ line: row.line, field: d.field, message: `line ${row.line}: ${d.message}` });
             } else {
               problems.push({ line: row.line, field: 'row', message: `line ${row.line}: ${err.message}` });
             }
           }
         }
         if (problems.length) {
-          throw new ApiError(422, 'BULK_INVALID', `${new Set(problems.map((p) => p.line)).size} of ${rows.length} rows cannot be scheduled, so nothing was created: ${problems.map((p) => p.message).join(' ')}`, problems);
+          throw new UnprocessableContent('BULK_INVALID', `${new Set(problems.map((p) => p.line)).size} of ${rows.length} rows cannot be scheduled, so nothing was created: ${problems.map((p) => p.message).join(' ')}`, problems);
         }
         created = out;
         if (dryRun) throw ROLLBACK;

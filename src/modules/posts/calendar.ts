@@ -3,7 +3,7 @@
 import { and, asc, eq, gte, lt, sql } from 'drizzle-orm';
 import { DateTime as Luxon } from 'luxon';
 import type { Db } from '../../infra/db/client.ts';
-import { ApiError } from '../../http/errors.ts';
+import { Invalid } from '../../domain/errors.ts';
 import { assertZone, dayIn, startOfDay } from '../../shared/time.ts';
 import { posts, postTargets } from './schema.ts';
 
@@ -42,7 +42,7 @@ export class PostCalendar {
   async days(workspaceId: string, fromDay: string, toDay: string, zone: string, accountId?: string): Promise<{ timeZone: string; days: { date: string; targets: CalendarEntry[] }[] }> {
     assertZone(zone, 'querystring.timeZone');
     const days = Luxon.fromISO(toDay).diff(Luxon.fromISO(fromDay), 'days').days;
-    if (days < 0 || days > MAX_DAYS) throw new ApiError(400, 'VALIDATION_FAILED', `to must be on or after from, and at most ${MAX_DAYS} days later.`, [{ field: 'querystring.to', message: 'range' }]);
+    if (days < 0 || days > MAX_DAYS) throw new Invalid('VALIDATION_FAILED', `to must be on or after from, and at most ${MAX_DAYS} days later.`, [{ field: 'querystring.to', message: 'range' }]);
     const from = startOfDay(fromDay, zone);
     const to = startOfDay(Luxon.fromISO(toDay).plus({ days: 1 }).toFormat('yyyy-MM-dd'), zone);
     const rows = await this.targetsBetween(workspaceId, from, to, accountId);

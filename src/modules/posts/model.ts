@@ -3,7 +3,7 @@
 import type { AuditEntry } from '../audit/service.ts';
 import type { socialAccounts } from '../accounts/index.ts';
 import type { DbOrTx } from '../../infra/db/client.ts';
-import { ApiError } from '../../http/errors.ts';
+import { NotFound } from '../../domain/errors.ts';
 import type { posts, postTargets, TargetState, Variant } from './schema.ts';
 import type { MediaFacts } from './validate.ts';
 
@@ -44,7 +44,7 @@ export type ScheduleSpec =
   | { mode: 'now' }
   | { mode: 'queue' };
 
-export const notFound = () => new ApiError(404, 'NOT_FOUND', 'No such post in this workspace.');
+export const notFound = () => new NotFound('NOT_FOUND', 'No such post in this workspace.');
 
 /** Target states whose content and time may still change (nothing of them is on a network yet). */
 export const EDITABLE: readonly TargetState[] = ['draft', 'pending_approval', 'scheduled', 'cancelled'];

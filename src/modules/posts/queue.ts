@@ -4,7 +4,7 @@
 import { and, asc, eq, gte, sql } from 'drizzle-orm';
 import { DateTime } from 'luxon';
 import type { Db, DbOrTx } from '../../infra/db/client.ts';
-import { ApiError } from '../../http/errors.ts';
+import { Conflict, Invalid } from '../../domain/errors.ts';
 import { assertZone, localToInstant } from '../../shared/time.ts';
 import { audit } from '../audit/service.ts';
 import { posts, postTargets, postingSchedules } from './schema.ts';
@@ -23,8 +23,8 @@ const HORIZON_DAYS = 120;
 export function checkSlots(timeZone: string, slots: Slot[]): Slot[] {
   assertZone(timeZone, 'body.timeZone');
   slots.forEach((s, i) => {
-    if (!Number.isInteger(s.weekday) || s.weekday < 1 || s.weekday > 7) throw new ApiError(400, 'VALIDATION_FAILED', `slots[${i}].weekday: 1 (Monday) to 7 (Sunday).`, [{ field: `body.slots[${i}].weekday`, message: '1-7' }]);
-    if (!TIME_RE.test(s.time)) throw new ApiError(400, 'VALIDATION_FAILED', `slots[${i}].time: "${s.time}" is not a time like 09:30.`, [{ field: `body.slots[${i}].time`, message: 'HH:mm' }]);
+    if (!Number.isInteger(s.weekday) || s.weekday < 1 || s.weekday > 7) throw new Invalid('VALIDATION_FAILED', `slots[${i}].weekday: 1 (Monday) to 7 (Sunday).`, [{ field: `body.slots[${i}].weekday`, message: '1-7' }]);
+    if (!TIME_RE.test(s.time)) throw new Invalid('VALIDATION_FAILED', `slots[${i}].time: "${s.time}" is not a time like 09:30.`, [{ field: `body.slots[${i}].time`, message: 'HH:mm' }]);
   });
   const seen = new Set<string>();
   return slots.filter((s) => !seen.has(`${s.weekday} ${s.time}`) && seen.add(`${s.weekday} ${s.time}`))
@@ -102,7 +102,7 @@ export class PostQueue {
         .orderBy(asc(postTargets.publishAt)).for('update');
       const ids = new Set(rows.map((r) => r.id));
       if (order.length !== rows.length || order.some((id) => !ids.has(id)) || new Set(order).size !== order.length) {
-        throw new ApiError(400, 'VALIDATION_FAILED', `Give every queued target of this account exactly once (${rows.length} are queued).`, [{ field: 'body.targetIds', message: 'must be a permutation of the queue' }]);
+        throw new Invalid('VALIDATION_FAILED', `Give every queued target of this account exactly once (${rows.length} are queued).`, [{ field: 'body.targetIds', message: 'must be a permutation of the queue' }]);
       }
       const times = rows.map((r) => r.publishAt!);
       for (const [i, id] of order.entries()) {
@@ -117,7 +117,7 @@ export class PostQueue {
   async place(tx: DbOrTx, targets: Target[]): Promise<void> {
     for (const t of targets) {
       const [slot] = await nextFreeSlots(tx, t.accountId, this.d.now(), 1);
-      if (!slot) throw new ApiError(409, 'NO_POSTING_SLOTS', 'This account has no posting slots; set its weekly slots first, or pick a time.', [{ accountId: t.accountId }]);
+      if (!slot) throw new Conflict('NO_POSTING_SLOTS', 'This account has no posting slots; set its weekly slots first, or pick a time.', [{ accountId: t.accountId }]);
       await tx.update(postTargets).set({ state: 'scheduled', publishAt: slot, queued: true, nextAttemptAt: null, updatedAt: sql`now()` }).where(eq(postTargets.id, t.id));
       await enqueue(tx, t.id, slot);
     }

@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { Db, DbOrTx } from '../../infra/db/client.ts';
-import { ApiError } from '../../http/errors.ts';
+import { Conflict, Invalid, NotFound } from '../../domain/errors.ts';
 import { assertZone, instantToLocal, localToInstant } from '../../shared/time.ts';
 import { audit } from '../audit/service.ts';
 import { socialAccounts } from '../accounts/index.ts';
@@ -52,19 +52,19 @@ export class PostScheduling {
     await this.d.db.transaction(async (tx) => {
       const { post, targets } = await lockPost(tx, workspaceId, postId);
       if (post.status !== 'scheduled') {
-        throw new ApiError(409, 'NOT_SCHEDULED', `Only a scheduled post's networks can be moved one by one; this post is ${post.status.replace('_', ' ')}. Schedule the whole post first.`);
+        throw new Conflict('NOT_SCHEDULED', `Only a scheduled post's networks can be moved one by one; this post is ${post.status.replace('_', ' ')}. Schedule the whole post first.`);
       }
-      if (post.recurrence) throw new ApiError(409, 'RECURRING_POST', 'A repeating post moves as a whole; leave out targetIds, or stop the repeat first.');
+      if (post.recurrence) throw new Conflict('RECURRING_POST', 'A repeating post moves as a whole; leave out targetIds, or stop the repeat first.');
       const chosen = targetIds.map((id, i) => ({ i, target: targets.find((t) => t.id === id) }));
       const unknown = chosen.filter((c) => !c.target);
       if (unknown.length) {
-        throw new ApiError(404, 'TARGET_NOT_FOUND', `This post has no target ${targetIds[unknown[0]!.i]}; the post's targets are listed by GET on the post.`,
+        throw new NotFound('TARGET_NOT_FOUND', `This post has no target ${targetIds[unknown[0]!.i]}; the post's targets are listed by GET on the post.`,
           unknown.map((c) => ({ field: `body.targetIds.${c.i}`, message: 'not a target of this post' })));
       }
       const fixed = chosen.filter((c) => c.target!.state !== 'scheduled');
       if (fixed.length) {
         const t = fixed[0]!.target!;
-        throw new ApiError(409, 'TARGET_NOT_SCHEDULED', `The ${t.provider} target is ${t.state.replace('_', ' ')}, not scheduled, so it cannot be moved.`,
+        throw new Conflict('TARGET_NOT_SCHEDULED', `The ${t.provider} target is ${t.state.replace('_', ' ')}, not scheduled, so it cannot be moved.`,
           fixed.map((c) => ({ field: `body.targetIds.${c.i}`, message: c.target!.state })));
       }
       const moving = chosen.map((c) => c.target!);
@@ -96,14 +96,14 @@ export class PostScheduling {
    */
   async scheduleLocked(tx: DbOrTx, post: Post, targets: Target[], spec: ScheduleSpec, recurrence: Recurrence | null, validated?: Account[]): Promise<Date | null> {
     const pending = targets.filter((t) => EDITABLE.includes(t.state) && t.occurrence === maxOccurrence(targets, t.accountId));
-    if (pending.length === 0) throw new ApiError(409, 'NOTHING_TO_SCHEDULE', 'Every target of this post has already been published or is publishing.');
+    if (pending.length === 0) throw new Conflict('NOTHING_TO_SCHEDULE', 'Every target of this post has already been published or is publishing.');
     const checked = validated ?? await this.d.validator.assertValid(post.workspaceId, inputOf(post, targets), tx);
     const accounts = checked.filter((a) => pending.some((t) => t.accountId === a.id));
     assertActive(accounts);
     const { at, due } = this.instantOf(spec);
     let localTime = spec.mode === 'local' ? spec.localTime : null;
     let timeZone = spec.mode === 'local' ? spec.timeZone : null;
-    if (recurrence && spec.mode === 'queue') throw new ApiError(400, 'VALIDATION_FAILED', 'A recurring post needs a time, not a queue slot.', [{ field: 'body.recurrence', message: 'not with queue' }]);
+    if (recurrence && spec.mode === 'queue') throw new Invalid('VALIDATION_FAILED', 'A recurring post needs a time, not a queue slot.', [{ field: 'body.recurrence', message: 'not with queue' }]);
     if (recurrence && !localTime) {
       // Repeats keep the wall-clock time of the zone they were set in; an instant repeats in UTC.
       timeZone = 'UTC';
@@ -135,7 +135,7 @@ export class PostScheduling {
       at = now;
     }
     if (at && at.getTime() < now.getTime() - (this.d.pastToleranceMs ?? 60_000)) {
-      throw new ApiError(400, 'SCHEDULE_IN_PAST', `${at.toISOString()} has passed; choose a later time, or publish now.`, [{ field: spec.mode === 'local' ? 'body.localTime' : 'body.at', message: 'in the past' }]);
+      throw new Invalid('SCHEDULE_IN_PAST', `${at.toISOString()} has passed; choose a later time, or publish now.`, [{ field: spec.mode === 'local' ? 'body.localTime' : 'body.at', message: 'in the past' }]);
     }
     return { at, due: at && at < now ? now : at };
   }
@@ -144,7 +144,7 @@ export class PostScheduling {
   async unschedule(workspaceId: string, postId: string, actor: Actor): Promise<void> {
     await this.d.db.transaction(async (tx) => {
       const { targets } = await lockPost(tx, workspaceId, postId);
-      if (targets.some((t) => t.state === 'publishing')) throw new ApiError(409, 'POST_PUBLISHING', 'This post is being published right now.');
+      if (targets.some((t) => t.state === 'publishing')) throw new Conflict('POST_PUBLISHING', 'This post is being published right now.');
       for (const t of targets.filter((x) => x.state === 'scheduled' || x.state === 'pending_approval')) {
         await tx.update(postTargets).set({ state: 'draft', queued: false, nextAttemptAt: null, updatedAt: sql`now()` }).where(eq(postTargets.id, t.id));
         await removeJob(tx, t.id);
@@ -158,7 +158,7 @@ export class PostScheduling {
   async submit(workspaceId: string, postId: string, spec: ScheduleSpec, recurrence: Recurrence | null | undefined, userId: string | null, actor: Actor): Promise<void> {
     await this.d.db.transaction(async (tx) => {
       const { post, targets } = await lockPost(tx, workspaceId, postId);
-      if (post.status !== 'draft') throw new ApiError(409, 'NOT_A_DRAFT', `Only drafts can be submitted; this post is ${post.status.replace('_', ' ')}.`);
+      if (post.status !== 'draft') throw new Conflict('NOT_A_DRAFT', `Only drafts can be submitted; this post is ${post.status.replace('_', ' ')}.`);
       await this.d.validator.assertValid(workspaceId, inputOf(post, targets), tx);
       if (spec.mode === 'local') {
         assertZone(spec.timeZone, 'body.timeZone');
@@ -184,9 +184,9 @@ export class PostScheduling {
   async approve(workspaceId: string, postId: string, version: number, userId: string | null, comment: string | undefined, actor: Actor): Promise<void> {
     await this.d.db.transaction(async (tx) => {
       const { post, targets } = await lockPost(tx, workspaceId, postId);
-      if (post.status !== 'pending_approval') throw new ApiError(409, 'NOT_PENDING', `This post is ${post.status.replace('_', ' ')}, not waiting for approval.`);
+      if (post.status !== 'pending_approval') throw new Conflict('NOT_PENDING', `This post is ${post.status.replace('_', ' ')}, not waiting for approval.`);
       if (post.version !== version) {
-        throw new ApiError(409, 'VERSION_CONFLICT', `The post was changed after you read it (you approved version ${version}; it is now version ${post.version}). Read it again and approve what it says now.`,
+        throw new Conflict('VERSION_CONFLICT', `The post was changed after you read it (you approved version ${version}; it is now version ${post.version}). Read it again and approve what it says now.`,
           [{ field: 'body.version', message: `current version is ${post.version}` }]);
       }
       let spec: ScheduleSpec;
@@ -204,7 +204,7 @@ export class PostScheduling {
   async reject(workspaceId: string, postId: string, userId: string | null, comment: string, actor: Actor): Promise<void> {
     await this.d.db.transaction(async (tx) => {
       const { post } = await lockPost(tx, workspaceId, postId);
-      if (post.status !== 'pending_approval') throw new ApiError(409, 'NOT_PENDING', `This post is ${post.status.replace('_', ' ')}, not waiting for approval.`);
+      if (post.status !== 'pending_approval') throw new Conflict('NOT_PENDING', `This post is ${post.status.replace('_', ' ')}, not waiting for approval.`);
       await tx.update(posts).set({
         status: 'draft', reviewedBy: userId, reviewedAt: sql`now()`, reviewDecision: 'rejected', reviewComment: comment,
         version: sql`${posts.version} + 1`, updatedAt: sql`now()`,
@@ -224,7 +224,7 @@ export class PostScheduling {
       const accounts = rows.length ? await tx.select().from(socialAccounts).where(inArray(socialAccounts.id, rows.map((r) => r.accountId))) : [];
       const inactive = accounts.filter((a) => a.status !== 'active');
       if (inactive.length) {
-        throw new ApiError(409, 'ACCOUNT_NEEDS_RECONNECT', `Reconnect ${inactive.map((a) => `${a.provider} ${a.username}`).join(', ')} first; its posts would fail again.`);
+        throw new Conflict('ACCOUNT_NEEDS_RECONNECT', `Reconnect ${inactive.map((a) => `${a.provider} ${a.username}`).join(', ')} first; its posts would fail again.`);
       }
       const now = this.d.now();
       for (const t of rows) {
@@ -259,8 +259,8 @@ export class PostScheduling {
   async resolveUnknown(workspaceId: string, postId: string, targetId: string, r: { outcome: 'published' | 'failed'; url?: string; remoteId?: string }, actor: Actor): Promise<void> {
     await this.d.db.transaction(async (tx) => {
       const [t] = await tx.select().from(postTargets).where(and(eq(postTargets.id, targetId), eq(postTargets.postId, postId), eq(postTargets.workspaceId, workspaceId))).for('update');
-      if (!t) throw new ApiError(404, 'NOT_FOUND', 'No such target of this post.');
-      if (t.state !== 'unknown') throw new ApiError(409, 'NOT_UNKNOWN', `This target is ${t.state}; only an unknown outcome can be settled by hand.`);
+      if (!t) throw new NotFound('NOT_FOUND', 'No such target of this post.');
+      if (t.state !== 'unknown') throw new Conflict('NOT_UNKNOWN', `This target is ${t.state}; only an unknown outcome can be settled by hand.`);
       if (r.outcome === 'published') {
         await tx.update(postTargets).set({
           state: 'published', publishedAt: sql`now()`, remoteUrl: r.url ?? t.remoteUrl, remoteId: r.remoteId ?? t.remoteId,
@@ -278,7 +278,7 @@ export class PostScheduling {
 export function assertActive(accounts: Account[]): void {
   const inactive = accounts.filter((a) => a.status !== 'active');
   if (inactive.length) {
-    throw new ApiError(409, 'ACCOUNT_NEEDS_RECONNECT', `Reconnect ${inactive.map((a) => `${a.provider} ${a.username}`).join(', ')} before scheduling to it (status: ${inactive[0]!.status}).`,
+    throw new Conflict('ACCOUNT_NEEDS_RECONNECT', `Reconnect ${inactive.map((a) => `${a.provider} ${a.username}`).join(', ')} before scheduling to it (status: ${inactive[0]!.status}).`,
       inactive.map((a) => ({ accountId: a.id, status: a.status })));
   }
 }

@@ -2,7 +2,7 @@
 // The rules themselves are in validate.ts (no database, so the web composer runs the same code).
 import { and, eq, inArray } from 'drizzle-orm';
 import type { Db, DbOrTx } from '../../infra/db/client.ts';
-import { ApiError } from '../../http/errors.ts';
+import { Invalid, UnprocessableContent } from '../../domain/errors.ts';
 import type { ProviderRegistry } from '../../providers/registry.ts';
 import type { ProviderId, ProviderLimits } from '../../providers/types.ts';
 import { socialAccounts } from '../accounts/index.ts';
@@ -21,11 +21,11 @@ export class PostValidator {
   /** Each target checked by its network's rules; problems name the account and the field. */
   async validate(workspaceId: string, input: PostInput, db: DbOrTx = this.d.db): Promise<{ problems: Problem[]; counts: { accountId: string; provider: string; counts: Count[] }[]; accounts: Account[] }> {
     const ids = [...new Set(input.targets.map((t) => t.accountId))];
-    if (ids.length !== input.targets.length) throw new ApiError(400, 'VALIDATION_FAILED', 'Each account can be a target of a post only once.', [{ field: 'body.targets', message: 'duplicate accountId' }]);
+    if (ids.length !== input.targets.length) throw new Invalid('VALIDATION_FAILED', 'Each account can be a target of a post only once.', [{ field: 'body.targets', message: 'duplicate accountId' }]);
     const accounts = ids.length ? await db.select().from(socialAccounts).where(and(eq(socialAccounts.workspaceId, workspaceId), inArray(socialAccounts.id, ids))) : [];
     for (const [i, t] of input.targets.entries()) {
       if (!accounts.some((a) => a.id === t.accountId)) {
-        throw new ApiError(400, 'VALIDATION_FAILED', `targets[${i}].accountId: no such social account in this workspace.`, [{ field: `body.targets[${i}].accountId`, message: 'unknown account' }]);
+        throw new Invalid('VALIDATION_FAILED', `targets[${i}].accountId: no such social account in this workspace.`, [{ field: `body.targets[${i}].accountId`, message: 'unknown account' }]);
       }
     }
     const allMedia = new Set<string>([...(input.mediaIds ?? [])]);
@@ -65,10 +65,15 @@ export class PostValidator {
   }
 }
 
-export function assertNoProblems(problems: Problem[]): void {
-  if (problems.length) {
-    throw new ApiError(422, 'POST_INVALID', problems.length === 1 ? problems[0]!.message : `${problems.length} problems: ${problems.map((p) => p.message).join(' ')}`, problems);
+/** A post that breaks rules of its networks; `problems` name each network and field. */
+export class PostInvalid extends UnprocessableContent {
+  constructor(readonly problems: Problem[]) {
+    super('POST_INVALID', problems.length === 1 ? problems[0]!.message : `${problems.length} problems: ${problems.map((p) => p.message).join(' ')}`, problems);
   }
+}
+
+export function assertNoProblems(problems: Problem[]): void {
+  if (problems.length) throw new PostInvalid(problems);
 }
 
 /** A stored post as the input that would write it again (each account's latest occurrence). */

@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { eq, inArray, sql } from 'drizzle-orm';
 import type { Db, DbOrTx } from '../../infra/db/client.ts';
-import { ApiError } from '../../http/errors.ts';
+import { Conflict, Forbidden, Invalid } from '../../domain/errors.ts';
 import { audit } from '../audit/service.ts';
 import { socialAccounts } from '../accounts/index.ts';
 import { holdWorkspace } from '../workspaces/hold.ts';
@@ -37,7 +37,7 @@ export class PostWriter {
 
   /** `create` in the caller's transaction: the new post's id, and its time when it was scheduled. */
   async createIn(tx: DbOrTx, workspaceId: string, userId: string | null, input: PostInput, actor: Actor, schedule?: { spec: ScheduleSpec; recurrence: Recurrence | null }): Promise<{ id: string; publishAt: Date | null }> {
-    if (input.targets.length === 0) throw new ApiError(400, 'VALIDATION_FAILED', 'Choose at least one account to post to.', [{ field: 'body.targets', message: 'empty' }]);
+    if (input.targets.length === 0) throw new Invalid('VALIDATION_FAILED', 'Choose at least one account to post to.', [{ field: 'body.targets', message: 'empty' }]);
     const id = randomUUID();
     // Unknown accounts and media are refused even for drafts; rule problems only when scheduling.
     const { problems, accounts } = await this.d.validator.validate(workspaceId, input, tx);
@@ -62,15 +62,15 @@ export class PostWriter {
     await this.d.db.transaction(async (tx) => {
       const { post, targets } = await lockPost(tx, workspaceId, postId);
       if (expectedVersion !== undefined && expectedVersion !== post.version) {
-        throw new ApiError(409, 'VERSION_CONFLICT', `The post changed since you loaded it (version ${post.version}, yours ${expectedVersion}); reload it and apply your change again.`);
+        throw new Conflict('VERSION_CONFLICT', `The post changed since you loaded it (version ${post.version}, yours ${expectedVersion}); reload it and apply your change again.`);
       }
       if (!editor.mayApprove && post.status === 'scheduled' && await this.d.scheduling.requiresApproval(workspaceId, tx)) {
-        throw new ApiError(403, 'APPROVAL_REQUIRED', 'This post was approved and is scheduled; a change needs approval again: unschedule it, edit it, and submit it.');
+        throw new Forbidden('APPROVAL_REQUIRED', 'This post was approved and is scheduled; a change needs approval again: unschedule it, edit it, and submit it.');
       }
       const resubmitted = !editor.mayApprove && post.status === 'pending_approval';
       const live = targets.filter((t) => !EDITABLE.includes(t.state));
-      if (live.length) throw new ApiError(409, 'POST_PUBLISHING', 'This post has started publishing or is published; it cannot be edited. Duplicate it to post again.');
-      if (input.targets.length === 0) throw new ApiError(400, 'VALIDATION_FAILED', 'Choose at least one account to post to.', [{ field: 'body.targets', message: 'empty' }]);
+      if (live.length) throw new Conflict('POST_PUBLISHING', 'This post has started publishing or is published; it cannot be edited. Duplicate it to post again.');
+      if (input.targets.length === 0) throw new Invalid('VALIDATION_FAILED', 'Choose at least one account to post to.', [{ field: 'body.targets', message: 'empty' }]);
       if (post.status === 'scheduled' || post.status === 'pending_approval') await this.d.validator.assertValid(workspaceId, input, tx);
       else await this.d.validator.validate(workspaceId, input, tx);
       await tx.update(posts).set({
@@ -110,7 +110,7 @@ export class PostWriter {
       // The workspace before the post (see workspaces/hold.ts): no deadlock with a workspace being deleted.
       await holdWorkspace(tx, workspaceId);
       const { targets } = await lockPost(tx, workspaceId, postId);
-      if (targets.some((t) => t.state === 'publishing')) throw new ApiError(409, 'POST_PUBLISHING', 'This post is being published right now; wait for it to finish, then delete it.');
+      if (targets.some((t) => t.state === 'publishing')) throw new Conflict('POST_PUBLISHING', 'This post is being published right now; wait for it to finish, then delete it.');
       for (const t of targets) await removeJob(tx, t.id);
       await tx.delete(posts).where(eq(posts.id, postId));
       await audit(tx, { action: 'post.deleted', workspaceId, targetType: 'post', targetId: postId, details: { published: targets.filter((t) => t.state === 'published').length }, ...actor });
