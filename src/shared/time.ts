@@ -7,7 +7,7 @@
 // - a time that happens twice (the repeated hour when clocks go back: 01:30 in America/New_York) is the
 //   first of the two (the daylight-time one, earlier instant).
 import { DateTime, IANAZone } from 'luxon';
-import { ApiError } from '../http/errors.ts';
+import { Invalid } from '../domain/errors.ts';
 
 const LOCAL_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?$/;
 
@@ -16,16 +16,16 @@ export function isValidZone(zone: string): boolean {
 }
 
 export function assertZone(zone: string, field: string): void {
-  if (!isValidZone(zone)) throw new ApiError(400, 'VALIDATION_FAILED', `${field}: "${zone}" is not an IANA time zone (for example Europe/Berlin or America/New_York).`, [{ field, message: 'unknown time zone' }]);
+  if (!isValidZone(zone)) throw new Invalid('VALIDATION_FAILED', `${field}: "${zone}" is not an IANA time zone (for example Europe/Berlin or America/New_York).`, [{ field, message: 'unknown time zone' }]);
 }
 
 /** The instant at which the clocks of `zone` show `local` (YYYY-MM-DDTHH:mm[:ss]), by the rules above. */
 export function localToInstant(local: string, zone: string, field = 'localTime'): Date {
   if (!LOCAL_RE.test(local)) {
-    throw new ApiError(400, 'VALIDATION_FAILED', `${field}: "${local}" is not a local date and time like 2027-03-28T09:30 (no offset: the zone says it).`, [{ field, message: 'not YYYY-MM-DDTHH:mm' }]);
+    throw new Invalid('VALIDATION_FAILED', `${field}: "${local}" is not a local date and time like 2027-03-28T09:30 (no offset: the zone says it).`, [{ field, message: 'not YYYY-MM-DDTHH:mm' }]);
   }
   const dt = DateTime.fromISO(local, { zone });
-  if (!dt.isValid) throw new ApiError(400, 'VALIDATION_FAILED', `${field}: "${local}" is not a valid date and time in ${zone}.`, [{ field, message: dt.invalidExplanation ?? 'invalid' }]);
+  if (!dt.isValid) throw new Invalid('VALIDATION_FAILED', `${field}: "${local}" is not a valid date and time in ${zone}.`, [{ field, message: dt.invalidExplanation ?? 'invalid' }]);
   // Luxon resolves a repeated time to the later instant; look for an earlier one with the same wall time.
   const wall = DateTime.fromISO(local, { zone: 'utc' }).toMillis();
   let best = dt.toMillis();

@@ -15,10 +15,10 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const HTTP_ERRORS = join(ROOT, 'src', 'http', 'errors.ts');
 // What a non-route file may take from src/http/errors.ts: the OpenAPI pieces that describe the error shape.
 const SCHEMA_HELPERS = new Set(['ErrorRef', 'errors', 'ErrorBody']);
-// Below the HTTP edge: services and the other non-route files of the modules, the shared infrastructure,
+// Below the HTTP edge: services and the other non-route files of the modules, shared helpers, the infrastructure,
 // the adapters and the command line. Route files (routes.ts, dev-routes.ts, a module's routes/ folder) and
 // src/http are the edge.
-const BELOW_THE_EDGE = ['src/modules', 'src/infra', 'src/providers', 'src/cli', 'src/domain'];
+const BELOW_THE_EDGE = ['src/modules', 'src/shared', 'src/infra', 'src/providers', 'src/cli', 'src/domain'];
 const isRouteFile = (path: string) => /(^|[/-])routes(\.ts$|\/)/.test(path);
 
 function tsFiles(dir: string): string[] {
