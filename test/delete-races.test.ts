@@ -15,7 +15,7 @@ import { parseEncryptionKeys } from '../src/config.ts';
 import { TokenCipher } from '../src/infra/crypto/token-cipher.ts';
 import { HttpClient } from '../src/infra/http/client.ts';
 import { createMetrics } from '../src/infra/metrics.ts';
-import { ApiError } from '../src/http/errors.ts';
+import { NotFound } from '../src/domain/errors.ts';
 import { webhookAttempts, webhookDeliveries, webhooks } from '../src/modules/webhooks/schema.ts';
 import { WebhookService } from '../src/modules/webhooks/service.ts';
 import { startTestApp, type TestApp } from './support/app.ts';
@@ -304,7 +304,7 @@ describe('a webhook deleted at the worst moment', () => {
     const answer = await held();
     await ok(t, 'DELETE', `/api/workspaces/${ws}/webhooks/${id}`, owner.token, undefined, 204);
     answer();
-    await assert.rejects(pinging, (err: unknown) => err instanceof ApiError && err.statusCode === 404 && /deleted while/.test(err.message));
+    await assert.rejects(pinging, (err: unknown) => err instanceof NotFound && err.code === 'NOT_FOUND' && /deleted while/.test(err.message));
   });
 
   test('an event emitted while its webhook is being deleted: the emitting transaction commits without it', async () => {
