@@ -6,6 +6,7 @@ import { withDevSecrets, databaseTarget } from './dev-secrets.ts';
 import { createLogger, safeUrl, type Logger } from './infra/logger.ts';
 import { startRuntime, StartupRefused, type Running } from './runtime.ts';
 import { DependencyError } from './infra/retry.ts';
+import { isDatabaseUnavailable } from './infra/db/errors.ts';
 import type { Role } from './app.ts';
 import { VERSION } from './version.ts';
 
@@ -137,6 +138,18 @@ async function runServer(role: Role, config: Config, log: Logger): Promise<void>
     process.exit(0);
   }
   const r = running;
+  // The job runner (graphile-worker 0.17) records a job's outcome without awaiting it; while PostgreSQL is
+  // unreachable that query fails with nobody to catch it. The job stays locked by this worker and its
+  // target's lease runs out (the sweeper hands it back); the runner itself carries on and picks up work
+  // when the database returns. Shutting the process down for it would turn a database outage into a
+  // worker outage. Any other unhandled rejection is a defect and ends the process, as Node would.
+  process.on('unhandledRejection', (reason) => {
+    if (isDatabaseUnavailable(reason)) {
+      log.warn({ err: reason }, 'a database call failed while the database is unreachable; carrying on');
+      return;
+    }
+    throw reason;
+  });
   process.on('uncaughtException', (err) => {
     log.fatal({ err }, 'uncaught exception; shutting down');
     // stop() waits on the database and the job runner; when the fault is the database itself it may never
