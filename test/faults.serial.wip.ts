@@ -1,11 +1,9 @@
-// NOT RUN YET (the name does not end in .test.ts, so `npm test` skips it; lint and tsc still check it).
-// Fault (a) below found that `allin worker` stops working when PostgreSQL is stopped under it: a publish
-// job fails mid-transaction (57P01), graphile-worker 0.17 records the failure with an unawaited query,
-// its rejection reaches the process's uncaughtException handler, and the worker shuts down its job
-// runner. The process now at least exits within SHUTDOWN_TIMEOUT_MS (src/main.ts) so a supervisor restarts
-// it; what is still to do is keeping the job runner alive through the outage (or restarting it in
-// process), then fault (b) (a serve process killed behind two others), then renaming this file to
-// faults.serial.test.ts.
+// NOT IN `npm test` YET (the name does not end in .test.ts; lint and tsc check it). Fault (a) passes
+// (`cp test/faults.serial.wip.ts test/faults-a.serial.test.ts && npm test -- faults-a`, about 2 minutes) and
+// fails without the fix it found: the job runner used to shut the worker down when PostgreSQL stopped under
+// a running publish (an unawaited graphile-worker query rejected; src/main.ts now carries on for database
+// outages). It joins the suite once a full CI run has had it green on both Node versions, with fault (b)
+// (a serve process killed behind two others) still to write.
 // Faults under a steady load, with real `allin serve` and `allin worker` processes: a journey of requests
 // (sign in, read, write a post that publishes now, refresh, sign out) runs at a fixed rate while
 // (a) PostgreSQL is stopped for 10 s and started again: a private cluster of this test (initdb/pg_ctl from
@@ -23,14 +21,14 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
-import { stringify } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { startSimulator, type Simulator } from '../tools/provider-sim/server.ts';
 import { Target, jsonOf, type Req, type Res } from '../src/loadtest/http.ts';
 import { markerOf } from '../src/modules/publishing/service.ts';
@@ -413,6 +411,18 @@ class Scraper {
   }
 }
 
+/** The shipped rule's annotations for an alert with these labels ({{ $labels.x }} filled in), which promtool compares too. */
+function annotationsOf(alertname: string, labels: Record<string, string>): Record<string, string> {
+  for (const file of RULE_FILES) {
+    const doc = parse(readFileSync(file, 'utf8')) as { groups: { rules: { alert?: string; annotations?: Record<string, string> }[] }[] };
+    const rule = doc.groups.flatMap((g) => g.rules).find((r) => r.alert === alertname);
+    if (rule) {
+      return Object.fromEntries(Object.entries(rule.annotations ?? {}).map(([k, v]) => [k, v.replace(/\{\{\s*\$labels\.(\w+)\s*\}\}/g, (_, name: string) => labels[name] ?? '')]));
+    }
+  }
+  throw new Error(`no alert rule named ${alertname}`);
+}
+
 /** `promtool test rules` over the shipped rules, with the rounds as input series; fails on a missed expectation. */
 async function promtool(rounds: Round[], alerts: { at: number; alertname: string; exp: Record<string, string>[] }[]): Promise<string> {
   const keys = [...new Set(rounds.flatMap((r) => [...r.keys()]))].sort();
@@ -426,7 +436,7 @@ async function promtool(rounds: Round[], alerts: { at: number; alertname: string
         interval: `${PROMTOOL_INTERVAL_S}s`,
         input_series: keys.map((series) => ({ series, values: rounds.map((r) => (r.has(series) ? String(r.get(series)) : '_')).join(' ') })),
         alert_rule_test: alerts.map((a) => ({
-          eval_time: `${a.at * PROMTOOL_INTERVAL_S}s`, alertname: a.alertname, exp_alerts: a.exp.map((labels) => ({ exp_labels: labels })),
+          eval_time: `${a.at * PROMTOOL_INTERVAL_S}s`, alertname: a.alertname, exp_alerts: a.exp.map((labels) => ({ exp_labels: labels, exp_annotations: annotationsOf(a.alertname, labels) })),
         })),
       }],
     }));
