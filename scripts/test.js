@@ -92,6 +92,34 @@ function prepareAtproto() {
 }
 if (files.some((f) => f.startsWith(join('test', 'atproto')))) prepareAtproto();
 
+/**
+ * The tests that run Debian's tools install them when they are missing, as `.ci/run` does: promtool and
+ * amtool (test/ops.test.ts), prometheus (test/prometheus.serial.test.ts), and Chromium (the browser tests).
+ * Exits with a message naming the command to run when they cannot be installed (not root, no apt-get).
+ */
+function provisionDebianTools() {
+  const has = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
+  const uses = (...names) => files.some((f) => names.some((n) => f.includes(n)));
+  const need = new Set();
+  if (uses('ops.test', 'prometheus.serial') && !(has('promtool') && has('prometheus'))) need.add('prometheus');
+  if (uses('ops.test') && !has('amtool')) need.add('prometheus-alertmanager');
+  if (uses('web.serial') && !existsSync('/usr/bin/chromium')) need.add('chromium');
+  if (need.size === 0) return;
+  const pkgs = [...need];
+  const command = `apt-get update && apt-get install -y --no-install-recommends ${pkgs.join(' ')}`;
+  if (process.getuid?.() !== 0 || !has('apt-get')) {
+    console.error(`The tests need ${pkgs.join(', ')} from Debian, which are not installed. Install them (as root): ${command}`);
+    process.exit(1);
+  }
+  console.log(`installing ${pkgs.join(', ')} from Debian for the tests that use them`);
+  const apt = (args) => spawnSync('apt-get', args, { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } }).status === 0;
+  if (!apt(['update', '-qq']) || !apt(['install', '-y', '-qq', '--no-install-recommends', ...pkgs])) {
+    console.error(`Installing ${pkgs.join(', ')} failed. Try: ${command}`);
+    process.exit(1);
+  }
+}
+provisionDebianTools();
+
 async function admin(sql) {
   const client = new pg.Client({ connectionString: adminUrl });
   await client.connect();
