@@ -8,7 +8,7 @@ import type { FastifyBaseLogger, FastifyError, FastifyInstance, FastifyReply, Fa
 import { Type } from 'typebox';
 import { Overloaded } from '../infra/semaphore.ts';
 import { formatRateLimit } from '../infra/rate-limit.ts';
-import { isDatabaseUnavailable } from '../infra/db/errors.ts';
+import { isDatabaseUnavailable, pgErrorCode } from '../infra/db/errors.ts';
 import { DomainError, RateLimited, Unauthenticated, Unavailable, type DomainErrorKind } from '../domain/errors.ts';
 
 /**
@@ -109,14 +109,6 @@ const PG_INPUT_ERRORS = new Set(['22021', '22P05']);
 // Foreign-key violation (23503) and deadlock (40P01): a concurrent delete or lock cycle, never bad input.
 const PG_RACE_ERRORS = new Set(['23503', '40P01']);
 
-/** The PostgreSQL error code of an error, or of the error it wraps (Drizzle wraps the driver's). */
-function pgCode(err: unknown): string {
-  for (let e = err as { code?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 3; e = e.cause as typeof e, depth++) {
-    if (typeof e.code === 'string' && /^[0-9A-Z]{5}$/.test(e.code)) return e.code;
-  }
-  return '';
-}
-
 /** The error handler: also given to Fastify as `frameworkErrors`, so its own refusals (a malformed URL) share the shape. */
 export function replyWithError(err: FastifyError & { validation?: ValidationIssue[]; validationContext?: string }, request: FastifyRequest, reply: FastifyReply): void {
   let status = 500;
@@ -151,12 +143,12 @@ export function replyWithError(err: FastifyError & { validation?: ValidationIssu
     status = err.statusCode ?? 400;
     code = known.code;
     message = known.message ?? err.message;
-  } else if (PG_INPUT_ERRORS.has(pgCode(err))) {
+  } else if (PG_INPUT_ERRORS.has(pgErrorCode(err))) {
     // Input that passed the schema but PostgreSQL cannot hold (a NUL character in a text field).
     status = 400;
     code = 'VALIDATION_FAILED';
     message = 'The request contains a character that cannot be stored (such as NUL); remove it and try again';
-  } else if (PG_RACE_ERRORS.has(pgCode(err))) {
+  } else if (PG_RACE_ERRORS.has(pgErrorCode(err))) {
     // Lost a race with another request: a row it refers to was deleted meanwhile, or PostgreSQL aborted
     // it to break a lock cycle. Nothing was kept. Services avoid both (lock order, modules/workspaces/hold.ts);
     // this is the answer where one does not yet.
