@@ -14,7 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import pg from 'pg';
+import { createScratchDatabase } from '../src/infra/db/scratch-database.ts';
 import { ALLIN_BIN, ROOT, median, fmt } from './lib.ts';
 
 interface Sample { health: number; ready: number; cpuReady: number; rssReady: number; rssAfter: number }
@@ -103,17 +103,7 @@ async function once(env: Record<string, string>): Promise<Sample> {
 
 async function database(): Promise<{ url: string; drop(): Promise<void> }> {
   if (process.env.DATABASE_URL) return { url: process.env.DATABASE_URL, drop: async () => {} };
-  const admin = process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-  const name = `allin_bench_startup_${randomBytes(4).toString('hex')}`;
-  const run = async (sql: string) => {
-    const c = new pg.Client({ connectionString: admin });
-    await c.connect();
-    try { await c.query(sql); } finally { await c.end(); }
-  };
-  await run(`create database "${name}"`);
-  const u = new URL(admin);
-  u.pathname = `/${name}`;
-  return { url: u.toString(), drop: () => run(`drop database if exists "${name}" with (force)`) };
+  return createScratchDatabase(process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres', 'allin_bench_startup');
 }
 
 export async function benchStartup(args: string[]): Promise<number> {

@@ -196,17 +196,18 @@ test('an upload raises the deadline deliberately (media: true); the same answer 
   await http.close();
 });
 
-test('every call names AllIN, its version and its home page (from package.json) in User-Agent', async () => {
-  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string; homepage: string };
+test('every call names AllIN and its version (from package.json) in User-Agent, with a home page when there is one', async () => {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
   const { http } = client();
   await http.request({ method: 'GET', url: `${base}/ok?ua`, provider: 'x', operation: 'profile' });
   const ua = seen.at(-1)!.userAgent;
-  assert.equal(ua, `AllIN/${pkg.version} (+${pkg.homepage})`);
-  assert.match(ua!, /^AllIN\/\d+\.\d+\.\d+\S* \(\+https:\/\/\S+\)$/);
+  assert.equal(ua, userAgentOf(pkg as Parameters<typeof userAgentOf>[0]));
+  assert.match(ua!, /^AllIN\/\d+\.\d+\.\d+\S*( \(\+https:\/\/\S+\))?$/);
   // A caller that names itself more precisely (webhooks) keeps its name.
   await http.request({ method: 'GET', url: `${base}/ok?own`, provider: 'webhook', operation: 'deliver', headers: { 'user-agent': 'AllIN-Webhooks/1' } });
   assert.equal(seen.at(-1)!.userAgent, 'AllIN-Webhooks/1');
   assert.equal(userAgentOf({ name: 'allin', version: '1.2.3', repository: { url: 'git+https://example.org/allin.git' } }), 'allin/1.2.3 (+https://example.org/allin)');
+  assert.equal(userAgentOf({ name: 'allin', productName: 'AllIN', version: '1.2.3' }), 'AllIN/1.2.3');
   await http.close();
 });
 

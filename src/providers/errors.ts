@@ -1,18 +1,15 @@
 // Mapping network answers to ProviderError kinds. Adapters use these and add what is particular to
 // their network (X's duplicate-content 403, Meta's error codes, …) before falling back to them.
 import { TransportError, type HttpResponse } from '../infra/http/client.ts';
+import { parseRetryAfter } from '../infra/retry-after.ts';
 import { ProviderError } from './types.ts';
 import { MalformedResponseError, parseJson, redactSecrets } from './http.ts';
 
-/** Retry-After in seconds or as an HTTP date; X's x-rate-limit-reset as epoch seconds. */
+/** Retry-After (seconds or an HTTP date, read by the one parser in infra/retry-after); else X's and others'
+ *  x-rate-limit-reset as epoch seconds. */
 export function retryAfterMs(headers: Record<string, string>, now = Date.now()): number | undefined {
-  const ra = headers['retry-after'];
-  if (ra !== undefined) {
-    const secs = Number(ra);
-    if (Number.isFinite(secs)) return Math.max(0, secs * 1000);
-    const at = Date.parse(ra);
-    if (Number.isFinite(at)) return Math.max(0, at - now);
-  }
+  const direct = parseRetryAfter(headers['retry-after'], now);
+  if (direct !== undefined) return direct;
   const reset = Number(headers['x-rate-limit-reset'] ?? headers['x-ratelimit-reset']);
   if (Number.isFinite(reset) && reset > 1e9) return Math.max(0, reset * 1000 - now);
   return undefined;

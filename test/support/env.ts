@@ -1,9 +1,9 @@
 // What scripts/test.js gives each run: a fresh database, a Redis key prefix, and the admin URL to make
 // more databases when a test needs an empty one.
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { readConfig, type Config } from '../../src/config.ts';
 import { createLogger, type Logger } from '../../src/infra/logger.ts';
+import { createScratchDatabase, type ScratchDatabase } from '../../src/infra/db/scratch-database.ts';
 
 function required(name: string): string {
   const v = process.env[name];
@@ -16,19 +16,8 @@ export const testRedisUrl = () => required('ALLIN_TEST_REDIS_URL');
 export const testRedisPrefix = () => required('ALLIN_TEST_REDIS_PREFIX');
 
 /** A new empty database named after this run (dropped by t.after, and by scripts/test.js at the end). */
-export async function createTempDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
-  const admin = required('ALLIN_TEST_ADMIN_URL');
-  const base = new URL(testDatabaseUrl()).pathname.slice(1);
-  const name = `${base}_${randomBytes(4).toString('hex')}`;
-  const run = async (sql: string) => {
-    const c = new pg.Client({ connectionString: admin });
-    await c.connect();
-    try { await c.query(sql); } finally { await c.end(); }
-  };
-  await run(`create database "${name}"`);
-  const u = new URL(admin);
-  u.pathname = `/${name}`;
-  return { url: u.toString(), drop: () => run(`drop database if exists "${name}" with (force)`) };
+export async function createTempDatabase(): Promise<ScratchDatabase> {
+  return createScratchDatabase(required('ALLIN_TEST_ADMIN_URL'), new URL(testDatabaseUrl()).pathname.slice(1));
 }
 
 /** A config for in-process tests: the run's database and Redis, quiet logs, fast start-up retries. */

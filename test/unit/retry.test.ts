@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { backoffDelay, retry, withRetries, DependencyError, type Backoff } from '../../src/infra/retry.ts';
 import { retryDelayMs as retryAfterDelay } from '../../src/infra/retry-after.ts';
+import { retryAfterMs as providerRetryAfterMs } from '../../src/providers/errors.ts';
 
 const at = (r: number) => () => r;
 /** A random source that hands out these numbers in turn. */
@@ -148,4 +149,14 @@ test('start-up retries: full jitter from 2·base, named in the log, then a Depen
     [1, 200, 'PostgreSQL is not reachable yet; retrying'], [2, 400, 'PostgreSQL is not reachable yet; retrying'], [3, 500, 'PostgreSQL is not reachable yet; retrying'],
   ]);
   assert.equal(await retry(async () => 'up', { what: 'Redis', attempts: 1, maxDelayMs: 1, log }), 'up');
+});
+
+test('providers read Retry-After with the same parser, and fall back to x-rate-limit-reset', () => {
+  const now = Date.parse('2026-12-07T00:00:00Z');
+  assert.equal(providerRetryAfterMs({ 'retry-after': '7' }, now), 7000);
+  assert.equal(providerRetryAfterMs({ 'retry-after': 'Mon, 07 Dec 2026 00:00:30 GMT' }, now), 30_000);
+  assert.equal(providerRetryAfterMs({ 'x-rate-limit-reset': String(now / 1000 + 90) }, now), 90_000);
+  assert.equal(providerRetryAfterMs({ 'retry-after': 'soon' }, now), undefined, 'not a delay or a date');
+  assert.equal(providerRetryAfterMs({ 'retry-after': '-5' }, now), undefined, 'a negative delay is not a delay');
+  assert.equal(providerRetryAfterMs({}, now), undefined);
 });
