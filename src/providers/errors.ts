@@ -5,14 +5,21 @@ import { parseRetryAfter } from '../infra/retry-after.ts';
 import { ProviderError } from './types.ts';
 import { MalformedResponseError, parseJson, redactSecrets } from './http.ts';
 
-/** Retry-After (seconds or an HTTP date, read by the one parser in infra/retry-after); else X's and others'
- *  x-rate-limit-reset as epoch seconds. */
+/**
+ * How long a 429 asks to wait: Retry-After (seconds or an HTTP date, read by the one parser in
+ * infra/retry-after), else when the exhausted window resets: X's `x-rate-limit-reset` and Bluesky's
+ * `RateLimit-Reset` in epoch seconds (https://docs.bsky.app/docs/advanced-guides/rate-limits), Mastodon's
+ * `X-RateLimit-Reset` as an ISO 8601 time (https://docs.joinmastodon.org/api/rate-limits/).
+ */
 export function retryAfterMs(headers: Record<string, string>, now = Date.now()): number | undefined {
   const direct = parseRetryAfter(headers['retry-after'], now);
   if (direct !== undefined) return direct;
-  const reset = Number(headers['x-rate-limit-reset'] ?? headers['x-ratelimit-reset']);
+  const raw = headers['x-rate-limit-reset'] ?? headers['x-ratelimit-reset'] ?? headers['ratelimit-reset'];
+  if (raw === undefined) return undefined;
+  const reset = Number(raw);
   if (Number.isFinite(reset) && reset > 1e9) return Math.max(0, reset * 1000 - now);
-  return undefined;
+  const at = /^\d{4}-\d{2}-\d{2}T/.test(raw) ? Date.parse(raw) : NaN;
+  return Number.isFinite(at) ? Math.max(0, at - now) : undefined;
 }
 
 function reasonOf(res: HttpResponse): string {

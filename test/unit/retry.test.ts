@@ -151,11 +151,15 @@ test('start-up retries: full jitter from 2·base, named in the log, then a Depen
   assert.equal(await retry(async () => 'up', { what: 'Redis', attempts: 1, maxDelayMs: 1, log }), 'up');
 });
 
-test('providers read Retry-After with the same parser, and fall back to x-rate-limit-reset', () => {
+test('providers read Retry-After with the same parser, and fall back to the reset time of the window', () => {
   const now = Date.parse('2026-12-07T00:00:00Z');
   assert.equal(providerRetryAfterMs({ 'retry-after': '7' }, now), 7000);
   assert.equal(providerRetryAfterMs({ 'retry-after': 'Mon, 07 Dec 2026 00:00:30 GMT' }, now), 30_000);
   assert.equal(providerRetryAfterMs({ 'x-rate-limit-reset': String(now / 1000 + 90) }, now), 90_000);
+  assert.equal(providerRetryAfterMs({ 'ratelimit-reset': String(now / 1000 + 60) }, now), 60_000, 'Bluesky: RateLimit-Reset in epoch seconds');
+  assert.equal(providerRetryAfterMs({ 'x-ratelimit-reset': '2026-12-07T00:00:45.000000Z' }, now), 45_000, 'Mastodon: an ISO 8601 time');
+  assert.equal(providerRetryAfterMs({ 'x-ratelimit-reset': '2026-12-06T23:00:00Z' }, now), 0, 'a reset in the past: now');
+  assert.equal(providerRetryAfterMs({ 'x-ratelimit-reset': '45' }, now), undefined, 'neither epoch seconds nor a time');
   assert.equal(providerRetryAfterMs({ 'retry-after': 'soon' }, now), undefined, 'not a delay or a date');
   assert.equal(providerRetryAfterMs({ 'retry-after': '-5' }, now), undefined, 'a negative delay is not a delay');
   assert.equal(providerRetryAfterMs({}, now), undefined);

@@ -3,7 +3,7 @@
 // Documentation:
 //   https://developers.facebook.com/docs/instagram-platform/content-publishing   (container status, "once a minute, 5 minutes")
 //   https://developers.facebook.com/docs/threads/posts                           (container status)
-import { setTimeout as sleep } from 'node:timers/promises';
+import { pollUntilReady } from '../poll.ts';
 import { ProviderError, type MediaItem, type MediaLimits } from '../types.ts';
 import { permanent } from './errors.ts';
 
@@ -21,12 +21,7 @@ export const DEFAULT_POLL: PollOptions = { intervalMs: 5_000, maxWaitMs: 5 * 60_
  * (false). `read` may throw to stop with that error.
  */
 export async function pollUntil<S>(poll: PollOptions, read: () => Promise<S>, done: (s: S) => boolean): Promise<boolean> {
-  const deadline = Date.now() + poll.maxWaitMs;
-  for (;;) {
-    if (done(await read())) return true;
-    if (Date.now() + poll.intervalMs > deadline) return false;
-    await sleep(poll.intervalMs);
-  }
+  return pollUntilReady({ firstDelayMs: poll.intervalMs, maxDelayMs: poll.intervalMs, deadlineMs: poll.maxWaitMs }, async () => done(await read()));
 }
 
 /**
