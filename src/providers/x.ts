@@ -21,9 +21,10 @@
 // worker: a process that restarts after a crash, or another worker, still knows what was sent. Only a
 // marker with no record at all makes findByMarker say the outcome cannot be known (unknown_outcome).
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { HttpRequest, HttpResponse } from '../infra/http/client.ts';
-import { bodySnippet, malformed, retryAfterMs, transportError } from './errors.ts';
-import { parseJson, readJson, redactSecrets } from './http.ts';
+import type { HttpResponse } from '../infra/http/client.ts';
+import { bodySnippet, malformed, retryAfterMs } from './errors.ts';
+import { parseJson, redactSecrets } from './http.ts';
+import { adapterCalls } from './request.ts';
 import { revokeRequest, tokenRequest, type ClientAuth } from './oauth2.ts';
 import {
   ProviderError, type AccountRef, type AuthorizeRequest, type ConnectedIdentity, type ExchangeRequest, type MediaItem, type PostMetrics,
@@ -176,17 +177,8 @@ export function createX(deps: ProviderDeps): Provider {
   const attempts = new SentPosts<Attempt>('x', deps.journal);
   const bearer = (t: TokenSet) => ({ authorization: `Bearer ${t.accessToken}` });
 
-  const call = async (req: HttpRequest, opts: { creates?: boolean; reply?: boolean } = {}): Promise<HttpResponse> => {
-    let res;
-    try {
-      res = await http.request(req);
-    } catch (err) {
-      throw transportError('x', req.operation, err, opts.creates ?? false);
-    }
-    if (res.status < 200 || res.status >= 300) throw xError(req.operation, res, opts);
-    return res;
-  };
-  const read = <T>(res: HttpResponse, what: string, creates = false): T => readJson<T>(res, { provider: 'x', operation: what, creates });
+  const calls = adapterCalls(http, { provider: 'x', error: (operation, res, creates) => xError(operation, res, { creates }) });
+  const { call, read } = calls;
   const postUrl = (username: string, id: string) => (username ? `https://x.com/${encodeURIComponent(username)}/status/${id}` : `https://x.com/i/web/status/${id}`);
 
   async function waitProcessed(tokens: TokenSet, id: string, info: NonNullable<NonNullable<XMediaAnswer['data']>['processing_info']>): Promise<void> {
@@ -201,7 +193,7 @@ export function createX(deps: ProviderDeps): Provider {
       if (Date.now() >= deadline) throw new ProviderError('transient', 'x: the media was still processing when AllIN stopped waiting', { provider: 'x', reason: 'media_processing_timeout' });
       await sleep(Math.max(1, current.check_after_secs ?? 1) * 1000);
       const res = await call({
-        method: 'GET', url: `${api}/2/media/upload?command=STATUS&media_id=${encodeURIComponent(id)}`, provider: 'x', operation: 'media_status', headers: bearer(tokens),
+        method: 'GET', url: `${api}/2/media/upload?command=STATUS&media_id=${encodeURIComponent(id)}`, operation: 'media_status', headers: bearer(tokens),
       });
       const next = read<XMediaAnswer>(res, 'media_status').data?.processing_info;
       // STATUS without processing_info means there is nothing left to wait for.
@@ -220,7 +212,7 @@ export function createX(deps: ProviderDeps): Provider {
       const form = new FormData();
       form.set('media_category', category);
       form.set('media', new Blob([bytes], { type: m.mimeType }), 'media');
-      const res = await call({ method: 'POST', url: `${api}/2/media/upload`, provider: 'x', operation: 'media_upload', headers: bearer(tokens), body: form, retryUnsent: true, media: true });
+      const res = await call({ method: 'POST', url: `${api}/2/media/upload`, operation: 'media_upload', headers: bearer(tokens), body: form, retryUnsent: true, media: true });
       const d = read<XMediaAnswer>(res, 'media_upload').data;
       if (!d?.id) throw malformed('x', 'media_upload', false);
       id = d.id;
@@ -228,7 +220,7 @@ export function createX(deps: ProviderDeps): Provider {
     } else {
       // Video and GIF: initialize, append 1 MB segments, finalize, then poll STATUS while processing.
       const init = await call({
-        method: 'POST', url: `${api}/2/media/upload/initialize`, provider: 'x', operation: 'media_initialize', headers: bearer(tokens),
+        method: 'POST', url: `${api}/2/media/upload/initialize`, operation: 'media_initialize', headers: bearer(tokens),
         body: { media_type: m.mimeType, total_bytes: bytes.length, media_category: category }, retryUnsent: true,
       });
       const initId = read<XMediaAnswer>(init, 'media_initialize').data?.id;
@@ -238,15 +230,15 @@ export function createX(deps: ProviderDeps): Provider {
         const form = new FormData();
         form.set('segment_index', String(segment));
         form.set('media', new Blob([bytes.subarray(offset, offset + CHUNK_BYTES)], { type: 'application/octet-stream' }), 'media');
-        await call({ method: 'POST', url: `${api}/2/media/upload/${encodeURIComponent(id)}/append`, provider: 'x', operation: 'media_append', headers: bearer(tokens), body: form, retryUnsent: true, media: true });
+        await call({ method: 'POST', url: `${api}/2/media/upload/${encodeURIComponent(id)}/append`, operation: 'media_append', headers: bearer(tokens), body: form, retryUnsent: true, media: true });
       }
-      const fin = await call({ method: 'POST', url: `${api}/2/media/upload/${encodeURIComponent(id)}/finalize`, provider: 'x', operation: 'media_finalize', headers: bearer(tokens), retryUnsent: true });
+      const fin = await call({ method: 'POST', url: `${api}/2/media/upload/${encodeURIComponent(id)}/finalize`, operation: 'media_finalize', headers: bearer(tokens), retryUnsent: true });
       processing = read<XMediaAnswer>(fin, 'media_finalize').data?.processing_info;
     }
     if (processing) await waitProcessed(tokens, id, processing);
     if (m.altText) {
       await call({
-        method: 'POST', url: `${api}/2/media/metadata`, provider: 'x', operation: 'media_metadata', headers: bearer(tokens),
+        method: 'POST', url: `${api}/2/media/metadata`, operation: 'media_metadata', headers: bearer(tokens),
         body: { id, metadata: { alt_text: { text: m.altText } } }, retryUnsent: true,
       });
     }
@@ -264,7 +256,7 @@ export function createX(deps: ProviderDeps): Provider {
       const q = new URLSearchParams({ max_results: '100', exclude: 'retweets', 'tweet.fields': 'created_at,referenced_tweets', start_time: iso(from) });
       if (token) q.set('pagination_token', token);
       const res = await call({
-        method: 'GET', url: `${api}/2/users/${encodeURIComponent(account.externalId)}/tweets?${q}`, provider: 'x', operation: 'find_post', headers: bearer(account.tokens),
+        method: 'GET', url: `${api}/2/users/${encodeURIComponent(account.externalId)}/tweets?${q}`, operation: 'find_post', headers: bearer(account.tokens),
       });
       const body = read<{ data?: XTweet[]; meta?: { next_token?: string } }>(res, 'find_post');
       for (const t of body.data ?? []) {
@@ -328,7 +320,7 @@ export function createX(deps: ProviderDeps): Provider {
 
     async identities(tokens: TokenSet): Promise<ConnectedIdentity[]> {
       const res = await call({
-        method: 'GET', url: `${api}/2/users/me?user.fields=id,name,username,profile_image_url,verified,verified_type`, provider: 'x', operation: 'profile', headers: bearer(tokens),
+        method: 'GET', url: `${api}/2/users/me?user.fields=id,name,username,profile_image_url,verified,verified_type`, operation: 'profile', headers: bearer(tokens),
       });
       const me = read<{ data?: { id?: string; name?: string; username?: string; profile_image_url?: string; verified_type?: string } }>(res, 'profile').data;
       if (!me?.id || !me.username) throw malformed('x', 'profile', false);
@@ -356,12 +348,7 @@ export function createX(deps: ProviderDeps): Provider {
       // Written down before the request goes out, so that a crash during it still leaves the record.
       const earlier = await attempts.get(account.externalId, post.marker);
       const attempt = await attempts.record(account.externalId, post.marker, { text: post.text, ...(post.replyTo ? { replyTo: post.replyTo } : {}) });
-      let res;
-      try {
-        res = await http.request({ method: 'POST', url: `${api}/2/tweets`, provider: 'x', operation: 'publish', headers: bearer(account.tokens), body, retryUnsent: true });
-      } catch (err) {
-        throw transportError('x', 'publish', err, true);
-      }
+      const res = await calls.send({ method: 'POST', url: `${api}/2/tweets`, operation: 'publish', headers: bearer(account.tokens), body, retryUnsent: true }, true);
       // The same marker was sent before and X now calls the text a duplicate: that earlier send was accepted.
       if (res.status === 403 && earlier && isDuplicate(problemOf(res))) {
         const found = await search(account, attempt, new Date(attempt.firstSentAt));
@@ -383,7 +370,7 @@ export function createX(deps: ProviderDeps): Provider {
 
     async metrics(account: AccountRef, remoteId: string): Promise<PostMetrics> {
       const res = await call({
-        method: 'GET', url: `${api}/2/tweets/${encodeURIComponent(remoteId)}?tweet.fields=public_metrics`, provider: 'x', operation: 'metrics', headers: bearer(account.tokens),
+        method: 'GET', url: `${api}/2/tweets/${encodeURIComponent(remoteId)}?tweet.fields=public_metrics`, operation: 'metrics', headers: bearer(account.tokens),
       });
       const body = read<{ data?: { public_metrics?: Record<string, number> }; errors?: XProblem['errors'] }>(res, 'metrics');
       if (!body.data) {
