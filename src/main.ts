@@ -21,6 +21,8 @@ Commands:
   worker           job runner only; needs DATABASE_URL and REDIS_URL (serves /health and /metrics on WORKER_PORT)
   migrate          apply pending database migrations and exit
   users create     create a verified user: --email EMAIL --password PASSWORD [--name NAME] [--json]
+  seed             fill an empty database with an agency-sized dataset, reproducibly: [--scale N] [--seed N]
+                   [--force] … (allin seed --help)
   mail             show recent outgoing mail (the outbox): [--to EMAIL] [--limit N] [--json]
   keys rotate      re-encrypt every stored secret (tokens, webhook and Mastodon app secrets) under the first key of ENCRYPTION_KEYS
   sim [--port N]   run the network simulator (every network AllIN speaks, locally; default port 7070);
@@ -90,6 +92,11 @@ export async function main(argv: string[]): Promise<void> {
     case 'keys': {
       const { keysCommand } = await import('./cli/keys.ts');
       process.exitCode = await keysCommand(rest, config, log);
+      return;
+    }
+    case 'seed': {
+      const { seedCommand } = await import('./cli/seed.ts');
+      process.exitCode = await seedCommand(rest, config, log);
       return;
     }
     case 'mail': {

@@ -1,0 +1,190 @@
+// `allin seed`: a small-scale dataset seeded through the real command into fresh databases: its counts and
+// states, the same content for the same seed (and another for another seed), the refusal to touch a
+// database that holds data, and the API serving it to a seeded member (sign-in, posts, calendar, media).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { createTempDatabase, testRedisPrefix, testRedisUrl } from './support/env.ts';
+import { ALLIN, ROOT } from './support/process.ts';
+import { startTestApp, type TestApp } from './support/app.ts';
+import { TokenCipher } from '../src/infra/crypto/token-cipher.ts';
+import { parseEncryptionKeys } from '../src/config.ts';
+import { datasetFingerprint } from '../src/seed/fingerprint.ts';
+import { seedPlan, planTotals, SEED_OWNER_EMAIL, DEFAULT_SEED_PASSWORD, LARGEST_WORKSPACE_NAME, BASELINE_WORKSPACE_NAME } from '../src/seed/plan.ts';
+import { TARGET_STATES } from '../src/modules/posts/schema.ts';
+
+const SCALE = '0.01';
+const media = mkdtempSync(join(tmpdir(), 'allin-seed-media-'));
+const keys = `s1:${randomBytes(32).toString('base64')}`;
+// One anchor for every run, so runs of the same seed are comparable (the command accepts the last 10 minutes).
+const anchor = new Date(Math.floor(Date.now() / 60_000) * 60_000).toISOString();
+const dbs: { url: string; drop(): Promise<void> }[] = [];
+
+interface Run { code: number; stdout: string; stderr: string }
+
+function seed(url: string, ...args: string[]): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [ALLIN, 'seed', '--scale', SCALE, '--now', anchor, ...args], {
+      cwd: ROOT, timeout: 240_000, maxBuffer: 16 * 1024 * 1024,
+      env: {
+        PATH: process.env.PATH, HOME: process.env.HOME, NODE_ENV: 'test', DATABASE_URL: url, MEDIA_DIR: media, ENCRYPTION_KEYS: keys,
+        AUTH_SECRET: 'seed-test-auth-secret-0123456789abcdefghijklmnopqrstuvwxyz', LOG_LEVEL: 'warn', LOG_FORMAT: 'json', ALLIN_HOME: join(media, '.allin'),
+      },
+    }, (err, stdout, stderr) => resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }));
+  });
+}
+
+const json = (r: Run) => {
+  assert.equal(r.code, 0, `allin seed failed (${r.code}):\n${r.stderr}\n${r.stdout}`);
+  return JSON.parse(r.stdout) as {
+    rows: Record<string, number>; targetStates: Record<string, number>; fingerprint: { digest: string; tables: Record<string, { rows: number }> };
+    workspaces: { id: string; name: string; posts: number; targets: number; accounts: number; members: number }[]; seconds: number;
+  };
+};
+
+let first: ReturnType<typeof json>;
+let firstDb: { url: string; drop(): Promise<void> };
+
+before(async () => {
+  firstDb = await createTempDatabase();
+  dbs.push(firstDb);
+  first = json(await seed(firstDb.url, '--json', '--fingerprint'));
+});
+
+after(async () => {
+  for (const d of dbs) await d.drop();
+  rmSync(media, { recursive: true, force: true });
+});
+
+test('the dataset has the planned size, every target state, and a job for every scheduled target', () => {
+  const totals = planTotals(seedPlan(1, Number(SCALE)));
+  assert.equal(first.rows.workspaces, 50);
+  assert.equal(first.rows.posts, totals.posts);
+  assert.equal(first.rows.post_targets, totals.targets);
+  assert.equal(first.rows.users, totals.users);
+  assert.equal(first.rows.media, totals.media);
+  const [largest, baseline] = first.workspaces;
+  assert.equal(largest!.name, LARGEST_WORKSPACE_NAME);
+  assert.equal(largest!.posts, 1000);
+  assert.equal(largest!.targets, 3000);
+  assert.equal(baseline!.name, BASELINE_WORKSPACE_NAME);
+  assert.equal(baseline!.posts, 20);
+  for (const s of TARGET_STATES) assert.ok((first.targetStates[s] ?? 0) > 0, `no target is ${s}: ${JSON.stringify(first.targetStates)}`);
+  assert.equal(first.rows.publish_jobs, first.targetStates.scheduled);
+  for (const t of ['publish_attempts', 'post_metrics', 'audit_log', 'webhook_deliveries', 'webhook_attempts', 'api_keys']) assert.ok(first.rows[t]! > 0, t);
+});
+
+test('what is scheduled is ahead of the anchor, with its job at its time; what is over is behind it', async () => {
+  const c = new pg.Client({ connectionString: firstDb.url });
+  await c.connect();
+  try {
+    const q = async (sql: string, params: unknown[] = [anchor]) => Number((await c.query<{ n: string }>(sql, params)).rows[0]!.n);
+    assert.equal(await q(`select count(*) as n from post_targets where state = 'scheduled' and publish_at <= $1`), 0);
+    assert.equal(await q(`select count(*) as n from post_targets where state in ('published', 'failed', 'unknown') and publish_at >= $1`), 0);
+    assert.equal(await q(`select count(*) as n from posts where created_at > $1`), 0);
+    assert.equal(await q(`select count(*) as n from post_metrics where collected_at > $1`), 0);
+    assert.equal(await q(`select count(*) as n from post_targets t left join graphile_worker.jobs j on j.key = 'publish:' || t.id
+                            where t.state = 'scheduled' and (j.id is null or j.run_at <> t.publish_at)`, []), 0);
+    // Queued targets hold distinct slots of their account.
+    assert.equal(await q(`select count(*) as n from (select account_id, publish_at from post_targets where queued group by 1, 2 having count(*) > 1) s`, []), 0);
+    // Tokens are encrypted with the server's keys, for the row they are in.
+    const acc = await c.query<{ id: string; access_token_enc: string }>('select id, access_token_enc from social_accounts limit 1');
+    const cipher = new TokenCipher(parseEncryptionKeys(keys).keys);
+    assert.match(cipher.decrypt(acc.rows[0]!.access_token_enc, acc.rows[0]!.id), /^seed_at_/);
+  } finally {
+    await c.end();
+  }
+});
+
+test('the same seed gives the same data; another seed, other data; --force empties first', async () => {
+  const second = await createTempDatabase();
+  dbs.push(second);
+  const again = json(await seed(second.url, '--json', '--fingerprint'));
+  assert.equal(again.fingerprint.digest, first.fingerprint.digest);
+  assert.deepEqual(again.fingerprint.tables, first.fingerprint.tables);
+
+  const other = json(await seed(second.url, '--json', '--fingerprint', '--seed', '2', '--force'));
+  assert.notEqual(other.fingerprint.digest, first.fingerprint.digest);
+  assert.equal(other.rows.posts, first.rows.posts, '--force emptied the database before seeding (no rows twice)');
+
+  // The digest follows the content: one changed word changes it.
+  const pool = new pg.Pool({ connectionString: second.url, max: 1 });
+  try {
+    const before = await datasetFingerprint(pool);
+    assert.equal(before.digest, other.fingerprint.digest);
+    await pool.query(`update posts set text = text || '!' where id = (select id from posts order by id limit 1)`);
+    assert.notEqual((await datasetFingerprint(pool)).digest, before.digest);
+  } finally {
+    await pool.end();
+  }
+});
+
+test('a database that holds data is refused, and left as it was', async () => {
+  const r = await seed(firstDb.url);
+  assert.equal(r.code, 65, r.stderr);
+  assert.match(r.stderr, /is not empty \(\d+ users?, 50 workspaces, \d+ social accounts, [\d,]+ posts\)/);
+  assert.match(r.stderr, /--force/);
+  const pool = new pg.Pool({ connectionString: firstDb.url, max: 1 });
+  try {
+    assert.equal((await datasetFingerprint(pool)).digest, first.fingerprint.digest);
+  } finally {
+    await pool.end();
+  }
+});
+
+test('the API serves the seeded data to a seeded member: sign-in, posts, calendar, media', async () => {
+  let app: TestApp | undefined;
+  try {
+    app = await startTestApp({
+      DATABASE_URL: firstDb.url, MEDIA_DIR: media, ENCRYPTION_KEYS: keys, REDIS_URL: testRedisUrl(), REDIS_KEY_PREFIX: `${testRedisPrefix()}seed:`,
+    });
+    const { accessToken } = await app.login(SEED_OWNER_EMAIL, DEFAULT_SEED_PASSWORD) as { accessToken: string };
+    const token = accessToken;
+    const ws = await app.call('GET', '/api/workspaces', { token });
+    assert.equal(ws.status, 200);
+    const list = (ws.body as { workspaces: { id: string; name: string }[] }).workspaces;
+    const largest = list.find((w) => w.name === LARGEST_WORKSPACE_NAME)!;
+    assert.ok(largest && list.some((w) => w.name === BASELINE_WORKSPACE_NAME), JSON.stringify(list));
+
+    const page1 = await app.call('GET', `/api/workspaces/${largest.id}/posts?limit=50`, { token });
+    assert.equal(page1.status, 200);
+    const p1 = page1.body as { posts: { id: string; targets: unknown[] }[]; next: string | null };
+    assert.equal(p1.posts.length, 50);
+    assert.ok(p1.next);
+    const page2 = await app.call('GET', `/api/workspaces/${largest.id}/posts?limit=50&cursor=${p1.next}`, { token });
+    assert.equal(page2.status, 200);
+    const p2 = page2.body as { posts: { id: string }[] };
+    assert.equal(p2.posts.length, 50);
+    assert.equal(new Set([...p1.posts, ...p2.posts].map((p) => p.id)).size, 100);
+
+    // The week after the anchor, in the workspace's zone: scheduled targets of the large workspace.
+    const from = anchor.slice(0, 10);
+    const to = new Date(Date.parse(anchor) + 6 * 86_400_000).toISOString().slice(0, 10);
+    const cal = await app.call('GET', `/api/workspaces/${largest.id}/calendar?from=${from}&to=${to}&timeZone=Europe/Berlin`, { token });
+    assert.equal(cal.status, 200);
+    const days = (cal.body as { days: { targets: { state: string }[] }[] }).days;
+    assert.equal(days.length, 7);
+    assert.ok(days.flatMap((d) => d.targets).length > 0, 'a week of the largest workspace has targets');
+
+    const approvals = await app.call('GET', `/api/workspaces/${largest.id}/approvals`, { token });
+    assert.equal(approvals.status, 200);
+    assert.ok((approvals.body as { posts: unknown[] }).posts.length > 0);
+
+    const mediaList = await app.call('GET', `/api/workspaces/${largest.id}/media?limit=5`, { token });
+    assert.equal(mediaList.status, 200);
+    const item = (mediaList.body as { media: { id: string }[] }).media[0]!;
+    const content = await fetch(`${app.url}/api/workspaces/${largest.id}/media/${item.id}/content`, { headers: { authorization: `Bearer ${token}` } });
+    assert.equal(content.status, 200);
+    assert.deepEqual([...new Uint8Array(await content.arrayBuffer()).subarray(0, 4)], [0x89, 0x50, 0x4e, 0x47]); // a PNG
+
+    // A seeded editor signs in with the same password.
+    await app.login('agency-editor-01@seed.example.com', DEFAULT_SEED_PASSWORD);
+  } finally {
+    await app?.stop();
+  }
+});
