@@ -13,3 +13,4 @@ export * from './modules/media/schema.ts';
 export * from './modules/webhooks/schema.ts';
 export * from './modules/analytics/schema.ts';
 export * from './modules/publishing/schema.ts';
+export * from './modules/inbox/schema.ts';

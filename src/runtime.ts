@@ -18,6 +18,7 @@ import { MemoryStore } from './infra/stores/memory.ts';
 import { RedisStore } from './infra/stores/redis.ts';
 import { startJobRunner, collectQueueMetrics, type JobRunner } from './infra/queue/runner.ts';
 import { collectAccountMetrics } from './modules/accounts/metrics.ts';
+import { collectInboxMetrics } from './modules/inbox/index.ts';
 import { ReadinessService, type Check } from './modules/health/readiness.ts';
 import { createDb } from './infra/db/client.ts';
 import { createInvalidationBus } from './infra/stores/invalidation.ts';
@@ -174,9 +175,16 @@ export async function startRuntime(role: Role, config: Config, log: Logger, opts
       const sweeper = setInterval(sweep, config.PUBLISH_SWEEP_INTERVAL_MS);
       sweeper.unref();
       cleanups.push({ what: 'publishing sweeper', fn: async () => clearInterval(sweeper) });
+      // Every account's inbox collection has its cursor and its job: at start, then on an interval.
+      const scheduleInbox = () => services.inbox.scheduler.run().catch((err: unknown) => log.warn({ err }, 'inbox scheduling failed'));
+      void scheduleInbox();
+      const inboxScheduler = setInterval(scheduleInbox, config.INBOX_SCHEDULE_INTERVAL_MS);
+      inboxScheduler.unref();
+      cleanups.push({ what: 'inbox scheduler', fn: async () => clearInterval(inboxScheduler) });
     }
     collectQueueMetrics(pool, metrics);
     collectAccountMetrics(pool, metrics);
+    collectInboxMetrics(pool, metrics, () => services.inbox.collectedProviders());
 
     // 5. HTTP
     const readiness = new ReadinessService(readinessChecks(config, pool, store, runner), metrics, config.READINESS_CACHE_MS);

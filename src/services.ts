@@ -38,6 +38,7 @@ import { CachedLinkCards, LinkPreviewer } from './modules/link-preview/previewer
 import type { LinkCardSource } from './providers/types.ts';
 import { databaseSendJournal, PRUNE_SEND_JOURNAL_TASK, pruneSendJournalTask } from './modules/publishing/send-journal.ts';
 import { mailPostProblem } from './modules/posts/notify.ts';
+import { InboxService, collectInboxTask, COLLECT_INBOX_TASK } from './modules/inbox/index.ts';
 import { hostname } from 'node:os';
 
 
@@ -69,6 +70,7 @@ export interface Services {
   posts: PostsService;
   publishing: PublishingService;
   analytics: AnalyticsService;
+  inbox: InboxService;
 }
 
 export interface ServiceOptions {
@@ -151,6 +153,10 @@ export function buildServices(config: Config, db: Db, store: KeyValueStore, log:
     },
   });
   const analytics = new AnalyticsService({ db, accounts, registry, metrics, log, bus });
+  const inbox = new InboxService({
+    db, store, registry, accounts, metrics, log,
+    options: { pollIntervalMs: config.INBOX_POLL_INTERVAL_SECONDS * 1000, pagesPerRun: config.INBOX_PAGES_PER_RUN, backoffMaxMs: config.INBOX_BACKOFF_MAX_SECONDS * 1000 },
+  });
   const workerId = `${hostname()}:${process.pid}`;
   const tasks: TaskList = {
     [PUBLISH_TASK]: async (payload) => {
@@ -162,10 +168,11 @@ export function buildServices(config: Config, db: Db, store: KeyValueStore, log:
     [SEND_MAIL_TASK]: sendMailTask(db, mailer, log),
     [DELIVER_WEBHOOK_TASK]: deliverWebhookTask(webhooks),
     [COLLECT_POST_METRICS_TASK]: collectPostMetricsTask(analytics, log),
+    [COLLECT_INBOX_TASK]: collectInboxTask(inbox),
     [REFRESH_TOKENS_TASK]: async () => {
       const r = await accounts.refreshDue();
       if (r.refreshed || r.failed) log.info(r, 'token refresh run');
     },
   };
-  return { db, store, hasher, tokens, sessions, auth, workspaces, invitations, apiKeys, mailer, authLimits, apiLimits, tasks, http, linkCards, registry, accounts, webhooks, media, posts, publishing, analytics };
+  return { db, store, hasher, tokens, sessions, auth, workspaces, invitations, apiKeys, mailer, authLimits, apiLimits, tasks, http, linkCards, registry, accounts, webhooks, media, posts, publishing, analytics, inbox };
 }

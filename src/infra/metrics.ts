@@ -39,6 +39,12 @@ export interface Metrics {
   workerHeartbeat: client.Gauge;
   dependencyUp: client.Gauge<'dependency'>;
   socialAccounts: client.Gauge<'provider' | 'status'>;
+  inboxCollectionLag: client.Histogram<'provider'>;
+  inboxMessages: client.Counter<'provider' | 'direction'>;
+  inboxCollections: client.Counter<'provider' | 'outcome'>;
+  inboxCollectionErrors: client.Counter<'provider' | 'kind'>;
+  inboxBacklog: client.Gauge<'provider'>;
+  inboxBacklogAge: client.Gauge<'provider'>;
   /** Registers work to run before each scrape (reading pool sizes, queue depth, readiness). */
   onCollect(fn: Collector): void;
   /** The exposition text, after running the collectors. */
@@ -113,6 +119,30 @@ export function createMetrics(opts: { enabled: boolean; defaultLabels?: Record<s
     socialAccounts: new client.Gauge({
       name: 'allin_social_accounts', help: 'Connected social accounts by network and status (active, needs_reconnect, disconnected), read from the database at scrape time.',
       labelNames: ['provider', 'status'], registers,
+    }),
+    inboxCollectionLag: new client.Histogram({
+      name: 'allin_inbox_collection_lag_seconds', help: 'From a comment\'s or mention\'s creation on the network to its arrival in the inbox, by network (first arrival only).',
+      labelNames: ['provider'], buckets: [1, 2, 5, 10, 15, 30, 60, 90, 120, 300, 600, 1800, 3600, 21600, 86400], registers,
+    }),
+    inboxMessages: new client.Counter({
+      name: 'allin_inbox_messages_total', help: 'Messages collected into the inbox for the first time, by network and direction (inbound, outbound: the account\'s own).',
+      labelNames: ['provider', 'direction'], registers,
+    }),
+    inboxCollections: new client.Counter({
+      name: 'allin_inbox_collections_total', help: 'Inbox collection runs (one account, one source), by network and outcome (collected, rate_limited, failed, over_budget, skipped).',
+      labelNames: ['provider', 'outcome'], registers,
+    }),
+    inboxCollectionErrors: new client.Counter({
+      name: 'allin_inbox_collection_errors_total', help: 'Calls of an inbox collection the network refused or did not answer, by network and kind (rate_limited, transient, permanent, auth_expired, unknown_outcome).',
+      labelNames: ['provider', 'kind'], registers,
+    }),
+    inboxBacklog: new client.Gauge({
+      name: 'allin_inbox_backlog', help: 'Inbox collections (account and source) due and not running, by network, read from the database at scrape time (use max).',
+      labelNames: ['provider'], registers,
+    }),
+    inboxBacklogAge: new client.Gauge({
+      name: 'allin_inbox_backlog_oldest_seconds', help: 'How long the most overdue inbox collection has waited, by network (0: none waiting), read at scrape time (use max).',
+      labelNames: ['provider'], registers,
     }),
     onCollect(fn) {
       collectors.push(fn);

@@ -4,11 +4,12 @@
 // Mastodon while needing no account anywhere.
 import type { HttpResponse } from '../infra/http/client.ts';
 import { httpError, malformed, transportError } from './errors.ts';
+import { ProviderError } from './types.ts';
 import { readJson } from './http.ts';
 import { revokeRequest, tokenRequest, type ClientAuth } from './oauth2.ts';
 import type {
-  AccountRef, AuthorizeRequest, ConnectedIdentity, ExchangeRequest, PostMetrics, Provider, ProviderDeps, ProviderMetadata, PublishRequest,
-  PublishedPost, TokenSet,
+  AccountRef, AuthorizeRequest, ConnectedIdentity, ExchangeRequest, InboxItem, InboxPage, InboxPageRequest, PostMetrics, Provider, ProviderDeps,
+  ProviderMetadata, PublishRequest, PublishedPost, TokenSet,
 } from './types.ts';
 
 const meta: ProviderMetadata = {
@@ -26,7 +27,45 @@ const meta: ProviderMetadata = {
       maxImageBytes: 10 * 1024 * 1024, maxVideoBytes: 100 * 1024 * 1024, mixing: false, required: false,
     },
   },
+  inbox: {
+    sources: [{
+      id: 'inbox', collects: ['comments', 'replies', 'mentions'],
+      description: 'GET /api/inbox: every comment on the account\'s posts, reply to those comments and mention, as a change feed with a cursor (edits, deletions and hiding come again); pages of up to 50.',
+    }],
+  },
 };
+
+/** An item of the Sandbox inbox feed (tools/provider-sim/networks/sandbox.ts). */
+interface FeedItem {
+  id: string;
+  type: 'comment' | 'mention';
+  post_id: string | null;
+  parent_id: string | null;
+  url?: string;
+  author: { id: string; username: string; name?: string; avatar_url?: string };
+  text: string;
+  lang: string | null;
+  created_at: string;
+  edited_at: string | null;
+  deleted: boolean;
+  hidden: boolean;
+  post: { id: string; text: string; url: string; author_id: string; created_at: string } | null;
+}
+
+const PAGE_SIZE = 50;
+
+function inboxItem(i: FeedItem): InboxItem {
+  const created = new Date(i.created_at);
+  if (!i.id || !i.author?.id || Number.isNaN(created.getTime())) throw malformed('sandbox', 'inbox', false);
+  return {
+    remoteId: i.id, kind: i.type === 'mention' ? 'mention' : 'comment', rootRemoteId: i.post_id ?? i.id,
+    ...(i.parent_id ? { parentRemoteId: i.parent_id } : {}),
+    author: { remoteId: i.author.id, handle: i.author.username, ...(i.author.name ? { name: i.author.name } : {}), ...(i.author.avatar_url ? { avatarUrl: i.author.avatar_url } : {}) },
+    text: i.text ?? '', ...(i.url ? { url: i.url } : {}), ...(i.lang ? { language: i.lang } : {}), createdAt: created,
+    ...(i.edited_at ? { editedAt: new Date(i.edited_at) } : {}), ...(i.deleted ? { deleted: true } : {}), ...(i.hidden ? { hidden: true } : {}),
+    ...(i.post ? { root: { remoteId: i.post.id, url: i.post.url, text: i.post.text, authorRemoteId: i.post.author_id, createdAt: new Date(i.post.created_at) } } : {}),
+  };
+}
 
 export function createSandbox(deps: ProviderDeps): Provider {
   const { http } = deps;
@@ -121,6 +160,17 @@ export function createSandbox(deps: ProviderDeps): Provider {
       }));
       const m = read<{ likes: number; reposts: number; replies: number; impressions: number }>(res, 'metrics', false);
       return { likes: m.likes, reposts: m.reposts, replies: m.replies, impressions: m.impressions, collectedAt: new Date() };
+    },
+
+    async collectInbox(account: AccountRef, req: InboxPageRequest): Promise<InboxPage> {
+      if (req.source !== 'inbox') throw new ProviderError('permanent', `sandbox: no inbox source "${req.source}"`, { provider: 'sandbox', reason: 'unknown_source' });
+      const q = new URLSearchParams({ limit: String(PAGE_SIZE), ...(req.cursor ? { cursor: req.cursor } : {}) });
+      const res = await call('inbox', false, () => http.request({
+        method: 'GET', url: `${base}/api/inbox?${q.toString()}`, provider: 'sandbox', operation: 'inbox', headers: bearer(account.tokens),
+      }));
+      const page = read<{ items?: FeedItem[]; next_cursor?: string; has_more?: boolean }>(res, 'inbox', false);
+      if (!Array.isArray(page.items)) throw malformed('sandbox', 'inbox', false);
+      return { items: page.items.map(inboxItem), cursor: page.next_cursor ?? req.cursor, more: page.has_more === true };
     },
   };
 }

@@ -49,6 +49,61 @@ export interface ProviderMetadata {
   /** A server of the user's choosing (Mastodon instance, Bluesky PDS). */
   userSuppliedHost: boolean;
   limits: ProviderLimits;
+  /** What AllIN's inbox collects from this network; absent: nothing (the adapter has no collectInbox yet). */
+  inbox?: InboxCapabilities;
+}
+
+/** What a network's adapter offers the inbox (docs/INBOX.md). */
+export interface InboxCapabilities {
+  /** The feeds AllIN polls, each with a cursor of its own per account. */
+  sources: InboxSource[];
+}
+
+export interface InboxSource {
+  /** Stable name, stored with the account's cursor (e.g. "notifications", "comments"). */
+  id: string;
+  /** What arrives through it. */
+  collects: ('comments' | 'replies' | 'mentions')[];
+  /** For people: what the source reads and its limits, with the network's documentation page. */
+  description: string;
+}
+
+/** Asks for the next page of a source after `cursor` (null: from where the network starts a new reader). */
+export interface InboxPageRequest {
+  source: string;
+  cursor: string | null;
+}
+
+export interface InboxPage {
+  items: InboxItem[];
+  /** Where the next request carries on (kept even when nothing came, so a reader never goes back). */
+  cursor: string | null;
+  /** More is waiting now: ask again at once. */
+  more: boolean;
+}
+
+/** A comment, a reply or a mention, as the network shows it now. */
+export interface InboxItem {
+  remoteId: string;
+  /** comment: under a post of the account (or under a comment there); mention: a post that names the account. */
+  kind: 'comment' | 'mention';
+  /** The network's id of the thread's root post (the item's own id for a mention that starts a thread). */
+  rootRemoteId: string;
+  /** What it answers; absent: it answers the root (or is the root). */
+  parentRemoteId?: string;
+  author: { remoteId: string; handle: string; name?: string; avatarUrl?: string };
+  /** Empty for a deleted item. */
+  text: string;
+  url?: string;
+  /** The language the network says the text is in (BCP 47 tag), when it says. */
+  language?: string;
+  createdAt: Date;
+  editedAt?: Date;
+  deleted?: boolean;
+  /** Hidden from the public by the account (the network still shows it to the account). */
+  hidden?: boolean;
+  /** The root post, when the network includes it. */
+  root?: { remoteId: string; url?: string; text?: string; authorRemoteId?: string; authorHandle?: string; createdAt?: Date };
 }
 
 export interface TokenSet {
@@ -148,6 +203,8 @@ export interface Provider {
   /** A post published recently carrying the marker, for reconciling an unknown outcome. */
   findByMarker(account: AccountRef, marker: string, since: Date): Promise<PublishedPost | null>;
   metrics?(account: AccountRef, remoteId: string): Promise<PostMetrics>;
+  /** One page of an inbox source (declared in meta.inbox). Errors are ProviderErrors like every call's. */
+  collectInbox?(account: AccountRef, req: InboxPageRequest): Promise<InboxPage>;
 }
 
 export interface ProviderDeps {

@@ -1,10 +1,11 @@
 // The Sandbox adapter against the simulator: the template every network's adapter test follows.
-import { test, before, after } from 'node:test';
+import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { harness, authorize, type Harness } from './harness.ts';
 import { greyPng } from '../support/fixtures.ts';
 import { createSandbox } from '../../src/providers/sandbox.ts';
 import { ProviderError, type AccountRef, type Provider } from '../../src/providers/types.ts';
+import { DEFAULT_KNOBS } from '../../tools/provider-sim/core.ts';
 
 let h: Harness;
 let p: Provider;
@@ -14,8 +15,8 @@ before(async () => {
 });
 after(() => h.stop());
 
-const account = async (): Promise<AccountRef> => {
-  const { tokens } = await authorize(p);
+const account = async (simUser?: string): Promise<AccountRef> => {
+  const { tokens } = await authorize(p, simUser ? { loginHint: simUser } : {});
   const [id] = await p.identities(tokens);
   return { externalId: id!.externalId, username: id!.username, tokens, data: {} };
 };
@@ -100,4 +101,124 @@ test('every call moved allin_social_api_calls_total', async () => {
   const publish = calls.values.filter((v) => v.labels.provider === 'sandbox' && v.labels.operation === 'publish');
   assert.ok(publish.some((v) => v.labels.status === '201'));
   assert.ok(publish.some((v) => v.labels.status === '429'));
+});
+
+describe('inbox', () => {
+  const s = () => h.sim.state('sandbox');
+  const collectAll = async (a: AccountRef, cursor: string | null) => {
+    const items = [];
+    let pages = 0;
+    for (;;) {
+      const page = await p.collectInbox!(a, { source: 'inbox', cursor });
+      pages++;
+      items.push(...page.items);
+      cursor = page.cursor;
+      if (!page.more) return { items, cursor, pages };
+    }
+  };
+
+  test('declares its source; comments, replies and mentions come page by page, each once', async () => {
+    s().knobs.inboxRatePerMinute = 0;
+    s().knobs.inboxPageSize = 2;
+    try {
+      assert.deepEqual(p.meta.inbox!.sources.map((x) => x.id), ['inbox']);
+      const a = await account('inbox-pages');
+      const post = await p.publish(a, { text: 'Ask me anything', media: [], marker: 'inbox-1' });
+      const c1 = s().inbox.add({ userId: a.externalId, kind: 'comment', postId: post.remoteId, text: 'Does it work on Linux?', lang: 'en-GB', author: { id: 'x1', username: 'xavier' } });
+      const c2 = s().inbox.add({ userId: a.externalId, kind: 'comment', postId: post.remoteId, parentId: c1.id, text: 'Yes it does' });
+      const m = s().inbox.add({ userId: a.externalId, kind: 'mention', text: '@you hello' });
+      s().inbox.add({ userId: 'someone-else', kind: 'mention', text: 'not for this account' });
+      const { items, cursor, pages } = await collectAll(a, null);
+      assert.equal(pages, 2);
+      assert.deepEqual(items.map((i) => i.remoteId), [c1.id, c2.id, m.id]);
+      const [first, second, mention] = items;
+      assert.equal(first!.kind, 'comment');
+      assert.equal(first!.rootRemoteId, post.remoteId);
+      assert.equal(first!.parentRemoteId, undefined);
+      assert.equal(first!.language, 'en-GB');
+      assert.deepEqual(first!.author.handle, 'xavier');
+      assert.equal(first!.root!.text, 'Ask me anything');
+      assert.equal(first!.root!.authorRemoteId, a.externalId);
+      assert.equal(second!.parentRemoteId, c1.id);
+      assert.equal(mention!.kind, 'mention');
+      assert.equal(mention!.rootRemoteId, m.id);
+      // Caught up: the cursor holds, nothing comes again.
+      const again = await p.collectInbox!(a, { source: 'inbox', cursor });
+      assert.deepEqual(again.items, []);
+      assert.equal(again.cursor, cursor);
+      assert.equal(again.more, false);
+    } finally {
+      s().knobs.inboxRatePerMinute = DEFAULT_KNOBS.inboxRatePerMinute;
+      s().knobs.inboxPageSize = DEFAULT_KNOBS.inboxPageSize;
+    }
+  });
+
+  test('an edit, a deletion and hiding come again after the cursor with the new state', async () => {
+    s().knobs.inboxRatePerMinute = 0;
+    try {
+      const a = await account('inbox-edits');
+      const post = await p.publish(a, { text: 'Edits', media: [], marker: 'inbox-2' });
+      const c = s().inbox.add({ userId: a.externalId, kind: 'comment', postId: post.remoteId, text: 'frist' });
+      const d = s().inbox.add({ userId: a.externalId, kind: 'comment', postId: post.remoteId, text: 'spam spam' });
+      const { cursor } = await collectAll(a, null);
+      s().inbox.change(c.id, { text: 'first' });
+      s().inbox.change(d.id, { deleted: true });
+      const page = await p.collectInbox!(a, { source: 'inbox', cursor });
+      const edited = page.items.find((i) => i.remoteId === c.id)!;
+      assert.equal(edited.text, 'first');
+      assert.ok(edited.editedAt instanceof Date);
+      const gone = page.items.find((i) => i.remoteId === d.id)!;
+      assert.equal(gone.deleted, true);
+      assert.equal(gone.text, '');
+      s().inbox.change(c.id, { hidden: true });
+      const hidden = await p.collectInbox!(a, { source: 'inbox', cursor: page.cursor });
+      assert.deepEqual(hidden.items.map((i) => [i.remoteId, i.hidden]), [[c.id, true]]);
+    } finally {
+      s().knobs.inboxRatePerMinute = DEFAULT_KNOBS.inboxRatePerMinute;
+    }
+  });
+
+  test('a 429 between pages and a token that expires between pages: errors of their kind, the cursor still good', async () => {
+    s().knobs.inboxRatePerMinute = 0;
+    s().knobs.inboxPageSize = 1;
+    try {
+      const a = await account('inbox-busy');
+      const post = await p.publish(a, { text: 'Busy', media: [], marker: 'inbox-3' });
+      for (const text of ['one', 'two', 'three']) s().inbox.add({ userId: a.externalId, kind: 'comment', postId: post.remoteId, text });
+      s().knobs.inboxRateLimitAfter = 1;
+      s().knobs.retryAfterSeconds = 9;
+      const first = await p.collectInbox!(a, { source: 'inbox', cursor: null });
+      assert.deepEqual(first.items.map((i) => i.text), ['one']);
+      await assert.rejects(p.collectInbox!(a, { source: 'inbox', cursor: first.cursor }),
+        (e: unknown) => e instanceof ProviderError && e.kind === 'rate_limited' && e.details.retryAfterMs === 9000);
+      const second = await p.collectInbox!(a, { source: 'inbox', cursor: first.cursor });
+      assert.deepEqual(second.items.map((i) => i.text), ['two']);
+      s().knobs.inboxExpireTokensAfter = 0;
+      await assert.rejects(p.collectInbox!(a, { source: 'inbox', cursor: second.cursor }), (e: unknown) => e instanceof ProviderError && e.kind === 'auth_expired');
+      const fresh = await p.refresh(a);
+      const third = await p.collectInbox!({ ...a, tokens: fresh }, { source: 'inbox', cursor: second.cursor });
+      assert.deepEqual(third.items.map((i) => i.text), ['three']);
+      assert.equal(third.more, false);
+    } finally {
+      Object.assign(s().knobs, { inboxRatePerMinute: DEFAULT_KNOBS.inboxRatePerMinute, inboxPageSize: DEFAULT_KNOBS.inboxPageSize, retryAfterSeconds: DEFAULT_KNOBS.retryAfterSeconds });
+    }
+  });
+
+  test('the generator: comments on the user\'s posts and mentions appear at the rate knob', async () => {
+    const a = await account('inbox-alive');
+    await p.publish(a, { text: 'Alive', media: [], marker: 'inbox-4' });
+    s().knobs.inboxRatePerMinute = 600;
+    try {
+      const { items } = await collectAll(a, null);
+      assert.ok(items.length >= 5, `the first read of a user brings a minute's worth (${items.length})`);
+      assert.ok(items.every((i) => i.kind === 'mention' || i.root?.authorRemoteId === a.externalId));
+    } finally {
+      s().knobs.inboxRatePerMinute = DEFAULT_KNOBS.inboxRatePerMinute;
+    }
+  });
+
+  test('a source the network does not have is refused as permanent, before any call', async () => {
+    const a = await account('inbox-dms');
+    await assert.rejects(p.collectInbox!(a, { source: 'dms', cursor: null }), (e: unknown) => e instanceof ProviderError && e.kind === 'permanent');
+  });
 });

@@ -34,3 +34,18 @@ export async function simPosts(simulatorUrl: string, network = 'sandbox'): Promi
 
 // The poller lives in its own file; re-exported for the files that import it from here.
 export { eventually } from './eventually.ts';
+
+/** A comment, reply or mention made on the simulated network (tools/provider-sim/inbox.ts); returns the item. */
+export async function simSay(simulatorUrl: string, item: { user: string; text: string; kind?: 'comment' | 'mention'; postId?: string; parentId?: string; lang?: string; createdAt?: string; author?: { id?: string; username?: string; name?: string } }, network = 'sandbox'): Promise<{ id: string; seq: number }> {
+  const r = await fetch(`${simulatorUrl}/_sim/${network}/inbox`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(item) });
+  assert.equal(r.status, 201, await r.clone().text());
+  return (await r.json()) as { id: string; seq: number };
+}
+
+/** Edits or hides (PATCH) or deletes (DELETE) an item of the simulated network's inbox. */
+export async function simChange(simulatorUrl: string, id: string, change: { text?: string; hidden?: boolean } | 'delete', network = 'sandbox'): Promise<void> {
+  const r = await fetch(`${simulatorUrl}/_sim/${network}/inbox/${id}`, change === 'delete'
+    ? { method: 'DELETE' }
+    : { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify(change) });
+  assert.equal(r.status, 200, await r.clone().text());
+}

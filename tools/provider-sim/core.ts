@@ -5,6 +5,7 @@
 import { randomBytes, createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { SimInbox } from './inbox.ts';
 
 export interface Knobs {
   /** Added to every answer. */
@@ -26,11 +27,24 @@ export interface Knobs {
   denyConsent: boolean;
   /** Sandbox: a repeated Idempotency-Key creates another post, so a client that retries blindly shows up as a duplicate. */
   ignoreIdempotencyKey: boolean;
+  /** Inbox: comments, replies and mentions people make per minute per user, generated when the user's inbox is read (0: none). */
+  inboxRatePerMinute: number;
+  /** Inbox: the most items one page of the inbox answers. */
+  inboxPageSize: number;
+  /**
+   * Inbox reads (the other knobs above leave them alone, so a test of publishing never meets them): after
+   * this many more answered reads, the next one is answered 429 with Retry-After: retryAfterSeconds, once.
+   * -1: never.
+   */
+  inboxRateLimitAfter: number;
+  /** Inbox reads: after this many more answered reads, every access token expires (401 until refreshed). -1: never. */
+  inboxExpireTokensAfter: number;
 }
 
 export const DEFAULT_KNOBS: Knobs = {
   latencyMs: 0, errorRate: 0, rateLimitNext: 0, retryAfterSeconds: 2, accessTokenTtlSeconds: 7200,
   rotateRefreshTokens: true, acceptThenHangNext: 0, malformedNext: 0, denyConsent: false, ignoreIdempotencyKey: false,
+  inboxRatePerMinute: 2, inboxPageSize: 50, inboxRateLimitAfter: -1, inboxExpireTokensAfter: -1,
 };
 
 export interface SimToken {
@@ -80,6 +94,8 @@ export class NetworkState {
   readonly apps = new Map<string, { clientId: string; clientSecret: string; redirectUris: string[]; name: string }>();
   /** Every request, for assertions (method, path, one header or two). */
   readonly log: { method: string; path: string; at: number }[] = [];
+  /** Comments, replies and mentions addressed to the network's users. */
+  readonly inbox = new SimInbox(() => this.nextId());
   refreshCalls = 0;
   private seq = 1000;
 
@@ -170,7 +186,14 @@ export class NetworkState {
     this.posts.length = 0;
     this.media.clear();
     this.log.length = 0;
+    this.inbox.reset();
     this.refreshCalls = 0;
+  }
+
+  /** Every access token expires now (refresh tokens keep working), as after a long night. */
+  expireTokens(): number {
+    for (const t of this.tokens.values()) t.expiresAt = Date.now() - 1000;
+    return this.tokens.size;
   }
 }
 

@@ -92,8 +92,7 @@ export async function startSimulator(opts: { port?: number; host?: string; publi
   app.post('/_sim/:network/expire-tokens', async (req, reply) => {
     const s = states.get((req.params as { network: string }).network);
     if (!s) return reply.status(404).send({ error: 'no such network' });
-    for (const t of s.tokens.values()) t.expiresAt = Date.now() - 1000;
-    return { expired: s.tokens.size };
+    return { expired: s.expireTokens() };
   });
   // The user revoked AllIN at the network: access and refresh tokens stop working.
   app.post('/_sim/:network/revoke-all', async (req, reply) => {
@@ -105,6 +104,45 @@ export async function startSimulator(opts: { port?: number; host?: string; publi
       if (!user || t.userId === user || s.users.get(t.userId)?.username === user) { t.revoked = true; n++; }
     }
     return { revoked: n };
+  });
+  // The inbox: what people say to the network's users (tools/provider-sim/inbox.ts). A test adds a comment,
+  // a reply or a mention, edits, deletes or hides one, and reads them all.
+  app.get('/_sim/:network/inbox', async (req, reply) => {
+    const s = states.get((req.params as { network: string }).network);
+    if (!s) return reply.status(404).send({ error: 'no such network' });
+    return { items: [...s.inbox.items.values()] };
+  });
+  app.post('/_sim/:network/inbox', async (req, reply) => {
+    const s = states.get((req.params as { network: string }).network);
+    if (!s) return reply.status(404).send({ error: 'no such network' });
+    const b = (req.body ?? {}) as Record<string, unknown>;
+    const user = typeof b.user === 'string' ? [...s.users.values()].find((u) => u.id === b.user || u.username === b.user) : undefined;
+    if (!user) return reply.status(400).send({ error: 'user must name a user of the network (id or username)' });
+    if (typeof b.text !== 'string') return reply.status(400).send({ error: 'text is required' });
+    const kind = b.kind === 'mention' ? 'mention' : 'comment';
+    const postId = typeof b.postId === 'string' ? b.postId : null;
+    const parentId = typeof b.parentId === 'string' ? b.parentId : null;
+    if (kind === 'comment' && !postId) return reply.status(400).send({ error: 'a comment needs postId' });
+    const item = s.inbox.add({
+      userId: user.id, kind, postId, parentId, text: b.text,
+      ...(typeof b.lang === 'string' ? { lang: b.lang } : {}), ...(typeof b.createdAt === 'string' ? { createdAt: b.createdAt } : {}),
+      ...(b.author && typeof b.author === 'object' ? { author: b.author as Record<string, string> } : {}),
+    });
+    return reply.status(201).send(item);
+  });
+  app.patch('/_sim/:network/inbox/:id', async (req, reply) => {
+    const { network, id } = req.params as { network: string; id: string };
+    const s = states.get(network);
+    if (!s) return reply.status(404).send({ error: 'no such network' });
+    const b = (req.body ?? {}) as { text?: unknown; hidden?: unknown };
+    const item = s.inbox.change(id, { ...(typeof b.text === 'string' ? { text: b.text } : {}), ...(typeof b.hidden === 'boolean' ? { hidden: b.hidden } : {}) });
+    return item ?? reply.status(404).send({ error: 'no such item' });
+  });
+  app.delete('/_sim/:network/inbox/:id', async (req, reply) => {
+    const { network, id } = req.params as { network: string; id: string };
+    const s = states.get(network);
+    if (!s) return reply.status(404).send({ error: 'no such network' });
+    return s.inbox.change(id, { deleted: true }) ?? reply.status(404).send({ error: 'no such item' });
   });
   app.post('/_sim/reset', async () => {
     for (const s of states.values()) s.reset();

@@ -85,6 +85,8 @@ export const postTargets = pgTable('post_targets', {
   index('post_targets_calendar_idx').on(t.workspaceId, t.publishAt),
   index('post_targets_account_idx').on(t.accountId, t.publishAt),
   index('post_targets_lease_idx').on(t.leaseUntil).where(sql`state = 'publishing'`),
+  // The inbox finds the target that published a thread's root by the network's id.
+  index('post_targets_remote_idx').on(t.accountId, t.remoteId).where(sql`remote_id is not null`),
 ]);
 
 /** Every call that could have created something on a network, written before it is sent. */

@@ -1,9 +1,9 @@
 // What keeps AllIN under each network's limits while publishing: how many publishes run at once per
 // network and per account (in this process), and a per-account budget of posts per window shared by all
-// workers through the store (Redis when there is one). Budgets are the networks' documented posting
+// workers through the store (infra/network-budget.ts). Budgets are the networks' documented posting
 // limits (each with its page in docs/NETWORKS.md, Network facts), or none where the network publishes no number.
 import { Semaphore } from '../../infra/semaphore.ts';
-import { consume, createLimiter, type Limiter } from '../../infra/rate-limit.ts';
+import { NetworkBudgets, type BudgetAnswer } from '../../infra/network-budget.ts';
 import type { KeyValueStore } from '../../infra/stores/types.ts';
 
 /** points/seconds per account. */
@@ -25,18 +25,15 @@ export interface PublishLimitOptions {
 export class PublishLimits {
   private readonly networks = new Map<string, Semaphore>();
   private readonly accounts = new Map<string, { sem: Semaphore; users: number }>();
-  private readonly budgets = new Map<string, Limiter>();
+  private readonly budgets: NetworkBudgets;
 
-  constructor(private readonly store: KeyValueStore, private readonly opts: PublishLimitOptions) {
-    for (const [network, limit] of Object.entries(opts.budgets ?? PUBLISH_BUDGETS)) this.budgets.set(network, createLimiter(store, `publish-budget-${network}`, limit));
+  constructor(store: KeyValueStore, private readonly opts: PublishLimitOptions) {
+    this.budgets = new NetworkBudgets(store, 'publish-budget', opts.budgets ?? PUBLISH_BUDGETS);
   }
 
   /** Takes one post from the account's budget; refused with the wait until the next one is free. */
-  async takeBudget(provider: string, accountId: string): Promise<{ ok: true } | { ok: false; retryAfterMs: number }> {
-    const l = this.budgets.get(provider);
-    if (!l) return { ok: true };
-    const r = await consume(l, accountId);
-    return r.ok ? { ok: true } : { ok: false, retryAfterMs: Math.max(1000, r.res.msBeforeNext) };
+  takeBudget(provider: string, accountId: string): Promise<BudgetAnswer> {
+    return this.budgets.take(provider, accountId);
   }
 
   /** Runs `fn` holding a place for the network and the account (waiting, within the lease, for one). */

@@ -9,9 +9,13 @@
 //   POST /api/posts               { text, media_ids?, reply_to? } + Idempotency-Key → 201 { id, url }
 //   GET  /api/posts?since=ISO     the user's recent posts, newest first
 //   GET  /api/posts/:id/metrics   { likes, reposts, replies, impressions }
-//   GET  /p/:id                   the public page of a post
+//   GET  /api/inbox?cursor=&limit= what people said to the user (comments on its posts, replies to them,
+//                                 mentions), a change feed: { items, next_cursor, has_more }; an edited,
+//                                 deleted or hidden item comes again with its new state
+//   GET  /p/:id                   the public page of a post (or of a comment)
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ErrorStyle, SimNetworkContext, SimToken } from '../core.ts';
+import type { SimInboxItem } from '../inbox.ts';
 
 const style: ErrorStyle = {
   rateLimited: (s) => ({ status: 429, headers: { 'retry-after': String(s) }, body: { error: 'rate_limited', message: 'Too many requests' } }),
@@ -138,8 +142,50 @@ export function registerSandbox(ctx: SimNetworkContext): void {
     return { likes: n + Math.floor(age / 10), reposts: Math.floor(n / 2), replies: n % 3, impressions: 10 * (n + 1) + age };
   });
 
+  const itemJson = (i: SimInboxItem) => {
+    const post = i.postId ? state.posts.find((p) => p.id === i.postId) : undefined;
+    return {
+      id: i.id, type: i.kind, post_id: i.postId, parent_id: i.parentId, url: ctx.url(`/p/${i.id}`),
+      author: { id: i.author.id, username: i.author.username, name: i.author.name, avatar_url: ctx.url(`/avatar/${i.author.id}.png`) },
+      text: i.text, lang: i.lang, created_at: i.createdAt, edited_at: i.editedAt, deleted: i.deleted, hidden: i.hidden,
+      post: post ? { id: post.id, text: post.text, url: ctx.url(`/p/${post.id}`), author_id: post.userId, created_at: post.createdAt } : null,
+    };
+  };
+
+  // The inbox feed. Its own knobs only (inboxRateLimitAfter, inboxExpireTokensAfter), so the publishing
+  // knobs a test turns are never spent by a collection running beside it.
+  app.get('/api/inbox', async (req, reply) => {
+    const k = state.knobs;
+    if (k.inboxExpireTokensAfter === 0) {
+      k.inboxExpireTokensAfter = -1;
+      state.expireTokens();
+    } else if (k.inboxExpireTokensAfter > 0) {
+      k.inboxExpireTokensAfter--;
+    }
+    const t = auth(req, reply);
+    if (!t) return reply;
+    if (k.inboxRateLimitAfter === 0) {
+      k.inboxRateLimitAfter = -1;
+      return reply.status(429).header('retry-after', String(k.retryAfterSeconds)).send({ error: 'rate_limited', message: 'Too many requests' });
+    }
+    if (k.inboxRateLimitAfter > 0) k.inboxRateLimitAfter--;
+    const q = req.query as Record<string, string | undefined>;
+    const after = q.cursor ? Number(q.cursor) : 0;
+    if (!Number.isInteger(after) || after < 0) return reply.status(400).send({ error: 'invalid_request', message: 'cursor is not one this API gave' });
+    const limit = Math.min(Math.max(Number(q.limit) || k.inboxPageSize, 1), k.inboxPageSize);
+    state.inbox.generate(t.userId, state.posts, k.inboxRatePerMinute);
+    const page = state.inbox.page(t.userId, after, limit);
+    return { items: page.items.map(itemJson), next_cursor: String(page.next), has_more: page.more };
+  });
+
   app.get('/p/:id', async (req, reply) => {
-    const p = state.posts.find((x) => x.id === (req.params as { id: string }).id);
+    const id = (req.params as { id: string }).id;
+    const c = state.inbox.items.get(id);
+    if (c && !c.deleted) {
+      const esc = (s: string) => s.replace(/[&<>"]/g, (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[ch]!);
+      return reply.type('text/html').send(`<!doctype html><meta charset="utf-8"><title>Sandbox comment ${c.id}</title><p><b>@${esc(c.author.username)}</b>: ${esc(c.text)}</p>`);
+    }
+    const p = state.posts.find((x) => x.id === id);
     if (!p) return reply.status(404).type('text/html').send('<h1>No such post</h1>');
     const esc = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
     return reply.type('text/html').send(`<!doctype html><meta charset="utf-8"><title>Sandbox post ${p.id}</title><h1>Sandbox post</h1><p>${esc(p.text)}</p><p><small>${p.createdAt}</small></p>`);

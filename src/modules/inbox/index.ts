@@ -1,0 +1,4 @@
+// The inbox module's public surface: the service the composition root builds, and its task.
+export { InboxService, collectInboxTask, INBOX_READ_BUDGETS } from './service.ts';
+export { COLLECT_INBOX_TASK } from './jobs.ts';
+export { collectInboxMetrics } from './metrics.ts';

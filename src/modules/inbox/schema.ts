@@ -1,0 +1,173 @@
+// The inbox's tables (docs/INBOX.md). A conversation is a post and its reply tree on one account, or a
+// mention of the account; its messages are the comments and replies collected from the network (and the
+// account's own answers). Lists page by key on (last_message_at, id) newest first (indexes in ascending order, read backwards): each filter has an
+// index that serves it in that order, the label filter through a join table that carries the key too.
+import { sql } from 'drizzle-orm';
+import { boolean, customType, index, integer, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { users } from '../auth/schema.ts';
+import { workspaces } from '../workspaces/schema.ts';
+import { socialAccounts } from '../accounts/index.ts';
+import { postTargets } from '../posts/schema.ts';
+import { SEARCH_VECTOR } from './language.ts';
+
+const tsvector = customType<{ data: string }>({ dataType: () => 'tsvector' });
+const at = (name: string) => timestamp(name, { withTimezone: true });
+
+/** post_thread: a post of the account and the replies under it; mention: someone else's thread that names the account. */
+export const CONVERSATION_KINDS = ['post_thread', 'mention'] as const;
+export type ConversationKind = (typeof CONVERSATION_KINDS)[number];
+/** assigned always has an assignee; done may keep the one it had. */
+export const CONVERSATION_STATES = ['open', 'assigned', 'done'] as const;
+export type ConversationState = (typeof CONVERSATION_STATES)[number];
+export const DIRECTIONS = ['inbound', 'outbound'] as const;
+export type Direction = (typeof DIRECTIONS)[number];
+
+export const inboxConversations = pgTable('inbox_conversations', {
+  id: uuid('id').primaryKey(),
+  workspaceId: uuid('workspace_id').notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
+  accountId: uuid('account_id').notNull().references(() => socialAccounts.id, { onDelete: 'cascade' }),
+  provider: text('provider').notNull(),
+  kind: text('kind', { enum: CONVERSATION_KINDS }).notNull(),
+  /** The network's id of the thread's root: the account's post, or the post that mentions it. */
+  rootRemoteId: text('root_remote_id').notNull(),
+  rootUrl: text('root_url'),
+  /** The root post as the network showed it (its text is cut to 5,000 characters). */
+  rootText: text('root_text'),
+  rootAuthorHandle: text('root_author_handle'),
+  rootCreatedAt: at('root_created_at'),
+  /** The AllIN target that published the root, when it is one of ours. */
+  targetId: uuid('target_id').references(() => postTargets.id, { onDelete: 'set null' }),
+  state: text('state', { enum: CONVERSATION_STATES }).notNull().default('open'),
+  assigneeId: uuid('assignee_id').references(() => users.id, { onDelete: 'set null' }),
+  /** Some inbound message, not deleted, has a question mark. */
+  hasQuestion: boolean('has_question').notNull().default(false),
+  messageCount: integer('message_count').notNull().default(0),
+  lastMessageAt: at('last_message_at').notNull(),
+  /** The newest inbound message's time on the network. */
+  lastInboundAt: at('last_inbound_at'),
+  /** Inbound messages that ever arrived (deleted ones too): read state compares with it (see inbox_read_state). */
+  inboundSeq: integer('inbound_seq').notNull().default(0),
+  createdAt: at('created_at').notNull().defaultNow(),
+  updatedAt: at('updated_at').notNull().defaultNow(),
+}, (t) => [
+  uniqueIndex('inbox_conversations_root_key').on(t.accountId, t.rootRemoteId),
+  index('inbox_conversations_recent_idx').on(t.workspaceId, t.lastMessageAt, t.id),
+  index('inbox_conversations_state_idx').on(t.workspaceId, t.state, t.lastMessageAt, t.id),
+  index('inbox_conversations_assignee_idx').on(t.workspaceId, t.assigneeId, t.lastMessageAt, t.id),
+  index('inbox_conversations_account_idx').on(t.accountId, t.lastMessageAt, t.id),
+  index('inbox_conversations_provider_idx').on(t.workspaceId, t.provider, t.lastMessageAt, t.id),
+  index('inbox_conversations_question_idx').on(t.workspaceId, t.lastMessageAt, t.id).where(sql`has_question`),
+  index('inbox_conversations_target_idx').on(t.targetId).where(sql`target_id is not null`),
+]);
+
+export const inboxMessages = pgTable('inbox_messages', {
+  id: uuid('id').primaryKey(),
+  workspaceId: uuid('workspace_id').notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
+  accountId: uuid('account_id').notNull().references(() => socialAccounts.id, { onDelete: 'cascade' }),
+  conversationId: uuid('conversation_id').notNull().references(() => inboxConversations.id, { onDelete: 'cascade' }),
+  provider: text('provider').notNull(),
+  /** The network's id: one message per account and id, however often (and however) it arrives. */
+  remoteId: text('remote_id').notNull(),
+  /** The network's id of what it answers (null: it answers the root, or it is a mention). */
+  parentRemoteId: text('parent_remote_id'),
+  url: text('url'),
+  authorRemoteId: text('author_remote_id'),
+  authorHandle: text('author_handle'),
+  authorName: text('author_name'),
+  authorAvatarUrl: text('author_avatar_url'),
+  text: text('text').notNull().default(''),
+  /** ISO 639-1 code the network gave (or null); the search stems the text in it. */
+  language: text('language'),
+  direction: text('direction', { enum: DIRECTIONS }).notNull(),
+  createdOnNetwork: at('created_on_network').notNull(),
+  receivedAt: at('received_at').notNull().defaultNow(),
+  editedAt: at('edited_at'),
+  edited: boolean('edited').notNull().default(false),
+  deleted: boolean('deleted').notNull().default(false),
+  hidden: boolean('hidden').notNull().default(false),
+  search: tsvector('search').generatedAlwaysAs(SEARCH_VECTOR),
+}, (t) => [
+  uniqueIndex('inbox_messages_remote_key').on(t.accountId, t.remoteId),
+  index('inbox_messages_conversation_idx').on(t.conversationId, t.createdOnNetwork, t.id),
+  index('inbox_messages_search_idx').using('gin', t.search),
+]);
+
+/**
+ * What each member has read of a conversation: its inbound_seq when they marked it read. Unread while the
+ * conversation's count is higher, however late a message was collected and whatever its time on the network.
+ */
+export const inboxReadState = pgTable('inbox_read_state', {
+  userId: uuid('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+  conversationId: uuid('conversation_id').notNull().references(() => inboxConversations.id, { onDelete: 'cascade' }),
+  workspaceId: uuid('workspace_id').notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
+  seenInboundSeq: integer('seen_inbound_seq').notNull(),
+  readAt: at('read_at').notNull(),
+}, (t) => [primaryKey({ columns: [t.userId, t.conversationId] })]);
+
+/** Internal notes on a conversation: for the team, never sent to the network. */
+export const inboxNotes = pgTable('inbox_notes', {
+  id: uuid('id').primaryKey(),
+  workspaceId: uuid('workspace_id').notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
+  conversationId: uuid('conversation_id').notNull().references(() => inboxConversations.id, { onDelete: 'cascade' }),
+  authorId: uuid('author_id').references(() => users.id, { onDelete: 'set null' }),
+  text: text('text').notNull(),
+  createdAt: at('created_at').notNull().defaultNow(),
+}, (t) => [index('inbox_notes_conversation_idx').on(t.conversationId, t.createdAt, t.id)]);
+
+export const inboxLabels = pgTable('inbox_labels', {
+  id: uuid('id').primaryKey(),
+  workspaceId: uuid('workspace_id').notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
+  name: text('name').notNull(),
+  /** #rrggbb, or null for the app's default. */
+  color: text('color'),
+  createdAt: at('created_at').notNull().defaultNow(),
+  updatedAt: at('updated_at').notNull().defaultNow(),
+}, (t) => [uniqueIndex('inbox_labels_name_key').on(t.workspaceId, sql`lower(${t.name})`)]);
+
+/** A label on a conversation. last_message_at is the conversation's, kept in step, so the label filter pages on this table's index. */
+export const inboxConversationLabels = pgTable('inbox_conversation_labels', {
+  conversationId: uuid('conversation_id').notNull().references(() => inboxConversations.id, { onDelete: 'cascade' }),
+  labelId: uuid('label_id').notNull().references(() => inboxLabels.id, { onDelete: 'cascade' }),
+  workspaceId: uuid('workspace_id').notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
+  lastMessageAt: at('last_message_at').notNull(),
+}, (t) => [
+  primaryKey({ columns: [t.conversationId, t.labelId] }),
+  index('inbox_conversation_labels_label_idx').on(t.labelId, t.lastMessageAt, t.conversationId),
+]);
+
+/** Workspace snippets for answering, with {variables} filled in from the conversation (see saved-replies.ts). */
+export const inboxSavedReplies = pgTable('inbox_saved_replies', {
+  id: uuid('id').primaryKey(),
+  workspaceId: uuid('workspace_id').notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
+  name: text('name').notNull(),
+  text: text('text').notNull(),
+  createdBy: uuid('created_by').references(() => users.id, { onDelete: 'set null' }),
+  createdAt: at('created_at').notNull().defaultNow(),
+  updatedAt: at('updated_at').notNull().defaultNow(),
+}, (t) => [uniqueIndex('inbox_saved_replies_name_key').on(t.workspaceId, sql`lower(${t.name})`)]);
+
+/**
+ * Where collection stands for one account and one of its network's sources (notifications, comments…):
+ * the network's cursor, when to look next, and what went wrong last. One job per row (collect.ts).
+ */
+export const inboxCollectionCursors = pgTable('inbox_collection_cursors', {
+  accountId: uuid('account_id').notNull().references(() => socialAccounts.id, { onDelete: 'cascade' }),
+  source: text('source').notNull(),
+  workspaceId: uuid('workspace_id').notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
+  provider: text('provider').notNull(),
+  /** Opaque to AllIN: what the adapter returned to carry on from (null: from the start). */
+  cursor: text('cursor'),
+  nextPollAt: at('next_poll_at').notNull().defaultNow(),
+  /** While a run holds this row: which run (its writes are fenced on it), and until when (a run that died is overtaken after it). */
+  holder: text('holder'),
+  leaseUntil: at('lease_until'),
+  lastPolledAt: at('last_polled_at'),
+  lastSuccessAt: at('last_success_at'),
+  lastError: text('last_error'),
+  lastErrorAt: at('last_error_at'),
+  /** Failed runs in a row (0 after a success): the backoff grows with it. */
+  failures: integer('failures').notNull().default(0),
+  /** After a 429 or errors: no run before this. */
+  backoffUntil: at('backoff_until'),
+  createdAt: at('created_at').notNull().defaultNow(),
+}, (t) => [primaryKey({ columns: [t.accountId, t.source] }), index('inbox_collection_cursors_due_idx').on(t.nextPollAt)]);

@@ -1,0 +1,65 @@
+// The inbox module's parts, built once from its dependencies. Each part has one job: storing what the
+// networks said (ingest.ts), collecting one source of one account (collect.ts), keeping every collection
+// scheduled (schedule.ts).
+import type { Db } from '../../infra/db/client.ts';
+import type { Logger } from '../../infra/logger.ts';
+import type { Metrics } from '../../infra/metrics.ts';
+import { NetworkBudgets } from '../../infra/network-budget.ts';
+import type { KeyValueStore } from '../../infra/stores/types.ts';
+import type { ProviderRegistry } from '../../providers/registry.ts';
+import type { AccountService } from '../accounts/index.ts';
+import { InboxIngest } from './ingest.ts';
+import { InboxCollector, type CollectOptions, type OnStored } from './collect.ts';
+import { InboxScheduler, collectedSources } from './schedule.ts';
+
+/**
+ * Reads each account may make per window on each network for its inbox, "points/seconds", shared by every
+ * worker. A network's adapter that collects adds its documented read limit here (docs/INBOX.md).
+ */
+export const INBOX_READ_BUDGETS: Record<string, string> = {
+  sandbox: '300/300', // AllIN's practice network: Mastodon's documented 300 calls per 5 minutes per account, to exercise the budget
+};
+
+export interface InboxDeps {
+  db: Db;
+  store: KeyValueStore;
+  registry: ProviderRegistry;
+  accounts: AccountService;
+  metrics: Metrics;
+  log: Logger;
+  options: Omit<CollectOptions, 'leaseMs'> & { leaseMs?: number };
+  /** Read budgets by network (default INBOX_READ_BUDGETS). */
+  budgets?: Record<string, string>;
+  onStored?: OnStored;
+}
+
+export class InboxService {
+  readonly ingest: InboxIngest;
+  readonly collector: InboxCollector;
+  readonly scheduler: InboxScheduler;
+
+  constructor(private readonly d: InboxDeps) {
+    const leaseMs = d.options.leaseMs ?? 120_000;
+    this.ingest = new InboxIngest();
+    this.collector = new InboxCollector({
+      db: d.db, registry: d.registry, accounts: d.accounts, ingest: this.ingest, metrics: d.metrics, log: d.log,
+      budgets: new NetworkBudgets(d.store, 'inbox-read-budget', d.budgets ?? INBOX_READ_BUDGETS),
+      options: { ...d.options, leaseMs }, ...(d.onStored ? { onStored: d.onStored } : {}),
+    });
+    this.scheduler = new InboxScheduler({ db: d.db, registry: d.registry, leaseMs });
+  }
+
+  /** The networks whose inbox this AllIN collects. */
+  collectedProviders(): string[] {
+    return [...new Set(collectedSources(this.d.registry).map((s) => s.provider))];
+  }
+}
+
+/** The collect_inbox task: one run over the account and source named in the payload. */
+export function collectInboxTask(inbox: InboxService) {
+  return async (payload: unknown): Promise<void> => {
+    const p = payload as { accountId?: unknown; source?: unknown } | null;
+    if (typeof p?.accountId !== 'string' || typeof p.source !== 'string') return;
+    await inbox.collector.run(p.accountId, p.source);
+  };
+}
