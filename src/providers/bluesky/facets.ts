@@ -86,3 +86,21 @@ export function detectFacets(text: string): DetectedFacet[] {
   }
   return out;
 }
+
+/** The facets of a post: detectFacets's, each mentioned handle resolved once to its DID; an unresolvable handle stays plain text. */
+export async function resolveFacets(text: string, resolveHandle: (handle: string) => Promise<string | null>): Promise<Facet[]> {
+  const dids = new Map<string, string | null>();
+  const facets: Facet[] = [];
+  for (const f of detectFacets(text)) {
+    const index = { byteStart: f.byteStart, byteEnd: f.byteEnd };
+    if (f.kind === 'link') facets.push({ index, features: [{ $type: 'app.bsky.richtext.facet#link', uri: f.value }] });
+    else if (f.kind === 'tag') facets.push({ index, features: [{ $type: 'app.bsky.richtext.facet#tag', tag: f.value }] });
+    else {
+      const key = f.value.toLowerCase();
+      if (!dids.has(key)) dids.set(key, await resolveHandle(key));
+      const did = dids.get(key);
+      if (did) facets.push({ index, features: [{ $type: 'app.bsky.richtext.facet#mention', did }] });
+    }
+  }
+  return facets;
+}

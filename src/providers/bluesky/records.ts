@@ -7,6 +7,9 @@ import { ProviderError } from '../types.ts';
 
 const PROVIDER = 'bluesky';
 
+/** The collection (lexicon NSID) of a post record. */
+export const POST = 'app.bsky.feed.post';
+
 /**
  * Extra field on AllIN's post records holding a hash of the publish marker, so that a post whose
  * creation got no answer can be found again with listRecords. Lexicon data objects are open: fields a

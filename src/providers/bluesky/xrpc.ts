@@ -1,21 +1,14 @@
-// XRPC calls and their errors (https://atproto.com/specs/xrpc): what one call names, and an error answer
-// mapped to a ProviderError kind, with the rate-limit headers of
-// https://docs.bsky.app/docs/advanced-guides/rate-limits.
-import type { HttpResponse } from '../../infra/http/client.ts';
-import { bodySnippet } from '../errors.ts';
+// XRPC calls and their errors (https://atproto.com/specs/xrpc): `GET|POST {server}/xrpc/{nsid}`, sent through
+// the HttpClient (the private-address guard for every server that is not trusted configuration), and an error
+// answer mapped to a ProviderError kind, with the rate-limit headers of
+// https://docs.bsky.app/docs/advanced-guides/rate-limits (read by errors.ts's retryAfterMs).
+import type { HttpClient, HttpResponse } from '../../infra/http/client.ts';
+import { bodySnippet, retryAfterMs } from '../errors.ts';
 import { parseJson, redactSecrets } from '../http.ts';
+import { adapterCalls, type AdapterCalls } from '../request.ts';
 import { ProviderError } from '../types.ts';
 
 const PROVIDER = 'bluesky';
-
-/** Seconds in Retry-After, or RateLimit-Reset as epoch seconds (https://docs.bsky.app/docs/advanced-guides/rate-limits). */
-function retryAfter(headers: Record<string, string>): number | undefined {
-  const ra = Number(headers['retry-after']);
-  if (Number.isFinite(ra) && headers['retry-after'] !== undefined) return Math.max(0, ra * 1000);
-  const reset = Number(headers['ratelimit-reset']);
-  if (Number.isFinite(reset) && reset > 1e9) return Math.max(0, reset * 1000 - Date.now());
-  return undefined;
-}
 
 /** An XRPC error answer's `error` and `message` (empty when the body is not one). */
 export function xrpcBody(res: HttpResponse): { error: string; message: string } {
@@ -35,7 +28,7 @@ export function xrpcError(what: string, res: HttpResponse, creates: boolean): Pr
     return new ProviderError('auth_expired', `bluesky: ${what} refused the session (${reason})`, details);
   }
   if (res.status === 429) {
-    const wait = retryAfter(res.headers);
+    const wait = retryAfterMs(res.headers);
     return new ProviderError('rate_limited', `bluesky: ${what} is rate limited`, { ...details, ...(wait !== undefined ? { retryAfterMs: wait } : {}) });
   }
   if (res.status >= 500) {
@@ -61,3 +54,39 @@ export interface XrpcCall {
 }
 
 export interface RecordAnswer { uri?: unknown; cid?: unknown; value?: Record<string, unknown> }
+
+export interface Xrpc extends AdapterCalls {
+  /** One XRPC call; any status comes back (for calls that read an error themselves). */
+  xrpcSend(c: XrpcCall): Promise<HttpResponse>;
+  /** One XRPC call that must answer 2xx; any other status throws xrpcError. */
+  xrpcCall(c: XrpcCall): Promise<HttpResponse>;
+}
+
+/** XRPC over AllIN's HttpClient; `trusted` are the origins of configured servers, sent without the guard. */
+export function xrpcClient(http: HttpClient, trusted: Set<string>): Xrpc {
+  const calls = adapterCalls(http, { provider: PROVIDER, error: xrpcError });
+  const xrpcSend = (c: XrpcCall): Promise<HttpResponse> => {
+    const u = new URL(`${c.base}/xrpc/${c.nsid}`);
+    for (const [k, v] of Object.entries(c.query ?? {})) {
+      if (v === undefined) continue;
+      for (const one of Array.isArray(v) ? v : [v]) u.searchParams.append(k, one);
+    }
+    return calls.send({
+      method: c.method, url: u.toString(), operation: c.what,
+      headers: { accept: 'application/json', ...(c.token ? { authorization: `Bearer ${c.token}` } : {}), ...c.headers },
+      ...(c.body !== undefined ? { body: c.body } : {}),
+      userSuppliedHost: !trusted.has(u.origin),
+      retryUnsent: true,
+      ...(c.media ? { media: true } : {}),
+    }, c.creates ?? false);
+  };
+  return {
+    ...calls,
+    xrpcSend,
+    async xrpcCall(c) {
+      const res = await xrpcSend(c);
+      if (res.status < 200 || res.status >= 300) throw xrpcError(c.what, res, c.creates ?? false);
+      return res;
+    },
+  };
+}
