@@ -28,7 +28,7 @@ Commands:
   sim [--port N]   run the network simulator (every network AllIN speaks, locally; default port 7070);
                    a development tool: needs \`npm install\` without --omit=dev
   bench [names]    run benchmarks (see bench/README.md), e.g. allin bench health; a development tool too
-  loadtest [scenario] --url BASE   load-test a running AllIN: baseline, scaled, stress, journey, open;
+  loadtest [scenario] --url BASE   load-test a running AllIN: baseline, scaled, stress, journey, open, agency;
                    reports, --json, --html FILE, --compare previous.json (allin loadtest --help)
   help             this text
 

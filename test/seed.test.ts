@@ -17,6 +17,11 @@ import { parseEncryptionKeys } from '../src/config.ts';
 import { datasetFingerprint } from '../src/seed/fingerprint.ts';
 import { seedPlan, planTotals, SEED_OWNER_EMAIL, DEFAULT_SEED_PASSWORD, LARGEST_WORKSPACE_NAME, BASELINE_WORKSPACE_NAME } from '../src/seed/plan.ts';
 import { TARGET_STATES } from '../src/modules/posts/schema.ts';
+import { runLoadtest } from '../src/loadtest/runner.ts';
+import { defaults } from '../src/loadtest/scenarios.ts';
+import { renderText } from '../src/loadtest/report.ts';
+import { renderHtml } from '../src/loadtest/html.ts';
+import { agencyRoutes } from '../src/loadtest/agency.ts';
 
 const SCALE = '0.01';
 const media = mkdtempSync(join(tmpdir(), 'allin-seed-media-'));
@@ -137,54 +142,80 @@ test('a database that holds data is refused, and left as it was', async () => {
   }
 });
 
+let served: Promise<TestApp> | undefined;
+/** One API process on the first seeded database for the tests that read it (the load test needs no per-user limit). */
+const serving = () => (served ??= startTestApp({
+  DATABASE_URL: firstDb.url, MEDIA_DIR: media, ENCRYPTION_KEYS: keys, REDIS_URL: testRedisUrl(), REDIS_KEY_PREFIX: `${testRedisPrefix()}seed:`,
+  LIMIT_API_USER: '1000000/60',
+}));
+after(async () => {
+  await (await served)?.stop();
+});
+
 test('the API serves the seeded data to a seeded member: sign-in, posts, calendar, media', async () => {
-  let app: TestApp | undefined;
-  try {
-    app = await startTestApp({
-      DATABASE_URL: firstDb.url, MEDIA_DIR: media, ENCRYPTION_KEYS: keys, REDIS_URL: testRedisUrl(), REDIS_KEY_PREFIX: `${testRedisPrefix()}seed:`,
-    });
-    const { accessToken } = await app.login(SEED_OWNER_EMAIL, DEFAULT_SEED_PASSWORD) as { accessToken: string };
-    const token = accessToken;
-    const ws = await app.call('GET', '/api/workspaces', { token });
-    assert.equal(ws.status, 200);
-    const list = (ws.body as { workspaces: { id: string; name: string }[] }).workspaces;
-    const largest = list.find((w) => w.name === LARGEST_WORKSPACE_NAME)!;
-    assert.ok(largest && list.some((w) => w.name === BASELINE_WORKSPACE_NAME), JSON.stringify(list));
+  const app = await serving();
+  const { accessToken } = await app.login(SEED_OWNER_EMAIL, DEFAULT_SEED_PASSWORD) as { accessToken: string };
+  const token = accessToken;
+  const ws = await app.call('GET', '/api/workspaces', { token });
+  assert.equal(ws.status, 200);
+  const list = (ws.body as { workspaces: { id: string; name: string }[] }).workspaces;
+  const largest = list.find((w) => w.name === LARGEST_WORKSPACE_NAME)!;
+  assert.ok(largest && list.some((w) => w.name === BASELINE_WORKSPACE_NAME), JSON.stringify(list));
 
-    const page1 = await app.call('GET', `/api/workspaces/${largest.id}/posts?limit=50`, { token });
-    assert.equal(page1.status, 200);
-    const p1 = page1.body as { posts: { id: string; targets: unknown[] }[]; next: string | null };
-    assert.equal(p1.posts.length, 50);
-    assert.ok(p1.next);
-    const page2 = await app.call('GET', `/api/workspaces/${largest.id}/posts?limit=50&cursor=${p1.next}`, { token });
-    assert.equal(page2.status, 200);
-    const p2 = page2.body as { posts: { id: string }[] };
-    assert.equal(p2.posts.length, 50);
-    assert.equal(new Set([...p1.posts, ...p2.posts].map((p) => p.id)).size, 100);
+  const page1 = await app.call('GET', `/api/workspaces/${largest.id}/posts?limit=50`, { token });
+  assert.equal(page1.status, 200);
+  const p1 = page1.body as { posts: { id: string; targets: unknown[] }[]; next: string | null };
+  assert.equal(p1.posts.length, 50);
+  assert.ok(p1.next);
+  const page2 = await app.call('GET', `/api/workspaces/${largest.id}/posts?limit=50&cursor=${p1.next}`, { token });
+  assert.equal(page2.status, 200);
+  const p2 = page2.body as { posts: { id: string }[] };
+  assert.equal(p2.posts.length, 50);
+  assert.equal(new Set([...p1.posts, ...p2.posts].map((p) => p.id)).size, 100);
 
-    // The week after the anchor, in the workspace's zone: scheduled targets of the large workspace.
-    const from = anchor.slice(0, 10);
-    const to = new Date(Date.parse(anchor) + 6 * 86_400_000).toISOString().slice(0, 10);
-    const cal = await app.call('GET', `/api/workspaces/${largest.id}/calendar?from=${from}&to=${to}&timeZone=Europe/Berlin`, { token });
-    assert.equal(cal.status, 200);
-    const days = (cal.body as { days: { targets: { state: string }[] }[] }).days;
-    assert.equal(days.length, 7);
-    assert.ok(days.flatMap((d) => d.targets).length > 0, 'a week of the largest workspace has targets');
+  // The week after the anchor, in the workspace's zone: scheduled targets of the large workspace.
+  const from = anchor.slice(0, 10);
+  const to = new Date(Date.parse(anchor) + 6 * 86_400_000).toISOString().slice(0, 10);
+  const cal = await app.call('GET', `/api/workspaces/${largest.id}/calendar?from=${from}&to=${to}&timeZone=Europe/Berlin`, { token });
+  assert.equal(cal.status, 200);
+  const days = (cal.body as { days: { targets: { state: string }[] }[] }).days;
+  assert.equal(days.length, 7);
+  assert.ok(days.flatMap((d) => d.targets).length > 0, 'a week of the largest workspace has targets');
 
-    const approvals = await app.call('GET', `/api/workspaces/${largest.id}/approvals`, { token });
-    assert.equal(approvals.status, 200);
-    assert.ok((approvals.body as { posts: unknown[] }).posts.length > 0);
+  const approvals = await app.call('GET', `/api/workspaces/${largest.id}/approvals`, { token });
+  assert.equal(approvals.status, 200);
+  assert.ok((approvals.body as { posts: unknown[] }).posts.length > 0);
 
-    const mediaList = await app.call('GET', `/api/workspaces/${largest.id}/media?limit=5`, { token });
-    assert.equal(mediaList.status, 200);
-    const item = (mediaList.body as { media: { id: string }[] }).media[0]!;
-    const content = await fetch(`${app.url}/api/workspaces/${largest.id}/media/${item.id}/content`, { headers: { authorization: `Bearer ${token}` } });
-    assert.equal(content.status, 200);
-    assert.deepEqual([...new Uint8Array(await content.arrayBuffer()).subarray(0, 4)], [0x89, 0x50, 0x4e, 0x47]); // a PNG
+  const mediaList = await app.call('GET', `/api/workspaces/${largest.id}/media?limit=5`, { token });
+  assert.equal(mediaList.status, 200);
+  const item = (mediaList.body as { media: { id: string }[] }).media[0]!;
+  const content = await fetch(`${app.url}/api/workspaces/${largest.id}/media/${item.id}/content`, { headers: { authorization: `Bearer ${token}` } });
+  assert.equal(content.status, 200);
+  assert.deepEqual([...new Uint8Array(await content.arrayBuffer()).subarray(0, 4)], [0x89, 0x50, 0x4e, 0x47]); // a PNG
 
-    // A seeded editor signs in with the same password.
-    await app.login('agency-editor-01@seed.example.com', DEFAULT_SEED_PASSWORD);
-  } finally {
-    await app?.stop();
+  // A seeded editor signs in with the same password.
+  await app.login('agency-editor-01@seed.example.com', DEFAULT_SEED_PASSWORD);
+});
+
+test('allin loadtest agency runs against the seeded workspaces and reports every route on both', async () => {
+  const app = await serving();
+  const report = await runLoadtest({ ...defaults('agency', true), url: app.url, metricsToken: undefined, vus: 2, stepSeconds: 0.3 });
+  const a = report.agency!;
+  assert.equal(a.workspaces.largest.name, LARGEST_WORKSPACE_NAME);
+  assert.equal(a.workspaces.baseline.name, BASELINE_WORKSPACE_NAME);
+  assert.deepEqual(a.routes.map((r) => r.route), agencyRoutes().map((r) => r.name));
+  for (const r of a.routes) {
+    for (const side of [r.largest, r.baseline]) {
+      assert.ok(side.requests > 0, `${r.route}: no requests`);
+      assert.equal(side.successRate, 1, `${r.route}: ${JSON.stringify(side.statuses)}`);
+    }
+    assert.ok(r.verdict === 'ok' || /P95|failed/.test(r.verdict), r.verdict);
   }
+  // Paged routes followed their cursors past the first page on the large workspace.
+  assert.ok(report.endpoints.find((e) => e.name === `posts, page after page · largest`)!.requests > 1);
+  assert.ok(a.rss.largestMaxBytes === null || a.rss.largestMaxBytes > 0);
+  assert.match(renderHtml(report), /calendar, a week · largest/);
+  const text = renderText(report);
+  assert.match(text, /calendar, a month/);
+  assert.match(text, /server memory \(RSS\) while serving the largest workspace/);
 });

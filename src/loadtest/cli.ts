@@ -9,6 +9,7 @@ import { renderText } from './report.ts';
 import { renderHtml } from './html.ts';
 import { compareReports, readReports, renderComparison, CompareError, DEFAULT_COMPARE, type CompareOptions } from './compare.ts';
 import { SetupError } from './users.ts';
+import { BASELINE_WORKSPACE_NAME, LARGEST_WORKSPACE_NAME } from '../seed/plan.ts';
 
 export const LOADTEST_USAGE = `Usage: allin loadtest [scenario] --url BASE [options]
        allin loadtest compare OLD.json NEW.json [--threshold PCT]
@@ -25,6 +26,11 @@ Scenarios (default: baseline):
              token, delete the post, sign out (needs the Sandbox network or a connected account)
   open       a constant arrival rate; latency from the intended send time (no coordinated omission),
              requests that could not be sent on time counted
+  agency     the list and calendar routes (calendar week and month, posts pages with filters and
+             cursors, approvals, queue, media, audit log, webhook deliveries, API keys) of the largest
+             workspace of \`allin seed\` and of its 20-post workspace, route by route: P50/P95/P99,
+             throughput and the ratio of the two, against the goals at agency scale, and the server's RSS.
+             Signs in as the seed's owner (or --user); start the server with LIMIT_API_USER=1000000/60
 
 Target:
   --url BASE               the AllIN to load, e.g. http://127.0.0.1:7000 (required)
@@ -48,6 +54,10 @@ Load (defaults depend on the scenario):
   --max-error-rate PCT     stress: stop after a step with more failed requests (default 5%)
   --max-p95 MS             stress: stop after a step with a higher P95 (default 1000)
   --iterations N           journey: journeys per virtual user (default 4)
+                           agency: --vus (default 10) and --step-duration, the seconds of each route on
+                           each workspace (default 5; --short: 2)
+  --workspace ID           agency: the large workspace (default: the one \`allin seed\` names "${LARGEST_WORKSPACE_NAME}")
+  --baseline-workspace ID  agency: the small one to compare with (default: "${BASELINE_WORKSPACE_NAME}")
   --keep-posts             journey: keep the scheduled posts (default: each journey deletes its post)
   --short                  a shorter variant of the scenario (what npm run bench uses)
   --seed N                 seed of the mix and think times (default 1)
@@ -57,7 +67,8 @@ Users (the load test never uses a built-in password; it makes its own users):
   --create-users HOW       api: POST /api/auth/register + the mailed link from GET /api/dev/mail (any
                            non-production URL; uses sign-ups, LIMIT_REGISTER_IP); cli: allin users create
                            with this terminal's database; auto (default): cli for a loopback URL, else api
-  --user EMAIL[,EMAIL…]    sign in as existing users instead (password from ALLIN_LOADTEST_PASSWORD)
+  --user EMAIL[,EMAIL…]    sign in as existing users instead (password from ALLIN_LOADTEST_PASSWORD; agency:
+                           the seed's owner with the seed's password unless given)
   --user-limit N/S         the server's LIMIT_API_USER, to size the user pool (default 1200/60)
   --ip-limit N/S           the server's LIMIT_API_IP, to pace the journeys' refreshes (default 300/60)
 
@@ -128,6 +139,7 @@ const OPTIONS = {
   mix: { type: 'string' }, rate: { type: 'string' }, 'max-inflight': { type: 'string' }, 'late-ms': { type: 'string' },
   steps: { type: 'string' }, 'step-duration': { type: 'string' }, 'max-error-rate': { type: 'string' }, 'max-p95': { type: 'string' },
   iterations: { type: 'string' }, 'keep-posts': { type: 'boolean' }, short: { type: 'boolean' }, seed: { type: 'string' },
+  workspace: { type: 'string' }, 'baseline-workspace': { type: 'string' },
   users: { type: 'string' }, 'create-users': { type: 'string' }, user: { type: 'string', multiple: true }, 'user-limit': { type: 'string' }, 'ip-limit': { type: 'string' },
   json: { type: 'boolean' }, save: { type: 'string' }, html: { type: 'string' }, compare: { type: 'string' }, threshold: { type: 'string' },
   quiet: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
@@ -183,6 +195,12 @@ export function parseLoadtestArgs(args: string[], env: NodeJS.ProcessEnv = proce
   set('maxP95Ms', num('max-p95', v['max-p95'], { min: 1 }));
   set('iterations', num('iterations', v.iterations, { min: 1, int: true }));
   if (v['keep-posts']) o.keepPosts = true;
+  for (const [flag, key] of [['workspace', 'workspaceId'], ['baseline-workspace', 'baselineWorkspaceId']] as const) {
+    const id = v[flag];
+    if (id === undefined) continue;
+    if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)) throw new UsageError(`--${flag}: "${id}" is not a workspace id (a UUID)`);
+    o[key] = id.toLowerCase();
+  }
   set('seed', num('seed', v.seed, { int: true }));
   set('users', num('users', v.users, { min: 1, int: true }));
   if (v['create-users'] !== undefined) {

@@ -1,7 +1,7 @@
 // `--html FILE`: one self-contained page (no script, no CDN, no font to fetch): the summary, latency over
 // time (p50/p99/max per second with the request rate behind), the percentile distribution per endpoint,
-// the status codes per endpoint and, for stress, throughput and latency per step. The charts are SVG
-// drawn here by hand; colours follow the reader's light or dark theme.
+// the status codes per endpoint, for stress throughput and latency per step, for agency each route on both
+// workspaces. The charts are SVG drawn here by hand; colours follow the reader's light or dark theme.
 import type { Report } from './report.ts';
 import { fmtBytes, fmtMs, fmtNum, fmtPct } from './report.ts';
 
@@ -213,6 +213,11 @@ export function renderHtml(r: Report): string {
   const endpointRows = [...r.endpoints, { name: 'all', requests: s.requests, successRate: s.successRate, achievedRate: s.achievedRate, latency: s.latency, statuses: s.statuses }]
     .map((e) => `<tr${e.name === 'all' ? ' class="total"' : ''}><td>${esc(e.name)}</td><td>${fmtNum(e.requests)}</td><td>${fmtPct(e.successRate)}</td><td>${fmtNum(e.achievedRate, 1)}/s</td>${[e.latency.p50, e.latency.p90, e.latency.p95, e.latency.p99, e.latency.p999, e.latency.max].map((v) => `<td>${fmtMs(v)}</td>`).join('')}<td class="l">${esc(Object.entries(e.statuses).map(([k, v]) => `${k}×${v}`).join(' '))}</td></tr>`).join('');
 
+  const agency = r.agency ? `<section><h2>Largest workspace against the 20-post one</h2>
+    <div class="scroll"><table><thead><tr><th class="l">route</th><th>goal P95</th><th>largest p50</th><th>p95</th><th>p99</th><th>req/s</th><th>20 posts p50</th><th>p95</th><th>p99</th><th>req/s</th><th>P95 ratio</th><th class="l">verdict</th></tr></thead><tbody>
+    ${r.agency.routes.map((x) => `<tr><td class="l">${esc(x.route)}</td><td>${x.goalP95Ms} ms</td><td>${fmtMs(x.largest.p50)}</td><td>${fmtMs(x.largest.p95)}</td><td>${fmtMs(x.largest.p99)}</td><td>${fmtNum(x.largest.throughput, 1)}</td><td>${fmtMs(x.baseline.p50)}</td><td>${fmtMs(x.baseline.p95)}</td><td>${fmtMs(x.baseline.p99)}</td><td>${fmtNum(x.baseline.throughput, 1)}</td><td>${x.p95Ratio === null ? '?' : `${x.p95Ratio.toFixed(2)}×`}</td><td class="l">${esc(x.verdict)}</td></tr>`).join('')}
+    </tbody></table></div>
+    <ul class="facts"><li><b>Server memory (RSS) while serving the largest workspace:</b> ${r.agency.rss.largestMaxBytes === null ? '?' : fmtBytes(r.agency.rss.largestMaxBytes)} (${esc(r.agency.rss.verdict)})</li></ul></section>` : '';
   const stress = r.stress ? `<section><h2>Steps</h2>${stepsChart(r)}
     <div class="scroll"><table><thead><tr><th>VUs</th><th>requests</th><th>achieved</th><th>success</th><th>p50</th><th>p95</th><th>p99</th><th>server CPU</th><th>RSS max</th><th>loop lag</th><th>pool waiting</th><th class="l">verdict</th></tr></thead><tbody>
     ${r.stress.steps.map((st) => `<tr><td>${st.vus}</td><td>${fmtNum(st.requests)}</td><td>${fmtNum(st.achievedRate, 1)}/s</td><td>${fmtPct(st.successRate)}</td><td>${fmtMs(st.latency.p50)}</td><td>${fmtMs(st.latency.p95)}</td><td>${fmtMs(st.latency.p99)}</td><td>${st.server.cpuCores?.toFixed(2) ?? '?'}</td><td>${fmtBytes(st.server.memory?.rssBytesMax)}</td><td>${st.server.eventLoopLagP99MsMax !== undefined ? fmtMs(st.server.eventLoopLagP99MsMax) : '?'}</td><td>${st.server.dbPool?.waitingMax ?? '?'}</td><td class="l">${esc(st.failed ?? 'ok')}</td></tr>`).join('')}
@@ -274,7 +279,7 @@ ${r.warnings.length ? `<section class="warnings"><h2>Warnings</h2><ul>${r.warnin
 <section><h2>Latency over time</h2>${timelineChart(r)}</section>
 <section><h2>Latency by percentile</h2>${distributionChart(r)}</section>
 <section><h2>Status codes</h2>${statusChart(r)}</section>
-${stress}${openSection}
+${agency}${stress}${openSection}
 <section><h2>Endpoints</h2><div class="scroll"><table><thead><tr><th>endpoint</th><th>requests</th><th>success</th><th>achieved</th><th>p50</th><th>p90</th><th>p95</th><th>p99</th><th>p99.9</th><th>max</th><th class="l">statuses</th></tr></thead><tbody>${endpointRows}</tbody></table></div></section>
 <section><h2>Server (from /metrics)</h2><dl>${serverRows.map(([k, v]) => `<dt>${esc(k)}</dt><dd>${esc(v)}</dd>`).join('')}</dl></section>
 <section><h2>Run</h2><dl>

@@ -4,6 +4,7 @@ import os from 'node:os';
 import type { EndpointFigures, LatencySummary, SecondFigures } from './stats.ts';
 import type { ResourceSignal, ServerFigures } from './server-metrics.ts';
 import type { ScenarioName } from './scenarios.ts';
+import type { AgencyReport } from './agency.ts';
 
 export const REPORT_SCHEMA = 'allin-loadtest/1';
 export const REPORT_SET_SCHEMA = 'allin-loadtest-set/1';
@@ -104,6 +105,7 @@ export interface Report {
     peakRssBytes: number | null;
   };
   journey?: { journeys: number; completed: number; failed: number; latency: LatencySummary };
+  agency?: AgencyReport;
   warnings: string[];
 }
 
@@ -151,6 +153,7 @@ export function renderText(r: Report): string {
     const j = r.journey;
     out.push(`  journeys: ${j.completed} of ${j.journeys} completed, ${j.failed} failed; a journey (with think time) p50 ${fmtMs(j.latency.p50)}, p95 ${fmtMs(j.latency.p95)}, max ${fmtMs(j.latency.max)}`);
   }
+  if (r.agency) out.push('', ...agencyLines(r.agency));
   if (r.stress) {
     const s = r.stress;
     out.push('');
@@ -171,6 +174,26 @@ export function renderText(r: Report): string {
   for (const w of r.warnings) out.push(`  ! ${w}`);
   return out.join('\n');
 }
+
+/** The agency scenario's table: each route on both workspaces, against the issue's goals. */
+export function agencyLines(a: AgencyReport): string[] {
+  const cells = (f: AgencyReport['routes'][number]['largest']) => [`${fmtMs(f.p50)} / ${fmtMs(f.p95)} / ${fmtMs(f.p99)}`, fmtNum(f.throughput, 1), f.meanBytes === null ? '?' : fmtSize(f.meanBytes)];
+  const out = [
+    `  largest: "${a.workspaces.largest.name}" (${a.workspaces.largest.id}); 20 posts: "${a.workspaces.baseline.name}" (${a.workspaces.baseline.id})`,
+    `  goals: P95 ≤ ${a.goals.pageP95Ms} ms for a page or a week, ≤ ${a.goals.monthP95Ms} ms for a month, at most ${a.goals.maxP95Ratio}× the 20-post workspace's; RSS < ${fmtBytes(a.goals.rssBytes)}`,
+    '',
+    table(['route', 'goal P95', 'largest p50 / p95 / p99', 'req/s', 'size', '20 posts p50 / p95 / p99', 'req/s', 'size', 'P95 ratio', 'verdict'],
+      a.routes.map((x) => [x.route, `${x.goalP95Ms} ms`, ...cells(x.largest), ...cells(x.baseline), x.p95Ratio === null ? '?' : `${x.p95Ratio.toFixed(2)}×`, x.verdict])),
+    '',
+    `  server memory (RSS) while serving the largest workspace: max ${a.rss.largestMaxBytes === null ? '?' : fmtBytes(a.rss.largestMaxBytes)}`
+      + ` (the 20-post one: ${a.rss.baselineMaxBytes === null ? '?' : fmtBytes(a.rss.baselineMaxBytes)}): ${a.rss.verdict}`,
+  ];
+  const missed = a.routes.filter((x) => x.verdict !== 'ok').length;
+  out.push(`  ${missed === 0 ? 'every route meets its goals' : `${missed} of ${a.routes.length} routes miss their goals`}`);
+  return out;
+}
+
+const fmtSize = (b: number) => (b >= 1024 * 1024 ? `${(b / 1024 / 1024).toFixed(1)} MiB` : b >= 1024 ? `${(b / 1024).toFixed(0)} KiB` : `${b} B`);
 
 export function serverLine(s: ServerFigures): string {
   if (!s.available) return `  server (/metrics): not read (${s.reason})`;

@@ -17,6 +17,7 @@ import { ENDPOINTS, DESCRIPTIONS, shapeOf, usersNeeded, plan, pick, rng, type En
 import { provisionUsers, isLoopback, SetupError, type Credentials } from './users.ts';
 import { machineInfo, REPORT_SCHEMA, type Report, type StepFigures } from './report.ts';
 import { VERSION } from '../version.ts';
+import { runAgency, agencyUsers, findPlaces, type AgencyReport } from './agency.ts';
 
 export interface RunHooks {
   /** Progress lines (user creation, stress steps). */
@@ -482,18 +483,22 @@ export function connectionsFor(o: LoadOptions): number {
 export async function runLoadtest(o: LoadOptions, hooks: RunHooks = {}): Promise<Report> {
   const log = hooks.log ?? (() => {});
   const runId = `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
-  const target = new Target(o.url, { connections: connectionsFor(o), timeoutMs: o.timeoutMs });
+  // The agency scenario measures queries: a 429 there is a limit set too low for it, shown as such, not waited out.
+  const target = new Target(o.url, { connections: connectionsFor(o), timeoutMs: o.timeoutMs, ...(o.scenario === 'agency' ? { retry: false as const } : {}) });
   const warnings: string[] = [];
   try {
     const alive = await target.send({ method: 'GET', path: '/health' });
     if (alive.status !== '200') throw new SetupError(`${target.url('/health')} answered ${alive.status}: is AllIN running there?`);
 
-    // Users: only for mixes that sign in, and for the journey.
+    // Users: only for mixes that sign in, and for the journey (the agency scenario signs in as seeded members).
     const needsUsers = o.scenario === 'journey' || Object.keys(o.mix).some((k) => ENDPOINTS[k as EndpointKey].auth !== 'none' && (o.mix[k as EndpointKey] ?? 0) > 0);
     const setupStart = performance.now();
     let users: Credentials[] = [];
     let createdVia: Report['users']['createdVia'] = 'none';
-    if (needsUsers) {
+    if (o.scenario === 'agency') {
+      users = agencyUsers(o.existingUsers);
+      createdVia = 'given';
+    } else if (needsUsers) {
       const n = o.users ?? usersNeeded(o);
       if (o.users !== null && o.existingUsers.length === 0 && o.users < usersNeeded(o)) {
         warnings.push(`--users ${o.users} is fewer than the ${usersNeeded(o)} this load needs to stay within the per-user limit (${o.userLimit.count}/${o.userLimit.seconds} s): expect 429s`);
@@ -508,6 +513,14 @@ export async function runLoadtest(o: LoadOptions, hooks: RunHooks = {}): Promise
       if (tokens.some((t) => !t)) throw new SetupError('could not sign in the users for the session endpoints');
     }
     const places = o.scenario === 'journey' ? await prepareJourneys(ctx, log) : [];
+    let agencyPlaces: Awaited<ReturnType<typeof findPlaces>> | undefined;
+    if (o.scenario === 'agency') {
+      const tokens = await Promise.all(users.map((_, u) => ctx.sessions.token(u)));
+      if (tokens.some((t) => !t)) {
+        throw new SetupError(`could not sign in as ${users.map((u) => u.email).join(', ')}: seed the database with \`allin seed\` (its members' password is printed there), or give --user with ALLIN_LOADTEST_PASSWORD`);
+      }
+      agencyPlaces = await findPlaces(target, tokens[0]!, { largest: o.workspaceId, baseline: o.baselineWorkspaceId });
+    }
     const setupSeconds = (performance.now() - setupStart) / 1000;
 
     const sampler = o.metrics ? new Sampler(target.url('/metrics'), o.metricsToken) : undefined;
@@ -525,8 +538,18 @@ export async function runLoadtest(o: LoadOptions, hooks: RunHooks = {}): Promise
     let open: Report['open'];
     let stress: Report['stress'];
     let journey: Report['journey'];
+    let agency: AgencyReport | undefined;
     try {
       switch (o.scenario) {
+        case 'agency':
+          agency = await runAgency({
+            target, places: agencyPlaces!, vus: o.vus, phaseSeconds: o.stepSeconds, random: ctx.random,
+            token: (i) => ctx.sessions.token(userOf(ctx, i)),
+            record: (endpoint, status, start, end) => overall.record(endpoint, status, start, end, end - start),
+            ...(sampler && !sampler.failure ? { sampler } : {}), log,
+            ...(hooks.progress ? { progress: hooks.progress } : {}),
+          });
+          break;
         case 'open':
           open = await runOpen(ctx, progress);
           break;
@@ -560,7 +583,9 @@ export async function runLoadtest(o: LoadOptions, hooks: RunHooks = {}): Promise
     if (generator.busy) {
       warnings.push(`the load generator itself was busy (${generator.cpuCores} cores, event-loop delay p99 ${generator.eventLoopDelayP99Ms} ms): its latencies include its own delays; cross-check with wrk or autocannon, or run it on another machine`);
     }
-    if ((total.statuses['429'] ?? 0) > 0) warnings.push(`${total.statuses['429']} answers were 429: a limit was reached (see --user-limit, --ip-limit, --users)`);
+    if (agency && (total.statuses['429'] ?? 0) > 0) {
+      warnings.push(`${total.statuses['429']} answers were 429: the server's LIMIT_API_USER throttled the signed-in user; this scenario measures the queries, so start the server with LIMIT_API_USER=1000000/60 for it`);
+    } else if ((total.statuses['429'] ?? 0) > 0) warnings.push(`${total.statuses['429']} answers were 429: a limit was reached (see --user-limit, --ip-limit, --users)`);
     // Retried answers are not in the statuses (a request counts once, with its final answer): say them here.
     for (const [status, n] of target.retried) warnings.push(`${n} answers were ${status} with Retry-After and were waited out and sent again; those requests count once, with their final answer and the wait in their latency`);
     if (open && open.late > 0) warnings.push(`${open.late} of ${open.intended} requests could not be sent on time (more than ${open.lateMs} ms late): the server (or the generator) could not keep up with ${open.rate}/s`);
@@ -598,6 +623,7 @@ export async function runLoadtest(o: LoadOptions, hooks: RunHooks = {}): Promise
       ...(open ? { open } : {}),
       ...(stress ? { stress } : {}),
       ...(journey ? { journey } : {}),
+      ...(agency ? { agency } : {}),
       warnings,
     };
     return report;

@@ -4,7 +4,7 @@
 // ramp-up and think time, so the figures can be set side by side.
 import type { CreateUsers } from './users.ts';
 
-export const SCENARIOS = ['baseline', 'scaled', 'stress', 'journey', 'open'] as const;
+export const SCENARIOS = ['baseline', 'scaled', 'stress', 'journey', 'open', 'agency'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 /** Endpoints a mix can name. `login` signs in with a user's password; `me`/`workspaces` use a session. */
@@ -49,6 +49,9 @@ export interface LoadOptions {
   maxP95Ms: number;
   /** journey: journeys per virtual user. */
   iterations: number;
+  /** agency: the largest and the 20-post workspace (null: found by the names `allin seed` gives them). */
+  workspaceId: string | null;
+  baselineWorkspaceId: string | null;
   keepPosts: boolean;
   /** Users to create; null: as many as the per-user limit needs. */
   users: number | null;
@@ -70,6 +73,7 @@ export const DESCRIPTIONS: Record<ScenarioName, string> = {
   stress: 'steps of more and more virtual users (think time as scaled) until the error rate or P95 passes its limit: throughput and latency per step, the knee and the first resource to give out',
   journey: 'a realistic user: sign in, read the account and its workspace\'s accounts and calendar, write a draft, schedule it, refresh the token, delete the post, sign out',
   open: 'an open model: a constant arrival rate for a duration, latency measured from each request\'s intended send time (corrected for coordinated omission), late sends counted',
+  agency: 'the list and calendar routes of `allin seed`\'s largest workspace and of its 20-post workspace in the same run, route by route, each against the goals at agency scale (P95 ≤ 50 ms for a page or a week, ≤ 150 ms for a month, at most 2× the 20-post workspace\'s) and the server\'s memory',
 };
 
 const SEED_MIX = { health: 60, login: 40 };
@@ -79,6 +83,7 @@ export function defaults(scenario: ScenarioName, short: boolean): Omit<LoadOptio
     scenario, vus: 5, requests: null as number | null, durationSeconds: null as number | null, rampUpSeconds: 0, thinkMs: [0, 0] as [number, number],
     mix: { ...SEED_MIX } as Partial<Record<EndpointKey, number>>, rate: null as number | null, maxInflight: 256, lateMs: 10,
     steps: [] as number[], stepSeconds: 10, maxErrorRate: 0.05, maxP95Ms: 1000, iterations: 4, keepPosts: false,
+    workspaceId: null as string | null, baselineWorkspaceId: null as string | null,
     users: null as number | null, createUsers: 'auto' as CreateUsers, existingUsers: [] as string[],
     userLimit: { count: 1200, seconds: 60 }, ipLimit: { count: 300, seconds: 60 },
     timeoutMs: 10_000, metrics: true, seed: 1, short,
@@ -98,6 +103,9 @@ export function defaults(scenario: ScenarioName, short: boolean): Omit<LoadOptio
       return { ...base, vus: 5, iterations: short ? 2 : 4, thinkMs: [100, 500], mix: {} };
     case 'open':
       return { ...base, rate: 100, durationSeconds: short ? 10 : 20 };
+    case 'agency':
+      // 10 concurrent clients, as the issue measures; stepSeconds is each route's phase on each workspace.
+      return { ...base, vus: 10, stepSeconds: short ? 2 : 5, mix: {} };
   }
 }
 
@@ -112,6 +120,8 @@ export function shapeOf(o: LoadOptions): string {
       return `steps ${o.steps.join(', ')} virtual users, ${o.stepSeconds} s each${think}; stop past ${Math.round(o.maxErrorRate * 1000) / 10}% errors or P95 ${o.maxP95Ms} ms; mix ${mix}`;
     case 'journey':
       return `${o.vus} virtual users × ${o.iterations} journeys${think}`;
+    case 'agency':
+      return `${o.vus} virtual users, no think time, ${o.stepSeconds} s per route on each workspace`;
     default:
       return `${o.vus} virtual users, ${o.requests !== null ? `${o.requests} requests` : `${o.durationSeconds} s`}${o.rampUpSeconds ? `, ramp-up ${o.rampUpSeconds} s` : ''}${think}; mix ${mix}`;
   }
@@ -120,6 +130,7 @@ export function shapeOf(o: LoadOptions): string {
 /** Users needed so that no user passes `userLimit` (with half of it to spare), for the session endpoints. */
 export function usersNeeded(o: LoadOptions): number {
   if (o.scenario === 'journey') return o.vus;
+  if (o.scenario === 'agency') return 1;
   const total = Object.values(o.mix).reduce((a, b) => a + (b ?? 0), 0) || 1;
   const sessionShare = Object.entries(o.mix).filter(([k]) => ENDPOINTS[k as EndpointKey].auth === 'session').reduce((a, [, v]) => a + (v ?? 0), 0) / total;
   if (sessionShare === 0) return 1;
