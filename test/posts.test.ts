@@ -254,12 +254,16 @@ describe('time zones', () => {
     assert.equal(past.body.code, 'SCHEDULE_IN_PAST');
   });
 
+  // More of the calendar (perDay, totals, cursors, DST days, the account filter) in test/calendar.test.ts.
   test('a calendar groups targets by day in the zone asked for', async () => {
     await createPost({ text: 'Late evening in New York', targets: [{ accountId: account }], schedule: { at: '2027-06-02T03:30:00Z' } });
     const ny = await t.call('GET', `/api/workspaces/${ws}/calendar?from=2027-06-01&to=2027-06-02&timeZone=America/New_York`, { token: owner });
     assert.equal(ny.status, 200);
     const day1 = ny.body.days.find((d: { date: string }) => d.date === '2027-06-01');
     assert.ok(day1.targets.some((x: { text: string; localTime: string }) => x.text === 'Late evening in New York' && x.localTime === '23:30'));
+    // Every target of the day is listed (the default perDay is 100), and the day says how many it has.
+    assert.equal(day1.total, day1.targets.length);
+    assert.equal(day1.nextCursor, null);
     const utc = await t.call('GET', `/api/workspaces/${ws}/calendar?from=2027-06-01&to=2027-06-02&timeZone=UTC`, { token: owner });
     assert.ok(utc.body.days.find((d: { date: string }) => d.date === '2027-06-02').targets.some((x: { text: string }) => x.text === 'Late evening in New York'));
   });

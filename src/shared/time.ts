@@ -7,6 +7,7 @@
 // - a time that happens twice (the repeated hour when clocks go back: 01:30 in America/New_York) is the
 //   first of the two (the daylight-time one, earlier instant).
 import { DateTime, IANAZone } from 'luxon';
+import { LRUCache } from 'lru-cache';
 import { Invalid } from '../domain/errors.ts';
 
 const LOCAL_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?$/;
@@ -52,9 +53,19 @@ export function dayIn(at: Date, zone: string): string {
   return DateTime.fromJSDate(at, { zone }).toFormat('yyyy-MM-dd');
 }
 
+// Kept per (zone, day): a calendar asks for the same weeks and months again and again, and each answer costs
+// Luxon a zone-offset lookup through Intl (tens of microseconds; a quarter's range is 93 of them).
+const dayStarts = new LRUCache<string, number>({ max: 20_000 });
+
 /** The first instant of a calendar day in a zone (midnight, or the first existing time after it). */
 export function startOfDay(day: string, zone: string): Date {
-  return DateTime.fromISO(day, { zone }).startOf('day').toJSDate();
+  const key = `${zone} ${day}`;
+  let ms = dayStarts.get(key);
+  if (ms === undefined) {
+    ms = DateTime.fromISO(day, { zone }).startOf('day').toMillis();
+    dayStarts.set(key, ms);
+  }
+  return new Date(ms);
 }
 
 /** Adds whole days to a local date-time string, keeping the wall-clock time. */
@@ -65,4 +76,20 @@ export function addLocalDays(local: string, days: number): string {
 /** ISO weekday (1 = Monday) of a local date-time string. */
 export function localWeekday(local: string): number {
   return DateTime.fromISO(local, { zone: 'utc' }).weekday;
+}
+
+// One formatter per zone, kept: building an Intl.DateTimeFormat costs about as much as formatting a few
+// hundred times, and Luxon's per-instant DateTime costs ~20 times an Intl format (the calendar formats
+// thousands of times per answer). Bounded: the zone comes from the request.
+const clocks = new LRUCache<string, (ms: number) => string>({ max: 500 });
+
+/** A function giving the wall-clock time HH:mm (24-hour) of an instant (epoch ms) in `zone`. */
+export function clockIn(zone: string): (ms: number) => string {
+  let clock = clocks.get(zone);
+  if (!clock) {
+    const f = new Intl.DateTimeFormat('en-GB', { timeZone: zone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
+    clock = (ms: number) => f.format(ms);
+    clocks.set(zone, clock);
+  }
+  return clock;
 }

@@ -6857,6 +6857,8 @@ export interface paths {
                     to: string;
                     timeZone?: string;
                     accountId?: string;
+                    perDay?: number;
+                    cursor?: string;
                 };
                 header?: never;
                 path: {
@@ -6875,6 +6877,8 @@ export interface paths {
                             timeZone: string;
                             days: {
                                 date: string;
+                                total: number;
+                                nextCursor: string | null;
                                 targets: {
                                     postId: string;
                                     targetId: string;

@@ -83,6 +83,12 @@ export const postTargets = pgTable('post_targets', {
 }, (t) => [
   uniqueIndex('post_targets_occurrence_key').on(t.postId, t.accountId, t.occurrence),
   index('post_targets_calendar_idx').on(t.workspaceId, t.publishAt),
+  // The calendar's (modules/posts/calendar.ts): a target's day-time is when it was published, else when it is
+  // due. Keyed by that expression and id for each day's keyset order; account_id filters in the index, and
+  // the two times make the day counts index-only scans (drizzle has no INCLUDE, so they are trailing keys).
+  index('post_targets_calendar_at_idx')
+    .on(t.workspaceId, sql`coalesce(published_at, publish_at)`, t.id, t.accountId, t.publishedAt, t.publishAt)
+    .where(sql`state <> 'cancelled'`),
   index('post_targets_account_idx').on(t.accountId, t.publishAt),
   index('post_targets_lease_idx').on(t.leaseUntil).where(sql`state = 'publishing'`),
   // The inbox finds the target that published a thread's root by the network's id.

@@ -1,0 +1,1 @@
+-- "post_targets_calendar_at_idx" is built online, outside this transaction: drizzle/online/0010_calendar_day_index.sql
