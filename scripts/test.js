@@ -167,9 +167,10 @@ const serial = files.filter((f) => f.endsWith('.serial.test.ts'));
 console.log(`test run ${runId}: ${files.length} files (${serial.length} run alone at the end), database ${dbName}, node ${process.version}`);
 const totals = { pass: 0, fail: 0, skipped: 0, cancelled: 0 };
 const fileTimes = {};
-// A file's tests share one timeout for the file; serial files (process crashes, timings) get longer.
+// A file's tests share one timeout for the file, a guard against a hang and not a speed limit: the slowest
+// file takes ~150 s on a quiet 2-core machine and over 300 s on a busy one. Serial files get longer.
 // scripts/run-tests.js runs them with node:test's run() and hands back counts and per-file times.
-const run = (list, concurrency, timeoutMs = 300_000) => new Promise((res) => {
+const run = (list, concurrency, timeoutMs = 600_000) => new Promise((res) => {
   if (list.length === 0) return res(0);
   const resultFile = join(tmpdir(), `allin-test-${runId}-${randomBytes(3).toString('hex')}.json`);
   const child = spawn(process.execPath, [
