@@ -97,7 +97,7 @@ export function createMetrics(opts: { enabled: boolean; defaultLabels?: Record<s
     }),
     loadShed: new client.Counter({ name: 'allin_load_shed_total', help: 'Requests answered 503 at once because the process was overloaded, by reason (event_loop_delay, heap, hashing: password hashing at capacity).', labelNames: ['reason'], registers }),
     publishOutcomes: new client.Counter({
-      name: 'allin_publish_total', help: 'Publishing runs of targets, by network and outcome (published, failed, unknown, retry, skipped, lost_lease).',
+      name: 'allin_publish_total', help: 'Publishing runs of targets, by network and outcome (published, failed, unknown, retry, deferred, skipped, lost_lease).',
       labelNames: ['provider', 'outcome'], registers,
     }),
     publishDuration: new client.Histogram({

@@ -2,7 +2,14 @@
 // network and per account (in this process), and a per-account budget of posts per window shared by all
 // workers through the store (infra/network-budget.ts). Budgets are the networks' documented posting
 // limits (each with its page in docs/NETWORKS.md, Network facts), or none where the network publishes no number.
-import { Semaphore } from '../../infra/semaphore.ts';
+//
+// A place for a network and an account is taken at once or not at all: a job for a busy account never
+// waits for one while it holds a worker slot (the worker's few slots would all wait on one busy account,
+// and every other account's posts behind them). It is sent back to the queue instead, to come back about
+// when a place should be free: each job turned away takes the next turn in the account's line, spaced by
+// the measured time of one publish shared by the places, so a burst of one account comes back at the
+// pace it can be sent rather than all at once.
+import { LRUCache } from 'lru-cache';
 import { NetworkBudgets, type BudgetAnswer } from '../../infra/network-budget.ts';
 import type { KeyValueStore } from '../../infra/stores/types.ts';
 
@@ -15,6 +22,13 @@ export const PUBLISH_BUDGETS: Record<string, string> = {
   bluesky: '1600/3600', // 5,000 write points an hour, a create costs 3
 };
 
+/** The shortest wait of a job turned away (the queue's poll interval makes shorter ones pointless). */
+export const MIN_TURN_MS = 250;
+/** The time one publish is taken to last until publishes on that network have been measured. */
+const INITIAL_HOLD_MS = 1000;
+/** Lines kept at once (accounts and networks turning jobs away now); the oldest go first. */
+const MAX_LINES = 10_000;
+
 export interface PublishLimitOptions {
   perNetwork: number;
   perAccount: number;
@@ -22,9 +36,16 @@ export interface PublishLimitOptions {
   budgets?: Record<string, string>;
 }
 
+/** A place taken (release it when the publish ends), or the wait before the job should come back. */
+export type Place = { ok: true; release: () => void } | { ok: false; retryAfterMs: number; busy: 'account' | 'network' };
+
 export class PublishLimits {
-  private readonly networks = new Map<string, Semaphore>();
-  private readonly accounts = new Map<string, { sem: Semaphore; users: number }>();
+  /** Publishes running, by `account:<id>` and `network:<provider>`; a key with none is removed. */
+  private readonly running = new Map<string, number>();
+  /** By the same keys: when the last job turned away should have its turn. */
+  private readonly lines = new LRUCache<string, number>({ max: MAX_LINES });
+  /** By network: a moving average of how long one publish holds its place. */
+  private readonly holdMs = new Map<string, number>();
   private readonly budgets: NetworkBudgets;
 
   constructor(store: KeyValueStore, private readonly opts: PublishLimitOptions) {
@@ -36,17 +57,46 @@ export class PublishLimits {
     return this.budgets.take(provider, accountId);
   }
 
-  /** Runs `fn` holding a place for the network and the account (waiting, within the lease, for one). */
-  async run<T>(provider: string, accountId: string, fn: () => Promise<T>): Promise<T> {
-    let net = this.networks.get(provider);
-    if (!net) this.networks.set(provider, (net = new Semaphore(`publishing on ${provider}`, this.opts.perNetwork, 60_000)));
-    let acc = this.accounts.get(accountId);
-    if (!acc) this.accounts.set(accountId, (acc = { sem: new Semaphore(`publishing as ${accountId}`, this.opts.perAccount, 60_000), users: 0 }));
-    acc.users++;
-    try {
-      return await acc.sem.run(() => net.run(fn));
-    } finally {
-      if (--acc.users === 0) this.accounts.delete(accountId);
-    }
+  /** A place for the network and the account, now; or, when either is full, the wait for this job's turn. */
+  take(provider: string, accountId: string): Place {
+    const account = `account:${accountId}`;
+    const network = `network:${provider}`;
+    if (this.count(account) >= this.opts.perAccount) return this.turnAway(provider, account, this.opts.perAccount, 'account');
+    if (this.count(network) >= this.opts.perNetwork) return this.turnAway(provider, network, this.opts.perNetwork, 'network');
+    this.add(account, 1);
+    this.add(network, 1);
+    const started = performance.now();
+    let released = false;
+    return {
+      ok: true,
+      release: () => {
+        if (released) return;
+        released = true;
+        this.add(account, -1);
+        this.add(network, -1);
+        const held = performance.now() - started;
+        const avg = this.holdMs.get(provider);
+        this.holdMs.set(provider, avg === undefined ? held : avg + 0.2 * (held - avg));
+      },
+    };
+  }
+
+  private count(key: string): number {
+    return this.running.get(key) ?? 0;
+  }
+
+  private add(key: string, n: number): void {
+    const v = this.count(key) + n;
+    if (v > 0) this.running.set(key, v);
+    else this.running.delete(key);
+  }
+
+  private turnAway(provider: string, key: string, places: number, busy: 'account' | 'network'): Place {
+    const now = Date.now();
+    const spacing = Math.max(MIN_TURN_MS, (this.holdMs.get(provider) ?? INITIAL_HOLD_MS) / places);
+    const turn = Math.max(now, this.lines.get(key) ?? 0) + spacing;
+    // Kept until the turn has passed: a line that is behind now starts again from now.
+    this.lines.set(key, turn, { ttl: turn - now });
+    return { ok: false, retryAfterMs: turn - now, busy };
   }
 }

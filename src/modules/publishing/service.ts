@@ -79,7 +79,17 @@ export const publishBackoff = (o: Pick<PublishingOptions, 'backoffBaseMs' | 'bac
   baseMs: o.backoffBaseMs, capMs: o.backoffMaxMs, jitter: 'equal', maxRetryAfterMs: MAX_PUBLISH_RETRY_AFTER_MS,
 });
 
-type Outcome = 'published' | 'failed' | 'unknown' | 'retry' | 'lost_lease' | 'skipped';
+type Outcome = 'published' | 'failed' | 'unknown' | 'retry' | 'deferred' | 'lost_lease' | 'skipped';
+
+/** What publish() has read about a target, for send(). */
+interface SendWork {
+  post: Post;
+  account: typeof socialAccounts.$inferSelect;
+  provider: ReturnType<ProviderRegistry['get']>;
+  parts: { text: string; mediaIds: string[] }[];
+  commentPart: number;
+  progress: Target['progress'];
+}
 
 /** The marker the network gets with a part (idempotency key, record field, or what is looked for). */
 export const markerOf = (targetId: string, part: number) => `allin-${targetId}-${part}`;
@@ -122,7 +132,8 @@ export class PublishingService {
       stopLease();
     }
     this.d.metrics.publishOutcomes.labels(target.provider, outcome).inc();
-    this.d.metrics.publishDuration.labels(target.provider).observe(Number(process.hrtime.bigint() - started) / 1e9);
+    // A deferral sent nothing: its few milliseconds would only dilute the time publishes take.
+    if (outcome !== 'deferred') this.d.metrics.publishDuration.labels(target.provider).observe(Number(process.hrtime.bigint() - started) / 1e9);
     return outcome;
   }
 
@@ -177,62 +188,75 @@ export class PublishingService {
       if (settled !== 'absent') return settled;
     }
 
-    // Out of budget: back to scheduled without spending an attempt.
-    if (progress.parts.length === 0) {
-      const budget = await this.d.limits.takeBudget(account.provider, account.id);
-      if (!budget.ok) return this.retryLater(target, workerId, budget.retryAfterMs, { errorClass: 'rate_limited', message: `${provider.meta.displayName} posting budget for this account is used up; waiting.` }, false);
-    }
-
-    return this.d.limits.run(account.provider, account.id, async () => {
-      for (let i = progress.parts.length; i < parts.length || (i === commentPart && !progress.comment); i++) {
-        const isComment = i === commentPart;
-        const part = isComment ? { text: v.firstComment!, mediaIds: [] as string[] } : parts[i]!;
-        const replyTo = isComment ? progress.parts[0]?.remoteId : progress.parts[i - 1]?.remoteId;
-        const media = part.mediaIds.length ? await this.d.media.items(target.workspaceId, part.mediaIds) : [];
-        const marker = markerOf(target.id, i);
-        const inserted = await db.execute<{ id: number; started_at: Date }>(sql`
-          insert into publish_attempts (target_id, part, marker, worker_id)
-          select ${target.id}, ${i}, ${marker}, ${processId}
-          where exists (select 1 from post_targets where id = ${target.id} and state = 'publishing' and worker_id = ${workerId})
-          returning id, started_at`);
-        if (inserted.rows.length === 0) throw new LeaseLost();
-        const attempt = { id: Number(inserted.rows[0]!.id), targetId: target.id, part: i, marker, startedAt: new Date(inserted.rows[0]!.started_at), remoteId: null } as typeof publishAttempts.$inferSelect;
-        let result: PublishedPost;
-        try {
-          result = await this.d.accounts.withAccountRow(account, (ref) => provider.publish(ref, {
-            text: part.text, media, marker, ...(replyTo ? { replyTo } : {}), ...(v.options ? { options: v.options } : {}),
-          }));
-        } catch (err) {
-          const e = asProviderError(err, account.provider);
-          if (e.kind === 'unknown_outcome') {
-            this.d.log.warn({ targetId: target.id, part: i, reason: e.message }, 'publish outcome unknown; reconciling');
-            const settled = await this.reconcile(target, workerId, attempt, progress, e);
-            if (settled === 'absent') return this.retryLater(target, workerId, this.backoff(target.attempts, undefined), { errorClass: 'transient', message: `${e.message}; the network has no such post, so it is sent again` });
-            if (settled !== 'published') return settled;
-            continue;
-          }
-          await this.closeAttempt(attempt.id, e.kind === 'permanent' || e.kind === 'auth_expired' ? 'failed' : 'retry', e);
-          if (e.kind === 'rate_limited' || e.kind === 'transient') {
-            const wait = this.backoff(target.attempts, e.details.retryAfterMs);
-            return this.retryLater(target, workerId, wait, { errorClass: e.kind, message: e.message, ...(e.details.status ? { status: e.details.status } : {}) });
-          }
-          const done = progress.parts.length ? ` (${progress.parts.length} of ${parts.length} parts were published; a retry continues after them)` : '';
-          return this.finish(target, workerId, 'failed', { errorClass: e.kind, message: `${e.details.reason ? `${e.message}` : e.message}${done}`, ...(e.details.status ? { status: e.details.status } : {}) }, progress);
-        }
-        if (isComment) progress.comment = { remoteId: result.remoteId, ...(result.url ? { url: result.url } : {}) };
-        else progress.parts.push({ remoteId: result.remoteId, ...(result.url ? { url: result.url } : {}) });
-        const more = i + 1 < parts.length || (i + 1 === commentPart && !progress.comment);
-        // The last part is recorded with the end of the target, in one transaction.
-        if (!more) return this.finish(target, workerId, 'published', null, progress, { attempt: { id: attempt.id, remoteId: result.remoteId }, post });
-        await db.transaction(async (tx) => {
-          const held = await tx.update(postTargets).set({ progress, updatedAt: sql`now()` })
-            .where(and(eq(postTargets.id, target.id), eq(postTargets.state, 'publishing'), eq(postTargets.workerId, workerId))).returning({ id: postTargets.id });
-          if (held.length === 0) throw new LeaseLost();
-          await tx.update(publishAttempts).set({ outcome: 'published', finishedAt: sql`now()`, remoteId: result.remoteId }).where(eq(publishAttempts.id, attempt.id));
-        });
+    // The account (or network) already publishing as much as it may: back to the queue for a later turn,
+    // without spending an attempt, rather than holding a worker slot while it waits (limits.ts).
+    const place = this.d.limits.take(account.provider, account.id);
+    if (!place.ok) return this.retryLater(target, workerId, place.retryAfterMs, null, false, false, 'deferred');
+    try {
+      // Out of budget: back to scheduled without spending an attempt.
+      if (progress.parts.length === 0) {
+        const budget = await this.d.limits.takeBudget(account.provider, account.id);
+        if (!budget.ok) return await this.retryLater(target, workerId, budget.retryAfterMs, { errorClass: 'rate_limited', message: `${provider.meta.displayName} posting budget for this account is used up; waiting.` }, false);
       }
-      return this.finish(target, workerId, 'published', null, progress, { post });
-    });
+      return await this.send(target, workerId, processId, { post, account, provider, parts, commentPart, progress });
+    } finally {
+      place.release();
+    }
+  }
+
+  /** Sends the parts not yet published, each written down first (the attempt log), and records the end. */
+  private async send(target: Target, workerId: string, processId: string, w: SendWork): Promise<Outcome> {
+    const { db } = this.d;
+    const { post, account, provider, parts, commentPart, progress } = w;
+    const v = target.variant;
+    for (let i = progress.parts.length; i < parts.length || (i === commentPart && !progress.comment); i++) {
+      const isComment = i === commentPart;
+      const part = isComment ? { text: v.firstComment!, mediaIds: [] as string[] } : parts[i]!;
+      const replyTo = isComment ? progress.parts[0]?.remoteId : progress.parts[i - 1]?.remoteId;
+      const media = part.mediaIds.length ? await this.d.media.items(target.workspaceId, part.mediaIds) : [];
+      const marker = markerOf(target.id, i);
+      const inserted = await db.execute<{ id: number; started_at: Date }>(sql`
+        insert into publish_attempts (target_id, part, marker, worker_id)
+        select ${target.id}, ${i}, ${marker}, ${processId}
+        where exists (select 1 from post_targets where id = ${target.id} and state = 'publishing' and worker_id = ${workerId})
+        returning id, started_at`);
+      if (inserted.rows.length === 0) throw new LeaseLost();
+      const attempt = { id: Number(inserted.rows[0]!.id), targetId: target.id, part: i, marker, startedAt: new Date(inserted.rows[0]!.started_at), remoteId: null } as typeof publishAttempts.$inferSelect;
+      let result: PublishedPost;
+      try {
+        result = await this.d.accounts.withAccountRow(account, (ref) => provider.publish(ref, {
+          text: part.text, media, marker, ...(replyTo ? { replyTo } : {}), ...(v.options ? { options: v.options } : {}),
+        }));
+      } catch (err) {
+        const e = asProviderError(err, account.provider);
+        if (e.kind === 'unknown_outcome') {
+          this.d.log.warn({ targetId: target.id, part: i, reason: e.message }, 'publish outcome unknown; reconciling');
+          const settled = await this.reconcile(target, workerId, attempt, progress, e);
+          if (settled === 'absent') return this.retryLater(target, workerId, this.backoff(target.attempts, undefined), { errorClass: 'transient', message: `${e.message}; the network has no such post, so it is sent again` });
+          if (settled !== 'published') return settled;
+          continue;
+        }
+        await this.closeAttempt(attempt.id, e.kind === 'permanent' || e.kind === 'auth_expired' ? 'failed' : 'retry', e);
+        if (e.kind === 'rate_limited' || e.kind === 'transient') {
+          const wait = this.backoff(target.attempts, e.details.retryAfterMs);
+          return this.retryLater(target, workerId, wait, { errorClass: e.kind, message: e.message, ...(e.details.status ? { status: e.details.status } : {}) });
+        }
+        const done = progress.parts.length ? ` (${progress.parts.length} of ${parts.length} parts were published; a retry continues after them)` : '';
+        return this.finish(target, workerId, 'failed', { errorClass: e.kind, message: `${e.details.reason ? `${e.message}` : e.message}${done}`, ...(e.details.status ? { status: e.details.status } : {}) }, progress);
+      }
+      if (isComment) progress.comment = { remoteId: result.remoteId, ...(result.url ? { url: result.url } : {}) };
+      else progress.parts.push({ remoteId: result.remoteId, ...(result.url ? { url: result.url } : {}) });
+      const more = i + 1 < parts.length || (i + 1 === commentPart && !progress.comment);
+      // The last part is recorded with the end of the target, in one transaction.
+      if (!more) return this.finish(target, workerId, 'published', null, progress, { attempt: { id: attempt.id, remoteId: result.remoteId }, post });
+      await db.transaction(async (tx) => {
+        const held = await tx.update(postTargets).set({ progress, updatedAt: sql`now()` })
+          .where(and(eq(postTargets.id, target.id), eq(postTargets.state, 'publishing'), eq(postTargets.workerId, workerId))).returning({ id: postTargets.id });
+        if (held.length === 0) throw new LeaseLost();
+        await tx.update(publishAttempts).set({ outcome: 'published', finishedAt: sql`now()`, remoteId: result.remoteId }).where(eq(publishAttempts.id, attempt.id));
+      });
+    }
+    return this.finish(target, workerId, 'published', null, progress, { post });
   }
 
   /**
@@ -290,11 +314,15 @@ export class PublishingService {
     return backoffDelay(publishBackoff(this.d.options), attempts, { retryAfterMs });
   }
 
-  /** Back to scheduled with the next try due in `waitMs`; past the attempt limit the target fails. */
-  private async retryLater(target: Target, workerId: string, waitMs: number, error: { errorClass: string; message: string; status?: number }, countsAsAttempt = true, keepPublishing = false): Promise<Outcome> {
-    if (countsAsAttempt && target.attempts >= this.d.options.maxAttempts) {
+  /**
+   * Back to scheduled with the next try due in `waitMs`; past the attempt limit the target fails. A
+   * deferral (no error: the target's turn has not come) leaves the last error as it was.
+   */
+  private async retryLater(target: Target, workerId: string, waitMs: number, error: { errorClass: string; message: string; status?: number } | null, countsAsAttempt = true, keepPublishing = false, outcome: 'retry' | 'deferred' = 'retry'): Promise<Outcome> {
+    if (error && countsAsAttempt && target.attempts >= this.d.options.maxAttempts) {
       return this.finish(target, workerId, 'failed', { ...error, message: `${error.message} (gave up after ${target.attempts} attempts)` });
     }
+    const errorColumns = error ? { errorClass: error.errorClass, errorMessage: error.message.slice(0, 1000) } : {};
     const at = new Date(Date.now() + waitMs);
     // A job for a target that keeps its lease runs just after the lease ends, so it can win it back.
     const runAt = keepPublishing ? new Date(at.getTime() + 1000) : at;
@@ -302,16 +330,16 @@ export class PublishingService {
       await this.fenced(tx, target.id, workerId);
       if (keepPublishing) {
         // The target stays publishing (an attempt is unsettled); its lease runs until the next look.
-        await tx.update(postTargets).set({ leaseUntil: at, workerId: null, errorClass: error.errorClass, errorMessage: error.message.slice(0, 1000), updatedAt: sql`now()` }).where(eq(postTargets.id, target.id));
+        await tx.update(postTargets).set({ leaseUntil: at, workerId: null, ...errorColumns, updatedAt: sql`now()` }).where(eq(postTargets.id, target.id));
       } else {
         await tx.update(postTargets).set({
-          state: 'scheduled', nextAttemptAt: at, leaseUntil: null, workerId: null, errorClass: error.errorClass, errorMessage: error.message.slice(0, 1000),
-          networkStatus: error.status ?? null, ...(countsAsAttempt ? {} : { attempts: sql`${postTargets.attempts} - 1` }), updatedAt: sql`now()`,
+          state: 'scheduled', nextAttemptAt: at, leaseUntil: null, workerId: null, ...errorColumns, ...(error ? { networkStatus: error.status ?? null } : {}),
+          ...(countsAsAttempt ? {} : { attempts: sql`${postTargets.attempts} - 1` }), updatedAt: sql`now()`,
         }).where(eq(postTargets.id, target.id));
       }
       await enqueue(tx, target.id, runAt);
     });
-    return 'retry';
+    return outcome;
   }
 
   /** The end of a target: published, failed or unknown; the team is told, a recurring post goes on. */
