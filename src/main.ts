@@ -146,8 +146,9 @@ async function runServer(role: Role, config: Config, log: Logger): Promise<void>
   }
   const r = running;
   // The job runner (graphile-worker 0.17) records a job's outcome without awaiting it; while PostgreSQL is
-  // unreachable that query fails with nobody to catch it. The job stays locked by this worker and its
-  // target's lease runs out (the sweeper hands it back); the runner itself carries on and picks up work
+  // unreachable that query fails with nobody to catch it. The job stays locked by this worker, and the
+  // publishing sweeper adds its target's job again once the database is back (PublishingService.sweep);
+  // the runner itself carries on and picks up work
   // when the database returns. Shutting the process down for it would turn a database outage into a
   // worker outage. Any other unhandled rejection is a defect and ends the process, as Node would.
   process.on('unhandledRejection', (reason) => {

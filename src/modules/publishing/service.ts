@@ -19,7 +19,7 @@
 //    extended and the attempt's network calls are ended (a host that answers a byte a second cannot keep
 //    a worker, or the target, forever); a call cut after it was sent is reconciled like any timeout.
 import { randomBytes } from 'node:crypto';
-import { and, asc, eq, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, sql } from 'drizzle-orm';
 import type { Db, DbOrTx } from '../../infra/db/client.ts';
 import type { Logger } from '../../infra/logger.ts';
 import type { Metrics } from '../../infra/metrics.ts';
@@ -96,13 +96,24 @@ export const markerOf = (targetId: string, part: number) => `allin-${targetId}-$
 
 class LeaseLost extends Error {}
 
+/** Runs of this process that ended in an error while holding their target, kept at most (the oldest go). */
+const MAX_ABANDONED = 10_000;
+
 export class PublishingService {
+  /**
+   * By target: the hold of a run of this process that ended in an error (the database went away while
+   * it recorded the outcome, say) and so could not hand the target back. The run is over, so this
+   * process takes the target back at once rather than after the lease (see claim and sweep).
+   */
+  private readonly abandoned = new Map<string, string>();
+
   constructor(private readonly d: PublishingDeps) {}
 
   /** The publish_target job. */
   async run(targetId: string, workerId: string): Promise<Outcome> {
     const holder = `${randomBytes(4).toString('hex')}:${workerId}`;
-    const target = await this.claim(targetId, holder);
+    const target = await this.claim(targetId, holder, this.abandoned.get(targetId));
+    this.abandoned.delete(targetId);
     if (!target) return 'skipped';
     const stopLease = this.keepLease(targetId, holder);
     const ceiling = new AbortController();
@@ -125,7 +136,11 @@ export class PublishingService {
         this.d.log.warn({ targetId }, 'lost the lease on a target while publishing; the next holder reconciles');
         outcome = 'lost_lease';
       } else {
-        throw err; // the job is retried by the queue; the lease runs out and the sweeper reconciles
+        // The job is retried by the queue (or added again by the sweeper when the queue could not
+        // record the failure) and this process takes the target back; another, after the lease.
+        if (this.abandoned.size >= MAX_ABANDONED) this.abandoned.delete(this.abandoned.keys().next().value!);
+        this.abandoned.set(targetId, holder);
+        throw err;
       }
     } finally {
       clearTimeout(ceilingTimer);
@@ -137,14 +152,17 @@ export class PublishingService {
     return outcome;
   }
 
-  /** Wins the target: due and scheduled, or publishing with a lease that ran out. One statement. */
-  private async claim(targetId: string, workerId: string): Promise<Target | null> {
+  /**
+   * Wins the target: due and scheduled, or publishing with a lease that ran out, or still held by
+   * `abandoned` (a run of this process that is over). One statement.
+   */
+  private async claim(targetId: string, workerId: string, abandoned?: string): Promise<Target | null> {
     const [t] = await this.d.db.update(postTargets).set({
       state: 'publishing', workerId, leaseUntil: sql`now() + (${this.d.options.leaseMs} * interval '1 millisecond')`,
       attempts: sql`${postTargets.attempts} + 1`, updatedAt: sql`now()`,
     }).where(and(eq(postTargets.id, targetId), sql`(
         (${postTargets.state} = 'scheduled' and coalesce(${postTargets.nextAttemptAt}, ${postTargets.publishAt}) <= now() + interval '2 seconds')
-        or (${postTargets.state} = 'publishing' and ${postTargets.leaseUntil} < now()))`)).returning();
+        or (${postTargets.state} = 'publishing' and (${postTargets.leaseUntil} < now() or ${postTargets.workerId} = ${abandoned ?? null})))`)).returning();
     return t ?? null;
   }
 
@@ -185,8 +203,10 @@ export class PublishingService {
     const [open] = target.attempts <= 1 ? [] : await db.select().from(publishAttempts).where(and(eq(publishAttempts.targetId, target.id), eq(publishAttempts.outcome, 'in_flight'))).orderBy(asc(publishAttempts.id));
     if (open) {
       const settled = await this.reconcile(target, workerId, open, progress);
-      if (settled !== 'absent') return settled;
+      if (settled !== 'absent' && settled !== 'published') return settled;
     }
+    // Every part is on the network already (the one just reconciled was the last): only the end is left.
+    if (progress.parts.length === parts.length && (commentPart < 0 || progress.comment)) return this.finish(target, workerId, 'published', null, progress, { post });
 
     // The account (or network) already publishing as much as it may: back to the queue for a later turn,
     // without spending an attempt, rather than holding a worker slot while it waits (limits.ts).
@@ -387,7 +407,19 @@ export class PublishingService {
       limit 1000`);
     for (const t of stale.rows) await enqueue(this.d.db, t.id, new Date());
     if (stale.rows.length) this.d.log.info({ targets: stale.rows.length }, 'swept targets a dead worker left behind');
-    return stale.rows.length;
+    return stale.rows.length + await this.sweepAbandoned();
+  }
+
+  /** Targets a run of this process still holds after it ended in an error: their jobs again, now. */
+  private async sweepAbandoned(): Promise<number> {
+    if (this.abandoned.size === 0) return 0;
+    const held = await this.d.db.select({ id: postTargets.id, workerId: postTargets.workerId }).from(postTargets)
+      .where(and(inArray(postTargets.id, [...this.abandoned.keys()]), eq(postTargets.state, 'publishing')));
+    const still = new Set(held.filter((t) => t.workerId === this.abandoned.get(t.id)).map((t) => t.id));
+    for (const id of [...this.abandoned.keys()]) if (!still.has(id)) this.abandoned.delete(id);
+    for (const id of still) await enqueue(this.d.db, id, new Date());
+    if (still.size) this.d.log.info({ targets: still.size }, 'handed back targets whose publish run ended in an error');
+    return still.size;
   }
 }
 
