@@ -94,14 +94,15 @@ if (files.some((f) => f.startsWith(join('test', 'atproto')))) prepareAtproto();
 
 /**
  * The tests that run Debian's tools install them when they are missing, as `.ci/run` does: promtool and
- * amtool (test/ops.test.ts), prometheus (test/prometheus.serial.test.ts), and Chromium (the browser tests).
+ * amtool (test/ops.test.ts), promtool (test/faults.serial.test.ts), prometheus (test/prometheus.serial.test.ts),
+ * and Chromium (the browser tests).
  * Exits with a message naming the command to run when they cannot be installed (not root, no apt-get).
  */
 function provisionDebianTools() {
   const has = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
   const uses = (...names) => files.some((f) => names.some((n) => f.includes(n)));
   const need = new Set();
-  if (uses('ops.test', 'prometheus.serial') && !(has('promtool') && has('prometheus'))) need.add('prometheus');
+  if (uses('ops.test', 'prometheus.serial', 'faults.serial') && !(has('promtool') && has('prometheus'))) need.add('prometheus');
   if (uses('ops.test') && !has('amtool')) need.add('prometheus-alertmanager');
   if (uses('web.serial') && !existsSync('/usr/bin/chromium')) need.add('chromium');
   if (need.size === 0) return;
