@@ -73,10 +73,10 @@ type Row = {
   state: string;
   queued: boolean;
   remote_url: string | null;
-  at_ms: string;
+  occurrence: number;
+  /** The day-time to the microsecond, ISO 8601 in UTC: the cursor's, and (cut to the millisecond) `at`. */
   at_us: string;
   text: string;
-  networks: number;
 };
 
 export class PostCalendar {
@@ -102,6 +102,7 @@ export class PostCalendar {
     const account = q.accountId ? sql`and t.account_id = ${q.accountId}` : sql``;
     const totals = await this.countByDay(workspaceId, bounds, account);
     const rows = await this.firstOfEachDay(workspaceId, bounds, perDay + 1, account, after);
+    const networks = await this.networksOf(rows);
 
     const clock = clockIn(zone);
     const days: CalendarDay[] = dates.map((date, i) => ({ date, total: totals[i] ?? 0, nextCursor: null, targets: [] }));
@@ -114,10 +115,11 @@ export class PostCalendar {
         day.nextCursor = encodeCursor(last.at_us, last.id);
         continue;
       }
-      const ms = Number(r.at_ms);
+      const ms = Date.parse(r.at_us);
       day.targets.push({
         postId: r.post_id, targetId: r.id, accountId: r.account_id, provider: r.provider, state: r.state,
-        at: new Date(ms).toISOString(), localTime: clock(ms), text: r.text, queued: r.queued, url: r.remote_url, networks: r.networks,
+        at: new Date(ms).toISOString(), localTime: clock(ms), text: r.text, queued: r.queued, url: r.remote_url,
+        networks: networks.get(`${r.post_id} ${r.occurrence}`) ?? 1,
       });
     }
     return { timeZone: zone, days };
@@ -138,19 +140,15 @@ export class PostCalendar {
 
   /**
    * Each day's first `limit` targets in (time, id) order, after the cursor if any: per day, an index scan that
-   * stops at `limit`, joined to its post (by primary key) for the text. Then how many networks the same
-   * occurrence of each listed post goes to (the calendar offers to move one alone), in one grouped query over
-   * those posts: a separate statement with the ids as an array, so that the planner sees how few they are
-   * and probes the index, where a join to the page's CTE was planned as a scan of every target.
+   * stops at `limit`, joined to its post (by primary key) for the text.
    */
   private async firstOfEachDay(workspaceId: string, bounds: string[], limit: number, account: SQL, after?: { at: string; id: string }): Promise<Row[]> {
     const keyset = after ? sql`and (${at}, t.id) > (${after.at}::timestamptz, ${after.id}::uuid)` : sql``;
-    const page = await this.d.db.execute<Omit<Row, 'networks'> & { occurrence: number }>(sql`
+    const page = await this.d.db.execute<Row>(sql`
       select b.i as day, p.* from (
         select d.i::int as i, d.s, lead(d.s) over (order by d.i) as e from unnest(${pgArray(bounds)}::timestamptz[]) with ordinality as d(s, i)
       ) b cross join lateral (
         select t.id, t.post_id, t.account_id, t.provider, t.state, t.queued, t.remote_url, t.occurrence,
-          floor(extract(epoch from ${at}) * 1000)::bigint::text as at_ms,
           to_char(${at} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as at_us,
           left(coalesce(t.variant->>'text', posts.text), 280) as text
         from post_targets t join posts on posts.id = t.post_id
@@ -160,13 +158,22 @@ export class PostCalendar {
         limit ${limit}
       ) p
       order by b.i, p.at_us, p.id`);
-    if (page.rows.length === 0) return [];
-    const postIds = [...new Set(page.rows.map((r) => r.post_id))];
+    return page.rows;
+  }
+
+  /**
+   * How many networks the same occurrence of each listed post goes to (the calendar offers to move one
+   * alone), keyed "postId occurrence": one grouped query over those posts, a separate statement with the ids
+   * as an array so that the planner sees how few they are and probes the index (joined to the page in one
+   * statement, it was planned as a scan of every target).
+   */
+  private async networksOf(rows: Row[]): Promise<Map<string, number>> {
+    if (rows.length === 0) return new Map();
+    const postIds = [...new Set(rows.map((r) => r.post_id))];
     const counted = await this.d.db.execute<{ post_id: string; occurrence: number; n: number }>(sql`
       select post_id, occurrence, count(*)::int as n from post_targets
       where post_id = any(${pgArray(postIds)}::uuid[]) and state <> 'cancelled'
       group by post_id, occurrence`);
-    const networks = new Map(counted.rows.map((r) => [`${r.post_id} ${r.occurrence}`, r.n]));
-    return page.rows.map((r) => ({ ...r, networks: networks.get(`${r.post_id} ${r.occurrence}`) ?? 1 }));
+    return new Map(counted.rows.map((r) => [`${r.post_id} ${r.occurrence}`, r.n]));
   }
 }
