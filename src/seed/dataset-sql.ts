@@ -62,6 +62,8 @@ export interface Step {
   /** What the step makes, for the timing lines. */
   name: string;
   sql: string[];
+  /** The media rows exist after this step: their files can be written while the next steps run. */
+  makesMedia?: boolean;
 }
 
 export const STEPS: Step[] = [
@@ -86,6 +88,7 @@ export const STEPS: Step[] = [
   },
   {
     name: 'accounts, posting slots, media, API keys, webhooks',
+    makesMedia: true,
     sql: [
       `create temp table seed_accounts on commit drop as
          select w.w, a, pg_temp.uid('account', w.w || ':' || a) as id, w.id as workspace_id, w.tz, w.owner_id
@@ -213,7 +216,7 @@ export const STEPS: Step[] = [
                   + case when r.kind in ('draft', 'pending') then 0 else 1 end as version
            from reviewed r, seed_const c`,
       // Work tables have no statistics until analysed (autovacuum never sees temporary tables).
-      `analyze seed_posts`,
+      `analyze seed_posts (kind, submitted_by, decision)`,
       `insert into posts (id, workspace_id, created_by, text, media_ids, status, publish_at, local_time, time_zone, recurrence, schedule_mode,
                           submitted_by, submitted_at, reviewed_by, reviewed_at, review_decision, review_comment, version, created_at, updated_at)
          select p.id, p.workspace_id, p.created_by, p.text, p.media_ids, p.status, p.publish_at,
@@ -275,7 +278,7 @@ export const STEPS: Step[] = [
          from (select id, w, (row_number() over (partition by account_id order by created_at, post_id) - 1)::int as idx from seed_targets where kind = 'queue') q
          join seed_slots s on s.w = q.w and s.idx = q.idx
         where t.id = q.id`,
-      `analyze seed_targets`,
+      `analyze seed_targets (id, w, kind, state)`,
       `insert into post_targets (id, post_id, workspace_id, account_id, provider, occurrence, variant, state, publish_at, queued, attempts, next_attempt_at,
                                  lease_until, worker_id, progress, remote_id, remote_url, published_at, error_class, error_message, network_status, created_at, updated_at)
          select t.id, t.post_id, t.workspace_id, t.account_id, 'sandbox', 0, t.variant, t.state, t.publish_at, t.kind = 'queue', t.attempts, null,
@@ -411,7 +414,6 @@ export const STEPS: Step[] = [
                 case when pg_temp.r(t.t * 4 + h.h, 50) >= 0.97 then 8 when pg_temp.r(t.t * 4 + h.h, 51) < 0.05 then 2 else 1 end as attempts
            from seed_targets t join seed_webhooks h on h.w = t.w and h.active and ('post.' || t.state) = any(h.events)
           where t.state in ('published', 'failed', 'unknown')`,
-      `analyze seed_deliveries`,
       `insert into webhook_deliveries (id, webhook_id, event, payload, status, attempts, last_status_code, last_error, next_attempt_at, created_at, delivered_at)
          select d.id, d.webhook_id, d.event, d.payload, d.status, d.attempts,
                 case when d.status = 'delivered' then 200 else 500 end,
