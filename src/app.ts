@@ -38,6 +38,7 @@ import { workspaceRoutes } from './modules/workspaces/routes.ts';
 import { apiKeyRoutes } from './modules/api-keys/routes.ts';
 import { auditRoutes } from './modules/audit/routes.ts';
 import { webAppRoutes } from './modules/web/routes.ts';
+import { inboxRoutes } from './modules/inbox/index.ts';
 
 export type Role = 'start' | 'serve' | 'worker';
 
@@ -172,6 +173,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(postRoutes, { posts: services.posts, accounts: services.accounts, guards, workspaceAccess });
   await app.register(linkCardRoutes, { cards: services.linkCards, guards, workspaceAccess });
   await app.register(analyticsRoutes, { analytics: services.analytics, guards, workspaceAccess });
+  await app.register(inboxRoutes, { inbox: services.inbox, guards, workspaceAccess });
   if (config.NODE_ENV !== 'production') await app.register(devRoutes, { db: services.db });
   // The web app (web/dist) at `/`.
   await app.register(webAppRoutes, { version: VERSION });

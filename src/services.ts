@@ -154,7 +154,7 @@ export function buildServices(config: Config, db: Db, store: KeyValueStore, log:
   });
   const analytics = new AnalyticsService({ db, accounts, registry, metrics, log, bus });
   const inbox = new InboxService({
-    db, store, registry, accounts, metrics, log,
+    db, store, registry, accounts, metrics, log, roleOf: (workspaceId, userId) => workspaces.roleOf(workspaceId, userId),
     options: { pollIntervalMs: config.INBOX_POLL_INTERVAL_SECONDS * 1000, pagesPerRun: config.INBOX_PAGES_PER_RUN, backoffMaxMs: config.INBOX_BACKOFF_MAX_SECONDS * 1000 },
   });
   const workerId = `${hostname()}:${process.pid}`;

@@ -13,7 +13,7 @@ import fc from 'fast-check';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { startTestApp, type TestApp } from './support/app.ts';
-import { connectSandbox } from './support/social.ts';
+import { connectSandbox, eventually, simSay } from './support/social.ts';
 import { greyPng, member, newWorkspace, ok, person, type Person } from './support/fixtures.ts';
 import { SchemaArbitraries, hostileString, type Schema } from './support/schema-arbitrary.ts';
 
@@ -64,6 +64,15 @@ async function buildFixture(): Promise<Fixture> {
   const editor = await member(t, ws, owner, 'editor');
   const invitation = await ok(t, 'POST', `/api/workspaces/${ws}/invitations`, owner.token, { email: `pending-${Date.now()}@example.com`, role: 'viewer' }, 201);
   const sessions = await ok(t, 'GET', '/api/auth/sessions', owner.token);
+  // A conversation in the inbox, collected by the worker from a comment on the Sandbox network.
+  const simUser = `fuzz-${Date.now()}`;
+  const inboxAccount = await connectSandbox(t, owner.token, ws, simUser);
+  await simSay(t.running.simulatorUrl!, { user: simUser, postId: 'fuzz-post', text: 'A comment to fuzz?' });
+  await t.running.services.inbox.scheduler.run();
+  const conversation = await eventually(async () => (await ok(t, 'GET', `/api/workspaces/${ws}/inbox/conversations?accountId=${inboxAccount}`, owner.token)).conversations[0], 30_000, 'a collected conversation');
+  const note = await ok(t, 'POST', `/api/workspaces/${ws}/inbox/conversations/${conversation.id}/notes`, owner.token, { text: 'fuzz note' }, 201);
+  const label = await ok(t, 'POST', `/api/workspaces/${ws}/inbox/labels`, owner.token, { name: `fuzz-${Date.now()}` }, 201);
+  const savedReply = await ok(t, 'POST', `/api/workspaces/${ws}/inbox/saved-replies`, owner.token, { name: `fuzz-${Date.now()}`, text: 'Hi {author_name}' }, 201);
   return {
     owner,
     apiKey: key.key,
@@ -71,6 +80,7 @@ async function buildFixture(): Promise<Fixture> {
       workspaceId: ws, accountId, mediaId, postId: post.id, targetId: post.targets[0].id,
       webhookId: webhook.id, deliveryId: deliveries.deliveries[0].id, keyId: key.id,
       userId: editor.id, invitationId: invitation.id, sessionId: sessions.sessions[0].id, provider: 'sandbox',
+      conversationId: conversation.id, noteId: note.id, labelId: label.id, savedReplyId: savedReply.id,
     },
   };
 }

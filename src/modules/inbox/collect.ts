@@ -23,7 +23,7 @@ import { ProviderError, type InboxPage, type ProviderId } from '../../providers/
 import type { ProviderRegistry } from '../../providers/registry.ts';
 import { socialAccounts, type AccountService } from '../accounts/index.ts';
 import { inboxCollectionCursors } from './schema.ts';
-import type { InboxIngest, IngestResult } from './ingest.ts';
+import type { InboxIngest } from './ingest.ts';
 import { enqueueCollection } from './jobs.ts';
 
 export interface CollectOptions {
@@ -38,9 +38,6 @@ export interface CollectOptions {
 }
 
 export type CollectOutcome = 'collected' | 'rate_limited' | 'over_budget' | 'failed' | 'skipped';
-
-/** Told about what a run stored, after its transaction committed (events, live updates). */
-export type OnStored = (accountId: string, result: IngestResult) => void | Promise<void>;
 
 type Cursor = typeof inboxCollectionCursors.$inferSelect;
 type Account = typeof socialAccounts.$inferSelect;
@@ -60,7 +57,6 @@ export class InboxCollector {
     metrics: Metrics;
     log: Logger;
     options: CollectOptions;
-    onStored?: OnStored;
   }) {}
 
   /** The backoff after the n-th failure in a row: from half a poll interval, doubling, jittered, capped. */
@@ -145,9 +141,6 @@ export class InboxCollector {
     for (const m of result.created) {
       this.d.metrics.inboxMessages.labels(row.provider, m.direction).inc();
       if (m.direction === 'inbound') this.d.metrics.inboxCollectionLag.labels(row.provider).observe(Math.max(0, receivedAt.getTime() - m.createdOnNetwork.getTime()) / 1000);
-    }
-    if (this.d.onStored && (result.created.length > 0 || result.changed > 0)) {
-      await Promise.resolve(this.d.onStored(row.accountId, result)).catch((err: unknown) => this.d.log.warn({ err, accountId: row.accountId }, 'telling about new inbox messages failed'));
     }
   }
 

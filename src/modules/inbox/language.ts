@@ -1,7 +1,7 @@
 // Full-text search in the languages the networks tell: each message's words are indexed twice, stemmed in
 // its own language where PostgreSQL has a dictionary for it (so "refunds" finds "refunded") and as they
 // are written ('simple', so a name, a handle or a word of any other language is found exactly). A search
-// is matched against both: the exact words, and their stems in every language below.
+// matches the words as written, or stemmed in the searcher's language (see searchQuery).
 import { sql, type SQL } from 'drizzle-orm';
 
 /**
@@ -39,14 +39,15 @@ export const SEARCH_VECTOR = sql.raw(
   `to_tsvector('simple'::regconfig, coalesce(text, '') || ' ' || coalesce(author_handle, '') || ' ' || coalesce(author_name, ''))`,
 );
 
-const QUERY_CONFIGS = ['simple', ...new Set(Object.values(TEXT_SEARCH_CONFIGS))];
-
 /**
- * A search as a tsquery (web search syntax: words, "a phrase", -not, or): the words as written, or
- * stemmed in any of the languages above.
+ * A search as a tsquery (web search syntax: words, "a phrase", -not, or): the words as written, or stemmed
+ * in the searcher's language (`language`, ISO 639-1; English when it is not given or has no dictionary).
+ * Only those two: a word a third language's dictionary drops as a stop word would otherwise turn "-word"
+ * into no condition at all in that language's half, and the search would find what it was asked to leave out.
  */
-export function searchQuery(q: string): SQL {
-  return sql.join(QUERY_CONFIGS.map((cfg) => sql`websearch_to_tsquery(${cfg}::regconfig, ${q})`), sql` || `);
+export function searchQuery(q: string, language?: string | null): SQL {
+  const stemmed = TEXT_SEARCH_CONFIGS[languageOf(language) ?? 'en'] ?? 'english';
+  return sql`(websearch_to_tsquery('simple'::regconfig, ${q}) || websearch_to_tsquery(${stemmed}::regconfig, ${q}))`;
 }
 
 /** Question marks of the scripts the networks carry (Latin, full-width, Spanish opening, Arabic). */

@@ -1,6 +1,8 @@
 // The inbox module's parts, built once from its dependencies. Each part has one job: storing what the
 // networks said (ingest.ts), collecting one source of one account (collect.ts), keeping every collection
-// scheduled (schedule.ts).
+// scheduled (schedule.ts), reading conversations and messages (read.ts), triage (triage.ts), each member's
+// read state (read-state.ts), notes (notes.ts), labels (labels.ts), saved replies (saved-replies.ts), and
+// what is collected per account (sources.ts).
 import type { Db } from '../../infra/db/client.ts';
 import type { Logger } from '../../infra/logger.ts';
 import type { Metrics } from '../../infra/metrics.ts';
@@ -9,8 +11,16 @@ import type { KeyValueStore } from '../../infra/stores/types.ts';
 import type { ProviderRegistry } from '../../providers/registry.ts';
 import type { AccountService } from '../accounts/index.ts';
 import { InboxIngest } from './ingest.ts';
-import { InboxCollector, type CollectOptions, type OnStored } from './collect.ts';
+import { InboxCollector, type CollectOptions } from './collect.ts';
 import { InboxScheduler, collectedSources } from './schedule.ts';
+import { InboxReader } from './read.ts';
+import { InboxTriage } from './triage.ts';
+import { InboxReadState } from './read-state.ts';
+import { InboxNotes } from './notes.ts';
+import { InboxLabels } from './labels.ts';
+import { InboxSavedReplies } from './saved-replies.ts';
+import { InboxSources } from './sources.ts';
+import type { Role } from '../workspaces/schema.ts';
 
 /**
  * Reads each account may make per window on each network for its inbox, "points/seconds", shared by every
@@ -30,13 +40,21 @@ export interface InboxDeps {
   options: Omit<CollectOptions, 'leaseMs'> & { leaseMs?: number };
   /** Read budgets by network (default INBOX_READ_BUDGETS). */
   budgets?: Record<string, string>;
-  onStored?: OnStored;
+  /** A member's role in a workspace (assignees must be members who may act); null when not a member. */
+  roleOf?: (workspaceId: string, userId: string) => Promise<Role | null>;
 }
 
 export class InboxService {
   readonly ingest: InboxIngest;
   readonly collector: InboxCollector;
   readonly scheduler: InboxScheduler;
+  readonly reader: InboxReader;
+  readonly triage: InboxTriage;
+  readonly readState: InboxReadState;
+  readonly notes: InboxNotes;
+  readonly labels: InboxLabels;
+  readonly savedReplies: InboxSavedReplies;
+  readonly sources: InboxSources;
 
   constructor(private readonly d: InboxDeps) {
     const leaseMs = d.options.leaseMs ?? 120_000;
@@ -44,9 +62,17 @@ export class InboxService {
     this.collector = new InboxCollector({
       db: d.db, registry: d.registry, accounts: d.accounts, ingest: this.ingest, metrics: d.metrics, log: d.log,
       budgets: new NetworkBudgets(d.store, 'inbox-read-budget', d.budgets ?? INBOX_READ_BUDGETS),
-      options: { ...d.options, leaseMs }, ...(d.onStored ? { onStored: d.onStored } : {}),
+      options: { ...d.options, leaseMs },
     });
     this.scheduler = new InboxScheduler({ db: d.db, registry: d.registry, leaseMs });
+    const { db } = d;
+    this.reader = new InboxReader({ db });
+    this.triage = new InboxTriage({ db, roleOf: d.roleOf ?? (async () => null) });
+    this.readState = new InboxReadState({ db });
+    this.notes = new InboxNotes({ db });
+    this.labels = new InboxLabels({ db });
+    this.savedReplies = new InboxSavedReplies({ db });
+    this.sources = new InboxSources({ db, registry: d.registry });
   }
 
   /** The networks whose inbox this AllIN collects. */

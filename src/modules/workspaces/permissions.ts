@@ -17,6 +17,8 @@ export const PERMISSIONS = {
   'apikeys.manage': ['owner', 'admin'],
   'webhooks.manage': ['owner', 'admin'],
   'audit.read': ['owner', 'admin'],
+  'inbox.read': ['owner', 'admin', 'editor', 'viewer'],
+  'inbox.write': ['owner', 'admin', 'editor'],
 } as const satisfies Record<string, readonly Role[]>;
 
 export type Permission = keyof typeof PERMISSIONS;
@@ -36,6 +38,8 @@ export const PERMISSION_DESCRIPTIONS: Record<Permission, string> = {
   'apikeys.manage': 'create and revoke API keys',
   'webhooks.manage': 'create and delete webhooks, read their delivery log',
   'audit.read': 'read the audit log',
+  'inbox.read': 'see the inbox: conversations, messages, notes, labels and saved replies',
+  'inbox.write': 'act in the inbox: mark done, assign, label, add notes; manage labels and saved replies',
 };
 
 export function can(role: Role, permission: Permission): boolean {
@@ -44,10 +48,10 @@ export function can(role: Role, permission: Permission): boolean {
 
 /** API key scopes, and the permissions each grants (never more than the role of the key's creator). */
 export const SCOPES = {
-  read: ['workspace.read', 'members.read', 'posts.read', 'accounts.read'],
-  write: ['workspace.read', 'members.read', 'posts.read', 'accounts.read', 'posts.write'],
+  read: ['workspace.read', 'members.read', 'posts.read', 'accounts.read', 'inbox.read'],
+  write: ['workspace.read', 'members.read', 'posts.read', 'accounts.read', 'posts.write', 'inbox.read', 'inbox.write'],
   admin: ['workspace.read', 'members.read', 'posts.read', 'accounts.read', 'posts.write', 'posts.approve', 'accounts.manage',
-    'members.manage', 'webhooks.manage', 'audit.read', 'workspace.rename'],
+    'members.manage', 'webhooks.manage', 'audit.read', 'workspace.rename', 'inbox.read', 'inbox.write'],
 } as const satisfies Record<string, readonly Permission[]>;
 
 export type Scope = keyof typeof SCOPES;

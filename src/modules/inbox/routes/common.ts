@@ -1,0 +1,119 @@
+// What every inbox route file shares: its dependencies, the guards (inbox.read to read, inbox.write to act),
+// the answer schemas and how a conversation, a message, a note, a label and a saved reply are shown.
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyRequest } from 'fastify';
+import { Type } from 'typebox';
+import type { AuthGuards } from '../../auth/authenticate.ts';
+import type { WorkspaceAccessFactory } from '../../workspaces/access.ts';
+import { DateTime, NullableDateTime, Uuid, isoOrNull } from '../../workspaces/input.ts';
+import type { InboxService } from '../service.ts';
+import type { ConversationSummary, Message, Note } from '../read.ts';
+import type { Label } from '../labels.ts';
+import type { SavedReply } from '../saved-replies.ts';
+import { CONVERSATION_KINDS, CONVERSATION_STATES, DIRECTIONS } from '../schema.ts';
+
+export interface InboxRouteDeps {
+  inbox: InboxService;
+  guards: AuthGuards;
+  workspaceAccess: WorkspaceAccessFactory;
+}
+
+/** The Fastify instance the inbox routes are added to (with the TypeBox type provider). */
+export type InboxApp = Parameters<FastifyPluginAsyncTypebox>[0];
+
+export const tags = ['inbox'];
+export const BASE = '/api/workspaces/:workspaceId/inbox';
+
+const NullableString = Type.Union([Type.String(), Type.Null()]);
+export const Cursor = Type.Optional(Type.String({ minLength: 1, maxLength: 1000, description: 'nextCursor of the previous page; leave out for the first page' }));
+export const NextCursor = Type.Union([Type.String(), Type.Null()], { description: 'Pass as cursor for the next page; null on the last page' });
+export const ConversationParams = Type.Object({ workspaceId: Uuid('Workspace id'), conversationId: Uuid('Conversation id') });
+
+export const LabelSchema = Type.Object({
+  id: Type.String({ format: 'uuid' }), name: Type.String(), color: Type.Union([Type.String({ description: '#rrggbb' }), Type.Null()]),
+  createdAt: DateTime, updatedAt: DateTime,
+});
+
+export const ConversationSchema = Type.Object({
+  id: Type.String({ format: 'uuid' }),
+  accountId: Type.String({ format: 'uuid' }),
+  provider: Type.String(),
+  kind: Type.Enum([...CONVERSATION_KINDS], { description: 'post_thread: a post of the account and the replies under it; mention: a post that names the account' }),
+  state: Type.Enum([...CONVERSATION_STATES]),
+  assigneeId: Type.Union([Type.String({ format: 'uuid' }), Type.Null()]),
+  labels: Type.Array(Type.Object({ id: Type.String({ format: 'uuid' }), name: Type.String(), color: NullableString })),
+  hasQuestion: Type.Boolean({ description: 'An inbound message, not deleted, has a question mark' }),
+  unread: Type.Boolean({ description: 'Messages arrived since the caller last marked it read' }),
+  messageCount: Type.Integer({ description: 'Messages, deleted ones left out' }),
+  lastMessageAt: DateTime,
+  lastInboundAt: NullableDateTime,
+  root: Type.Object({
+    remoteId: Type.String({ description: 'The network\'s id of the thread\'s root post' }), url: NullableString,
+    text: Type.Union([Type.String(), Type.Null()], { description: 'The root post\'s text as the network gave it (for a mention, the mention itself is the first message)' }),
+    authorHandle: NullableString, createdAt: NullableDateTime,
+  }),
+  target: Type.Union([Type.Object({ id: Type.String({ format: 'uuid' }), postId: Type.String({ format: 'uuid' }) }, { description: 'The AllIN post that published the root' }), Type.Null()]),
+  lastMessage: Type.Union([Type.Object({
+    text: Type.String({ description: 'Up to 280 characters' }), authorName: NullableString, authorHandle: NullableString,
+    direction: Type.Enum([...DIRECTIONS]), at: DateTime, deleted: Type.Boolean(),
+  }), Type.Null()]),
+});
+
+export const MessageSchema = Type.Object({
+  id: Type.String({ format: 'uuid' }),
+  remoteId: Type.String({ description: 'The network\'s id' }),
+  parentRemoteId: Type.Union([Type.String(), Type.Null()], { description: 'The network\'s id of what it answers (null: the root post)' }),
+  url: NullableString,
+  author: Type.Object({ remoteId: NullableString, handle: NullableString, name: NullableString, avatarUrl: NullableString }),
+  text: Type.String({ description: 'Empty when deleted' }),
+  language: Type.Union([Type.String(), Type.Null()], { description: 'ISO 639-1, as the network said' }),
+  direction: Type.Enum([...DIRECTIONS], { description: 'outbound: written by the account itself' }),
+  createdAt: DateTime, receivedAt: DateTime, editedAt: NullableDateTime,
+  edited: Type.Boolean(), deleted: Type.Boolean(), hidden: Type.Boolean({ description: 'Hidden from the public by the account' }),
+});
+
+export const NoteSchema = Type.Object({
+  id: Type.String({ format: 'uuid' }), text: Type.String(), authorId: Type.Union([Type.String({ format: 'uuid' }), Type.Null()]), authorName: NullableString, createdAt: DateTime,
+});
+
+export const SavedReplySchema = Type.Object({
+  id: Type.String({ format: 'uuid' }), name: Type.String(), text: Type.String(),
+  variables: Type.Array(Type.String(), { description: 'The {variables} the text uses' }),
+  createdBy: Type.Union([Type.String({ format: 'uuid' }), Type.Null()]), createdAt: DateTime, updatedAt: DateTime,
+});
+
+export function presentConversation(c: ConversationSummary) {
+  return {
+    id: c.id, accountId: c.accountId, provider: c.provider, kind: c.kind, state: c.state, assigneeId: c.assigneeId, labels: c.labels,
+    hasQuestion: c.hasQuestion, unread: c.unread, messageCount: c.messageCount, lastMessageAt: c.lastMessageAt.toISOString(), lastInboundAt: isoOrNull(c.lastInboundAt),
+    root: { remoteId: c.root.remoteId, url: c.root.url, text: c.root.text, authorHandle: c.root.authorHandle, createdAt: isoOrNull(c.root.createdAt) },
+    target: c.target,
+    lastMessage: c.lastMessage ? { ...c.lastMessage, text: c.lastMessage.text.slice(0, 280), at: c.lastMessage.at.toISOString() } : null,
+  };
+}
+
+export function presentMessage(m: Message) {
+  return {
+    id: m.id, remoteId: m.remoteId, parentRemoteId: m.parentRemoteId, url: m.url, author: m.author, text: m.text, language: m.language, direction: m.direction,
+    createdAt: m.createdAt.toISOString(), receivedAt: m.receivedAt.toISOString(), editedAt: isoOrNull(m.editedAt), edited: m.edited, deleted: m.deleted, hidden: m.hidden,
+  };
+}
+
+export const presentNote = (n: Note) => ({ id: n.id, text: n.text, authorId: n.authorId, authorName: n.authorName, createdAt: n.createdAt.toISOString() });
+export const presentLabel = (l: Label) => ({ id: l.id, name: l.name, color: l.color, createdAt: l.createdAt.toISOString(), updatedAt: l.updatedAt.toISOString() });
+export const presentSavedReply = (r: SavedReply) => ({
+  id: r.id, name: r.name, text: r.text, variables: r.variables, createdBy: r.createdBy, createdAt: r.createdAt.toISOString(), updatedAt: r.updatedAt.toISOString(),
+});
+
+/** The person behind the caller: the signed-in user, or the member who created the API key. */
+export const userIdOf = (req: FastifyRequest) => (req.caller?.kind === 'user' ? req.caller.userId : req.caller?.kind === 'apiKey' ? req.caller.createdBy : null);
+
+export function inboxRouteKit(d: InboxRouteDeps) {
+  return {
+    d,
+    read: [d.guards.any, d.workspaceAccess('inbox.read')],
+    write: [d.guards.any, d.workspaceAccess('inbox.write')],
+  };
+}
+
+export type InboxRouteKit = ReturnType<typeof inboxRouteKit>;
