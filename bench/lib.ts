@@ -165,3 +165,18 @@ export function processCpu(pid: number, alsoChildren: number[] = []): { main: nu
     return null;
   }
 }
+
+/** CPU time (ms, all threads, user + system) the processes have used so far; those gone count 0. Linux only (/proc). */
+export function cpuMsOf(pids: number[]): number {
+  let hz = 100;
+  try { hz = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100; } catch { /* the usual 100 */ }
+  let ticks = 0;
+  for (const pid of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(f[11]) + Number(f[12]);
+    } catch { /* exited */ }
+  }
+  return (ticks * 1000) / hz;
+}
