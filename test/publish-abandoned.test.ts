@@ -47,9 +47,15 @@ function service() {
     findByMarker: async (_account, marker) => sent.get(marker) ?? null,
   };
   let failures = 1;
+  // The database goes away as the outcome is recorded (once): by the statement that ends a published target.
+  const fail = () => {
+    if (failures-- > 0) throw new Error('Connection terminated unexpectedly');
+  };
   const events: PublishEvents = {
-    emit: async () => {
-      if (failures-- > 0) throw new Error('Connection terminated unexpectedly');
+    emit: async () => fail(),
+    emitInStatement: () => {
+      fail();
+      return { ctes: sql``, done: sql`0` };
     },
   };
   const svc = new PublishingService({

@@ -15,6 +15,7 @@ import { Webhook as StandardWebhook } from 'standardwebhooks';
 import { startTestApp, type TestApp } from './support/app.ts';
 import { capturingLogger } from './support/env.ts';
 import { eventually } from './support/eventually.ts';
+import { connectSandbox } from './support/social.ts';
 import { webhookDeliveries, webhooks } from '../src/modules/webhooks/schema.ts';
 import { socialAccounts } from '../src/modules/accounts/schema.ts';
 import { auditLog } from '../src/modules/audit/schema.ts';
@@ -343,6 +344,27 @@ describe('delivering', () => {
     await sleep(300);
     assert.equal(at('/accounts').length, 1);
     assert.equal((await deliveriesOf(webhook.id)).length, 1);
+  });
+
+  test('a published post is told to the webhooks subscribed to post.published, with its target and link, and to no other', async () => {
+    const { webhook, secret } = await createHook('/published', ['post.published']);
+    const failedOnly = await createHook('/failed-only', ['post.failed']);
+    const paused = await createHook('/paused', ['post.published']);
+    assert.equal((await api('PATCH', `/${paused.webhook.id}`, { active: false })).status, 200);
+    const account = await connectSandbox(t, owner.token, ws, 'hooked');
+    const made = await t.call('POST', `/api/workspaces/${ws}/posts`, { token: owner.token, body: { text: 'Told to the hooks', targets: [{ accountId: account }], schedule: { now: true } } });
+    assert.equal(made.status, 201, JSON.stringify(made.body));
+    await eventually(async () => at('/published').length === 1, 30_000, 'the post.published event');
+    const payload = verified(secret, at('/published')[0]!);
+    assert.equal(payload.type, 'post.published');
+    const post = await t.call('GET', `/api/workspaces/${ws}/posts/${made.body.id}`, { token: owner.token });
+    const target = post.body.targets[0];
+    assert.equal(target.state, 'published');
+    assert.ok(target.url, 'the network gave a link');
+    assert.deepEqual(payload.data, { postId: made.body.id, targetId: target.id, accountId: account, provider: 'sandbox', state: 'published', remoteId: target.remoteId, url: target.url });
+    assert.equal((await deliveriesOf(webhook.id)).length, 1);
+    assert.equal((await deliveriesOf(failedOnly.webhook.id)).length, 0, 'not subscribed to post.published');
+    assert.equal((await deliveriesOf(paused.webhook.id)).length, 0, 'paused');
   });
 });
 

@@ -19,8 +19,9 @@
 //    extended and the attempt's network calls are ended (a host that answers a byte a second cannot keep
 //    a worker, or the target, forever); a call cut after it was sent is reconciled like any timeout.
 import { randomBytes } from 'node:crypto';
-import { and, asc, eq, inArray, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, sql, type SQL } from 'drizzle-orm';
 import type { Db, DbOrTx } from '../../infra/db/client.ts';
+import { rowFromJson } from '../../infra/db/json-row.ts';
 import type { Logger } from '../../infra/logger.ts';
 import type { Metrics } from '../../infra/metrics.ts';
 import { ProviderError, type MediaItem, type ProviderId, type PublishedPost } from '../../providers/types.ts';
@@ -29,7 +30,7 @@ import type { AccountService } from '../accounts/index.ts';
 import { socialAccounts } from '../accounts/index.ts';
 import { posts, postTargets, publishAttempts } from '../posts/schema.ts';
 import { enqueue } from '../posts/jobs.ts';
-import type { Post, Target } from '../posts/model.ts';
+import type { Account, Post, Target } from '../posts/model.ts';
 import type { PostScheduling } from '../posts/scheduling.ts';
 import { audit } from '../audit/service.ts';
 import { DomainError } from '../../domain/errors.ts';
@@ -43,6 +44,8 @@ export interface MediaSource {
 /** Tells the team (webhooks) in the transaction that records the outcome. */
 export interface PublishEvents {
   emit(tx: DbOrTx, workspaceId: string, event: 'post.published' | 'post.failed' | 'post.unknown', data: Record<string, unknown>): Promise<void>;
+  /** `emit` as CTEs of the caller's one statement (see the webhooks module's EventEmitter). */
+  emitInStatement(guard: string, workspaceId: string, event: 'post.published', data: Record<string, unknown>): { ctes: SQL; done: SQL };
 }
 
 export interface PublishingOptions {
@@ -89,6 +92,8 @@ interface SendWork {
   parts: { text: string; mediaIds: string[] }[];
   commentPart: number;
   progress: Target['progress'];
+  /** The first part's attempt, when the claim wrote it down. */
+  firstAttempt: Claimed['firstAttempt'];
 }
 
 /** The marker the network gets with a part (idempotency key, record field, or what is looked for). */
@@ -98,6 +103,33 @@ class LeaseLost extends Error {}
 
 /** Runs of this process that ended in an error while holding their target, kept at most (the oldest go). */
 const MAX_ABANDONED = 10_000;
+
+/** A target this run has won, with its post and account, and its first part's attempt when the claim wrote it. */
+interface Claimed {
+  target: Target;
+  post: Post | null;
+  account: Account | null;
+  firstAttempt: { id: number; startedAt: Date } | null;
+}
+
+const CLAIM_SQL = `
+  with claimed as (
+    update post_targets set state = 'publishing', worker_id = $2::text, lease_until = now() + ($3::float8 * interval '1 millisecond'),
+           attempts = attempts + 1, updated_at = now()
+     where id = $1::uuid and (
+           (state = 'scheduled' and coalesce(next_attempt_at, publish_at) <= now() + interval '2 seconds')
+        or (state = 'publishing' and (lease_until < now() or worker_id = $6::text)))
+    returning *),
+  context as (
+    select c.id, to_jsonb(c) as t, to_jsonb(p) as p, to_jsonb(a) as a,
+           c.attempts = 1 and a.status = 'active' and jsonb_array_length(c.progress->'parts') = 0 and c.progress->'comment' is null as fresh
+      from claimed c left join posts p on p.id = c.post_id left join social_accounts a on a.id = c.account_id),
+  first_attempt as (
+    insert into publish_attempts (target_id, part, marker, worker_id)
+    select id, 0, $5::text, $4::text from context
+     where fresh and not exists (select 1 from publish_attempts o where o.target_id = context.id and o.outcome = 'in_flight')
+    returning id, started_at)
+  select context.t, context.p, context.a, f.id as attempt_id, f.started_at as attempt_started_at from context left join first_attempt f on true`;
 
 export class PublishingService {
   /**
@@ -112,9 +144,10 @@ export class PublishingService {
   /** The publish_target job. */
   async run(targetId: string, workerId: string): Promise<Outcome> {
     const holder = `${randomBytes(4).toString('hex')}:${workerId}`;
-    const target = await this.claim(targetId, holder, this.abandoned.get(targetId));
+    const claimed = await this.claim(targetId, holder, workerId, this.abandoned.get(targetId));
     this.abandoned.delete(targetId);
-    if (!target) return 'skipped';
+    if (!claimed) return 'skipped';
+    const { target } = claimed;
     const stopLease = this.keepLease(targetId, holder);
     const ceiling = new AbortController();
     const ceilingMs = this.d.options.attemptMaxMs;
@@ -129,7 +162,7 @@ export class PublishingService {
     const started = process.hrtime.bigint();
     let outcome: Outcome;
     try {
-      const attempt = () => this.publish(target, holder, workerId);
+      const attempt = () => this.publish(claimed, holder, workerId);
       outcome = await (this.d.outbound ? this.d.outbound.withSignal(ceiling.signal, attempt) : attempt());
     } catch (err) {
       if (err instanceof LeaseLost) {
@@ -153,17 +186,23 @@ export class PublishingService {
   }
 
   /**
-   * Wins the target: due and scheduled, or publishing with a lease that ran out, or still held by
-   * `abandoned` (a run of this process that is over). One statement.
+   * Wins the target: due and scheduled, or publishing with a lease that ran out or still held by
+   * `abandoned` (a run of this process that is over); with its post and account,
+   * and on a first try (nothing sent before, nothing in flight) with the attempt of its first part written
+   * down. One statement, a named prepared statement: the busiest one of a burst.
    */
-  private async claim(targetId: string, workerId: string, abandoned?: string): Promise<Target | null> {
-    const [t] = await this.d.db.update(postTargets).set({
-      state: 'publishing', workerId, leaseUntil: sql`now() + (${this.d.options.leaseMs} * interval '1 millisecond')`,
-      attempts: sql`${postTargets.attempts} + 1`, updatedAt: sql`now()`,
-    }).where(and(eq(postTargets.id, targetId), sql`(
-        (${postTargets.state} = 'scheduled' and coalesce(${postTargets.nextAttemptAt}, ${postTargets.publishAt}) <= now() + interval '2 seconds')
-        or (${postTargets.state} = 'publishing' and (${postTargets.leaseUntil} < now() or ${postTargets.workerId} = ${abandoned ?? null})))`)).returning();
-    return t ?? null;
+  private async claim(targetId: string, holder: string, processId: string, abandoned?: string): Promise<Claimed | null> {
+    const r = await this.d.db.$client.query<{ t: Record<string, unknown>; p: Record<string, unknown> | null; a: Record<string, unknown> | null; attempt_id: string | null; attempt_started_at: Date | null }>({
+      name: 'publish_claim', text: CLAIM_SQL, values: [targetId, holder, this.d.options.leaseMs, processId, markerOf(targetId, 0), abandoned ?? null],
+    });
+    const row = r.rows[0];
+    if (!row) return null;
+    return {
+      target: rowFromJson(postTargets, row.t),
+      post: row.p ? rowFromJson(posts, row.p) : null,
+      account: row.a ? rowFromJson(socialAccounts, row.a) : null,
+      firstAttempt: row.attempt_id === null ? null : { id: Number(row.attempt_id), startedAt: new Date(row.attempt_started_at!) },
+    };
   }
 
   private keepLease(targetId: string, workerId: string): () => void {
@@ -183,12 +222,10 @@ export class PublishingService {
   }
 
   /** `workerId` is this run's hold on the target; `processId` names the worker process in the attempt log. */
-  private async publish(target: Target, workerId: string, processId: string): Promise<Outcome> {
+  private async publish(claimed: Claimed, workerId: string, processId: string): Promise<Outcome> {
     const { db } = this.d;
-    const [row] = await db.select({ post: posts, account: socialAccounts }).from(posts)
-      .innerJoin(socialAccounts, eq(socialAccounts.id, target.accountId)).where(eq(posts.id, target.postId));
-    if (!row) return 'skipped'; // deleted under us (cascade)
-    const { post, account } = row;
+    const { target, post, account, firstAttempt } = claimed;
+    if (!post || !account) return 'skipped'; // deleted under us (cascade)
     if (account.status !== 'active') {
       return this.finish(target, workerId, 'failed', { errorClass: 'auth_expired', message: `The ${account.provider} account ${account.username} needs reconnecting (${account.status}); reconnect it and retry.` });
     }
@@ -210,15 +247,25 @@ export class PublishingService {
 
     // The account (or network) already publishing as much as it may: back to the queue for a later turn,
     // without spending an attempt, rather than holding a worker slot while it waits (limits.ts).
+    // Nothing is sent on a deferral: the first part's attempt, written down by the claim, did not happen.
+    const unwrite = async () => {
+      if (firstAttempt) await db.delete(publishAttempts).where(and(eq(publishAttempts.id, firstAttempt.id), eq(publishAttempts.outcome, 'in_flight')));
+    };
     const place = this.d.limits.take(account.provider, account.id);
-    if (!place.ok) return this.retryLater(target, workerId, place.retryAfterMs, null, false, false, 'deferred');
+    if (!place.ok) {
+      await unwrite();
+      return this.retryLater(target, workerId, place.retryAfterMs, null, false, false, 'deferred');
+    }
     try {
       // Out of budget: back to scheduled without spending an attempt.
       if (progress.parts.length === 0) {
         const budget = await this.d.limits.takeBudget(account.provider, account.id);
-        if (!budget.ok) return await this.retryLater(target, workerId, budget.retryAfterMs, { errorClass: 'rate_limited', message: `${provider.meta.displayName} posting budget for this account is used up; waiting.` }, false);
+        if (!budget.ok) {
+          await unwrite();
+          return await this.retryLater(target, workerId, budget.retryAfterMs, { errorClass: 'rate_limited', message: `${provider.meta.displayName} posting budget for this account is used up; waiting.` }, false);
+        }
       }
-      return await this.send(target, workerId, processId, { post, account, provider, parts, commentPart, progress });
+      return await this.send(target, workerId, processId, { post, account, provider, parts, commentPart, progress, firstAttempt });
     } finally {
       place.release();
     }
@@ -228,6 +275,7 @@ export class PublishingService {
   private async send(target: Target, workerId: string, processId: string, w: SendWork): Promise<Outcome> {
     const { db } = this.d;
     const { post, account, provider, parts, commentPart, progress } = w;
+    let { firstAttempt } = w;
     const v = target.variant;
     for (let i = progress.parts.length; i < parts.length || (i === commentPart && !progress.comment); i++) {
       const isComment = i === commentPart;
@@ -235,13 +283,18 @@ export class PublishingService {
       const replyTo = isComment ? progress.parts[0]?.remoteId : progress.parts[i - 1]?.remoteId;
       const media = part.mediaIds.length ? await this.d.media.items(target.workspaceId, part.mediaIds) : [];
       const marker = markerOf(target.id, i);
-      const inserted = await db.execute<{ id: number; started_at: Date }>(sql`
-        insert into publish_attempts (target_id, part, marker, worker_id)
-        select ${target.id}, ${i}, ${marker}, ${processId}
-        where exists (select 1 from post_targets where id = ${target.id} and state = 'publishing' and worker_id = ${workerId})
-        returning id, started_at`);
-      if (inserted.rows.length === 0) throw new LeaseLost();
-      const attempt = { id: Number(inserted.rows[0]!.id), targetId: target.id, part: i, marker, startedAt: new Date(inserted.rows[0]!.started_at), remoteId: null } as typeof publishAttempts.$inferSelect;
+      let written = i === 0 ? firstAttempt : null;
+      firstAttempt = null;
+      if (!written) {
+        const inserted = await db.execute<{ id: number; started_at: Date }>(sql`
+          insert into publish_attempts (target_id, part, marker, worker_id)
+          select ${target.id}, ${i}, ${marker}, ${processId}
+          where exists (select 1 from post_targets where id = ${target.id} and state = 'publishing' and worker_id = ${workerId})
+          returning id, started_at`);
+        if (inserted.rows.length === 0) throw new LeaseLost();
+        written = { id: Number(inserted.rows[0]!.id), startedAt: new Date(inserted.rows[0]!.started_at) };
+      }
+      const attempt = { id: written.id, targetId: target.id, part: i, marker, startedAt: written.startedAt, remoteId: null } as typeof publishAttempts.$inferSelect;
       let result: PublishedPost;
       try {
         result = await this.d.accounts.withAccountRow(account, (ref) => provider.publish(ref, {
@@ -269,12 +322,16 @@ export class PublishingService {
       const more = i + 1 < parts.length || (i + 1 === commentPart && !progress.comment);
       // The last part is recorded with the end of the target, in one transaction.
       if (!more) return this.finish(target, workerId, 'published', null, progress, { attempt: { id: attempt.id, remoteId: result.remoteId }, post });
-      await db.transaction(async (tx) => {
-        const held = await tx.update(postTargets).set({ progress, updatedAt: sql`now()` })
-          .where(and(eq(postTargets.id, target.id), eq(postTargets.state, 'publishing'), eq(postTargets.workerId, workerId))).returning({ id: postTargets.id });
-        if (held.length === 0) throw new LeaseLost();
-        await tx.update(publishAttempts).set({ outcome: 'published', finishedAt: sql`now()`, remoteId: result.remoteId }).where(eq(publishAttempts.id, attempt.id));
-      });
+      // The part and its attempt together, in one statement, only while this run holds the target.
+      const saved = await db.execute(sql`
+        with held as (
+          update ${postTargets} set progress = ${JSON.stringify(progress)}::jsonb, updated_at = now()
+           where id = ${target.id} and state = 'publishing' and worker_id = ${workerId} returning id),
+        part_done as (
+          update ${publishAttempts} set outcome = 'published', finished_at = now(), remote_id = ${result.remoteId}
+           where id = ${attempt.id} and exists (select 1 from held))
+        select id from held`);
+      if (saved.rows.length === 0) throw new LeaseLost();
     }
     return this.finish(target, workerId, 'published', null, progress, { post });
   }
@@ -365,6 +422,8 @@ export class PublishingService {
   /** The end of a target: published, failed or unknown; the team is told, a recurring post goes on. */
   private async finish(target: Target, workerId: string, state: 'published' | 'failed' | 'unknown', error: { errorClass: string; message: string; status?: number } | null,
     progress = target.progress, with_: { attempt?: { id: number; remoteId: string }; post?: Post } = {}): Promise<Outcome> {
+    // The common end, published and not repeating, is one statement; the rest needs a transaction.
+    if (state === 'published' && with_.post && !with_.post.recurrence) return this.finishPublished(target, workerId, progress, with_.attempt);
     const first = progress.parts[0];
     await this.d.db.transaction(async (tx) => {
       // Fenced: only while this worker still holds the target.
@@ -389,6 +448,33 @@ export class PublishingService {
       await this.d.posts.scheduleNextOccurrence(tx, row, with_.post);
     });
     return state;
+  }
+
+  /**
+   * `finish` of a published target whose post does not repeat, as one statement: the target (fenced), its
+   * last attempt, and the webhooks' deliveries with their jobs. All of it or, when this run no longer
+   * holds the target, none of it.
+   */
+  private async finishPublished(target: Target, workerId: string, progress: Target['progress'], attempt: { id: number; remoteId: string } | undefined): Promise<Outcome> {
+    const first = progress.parts[0];
+    const data = { postId: target.postId, targetId: target.id, accountId: target.accountId, provider: target.provider, state: 'published', ...(first ? { remoteId: first.remoteId, url: first.url ?? null } : {}) };
+    const events = this.d.events?.emitInStatement('finished', target.workspaceId, 'post.published', data);
+    const r = await this.d.db.execute<{ publish_at: string | null; published_at: string }>(sql`
+      with finished as (
+        update ${postTargets} set state = 'published', lease_until = null, worker_id = null, next_attempt_at = null,
+               progress = ${JSON.stringify(progress)}::jsonb, remote_id = ${first?.remoteId ?? null}, remote_url = ${first?.url ?? null},
+               published_at = now(), error_class = null, error_message = null, network_status = null, updated_at = now()
+         where id = ${target.id} and state = 'publishing' and worker_id = ${workerId}
+        returning publish_at, published_at),
+      attempt_done as (
+        update ${publishAttempts} set outcome = 'published', finished_at = now(), remote_id = ${attempt?.remoteId ?? null}
+         where id = ${attempt?.id ?? null}::bigint and exists (select 1 from finished))
+      ${events?.ctes ?? sql``}
+      select publish_at, published_at${events ? sql`, ${events.done} as deliveries` : sql``} from finished`);
+    const row = r.rows[0];
+    if (!row) throw new LeaseLost();
+    if (row.publish_at) this.d.metrics.publishLateness.labels(target.provider).observe(Math.max(0, (new Date(row.published_at).getTime() - new Date(row.publish_at).getTime()) / 1000));
+    return 'published';
   }
 
   /**

@@ -33,6 +33,8 @@ import { holdWorkspace } from '../workspaces/hold.ts';
 import { WEBHOOK_EVENTS, webhookAttempts, webhookDeliveries, webhooks, type WebhookEvent } from './schema.ts';
 
 export const DELIVER_WEBHOOK_TASK = 'deliver_webhook';
+/** graphile-worker's own tries of a delivery job (only a job that crashed; HTTP failures reschedule themselves). */
+const DELIVERY_JOB_MAX_ATTEMPTS = 5;
 /** The event `ping` sends; never emitted by anything else, so no endpoint subscribes to it. */
 export const TEST_EVENT = 'webhook.test';
 export const MAX_WEBHOOKS_PER_WORKSPACE = 20;
@@ -54,6 +56,13 @@ export type Attempt = typeof webhookAttempts.$inferSelect;
  */
 export interface EventEmitter {
   emit(db: DbOrTx, workspaceId: string, event: WebhookEvent, data: Record<string, unknown>): Promise<void>;
+  /**
+   * `emit` as part of the caller's one statement, for a change written by a single statement (no
+   * transaction around it): CTEs to append after the caller's own (`ctes` starts with a comma), which
+   * emit only when the caller's CTE named `guard` returns a row. The caller must select `done` (the number
+   * of deliveries), or PostgreSQL would not run the part that adds their jobs.
+   */
+  emitInStatement(guard: string, workspaceId: string, event: WebhookEvent, data: Record<string, unknown>): { ctes: SQL; done: SQL };
 }
 
 /** The JSON body every delivery carries. `id` is also the webhook-id header: the same on every retry and redelivery. */
@@ -302,10 +311,30 @@ export class WebhookService implements EventEmitter {
     }
   }
 
+  emitInStatement(guard: string, workspaceId: string, event: WebhookEvent, data: Record<string, unknown>): { ctes: SQL; done: SQL } {
+    if (!/^[a-z_][a-z0-9_]*$/.test(guard)) throw new Error(`not a CTE name: ${guard}`);
+    const g = sql.raw(guard);
+    const payload: WebhookPayload = { id: messageId(), type: event, timestamp: this.now().toISOString(), data };
+    // The same rows as emit: the webhooks held FOR KEY SHARE, a delivery each, and its job (as enqueue adds it).
+    return {
+      ctes: sql`, webhook_targets as (
+          select h.id from ${webhooks} h
+           where h.workspace_id = ${workspaceId} and h.active and ${event} = any(h.events) and exists (select 1 from ${g})
+             for key share of h),
+        webhook_new_deliveries as (
+          insert into ${webhookDeliveries} (id, webhook_id, event, payload)
+          select gen_random_uuid(), id, ${event}, ${JSON.stringify(payload)}::jsonb from webhook_targets returning id),
+        webhook_new_jobs as (
+          select graphile_worker.add_job(${DELIVER_WEBHOOK_TASK}, json_build_object('deliveryId', id), job_key := 'webhook-delivery:' || id, max_attempts := ${DELIVERY_JOB_MAX_ATTEMPTS}) as job
+            from webhook_new_deliveries)`,
+      done: sql`(select count(*) from webhook_new_jobs)::int`,
+    };
+  }
+
   private async enqueue(db: DbOrTx, deliveryId: string, runAt?: Date): Promise<void> {
     // The key keeps one waiting job per delivery; graphile-worker's own retries cover only a job that
     // crashed (an HTTP failure is rescheduled by the job itself).
-    await addJob(db, DELIVER_WEBHOOK_TASK, { deliveryId }, { jobKey: `webhook-delivery:${deliveryId}`, maxAttempts: 5, ...(runAt ? { runAt } : {}) });
+    await addJob(db, DELIVER_WEBHOOK_TASK, { deliveryId }, { jobKey: `webhook-delivery:${deliveryId}`, maxAttempts: DELIVERY_JOB_MAX_ATTEMPTS, ...(runAt ? { runAt } : {}) });
   }
 
   // --- Delivering ---------------------------------------------------------------------------------
