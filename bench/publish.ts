@@ -13,14 +13,13 @@
 // AllIN runs as `allin start` (API and worker) plus one `allin worker`, on PostgreSQL and Redis:
 // DATABASE_URL and REDIS_URL when set, otherwise a database of its own on 127.0.0.1:5432 and the Redis
 // on 127.0.0.1:6379 (or TEST_POSTGRES_URL / TEST_REDIS_URL), and it says so when it cannot reach them.
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
-import { Redis } from 'ioredis';
 import { startSimulator } from '../tools/provider-sim/server.ts';
-import { startServer, fmt, cpuMsOf, ALLIN_BIN, ROOT, type ServerProcess } from './lib.ts';
+import { startServer, fmt, ALLIN_BIN, ROOT, type ServerProcess } from './lib.ts';
+import { benchStores, benchUser, benchWorkspace, cpuMeter } from './setup.ts';
 
 const arg = (args: string[], name: string, dflt: number) => Number(args.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? dflt);
 const pct = (xs: number[], p: number) => {
@@ -31,81 +30,7 @@ const RAW_TASK = 'bench_noop';
 /** Seconds between moving the due instant and the instant itself. */
 const LEAD_MS = 5_000;
 
-interface Stores { databaseUrl: string; redisUrl: string; redisPrefix: string; drop(): Promise<void> }
-
-/** DATABASE_URL and REDIS_URL, or a database of the bench's own on the local server; null (after saying why) when unreachable. */
-async function stores(): Promise<Stores | null> {
-  const redisUrl = process.env.REDIS_URL ?? process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
-  const redisPrefix = `allin-bench-publish-${randomBytes(3).toString('hex')}:`;
-  const admin = process.env.DATABASE_URL ?? process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-  const problems: string[] = [];
-  const c = new pg.Client({ connectionString: admin, connectionTimeoutMillis: 5000 });
-  try {
-    await c.connect();
-  } catch (err) {
-    problems.push(`PostgreSQL at ${redact(admin)}: ${(err as Error).message}`);
-  }
-  const r = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: 5000, retryStrategy: () => null });
-  let redisError: Error | undefined;
-  r.on('error', (err: Error) => { redisError ??= err; });
-  try {
-    await r.connect();
-    await r.ping();
-  } catch (err) {
-    problems.push(`Redis at ${redact(redisUrl)}: ${(redisError ?? err as Error).message}`);
-  } finally {
-    r.disconnect();
-  }
-  if (problems.length) {
-    await c.end().catch(() => undefined);
-    console.error([
-      'publish bench: it runs AllIN as two processes (allin start + allin worker), which share PostgreSQL and Redis, and could not reach',
-      ...problems.map((p) => `  ${p}`),
-      'Set DATABASE_URL (a database the bench may write to) and REDIS_URL, e.g.',
-      '  DATABASE_URL=postgres://postgres@127.0.0.1:5432/allin_bench REDIS_URL=redis://127.0.0.1:6379 npm run bench -- publish',
-      'or start PostgreSQL on 127.0.0.1:5432 (user postgres) and Redis on 127.0.0.1:6379, where it makes a database of its own.',
-    ].join('\n'));
-    return null;
-  }
-  if (process.env.DATABASE_URL) {
-    await c.end();
-    return { databaseUrl: process.env.DATABASE_URL, redisUrl, redisPrefix, drop: async () => {} };
-  }
-  const name = `allin_bench_publish_${randomBytes(4).toString('hex')}`;
-  await c.query(`create database "${name}"`);
-  await c.end();
-  const u = new URL(admin);
-  u.pathname = `/${name}`;
-  return {
-    databaseUrl: u.toString(), redisUrl, redisPrefix,
-    drop: async () => {
-      const d = new pg.Client({ connectionString: admin });
-      await d.connect();
-      try { await d.query(`drop database if exists "${name}" with (force)`); } finally { await d.end(); }
-    },
-  };
-}
-
-const redact = (url: string) => url.replace(/\/\/([^:@/]+):[^@/]+@/, '//$1:***@');
-
 interface Run { perSecond: number; cpuMs: number; pgCpuMs: number }
-
-/** CPU used by some processes and by the PostgreSQL backends of the bench's database, between start and stop. */
-function cpuMeter(db: pg.Client, pids: number[]) {
-  const backends = async () => (await db.query<{ pid: number }>('select pid from pg_stat_activity where datname = current_database()')).rows.map((r) => r.pid);
-  let pg0 = 0;
-  let own0 = 0;
-  return {
-    async start() {
-      own0 = cpuMsOf(pids);
-      pg0 = cpuMsOf(await backends());
-    },
-    /** Backends that ended meanwhile are not counted (the pools keep theirs). */
-    async stop() {
-      return { processes: cpuMsOf(pids) - own0, postgres: cpuMsOf(await backends()) - pg0 };
-    },
-  };
-}
 
 /**
  * graphile-worker's own rate on this machine: `jobs` no-op jobs due at one instant, run by `processes`
@@ -174,12 +99,10 @@ export async function benchPublish(args: string[]): Promise<number> {
   const burst = arg(args, 'targets', 10_000);
   const perMinute = arg(args, 'per-minute', 1_000);
   const accountsCount = 20;
-  const s = await stores();
+  const s = await benchStores('publish', 'it runs AllIN as two processes (allin start + allin worker), which share PostgreSQL and Redis');
   if (!s) return 2;
   const sim = await startSimulator();
   await fetch(`${sim.url}/_sim/sandbox/knobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ latencyMs: 20 }) });
-  const email = `bench-${randomBytes(4).toString('hex')}@example.com`;
-  const password = `Bench-${randomBytes(9).toString('base64url')}-lantern`;
   const worker = {
     WORKER_CONCURRENCY: process.env.WORKER_CONCURRENCY ?? '32',
     ...Object.fromEntries(['DATABASE_POOL_MAX', 'WORKER_LOCAL_QUEUE_SIZE', 'WORKER_COMPLETE_BATCH_MS', 'WORKER_POLL_INTERVAL_MS'].flatMap((k) => (process.env[k] ? [[k, process.env[k]!]] : []))),
@@ -196,8 +119,7 @@ export async function benchPublish(args: string[]): Promise<number> {
     // The API migrates the database; the user is made after it.
     const api = await startServer([ALLIN_BIN, 'start'], { ...env, PORT: '0', LOG_LEVEL: 'info' });
     servers.push(api);
-    await new Promise<string>((res, rej) => execFile(process.execPath, [ALLIN_BIN, 'users', 'create', '--email', email, '--password', password, '--json'],
-      { cwd: ROOT, env: { ...process.env, ...env } }, (err, out, errOut) => (err ? rej(new Error(errOut || err.message)) : res(out))));
+    const user = await benchUser(env);
     // The worker serves /health on a port of its own, which is how startServer sees it is ready.
     // --profile=DIR: the worker writes a V8 CPU profile there when it stops (open it in Chrome DevTools).
     const profile = args.find((a) => a.startsWith('--profile='))?.split('=')[1];
@@ -210,23 +132,7 @@ export async function benchPublish(args: string[]): Promise<number> {
       return out;
     };
     await db.connect();
-    const call = async (method: string, path: string, token?: string, body?: unknown) => {
-      const r = await fetch(`${api.url}${path}`, { method, headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body ? { 'content-type': 'application/json' } : {}) }, ...(body ? { body: JSON.stringify(body) } : {}) });
-      const text = await r.text();
-      return { status: r.status, headers: r.headers, body: text ? JSON.parse(text) : null };
-    };
-    const token = (await call('POST', '/api/auth/login', undefined, { email, password })).body.accessToken as string;
-    const ws = (await call('POST', '/api/workspaces', token, { name: 'Bench' })).body.id as string;
-    const accounts: string[] = [];
-    for (let i = 0; i < accountsCount; i++) {
-      const start = await call('POST', `/api/workspaces/${ws}/accounts/connect`, token, { provider: 'sandbox' });
-      const cookie = start.headers.get('set-cookie')!.split(';')[0]!;
-      const consent = await fetch(`${start.body.authorizationUrl}&login_hint=bench-${i}`, { redirect: 'manual' });
-      const back = new URL(consent.headers.get('location')!);
-      const done = await fetch(`${api.url}${back.pathname}${back.search}`, { redirect: 'manual', headers: { cookie } });
-      accounts.push(new URL(done.headers.get('location')!).searchParams.get('accounts')!.split(',')[0]!);
-    }
-
+    const { call, token, ws, accounts } = await benchWorkspace(api.url, user, accountsCount);
     /** `count` posts tagged `tag`, spread over the accounts (one target each), scheduled a day ahead by bulk upload. Seconds taken. */
     const create = async (tag: string, count: number): Promise<number> => {
       const t0 = Date.now();

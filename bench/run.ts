@@ -3,6 +3,7 @@
 import { benchHealth } from './health.ts';
 import { benchAuth } from './auth.ts';
 import { benchPublish } from './publish.ts';
+import { benchBulk } from './bulk.ts';
 import { benchLoadtest } from './loadtest.ts';
 import { benchStartup } from './startup.ts';
 import { benchCalendar } from './calendar.ts';
@@ -10,7 +11,8 @@ import { benchCalendar } from './calendar.ts';
 const BENCHES: Record<string, { describe: string; run: (args: string[]) => Promise<void | number> }> = {
   health: { describe: 'GET /health: AllIN (metrics on and off) against a bare node:http server', run: benchHealth },
   auth: { describe: 'login throughput against raw argon2id; /api/auth/me and refresh latency at 50 clients', run: benchAuth },
-  publish: { describe: '10,000 targets due at once (time to publish all, duplicates, lost); 1,000 a minute (lateness)', run: benchPublish },
+  publish: { describe: '10,000 targets due at once (time to publish all, duplicates, lost) against the raw graphile-worker rate; 1,000 a minute (lateness)', run: benchPublish },
+  bulk: { describe: 'bulk upload (CSV): posts a second accepted, against multi-row INSERTs of the same rows', run: benchBulk },
   startup: { describe: 'allin serve from the sources (tsx) and compiled (dist): time and CPU to /health and /api/health, RSS once ready and after 1,000 requests', run: benchStartup },
   calendar: { describe: 'GET …/calendar (a week, a month, one account) on allin seed data: the largest workspace against the 20-post one', run: benchCalendar },
   loadtest: { describe: 'allin loadtest baseline + scaled --short against a fresh allin start, compared with bench/results/loadtest.json (exit 1 on a regression; --update)', run: benchLoadtest },

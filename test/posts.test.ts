@@ -398,12 +398,54 @@ describe('bulk upload (CSV)', () => {
     assert.equal(await count(), before, 'all or nothing');
   });
 
+  test('every row to several accounts: each target scheduled with its job and published once, one audit entry per post; DST times as for one post', async () => {
+    const second = await connectSandbox(t, owner, ws, 'bulk-second');
+    // A minute ago is "now" (within the tolerance): these publish at once, which proves each target has its job.
+    const soon = new Date(Date.now() - 30_000).toISOString();
+    const csv = ['time,text', `${soon},Bulk now one`, `${soon},Bulk now two`, '2027-03-28 02:30,Bulk spring gap', '2027-10-31 02:30,Bulk fall twice'].join('\n');
+    const r = await bulk({ csv, accountIds: [account, second], timeZone: 'Europe/Berlin' });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    assert.equal(r.body.created, 4);
+    // The same instants as the single-post API gives (time zones, above): 02:30 skipped → 03:30 CEST; repeated → the first.
+    assert.deepEqual(r.body.posts.slice(2).map((p: { publishAt: string }) => p.publishAt), ['2027-03-28T01:30:00.000Z', '2027-10-31T00:30:00.000Z']);
+    for (const p of r.body.posts.slice(0, 2)) {
+      const done = await eventually(async () => {
+        const g = await t.call('GET', `/api/workspaces/${ws}/posts/${p.postId}`, { token: owner });
+        return g.body.targets.every((x: { state: string }) => x.state === 'published') ? g.body : undefined;
+      }, 30_000, `bulk post ${p.postId} to be published on both accounts`);
+      assert.deepEqual(done.targets.map((x: { accountId: string }) => x.accountId).sort(), [account, second].sort());
+    }
+    const onNetwork = (await simPosts(sim())).filter((p) => p.text.startsWith('Bulk now '));
+    assert.equal(onNetwork.length, 4, 'two posts × two accounts, each once');
+    const later = await t.call('GET', `/api/workspaces/${ws}/posts/${r.body.posts[2].postId}`, { token: owner });
+    assert.equal(later.body.status, 'scheduled');
+    assert.equal(later.body.schedule.localTime, '2027-03-28T02:30');
+    assert.equal(later.body.schedule.timeZone, 'Europe/Berlin');
+    const jobs = await t.running.pool.query(`select count(*)::int as n from graphile_worker.jobs where key = any($1::text[]) and run_at = $2`,
+      [later.body.targets.map((x: { id: string }) => `publish:${x.id}`), new Date('2027-03-28T01:30:00Z')]);
+    assert.equal(jobs.rows[0].n, 2, 'a job per target at the post\'s instant');
+    const audited = await t.running.pool.query(`select target_id, details from audit_log where action = 'post.created' and target_id = any($1::text[])`, [r.body.posts.map((p: { postId: string }) => p.postId)]);
+    const details = new Map(audited.rows.map((a: { target_id: string; details: unknown }) => [a.target_id, a.details]));
+    assert.deepEqual(r.body.posts.map((p: { postId: string }) => details.get(p.postId)), [
+      { targets: 2, scheduled: 'at' }, { targets: 2, scheduled: 'at' }, { targets: 2, scheduled: 'local' }, { targets: 2, scheduled: 'local' }]);
+  });
+
+  test('a row with several problems lists each; a day that does not exist is refused with its line', async () => {
+    const before = await count();
+    const csv = ['time,text', `2027-02-30 09:00,Not a day`, `2020-01-01 09:00,${'y'.repeat(1001)}`, '2027-09-01 09:00,Fine'].join('\n');
+    const r = await bulk({ csv, accountIds: [account], timeZone: 'UTC' });
+    assert.equal(r.status, 422, JSON.stringify(r.body));
+    assert.deepEqual(r.body.details.map((d: { line: number }) => d.line), [2, 3, 3]);
+    assert.match(r.body.message, /^2 of 3 rows cannot be scheduled, so nothing was created: line 2: .*2027-02-30.* line 3: .*characters.* line 3: .*has passed/);
+    assert.equal(await count(), before, 'all or nothing');
+  });
+
   test('a file that is not the expected CSV, or bad accounts and zones, get a 400 that says what to fix', async () => {
     const cases: [Record<string, unknown>, RegExp][] = [
       [{ csv: 'when,text\n2027-09-01 09:00,x', accountIds: [account], timeZone: 'UTC' }, /columns time and text \(missing: time\) \(unknown: when\)/],
       [{ csv: 'time,text\n', accountIds: [account], timeZone: 'UTC' }, /no rows/],
       [{ csv: 'time,text\n2027-09-01 09:00,"unclosed', accountIds: [account], timeZone: 'UTC' }, /body\.csv/],
-      [{ csv: 'time,text\n2027-09-01 09:00,a,b', accountIds: [account], timeZone: 'UTC' }, /body\.csv, line 2/],
+      [{ csv: 'time,text\n2027-09-01 09:00,a,b', accountIds: [account], timeZone: 'UTC' }, /body\.csv, line 2: this row has 3 fields and the first line names 2 \(time and text\); put a text that has commas or line breaks in double quotes/],
       [{ csv: 'time,text\nnext tuesday,x\n2027-09-01 09:00,', accountIds: [account], timeZone: 'UTC' }, /line 2: "next tuesday" is not a time.*line 3: the text is empty/],
       [{ csv: `time,text\n${Array.from({ length: 351 }, () => '2027-09-01 09:00,x').join('\n')}`, accountIds: [account], timeZone: 'UTC' }, /351 rows; upload at most 350/],
       [{ csv: 'time,text\n2027-09-01 09:00,x', accountIds: [account], timeZone: 'Mars/Olympus' }, /timeZone/],

@@ -38,6 +38,42 @@ export function localToInstant(local: string, zone: string, field = 'localTime')
   return new Date(best);
 }
 
+/**
+ * Each zone's offset on each calendar day seen (see localResolver), shared by every upload: minutes, or
+ * NaN when the day needs the exact rules. A zone's rules do not change while the process runs.
+ */
+const dayOffsets = new LRUCache<string, number>({ max: 20_000 });
+
+/**
+ * localToInstant for many wall-clock times in one zone (a bulk upload): the zone's offset is looked up
+ * once per calendar day (and remembered for the next upload), and the exact rules above run only for a
+ * day near which the clocks change. Same answers and errors as localToInstant; the zone is checked once.
+ */
+export function localResolver(zone: string, zoneField = 'timeZone'): (local: string, field?: string) => Date {
+  assertZone(zone, zoneField);
+  return (local, field = 'localTime') => {
+    if (!LOCAL_RE.test(local)) return localToInstant(local, zone, field);
+    const day = local.slice(0, 10);
+    const key = `${zone} ${day}`;
+    let offset = dayOffsets.get(key);
+    if (offset === undefined) {
+      // The offset over every instant the day's wall-clock times can mean (UTC−12 to UTC+14 around it), or
+      // NaN when it is not one offset there, or when the day does not exist (2027-02-30).
+      const midnight = DateTime.fromISO(day, { zone: 'utc' });
+      offset = NaN;
+      if (midnight.isValid) {
+        const from = DateTime.fromMillis(midnight.toMillis() - 14 * 3600_000, { zone }).offset;
+        const to = DateTime.fromMillis(midnight.toMillis() + 36 * 3600_000, { zone }).offset;
+        if (from === to) offset = from;
+      }
+      dayOffsets.set(key, offset);
+    }
+    const [h, m, sec] = [Number(local.slice(11, 13)), Number(local.slice(14, 16)), local.length > 16 ? Number(local.slice(17, 19)) : 0];
+    if (Number.isNaN(offset) || h > 23 || m > 59 || sec > 59) return localToInstant(local, zone, field);
+    return new Date(Date.parse(`${day}T${local.slice(11, 16)}:${String(sec).padStart(2, '0')}Z`) - offset * 60_000);
+  };
+}
+
 function sameWall(dt: DateTime, local: string): boolean {
   const want = local.length === 16 ? `${local}:00` : local;
   return dt.toFormat("yyyy-MM-dd'T'HH:mm:ss") === want;

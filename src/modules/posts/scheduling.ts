@@ -122,15 +122,23 @@ export class PostScheduling {
     return due;
   }
 
-  /** The instant a schedule names (null for the queue), and when it is due: a moment ago counts as now. */
-  private instantOf(spec: ScheduleSpec): { at: Date | null; due: Date | null } {
+  /**
+   * The instant a schedule names (null for the queue), and when it is due: a moment ago counts as now; a
+   * time that has passed is refused. `local` turns a local time into an instant, its zone already checked
+   * (bulk upload passes a localResolver, which remembers the zone's offsets).
+   */
+  instantOf(spec: ScheduleSpec, local?: (localTime: string, field: string) => Date): { at: Date | null; due: Date | null } {
     const now = this.d.now();
     let at: Date | null = null;
     if (spec.mode === 'at') {
       at = new Date(spec.at);
     } else if (spec.mode === 'local') {
-      assertZone(spec.timeZone, 'body.timeZone');
-      at = localToInstant(spec.localTime, spec.timeZone, 'body.localTime');
+      if (local) {
+        at = local(spec.localTime, 'body.localTime');
+      } else {
+        assertZone(spec.timeZone, 'body.timeZone');
+        at = localToInstant(spec.localTime, spec.timeZone, 'body.localTime');
+      }
     } else if (spec.mode === 'now') {
       at = now;
     }

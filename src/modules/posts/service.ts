@@ -39,7 +39,7 @@ export class PostsService {
     this.queue = new PostQueue({ db, now });
     this.scheduling = new PostScheduling({ db, validator: this.validator, queue: this.queue, now, ...(d.pastToleranceMs !== undefined ? { pastToleranceMs: d.pastToleranceMs } : {}) });
     this.writer = new PostWriter({ db, validator: this.validator, scheduling: this.scheduling, queue: this.queue, now });
-    this.bulk = new BulkUpload({ db, writer: this.writer });
+    this.bulk = new BulkUpload({ db, validator: this.validator, scheduling: this.scheduling });
     this.calendar = new PostCalendar({ db });
   }
 }

@@ -6,7 +6,7 @@ import { Invalid, UnprocessableContent } from '../../domain/errors.ts';
 import type { ProviderRegistry } from '../../providers/registry.ts';
 import type { ProviderId, ProviderLimits } from '../../providers/types.ts';
 import { socialAccounts } from '../accounts/index.ts';
-import { checkTarget, type Count, type Problem, type TargetContent } from './validate.ts';
+import { checkTarget, type Count, type MediaFacts, type Problem, type TargetContent } from './validate.ts';
 import { maxOccurrence, type Account, type MediaLookup, type Post, type PostInput, type Target } from './model.ts';
 
 export interface ValidationDeps {
@@ -35,6 +35,11 @@ export class PostValidator {
     }
     // In a transaction the media rows stay locked FOR SHARE until it ends, so they cannot be deleted under the post.
     const facts = allMedia.size ? await this.d.media.describe(workspaceId, [...allMedia], db === this.d.db ? undefined : db) : [];
+    return { ...this.check(input, accounts, facts), accounts };
+  }
+
+  /** Each target checked by its network's rules, with its accounts and media facts already read (no database). */
+  check(input: PostInput, accounts: Account[], facts: MediaFacts[]): { problems: Problem[]; counts: { accountId: string; provider: string; counts: Count[] }[] } {
     const fact = (id: string) => facts.find((f) => f.id === id)!;
     const problems: Problem[] = [];
     const counts: { accountId: string; provider: string; counts: Count[] }[] = [];
@@ -54,7 +59,7 @@ export class PostValidator {
       problems.push(...r.problems);
       counts.push({ accountId: acc.id, provider: acc.provider, counts: r.counts });
     }
-    return { problems, counts, accounts };
+    return { problems, counts };
   }
 
   /** The post's accounts, when it breaks no rule of their networks. */
