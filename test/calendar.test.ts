@@ -173,10 +173,10 @@ test('bad parameters are a 400 that says what to change', async () => {
     [{ from: '2027-01-01', to: '2027-01-07', perDay: 1001 }, /perDay must be <= 1000/],
     [{ from: '2027-01-01', to: '2027-01-07', perDay: 2.5 }, /perDay must be integer/],
     [{ from: '2027-01-01', to: '2027-01-07', cursor: 'abc' }, /cursor pages within one day/],
-    [{ from: '2027-01-01', to: '2027-01-01', cursor: 'abc' }, /not a cursor this calendar gave/],
+    [{ from: '2027-01-01', to: '2027-01-01', cursor: 'abc' }, /not a cursor of this list/],
     [{ from: '2027-01-01', to: '2027-01-01', cursor: 'a b' }, /cursor must match pattern/],
     // Well formed, but not an instant: refused here, not by PostgreSQL as a 500.
-    [{ from: '2027-01-01', to: '2027-01-01', cursor: Buffer.from('2027-02-30T24:00:00.000000Z 0b7c1f57-3d4e-4a5b-9c8d-7e6f5a4b3c2d').toString('base64url') }, /not a cursor this calendar gave/],
+    [{ from: '2027-01-01', to: '2027-01-01', cursor: Buffer.from('2027-02-30T24:00:00.000000Z 0b7c1f57-3d4e-4a5b-9c8d-7e6f5a4b3c2d').toString('base64url') }, /not a cursor of this list/],
     [{ from: '2027-02-30', to: '2027-03-01' }, /from must match format "date"/],
     [{ from: '2027-01-01', to: '2027-06-01' }, /at most 92 days/],
     [{ from: '2027-01-07', to: '2027-01-01' }, /on or after from/],

@@ -664,7 +664,10 @@ export interface paths {
         };
         get: {
             parameters: {
-                query?: never;
+                query?: {
+                    limit?: number;
+                    cursor?: string;
+                };
                 header?: never;
                 path?: never;
                 cookie?: never;
@@ -691,7 +694,16 @@ export interface paths {
                                 userAgent: string | null;
                                 rememberMe: boolean;
                             }[];
+                            nextCursor: string | null;
                         };
+                    };
+                };
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
                     };
                 };
                 401: {
@@ -1023,6 +1035,7 @@ export interface paths {
             parameters: {
                 query?: {
                     limit?: number;
+                    cursor?: string;
                     before?: number;
                 };
                 header?: never;
@@ -1045,6 +1058,7 @@ export interface paths {
                                 ip: string | null;
                                 userAgent: string | null;
                             }[];
+                            nextCursor: string | null;
                         };
                     };
                 };
@@ -1137,7 +1151,10 @@ export interface paths {
         };
         get: {
             parameters: {
-                query?: never;
+                query?: {
+                    limit?: number;
+                    cursor?: string;
+                };
                 header?: never;
                 path?: never;
                 cookie?: never;
@@ -1159,7 +1176,16 @@ export interface paths {
                                 /** Format: date-time */
                                 createdAt: string;
                             }[];
+                            nextCursor: string | null;
                         };
+                    };
+                };
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
                     };
                 };
                 401: {
@@ -1504,7 +1530,10 @@ export interface paths {
         };
         get: {
             parameters: {
-                query?: never;
+                query?: {
+                    limit?: number;
+                    cursor?: string;
+                };
                 header?: never;
                 path: {
                     workspaceId: string;
@@ -1529,6 +1558,7 @@ export interface paths {
                                 /** Format: date-time */
                                 joinedAt: string;
                             }[];
+                            nextCursor: string | null;
                         };
                     };
                 };
@@ -1863,7 +1893,10 @@ export interface paths {
         };
         get: {
             parameters: {
-                query?: never;
+                query?: {
+                    limit?: number;
+                    cursor?: string;
+                };
                 header?: never;
                 path: {
                     workspaceId: string;
@@ -1890,6 +1923,7 @@ export interface paths {
                                 /** Format: date-time */
                                 expiresAt: string;
                             }[];
+                            nextCursor: string | null;
                         };
                     };
                 };
@@ -2280,7 +2314,10 @@ export interface paths {
         };
         get: {
             parameters: {
-                query?: never;
+                query?: {
+                    limit?: number;
+                    cursor?: string;
+                };
                 header?: never;
                 path: {
                     workspaceId: string;
@@ -2307,6 +2344,7 @@ export interface paths {
                                 lastUsedAt: string | null;
                                 revokedAt: string | null;
                             }[];
+                            nextCursor: string | null;
                         };
                     };
                 };
@@ -2524,6 +2562,7 @@ export interface paths {
             parameters: {
                 query?: {
                     limit?: number;
+                    cursor?: string;
                     before?: number;
                 };
                 header?: never;
@@ -2555,6 +2594,7 @@ export interface paths {
                                 /** Format: date-time */
                                 createdAt: string;
                             }[];
+                            nextCursor: string | null;
                         };
                     };
                 };
@@ -2676,7 +2716,10 @@ export interface paths {
         };
         get: {
             parameters: {
-                query?: never;
+                query?: {
+                    limit?: number;
+                    cursor?: string;
+                };
                 header?: never;
                 path: {
                     workspaceId: string;
@@ -2709,6 +2752,7 @@ export interface paths {
                                 lastRefreshedAt: string | null;
                                 limits: unknown | null;
                             }[];
+                            nextCursor: string | null;
                         };
                     };
                 };
@@ -3187,6 +3231,7 @@ export interface paths {
             parameters: {
                 query?: {
                     limit?: number;
+                    cursor?: string;
                     before?: string;
                 };
                 header?: never;
@@ -3219,6 +3264,7 @@ export interface paths {
                                 createdAt: string;
                                 contentUrl: string;
                             }[];
+                            nextCursor: string | null;
                             next: string | null;
                         };
                     };
@@ -4372,8 +4418,9 @@ export interface paths {
             parameters: {
                 query?: {
                     limit?: number;
-                    before?: string;
+                    cursor?: string;
                     status?: "pending" | "delivered" | "failed";
+                    before?: string;
                 };
                 header?: never;
                 path: {
@@ -4415,6 +4462,7 @@ export interface paths {
                                     error: string | null;
                                 }[];
                             }[];
+                            nextCursor: string | null;
                             nextBefore: string | null;
                         };
                     };
@@ -4590,8 +4638,8 @@ export interface paths {
             parameters: {
                 query?: {
                     status?: "draft" | "pending_approval" | "scheduled";
-                    limit?: number;
                     before?: string;
+                    limit?: number;
                     cursor?: string;
                 };
                 header?: never;
@@ -4673,6 +4721,7 @@ export interface paths {
                                     }[];
                                 }[];
                             }[];
+                            nextCursor: string | null;
                             next: string | null;
                         };
                     };
@@ -6710,7 +6759,10 @@ export interface paths {
         };
         get: {
             parameters: {
-                query?: never;
+                query?: {
+                    limit?: number;
+                    cursor?: string;
+                };
                 header?: never;
                 path: {
                     workspaceId: string;
@@ -6790,6 +6842,7 @@ export interface paths {
                                     }[];
                                 }[];
                             }[];
+                            nextCursor: string | null;
                         };
                     };
                 };
@@ -7117,7 +7170,10 @@ export interface paths {
         };
         get: {
             parameters: {
-                query?: never;
+                query?: {
+                    limit?: number;
+                    cursor?: string;
+                };
                 header?: never;
                 path: {
                     workspaceId: string;
@@ -7139,6 +7195,7 @@ export interface paths {
                                 publishAt: string;
                                 text: string;
                             }[];
+                            nextCursor: string | null;
                         };
                     };
                 };
@@ -7214,6 +7271,7 @@ export interface paths {
                                 publishAt: string;
                                 text: string;
                             }[];
+                            nextCursor: string | null;
                         };
                     };
                 };

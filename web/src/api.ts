@@ -199,6 +199,24 @@ export const api = {
   del: <T = void>(path: string, opts?: RequestOptions) => request<T>('DELETE', path, opts),
 };
 
+type ListKey<A> = { [K in keyof A]: A[K] extends unknown[] ? K : never }[keyof A];
+
+/**
+ * The whole of a keyset-paged list, for the places that need all of a set that stays small (the accounts of
+ * a picker, the members whose names label other lists, a queue to reorder): follows nextCursor to the last
+ * page, 200 items at a time. A list that can grow long is shown a page at a time instead.
+ */
+export async function getAll<A extends { nextCursor: string | null }>(path: string, key: ListKey<A>, opts: RequestOptions = {}): Promise<A> {
+  const pageOf = (cursor?: string) => api.get<A>(path, { ...opts, query: { ...opts.query, limit: 200, ...(cursor ? { cursor } : {}) } });
+  let page = await pageOf();
+  const items = [...(page[key] as unknown[])];
+  while (page.nextCursor) {
+    page = await pageOf(page.nextCursor);
+    items.push(...(page[key] as unknown[]));
+  }
+  return { ...page, [key]: items, nextCursor: null };
+}
+
 /** Sign in: the refresh token goes to the httpOnly cookie, the access token stays here. */
 export async function signIn(email: string, password: string, rememberMe: boolean): Promise<TokenAnswer> {
   const t = await request<TokenAnswer>('POST', '/api/auth/login', { anonymous: true, body: { email, password, rememberMe, refreshTokenTransport: 'cookie' } });

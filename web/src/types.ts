@@ -18,6 +18,9 @@ export type RequestBody<P extends keyof paths, M extends Method> =
 
 export type Role = 'owner' | 'admin' | 'editor' | 'viewer';
 
+/** One page of a keyset-paged list: its items under `key`, and the cursor of the next page. */
+export type Paged<K extends string, T> = { [P in K]: T[] } & { nextCursor: string | null };
+
 export type Me = Answer<'/api/auth/me', 'get'>;
 export type Workspace = Answer<'/api/workspaces/{workspaceId}', 'get'>;
 
@@ -40,6 +43,9 @@ export type ThreadPart = NonNullable<Variant['thread']>[number];
 export type Attempt = NonNullable<Target['attemptLog']>[number];
 export type PostList = Omit<Answer<'/api/workspaces/{workspaceId}/posts', 'get'>, 'posts'> & { posts: Post[] };
 export type ApprovalList = Omit<Answer<'/api/workspaces/{workspaceId}/approvals', 'get'>, 'posts'> & { posts: Post[] };
+
+export type QueuePage = Answer<'/api/workspaces/{workspaceId}/accounts/{accountId}/queue', 'get'>;
+export type QueueItem = QueuePage['targets'][number];
 
 export type CalendarAnswer = Answer<'/api/workspaces/{workspaceId}/calendar', 'get'>;
 export type CalendarItem = CalendarAnswer['days'][number]['targets'][number];

@@ -138,6 +138,24 @@ export function useLoad<T>(fn: () => Promise<T>, deps: unknown[]): Loaded<T> {
   return { ...state, reload, setData };
 }
 
+/**
+ * A keyset-paged list shown a page at a time: the first page (loaded again when `deps` change or on
+ * reload), then each "show more" appends the next page, read with the previous page's nextCursor.
+ */
+export function usePages<T>(fetchPage: (cursor?: string) => Promise<{ items: T[]; nextCursor: string | null }>, deps: unknown[]) {
+  const first = useLoad(() => fetchPage(), deps);
+  const [more, setMore] = useState<{ items: T[]; nextCursor: string | null } | null>(null);
+  useEffect(() => setMore(null), [first.data]);
+  const [run, loadingMore] = useAction();
+  const nextCursor = more ? more.nextCursor : first.data?.nextCursor ?? null;
+  const items = [...(first.data?.items ?? []), ...(more?.items ?? [])];
+  const loadMore = nextCursor === null ? null : () => run(async () => {
+    const r = await fetchPage(nextCursor);
+    setMore((m) => ({ items: [...(m?.items ?? []), ...r.items], nextCursor: r.nextCursor }));
+  });
+  return { first, items, loadMore, loadingMore };
+}
+
 /** Runs an action with a busy flag; its error is shown as a toast (and returned as undefined). */
 export function useAction(): [<R>(fn: () => Promise<R>, ok?: string | ((r: R) => string | undefined)) => Promise<R | undefined>, boolean] {
   const [busy, setBusy] = useState(false);

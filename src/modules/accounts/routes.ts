@@ -3,6 +3,7 @@
 import { createHash } from 'node:crypto';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import { NextCursor, pageQuery } from '../../http/paging.ts';
 import type { AuthGuards } from '../auth/authenticate.ts';
 import { userOf } from '../auth/authenticate.ts';
 import type { WorkspaceAccessFactory } from '../workspaces/access.ts';
@@ -64,8 +65,15 @@ export const accountRoutes: FastifyPluginAsyncTypebox<AccountRouteDeps> = async 
 
   app.get('/api/workspaces/:workspaceId/accounts', {
     preHandler: [d.guards.any, d.workspaceAccess('accounts.read')],
-    schema: { tags, summary: 'Connected accounts', params: WorkspaceParams, response: { 200: Type.Object({ accounts: Type.Array(AccountSchema) }), ...errors(400, 401, 403, 404) } },
-  }, async (req) => ({ accounts: (await d.accounts.list(req.params.workspaceId)).map(publicAccount) }));
+    schema: {
+      tags, summary: 'Connected accounts, by network then name, a page at a time', params: WorkspaceParams,
+      querystring: Type.Object(pageQuery('accounts', 200), { additionalProperties: false }),
+      response: { 200: Type.Object({ accounts: Type.Array(AccountSchema), nextCursor: NextCursor }), ...errors(400, 401, 403, 404) },
+    },
+  }, async (req) => {
+    const { items, nextCursor } = await d.accounts.list(req.params.workspaceId, req.query);
+    return { accounts: items.map(publicAccount), nextCursor };
+  });
 
   app.get('/api/workspaces/:workspaceId/accounts/:accountId', {
     preHandler: [d.guards.any, d.workspaceAccess('accounts.read')],

@@ -37,6 +37,8 @@ export const socialAccounts = pgTable('social_accounts', {
   // Connecting the same network account to one workspace twice is the same account.
   uniqueIndex('social_accounts_identity_key').on(t.workspaceId, t.provider, t.host, t.externalId),
   index('social_accounts_refresh_idx').on(t.tokenExpiresAt).where(sql`status = 'active'`),
+  // The accounts list: by network, then name.
+  index('social_accounts_list_idx').on(t.workspaceId, t.provider, t.username, t.id),
 ]);
 
 /** Mastodon apps AllIN registered, one per instance, kept (the secret encrypted) so it registers once. */

@@ -11,6 +11,7 @@
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { and, eq, inArray, lte, ne, sql } from 'drizzle-orm';
 import type { Db, DbOrTx } from '../../infra/db/client.ts';
+import { keyset, type PageRequest } from '../../infra/db/keyset.ts';
 import type { KeyValueStore } from '../../infra/stores/types.ts';
 import { LocalFallback } from '../../infra/stores/local-fallback.ts';
 import type { Logger } from '../../infra/logger.ts';
@@ -32,6 +33,8 @@ import type { EventEmitter } from '../webhooks/index.ts';
 export const STATE_TTL_MS = 10 * 60_000;
 /** Refresh a token this long before it expires. */
 const REFRESH_AHEAD_MS = 5 * 60_000;
+/** By network, then name (social_accounts_list_idx). */
+const accountList = keyset('accounts', { provider: [socialAccounts.provider, 'text'], username: [socialAccounts.username, 'text'], id: [socialAccounts.id, 'uuid'] }, 'asc');
 
 type Actor = Pick<AuditEntry, 'actorUserId' | 'actorApiKeyId' | 'ip' | 'userAgent'>;
 
@@ -228,9 +231,13 @@ export class AccountService {
     });
   }
 
-  async list(workspaceId: string) {
-    return this.d.db.select().from(socialAccounts).where(and(eq(socialAccounts.workspaceId, workspaceId), ne(socialAccounts.status, 'disconnected')))
-      .orderBy(socialAccounts.provider, socialAccounts.username);
+  /** The connected accounts (not the disconnected ones) by network, then name, a page at a time. */
+  async list(workspaceId: string, page: PageRequest): Promise<{ items: Account[]; nextCursor: string | null }> {
+    const rows = await this.d.db.select({ account: socialAccounts, cursorKey: accountList.fields.cursorKey }).from(socialAccounts)
+      .where(and(eq(socialAccounts.workspaceId, workspaceId), ne(socialAccounts.status, 'disconnected'), accountList.startAfter(page)))
+      .orderBy(...accountList.orderBy).limit(page.limit + 1);
+    const { items, nextCursor } = accountList.page(rows, page.limit);
+    return { items: items.map((r) => r.account), nextCursor };
   }
 
   async get(workspaceId: string, accountId: string): Promise<Account> {

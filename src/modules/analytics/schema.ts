@@ -11,4 +11,8 @@ export const postMetrics = pgTable('post_metrics', {
   replies: bigint('replies', { mode: 'number' }),
   impressions: bigint('impressions', { mode: 'number' }),
   collectedAt: timestamp('collected_at', { withTimezone: true }).notNull().defaultNow(),
-}, (t) => [index('post_metrics_target_idx').on(t.targetId, t.collectedAt), index('post_metrics_account_idx').on(t.accountId, t.collectedAt)]);
+}, (t) => [
+  // A target's series in order, and its latest figures (collected_at then id: the order the reads use).
+  index('post_metrics_target_series_idx').on(t.targetId, t.collectedAt, t.id),
+  index('post_metrics_account_idx').on(t.accountId, t.collectedAt),
+]);

@@ -2,6 +2,7 @@
 // for signed-in owners and admins only (no scope grants apikeys.manage, so a key cannot mint keys).
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import { NextCursor, pageQuery } from '../../http/paging.ts';
 import type { AuthGuards } from '../auth/authenticate.ts';
 import { userOf } from '../auth/authenticate.ts';
 import { accessOf, auditActor, type WorkspaceAccessFactory } from '../workspaces/access.ts';
@@ -67,15 +68,17 @@ export const apiKeyRoutes: FastifyPluginAsyncTypebox<ApiKeyRouteDeps> = async (a
   app.get('/api/workspaces/:workspaceId/api-keys', {
     preHandler: [guards.any, access('apikeys.manage')],
     schema: {
-      tags, summary: 'The workspace\'s API keys, revoked ones included (never the secret)',
-      params: WorkspaceParams, response: { 200: Type.Object({ apiKeys: Type.Array(ApiKeyItem) }), ...errors(400, 401, 403, 404, 429) },
+      tags, summary: 'The workspace\'s API keys, newest first, revoked ones included (never the secret), a page at a time',
+      params: WorkspaceParams, querystring: Type.Object(pageQuery('keys', 200), { additionalProperties: false }),
+      response: { 200: Type.Object({ apiKeys: Type.Array(ApiKeyItem), nextCursor: NextCursor }), ...errors(400, 401, 403, 404, 429) },
     },
   }, async (req) => {
-    const rows = await d.apiKeys.list(req.params.workspaceId);
+    const { items, nextCursor } = await d.apiKeys.list(req.params.workspaceId, req.query);
     return {
-      apiKeys: rows.map((k) => ({
+      apiKeys: items.map(({ cursorKey: _, ...k }) => ({
         ...k, scopes: k.scopes as Scope[], createdAt: iso(k.createdAt), lastUsedAt: isoOrNull(k.lastUsedAt), revokedAt: isoOrNull(k.revokedAt),
       })),
+      nextCursor,
     };
   });
 

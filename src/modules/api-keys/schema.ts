@@ -15,4 +15,4 @@ export const apiKeys = pgTable('api_keys', {
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   lastUsedAt: timestamp('last_used_at', { withTimezone: true }),
   revokedAt: timestamp('revoked_at', { withTimezone: true }),
-}, (t) => [index('api_keys_workspace_idx').on(t.workspaceId)]);
+}, (t) => [index('api_keys_list_idx').on(t.workspaceId, t.createdAt, t.id)]);

@@ -2,9 +2,10 @@
 // show it in lists); the whole key only as a SHA-256 hash, compared in constant time. Every request
 // reads the key's row, so a revoked key stops working on every API process at once.
 import { timingSafeEqual, randomBytes } from 'node:crypto';
-import { and, desc, eq, isNull, sql } from 'drizzle-orm';
+import { and, eq, isNull, sql } from 'drizzle-orm';
 import { LRUCache } from 'lru-cache';
 import type { Db, DbOrTx } from '../../infra/db/client.ts';
+import { keyset, type PageRequest } from '../../infra/db/keyset.ts';
 import { Forbidden, NotFound } from '../../domain/errors.ts';
 import { audit, type AuditEntry } from '../audit/service.ts';
 import { sha256 } from '../auth/tokens.ts';
@@ -12,6 +13,8 @@ import { holdWorkspace } from '../workspaces/hold.ts';
 import { PERMISSION_DESCRIPTIONS, SCOPES, can, type Permission, type Scope } from '../workspaces/permissions.ts';
 import type { Role } from '../workspaces/schema.ts';
 import { apiKeys } from './schema.ts';
+
+const keyList = keyset('api-keys', { createdAt: [apiKeys.createdAt, 'time'], id: [apiKeys.id, 'uuid'] }, 'desc');
 
 export interface AuthenticatedKey {
   id: string;
@@ -89,11 +92,14 @@ export class ApiKeyService {
     });
   }
 
-  async list(workspaceId: string) {
-    return this.db.select({
+  /** Newest first, revoked keys included, a page at a time (api_keys_list_idx). */
+  async list(workspaceId: string, page: PageRequest) {
+    const rows = await this.db.select({
       id: apiKeys.id, name: apiKeys.name, prefix: apiKeys.prefix, scopes: apiKeys.scopes, createdBy: apiKeys.createdBy,
-      createdAt: apiKeys.createdAt, lastUsedAt: apiKeys.lastUsedAt, revokedAt: apiKeys.revokedAt,
-    }).from(apiKeys).where(eq(apiKeys.workspaceId, workspaceId)).orderBy(desc(apiKeys.createdAt), desc(apiKeys.id));
+      createdAt: apiKeys.createdAt, lastUsedAt: apiKeys.lastUsedAt, revokedAt: apiKeys.revokedAt, cursorKey: keyList.fields.cursorKey,
+    }).from(apiKeys).where(and(eq(apiKeys.workspaceId, workspaceId), keyList.startAfter(page)))
+      .orderBy(...keyList.orderBy).limit(page.limit + 1);
+    return keyList.page(rows, page.limit);
   }
 
   /** Revoking a revoked key is a no-op; a key of another workspace is, from here, a key that does not exist. */

@@ -1,12 +1,13 @@
-// /api/workspaces/:workspaceId/audit: the workspace's audit log, newest first, paged with `before`.
+// /api/workspaces/:workspaceId/audit: the workspace's audit log, newest first, a page at a time.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { Db } from '../../infra/db/client.ts';
-import { PagingQuery } from '../../http/paging.ts';
+import { NextCursor } from '../../http/paging.ts';
 import type { AuthGuards } from '../auth/authenticate.ts';
 import type { WorkspaceAccessFactory } from '../workspaces/access.ts';
 import { DateTime, WorkspaceParams, errors, iso, lowerCaseIds } from '../workspaces/input.ts';
 import { listAudit } from './service.ts';
+import { AuditQuery } from './query.ts';
 
 export interface AuditRouteDeps {
   db: Db;
@@ -16,7 +17,7 @@ export interface AuditRouteDeps {
 
 const NullableString = Type.Union([Type.String(), Type.Null()]);
 const AuditEvent = Type.Object({
-  id: Type.Integer({ description: 'Increasing; pass the last one as `before` for the next page' }),
+  id: Type.Integer({ description: 'Increasing: newer events have larger ids' }),
   action: Type.String({ description: 'e.g. workspace.renamed, member.role_changed, apikey.created' }),
   actorUserId: NullableString,
   actorApiKeyId: NullableString,
@@ -35,13 +36,14 @@ export const auditRoutes: FastifyPluginAsyncTypebox<AuditRouteDeps> = async (app
     schema: {
       tags: ['audit'], summary: 'The workspace audit log, newest first',
       params: WorkspaceParams,
-      querystring: PagingQuery,
-      response: { 200: Type.Object({ events: Type.Array(AuditEvent) }), ...errors(400, 401, 403, 404, 429) },
+      querystring: AuditQuery,
+      response: { 200: Type.Object({ events: Type.Array(AuditEvent), nextCursor: NextCursor }), ...errors(400, 401, 403, 404, 429) },
     },
   }, async (req) => {
-    const rows = await listAudit(d.db, { workspaceId: req.params.workspaceId }, req.query);
+    const { events, nextCursor } = await listAudit(d.db, { workspaceId: req.params.workspaceId }, req.query);
     return {
-      events: rows.map((r) => ({
+      nextCursor,
+      events: events.map((r) => ({
         id: r.id, action: r.action, actorUserId: r.actorUserId, actorApiKeyId: r.actorApiKeyId, targetType: r.targetType, targetId: r.targetId,
         ip: r.ip, userAgent: r.userAgent, details: r.details, createdAt: iso(r.createdAt),
       })),

@@ -15,6 +15,7 @@ export const auditLog = pgTable('audit_log', {
   details: jsonb('details').$type<Record<string, unknown>>().notNull().default({}),
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
 }, (t) => [
-  index('audit_log_workspace_idx').on(t.workspaceId, t.createdAt),
-  index('audit_log_actor_idx').on(t.actorUserId, t.createdAt),
+  // A workspace's log and a user's own events, newest (largest id) first.
+  index('audit_log_workspace_list_idx').on(t.workspaceId, t.id),
+  index('audit_log_actor_list_idx').on(t.actorUserId, t.id),
 ]);

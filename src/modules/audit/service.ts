@@ -1,6 +1,7 @@
 // The audit log: who did what, when, from where. Written in the caller's transaction where there is one.
-import { and, desc, eq, lt, sql, type SQL } from 'drizzle-orm';
+import { and, eq, lt, sql, type SQL } from 'drizzle-orm';
 import type { DbOrTx } from '../../infra/db/client.ts';
+import { keyset, type PageRequest } from '../../infra/db/keyset.ts';
 import { auditLog } from './schema.ts';
 
 export interface AuditEntry {
@@ -58,11 +59,18 @@ function auditRow(entry: AuditEntry) {
   };
 }
 
-export async function listAudit(db: DbOrTx, where: { workspaceId?: string; actorUserId?: string }, opts: { limit: number; before?: number }) {
-  const conds = [
-    where.workspaceId ? eq(auditLog.workspaceId, where.workspaceId) : undefined,
-    where.actorUserId ? eq(auditLog.actorUserId, where.actorUserId) : undefined,
-    opts.before ? lt(auditLog.id, opts.before) : undefined,
-  ].filter((c) => c !== undefined);
-  return db.select().from(auditLog).where(and(...conds)).orderBy(desc(auditLog.id)).limit(opts.limit);
+const auditList = keyset('audit', { id: [auditLog.id, 'int'] }, 'desc');
+
+/**
+ * Newest first, a page at a time: a workspace's events (audit_log_workspace_list_idx) or a user's own
+ * (audit_log_actor_list_idx). `before` (an event id) is the older way to ask for the next page.
+ */
+export async function listAudit(db: DbOrTx, where: { workspaceId: string } | { actorUserId: string }, opts: PageRequest & { before?: number | undefined }) {
+  const rows = await db.select({ event: auditLog, cursorKey: auditList.fields.cursorKey }).from(auditLog).where(and(
+    'workspaceId' in where ? eq(auditLog.workspaceId, where.workspaceId) : eq(auditLog.actorUserId, where.actorUserId),
+    opts.before !== undefined ? lt(auditLog.id, opts.before) : undefined,
+    auditList.startAfter(opts),
+  )).orderBy(...auditList.orderBy).limit(opts.limit + 1);
+  const { items, nextCursor } = auditList.page(rows, opts.limit);
+  return { events: items.map((r) => r.event), nextCursor };
 }

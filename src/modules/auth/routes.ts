@@ -4,13 +4,14 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type, type Static } from 'typebox';
 import { ApiError } from '../../http/errors.ts';
-import { PagingQuery } from '../../http/paging.ts';
+import { NextCursor, pageQuery } from '../../http/paging.ts';
 import type { AuthService, IssuedTokens } from './service.ts';
 import type { AuthGuards } from './authenticate.ts';
 import { requestContext, userOf } from './authenticate.ts';
 import type { SessionService } from './sessions.ts';
 import type { TokenService } from './tokens.ts';
 import { listAudit } from '../audit/service.ts';
+import { AuditQuery } from '../audit/query.ts';
 import type { Db } from '../../infra/db/client.ts';
 
 export interface AuthRouteDeps {
@@ -196,12 +197,17 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRouteDeps> = async (app, 
 
   app.get('/api/auth/sessions', {
     preHandler: guards.user,
-    schema: { tags, summary: 'My active sessions', response: { 200: Type.Object({ sessions: Type.Array(SessionItem) }), ...errors(401) } },
+    schema: {
+      tags, summary: 'My active sessions, newest sign-in first, a page at a time',
+      querystring: Type.Object(pageQuery('sessions', 200), { additionalProperties: false }),
+      response: { 200: Type.Object({ sessions: Type.Array(SessionItem), nextCursor: NextCursor }), ...errors(400, 401) },
+    },
   }, async (req) => {
     const { userId, sessionId } = userOf(req);
-    const rows = await d.sessions.list(userId);
+    const { items, nextCursor } = await d.sessions.list(userId, req.query);
     return {
-      sessions: rows.map((s) => ({
+      nextCursor,
+      sessions: items.map((s) => ({
         ...s, current: s.id === sessionId, createdAt: s.createdAt.toISOString(), lastUsedAt: s.lastUsedAt.toISOString(), expiresAt: s.expiresAt.toISOString(),
       })),
     };
@@ -262,14 +268,14 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRouteDeps> = async (app, 
   app.get('/api/auth/activity', {
     preHandler: guards.user,
     schema: { tags, summary: 'Security events of my account (sign-ins, failures, password changes, revocations)',
-      querystring: PagingQuery,
+      querystring: AuditQuery,
       response: { 200: Type.Object({ events: Type.Array(Type.Object({
         id: Type.Integer(), action: Type.String(), createdAt: Type.String({ format: 'date-time' }),
         ip: Type.Union([Type.String(), Type.Null()]), userAgent: Type.Union([Type.String(), Type.Null()]),
-      })) }), ...errors(400, 401) } },
+      })), nextCursor: NextCursor }), ...errors(400, 401) } },
   }, async (req) => {
-    const rows = await listAudit(d.db, { actorUserId: userOf(req).userId }, req.query);
-    return { events: rows.map((r) => ({ id: r.id, action: r.action, createdAt: r.createdAt.toISOString(), ip: r.ip, userAgent: r.userAgent })) };
+    const { events, nextCursor } = await listAudit(d.db, { actorUserId: userOf(req).userId }, req.query);
+    return { events: events.map((r) => ({ id: r.id, action: r.action, createdAt: r.createdAt.toISOString(), ip: r.ip, userAgent: r.userAgent })), nextCursor };
   });
 
   app.get('/.well-known/jwks.json', {

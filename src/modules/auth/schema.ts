@@ -38,6 +38,8 @@ export const sessions = pgTable('sessions', {
   revokeReason: text('revoke_reason'),
 }, (t) => [
   index('sessions_user_idx').on(t.userId),
+  // A user's live sessions, newest sign-in first.
+  index('sessions_live_idx').on(t.userId, t.createdAt, t.id).where(sql`revoked_at is null`),
   uniqueIndex('sessions_refresh_hash_key').on(t.refreshHash),
   index('sessions_previous_hashes_idx').using('gin', t.previousHashes),
 ]);

@@ -12,8 +12,9 @@
 //   it live in the database under the store's current epoch (a marker a flushed or new store lacks) and
 //   connection; otherwise, and whenever the store cannot answer, the database decides (see isRevoked).
 import { randomUUID } from 'node:crypto';
-import { and, desc, eq, gt, isNull, ne, sql } from 'drizzle-orm';
+import { and, eq, gt, isNull, ne, sql } from 'drizzle-orm';
 import type { Db, DbOrTx } from '../../infra/db/client.ts';
+import { keyset, type PageRequest } from '../../infra/db/keyset.ts';
 import type { KeyValueStore } from '../../infra/stores/types.ts';
 import { sessions } from './schema.ts';
 
@@ -62,6 +63,9 @@ const EPOCH_KEY = 'revocation-epoch';
 const EPOCH_TTL_MS = 24 * 3600_000;
 /** Sessions this process remembers as confirmed live; the oldest is forgotten first (and read again). */
 const MAX_CONFIRMED = 100_000;
+
+/** A user's live sessions, newest sign-in first (sessions_live_idx). */
+const sessionList = keyset('sessions', { createdAt: [sessions.createdAt, 'time'], id: [sessions.id, 'uuid'] }, 'desc');
 
 const REVOKED_SQL = 'select revoked_at is not null as revoked from sessions where id = $1';
 
@@ -277,13 +281,17 @@ export class SessionService {
     return rows.length;
   }
 
-  async list(userId: string) {
-    return this.db.select({
+  /** The user's live sessions, newest sign-in first, a page at a time. */
+  async list(userId: string, page: PageRequest) {
+    const rows = await this.db.select({
       id: sessions.id, createdAt: sessions.createdAt, lastUsedAt: sessions.lastUsedAt, expiresAt: sessions.expiresAt,
-      ip: sessions.ip, userAgent: sessions.userAgent, rememberMe: sessions.rememberMe,
+      ip: sessions.ip, userAgent: sessions.userAgent, rememberMe: sessions.rememberMe, cursorKey: sessionList.fields.cursorKey,
     }).from(sessions)
-      .where(and(eq(sessions.userId, userId), isNull(sessions.revokedAt), gt(sessions.expiresAt, sql`now()`)))
-      .orderBy(desc(sessions.lastUsedAt));
+      .where(and(eq(sessions.userId, userId), isNull(sessions.revokedAt), gt(sessions.expiresAt, sql`now()`),
+        sessionList.startAfter(page)))
+      .orderBy(...sessionList.orderBy).limit(page.limit + 1);
+    const { items, nextCursor } = sessionList.page(rows, page.limit);
+    return { items: items.map(({ cursorKey: _, ...s }) => s), nextCursor };
   }
 
   async find(sessionId: string) {

@@ -6,6 +6,7 @@ import type { FastifyRequest } from 'fastify';
 import multipart from '@fastify/multipart';
 import { Type } from 'typebox';
 import { ApiError } from '../../http/errors.ts';
+import { NextCursor, pageQuery } from '../../http/paging.ts';
 import type { AuthGuards } from '../auth/authenticate.ts';
 import type { WorkspaceAccessFactory } from '../workspaces/access.ts';
 import { DateTime, Uuid, WorkspaceParams, errors, iso, lowerCaseIds } from '../workspaces/input.ts';
@@ -158,17 +159,21 @@ export const mediaRoutes: FastifyPluginAsyncTypebox<MediaRouteDeps> = async (app
   app.get('/api/workspaces/:workspaceId/media', {
     preHandler: [d.guards.any, d.workspaceAccess('posts.read')],
     schema: {
-      tags, summary: 'Uploaded media, newest first',
+      tags, summary: 'Uploaded media, newest first, a page at a time',
       params: WorkspaceParams,
       querystring: Type.Object({
-        limit: Type.Integer({ minimum: 1, maximum: 200, default: 50, description: 'How many (1-200)' }),
-        before: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'The `next` value of the previous page' })),
+        ...pageQuery('uploads', 200),
+        before: Type.Optional(Type.String({ minLength: 1, maxLength: 2000, description: 'The same as cursor (kept for older clients)' })),
       }, { additionalProperties: false }),
-      response: { 200: Type.Object({ media: Type.Array(MediaSchema), next: Type.Union([Type.String(), Type.Null()], { description: 'Pass as `before` for the next page; null on the last one' }) }), ...errors(400, 401, 403, 404, 429) },
+      response: {
+        200: Type.Object({ media: Type.Array(MediaSchema), nextCursor: NextCursor, next: Type.Union([Type.String(), Type.Null()], { description: 'The same as nextCursor (kept for older clients)' }) }),
+        ...errors(400, 401, 403, 404, 429),
+      },
     },
   }, async (req) => {
-    const { items, next } = await d.media.list(req.params.workspaceId, { limit: req.query.limit, ...(req.query.before ? { before: req.query.before } : {}) });
-    return { media: items.map(publicMedia), next };
+    const { limit, cursor, before } = req.query;
+    const { items, nextCursor } = await d.media.list(req.params.workspaceId, { limit, cursor: cursor ?? before, cursorField: cursor === undefined ? 'querystring.before' : 'querystring.cursor' });
+    return { media: items.map(publicMedia), nextCursor, next: nextCursor };
   });
 
   app.get('/api/workspaces/:workspaceId/media/:mediaId', {

@@ -20,4 +20,4 @@ export const media = pgTable('media', {
   durationSeconds: real('duration_seconds'),
   altText: text('alt_text'),
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
-}, (t) => [index('media_workspace_idx').on(t.workspaceId, t.createdAt)]);
+}, (t) => [index('media_list_idx').on(t.workspaceId, t.createdAt, t.id)]);

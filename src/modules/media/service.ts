@@ -21,11 +21,12 @@
 //     while a file is written (ENOSPC): the partial file is removed and no row is written.
 import { randomUUID } from 'node:crypto';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
-import { and, asc, desc, eq, gt, inArray, lt, or, sql } from 'drizzle-orm';
+import { and, asc, eq, gt, inArray, lt, sql } from 'drizzle-orm';
 import { fileTypeFromBuffer } from 'file-type';
 import { imageSize } from 'image-size';
 import type { Task } from 'graphile-worker';
 import type { Db, DbOrTx } from '../../infra/db/client.ts';
+import { keyset, type PageRequest } from '../../infra/db/keyset.ts';
 import type { Logger } from '../../infra/logger.ts';
 import { Conflict, DomainError, InsufficientStorage, Invalid, NotFound, TooLarge, UnprocessableContent, UnsupportedMediaType } from '../../domain/errors.ts';
 import type { MediaItem } from '../../providers/types.ts';
@@ -59,6 +60,7 @@ const IMAGE_PREFIX_BYTES = 512 * 1024;
 export const ALT_TEXT_MAX = 1500;
 const FILE_NAME_MAX = 255;
 const CLEANUP_BATCH = 500;
+const mediaList = keyset('media', { createdAt: [media.createdAt, 'time'], id: [media.id, 'uuid'] }, 'desc');
 
 export interface MediaLimits {
   maxImageBytes: number;
@@ -371,16 +373,14 @@ export class MediaService {
     return { width: turned ? size.height : size.width, height: turned ? size.width : size.height };
   }
 
-  /** Newest first; `before` is the `next` cursor of the previous page. */
-  async list(workspaceId: string, paging: { limit: number; before?: string }): Promise<{ items: Media[]; next: string | null }> {
-    const after = paging.before ? decodeCursor(paging.before) : undefined;
-    const rows = await this.d.db.select().from(media).where(and(
+  /** Newest first, a page at a time (media_list_idx); `cursor` is the previous page's nextCursor. */
+  async list(workspaceId: string, page: PageRequest): Promise<{ items: Media[]; nextCursor: string | null }> {
+    const rows = await this.d.db.select({ media, cursorKey: mediaList.fields.cursorKey }).from(media).where(and(
       eq(media.workspaceId, workspaceId),
-      after ? or(lt(media.createdAt, after.createdAt), and(eq(media.createdAt, after.createdAt), lt(media.id, after.id))) : undefined,
-    )).orderBy(desc(media.createdAt), desc(media.id)).limit(paging.limit + 1);
-    const items = rows.slice(0, paging.limit);
-    const last = items.at(-1);
-    return { items, next: rows.length > paging.limit && last ? encodeCursor(last) : null };
+      mediaList.startAfter(page),
+    )).orderBy(...mediaList.orderBy).limit(page.limit + 1);
+    const { items, nextCursor } = mediaList.page(rows, page.limit);
+    return { items: items.map((r) => r.media), nextCursor };
   }
 
   async get(workspaceId: string, id: string): Promise<Media> {
@@ -514,20 +514,6 @@ export class MediaService {
     if (swept > 0) this.d.log?.info({ swept }, 'removed unfinished uploads from media storage');
     return removed;
   }
-}
-
-function encodeCursor(row: Media): string {
-  return Buffer.from(`${row.createdAt.toISOString()}|${row.id}`).toString('base64url');
-}
-
-function decodeCursor(cursor: string): { createdAt: Date; id: string } {
-  const [at, id] = Buffer.from(cursor, 'base64url').toString().split('|');
-  const createdAt = new Date(at ?? '');
-  if (!id || !UUID.test(id) || Number.isNaN(createdAt.getTime())) {
-    throw new Invalid('VALIDATION_FAILED', 'querystring.before is not a cursor this API gave: pass the `next` value of the previous page unchanged',
-      [{ field: 'querystring.before', message: 'is not a valid cursor' }]);
-  }
-  return { createdAt, id };
 }
 
 /** Job `cleanup_media` (hourly, see runtime.ts). */

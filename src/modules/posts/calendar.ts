@@ -9,6 +9,7 @@
 // not the whole variant with its thread), and times are formatted by one cached Intl formatter per zone.
 import { sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../../infra/db/client.ts';
+import { keyset } from '../../infra/db/keyset.ts';
 import { Invalid } from '../../domain/errors.ts';
 import { assertZone, clockIn, startOfDay } from '../../shared/time.ts';
 
@@ -50,16 +51,8 @@ export interface CalendarQuery {
 /** The day-time of a target, as the index has it: the same expression, or the index does not serve it. */
 const at = sql.raw('coalesce(t.published_at, t.publish_at)');
 
-// Cursor: where a day's listing stopped, (time to the microsecond, target id), opaque to clients.
-const CURSOR_RE = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z) ([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
-const encodeCursor = (atUs: string, id: string) => Buffer.from(`${atUs} ${id}`).toString('base64url');
-function decodeCursor(cursor: string): { at: string; id: string } {
-  const m = CURSOR_RE.exec(Buffer.from(cursor, 'base64url').toString());
-  // The instant must be a real one (no 30 February, no 24:00), as PostgreSQL would refuse it otherwise.
-  const ms = m ? Date.parse(m[1]!) : Number.NaN;
-  if (!m || Number.isNaN(ms) || new Date(ms).toISOString().slice(0, 19) !== m[1]!.slice(0, 19)) throw new Invalid('VALIDATION_FAILED', 'querystring.cursor: not a cursor this calendar gave; pass a day\'s nextCursor unchanged.', [{ field: 'querystring.cursor', message: 'unknown cursor' }]);
-  return { at: m[1]!, id: m[2]! };
-}
+/** Within a day, targets in (time, id) order; a cursor is where a day's listing stopped (the shared keyset cursor). */
+const dayList = keyset('calendar', { at: [at, 'time'], id: [sql.raw('t.id'), 'uuid'] }, 'asc');
 
 /** One array parameter (drizzle would spread a JS array into one parameter per element). */
 const pgArray = (xs: string[]) => `{${xs.join(',')}}`;
@@ -92,7 +85,7 @@ export class PostCalendar {
       throw new Invalid('VALIDATION_FAILED', 'querystring.cursor pages within one day: give the same day as from and to.', [{ field: 'querystring.cursor', message: 'needs from = to' }]);
     }
     const perDay = q.perDay ?? PER_DAY_DEFAULT;
-    const after = q.cursor === undefined ? undefined : decodeCursor(q.cursor);
+    const after = q.cursor === undefined ? undefined : dayList.decode(q.cursor);
     // Day boundaries in the zone (a DST day is 23 or 25 hours long): n + 1 instants for n days.
     const dates: string[] = [];
     for (let i = 0; i <= span + 1; i++) dates.push(new Date(first + i * DAY_MS).toISOString().slice(0, 10));
@@ -112,7 +105,7 @@ export class PostCalendar {
       if (day.targets.length === perDay) {
         // The (perDay + 1)th row only says there is more; the cursor is where the listing stopped.
         const last = rows[k - 1]!;
-        day.nextCursor = encodeCursor(last.at_us, last.id);
+        day.nextCursor = dayList.cursorOf([last.at_us, last.id]);
         continue;
       }
       const ms = Date.parse(r.at_us);
@@ -143,7 +136,7 @@ export class PostCalendar {
    * stops at `limit`, joined to its post (by primary key) for the text.
    */
   private async firstOfEachDay(workspaceId: string, bounds: string[], limit: number, account: SQL, after?: { at: string; id: string }): Promise<Row[]> {
-    const keyset = after ? sql`and (${at}, t.id) > (${after.at}::timestamptz, ${after.id}::uuid)` : sql``;
+    const resume = after ? sql`and ${dayList.after(after)}` : sql``;
     const page = await this.d.db.execute<Row>(sql`
       select b.i as day, p.* from (
         select d.i::int as i, d.s, lead(d.s) over (order by d.i) as e from unnest(${pgArray(bounds)}::timestamptz[]) with ordinality as d(s, i)
@@ -153,7 +146,7 @@ export class PostCalendar {
           left(coalesce(t.variant->>'text', posts.text), 280) as text
         from post_targets t join posts on posts.id = t.post_id
         where t.workspace_id = ${workspaceId} and ${at} >= b.s and ${at} < b.e
-          and t.state <> 'cancelled' ${account} ${keyset}
+          and t.state <> 'cancelled' ${account} ${resume}
         order by ${at}, t.id
         limit ${limit}
       ) p

@@ -1,9 +1,10 @@
 // Posting slots and the queue: each account's weekly schedule in its own time zone (Buffer's "posting
 // schedule"). "Add to queue" takes the account's next slot that no scheduled target holds yet; the queue
 // can be reordered, its targets keeping the set of slot times they hold.
-import { and, asc, eq, gte, sql } from 'drizzle-orm';
+import { and, eq, gte, sql } from 'drizzle-orm';
 import { DateTime } from 'luxon';
 import type { Db, DbOrTx } from '../../infra/db/client.ts';
+import { keyset, type PageRequest } from '../../infra/db/keyset.ts';
 import { Conflict, Invalid } from '../../domain/errors.ts';
 import { assertZone, localToInstant } from '../../shared/time.ts';
 import { audit } from '../audit/service.ts';
@@ -17,6 +18,10 @@ export interface Slot {
 }
 
 const TIME_RE = /^([01]\d|2[0-3]):[0-5]\d$/;
+/** The queue's rows, written as post_targets_queue_idx's predicate (literals, not parameters, so the planner can use it). */
+const queued = sql`${postTargets.queued} and ${postTargets.state} = 'scheduled'`;
+const queueList = keyset('queue', { publishAt: [postTargets.publishAt, 'time'], id: [postTargets.id, 'uuid'] }, 'asc');
+
 /** How far ahead "add to queue" looks for a free slot. */
 const HORIZON_DAYS = 120;
 
@@ -88,18 +93,21 @@ export class PostQueue {
     });
   }
 
-  /** Targets queued on an account, in slot order, with their post's text. */
-  async queueOf(workspaceId: string, accountId: string) {
-    return this.d.db.select({ target: postTargets, text: posts.text }).from(postTargets).innerJoin(posts, eq(posts.id, postTargets.postId))
-      .where(and(eq(postTargets.workspaceId, workspaceId), eq(postTargets.accountId, accountId), eq(postTargets.queued, true), eq(postTargets.state, 'scheduled')))
-      .orderBy(asc(postTargets.publishAt));
+  /** Targets queued on an account, in slot order, with their post's text, a page at a time (post_targets_queue_idx). */
+  async queueOf(workspaceId: string, accountId: string, page: PageRequest) {
+    const rows = await this.d.db.select({ target: postTargets, text: posts.text, cursorKey: queueList.fields.cursorKey })
+      .from(postTargets).innerJoin(posts, eq(posts.id, postTargets.postId))
+      .where(and(eq(postTargets.accountId, accountId), queued, eq(postTargets.workspaceId, workspaceId),
+        queueList.startAfter(page)))
+      .orderBy(...queueList.orderBy).limit(page.limit + 1);
+    return queueList.page(rows, page.limit);
   }
 
   /** Puts the account's queued targets in this order, keeping the set of slot times they hold. */
   async reorderQueue(workspaceId: string, accountId: string, order: string[], actor: Actor): Promise<void> {
     await this.d.db.transaction(async (tx) => {
-      const rows = await tx.select().from(postTargets).where(and(eq(postTargets.workspaceId, workspaceId), eq(postTargets.accountId, accountId), eq(postTargets.queued, true), eq(postTargets.state, 'scheduled')))
-        .orderBy(asc(postTargets.publishAt)).for('update');
+      const rows = await tx.select().from(postTargets).where(and(eq(postTargets.accountId, accountId), queued, eq(postTargets.workspaceId, workspaceId)))
+        .orderBy(...queueList.orderBy).for('update');
       const ids = new Set(rows.map((r) => r.id));
       if (order.length !== rows.length || order.some((id) => !ids.has(id)) || new Set(order).size !== order.length) {
         throw new Invalid('VALIDATION_FAILED', `Give every queued target of this account exactly once (${rows.length} are queued).`, [{ field: 'body.targetIds', message: 'must be a permutation of the queue' }]);

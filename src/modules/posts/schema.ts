@@ -49,7 +49,11 @@ export const posts = pgTable('posts', {
   version: integer('version').notNull().default(1),
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
-}, (t) => [index('posts_workspace_idx').on(t.workspaceId, t.createdAt), index('posts_review_idx').on(t.workspaceId).where(sql`status = 'pending_approval'`)]);
+}, (t) => [
+  // The posts list, newest first, without and with a status (approvals are status = 'pending_approval').
+  index('posts_list_idx').on(t.workspaceId, t.createdAt, t.id),
+  index('posts_status_list_idx').on(t.workspaceId, t.status, t.createdAt, t.id),
+]);
 
 /** A post on one account. Each occurrence of a recurring post is its own target. */
 export const postTargets = pgTable('post_targets', {
@@ -93,6 +97,8 @@ export const postTargets = pgTable('post_targets', {
   index('post_targets_lease_idx').on(t.leaseUntil).where(sql`state = 'publishing'`),
   // The inbox finds the target that published a thread's root by the network's id.
   index('post_targets_remote_idx').on(t.accountId, t.remoteId).where(sql`remote_id is not null`),
+  // An account's queue in slot order (queue.ts writes the same predicate).
+  index('post_targets_queue_idx').on(t.workspaceId, t.accountId, t.publishAt, t.id).where(sql`queued and state = 'scheduled'`),
 ]);
 
 /** Every call that could have created something on a network, written before it is sent. */

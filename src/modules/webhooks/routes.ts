@@ -3,6 +3,7 @@
 // secret is in the answers of create and rotate-secret only.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import { NextCursor, pageQuery } from '../../http/paging.ts';
 import type { AuthGuards } from '../auth/authenticate.ts';
 import { auditActor, type WorkspaceAccessFactory } from '../workspaces/access.ts';
 import { DateTime, NullableDateTime, Uuid, WorkspaceParams, errors, lowerCaseIds } from '../workspaces/input.ts';
@@ -87,6 +88,7 @@ export const webhookRoutes: FastifyPluginAsyncTypebox<WebhookRouteDeps> = async 
   app.get(base, {
     preHandler: pre,
     schema: { tags, summary: 'The workspace\'s webhooks (never their secrets)', params: WorkspaceParams,
+      description: `Not paged: a workspace has at most ${MAX_WEBHOOKS_PER_WORKSPACE} webhooks.`,
       response: { 200: Type.Object({ webhooks: Type.Array(WebhookSchema) }), ...errors(400, 401, 403, 404, 429) } },
   }, async (req) => ({ webhooks: (await d.webhooks.list(req.params.workspaceId)).map(publicWebhook) }));
 
@@ -156,17 +158,21 @@ export const webhookRoutes: FastifyPluginAsyncTypebox<WebhookRouteDeps> = async 
       tags, summary: 'The delivery log, newest first, each delivery with its tries',
       params: WebhookParams,
       querystring: Type.Object({
-        limit: Type.Integer({ minimum: 1, maximum: 100, default: 20, description: 'How many deliveries (1-100)' }),
-        before: Type.Optional(Uuid('Only deliveries older than this one (pass nextBefore of the previous page)')),
+        ...pageQuery('deliveries', 100, 20),
         status: Type.Optional(Type.Enum(['pending', 'delivered', 'failed'])),
+        before: Type.Optional(Uuid('Only deliveries older than this one (older clients\' way to page: nextBefore of the previous page; prefer cursor)')),
       }, { additionalProperties: false }),
-      response: { 200: Type.Object({ deliveries: Type.Array(DeliverySchema), nextBefore: Type.Union([Type.String({ format: 'uuid' }), Type.Null()]) }), ...errors(400, 401, 403, 404, 429) },
+      response: {
+        200: Type.Object({
+          deliveries: Type.Array(DeliverySchema), nextCursor: NextCursor,
+          nextBefore: Type.Union([Type.String({ format: 'uuid' }), Type.Null()], { description: 'The last delivery\'s id when there is a next page (kept for older clients)' }),
+        }),
+        ...errors(400, 401, 403, 404, 429),
+      },
     },
   }, async (req) => {
-    const r = await d.webhooks.deliveries(req.params.workspaceId, req.params.webhookId, {
-      limit: req.query.limit, ...(req.query.before ? { before: req.query.before.toLowerCase() } : {}), ...(req.query.status ? { status: req.query.status } : {}),
-    });
-    return { deliveries: r.deliveries.map((x) => publicDelivery(x.delivery, x.attempts)), nextBefore: r.nextBefore };
+    const r = await d.webhooks.deliveries(req.params.workspaceId, req.params.webhookId, { ...req.query, before: req.query.before?.toLowerCase() });
+    return { deliveries: r.deliveries.map((x) => publicDelivery(x.delivery, x.attempts)), nextCursor: r.nextCursor, nextBefore: r.nextBefore };
   });
 
   app.post(`${base}/:webhookId/deliveries/:deliveryId/redeliver`, {

@@ -34,7 +34,11 @@ export const webhookDeliveries = pgTable('webhook_deliveries', {
   nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true }),
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   deliveredAt: timestamp('delivered_at', { withTimezone: true }),
-}, (t) => [index('webhook_deliveries_webhook_idx').on(t.webhookId, t.createdAt)]);
+}, (t) => [
+  // The delivery log, newest first, without and with a status.
+  index('webhook_deliveries_list_idx').on(t.webhookId, t.createdAt, t.id),
+  index('webhook_deliveries_status_idx').on(t.webhookId, t.status, t.createdAt, t.id),
+]);
 
 /** Every try of a delivery (time, status code, duration, error). */
 export const webhookAttempts = pgTable('webhook_attempts', {

@@ -16,9 +16,10 @@
 //   job that finds nothing), never a foreign-key violation or a deadlock.
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { lookup } from 'node:dns/promises';
-import { and, desc, eq, inArray, sql, type SQL } from 'drizzle-orm';
+import { and, eq, inArray, sql, type SQL } from 'drizzle-orm';
 import type { Task } from 'graphile-worker';
 import type { Db, DbOrTx } from '../../infra/db/client.ts';
+import { keyset, type PageRequest } from '../../infra/db/keyset.ts';
 import type { TokenCipher } from '../../infra/crypto/token-cipher.ts';
 import { TransportError, type HttpClient } from '../../infra/http/client.ts';
 import { assertHostAllowed, isBlockedAddress } from '../../infra/http/guard.ts';
@@ -38,6 +39,7 @@ const DELIVERY_JOB_MAX_ATTEMPTS = 5;
 /** The event `ping` sends; never emitted by anything else, so no endpoint subscribes to it. */
 export const TEST_EVENT = 'webhook.test';
 export const MAX_WEBHOOKS_PER_WORKSPACE = 20;
+const deliveryList = keyset('deliveries', { createdAt: [webhookDeliveries.createdAt, 'time'], id: [webhookDeliveries.id, 'uuid'] }, 'desc');
 export const USER_AGENT = 'AllIN-Webhooks/1';
 /** Retry waits, as multiples of WEBHOOK_RETRY_BASE_MS (10 s: 10 s, 1 min, 5 min, 30 min, 2 h, 6 h, 12 h, then 12 h). */
 export const RETRY_MULTIPLIERS = [1, 6, 30, 180, 720, 2160, 4320] as const;
@@ -461,26 +463,34 @@ export class WebhookService implements EventEmitter {
   }
 
   /**
-   * The delivery log of one webhook, newest first, each with its tries. `before` is the id of the last
-   * delivery of the previous page.
+   * The delivery log of one webhook, newest first, each with its tries, a page at a time
+   * (webhook_deliveries_list_idx, or webhook_deliveries_status_idx with a status). `cursor` is the previous
+   * page's nextCursor; `before`, the id of its last delivery, is the older way to ask for the next page.
    */
-  async deliveries(workspaceId: string, webhookId: string, opts: { limit: number; before?: string; status?: Delivery['status'] }) {
+  async deliveries(workspaceId: string, webhookId: string, opts: PageRequest & { before?: string | undefined; status?: Delivery['status'] | undefined }) {
     await this.get(workspaceId, webhookId);
-    const conds: SQL[] = [eq(webhookDeliveries.webhookId, webhookId)];
+    const conds: (SQL | undefined)[] = [eq(webhookDeliveries.webhookId, webhookId)];
     if (opts.status) conds.push(eq(webhookDeliveries.status, opts.status));
     if (opts.before) {
       conds.push(sql`(${webhookDeliveries.createdAt}, ${webhookDeliveries.id}) < (select d.created_at, d.id from webhook_deliveries d where d.id = ${opts.before} and d.webhook_id = ${webhookId})`);
     }
-    const rows = await this.d.db.select().from(webhookDeliveries).where(and(...conds))
-      .orderBy(desc(webhookDeliveries.createdAt), desc(webhookDeliveries.id)).limit(opts.limit + 1);
-    const page = rows.slice(0, opts.limit);
+    conds.push(deliveryList.startAfter(opts));
+    const rows = await this.d.db.select({ delivery: webhookDeliveries, cursorKey: deliveryList.fields.cursorKey }).from(webhookDeliveries).where(and(...conds))
+      .orderBy(...deliveryList.orderBy).limit(opts.limit + 1);
+    const { items, nextCursor } = deliveryList.page(rows, opts.limit);
+    const page = items.map((r) => r.delivery);
     const attempts = page.length === 0 ? [] : await this.d.db.select().from(webhookAttempts)
       .where(inArray(webhookAttempts.deliveryId, page.map((d) => d.id))).orderBy(webhookAttempts.id);
     const byDelivery = new Map<string, Attempt[]>();
-    for (const a of attempts) byDelivery.set(a.deliveryId, [...(byDelivery.get(a.deliveryId) ?? []), a]);
+    for (const a of attempts) {
+      const list = byDelivery.get(a.deliveryId);
+      if (list) list.push(a);
+      else byDelivery.set(a.deliveryId, [a]);
+    }
     return {
       deliveries: page.map((d) => ({ delivery: d, attempts: byDelivery.get(d.id) ?? [] })),
-      nextBefore: rows.length > opts.limit ? page.at(-1)!.id : null,
+      nextCursor,
+      nextBefore: nextCursor !== null ? page.at(-1)!.id : null,
     };
   }
 

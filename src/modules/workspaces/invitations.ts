@@ -3,8 +3,9 @@
 // API: the mail is the only place it exists.
 // Each invitation mails someone who did not ask for it, so sending is limited per workspace and per
 // sender (LIMIT_INVITATIONS_*): a quota is taken before the mail is queued and given back if it is not.
-import { and, desc, eq, gt, isNull, sql } from 'drizzle-orm';
+import { and, eq, gt, isNull, sql } from 'drizzle-orm';
 import type { Db, Tx } from '../../infra/db/client.ts';
+import { keyset, type PageRequest } from '../../infra/db/keyset.ts';
 import { Forbidden, Invalid, NotFound } from '../../domain/errors.ts';
 import { consume, tooMany, type Limiter } from '../../infra/rate-limit.ts';
 import { audit } from '../audit/service.ts';
@@ -25,6 +26,7 @@ const publicColumns = {
   id: invitations.id, email: invitations.email, role: invitations.role, invitedBy: invitations.invitedBy,
   createdAt: invitations.createdAt, expiresAt: invitations.expiresAt,
 };
+const invitationList = keyset('invitations', { createdAt: [invitations.createdAt, 'time'], id: [invitations.id, 'uuid'] }, 'desc');
 
 export interface InvitationLimits {
   /** Invitation mails per workspace. */
@@ -132,9 +134,13 @@ export class InvitationService {
     return 'A workspace admin';
   }
 
-  async listPending(workspaceId: string) {
-    return this.d.db.select(publicColumns).from(invitations)
-      .where(and(eq(invitations.workspaceId, workspaceId), pending())).orderBy(desc(invitations.createdAt));
+  /** Newest first, a page at a time (invitations_pending_idx). */
+  async listPending(workspaceId: string, page: PageRequest) {
+    const rows = await this.d.db.select({ ...publicColumns, cursorKey: invitationList.fields.cursorKey }).from(invitations)
+      .where(and(eq(invitations.workspaceId, workspaceId), pending(), invitationList.startAfter(page)))
+      .orderBy(...invitationList.orderBy).limit(page.limit + 1);
+    const { items, nextCursor } = invitationList.page(rows, page.limit);
+    return { items: items.map(({ cursorKey: _, ...i }) => i), nextCursor };
   }
 
   async revoke(workspaceId: string, invitationId: string, actingAs: Role, actor: Actor): Promise<void> {

@@ -3,6 +3,7 @@
 // membership first (404 for anyone outside), then the permission (403 naming what the role cannot do).
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import { NextCursor, pageQuery } from '../../http/paging.ts';
 import type { AuthGuards } from '../auth/authenticate.ts';
 import { userOf } from '../auth/authenticate.ts';
 import { accessOf, actingRole, assertCan, auditActor, type WorkspaceAccessFactory } from './access.ts';
@@ -80,13 +81,16 @@ export const workspaceRoutes: FastifyPluginAsyncTypebox<WorkspaceRouteDeps> = as
   app.get('/api/workspaces', {
     preHandler: guards.user,
     schema: {
-      tags: ['workspaces'], summary: 'The workspaces I am a member of, with my role',
-      response: { 200: Type.Object({ workspaces: Type.Array(Type.Object({ id: Type.String({ format: 'uuid' }), name: Type.String(), role: RoleSchema, createdAt: DateTime })) }),
-        ...errors(401, 403, 429) },
+      tags: ['workspaces'], summary: 'The workspaces I am a member of, with my role, in the order I joined them, a page at a time',
+      querystring: Type.Object(pageQuery('workspaces', 200), { additionalProperties: false }),
+      response: {
+        200: Type.Object({ workspaces: Type.Array(Type.Object({ id: Type.String({ format: 'uuid' }), name: Type.String(), role: RoleSchema, createdAt: DateTime })), nextCursor: NextCursor }),
+        ...errors(400, 401, 403, 429),
+      },
     },
   }, async (req) => {
-    const rows = await d.workspaces.listForUser(userOf(req).userId);
-    return { workspaces: rows.map((w) => ({ ...w, createdAt: iso(w.createdAt) })) };
+    const { items, nextCursor } = await d.workspaces.listForUser(userOf(req).userId, req.query);
+    return { workspaces: items.map((w) => ({ id: w.id, name: w.name, role: w.role, createdAt: iso(w.createdAt) })), nextCursor };
   });
 
   app.get('/api/workspaces/:workspaceId', {
@@ -134,10 +138,14 @@ export const workspaceRoutes: FastifyPluginAsyncTypebox<WorkspaceRouteDeps> = as
   app.get('/api/workspaces/:workspaceId/members', {
     preHandler: [guards.any, access('members.read')],
     schema: {
-      tags: ['members'], summary: 'Members of the workspace and their roles',
-      params: WorkspaceParams, response: { 200: Type.Object({ members: Type.Array(MemberSchema) }), ...errors(400, 401, 403, 404, 429) },
+      tags: ['members'], summary: 'Members of the workspace and their roles, in the order they joined, a page at a time',
+      params: WorkspaceParams, querystring: Type.Object(pageQuery('members', 200), { additionalProperties: false }),
+      response: { 200: Type.Object({ members: Type.Array(MemberSchema), nextCursor: NextCursor }), ...errors(400, 401, 403, 404, 429) },
     },
-  }, async (req) => ({ members: (await d.workspaces.members(req.params.workspaceId)).map(member) }));
+  }, async (req) => {
+    const { items, nextCursor } = await d.workspaces.members(req.params.workspaceId, req.query);
+    return { members: items.map(member), nextCursor };
+  });
 
   app.patch('/api/workspaces/:workspaceId/members/:userId', {
     preHandler: [guards.any, access('members.manage')],
@@ -199,10 +207,14 @@ export const workspaceRoutes: FastifyPluginAsyncTypebox<WorkspaceRouteDeps> = as
   app.get('/api/workspaces/:workspaceId/invitations', {
     preHandler: [guards.any, access('members.read')],
     schema: {
-      tags: ['invitations'], summary: 'Pending invitations (not accepted, revoked or expired)',
-      params: WorkspaceParams, response: { 200: Type.Object({ invitations: Type.Array(Invitation) }), ...errors(400, 401, 403, 404, 429) },
+      tags: ['invitations'], summary: 'Pending invitations (not accepted, revoked or expired), newest first, a page at a time',
+      params: WorkspaceParams, querystring: Type.Object(pageQuery('invitations', 200), { additionalProperties: false }),
+      response: { 200: Type.Object({ invitations: Type.Array(Invitation), nextCursor: NextCursor }), ...errors(400, 401, 403, 404, 429) },
     },
-  }, async (req) => ({ invitations: (await d.invitations.listPending(req.params.workspaceId)).map(invitation) }));
+  }, async (req) => {
+    const { items, nextCursor } = await d.invitations.listPending(req.params.workspaceId, req.query);
+    return { invitations: items.map(invitation), nextCursor };
+  });
 
   app.delete('/api/workspaces/:workspaceId/invitations/:invitationId', {
     preHandler: [guards.any, access('members.manage')],

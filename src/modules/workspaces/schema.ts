@@ -18,7 +18,12 @@ export const memberships = pgTable('memberships', {
   userId: uuid('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
   role: text('role', { enum: ROLES }).notNull(),
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
-}, (t) => [primaryKey({ columns: [t.workspaceId, t.userId] }), index('memberships_user_idx').on(t.userId)]);
+}, (t) => [
+  primaryKey({ columns: [t.workspaceId, t.userId] }),
+  // Members in the order they joined; a user's workspaces in the order they joined them.
+  index('memberships_workspace_list_idx').on(t.workspaceId, t.createdAt, t.userId),
+  index('memberships_user_list_idx').on(t.userId, t.createdAt, t.workspaceId),
+]);
 
 export const invitations = pgTable('invitations', {
   id: uuid('id').primaryKey().default(sql`gen_random_uuid()`),
@@ -31,4 +36,8 @@ export const invitations = pgTable('invitations', {
   expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
   acceptedAt: timestamp('accepted_at', { withTimezone: true }),
   revokedAt: timestamp('revoked_at', { withTimezone: true }),
-}, (t) => [index('invitations_workspace_idx').on(t.workspaceId)]);
+}, (t) => [
+  index('invitations_workspace_idx').on(t.workspaceId),
+  // Pending invitations, newest first (expiry is checked on the rows: it changes with the clock).
+  index('invitations_pending_idx').on(t.workspaceId, t.createdAt, t.id).where(sql`accepted_at is null and revoked_at is null`),
+]);

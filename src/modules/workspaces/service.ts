@@ -2,8 +2,9 @@
 // workspace the caller is not a member of answers 404, exactly like one that does not exist (see
 // access.ts). Membership changes lock the workspace row first, so two of them on one workspace run one
 // after the other and the "at least one owner" rule cannot be raced (two owners demoting each other).
-import { and, asc, count, eq, ne, sql } from 'drizzle-orm';
+import { and, count, eq, ne, sql } from 'drizzle-orm';
 import type { Db, DbOrTx, Tx } from '../../infra/db/client.ts';
+import { keyset, type PageRequest } from '../../infra/db/keyset.ts';
 import { retryOnDeadlock } from '../../infra/db/errors.ts';
 import { Conflict, Forbidden, Invalid, NotFound } from '../../domain/errors.ts';
 import { audit, type AuditEntry } from '../audit/service.ts';
@@ -22,6 +23,11 @@ export interface Member {
   role: Role;
   joinedAt: Date;
 }
+
+/** A user's workspaces in the order they joined them (memberships_user_list_idx). */
+const workspaceList = keyset('workspaces', { joinedAt: [memberships.createdAt, 'time'], id: [memberships.workspaceId, 'uuid'] }, 'asc');
+/** A workspace's members in the order they joined (memberships_workspace_list_idx). */
+const memberList = keyset('members', { joinedAt: [memberships.createdAt, 'time'], userId: [memberships.userId, 'uuid'] }, 'asc');
 
 const memberNotFound = () => new NotFound('NOT_FOUND', 'This user is not a member of this workspace.');
 const lastOwner = (self: boolean) => new Conflict('LAST_OWNER', self
@@ -44,10 +50,13 @@ export class WorkspaceService {
     return rows.map((r) => r.userId);
   }
 
-  async listForUser(userId: string, db: DbOrTx = this.db) {
-    return db.select({ id: workspaces.id, name: workspaces.name, role: memberships.role, createdAt: workspaces.createdAt })
+  /** The user's workspaces, in the order they joined them, a page at a time. */
+  async listForUser(userId: string, page: PageRequest) {
+    const rows = await this.db.select({ id: workspaces.id, name: workspaces.name, role: memberships.role, createdAt: workspaces.createdAt, cursorKey: workspaceList.fields.cursorKey })
       .from(memberships).innerJoin(workspaces, eq(workspaces.id, memberships.workspaceId))
-      .where(eq(memberships.userId, userId)).orderBy(workspaces.createdAt);
+      .where(and(eq(memberships.userId, userId), workspaceList.startAfter(page)))
+      .orderBy(...workspaceList.orderBy).limit(page.limit + 1);
+    return workspaceList.page(rows, page.limit);
   }
 
   async roleOf(workspaceId: string, userId: string, db: DbOrTx = this.db): Promise<Role | null> {
@@ -113,10 +122,14 @@ export class WorkspaceService {
     await this.notifyChanged(members);
   }
 
-  async members(workspaceId: string, db: DbOrTx = this.db): Promise<Member[]> {
-    return db.select({ userId: memberships.userId, email: users.email, name: users.name, role: memberships.role, joinedAt: memberships.createdAt })
+  /** The members in the order they joined, a page at a time. */
+  async members(workspaceId: string, page: PageRequest): Promise<{ items: Member[]; nextCursor: string | null }> {
+    const rows = await this.db.select({ userId: memberships.userId, email: users.email, name: users.name, role: memberships.role, joinedAt: memberships.createdAt, cursorKey: memberList.fields.cursorKey })
       .from(memberships).innerJoin(users, eq(users.id, memberships.userId))
-      .where(eq(memberships.workspaceId, workspaceId)).orderBy(asc(memberships.createdAt), asc(users.email));
+      .where(and(eq(memberships.workspaceId, workspaceId), memberList.startAfter(page)))
+      .orderBy(...memberList.orderBy).limit(page.limit + 1);
+    const { items, nextCursor } = memberList.page(rows, page.limit);
+    return { items: items.map(({ cursorKey: _, ...m }) => m), nextCursor };
   }
 
   private async member(tx: DbOrTx, workspaceId: string, userId: string): Promise<Member | undefined> {

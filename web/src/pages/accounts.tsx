@@ -2,7 +2,7 @@
 // /accounts?connected=… or ?connect_error=…; Bluesky: handle and app password), status, reconnect,
 // disconnect.
 import { useEffect, useState } from 'preact/hooks';
-import { api } from '../api.ts';
+import { api, getAll } from '../api.ts';
 import { setQuery, useLocation } from '../router.ts';
 import { CONNECT_ERRORS, dateTime, relative } from '../format.ts';
 import { useApp, wsPath } from '../state.ts';
@@ -65,7 +65,7 @@ function ConnectNetwork({ network }: { network: Network }) {
 export function Accounts() {
   const { workspace, networks, can } = useApp();
   const loc = useLocation();
-  const accounts = useLoad(() => api.get<AccountList>(wsPath(workspace, '/accounts')), [workspace.id]);
+  const accounts = useLoad(() => getAll<AccountList>(wsPath(workspace, '/accounts'), 'accounts'), [workspace.id]);
   const [run] = useAction();
   const manage = can('accounts.manage');
 

@@ -1,19 +1,21 @@
 // The approvals inbox: posts submitted for approval. Owners and admins approve (the post is scheduled
 // as submitted) or reject with a comment (it goes back to its author as a draft, with the comment).
 import { useState } from 'preact/hooks';
-import { api } from '../api.ts';
+import { api, getAll } from '../api.ts';
 import { dateTime, excerpt, relative } from '../format.ts';
 import { useApp, wsPath } from '../state.ts';
-import type { ApprovalList, Member, Post } from '../types.ts';
-import { Button, Dialog, Empty, ErrorNote, Field, Link, Loading, Page, Submit, toast, useLoad } from '../ui.tsx';
+import type { ApprovalList, Member, Paged, Post } from '../types.ts';
+import { Button, Dialog, Empty, ErrorNote, Field, Link, Loading, Page, Submit, toast, useLoad, usePages } from '../ui.tsx';
 import { providerName } from './accounts.tsx';
 
 type Decision = { post: Post; kind: 'approve' | 'reject' };
 
 export function Approvals() {
   const { workspace, networks, zone, can } = useApp();
-  const list = useLoad(() => api.get<ApprovalList>(wsPath(workspace, '/approvals')), [workspace.id]);
-  const members = useLoad(() => api.get<{ members: Member[] }>(wsPath(workspace, '/members')), [workspace.id]);
+  const pages = usePages((cursor) => api.get<ApprovalList>(wsPath(workspace, '/approvals'), { query: { limit: 50, cursor } })
+    .then((r) => ({ items: r.posts, nextCursor: r.nextCursor })), [workspace.id]);
+  const list = pages.first;
+  const members = useLoad(() => getAll<Paged<'members', Member>>(wsPath(workspace, '/members'), 'members'), [workspace.id]);
   const [deciding, setDeciding] = useState<Decision | null>(null);
   const [comment, setComment] = useState('');
   const [busy, setBusy] = useState(false);
@@ -43,7 +45,7 @@ export function Approvals() {
     }
   };
 
-  const posts = list.data?.posts ?? [];
+  const posts = pages.items;
   return (
     <Page title="Approvals">
       {!workspace.settings?.requireApproval && <p class="meta">This workspace does not require approval; posts submitted earlier still show here.</p>}
@@ -76,6 +78,7 @@ export function Approvals() {
           })}
         </ul>
       )}
+      {pages.loadMore && <Button busy={pages.loadingMore} onClick={pages.loadMore}>Show more</Button>}
       <Dialog open={!!deciding} title={deciding?.kind === 'approve' ? 'Approve post' : 'Reject post'} onClose={() => setDeciding(null)}>
         {deciding && (
           <form class="form" onSubmit={decide}>

@@ -1,7 +1,7 @@
 // Bulk upload: a CSV file of posts (columns time and text) scheduled to the chosen accounts, all of them
 // or none (POST …/posts/bulk). "Check" is a dry run that lists each row's time, or every problem by line.
 import { useState } from 'preact/hooks';
-import { api, ApiError } from '../api.ts';
+import { api, ApiError, getAll } from '../api.ts';
 import { navigate, ROUTES } from '../router.ts';
 import { zones } from '../format.ts';
 import { useApp, wsPath } from '../state.ts';
@@ -14,7 +14,7 @@ interface LineProblem { line: number; field: string; message: string }
 
 export function BulkUpload() {
   const { workspace, networks, zone: wsZone } = useApp();
-  const accountsLoad = useLoad(() => api.get<AccountList>(wsPath(workspace, '/accounts')), [workspace.id]);
+  const accountsLoad = useLoad(() => getAll<AccountList>(wsPath(workspace, '/accounts'), 'accounts'), [workspace.id]);
   const [csv, setCsv] = useState('');
   const [chosen, setChosen] = useState<string[]>([]);
   const [zone, setZone] = useState(wsZone);

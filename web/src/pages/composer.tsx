@@ -5,7 +5,7 @@
 // tab previews the link card its post will carry (the server reads the page: POST …/link-card).
 import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { checkTarget, type Count, type Problem } from '../../../src/modules/posts/validate.ts';
-import { api, ApiError, blobUrl } from '../api.ts';
+import { api, ApiError, blobUrl, getAll } from '../api.ts';
 import { navigate, ROUTES } from '../router.ts';
 import { browserZone, bytes, localParts, weekday, zones } from '../format.ts';
 import { useApp, wsPath } from '../state.ts';
@@ -69,7 +69,7 @@ function Counters({ counts, field, id }: { counts: { label: string; count: Count
 
 export function Composer({ postId }: { postId?: string }) {
   const { workspace, networks, can, zone: wsZone } = useApp();
-  const accountsLoad = useLoad(() => api.get<AccountList>(wsPath(workspace, '/accounts')), [workspace.id]);
+  const accountsLoad = useLoad(() => getAll<AccountList>(wsPath(workspace, '/accounts'), 'accounts'), [workspace.id]);
   const existing = useLoad(() => (postId ? api.get<Post>(wsPath(workspace, `/posts/${postId}`)) : Promise.resolve(undefined)), [postId]);
 
   const [text, setText] = useState('');

@@ -1,11 +1,11 @@
 // Members, roles and invitations. Owners and admins invite and change roles (admins cannot touch
 // owners: the API refuses, so the app does not offer it); anyone may leave, except the last owner.
 import { useState } from 'preact/hooks';
-import { api } from '../api.ts';
+import { api, getAll } from '../api.ts';
 import { navigate } from '../router.ts';
 import { dateTime, ROLE_WORDS } from '../format.ts';
 import { useApp, wsPath } from '../state.ts';
-import type { Invitation, Member, Role } from '../types.ts';
+import type { Invitation, Member, Paged, Role } from '../types.ts';
 import { Button, ConfirmButton, Empty, ErrorNote, Field, Loading, Page, Submit, toast, useAction, useLoad } from '../ui.tsx';
 
 const ROLES: Role[] = ['owner', 'admin', 'editor', 'viewer'];
@@ -18,8 +18,8 @@ const ROLE_HINTS: Record<Role, string> = {
 
 export function Members() {
   const { workspace, me, can, reloadMe } = useApp();
-  const members = useLoad(() => api.get<{ members: Member[] }>(wsPath(workspace, '/members')), [workspace.id]);
-  const invitations = useLoad(() => api.get<{ invitations: Invitation[] }>(wsPath(workspace, '/invitations')), [workspace.id]);
+  const members = useLoad(() => getAll<Paged<'members', Member>>(wsPath(workspace, '/members'), 'members'), [workspace.id]);
+  const invitations = useLoad(() => getAll<Paged<'invitations', Invitation>>(wsPath(workspace, '/invitations'), 'invitations'), [workspace.id]);
   const [email, setEmail] = useState('');
   const [role, setRole] = useState<Role>('editor');
   const [run, busy] = useAction();

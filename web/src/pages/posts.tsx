@@ -1,12 +1,12 @@
 // Posts: the list (drafts, waiting for approval, scheduled and published), and one post in detail:
 // per-network status, every attempt, errors, links to what was published, retry, edit, delete.
 import { useEffect, useState } from 'preact/hooks';
-import { api, ApiError, blobUrl } from '../api.ts';
+import { api, ApiError, blobUrl, getAll } from '../api.ts';
 import { navigate, setQuery, useLocation } from '../router.ts';
 import { dateTime, excerpt, relative, stateWord } from '../format.ts';
 import { useApp, wsPath } from '../state.ts';
 import type { Account, AccountList, Post, PostList, Target } from '../types.ts';
-import { Badge, Button, ConfirmButton, Empty, ErrorNote, ExternalLink, Link, Loading, Page, toast, useAction, useLoad } from '../ui.tsx';
+import { Badge, Button, ConfirmButton, Empty, ErrorNote, ExternalLink, Link, Loading, Page, toast, useAction, useLoad, usePages } from '../ui.tsx';
 import { providerName } from './accounts.tsx';
 
 const FILTERS: [string, string][] = [['', 'All'], ['draft', 'Drafts'], ['pending_approval', 'Waiting for approval'], ['scheduled', 'Scheduled and published']];
@@ -47,13 +47,10 @@ export function Posts() {
   const { workspace, can } = useApp();
   const loc = useLocation();
   const status = loc.search.get('status') ?? '';
-  const [pages, setPages] = useState<Post[][]>([]);
-  const first = useLoad(() => api.get<PostList>(wsPath(workspace, '/posts'), { query: { status, limit: 30 } }), [workspace.id, status]);
-  const accounts = useLoad(() => api.get<AccountList>(wsPath(workspace, '/accounts')), [workspace.id]);
-  useEffect(() => setPages([]), [workspace.id, status]);
-  const [more, loadingMore] = useAction();
-  const all = [...(first.data?.posts ?? []), ...pages.flat()];
-  const last = pages.length ? pages.at(-1)! : first.data?.posts ?? [];
+  const list = usePages((cursor) => api.get<PostList>(wsPath(workspace, '/posts'), { query: { status, limit: 30, cursor } })
+    .then((r) => ({ items: r.posts, nextCursor: r.nextCursor })), [workspace.id, status]);
+  const { first, items: all } = list;
+  const accounts = useLoad(() => getAll<AccountList>(wsPath(workspace, '/accounts'), 'accounts'), [workspace.id]);
 
   return (
     <Page title="Posts" actions={can('posts.write') ? <><Link href="/posts/bulk" class="button">Bulk upload</Link> <Link href="/compose" class="button button-primary">New post</Link></> : undefined}>
@@ -72,12 +69,7 @@ export function Posts() {
           {all.map((p) => <PostRow key={p.id} post={p} accounts={accounts.data?.accounts ?? []} />)}
         </ul>
       )}
-      {last.length === 30 && (
-        <Button busy={loadingMore} onClick={() => more(async () => {
-          const r = await api.get<PostList>(wsPath(workspace, '/posts'), { query: { status, limit: 30, before: last.at(-1)!.createdAt } });
-          setPages((ps) => [...ps, r.posts]);
-        })}>Show older posts</Button>
-      )}
+      {list.loadMore && <Button busy={list.loadingMore} onClick={list.loadMore}>Show older posts</Button>}
     </Page>
   );
 }
@@ -182,7 +174,7 @@ export function PostDetail({ postId }: { postId: string }) {
     })();
     return () => { stopped = true; };
   }, [post.error, postId, workspace.id, me.workspaces, switchWorkspace]);
-  const accounts = useLoad(() => api.get<AccountList>(wsPath(workspace, '/accounts')), [workspace.id]);
+  const accounts = useLoad(() => getAll<AccountList>(wsPath(workspace, '/accounts'), 'accounts'), [workspace.id]);
   const p = post.data;
   const published = p?.targets.some((t) => t.state === 'published') ?? false;
   const metrics = useLoad(() => (published ? api.get<Metrics>(wsPath(workspace, `/posts/${postId}/metrics`)) : Promise.resolve(undefined)), [postId, published]);

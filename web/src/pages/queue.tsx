@@ -1,25 +1,23 @@
 // An account's queue: its queued posts in slot order. Reorder by dragging a post onto another, or with
 // the Move up / Move down buttons (keyboard); the posts keep the same slot times, in the new order.
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { api } from '../api.ts';
+import { api, getAll } from '../api.ts';
 import { setQuery, useLocation } from '../router.ts';
 import { dateTime, excerpt, WEEKDAYS } from '../format.ts';
 import { useApp, wsPath } from '../state.ts';
-import type { AccountList, PostList, Slots } from '../types.ts';
+import type { AccountList, QueueItem, QueuePage, Slots } from '../types.ts';
 import { Button, Empty, ErrorNote, Field, Link, Loading, Page, useAction, useLoad } from '../ui.tsx';
 import { providerName } from './accounts.tsx';
-
-interface QueueItem { targetId: string; postId: string; publishAt: string }
 
 export function Queue() {
   const { workspace, networks, zone, can } = useApp();
   const loc = useLocation();
-  const accounts = useLoad(() => api.get<AccountList>(wsPath(workspace, '/accounts')), [workspace.id]);
+  const accounts = useLoad(() => getAll<AccountList>(wsPath(workspace, '/accounts'), 'accounts'), [workspace.id]);
   const list = (accounts.data?.accounts ?? []).filter((a) => a.status !== 'disconnected');
   const accountId = loc.search.get('account') ?? list[0]?.id ?? '';
-  const queue = useLoad(() => (accountId ? api.get<{ targets: QueueItem[] }>(wsPath(workspace, `/accounts/${accountId}/queue`)) : Promise.resolve({ targets: [] })), [workspace.id, accountId]);
+  // The whole queue: reordering moves any target to any place.
+  const queue = useLoad(() => (accountId ? getAll<QueuePage>(wsPath(workspace, `/accounts/${accountId}/queue`), 'targets') : Promise.resolve({ targets: [], nextCursor: null })), [workspace.id, accountId]);
   const slots = useLoad(() => (accountId ? api.get<Slots>(wsPath(workspace, `/accounts/${accountId}/slots`)) : Promise.resolve(undefined)), [workspace.id, accountId]);
-  const posts = useLoad(() => api.get<PostList>(wsPath(workspace, '/posts'), { query: { status: 'scheduled', limit: 200 } }), [workspace.id]);
   const [order, setOrder] = useState<QueueItem[]>([]);
   const [dragging, setDragging] = useState<string | null>(null);
   // Read by the drag events, which may come before the re-render that the state change causes.
@@ -28,16 +26,10 @@ export function Queue() {
   useEffect(() => setOrder(queue.data?.targets ?? []), [queue.data]);
   const mayReorder = can('posts.write') && (!workspace.settings?.requireApproval || can('posts.approve'));
 
-  const textOf = (postId: string) => {
-    const p = posts.data?.posts.find((x) => x.id === postId);
-    if (!p) return '(post)';
-    const t = p.targets.find((x) => x.accountId === accountId);
-    return excerpt(t?.variant.text ?? p.text, 100);
-  };
   const save = (next: QueueItem[], what: string) => {
     setOrder(next);
     return run(async () => {
-      const r = await api.put<{ targets: QueueItem[] }>(wsPath(workspace, `/accounts/${accountId}/queue`), { targetIds: next.map((t) => t.targetId) });
+      const r = await api.put<QueuePage>(wsPath(workspace, `/accounts/${accountId}/queue`), { targetIds: next.map((t) => t.targetId) });
       queue.setData(r);
       return true;
     }, what).then((r) => { if (r === undefined) queue.reload(); });
@@ -93,13 +85,13 @@ export function Queue() {
                     }}>
                     <span class="queue-pos" aria-hidden="true">{i + 1}</span>
                     <div class="grow">
-                      <Link href={`/posts/${t.postId}`}>{textOf(t.postId)}</Link>
+                      <Link href={`/posts/${t.postId}`}>{excerpt(t.text, 100)}</Link>
                       <div class="meta">{dateTime(t.publishAt, zone)}</div>
                     </div>
                     {mayReorder && (
                       <div class="row">
-                        <Button small kind="quiet" disabled={i === 0 || busy} label={`Move up: ${textOf(t.postId)}`} onClick={() => moveTo(i, i - 1)}>Move up</Button>
-                        <Button small kind="quiet" disabled={i === order.length - 1 || busy} label={`Move down: ${textOf(t.postId)}`} onClick={() => moveTo(i, i + 1)}>Move down</Button>
+                        <Button small kind="quiet" disabled={i === 0 || busy} label={`Move up: ${excerpt(t.text, 100)}`} onClick={() => moveTo(i, i - 1)}>Move up</Button>
+                        <Button small kind="quiet" disabled={i === order.length - 1 || busy} label={`Move down: ${excerpt(t.text, 100)}`} onClick={() => moveTo(i, i + 1)}>Move down</Button>
                       </div>
                     )}
                   </li>

@@ -1,9 +1,9 @@
 // Security: my profile (name, time zone), my sessions (where I am signed in) with revoke, signing out
 // everywhere else, changing the password, and my account's recent security events.
 import { useState } from 'preact/hooks';
-import { api, sessionId } from '../api.ts';
+import { api, getAll, sessionId } from '../api.ts';
 import { dateTime, relative } from '../format.ts';
-import type { Me, Session } from '../types.ts';
+import type { Me, Paged, Session } from '../types.ts';
 import { ZoneSelect } from './settings.tsx';
 import { Button, ConfirmButton, ErrorNote, Field, Loading, Page, Submit, toast, useAction, useLoad } from '../ui.tsx';
 
@@ -37,7 +37,7 @@ function Profile({ me, reloadMe }: { me: Me; reloadMe: () => Promise<void> }) {
 }
 
 export function Security({ me, reloadMe }: { me: Me; reloadMe: () => Promise<void> }) {
-  const sessions = useLoad(() => api.get<{ sessions: Session[] }>('/api/auth/sessions'), []);
+  const sessions = useLoad(() => getAll<Paged<'sessions', Session>>('/api/auth/sessions', 'sessions'), []);
   const activity = useLoad(() => api.get<{ events: { id: number; action: string; createdAt: string; ip: string | null; userAgent: string | null }[] }>('/api/auth/activity', { query: { limit: 20 } }), []);
   const [run, busy] = useAction();
   const [current, setCurrent] = useState('');

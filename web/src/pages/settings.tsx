@@ -3,12 +3,12 @@
 // address and the browser's back button works.
 import type { ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { api } from '../api.ts';
+import { api, getAll } from '../api.ts';
 import { navigate, setQuery, useLocation } from '../router.ts';
 import { dateTime, WEEKDAYS, zones } from '../format.ts';
 import { useApp, wsPath } from '../state.ts';
-import type { AccountList, ApiKey, AuditEvent, Delivery, Member, Slots, Webhook, Workspace } from '../types.ts';
-import { Badge, Button, ConfirmButton, Empty, ErrorNote, Field, Link, Loading, Page, Submit, toast, useAction, useLoad } from '../ui.tsx';
+import type { AccountList, ApiKey, AuditEvent, Delivery, Member, Paged, Slots, Webhook, Workspace } from '../types.ts';
+import { Badge, Button, ConfirmButton, Empty, ErrorNote, Field, Link, Loading, Page, Submit, toast, useAction, useLoad, usePages } from '../ui.tsx';
 import { providerName } from './accounts.tsx';
 
 const TABS: [string, string, string | null][] = [
@@ -95,7 +95,7 @@ function WorkspaceSettings() {
 function TimeSlots() {
   const { workspace, networks, zone: wsZone, can } = useApp();
   const loc = useLocation();
-  const accounts = useLoad(() => api.get<AccountList>(wsPath(workspace, '/accounts')), [workspace.id]);
+  const accounts = useLoad(() => getAll<AccountList>(wsPath(workspace, '/accounts'), 'accounts'), [workspace.id]);
   const list = (accounts.data?.accounts ?? []).filter((a) => a.status !== 'disconnected');
   const accountId = loc.search.get('account') ?? list[0]?.id ?? '';
   const slots = useLoad(() => (accountId ? api.get<Slots>(wsPath(workspace, `/accounts/${accountId}/slots`)) : Promise.resolve(undefined)), [accountId]);
@@ -244,14 +244,12 @@ function Webhooks() {
 function WebhookDeliveries({ webhookId }: { webhookId: string }) {
   const { workspace, zone } = useApp();
   const [status, setStatus] = useState('');
-  const [older, setOlder] = useState<Delivery[]>([]);
-  const [next, setNext] = useState<string | null>(null);
   const base = wsPath(workspace, `/webhooks/${webhookId}`);
   const hook = useLoad(() => api.get<Webhook>(base), [webhookId]);
-  const first = useLoad(() => api.get<{ deliveries: Delivery[]; nextBefore: string | null }>(`${base}/deliveries`, { query: { limit: 20, status: status || undefined } }), [webhookId, status]);
-  useEffect(() => { setOlder([]); setNext(first.data?.nextBefore ?? null); }, [first.data]);
+  const pages = usePages((cursor) => api.get<Paged<'deliveries', Delivery>>(`${base}/deliveries`, { query: { limit: 20, status: status || undefined, cursor } })
+    .then((r) => ({ items: r.deliveries, nextCursor: r.nextCursor })), [webhookId, status]);
+  const { first, items: all } = pages;
   const [run, busy] = useAction();
-  const all = [...(first.data?.deliveries ?? []), ...older];
   return (
     <>
       <p><Link href="/settings/webhooks">‹ All webhooks</Link></p>
@@ -292,13 +290,7 @@ function WebhookDeliveries({ webhookId }: { webhookId: string }) {
           ))}
         </ul>
       )}
-      {next && (
-        <Button busy={busy} onClick={() => run(async () => {
-          const r = await api.get<{ deliveries: Delivery[]; nextBefore: string | null }>(`${base}/deliveries`, { query: { limit: 20, before: next, status: status || undefined } });
-          setOlder((o) => [...o, ...r.deliveries]);
-          setNext(r.nextBefore);
-        })}>Show older deliveries</Button>
-      )}
+      {pages.loadMore && <Button busy={pages.loadingMore} onClick={pages.loadMore}>Show older deliveries</Button>}
     </>
   );
 }
@@ -307,7 +299,7 @@ const SCOPES: [ApiKey['scopes'][number], string][] = [['read', 'read: see everyt
 
 function ApiKeys() {
   const { workspace } = useApp();
-  const keys = useLoad(() => api.get<{ apiKeys: ApiKey[] }>(wsPath(workspace, '/api-keys')), [workspace.id]);
+  const keys = useLoad(() => getAll<Paged<'apiKeys', ApiKey>>(wsPath(workspace, '/api-keys'), 'apiKeys'), [workspace.id]);
   const [name, setName] = useState('');
   const [scopes, setScopes] = useState<ApiKey['scopes']>(['read']);
   const [created, setCreated] = useState<string | null>(null);
@@ -365,13 +357,11 @@ function ApiKeys() {
 
 function AuditLog() {
   const { workspace, zone } = useApp();
-  const first = useLoad(() => api.get<{ events: AuditEvent[] }>(wsPath(workspace, '/audit'), { query: { limit: 50 } }), [workspace.id]);
-  const members = useLoad(() => api.get<{ members: Member[] }>(wsPath(workspace, '/members')), [workspace.id]);
+  const pages = usePages((cursor) => api.get<Paged<'events', AuditEvent>>(wsPath(workspace, '/audit'), { query: { limit: 50, cursor } })
+    .then((r) => ({ items: r.events, nextCursor: r.nextCursor })), [workspace.id]);
+  const { first, items: all } = pages;
+  const members = useLoad(() => getAll<Paged<'members', Member>>(wsPath(workspace, '/members'), 'members'), [workspace.id]);
   const who = (e: AuditEvent) => (e.actorApiKeyId ? 'an API key' : e.actorUserId ? members.data?.members.find((m) => m.userId === e.actorUserId)?.name ?? 'a former member' : 'AllIN');
-  const [older, setOlder] = useState<AuditEvent[]>([]);
-  const [run, busy] = useAction();
-  const all = [...(first.data?.events ?? []), ...older];
-  const lastPage = older.length ? older : first.data?.events ?? [];
   return (
     <>
       {first.loading && !first.data && <Loading />}
@@ -393,12 +383,7 @@ function AuditLog() {
           </tbody>
         </table>
       )}
-      {lastPage.length === 50 && (
-        <Button busy={busy} onClick={() => run(async () => {
-          const r = await api.get<{ events: AuditEvent[] }>(wsPath(workspace, '/audit'), { query: { limit: 50, before: all.at(-1)!.id } });
-          setOlder((o) => [...o, ...r.events]);
-        })}>Show older events</Button>
-      )}
+      {pages.loadMore && <Button busy={pages.loadingMore} onClick={pages.loadMore}>Show older events</Button>}
     </>
   );
 }

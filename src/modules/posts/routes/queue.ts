@@ -1,14 +1,19 @@
 // Posting slots and the queue over HTTP: each account's weekly slots, its queued targets, and their order.
 import { Type } from 'typebox';
+import { NextCursor, pageQuery } from '../../../http/paging.ts';
 import { auditActor } from '../../workspaces/access.ts';
 import { errors } from '../../workspaces/input.ts';
 import type { Target } from '../model.ts';
 import { AccountParams, tags, type PostRouteKit, type PostsApp } from './common.ts';
 
 const QueuedTarget = Type.Object({ targetId: Type.String(), postId: Type.String(), publishAt: Type.String(), text: Type.String({ description: 'What this account will publish (its own text, else the post\'s), cut to 280 characters' }) });
-const queued = (r: { target: Target; text: string }) => ({
+const queuedTarget = (r: { target: Target; text: string }) => ({
   targetId: r.target.id, postId: r.target.postId, publishAt: r.target.publishAt!.toISOString(), text: [...(r.target.variant.text ?? r.text)].slice(0, 280).join(''),
 });
+
+const QueuePage = Type.Object({ targets: Type.Array(QueuedTarget), nextCursor: NextCursor });
+/** The most targets one reorder names (the whole queue). */
+const REORDER_MAX = 1000;
 
 const SlotsBody = Type.Object({
   timeZone: Type.String({ maxLength: 64, description: 'IANA zone the slot times are in' }),
@@ -40,25 +45,31 @@ export function queueRoutes(app: PostsApp, k: PostRouteKit): void {
   app.get('/api/workspaces/:workspaceId/accounts/:accountId/queue', {
     preHandler: read,
     schema: {
-      tags, summary: 'The account\'s queued targets, in order', params: AccountParams,
-      response: { 200: Type.Object({ targets: Type.Array(QueuedTarget) }), ...errors(400, 401, 403, 404) },
+      tags, summary: 'The account\'s queued targets, in slot order, a page at a time', params: AccountParams,
+      querystring: Type.Object(pageQuery('queued targets', 200), { additionalProperties: false }),
+      response: { 200: QueuePage, ...errors(400, 401, 403, 404) },
     },
   }, async (req) => {
     await d.accounts.get(req.params.workspaceId, req.params.accountId);
-    return { targets: (await d.posts.queue.queueOf(req.params.workspaceId, req.params.accountId)).map(queued) };
+    const { items, nextCursor } = await d.posts.queue.queueOf(req.params.workspaceId, req.params.accountId, req.query);
+    return { targets: items.map(queuedTarget), nextCursor };
   });
 
   app.put('/api/workspaces/:workspaceId/accounts/:accountId/queue', {
     preHandler: write,
     schema: {
-      tags, summary: 'Reorder the account\'s queue: the targets keep the same slots, in the order given', params: AccountParams,
-      body: Type.Object({ targetIds: Type.Array(Type.String({ format: 'uuid' }), { maxItems: 1000 }) }, { additionalProperties: false }),
-      response: { 200: Type.Object({ targets: Type.Array(QueuedTarget) }), ...errors(400, 401, 403, 404) },
+      tags, summary: 'Reorder the account\'s queue: the targets keep the same slots, in the order given',
+      description: `Give every queued target once (at most ${REORDER_MAX}); the answer is the queue in its new order.`,
+      params: AccountParams,
+      body: Type.Object({ targetIds: Type.Array(Type.String({ format: 'uuid' }), { maxItems: REORDER_MAX }) }, { additionalProperties: false }),
+      response: { 200: QueuePage, ...errors(400, 401, 403, 404) },
     },
   }, async (req) => {
     await d.accounts.get(req.params.workspaceId, req.params.accountId);
     await mayScheduleDirectly(req, req.params.workspaceId);
     await d.posts.queue.reorderQueue(req.params.workspaceId, req.params.accountId, req.body.targetIds, auditActor(req));
-    return { targets: (await d.posts.queue.queueOf(req.params.workspaceId, req.params.accountId)).map(queued) };
+    // The whole queue: a reorder names every queued target, so there are at most REORDER_MAX.
+    const { items, nextCursor } = await d.posts.queue.queueOf(req.params.workspaceId, req.params.accountId, { limit: REORDER_MAX });
+    return { targets: items.map(queuedTarget), nextCursor };
   });
 }

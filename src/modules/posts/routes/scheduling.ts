@@ -2,6 +2,7 @@
 // approval, approve or reject, retry failures, settle an unknown outcome, and the list waiting for approval.
 import { Type } from 'typebox';
 import { ApiError } from '../../../http/errors.ts';
+import { NextCursor, pageQuery } from '../../../http/paging.ts';
 import { auditActor } from '../../workspaces/access.ts';
 import { Uuid, WorkspaceParams, errors } from '../../workspaces/input.ts';
 import type { Recurrence } from '../schema.ts';
@@ -119,8 +120,13 @@ export function schedulingRoutes(app: PostsApp, k: PostRouteKit): void {
 
   app.get('/api/workspaces/:workspaceId/approvals', {
     preHandler: read,
-    schema: { tags, summary: 'Posts waiting for approval', params: WorkspaceParams, response: { 200: Type.Object({ posts: Type.Array(PostSchema) }), ...errors(400, 401, 403, 404) } },
-  }, async (req) => ({
-    posts: (await d.posts.reader.list(req.params.workspaceId, { status: 'pending_approval', limit: 200 })).map((r) => presentPost(r.post, r.targets)),
-  }));
+    schema: {
+      tags, summary: 'Posts waiting for approval, newest first, a page at a time', params: WorkspaceParams,
+      querystring: Type.Object(pageQuery('posts', 200), { additionalProperties: false }),
+      response: { 200: Type.Object({ posts: Type.Array(PostSchema), nextCursor: NextCursor }), ...errors(400, 401, 403, 404) },
+    },
+  }, async (req) => {
+    const { items, nextCursor } = await d.posts.reader.list(req.params.workspaceId, { ...req.query, status: 'pending_approval' });
+    return { posts: items.map((r) => presentPost(r.post, r.targets)), nextCursor };
+  });
 }

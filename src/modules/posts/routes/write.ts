@@ -1,21 +1,12 @@
 // Writing posts over HTTP: create (optionally scheduled at once), check against the networks' rules,
 // list, read, replace and delete.
 import { Type } from 'typebox';
-import { ApiError } from '../../../http/errors.ts';
+import { NextCursor, pageQuery } from '../../../http/paging.ts';
 import { accessOf, auditActor } from '../../workspaces/access.ts';
 import { WorkspaceParams, errors } from '../../workspaces/input.ts';
 import { POST_STATUSES, type Recurrence } from '../schema.ts';
 import type { PostInput } from '../model.ts';
 import { PostBody, PostParams, PostSchema, ScheduleBody, presentPost, specOf, tags, userIdOf, type PostRouteKit, type PostsApp } from './common.ts';
-
-function decodeCursor(cursor: string): { createdAt: Date; id: string } {
-  const [at, id] = Buffer.from(cursor, 'base64url').toString().split('|');
-  const createdAt = new Date(at ?? '');
-  if (!id || !/^[0-9a-f-]{36}$/.test(id) || Number.isNaN(createdAt.getTime())) {
-    throw new ApiError(400, 'VALIDATION_FAILED', 'cursor: not a cursor this API gave out; pass the `next` of the previous page as it is.', [{ field: 'querystring.cursor', message: 'invalid' }]);
-  }
-  return { createdAt, id };
-}
 
 export function writeRoutes(app: PostsApp, k: PostRouteKit): void {
   const { d, read, write, one, mayScheduleDirectly } = k;
@@ -52,24 +43,20 @@ export function writeRoutes(app: PostsApp, k: PostRouteKit): void {
   app.get('/api/workspaces/:workspaceId/posts', {
     preHandler: read,
     schema: {
-      tags, summary: 'Posts, newest first', params: WorkspaceParams,
+      tags, summary: 'Posts, newest first, a page at a time', params: WorkspaceParams,
       querystring: Type.Object({
-        status: Type.Optional(Type.Enum([...POST_STATUSES])), limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }),
+        status: Type.Optional(Type.Enum([...POST_STATUSES])),
         before: Type.Optional(Type.String({ format: 'date-time', description: 'Only posts created before this instant' })),
-        cursor: Type.Optional(Type.String({ maxLength: 200, description: 'The `next` of the previous page' })),
+        ...pageQuery('posts', 200),
       }, { additionalProperties: false }),
-      response: { 200: Type.Object({ posts: Type.Array(PostSchema), next: Type.Union([Type.String(), Type.Null()], { description: 'Pass as cursor for the next page; null on the last' }) }), ...errors(400, 401, 403, 404) },
+      response: {
+        200: Type.Object({ posts: Type.Array(PostSchema), nextCursor: NextCursor, next: Type.Union([Type.String(), Type.Null()], { description: 'The same as nextCursor (kept for older clients)' }) }),
+        ...errors(400, 401, 403, 404),
+      },
     },
   }, async (req) => {
-    const after = req.query.cursor ? decodeCursor(req.query.cursor) : undefined;
-    const rows = await d.posts.reader.list(req.params.workspaceId, {
-      limit: req.query.limit, ...(req.query.status ? { status: req.query.status } : {}), ...(req.query.before ? { before: req.query.before } : {}), ...(after ? { after } : {}),
-    });
-    const last = rows.at(-1)?.post;
-    return {
-      posts: rows.map((r) => presentPost(r.post, r.targets)),
-      next: rows.length === req.query.limit && last ? Buffer.from(`${last.createdAt.toISOString()}|${last.id}`).toString('base64url') : null,
-    };
+    const { items, nextCursor } = await d.posts.reader.list(req.params.workspaceId, req.query);
+    return { posts: items.map((r) => presentPost(r.post, r.targets)), nextCursor, next: nextCursor };
   });
 
   app.get('/api/workspaces/:workspaceId/posts/:postId', {

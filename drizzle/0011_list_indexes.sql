@@ -1,0 +1,1 @@
+-- The list indexes are built (and the ones they replace dropped) online: drizzle/online/0011_list_indexes.sql
