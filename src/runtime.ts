@@ -72,6 +72,8 @@ export interface StartOptions {
   port?: number;
   /** Called with the app before it listens (tests add routes here). */
   extendApp?: (app: FastifyInstance) => void | Promise<void>;
+  /** Hears every SQL statement the process sends, with its parameters (tests read the query plans). */
+  onQuery?: (text: string, values: unknown[] | undefined) => void;
 }
 
 export async function startRuntime(role: Role, config: Config, log: Logger, opts: StartOptions = {}): Promise<Running> {
@@ -99,6 +101,7 @@ export async function startRuntime(role: Role, config: Config, log: Logger, opts
     }
     const pool = createPool({
       connectionString: databaseUrl, max: config.DATABASE_POOL_MAX, metrics, log, applicationName: `allin-${role}`,
+      ...(opts.onQuery ? { onQuery: opts.onQuery } : {}),
     });
     cleanups.push({ what: 'database pool', fn: () => pool.end() });
     await retry(() => pool.query('select 1'), retryOpts('PostgreSQL'));

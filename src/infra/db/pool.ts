@@ -43,10 +43,12 @@ export interface PoolOptions {
   metrics: Metrics;
   log: Logger;
   applicationName: string;
+  /** Hears every statement sent (text and parameters) before it runs: the query-plan test reads them. */
+  onQuery?: (text: string, values: unknown[] | undefined) => void;
 }
 
 export function createPool(opts: PoolOptions): pg.Pool {
-  const { metrics } = opts;
+  const { metrics, onQuery } = opts;
   const series = new Map<string, Series>();
   const observe = (text: string, started: bigint, ok: boolean) => {
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
@@ -68,6 +70,7 @@ export function createPool(opts: PoolOptions): pg.Pool {
       // Cursors and other submittables stream on their own schedule: pass them through untimed.
       if (first && typeof first === 'object' && typeof first.submit === 'function') return original.apply(this, args) as never;
       const text = typeof first === 'string' ? first : (first?.text ?? '');
+      if (onQuery) onQuery(text, (typeof first === 'object' ? (first as { values?: unknown[] }).values : undefined) ?? (Array.isArray(args[1]) ? args[1] as unknown[] : undefined));
       const started = process.hrtime.bigint();
       const last = args[args.length - 1];
       if (typeof last === 'function') {

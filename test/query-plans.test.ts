@@ -1,0 +1,247 @@
+// Every query on a request path uses an index. A journey through the API's read routes (every list, with
+// each filter and a second page, and the main reads and writes around them) runs on a database crowded
+// with other people's rows; every SQL statement a request sends is captured with its parameters, then
+// EXPLAINed with sequential scans switched off, so that the answer does not depend on table sizes: a Seq
+// Scan that still shows means no index can serve the query. The test fails, naming the route and the
+// query, on
+//   - a Seq Scan of a table that grows with use (any table but the few exempt below, each with a reason);
+//   - an index scan with no index condition on such a table (it reads the whole index: a Seq Scan in disguise);
+//   - a Sort under a Limit over such a table: a page whose order no index serves, so its cost follows
+//     the number of matching rows, not the page.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { createServer, type Server } from 'node:http';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { startTestApp, type TestApp } from './support/app.ts';
+import { greyPng, invite, person, type Person } from './support/fixtures.ts';
+import { connectSandbox } from './support/social.ts';
+import { crowd } from './support/crowd.ts';
+import type { Json } from './support/http.ts';
+
+/** Tables that may be read whole, and why. Every other table grows with use. */
+const EXEMPT: Record<string, string> = {
+  worker_heartbeats: 'one row per running worker process',
+  mastodon_apps: 'one row per Mastodon instance the installation has met',
+};
+
+interface Captured { route: string; text: string; values: unknown[] | undefined }
+const requestOf = new AsyncLocalStorage<string>();
+const captured = new Map<string, Captured>();
+let capturing = false;
+
+let t: TestApp;
+let mediaDir: string;
+let receiver: Server;
+let receiverUrl: string;
+
+before(async () => {
+  mediaDir = await mkdtemp(join(tmpdir(), 'allin-plans-'));
+  receiver = createServer((_req, res) => res.writeHead(200).end('ok'));
+  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', () => r()));
+  receiverUrl = `http://127.0.0.1:${(receiver.address() as { port: number }).port}`;
+  t = await startTestApp({ MEDIA_DIR: mediaDir, ALLOW_PRIVATE_HOSTS: 'true' }, 'start', {
+    // The statements each request sends, attributed to its route (the worker's own are not on a request path).
+    extendApp: (app) => {
+      app.addHook('onRequest', (req, _reply, done) => requestOf.run(`${req.method} ${req.routeOptions.url ?? req.url}`, done));
+    },
+    onQuery: (text, values) => {
+      const route = requestOf.getStore();
+      if (!capturing || !route || !/^\s*(select|insert|update|delete|with)\b/i.test(text)) return;
+      const key = `${route}\u0000${text}`;
+      if (!captured.has(key)) captured.set(key, { route, text, values: values ? [...values] : undefined });
+    },
+  });
+  await crowd(t.running.pool, 5000);
+});
+
+after(async () => {
+  await t?.stop();
+  await new Promise<void>((r) => { receiver.closeAllConnections(); receiver.close(() => r()); });
+  await rm(mediaDir, { recursive: true, force: true });
+});
+
+type PlanNode = { 'Node Type': string; 'Relation Name'?: string; 'Index Name'?: string; 'Index Cond'?: string; Filter?: string; Plans?: PlanNode[] };
+
+const big = (n: PlanNode) => n['Relation Name'] !== undefined && !(n['Relation Name'] in EXEMPT);
+const wholeIndex = (n: PlanNode) => (n['Node Type'] === 'Index Scan' || n['Node Type'] === 'Index Only Scan') && !n['Index Cond'] && big(n);
+const nodes = (n: PlanNode): PlanNode[] => [n, ...(n.Plans ?? []).flatMap(nodes)];
+
+/** With sequential scans off: a table read whole, through its heap or through an index without a condition. */
+function unindexed(root: PlanNode): string[] {
+  return nodes(root).flatMap((n) => [
+    ...(n['Node Type'] === 'Seq Scan' && big(n) ? [`Seq Scan on ${n['Relation Name']}`] : []),
+    ...(wholeIndex(n) ? [`whole-index scan of ${n['Index Name']} on ${n['Relation Name']} (no index condition)`] : []),
+  ]);
+}
+
+/** The top-level conditions of a plan's Filter, "((a = 1) AND (b <> 2))" → ["a = 1", "b <> 2"]. */
+function conjuncts(filter: string): string[] {
+  const strip = (x: string) => {
+    while (x.startsWith('(') && x.endsWith(')')) {
+      let depth = 0;
+      let wraps = true;
+      for (let i = 0; i < x.length - 1 && wraps; i++) {
+        depth += x[i] === '(' ? 1 : x[i] === ')' ? -1 : 0;
+        if (depth === 0) wraps = false;
+      }
+      if (!wraps) break;
+      x = x.slice(1, -1);
+    }
+    return x;
+  };
+  const out: string[] = [];
+  let depth = 0;
+  let start = 0;
+  const f = strip(filter);
+  for (let i = 0; i < f.length; i++) {
+    depth += f[i] === '(' ? 1 : f[i] === ')' ? -1 : 0;
+    if (depth === 0 && f.startsWith(' AND ', i)) {
+      out.push(strip(f.slice(start, i)));
+      start = i + 5;
+    }
+  }
+  out.push(strip(f.slice(start)));
+  return out;
+}
+
+/**
+ * With sorts off too, in a page (under a Limit) of a big table: a Sort, or a walk along a whole index (no index
+ * serves the page's order), or a column compared for equality after the rows are read (no index serves that
+ * filter: a page of a rare value reads every row of the others first). Inequalities left to the rows (not
+ * expired, not disconnected) are fine: they remove few.
+ */
+function unorderedPages(root: PlanNode): string[] {
+  return nodes(root).filter((n) => n['Node Type'] === 'Limit').flatMap((limit) => nodes(limit).flatMap((n) => {
+    if (n['Node Type'] === 'Sort') {
+      const tables = [...new Set(nodes(n).filter(big).map((s) => s['Relation Name']))];
+      return tables.length ? [`Sort under a Limit over ${tables.join(', ')}: no index serves the page's order`] : [];
+    }
+    if (wholeIndex(n)) return [`a page read along the whole of ${n['Index Name']} on ${n['Relation Name']}: no index serves its filter and order`];
+    const equal = big(n) && n.Filter ? conjuncts(n.Filter).filter((c) => /^[a-z_][a-z0-9_.]* = /.test(c)) : [];
+    return equal.length ? [`a page of ${n['Relation Name']} filtered on ${equal.join(', ')} after reading the rows: no index serves that filter`] : [];
+  }));
+}
+
+/** The API, as `who`: asserts a 2xx and answers the body. */
+const call = async (who: Person | { token: string }, method: string, path: string, body?: unknown): Promise<Json> => {
+  const r = await t.call(method, path, { token: who.token, ...(body === undefined ? {} : { body }) });
+  assert.ok(r.status >= 200 && r.status < 300, `${method} ${path}: ${r.status} ${JSON.stringify(r.body)}`);
+  return r.body;
+};
+
+/** The first page of a list (limit 2) and, when there is one, the next page through its cursor. */
+async function pages(who: Person | { token: string }, path: string, query = ''): Promise<void> {
+  const sep = path.includes('?') ? '&' : '?';
+  const first = await call(who, 'GET', `${path}${sep}limit=2${query}`);
+  if (typeof first?.nextCursor === 'string') await call(who, 'GET', `${path}${sep}limit=2${query}&cursor=${first.nextCursor}`);
+}
+
+async function journey(): Promise<void> {
+  const owner = await person(t, { name: 'Owner' });
+  const ws = (await call(owner, 'POST', '/api/workspaces', { name: 'Plans' })).id as string;
+  await call(owner, 'POST', '/api/workspaces', { name: 'Plans 2' });
+  await call(owner, 'POST', '/api/workspaces', { name: 'Plans 3' });
+  const W = `/api/workspaces/${ws}`;
+  const accounts = [await connectSandbox(t, owner.token, ws, 'plans-1'), await connectSandbox(t, owner.token, ws, 'plans-2'), await connectSandbox(t, owner.token, ws, 'plans-3')];
+  const [account] = accounts as [string];
+
+  // People: members by invitation, pending invitations.
+  for (const role of ['editor', 'viewer'] as const) {
+    const p = await person(t);
+    const { token } = await invite(t, ws, owner, p.email, role);
+    await call(p, 'POST', '/api/invitations/accept', { token });
+  }
+  for (let i = 0; i < 3; i++) await invite(t, ws, owner, `pending-${i}-${Date.now()}@example.com`, 'viewer');
+
+  // Posts in every state: drafts, scheduled at a time, queued in slots, waiting for approval.
+  await call(owner, 'PUT', `${W}/accounts/${account}/slots`, { timeZone: 'Europe/Berlin', slots: [1, 2, 3, 4, 5].map((weekday) => ({ weekday, time: '09:30' })) });
+  const ids: string[] = [];
+  const at = (days: number) => new Date(Date.now() + days * 86_400_000).toISOString();
+  for (let i = 0; i < 3; i++) ids.push((await call(owner, 'POST', `${W}/posts`, { text: `draft ${i}`, targets: [{ accountId: account }] })).id);
+  for (let i = 0; i < 3; i++) ids.push((await call(owner, 'POST', `${W}/posts`, { text: `at ${i}`, targets: accounts.map((accountId) => ({ accountId })), schedule: { at: at(2 + i) } })).id);
+  for (let i = 0; i < 3; i++) await call(owner, 'POST', `${W}/posts`, { text: `queued ${i}`, targets: [{ accountId: account }], schedule: { queue: true } });
+  for (let i = 0; i < 3; i++) await call(owner, 'POST', `${W}/posts/${ids[i]}/submit`, { at: at(3) });
+  const published = (await call(owner, 'POST', `${W}/posts`, { text: 'now', targets: [{ accountId: account }], schedule: { now: true } })).id as string;
+
+  // Media, webhooks (a ping writes a delivery), API keys.
+  for (let i = 0; i < 3; i++) {
+    const form = new FormData();
+    form.append('file', new Blob([greyPng(2, 2 + i)]), `${i}.png`);
+    const r = await fetch(`${t.url}${W}/media`, { method: 'POST', body: form, headers: { authorization: `Bearer ${owner.token}` } });
+    assert.equal(r.status, 201);
+  }
+  const hook = (await call(owner, 'POST', `${W}/webhooks`, { url: `${receiverUrl}/hook`, events: ['post.published'] })).webhook.id as string;
+  for (let i = 0; i < 3; i++) await call(owner, 'POST', `${W}/webhooks/${hook}/ping`);
+  const keys: string[] = [];
+  for (let i = 0; i < 3; i++) keys.push((await call(owner, 'POST', `${W}/api-keys`, { name: `key ${i}`, scopes: ['read'] })).key);
+
+  // The reads: every list with each filter and its second page, and the main single reads.
+  await call(owner, 'GET', '/api/auth/me');
+  await pages(owner, '/api/workspaces');
+  await call(owner, 'GET', W);
+  await pages(owner, `${W}/members`);
+  await pages(owner, `${W}/invitations`);
+  await pages(owner, `${W}/accounts`);
+  await call(owner, 'GET', `${W}/accounts/${account}`);
+  await pages(owner, `${W}/posts`);
+  for (const status of ['draft', 'pending_approval', 'scheduled']) await pages(owner, `${W}/posts`, `&status=${status}`);
+  await pages(owner, `${W}/posts`, `&before=${encodeURIComponent(new Date().toISOString())}`);
+  await pages(owner, `${W}/approvals`);
+  await call(owner, 'GET', `${W}/posts/${ids[3]}`);
+  await pages(owner, `${W}/accounts/${account}/queue`);
+  await call(owner, 'GET', `${W}/accounts/${account}/slots`);
+  await call(owner, 'GET', `${W}/calendar?from=${at(0).slice(0, 10)}&to=${at(7).slice(0, 10)}&timeZone=Europe/Berlin`);
+  await call(owner, 'GET', `${W}/calendar?from=${at(0).slice(0, 10)}&to=${at(7).slice(0, 10)}&accountId=${account}`);
+  await pages(owner, `${W}/media`);
+  await pages(owner, `${W}/audit`);
+  await pages(owner, '/api/auth/activity');
+  await pages(owner, '/api/auth/sessions');
+  await call(owner, 'GET', `${W}/webhooks`);
+  await call(owner, 'GET', `${W}/webhooks/${hook}`);
+  await pages(owner, `${W}/webhooks/${hook}/deliveries`);
+  await pages(owner, `${W}/webhooks/${hook}/deliveries`, '&status=delivered');
+  await pages(owner, `${W}/api-keys`);
+  await call(owner, 'GET', `${W}/posts/${published}/metrics`);
+  await call(owner, 'GET', `${W}/accounts/${account}/metrics`);
+  await call({ token: keys[0]! }, 'GET', `${W}/posts?limit=2`);
+
+  // The writes around them.
+  await call(owner, 'PATCH', W, { name: 'Plans renamed' });
+  await call(owner, 'PUT', `${W}/posts/${ids[3]}`, { text: 'changed', targets: accounts.map((accountId) => ({ accountId })) });
+  await call(owner, 'POST', `${W}/posts/${ids[4]}/unschedule`);
+  await call(owner, 'DELETE', `${W}/posts/${ids[5]}`);
+  const apiKeys = await call(owner, 'GET', `${W}/api-keys`);
+  await call(owner, 'DELETE', `${W}/api-keys/${apiKeys.apiKeys[0].id}`);
+}
+
+test('every statement a request sends is served by an index', async () => {
+  capturing = true;
+  await journey();
+  capturing = false;
+  assert.ok(captured.size > 100, `only ${captured.size} statements were captured: is the hook still wired?`);
+
+  const client = new pg.Client({ connectionString: t.running.config.DATABASE_URL });
+  await client.connect();
+  const found: string[] = [];
+  const explain = async (q: Captured, format: 'json' | 'text') => (await client.query(`explain (format ${format}) ${q.text}`, q.values)).rows;
+  try {
+    // Switched off, a sequential scan (then a sort) is never the cheaper plan: one that still shows has no index to avoid it.
+    for (const [settings, check] of [['set enable_seqscan = off; set enable_sort = on', unindexed], ['set enable_sort = off', unorderedPages]] as const) {
+      await client.query(settings);
+      for (const q of captured.values()) {
+        const [row] = await explain(q, 'json') as [{ 'QUERY PLAN': [{ Plan: PlanNode }] }];
+        const wrong = check(row['QUERY PLAN'][0].Plan);
+        if (wrong.length === 0) continue;
+        const plan = (await explain(q, 'text') as { 'QUERY PLAN': string }[]).map((r) => `    ${r['QUERY PLAN']}`).join('\n');
+        found.push(`${q.route}\n  ${wrong.join('\n  ')}\n  ${q.text.replace(/\s+/g, ' ').slice(0, 400)}\n${plan}`);
+      }
+    }
+  } finally {
+    await client.end();
+  }
+  assert.equal(found.length, 0, `${found.length} of ${captured.size} statements are not served by an index:\n\n${found.join('\n\n')}`);
+});
