@@ -33,14 +33,13 @@ export default {
     },
     {
       name: 'modules-through-index',
-      // warn until every module has its index.ts and auth, audit, workspaces and api-keys no longer depend
-      // on one another in a loop (each uses the others' tables or services, so their barrels would cycle).
-      severity: 'warn',
+      severity: 'error',
       comment:
-        "A module uses another module only through that module's index.ts, its public surface; the rest " +
-        'of the folder is internal and free to change.',
+        "A module uses another module only through that module's index.ts, its public surface, and its " +
+        "schema.ts, its tables (other modules' foreign keys and joins name them); the rest of the folder " +
+        'is internal and free to change.',
       from: { path: '^src/modules/([^/]+)/' },
-      to: { path: '^src/modules/([^/]+)/', pathNot: ['^src/modules/$1/', '^src/modules/[^/]+/index\\.ts$'] },
+      to: { path: '^src/modules/([^/]+)/', pathNot: ['^src/modules/$1/', '^src/modules/[^/]+/(index|schema)\\.ts$'] },
     },
   ],
   options: {

@@ -12,7 +12,7 @@ import { SessionService } from './modules/auth/sessions.ts';
 import { AuthService, type AuthLimits } from './modules/auth/service.ts';
 import { WorkspaceService } from './modules/workspaces/service.ts';
 import { InvitationService } from './modules/workspaces/invitations.ts';
-import { ApiKeyService } from './modules/api-keys/service.ts';
+import { ApiKeyService, revokeKeysCreatedBy } from './modules/api-keys/service.ts';
 import { createMailer, sendMailTask, type Mailer } from './modules/mail/mailer.ts';
 import { SEND_MAIL_TASK } from './modules/mail/outbox.ts';
 import type { Limiter } from './infra/rate-limit.ts';
@@ -100,7 +100,7 @@ export function buildServices(config: Config, db: Db, store: KeyValueStore, log:
     ip: createLimiter(store, 'api-ip', config.LIMIT_API_IP),
   };
   // The auth service caches /me; workspace changes tell it, through the bus, whose to drop.
-  const workspaces = new WorkspaceService(db, (userIds) => bus.publish('me', userIds));
+  const workspaces = new WorkspaceService(db, { onMembershipChange: (userIds) => bus.publish('me', userIds), revokeKeysCreatedBy });
   const invitations = new InvitationService({
     db, workspaces, publicUrl: config.PUBLIC_URL,
     limits: { workspace: createLimiter(store, 'invitations-workspace', config.LIMIT_INVITATIONS_WORKSPACE), sender: createLimiter(store, 'invitations-user', config.LIMIT_INVITATIONS_USER) },

@@ -4,11 +4,11 @@ import { createHash } from 'node:crypto';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { NextCursor, pageQuery } from '../../http/paging.ts';
-import type { AuthGuards } from '../auth/authenticate.ts';
-import { userOf } from '../auth/authenticate.ts';
-import type { WorkspaceAccessFactory } from '../workspaces/access.ts';
-import { auditActor } from '../workspaces/access.ts';
-import { Uuid, WorkspaceParams, errors } from '../workspaces/input.ts';
+import type { AuthGuards } from '../auth/index.ts';
+import { userOf } from '../auth/index.ts';
+import type { WorkspaceAccessFactory } from '../workspaces/index.ts';
+import { auditActor } from '../workspaces/index.ts';
+import { Uuid, WorkspaceParams, errors } from '../workspaces/index.ts';
 import type { ProviderRegistry } from '../../providers/registry.ts';
 import { STATE_TTL_MS, publicAccount, type AccountService } from './service.ts';
 

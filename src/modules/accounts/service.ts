@@ -21,10 +21,10 @@ import { Conflict, DomainError, Invalid, NotFound, Unavailable } from '../../dom
 import type { ProviderRegistry } from '../../providers/registry.ts';
 import { pkcePair } from '../../providers/oauth2.ts';
 import { ProviderError, type AccountRef, type ConnectedIdentity, type ProviderId, type TokenSet } from '../../providers/types.ts';
-import { audit, type AuditEntry } from '../audit/service.ts';
-import { queueMail } from '../mail/outbox.ts';
-import { templates } from '../mail/templates.ts';
-import { holdWorkspace } from '../workspaces/hold.ts';
+import { audit, type AuditEntry } from '../audit/index.ts';
+import { queueMail } from '../mail/index.ts';
+import { templates } from '../mail/index.ts';
+import { holdWorkspace } from '../workspaces/index.ts';
 import { memberships } from '../workspaces/schema.ts';
 import { users } from '../auth/schema.ts';
 import { socialAccounts } from './schema.ts';

@@ -4,9 +4,9 @@
 // collect_post_metrics job on a schedule, so they are never fresher than the last collection.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import type { AuthGuards } from '../auth/authenticate.ts';
-import type { WorkspaceAccessFactory } from '../workspaces/access.ts';
-import { Uuid, errors } from '../workspaces/input.ts';
+import type { AuthGuards } from '../auth/index.ts';
+import type { WorkspaceAccessFactory } from '../workspaces/index.ts';
+import { Uuid, errors } from '../workspaces/index.ts';
 import { MAX_RANGE_DAYS, metricsRange, type AnalyticsService } from './service.ts';
 
 export interface AnalyticsRouteDeps {

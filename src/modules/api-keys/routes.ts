@@ -3,11 +3,11 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { NextCursor, pageQuery } from '../../http/paging.ts';
-import type { AuthGuards } from '../auth/authenticate.ts';
-import { userOf } from '../auth/authenticate.ts';
-import { accessOf, auditActor, type WorkspaceAccessFactory } from '../workspaces/access.ts';
-import { SCOPES, type Scope } from '../workspaces/permissions.ts';
-import { DateTime, NameSchema, NullableDateTime, Uuid, WorkspaceParams, cleanName, errors, iso, lowerCaseIds, isoOrNull } from '../workspaces/input.ts';
+import type { AuthGuards } from '../auth/index.ts';
+import { userOf } from '../auth/index.ts';
+import { accessOf, auditActor, type WorkspaceAccessFactory } from '../workspaces/index.ts';
+import { SCOPES, type Scope } from '../workspaces/index.ts';
+import { DateTime, NameSchema, NullableDateTime, Uuid, WorkspaceParams, cleanName, errors, iso, lowerCaseIds, isoOrNull } from '../workspaces/index.ts';
 import type { ApiKeyService } from './service.ts';
 
 export interface ApiKeyRouteDeps {

@@ -7,10 +7,10 @@ import { LRUCache } from 'lru-cache';
 import type { Db, DbOrTx } from '../../infra/db/client.ts';
 import { keyset, type PageRequest } from '../../infra/db/keyset.ts';
 import { Forbidden, NotFound } from '../../domain/errors.ts';
-import { audit, type AuditEntry } from '../audit/service.ts';
-import { sha256 } from '../auth/tokens.ts';
-import { holdWorkspace } from '../workspaces/hold.ts';
-import { PERMISSION_DESCRIPTIONS, SCOPES, can, type Permission, type Scope } from '../workspaces/permissions.ts';
+import { audit, type AuditEntry } from '../audit/index.ts';
+import { sha256 } from '../auth/index.ts';
+import { holdWorkspace } from '../workspaces/index.ts';
+import { PERMISSION_DESCRIPTIONS, SCOPES, can, type Permission, type Scope } from '../workspaces/index.ts';
 import type { Role } from '../workspaces/schema.ts';
 import { apiKeys } from './schema.ts';
 

@@ -3,9 +3,9 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { Db } from '../../infra/db/client.ts';
 import { NextCursor } from '../../http/paging.ts';
-import type { AuthGuards } from '../auth/authenticate.ts';
-import type { WorkspaceAccessFactory } from '../workspaces/access.ts';
-import { DateTime, WorkspaceParams, errors, iso, lowerCaseIds } from '../workspaces/input.ts';
+import type { AuthGuards } from '../auth/index.ts';
+import type { WorkspaceAccessFactory } from '../workspaces/index.ts';
+import { DateTime, WorkspaceParams, errors, iso, lowerCaseIds } from '../workspaces/index.ts';
 import { listAudit } from './service.ts';
 import { AuditQuery } from './query.ts';
 

@@ -8,8 +8,7 @@ import { Forbidden, Unauthenticated } from '../../domain/errors.ts';
 import { consume, rateLimitHeaders, tooMany, type Limiter } from '../../infra/rate-limit.ts';
 import type { SessionService } from './sessions.ts';
 import { TokenError, type TokenService } from './tokens.ts';
-import type { ApiKeyService } from '../api-keys/service.ts';
-import type { RequestContext } from '../audit/service.ts';
+import type { RequestContext } from '../audit/index.ts';
 
 export type Caller =
   | { kind: 'user'; userId: string; sessionId: string }
@@ -43,10 +42,15 @@ export function userOf(request: FastifyRequest): { userId: string; sessionId: st
   return c;
 }
 
+/** What authentication needs of the API keys (the api-keys module builds on auth, so it is passed in). */
+export interface ApiKeyAuthenticator {
+  authenticate(key: string): Promise<{ id: string; workspaceId: string; scopes: string[]; createdBy: string | null } | null>;
+}
+
 export function registerAuthentication(app: FastifyInstance, deps: {
   tokens: TokenService;
   sessions: SessionService;
-  apiKeys: ApiKeyService;
+  apiKeys: ApiKeyAuthenticator;
   limits: { user: Limiter; apiKey: Limiter; ip: Limiter };
 }): AuthGuards {
   app.decorateRequest('caller', null);

@@ -10,8 +10,8 @@ import type { AuthGuards } from './authenticate.ts';
 import { requestContext, userOf } from './authenticate.ts';
 import type { SessionService } from './sessions.ts';
 import type { TokenService } from './tokens.ts';
-import { listAudit } from '../audit/service.ts';
-import { AuditQuery } from '../audit/query.ts';
+import { listAudit } from '../audit/index.ts';
+import { AuditQuery } from '../audit/index.ts';
 import type { Db } from '../../infra/db/client.ts';
 
 export interface AuthRouteDeps {

@@ -7,13 +7,12 @@ import type { Db, DbOrTx } from '../../infra/db/client.ts';
 import type { Logger } from '../../infra/logger.ts';
 import { Forbidden, Invalid, NotFound, Unauthenticated } from '../../domain/errors.ts';
 import { consume, tooMany, type Limiter } from '../../infra/rate-limit.ts';
-import { audit, type RequestContext } from '../audit/service.ts';
+import { audit, type RequestContext } from '../audit/index.ts';
 import { queueMail, templates } from '../mail/index.ts';
 import { oneTimeTokens, users } from './schema.ts';
 import { passwordProblem, type PasswordHasher, type VerifyResult } from './passwords.ts';
 import { RefreshError, type SessionService } from './sessions.ts';
 import { newSecret, sha256, type TokenService } from './tokens.ts';
-import type { WorkspaceService } from '../workspaces/service.ts';
 import { TtlCache } from '../../infra/cache.ts';
 import { isValidZone } from '../../shared/time.ts';
 import type { Metrics } from '../../infra/metrics.ts';
@@ -60,7 +59,8 @@ export class AuthService {
     sessions: SessionService;
     tokens: TokenService;
     limits: AuthLimits;
-    workspaces: WorkspaceService;
+    /** The workspaces module builds on auth, so what account deletion needs of it is passed in. */
+    workspaces: { releaseForAccountDeletion(tx: DbOrTx, userId: string): Promise<void> };
     publicUrl: string;
     log: Logger;
     metrics: Metrics;

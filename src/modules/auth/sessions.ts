@@ -21,7 +21,7 @@ import { sessions } from './schema.ts';
 /** Replaced refresh-token hashes a session remembers, to recognise a leaked one. */
 const KEPT_HASHES = 16;
 import { newSecret, sha256, type TokenService } from './tokens.ts';
-import type { RequestContext } from '../audit/service.ts';
+import type { RequestContext } from '../audit/index.ts';
 
 export type RevokeReason = 'logout' | 'logout_other' | 'logout_all' | 'revoked_by_user' | 'password_changed' | 'password_reset'
   | 'refresh_reuse' | 'account_deleted';

@@ -5,7 +5,7 @@ import type { PgTable } from 'drizzle-orm/pg-core';
 import type { Tx } from '../../infra/db/client.ts';
 import { pgErrorCode } from '../../infra/db/errors.ts';
 import { Conflict } from '../../domain/errors.ts';
-import { cleanName } from '../workspaces/input.ts';
+import { cleanName } from '../workspaces/index.ts';
 import { decodeCursor, encodeCursor } from './cursor.ts';
 
 export const cleanItemName = (name: string, field = 'body.name') => cleanName(name, field);

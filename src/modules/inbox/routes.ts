@@ -2,7 +2,7 @@
 // conversations (list, one, messages, triage, read state, notes, saved reply rendering), labels and saved
 // replies, and what is collected per account. inbox.read reads, inbox.write acts (docs/PERMISSIONS.md).
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { lowerCaseIds } from '../workspaces/input.ts';
+import { lowerCaseIds } from '../workspaces/index.ts';
 import { inboxRouteKit, type InboxRouteDeps } from './routes/common.ts';
 import { conversationRoutes } from './routes/conversations.ts';
 import { libraryRoutes } from './routes/library.ts';

@@ -8,10 +8,10 @@
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { Db, Tx } from '../../infra/db/client.ts';
 import { Invalid, NotFound } from '../../domain/errors.ts';
-import { audit, type AuditEntry } from '../audit/service.ts';
-import { holdWorkspace } from '../workspaces/hold.ts';
+import { audit, type AuditEntry } from '../audit/index.ts';
+import { holdWorkspace } from '../workspaces/index.ts';
 import type { Role } from '../workspaces/schema.ts';
-import { can } from '../workspaces/permissions.ts';
+import { can } from '../workspaces/index.ts';
 import { inboxConversationLabels, inboxConversations, inboxLabels, type ConversationState } from './schema.ts';
 import { conversationNotFound } from './read.ts';
 

@@ -2,9 +2,9 @@
 // so the composer can preview it. The text travels in the body, not the URL: links can carry tokens.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import type { AuthGuards } from '../auth/authenticate.ts';
-import type { WorkspaceAccessFactory } from '../workspaces/access.ts';
-import { WorkspaceParams, errors } from '../workspaces/input.ts';
+import type { AuthGuards } from '../auth/index.ts';
+import type { WorkspaceAccessFactory } from '../workspaces/index.ts';
+import { WorkspaceParams, errors } from '../workspaces/index.ts';
 import { detectFacets } from '../../providers/bluesky.ts';
 import type { LinkCardSource } from '../../providers/types.ts';
 

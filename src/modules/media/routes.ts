@@ -7,9 +7,9 @@ import multipart from '@fastify/multipart';
 import { Type } from 'typebox';
 import { ApiError } from '../../http/errors.ts';
 import { NextCursor, pageQuery } from '../../http/paging.ts';
-import type { AuthGuards } from '../auth/authenticate.ts';
-import type { WorkspaceAccessFactory } from '../workspaces/access.ts';
-import { DateTime, Uuid, WorkspaceParams, errors, iso, lowerCaseIds } from '../workspaces/input.ts';
+import type { AuthGuards } from '../auth/index.ts';
+import type { WorkspaceAccessFactory } from '../workspaces/index.ts';
+import { DateTime, Uuid, WorkspaceParams, errors, iso, lowerCaseIds } from '../workspaces/index.ts';
 import { ACCEPTED_TYPES, ALT_TEXT_MAX, cleanAltText, formatBytes, type Media, type MediaService } from './service.ts';
 
 export interface MediaRouteDeps {

@@ -9,7 +9,7 @@ import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { Db } from '../../infra/db/client.ts';
 import { DomainError, Invalid, UnprocessableContent } from '../../domain/errors.ts';
 import { localResolver } from '../../shared/time.ts';
-import { auditManySql } from '../audit/service.ts';
+import { auditManySql } from '../audit/index.ts';
 import { socialAccounts } from '../accounts/index.ts';
 import { posts, postTargets } from './schema.ts';
 import type { Actor, ScheduleSpec } from './model.ts';

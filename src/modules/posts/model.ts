@@ -1,6 +1,6 @@
 // What a post is to every part of this module (writing, scheduling, the queue, bulk upload, the
 // calendar): its rows, the input that writes one, the ways to schedule it, and the status a person reads.
-import type { AuditEntry } from '../audit/service.ts';
+import type { AuditEntry } from '../audit/index.ts';
 import type { socialAccounts } from '../accounts/index.ts';
 import type { DbOrTx } from '../../infra/db/client.ts';
 import { NotFound } from '../../domain/errors.ts';

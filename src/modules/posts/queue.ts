@@ -7,7 +7,7 @@ import type { Db, DbOrTx } from '../../infra/db/client.ts';
 import { keyset, type PageRequest } from '../../infra/db/keyset.ts';
 import { Conflict, Invalid } from '../../domain/errors.ts';
 import { assertZone, localToInstant } from '../../shared/time.ts';
-import { audit } from '../audit/service.ts';
+import { audit } from '../audit/index.ts';
 import { posts, postTargets, postingSchedules } from './schema.ts';
 import { enqueue } from './jobs.ts';
 import type { Actor, Target } from './model.ts';

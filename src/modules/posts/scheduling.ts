@@ -7,7 +7,7 @@ import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { Db, DbOrTx } from '../../infra/db/client.ts';
 import { Conflict, Invalid, NotFound } from '../../domain/errors.ts';
 import { assertZone, instantToLocal, localToInstant } from '../../shared/time.ts';
-import { audit } from '../audit/service.ts';
+import { audit } from '../audit/index.ts';
 import { socialAccounts } from '../accounts/index.ts';
 import { workspaces } from '../workspaces/schema.ts';
 import { posts, postTargets, type Recurrence } from './schema.ts';

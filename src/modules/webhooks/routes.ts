@@ -4,9 +4,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { NextCursor, pageQuery } from '../../http/paging.ts';
-import type { AuthGuards } from '../auth/authenticate.ts';
-import { auditActor, type WorkspaceAccessFactory } from '../workspaces/access.ts';
-import { DateTime, NullableDateTime, Uuid, WorkspaceParams, errors, lowerCaseIds } from '../workspaces/input.ts';
+import type { AuthGuards } from '../auth/index.ts';
+import { auditActor, type WorkspaceAccessFactory } from '../workspaces/index.ts';
+import { DateTime, NullableDateTime, Uuid, WorkspaceParams, errors, lowerCaseIds } from '../workspaces/index.ts';
 import { WEBHOOK_EVENTS, type WebhookEvent } from './schema.ts';
 import { MAX_WEBHOOKS_PER_WORKSPACE, TEST_EVENT, publicDelivery, publicWebhook, type WebhookService } from './service.ts';
 

@@ -29,8 +29,8 @@ import { addJob } from '../../infra/queue/add-job.ts';
 import { backoffDelay, type Backoff } from '../../infra/retry.ts';
 import { parseRetryAfter, RETRY_AFTER_STATUSES } from '../../infra/retry-after.ts';
 import { Conflict, Invalid, NotFound } from '../../domain/errors.ts';
-import { audit, type AuditEntry } from '../audit/service.ts';
-import { holdWorkspace } from '../workspaces/hold.ts';
+import { audit, type AuditEntry } from '../audit/index.ts';
+import { holdWorkspace } from '../workspaces/index.ts';
 import { WEBHOOK_EVENTS, webhookAttempts, webhookDeliveries, webhooks, type WebhookEvent } from './schema.ts';
 
 export const DELIVER_WEBHOOK_TASK = 'deliver_webhook';

@@ -4,8 +4,8 @@
 // Later modules (posts, accounts, webhooks) reuse it: `preHandler: [guards.any, workspaceAccess('posts.write')]`.
 import type { FastifyInstance, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import { Forbidden, Unauthenticated } from '../../domain/errors.ts';
-import type { AuditEntry } from '../audit/service.ts';
-import { requestContext } from '../auth/authenticate.ts';
+import type { AuditEntry } from '../audit/index.ts';
+import { requestContext } from '../auth/index.ts';
 import { PERMISSIONS, PERMISSION_DESCRIPTIONS, SCOPES, can, scopesAllow, type Permission, type Scope } from './permissions.ts';
 import type { Role } from './schema.ts';
 import { workspaceNotFound } from './not-found.ts';

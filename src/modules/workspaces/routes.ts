@@ -4,8 +4,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { NextCursor, pageQuery } from '../../http/paging.ts';
-import type { AuthGuards } from '../auth/authenticate.ts';
-import { userOf } from '../auth/authenticate.ts';
+import type { AuthGuards } from '../auth/index.ts';
+import { userOf } from '../auth/index.ts';
 import { accessOf, actingRole, assertCan, auditActor, type WorkspaceAccessFactory } from './access.ts';
 import type { InvitationService } from './invitations.ts';
 import type { Member, WorkspaceService } from './service.ts';

@@ -7,14 +7,24 @@ import type { Db, DbOrTx, Tx } from '../../infra/db/client.ts';
 import { keyset, type PageRequest } from '../../infra/db/keyset.ts';
 import { retryOnDeadlock } from '../../infra/db/errors.ts';
 import { Conflict, Forbidden, Invalid, NotFound } from '../../domain/errors.ts';
-import { audit, type AuditEntry } from '../audit/service.ts';
+import { audit, type AuditEntry } from '../audit/index.ts';
 import { users } from '../auth/schema.ts';
-import { revokeKeysCreatedBy } from '../api-keys/service.ts';
 import { memberships, workspaces, type Role } from './schema.ts';
 import { workspaceNotFound } from './not-found.ts';
 
 /** Who acts, for the audit log (see auditActor in access.ts). */
 export type Actor = Pick<AuditEntry, 'actorUserId' | 'actorApiKeyId' | 'ip' | 'userAgent'>;
+
+/**
+ * What the service needs of the modules built on it, passed in (api-keys depends on workspaces, so
+ * workspaces cannot import it): revoking the keys a person created when they leave or are deleted.
+ */
+export interface WorkspaceHooks {
+  /** Some members' access changed: their cached /me is dropped. */
+  onMembershipChange(userIds: string[]): Promise<void>;
+  /** In `tx`: revoke the API keys `userId` created (in `workspaceId`, or everywhere when null). */
+  revokeKeysCreatedBy(tx: DbOrTx, userId: string, workspaceId: string | null, reason: string, actor: Actor): Promise<number>;
+}
 
 export interface Member {
   userId: string;
@@ -39,10 +49,10 @@ export class WorkspaceService {
    * `onMembershipChange` hears which users' view of their workspaces changed (the signed-in user's
    * /me caches it), after the change is committed.
    */
-  constructor(private readonly db: Db, private readonly onMembershipChange: (userIds: string[]) => Promise<void> = async () => {}) {}
+  constructor(private readonly db: Db, private readonly hooks: WorkspaceHooks) {}
 
   async notifyChanged(userIds: string[]): Promise<void> {
-    await this.onMembershipChange(userIds);
+    await this.hooks.onMembershipChange(userIds);
   }
 
   private async memberIds(workspaceId: string, db: DbOrTx = this.db): Promise<string[]> {
@@ -193,7 +203,7 @@ export class WorkspaceService {
         details: { role: target.role, email: target.email }, ...actor,
       });
       // A key never outlives its creator's membership (it would grant nothing anyway; see keyPermissions).
-      await revokeKeysCreatedBy(tx, targetUserId, workspaceId, leaving ? 'creator_left' : 'creator_removed', actor);
+      await this.hooks.revokeKeysCreatedBy(tx, targetUserId, workspaceId, leaving ? 'creator_left' : 'creator_removed', actor);
     });
     await this.notifyChanged([targetUserId]);
   }
@@ -241,7 +251,7 @@ export class WorkspaceService {
     }
     await tx.delete(memberships).where(and(eq(memberships.userId, userId), ne(memberships.role, 'owner')));
     // Keys the account created in workspaces that stay: revoked with it, not left orphaned.
-    await revokeKeysCreatedBy(tx, userId, null, 'creator_deleted', { actorUserId: userId });
+    await this.hooks.revokeKeysCreatedBy(tx, userId, null, 'creator_deleted', { actorUserId: userId });
   }
 }
 

@@ -3,9 +3,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
-import type { AuthGuards } from '../../auth/authenticate.ts';
-import type { WorkspaceAccessFactory } from '../../workspaces/access.ts';
-import { DateTime, NullableDateTime, Uuid, isoOrNull } from '../../workspaces/input.ts';
+import type { AuthGuards } from '../../auth/index.ts';
+import type { WorkspaceAccessFactory } from '../../workspaces/index.ts';
+import { DateTime, NullableDateTime, Uuid, isoOrNull } from '../../workspaces/index.ts';
 import type { InboxService } from '../service.ts';
 import type { ConversationSummary, Message, Note } from '../read.ts';
 import type { Label } from '../labels.ts';

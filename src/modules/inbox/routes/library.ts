@@ -1,7 +1,7 @@
 // Labels and saved replies over HTTP: every member reads them, members who act in the inbox manage them.
 import { Type } from 'typebox';
-import { auditActor } from '../../workspaces/access.ts';
-import { Uuid, WorkspaceParams, errors } from '../../workspaces/input.ts';
+import { auditActor } from '../../workspaces/index.ts';
+import { Uuid, WorkspaceParams, errors } from '../../workspaces/index.ts';
 import { LABEL_NAME_MAX, LABELS_MAX } from '../labels.ts';
 import { SAVED_REPLIES_MAX, SAVED_REPLY_TEXT_MAX, VARIABLES } from '../saved-replies.ts';
 import {

@@ -1,6 +1,6 @@
 // What the inbox collects for each account of the workspace, and how collection stands.
 import { Type } from 'typebox';
-import { NullableDateTime, WorkspaceParams, errors, isoOrNull } from '../../workspaces/input.ts';
+import { NullableDateTime, WorkspaceParams, errors, isoOrNull } from '../../workspaces/index.ts';
 import { BASE, Cursor, NextCursor, tags, type InboxApp, type InboxRouteKit } from './common.ts';
 
 const SourceSchema = Type.Object({

@@ -2,8 +2,8 @@
 import { Type } from 'typebox';
 import { ApiError } from '../../../http/errors.ts';
 import { assertZone } from '../../../shared/time.ts';
-import { auditActor } from '../../workspaces/access.ts';
-import { Uuid, WorkspaceParams, errors, isoOrNull } from '../../workspaces/input.ts';
+import { auditActor } from '../../workspaces/index.ts';
+import { Uuid, WorkspaceParams, errors, isoOrNull } from '../../workspaces/index.ts';
 import { BULK_ROWS_MAX, parseBulkCsv } from '../bulk.ts';
 import { tags, userIdOf, type PostRouteKit, type PostsApp } from './common.ts';
 

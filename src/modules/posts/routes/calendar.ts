@@ -1,7 +1,7 @@
 // The calendar view over HTTP: a workspace's targets between two days, grouped by day in a time zone, at
 // most perDay of them listed per day (each day says how many it has, and pages within itself by cursor).
 import { Type } from 'typebox';
-import { WorkspaceParams, errors } from '../../workspaces/input.ts';
+import { WorkspaceParams, errors } from '../../workspaces/index.ts';
 import { PER_DAY_DEFAULT, PER_DAY_MAX } from '../calendar.ts';
 import { tags, type PostRouteKit, type PostsApp } from './common.ts';
 

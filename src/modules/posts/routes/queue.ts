@@ -1,8 +1,8 @@
 // Posting slots and the queue over HTTP: each account's weekly slots, its queued targets, and their order.
 import { Type } from 'typebox';
 import { NextCursor, pageQuery } from '../../../http/paging.ts';
-import { auditActor } from '../../workspaces/access.ts';
-import { errors } from '../../workspaces/input.ts';
+import { auditActor } from '../../workspaces/index.ts';
+import { errors } from '../../workspaces/index.ts';
 import type { Target } from '../model.ts';
 import { AccountParams, tags, type PostRouteKit, type PostsApp } from './common.ts';
 

@@ -3,8 +3,8 @@
 import { Type } from 'typebox';
 import { ApiError } from '../../../http/errors.ts';
 import { NextCursor, pageQuery } from '../../../http/paging.ts';
-import { auditActor } from '../../workspaces/access.ts';
-import { Uuid, WorkspaceParams, errors } from '../../workspaces/input.ts';
+import { auditActor } from '../../workspaces/index.ts';
+import { Uuid, WorkspaceParams, errors } from '../../workspaces/index.ts';
 import type { Recurrence } from '../schema.ts';
 import { PostParams, PostSchema, RescheduleBody, ScheduleBody, presentPost, specOf, tags, userIdOf, type PostRouteKit, type PostsApp } from './common.ts';
 

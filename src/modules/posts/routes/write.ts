@@ -2,8 +2,8 @@
 // list, read, replace and delete.
 import { Type } from 'typebox';
 import { NextCursor, pageQuery } from '../../../http/paging.ts';
-import { accessOf, auditActor } from '../../workspaces/access.ts';
-import { WorkspaceParams, errors } from '../../workspaces/input.ts';
+import { accessOf, auditActor } from '../../workspaces/index.ts';
+import { WorkspaceParams, errors } from '../../workspaces/index.ts';
 import { POST_STATUSES, type Recurrence } from '../schema.ts';
 import type { PostInput } from '../model.ts';
 import { PostBody, PostParams, PostSchema, ScheduleBody, presentPost, specOf, tags, userIdOf, type PostRouteKit, type PostsApp } from './common.ts';
