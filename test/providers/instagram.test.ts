@@ -8,7 +8,7 @@ import { eventually } from '../support/eventually.ts';
 import { createInstagram } from '../../src/providers/instagram.ts';
 import { FACTORIES } from '../../src/providers/registry.ts';
 import { ProviderError, type AccountRef, type MediaItem, type Provider } from '../../src/providers/types.ts';
-import { DEFAULT_GRAPH_VERSION } from '../../src/providers/meta-graph.ts';
+import { DEFAULT_GRAPH_VERSION, type PollOptions } from '../../src/providers/meta-graph.ts';
 import { DAY_MS, SAMPLE_JPEG, SAMPLE_MP4, startMediaHost, tokenInfo } from '../../tools/provider-sim/networks/meta-common.ts';
 
 let h: Harness;
@@ -21,9 +21,10 @@ before(async () => {
     '/clip.mp4': { type: 'video/mp4', body: SAMPLE_MP4 },
     '/broken.mp4': { type: 'video/mp4', body: Buffer.from('this is not a video') },
   });
-  const base = h.sim.base('instagram');
-  p = createInstagram({ http: h.http, settings: { clientId: 'ig-app', clientSecret: 'ig-secret', baseUrls: { auth: base, api: base, graph: base } } },
-    { poll: { intervalMs: 20, maxWaitMs: 3000 } });
+  // The simulator's containers finish after a set number of status reads, not on a clock (meta-common.ts,
+  // PROCESSING_READS): the wait's cap is reached only where a test holds processing, so it is long here and
+  // short in the test of the cap.
+  p = adapter({ intervalMs: 20, maxWaitMs: 60_000 });
 });
 after(async () => {
   await host.stop();
@@ -31,6 +32,11 @@ after(async () => {
 });
 
 const sim = () => h.sim.state('instagram');
+const adapter = (poll: PollOptions) => {
+  const base = h.sim.base('instagram');
+  return createInstagram({ http: h.http, settings: { clientId: 'ig-app', clientSecret: 'ig-secret', baseUrls: { auth: base, api: base, graph: base } } }, { poll });
+};
+const statusReads = (from = 0) => sim().log.slice(from).filter((l) => l.path.includes('fields=status_code')).length;
 const kindOf = (e: unknown) => (e instanceof ProviderError ? e.kind : String(e));
 const reasonOf = (e: unknown) => (e instanceof ProviderError ? e.details.reason ?? '' : '');
 const image = (path = '/photo.jpg', altText?: string): MediaItem => ({
@@ -118,10 +124,9 @@ test('publish: an image, a Reel polled until FINISHED, a carousel of an image an
   assert.match(img.url!, /\/instagram\/p\//);
   assert.equal((post.raw as Record<string, string>).alt_text, 'A window');
 
-  const polls = () => sim().log.filter((l) => l.path.includes('fields=status_code')).length;
-  const before = polls();
+  const before = sim().log.length;
   const reel = await p.publish(a, { text: 'A short film', media: [video()], marker: 'ig-2' });
-  assert.ok(polls() - before >= 2, 'the video container was IN_PROGRESS at first');
+  assert.equal(statusReads(before), 2, 'the video container was IN_PROGRESS at the first read, FINISHED at the second');
   assert.equal((sim().posts.find((x) => x.id === reel.remoteId)!.raw as Record<string, string>).media_type, 'REELS');
 
   const carousel = await p.publish(a, { text: 'Both', media: [image(), video()], marker: 'ig-3' });
@@ -153,6 +158,23 @@ test('media Meta cannot download or process: permanent, with Meta\'s reason', as
   await assert.rejects(p.publish(a, { text: 'gone', media: [image('/missing.jpg')], marker: 'm1' }), (e) => kindOf(e) === 'permanent' && /2207052/.test(reasonOf(e)));
   await assert.rejects(p.publish(a, { text: 'broken', media: [video('/broken.mp4')], marker: 'm2' }), (e) => kindOf(e) === 'permanent' && /ERROR.*2207026/.test(reasonOf(e)));
   assert.equal(sim().posts.filter((x) => x.text === 'broken' || x.text === 'gone').length, 0);
+});
+
+test('a container still IN_PROGRESS when the wait runs out: transient, media_publish never sent, nothing to reconcile', async () => {
+  const a = await account('patient');
+  const s = sim();
+  const impatient = adapter({ intervalMs: 5, maxWaitMs: 40 });
+  const mark = s.log.length;
+  s.knobs.holdProcessing = true;
+  try {
+    await assert.rejects(impatient.publish(a, { text: 'Held', media: [video()], marker: 'cap-1' }),
+      (e) => kindOf(e) === 'transient' && reasonOf(e) === 'container_in_progress');
+  } finally {
+    s.knobs.holdProcessing = false;
+  }
+  assert.ok(statusReads(mark) >= 1, 'the status was read before giving up');
+  assert.ok(!s.log.slice(mark).some((l) => l.method === 'POST' && l.path.includes('/media_publish')), 'media_publish was not sent');
+  assert.equal(await impatient.findByMarker(a, 'cap-1', ago()), null);
 });
 
 test('the 24 h publishing quota is read before publishing', async () => {
@@ -201,11 +223,18 @@ test('error classes: 190, 403 permission, 80002 throttling with a wait, 5xx, mal
   s.knobs.errorRate = 0;
 
   // A malformed answer to media_publish itself: set once the Reel's container is being polled (status
-  // reads are not subject to the knobs), so the next call to answer badly is media_publish.
+  // reads are not subject to the knobs), so the next call to answer badly is media_publish. Processing is
+  // held until then, so the adapter cannot reach media_publish before the knob is set.
   const mark = s.log.length;
-  const settled = p.publish(a, { text: 'Garbled', media: [video()], marker: 'e4' }).then(() => null, (e: unknown) => e);
-  await eventually(() => s.log.slice(mark).some((l) => l.path.includes('fields=status_code')), 3000, 'the first status read', 2); // the window before the publish call is short
-  s.knobs.malformedNext = 1;
+  s.knobs.holdProcessing = true;
+  let settled: Promise<unknown>;
+  try {
+    settled = p.publish(a, { text: 'Garbled', media: [video()], marker: 'e4' }).then(() => null, (e: unknown) => e);
+    await eventually(() => statusReads(mark) > 0, undefined, 'the first status read', 5);
+    s.knobs.malformedNext = 1;
+  } finally {
+    s.knobs.holdProcessing = false;
+  }
   assert.equal(kindOf(await settled), 'unknown_outcome');
   // The knob garbles the answer before anything is stored: reconciliation says it was not published.
   assert.equal(await p.findByMarker(a, 'e4', ago()), null);

@@ -7,6 +7,7 @@ import { harness, authorize, REDIRECT, type Harness } from './harness.ts';
 import { eventually } from '../support/eventually.ts';
 import { createThreads, threadsLength } from '../../src/providers/threads.ts';
 import { FACTORIES } from '../../src/providers/registry.ts';
+import type { PollOptions } from '../../src/providers/meta-graph.ts';
 import { ProviderError, type AccountRef, type MediaItem, type Provider } from '../../src/providers/types.ts';
 import { DAY_MS, SAMPLE_JPEG, SAMPLE_MP4, startMediaHost, tokenInfo } from '../../tools/provider-sim/networks/meta-common.ts';
 
@@ -20,9 +21,10 @@ before(async () => {
     '/clip.mp4': { type: 'video/mp4', body: SAMPLE_MP4 },
     '/broken.mp4': { type: 'video/mp4', body: Buffer.from('not a video') },
   });
-  const base = h.sim.base('threads');
-  p = createThreads({ http: h.http, settings: { clientId: 'th-app', clientSecret: 'th-secret', baseUrls: { auth: base, graph: base } } },
-    { poll: { intervalMs: 20, maxWaitMs: 3000 } });
+  // The simulator's containers finish after a set number of status reads, not on a clock (meta-common.ts,
+  // PROCESSING_READS): the wait's cap is reached only where a test holds processing, so it is long here and
+  // short in the test of the cap.
+  p = adapter({ intervalMs: 20, maxWaitMs: 60_000 });
 });
 after(async () => {
   await host.stop();
@@ -30,6 +32,11 @@ after(async () => {
 });
 
 const sim = () => h.sim.state('threads');
+const adapter = (poll: PollOptions) => {
+  const base = h.sim.base('threads');
+  return createThreads({ http: h.http, settings: { clientId: 'th-app', clientSecret: 'th-secret', baseUrls: { auth: base, graph: base } } }, { poll });
+};
+const statusReads = (from = 0) => sim().log.slice(from).filter((l) => l.path.includes('fields=status')).length;
 const kindOf = (e: unknown) => (e instanceof ProviderError ? e.kind : String(e));
 const reasonOf = (e: unknown) => (e instanceof ProviderError ? e.details.reason ?? '' : '');
 const image = (path = '/photo.jpg'): MediaItem => ({ mimeType: 'image/jpeg', bytes: SAMPLE_JPEG.length, read: async () => SAMPLE_JPEG, publicUrl: host.url(path), altText: 'a photo' });
@@ -102,10 +109,9 @@ test('publish: text, image, video polled until FINISHED, a carousel, and a threa
   assert.equal(sim().posts.find((x) => x.id === second.remoteId)!.replyTo, root.remoteId);
   assert.equal(sim().posts.find((x) => x.id === third.remoteId)!.replyTo, second.remoteId);
 
-  const polls = () => sim().log.filter((l) => l.path.includes('fields=status')).length;
-  const before = polls();
+  const before = sim().log.length;
   const clip = await p.publish(a, { text: 'A clip', media: [video()], marker: 't-4' });
-  assert.ok(polls() - before >= 2, 'IN_PROGRESS, then FINISHED');
+  assert.equal(statusReads(before), 2, 'IN_PROGRESS at the first read, FINISHED at the second');
   assert.ok(clip.remoteId);
 
   const carousel = await p.publish(a, { text: 'Two things', media: [image(), video()], marker: 't-5' });
@@ -128,6 +134,23 @@ test('what Threads would refuse: over 500 (emoji as bytes), no public URL, a six
   await assert.rejects(p.publish(a, { text: links, media: [], marker: 'n5' }), (e) => kindOf(e) === 'permanent' && /LINK_LIMIT_EXCEEDED/.test(reasonOf(e)));
   await assert.rejects(p.publish(a, { text: 'broken', media: [video('/broken.mp4')], marker: 'n6' }), (e) => kindOf(e) === 'permanent' && /FAILED_PROCESSING_VIDEO/.test(reasonOf(e)));
   await assert.rejects(p.publish(a, { text: 'gone', media: [video('/missing.mp4')], marker: 'n7' }), (e) => kindOf(e) === 'permanent' && /FAILED_DOWNLOADING_VIDEO/.test(reasonOf(e)));
+});
+
+test('a container still IN_PROGRESS when the wait runs out: transient, threads_publish never sent, nothing to reconcile', async () => {
+  const a = await account('patient');
+  const s = sim();
+  const impatient = adapter({ intervalMs: 5, maxWaitMs: 40 });
+  const mark = s.log.length;
+  s.knobs.holdProcessing = true;
+  try {
+    await assert.rejects(impatient.publish(a, { text: 'Held', media: [video()], marker: 'cap-1' }),
+      (e) => kindOf(e) === 'transient' && reasonOf(e) === 'container_in_progress');
+  } finally {
+    s.knobs.holdProcessing = false;
+  }
+  assert.ok(statusReads(mark) >= 1, 'the status was read before giving up');
+  assert.ok(!s.log.slice(mark).some((l) => l.method === 'POST' && l.path.includes('/threads_publish')), 'threads_publish was not sent');
+  assert.equal(await impatient.findByMarker(a, 'cap-1', ago()), null);
 });
 
 test('the 250-post limit is read before publishing (replies have their own)', async () => {
@@ -175,11 +198,18 @@ test('error classes: 401/190, 403 permission, throttling, 5xx, malformed publish
   s.knobs.errorRate = 0;
 
   // Garble the answer of threads_publish itself: set while the video container is polled (status reads
-  // are not subject to the knobs).
+  // are not subject to the knobs). Processing is held until then, so the adapter cannot reach
+  // threads_publish before the knob is set.
   const mark = s.log.length;
-  const settled = p.publish(a, { text: 'Garbled', media: [video()], marker: 'e3' }).then(() => null, (e: unknown) => e);
-  await eventually(() => s.log.slice(mark).some((l) => l.path.includes('fields=status')), 3000, 'the first status read', 2); // the window before the publish call is short
-  s.knobs.malformedNext = 1;
+  s.knobs.holdProcessing = true;
+  let settled: Promise<unknown>;
+  try {
+    settled = p.publish(a, { text: 'Garbled', media: [video()], marker: 'e3' }).then(() => null, (e: unknown) => e);
+    await eventually(() => statusReads(mark) > 0, undefined, 'the first status read', 5);
+    s.knobs.malformedNext = 1;
+  } finally {
+    s.knobs.holdProcessing = false;
+  }
   assert.equal(kindOf(await settled), 'unknown_outcome');
   assert.equal(await p.findByMarker(a, 'e3', ago()), null, 'the garbled answer came before anything was published');
   s.knobs.malformedNext = 1;

@@ -27,6 +27,11 @@ export interface Knobs {
   denyConsent: boolean;
   /** Sandbox: a repeated Idempotency-Key creates another post, so a client that retries blindly shows up as a duplicate. */
   ignoreIdempotencyKey: boolean;
+  /**
+   * Instagram and Threads media containers: while true, a container still processing stays IN_PROGRESS
+   * (status reads do not advance it), so a test can act while a client polls, before it publishes.
+   */
+  holdProcessing: boolean;
   /** Inbox: comments, replies and mentions people make per minute per user, generated when the user's inbox is read (0: none). */
   inboxRatePerMinute: number;
   /** Inbox: the most items one page of the inbox answers. */
@@ -43,7 +48,7 @@ export interface Knobs {
 
 export const DEFAULT_KNOBS: Knobs = {
   latencyMs: 0, errorRate: 0, rateLimitNext: 0, retryAfterSeconds: 2, accessTokenTtlSeconds: 7200,
-  rotateRefreshTokens: true, acceptThenHangNext: 0, malformedNext: 0, denyConsent: false, ignoreIdempotencyKey: false,
+  rotateRefreshTokens: true, acceptThenHangNext: 0, malformedNext: 0, denyConsent: false, ignoreIdempotencyKey: false, holdProcessing: false,
   inboxRatePerMinute: 2, inboxPageSize: 50, inboxRateLimitAfter: -1, inboxExpireTokensAfter: -1,
 };
 

@@ -11,12 +11,12 @@
 //                        GET  /{v}/{ig-id}/content_publishing_limit · /{v}/{ig-id}/media · /{v}/{ig-id}/stories (the last 24 h)
 //                        POST|GET /{v}/{media-id}/comments · GET /{v}/{media-id}/insights · GET /{v}/{id}
 // Meta downloads media itself: the simulator fetches image_url / video_url, so only reachable URLs work.
-// Images must be JPEG; videos are processed for a moment (IN_PROGRESS) before FINISHED or ERROR.
+// Images must be JPEG; a video answers IN_PROGRESS at its first status read, then FINISHED or ERROR (meta-common.ts, PROCESSING_READS).
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { SimNetworkContext, SimPost, SimToken } from '../core.ts';
 import {
-  DAY_MS, PROCESSING_MS, SAMPLE_JPEG, clientOk, consent, containerStatus, engagement, fetchMedia, getContainer, graphTime, issueToken, metaStyle, metaUser, pick, putContainer,
-  readParams, requireToken, sendGraphError, tokenLifecycleRoutes, versionOk, type SimContainer,
+  DAY_MS, PROCESSING_READS, SAMPLE_JPEG, clientOk, consent, containerStatus, engagement, fetchMedia, getContainer, graphTime, issueToken, metaStyle, metaUser, pick, putContainer,
+  readContainerStatus, readParams, requireToken, sendGraphError, tokenLifecycleRoutes, versionOk, type SimContainer,
 } from './meta-common.ts';
 
 const QUOTA_TOTAL = 100; // the content-publishing guide's figure (the reference still says 50)
@@ -123,7 +123,7 @@ export function registerInstagram(ctx: SimNetworkContext): void {
     if (caption.length > MAX_CAPTION) return bad(`The caption is longer than ${MAX_CAPTION} characters`, 2207010);
     if ((caption.match(/#[\p{L}\p{N}_]+/gu) ?? []).length > 30) return bad('(#100) A caption may have at most 30 hashtags');
     if ((caption.match(/@[\p{L}\p{N}_.]+/gu) ?? []).length > 20) return bad('(#100) A caption may mention at most 20 accounts');
-    const base: Omit<SimContainer, 'readyAt' | 'mediaType'> = {
+    const base: Omit<SimContainer, 'readsLeft' | 'mediaType'> = {
       id: state.nextId(), userId: igId, text: caption || undefined, isCarouselItem: item, children: [], createdAt: Date.now(), params: p,
     };
 
@@ -136,7 +136,7 @@ export function registerInstagram(ctx: SimNetworkContext): void {
           return bad(`(#100) Child ${id} is not a finished carousel item of this account`, 2207028);
         }
       }
-      putContainer(state, { ...base, mediaType: 'CAROUSEL', children, readyAt: Date.now() }, 'application/x-carousel', 0);
+      putContainer(state, { ...base, mediaType: 'CAROUSEL', children, readsLeft: 0 }, 'application/x-carousel', 0);
       return { id: base.id };
     }
     if (type === 'IMAGE') {
@@ -144,7 +144,7 @@ export function registerInstagram(ctx: SimNetworkContext): void {
       if (!got.ok) return sendGraphError(reply, 400, { message: 'Media download has failed. The media URI doesn\'t meet our requirements.', code: 9004, subcode: 2207052 });
       if (got.type !== 'image/jpeg') return sendGraphError(reply, 400, { message: 'The image format is not supported. Only JPEG images can be published.', code: 9004, subcode: 2207005 });
       if (got.bytes.length > MAX_IMAGE_BYTES) return sendGraphError(reply, 400, { message: 'The image is too large (8 MB at most).', code: 9004, subcode: 2207004 });
-      putContainer(state, { ...base, mediaType: 'IMAGE', readyAt: Date.now() + PROCESSING_MS.image }, got.type, got.bytes.length);
+      putContainer(state, { ...base, mediaType: 'IMAGE', readsLeft: PROCESSING_READS.image }, got.type, got.bytes.length);
       return { id: base.id };
     }
     if (type === 'STORIES') {
@@ -159,7 +159,7 @@ export function registerInstagram(ctx: SimNetworkContext): void {
       }
       const error = p.video_url && got.type !== 'video/mp4' && got.type !== 'video/quicktime' ? 'The video format is not supported (2207026)'
         : got.bytes.length > (p.video_url ? MAX_STORY_VIDEO_BYTES : MAX_IMAGE_BYTES) ? 'The video is too large (2207026)' : undefined;
-      putContainer(state, { ...base, mediaType: 'STORIES', readyAt: Date.now() + (p.video_url ? PROCESSING_MS.video : PROCESSING_MS.image), ...(error ? { error } : {}) },
+      putContainer(state, { ...base, mediaType: 'STORIES', readsLeft: p.video_url ? PROCESSING_READS.video : PROCESSING_READS.image, ...(error ? { error } : {}) },
         got.type ?? 'application/octet-stream', got.bytes.length);
       return { id: base.id };
     }
@@ -169,7 +169,7 @@ export function registerInstagram(ctx: SimNetworkContext): void {
       const got = await fetchMedia(p.video_url);
       const error = !got.ok ? 'Media download has failed (2207052)'
         : got.type !== 'video/mp4' && got.type !== 'video/quicktime' ? 'The video format is not supported (2207026)' : undefined;
-      putContainer(state, { ...base, mediaType: type, readyAt: Date.now() + PROCESSING_MS.video, ...(error ? { error } : {}) },
+      putContainer(state, { ...base, mediaType: type, readsLeft: PROCESSING_READS.video, ...(error ? { error } : {}) },
         got.ok ? got.type ?? 'application/octet-stream' : 'application/octet-stream', got.ok ? got.bytes.length : 0);
       return { id: base.id };
     }
@@ -288,7 +288,7 @@ export function registerInstagram(ctx: SimNetworkContext): void {
     const { id } = req.params as { id: string };
     const c = getContainer(state, id);
     if (c && c.userId === s.t.userId) {
-      const status = containerStatus(c);
+      const status = readContainerStatus(state, c);
       return pick({ id: c.id, status_code: status, status: status === 'ERROR' ? `Error: ${c.error}` : STATUS_TEXT[status] }, s.params.fields, ['id']);
     }
     const p = state.posts.find((x) => x.id === id);

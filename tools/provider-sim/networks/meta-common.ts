@@ -269,8 +269,8 @@ export interface SimContainer {
   children: string[];
   replyTo?: string;
   createdAt: number;
-  /** Until then the container is IN_PROGRESS. */
-  readyAt: number;
+  /** Status reads still to be answered IN_PROGRESS (see PROCESSING_READS). */
+  readsLeft: number;
   /** Set when processing failed: the status becomes ERROR once processing is over. */
   error?: string;
   /** The media id once published. */
@@ -281,7 +281,7 @@ export interface SimContainer {
 const containers = new WeakMap<SimMedia, SimContainer>();
 
 export function putContainer(state: NetworkState, c: SimContainer, mimeType: string, bytes: number): void {
-  const m: SimMedia = { id: c.id, userId: c.userId, mimeType, bytes, state: c.readyAt > Date.now() ? 'processing' : c.error ? 'failed' : 'ready' };
+  const m: SimMedia = { id: c.id, userId: c.userId, mimeType, bytes, state: c.readsLeft > 0 ? 'processing' : c.error ? 'failed' : 'ready' };
   state.media.set(c.id, m);
   containers.set(m, c);
 }
@@ -291,16 +291,33 @@ export function getContainer(state: NetworkState, id: string): SimContainer | un
   return m ? containers.get(m) : undefined;
 }
 
-/** IN_PROGRESS → FINISHED | ERROR, then PUBLISHED; unpublished containers expire after 24 h. */
+/** IN_PROGRESS → FINISHED | ERROR, then PUBLISHED; unpublished containers expire after 24 h. Not a read: nothing advances. */
 export function containerStatus(c: SimContainer): 'IN_PROGRESS' | 'FINISHED' | 'ERROR' | 'EXPIRED' | 'PUBLISHED' {
   if (c.publishedAs) return 'PUBLISHED';
   if (Date.now() - c.createdAt > DAY_MS) return 'EXPIRED';
-  if (Date.now() < c.readyAt) return 'IN_PROGRESS';
+  if (c.readsLeft > 0) return 'IN_PROGRESS';
   return c.error ? 'ERROR' : 'FINISHED';
 }
 
-/** How long the simulator "processes" media before a container is FINISHED. */
-export const PROCESSING_MS = { image: 10, video: 150 };
+/**
+ * A status read of the container's own endpoint: a container still processing advances by one read,
+ * unless the holdProcessing knob holds it IN_PROGRESS.
+ */
+export function readContainerStatus(state: NetworkState, c: SimContainer): ReturnType<typeof containerStatus> {
+  const status = containerStatus(c);
+  if (status !== 'IN_PROGRESS') return status;
+  if (!state.knobs.holdProcessing) c.readsLeft--;
+  return status;
+}
+
+/**
+ * How many status reads a new container answers IN_PROGRESS before it is FINISHED (or ERROR). Processing
+ * is counted in reads, not in milliseconds: with a clock, a machine busy enough to delay the first read
+ * past the processing time would see FINISHED at once, so whether a client met IN_PROGRESS (and acted in
+ * that window) would depend on the machine's load. A video is IN_PROGRESS at its first read, so every
+ * video publish shows the client polling; an image is FINISHED at once.
+ */
+export const PROCESSING_READS = { image: 0, video: 1 };
 
 /** Figures that move with a post's age, so successive collections differ (like the sandbox's). */
 export function engagement(id: string, createdAt: string): { n: number; age: number } {

@@ -12,8 +12,8 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { SimNetworkContext, SimPost, SimToken } from '../core.ts';
 import {
-  DAY_MS, PROCESSING_MS, SAMPLE_JPEG, appLimit, clientOk, consent, containerStatus, engagement, fetchMedia, getContainer, graphErrorBody, graphTime, issueToken, metaUser, pick,
-  putContainer, readParams, requireToken, sendGraphError, tokenLifecycleRoutes, uniqueLinks, versionOk, type SimContainer,
+  DAY_MS, PROCESSING_READS, SAMPLE_JPEG, appLimit, clientOk, consent, containerStatus, engagement, fetchMedia, getContainer, graphErrorBody, graphTime, issueToken, metaUser, pick,
+  putContainer, readContainerStatus, readParams, requireToken, sendGraphError, tokenLifecycleRoutes, uniqueLinks, versionOk, type SimContainer,
 } from './meta-common.ts';
 
 const QUOTA = { posts: 250, replies: 1000 };
@@ -112,14 +112,14 @@ export function registerThreads(ctx: SimNetworkContext): void {
       if (!s.t.scope.includes('threads_manage_replies')) return sendGraphError(reply, 403, { message: '(#10) Application does not have permission for this action (threads_manage_replies)', code: 10 });
       if (!state.posts.some((x) => x.id === p.reply_to_id)) return notFound(reply, p.reply_to_id);
     }
-    const base: Omit<SimContainer, 'readyAt' | 'mediaType'> = {
+    const base: Omit<SimContainer, 'readsLeft' | 'mediaType'> = {
       id: state.nextId(), userId: uid, text: text || undefined, isCarouselItem: item, children: [], createdAt: Date.now(), params: p,
       ...(p.reply_to_id ? { replyTo: p.reply_to_id } : {}),
     };
     if (type === 'TEXT') {
       if (!text) return bad('(#100) text is required for media_type=TEXT');
       if (item) return bad('(#100) A text post cannot be a carousel item');
-      putContainer(state, { ...base, mediaType: 'TEXT', readyAt: Date.now() }, 'text/plain', Buffer.byteLength(text));
+      putContainer(state, { ...base, mediaType: 'TEXT', readsLeft: 0 }, 'text/plain', Buffer.byteLength(text));
       return { id: base.id };
     }
     if (type === 'CAROUSEL') {
@@ -129,7 +129,7 @@ export function registerThreads(ctx: SimNetworkContext): void {
         const c = getContainer(state, id);
         if (!c || c.userId !== uid || !c.isCarouselItem || containerStatus(c) !== 'FINISHED') return bad(`(#100) Child ${id} is not a finished carousel item of this profile`);
       }
-      putContainer(state, { ...base, mediaType: 'CAROUSEL', children, readyAt: Date.now() }, 'application/x-carousel', 0);
+      putContainer(state, { ...base, mediaType: 'CAROUSEL', children, readsLeft: 0 }, 'application/x-carousel', 0);
       return { id: base.id };
     }
     if (type === 'IMAGE') {
@@ -138,7 +138,7 @@ export function registerThreads(ctx: SimNetworkContext): void {
       if (!got.ok) return bad(`(#100) The image could not be downloaded from image_url (${got.reason})`);
       if (got.type !== 'image/jpeg' && got.type !== 'image/png') return bad('(#100) Unsupported image format: JPEG or PNG only');
       if (got.bytes.length > 8 * 1024 * 1024) return bad('(#100) The image is larger than 8 MB');
-      putContainer(state, { ...base, mediaType: 'IMAGE', readyAt: Date.now() + PROCESSING_MS.image }, got.type, got.bytes.length);
+      putContainer(state, { ...base, mediaType: 'IMAGE', readsLeft: PROCESSING_READS.image }, got.type, got.bytes.length);
       return { id: base.id };
     }
     if (type === 'VIDEO') {
@@ -146,7 +146,7 @@ export function registerThreads(ctx: SimNetworkContext): void {
       // Downloaded and processed after the answer: problems show as status ERROR with error_message.
       const got = await fetchMedia(p.video_url);
       const error = !got.ok ? 'FAILED_DOWNLOADING_VIDEO' : got.type !== 'video/mp4' && got.type !== 'video/quicktime' ? 'FAILED_PROCESSING_VIDEO' : undefined;
-      putContainer(state, { ...base, mediaType: 'VIDEO', readyAt: Date.now() + PROCESSING_MS.video, ...(error ? { error } : {}) },
+      putContainer(state, { ...base, mediaType: 'VIDEO', readsLeft: PROCESSING_READS.video, ...(error ? { error } : {}) },
         got.ok ? got.type ?? 'application/octet-stream' : 'application/octet-stream', got.ok ? got.bytes.length : 0);
       return { id: base.id };
     }
@@ -230,7 +230,7 @@ export function registerThreads(ctx: SimNetworkContext): void {
     const { id } = req.params as { id: string };
     const c = getContainer(state, id);
     if (c && c.userId === s.t.userId) {
-      const status = containerStatus(c);
+      const status = readContainerStatus(state, c);
       return pick({ id: c.id, status, ...(status === 'ERROR' ? { error_message: c.error } : {}) }, s.params.fields, ['id', 'status']);
     }
     const p = state.posts.find((x) => x.id === id);
