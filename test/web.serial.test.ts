@@ -609,3 +609,124 @@ test('a revoked session: the app\'s next call cannot refresh, and it shows sign-
   assert.equal(refreshes, 1, 'one refresh');
   assert.equal(new URL(b.url()).pathname, '/calendar');
 });
+
+test('an agency\'s calendar: a month shows each day\'s first few and "+N more", the day pages by "Load more", a week stays small; long tasks printed', async () => {
+  const owner = await app.user({ name: 'Agnes Agency' });
+  const token = (await app.login(owner.email, owner.password)).accessToken as string;
+  const ws = (await app.call('POST', '/api/workspaces', { token, body: { name: 'Agency workspace' } })).body.id as string;
+  const acc1 = await connectSandbox(app, token, ws, 'agency-one');
+  const acc2 = await connectSandbox(app, token, ws, 'agency-two');
+  // A Wednesday about five weeks ahead: its month, the whole month view's grid included, is in the future.
+  const d = new Date();
+  d.setUTCDate(d.getUTCDate() + 35);
+  while (d.getUTCDay() !== 3) d.setUTCDate(d.getUTCDate() + 1);
+  const busy = d.toISOString().slice(0, 10);
+  const dayOf = (n: number) => new Date(d.getTime() + n * 86_400_000).toISOString().slice(0, 10);
+  const week = [-2, -1, 1, 2, 3, 4].map(dayOf);
+  const month = busy.slice(0, 7);
+  const rest: string[] = [];
+  for (let n = -40; n <= 40; n++) if (dayOf(n).startsWith(month) && (n < -2 || n > 4)) rest.push(dayOf(n));
+  const hhmm = (min: number) => `${String(Math.floor(min / 60)).padStart(2, '0')}:${String(min % 60).padStart(2, '0')}`;
+  // Every row goes to both accounts (two targets a row), by the bulk upload, 350 rows at most an upload.
+  const upload = async (rows: string[]) => {
+    for (let i = 0; i < rows.length; i += 350) {
+      const r = await app.call('POST', `/api/workspaces/${ws}/posts/bulk`, { token, body: { csv: `time,text\n${rows.slice(i, i + 350).join('\n')}`, accountIds: [acc1, acc2], timeZone: 'UTC' } });
+      assert.equal(r.status, 201, JSON.stringify(r.body).slice(0, 500));
+    }
+  };
+  // The busy day: 350 posts, 700 targets; the rest of its week 25 posts a day (1,000 targets in the week);
+  // the other days of the month 2,000 posts between them (about 5,000 targets in the month).
+  await upload(Array.from({ length: 350 }, (_, i) => `${busy} ${hhmm(i * 4)},Agency post ${i}`));
+  await upload(week.flatMap((day) => Array.from({ length: 25 }, (_, i) => `${day} ${hhmm(60 + i * 50)},Week post ${day} ${i}`)));
+  const perRest = Math.ceil(2000 / rest.length);
+  await upload(rest.flatMap((day) => Array.from({ length: perRest }, (_, i) => `${day} ${hhmm(i * Math.floor(1440 / perRest))},Month post ${day} ${i}`)).slice(0, 2000));
+  const monthTargets = 700 + 2 * 25 * week.filter((x) => x.startsWith(month)).length + 4000;
+
+  const page = await newPage();
+  // The main thread's long tasks (> 50 ms), from the page's first script on, read and reset phase by phase.
+  await page.addInitScript(`window.longTasks = [];
+    if (PerformanceObserver.supportedEntryTypes.includes('longtask')) {
+      new PerformanceObserver((list) => { for (const e of list.getEntries()) window.longTasks.push(e.duration); }).observe({ type: 'longtask', buffered: true });
+    }`);
+  const longTasks = async (what: string) => {
+    const { supported, tasks, items } = await page.evaluate<{ supported: boolean; tasks: number[]; items: number }>(`({
+      supported: PerformanceObserver.supportedEntryTypes.includes('longtask'),
+      tasks: window.longTasks.splice(0),
+      items: document.querySelectorAll('li.calendar-item').length,
+    })`);
+    const total = tasks.reduce((a, b) => a + b, 0);
+    console.log(`# ${what}: ${supported ? `${tasks.length} long tasks, ${Math.round(total)} ms in all (longest ${Math.round(Math.max(0, ...tasks))} ms)` : 'long tasks not observable in this browser'}; ${items} posts rendered`);
+    return items;
+  };
+  await signInThroughUi(page, owner.email, owner.password);
+  await heading(page, 'Posts').waitFor();
+  await page.waitForLoadState('networkidle');
+  await longTasks('the app\'s start and sign-in (for scale)');
+
+  // The month, opened inside the running app (its router follows history), so that what is measured is the
+  // calendar alone: four a day, then "+N more" with the day's total less those shown.
+  await page.evaluate(`history.pushState(null, '', ${JSON.stringify(`/calendar?view=month&date=${busy}`)}); dispatchEvent(new PopStateEvent('popstate'))`);
+  await heading(page, 'Calendar').waitFor();
+  const busyCell = page.locator(`section[data-date="${busy}"]`);
+  await busyCell.getByRole('link', { name: /^\+696 more on / }).waitFor();
+  assert.equal(await busyCell.locator('li.calendar-item').count(), 4);
+  assert.deepEqual(await busyCell.locator('.calendar-time').allTextContents(), ['00:00', '00:00', '00:04', '00:04']);
+  const restCell = page.locator(`section[data-date="${rest[0]}"]`);
+  await restCell.getByRole('link', { name: new RegExp(`^\\+${2 * perRest - 4} more on `) }).waitFor();
+  const monthItems = await longTasks(`calendar month view, ${monthTargets} targets in the month`);
+  assert.ok(monthItems <= 42 * 4, `${monthItems} posts rendered in the month view`);
+  await shot(page, '25-calendar-month-agency');
+
+  // "+N more" opens the day: 50 at a time, "Load more" for the next 50, by the day's cursor.
+  await busyCell.getByRole('link', { name: /^\+696 more on / }).click();
+  await page.waitForURL((u) => u.searchParams.get('view') === 'day' && u.searchParams.get('date') === busy);
+  const dayView = page.locator(`section.calendar-day-view[data-date="${busy}"]`);
+  await dayView.getByText('Showing 50 of 700.').waitFor();
+  assert.equal(await dayView.locator('li.calendar-item').count(), 50);
+  await longTasks('calendar day view, first page of 50 (of 700)');
+  await dayView.getByRole('button', { name: 'Load more' }).click();
+  await dayView.getByText('Showing 100 of 700.').waitFor();
+  const times = await dayView.locator('.calendar-time').allTextContents();
+  assert.equal(times.length, 100);
+  assert.deepEqual(times, [...times].sort(), 'in time order across pages');
+  assert.equal(new Set(await dayView.locator('.calendar-link').evaluateAll((as) => as.map((a) => a.getAttribute('href')))).size, 50, 'each post twice (two accounts), none repeated across pages');
+  await longTasks('calendar day view, "Load more" to 100');
+  await shot(page, '26-calendar-day-agency');
+  // To the end of the day: what listing a whole busy day costs, asked for page by page.
+  const more = dayView.getByRole('button', { name: 'Load more' });
+  for (let shown = 100; shown < 700; shown += 50) {
+    await more.click();
+    await dayView.getByText(`Showing ${shown + 50} of 700.`).waitFor();
+  }
+  await more.waitFor({ state: 'detached' });
+  await longTasks('calendar day view, all 700 by 12 more "Load more"');
+
+  // Move still works from the day: the first post's Move, to the next day; the day counts one less.
+  await dayView.getByRole('button', { name: /^Move the 00:00 post/ }).first().click();
+  const dialog = page.getByRole('dialog', { name: 'Move post' });
+  await dialog.getByText('This post goes to 2 networks.').waitFor();
+  await dialog.getByLabel('Only Sandbox').check();
+  await dialog.getByLabel('New date').fill(dayOf(1));
+  await dialog.getByRole('button', { name: 'Move', exact: true }).click();
+  await dayView.getByText('Showing 50 of 699.').waitFor();
+  await longTasks('calendar day view, a Move and the day again from its first 50');
+
+  // The week: twelve a day, "+N more" for the rest; one account's week counts that account's alone.
+  await page.getByRole('button', { name: 'Week' }).click();
+  await page.waitForURL((u) => u.searchParams.get('view') === null);
+  const weekCell = page.locator(`section[data-date="${busy}"]`);
+  await weekCell.getByRole('link', { name: /^\+687 more on / }).waitFor();
+  assert.equal(await weekCell.locator('li.calendar-item').count(), 12);
+  await page.locator(`section[data-date="${dayOf(1)}"]`).getByRole('link', { name: /^\+39 more on / }).waitFor();
+  const weekItems = await longTasks('calendar week view, 1,000 targets in the week');
+  assert.ok(weekItems <= 7 * 12, `${weekItems} posts rendered in the week view`);
+  await shot(page, '27-calendar-week-agency');
+  // (The moved target was one of the two accounts': which one, the API says.)
+  const acc2Total = (await app.call('GET', `/api/workspaces/${ws}/calendar?from=${busy}&to=${busy}&timeZone=UTC&perDay=1&accountId=${acc2}`, { token })).body.days[0].total as number;
+  assert.ok(acc2Total === 349 || acc2Total === 350, String(acc2Total));
+  await page.getByLabel('Account', { exact: true }).selectOption(acc2);
+  await page.waitForURL((u) => u.searchParams.get('account') === acc2);
+  const oneAccount = weekCell.getByRole('link', { name: new RegExp(`^\\+${acc2Total - 12} more on `) });
+  await oneAccount.waitFor();
+  assert.match(await oneAccount.getAttribute('href') ?? '', new RegExp(`account=${acc2}`));
+});
