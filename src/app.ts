@@ -28,13 +28,14 @@ import { devRoutes } from './modules/mail/dev-routes.ts';
 import { registerWorkspaceAccess, type WorkspaceAccessFactory } from './modules/workspaces/access.ts';
 import { SCOPES, type Permission, type Scope } from './modules/workspaces/permissions.ts';
 import type { AuthGuards } from './modules/auth/authenticate.ts';
-import { accountRoutes } from './modules/accounts/routes.ts';
-import { mediaRoutes } from './modules/media/routes.ts';
+import { accountRoutes, networkRoutes } from './modules/accounts/routes.ts';
+import { mediaLinkRoutes, mediaRoutes } from './modules/media/routes.ts';
 import { webhookRoutes } from './modules/webhooks/routes.ts';
 import { postRoutes } from './modules/posts/routes.ts';
 import { linkCardRoutes } from './modules/link-preview/routes.ts';
 import { analyticsRoutes } from './modules/analytics/routes.ts';
-import { workspaceRoutes } from './modules/workspaces/routes.ts';
+import { workspaceListRoutes, workspaceRoutes } from './modules/workspaces/routes.ts';
+import { workspaceScope } from './modules/workspaces/index.ts';
 import { apiKeyRoutes } from './modules/api-keys/routes.ts';
 import { auditRoutes } from './modules/audit/routes.ts';
 import { webAppRoutes } from './modules/web/routes.ts';
@@ -161,19 +162,22 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     permissionOf.set(gate, permission);
     return gate;
   };
-  await app.register(workspaceRoutes, { workspaces: services.workspaces, invitations: services.invitations, guards, workspaceAccess });
-  await app.register(apiKeyRoutes, { apiKeys: services.apiKeys, guards, workspaceAccess });
-  await app.register(auditRoutes, { db: services.db, guards, workspaceAccess });
-  await app.register(accountRoutes, {
-    accounts: services.accounts, registry: services.registry, guards, workspaceAccess,
-    secureCookies,
+  await app.register(workspaceListRoutes, { workspaces: services.workspaces, invitations: services.invitations, guards, workspaceAccess });
+  await app.register(networkRoutes, { accounts: services.accounts, registry: services.registry, guards, workspaceAccess, secureCookies });
+  await app.register(mediaLinkRoutes, { media: services.media, guards, workspaceAccess });
+  // Everything under /api/workspaces/:workspaceId, each route behind a gate (see workspaces/scope.ts).
+  await workspaceScope(app, (hook) => permissionOf.has(hook as object), async (scope) => {
+    await scope.register(workspaceRoutes, { workspaces: services.workspaces, invitations: services.invitations, guards, workspaceAccess });
+    await scope.register(apiKeyRoutes, { apiKeys: services.apiKeys, guards, workspaceAccess });
+    await scope.register(auditRoutes, { db: services.db, guards, workspaceAccess });
+    await scope.register(accountRoutes, { accounts: services.accounts, registry: services.registry, guards, workspaceAccess, secureCookies });
+    await scope.register(mediaRoutes, { media: services.media, guards, workspaceAccess });
+    await scope.register(webhookRoutes, { webhooks: services.webhooks, guards, workspaceAccess });
+    await scope.register(postRoutes, { posts: services.posts, accounts: services.accounts, guards, workspaceAccess });
+    await scope.register(linkCardRoutes, { cards: services.linkCards, guards, workspaceAccess });
+    await scope.register(analyticsRoutes, { analytics: services.analytics, guards, workspaceAccess });
+    await scope.register(inboxRoutes, { inbox: services.inbox, guards, workspaceAccess });
   });
-  await app.register(mediaRoutes, { media: services.media, guards, workspaceAccess });
-  await app.register(webhookRoutes, { webhooks: services.webhooks, guards, workspaceAccess });
-  await app.register(postRoutes, { posts: services.posts, accounts: services.accounts, guards, workspaceAccess });
-  await app.register(linkCardRoutes, { cards: services.linkCards, guards, workspaceAccess });
-  await app.register(analyticsRoutes, { analytics: services.analytics, guards, workspaceAccess });
-  await app.register(inboxRoutes, { inbox: services.inbox, guards, workspaceAccess });
   if (config.NODE_ENV !== 'production') await app.register(devRoutes, { db: services.db });
   // The web app (web/dist) at `/`.
   await app.register(webAppRoutes, { version: VERSION });

@@ -49,9 +49,9 @@ const Network = Type.Object({
   limits: Type.Unknown({ description: 'How text is counted and the media each post may carry' }),
 });
 
-export const accountRoutes: FastifyPluginAsyncTypebox<AccountRouteDeps> = async (app, d) => {
+/** The networks on offer and the public OAuth callback: outside any workspace. */
+export const networkRoutes: FastifyPluginAsyncTypebox<AccountRouteDeps> = async (app, d) => {
   const tags = ['accounts'];
-  const AccountParams = Type.Object({ workspaceId: Uuid('Workspace id'), accountId: Uuid('Social account id') });
 
   app.get('/api/networks', {
     preHandler: d.guards.any,
@@ -62,8 +62,36 @@ export const accountRoutes: FastifyPluginAsyncTypebox<AccountRouteDeps> = async 
       return { id, displayName: m.displayName, connect: m.connect, userSuppliedHost: m.userSuppliedHost, docsUrl: m.docsUrl, limits: m.limits };
     }),
   }));
+  app.get('/api/connect/:provider/callback', {
+    schema: {
+      tags, summary: 'Where a network sends the browser back after consent (redirects to the app)',
+      params: Type.Object({ provider: Type.String({ maxLength: 32 }) }),
+      querystring: Type.Object({
+        code: Type.Optional(Type.String({ maxLength: 2048 })), state: Type.Optional(Type.String({ maxLength: 512 })),
+        error: Type.Optional(Type.String({ maxLength: 256 })), error_description: Type.Optional(Type.String({ maxLength: 2048 })),
+      }, { additionalProperties: true }),
+      // A malformed query (an over-long code or state) is refused before the flow is read: 400 in the error shape.
+      response: { 302: Type.Null(), ...errors(400) },
+    },
+  }, async (req, reply) => {
+    const state = req.query.state;
+    const name = state ? cookieFor(state) : undefined;
+    const nonce = name ? req.cookies[name] : undefined;
+    if (name) reply.clearCookie(name, { path: '/api/connect' });
+    const to = await d.accounts.completeConnect(req.params.provider, {
+      ...(req.query.code ? { code: req.query.code } : {}), ...(state ? { state } : {}), ...(req.query.error ? { error: req.query.error } : {}),
+    }, nonce);
+    reply.header('cache-control', 'no-store').header('referrer-policy', 'no-referrer');
+    return reply.redirect(to, 302);
+  });
+};
 
-  app.get('/api/workspaces/:workspaceId/accounts', {
+/** Under /api/workspaces/:workspaceId (registered in the workspace scope, see workspaces/scope.ts). */
+export const accountRoutes: FastifyPluginAsyncTypebox<AccountRouteDeps> = async (app, d) => {
+  const tags = ['accounts'];
+  const AccountParams = Type.Object({ workspaceId: Uuid('Workspace id'), accountId: Uuid('Social account id') });
+
+  app.get('/accounts', {
     preHandler: [d.guards.any, d.workspaceAccess('accounts.read')],
     schema: {
       tags, summary: 'Connected accounts, by network then name, a page at a time', params: WorkspaceParams,
@@ -74,13 +102,11 @@ export const accountRoutes: FastifyPluginAsyncTypebox<AccountRouteDeps> = async 
     const { items, nextCursor } = await d.accounts.list(req.params.workspaceId, req.query);
     return { accounts: items.map(publicAccount), nextCursor };
   });
-
-  app.get('/api/workspaces/:workspaceId/accounts/:accountId', {
+  app.get('/accounts/:accountId', {
     preHandler: [d.guards.any, d.workspaceAccess('accounts.read')],
     schema: { tags, summary: 'One connected account', params: AccountParams, response: { 200: AccountSchema, ...errors(400, 401, 403, 404) } },
   }, async (req) => publicAccount(await d.accounts.get(req.params.workspaceId, req.params.accountId)));
-
-  app.post('/api/workspaces/:workspaceId/accounts/connect', {
+  app.post('/accounts/connect', {
     preHandler: [d.guards.user, d.workspaceAccess('accounts.manage')],
     schema: {
       tags, summary: 'Start connecting (or reconnecting) an account: returns the network page to send the browser to',
@@ -104,8 +130,7 @@ export const accountRoutes: FastifyPluginAsyncTypebox<AccountRouteDeps> = async 
     reply.header('cache-control', 'no-store');
     return { authorizationUrl, expiresInSeconds: STATE_TTL_MS / 1000 };
   });
-
-  app.post('/api/workspaces/:workspaceId/accounts/credentials', {
+  app.post('/accounts/credentials', {
     preHandler: [d.guards.user, d.workspaceAccess('accounts.manage')],
     schema: {
       tags, summary: 'Connect an account with a handle and an app password (Bluesky)',
@@ -124,33 +149,9 @@ export const accountRoutes: FastifyPluginAsyncTypebox<AccountRouteDeps> = async 
     reply.status(201);
     return { accounts };
   });
-
-  app.delete('/api/workspaces/:workspaceId/accounts/:accountId', {
+  app.delete('/accounts/:accountId', {
     preHandler: [d.guards.any, d.workspaceAccess('accounts.manage')],
     schema: { tags, summary: 'Disconnect: revoke at the network where it can, delete the tokens, keep the history', params: AccountParams,
       response: { 200: Type.Object({ disconnected: Type.Literal(true), revokedAtNetwork: Type.Boolean() }), ...errors(400, 401, 403, 404) } },
   }, async (req) => ({ disconnected: true as const, ...(await d.accounts.disconnect(req.params.workspaceId, req.params.accountId, auditActor(req))) }));
-
-  app.get('/api/connect/:provider/callback', {
-    schema: {
-      tags, summary: 'Where a network sends the browser back after consent (redirects to the app)',
-      params: Type.Object({ provider: Type.String({ maxLength: 32 }) }),
-      querystring: Type.Object({
-        code: Type.Optional(Type.String({ maxLength: 2048 })), state: Type.Optional(Type.String({ maxLength: 512 })),
-        error: Type.Optional(Type.String({ maxLength: 256 })), error_description: Type.Optional(Type.String({ maxLength: 2048 })),
-      }, { additionalProperties: true }),
-      // A malformed query (an over-long code or state) is refused before the flow is read: 400 in the error shape.
-      response: { 302: Type.Null(), ...errors(400) },
-    },
-  }, async (req, reply) => {
-    const state = req.query.state;
-    const name = state ? cookieFor(state) : undefined;
-    const nonce = name ? req.cookies[name] : undefined;
-    if (name) reply.clearCookie(name, { path: '/api/connect' });
-    const to = await d.accounts.completeConnect(req.params.provider, {
-      ...(req.query.code ? { code: req.query.code } : {}), ...(state ? { state } : {}), ...(req.query.error ? { error: req.query.error } : {}),
-    }, nonce);
-    reply.header('cache-control', 'no-store').header('referrer-policy', 'no-referrer');
-    return reply.redirect(to, 302);
-  });
 };

@@ -56,7 +56,7 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox<AnalyticsRouteDeps> = as
   const read = [d.guards.any, d.workspaceAccess('posts.read')];
   const now = d.now ?? (() => new Date());
 
-  app.get('/api/workspaces/:workspaceId/posts/:postId/metrics', {
+  app.get('/posts/:postId/metrics', {
     preHandler: read,
     schema: {
       tags, summary: 'Engagement figures of a post: per published target the latest figures and their series, and totals',
@@ -69,7 +69,7 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox<AnalyticsRouteDeps> = as
     return r.value;
   });
 
-  app.get('/api/workspaces/:workspaceId/accounts/:accountId/metrics', {
+  app.get('/accounts/:accountId/metrics', {
     preHandler: read,
     schema: {
       tags, summary: 'Engagement figures of an account\'s posts published in a range of days: totals, averages per post, per day',

@@ -7,7 +7,7 @@ import type { AuthGuards } from '../auth/index.ts';
 import { userOf } from '../auth/index.ts';
 import { accessOf, auditActor, type WorkspaceAccessFactory } from '../workspaces/index.ts';
 import { SCOPES, type Scope } from '../workspaces/index.ts';
-import { DateTime, NameSchema, NullableDateTime, Uuid, WorkspaceParams, cleanName, errors, iso, lowerCaseIds, isoOrNull } from '../workspaces/index.ts';
+import { DateTime, NameSchema, NullableDateTime, Uuid, WorkspaceParams, cleanName, errors, iso, isoOrNull } from '../workspaces/index.ts';
 import type { ApiKeyService } from './service.ts';
 
 export interface ApiKeyRouteDeps {
@@ -43,9 +43,8 @@ const CreatedKey = Type.Object({
 export const apiKeyRoutes: FastifyPluginAsyncTypebox<ApiKeyRouteDeps> = async (app, d) => {
   const { guards, workspaceAccess: access } = d;
   const tags = ['api-keys'];
-  app.addHook('preHandler', lowerCaseIds);
 
-  app.post('/api/workspaces/:workspaceId/api-keys', {
+  app.post('/api-keys', {
     preHandler: [guards.any, access('apikeys.manage')],
     schema: {
       tags, summary: 'Create an API key; the key is in this answer and nowhere else',
@@ -65,7 +64,7 @@ export const apiKeyRoutes: FastifyPluginAsyncTypebox<ApiKeyRouteDeps> = async (a
     return { id: k.id, workspaceId: k.workspaceId, name: k.name, prefix: k.prefix, scopes: k.scopes as Scope[], createdAt: iso(k.createdAt), key: k.key };
   });
 
-  app.get('/api/workspaces/:workspaceId/api-keys', {
+  app.get('/api-keys', {
     preHandler: [guards.any, access('apikeys.manage')],
     schema: {
       tags, summary: 'The workspace\'s API keys, newest first, revoked ones included (never the secret), a page at a time',
@@ -82,7 +81,7 @@ export const apiKeyRoutes: FastifyPluginAsyncTypebox<ApiKeyRouteDeps> = async (a
     };
   });
 
-  app.delete('/api/workspaces/:workspaceId/api-keys/:keyId', {
+  app.delete('/api-keys/:keyId', {
     preHandler: [guards.any, access('apikeys.manage')],
     schema: {
       tags, summary: 'Revoke an API key; it stops working at once',

@@ -5,7 +5,7 @@ import type { Db } from '../../infra/db/client.ts';
 import { NextCursor } from '../../http/paging.ts';
 import type { AuthGuards } from '../auth/index.ts';
 import type { WorkspaceAccessFactory } from '../workspaces/index.ts';
-import { DateTime, WorkspaceParams, errors, iso, lowerCaseIds } from '../workspaces/index.ts';
+import { DateTime, WorkspaceParams, errors, iso } from '../workspaces/index.ts';
 import { listAudit } from './service.ts';
 import { AuditQuery } from './query.ts';
 
@@ -30,8 +30,7 @@ const AuditEvent = Type.Object({
 });
 
 export const auditRoutes: FastifyPluginAsyncTypebox<AuditRouteDeps> = async (app, d) => {
-  app.addHook('preHandler', lowerCaseIds);
-  app.get('/api/workspaces/:workspaceId/audit', {
+  app.get('/audit', {
     preHandler: [d.guards.any, d.workspaceAccess('audit.read')],
     schema: {
       tags: ['audit'], summary: 'The workspace audit log, newest first',

@@ -2,7 +2,6 @@
 // conversations (list, one, messages, triage, read state, notes, saved reply rendering), labels and saved
 // replies, and what is collected per account. inbox.read reads, inbox.write acts (docs/PERMISSIONS.md).
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { lowerCaseIds } from '../workspaces/index.ts';
 import { inboxRouteKit, type InboxRouteDeps } from './routes/common.ts';
 import { conversationRoutes } from './routes/conversations.ts';
 import { libraryRoutes } from './routes/library.ts';
@@ -11,7 +10,6 @@ import { sourceRoutes } from './routes/sources.ts';
 export type { InboxRouteDeps } from './routes/common.ts';
 
 export const inboxRoutes: FastifyPluginAsyncTypebox<InboxRouteDeps> = async (app, d) => {
-  app.addHook('preHandler', lowerCaseIds);
   const k = inboxRouteKit(d);
   conversationRoutes(app, k);
   libraryRoutes(app, k);

@@ -22,7 +22,7 @@ const CardSchema = Type.Object({
 });
 
 export const linkCardRoutes: FastifyPluginAsyncTypebox<LinkCardRouteDeps> = async (app, d) => {
-  app.post('/api/workspaces/:workspaceId/link-card', {
+  app.post('/link-card', {
     preHandler: [d.guards.any, d.workspaceAccess('posts.write')],
     schema: {
       tags: ['posts'], summary: 'The link card of a text\'s first link, as Bluesky will show it',

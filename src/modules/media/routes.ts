@@ -75,6 +75,34 @@ function multipartError(err: unknown, maxBytes: number): unknown {
   }
 }
 
+export const mediaLinkRoutes: FastifyPluginAsyncTypebox<MediaRouteDeps> = async (app, d) => {
+  const tags = ['media'];
+  app.addHook('preHandler', lowerCaseIds);
+
+  // A signed, expiring link (see links.ts), for networks that fetch media themselves. No session: the
+  // signature is the permission.
+  app.get('/media/:mediaId', {
+    schema: {
+      tags, summary: 'An upload through a signed link (what Instagram and Threads fetch)',
+      params: Type.Object({ mediaId: Type.String({ maxLength: 64 }) }),
+      querystring: Type.Object({ expires: Type.Integer({ minimum: 0 }), sig: Type.String({ maxLength: 128 }) }, { additionalProperties: false }),
+      response: { 200: Type.Unknown({ description: 'The file' }), ...errors(400, 404) },
+    },
+  }, async (req, reply) => {
+    const media = await d.media.getByLink(req.params.mediaId, req.query.expires, req.query.sig);
+    const stream = await d.media.open(media);
+    reply
+      .type(media.mimeType)
+      .header('content-length', String(media.bytes))
+      .header('x-content-type-options', 'nosniff')
+      .header('content-security-policy', "default-src 'none'; sandbox")
+      .header('cache-control', 'private, no-store')
+      .header('referrer-policy', 'no-referrer');
+    return reply.send(stream);
+  });
+};
+
+/** Under /api/workspaces/:workspaceId (registered in the workspace scope, see workspaces/scope.ts). */
 export const mediaRoutes: FastifyPluginAsyncTypebox<MediaRouteDeps> = async (app, d) => {
   const tags = ['media'];
   const { maxImageBytes, maxVideoBytes } = d.media.limits;
@@ -91,11 +119,10 @@ export const mediaRoutes: FastifyPluginAsyncTypebox<MediaRouteDeps> = async (app
       ? `Upload with Content-Type multipart/form-data, the file in the field "file" (e.g. curl -F file=@photo.jpg -F altText="…"); got ${req.headers['content-type'] ?? 'no Content-Type'}.`
       : 'Send a JSON body (Content-Type: application/json).'), undefined);
   });
-  app.addHook('preHandler', lowerCaseIds);
 
   const MediaParams = Type.Object({ workspaceId: Uuid('Workspace id'), mediaId: Uuid('Media id') });
 
-  app.post('/api/workspaces/:workspaceId/media', {
+  app.post('/media', {
     preHandler: [d.guards.any, d.workspaceAccess('posts.write')],
     schema: {
       tags, summary: 'Upload an image or a video (multipart/form-data)',
@@ -155,8 +182,7 @@ export const mediaRoutes: FastifyPluginAsyncTypebox<MediaRouteDeps> = async (app
     reply.status(201);
     return publicMedia(created);
   });
-
-  app.get('/api/workspaces/:workspaceId/media', {
+  app.get('/media', {
     preHandler: [d.guards.any, d.workspaceAccess('posts.read')],
     schema: {
       tags, summary: 'Uploaded media, newest first, a page at a time',
@@ -175,13 +201,11 @@ export const mediaRoutes: FastifyPluginAsyncTypebox<MediaRouteDeps> = async (app
     const { items, nextCursor } = await d.media.list(req.params.workspaceId, { limit, cursor: cursor ?? before, cursorField: cursor === undefined ? 'querystring.before' : 'querystring.cursor' });
     return { media: items.map(publicMedia), nextCursor, next: nextCursor };
   });
-
-  app.get('/api/workspaces/:workspaceId/media/:mediaId', {
+  app.get('/media/:mediaId', {
     preHandler: [d.guards.any, d.workspaceAccess('posts.read')],
     schema: { tags, summary: 'One upload', params: MediaParams, response: { 200: MediaSchema, ...errors(400, 401, 403, 404, 429) } },
   }, async (req) => publicMedia(await d.media.get(req.params.workspaceId, req.params.mediaId)));
-
-  app.get('/api/workspaces/:workspaceId/media/:mediaId/content', {
+  app.get('/media/:mediaId/content', {
     preHandler: [d.guards.any, d.workspaceAccess('posts.read')],
     schema: {
       tags, summary: 'The bytes of an upload, with its detected type',
@@ -209,30 +233,7 @@ export const mediaRoutes: FastifyPluginAsyncTypebox<MediaRouteDeps> = async (app
       .header('etag', etag);
     return reply.send(stream);
   });
-
-  // A signed, expiring link (see links.ts), for networks that fetch media themselves. No session: the
-  // signature is the permission.
-  app.get('/media/:mediaId', {
-    schema: {
-      tags, summary: 'An upload through a signed link (what Instagram and Threads fetch)',
-      params: Type.Object({ mediaId: Type.String({ maxLength: 64 }) }),
-      querystring: Type.Object({ expires: Type.Integer({ minimum: 0 }), sig: Type.String({ maxLength: 128 }) }, { additionalProperties: false }),
-      response: { 200: Type.Unknown({ description: 'The file' }), ...errors(400, 404) },
-    },
-  }, async (req, reply) => {
-    const media = await d.media.getByLink(req.params.mediaId, req.query.expires, req.query.sig);
-    const stream = await d.media.open(media);
-    reply
-      .type(media.mimeType)
-      .header('content-length', String(media.bytes))
-      .header('x-content-type-options', 'nosniff')
-      .header('content-security-policy', "default-src 'none'; sandbox")
-      .header('cache-control', 'private, no-store')
-      .header('referrer-policy', 'no-referrer');
-    return reply.send(stream);
-  });
-
-  app.patch('/api/workspaces/:workspaceId/media/:mediaId', {
+  app.patch('/media/:mediaId', {
     preHandler: [d.guards.any, d.workspaceAccess('posts.write')],
     schema: {
       tags, summary: 'Set or clear the alt text',
@@ -243,8 +244,7 @@ export const mediaRoutes: FastifyPluginAsyncTypebox<MediaRouteDeps> = async (app
       response: { 200: MediaSchema, ...errors(400, 401, 403, 404, 415, 429) },
     },
   }, async (req) => publicMedia(await d.media.setAltText(req.params.workspaceId, req.params.mediaId, req.body.altText)));
-
-  app.delete('/api/workspaces/:workspaceId/media/:mediaId', {
+  app.delete('/media/:mediaId', {
     preHandler: [d.guards.any, d.workspaceAccess('posts.write')],
     schema: {
       tags, summary: 'Delete an upload no post uses',

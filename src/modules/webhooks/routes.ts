@@ -6,7 +6,7 @@ import { Type } from 'typebox';
 import { NextCursor, pageQuery } from '../../http/paging.ts';
 import type { AuthGuards } from '../auth/index.ts';
 import { auditActor, type WorkspaceAccessFactory } from '../workspaces/index.ts';
-import { DateTime, NullableDateTime, Uuid, WorkspaceParams, errors, lowerCaseIds } from '../workspaces/index.ts';
+import { DateTime, NullableDateTime, Uuid, WorkspaceParams, errors } from '../workspaces/index.ts';
 import { WEBHOOK_EVENTS, type WebhookEvent } from './schema.ts';
 import { MAX_WEBHOOKS_PER_WORKSPACE, TEST_EVENT, publicDelivery, publicWebhook, type WebhookService } from './service.ts';
 
@@ -61,8 +61,7 @@ const DeliverySchema = Type.Object({
 export const webhookRoutes: FastifyPluginAsyncTypebox<WebhookRouteDeps> = async (app, d) => {
   const tags = ['webhooks'];
   const pre = [d.guards.any, d.workspaceAccess('webhooks.manage')];
-  const base = '/api/workspaces/:workspaceId/webhooks';
-  app.addHook('preHandler', lowerCaseIds);
+  const base = '/webhooks';
 
   app.post(base, {
     preHandler: pre,

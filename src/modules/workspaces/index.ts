@@ -6,3 +6,4 @@ export { DateTime, NameSchema, NullableDateTime, Uuid, WorkspaceParams, cleanNam
 export { PERMISSION_DESCRIPTIONS, SCOPES, can } from './permissions.ts';
 export type { Permission, Scope } from './permissions.ts';
 export type { WorkspaceService } from './service.ts';
+export { WORKSPACE_PREFIX, workspaceScope } from './scope.ts';

@@ -22,7 +22,7 @@ export interface InboxRouteDeps {
 export type InboxApp = Parameters<FastifyPluginAsyncTypebox>[0];
 
 export const tags = ['inbox'];
-export const BASE = '/api/workspaces/:workspaceId/inbox';
+export const BASE = '/inbox';
 
 const NullableString = Type.Union([Type.String(), Type.Null()]);
 export const Cursor = Type.Optional(Type.String({ minLength: 1, maxLength: 1000, description: 'nextCursor of the previous page; leave out for the first page' }));

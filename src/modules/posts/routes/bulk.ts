@@ -10,7 +10,7 @@ import { tags, userIdOf, type PostRouteKit, type PostsApp } from './common.ts';
 export function bulkRoutes(app: PostsApp, k: PostRouteKit): void {
   const { d, write, mayScheduleDirectly } = k;
 
-  app.post('/api/workspaces/:workspaceId/posts/bulk', {
+  app.post('/posts/bulk', {
     preHandler: write,
     schema: {
       tags, summary: 'Schedule many posts from a CSV file (columns time and text): all of them, or none',

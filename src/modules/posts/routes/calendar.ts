@@ -16,7 +16,7 @@ const Entry = Type.Object({
 export function calendarRoutes(app: PostsApp, k: PostRouteKit): void {
   const { d, read } = k;
 
-  app.get('/api/workspaces/:workspaceId/calendar', {
+  app.get('/calendar', {
     preHandler: read,
     schema: {
       tags, params: WorkspaceParams,

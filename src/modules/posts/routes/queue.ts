@@ -28,12 +28,12 @@ export function queueRoutes(app: PostsApp, k: PostRouteKit): void {
     return d.posts.queue.slots(accountId);
   };
 
-  app.get('/api/workspaces/:workspaceId/accounts/:accountId/slots', {
+  app.get('/accounts/:accountId/slots', {
     preHandler: read,
     schema: { tags, summary: 'The account\'s weekly posting slots and its next free ones', params: AccountParams, response: { 200: SlotsAnswer, ...errors(400, 401, 403, 404) } },
   }, async (req) => slotsOf(req.params.workspaceId, req.params.accountId));
 
-  app.put('/api/workspaces/:workspaceId/accounts/:accountId/slots', {
+  app.put('/accounts/:accountId/slots', {
     preHandler: write,
     schema: { tags, summary: 'Set the account\'s weekly posting slots (in its time zone)', params: AccountParams, body: SlotsBody, response: { 200: SlotsAnswer, ...errors(400, 401, 403, 404) } },
   }, async (req) => {
@@ -42,7 +42,7 @@ export function queueRoutes(app: PostsApp, k: PostRouteKit): void {
     return slotsOf(req.params.workspaceId, req.params.accountId);
   });
 
-  app.get('/api/workspaces/:workspaceId/accounts/:accountId/queue', {
+  app.get('/accounts/:accountId/queue', {
     preHandler: read,
     schema: {
       tags, summary: 'The account\'s queued targets, in slot order, a page at a time', params: AccountParams,
@@ -55,7 +55,7 @@ export function queueRoutes(app: PostsApp, k: PostRouteKit): void {
     return { targets: items.map(queuedTarget), nextCursor };
   });
 
-  app.put('/api/workspaces/:workspaceId/accounts/:accountId/queue', {
+  app.put('/accounts/:accountId/queue', {
     preHandler: write,
     schema: {
       tags, summary: 'Reorder the account\'s queue: the targets keep the same slots, in the order given',

@@ -11,7 +11,7 @@ import { PostParams, PostSchema, RescheduleBody, ScheduleBody, presentPost, spec
 export function schedulingRoutes(app: PostsApp, k: PostRouteKit): void {
   const { d, read, write, approve, one, mayScheduleDirectly } = k;
 
-  app.post('/api/workspaces/:workspaceId/posts/:postId/schedule', {
+  app.post('/posts/:postId/schedule', {
     preHandler: write,
     schema: {
       tags, summary: 'Schedule (or reschedule) at an instant, a local time in a zone, now, or in the queue',
@@ -31,7 +31,7 @@ export function schedulingRoutes(app: PostsApp, k: PostRouteKit): void {
     return one(req.params.workspaceId, req.params.postId);
   });
 
-  app.post('/api/workspaces/:workspaceId/posts/:postId/unschedule', {
+  app.post('/posts/:postId/unschedule', {
     preHandler: write,
     schema: { tags, summary: 'Back to draft', params: PostParams, response: { 200: PostSchema, ...errors(400, 401, 403, 404, 409) } },
   }, async (req) => {
@@ -39,7 +39,7 @@ export function schedulingRoutes(app: PostsApp, k: PostRouteKit): void {
     return one(req.params.workspaceId, req.params.postId);
   });
 
-  app.post('/api/workspaces/:workspaceId/posts/:postId/submit', {
+  app.post('/posts/:postId/submit', {
     preHandler: write,
     schema: { tags, summary: 'Submit a draft for approval, with the schedule it should get', params: PostParams, body: ScheduleBody, response: { 200: PostSchema, ...errors(400, 401, 403, 404, 409, 422) } },
   }, async (req) => {
@@ -47,7 +47,7 @@ export function schedulingRoutes(app: PostsApp, k: PostRouteKit): void {
     return one(req.params.workspaceId, req.params.postId);
   });
 
-  app.post('/api/workspaces/:workspaceId/posts/:postId/approve', {
+  app.post('/posts/:postId/approve', {
     preHandler: approve,
     schema: {
       tags, summary: 'Approve a submitted post: it is scheduled as submitted (now, if that time has passed)',
@@ -64,7 +64,7 @@ export function schedulingRoutes(app: PostsApp, k: PostRouteKit): void {
     return one(req.params.workspaceId, req.params.postId);
   });
 
-  app.post('/api/workspaces/:workspaceId/posts/:postId/reject', {
+  app.post('/posts/:postId/reject', {
     preHandler: approve,
     schema: {
       tags, summary: 'Reject a submitted post with a comment: it returns to draft', params: PostParams,
@@ -76,7 +76,7 @@ export function schedulingRoutes(app: PostsApp, k: PostRouteKit): void {
     return one(req.params.workspaceId, req.params.postId);
   });
 
-  app.post('/api/workspaces/:workspaceId/posts/:postId/retry', {
+  app.post('/posts/:postId/retry', {
     preHandler: write,
     schema: {
       tags, summary: 'Retry the failed targets of a post (or only those listed)', params: PostParams,
@@ -89,7 +89,7 @@ export function schedulingRoutes(app: PostsApp, k: PostRouteKit): void {
     return { retried: await d.posts.scheduling.retryFailed(req.params.workspaceId, { postIds: [req.params.postId], ...(req.body.targetIds ? { targetIds: req.body.targetIds } : {}) }, auditActor(req)) };
   });
 
-  app.post('/api/workspaces/:workspaceId/posts/retry-failed', {
+  app.post('/posts/retry-failed', {
     preHandler: write,
     schema: {
       tags, summary: 'Bulk retry: every failed target of these posts (or of the whole workspace)', params: WorkspaceParams,
@@ -101,7 +101,7 @@ export function schedulingRoutes(app: PostsApp, k: PostRouteKit): void {
     return { retried: await d.posts.scheduling.retryFailed(req.params.workspaceId, req.body.postIds ? { postIds: req.body.postIds } : {}, auditActor(req)) };
   });
 
-  app.post('/api/workspaces/:workspaceId/posts/:postId/targets/:targetId/resolve', {
+  app.post('/posts/:postId/targets/:targetId/resolve', {
     preHandler: write,
     schema: {
       tags, summary: 'Settle an unknown outcome after checking the account: it was published (give its link), or it was not (failed, so it can be retried)',
@@ -118,7 +118,7 @@ export function schedulingRoutes(app: PostsApp, k: PostRouteKit): void {
     return one(req.params.workspaceId, req.params.postId, true);
   });
 
-  app.get('/api/workspaces/:workspaceId/approvals', {
+  app.get('/approvals', {
     preHandler: read,
     schema: {
       tags, summary: 'Posts waiting for approval, newest first, a page at a time', params: WorkspaceParams,

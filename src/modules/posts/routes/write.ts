@@ -11,7 +11,7 @@ import { PostBody, PostParams, PostSchema, ScheduleBody, presentPost, specOf, ta
 export function writeRoutes(app: PostsApp, k: PostRouteKit): void {
   const { d, read, write, one, mayScheduleDirectly } = k;
 
-  app.post('/api/workspaces/:workspaceId/posts', {
+  app.post('/posts', {
     preHandler: write,
     schema: {
       tags, summary: 'Create a draft (optionally scheduled at once with `schedule`)', params: WorkspaceParams,
@@ -28,7 +28,7 @@ export function writeRoutes(app: PostsApp, k: PostRouteKit): void {
     return one(req.params.workspaceId, id);
   });
 
-  app.post('/api/workspaces/:workspaceId/posts/validate', {
+  app.post('/posts/validate', {
     preHandler: write,
     schema: {
       tags, summary: 'Check a post against each network\'s rules without saving it: counts per target and field, and problems',
@@ -40,7 +40,7 @@ export function writeRoutes(app: PostsApp, k: PostRouteKit): void {
     return { valid: r.problems.length === 0, problems: r.problems, counts: r.counts };
   });
 
-  app.get('/api/workspaces/:workspaceId/posts', {
+  app.get('/posts', {
     preHandler: read,
     schema: {
       tags, summary: 'Posts, newest first, a page at a time', params: WorkspaceParams,
@@ -59,12 +59,12 @@ export function writeRoutes(app: PostsApp, k: PostRouteKit): void {
     return { posts: items.map((r) => presentPost(r.post, r.targets)), nextCursor, next: nextCursor };
   });
 
-  app.get('/api/workspaces/:workspaceId/posts/:postId', {
+  app.get('/posts/:postId', {
     preHandler: read,
     schema: { tags, summary: 'One post with its targets, their results and every attempt', params: PostParams, response: { 200: PostSchema, ...errors(400, 401, 403, 404) } },
   }, async (req) => one(req.params.workspaceId, req.params.postId, true));
 
-  app.put('/api/workspaces/:workspaceId/posts/:postId', {
+  app.put('/posts/:postId', {
     preHandler: write,
     schema: {
       tags, summary: 'Replace the content of a post that has not started publishing (a scheduled post keeps its time)',
@@ -81,7 +81,7 @@ export function writeRoutes(app: PostsApp, k: PostRouteKit): void {
     return one(req.params.workspaceId, req.params.postId);
   });
 
-  app.delete('/api/workspaces/:workspaceId/posts/:postId', {
+  app.delete('/posts/:postId', {
     preHandler: write,
     schema: { tags, summary: 'Delete a post (what is already on the networks stays there)', params: PostParams, response: { 204: Type.Null(), ...errors(400, 401, 403, 404, 409) } },
   }, async (req, reply) => {
