@@ -173,7 +173,11 @@ export async function startRuntime(role: Role, config: Config, log: Logger, opts
       // Targets a dead worker left publishing go back to the queue once their lease runs out; looked for
       // at start and then on an interval (finer than a crontab minute). Every worker may do it: the
       // target's job key makes a second sweep of the same target a no-op.
-      const sweep = () => services.publishing.sweep().catch((err: unknown) => log.warn({ err }, 'publishing sweep failed'));
+      const sweep = async () => {
+        await services.publishing.sweep().catch((err: unknown) => log.warn({ err }, 'publishing sweep failed'));
+        // Replies are sent by the same machinery, so they are swept with the posts.
+        await services.inbox.replySender.sweep().catch((err: unknown) => log.warn({ err }, 'reply sweep failed'));
+      };
       void sweep();
       const sweeper = setInterval(sweep, config.PUBLISH_SWEEP_INTERVAL_MS);
       sweeper.unref();

@@ -38,7 +38,7 @@ import { CachedLinkCards, LinkPreviewer } from './modules/link-preview/previewer
 import type { LinkCardSource } from './providers/types.ts';
 import { databaseSendJournal, PRUNE_SEND_JOURNAL_TASK, pruneSendJournalTask } from './modules/publishing/send-journal.ts';
 import { mailPostProblem } from './modules/posts/notify.ts';
-import { InboxService, collectInboxTask, COLLECT_INBOX_TASK } from './modules/inbox/index.ts';
+import { InboxService, collectInboxTask, sendInboxReplyTask, COLLECT_INBOX_TASK, SEND_INBOX_REPLY_TASK } from './modules/inbox/index.ts';
 import { hostname } from 'node:os';
 
 
@@ -154,8 +154,12 @@ export function buildServices(config: Config, db: Db, store: KeyValueStore, log:
   });
   const analytics = new AnalyticsService({ db, accounts, registry, metrics, log, bus });
   const inbox = new InboxService({
-    db, store, registry, accounts, metrics, log, roleOf: (workspaceId, userId) => workspaces.roleOf(workspaceId, userId),
+    db, store, registry, accounts, metrics, log, roleOf: (workspaceId, userId) => workspaces.roleOf(workspaceId, userId), outbound: http,
     options: { pollIntervalMs: config.INBOX_POLL_INTERVAL_SECONDS * 1000, pagesPerRun: config.INBOX_PAGES_PER_RUN, backoffMaxMs: config.INBOX_BACKOFF_MAX_SECONDS * 1000 },
+    replies: {
+      leaseMs: config.PUBLISH_LEASE_SECONDS * 1000, attemptMaxMs: config.PUBLISH_ATTEMPT_MAX_SECONDS * 1000, maxAttempts: config.PUBLISH_MAX_ATTEMPTS,
+      backoffBaseMs: config.PUBLISH_BACKOFF_BASE_MS, backoffMaxMs: config.PUBLISH_BACKOFF_MAX_MS,
+    },
   });
   const workerId = `${hostname()}:${process.pid}`;
   const tasks: TaskList = {
@@ -169,6 +173,7 @@ export function buildServices(config: Config, db: Db, store: KeyValueStore, log:
     [DELIVER_WEBHOOK_TASK]: deliverWebhookTask(webhooks),
     [COLLECT_POST_METRICS_TASK]: collectPostMetricsTask(analytics, log),
     [COLLECT_INBOX_TASK]: collectInboxTask(inbox),
+    [SEND_INBOX_REPLY_TASK]: sendInboxReplyTask(inbox, workerId),
     [REFRESH_TOKENS_TASK]: async () => {
       const r = await accounts.refreshDue();
       if (r.refreshed || r.failed) log.info(r, 'token refresh run');

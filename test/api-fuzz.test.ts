@@ -73,6 +73,8 @@ async function buildFixture(): Promise<Fixture> {
   const note = await ok(t, 'POST', `/api/workspaces/${ws}/inbox/conversations/${conversation.id}/notes`, owner.token, { text: 'fuzz note' }, 201);
   const label = await ok(t, 'POST', `/api/workspaces/${ws}/inbox/labels`, owner.token, { name: `fuzz-${Date.now()}` }, 201);
   const savedReply = await ok(t, 'POST', `/api/workspaces/${ws}/inbox/saved-replies`, owner.token, { name: `fuzz-${Date.now()}`, text: 'Hi {author_name}' }, 201);
+  const { messages } = await ok(t, 'GET', `/api/workspaces/${ws}/inbox/conversations/${conversation.id}`, owner.token);
+  const reply = await ok(t, 'POST', `/api/workspaces/${ws}/inbox/conversations/${conversation.id}/replies`, owner.token, { messageId: messages[0].id, text: 'fuzz reply' }, 202);
   return {
     owner,
     apiKey: key.key,
@@ -80,7 +82,7 @@ async function buildFixture(): Promise<Fixture> {
       workspaceId: ws, accountId, mediaId, postId: post.id, targetId: post.targets[0].id,
       webhookId: webhook.id, deliveryId: deliveries.deliveries[0].id, keyId: key.id,
       userId: editor.id, invitationId: invitation.id, sessionId: sessions.sessions[0].id, provider: 'sandbox',
-      conversationId: conversation.id, noteId: note.id, labelId: label.id, savedReplyId: savedReply.id,
+      conversationId: conversation.id, noteId: note.id, labelId: label.id, savedReplyId: savedReply.id, replyId: reply.id,
     },
   };
 }

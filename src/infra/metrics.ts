@@ -43,6 +43,7 @@ export interface Metrics {
   inboxMessages: client.Counter<'provider' | 'direction'>;
   inboxCollections: client.Counter<'provider' | 'outcome'>;
   inboxCollectionErrors: client.Counter<'provider' | 'kind'>;
+  inboxReplies: client.Counter<'provider' | 'outcome'>;
   inboxBacklog: client.Gauge<'provider'>;
   inboxBacklogAge: client.Gauge<'provider'>;
   /** Registers work to run before each scrape (reading pool sizes, queue depth, readiness). */
@@ -135,6 +136,10 @@ export function createMetrics(opts: { enabled: boolean; defaultLabels?: Record<s
     inboxCollectionErrors: new client.Counter({
       name: 'allin_inbox_collection_errors_total', help: 'Calls of an inbox collection the network refused or did not answer, by network and kind (rate_limited, transient, permanent, auth_expired, unknown_outcome).',
       labelNames: ['provider', 'kind'], registers,
+    }),
+    inboxReplies: new client.Counter({
+      name: 'allin_inbox_replies_total', help: 'Runs of a reply\'s sending job, by network and outcome (published, failed, unknown, retry, lost_lease, skipped).',
+      labelNames: ['provider', 'outcome'], registers,
     }),
     inboxBacklog: new client.Gauge({
       name: 'allin_inbox_backlog', help: 'Inbox collections (account and source) due and not running, by network, read from the database at scrape time (use max).',

@@ -8,8 +8,8 @@ import { ProviderError } from './types.ts';
 import { readJson } from './http.ts';
 import { revokeRequest, tokenRequest, type ClientAuth } from './oauth2.ts';
 import type {
-  AccountRef, AuthorizeRequest, ConnectedIdentity, ExchangeRequest, InboxItem, InboxPage, InboxPageRequest, PostMetrics, Provider, ProviderDeps,
-  ProviderMetadata, PublishRequest, PublishedPost, TokenSet,
+  AccountRef, AuthorizeRequest, ConnectedIdentity, ExchangeRequest, FindReplyRequest, InboxItem, InboxPage, InboxPageRequest, PostMetrics, Provider,
+  ProviderDeps, ProviderMetadata, PublishRequest, PublishedPost, ReplyRequest, TokenSet,
 } from './types.ts';
 
 const meta: ProviderMetadata = {
@@ -32,6 +32,8 @@ const meta: ProviderMetadata = {
       id: 'inbox', collects: ['comments', 'replies', 'mentions'],
       description: 'GET /api/inbox: every comment on the account\'s posts, reply to those comments and mention, as a change feed with a cursor (edits, deletions and hiding come again); pages of up to 50.',
     }],
+    // POST /api/comments/:id/replies under an Idempotency-Key; GET of the same path finds a reply by it.
+    actions: ['reply'],
   },
 };
 
@@ -171,6 +173,27 @@ export function createSandbox(deps: ProviderDeps): Provider {
       const page = read<{ items?: FeedItem[]; next_cursor?: string; has_more?: boolean }>(res, 'inbox', false);
       if (!Array.isArray(page.items)) throw malformed('sandbox', 'inbox', false);
       return { items: page.items.map(inboxItem), cursor: page.next_cursor ?? req.cursor, more: page.has_more === true };
+    },
+
+    async reply(account: AccountRef, req: ReplyRequest): Promise<PublishedPost> {
+      // As for posts: the Idempotency-Key makes a retried request safe, and findReply looks for it.
+      const res = await call('reply', true, () => http.request({
+        method: 'POST', url: `${base}/api/comments/${encodeURIComponent(req.parentRemoteId)}/replies`, provider: 'sandbox', operation: 'reply',
+        headers: { ...bearer(account.tokens), 'idempotency-key': req.marker }, body: { text: req.text }, retryUnsent: true,
+      }));
+      const created = read<{ id?: string; url?: string }>(res, 'reply', true);
+      if (!created.id) throw malformed('sandbox', 'reply', true);
+      return { remoteId: created.id, ...(created.url ? { url: created.url } : {}) };
+    },
+
+    async findReply(account: AccountRef, req: FindReplyRequest): Promise<PublishedPost | null> {
+      const res = await call('find_reply', false, () => http.request({
+        method: 'GET', url: `${base}/api/comments/${encodeURIComponent(req.parentRemoteId)}/replies`, provider: 'sandbox', operation: 'find_reply', headers: bearer(account.tokens),
+      }));
+      const { replies } = read<{ replies?: { id: string; url?: string; idempotency_key: string | null }[] }>(res, 'find_reply', false);
+      if (!Array.isArray(replies)) throw malformed('sandbox', 'find_reply', false);
+      const hit = replies.find((r) => r.idempotency_key === req.marker);
+      return hit ? { remoteId: hit.id, ...(hit.url ? { url: hit.url } : {}) } : null;
     },
   };
 }

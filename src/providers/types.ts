@@ -57,6 +57,34 @@ export interface ProviderMetadata {
 export interface InboxCapabilities {
   /** The feeds AllIN polls, each with a cursor of its own per account. */
   sources: InboxSource[];
+  /**
+   * What AllIN can do to a collected message through this network's API, each backed by the adapter's
+   * method of the same name (reply: `reply` and `findReply`). Absent or empty: the inbox only reads.
+   */
+  actions?: InboxAction[];
+}
+
+/** An action on a collected message (docs/INBOX.md, Answering). */
+export type InboxAction = 'reply';
+
+/** A reply to a collected message, published as the account. */
+export interface ReplyRequest {
+  text: string;
+  /** The network's id of the message answered. */
+  parentRemoteId: string;
+  /** The network's id of the thread's root (some networks need it to thread the reply: Bluesky's root ref). */
+  rootRemoteId: string;
+  /** The idempotency key the network gets, and what findReply looks for after an unknown outcome. */
+  marker: string;
+}
+
+/** Where to look for a reply sent with `marker`, after a try whose outcome is unknown. */
+export interface FindReplyRequest {
+  parentRemoteId: string;
+  rootRemoteId: string;
+  marker: string;
+  /** The try started after this instant. */
+  since: Date;
 }
 
 export interface InboxSource {
@@ -205,6 +233,13 @@ export interface Provider {
   metrics?(account: AccountRef, remoteId: string): Promise<PostMetrics>;
   /** One page of an inbox source (declared in meta.inbox). Errors are ProviderErrors like every call's. */
   collectInbox?(account: AccountRef, req: InboxPageRequest): Promise<InboxPage>;
+  /** Publishes a reply under a collected message (declared by 'reply' in meta.inbox.actions). */
+  reply?(account: AccountRef, req: ReplyRequest): Promise<PublishedPost>;
+  /**
+   * The reply sent with the marker under the parent, for reconciling an unknown outcome: null when it is
+   * surely not there; throws a `permanent` ProviderError when the network cannot tell.
+   */
+  findReply?(account: AccountRef, req: FindReplyRequest): Promise<PublishedPost | null>;
 }
 
 export interface ProviderDeps {

@@ -31,6 +31,8 @@ export interface SimInboxItem {
   hidden: boolean;
   /** Sequence number of the item's latest change. */
   seq: number;
+  /** The Idempotency-Key of the request that made it (a reply the user sent through the API). */
+  key?: string;
 }
 
 export interface NewInboxItem {
@@ -42,6 +44,7 @@ export interface NewInboxItem {
   text: string;
   lang?: string | null;
   createdAt?: string;
+  key?: string;
 }
 
 /** What the generator needs of the user's own posts. */
@@ -89,7 +92,7 @@ export class SimInbox {
     const item: SimInboxItem = {
       id: this.nextId(), userId: input.userId, kind: input.kind, postId: input.postId ?? null, parentId: input.parentId ?? null,
       author, text: input.text, lang: input.lang ?? null, createdAt: input.createdAt ?? new Date().toISOString(),
-      editedAt: null, deleted: false, hidden: false, seq: ++this.seq,
+      editedAt: null, deleted: false, hidden: false, seq: ++this.seq, ...(input.key !== undefined ? { key: input.key } : {}),
     };
     this.items.set(item.id, item);
     return item;
@@ -136,7 +139,8 @@ export class SimInbox {
       const createdAt = new Date(from + ((i + 1) * (now - from)) / (count + 1)).toISOString();
       const saying = SAYINGS[Math.floor(random() * SAYINGS.length)]!;
       const author = AUTHORS[Math.floor(random() * AUTHORS.length)]!;
-      const earlier = [...this.items.values()].filter((x) => x.userId === userId && !x.deleted);
+      // What others said: the user's own replies are not edited, deleted or answered by the crowd.
+      const earlier = [...this.items.values()].filter((x) => x.userId === userId && !x.deleted && x.author.id !== userId);
       const roll = random();
       if (earlier.length > 0 && roll < 0.04) {
         this.change(earlier[Math.floor(random() * earlier.length)]!.id, { deleted: true });

@@ -7892,6 +7892,30 @@ export interface paths {
                                 deleted: boolean;
                                 hidden: boolean;
                             }[];
+                            replies: {
+                                /** Format: uuid */
+                                id: string;
+                                messageId: string | null;
+                                parentRemoteId: string;
+                                text: string;
+                                /** @enum {unknown} */
+                                state: "queued" | "sending" | "published" | "failed" | "unknown";
+                                author: {
+                                    id: string | null;
+                                    name: string | null;
+                                };
+                                remoteId: string | null;
+                                url: string | null;
+                                error: {
+                                    class: string;
+                                    message: string;
+                                    status: number | null;
+                                } | null;
+                                attempts: number;
+                                /** Format: date-time */
+                                createdAt: string;
+                                publishedAt: string | null;
+                            }[];
                             nextMessagesCursor: string | null;
                         };
                     };
@@ -9501,6 +9525,231 @@ export interface paths {
                                 }[];
                             }[];
                             nextCursor: string | null;
+                        };
+                    };
+                };
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/workspaces/{workspaceId}/inbox/conversations/{conversationId}/replies": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    workspaceId: string;
+                    conversationId: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        messageId: string;
+                        text: string;
+                    };
+                };
+            };
+            responses: {
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** Format: uuid */
+                            id: string;
+                            messageId: string | null;
+                            parentRemoteId: string;
+                            text: string;
+                            /** @enum {unknown} */
+                            state: "queued" | "sending" | "published" | "failed" | "unknown";
+                            author: {
+                                id: string | null;
+                                name: string | null;
+                            };
+                            remoteId: string | null;
+                            url: string | null;
+                            error: {
+                                class: string;
+                                message: string;
+                                status: number | null;
+                            } | null;
+                            attempts: number;
+                            /** Format: date-time */
+                            createdAt: string;
+                            publishedAt: string | null;
+                        };
+                    };
+                };
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/workspaces/{workspaceId}/inbox/conversations/{conversationId}/replies/{replyId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    workspaceId: string;
+                    conversationId: string;
+                    replyId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** Format: uuid */
+                            id: string;
+                            messageId: string | null;
+                            parentRemoteId: string;
+                            text: string;
+                            /** @enum {unknown} */
+                            state: "queued" | "sending" | "published" | "failed" | "unknown";
+                            author: {
+                                id: string | null;
+                                name: string | null;
+                            };
+                            remoteId: string | null;
+                            url: string | null;
+                            error: {
+                                class: string;
+                                message: string;
+                                status: number | null;
+                            } | null;
+                            attempts: number;
+                            /** Format: date-time */
+                            createdAt: string;
+                            publishedAt: string | null;
                         };
                     };
                 };

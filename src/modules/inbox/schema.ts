@@ -3,7 +3,7 @@
 // account's own answers). Lists page by key on (last_message_at, id) newest first (indexes in ascending order, read backwards): each filter has an
 // index that serves it in that order, the label filter through a join table that carries the key too.
 import { sql } from 'drizzle-orm';
-import { boolean, customType, index, integer, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { bigserial, boolean, customType, index, integer, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { users } from '../auth/schema.ts';
 import { workspaces } from '../workspaces/schema.ts';
 import { socialAccounts } from '../accounts/index.ts';
@@ -171,3 +171,59 @@ export const inboxCollectionCursors = pgTable('inbox_collection_cursors', {
   backoffUntil: at('backoff_until'),
   createdAt: at('created_at').notNull().defaultNow(),
 }, (t) => [primaryKey({ columns: [t.accountId, t.source] }), index('inbox_collection_cursors_due_idx').on(t.nextPollAt)]);
+
+/** queued: waiting for its turn; sending: a worker holds it; then published, failed, or unknown (sent, and whether it arrived cannot be told). */
+export const REPLY_STATES = ['queued', 'sending', 'published', 'failed', 'unknown'] as const;
+export type ReplyState = (typeof REPLY_STATES)[number];
+
+/**
+ * An answer written in AllIN to a collected message, sent by the send_inbox_reply job exactly once
+ * (replies.ts, reply-sender.ts): the row is the reply's state, its attempts are what was sent when.
+ */
+export const inboxReplies = pgTable('inbox_replies', {
+  id: uuid('id').primaryKey(),
+  workspaceId: uuid('workspace_id').notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
+  accountId: uuid('account_id').notNull().references(() => socialAccounts.id, { onDelete: 'cascade' }),
+  conversationId: uuid('conversation_id').notNull().references(() => inboxConversations.id, { onDelete: 'cascade' }),
+  provider: text('provider').notNull(),
+  /** The message answered (null once it is gone from AllIN; parent_remote_id keeps what was answered). */
+  messageId: uuid('message_id').references(() => inboxMessages.id, { onDelete: 'set null' }),
+  parentRemoteId: text('parent_remote_id').notNull(),
+  rootRemoteId: text('root_remote_id').notNull(),
+  authorId: uuid('author_id').references(() => users.id, { onDelete: 'set null' }),
+  text: text('text').notNull(),
+  state: text('state', { enum: REPLY_STATES }).notNull().default('queued'),
+  /** Claims so far (each run that wins the reply counts one). */
+  attempts: integer('attempts').notNull().default(0),
+  nextAttemptAt: at('next_attempt_at'),
+  /** While a run holds the reply (sending): which run, and until when. */
+  workerId: text('worker_id'),
+  leaseUntil: at('lease_until'),
+  remoteId: text('remote_id'),
+  remoteUrl: text('remote_url'),
+  errorClass: text('error_class'),
+  errorMessage: text('error_message'),
+  networkStatus: integer('network_status'),
+  createdAt: at('created_at').notNull().defaultNow(),
+  updatedAt: at('updated_at').notNull().defaultNow(),
+  publishedAt: at('published_at'),
+}, (t) => [
+  index('inbox_replies_conversation_idx').on(t.conversationId, t.createdAt, t.id),
+  index('inbox_replies_sending_idx').on(t.leaseUntil).where(sql`state = 'sending'`),
+]);
+
+/** Every call that could create a reply on the network, written down (in_flight, with its marker) before it is made. */
+export const inboxReplyAttempts = pgTable('inbox_reply_attempts', {
+  id: bigserial('id', { mode: 'number' }).primaryKey(),
+  replyId: uuid('reply_id').notNull().references(() => inboxReplies.id, { onDelete: 'cascade' }),
+  marker: text('marker').notNull(),
+  workerId: text('worker_id'),
+  startedAt: at('started_at').notNull().defaultNow(),
+  finishedAt: at('finished_at'),
+  /** As publish_attempts: in_flight until answered, then published, retry, failed, unknown, reconciled (found), absent (not there). */
+  outcome: text('outcome', { enum: ['in_flight', 'published', 'retry', 'failed', 'unknown', 'reconciled', 'absent'] }).notNull().default('in_flight'),
+  errorClass: text('error_class'),
+  networkStatus: integer('network_status'),
+  message: text('message'),
+  remoteId: text('remote_id'),
+}, (t) => [index('inbox_reply_attempts_reply_idx').on(t.replyId, t.id)]);

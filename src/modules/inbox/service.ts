@@ -1,8 +1,9 @@
 // The inbox module's parts, built once from its dependencies. Each part has one job: storing what the
 // networks said (ingest.ts), collecting one source of one account (collect.ts), keeping every collection
 // scheduled (schedule.ts), reading conversations and messages (read.ts), triage (triage.ts), each member's
-// read state (read-state.ts), notes (notes.ts), labels (labels.ts), saved replies (saved-replies.ts), and
-// what is collected per account (sources.ts).
+// read state (read-state.ts), notes (notes.ts), labels (labels.ts), saved replies (saved-replies.ts),
+// what is collected per account (sources.ts), and answering: queuing a reply (replies.ts) and sending it
+// exactly once (reply-sender.ts).
 import type { Db } from '../../infra/db/client.ts';
 import type { Logger } from '../../infra/logger.ts';
 import type { Metrics } from '../../infra/metrics.ts';
@@ -20,6 +21,8 @@ import { InboxNotes } from './notes.ts';
 import { InboxLabels } from './labels.ts';
 import { InboxSavedReplies } from './saved-replies.ts';
 import { InboxSources } from './sources.ts';
+import { InboxReplies } from './replies.ts';
+import { InboxReplySender, type ReplySenderOptions } from './reply-sender.ts';
 import type { Role } from '../workspaces/schema.ts';
 
 /**
@@ -29,6 +32,9 @@ import type { Role } from '../workspaces/schema.ts';
 export const INBOX_READ_BUDGETS: Record<string, string> = {
   sandbox: '300/300', // AllIN's practice network: Mastodon's documented 300 calls per 5 minutes per account, to exercise the budget
 };
+
+/** The publishing defaults (PUBLISH_LEASE_SECONDS and the rest, docs/CONFIGURATION.md), for a service built without settings. */
+const DEFAULT_REPLY_OPTIONS: ReplySenderOptions = { leaseMs: 300_000, attemptMaxMs: 900_000, maxAttempts: 8, backoffBaseMs: 30_000, backoffMaxMs: 3_600_000 };
 
 export interface InboxDeps {
   db: Db;
@@ -42,6 +48,10 @@ export interface InboxDeps {
   budgets?: Record<string, string>;
   /** A member's role in a workspace (assignees must be members who may act); null when not a member. */
   roleOf?: (workspaceId: string, userId: string) => Promise<Role | null>;
+  /** Sending replies: the publishing settings (lease, ceiling, tries, backoff), since a reply is published as a post is. */
+  replies?: ReplySenderOptions;
+  /** Ends the network calls of a reply attempt past its ceiling (the HttpClient). */
+  outbound?: { withSignal<T>(signal: AbortSignal, fn: () => Promise<T>): Promise<T> };
 }
 
 export class InboxService {
@@ -55,6 +65,8 @@ export class InboxService {
   readonly labels: InboxLabels;
   readonly savedReplies: InboxSavedReplies;
   readonly sources: InboxSources;
+  readonly replies: InboxReplies;
+  readonly replySender: InboxReplySender;
 
   constructor(private readonly d: InboxDeps) {
     const leaseMs = d.options.leaseMs ?? 120_000;
@@ -73,6 +85,10 @@ export class InboxService {
     this.labels = new InboxLabels({ db });
     this.savedReplies = new InboxSavedReplies({ db });
     this.sources = new InboxSources({ db, registry: d.registry });
+    this.replies = new InboxReplies({ db, registry: d.registry });
+    this.replySender = new InboxReplySender({
+      db, registry: d.registry, accounts: d.accounts, ingest: this.ingest, metrics: d.metrics, log: d.log, options: d.replies ?? DEFAULT_REPLY_OPTIONS, ...(d.outbound ? { outbound: d.outbound } : {}),
+    });
   }
 
   /** The networks whose inbox this AllIN collects. */
@@ -87,5 +103,14 @@ export function collectInboxTask(inbox: InboxService) {
     const p = payload as { accountId?: unknown; source?: unknown } | null;
     if (typeof p?.accountId !== 'string' || typeof p.source !== 'string') return;
     await inbox.collector.run(p.accountId, p.source);
+  };
+}
+
+/** The send_inbox_reply task: one run over the reply named in the payload. */
+export function sendInboxReplyTask(inbox: InboxService, processId: string) {
+  return async (payload: unknown): Promise<void> => {
+    const p = payload as { replyId?: unknown } | null;
+    if (typeof p?.replyId !== 'string') return;
+    await inbox.replySender.run(p.replyId, processId);
   };
 }

@@ -12,6 +12,10 @@
 //   GET  /api/inbox?cursor=&limit= what people said to the user (comments on its posts, replies to them,
 //                                 mentions), a change feed: { items, next_cursor, has_more }; an edited,
 //                                 deleted or hidden item comes again with its new state
+//   POST /api/comments/:id/replies { text } + Idempotency-Key → 201 { id, url }: the user answers a comment or
+//                                 a mention addressed to it (the answer comes in the inbox feed too, by the user)
+//   GET  /api/comments/:id/replies the answers under a comment, oldest first: { replies: [{ id, url, text,
+//                                 author_id, created_at, idempotency_key (the caller's own only) }] }
 //   GET  /p/:id                   the public page of a post (or of a comment)
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ErrorStyle, SimNetworkContext, SimToken } from '../core.ts';
@@ -176,6 +180,47 @@ export function registerSandbox(ctx: SimNetworkContext): void {
     state.inbox.generate(t.userId, state.posts, k.inboxRatePerMinute);
     const page = state.inbox.page(t.userId, after, limit);
     return { items: page.items.map(itemJson), next_cursor: String(page.next), has_more: page.more };
+  });
+
+  // Answering a comment or a mention. The parent must be addressed to the user (a comment on its post, a
+  // reply to one, a mention of it) and not deleted; the answer joins the parent's thread.
+  app.post('/api/comments/:id/replies', async (req, reply) => {
+    const t = auth(req, reply);
+    if (!t) return reply;
+    const key = req.headers['idempotency-key'];
+    if (typeof key === 'string' && !state.knobs.ignoreIdempotencyKey) {
+      const seen = [...state.inbox.items.values()].find((i) => i.key === key && i.author.id === t.userId);
+      if (seen) return reply.status(201).send({ id: seen.id, url: ctx.url(`/p/${seen.id}`) });
+    }
+    if (await ctx.interfere(reply, style)) return reply;
+    const parent = state.inbox.items.get((req.params as { id: string }).id);
+    if (!parent || parent.userId !== t.userId) return reply.status(404).send({ error: 'not_found', message: 'No such comment' });
+    if (parent.deleted) return reply.status(422).send({ error: 'invalid_reply', message: 'The comment was deleted by its author' });
+    const b = (req.body ?? {}) as { text?: unknown };
+    if (typeof b.text !== 'string' || b.text.trim().length === 0 || [...b.text].length > 1000) {
+      return reply.status(422).send({ error: 'invalid_reply', message: 'text must be 1 to 1000 characters' });
+    }
+    const u = state.user(t.userId);
+    const item = state.inbox.add({
+      userId: t.userId, kind: 'comment', postId: parent.postId ?? parent.id, parentId: parent.id,
+      author: { id: u.id, username: u.username, name: u.name }, text: b.text, lang: null, ...(typeof key === 'string' ? { key } : {}),
+    });
+    if (await ctx.maybeHang(reply)) return reply;
+    return reply.status(201).send({ id: item.id, url: ctx.url(`/p/${item.id}`) });
+  });
+
+  app.get('/api/comments/:id/replies', async (req, reply) => {
+    const t = auth(req, reply);
+    if (!t) return reply;
+    if (await ctx.interfere(reply, style)) return reply;
+    const id = (req.params as { id: string }).id;
+    const parent = state.inbox.items.get(id);
+    if (!parent || parent.userId !== t.userId) return reply.status(404).send({ error: 'not_found', message: 'No such comment' });
+    const replies = [...state.inbox.items.values()].filter((i) => i.parentId === id && !i.deleted).sort((a, b) => a.seq - b.seq).map((i) => ({
+      id: i.id, url: ctx.url(`/p/${i.id}`), text: i.text, author_id: i.author.id, created_at: i.createdAt,
+      idempotency_key: i.author.id === t.userId ? i.key ?? null : null,
+    }));
+    return { replies };
   });
 
   app.get('/p/:id', async (req, reply) => {

@@ -10,7 +10,8 @@ import type { InboxService } from '../service.ts';
 import type { ConversationSummary, Message, Note } from '../read.ts';
 import type { Label } from '../labels.ts';
 import type { SavedReply } from '../saved-replies.ts';
-import { CONVERSATION_KINDS, CONVERSATION_STATES, DIRECTIONS } from '../schema.ts';
+import type { Reply } from '../replies.ts';
+import { CONVERSATION_KINDS, CONVERSATION_STATES, DIRECTIONS, REPLY_STATES } from '../schema.ts';
 
 export interface InboxRouteDeps {
   inbox: InboxService;
@@ -76,6 +77,22 @@ export const NoteSchema = Type.Object({
   id: Type.String({ format: 'uuid' }), text: Type.String(), authorId: Type.Union([Type.String({ format: 'uuid' }), Type.Null()]), authorName: NullableString, createdAt: DateTime,
 });
 
+export const ReplySchema = Type.Object({
+  id: Type.String({ format: 'uuid' }),
+  messageId: Type.Union([Type.String({ format: 'uuid' }), Type.Null()], { description: 'The message answered (null once it is gone from AllIN)' }),
+  parentRemoteId: Type.String({ description: 'The network\'s id of the message answered' }),
+  text: Type.String(),
+  state: Type.Enum([...REPLY_STATES], {
+    description: 'queued: waiting to be sent; sending; published; failed (the network refused it: error says why); unknown (it was sent and whether it arrived cannot be told: check the network before answering again)',
+  }),
+  author: Type.Object({ id: Type.Union([Type.String({ format: 'uuid' }), Type.Null()]), name: NullableString }, { description: 'The member who wrote it' }),
+  remoteId: Type.Union([Type.String(), Type.Null()], { description: 'The network\'s id, once published (the same message is in messages)' }),
+  url: NullableString,
+  error: Type.Union([Type.Object({ class: Type.String(), message: Type.String(), status: Type.Union([Type.Integer(), Type.Null()], { description: 'The network\'s HTTP status' }) }), Type.Null()]),
+  attempts: Type.Integer({ description: 'Tries so far' }),
+  createdAt: DateTime, publishedAt: NullableDateTime,
+});
+
 export const SavedReplySchema = Type.Object({
   id: Type.String({ format: 'uuid' }), name: Type.String(), text: Type.String(),
   variables: Type.Array(Type.String(), { description: 'The {variables} the text uses' }),
@@ -99,6 +116,10 @@ export function presentMessage(m: Message) {
   };
 }
 
+export const presentReply = (r: Reply) => ({
+  id: r.id, messageId: r.messageId, parentRemoteId: r.parentRemoteId, text: r.text, state: r.state, author: r.author, remoteId: r.remoteId, url: r.url,
+  error: r.error, attempts: r.attempts, createdAt: r.createdAt.toISOString(), publishedAt: isoOrNull(r.publishedAt),
+});
 export const presentNote = (n: Note) => ({ id: n.id, text: n.text, authorId: n.authorId, authorName: n.authorName, createdAt: n.createdAt.toISOString() });
 export const presentLabel = (l: Label) => ({ id: l.id, name: l.name, color: l.color, createdAt: l.createdAt.toISOString(), updatedAt: l.updatedAt.toISOString() });
 export const presentSavedReply = (r: SavedReply) => ({

@@ -11,8 +11,10 @@ import { CONVERSATION_STATES } from '../schema.ts';
 import { BULK_MAX, type TriageChange } from '../triage.ts';
 import { NOTE_MAX_CHARS } from '../notes.ts';
 import { NOTES_MAX } from '../read.ts';
+import { REPLIES_MAX } from '../replies.ts';
 import {
-  BASE, ConversationParams, ConversationSchema, Cursor, MessageSchema, NextCursor, NoteSchema, presentConversation, presentMessage, presentNote, tags, userIdOf,
+  BASE, ConversationParams, ConversationSchema, Cursor, MessageSchema, NextCursor, NoteSchema, ReplySchema, presentConversation, presentMessage, presentNote,
+  presentReply, tags, userIdOf,
   type InboxApp, type InboxRouteKit,
 } from './common.ts';
 
@@ -56,6 +58,7 @@ const ConversationView = Type.Object({
   }, { description: 'The AllIN post whose publication is the root' }), Type.Null()]),
   notes: Type.Array(NoteSchema, { description: `Internal notes, oldest first (at most ${NOTES_MAX})` }),
   messages: Type.Array(MessageSchema, { description: `The first ${MESSAGES_FIRST_PAGE} messages, oldest first; parentRemoteId gives the reply tree` }),
+  replies: Type.Array(ReplySchema, { description: `Replies written in AllIN, oldest first (at most ${REPLIES_MAX}), with their author and state; a published one is also among the messages` }),
   nextMessagesCursor: Type.Union([Type.String(), Type.Null()], { description: 'More messages: GET …/messages?cursor=' }),
 });
 
@@ -111,21 +114,22 @@ export function conversationRoutes(app: InboxApp, k: InboxRouteKit): void {
   app.get(one, {
     preHandler: read,
     schema: {
-      tags, summary: 'One conversation: its post, labels, notes and first messages', params: ConversationParams,
+      tags, summary: 'One conversation: its post, labels, notes, first messages and replies written in AllIN', params: ConversationParams,
       response: { 200: ConversationView, ...errors(400, 401, 403, 404, 429) },
     },
   }, async (req) => {
     const { workspaceId, conversationId } = req.params;
     const c = await d.inbox.reader.one(workspaceId, userIdOf(req), conversationId);
-    const [post, notes, messages] = await Promise.all([
+    const [post, notes, messages, replies] = await Promise.all([
       c.target ? d.inbox.reader.post(workspaceId, c.target.id) : null,
       d.inbox.reader.notes(workspaceId, conversationId),
       d.inbox.reader.messages(workspaceId, conversationId, { limit: MESSAGES_FIRST_PAGE }),
+      d.inbox.replies.list(workspaceId, conversationId),
     ]);
     return {
       ...presentConversation(c),
       post: post ? { ...post, publishedAt: isoOrNull(post.publishedAt) } : null,
-      notes: notes.map(presentNote), messages: messages.items.map(presentMessage), nextMessagesCursor: messages.nextCursor,
+      notes: notes.map(presentNote), messages: messages.items.map(presentMessage), nextMessagesCursor: messages.nextCursor, replies: replies.map(presentReply),
     };
   });
 

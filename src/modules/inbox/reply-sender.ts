@@ -1,0 +1,283 @@
+// Sending a queued reply exactly once (docs/INBOX.md, Answering), the way publishing sends a post
+// (src/modules/publishing/service.ts, whose structure this follows):
+//
+// 1. The job wins the reply with a conditional UPDATE (queued and due → sending, with a lease and this
+//    run's id); a loser does nothing. A reply left sending by a dead worker is won back once its lease has
+//    run out (sweep adds its job again).
+// 2. The call that creates the reply is first written down (inbox_reply_attempts, in_flight, committed)
+//    with the marker the network gets as its idempotency key. Whoever takes the reply after a crash asks
+//    the network first (findReply): found → published; absent → sending is safe; cannot tell → unknown.
+// 3. 429 and 5xx (nothing created) go back to queued with backoff (src/infra/retry.ts), never sooner than
+//    Retry-After, up to maxAttempts; a timeout after sending is reconciled at once; a refusal fails with the
+//    network's reason.
+// 4. The lease is extended while the run holds the reply, and every write after the claim checks the run
+//    still holds it (a fence). An attempt has a ceiling: past it its network calls are ended and it is
+//    reconciled like any timeout.
+// 5. Published: the reply's row, its attempt, and the reply as an outbound message of the conversation,
+//    in one transaction; the collected copy later collapses with it on the network's id.
+import { randomBytes } from 'node:crypto';
+import { and, asc, eq, sql } from 'drizzle-orm';
+import type { Db, DbOrTx } from '../../infra/db/client.ts';
+import type { Logger } from '../../infra/logger.ts';
+import type { Metrics } from '../../infra/metrics.ts';
+import { backoffDelay } from '../../infra/retry.ts';
+import { DomainError } from '../../domain/errors.ts';
+import { ProviderError, type ProviderId, type PublishedPost } from '../../providers/types.ts';
+import type { ProviderRegistry } from '../../providers/registry.ts';
+import type { AccountService } from '../accounts/index.ts';
+import { socialAccounts } from '../accounts/index.ts';
+import { audit } from '../audit/service.ts';
+import type { InboxIngest } from './ingest.ts';
+import { enqueueReply } from './jobs.ts';
+import { inboxReplies, inboxReplyAttempts } from './schema.ts';
+
+export interface ReplySenderOptions {
+  leaseMs: number;
+  /** The ceiling of one attempt: past it the lease is no longer extended and its network calls are ended. */
+  attemptMaxMs: number;
+  maxAttempts: number;
+  backoffBaseMs: number;
+  backoffMaxMs: number;
+}
+
+export interface ReplySenderDeps {
+  db: Db;
+  registry: ProviderRegistry;
+  accounts: AccountService;
+  ingest: InboxIngest;
+  /** Ends the network calls made inside `fn` when `signal` aborts (the HttpClient). */
+  outbound?: { withSignal<T>(signal: AbortSignal, fn: () => Promise<T>): Promise<T> };
+  metrics: Metrics;
+  log: Logger;
+  options: ReplySenderOptions;
+}
+
+type ReplyRow = typeof inboxReplies.$inferSelect;
+type AttemptRow = typeof inboxReplyAttempts.$inferSelect;
+type Outcome = 'published' | 'failed' | 'unknown' | 'retry' | 'lost_lease' | 'skipped';
+interface Failure { errorClass: string; message: string; status?: number }
+
+/** A Retry-After longer than this is taken as this (as for publishing). */
+const MAX_RETRY_AFTER_MS = 24 * 3_600_000;
+
+/** The marker (idempotency key) a reply's network call carries: one per reply, so every try of it is the same request. */
+export const replyMarkerOf = (replyId: string) => `allin-reply-${replyId}`;
+
+class LeaseLost extends Error {}
+
+const CLAIM_SQL = `
+  update inbox_replies set state = 'sending', worker_id = $2::text, lease_until = now() + ($3::float8 * interval '1 millisecond'),
+         attempts = attempts + 1, updated_at = now()
+   where id = $1::uuid and (
+         (state = 'queued' and coalesce(next_attempt_at, created_at) <= now() + interval '2 seconds')
+      or (state = 'sending' and lease_until < now()))
+  returning *`;
+
+export class InboxReplySender {
+  constructor(private readonly d: ReplySenderDeps) {}
+
+  /** The send_inbox_reply job. */
+  async run(replyId: string, processId: string): Promise<Outcome> {
+    const holder = `${randomBytes(4).toString('hex')}:${processId}`;
+    const r = await this.d.db.$client.query<Record<string, unknown>>({ text: CLAIM_SQL, values: [replyId, holder, this.d.options.leaseMs] });
+    if (r.rows.length === 0) return 'skipped';
+    const [reply] = await this.d.db.select().from(inboxReplies).where(and(eq(inboxReplies.id, replyId), eq(inboxReplies.workerId, holder)));
+    if (!reply) return 'skipped';
+    const stopLease = this.keepLease(replyId, holder);
+    const ceiling = new AbortController();
+    const ceilingMs = this.d.options.attemptMaxMs;
+    const timer = setTimeout(() => {
+      // The lease runs out on its own unless this run records an outcome first; a call cut after it was
+      // sent makes the reply reconcile.
+      stopLease();
+      ceiling.abort(new Error(`the reply attempt ran past its ceiling of ${ceilingMs / 1000} s`));
+    }, ceilingMs);
+    timer.unref();
+    let outcome: Outcome;
+    try {
+      const attempt = () => this.send(reply, holder, processId);
+      outcome = await (this.d.outbound ? this.d.outbound.withSignal(ceiling.signal, attempt) : attempt());
+    } catch (err) {
+      if (!(err instanceof LeaseLost)) throw err; // the queue retries the job; after the lease, sweep hands the reply on
+      this.d.log.warn({ replyId }, 'lost the lease on a reply while sending; the next holder reconciles');
+      outcome = 'lost_lease';
+    } finally {
+      clearTimeout(timer);
+      stopLease();
+    }
+    this.d.metrics.inboxReplies.labels(reply.provider, outcome).inc();
+    return outcome;
+  }
+
+  private keepLease(replyId: string, holder: string): () => void {
+    const every = Math.max(200, Math.floor(this.d.options.leaseMs / 3));
+    const timer = setInterval(() => {
+      this.d.db.execute(sql`update inbox_replies set lease_until = now() + (${this.d.options.leaseMs} * interval '1 millisecond')
+        where id = ${replyId} and state = 'sending' and worker_id = ${holder}`).catch((err: unknown) => this.d.log.warn({ err, replyId }, 'could not extend a reply\'s lease'));
+    }, every);
+    timer.unref();
+    return () => clearInterval(timer);
+  }
+
+  /** A write that only happens while this run still holds the reply. */
+  private async fenced(tx: DbOrTx, replyId: string, holder: string): Promise<void> {
+    const r = await tx.execute(sql`select 1 from inbox_replies where id = ${replyId} and state = 'sending' and worker_id = ${holder} for update`);
+    if (r.rows.length === 0) throw new LeaseLost();
+  }
+
+  private async send(reply: ReplyRow, holder: string, processId: string): Promise<Outcome> {
+    const { db } = this.d;
+    const [account] = await db.select().from(socialAccounts).where(eq(socialAccounts.id, reply.accountId));
+    if (!account) return 'skipped'; // deleted under us (the reply goes with it)
+    const provider = this.d.registry.get(account.provider as ProviderId);
+    if (!provider.reply || !provider.findReply) {
+      return this.finish(reply, holder, 'failed', { errorClass: 'permanent', message: `AllIN cannot answer on ${provider.meta.displayName}.` });
+    }
+    // A call left in flight by a crash (or a stolen lease) is settled with the network first.
+    const [open] = await db.select().from(inboxReplyAttempts)
+      .where(and(eq(inboxReplyAttempts.replyId, reply.id), eq(inboxReplyAttempts.outcome, 'in_flight'))).orderBy(asc(inboxReplyAttempts.id)).limit(1);
+    if (open) {
+      const settled = await this.reconcile(reply, holder, open);
+      if (settled !== 'absent') return settled;
+    }
+    if (account.status !== 'active') {
+      return this.finish(reply, holder, 'failed', { errorClass: 'auth_expired', message: `The ${provider.meta.displayName} account ${account.username} needs reconnecting (${account.status}); reconnect it and answer again.` });
+    }
+    const marker = replyMarkerOf(reply.id);
+    const inserted = await db.execute<{ id: number; started_at: Date }>(sql`
+      insert into inbox_reply_attempts (reply_id, marker, worker_id)
+      select ${reply.id}, ${marker}, ${processId}
+       where exists (select 1 from inbox_replies where id = ${reply.id} and state = 'sending' and worker_id = ${holder})
+      returning id, started_at`);
+    if (inserted.rows.length === 0) throw new LeaseLost();
+    const attempt = { id: Number(inserted.rows[0]!.id), replyId: reply.id, marker, startedAt: new Date(inserted.rows[0]!.started_at) } as AttemptRow;
+    let result: PublishedPost;
+    try {
+      result = await this.d.accounts.withAccountRow(account, (ref) => provider.reply!(ref, {
+        text: reply.text, parentRemoteId: reply.parentRemoteId, rootRemoteId: reply.rootRemoteId, marker,
+      }));
+    } catch (err) {
+      const e = asProviderError(err, account.provider);
+      if (e.kind === 'unknown_outcome') {
+        this.d.log.warn({ replyId: reply.id, reason: e.message }, 'reply outcome unknown; reconciling');
+        const settled = await this.reconcile(reply, holder, attempt, e);
+        if (settled === 'absent') return this.retryLater(reply, holder, this.backoff(reply.attempts, undefined), { errorClass: 'transient', message: `${e.message}; the network has no such reply, so it is sent again` });
+        return settled;
+      }
+      await this.closeAttempt(attempt.id, e.kind === 'permanent' || e.kind === 'auth_expired' ? 'failed' : 'retry', e);
+      const failure = { errorClass: e.kind, message: e.message, ...(e.details.status ? { status: e.details.status } : {}) };
+      if (e.kind === 'rate_limited' || e.kind === 'transient') return this.retryLater(reply, holder, this.backoff(reply.attempts, e.details.retryAfterMs), failure);
+      return this.finish(reply, holder, 'failed', failure);
+    }
+    return this.finish(reply, holder, 'published', null, { attemptId: attempt.id, outcome: 'published', found: result });
+  }
+
+  /**
+   * Settles an attempt whose answer never came: found under the parent → published; absent → safe to send
+   * again; the network cannot tell → the reply is unknown.
+   */
+  private async reconcile(reply: ReplyRow, holder: string, attempt: AttemptRow, cause?: ProviderError): Promise<'absent' | Outcome> {
+    const provider = this.d.registry.get(reply.provider as ProviderId);
+    let found: PublishedPost | null;
+    try {
+      found = await this.d.accounts.withAccount(reply.accountId, (ref) => provider.findReply!(ref, {
+        parentRemoteId: reply.parentRemoteId, rootRemoteId: reply.rootRemoteId, marker: attempt.marker, since: new Date(attempt.startedAt.getTime() - 60_000),
+      }));
+    } catch (err) {
+      const e = asProviderError(err, reply.provider);
+      if ((e.kind === 'transient' || e.kind === 'rate_limited') && reply.attempts < this.d.options.maxAttempts) {
+        // The network cannot answer now: keep the reply and ask again later (the attempt stays in flight).
+        return this.retryLater(reply, holder, this.backoff(reply.attempts, e.details.retryAfterMs), { errorClass: e.kind, message: `checking whether an earlier try was published: ${e.message}` }, true);
+      }
+      // Refused, or out of tries: a retry could answer twice, so the outcome is unknown, not a failure.
+      await this.closeAttempt(attempt.id, 'unknown', e);
+      const why = cause ? `${cause.message}, and ` : 'the worker stopped while sending, and ';
+      return this.finish(reply, holder, 'unknown', { errorClass: 'unknown_outcome', message: `${why}whether the reply was published cannot be known (${e.message}). Check the conversation on the network before answering again.` });
+    }
+    if (!found) {
+      await this.d.db.update(inboxReplyAttempts).set({ outcome: 'absent', finishedAt: sql`now()`, message: cause?.message ?? 'not on the network after an interrupted try' }).where(eq(inboxReplyAttempts.id, attempt.id));
+      return 'absent';
+    }
+    return this.finish(reply, holder, 'published', null, { attemptId: attempt.id, outcome: 'reconciled', found });
+  }
+
+  private async closeAttempt(id: number, outcome: 'failed' | 'retry' | 'unknown', e: ProviderError): Promise<void> {
+    await this.d.db.update(inboxReplyAttempts).set({
+      outcome, finishedAt: sql`now()`, errorClass: e.kind, networkStatus: e.details.status ?? null, message: e.message.slice(0, 1000),
+    }).where(eq(inboxReplyAttempts.id, id));
+  }
+
+  private backoff(attempts: number, retryAfterMs: number | undefined): number {
+    const o = this.d.options;
+    return backoffDelay({ baseMs: o.backoffBaseMs, capMs: o.backoffMaxMs, jitter: 'equal', maxRetryAfterMs: MAX_RETRY_AFTER_MS }, attempts, { retryAfterMs });
+  }
+
+  /**
+   * Back to queued with the next try in `waitMs` (or, `keepSending`, still sending with the lease running
+   * until then, an attempt being unsettled); past the attempt limit the reply fails.
+   */
+  private async retryLater(reply: ReplyRow, holder: string, waitMs: number, error: Failure, keepSending = false): Promise<Outcome> {
+    if (reply.attempts >= this.d.options.maxAttempts) {
+      return this.finish(reply, holder, keepSending ? 'unknown' : 'failed', { ...error, message: `${error.message} (gave up after ${reply.attempts} attempts)` });
+    }
+    const at = new Date(Date.now() + waitMs);
+    await this.d.db.transaction(async (tx) => {
+      await this.fenced(tx, reply.id, holder);
+      const errorColumns = { errorClass: error.errorClass, errorMessage: error.message.slice(0, 1000), networkStatus: error.status ?? null, updatedAt: sql`now()` };
+      if (keepSending) await tx.update(inboxReplies).set({ leaseUntil: at, workerId: null, ...errorColumns }).where(eq(inboxReplies.id, reply.id));
+      else await tx.update(inboxReplies).set({ state: 'queued', nextAttemptAt: at, leaseUntil: null, workerId: null, ...errorColumns }).where(eq(inboxReplies.id, reply.id));
+      // A reply that keeps its lease is looked at just after the lease ends, so the job can win it back.
+      await enqueueReply(tx, reply.id, keepSending ? new Date(at.getTime() + 1000) : at);
+    });
+    return 'retry';
+  }
+
+  /** The end of a reply, fenced: published (with its message in the conversation), failed or unknown. */
+  private async finish(reply: ReplyRow, holder: string, state: 'published' | 'failed' | 'unknown', error: Failure | null,
+    sent?: { attemptId: number; outcome: 'published' | 'reconciled'; found: PublishedPost }): Promise<Outcome> {
+    await this.d.db.transaction(async (tx) => {
+      await this.fenced(tx, reply.id, holder);
+      const [row] = await tx.update(inboxReplies).set({
+        state, leaseUntil: null, workerId: null, nextAttemptAt: null,
+        ...(sent ? { remoteId: sent.found.remoteId, remoteUrl: sent.found.url ?? null, publishedAt: sql`now()`, errorClass: null, errorMessage: null, networkStatus: null } : {}),
+        ...(error ? { errorClass: error.errorClass, errorMessage: error.message.slice(0, 1000), networkStatus: error.status ?? null } : {}),
+        updatedAt: sql`now()`,
+      }).where(eq(inboxReplies.id, reply.id)).returning();
+      if (sent) {
+        await tx.update(inboxReplyAttempts).set({ outcome: sent.outcome, finishedAt: sql`now()`, remoteId: sent.found.remoteId }).where(eq(inboxReplyAttempts.id, sent.attemptId));
+        const [account] = await tx.select().from(socialAccounts).where(eq(socialAccounts.id, reply.accountId));
+        if (account) {
+          // The reply as the network now shows it, so the conversation has it before the next collection
+          // (which brings the same id and collapses with it).
+          await this.d.ingest.store(tx, account, [{
+            remoteId: sent.found.remoteId, kind: 'comment', rootRemoteId: reply.rootRemoteId, parentRemoteId: reply.parentRemoteId,
+            author: { remoteId: account.externalId, handle: account.username, ...(account.displayName ? { name: account.displayName } : {}), ...(account.avatarUrl ? { avatarUrl: account.avatarUrl } : {}) },
+            text: reply.text, ...(sent.found.url ? { url: sent.found.url } : {}), createdAt: row!.publishedAt ?? new Date(),
+          }], new Date());
+        }
+      } else {
+        await audit(tx, {
+          action: `inbox.reply.${state}`, workspaceId: reply.workspaceId, targetType: 'inbox_conversation', targetId: reply.conversationId,
+          details: { replyId: reply.id, provider: reply.provider, error: error?.message.slice(0, 300) },
+        });
+      }
+    });
+    return state;
+  }
+
+  /** Replies a dead worker left sending after their lease, handed back to the queue (only one run can claim each). */
+  async sweep(): Promise<number> {
+    const stale = await this.d.db.execute<{ id: string }>(sql`select id from inbox_replies where state = 'sending' and lease_until < now() limit 1000`);
+    for (const r of stale.rows) await enqueueReply(this.d.db, r.id, new Date());
+    if (stale.rows.length) this.d.log.info({ replies: stale.rows.length }, 'swept replies a dead worker left behind');
+    return stale.rows.length;
+  }
+}
+
+function asProviderError(err: unknown, provider: string): ProviderError {
+  if (err instanceof ProviderError) return err;
+  // Refused before anything was sent (the account was disconnected meanwhile).
+  if (err instanceof DomainError) return new ProviderError('permanent', err.message, { provider, reason: err.code });
+  // Anything else from an adapter is a call whose outcome is unknown: reconciled, not blindly repeated.
+  return new ProviderError('unknown_outcome', `${provider}: ${err instanceof Error ? err.message : String(err)}`, { provider });
+}
