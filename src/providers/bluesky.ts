@@ -20,6 +20,9 @@
 //   posts.ts       publishing a post record, its counts, its deletion
 //   records.ts     remote ids (at-uri|cid), TIDs and the marker field
 //   reconcile.ts   finding a post again after an unknown outcome, by its marker
+// Answering from the inbox is a post whose reply refs name the thread's root and the parent
+// (https://docs.bsky.app/docs/advanced-guides/posts#replies): `reply` publishes one under the parent (its
+// remote id, at-uri|cid), the root read from the parent's own record, and `findReply` finds it by its marker.
 import { blueskyHosts } from './bluesky/hosts.ts';
 import { blueskyIdentities } from './bluesky/identities.ts';
 import { blueskyIdentity } from './bluesky/identity.ts';
@@ -50,6 +53,8 @@ const meta: ProviderMetadata = {
       maxImageBytes: MAX_IMAGE_BYTES, maxVideoBytes: 0, mixing: false, required: false,
     },
   },
+  // Nothing is collected yet (no collectInbox), so no conversation can be answered yet; the adapter can.
+  inbox: { sources: [], actions: ['reply'] },
 };
 
 export interface BlueskyProvider extends Provider {
@@ -72,6 +77,8 @@ export function createBluesky(deps: ProviderDeps): BlueskyProvider {
     identities: (tokens, host) => blueskyIdentities(x, hosts, identity, tokens, host),
     publish: (account, post) => posts.publish(account, post),
     findByMarker: (account, marker, since) => findByMarker(x, hosts, account, marker, since),
+    reply: (account, req) => posts.publish(account, { text: req.text, media: [], replyTo: req.parentRemoteId, marker: req.marker }),
+    findReply: (account, req) => findByMarker(x, hosts, account, req.marker, req.since),
     metrics: (account, remoteId) => posts.metrics(account, remoteId),
     deletePost: (account, remoteId) => posts.deletePost(account, remoteId),
   };

@@ -21,10 +21,11 @@
 //   statuses.ts     publishing a status, its counts, its deletion
 //   idempotency.ts  the Idempotency-Key sent with each status
 //   reconcile.ts    finding a status again after an unknown outcome, by its marker
+//   replies.ts      answering a status from the inbox, and finding the answer again
 //   paging.ts       the Link header's next page
 import {
-  type AccountRef, type AuthorizeRequest, type ConnectedIdentity, type ExchangeRequest, type PostMetrics, type Provider, type ProviderDeps,
-  type ProviderMetadata, type PublishRequest, type PublishedPost, type TokenSet,
+  type AccountRef, type AuthorizeRequest, type ConnectedIdentity, type ExchangeRequest, type FindReplyRequest, type PostMetrics, type Provider,
+  type ProviderDeps, type ProviderMetadata, type PublishRequest, type PublishedPost, type ReplyRequest, type TokenSet,
 } from './types.ts';
 import { mastodonApi } from './mastodon/api.ts';
 import { memoryAppStore, mastodonApps, type MastodonApp, type MastodonAppStore } from './mastodon/apps.ts';
@@ -34,6 +35,7 @@ import { STOCK_LIMITS, instanceInfo, mastodonLimits, type MastodonInstanceInfo }
 import { mastodonOAuth } from './mastodon/oauth.ts';
 import { findByMarker } from './mastodon/reconcile.ts';
 import { deleteStatus, publishStatus, statusMetrics } from './mastodon/statuses.ts';
+import { findReply, publishReply } from './mastodon/replies.ts';
 
 export { memoryAppStore, type MastodonApp, type MastodonAppStore } from './mastodon/apps.ts';
 export { normalizeMastodonHost } from './mastodon/host.ts';
@@ -50,6 +52,8 @@ const meta: ProviderMetadata = {
   userSuppliedHost: true,
   // Stock defaults; identities() reads each instance's real limits (forks raise max_characters).
   limits: STOCK_LIMITS,
+  // Nothing is collected yet (no collectInbox), so no conversation can be answered yet; the adapter can.
+  inbox: { sources: [], actions: ['reply'] },
 };
 
 export interface MastodonProvider extends Provider {
@@ -114,6 +118,12 @@ export function createMastodon(deps: ProviderDeps, appStore: MastodonAppStore = 
     },
     async metrics(account: AccountRef, remoteId: string): Promise<PostMetrics> {
       return statusMetrics(api, account, requireHost(account.host, 'metrics'), remoteId);
+    },
+    async reply(account: AccountRef, req: ReplyRequest): Promise<PublishedPost> {
+      return publishReply(api, account, requireHost(account.host, 'reply'), req);
+    },
+    async findReply(account: AccountRef, req: FindReplyRequest): Promise<PublishedPost | null> {
+      return findReply(api, account, requireHost(account.host, 'find_reply'), req);
     },
     async deletePost(account: AccountRef, remoteId: string) {
       await deleteStatus(api, account, requireHost(account.host, 'delete_post'), remoteId);

@@ -233,6 +233,24 @@ test('a thread: each reply names the thread root and its parent by uri and cid',
   await assert.rejects(p.publish(a, { text: 'orphan', media: [], marker: 'th-4', replyTo: gone }), isKind('permanent', /reply_target_missing/));
 });
 
+test('reply: under a comment, the root from the comment\'s own record; a timeout is settled by the marker', async () => {
+  assert.deepEqual(p.meta.inbox?.actions, ['reply']);
+  const a = await connect();
+  const root = await p.publish(a, { text: 'the post', media: [], marker: 'rp-1' });
+  const comment = await p.publish(a, { text: 'a comment', media: [], marker: 'rp-2', replyTo: root.remoteId });
+  const answer = await p.reply!(a, { text: 'an answer', parentRemoteId: comment.remoteId, rootRemoteId: root.remoteId, marker: 'rp-3' });
+  const ref = (id: string) => ({ uri: parseRemoteId(id).uri, cid: parseRemoteId(id).cid });
+  assert.deepEqual(recordOf(answer.remoteId).reply, { root: ref(root.remoteId), parent: ref(comment.remoteId) });
+
+  s.knobs.acceptThenHangNext = 1;
+  const hung = { text: 'accepted, unanswered', parentRemoteId: comment.remoteId, rootRemoteId: root.remoteId, marker: 'rp-4' };
+  await assert.rejects(p.reply!(a, hung), isKind('unknown_outcome'));
+  const found = await p.findReply!(a, { ...hung, since: since() });
+  assert.ok(found);
+  assert.equal(recordOf(found.remoteId).text, 'accepted, unanswered');
+  assert.equal(await p.findReply!(a, { ...hung, marker: 'rp-never', since: since() }), null);
+});
+
 test('accept, then time out: listRecords finds the post by its marker; a 5xx before storing finds nothing', async () => {
   const a = await connect();
   s.knobs.acceptThenHangNext = 1;

@@ -227,6 +227,30 @@ test('after the key\'s hour, own statuses decide: none since then is a safe "not
   await assert.rejects(p.findByMarker(quiet, 'old-marker', twoHours), isKind('permanent', /cannot_reconcile/));
 });
 
+test('reply: a status in_reply_to_id the parent, once per marker; a timeout is settled by the key; a gone parent is refused', async () => {
+  assert.deepEqual(p.meta.inbox?.actions, ['reply']);
+  const bob = await connect('bob');
+  const alice = await connect('alice');
+  const parent = await p.publish(bob, { text: 'What time do you open?', media: [], marker: 'bob-q' });
+  const req = { text: '@bob 9 o\'clock', parentRemoteId: parent.remoteId, rootRemoteId: parent.remoteId, marker: 'reply-1' };
+  const sent = await p.reply!(alice, req);
+  const stored = s.posts.find((x) => x.id === sent.remoteId)!;
+  assert.equal(stored.replyTo, parent.remoteId);
+  assert.equal(stored.text, '@bob 9 o\'clock');
+  assert.equal(stored.key, idempotencyKey('reply-1'));
+  assert.equal((await p.reply!(alice, req)).remoteId, sent.remoteId, 'the same marker is the same reply');
+
+  s.knobs.acceptThenHangNext = 1;
+  const hung = { ...req, text: 'accepted, unanswered', marker: 'reply-2' };
+  await assert.rejects(p.reply!(alice, hung), isKind('unknown_outcome'));
+  const found = await p.findReply!(alice, { ...hung, since: since() });
+  assert.ok(found);
+  assert.equal(s.posts.filter((x) => x.key === idempotencyKey('reply-2')).length, 1);
+  assert.equal(await p.findReply!(alice, { ...req, marker: 'reply-never', since: since() }), null);
+
+  await assert.rejects(p.reply!(alice, { ...req, parentRemoteId: '999999999', marker: 'reply-3' }), isKind('permanent', undefined, 404));
+});
+
 test('error classes: 401, 403, 404, 422 (with the text), 429 with X-RateLimit-Reset, 5xx, malformed', async () => {
   const a = await connect('alice');
   await assert.rejects(p.publish({ ...a, tokens: { accessToken: 'nope' } }, { text: 'x', media: [], marker: 'e-401' }), isKind('auth_expired', undefined, 401));

@@ -33,7 +33,7 @@ export const INBOX_READ_BUDGETS: Record<string, string> = {
   sandbox: '300/300', // AllIN's practice network: Mastodon's documented 300 calls per 5 minutes per account, to exercise the budget
 };
 
-/** The publishing defaults (PUBLISH_LEASE_SECONDS and the rest, docs/CONFIGURATION.md), for a service built without settings. */
+/** The publishing defaults (PUBLISH_LEASE_SECONDS and the rest, src/config.ts), for a service built without settings. */
 const DEFAULT_REPLY_OPTIONS: ReplySenderOptions = { leaseMs: 300_000, attemptMaxMs: 900_000, maxAttempts: 8, backoffBaseMs: 30_000, backoffMaxMs: 3_600_000 };
 
 export interface InboxDeps {
