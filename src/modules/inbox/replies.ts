@@ -9,9 +9,9 @@ import { Conflict, NotFound, UnprocessableContent } from '../../domain/errors.ts
 import { blueskyTextProblem, countText } from '../../providers/text.ts';
 import type { ProviderId, ProviderLimits } from '../../providers/types.ts';
 import type { ProviderRegistry } from '../../providers/registry.ts';
-import { audit } from '../audit/service.ts';
+import { audit } from '../audit/index.ts';
 import { socialAccounts } from '../accounts/index.ts';
-import { holdWorkspace } from '../workspaces/hold.ts';
+import { holdWorkspace } from '../workspaces/index.ts';
 import { enqueueReply } from './jobs.ts';
 import { conversationNotFound } from './read.ts';
 import { inboxConversations, inboxMessages, inboxReplies, type ReplyState } from './schema.ts';

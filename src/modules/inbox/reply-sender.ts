@@ -26,7 +26,7 @@ import { ProviderError, type ProviderId, type PublishedPost } from '../../provid
 import type { ProviderRegistry } from '../../providers/registry.ts';
 import type { AccountService } from '../accounts/index.ts';
 import { socialAccounts } from '../accounts/index.ts';
-import { audit } from '../audit/service.ts';
+import { audit } from '../audit/index.ts';
 import type { InboxIngest } from './ingest.ts';
 import { enqueueReply } from './jobs.ts';
 import { inboxReplies, inboxReplyAttempts } from './schema.ts';

@@ -1,8 +1,8 @@
 // Answering from AllIN: a reply to one message of a conversation, queued and sent exactly once by its job
 // (docs/INBOX.md, Answering), and one reply's state. inbox.write answers; inbox.read reads.
 import { Type } from 'typebox';
-import { auditActor } from '../../workspaces/access.ts';
-import { Uuid, errors } from '../../workspaces/input.ts';
+import { auditActor } from '../../workspaces/index.ts';
+import { Uuid, errors } from '../../workspaces/index.ts';
 import { BASE, ConversationParams, ReplySchema, presentReply, tags, userIdOf, type InboxApp, type InboxRouteKit } from './common.ts';
 
 /** A bound far above every network's limit (Mastodon forks allow a few thousand), so the network's own rule speaks. */
