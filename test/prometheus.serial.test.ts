@@ -21,6 +21,7 @@ import { stringify } from 'yaml';
 import { startRuntime, type Running } from '../src/runtime.ts';
 import { testConfig, quietLogger, createTempDatabase } from './support/env.ts';
 import { RULE_FILES, allRules } from './support/promql.ts';
+import { eventually } from './support/eventually.ts';
 
 let running: Running;
 let dropDb: () => Promise<void>;
@@ -91,21 +92,9 @@ after(async () => {
   if (tmp) rmSync(tmp, { recursive: true, force: true });
 });
 
-/** Polls until fn returns something truthy; the deadline is generous and only there to end a broken run. */
-async function until<T>(what: string, fn: () => Promise<T | undefined | null | false>, deadlineMs = 90_000): Promise<T> {
-  const end = Date.now() + deadlineMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}\nprometheus log:\n${promLog.slice(-3000)}`);
-    await sleep(250);
-  }
-}
+/** The suite's poller, errors retried (Prometheus answers only once ready); the deadline only ends a broken run. */
+const until = <T>(what: string, fn: () => Promise<T | undefined | null | false>, deadlineMs = 90_000): Promise<T> =>
+  eventually(fn, deadlineMs, what, 250, { retryErrors: true, context: () => `prometheus log:\n${promLog.slice(-3000)}` });
 
 interface VectorSample { metric: Record<string, string>; value: [number, string] }
 async function query(q: string): Promise<VectorSample[]> {

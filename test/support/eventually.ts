@@ -8,12 +8,27 @@
  */
 export async function eventually<T>(
   check: () => T | undefined | false | null | Promise<T | undefined | false | null>, timeoutMs = 20_000, what = 'condition', everyMs = 100,
+  opts: {
+    /** A check that throws is asked again (a server still starting refuses connections); the last error is named on timeout. */
+    retryErrors?: boolean;
+    /** More to say on timeout (a child process's log, say). */
+    context?: () => string;
+  } = {},
 ): Promise<T> {
   const end = Date.now() + timeoutMs;
+  let last: unknown;
   for (;;) {
-    const v = await check();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what} (${timeoutMs} ms)`);
+    try {
+      const v = await check();
+      if (v) return v;
+    } catch (err) {
+      if (!opts.retryErrors) throw err;
+      last = err;
+    }
+    if (Date.now() > end) {
+      const why = last === undefined ? '' : ` (last error: ${last instanceof Error ? last.message : String(last)})`;
+      throw new Error(`timed out waiting for ${what} (${timeoutMs} ms)${why}${opts.context ? `\n${opts.context()}` : ''}`);
+    }
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }
