@@ -4,10 +4,10 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { harness, authorize, REDIRECT, type Harness } from './harness.ts';
 import { createFacebook } from '../../src/providers/facebook.ts';
-import { graphError } from '../../src/providers/meta-graph.ts';
+import { graphError, type PollOptions } from '../../src/providers/meta-graph.ts';
 import { FACTORIES } from '../../src/providers/registry.ts';
 import type { HttpResponse } from '../../src/infra/http/client.ts';
-import { ProviderError, type AccountRef, type MediaItem, type Provider } from '../../src/providers/types.ts';
+import { ProviderError, type AccountRef, type MediaItem, type Provider, type PublishedPost } from '../../src/providers/types.ts';
 import { SAMPLE_JPEG, SAMPLE_MP4, startMediaHost, tokenInfo } from '../../tools/provider-sim/networks/meta-common.ts';
 
 let h: Harness;
@@ -16,10 +16,10 @@ let host: Awaited<ReturnType<typeof startMediaHost>>;
 before(async () => {
   h = await harness();
   host = await startMediaHost({ '/photo.jpg': { type: 'image/jpeg', body: SAMPLE_JPEG } });
-  p = createFacebook({
-    http: h.http,
-    settings: { clientId: 'fb-app', clientSecret: 'fb-secret', baseUrls: { graph: h.sim.base('facebook'), rupload: h.sim.base('facebook'), auth: h.sim.base('facebook'), version: 'v26.0' } },
-  }, { poll: { intervalMs: 20, maxWaitMs: 3000 } });
+  // The simulator's Reels finish processing after a set number of status reads, not on a clock
+  // (meta-common.ts, PROCESSING_READS): the wait's cap is reached only where a test holds processing, so it
+  // is long here and short in the test of the cap.
+  p = adapter({ intervalMs: 20, maxWaitMs: 60_000 });
 });
 after(async () => {
   await host.stop();
@@ -27,6 +27,12 @@ after(async () => {
 });
 
 const sim = () => h.sim.state('facebook');
+const adapter = (poll: PollOptions) => {
+  const base = h.sim.base('facebook');
+  return createFacebook({ http: h.http, settings: { clientId: 'fb-app', clientSecret: 'fb-secret', baseUrls: { graph: base, rupload: base, auth: base, version: 'v26.0' } } }, { poll });
+};
+/** GET /{video-id}?fields=status reads in the simulator's log since `from`. */
+const statusReads = (from = 0) => sim().log.slice(from).filter((l) => l.method === 'GET' && /[?&]fields=status(&|$)/.test(l.path)).length;
 const kindOf = (e: unknown) => (e instanceof ProviderError ? e.kind : String(e));
 const jpeg = (publicUrl?: string): MediaItem => ({ mimeType: 'image/jpeg', bytes: SAMPLE_JPEG.length, read: async () => SAMPLE_JPEG, ...(publicUrl ? { publicUrl } : {}) });
 const ago = () => new Date(Date.now() - 60_000);
@@ -239,7 +245,8 @@ test('a video is published as a Reel: start, the bytes to rupload with an OAuth 
   assert.equal(r.url, `https://www.facebook.com/reel/${r.remoteId}`);
   const calls = sim().log.slice(before).map((l) => `${l.method} ${l.path.replace(/\?.*$/, '').replace(r.remoteId, '{id}').replace(a.externalId, '{page}')}`);
   assert.deepEqual(calls.slice(0, 3), ['POST /facebook/v26.0/{page}/video_reels', 'POST /facebook/video-upload/v26.0/{id}', 'POST /facebook/v26.0/{page}/video_reels']);
-  assert.ok(calls.slice(3).every((c) => c === 'GET /facebook/v26.0/{id}'), 'then the status, until published');
+  assert.deepEqual(calls.slice(3), ['GET /facebook/v26.0/{id}', 'GET /facebook/v26.0/{id}'], 'then the status, until published');
+  assert.equal(statusReads(before), 2, 'processing at the first status read, published at the second');
   const stored = sim().posts.find((x) => x.id === r.remoteId)!;
   assert.equal(stored.text, 'Behind the scenes');
   assert.equal((stored.raw as Record<string, string>).video_state, 'PUBLISHED');
@@ -269,4 +276,40 @@ test('a Reel Facebook cannot process is refused with its reason; a lost finish a
   sim().knobs.rateLimitNext = 1;
   await assert.rejects(p.publish(a, { text: 'Never finished', media: [reelOf()], marker: 'reel-none' }), (e) => kindOf(e) === 'rate_limited');
   assert.equal(await p.findByMarker(a, 'reel-none', ago()), null);
+});
+
+test('a Reel still processing when the wait runs out: finish is not sent again, the Reel is returned, and Meta publishes it once processed', async () => {
+  // Finish with video_state=PUBLISHED was accepted, so Meta publishes the Reel when processing ends
+  // (reels-publishing guide): failing the target here would have the worker send a second Reel.
+  const a = await pageAccount('patient');
+  const s = sim();
+  const impatient = adapter({ intervalMs: 5, maxWaitMs: 40 });
+  const status = async (id: string) => {
+    const res = await fetch(`${h.sim.base('facebook')}/v26.0/${id}?fields=status&access_token=${a.tokens.accessToken}`);
+    return ((await res.json()) as { status: { video_status: string; processing_phase: { status: string }; publishing_phase: { status: string; publish_status?: string } } }).status;
+  };
+  const mark = s.log.length;
+  s.knobs.holdProcessing = true;
+  let r: PublishedPost;
+  try {
+    r = await impatient.publish(a, { text: 'Held in processing', media: [reelOf()], marker: 'reel-cap' });
+    assert.ok(statusReads(mark) >= 1, 'the status was read before the wait ran out');
+    assert.equal(s.log.slice(mark).filter((l) => l.method === 'POST' && l.path.includes('/video_reels')).length, 2, 'one start, one finish: finish was not sent again');
+    // The in-between state, as the status shows it while Meta processes the Reel.
+    const held = await status(r.remoteId);
+    assert.equal(held.video_status, 'processing');
+    assert.equal(held.processing_phase.status, 'in_progress');
+    assert.equal(held.publishing_phase.status, 'in_progress');
+    assert.equal(held.publishing_phase.publish_status, undefined);
+  } finally {
+    s.knobs.holdProcessing = false;
+  }
+  assert.equal(r.url, `https://www.facebook.com/reel/${r.remoteId}`);
+  // A lost answer would be settled the same way: publishing has begun, so the marker finds the Reel.
+  assert.equal((await impatient.findByMarker(a, 'reel-cap', ago()))!.remoteId, r.remoteId);
+  const done = await status(r.remoteId);
+  assert.equal(done.video_status, 'ready');
+  assert.equal(done.processing_phase.status, 'complete');
+  assert.deepEqual(done.publishing_phase, { status: 'complete', publish_status: 'published' });
+  assert.equal(s.posts.filter((x) => x.text === 'Held in processing').length, 1, 'one Reel');
 });

@@ -28,8 +28,8 @@ export interface Knobs {
   /** Sandbox: a repeated Idempotency-Key creates another post, so a client that retries blindly shows up as a duplicate. */
   ignoreIdempotencyKey: boolean;
   /**
-   * Instagram and Threads media containers: while true, a container still processing stays IN_PROGRESS
-   * (status reads do not advance it), so a test can act while a client polls, before it publishes.
+   * Instagram and Threads media containers, Facebook Reels after finish: while true, one still processing
+   * stays so (status reads do not advance it), so a test can act while a client polls, before it publishes.
    */
   holdProcessing: boolean;
   /** Inbox: comments, replies and mentions people make per minute per user, generated when the user's inbox is read (0: none). */

@@ -12,14 +12,16 @@
 //   POST   /{v}/{page-id}/video_reels              upload_phase=start → { video_id, upload_url }; finish (video_id,
 //                                                  video_state=PUBLISHED, description) → { success } (30 a day per Page)
 //   POST   /video-upload/{v}/{video-id}            (rupload) Authorization: OAuth …, offset, file_size, raw bytes → { success }
-//   GET    /{v}/{video-id}?fields=status           video_status and the uploading, processing and publishing phases
+//   GET    /{v}/{video-id}?fields=status           video_status and the uploading, processing and publishing phases; after
+//                                                  finish a Reel is processing at its first status read, then published
+//                                                  (meta-common.ts, PROCESSING_READS; the holdProcessing knob holds it)
 //   DELETE /{v}/{object-id}                        a post or a Reel → { success }
 // The user "u1" (default) has three Pages, one of them without the CREATE_CONTENT task; "agency" has 105.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { SimNetworkContext, SimPost, SimToken } from '../core.ts';
 import {
-  LONG_LIVED_SECONDS, SAMPLE_JPEG, appLimit, clientOk, consent, engagement, fetchMedia, graphTime, issueToken, metaStyle, metaUser, pick, readParams,
-  requireToken, sendGraphError, sniff, tokenInfo, versionOk, type Upload,
+  LONG_LIVED_SECONDS, PROCESSING_READS, SAMPLE_JPEG, appLimit, clientOk, consent, engagement, fetchMedia, fieldNames, graphTime, issueToken, metaStyle, metaUser, pick,
+  readParams, requireToken, sendGraphError, sniff, tokenInfo, versionOk, type Upload,
 } from './meta-common.ts';
 
 interface SimPage {
@@ -47,8 +49,10 @@ interface SimReel {
   id: string;
   pageId: string;
   bytes?: Buffer;
-  /** Set by finish: the Reel is published when processing is over (or fails then). */
+  /** Set by finish (it counts towards the 30 a day): the Reel is published when processing is over (or fails then). */
   finishedAt?: number;
+  /** Status reads after finish still to be answered as processing (see PROCESSING_READS). */
+  readsLeft: number;
   description?: string;
   error?: string;
 }
@@ -369,7 +373,7 @@ export function registerFacebook(ctx: SimNetworkContext): void {
     const p = s.params;
     if (p.upload_phase === 'start') {
       const id = state.nextId();
-      reels.set(id, { id, pageId: page.id });
+      reels.set(id, { id, pageId: page.id, readsLeft: 0 });
       return { video_id: id, upload_url: ctx.url(`/video-upload/${(req.params as { version: string }).version}/${id}`) };
     }
     if (p.upload_phase !== 'finish') return sendGraphError(reply, 400, { message: '(#100) upload_phase must be one of start, finish', code: 100 });
@@ -382,6 +386,7 @@ export function registerFacebook(ctx: SimNetworkContext): void {
     if (today >= REELS_PER_DAY) return sendGraphError(reply, 400, { message: `(#100) This Page published ${REELS_PER_DAY} Reels through the API in 24 hours, the limit`, code: 100 });
     if (reel.finishedAt) return { success: true };
     reel.finishedAt = Date.now();
+    reel.readsLeft = PROCESSING_READS.video;
     reel.description = p.description ?? '';
     if (sniff(reel.bytes) !== 'video/mp4') reel.error = 'The video file you selected is in a format that we don\'t support.';
     else state.posts.push({ id: reel.id, userId: page.id, text: reel.description, media: [reel.id], createdAt: new Date().toISOString(), raw: { ...p, reel: 'true' } });
@@ -445,9 +450,12 @@ export function registerFacebook(ctx: SimNetworkContext): void {
     };
   });
 
-  /** A Reel's status as GET /{video-id}?fields=status shows it; processing takes a moment after finish. */
+  /**
+   * A Reel's status as GET /{video-id}?fields=status shows it. Processing after finish is counted in status
+   * reads, not in milliseconds, as for Instagram and Threads containers (meta-common.ts, PROCESSING_READS).
+   */
   const reelStatus = (reel: SimReel) => {
-    const processed = reel.finishedAt !== undefined && Date.now() - reel.finishedAt > 100;
+    const processed = reel.finishedAt !== undefined && reel.readsLeft <= 0;
     const processing = !reel.finishedAt ? 'not_started' : reel.error && processed ? 'error' : processed ? 'complete' : 'in_progress';
     return {
       video_status: processing === 'error' ? 'error' : processing === 'complete' ? 'ready' : reel.bytes ? 'processing' : 'upload_pending',
@@ -457,11 +465,19 @@ export function registerFacebook(ctx: SimNetworkContext): void {
     };
   };
 
+  /** A read that asks for the status: the answer is what processing shows now, then processing advances by one read (unless held). */
+  const readReelStatus = (reel: SimReel) => {
+    const status = reelStatus(reel);
+    if (reel.finishedAt !== undefined && reel.readsLeft > 0 && !state.knobs.holdProcessing) reel.readsLeft--;
+    return status;
+  };
+
   app.get('/:version/:objectId', async (req, reply) => {
     const s = await start(req, reply);
     if (!s) return reply;
     const { objectId } = req.params as { objectId: string };
     const f = s.params.fields;
+    const wantsStatus = fieldNames(f)?.has('status') ?? false;
     const page = pages.get(objectId);
     if (page) {
       return pick({
@@ -476,7 +492,7 @@ export function registerFacebook(ctx: SimNetworkContext): void {
       const shares = n % 3;
       return pick({
         id: post.id, message: post.text || undefined, created_time: graphTime(post.createdAt), permalink_url: permalink(post.id),
-        ...(reel ? { status: reelStatus(reel) } : {}),
+        ...(reel && wantsStatus ? { status: readReelStatus(reel) } : {}),
         ...(post.replyTo ? {} : {
           reactions: { data: [], summary: { total_count: n + Math.floor(age / 10), viewer_reaction: 'NONE' } },
           comments: { data: [], summary: { total_count: commentsOf(post.id).length, order: 'ranked', can_comment: true } },
@@ -484,7 +500,7 @@ export function registerFacebook(ctx: SimNetworkContext): void {
         }),
       }, f, ['id', 'created_time', 'message']);
     }
-    if (reel) return pick({ id: reel.id, status: reelStatus(reel) }, f, ['id']);
+    if (reel) return pick({ id: reel.id, ...(wantsStatus ? { status: readReelStatus(reel) } : {}) }, f, ['id']);
     const photo = state.media.get(objectId);
     if (photo) return pick({ id: photo.id, link: permalink(photo.id), created_time: graphTime(Date.now()) }, f, ['id']);
     return sendGraphError(reply, 400, { message: `Unsupported get request. Object with ID '${objectId}' does not exist, cannot be loaded due to missing permissions, or does not support this operation.`, code: 100, subcode: 33 });

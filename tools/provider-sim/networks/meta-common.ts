@@ -315,7 +315,8 @@ export function readContainerStatus(state: NetworkState, c: SimContainer): Retur
  * is counted in reads, not in milliseconds: with a clock, a machine busy enough to delay the first read
  * past the processing time would see FINISHED at once, so whether a client met IN_PROGRESS (and acted in
  * that window) would depend on the machine's load. A video is IN_PROGRESS at its first read, so every
- * video publish shows the client polling; an image is FINISHED at once.
+ * video publish shows the client polling; an image is FINISHED at once. A Facebook Reel after finish
+ * (facebook.ts) counts its processing the same way.
  */
 export const PROCESSING_READS = { image: 0, video: 1 };
 
