@@ -58,8 +58,12 @@ export function readJson<T>(res: HttpResponse, o: ReadJsonOptions): T {
 // Parameters and headers that carry credentials, as they may be echoed in an error page or a message.
 const SECRET_PARAM = /\b(access_token|refresh_token|client_secret|fb_exchange_token|id_token|code_verifier|password|input_token)=[^&\s"'<>]+/gi;
 const SECRET_HEADER = /\b(Bearer|OAuth|Basic|DPoP)\s+[A-Za-z0-9._~+/=-]{8,}/g;
+// A Telegram bot token, which travels in the URL path (…/bot<id>:<secret>/sendMessage), or on its own.
+const BOT_TOKEN_PATH = /\bbot\d{1,20}:[A-Za-z0-9_-]+/g;
+const BOT_TOKEN = /\b\d{5,20}:[A-Za-z0-9_-]{30,}/g;
 
 /** `text` with credential values replaced by `[redacted]`, for quoting a network's body or message in an error. */
 export function redactSecrets(text: string): string {
-  return text.replace(SECRET_PARAM, '$1=[redacted]').replace(SECRET_HEADER, '$1 [redacted]');
+  return text.replace(SECRET_PARAM, '$1=[redacted]').replace(SECRET_HEADER, '$1 [redacted]')
+    .replace(BOT_TOKEN_PATH, 'bot[redacted]').replace(BOT_TOKEN, '[redacted]');
 }

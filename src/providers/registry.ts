@@ -10,6 +10,7 @@ import { createMastodon } from './mastodon.ts';
 import { createBluesky } from './bluesky.ts';
 import { createX } from './x.ts';
 import { createLinkedIn } from './linkedin.ts';
+import { createTelegram } from './telegram.ts';
 import type { LinkCardSource, Provider, ProviderDeps, ProviderId, ProviderSettings } from './types.ts';
 import type { SendJournal } from './send-journal.ts';
 
@@ -25,6 +26,7 @@ export const FACTORIES: Partial<Record<ProviderId, Factory>> = {
   bluesky: createBluesky,
   x: createX,
   linkedin: createLinkedIn,
+  telegram: createTelegram,
 };
 
 export function providerSettings(config: Config, sandboxUrl: string | undefined): Partial<Record<ProviderId, ProviderSettings>> {
@@ -38,6 +40,7 @@ export function providerSettings(config: Config, sandboxUrl: string | undefined)
   if (config.THREADS_APP_ID) s.threads = { clientId: config.THREADS_APP_ID, ...(config.THREADS_APP_SECRET ? { clientSecret: config.THREADS_APP_SECRET } : {}), baseUrls: { auth: config.THREADS_AUTH_URL, graph: config.THREADS_GRAPH_URL } };
   if (config.MASTODON === 'on') s.mastodon = { baseUrls: {} };
   if (config.BLUESKY === 'on') s.bluesky = { baseUrls: { service: config.BLUESKY_SERVICE_URL } };
+  if (config.TELEGRAM === 'on') s.telegram = { baseUrls: { api: config.TELEGRAM_API_URL } };
   return s;
 }
 

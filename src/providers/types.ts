@@ -6,7 +6,7 @@
 import type { HttpClient } from '../infra/http/client.ts';
 import type { SendJournal } from './send-journal.ts';
 
-export const PROVIDER_IDS = ['x', 'linkedin', 'facebook', 'instagram', 'threads', 'mastodon', 'bluesky', 'sandbox'] as const;
+export const PROVIDER_IDS = ['x', 'linkedin', 'facebook', 'instagram', 'threads', 'mastodon', 'bluesky', 'telegram', 'sandbox'] as const;
 export type ProviderId = (typeof PROVIDER_IDS)[number];
 
 /** How the network counts text, so a composer can count as the server does (see src/providers/text.ts). */
@@ -30,6 +30,8 @@ export interface MediaLimits {
 export interface ProviderLimits {
   textCounting: TextCounting;
   maxTextLength: number;
+  /** With media attached the text is a caption, which holds at most this many (Telegram: 1,024); absent: maxTextLength. */
+  maxCaptionLength?: number;
   media: MediaLimits;
   /** Replies to the account's own post are how threads are built. */
   threads: boolean;
@@ -41,8 +43,11 @@ export interface ProviderMetadata {
   id: ProviderId;
   displayName: string;
   docsUrl: string;
-  /** oauth2: redirect to the network; app_password: the user types a handle and an app password. */
-  connect: 'oauth2' | 'app_password';
+  /**
+   * oauth2: redirect to the network; app_password: the user types a handle and an app password;
+   * bot_token: the user types the chat to post to and a bot's token (Telegram), through signIn(chat, token).
+   */
+  connect: 'oauth2' | 'app_password' | 'bot_token';
   /** Refreshing returns a new refresh token and kills the old one: refreshes must be serialised. */
   refreshTokenRotates: boolean;
   supportsRevocation: boolean;
@@ -221,8 +226,11 @@ export interface Provider {
   /** Where to send the user to authorise AllIN (may register an app with the host first). */
   authorizationUrl?(req: AuthorizeRequest): Promise<string>;
   exchangeCode?(req: ExchangeRequest): Promise<TokenSet>;
-  /** Handle + app password (Bluesky). */
-  signIn?(identifier: string, password: string, host?: string): Promise<{ tokens: TokenSet; host?: string }>;
+  /**
+   * Handle + app password (Bluesky), or chat + bot token (Telegram). `identities`, when the sign-in already
+   * found them (a bot token alone does not say which chat: the chat is part of the sign-in).
+   */
+  signIn?(identifier: string, password: string, host?: string): Promise<{ tokens: TokenSet; host?: string; identities?: ConnectedIdentity[] }>;
   refresh(account: AccountRef): Promise<TokenSet>;
   revoke?(account: AccountRef): Promise<void>;
   /** The accounts these tokens can publish as. */

@@ -15,6 +15,7 @@ import { registerMastodon } from './networks/mastodon.ts';
 import { registerBluesky } from './networks/bluesky.ts';
 import { registerX } from './networks/x.ts';
 import { registerLinkedIn } from './networks/linkedin.ts';
+import { registerTelegram } from './networks/telegram.ts';
 
 export type NetworkModule = (ctx: SimNetworkContext) => void;
 
@@ -28,6 +29,7 @@ export const NETWORKS: Record<string, NetworkModule> = {
   bluesky: registerBluesky,
   x: registerX,
   linkedin: registerLinkedIn,
+  telegram: registerTelegram,
 };
 
 export interface Simulator {

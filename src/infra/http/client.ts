@@ -235,7 +235,7 @@ export class HttpClient {
         ? new DeadlineError(progress.sent, caller?.aborted ? null : timeout, progress.sent
           ? `${(ac.signal.reason as Error).message} after the request was sent`
           : `${(ac.signal.reason as Error).message}; the request was not sent`)
-        : classify(err, this.opts.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES);
+        : classify(err, this.opts.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES, url);
       done(t.reason);
       throw t;
     } finally {
@@ -268,7 +268,19 @@ const reasonOf = (signal: AbortSignal): string => {
   return r instanceof Error ? r.message : typeof r === 'string' ? r : 'the caller gave up';
 };
 
-function classify(err: unknown, maxHeaderBytes: number): TransportError {
+/**
+ * `text` without the request's path and query: a URL may carry a credential (Telegram's bot token is a
+ * path segment), and an error message ends up in logs and in the post's error shown to people.
+ */
+export function withoutUrlSecrets(text: string, url: URL): string {
+  let out = text;
+  for (const s of [url.href, `${url.origin}${url.pathname}`, `${url.pathname}${url.search}`, url.pathname]) {
+    if (s.length > 1) out = out.split(s).join(`${s.startsWith('/') ? '' : url.origin}/…`);
+  }
+  return out;
+}
+
+function classify(err: unknown, maxHeaderBytes: number, url: URL): TransportError {
   if (err instanceof TransportError) return err;
   const cause = (err as { cause?: unknown }).cause ?? err;
   if (cause instanceof BlockedHostError || err instanceof BlockedHostError) return new TransportError('blocked_host', false, (cause as Error).message);
@@ -282,7 +294,7 @@ function classify(err: unknown, maxHeaderBytes: number): TransportError {
     return new TransportError('connect', false, `could not connect (${code})`);
   }
   if (code === 'ECONNRESET' || code === 'UND_ERR_SOCKET' || code === 'EPIPE') return new TransportError('reset', true, `the connection was cut (${code})`);
-  return new TransportError('other', true, (err as Error).message ?? String(err));
+  return new TransportError('other', true, withoutUrlSecrets((err as Error).message ?? String(err), url));
 }
 
 /** The whole body, refused (and the connection let go) as soon as it passes `max` bytes. */

@@ -175,20 +175,22 @@ export class AccountService {
     return back({ connected: providerId, accounts: saved.map((a) => a.id).join(',') });
   }
 
-  /** Handle + app password networks (Bluesky). */
+  /** Handle + app password networks (Bluesky), and chat + bot token ones (Telegram: identifier is the chat, password the token). */
   async connectWithCredentials(userId: string, workspaceId: string, providerId: string, identifier: string, password: string, host: string | undefined, actor: Actor) {
     const p = this.provider(providerId);
-    if (p.meta.connect !== 'app_password' || !p.signIn) throw new Invalid('USE_OAUTH', `${p.meta.displayName} connects through its own sign-in page: use POST …/accounts/connect.`);
+    if (p.meta.connect === 'oauth2' || !p.signIn) throw new Invalid('USE_OAUTH', `${p.meta.displayName} connects through its own sign-in page: use POST …/accounts/connect.`);
     let signed;
     let identities: ConnectedIdentity[];
     try {
       signed = await p.signIn(identifier, password, host ? normaliseHost(host) : undefined);
-      identities = await p.identities(signed.tokens, signed.host);
+      identities = signed.identities ?? await p.identities(signed.tokens, signed.host);
       this.countOauth(providerId, 'exchange', true);
     } catch (err) {
       this.countOauth(providerId, 'exchange', false);
       if (err instanceof ProviderError && err.kind === 'auth_expired') {
-        throw new Invalid('INVALID_CREDENTIALS', `${p.meta.displayName} refused this handle and app password.`);
+        throw new Invalid('INVALID_CREDENTIALS', p.meta.connect === 'bot_token'
+          ? `${p.meta.displayName} refused this bot token: copy the current one from @BotFather.`
+          : `${p.meta.displayName} refused this handle and app password.`);
       }
       throw networkRefusal(p.meta.displayName, err);
     }
