@@ -11,6 +11,7 @@ import { createInstagram } from '../../src/providers/instagram.ts';
 import { createThreads } from '../../src/providers/threads.ts';
 import { createMastodon, mastodonLimits } from '../../src/providers/mastodon.ts';
 import { createBluesky } from '../../src/providers/bluesky.ts';
+import { createTelegram } from '../../src/providers/telegram.ts';
 import { checkTarget, type MediaFacts, type TargetContent } from '../../src/modules/posts/validate.ts';
 
 const deps: ProviderDeps = { http: {} as HttpClient, settings: { clientId: 'id', clientSecret: 'secret', baseUrls: { version: '202601' } } };
@@ -22,6 +23,7 @@ const limits = {
   threads: createThreads(deps).meta.limits,
   mastodon: createMastodon(deps).meta.limits,
   bluesky: createBluesky(deps).meta.limits,
+  telegram: createTelegram(deps).meta.limits,
 };
 
 const jpeg = (over: Partial<MediaFacts> = {}): MediaFacts => ({ id: 'm1', mimeType: 'image/jpeg', bytes: 100_000, width: 1080, height: 1080, ...over });
@@ -33,7 +35,7 @@ const check = (provider: string, l: ProviderLimits, content: Partial<TargetConte
 
 test('the limit of each network: at it passes, one over fails on the text field', () => {
   const cases: [keyof typeof limits, number, MediaFacts[]][] = [
-    ['x', 280, []], ['linkedin', 3000, []], ['facebook', 63_206, []], ['instagram', 2200, [jpeg()]], ['threads', 500, []], ['mastodon', 500, []], ['bluesky', 300, []],
+    ['x', 280, []], ['linkedin', 3000, []], ['facebook', 63_206, []], ['instagram', 2200, [jpeg()]], ['threads', 500, []], ['mastodon', 500, []], ['bluesky', 300, []], ['telegram', 4096, []],
   ];
   for (const [provider, max, media] of cases) {
     assert.equal(limits[provider].maxTextLength, max, `${provider} limit`);
@@ -118,4 +120,22 @@ test('a Facebook video is a Reel: 3 to 90 seconds, checked when the post is save
   assert.match(check('facebook', limits.facebook, { text: 'Reel', media: [mp4(2.5)] }).map((x) => `${x.field}: ${x.message}`).join(), /^media\[0\]: .*at least 3 seconds; this one is 2\.5/);
   assert.match(check('facebook', limits.facebook, { text: 'Reel', media: [mp4(91)] }).map((x) => `${x.field}: ${x.message}`).join(), /^media\[0\]: .*up to 90 seconds/);
   assert.match(check('facebook', limits.facebook, { text: 'Reel', media: [mp4(10), jpeg()] }).map((x) => x.message).join(), /either images or one video/);
+});
+
+test('Telegram: 4096 characters of text, but a caption (text with media) holds 1024; photo sides; its options', () => {
+  const t = limits.telegram;
+  assert.deepEqual(check('telegram', t, { text: 'a'.repeat(1024), media: [jpeg()] }), []);
+  const caption = check('telegram', t, { text: 'a'.repeat(1025), media: [jpeg()] });
+  assert.equal(caption.length, 1);
+  assert.equal(caption[0]!.field, 'text');
+  assert.match(caption[0]!.message, /caption of at most 1024 characters; this is 1025/);
+  assert.equal(check('telegram', t, { text: '😀'.repeat(2049) })[0]!.field, 'text', 'UTF-16 units: an emoji counts two');
+  assert.deepEqual(check('telegram', t, { text: '', media: Array.from({ length: 10 }, () => jpeg()) }), [], 'an album of 10');
+  assert.match(check('telegram', t, { text: '', media: Array.from({ length: 11 }, () => jpeg()) })[0]!.message, /at most 10 media/);
+  assert.deepEqual(check('telegram', t, { text: '', media: [jpeg(), jpeg({ mimeType: 'video/mp4', width: null, height: null })] }), [], 'photos and videos mix in an album');
+  assert.match(check('telegram', t, { text: '', media: [jpeg({ width: 100, height: 2001 })] })[0]!.message, /differ at most 20 times/);
+  assert.deepEqual(check('telegram', t, { text: '', media: [jpeg({ width: 100, height: 2001 })], options: { asDocuments: true } }), [], 'as a file it goes as it is');
+  assert.deepEqual(check('telegram', t, { text: 'x', options: { silent: true } }), []);
+  assert.match(check('telegram', t, { text: 'x', options: { pin: true } })[0]!.message, /"pin" is not one/);
+  assert.match(check('telegram', t, { text: 'x', options: { silent: 'yes' } })[0]!.message, /true or false/);
 });

@@ -7652,7 +7652,7 @@ export interface paths {
                     limit?: number;
                     cursor?: string;
                     accountId?: string;
-                    provider?: "x" | "linkedin" | "facebook" | "instagram" | "threads" | "mastodon" | "bluesky" | "sandbox";
+                    provider?: "x" | "linkedin" | "facebook" | "instagram" | "threads" | "mastodon" | "bluesky" | "telegram" | "sandbox";
                     state?: "open" | "assigned" | "done";
                     assignee?: string;
                     labelId?: string;

@@ -28,6 +28,9 @@ export interface TargetContent {
   options?: Record<string, unknown>;
 }
 
+/** Telegram's options (src/providers/telegram/posts.ts reads the same). */
+const TELEGRAM_OPTIONS = ['silent', 'asDocuments'];
+
 /** Instagram Stories (docs/NETWORKS.md, Network facts: Instagram): one image or one video of at most 60 s and 100 MB. */
 const STORY = { maxVideoSeconds: 60, maxVideoBytes: 100 * 1024 * 1024 };
 
@@ -63,9 +66,13 @@ export function checkTarget(accountId: string, provider: string, displayName: st
   content.parts.forEach((part, i) => {
     const textField = partField(i, 'text');
     const length = countText(limits.textCounting, part.text);
-    counts.push({ field: textField, length, max: limits.maxTextLength });
+    const caption = limits.maxCaptionLength !== undefined && part.media.length > 0;
+    counts.push({ field: textField, length, max: caption ? Math.min(limits.maxCaptionLength!, limits.maxTextLength) : limits.maxTextLength });
     if (part.text.trim() === '' && part.media.length === 0) add(textField, `${displayName}: ${i === 0 ? 'the post' : 'this thread part'} is empty; write some text or add media.`);
     if (length > limits.maxTextLength) add(textField, `${displayName} allows ${limits.maxTextLength} characters as it counts them; this is ${length} (${length - limits.maxTextLength} too many).`);
+    else if (caption && length > limits.maxCaptionLength!) {
+      add(textField, `${displayName}: with media the text is a caption of at most ${limits.maxCaptionLength} characters; this is ${length} (${length - limits.maxCaptionLength} too many). Post the media and the text separately, or shorten it.`);
+    }
     if (provider === 'bluesky') {
       const p = blueskyTextProblem(part.text);
       if (p && length <= limits.maxTextLength) add(textField, `Bluesky: ${p}.`);
@@ -102,6 +109,22 @@ export function checkTarget(accountId: string, provider: string, displayName: st
     if (v && v.durationSeconds != null && v.durationSeconds > STORY.maxVideoSeconds) add('media[0]', `${displayName}: a Story video lasts at most ${STORY.maxVideoSeconds} seconds; this one is ${Math.ceil(v.durationSeconds)} seconds.`);
     if (v && v.bytes > STORY.maxVideoBytes) add('media[0]', `${displayName}: a Story video weighs at most ${MB(STORY.maxVideoBytes)}; this one is ${MB(v.bytes)}.`);
     if (content.firstComment !== undefined) add('firstComment', `${displayName}: a Story cannot have a first comment.`);
+  }
+
+  if (provider === 'telegram') {
+    for (const [k, v] of Object.entries(content.options ?? {})) {
+      if (!TELEGRAM_OPTIONS.includes(k)) add('options', `${displayName} takes the options ${TELEGRAM_OPTIONS.join(' and ')}; "${k}" is not one.`);
+      else if (typeof v !== 'boolean') add('options', `${displayName}: the option ${k} is true or false.`);
+    }
+    // Photos (not files): width and height at most 10000 together, sides at most 20 times apart (docs/NETWORKS.md, Telegram).
+    if (content.options?.asDocuments !== true) {
+      content.parts.forEach((part, i) => part.media.forEach((x, j) => {
+        if (!x.mimeType.startsWith('image/') || !x.width || !x.height) return;
+        if (x.width + x.height > 10_000 || Math.max(x.width, x.height) / Math.min(x.width, x.height) > 20) {
+          add(`${partField(i, 'media')}[${j}]`, `${displayName} takes photos whose width and height add up to at most 10000 and differ at most 20 times; this one is ${x.width}×${x.height} (send it as a file with the option asDocuments).`);
+        }
+      }));
+    }
   }
 
   if (content.firstComment !== undefined) {

@@ -1,6 +1,6 @@
 // Social accounts: connect per network (OAuth: the browser goes to the network and comes back to
-// /accounts?connected=… or ?connect_error=…; Bluesky: handle and app password), status, reconnect,
-// disconnect.
+// /accounts?connected=… or ?connect_error=…; Bluesky: handle and app password; Telegram: chat and bot
+// token), status, reconnect, disconnect.
 import { useEffect, useState } from 'preact/hooks';
 import { api, getAll } from '../api.ts';
 import { setQuery, useLocation } from '../router.ts';
@@ -25,23 +25,38 @@ function ConnectNetwork({ network }: { network: Network }) {
   const [identifier, setIdentifier] = useState('');
   const [password, setPassword] = useState('');
   const [run, busy] = useAction();
-  if (network.connect === 'app_password') {
+  if (network.connect === 'app_password' || network.connect === 'bot_token') {
+    // bot_token (Telegram): the chat goes in as the identifier and the bot's token as the password.
+    const bot = network.connect === 'bot_token';
     return (
       <form class="card connect-card" onSubmit={(e) => {
         e.preventDefault();
         void run(async () => {
           const r = await api.post<Answer<'/api/workspaces/{workspaceId}/accounts/credentials', 'post', 201>>(wsPath(workspace, '/accounts/credentials'), {
-            provider: network.id, identifier: identifier.trim(), password, ...(host.trim() ? { host: host.trim() } : {}),
+            provider: network.id, identifier: identifier.trim(), password: bot ? password.trim() : password, ...(host.trim() ? { host: host.trim() } : {}),
           });
           setPassword('');
           return r;
         }, (r) => `Connected ${r.accounts.map((a) => a.username).join(', ')} on ${network.displayName}.`).then((r) => { if (r) dispatchEvent(new Event('allin:accounts')); });
       }}>
         <h3>{network.displayName}</h3>
-        <Field label="Handle or email">{(p) => <input {...p} required autoComplete="username" value={identifier} onInput={(e) => setIdentifier(e.currentTarget.value)} />}</Field>
-        <Field label="App password" hint="Create one in the network's settings; not your account password.">
-          {(p) => <input {...p} type="password" required autoComplete="off" value={password} onInput={(e) => setPassword(e.currentTarget.value)} />}
-        </Field>
+        {bot ? (
+          <>
+            <Field label="Channel or group" hint="@channelname, a t.me link, or the numeric chat id (-100…). Add your bot there as an administrator allowed to post.">
+              {(p) => <input {...p} required autoComplete="off" value={identifier} onInput={(e) => setIdentifier(e.currentTarget.value)} />}
+            </Field>
+            <Field label="Bot token" hint="From @BotFather (/newbot or /token); it looks like 123456789:AA…">
+              {(p) => <input {...p} type="password" required autoComplete="off" value={password} onInput={(e) => setPassword(e.currentTarget.value)} />}
+            </Field>
+          </>
+        ) : (
+          <>
+            <Field label="Handle or email">{(p) => <input {...p} required autoComplete="username" value={identifier} onInput={(e) => setIdentifier(e.currentTarget.value)} />}</Field>
+            <Field label="App password" hint="Create one in the network's settings; not your account password.">
+              {(p) => <input {...p} type="password" required autoComplete="off" value={password} onInput={(e) => setPassword(e.currentTarget.value)} />}
+            </Field>
+          </>
+        )}
         {network.userSuppliedHost && <Field label="Server (optional)">{(p) => <input {...p} value={host} onInput={(e) => setHost(e.currentTarget.value)} />}</Field>}
         <Submit busy={busy} kind="secondary">Connect {network.displayName}</Submit>
       </form>

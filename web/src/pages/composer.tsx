@@ -406,7 +406,7 @@ export function Composer({ postId }: { postId?: string }) {
             const probs = problemsFor(a.id);
             return (
               <div key={a.id} role="tabpanel" id={`panel-${a.id}`} aria-labelledby={`tab-${a.id}`} class="tabpanel">
-                {n && <p class="meta">{n.displayName} allows {n.limits.maxTextLength.toLocaleString()} characters as it counts them, {n.limits.media.maxCount} media{n.limits.threads ? ', threads' : ''}{n.limits.firstComment ? ', a first comment' : ''}.</p>}
+                {n && <p class="meta">{n.displayName} allows {n.limits.maxTextLength.toLocaleString()} characters as it counts them{n.limits.maxCaptionLength !== undefined ? ` (${n.limits.maxCaptionLength.toLocaleString()} with media)` : ''}, {n.limits.media.maxCount} media{n.limits.threads ? ', threads' : ''}{n.limits.firstComment ? ', a first comment' : ''}.</p>}
                 <div class="check">
                   <input id={`own-${a.id}`} type="checkbox" checked={o.text !== null} onChange={(e) => set({ text: e.currentTarget.checked ? text : null })} />
                   <label for={`own-${a.id}`}>Write a different text for {label(a)}</label>

@@ -1,0 +1,134 @@
+// Telegram through the real API and worker, on a simulator of its own: GET /api/networks offers it with
+// its limits; a channel is connected with a chat and a bot token (kept encrypted, never in an answer);
+// refusals say what to fix; another workspace cannot reach the account; a post with a thread is
+// published as replies; a send that timed out ends `unknown`, never sent twice.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { eq } from 'drizzle-orm';
+import { startSimulator, type Simulator } from '../tools/provider-sim/server.ts';
+import { telegramBot, telegramChat, type SimTelegramBot, type SimTelegramChat } from '../tools/provider-sim/networks/telegram.ts';
+import { startTestApp, type TestApp } from './support/app.ts';
+import { newWorkspace, person, type Person } from './support/fixtures.ts';
+import { eventually } from './support/eventually.ts';
+import { socialAccounts } from '../src/modules/accounts/schema.ts';
+
+let sim: Simulator;
+let t: TestApp;
+let owner: Person;
+let ws: string;
+let bot: SimTelegramBot;
+let channel: SimTelegramChat;
+
+before(async () => {
+  sim = await startSimulator();
+  const s = sim.state('telegram');
+  bot = telegramBot(s, { username: 'api_test_bot' });
+  channel = telegramChat(s, { type: 'channel', title: 'API news', username: 'api_news', members: { [bot.id]: { status: 'administrator', canPost: true } } });
+  t = await startTestApp({ TELEGRAM_API_URL: sim.base('telegram'), SOCIAL_API_TIMEOUT_MS: '1500' }, 'start');
+  owner = await person(t);
+  ws = await newWorkspace(t, owner, 'Telegram');
+});
+after(async () => {
+  await t.stop();
+  await sim.stop();
+});
+
+const connect = (body: Record<string, unknown>, token = owner.token, workspace = ws) =>
+  t.call('POST', `/api/workspaces/${workspace}/accounts/credentials`, { token, body: { provider: 'telegram', ...body } });
+
+async function waitForTarget(postId: string) {
+  return eventually(async () => {
+    const r = await t.call('GET', `/api/workspaces/${ws}/posts/${postId}`, { token: owner.token });
+    const target = r.body.targets?.[0];
+    return target && ['published', 'failed', 'unknown'].includes(target.state) ? target : undefined;
+  }, 30_000, `post ${postId} to settle`);
+}
+
+test('GET /api/networks offers Telegram, connected with a bot token, with its text, caption and album limits', async () => {
+  const r = await t.call('GET', '/api/networks', { token: owner.token });
+  assert.equal(r.status, 200);
+  const n = r.body.networks.find((x: { id: string }) => x.id === 'telegram');
+  assert.ok(n, 'telegram is offered');
+  assert.equal(n.connect, 'bot_token');
+  assert.equal(n.docsUrl, 'https://core.telegram.org/bots/api');
+  assert.equal(n.limits.maxTextLength, 4096);
+  assert.equal(n.limits.maxCaptionLength, 1024);
+  assert.equal(n.limits.media.maxCount, 10);
+  assert.equal(n.limits.threads, true);
+});
+
+test('connect a channel: the token is stored encrypted and never answered; refusals are 400s that say what to fix', async () => {
+  const r = await connect({ identifier: '@api_news', password: bot.token });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  const [acc] = r.body.accounts;
+  assert.equal(acc.username, '@api_news');
+  assert.equal(acc.externalId, String(channel.id));
+  assert.equal(acc.profileUrl, 'https://t.me/api_news');
+  const secret = bot.token.split(':')[1]!;
+  const list = await t.call('GET', `/api/workspaces/${ws}/accounts`, { token: owner.token });
+  for (const answer of [r.body, list.body]) assert.ok(!JSON.stringify(answer).includes(secret), 'no token in an answer');
+  const [row] = await t.running.services.db.select().from(socialAccounts).where(eq(socialAccounts.id, acc.id));
+  assert.match(row!.accessTokenEnc!, /^v1\./, 'encrypted at rest');
+  assert.ok(!row!.accessTokenEnc!.includes(secret));
+
+  const wrong = await connect({ identifier: '@api_news', password: `${bot.id}:${'z'.repeat(35)}` });
+  assert.equal(wrong.status, 400);
+  assert.equal(wrong.body.code, 'INVALID_CREDENTIALS');
+  assert.match(wrong.body.message, /bot token.*@BotFather/);
+  const notAdmin = telegramChat(sim.state('telegram'), { type: 'channel', title: 'Not yet', username: 'not_yet', members: { [bot.id]: { status: 'member' } } });
+  const refused = await connect({ identifier: `@${notAdmin.username}`, password: bot.token });
+  assert.equal(refused.status, 400);
+  assert.equal(refused.body.code, 'NETWORK_REFUSED');
+  assert.match(refused.body.message, /not an administrator of this channel; add it as one/);
+  const missing = await connect({ identifier: '@nowhere_at_all', password: bot.token });
+  assert.equal(missing.status, 400);
+  assert.match(missing.body.message, /chat not found/);
+});
+
+test('another workspace\'s member cannot see, use or disconnect the account (404), nor connect into a workspace not theirs', async () => {
+  const r = await connect({ identifier: '@api_news', password: bot.token });
+  const accountId = r.body.accounts[0].id;
+  const stranger = await person(t);
+  const theirs = await newWorkspace(t, stranger, 'Elsewhere');
+  assert.equal((await t.call('GET', `/api/workspaces/${ws}/accounts/${accountId}`, { token: stranger.token })).status, 404);
+  assert.equal((await t.call('GET', `/api/workspaces/${theirs}/accounts/${accountId}`, { token: stranger.token })).status, 404);
+  assert.equal((await t.call('DELETE', `/api/workspaces/${theirs}/accounts/${accountId}`, { token: stranger.token })).status, 404);
+  assert.equal((await connect({ identifier: '@api_news', password: bot.token }, stranger.token, ws)).status, 404);
+  const post = await t.call('POST', `/api/workspaces/${theirs}/posts`, { token: stranger.token, body: { text: 'borrowed', targets: [{ accountId }], schedule: { now: true } } });
+  assert.ok([400, 404].includes(post.status), `using another workspace's account: ${post.status}`);
+});
+
+test('a post with a thread is published as replies in the channel; the caption limit is checked when saved', async () => {
+  const accountId = (await connect({ identifier: '@api_news', password: bot.token })).body.accounts[0].id;
+  const s = sim.state('telegram');
+  const count = s.posts.length;
+  const r = await t.call('POST', `/api/workspaces/${ws}/posts`, {
+    token: owner.token, body: { text: 'part one', targets: [{ accountId, thread: [{ text: 'part two' }] }], schedule: { now: true } },
+  });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  const target = await waitForTarget(r.body.id);
+  assert.equal(target.state, 'published', JSON.stringify(target.error));
+  const sent = s.posts.slice(count);
+  assert.deepEqual(sent.map((x) => x.text), ['part one', 'part two']);
+  assert.equal(sent[1]!.replyTo, sent[0]!.id);
+  assert.equal(target.url, `https://t.me/api_news/${sent[0]!.id.split('/')[1]}`);
+
+  const bad = await t.call('POST', `/api/workspaces/${ws}/posts/validate`, { token: owner.token, body: { text: 'x', targets: [{ accountId, options: { pin: true } }] } });
+  assert.equal(bad.status, 200);
+  assert.equal(bad.body.valid, false);
+  assert.equal(bad.body.problems[0].field, 'options');
+  assert.match(bad.body.problems[0].message, /"pin" is not one/);
+});
+
+test('a send that timed out ends unknown (a bot cannot read the channel back), and is not sent again', async () => {
+  const accountId = (await connect({ identifier: '@api_news', password: bot.token })).body.accounts[0].id;
+  const s = sim.state('telegram');
+  const count = s.posts.length;
+  s.knobs.acceptThenHangNext = 1;
+  const r = await t.call('POST', `/api/workspaces/${ws}/posts`, { token: owner.token, body: { text: 'did it arrive?', targets: [{ accountId }], schedule: { now: true } } });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  const target = await waitForTarget(r.body.id);
+  assert.equal(target.state, 'unknown', JSON.stringify(target));
+  assert.match(target.error.message, /cannot read the chat back/);
+  assert.equal(s.posts.length, count + 1, 'sent once');
+});
