@@ -20,6 +20,7 @@ export const PUBLISH_BUDGETS: Record<string, string> = {
   instagram: '50/86400', // the content_publishing_limit reference says 50 (the guide says 100): the lower one
   mastodon: '300/10800', // statuses: 300 per 3 h per account (Mastodon's rack-attack config)
   bluesky: '1600/3600', // 5,000 write points an hour, a create costs 3
+  telegram: '20/60', // a bot sends at most 20 messages a minute to one group (Bots FAQ); taken for channels too
 };
 
 /** The shortest wait of a job turned away (the queue's poll interval makes shorter ones pointless). */
