@@ -92,13 +92,13 @@ test('connect refusals say what to fix, and a malformed token or invite link nev
   await assert.rejects(p.signIn!('@nobody_here', bot.token), isKind('permanent', /chat not found/, 400));
   const dm = telegramChat(s, { type: 'private', title: 'Ann', members: { [bot.id]: { status: 'member' } } });
   await assert.rejects(p.signIn!(String(dm.id), bot.token), isKind('permanent', /private chat/));
-  const notAdmin = telegramChat(s, { type: 'channel', title: 'Other', username: 'other_chan', members: { [bot.id]: { status: 'member' } } });
+  telegramChat(s, { type: 'channel', title: 'Other', username: 'other_chan', members: { [bot.id]: { status: 'member' } } });
   await assert.rejects(p.signIn!('@other_chan', bot.token), isKind('permanent', /not an administrator/));
-  const noPost = telegramChat(s, { type: 'channel', title: 'Edit only', username: 'edit_only', members: { [bot.id]: { status: 'administrator', canPost: false } } });
+  telegramChat(s, { type: 'channel', title: 'Edit only', username: 'edit_only', members: { [bot.id]: { status: 'administrator', canPost: false } } });
   await assert.rejects(p.signIn!('@edit_only', bot.token), isKind('permanent', /may not post/));
-  const kicked = telegramChat(s, { type: 'supergroup', title: 'Kicked', username: 'kicked_grp', members: { [bot.id]: { status: 'kicked' } } });
+  telegramChat(s, { type: 'supergroup', title: 'Kicked', username: 'kicked_grp', members: { [bot.id]: { status: 'kicked' } } });
   await assert.rejects(p.signIn!('@kicked_grp', bot.token), isKind('permanent', /removed from this group/));
-  const muted = telegramChat(s, { type: 'supergroup', title: 'Muted', username: 'muted_grp', members: { [bot.id]: { status: 'restricted', canSend: false } } });
+  telegramChat(s, { type: 'supergroup', title: 'Muted', username: 'muted_grp', members: { [bot.id]: { status: 'restricted', canSend: false } } });
   await assert.rejects(p.signIn!('@muted_grp', bot.token), isKind('permanent', /not a member of this group allowed/));
 });
 

@@ -66,12 +66,13 @@ export function checkTarget(accountId: string, provider: string, displayName: st
   content.parts.forEach((part, i) => {
     const textField = partField(i, 'text');
     const length = countText(limits.textCounting, part.text);
-    const caption = limits.maxCaptionLength !== undefined && part.media.length > 0;
-    counts.push({ field: textField, length, max: caption ? Math.min(limits.maxCaptionLength!, limits.maxTextLength) : limits.maxTextLength });
+    // With media, a network with a caption limit (Telegram) takes less text.
+    const captionMax = part.media.length > 0 && limits.maxCaptionLength !== undefined ? Math.min(limits.maxCaptionLength, limits.maxTextLength) : undefined;
+    counts.push({ field: textField, length, max: captionMax ?? limits.maxTextLength });
     if (part.text.trim() === '' && part.media.length === 0) add(textField, `${displayName}: ${i === 0 ? 'the post' : 'this thread part'} is empty; write some text or add media.`);
     if (length > limits.maxTextLength) add(textField, `${displayName} allows ${limits.maxTextLength} characters as it counts them; this is ${length} (${length - limits.maxTextLength} too many).`);
-    else if (caption && length > limits.maxCaptionLength!) {
-      add(textField, `${displayName}: with media the text is a caption of at most ${limits.maxCaptionLength} characters; this is ${length} (${length - limits.maxCaptionLength} too many). Post the media and the text separately, or shorten it.`);
+    else if (captionMax !== undefined && length > captionMax) {
+      add(textField, `${displayName}: with media the text is a caption of at most ${captionMax} characters; this is ${length} (${length - captionMax} too many). Post the media and the text separately, or shorten it.`);
     }
     if (provider === 'bluesky') {
       const p = blueskyTextProblem(part.text);
