@@ -83,6 +83,12 @@ test('connect a channel: the token is stored encrypted and never answered; refus
   const missing = await connect({ identifier: '@nowhere_at_all', password: bot.token });
   assert.equal(missing.status, 400);
   assert.match(missing.body.message, /chat not found/);
+  const oauth = await t.call('POST', `/api/workspaces/${ws}/accounts/connect`, { token: owner.token, body: { provider: 'telegram' } });
+  assert.equal(oauth.status, 400);
+  assert.equal(oauth.body.code, 'USE_CREDENTIALS');
+  assert.match(oauth.body.message, /a chat and a bot token/);
+  const again = await connect({ identifier: String(channel.id), password: bot.token });
+  assert.equal(again.body.accounts[0].id, acc.id, 'connecting the chat again (a new token, say) is the same account');
 });
 
 test('another workspace\'s member cannot see, use or disconnect the account (404), nor connect into a workspace not theirs', async () => {
@@ -131,4 +137,18 @@ test('a send that timed out ends unknown (a bot cannot read the channel back), a
   assert.equal(target.state, 'unknown', JSON.stringify(target));
   assert.match(target.error.message, /cannot read the chat back/);
   assert.equal(s.posts.length, count + 1, 'sent once');
+});
+
+test('disconnecting forgets the token (there is nothing to revoke at Telegram) and keeps the history', async () => {
+  const other = telegramBot(sim.state('telegram'), { username: 'leaving_bot' });
+  telegramChat(sim.state('telegram'), { type: 'channel', title: 'Leaving', username: 'leaving_chan', members: { [other.id]: { status: 'administrator', canPost: true } } });
+  const accountId = (await connect({ identifier: '@leaving_chan', password: other.token })).body.accounts[0].id;
+  const before = sim.state('telegram').log.length;
+  const r = await t.call('DELETE', `/api/workspaces/${ws}/accounts/${accountId}`, { token: owner.token });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.equal(r.body.revokedAtNetwork, false);
+  assert.equal(sim.state('telegram').log.length, before, 'no call to Telegram (logOut would end the bot for everyone)');
+  const [row] = await t.running.services.db.select().from(socialAccounts).where(eq(socialAccounts.id, accountId));
+  assert.equal(row!.accessTokenEnc, null);
+  assert.equal(row!.status, 'disconnected');
 });

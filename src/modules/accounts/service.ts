@@ -107,7 +107,7 @@ export class AccountService {
   async startConnect(userId: string, workspaceId: string, providerId: string, opts: { host?: string; reconnectAccountId?: string }) {
     const p = this.provider(providerId);
     if (p.meta.connect !== 'oauth2' || !p.authorizationUrl) {
-      throw new Invalid('USE_CREDENTIALS', `${p.meta.displayName} connects with a handle and an app password: use POST …/accounts/credentials.`);
+      throw new Invalid('USE_CREDENTIALS', `${p.meta.displayName} connects with ${p.meta.connect === 'bot_token' ? 'a chat and a bot token' : 'a handle and an app password'}: use POST …/accounts/credentials.`);
     }
     if (p.meta.userSuppliedHost && !opts.host) throw new Invalid('VALIDATION_FAILED', `body.host is required for ${p.meta.displayName} (your server, e.g. mastodon.social)`);
     if (opts.reconnectAccountId) {
