@@ -471,6 +471,21 @@ export function Composer({ postId }: { postId?: string }) {
                       : <LinkCardPreview text={o.text ?? text} />)}
                   </>
                 )}
+                {a.provider === 'telegram' && (
+                  <>
+                    {([['silent', 'Send without a notification sound'], ['asDocuments', 'Send images and videos as files (uncompressed)']] as const).map(([key, label]) => (
+                      <div class="check" key={key}>
+                        <input id={`${key}-${a.id}`} type="checkbox" checked={o.options?.[key] === true}
+                          onChange={(e) => {
+                            const { [key]: _, ...rest } = o.options ?? {};
+                            set({ options: e.currentTarget.checked ? { ...rest, [key]: true } : rest });
+                          }} />
+                        <label for={`${key}-${a.id}`}>{label}</label>
+                      </div>
+                    ))}
+                    {uploads.length > 0 && <p class="hint">With media, Telegram shows the text as a caption of at most 1,024 characters; several images or videos go as one album.</p>}
+                  </>
+                )}
                 {showProblems && probs.length > 0 && <ul class="problems">{probs.map((p, i) => <li key={i}>{p.message}</li>)}</ul>}
               </div>
             );
