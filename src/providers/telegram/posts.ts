@@ -58,20 +58,15 @@ export function telegramPosts(api: BotApi, limits: ProviderLimits, sent: SentPos
       };
       const token = account.tokens.accessToken;
       const method = post.media.length === 0 ? 'sendMessage' : post.media.length === 1 ? METHOD[kinds[0]!] : 'sendMediaGroup';
-      // Written down before the request leaves: the only evidence there is after an unknown outcome.
-      await sent.record(account.externalId, post.marker, { method, ...(post.replyTo !== undefined ? { replyTo: post.replyTo } : {}) });
-
-      let first: Message;
-      if (post.media.length === 0) {
-        first = await api.send<Message>(token, method, { ...common, text: post.text });
-      } else {
-        const form = new FormData();
+      // The files are read before anything is written down, so a failed read leaves no trace of a send.
+      let form: FormData | undefined;
+      if (post.media.length > 0) {
+        form = new FormData();
         for (const [k, v] of Object.entries(common)) form.append(k, typeof v === 'object' ? JSON.stringify(v) : String(v));
         if (post.media.length === 1) {
           const { blob, fileName } = await filePart(post.media[0]!, 'file0');
           form.append(kinds[0]!, blob, fileName);
           if (post.text !== '') form.append('caption', post.text);
-          first = await api.send<Message>(token, method, form, true);
         } else {
           const items = [];
           for (const [i, m] of post.media.entries()) {
@@ -80,10 +75,20 @@ export function telegramPosts(api: BotApi, limits: ProviderLimits, sent: SentPos
             items.push({ type: kinds[i]!, media: `attach://file${i}`, ...(i === 0 && post.text !== '' ? { caption: post.text } : {}) });
           }
           form.append('media', JSON.stringify(items));
-          const messages = await api.send<Message[]>(token, method, form, true);
-          if (!Array.isArray(messages) || !messages[0]) throw new ProviderError('unknown_outcome', 'Telegram: sendMediaGroup answered without the messages it sent', { provider: PROVIDER, reason: 'malformed_response' });
-          first = messages[0];
         }
+      }
+      // Written down before the request leaves: the only evidence there is after an unknown outcome.
+      await sent.record(account.externalId, post.marker, { method, ...(post.replyTo !== undefined ? { replyTo: post.replyTo } : {}) });
+
+      let first: Message;
+      if (!form) {
+        first = await api.send<Message>(token, method, { ...common, text: post.text });
+      } else if (method !== 'sendMediaGroup') {
+        first = await api.send<Message>(token, method, form, true);
+      } else {
+        const messages = await api.send<Message[]>(token, method, form, true);
+        if (!Array.isArray(messages) || !messages[0]) throw new ProviderError('unknown_outcome', 'Telegram: sendMediaGroup answered without the messages it sent', { provider: PROVIDER, reason: 'malformed_response' });
+        first = messages[0];
       }
       if (typeof first?.message_id !== 'number') throw new ProviderError('unknown_outcome', `Telegram: ${method} answered without a message_id`, { provider: PROVIDER, reason: 'malformed_response' });
       const url = messageUrl({ id: first.chat?.id ?? account.externalId, username: first.chat?.username }, first.message_id);
