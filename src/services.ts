@@ -154,7 +154,7 @@ export function buildServices(config: Config, db: Db, store: KeyValueStore, log:
   });
   const analytics = new AnalyticsService({ db, accounts, registry, metrics, log, bus });
   const inbox = new InboxService({
-    db, store, registry, accounts, metrics, log, roleOf: (workspaceId, userId) => workspaces.roleOf(workspaceId, userId), outbound: http,
+    db, store, registry, accounts, metrics, log, roleOf: (workspaceId, userId) => workspaces.roleOf(workspaceId, userId), outbound: http, events: webhooks,
     options: { pollIntervalMs: config.INBOX_POLL_INTERVAL_SECONDS * 1000, pagesPerRun: config.INBOX_PAGES_PER_RUN, backoffMaxMs: config.INBOX_BACKOFF_MAX_SECONDS * 1000 },
     replies: {
       leaseMs: config.PUBLISH_LEASE_SECONDS * 1000, attemptMaxMs: config.PUBLISH_ATTEMPT_MAX_SECONDS * 1000, maxAttempts: config.PUBLISH_MAX_ATTEMPTS,

@@ -10,6 +10,7 @@ import { startTestApp, type TestApp } from './support/app.ts';
 import { connectSandbox, eventually, simChange, simKnobs, simSay } from './support/social.ts';
 import { member, newWorkspace, ok, person, type Person } from './support/fixtures.ts';
 import { inboxCollectionCursors, inboxReplies, inboxReplyAttempts } from '../src/modules/inbox/schema.ts';
+import { webhookDeliveries } from '../src/modules/webhooks/schema.ts';
 import { replyMarkerOf } from '../src/modules/inbox/reply-sender.ts';
 
 let t: TestApp;
@@ -23,6 +24,10 @@ const sim = () => t.running.simulatorUrl!;
 const inbox = () => t.running.services.inbox;
 const db = () => t.running.services.db;
 const base = (workspace = ws) => `/api/workspaces/${workspace}/inbox`;
+/** What the workspace's webhook was given to deliver about a reply (written with the reply's end). */
+const replyEvents = async (replyId: string) => (await db().select().from(webhookDeliveries))
+  .filter((d) => d.event.startsWith('inbox.reply.') && (d.payload as { data?: { replyId?: string } }).data?.replyId === replyId)
+  .map((d) => ({ event: d.event, data: (d.payload as { data: Record<string, unknown> }).data }));
 
 interface SimItem { id: string; parentId: string | null; text: string; key?: string; author: { id: string } }
 const simItems = async (): Promise<SimItem[]> => ((await (await fetch(`${sim()}/_sim/sandbox/inbox`)).json()) as { items: SimItem[] }).items;
@@ -66,6 +71,7 @@ before(async () => {
   viewer = await member(t, ws, owner, 'viewer');
   account = { id: await connectSandbox(t, owner.token, ws, 'shop'), simUser: 'shop' };
   await inbox().scheduler.ensureCursors();
+  await ok(t, 'POST', `/api/workspaces/${ws}/webhooks`, owner.token, { url: 'https://hook.invalid/inbox', events: ['inbox.reply.published', 'inbox.reply.failed', 'inbox.reply.unknown'] }, 201);
   const p = await ok(t, 'POST', `/api/workspaces/${ws}/posts`, owner.token, { text: 'Spring is here', targets: [{ accountId: account.id }], schedule: { now: true } }, 201);
   postRemoteId = await eventually(async () => {
     const r = await t.call('GET', `/api/workspaces/${ws}/posts/${p.id}`, { token: owner.token });
@@ -91,6 +97,11 @@ describe('the API', () => {
     assert.equal(answers.length, 1, 'sent once');
     assert.equal(answers[0]!.id, done.remoteId);
     assert.equal(answers[0]!.text, 'Yes, in 3 days!');
+    const events = await replyEvents(r.body.id);
+    assert.deepEqual(events.map((e) => e.event), ['inbox.reply.published']);
+    assert.equal(events[0]!.data.remoteId, done.remoteId);
+    assert.equal(events[0]!.data.conversationId, c.conversationId);
+    assert.equal(events[0]!.data.authorId, editor.id);
 
     const view = await ok(t, 'GET', `${base()}/conversations/${c.conversationId}`, viewer.token);
     assert.deepEqual(view.replies.map((x: { id: string; state: string; author: { name: string } }) => [x.id, x.state, x.author.name]), [[r.body.id, 'published', 'Test User']]);
@@ -231,6 +242,9 @@ describe('sending exactly once', () => {
     assert.match(done.error.message, /The comment was deleted by its author/);
     assert.equal(done.attempts, 1);
     assert.equal((await answersUnder(c.remoteId)).length, 0);
+    const events = await replyEvents(r.id);
+    assert.deepEqual(events.map((e) => e.event), ['inbox.reply.failed']);
+    assert.match(String((events[0]!.data.error as { message: string }).message), /deleted by its author/);
     // Once collected, the deletion is known and the message cannot be answered.
     await collect(account.id);
     const again = await t.call('POST', `${base()}/conversations/${c.conversationId}/replies`, { token: editor.token, body: { messageId: c.messageId, text: 'Still?' } });

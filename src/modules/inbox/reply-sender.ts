@@ -40,8 +40,14 @@ export interface ReplySenderOptions {
   backoffMaxMs: number;
 }
 
+/** Tells the team (webhooks) in the transaction that records a reply's end. */
+export interface ReplyEvents {
+  emit(tx: DbOrTx, workspaceId: string, event: 'inbox.reply.published' | 'inbox.reply.failed' | 'inbox.reply.unknown', data: Record<string, unknown>): Promise<void>;
+}
+
 export interface ReplySenderDeps {
   db: Db;
+  events?: ReplyEvents;
   registry: ProviderRegistry;
   accounts: AccountService;
   ingest: InboxIngest;
@@ -255,7 +261,13 @@ export class InboxReplySender {
             text: reply.text, ...(sent.found.url ? { url: sent.found.url } : {}), createdAt: row!.publishedAt ?? new Date(),
           }], new Date());
         }
-      } else {
+      }
+      await this.d.events?.emit(tx, reply.workspaceId, `inbox.reply.${state}`, {
+        replyId: reply.id, conversationId: reply.conversationId, messageId: reply.messageId, accountId: reply.accountId, provider: reply.provider,
+        authorId: reply.authorId, state, ...(sent ? { remoteId: sent.found.remoteId, url: sent.found.url ?? null } : {}),
+        ...(error ? { error: { class: error.errorClass, message: error.message } } : {}),
+      });
+      if (!sent) {
         await audit(tx, {
           action: `inbox.reply.${state}`, workspaceId: reply.workspaceId, targetType: 'inbox_conversation', targetId: reply.conversationId,
           details: { replyId: reply.id, provider: reply.provider, error: error?.message.slice(0, 300) },

@@ -22,7 +22,7 @@ import { InboxLabels } from './labels.ts';
 import { InboxSavedReplies } from './saved-replies.ts';
 import { InboxSources } from './sources.ts';
 import { InboxReplies } from './replies.ts';
-import { InboxReplySender, type ReplySenderOptions } from './reply-sender.ts';
+import { InboxReplySender, type ReplyEvents, type ReplySenderOptions } from './reply-sender.ts';
 import type { Role } from '../workspaces/schema.ts';
 
 /**
@@ -50,6 +50,8 @@ export interface InboxDeps {
   roleOf?: (workspaceId: string, userId: string) => Promise<Role | null>;
   /** Sending replies: the publishing settings (lease, ceiling, tries, backoff), since a reply is published as a post is. */
   replies?: ReplySenderOptions;
+  /** Workspace events (webhooks): a reply published, failed or unknown. */
+  events?: ReplyEvents;
   /** Ends the network calls of a reply attempt past its ceiling (the HttpClient). */
   outbound?: { withSignal<T>(signal: AbortSignal, fn: () => Promise<T>): Promise<T> };
 }
@@ -87,7 +89,8 @@ export class InboxService {
     this.sources = new InboxSources({ db, registry: d.registry });
     this.replies = new InboxReplies({ db, registry: d.registry });
     this.replySender = new InboxReplySender({
-      db, registry: d.registry, accounts: d.accounts, ingest: this.ingest, metrics: d.metrics, log: d.log, options: d.replies ?? DEFAULT_REPLY_OPTIONS, ...(d.outbound ? { outbound: d.outbound } : {}),
+      db, registry: d.registry, accounts: d.accounts, ingest: this.ingest, metrics: d.metrics, log: d.log, options: d.replies ?? DEFAULT_REPLY_OPTIONS,
+      ...(d.outbound ? { outbound: d.outbound } : {}), ...(d.events ? { events: d.events } : {}),
     });
   }
 
