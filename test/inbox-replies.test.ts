@@ -2,7 +2,7 @@
 // (the network's own text limit counted by the server, permissions, the attack from another workspace),
 // and the sending job's exactly-once guarantees: published once, a network that accepted the reply and
 // never answered is reconciled by marker (not sent twice), a worker that died mid-send is taken over and
-// reconciled, a refusal fails with the network's reason.
+// reconciled, a try the network cannot settle is unknown, a refusal fails with the network's reason.
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { eq, sql } from 'drizzle-orm';
@@ -228,6 +228,28 @@ describe('sending exactly once', () => {
     } finally {
       await simKnobs(sim(), 'sandbox', { ignoreIdempotencyKey: false });
     }
+  });
+
+  test('an interrupted try the network cannot settle: unknown, with the reason, never sent again', async () => {
+    const c = await comment('Unknowable');
+    const replyId = crypto.randomUUID();
+    // A dead worker's try under a parent the network no longer knows: the look-up is refused, so whether the
+    // reply arrived cannot be told.
+    await db().transaction(async (tx) => {
+      await tx.insert(inboxReplies).values({
+        id: replyId, workspaceId: ws, accountId: account.id, conversationId: c.conversationId, provider: 'sandbox', messageId: c.messageId,
+        parentRemoteId: 'gone-999', rootRemoteId: postRemoteId, authorId: editor.id, text: 'Lost in the dark',
+        state: 'sending', attempts: 1, workerId: 'dead:2', leaseUntil: new Date(Date.now() - 1000),
+      });
+      await tx.insert(inboxReplyAttempts).values({ replyId, marker: replyMarkerOf(replyId), workerId: 'dead' });
+    });
+    const done = await waitForReply(c.conversationId, replyId);
+    assert.equal(done.state, 'unknown', JSON.stringify(done));
+    assert.equal(done.error.class, 'unknown_outcome');
+    assert.match(done.error.message, /cannot be known/);
+    const attempts = await db().select().from(inboxReplyAttempts).where(eq(inboxReplyAttempts.replyId, replyId));
+    assert.deepEqual(attempts.map((a) => a.outcome), ['unknown'], 'nothing sent again');
+    assert.deepEqual((await replyEvents(replyId)).map((e) => e.event), ['inbox.reply.unknown']);
   });
 
   test('refused by the network: failed at once with the network\'s reason', async () => {
