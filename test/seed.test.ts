@@ -212,10 +212,35 @@ test('allin loadtest agency runs against the seeded workspaces and reports every
     assert.ok(r.verdict === 'ok' || /P95|failed/.test(r.verdict), r.verdict);
   }
   // Paged routes followed their cursors past the first page on the large workspace.
-  assert.ok(report.endpoints.find((e) => e.name === `posts, page after page · largest`)!.requests > 1);
+  assert.ok(report.endpoints.find((e) => e.name === `posts, page after page (limit=50) · largest`)!.requests > 1);
   assert.ok(a.rss.largestMaxBytes === null || a.rss.largestMaxBytes > 0);
-  assert.match(renderHtml(report), /calendar, a week · largest/);
+  // The calendar is read as the web app reads it, and the busiest day's second page exists on both workspaces.
+  for (const w of [a.workspaces.largest, a.workspaces.baseline]) assert.ok(w.busiestDay && w.busiestDay.total >= 2, JSON.stringify(w));
+  assert.match(renderHtml(report), /calendar, a week \(perDay=12\) · largest/);
   const text = renderText(report);
-  assert.match(text, /calendar, a month/);
+  for (const row of [
+    'calendar, a month (perDay=4)', 'calendar, a week (perDay=12)', 'calendar, the busiest day, first page (perDay=50)',
+    'calendar, the busiest day, next page (perDay=50, cursor=nextCursor)', 'posts created before a day of the past year, page after page (limit=50, before)',
+    'members, page after page (limit=50)', 'accounts, page after page (limit=50)', 'the busiest day (of the months read):',
+  ]) assert.ok(text.includes(row), `the printed report names "${row}":\n${text}`);
   assert.match(text, /server memory \(RSS\) while serving the largest workspace/);
+});
+
+test('the agency scenario asks the calendar with the web app\'s parameters and follows each list\'s nextCursor', () => {
+  const place = {
+    label: 'largest' as const, id: 'w1', name: 'W', timeZone: 'Europe/Paris', accounts: ['a1'], webhooks: ['h1'],
+    busiestDay: { date: '2026-12-09', total: 400, cursor: 'c1' },
+  };
+  const routes = agencyRoutes(new Date('2026-12-07T12:00:00Z'));
+  const first = (name: string) => routes.find((r) => r.name.startsWith(name))!.request(place, {}, () => 0.5).path;
+  assert.match(first('calendar, a month'), /^\/api\/workspaces\/w1\/calendar\?from=2026-12-01&to=2026-12-31&timeZone=Europe%2FParis&perDay=4$/);
+  assert.match(first('calendar, a week'), /^\/api\/workspaces\/w1\/calendar\?from=2026-12-07&to=2026-12-13&timeZone=Europe%2FParis&perDay=12$/);
+  assert.equal(first('calendar, the busiest day, first page'), '/api/workspaces/w1/calendar?from=2026-12-09&to=2026-12-09&timeZone=Europe%2FParis&perDay=50');
+  assert.equal(first('calendar, the busiest day, next page'), '/api/workspaces/w1/calendar?from=2026-12-09&to=2026-12-09&timeZone=Europe%2FParis&perDay=50&cursor=c1');
+  // A list's second request carries the first answer's nextCursor.
+  const media = routes.find((r) => r.name.startsWith('media'))!;
+  const cursors: Record<string, string | undefined> = {};
+  assert.equal(media.request(place, cursors, () => 0).path, '/api/workspaces/w1/media?limit=50');
+  media.after!({ status: '200', headers: {}, text: JSON.stringify({ media: [], nextCursor: 'n1' }) }, cursors);
+  assert.equal(media.request(place, cursors, () => 0).path, '/api/workspaces/w1/media?limit=50&cursor=n1');
 });

@@ -1,5 +1,5 @@
-// The `agency` scenario: the list and calendar routes read the way a team at an agency reads them, against
-// the largest workspace of `allin seed` and its 20-post workspace in the same run. Each route is
+// The `agency` scenario: the list and calendar routes read the way a team at an agency reads them (the
+// calendar as the web app asks it, every list a page at a time by its cursor), against the largest workspace of `allin seed` and its 20-post workspace in the same run. Each route is
 // hammered by the virtual users (closed model, no think time) for one phase on each workspace, one after the
 // other (the order alternates from route to route, so a drift of the machine does not favour one side), and
 // reported with P50/P95/P99, throughput and the ratio of the two P95s, against the issue's goals: P95 at
@@ -22,6 +22,12 @@ export interface Place {
   timeZone: string;
   accounts: string[];
   webhooks: string[];
+  /**
+   * The day with the most targets among the months the scenario reads, and the cursor of its second page: the
+   * first page's nextCursor, or (a day of 50 or fewer, as in the 20-post workspace) the cursor after its first
+   * target, so that both workspaces ask the same thing: a day after a cursor.
+   */
+  busiestDay: { date: string; total: number; cursor: string };
 }
 
 /** What one virtual user carries from request to request on one workspace: the cursors it follows. */
@@ -68,42 +74,72 @@ function paged(name: string, first: (p: Place, random: () => number) => string, 
 const pick = <T>(xs: readonly T[], random: () => number): T => xs[Math.floor(random() * xs.length)]!;
 const withParam = (path: string, k: string, v: string) => `${path}${path.includes('?') ? '&' : '?'}${k}=${encodeURIComponent(v)}`;
 
-/** The routes, in the order they run. Days are picked around today, where a team looks. */
+/** The calendar as the web app asks it (web/src/pages/calendar.tsx): a month lists 4 a day, a week 12, a day 50 a page. */
+export const CALENDAR_PER_DAY = { month: 4, week: 12, dayPage: 50 } as const;
+/** Every list is read a page of this many at a time (deliveries: 20, the web app's page), following nextCursor. */
+const LIMIT = 50;
+
+const next = (b: Record<string, unknown>) => b.nextCursor as string | null | undefined;
+const withCursor = (path: string, c: string) => withParam(path, 'cursor', c);
+const zoneOf = (p: Place) => `timeZone=${encodeURIComponent(p.timeZone)}`;
+const dayPath = (p: Place, day: string) => `${ws(p)}/calendar?from=${day}&to=${day}&${zoneOf(p)}&perDay=${CALENDAR_PER_DAY.dayPage}`;
+
+/**
+ * The routes, in the order they run. Days are picked around today, where a team looks. Each name says what it
+ * asks (the printed table's first column), so a figure is read against the request that made it.
+ */
 export function agencyRoutes(today = new Date()): Route[] {
   const monday = new Date(Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), today.getUTCDate() - ((today.getUTCDay() + 6) % 7)));
+  const { month, week, dayPage } = CALENDAR_PER_DAY;
   return [
     {
-      name: 'calendar, a week', goalP95Ms: GOALS.pageP95Ms,
+      name: `calendar, a month (perDay=${month})`, goalP95Ms: GOALS.monthP95Ms,
+      request(p, _c, random) {
+        const { from, to } = monthAround(today, Math.floor(random() * 13) - 6); // six months back to six ahead
+        return { method: 'GET', path: `${ws(p)}/calendar?from=${from}&to=${to}&${zoneOf(p)}&perDay=${month}` };
+      },
+    },
+    {
+      name: `calendar, a week (perDay=${week})`, goalP95Ms: GOALS.pageP95Ms,
       request(p, _c, random) {
         // One of the 26 weeks before this one or the 26 after it.
         const from = new Date(monday.getTime() + (Math.floor(random() * 53) - 26) * 7 * DAY);
-        return { method: 'GET', path: `${ws(p)}/calendar?from=${ymd(from)}&to=${ymd(new Date(from.getTime() + 6 * DAY))}&timeZone=${encodeURIComponent(p.timeZone)}` };
+        return { method: 'GET', path: `${ws(p)}/calendar?from=${ymd(from)}&to=${ymd(new Date(from.getTime() + 6 * DAY))}&${zoneOf(p)}&perDay=${week}` };
       },
     },
     {
-      name: 'calendar, a month', goalP95Ms: GOALS.monthP95Ms,
-      request(p, _c, random) {
-        const m = Math.floor(random() * 13) - 6; // six months back to six ahead
-        const from = new Date(Date.UTC(today.getUTCFullYear(), today.getUTCMonth() + m, 1));
-        const to = new Date(Date.UTC(today.getUTCFullYear(), today.getUTCMonth() + m + 1, 0));
-        return { method: 'GET', path: `${ws(p)}/calendar?from=${ymd(from)}&to=${ymd(to)}&timeZone=${encodeURIComponent(p.timeZone)}` };
-      },
+      // The day view "+N more" leads to: from = to = the day, its first page.
+      name: `calendar, the busiest day, first page (perDay=${dayPage})`, goalP95Ms: GOALS.pageP95Ms,
+      request: (p) => ({ method: 'GET', path: dayPath(p, p.busiestDay.date) }),
     },
-    paged('posts, page after page', (p) => `${ws(p)}/posts?limit=50`, (path, c) => withParam(path, 'cursor', c), (b) => b.next as string | null),
-    paged('posts by status, page after page', (p, random) => `${ws(p)}/posts?limit=50&status=${pick(['scheduled', 'draft', 'pending_approval'], random)}`,
-      (path, c) => withParam(path, 'cursor', c), (b) => b.next as string | null),
-    { name: 'approvals', goalP95Ms: GOALS.pageP95Ms, request: (p) => ({ method: 'GET', path: `${ws(p)}/approvals` }) },
     {
-      name: 'an account\'s queue', goalP95Ms: GOALS.pageP95Ms,
-      request: (p, _c, random) => ({ method: 'GET', path: `${ws(p)}/accounts/${pick(p.accounts, random)}/queue` }),
+      // Its "Load more": the same day after the cursor the first page gave.
+      name: `calendar, the busiest day, next page (perDay=${dayPage}, cursor=nextCursor)`, goalP95Ms: GOALS.pageP95Ms,
+      request: (p) => ({ method: 'GET', path: withCursor(dayPath(p, p.busiestDay.date), p.busiestDay.cursor) }),
     },
-    paged('media, page after page', (p) => `${ws(p)}/media?limit=50`, (path, c) => withParam(path, 'before', c), (b) => b.next as string | null),
-    paged('audit log, page after page', (p) => `${ws(p)}/audit?limit=50`, (path, c) => withParam(path, 'before', c),
-      (b) => { const e = b.events as { id: number }[] | undefined; return e && e.length === 50 ? String(e.at(-1)!.id) : null; }),
-    paged('webhook deliveries, page after page', (p, random) => `${ws(p)}/webhooks/${pick(p.webhooks, random)}/deliveries?limit=20${random() < 0.3 ? '&status=failed' : ''}`,
-      (path, c) => withParam(path, 'before', c), (b) => b.nextBefore as string | null),
-    { name: 'API keys', goalP95Ms: GOALS.pageP95Ms, request: (p) => ({ method: 'GET', path: `${ws(p)}/api-keys` }) },
+    paged(`posts, page after page (limit=${LIMIT})`, (p) => `${ws(p)}/posts?limit=${LIMIT}`, withCursor, next),
+    paged(`posts by status, page after page (limit=${LIMIT}, status=scheduled|draft|pending_approval)`,
+      (p, random) => `${ws(p)}/posts?limit=${LIMIT}&status=${pick(['scheduled', 'draft', 'pending_approval'], random)}`, withCursor, next),
+    paged(`posts created before a day of the past year, page after page (limit=${LIMIT}, before)`,
+      (p, random) => `${ws(p)}/posts?limit=${LIMIT}&before=${encodeURIComponent(new Date(today.getTime() - Math.floor(random() * 365) * DAY).toISOString())}`, withCursor, next),
+    paged(`approvals, page after page (limit=${LIMIT})`, (p) => `${ws(p)}/approvals?limit=${LIMIT}`, withCursor, next),
+    paged(`an account's queue, page after page (limit=${LIMIT})`, (p, random) => `${ws(p)}/accounts/${pick(p.accounts, random)}/queue?limit=${LIMIT}`, withCursor, next),
+    paged(`media, page after page (limit=${LIMIT})`, (p) => `${ws(p)}/media?limit=${LIMIT}`, withCursor, next),
+    paged(`audit log, page after page (limit=${LIMIT})`, (p) => `${ws(p)}/audit?limit=${LIMIT}`, withCursor, next),
+    paged('webhook deliveries, page after page (limit=20, 30% status=failed)',
+      (p, random) => `${ws(p)}/webhooks/${pick(p.webhooks, random)}/deliveries?limit=20${random() < 0.3 ? '&status=failed' : ''}`, withCursor, next),
+    paged(`API keys, page after page (limit=${LIMIT})`, (p) => `${ws(p)}/api-keys?limit=${LIMIT}`, withCursor, next),
+    paged(`members, page after page (limit=${LIMIT})`, (p) => `${ws(p)}/members?limit=${LIMIT}`, withCursor, next),
+    paged(`accounts, page after page (limit=${LIMIT})`, (p) => `${ws(p)}/accounts?limit=${LIMIT}`, withCursor, next),
   ];
+}
+
+/** The first and last day (YYYY-MM-DD) of the month `offset` months from today's. */
+function monthAround(today: Date, offset: number): { from: string; to: string } {
+  return {
+    from: ymd(new Date(Date.UTC(today.getUTCFullYear(), today.getUTCMonth() + offset, 1))),
+    to: ymd(new Date(Date.UTC(today.getUTCFullYear(), today.getUTCMonth() + offset + 1, 0))),
+  };
 }
 
 export interface PhaseFigures {
@@ -131,8 +167,11 @@ export interface AgencyRouteFigures {
   verdict: string;
 }
 
+/** A compared workspace in the report, with the day its day-view routes read. */
+export interface ReportedPlace { id: string; name: string; busiestDay?: { date: string; total: number } }
+
 export interface AgencyReport {
-  workspaces: { largest: { id: string; name: string }; baseline: { id: string; name: string } };
+  workspaces: { largest: ReportedPlace; baseline: ReportedPlace };
   vus: number;
   phaseSeconds: number;
   goals: typeof GOALS;
@@ -151,7 +190,7 @@ export function agencyUsers(existing: string[], env: NodeJS.ProcessEnv = process
 }
 
 /** Finds the two workspaces (by id, or by the seed's names) and what their routes need. Not measured. */
-export async function findPlaces(target: Target, token: string, ids: { largest: string | null; baseline: string | null }): Promise<[Place, Place]> {
+export async function findPlaces(target: Target, token: string, ids: { largest: string | null; baseline: string | null }, today = new Date()): Promise<[Place, Place]> {
   const get = async <T>(path: string): Promise<T> => {
     const r = await target.send({ method: 'GET', path, headers: { authorization: `Bearer ${token}` } });
     const body = jsonOf<T>(r);
@@ -169,13 +208,41 @@ export async function findPlaces(target: Target, token: string, ids: { largest: 
     if (w.role !== 'owner' && w.role !== 'admin') throw new SetupError(`agency set-up: the signed-in user is ${w.role} of "${w.name}"; the audit log, API keys and webhooks need an owner or admin`);
     return w;
   };
+  /** Every page of a list, following nextCursor. */
+  const all = async <T>(path: string, key: string): Promise<T[]> => {
+    const out: T[] = [];
+    let cursor: string | null = null;
+    do {
+      const body: Record<string, unknown> = await get(cursor ? withCursor(path, cursor) : path);
+      out.push(...(body[key] as T[]));
+      cursor = (body.nextCursor as string | null | undefined) ?? null;
+    } while (cursor);
+    return out;
+  };
+  type Day = { date: string; total: number; nextCursor: string | null };
+  const busiest = async (w: { id: string; name: string }, zone: string): Promise<Place['busiestDay']> => {
+    const base = `/api/workspaces/${w.id}/calendar`;
+    let best: Day | undefined;
+    for (let m = -6; m <= 6; m++) {
+      const { from, to } = monthAround(today, m);
+      const { days } = await get<{ days: Day[] }>(`${base}?from=${from}&to=${to}&timeZone=${encodeURIComponent(zone)}&perDay=1`);
+      for (const d of days) if (!best || d.total > best.total) best = d;
+    }
+    if (!best || best.total < 2) throw new SetupError(`agency set-up: no day of "${w.name}" from six months back to six ahead has two targets, so there is no day's next page to read`);
+    const day = `${base}?from=${best.date}&to=${best.date}&timeZone=${encodeURIComponent(zone)}`;
+    const first = (await get<{ days: Day[] }>(`${day}&perDay=${CALENDAR_PER_DAY.dayPage}`)).days[0]!;
+    const cursor = first.nextCursor ?? (await get<{ days: Day[] }>(`${day}&perDay=1`)).days[0]!.nextCursor;
+    if (!cursor) throw new SetupError(`agency set-up: the calendar of "${w.name}" gave no nextCursor for ${best.date}, which has ${best.total} targets`);
+    return { date: best.date, total: best.total, cursor };
+  };
   const describe = async (w: { id: string; name: string }, label: Place['label']): Promise<Place> => {
     const detail = await get<{ settings: { timeZone: string } }>(`/api/workspaces/${w.id}`);
-    const { accounts } = await get<{ accounts: { id: string }[] }>(`/api/workspaces/${w.id}/accounts`);
+    const accounts = await all<{ id: string }>(`/api/workspaces/${w.id}/accounts?limit=200`, 'accounts');
     const { webhooks } = await get<{ webhooks: { id: string }[] }>(`/api/workspaces/${w.id}/webhooks`);
     if (accounts.length === 0) throw new SetupError(`agency set-up: "${w.name}" has no social accounts, so there is no queue to read`);
     if (webhooks.length === 0) throw new SetupError(`agency set-up: "${w.name}" has no webhooks, so there is no delivery log to read`);
-    return { label, id: w.id, name: w.name, timeZone: detail.settings.timeZone, accounts: accounts.map((a) => a.id), webhooks: webhooks.map((h) => h.id) };
+    const zone = detail.settings.timeZone;
+    return { label, id: w.id, name: w.name, timeZone: zone, accounts: accounts.map((a) => a.id), webhooks: webhooks.map((h) => h.id), busiestDay: await busiest(w, zone) };
   };
   return [
     await describe(find(ids.largest, LARGEST_WORKSPACE_NAME, '--workspace'), 'largest'),
@@ -198,6 +265,8 @@ export interface AgencyDeps {
   log?: (line: string) => void;
   routes?: Route[];
 }
+
+const reported = (p: Place): ReportedPlace => ({ id: p.id, name: p.name, busiestDay: { date: p.busiestDay.date, total: p.busiestDay.total } });
 
 export const endpointName = (route: string, place: Place['label']) => `${route} · ${place}`;
 
@@ -268,7 +337,7 @@ export async function runAgency(d: AgencyDeps): Promise<AgencyReport> {
   };
   const largestRss = rssIn('largest');
   return {
-    workspaces: { largest: { id: d.places[0].id, name: d.places[0].name }, baseline: { id: d.places[1].id, name: d.places[1].name } },
+    workspaces: { largest: reported(d.places[0]), baseline: reported(d.places[1]) },
     vus: d.vus, phaseSeconds: d.phaseSeconds, goals: GOALS, routes: out,
     rss: {
       largestMaxBytes: largestRss, baselineMaxBytes: rssIn('20 posts'),

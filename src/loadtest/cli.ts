@@ -26,8 +26,10 @@ Scenarios (default: baseline):
              token, delete the post, sign out (needs the Sandbox network or a connected account)
   open       a constant arrival rate; latency from the intended send time (no coordinated omission),
              requests that could not be sent on time counted
-  agency     the list and calendar routes (calendar week and month, posts pages with filters and
-             cursors, approvals, queue, media, audit log, webhook deliveries, API keys) of the largest
+  agency     the list and calendar routes (the calendar as the web app asks it: month perDay=4, week
+             perDay=12, the busiest day's first and next page of 50; posts pages with filters, approvals,
+             queue, media, audit log, webhook deliveries, API keys, members, accounts, each list
+             following its nextCursor) of the largest
              workspace of \`allin seed\` and of its 20-post workspace, route by route: P50/P95/P99,
              throughput and the ratio of the two, against the goals at agency scale, and the server's RSS.
              Signs in as the seed's owner (or --user); start the server with LIMIT_API_USER=1000000/60

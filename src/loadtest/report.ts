@@ -180,6 +180,9 @@ export function agencyLines(a: AgencyReport): string[] {
   const cells = (f: AgencyReport['routes'][number]['largest']) => [`${fmtMs(f.p50)} / ${fmtMs(f.p95)} / ${fmtMs(f.p99)}`, fmtNum(f.throughput, 1), f.meanBytes === null ? '?' : fmtSize(f.meanBytes)];
   const out = [
     `  largest: "${a.workspaces.largest.name}" (${a.workspaces.largest.id}); 20 posts: "${a.workspaces.baseline.name}" (${a.workspaces.baseline.id})`,
+    ...(a.workspaces.largest.busiestDay && a.workspaces.baseline.busiestDay
+      ? [`  the busiest day (of the months read): ${busiest(a.workspaces.largest.busiestDay)} on the largest, ${busiest(a.workspaces.baseline.busiestDay)} on the 20-post one`]
+      : []),
     `  goals: P95 ≤ ${a.goals.pageP95Ms} ms for a page or a week, ≤ ${a.goals.monthP95Ms} ms for a month, at most ${a.goals.maxP95Ratio}× the 20-post workspace's; RSS < ${fmtBytes(a.goals.rssBytes)}`,
     '',
     table(['route', 'goal P95', 'largest p50 / p95 / p99', 'req/s', 'size', '20 posts p50 / p95 / p99', 'req/s', 'size', 'P95 ratio', 'verdict'],
@@ -193,6 +196,7 @@ export function agencyLines(a: AgencyReport): string[] {
   return out;
 }
 
+const busiest = (d: { date: string; total: number }) => `${d.date} (${fmtNum(d.total)} targets)`;
 const fmtSize = (b: number) => (b >= 1024 * 1024 ? `${(b / 1024 / 1024).toFixed(1)} MiB` : b >= 1024 ? `${(b / 1024).toFixed(0)} KiB` : `${b} B`);
 
 export function serverLine(s: ServerFigures): string {
