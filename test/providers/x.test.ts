@@ -122,7 +122,7 @@ test('publish with images: one-shot upload per image, alt text through /2/media/
   assert.equal(paths.filter((x) => x === 'POST /x/2/media/metadata').length, 1);
 });
 
-test('publish with a video: initialize, 1 MB appends, finalize, STATUS polling until succeeded', async () => {
+test('publish with a video: initialize, 1 MB appends, finalize (pending), STATUS in_progress, then succeeded', async () => {
   const a = await account();
   const s = h.sim.state('x');
   const before = s.log.length;
@@ -137,15 +137,22 @@ test('publish with a video: initialize, 1 MB appends, finalize, STATUS polling u
     'POST /x/2/media/upload/initialize',
     'POST /x/2/media/upload/:id/append', 'POST /x/2/media/upload/:id/append', 'POST /x/2/media/upload/:id/append',
     'POST /x/2/media/upload/:id/finalize',
+    // The simulator answers in_progress at the first STATUS read and succeeded at the second: the adapter
+    // waited past in_progress, and posted only once processing succeeded.
     'GET /x/2/media/upload?command=STATUS&media_id=:id', 'GET /x/2/media/upload?command=STATUS&media_id=:id',
   ]);
+  const lastMedia = s.log.slice(before).findLastIndex((l) => l.path.includes('/media/'));
+  assert.ok(s.log.slice(before).slice(lastMedia + 1).some((l) => l.method === 'POST' && l.path === '/x/2/tweets'), 'the post came after the last STATUS read');
 });
 
 test('a video X cannot process fails for good (permanent), and nothing is posted', async () => {
   const a = await account();
   const count = h.sim.state('x').posts.length;
+  const before = h.sim.state('x').log.length;
+  // X's reason (processing_info.error.message) is in the error a person reads.
   await assert.rejects(p.publish(a, { text: unique('broken video'), marker: 'x-badvideo', media: [item('video/mp4', Buffer.alloc(4096, 1))] }),
-    (e) => kindOf(e) === 'permanent' && /media_processing_failed/.test(reasonOf(e) ?? ''));
+    (e) => kindOf(e) === 'permanent' && /media_processing_failed/.test(reasonOf(e) ?? '') && /X could not process the media \(Invalid or Unsupported media/.test((e as Error).message));
+  assert.equal(h.sim.state('x').log.slice(before).filter((l) => l.path.includes('command=STATUS')).length, 1, 'failed at the first STATUS read: no more reads');
   assert.equal(h.sim.state('x').posts.length, count);
 });
 

@@ -1,6 +1,6 @@
 // The one loop adapters wait in for a network to finish processing media (src/providers/poll.ts): the
 // waits double from the first to the cap, the loop stops before a wait would pass the deadline, and
-// `waitFirst` decides whether the status is read at once.
+// `waitFirst` decides whether the status is read at once; a wait the network names is kept for that turn.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { pollUntilReady, type PollClock } from '../../src/providers/poll.ts';
@@ -39,4 +39,21 @@ test('gives up (false) before a wait that would end past the deadline; a thrown 
   const fixed = fakeClock();
   await pollUntilReady({ firstDelayMs: 300, maxDelayMs: 300, deadlineMs: 1000 }, async () => false, fixed);
   assert.deepEqual(fixed.waits, [300, 300, 300], 'equal first and cap: a fixed interval');
+});
+
+test('a wait the network names replaces the schedule\'s for that turn; one past the deadline gives up without sleeping', async () => {
+  const clock = fakeClock();
+  const answers = [{ waitMs: 3000 }, false, { waitMs: 7000 }, true];
+  let reads = 0;
+  const ok = await pollUntilReady({ firstDelayMs: 500, maxDelayMs: 5000, deadlineMs: 60_000 }, async () => answers[reads++]!, clock);
+  assert.equal(ok, true);
+  assert.equal(reads, 4);
+  assert.deepEqual(clock.waits, [3000, 1000, 7000], 'the named wait, the schedule\'s second wait, the named wait');
+
+  const late = fakeClock();
+  reads = 0;
+  const gaveUp = await pollUntilReady({ firstDelayMs: 500, maxDelayMs: 5000, deadlineMs: 10_000 }, async () => (++reads === 1 ? { waitMs: 4000 } : { waitMs: 8000 }), late);
+  assert.equal(gaveUp, false);
+  assert.equal(reads, 2);
+  assert.deepEqual(late.waits, [4000], 'an 8000 ms wait would end at 12000 ms, past 10000: no sleep, no read');
 });

@@ -3,8 +3,13 @@
 // chunks (initialize, append 1 MB segments, finalize:
 // https://docs.x.com/x-api/media/quickstart/media-upload-chunked), then the STATUS read again, after the wait
 // X names in check_after_secs, until processing succeeded or failed; alt text is set last.
-import { setTimeout as sleep } from 'node:timers/promises';
+// What the wait relies on: finalize answers processing_info only when X still has to process the media (no
+// processing_info: ready), its state goes pending → in_progress → failed | succeeded, check_after_secs says
+// when to read STATUS next, and a failed state carries error.message
+// (https://developer.x.com/en/docs/media/upload-media/api-reference/post-media-upload-finalize,
+// https://developer.x.com/en/docs/media/upload-media/api-reference/get-media-upload-status).
 import { malformed } from '../errors.ts';
+import { pollUntilReady } from '../poll.ts';
 import { ProviderError, type MediaItem, type TokenSet } from '../types.ts';
 import { PROVIDER, type XApi } from './api.ts';
 
@@ -72,25 +77,28 @@ export async function uploadMedia(api: XApi, tokens: TokenSet, m: MediaItem): Pr
 
 /**
  * Reads STATUS until processing succeeded (failed: permanent, with X's reason), each time after the wait X
- * names in check_after_secs rather than poll.ts's doubling, up to PROCESSING_DEADLINE_MS (then transient).
+ * names in check_after_secs (at least a second; one second when X names none), through poll.ts, which gives
+ * up before a wait that would end past PROCESSING_DEADLINE_MS (then transient: nothing was posted).
  */
 async function waitProcessed(api: XApi, tokens: TokenSet, id: string, info: ProcessingInfo): Promise<void> {
-  const deadline = Date.now() + PROCESSING_DEADLINE_MS;
-  let current = info;
-  for (;;) {
-    if (current.state === 'succeeded') return;
+  // The first answer is finalize's, already in hand; every later one is a STATUS read.
+  let current: ProcessingInfo | undefined = info;
+  let first = true;
+  const done = await pollUntilReady({ firstDelayMs: 1000, maxDelayMs: 1000, deadlineMs: PROCESSING_DEADLINE_MS }, async () => {
+    if (!first) {
+      const res = await api.call({
+        method: 'GET', url: `${api.base}/2/media/upload?command=STATUS&media_id=${encodeURIComponent(id)}`, operation: 'media_status', headers: api.bearer(tokens),
+      });
+      current = api.read<XMediaAnswer>(res, 'media_status').data?.processing_info;
+    }
+    first = false;
+    // STATUS without processing_info means there is nothing left to wait for.
+    if (!current || current.state === 'succeeded') return true;
     if (current.state === 'failed') {
       const why = current.error?.message ?? current.error?.name ?? 'processing failed';
       throw new ProviderError('permanent', `x: X could not process the media (${why})`, { provider: PROVIDER, reason: `media_processing_failed: ${why}` });
     }
-    if (Date.now() >= deadline) throw new ProviderError('transient', 'x: the media was still processing when AllIN stopped waiting', { provider: PROVIDER, reason: 'media_processing_timeout' });
-    await sleep(Math.max(1, current.check_after_secs ?? 1) * 1000);
-    const res = await api.call({
-      method: 'GET', url: `${api.base}/2/media/upload?command=STATUS&media_id=${encodeURIComponent(id)}`, operation: 'media_status', headers: api.bearer(tokens),
-    });
-    const next = api.read<XMediaAnswer>(res, 'media_status').data?.processing_info;
-    // STATUS without processing_info means there is nothing left to wait for.
-    if (!next) return;
-    current = next;
-  }
+    return { waitMs: Math.max(1, current.check_after_secs ?? 1) * 1000 };
+  });
+  if (!done) throw new ProviderError('transient', 'x: the media was still processing when AllIN stopped waiting', { provider: PROVIDER, reason: 'media_processing_timeout' });
 }
