@@ -21,10 +21,12 @@
 //   statuses.ts     publishing a status, its counts, its deletion
 //   idempotency.ts  the Idempotency-Key sent with each status
 //   reconcile.ts    finding a status again after an unknown outcome, by its marker
+//   inbox.ts        collecting the account's mentions (and replies to it) for the inbox
+//   content.ts      a status's HTML as plain text
 //   replies.ts      answering a status from the inbox, and finding the answer again
-//   paging.ts       the Link header's next page
+//   paging.ts       the Link header's pages
 import {
-  type AccountRef, type AuthorizeRequest, type ConnectedIdentity, type ExchangeRequest, type FindReplyRequest, type PostMetrics, type Provider,
+  type AccountRef, type AuthorizeRequest, type ConnectedIdentity, type ExchangeRequest, type FindReplyRequest, type InboxPage, type InboxPageRequest, type PostMetrics, type Provider,
   type ProviderDeps, type ProviderMetadata, type PublishRequest, type PublishedPost, type ReplyRequest, type TokenSet,
 } from './types.ts';
 import { mastodonApi } from './mastodon/api.ts';
@@ -36,6 +38,7 @@ import { mastodonOAuth } from './mastodon/oauth.ts';
 import { findByMarker } from './mastodon/reconcile.ts';
 import { deleteStatus, publishStatus, statusMetrics } from './mastodon/statuses.ts';
 import { findReply, publishReply } from './mastodon/replies.ts';
+import { NOTIFICATIONS, collectMentions } from './mastodon/inbox.ts';
 
 export { memoryAppStore, type MastodonApp, type MastodonAppStore } from './mastodon/apps.ts';
 export { normalizeMastodonHost } from './mastodon/host.ts';
@@ -52,8 +55,14 @@ const meta: ProviderMetadata = {
   userSuppliedHost: true,
   // Stock defaults; identities() reads each instance's real limits (forks raise max_characters).
   limits: STOCK_LIMITS,
-  // Nothing is collected yet (no collectInbox), so no conversation can be answered yet; the adapter can.
-  inbox: { sources: [], actions: ['reply'] },
+  inbox: {
+    sources: [{
+      id: NOTIFICATIONS, collects: ['comments', 'replies', 'mentions'],
+      description: 'GET /api/v1/notifications?types[]=mention (https://docs.joinmastodon.org/methods/notifications/): statuses that mention the account, which include every reply to its statuses; '
+        + 'replies are placed in their thread with GET /api/v1/statuses/:id/context. Pages of 40. Direct messages are left out. Edits and deletions after a status was collected are not seen (Mastodon sends no notification for them). Needs read:notifications: accounts connected before must reconnect.',
+    }],
+    actions: ['reply'],
+  },
 };
 
 export interface MastodonProvider extends Provider {
@@ -118,6 +127,9 @@ export function createMastodon(deps: ProviderDeps, appStore: MastodonAppStore = 
     },
     async metrics(account: AccountRef, remoteId: string): Promise<PostMetrics> {
       return statusMetrics(api, account, requireHost(account.host, 'metrics'), remoteId);
+    },
+    async collectInbox(account: AccountRef, req: InboxPageRequest): Promise<InboxPage> {
+      return collectMentions(api, account, requireHost(account.host, 'inbox'), req);
     },
     async reply(account: AccountRef, req: ReplyRequest): Promise<PublishedPost> {
       return publishReply(api, account, requireHost(account.host, 'reply'), req);

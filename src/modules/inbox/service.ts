@@ -31,6 +31,10 @@ import type { Role } from '../workspaces/schema.ts';
  */
 export const INBOX_READ_BUDGETS: Record<string, string> = {
   sandbox: '300/300', // AllIN's practice network: Mastodon's documented 300 calls per 5 minutes per account, to exercise the budget
+  // Pages of notifications per account per 5 minutes: a page may also read threads, and Mastodon's 300 calls
+  // per 5 minutes (https://docs.joinmastodon.org/api/rate-limits/) are shared with publishing; the adapter
+  // also stops reading threads when X-RateLimit-Remaining runs low.
+  mastodon: '60/300',
 };
 
 /** The publishing defaults (PUBLISH_LEASE_SECONDS and the rest, src/config.ts), for a service built without settings. */

@@ -16,6 +16,12 @@
 //   GET  /api/v1/statuses/:id, DELETE /api/v1/statuses/:id
 //   GET  /api/v1/accounts/:id/statuses              newest first, Link rel="next"
 //   GET  /@:username/:id                            the public page of a status
+//   GET  /api/v1/notifications                      mentions only (types[]=mention), newest first; max_id, since_id,
+//                                                   min_id, limit; Link rel="next"/"prev"; a deleted status's
+//                                                   notification is gone, as on Mastodon
+//   GET  /api/v1/statuses/:id/context               ancestors (oldest first, up to a deleted one) and descendants
+// The two inbox reads spend only the inbox knobs (inboxRateLimitAfter: a 429 as rack-attack answers it;
+// inboxPageSize caps limit), so a publishing test never meets them. `mastodonEditStatus` edits a status.
 // Tokens never expire (Mastodon's do not): the accessTokenTtlSeconds knob does not apply here.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ErrorStyle, NetworkState, SimNetworkContext, SimPost, SimToken } from '../core.ts';
@@ -51,13 +57,16 @@ interface World {
   accountHost: Map<string, string>;
   mediaReadyAt: Map<string, number>;
   mediaMeta: Map<string, { description: string | null; attachedTo: string | null }>;
+  /** "accountId postId" → notification id, given in the order statuses were made (ids grow with time). */
+  notificationIds: Map<string, number>;
+  notificationSeq: number;
 }
 
 const worlds = new WeakMap<NetworkState, World>();
 function world(state: NetworkState): World {
   let w = worlds.get(state);
   if (!w) {
-    w = { instances: new Map(), appHosts: new Map(), tokenHosts: new Map(), accounts: new Map(), accountHost: new Map(), mediaReadyAt: new Map(), mediaMeta: new Map() };
+    w = { instances: new Map(), appHosts: new Map(), tokenHosts: new Map(), accounts: new Map(), accountHost: new Map(), mediaReadyAt: new Map(), mediaMeta: new Map(), notificationIds: new Map(), notificationSeq: 100_000 };
     worlds.set(state, w);
   }
   return w;
@@ -72,6 +81,14 @@ export function mastodonInstance(state: NetworkState, host: string): SimMastodon
     w.instances.set(host.toLowerCase(), i);
   }
   return i;
+}
+
+/** Edits a status as PUT /api/v1/statuses/:id would: new text, edited_at now. */
+export function mastodonEditStatus(state: NetworkState, id: string, text: string): void {
+  const p = state.posts.find((x) => x.id === id);
+  if (!p) throw new Error(`no status ${id}`);
+  p.text = text;
+  (p.raw as { editedAt?: string }).editedAt = new Date().toISOString();
 }
 
 const atLeast = (version: string, want: [number, number]): boolean => {
@@ -188,7 +205,7 @@ export function registerMastodon(ctx: SimNetworkContext): void {
       id: p.id, created_at: p.createdAt, in_reply_to_id: p.replyTo ?? null, in_reply_to_account_id: parent?.userId ?? null,
       sensitive: raw.sensitive, spoiler_text: raw.spoilerText, visibility: raw.visibility, language: raw.language,
       uri: `${origin}/users/${u.username}/statuses/${p.id}`, url: `${origin}/@${u.username}/${p.id}`,
-      ...counts(p), edited_at: null, content: `<p>${esc(p.text)}</p>`, reblog: null,
+      ...counts(p), edited_at: (raw as { editedAt?: string }).editedAt ?? null, content: `<p>${esc(p.text)}</p>`, reblog: null,
       application: raw.appName ? { name: raw.appName, website: null } : null,
       account: accountJson(req, p.userId), media_attachments: p.media.map(mediaJson), mentions: [], tags: [], emojis: [], card: null, poll: null,
       ...(withText ? { text: p.text } : {}),
@@ -456,6 +473,89 @@ export function registerMastodon(ctx: SimNetworkContext): void {
       reply.header('link', `<${originOf(req)}/api/v1/accounts/${id}/statuses?limit=${limit}&max_id=${page[page.length - 1]!.id}>; rel="next"`);
     }
     return page.map((p) => statusJson(req, p));
+  });
+
+  // The inbox reads' own knobs (as the Sandbox's feed): a 429 once after inboxRateLimitAfter more reads.
+  const inboxRefused = (reply: FastifyReply): boolean => {
+    const k = state.knobs;
+    if (k.inboxRateLimitAfter === 0) {
+      k.inboxRateLimitAfter = -1;
+      const r = style.rateLimited(k.retryAfterSeconds);
+      reply.status(r.status).headers(r.headers ?? {}).send(r.body);
+      return true;
+    }
+    if (k.inboxRateLimitAfter > 0) k.inboxRateLimitAfter--;
+    return false;
+  };
+  const rateHeaders = (reply: FastifyReply) => reply.headers({ 'x-ratelimit-limit': '300', 'x-ratelimit-remaining': '299', 'x-ratelimit-reset': new Date(Date.now() + 300_000).toISOString() });
+
+  /** The mentions of `accountId` on this instance, oldest first: replies to its statuses and statuses naming it. */
+  const mentionsOf = (host: string, accountId: string): { id: number; post: SimPost }[] => {
+    const name = user(accountId).username.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    const names = new RegExp(`(^|[^\\w@])@${name}(@[\\w.:-]+)?\\b`, 'i');
+    const out: { id: number; post: SimPost }[] = [];
+    for (const p of state.posts) {
+      if (p.userId === accountId || w.accountHost.get(p.userId) !== host) continue;
+      const parent = p.replyTo ? state.posts.find((x) => x.id === p.replyTo) : undefined;
+      if (parent?.userId !== accountId && !names.test(p.text)) continue;
+      const key = `${accountId} ${p.id}`;
+      let id = w.notificationIds.get(key);
+      if (id === undefined) {
+        id = ++w.notificationSeq;
+        w.notificationIds.set(key, id);
+      }
+      out.push({ id, post: p });
+    }
+    return out;
+  };
+
+  app.get('/api/v1/notifications', async (req, reply) => {
+    const t = auth(req, reply);
+    if (!t || !scoped(t, reply, ['read:notifications', 'read'])) return reply;
+    if (inboxRefused(reply)) return reply;
+    rateHeaders(reply);
+    const q = req.query as Record<string, string | string[] | undefined>;
+    const types = [q['types[]'] ?? q.types ?? []].flat();
+    const one = (k: string) => (typeof q[k] === 'string' && /^\d+$/.test(q[k]) ? Number(q[k]) : undefined);
+    const limit = Math.min(Math.max(Number(q.limit) || 40, 1), 80, state.knobs.inboxPageSize);
+    let list = types.length > 0 && !types.includes('mention') ? [] : mentionsOf(hostOf(req), t.userId);
+    const maxId = one('max_id');
+    const sinceId = one('since_id');
+    const minId = one('min_id');
+    if (maxId !== undefined) list = list.filter((n) => n.id < maxId);
+    if (sinceId !== undefined) list = list.filter((n) => n.id > sinceId);
+    // min_id: the page immediately newer than it; otherwise the newest page.
+    if (minId !== undefined) list = list.filter((n) => n.id > minId).slice(0, limit);
+    else list = list.slice(-limit);
+    const page = list.reverse();
+    if (page.length > 0) {
+      const base = `${originOf(req)}/api/v1/notifications?types[]=mention&limit=${limit}`;
+      reply.header('link', `<${base}&max_id=${page.at(-1)!.id}>; rel="next", <${base}&min_id=${page[0]!.id}>; rel="prev"`);
+    }
+    return page.map((n) => ({ id: String(n.id), type: 'mention', created_at: n.post.createdAt, account: accountJson(req, n.post.userId), status: statusJson(req, n.post) }));
+  });
+
+  app.get('/api/v1/statuses/:id/context', async (req, reply) => {
+    if (req.headers.authorization) {
+      const t = auth(req, reply);
+      if (!t || !scoped(t, reply, ['read:statuses', 'read'])) return reply;
+    }
+    if (inboxRefused(reply)) return reply;
+    rateHeaders(reply);
+    const here = (id: string | undefined) => state.posts.find((x) => x.id === id && w.accountHost.get(x.userId) === hostOf(req));
+    const p = here((req.params as { id: string }).id);
+    if (!p) return reply.status(404).send(NOT_FOUND);
+    const ancestors: SimPost[] = [];
+    for (let a = here(p.replyTo); a; a = here(a.replyTo)) ancestors.unshift(a);
+    const descendants: SimPost[] = [];
+    const walk = (id: string) => {
+      for (const c of state.posts.filter((x) => x.replyTo === id)) {
+        descendants.push(c);
+        walk(c.id);
+      }
+    };
+    walk(p.id);
+    return { ancestors: ancestors.map((a) => statusJson(req, a)), descendants: descendants.map((d) => statusJson(req, d)) };
   });
 
   app.get('/@:username/:id', async (req, reply) => {
