@@ -108,6 +108,7 @@ export const ConfigSchema = Type.Object({
   THREADS_AUTH_URL: str({ description: 'Threads authorization base URL.' }, 'https://threads.net'),
   THREADS_GRAPH_URL: str({ description: 'Threads Graph API base URL.' }, 'https://graph.threads.net'),
   MASTODON: oneOf(['on', 'off'], { description: 'Offer Mastodon (any instance; AllIN registers itself with each instance on first use).' }, 'on'),
+  MASTODON_INSTANCE_URL: str({ description: 'Development only: how to reach a Mastodon instance, with {host} for the host the user typed (default https://{host}); `http://{host}/mastodon` reaches the network simulator\'s instances. Never in production.', example: 'http://{host}/mastodon' }),
   BLUESKY: oneOf(['on', 'off'], { description: 'Offer Bluesky (handle and app password).' }, 'on'),
   BLUESKY_SERVICE_URL: str({ description: 'Default Bluesky PDS/entryway for handles that do not name their own.' }, 'https://bsky.social'),
   TELEGRAM: oneOf(['on', 'off'], { description: 'Offer Telegram (a channel or group, posted to by a bot the user makes with @BotFather).' }, 'on'),
@@ -336,6 +337,8 @@ export function readConfig(env: Record<string, string | undefined>): Config {
   const trust = parseTrustProxy(cfg.TRUST_PROXY);
   if (trust.problem) problems.push(`TRUST_PROXY: ${trust.problem}`);
   if (cfg.HTTP_HEADERS_TIMEOUT_MS > cfg.HTTP_REQUEST_TIMEOUT_MS) problems.push('HTTP_HEADERS_TIMEOUT_MS: must not be longer than HTTP_REQUEST_TIMEOUT_MS');
+  if (production && cfg.MASTODON_INSTANCE_URL) problems.push('MASTODON_INSTANCE_URL: must not be set in production (Mastodon instances are reached over HTTPS at the host the user typed)');
+  if (cfg.MASTODON_INSTANCE_URL && !cfg.MASTODON_INSTANCE_URL.includes('{host}')) problems.push('MASTODON_INSTANCE_URL: must contain {host}, e.g. http://{host}/mastodon');
   if (production && cfg.ALLOW_PRIVATE_HOSTS) problems.push('ALLOW_PRIVATE_HOSTS: must not be true in production (it lets users point AllIN at internal addresses)');
   if (production && cfg.METRICS_TOKEN !== undefined && cfg.METRICS_TOKEN.length < 16) {
     problems.push('METRICS_TOKEN: must be at least 16 characters in production');

@@ -38,7 +38,7 @@ export function providerSettings(config: Config, sandboxUrl: string | undefined)
   if (config.FACEBOOK_APP_ID) s.facebook = { clientId: config.FACEBOOK_APP_ID, ...(config.FACEBOOK_APP_SECRET ? { clientSecret: config.FACEBOOK_APP_SECRET } : {}), baseUrls: { graph: config.FACEBOOK_GRAPH_URL, rupload: config.FACEBOOK_RUPLOAD_URL, auth: config.FACEBOOK_AUTH_URL, version: config.FACEBOOK_GRAPH_VERSION } };
   if (config.INSTAGRAM_APP_ID) s.instagram = { clientId: config.INSTAGRAM_APP_ID, ...(config.INSTAGRAM_APP_SECRET ? { clientSecret: config.INSTAGRAM_APP_SECRET } : {}), baseUrls: { auth: config.INSTAGRAM_AUTH_URL, api: config.INSTAGRAM_API_URL, graph: config.INSTAGRAM_GRAPH_URL } };
   if (config.THREADS_APP_ID) s.threads = { clientId: config.THREADS_APP_ID, ...(config.THREADS_APP_SECRET ? { clientSecret: config.THREADS_APP_SECRET } : {}), baseUrls: { auth: config.THREADS_AUTH_URL, graph: config.THREADS_GRAPH_URL } };
-  if (config.MASTODON === 'on') s.mastodon = { baseUrls: {} };
+  if (config.MASTODON === 'on') s.mastodon = { baseUrls: config.MASTODON_INSTANCE_URL ? { instance: config.MASTODON_INSTANCE_URL } : {} };
   if (config.BLUESKY === 'on') s.bluesky = { baseUrls: { service: config.BLUESKY_SERVICE_URL } };
   if (config.TELEGRAM === 'on') s.telegram = { baseUrls: { api: config.TELEGRAM_API_URL } };
   return s;
