@@ -107,7 +107,7 @@ test('a mention collected from the instance is answered from the inbox, publishe
   assert.equal(view.messages.filter((m: { remoteId: string }) => m.remoteId === mention.remoteId).length, 1);
 });
 
-test('an account connected before AllIN asked for read:notifications: collection stops with "reconnect to allow reading notifications", no error loop', async () => {
+test('an account connected before AllIN asked for read:notifications: the inbox says "reconnect to allow reading notifications", asks again only at its longest backoff, and the account still publishes', async () => {
   const old = await connectMastodon('old-timer');
   // A token as an older registration granted it: everything but read:notifications.
   const base = `${t.running.simulatorUrl!}/mastodon`;
@@ -121,21 +121,26 @@ test('an account connected before AllIN asked for read:notifications: collection
 
   await inbox().scheduler.ensureCursors();
   await db().update(inboxCollectionCursors).set({ nextPollAt: sql`now()` }).where(eq(inboxCollectionCursors.accountId, old));
+  const before = Date.now();
   assert.equal(await inbox().collector.run(old, 'notifications'), 'failed');
+  // The account is not marked: publishing needs no notifications, so it goes on.
   const [acc] = await db().select().from(socialAccounts).where(eq(socialAccounts.id, old));
-  assert.equal(acc!.status, 'needs_reconnect');
-  assert.match(acc!.statusReason!, /reconnect the account to allow reading notifications/);
+  assert.equal(acc!.status, 'active');
   const sources = await ok(t, 'GET', `/api/workspaces/${ws}/inbox/sources`, owner.token);
   const mine = sources.accounts.find((a: { accountId: string }) => a.accountId === old);
-  assert.equal(mine.collection, 'paused');
-  assert.match(mine.sources[0].lastError, /allow reading notifications/);
-  // Not tried again on its own: the next run finds the account paused and calls nothing.
-  await db().update(inboxCollectionCursors).set({ nextPollAt: sql`now()` }).where(eq(inboxCollectionCursors.accountId, old));
+  assert.match(mine.sources[0].lastError, /reconnect the account to allow reading notifications/);
+  // No retry loop: the source is asked again only after the longest backoff (INBOX_BACKOFF_MAX_SECONDS).
+  const [cur] = await db().select().from(inboxCollectionCursors).where(eq(inboxCollectionCursors.accountId, old));
+  assert.ok(cur!.nextPollAt.getTime() >= before + t.running.config.INBOX_BACKOFF_MAX_SECONDS * 1000, String(cur!.nextPollAt));
   assert.equal(await inbox().collector.run(old, 'notifications'), 'skipped');
+  const post = await ok(t, 'POST', `/api/workspaces/${ws}/posts`, owner.token, { text: 'still publishing', targets: [{ accountId: old }], schedule: { now: true } }, 201);
+  const published = await eventually(async () => {
+    const p = await ok(t, 'GET', `/api/workspaces/${ws}/posts/${post.id}`, owner.token);
+    return ['published', 'failed', 'unknown'].includes(p.targets[0].state) ? p.targets[0] : undefined;
+  }, 30_000, 'the post to be published');
+  assert.equal(published.state, 'published', JSON.stringify(published));
   // Reconnecting (the new registration asks for read:notifications) resumes collection.
   assert.equal(await connectMastodon('old-timer'), old);
-  const [back] = await db().select().from(socialAccounts).where(eq(socialAccounts.id, old));
-  assert.equal(back!.status, 'active');
   await db().update(inboxCollectionCursors).set({ nextPollAt: sql`now()` }).where(eq(inboxCollectionCursors.accountId, old));
   assert.equal(await inbox().collector.run(old, 'notifications'), 'collected');
 });

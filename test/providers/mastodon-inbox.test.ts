@@ -161,10 +161,10 @@ test('a token revoked between pages: the next page is auth_expired, the first pa
   }
 });
 
-test('a token granted before AllIN asked for read:notifications: told to reconnect, not an error to retry', async () => {
+test('a token granted before AllIN asked for read:notifications: told to reconnect, refused for good, the account not marked', async () => {
   const old = s.issueToken(alice.externalId, ['profile', 'read:statuses', 'write:statuses', 'write:media']);
   const err = await p.collectInbox!({ ...alice, tokens: { accessToken: old.accessToken } }, { source: 'notifications', cursor: null }).catch((e: unknown) => e);
-  assert.ok(isKind('auth_expired', /missing_scope/, 403)(err), String(err));
+  assert.ok(isKind('permanent', /missing_scope/, 403)(err), String(err));
   assert.match((err as Error).message, /reconnect the account to allow reading notifications/);
 });
 

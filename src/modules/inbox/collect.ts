@@ -149,7 +149,9 @@ export class InboxCollector {
     const e = asProviderError(err, row.provider);
     this.d.metrics.inboxCollectionErrors.labels(row.provider, e.kind).inc();
     const failures = row.failures + 1;
-    const wait = backoffDelay(this.backoff(), failures, { retryAfterMs: e.details.retryAfterMs });
+    // A token without the scope the inbox needs: only reconnecting the account helps, and publishing goes on
+    // meanwhile, so the source is asked again only at the longest backoff (it picks up a reconnection then).
+    const wait = e.details.reason === 'missing_scope' ? this.d.options.backoffMaxMs : backoffDelay(this.backoff(), failures, { retryAfterMs: e.details.retryAfterMs });
     const at = new Date(Date.now() + wait);
     // An account the network refuses has been marked needs_reconnect by withAccount: no job until it is reconnected.
     const again = e.kind !== 'auth_expired';

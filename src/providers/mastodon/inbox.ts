@@ -42,9 +42,10 @@ export async function collectMentions(api: MastodonApi, account: AccountRef, hos
   const q = new URLSearchParams({ 'types[]': 'mention', limit: String(PAGE_SIZE), ...(req.cursor ? { min_id: req.cursor } : {}) });
   const res = await api.send({ method: 'GET', url: `${api.base(host)}/api/v1/notifications?${q.toString()}`, operation: 'inbox', headers: api.bearer(account.tokens) });
   if (res.status === 403) {
-    // The token was granted before AllIN asked for read:notifications: only reconnecting grants it. auth_expired
-    // marks the account as needing reconnection, so collection stops instead of failing on every poll.
-    throw new ProviderError('auth_expired', 'mastodon: reconnect the account to allow reading notifications (it was connected before AllIN asked for read:notifications)',
+    // The token was granted before AllIN asked for read:notifications: only reconnecting grants it. Not
+    // auth_expired, which would mark the whole account as needing reconnection and stop its publishing too:
+    // the inbox alone waits (the collector retries such a source at its longest backoff).
+    throw new ProviderError('permanent', 'mastodon: reconnect the account to allow reading notifications (it was connected before AllIN asked for read:notifications)',
       { provider: PROVIDER, status: 403, reason: 'missing_scope' });
   }
   if (res.status < 200 || res.status >= 300) throw api.fail('inbox', res);
