@@ -307,6 +307,44 @@ describe('delivering', () => {
     assert.equal(at('/sub-unknown').length, 1);
   });
 
+  test('emitMany: many events in one go, one delivery and job each per subscribed webhook, signed and delivered; nothing when rolled back', async () => {
+    const a = await createHook('/many-a', ['inbox.message.created']);
+    const b = await createHook('/many-b', ['inbox.message.created', 'inbox.conversation.assigned']);
+    const other = await createHook('/many-other', ['inbox.conversation.assigned']);
+    const off = await createHook('/many-off', ['inbox.message.created'], { active: false });
+    const elsewhere = (await t.call('POST', '/api/workspaces', { token: owner.token, body: { name: 'Hooks elsewhere' } })).body.id as string;
+    const theirs = await t.call('POST', `/api/workspaces/${elsewhere}/webhooks`, { token: owner.token, body: { url: `${receiverUrl}/many-theirs`, events: ['inbox.message.created'] } });
+    assert.equal(theirs.status, 201);
+    const { db, webhooks: service } = t.running.services;
+    // A first page of collected messages can be hundreds: written in two statements, whatever the count.
+    const data = Array.from({ length: 200 }, (_, i) => ({ messageId: `m-${i}`, excerpt: 'x'.repeat(50) }));
+    await db.transaction((tx) => service.emitMany(tx, ws, 'inbox.message.created', data));
+    for (const h of [a, b]) {
+      const rows = await deliveriesOf(h.webhook.id);
+      assert.equal(rows.length, 200);
+      assert.deepEqual(new Set(rows.map((r) => (r.payload as { data: { messageId: string } }).data.messageId)).size, 200);
+    }
+    assert.equal((await deliveriesOf(other.webhook.id)).length, 0);
+    assert.equal((await deliveriesOf(off.webhook.id)).length, 0);
+    assert.equal((await deliveriesOf(theirs.body.webhook.id)).length, 0, "another workspace's webhook gets none");
+    const idsA = new Set((await deliveriesOf(a.webhook.id)).map((r) => (r.payload as { id: string }).id));
+    assert.equal(idsA.size, 200, 'each event has its own message id');
+    const sameEvent = (await deliveriesOf(b.webhook.id)).filter((r) => idsA.has((r.payload as { id: string }).id));
+    assert.equal(sameEvent.length, 200, 'an event has the same id at every webhook');
+    await eventually(async () => at('/many-a').length === 200 && at('/many-b').length === 200, 120_000, 'every event at both receivers');
+    const one = verified(a.secret, at('/many-a')[0]!);
+    assert.equal(one.type, 'inbox.message.created');
+    assert.equal(at('/many-theirs').length, 0);
+
+    await assert.rejects(db.transaction(async (tx) => {
+      await service.emitMany(tx, ws, 'inbox.message.created', [{ messageId: 'rolled-back-many' }]);
+      throw new Error('the change that caused the events failed');
+    }));
+    assert.equal((await deliveriesOf(a.webhook.id)).length, 200);
+    const left = await db.execute(sql`select count(*)::int as n from webhook_deliveries where payload::text like '%rolled-back-many%'`);
+    assert.equal((left.rows[0] as { n: number }).n, 0);
+  });
+
   test('the delivery log pages newest first', async () => {
     const { webhook } = await createHook('/paged', ['post.published']);
     for (let i = 0; i < 5; i++) await emit('post.published', { postId: `page-${i}` });

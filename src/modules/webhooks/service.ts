@@ -25,7 +25,7 @@ import { TransportError, type HttpClient } from '../../infra/http/client.ts';
 import { assertHostAllowed, isBlockedAddress } from '../../infra/http/guard.ts';
 import type { Logger } from '../../infra/logger.ts';
 import type { Metrics } from '../../infra/metrics.ts';
-import { addJob } from '../../infra/queue/add-job.ts';
+import { addJob, addJobsSql } from '../../infra/queue/add-job.ts';
 import { backoffDelay, type Backoff } from '../../infra/retry.ts';
 import { parseRetryAfter, RETRY_AFTER_STATUSES } from '../../infra/retry-after.ts';
 import { Conflict, Invalid, NotFound } from '../../domain/errors.ts';
@@ -58,6 +58,12 @@ export type Attempt = typeof webhookAttempts.$inferSelect;
  */
 export interface EventEmitter {
   emit(db: DbOrTx, workspaceId: string, event: WebhookEvent, data: Record<string, unknown>): Promise<void>;
+  /**
+   * `emit` of many events of one kind at once (a page of collected messages, a bulk change): one event
+   * (one payload id) per item of `data`, a delivery each per subscribed webhook, written by one statement
+   * and their jobs by one more, whatever the count.
+   */
+  emitMany(db: DbOrTx, workspaceId: string, event: WebhookEvent, data: Record<string, unknown>[]): Promise<void>;
   /**
    * `emit` as part of the caller's one statement, for a change written by a single statement (no
    * transaction around it): CTEs to append after the caller's own (`ctes` starts with a comma), which
@@ -311,6 +317,23 @@ export class WebhookService implements EventEmitter {
       await db.insert(webhookDeliveries).values({ id: deliveryId, webhookId: t.id, event, payload: payload as unknown as Record<string, unknown> });
       await this.enqueue(db, deliveryId);
     }
+  }
+
+  async emitMany(db: DbOrTx, workspaceId: string, event: WebhookEvent, data: Record<string, unknown>[]): Promise<void> {
+    if (data.length === 0) return;
+    if (db === this.d.db) return this.d.db.transaction((tx) => this.emitMany(tx, workspaceId, event, data));
+    // Held as in emit: a webhook deleted meanwhile is skipped, never a foreign-key failure of the caller.
+    const targets = await db.select({ id: webhooks.id }).from(webhooks)
+      .where(and(eq(webhooks.workspaceId, workspaceId), eq(webhooks.active, true), sql`${event} = any(${webhooks.events})`)).for('key share');
+    if (targets.length === 0) return;
+    const timestamp = this.now().toISOString();
+    const payloads: WebhookPayload[] = data.map((d) => ({ id: messageId(), type: event, timestamp, data: d }));
+    // The ids are made here so the jobs can name them; the rows and the jobs go as JSON, one parameter
+    // each, so the count of events never meets PostgreSQL's limit on parameters.
+    const rows = payloads.flatMap((payload) => targets.map((t) => ({ id: randomUUID(), webhook_id: t.id, payload })));
+    await db.execute(sql`insert into ${webhookDeliveries} (id, webhook_id, event, payload)
+      select r.id, r.webhook_id, ${event}, r.payload from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as r(id uuid, webhook_id uuid, payload jsonb)`);
+    await db.execute(sql`select count(*) from ${addJobsSql(DELIVER_WEBHOOK_TASK, rows.map((r) => ({ payload: { deliveryId: r.id }, jobKey: `webhook-delivery:${r.id}` })), { maxAttempts: DELIVERY_JOB_MAX_ATTEMPTS })}`);
   }
 
   emitInStatement(guard: string, workspaceId: string, event: WebhookEvent, data: Record<string, unknown>): { ctes: SQL; done: SQL } {
