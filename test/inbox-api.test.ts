@@ -11,6 +11,9 @@ import { connectSandbox, eventually, simKnobs, simSay } from './support/social.t
 import { member, newWorkspace, ok, person, type Person } from './support/fixtures.ts';
 import { auditLog } from '../src/modules/audit/schema.ts';
 import { inboxCollectionCursors } from '../src/modules/inbox/schema.ts';
+import { webhookDeliveries } from '../src/modules/webhooks/schema.ts';
+import { InboxService } from '../src/modules/inbox/index.ts';
+import { quietLogger } from './support/env.ts';
 
 let t: TestApp;
 let owner: Person;
@@ -405,5 +408,71 @@ describe('another workspace\'s conversations: 404, and nothing learned', () => {
     assert.equal((await ok(t, 'GET', `${base(wsB)}/conversations?q=rival`, outsider.token)).conversations.length, 1, 'the search does find it in B');
     const sources = await ok(t, 'GET', `${base()}/sources`, owner.token);
     assert.ok(sources.accounts.every((a: { username: string }) => !a.username.includes('rival')));
+  });
+});
+
+describe('webhook event inbox.conversation.assigned', () => {
+  type Event = { id: string; type: string; data: Record<string, unknown> };
+  async function hook(workspace: string, events: string[]): Promise<string> {
+    return (await ok(t, 'POST', `/api/workspaces/${workspace}/webhooks`, owner.token, { url: 'https://hook.invalid/assigned', events }, 201)).webhook.id as string;
+  }
+  const eventsOf = async (webhookId: string) => (await t.running.services.db.select().from(webhookDeliveries).where(eq(webhookDeliveries.webhookId, webhookId)).orderBy(webhookDeliveries.createdAt))
+    .map((d) => d.payload as unknown as Event);
+  const assigneeOf = async (id: string) => (await ok(t, 'GET', `${base()}/conversations/${id}`, owner.token)).assigneeId as string | null;
+
+  test('a change of assignee, one at a time or in bulk, is one event each with the previous and new assignee; the same assignee again is none; another workspace hears nothing', async () => {
+    await ok(t, 'PATCH', `${base()}/conversations/${c.colours}`, owner.token, { assigneeId: null });
+    const mine = await hook(ws, ['inbox.conversation.assigned']);
+    const other = await newWorkspace(t, owner, 'Elsewhere');
+    const theirs = await hook(other, ['inbox.conversation.assigned', 'inbox.message.created']);
+
+    await ok(t, 'PATCH', `${base()}/conversations/${c.colours}`, editor.token, { assigneeId: editor.id });
+    let events = await eventsOf(mine);
+    assert.equal(events.length, 1);
+    assert.equal(events[0]!.type, 'inbox.conversation.assigned');
+    assert.deepEqual(events[0]!.data, {
+      workspaceId: ws, conversationId: c.colours, accountId: account.id, provider: 'sandbox',
+      previousAssigneeId: null, assigneeId: editor.id, state: 'assigned', assignedBy: { userId: editor.id },
+    });
+
+    await ok(t, 'PATCH', `${base()}/conversations/${c.colours}`, editor.token, { assigneeId: editor.id });
+    await ok(t, 'PATCH', `${base()}/conversations/${c.colours}`, editor.token, { state: 'done' });
+    assert.equal((await eventsOf(mine)).length, 1, 'the same assignee again, or another change, is no event');
+
+    const threadBefore = await assigneeOf(c.thread);
+    await ok(t, 'POST', `${base()}/conversations/bulk`, owner.token, { ids: [c.thread, c.colours], assigneeId: owner.id });
+    events = await eventsOf(mine);
+    const bulk = events.slice(1).map((e) => e.data);
+    assert.deepEqual(bulk.map((d) => [d.conversationId, d.previousAssigneeId, d.assigneeId]).sort(),
+      [[c.thread, threadBefore, owner.id], [c.colours, editor.id, owner.id]].sort());
+    assert.equal(new Set(events.map((e) => e.id)).size, 3);
+    await ok(t, 'POST', `${base()}/conversations/bulk`, owner.token, { ids: [c.thread, c.colours], assigneeId: owner.id });
+    assert.equal((await eventsOf(mine)).length, 3, 'a bulk assignment to the same member again is none');
+
+    await ok(t, 'PATCH', `${base()}/conversations/${c.colours}`, owner.token, { assigneeId: null });
+    events = await eventsOf(mine);
+    assert.equal(events.length, 4);
+    assert.deepEqual([events[3]!.data.previousAssigneeId, events[3]!.data.assigneeId], [owner.id, null], 'unassigning says so');
+    assert.deepEqual(await eventsOf(theirs), [], 'another workspace\'s webhook gets nothing');
+  });
+
+  test('a change that rolls back: no assignment and no event', async () => {
+    const mine = await hook(ws, ['inbox.conversation.assigned']);
+    const r = t.running;
+    const webhooks = r.services.webhooks;
+    // The emitter writes its deliveries, then the transaction fails (as a later write of the change would).
+    const failing = new InboxService({
+      db: r.services.db, store: r.store, registry: r.services.registry, accounts: r.services.accounts, metrics: r.metrics, log: quietLogger(),
+      options: { pollIntervalMs: 3_600_000, pagesPerRun: 1, backoffMaxMs: 3_600_000 }, roleOf: (w, u) => r.services.workspaces.roleOf(w, u),
+      events: {
+        emit: (tx, w, e, d) => webhooks.emit(tx, w, e, d),
+        emitMany: async (tx, w, e, d) => { await webhooks.emitMany(tx, w, e, d); throw new Error('the change failed after its event'); },
+      },
+    });
+    const was = await assigneeOf(c.german);
+    const to = was === editor.id ? owner.id : editor.id;
+    await assert.rejects(failing.triage.change(ws, [c.german], { assigneeId: to }, { actorUserId: owner.id }), /the change failed/);
+    assert.equal(await assigneeOf(c.german), was);
+    assert.deepEqual(await eventsOf(mine), []);
   });
 });

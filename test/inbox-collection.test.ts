@@ -13,6 +13,7 @@ import { quietLogger } from './support/env.ts';
 import { DEFAULT_KNOBS } from '../tools/provider-sim/core.ts';
 import { inboxCollectionCursors, inboxConversations, inboxMessages } from '../src/modules/inbox/schema.ts';
 import { socialAccounts } from '../src/modules/accounts/schema.ts';
+import { webhookDeliveries } from '../src/modules/webhooks/schema.ts';
 import { InboxService } from '../src/modules/inbox/index.ts';
 import type { InboxItem } from '../src/providers/types.ts';
 
@@ -327,5 +328,71 @@ describe('budget, scheduling and metrics', () => {
     assert.ok((value(late, 'allin_inbox_backlog', { provider: 'sandbox' }) ?? 0) >= 1);
     assert.ok((value(late, 'allin_inbox_backlog_oldest_seconds', { provider: 'sandbox' }) ?? 0) >= 590);
     await due(a.id);
+  });
+});
+
+describe('webhook events', () => {
+  /** A webhook of `workspace` subscribed to `events` (at a host that does not resolve: what is checked is what is written). */
+  async function hook(workspace: string, events: string[]): Promise<string> {
+    const r = await t.call('POST', `/api/workspaces/${workspace}/webhooks`, { token: owner, body: { url: 'https://hook.invalid/inbox', events } });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    return r.body.webhook.id as string;
+  }
+  type Event = { id: string; type: string; data: Record<string, unknown> };
+  const eventsFor = async (webhookId: string, accountId: string) => (await db().select().from(webhookDeliveries).where(eq(webhookDeliveries.webhookId, webhookId)))
+    .map((d) => d.payload as unknown as Event).filter((p) => p.type === 'inbox.message.created' && p.data.accountId === accountId);
+
+  test('inbox.message.created: once per new message from someone else, with its excerpt; not for history, the account\'s own, a second collection, or another workspace', async () => {
+    const mine = await hook(ws, ['inbox.message.created']);
+    const notSubscribed = await hook(ws, ['inbox.conversation.assigned']);
+    const other = (await t.call('POST', '/api/workspaces', { token: owner, body: { name: 'Inbox elsewhere' } })).body.id as string;
+    const theirs = await hook(other, ['inbox.message.created']);
+    const a = await account();
+    const post = postOf(a);
+    const q = await simSay(sim(), { user: a.simUser, postId: post.remoteId, text: 'Is it in stock?', author: { id: 'fan-1', username: 'fan.one' } });
+    const long = await simSay(sim(), { user: a.simUser, postId: post.remoteId, text: `${'🙂'.repeat(300)} end`, author: { id: 'fan-2', username: 'fan.two' } });
+    await simSay(sim(), { user: a.simUser, postId: post.remoteId, text: 'from before the account was connected', createdAt: new Date(Date.now() - 3 * 3_600_000).toISOString() });
+    await simSay(sim(), { user: a.simUser, postId: post.remoteId, parentId: q.id, text: 'Yes, all sizes', author: { id: a.externalId, username: a.simUser } });
+
+    assert.equal(await collect(a.id), 'collected');
+    const msgs = await messagesOf(a.id);
+    assert.equal(msgs.length, 4);
+    assert.equal(msgs.filter((m) => m.direction === 'outbound').length, 1, 'the account\'s own answer is stored as ours');
+    const events = await eventsFor(mine, a.id);
+    assert.deepEqual(events.map((e) => e.data.remoteId).sort(), [q.id, long.id].sort());
+    const first = events.find((e) => e.data.remoteId === q.id)!;
+    const stored = msgs.find((m) => m.remoteId === q.id)!;
+    assert.deepEqual(first.data, {
+      workspaceId: ws, conversationId: stored.conversationId, messageId: stored.id, accountId: a.id, provider: 'sandbox',
+      remoteId: q.id, authorHandle: 'fan.one', createdAt: stored.createdOnNetwork.toISOString(), excerpt: 'Is it in stock?',
+    });
+    const cut = events.find((e) => e.data.remoteId === long.id)!.data.excerpt as string;
+    assert.equal([...cut].length, 280, 'bounded, in characters');
+    assert.ok(cut.endsWith('…') && cut.startsWith('🙂'));
+    assert.equal(new Set(events.map((e) => e.id)).size, 2, 'an event each');
+
+    await due(a.id);
+    await db().update(inboxCollectionCursors).set({ cursor: null }).where(eq(inboxCollectionCursors.accountId, a.id));
+    assert.equal(await collect(a.id), 'collected', 'everything read again from the start');
+    assert.equal((await eventsFor(mine, a.id)).length, 2, 'a message read again is no new event');
+    assert.equal((await db().select().from(webhookDeliveries).where(eq(webhookDeliveries.webhookId, notSubscribed))).length, 0);
+    assert.equal((await db().select().from(webhookDeliveries).where(eq(webhookDeliveries.webhookId, theirs))).length, 0, 'another workspace\'s webhook gets nothing');
+  });
+
+  test('push and poll storing the same comment at once: one event; a transaction that rolls back: no message and no event', async () => {
+    const mine = await hook(ws, ['inbox.message.created']);
+    const a = await account();
+    const [acc] = await db().select().from(socialAccounts).where(eq(socialAccounts.id, a.id));
+    const item: InboxItem = { remoteId: `both-${a.id}`, kind: 'comment', rootRemoteId: 'a-post', author: { remoteId: 'fan', handle: 'fan' }, text: 'hello', createdAt: new Date() };
+    const store = (items: InboxItem[]) => db().transaction((tx) => inbox().ingest.store(tx, acc!, items, new Date(), { eventsSince: acc!.connectedAt }));
+    await Promise.all([store([item]), store([item]), store([item, item])]);
+    assert.equal((await eventsFor(mine, a.id)).length, 1);
+
+    await assert.rejects(db().transaction(async (tx) => {
+      await inbox().ingest.store(tx, acc!, [{ ...item, remoteId: `rolled-back-${a.id}` }], new Date(), { eventsSince: acc!.connectedAt });
+      throw new Error('the page could not be stored');
+    }));
+    assert.equal((await messagesOf(a.id)).length, 1);
+    assert.equal((await eventsFor(mine, a.id)).length, 1);
   });
 });

@@ -3914,7 +3914,7 @@ export interface paths {
                 content: {
                     "application/json": {
                         url: string;
-                        events: ("post.published" | "post.failed" | "post.unknown" | "account.needs_reconnect" | "inbox.reply.published" | "inbox.reply.failed" | "inbox.reply.unknown")[];
+                        events: ("post.published" | "post.failed" | "post.unknown" | "account.needs_reconnect" | "inbox.message.created" | "inbox.conversation.assigned" | "inbox.reply.published" | "inbox.reply.failed" | "inbox.reply.unknown")[];
                         description?: string | null;
                         /** @default true */
                         active?: boolean;
@@ -4160,7 +4160,7 @@ export interface paths {
                 content: {
                     "application/json": {
                         url?: string;
-                        events?: ("post.published" | "post.failed" | "post.unknown" | "account.needs_reconnect" | "inbox.reply.published" | "inbox.reply.failed" | "inbox.reply.unknown")[];
+                        events?: ("post.published" | "post.failed" | "post.unknown" | "account.needs_reconnect" | "inbox.message.created" | "inbox.conversation.assigned" | "inbox.reply.published" | "inbox.reply.failed" | "inbox.reply.unknown")[];
                         description?: string | null;
                         active?: boolean;
                     };

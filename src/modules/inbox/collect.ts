@@ -24,6 +24,7 @@ import type { ProviderRegistry } from '../../providers/registry.ts';
 import { socialAccounts, type AccountService } from '../accounts/index.ts';
 import { inboxCollectionCursors } from './schema.ts';
 import type { InboxIngest } from './ingest.ts';
+import { newsSince } from './events.ts';
 import { enqueueCollection } from './jobs.ts';
 
 export interface CollectOptions {
@@ -136,7 +137,8 @@ export class InboxCollector {
         cursor: page.cursor, leaseUntil: sql`now() + (${this.d.options.leaseMs} * interval '1 millisecond')`,
       }).where(this.heldBy(row, holder)).returning({ source: inboxCollectionCursors.source });
       if (held.length === 0) throw new LeaseLost();
-      return this.d.ingest.store(tx, account, page.items, receivedAt);
+      // Messages written on the network before AllIN began collecting the source are its history: no events.
+      return this.d.ingest.store(tx, account, page.items, receivedAt, { eventsSince: newsSince(row.createdAt, account.connectedAt) });
     });
     for (const m of result.created) {
       this.d.metrics.inboxMessages.labels(row.provider, m.direction).inc();

@@ -3,6 +3,9 @@
 // its root, and the conversation's figures kept in step (count, last message, unread, question mark).
 // A later state of a message (edited, deleted, hidden) replaces the earlier one; an older edit never
 // replaces a newer one, and a deletion is final (the text is dropped, as the network dropped it).
+// A message stored for the first time, written by someone else, is an inbox.message.created event in the
+// same transaction (when the caller says from when messages are news): a duplicate that collapses on the
+// network's id, the account's own messages (our replies among them) and its history are not.
 import { randomUUID } from 'node:crypto';
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { Tx } from '../../infra/db/client.ts';
@@ -10,6 +13,7 @@ import type { InboxItem } from '../../providers/types.ts';
 import { postTargets } from '../posts/schema.ts';
 import { inboxConversationLabels, inboxConversations, inboxMessages, type Direction } from './schema.ts';
 import { asksQuestion, languageOf, QUESTION_MARKS } from './language.ts';
+import { excerpt, type InboxEvents } from './events.ts';
 
 /** What ingesting needs of the account the items were collected for. */
 export interface IngestAccount {
@@ -29,6 +33,8 @@ export interface NewMessage {
   deleted: boolean;
   /** Its text has a question mark. */
   asks: boolean;
+  authorHandle: string;
+  text: string;
 }
 
 export interface IngestResult {
@@ -46,9 +52,19 @@ const cut = (s: string | undefined, max: number) => (s === undefined ? null : s.
 
 type Row = Pick<typeof inboxMessages.$inferSelect, 'id' | 'remoteId' | 'conversationId' | 'text' | 'deleted' | 'hidden' | 'editedAt' | 'direction'>;
 
+export interface StoreOptions {
+  /**
+   * Messages written on the network from this time on are news: each new inbound one is an
+   * inbox.message.created event. Without it (our own replies' copies) nothing is emitted.
+   */
+  eventsSince?: Date;
+}
+
 export class InboxIngest {
+  constructor(private readonly d: { events?: InboxEvents } = {}) {}
+
   /** Stores a page of items in `tx` (the caller moves the cursor in the same transaction). */
-  async store(tx: Tx, account: IngestAccount, page: InboxItem[], receivedAt: Date): Promise<IngestResult> {
+  async store(tx: Tx, account: IngestAccount, page: InboxItem[], receivedAt: Date, opts: StoreOptions = {}): Promise<IngestResult> {
     // One item per id: a page that repeats one keeps its last state.
     const items = [...new Map(page.map((i) => [i.remoteId, i])).values()];
     if (items.length === 0) return { created: [], changed: 0, conversations: [] };
@@ -63,7 +79,7 @@ export class InboxIngest {
       const won = new Set(inserted.map((r) => r.remoteId));
       for (const r of rows) {
         if (!won.has(r.remoteId)) continue;
-        created.push({ id: r.id, conversationId: r.conversationId, remoteId: r.remoteId, direction: r.direction, createdOnNetwork: r.createdOnNetwork, deleted: r.deleted, asks: asksQuestion(r.text) });
+        created.push({ id: r.id, conversationId: r.conversationId, remoteId: r.remoteId, direction: r.direction, createdOnNetwork: r.createdOnNetwork, deleted: r.deleted, asks: asksQuestion(r.text), authorHandle: r.authorHandle, text: r.text });
       }
       // Stored meanwhile by another collection of the same account (push and poll): an update, then.
       const lost = fresh.filter((i) => !won.has(i.remoteId));
@@ -78,7 +94,16 @@ export class InboxIngest {
       await tx.execute(sql`update ${inboxConversationLabels} l set last_message_at = c.last_message_at from ${inboxConversations} c
         where c.id = l.conversation_id and l.conversation_id in ${[...touched]} and l.last_message_at <> c.last_message_at`);
     }
+    if (opts.eventsSince) await this.emit(tx, account, created, opts.eventsSince);
     return { created, changed: changes.length, conversations: [...touched] };
+  }
+
+  private async emit(tx: Tx, account: IngestAccount, created: NewMessage[], since: Date): Promise<void> {
+    const news = created.filter((m) => m.direction === 'inbound' && !m.deleted && m.createdOnNetwork >= since);
+    await this.d.events?.emitMany(tx, account.workspaceId, 'inbox.message.created', news.map((m) => ({
+      workspaceId: account.workspaceId, conversationId: m.conversationId, messageId: m.id, accountId: account.id, provider: account.provider,
+      remoteId: m.remoteId, authorHandle: m.authorHandle, createdAt: m.createdOnNetwork.toISOString(), excerpt: excerpt(m.text),
+    })));
   }
 
   private async lockExisting(tx: Tx, accountId: string, remoteIds: string[]): Promise<Map<string, Row>> {

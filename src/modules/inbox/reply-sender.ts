@@ -28,6 +28,7 @@ import type { AccountService } from '../accounts/index.ts';
 import { socialAccounts } from '../accounts/index.ts';
 import { audit } from '../audit/index.ts';
 import type { InboxIngest } from './ingest.ts';
+import type { InboxEvents } from './events.ts';
 import { enqueueReply } from './jobs.ts';
 import { inboxReplies, inboxReplyAttempts } from './schema.ts';
 
@@ -40,14 +41,10 @@ export interface ReplySenderOptions {
   backoffMaxMs: number;
 }
 
-/** Tells the team (webhooks) in the transaction that records a reply's end. */
-export interface ReplyEvents {
-  emit(tx: DbOrTx, workspaceId: string, event: 'inbox.reply.published' | 'inbox.reply.failed' | 'inbox.reply.unknown', data: Record<string, unknown>): Promise<void>;
-}
-
 export interface ReplySenderDeps {
   db: Db;
-  events?: ReplyEvents;
+  /** Tells the team (webhooks) in the transaction that records a reply's end. */
+  events?: InboxEvents;
   registry: ProviderRegistry;
   accounts: AccountService;
   ingest: InboxIngest;

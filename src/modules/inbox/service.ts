@@ -22,8 +22,9 @@ import { InboxLabels } from './labels.ts';
 import { InboxSavedReplies } from './saved-replies.ts';
 import { InboxSources } from './sources.ts';
 import { InboxReplies } from './replies.ts';
-import { InboxReplySender, type ReplyEvents, type ReplySenderOptions } from './reply-sender.ts';
+import { InboxReplySender, type ReplySenderOptions } from './reply-sender.ts';
 import type { Role } from '../workspaces/schema.ts';
+import type { InboxEvents } from './events.ts';
 
 /**
  * Reads each account may make per window on each network for its inbox, "points/seconds", shared by every
@@ -54,8 +55,8 @@ export interface InboxDeps {
   roleOf?: (workspaceId: string, userId: string) => Promise<Role | null>;
   /** Sending replies: the publishing settings (lease, ceiling, tries, backoff), since a reply is published as a post is. */
   replies?: ReplySenderOptions;
-  /** Workspace events (webhooks): a reply published, failed or unknown. */
-  events?: ReplyEvents;
+  /** Workspace events (webhooks): a message collected, a conversation assigned, a reply published, failed or unknown. */
+  events?: InboxEvents;
   /** Ends the network calls of a reply attempt past its ceiling (the HttpClient). */
   outbound?: { withSignal<T>(signal: AbortSignal, fn: () => Promise<T>): Promise<T> };
 }
@@ -76,7 +77,7 @@ export class InboxService {
 
   constructor(private readonly d: InboxDeps) {
     const leaseMs = d.options.leaseMs ?? 120_000;
-    this.ingest = new InboxIngest();
+    this.ingest = new InboxIngest(d.events ? { events: d.events } : {});
     this.collector = new InboxCollector({
       db: d.db, registry: d.registry, accounts: d.accounts, ingest: this.ingest, metrics: d.metrics, log: d.log,
       budgets: new NetworkBudgets(d.store, 'inbox-read-budget', d.budgets ?? INBOX_READ_BUDGETS),
@@ -85,7 +86,7 @@ export class InboxService {
     this.scheduler = new InboxScheduler({ db: d.db, registry: d.registry, leaseMs });
     const { db } = d;
     this.reader = new InboxReader({ db });
-    this.triage = new InboxTriage({ db, roleOf: d.roleOf ?? (async () => null) });
+    this.triage = new InboxTriage({ db, roleOf: d.roleOf ?? (async () => null), ...(d.events ? { events: d.events } : {}) });
     this.readState = new InboxReadState({ db });
     this.notes = new InboxNotes({ db });
     this.labels = new InboxLabels({ db });

@@ -4,7 +4,10 @@
 //     assignee must be a member who may act in the inbox (viewers cannot answer).
 //   - Unassigning makes it open (a done conversation stays done).
 //   - done keeps the assignee; reopening gives back assigned or open.
-// Lock order (workspaces/hold.ts): the workspace row, then the conversations in id order, then their labels.
+//   - A change of assignee (to a member or to none) is an inbox.conversation.assigned event, in the same
+//     transaction; assigning the same member again is not.
+// Lock order (workspaces/hold.ts): the workspace row, then the conversations in id order, then their labels,
+// then the workspace's webhooks (the event).
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { Db, Tx } from '../../infra/db/client.ts';
 import { Invalid, NotFound } from '../../domain/errors.ts';
@@ -14,6 +17,7 @@ import type { Role } from '../workspaces/schema.ts';
 import { can } from '../workspaces/index.ts';
 import { inboxConversationLabels, inboxConversations, inboxLabels, type ConversationState } from './schema.ts';
 import { conversationNotFound } from './read.ts';
+import type { InboxEvents } from './events.ts';
 
 export const BULK_MAX = 100;
 
@@ -28,10 +32,15 @@ export interface TriageChange {
   removeLabelIds?: string[];
 }
 
-type Row = Pick<typeof inboxConversations.$inferSelect, 'id' | 'state' | 'assigneeId' | 'lastMessageAt'>;
+type Row = Pick<typeof inboxConversations.$inferSelect, 'id' | 'state' | 'assigneeId' | 'lastMessageAt' | 'accountId' | 'provider'>;
 
 export class InboxTriage {
-  constructor(private readonly d: { db: Db; roleOf: (workspaceId: string, userId: string) => Promise<Role | null> }) {}
+  constructor(private readonly d: {
+    db: Db;
+    roleOf: (workspaceId: string, userId: string) => Promise<Role | null>;
+    /** inbox.conversation.assigned when a conversation's assignee changes. */
+    events?: InboxEvents;
+  }) {}
 
   /** Applies one change to every conversation in `ids`: all of them, or none when one is not the workspace's (404 naming it). */
   async change(workspaceId: string, ids: string[], change: TriageChange, actor: Actor): Promise<void> {
@@ -43,7 +52,10 @@ export class InboxTriage {
     if (both.length) throw new Invalid('VALIDATION_FAILED', `Label ${both[0]} is both added and removed; say one.`, [{ field: 'body.addLabelIds', message: 'also in removeLabelIds' }]);
     await this.d.db.transaction(async (tx) => {
       await holdWorkspace(tx, workspaceId);
-      const rows = await tx.select({ id: inboxConversations.id, state: inboxConversations.state, assigneeId: inboxConversations.assigneeId, lastMessageAt: inboxConversations.lastMessageAt })
+      const rows = await tx.select({
+        id: inboxConversations.id, state: inboxConversations.state, assigneeId: inboxConversations.assigneeId, lastMessageAt: inboxConversations.lastMessageAt,
+        accountId: inboxConversations.accountId, provider: inboxConversations.provider,
+      })
         .from(inboxConversations).where(and(eq(inboxConversations.workspaceId, workspaceId), inArray(inboxConversations.id, unique)))
         .orderBy(inboxConversations.id).for('update');
       if (rows.length !== unique.length) {
@@ -52,11 +64,22 @@ export class InboxTriage {
         throw new NotFound('NOT_FOUND', `No such conversation in this workspace: ${missing.join(', ')}. Nothing was changed.`, missing.map((id) => ({ field: 'body.ids', message: id })));
       }
       await this.assertLabels(tx, workspaceId, [...add, ...remove]);
-      for (const row of rows) await this.apply(tx, workspaceId, row, change, add, remove, actor);
+      const assigned: Record<string, unknown>[] = [];
+      for (const row of rows) {
+        const after = await this.apply(tx, workspaceId, row, change, add, remove, actor);
+        if (after.assigneeId === row.assigneeId) continue; // the same assignee again is no event
+        assigned.push({
+          workspaceId, conversationId: row.id, accountId: row.accountId, provider: row.provider,
+          previousAssigneeId: row.assigneeId, assigneeId: after.assigneeId, state: after.state,
+          assignedBy: actor.actorUserId ? { userId: actor.actorUserId } : actor.actorApiKeyId ? { apiKeyId: actor.actorApiKeyId } : null,
+        });
+      }
+      await this.d.events?.emitMany(tx, workspaceId, 'inbox.conversation.assigned', assigned);
     });
   }
 
-  private async apply(tx: Tx, workspaceId: string, row: Row, change: TriageChange, add: string[], remove: string[], actor: Actor): Promise<void> {
+  /** Returns the conversation's assignee and state after the change. */
+  private async apply(tx: Tx, workspaceId: string, row: Row, change: TriageChange, add: string[], remove: string[], actor: Actor): Promise<{ assigneeId: string | null; state: ConversationState }> {
     const assigneeId = change.assigneeId !== undefined ? change.assigneeId : row.assigneeId;
     let state: ConversationState = row.state;
     if (change.state === 'done') state = 'done';
@@ -81,6 +104,7 @@ export class InboxTriage {
     if (Object.keys(details).length > 0) {
       await audit(tx, { action: 'inbox.conversation.updated', workspaceId, targetType: 'inbox_conversation', targetId: row.id, details, ...actor });
     }
+    return { assigneeId, state };
   }
 
   private async assertAssignable(workspaceId: string, userId: string): Promise<void> {
