@@ -149,6 +149,8 @@ export async function startRuntime(role: Role, config: Config, log: Logger, opts
     // 4. Queue
     let runner: JobRunner | undefined;
     if (role !== 'serve') {
+      // The database's clock, as the heartbeats are written with it.
+      const askedAt = (await pool.query<{ now: Date }>('select now()')).rows[0]!.now;
       const r = await startJobRunner({
         pool, log, metrics, tasks: services.tasks,
         crontab: `* * * * * ${REFRESH_TOKENS_TASK} ?max=1\n0 * * * * ${CLEANUP_MEDIA_TASK} ?max=1\n17 * * * * ${PRUNE_SEND_JOURNAL_TASK} ?max=1\n*/5 * * * * ${COLLECT_POST_METRICS_TASK} ?max=1&queue=post_metrics`,
@@ -162,11 +164,18 @@ export async function startRuntime(role: Role, config: Config, log: Logger, opts
       runner = r;
       cleanups.push({ what: 'job runner', fn: () => r.stop() });
       await r.waitUntilPolling(15_000);
-      // Ready means a heartbeat job has gone through the queue (this runner's or another's).
+      // Ready means a heartbeat job has gone through the queue (this runner's or another's) since this
+      // runner asked for one: a beat from before (a runner that stopped) proves nothing about the queue now.
+      // Another runner's beat is recorded as this one's too, since that runner may stop (and delete its row)
+      // before this one's own beat comes round.
       const deadline = Date.now() + 15_000;
       for (;;) {
-        const age = await lastHeartbeatAge(pool);
-        if (age !== null && age <= config.HEARTBEAT_INTERVAL_SECONDS * 3) break;
+        const beat = await pool.query<{ at: Date | null }>('select max(beat_at) as at from worker_heartbeats where beat_at >= $1', [askedAt]);
+        const at = beat.rows[0]?.at;
+        if (at) {
+          await r.vouch(at);
+          break;
+        }
         if (Date.now() > deadline) throw new Error('no heartbeat job went through the queue within 15 s');
         await new Promise((res) => setTimeout(res, 50));
       }

@@ -22,6 +22,11 @@ export interface JobRunner {
   problem(): string | null;
   /** Resolves once the runner has asked the queue for work successfully (or rejects after timeoutMs). */
   waitUntilPolling(timeoutMs: number): Promise<void>;
+  /**
+   * Takes `beatAt`, a heartbeat the queue ran since this runner asked for one (perhaps another runner's),
+   * as this runner's own last beat: readiness then does not hang on that other runner staying up.
+   */
+  vouch(beatAt: Date): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -148,6 +153,13 @@ export async function startJobRunner(opts: RunnerOptions): Promise<JobRunner> {
         }, timeoutMs);
         pollWaiters.add(done);
       });
+    },
+    async vouch(beatAt) {
+      await pool.query(
+        `insert into worker_heartbeats (worker_id, hostname, started_at, beat_at) values ($1, $2, $3, $4)
+         on conflict (worker_id) do update set beat_at = greatest(worker_heartbeats.beat_at, excluded.beat_at)`,
+        [workerId, hostname(), startedAt, beatAt],
+      );
     },
     async stop() {
       clearInterval(beatTimer);

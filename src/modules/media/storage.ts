@@ -101,9 +101,16 @@ export class LocalDiskStorage implements MediaStorage {
     const tempDir = join(this.root, TEMP_DIR);
     const temp = join(tempDir, `${randomUUID()}.part`);
     const meter = measuring();
+    // The source may fail (its client goes away) while the folders are made, before pipeline listens: an
+    // 'error' with no listener would end the process. Kept here and thrown once the folders exist.
+    let early: unknown;
+    const keep = (err: unknown) => { early ??= err; };
+    source.on('error', keep);
     try {
       await mkdir(tempDir, { recursive: true });
       await mkdir(dirname(target), { recursive: true });
+      source.off('error', keep);
+      if (early !== undefined) throw early;
       // flush: fsync before close, so a rename after a power cut never points at an empty file.
       await pipeline(source, meter, createWriteStream(temp, { flags: 'wx', flush: true }));
       await rename(temp, target);
