@@ -1,7 +1,7 @@
 // buildApp(deps): the Fastify instance with its plugins and route modules. Everything it needs is passed
 // in, already connected: building the app never opens a connection (the previous AllIN backend failed
 // to start because services built on import used Redis before it was connected).
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -72,6 +72,15 @@ function operationGuard(hooks: readonly unknown[], guards: AuthGuards, permissio
   if (!permission) return { security: [person, { apiKey: [] }], refusals };
   const scopes = (Object.keys(SCOPES) as Scope[]).filter((s) => (SCOPES[s] as readonly Permission[]).includes(permission));
   return { security: [person, ...scopes.map((s) => ({ apiKey: [s] }))], refusals };
+}
+
+/** Whether the caller of a long-lived answer (the inbox's events stream) may still read the workspace: a session not revoked, or an API key not revoked, of someone still a member. */
+async function stillAllowed(services: Services, req: FastifyRequest, workspaceId: string): Promise<boolean> {
+  const c = req.caller;
+  if (c?.kind === 'user') return !(await services.sessions.isRevoked(c.sessionId)) && (await services.workspaces.roleOf(workspaceId, c.userId)) !== null;
+  const token = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
+  const key = token ? await services.apiKeys.authenticate(token) : null;
+  return key !== null && key.createdBy !== null && (await services.workspaces.roleOf(workspaceId, key.createdBy)) !== null;
 }
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
@@ -176,7 +185,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await scope.register(postRoutes, { posts: services.posts, accounts: services.accounts, guards, workspaceAccess });
     await scope.register(linkCardRoutes, { cards: services.linkCards, guards, workspaceAccess });
     await scope.register(analyticsRoutes, { analytics: services.analytics, guards, workspaceAccess });
-    await scope.register(inboxRoutes, { inbox: services.inbox, guards, workspaceAccess });
+    await scope.register(inboxRoutes, {
+      inbox: services.inbox, guards, workspaceAccess,
+      streams: {
+        max: config.INBOX_STREAMS_MAX, heartbeatMs: config.INBOX_STREAM_HEARTBEAT_SECONDS * 1000, metrics: deps.metrics,
+        stillAllowed: (req, workspaceId) => stillAllowed(services, req, workspaceId),
+      },
+    });
   });
   if (config.NODE_ENV !== 'production') await app.register(devRoutes, { db: services.db });
   // The web app (web/dist) at `/`.

@@ -163,6 +163,8 @@ export const ConfigSchema = Type.Object({
   INBOX_PAGES_PER_RUN: int({ description: 'Pages one inbox collection run reads at most; with more waiting, the next run follows at once, after other accounts had their turn.' }, 10, 1, 1000),
   INBOX_BACKOFF_MAX_SECONDS: int({ description: 'Longest wait before polling a source again after failures in a row (429, network errors); a Retry-After is honoured up to a day.' }, 3600, 1, 86_400),
   INBOX_SCHEDULE_INTERVAL_MS: int({ description: 'How often each worker makes sure every account\'s inbox collection has its cursor and its job (new accounts start within this).' }, 15_000, 100, 3_600_000),
+  INBOX_STREAMS_MAX: int({ description: 'Inbox live-update streams (Server-Sent Events, one per open Inbox screen) one API process keeps open at once; past it a new one is answered 503 with Retry-After. Each caller (a person or an API key) may hold at most 10 of them per process (429 past that).' }, 1000, 1, 100_000),
+  INBOX_STREAM_HEARTBEAT_SECONDS: int({ description: 'Seconds between the comments an open inbox stream sends while nothing happens, so proxies keep it open (keep it under their idle timeout, and under HTTP_IDLE_TIMEOUT_MS); the caller\'s session and membership are checked again at each.' }, 20, 1, 300),
 });
 
 export type Config = Static<typeof ConfigSchema> & { PUBLIC_URL: string; MEDIA_DIR: string };

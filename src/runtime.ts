@@ -22,6 +22,7 @@ import { collectInboxMetrics } from './modules/inbox/index.ts';
 import { ReadinessService, type Check } from './modules/health/readiness.ts';
 import { createDb } from './infra/db/client.ts';
 import { createInvalidationBus } from './infra/stores/invalidation.ts';
+import { createChannels } from './infra/stores/channels.ts';
 import { buildServices, REFRESH_TOKENS_TASK, type Services } from './services.ts';
 import { CLEANUP_MEDIA_TASK } from './modules/media/service.ts';
 import { COLLECT_POST_METRICS_TASK } from './modules/analytics/service.ts';
@@ -123,6 +124,8 @@ export async function startRuntime(role: Role, config: Config, log: Logger, opts
 
     const bus = await createInvalidationBus(store, config.REDIS_KEY_PREFIX, log, metrics);
     cleanups.push({ what: 'invalidation bus', fn: () => bus.close() });
+    const channels = createChannels(store, config.REDIS_KEY_PREFIX, log, metrics);
+    cleanups.push({ what: 'live channels', fn: () => channels.close() });
     // The Sandbox network needs its simulator: in the all-in-one process it runs in-process (loopback
     // only); separate serve/worker processes use SIMULATOR_URL (`allin sim`). The simulator is a
     // development tool, loaded through src/dev-tools.ts: an installation without it (the container image)
@@ -142,7 +145,7 @@ export async function startRuntime(role: Role, config: Config, log: Logger, opts
       }
     }
     const db = createDb(pool);
-    const services = buildServices(config, db, store, log, metrics, bus, { ...(simulatorUrl ? { simulatorUrl } : {}) });
+    const services = buildServices(config, db, store, log, metrics, bus, { channels, ...(simulatorUrl ? { simulatorUrl } : {}) });
     cleanups.push({ what: 'outbound HTTP', fn: () => services.http.close() });
     cleanups.push({ what: 'mailer', fn: async () => services.mailer.close() });
 

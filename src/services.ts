@@ -46,6 +46,7 @@ import { hostname } from 'node:os';
 export const REFRESH_TOKENS_TASK = 'refresh_tokens';
 import type { Metrics } from './infra/metrics.ts';
 import type { InvalidationBus } from './infra/stores/invalidation.ts';
+import type { Channels } from './infra/stores/channels.ts';
 
 export interface Services {
   db: Db;
@@ -76,6 +77,8 @@ export interface Services {
 export interface ServiceOptions {
   /** Base URL of the network simulator serving the Sandbox network, when there is one. */
   simulatorUrl?: string;
+  /** Channels every process hears (live updates); default: this process only. */
+  channels?: Channels;
 }
 
 export function buildServices(config: Config, db: Db, store: KeyValueStore, log: Logger, metrics: Metrics, bus: InvalidationBus, opts: ServiceOptions = {}): Services {
@@ -155,6 +158,7 @@ export function buildServices(config: Config, db: Db, store: KeyValueStore, log:
   const analytics = new AnalyticsService({ db, accounts, registry, metrics, log, bus });
   const inbox = new InboxService({
     db, store, registry, accounts, metrics, log, roleOf: (workspaceId, userId) => workspaces.roleOf(workspaceId, userId), outbound: http, events: webhooks,
+    ...(opts.channels ? { channels: opts.channels } : {}),
     options: { pollIntervalMs: config.INBOX_POLL_INTERVAL_SECONDS * 1000, pagesPerRun: config.INBOX_PAGES_PER_RUN, backoffMaxMs: config.INBOX_BACKOFF_MAX_SECONDS * 1000 },
     replies: {
       leaseMs: config.PUBLISH_LEASE_SECONDS * 1000, attemptMaxMs: config.PUBLISH_ATTEMPT_MAX_SECONDS * 1000, maxAttempts: config.PUBLISH_MAX_ATTEMPTS,

@@ -46,6 +46,9 @@ export interface Metrics {
   inboxReplies: client.Counter<'provider' | 'outcome'>;
   inboxBacklog: client.Gauge<'provider'>;
   inboxBacklogAge: client.Gauge<'provider'>;
+  inboxStreams: client.Gauge;
+  inboxStreamsRefused: client.Counter<'reason'>;
+  livePublishFailures: client.Counter;
   /** Registers work to run before each scrape (reading pool sizes, queue depth, readiness). */
   onCollect(fn: Collector): void;
   /** The exposition text, after running the collectors. */
@@ -141,6 +144,12 @@ export function createMetrics(opts: { enabled: boolean; defaultLabels?: Record<s
       name: 'allin_inbox_replies_total', help: 'Runs of a reply\'s sending job, by network and outcome (published, failed, unknown, retry, lost_lease, skipped).',
       labelNames: ['provider', 'outcome'], registers,
     }),
+    inboxStreams: new client.Gauge({ name: 'allin_inbox_streams', help: 'Inbox live-update streams (Server-Sent Events) open on this process.', registers }),
+    inboxStreamsRefused: new client.Counter({
+      name: 'allin_inbox_streams_refused_total', help: 'Inbox live-update streams refused, by reason (capacity: the process has INBOX_STREAMS_MAX open; caller: that caller has its most open here; unavailable: Redis could not be listened to).',
+      labelNames: ['reason'], registers,
+    }),
+    livePublishFailures: new client.Counter({ name: 'allin_live_publish_failures_total', help: 'Live updates that could not be sent to the other processes (Redis unreachable); their listeners are told to read again once it is back.', registers }),
     inboxBacklog: new client.Gauge({
       name: 'allin_inbox_backlog', help: 'Inbox collections (account and source) due and not running, by network, read from the database at scrape time (use max).',
       labelNames: ['provider'], registers,

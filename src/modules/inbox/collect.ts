@@ -23,9 +23,10 @@ import { ProviderError, type InboxPage, type ProviderId } from '../../providers/
 import type { ProviderRegistry } from '../../providers/registry.ts';
 import { socialAccounts, type AccountService } from '../accounts/index.ts';
 import { inboxCollectionCursors } from './schema.ts';
-import type { InboxIngest } from './ingest.ts';
+import type { InboxIngest, IngestResult } from './ingest.ts';
 import { newsSince } from './events.ts';
 import { enqueueCollection } from './jobs.ts';
+import type { InboxLive, LiveEvent } from './live.ts';
 
 export interface CollectOptions {
   /** Between two polls of a source that is caught up. */
@@ -58,6 +59,7 @@ export class InboxCollector {
     metrics: Metrics;
     log: Logger;
     options: CollectOptions;
+    live?: InboxLive;
   }) {}
 
   /** The backoff after the n-th failure in a row: from half a poll interval, doubling, jittered, capped. */
@@ -140,6 +142,7 @@ export class InboxCollector {
       // Messages written on the network before AllIN began collecting the source are its history: no events.
       return this.d.ingest.store(tx, account, page.items, receivedAt, { eventsSince: newsSince(row.createdAt, account.connectedAt) });
     });
+    this.d.live?.publish(account.workspaceId, liveEvents(account.id, result));
     for (const m of result.created) {
       this.d.metrics.inboxMessages.labels(row.provider, m.direction).inc();
       if (m.direction === 'inbound') this.d.metrics.inboxCollectionLag.labels(row.provider).observe(Math.max(0, receivedAt.getTime() - m.createdOnNetwork.getTime()) / 1000);
@@ -179,6 +182,21 @@ export class InboxCollector {
       if (again) await enqueueCollection(tx, row.accountId, row.source, next.nextPollAt);
     });
   }
+}
+
+/** What the open Inbox screens are told of a stored page: new messages per conversation, and conversations whose messages changed. */
+export function liveEvents(accountId: string, result: IngestResult): LiveEvent[] {
+  const created = new Map<string, { ids: string[]; inbound: number }>();
+  for (const m of result.created) {
+    const c = created.get(m.conversationId) ?? { ids: [], inbound: 0 };
+    c.ids.push(m.id);
+    if (m.direction === 'inbound') c.inbound++;
+    created.set(m.conversationId, c);
+  }
+  return [
+    ...[...created].map(([conversationId, c]): LiveEvent => ({ type: 'message.created', conversationId, accountId, messageIds: c.ids, inbound: c.inbound })),
+    ...result.conversations.filter((id) => !created.has(id)).map((conversationId): LiveEvent => ({ type: 'conversation.changed', conversationId, changes: ['messages'] })),
+  ];
 }
 
 function asProviderError(err: unknown, provider: string): ProviderError {

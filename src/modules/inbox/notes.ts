@@ -9,16 +9,17 @@ import { holdWorkspace } from '../workspaces/index.ts';
 import { inboxConversations, inboxNotes } from './schema.ts';
 import { conversationNotFound, NOTES_MAX, type Note } from './read.ts';
 import type { Actor } from './triage.ts';
+import type { InboxLive } from './live.ts';
 
 export const NOTE_MAX_CHARS = 5000;
 
 export class InboxNotes {
-  constructor(private readonly d: { db: Db }) {}
+  constructor(private readonly d: { db: Db; live?: InboxLive }) {}
 
   async add(workspaceId: string, conversationId: string, authorId: string | null, text: string, actor: Actor): Promise<Note> {
     const clean = text.trim();
     if (!clean) throw new Invalid('VALIDATION_FAILED', 'body.text must not be blank.', [{ field: 'body.text', message: 'blank' }]);
-    return this.d.db.transaction(async (tx) => {
+    const note = await this.d.db.transaction(async (tx) => {
       await holdWorkspace(tx, workspaceId);
       // The conversation's row serialises the count check of two notes added at once.
       const [c] = await tx.select({ id: inboxConversations.id }).from(inboxConversations)
@@ -30,6 +31,8 @@ export class InboxNotes {
       await audit(tx, { action: 'inbox.note.created', workspaceId, targetType: 'inbox_conversation', targetId: conversationId, details: { noteId: row!.id }, ...actor });
       return { id: row!.id, text: row!.text, authorId: row!.authorId, authorName: null, createdAt: row!.createdAt };
     });
+    this.d.live?.publish(workspaceId, [{ type: 'conversation.changed', conversationId, changes: ['notes'] }]);
+    return note;
   }
 
   async delete(workspaceId: string, conversationId: string, noteId: string, actor: Actor): Promise<void> {
@@ -41,5 +44,6 @@ export class InboxNotes {
       if (!gone) throw new NotFound('NOT_FOUND', 'No such note on this conversation.');
       await audit(tx, { action: 'inbox.note.deleted', workspaceId, targetType: 'inbox_conversation', targetId: conversationId, details: { noteId, authorId: gone.authorId }, ...actor });
     });
+    this.d.live?.publish(workspaceId, [{ type: 'conversation.changed', conversationId, changes: ['notes'] }]);
   }
 }

@@ -5,9 +5,10 @@ import { sql } from 'drizzle-orm';
 import type { Db } from '../../infra/db/client.ts';
 import { inboxReadState } from './schema.ts';
 import { conversationNotFound } from './read.ts';
+import type { InboxLive } from './live.ts';
 
 export class InboxReadState {
-  constructor(private readonly d: { db: Db }) {}
+  constructor(private readonly d: { db: Db; live?: InboxLive }) {}
 
   async markRead(workspaceId: string, conversationId: string, userId: string): Promise<void> {
     const res = await this.d.db.execute(sql`
@@ -15,11 +16,13 @@ export class InboxReadState {
       select ${userId}, c.id, c.workspace_id, c.inbound_seq, now() from inbox_conversations c where c.id = ${conversationId} and c.workspace_id = ${workspaceId}
       on conflict (user_id, conversation_id) do update set seen_inbound_seq = greatest(${inboxReadState}.seen_inbound_seq, excluded.seen_inbound_seq), read_at = now()`);
     if ((res.rowCount ?? 0) === 0) throw conversationNotFound();
+    this.d.live?.publish(workspaceId, [{ type: 'conversation.changed', conversationId, changes: ['read'], userId }]);
   }
 
   async markUnread(workspaceId: string, conversationId: string, userId: string): Promise<void> {
     const res = await this.d.db.execute(sql`select 1 from inbox_conversations where id = ${conversationId} and workspace_id = ${workspaceId}`);
     if (res.rows.length === 0) throw conversationNotFound();
     await this.d.db.execute(sql`delete from ${inboxReadState} where user_id = ${userId} and conversation_id = ${conversationId}`);
+    this.d.live?.publish(workspaceId, [{ type: 'conversation.changed', conversationId, changes: ['read'], userId }]);
   }
 }

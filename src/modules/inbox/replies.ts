@@ -16,6 +16,7 @@ import { enqueueReply } from './jobs.ts';
 import { conversationNotFound } from './read.ts';
 import { inboxConversations, inboxMessages, inboxReplies, type ReplyState } from './schema.ts';
 import type { Actor } from './triage.ts';
+import type { InboxLive } from './live.ts';
 
 /** Replies a conversation may hold (a bound for the conversation view, which shows them all). */
 export const REPLIES_MAX = 500;
@@ -40,11 +41,11 @@ const str = (v: unknown): string | null => (v === null || v === undefined ? null
 const date = (v: unknown): Date => (v instanceof Date ? v : new Date(String(v)));
 
 export class InboxReplies {
-  constructor(private readonly d: { db: Db; registry: ProviderRegistry }) {}
+  constructor(private readonly d: { db: Db; registry: ProviderRegistry; live?: InboxLive }) {}
 
   /** Queues a reply to `messageId` of the conversation, checked by the network's limits; its job sends it. */
   async create(workspaceId: string, conversationId: string, input: { messageId: string; text: string }, authorId: string | null, actor: Actor): Promise<Reply> {
-    return this.d.db.transaction(async (tx) => {
+    const reply = await this.d.db.transaction(async (tx) => {
       await holdWorkspace(tx, workspaceId);
       // The conversation's row serialises the count check of two replies queued at once.
       const [c] = await tx.select({ id: inboxConversations.id, rootRemoteId: inboxConversations.rootRemoteId }).from(inboxConversations)
@@ -77,6 +78,8 @@ export class InboxReplies {
       await audit(tx, { action: 'inbox.reply.queued', workspaceId, targetType: 'inbox_conversation', targetId: conversationId, details: { replyId: row!.id, messageId: m.id }, ...actor });
       return (await this.list(workspaceId, conversationId, tx, row!.id))[0]!;
     });
+    this.d.live?.publish(workspaceId, [{ type: 'reply', conversationId, replyId: reply.id, state: reply.state }]);
+    return reply;
   }
 
   /** The conversation's replies, oldest first (or the one with `id`). */

@@ -29,6 +29,7 @@ import { socialAccounts } from '../accounts/index.ts';
 import { audit } from '../audit/index.ts';
 import type { InboxIngest } from './ingest.ts';
 import type { InboxEvents } from './events.ts';
+import type { InboxLive } from './live.ts';
 import { enqueueReply } from './jobs.ts';
 import { inboxReplies, inboxReplyAttempts } from './schema.ts';
 
@@ -45,6 +46,8 @@ export interface ReplySenderDeps {
   db: Db;
   /** Tells the team (webhooks) in the transaction that records a reply's end. */
   events?: InboxEvents;
+  /** Live updates: the reply's state once it changes. */
+  live?: InboxLive;
   registry: ProviderRegistry;
   accounts: AccountService;
   ingest: InboxIngest;
@@ -109,6 +112,8 @@ export class InboxReplySender {
       stopLease();
     }
     this.d.metrics.inboxReplies.labels(reply.provider, outcome).inc();
+    const state = outcome === 'retry' ? 'queued' : outcome === 'published' || outcome === 'failed' || outcome === 'unknown' ? outcome : null;
+    if (state) this.d.live?.publish(reply.workspaceId, [{ type: 'reply', conversationId: reply.conversationId, replyId: reply.id, state }]);
     return outcome;
   }
 

@@ -1,12 +1,13 @@
 // The inbox under a workspace (/api/workspaces/:workspaceId/inbox/…), one file per concern in routes/:
 // conversations (list, one, messages, triage, read state, notes, saved reply rendering), labels and saved
-// replies, what is collected per account, and answering (replies). inbox.read reads, inbox.write acts (docs/PERMISSIONS.md).
+// replies, what is collected per account, answering (replies), and the live events stream. inbox.read reads, inbox.write acts (docs/PERMISSIONS.md).
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { inboxRouteKit, type InboxRouteDeps } from './routes/common.ts';
 import { conversationRoutes } from './routes/conversations.ts';
 import { libraryRoutes } from './routes/library.ts';
 import { sourceRoutes } from './routes/sources.ts';
 import { replyRoutes } from './routes/replies.ts';
+import { eventRoutes } from './routes/events.ts';
 
 export type { InboxRouteDeps } from './routes/common.ts';
 
@@ -16,4 +17,5 @@ export const inboxRoutes: FastifyPluginAsyncTypebox<InboxRouteDeps> = async (app
   libraryRoutes(app, k);
   sourceRoutes(app, k);
   replyRoutes(app, k);
+  eventRoutes(app, k);
 };

@@ -25,6 +25,8 @@ import { InboxReplies } from './replies.ts';
 import { InboxReplySender, type ReplySenderOptions } from './reply-sender.ts';
 import type { Role } from '../workspaces/schema.ts';
 import type { InboxEvents } from './events.ts';
+import { InboxLive } from './live.ts';
+import { LocalChannels, type Channels } from '../../infra/stores/channels.ts';
 
 /**
  * Reads each account may make per window on each network for its inbox, "points/seconds", shared by every
@@ -57,6 +59,8 @@ export interface InboxDeps {
   replies?: ReplySenderOptions;
   /** Workspace events (webhooks): a message collected, a conversation assigned, a reply published, failed or unknown. */
   events?: InboxEvents;
+  /** Where live updates for the open Inbox screens go (every change, once committed); default: this process only. */
+  channels?: Channels;
   /** Ends the network calls of a reply attempt past its ceiling (the HttpClient). */
   outbound?: { withSignal<T>(signal: AbortSignal, fn: () => Promise<T>): Promise<T> };
 }
@@ -74,28 +78,32 @@ export class InboxService {
   readonly sources: InboxSources;
   readonly replies: InboxReplies;
   readonly replySender: InboxReplySender;
+  /** Live updates of each workspace's inbox (the events stream). */
+  readonly live: InboxLive;
 
   constructor(private readonly d: InboxDeps) {
     const leaseMs = d.options.leaseMs ?? 120_000;
+    this.live = new InboxLive({ channels: d.channels ?? new LocalChannels(d.log), log: d.log });
+    const live = { live: this.live };
     this.ingest = new InboxIngest(d.events ? { events: d.events } : {});
     this.collector = new InboxCollector({
       db: d.db, registry: d.registry, accounts: d.accounts, ingest: this.ingest, metrics: d.metrics, log: d.log,
       budgets: new NetworkBudgets(d.store, 'inbox-read-budget', d.budgets ?? INBOX_READ_BUDGETS),
-      options: { ...d.options, leaseMs },
+      options: { ...d.options, leaseMs }, ...live,
     });
     this.scheduler = new InboxScheduler({ db: d.db, registry: d.registry, leaseMs });
     const { db } = d;
     this.reader = new InboxReader({ db });
-    this.triage = new InboxTriage({ db, roleOf: d.roleOf ?? (async () => null), ...(d.events ? { events: d.events } : {}) });
-    this.readState = new InboxReadState({ db });
-    this.notes = new InboxNotes({ db });
+    this.triage = new InboxTriage({ db, roleOf: d.roleOf ?? (async () => null), ...(d.events ? { events: d.events } : {}), ...live });
+    this.readState = new InboxReadState({ db, ...live });
+    this.notes = new InboxNotes({ db, ...live });
     this.labels = new InboxLabels({ db });
     this.savedReplies = new InboxSavedReplies({ db });
     this.sources = new InboxSources({ db, registry: d.registry });
-    this.replies = new InboxReplies({ db, registry: d.registry });
+    this.replies = new InboxReplies({ db, registry: d.registry, ...live });
     this.replySender = new InboxReplySender({
       db, registry: d.registry, accounts: d.accounts, ingest: this.ingest, metrics: d.metrics, log: d.log, options: d.replies ?? DEFAULT_REPLY_OPTIONS,
-      ...(d.outbound ? { outbound: d.outbound } : {}), ...(d.events ? { events: d.events } : {}),
+      ...(d.outbound ? { outbound: d.outbound } : {}), ...(d.events ? { events: d.events } : {}), ...live,
     });
   }
 

@@ -18,6 +18,7 @@ import { can } from '../workspaces/index.ts';
 import { inboxConversationLabels, inboxConversations, inboxLabels, type ConversationState } from './schema.ts';
 import { conversationNotFound } from './read.ts';
 import type { InboxEvents } from './events.ts';
+import type { ConversationChange, InboxLive } from './live.ts';
 
 export const BULK_MAX = 100;
 
@@ -40,6 +41,7 @@ export class InboxTriage {
     roleOf: (workspaceId: string, userId: string) => Promise<Role | null>;
     /** inbox.conversation.assigned when a conversation's assignee changes. */
     events?: InboxEvents;
+    live?: InboxLive;
   }) {}
 
   /** Applies one change to every conversation in `ids`: all of them, or none when one is not the workspace's (404 naming it). */
@@ -50,7 +52,7 @@ export class InboxTriage {
     const remove = [...new Set(change.removeLabelIds ?? [])];
     const both = add.filter((l) => remove.includes(l));
     if (both.length) throw new Invalid('VALIDATION_FAILED', `Label ${both[0]} is both added and removed; say one.`, [{ field: 'body.addLabelIds', message: 'also in removeLabelIds' }]);
-    await this.d.db.transaction(async (tx) => {
+    const changed = await this.d.db.transaction(async (tx) => {
       await holdWorkspace(tx, workspaceId);
       const rows = await tx.select({
         id: inboxConversations.id, state: inboxConversations.state, assigneeId: inboxConversations.assigneeId, lastMessageAt: inboxConversations.lastMessageAt,
@@ -65,8 +67,10 @@ export class InboxTriage {
       }
       await this.assertLabels(tx, workspaceId, [...add, ...remove]);
       const assigned: Record<string, unknown>[] = [];
+      const changed: { conversationId: string; changes: ConversationChange[] }[] = [];
       for (const row of rows) {
         const after = await this.apply(tx, workspaceId, row, change, add, remove, actor);
+        if (after.changes.length > 0) changed.push({ conversationId: row.id, changes: after.changes });
         if (after.assigneeId === row.assigneeId) continue; // the same assignee again is no event
         assigned.push({
           workspaceId, conversationId: row.id, accountId: row.accountId, provider: row.provider,
@@ -75,11 +79,13 @@ export class InboxTriage {
         });
       }
       await this.d.events?.emitMany(tx, workspaceId, 'inbox.conversation.assigned', assigned);
+      return changed;
     });
+    this.d.live?.publish(workspaceId, changed.map((c) => ({ type: 'conversation.changed' as const, ...c })));
   }
 
-  /** Returns the conversation's assignee and state after the change. */
-  private async apply(tx: Tx, workspaceId: string, row: Row, change: TriageChange, add: string[], remove: string[], actor: Actor): Promise<{ assigneeId: string | null; state: ConversationState }> {
+  /** Returns the conversation's assignee and state after the change, and what changed. */
+  private async apply(tx: Tx, workspaceId: string, row: Row, change: TriageChange, add: string[], remove: string[], actor: Actor): Promise<{ assigneeId: string | null; state: ConversationState; changes: ConversationChange[] }> {
     const assigneeId = change.assigneeId !== undefined ? change.assigneeId : row.assigneeId;
     let state: ConversationState = row.state;
     if (change.state === 'done') state = 'done';
@@ -104,7 +110,11 @@ export class InboxTriage {
     if (Object.keys(details).length > 0) {
       await audit(tx, { action: 'inbox.conversation.updated', workspaceId, targetType: 'inbox_conversation', targetId: row.id, details, ...actor });
     }
-    return { assigneeId, state };
+    const changes: ConversationChange[] = [];
+    if (details.state) changes.push('state');
+    if (details.assignee) changes.push('assignee');
+    if (details.labelsAdded || details.labelsRemoved) changes.push('labels');
+    return { assigneeId, state, changes };
   }
 
   private async assertAssignable(workspaceId: string, userId: string): Promise<void> {

@@ -7,16 +7,30 @@ import type { AuthGuards } from '../../auth/index.ts';
 import type { WorkspaceAccessFactory } from '../../workspaces/index.ts';
 import { DateTime, NullableDateTime, Uuid, isoOrNull } from '../../workspaces/index.ts';
 import type { InboxService } from '../service.ts';
+import type { Metrics } from '../../../infra/metrics.ts';
 import type { ConversationSummary, Message, Note } from '../read.ts';
 import type { Label } from '../labels.ts';
 import type { SavedReply } from '../saved-replies.ts';
 import type { Reply } from '../replies.ts';
 import { CONVERSATION_KINDS, CONVERSATION_STATES, DIRECTIONS, REPLY_STATES } from '../schema.ts';
 
+/** The live events stream's limits and access check (routes/events.ts). */
+export interface InboxStreamOptions {
+  /** Streams this process keeps open at once (INBOX_STREAMS_MAX). */
+  max: number;
+  /** Between two heartbeats (INBOX_STREAM_HEARTBEAT_SECONDS), in milliseconds. */
+  heartbeatMs: number;
+  /** Whether the caller of a stream may still read the workspace (session not revoked, still a member; an API key not revoked). */
+  stillAllowed(req: FastifyRequest, workspaceId: string): Promise<boolean>;
+  metrics?: Metrics;
+}
+
 export interface InboxRouteDeps {
   inbox: InboxService;
   guards: AuthGuards;
   workspaceAccess: WorkspaceAccessFactory;
+  /** The live events stream's limits and access check (routes/events.ts). */
+  streams: InboxStreamOptions;
 }
 
 /** The Fastify instance the inbox routes are added to (with the TypeBox type provider). */
