@@ -12,6 +12,7 @@
 // token do not expire. Each Page is its own connected identity and publishes with its own Page token.
 // Only Pages can be published to. A video is published as a Reel (the documented Reels API; Meta turns
 // feed videos into Reels too): its bytes go to rupload.facebook.com, so no public URL is needed.
+import { postMetrics } from './post-metrics.ts';
 import {
   DEFAULT_GRAPH_VERSION, DEFAULT_POLL, PublishAttempts, appSecret, checkMedia, containersOf, dataOf, graphApi, graphPages, need, oldestMatch, permalinkOf, permanent,
   pollUntil, searchFrom, tokenSetOf, unknownMarker, type Params, type PollOptions,
@@ -287,26 +288,19 @@ export function createFacebook(deps: ProviderDeps, opts: FacebookOptions = {}): 
       if (!remoteId.includes('_')) {
         const v = await get<{ reactions?: { summary?: { total_count?: unknown } }; comments?: { summary?: { total_count?: unknown } } }>(
           'metrics', remoteId, token, { fields: 'reactions.summary(total_count).limit(0),comments.summary(total_count).limit(0)' });
-        const likes = v.reactions?.summary?.total_count;
-        const replies = v.comments?.summary?.total_count;
-        return { ...(typeof likes === 'number' ? { likes } : {}), ...(typeof replies === 'number' ? { replies } : {}), collectedAt: new Date() };
+        return postMetrics({ likes: v.reactions?.summary?.total_count, replies: v.comments?.summary?.total_count });
       }
       // Reactions, comments and shares are standard fields of a Page post (summary counts; UNCONFIRMED: not
       // found in Meta's pages, see docs/NETWORKS.md); views come from post insights, where post_media_view replaced post_impressions.
       const o = await get<{ reactions?: { summary?: { total_count?: unknown } }; comments?: { summary?: { total_count?: unknown } }; shares?: { count?: unknown } }>(
         'metrics', remoteId, token, { fields: 'reactions.summary(total_count).limit(0),comments.summary(total_count).limit(0),shares' });
       const ins = await get<{ data?: { name?: unknown; values?: { value?: unknown }[] }[] }>('metrics', `${remoteId}/insights`, token, { metric: 'post_media_view' });
-      const n = (v: unknown) => (typeof v === 'number' ? v : undefined);
       const views = (ins.data ?? []).find((d) => d.name === 'post_media_view')?.values?.[0]?.value;
-      const likes = n(o.reactions?.summary?.total_count);
-      const replies = n(o.comments?.summary?.total_count);
-      const impressions = n(views);
-      return {
-        ...(likes !== undefined ? { likes } : {}), ...(replies !== undefined ? { replies } : {}),
+      return postMetrics({
+        likes: o.reactions?.summary?.total_count, replies: o.comments?.summary?.total_count, impressions: views,
         // Graph omits `shares` when nobody shared.
-        reposts: n(o.shares?.count) ?? 0,
-        ...(impressions !== undefined ? { impressions } : {}), collectedAt: new Date(),
-      };
+        reposts: o.shares === undefined ? 0 : o.shares.count,
+      });
     },
   };
 }

@@ -12,6 +12,7 @@
 // a container is polled until FINISHED, then media_publish makes it a post. Neither PKCE nor a revocation
 // endpoint is documented for this login, and there is no separate refresh token: the long-lived token itself
 // is refreshed (once it is 24 h old) into a new 60-day token.
+import { postMetrics } from './post-metrics.ts';
 import {
   DEFAULT_GRAPH_VERSION, DEFAULT_POLL, PublishAttempts, anyPublished, appSecret, checkMedia, containersOf, dataOf, graphApi, insightValue, need, oldestMatch,
   permalinkOf, permanent, refreshLongLived, requirePublicUrls, searchFrom, tokenSetOf, unknownMarker, waitForContainer, type Params, type PollOptions,
@@ -259,13 +260,7 @@ export function createInstagram(deps: ProviderDeps, opts: InstagramOptions = {})
         'metrics', `${remoteId}/insights`, account.tokens.accessToken, { metric: isStory ? 'views,replies,shares' : 'views,likes,comments,shares' });
       const data = dataOf(P, 'metrics', r);
       const value = (name: string) => insightValue(data, name);
-      const out: PostMetrics = { collectedAt: new Date() };
-      const likes = value('likes'); const replies = value(isStory ? 'replies' : 'comments'); const reposts = value('shares'); const impressions = value('views');
-      if (likes !== undefined) out.likes = likes;
-      if (replies !== undefined) out.replies = replies;
-      if (reposts !== undefined) out.reposts = reposts;
-      if (impressions !== undefined) out.impressions = impressions;
-      return out;
+      return postMetrics({ likes: value('likes'), replies: value(isStory ? 'replies' : 'comments'), reposts: value('shares'), impressions: value('views') });
     },
   };
 }

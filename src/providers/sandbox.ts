@@ -6,6 +6,7 @@ import type { HttpResponse } from '../infra/http/client.ts';
 import { httpError, malformed, transportError } from './errors.ts';
 import { ProviderError } from './types.ts';
 import { readJson } from './http.ts';
+import { postMetrics } from './post-metrics.ts';
 import { revokeRequest, tokenRequest, type ClientAuth } from './oauth2.ts';
 import type {
   AccountRef, AuthorizeRequest, ConnectedIdentity, ExchangeRequest, FindReplyRequest, InboxItem, InboxPage, InboxPageRequest, PostMetrics, Provider,
@@ -161,7 +162,7 @@ export function createSandbox(deps: ProviderDeps): Provider {
         method: 'GET', url: `${base}/api/posts/${encodeURIComponent(remoteId)}/metrics`, provider: 'sandbox', operation: 'metrics', headers: bearer(account.tokens),
       }));
       const m = read<{ likes: number; reposts: number; replies: number; impressions: number }>(res, 'metrics', false);
-      return { likes: m.likes, reposts: m.reposts, replies: m.replies, impressions: m.impressions, collectedAt: new Date() };
+      return postMetrics(m);
     },
 
     async collectInbox(account: AccountRef, req: InboxPageRequest): Promise<InboxPage> {

@@ -10,6 +10,7 @@
 // with threads_publish; threads and first comments are replies (reply_to_id). Media is downloaded by Meta from
 // MediaItem.publicUrl. No PKCE and no revocation endpoint are documented; the long-lived token itself is
 // refreshed (once 24 h old) into a new 60-day token.
+import { postMetrics } from './post-metrics.ts';
 import {
   DEFAULT_POLL, PublishAttempts, anyPublished, appSecret, checkMedia, containersOf, dataOf, graphApi, insightValue, need, oldestMatch, permalinkOf, permanent,
   refreshLongLived, requirePublicUrls, searchFrom, tokenSetOf, unknownMarker, waitForContainer, type Params, type PollOptions,
@@ -208,13 +209,7 @@ export function createThreads(deps: ProviderDeps, opts: ThreadsOptions = {}): Pr
         'metrics', `${remoteId}/insights`, account.tokens.accessToken, { metric: 'views,likes,replies,reposts,quotes,shares' });
       const data = dataOf(P, 'metrics', r);
       const value = (name: string) => insightValue(data, name);
-      const out: PostMetrics = { collectedAt: new Date() };
-      const likes = value('likes'); const replies = value('replies'); const reposts = value('reposts'); const impressions = value('views');
-      if (likes !== undefined) out.likes = likes;
-      if (replies !== undefined) out.replies = replies;
-      if (reposts !== undefined) out.reposts = reposts;
-      if (impressions !== undefined) out.impressions = impressions;
-      return out;
+      return postMetrics({ likes: value('likes'), replies: value('replies'), reposts: value('reposts'), impressions: value('views') });
     },
   };
 }

@@ -30,7 +30,7 @@ import { xApi } from './x/api.ts';
 import { xAttempts } from './x/attempts.ts';
 import { xIdentities } from './x/identities.ts';
 import { xOAuth } from './x/oauth.ts';
-import { postMetrics, publishPost } from './x/posts.ts';
+import { postFigures, publishPost } from './x/posts.ts';
 import { findByMarker } from './x/reconcile.ts';
 
 export { xError, xRetryAfterMs } from './x/errors.ts';
@@ -76,6 +76,6 @@ export function createX(deps: ProviderDeps): Provider {
     identities: (tokens) => xIdentities(api, tokens),
     publish: (account, post) => publishPost(api, attempts, account, post),
     findByMarker: (account, marker, since) => findByMarker(api, attempts, account, marker, since),
-    metrics: (account, remoteId) => postMetrics(api, account, remoteId),
+    metrics: (account, remoteId) => postFigures(api, account, remoteId),
   };
 }

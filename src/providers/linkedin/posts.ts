@@ -4,6 +4,7 @@
 // https://learn.microsoft.com/en-us/linkedin/marketing/community-management/shares/comments-api); and a
 // Page post's counts (https://learn.microsoft.com/en-us/linkedin/marketing/community-management/organizations/share-statistics).
 import { malformed } from '../errors.ts';
+import { postMetrics } from '../post-metrics.ts';
 import { ProviderError, type AccountRef, type PostMetrics, type PublishRequest, type PublishedPost } from '../types.ts';
 import { PROVIDER, postUrl, type LinkedInApi } from './api.ts';
 import type { Attempts } from './attempts.ts';
@@ -80,5 +81,5 @@ export async function postStatistics(api: LinkedInApi, account: AccountRef, remo
   if (!Array.isArray(els)) throw malformed(PROVIDER, 'metrics', false);
   // No element: LinkedIn has no figures for the post (yet); none are invented.
   const s = els[0]?.totalShareStatistics ?? {};
-  return { likes: s.likeCount, replies: s.commentCount, reposts: s.shareCount, impressions: s.impressionCount, collectedAt: new Date() };
+  return postMetrics({ likes: s.likeCount, replies: s.commentCount, reposts: s.shareCount, impressions: s.impressionCount });
 }

@@ -2,6 +2,7 @@
 // when it answers a post (threads and first comments are replies), and a post's public counts (GET
 // /2/tweets/{id}?tweet.fields=public_metrics: https://docs.x.com/x-api/posts/get-post-by-id).
 import { malformed } from '../errors.ts';
+import { postMetrics } from '../post-metrics.ts';
 import { ProviderError, type AccountRef, type PostMetrics, type PublishRequest, type PublishedPost } from '../types.ts';
 import { PROVIDER, postUrl, type XApi } from './api.ts';
 import type { Attempts } from './attempts.ts';
@@ -36,7 +37,7 @@ export async function publishPost(api: XApi, attempts: Attempts, account: Accoun
   return { remoteId: id, url: postUrl(account.username, id) };
 }
 
-export async function postMetrics(api: XApi, account: AccountRef, remoteId: string): Promise<PostMetrics> {
+export async function postFigures(api: XApi, account: AccountRef, remoteId: string): Promise<PostMetrics> {
   const res = await api.call({
     method: 'GET', url: `${api.base}/2/tweets/${encodeURIComponent(remoteId)}?tweet.fields=public_metrics`, operation: 'metrics', headers: api.bearer(account.tokens),
   });
@@ -48,5 +49,5 @@ export async function postMetrics(api: XApi, account: AccountRef, remoteId: stri
     throw malformed(PROVIDER, 'metrics', false);
   }
   const m = body.data.public_metrics ?? {};
-  return { likes: m.like_count, reposts: m.retweet_count, replies: m.reply_count, impressions: m.impression_count, collectedAt: new Date() };
+  return postMetrics({ likes: m.like_count, reposts: m.retweet_count, replies: m.reply_count, impressions: m.impression_count });
 }
