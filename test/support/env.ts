@@ -34,7 +34,6 @@ export function testConfig(overrides: Record<string, string | undefined> = {}): 
     STARTUP_MAX_ATTEMPTS: '3',
     STARTUP_RETRY_MAX_DELAY_MS: '50',
     SHUTDOWN_TIMEOUT_MS: '5000',
-    HEARTBEAT_INTERVAL_SECONDS: '2',
     WORKER_POLL_INTERVAL_MS: '100',
     READINESS_CACHE_MS: '500',
     PORT: '0',
