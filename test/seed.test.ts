@@ -82,6 +82,36 @@ test('the dataset has the planned size, every target state, and a job for every 
   for (const s of TARGET_STATES) assert.ok((first.targetStates[s] ?? 0) > 0, `no target is ${s}: ${JSON.stringify(first.targetStates)}`);
   assert.equal(first.rows.publish_jobs, first.targetStates.scheduled);
   for (const t of ['publish_attempts', 'post_metrics', 'audit_log', 'webhook_deliveries', 'webhook_attempts', 'api_keys']) assert.ok(first.rows[t]! > 0, t);
+  assert.equal(first.rows.inbox_messages, totals.inboxMessages);
+  for (const t of ['inbox_conversations', 'inbox_labels', 'inbox_conversation_labels', 'inbox_read_state', 'inbox_notes', 'inbox_saved_replies']) assert.ok(first.rows[t]! > 0, t);
+});
+
+test('the inbox agrees with what collection would have written', async () => {
+  const c = new pg.Client({ connectionString: firstDb.url });
+  await c.connect();
+  try {
+    const q = async (sql: string, params: unknown[] = []) => Number((await c.query<{ n: string }>(sql, params)).rows[0]!.n);
+    // Each conversation's counts are its messages' (ingest.ts keeps them so).
+    assert.equal(await q(`select count(*) as n from inbox_conversations ic
+                            join (select conversation_id, count(*) filter (where not deleted) as messages, max(created_on_network) as last_at,
+                                         count(*) filter (where direction = 'inbound') as inbound,
+                                         coalesce(bool_or(direction = 'inbound' and not deleted and text like '%?%'), false) as question
+                                    from inbox_messages group by 1) m on m.conversation_id = ic.id
+                           where ic.message_count <> m.messages or ic.last_message_at <> m.last_at or ic.inbound_seq <> m.inbound or ic.has_question <> m.question`), 0);
+    assert.equal(await q(`select count(*) as n from inbox_conversations ic where not exists (select 1 from inbox_messages m where m.conversation_id = ic.id)`), 0);
+    assert.equal(await q(`select count(*) as n from inbox_messages where deleted and text <> ''`), 0);
+    assert.equal(await q(`select count(*) as n from inbox_messages where created_on_network > $1`, [anchor]), 0);
+    assert.equal(await q(`select count(*) as n from inbox_conversations where state = 'assigned' and assignee_id is null`), 0);
+    for (const s of ['open', 'assigned', 'done']) assert.ok(await q(`select count(*) as n from inbox_conversations where state = $1`, [s]) > 0, s);
+    // Comments on published posts belong to their target; a label's row carries its conversation's key.
+    assert.ok(await q(`select count(*) as n from inbox_conversations where target_id is not null`) > 0);
+    assert.equal(await q(`select count(*) as n from inbox_conversations ic join post_targets t on t.id = ic.target_id
+                           where t.state <> 'published' or t.account_id <> ic.account_id or t.remote_id <> ic.root_remote_id`), 0);
+    assert.equal(await q(`select count(*) as n from inbox_conversation_labels l join inbox_conversations ic on ic.id = l.conversation_id
+                           where l.last_message_at <> ic.last_message_at or l.workspace_id <> ic.workspace_id`), 0);
+  } finally {
+    await c.end();
+  }
 });
 
 test('what is scheduled is ahead of the anchor, with its job at its time; what is over is behind it', async () => {
@@ -186,6 +216,16 @@ test('the API serves the seeded data to a seeded member: sign-in, posts, calenda
   assert.equal(approvals.status, 200);
   assert.ok((approvals.body as { posts: unknown[] }).posts.length > 0);
 
+  // The inbox: a search, then one conversation with its messages.
+  const found = await app.call('GET', `/api/workspaces/${largest.id}/inbox/conversations?q=refund&limit=20`, { token });
+  assert.equal(found.status, 200);
+  const convs = (found.body as { conversations: { id: string; messageCount: number }[] }).conversations;
+  assert.ok(convs.length > 0, 'a search of the seeded inbox finds conversations');
+  const conv = await app.call('GET', `/api/workspaces/${largest.id}/inbox/conversations/${convs[0]!.id}`, { token });
+  assert.equal(conv.status, 200);
+  // Seeded conversations have at most 11 messages: all on the first page.
+  assert.equal((conv.body as { messages: { deleted: boolean }[] }).messages.filter((m) => !m.deleted).length, convs[0]!.messageCount);
+
   const mediaList = await app.call('GET', `/api/workspaces/${largest.id}/media?limit=5`, { token });
   assert.equal(mediaList.status, 200);
   const item = (mediaList.body as { media: { id: string }[] }).media[0]!;
@@ -222,6 +262,7 @@ test('allin loadtest agency runs against the seeded workspaces and reports every
     'calendar, a month (perDay=4)', 'calendar, a week (perDay=12)', 'calendar, the busiest day, first page (perDay=50)',
     'calendar, the busiest day, next page (perDay=50, cursor=nextCursor)', 'posts created before a day of the past year, page after page (limit=50, before)',
     'members, page after page (limit=50)', 'accounts, page after page (limit=50)', 'the busiest day (of the months read):',
+    'inbox search, page after page (limit=25, q=a word people write)', 'inbox, a conversation opened (its post, notes, messages and replies)',
   ]) assert.ok(text.includes(row), `the printed report names "${row}":\n${text}`);
   assert.match(text, /server memory \(RSS\) while serving the largest workspace/);
 });
@@ -229,7 +270,7 @@ test('allin loadtest agency runs against the seeded workspaces and reports every
 test('the agency scenario asks the calendar with the web app\'s parameters and follows each list\'s nextCursor', () => {
   const place = {
     label: 'largest' as const, id: 'w1', name: 'W', timeZone: 'Europe/Paris', accounts: ['a1'], webhooks: ['h1'],
-    busiestDay: { date: '2026-12-09', total: 400, cursor: 'c1' },
+    busiestDay: { date: '2026-12-09', total: 400, cursor: 'c1' }, inboxLabels: ['l1'], conversations: ['c9'],
   };
   const routes = agencyRoutes(new Date('2026-12-07T12:00:00Z'));
   const first = (name: string) => routes.find((r) => r.name.startsWith(name))!.request(place, {}, () => 0.5).path;
@@ -243,4 +284,11 @@ test('the agency scenario asks the calendar with the web app\'s parameters and f
   assert.equal(media.request(place, cursors, () => 0).path, '/api/workspaces/w1/media?limit=50');
   media.after!({ status: '200', headers: {}, text: JSON.stringify({ media: [], nextCursor: 'n1' }) }, cursors);
   assert.equal(media.request(place, cursors, () => 0).path, '/api/workspaces/w1/media?limit=50&cursor=n1');
+  // The inbox: filters and searches as the web app asks them, and a conversation the set-up found.
+  assert.equal(first('inbox, page after page'), '/api/workspaces/w1/inbox/conversations?limit=25');
+  assert.equal(first('inbox search'), '/api/workspaces/w1/inbox/conversations?limit=25&q=shipping');
+  assert.equal(first('inbox, a conversation opened'), '/api/workspaces/w1/inbox/conversations/c9');
+  const filtered = routes.find((r) => r.name.startsWith('inbox filtered'))!;
+  const filters = new Set([0, 0.2, 0.4, 0.55, 0.7, 0.9].map((x) => filtered.request(place, {}, () => x).path.split('&')[1]!.split('=')[0]));
+  assert.deepEqual([...filters].sort(), ['accountId', 'assignee', 'labelId', 'question', 'state', 'unread']);
 });

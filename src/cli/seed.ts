@@ -98,7 +98,7 @@ export async function seedCommand(args: string[], config: Config, log: Logger): 
     const totals = planTotals(plan);
     const say = values.json ? () => {} : (line: string) => console.log(line);
     say(`Seeding ${where}: seed ${seed}, scale ${scale}, anchor ${anchor.toISOString()}`);
-    say(`  ${totals.workspaces} workspaces, ${totals.users} users, ${totals.accounts} accounts, ${totals.posts.toLocaleString('en-US')} posts, ${totals.targets.toLocaleString('en-US')} targets, ${totals.media} media`);
+    say(`  ${totals.workspaces} workspaces, ${totals.users} users, ${totals.accounts} accounts, ${totals.posts.toLocaleString('en-US')} posts, ${totals.targets.toLocaleString('en-US')} targets, ${totals.media} media, ${totals.inboxMessages.toLocaleString('en-US')} inbox messages`);
     // One hash for every member: argon2id is slow on purpose, and they all share the password.
     const passwordHash = await new PasswordHasher({ maxWaitMs: 60_000 }).hash(password);
     const result = await seedDatabase(pool, {

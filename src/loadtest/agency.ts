@@ -12,7 +12,7 @@ import type { Sampler } from './server-metrics.ts';
 import { SetupError, type Credentials } from './users.ts';
 import { BASELINE_WORKSPACE_NAME, DEFAULT_SEED_PASSWORD, LARGEST_WORKSPACE_NAME, SEED_OWNER_EMAIL } from '../seed/plan.ts';
 
-export const GOALS = { pageP95Ms: 50, monthP95Ms: 150, maxP95Ratio: 2, rssBytes: 300 * 1024 * 1024 } as const;
+export const GOALS = { pageP95Ms: 50, monthP95Ms: 150, inboxListP95Ms: 25, conversationP95Ms: 15, maxP95Ratio: 2, rssBytes: 300 * 1024 * 1024 } as const;
 
 /** A workspace as the scenario reads it: what its routes need (ids found before the run). */
 export interface Place {
@@ -28,6 +28,9 @@ export interface Place {
    * target, so that both workspaces ask the same thing: a day after a cursor.
    */
   busiestDay: { date: string; total: number; cursor: string };
+  /** The inbox's labels, and conversations to open (the newest, as a team opens them). */
+  inboxLabels: string[];
+  conversations: string[];
 }
 
 /** What one virtual user carries from request to request on one workspace: the cursors it follows. */
@@ -49,9 +52,9 @@ const ws = (p: Place) => `/api/workspaces/${p.id}`;
 const MAX_DEPTH = 20;
 
 /** Follows a list's cursor: the first page, then the next ones, back to the first after MAX_DEPTH or the end. */
-function paged(name: string, first: (p: Place, random: () => number) => string, next: (path: string, cursor: string) => string, cursorOf: (body: Record<string, unknown>) => string | null | undefined): Route {
+function paged(name: string, first: (p: Place, random: () => number) => string, next: (path: string, cursor: string) => string, cursorOf: (body: Record<string, unknown>) => string | null | undefined, goalP95Ms: number = GOALS.pageP95Ms): Route {
   return {
-    name, goalP95Ms: GOALS.pageP95Ms,
+    name, goalP95Ms,
     request(p, cursors, random) {
       const c = cursors[name];
       const depth = Number(cursors[`${name}#depth`] ?? 0);
@@ -131,7 +134,33 @@ export function agencyRoutes(today = new Date()): Route[] {
     paged(`API keys, page after page (limit=${LIMIT})`, (p) => `${ws(p)}/api-keys?limit=${LIMIT}`, withCursor, next),
     paged(`members, page after page (limit=${LIMIT})`, (p) => `${ws(p)}/members?limit=${LIMIT}`, withCursor, next),
     paged(`accounts, page after page (limit=${LIMIT})`, (p) => `${ws(p)}/accounts?limit=${LIMIT}`, withCursor, next),
+    // The inbox (issue 17's goals: 25 ms for a list with filters or a search, 15 ms to open a conversation).
+    paged(`inbox, page after page (limit=${INBOX_LIMIT})`, (p) => `${ws(p)}/inbox/conversations?limit=${INBOX_LIMIT}`, withCursor, next, GOALS.inboxListP95Ms),
+    paged(`inbox filtered, page after page (limit=${INBOX_LIMIT}, one of state, assignee, question, unread, account, label)`,
+      (p, random) => `${ws(p)}/inbox/conversations?limit=${INBOX_LIMIT}&${inboxFilter(p, random)}`, withCursor, next, GOALS.inboxListP95Ms),
+    paged(`inbox search, page after page (limit=${INBOX_LIMIT}, q=a word people write)`,
+      (p, random) => `${ws(p)}/inbox/conversations?limit=${INBOX_LIMIT}&q=${encodeURIComponent(pick(INBOX_WORDS, random))}`, withCursor, next, GOALS.inboxListP95Ms),
+    {
+      name: 'inbox, a conversation opened (its post, notes, messages and replies)', goalP95Ms: GOALS.conversationP95Ms,
+      request: (p, _c, random) => ({ method: 'GET', path: `${ws(p)}/inbox/conversations/${pick(p.conversations, random)}` }),
+    },
   ];
+}
+
+/** The inbox list as the web app pages it. */
+const INBOX_LIMIT = 25;
+/** Words the seeded comments carry (src/seed/texts.ts), as a team searches for them. */
+const INBOX_WORDS = ['refund', 'order', 'tickets', 'Berlin', 'shipping', 'crashing', 'discount', '"link in your bio"'] as const;
+
+function inboxFilter(p: Place, random: () => number): string {
+  switch (Math.floor(random() * 6)) {
+    case 0: return `state=${pick(['open', 'assigned', 'done'], random)}`;
+    case 1: return `assignee=${pick(['me', 'none'], random)}`;
+    case 2: return 'question=true';
+    case 3: return 'unread=true';
+    case 4: return `accountId=${pick(p.accounts, random)}`;
+    default: return p.inboxLabels.length ? `labelId=${pick(p.inboxLabels, random)}` : 'state=open';
+  }
 }
 
 /** The first and last day (YYYY-MM-DD) of the month `offset` months from today's. */
@@ -242,7 +271,13 @@ export async function findPlaces(target: Target, token: string, ids: { largest: 
     if (accounts.length === 0) throw new SetupError(`agency set-up: "${w.name}" has no social accounts, so there is no queue to read`);
     if (webhooks.length === 0) throw new SetupError(`agency set-up: "${w.name}" has no webhooks, so there is no delivery log to read`);
     const zone = detail.settings.timeZone;
-    return { label, id: w.id, name: w.name, timeZone: zone, accounts: accounts.map((a) => a.id), webhooks: webhooks.map((h) => h.id), busiestDay: await busiest(w, zone) };
+    const { labels } = await get<{ labels: { id: string }[] }>(`/api/workspaces/${w.id}/inbox/labels?limit=100`);
+    const { conversations } = await get<{ conversations: { id: string }[] }>(`/api/workspaces/${w.id}/inbox/conversations?limit=100`);
+    if (conversations.length === 0) throw new SetupError(`agency set-up: "${w.name}" has no inbox conversations to open: seed the database with this version of allin seed`);
+    return {
+      label, id: w.id, name: w.name, timeZone: zone, accounts: accounts.map((a) => a.id), webhooks: webhooks.map((h) => h.id), busiestDay: await busiest(w, zone),
+      inboxLabels: labels.map((l) => l.id), conversations: conversations.map((c) => c.id),
+    };
   };
   return [
     await describe(find(ids.largest, LARGEST_WORKSPACE_NAME, '--workspace'), 'largest'),

@@ -36,23 +36,25 @@ export function helpersSql(seed: number, anchor: string): string[] {
     `create temp table seed_const (
        anchor timestamptz not null, sentences text[] not null, tags text[] not null,
        img_bytes int[] not null, img_sha text[] not null, img_w int[] not null, img_h int[] not null,
-       password_hash text not null, slots jsonb not null, slot_days int[] not null, slot_times text[] not null, sim_url text not null
+       password_hash text not null, slots jsonb not null, slot_days int[] not null, slot_times text[] not null, sim_url text not null,
+       comments text[] not null
      ) on commit drop`,
     `create temp table seed_ws (
-       w int primary key, name text, tz text, require_approval boolean, accounts int, posts int, media int, api_keys int, webhooks int,
-       id uuid, post_start bigint, owner_id uuid, writers int
+       w int primary key, name text, tz text, require_approval boolean, accounts int, posts int, media int, api_keys int, webhooks int, inbox int,
+       id uuid, post_start bigint, inbox_start bigint, owner_id uuid, writers int
      ) on commit drop`,
     `create temp table seed_members (w int, ord int, email text, name text, role text, user_id uuid) on commit drop`,
   ];
 }
 
-/** Fills seed_const ($1…$12), seed_ws ($13: the plan's workspaces as JSON) and seed_members ($14). */
-export const FILL_CONST_SQL = `insert into seed_const values ($1::timestamptz, $2::text[], $3::text[], $4::int[], $5::text[], $6::int[], $7::int[], $8, $9::jsonb, $10::int[], $11::text[], $12)`;
+/** Fills seed_const ($1…$13), seed_ws (the plan's workspaces as JSON) and seed_members. */
+export const FILL_CONST_SQL = `insert into seed_const values ($1::timestamptz, $2::text[], $3::text[], $4::int[], $5::text[], $6::int[], $7::int[], $8, $9::jsonb, $10::int[], $11::text[], $12, $13::text[])`;
 export const FILL_WS_SQL = `
-  insert into seed_ws (w, name, tz, require_approval, accounts, posts, media, api_keys, webhooks, id, post_start)
-  select x.w, x.name, x.tz, x.require_approval, x.accounts, x.posts, x.media, x.api_keys, x.webhooks, pg_temp.uid('workspace', x.w::text),
-         coalesce(sum(x.posts) over (order by x.w rows between unbounded preceding and 1 preceding), 0)
-    from json_to_recordset($1::json) as x(w int, name text, tz text, require_approval boolean, accounts int, posts int, media int, api_keys int, webhooks int)`;
+  insert into seed_ws (w, name, tz, require_approval, accounts, posts, media, api_keys, webhooks, inbox, id, post_start, inbox_start)
+  select x.w, x.name, x.tz, x.require_approval, x.accounts, x.posts, x.media, x.api_keys, x.webhooks, x.inbox, pg_temp.uid('workspace', x.w::text),
+         coalesce(sum(x.posts) over (order by x.w rows between unbounded preceding and 1 preceding), 0),
+         coalesce(sum(x.inbox) over (order by x.w rows between unbounded preceding and 1 preceding), 0)
+    from json_to_recordset($1::json) as x(w int, name text, tz text, require_approval boolean, accounts int, posts int, media int, api_keys int, webhooks int, inbox int)`;
 export const FILL_MEMBERS_SQL = `
   insert into seed_members (w, ord, email, name, role, user_id)
   select x.w, x.ord, x.email, x.name, x.role, pg_temp.uid('user', x.email)
@@ -342,6 +344,135 @@ export const STEPS: Step[] = [
            cross join unnest(array[1, 6, 24, 72, 168, 720], array[0.3, 0.6, 0.85, 0.95, 0.98, 1.0]) as x(hours, f), seed_const c
           where t.state = 'published' and t.finished_at + x.hours * interval '1 hour' + interval '7 seconds' <= c.anchor
           order by 7, t.id`,
+    ],
+  },
+  {
+    // Comments on the accounts' posts (most on posts published through AllIN, the newest first, some on other
+    // posts of the account), mentions, and the team's answers, up to a week after each post; conversations
+    // older than a week mostly done, the recent ones open or assigned; labels, notes, the owner's read state.
+    name: 'inbox',
+    sql: [
+      // Conversations of 1 to 11 messages (mentions 1 to 2), as many as fill the workspace's share; the
+      // sizes are drawn for `inbox` of them (a sure upper bound), and those past the share dropped.
+      `create temp table seed_conv on commit drop as
+         with drawn as materialized (
+           select w.w, w.id as workspace_id, w.accounts, w.inbox, w.owner_id, w.writers, c, w.inbox_start + c as n,
+                  case when pg_temp.r(w.inbox_start + c, 60) < 0.2 then 'mention' else 'post_thread' end as kind
+             from seed_ws w, generate_series(0, w.inbox - 1) c where w.inbox > 0
+         ), sized as materialized (
+           select d.*, case when d.kind = 'mention' then 1 + pg_temp.ri(d.n, 61, 2) else 1 + pg_temp.ri(d.n, 61, 11) end as size0
+             from drawn d
+         ), placed as materialized (
+           select s.*, (coalesce(sum(s.size0) over (partition by s.w order by s.c rows between unbounded preceding and 1 preceding), 0))::int as first
+             from sized s
+         )
+         select p.w, p.workspace_id, p.owner_id, p.writers, p.c, p.n, p.kind, p.first, least(p.size0, p.inbox - p.first) as size,
+                pg_temp.uid('conversation', p.n::text) as id,
+                (row_number() over (partition by p.w, p.kind order by p.c) - 1)::int as j, pg_temp.ri(p.n, 62, p.accounts) as a
+           from placed p where p.first < p.inbox`,
+      `create temp table seed_pub on commit drop as
+         select t.w, t.id as target_id, t.account_id, t.finished_at, t.url_base, (t.t * 10)::text as remote_id, p.text,
+                (row_number() over (partition by t.w order by t.finished_at desc, t.id) - 1)::int as j
+           from seed_targets t join seed_posts p on p.id = t.post_id where t.state = 'published'`,
+      `create unique index on seed_pub (w, j)`,
+      `analyze seed_conv`,
+      `create temp table seed_roots on commit drop as
+         select cv.*, coalesce(pb.account_id, acc.id) as account_id, acc_row.username as account_handle, pb.target_id,
+                coalesce(pb.remote_id, case when cv.kind = 'mention' then 'seed-mention-' else 'seed-post-' end || cv.n) as root_remote_id,
+                coalesce(pb.url_base || pb.remote_id, c.sim_url || '/sandbox/p/seed-' || cv.n) as root_url,
+                coalesce(pb.text, case when cv.kind = 'mention' then '@' || acc_row.username || ' ' else '' end
+                  || c.sentences[1 + pg_temp.ri(cv.n, 63, cardinality(c.sentences))]) as root_text,
+                case when cv.kind = 'mention' then 'fan_' || pg_temp.ri(cv.n, 64, 20000) else acc_row.username end as root_author,
+                coalesce(pb.finished_at, c.anchor - interval '10 minutes' - power(pg_temp.r(cv.n, 65), 2) * interval '365 days') as root_at
+           from seed_conv cv
+           join seed_accounts acc on acc.w = cv.w and acc.a = cv.a
+           left join seed_pub pb on cv.kind = 'post_thread' and pb.w = cv.w and pb.j = cv.j
+           join social_accounts acc_row on acc_row.id = coalesce(pb.account_id, acc.id), seed_const c`,
+      `create temp table seed_imsgs on commit drop as
+         with m as materialized (
+           select r.id as conversation_id, r.workspace_id, r.account_id, r.account_handle, i,
+                  (select inbox_start from seed_ws where w = r.w) + r.first + i as n,
+                  r.root_at + least(c.anchor - r.root_at, interval '7 days') * ((i + pg_temp.r(r.n * 16 + i, 66)) / r.size) as at,
+                  i > 0 and pg_temp.r(r.n * 16 + i, 67) < 0.2 as outbound
+             from seed_roots r cross join generate_series(0, r.size - 1) i, seed_const c
+         )
+         select pg_temp.uid('inbox-message', m.n::text) as id, m.workspace_id, m.account_id, m.conversation_id, 'seed-m-' || m.n as remote_id,
+                case when m.i > 0 and pg_temp.r(m.n, 68) < 0.5 then 'seed-m-' || (m.n - 1) end as parent_remote_id,
+                c.sim_url || '/sandbox/c/seed-m-' || m.n as url,
+                case when m.outbound then 'seed-account-' || m.account_id else 'fan-' || pg_temp.ri(m.n, 69, 20000) end as author_remote_id,
+                case when m.outbound then m.account_handle else 'fan_' || pg_temp.ri(m.n, 69, 20000) end as author_handle,
+                case when m.outbound then null else 'Fan ' || pg_temp.ri(m.n, 69, 20000) end as author_name,
+                case when not m.outbound and pg_temp.r(m.n, 76) < 0.01 then '' -- deleted on the network since it was collected
+                     when m.outbound then c.comments[21 + pg_temp.ri(m.n, 70, 4)]
+                     else c.comments[1 + pg_temp.ri(m.n, 70, 20)] || case when pg_temp.r(m.n, 71) < 0.3 then ' ' || c.comments[1 + pg_temp.ri(m.n, 72, 20)] else '' end end as text,
+                case when pg_temp.r(m.n, 73) < 0.9 then 'en' end as language,
+                case when m.outbound then 'outbound' else 'inbound' end as direction,
+                m.at as created_on_network, m.at + interval '20 seconds' + pg_temp.r(m.n, 74) * interval '5 minutes' as received_at,
+                case when pg_temp.r(m.n, 75) < 0.02 then m.at + interval '5 minutes' end as edited_at, pg_temp.r(m.n, 75) < 0.02 as edited,
+                not m.outbound and pg_temp.r(m.n, 76) < 0.01 as deleted, not m.outbound and pg_temp.r(m.n, 76) between 0.01 and 0.015 as hidden, m.n
+           from m, seed_const c`,
+      // What the ingest keeps on each conversation (ingest.ts), from its messages; the deleted ones were deleted after they arrived.
+      `create temp table seed_conv_sums on commit drop as
+         select conversation_id, (count(*) filter (where not deleted))::int as messages, max(created_on_network) as last_at,
+                max(created_on_network) filter (where direction = 'inbound') as last_inbound_at,
+                (count(*) filter (where direction = 'inbound'))::int as inbound,
+                coalesce(bool_or(direction = 'inbound' and not deleted and text like '%?%'), false) as question
+           from seed_imsgs group by conversation_id`,
+      `insert into inbox_conversations (id, workspace_id, account_id, provider, kind, root_remote_id, root_url, root_text, root_author_handle, root_created_at,
+                                        target_id, state, assignee_id, has_question, message_count, last_message_at, last_inbound_at, inbound_seq, created_at, updated_at)
+         select r.id, r.workspace_id, r.account_id, 'sandbox', r.kind, r.root_remote_id, r.root_url, r.root_text, r.root_author, r.root_at, r.target_id,
+                x.state, case when x.state = 'assigned' or (x.state = 'done' and pg_temp.r(r.n, 78) < 0.5) then wr.user_id end,
+                s.question, s.messages, s.last_at, s.last_inbound_at, s.inbound, r.root_at + interval '1 minute', s.last_at + interval '1 minute'
+           from seed_roots r join seed_conv_sums s on s.conversation_id = r.id
+           join seed_writers wr on wr.w = r.w and wr.i = pg_temp.ri(r.n, 79, r.writers)
+           cross join lateral (select case when s.last_at < (select anchor from seed_const) - interval '7 days' then case when pg_temp.r(r.n, 77) < 0.85 then 'done' else 'open' end
+                                           else case when pg_temp.r(r.n, 77) < 0.55 then 'open' when pg_temp.r(r.n, 77) < 0.85 then 'assigned' else 'done' end
+                                      end as state) x
+          order by r.root_at, r.id`,
+      `insert into inbox_messages (id, workspace_id, account_id, conversation_id, provider, remote_id, parent_remote_id, url, author_remote_id,
+                                   author_handle, author_name, text, language, direction, created_on_network, received_at, edited_at, edited, deleted, hidden)
+         select id, workspace_id, account_id, conversation_id, 'sandbox', remote_id, parent_remote_id, url, author_remote_id,
+                author_handle, author_name, text, language, direction, created_on_network, received_at, edited_at, edited, deleted, hidden
+           from seed_imsgs order by created_on_network, n`,
+      `create temp table seed_ilabels on commit drop as
+         select w.w, w.id as workspace_id, l, pg_temp.uid('inbox-label', w.w || ':' || l) as id,
+                (array['Question', 'Complaint', 'Praise', 'Sales lead', 'Urgent', 'Spam'])[l + 1] as name,
+                (array['#2563eb', '#dc2626', '#16a34a', '#9333ea', '#ea580c', '#6b7280'])[l + 1] as color
+           from seed_ws w, generate_series(0, 5) l where w.inbox > 0`,
+      `insert into inbox_labels (id, workspace_id, name, color, created_at, updated_at)
+         select l.id, l.workspace_id, l.name, l.color, c.anchor - interval '390 days' + l.l * interval '1 hour', c.anchor - interval '390 days' + l.l * interval '1 hour'
+           from seed_ilabels l, seed_const c order by l.w, l.l`,
+      // A quarter of the conversations carry a label, some two.
+      `insert into inbox_conversation_labels (conversation_id, label_id, workspace_id, last_message_at)
+         select distinct on (ic.id, l.id) ic.id, l.id, ic.workspace_id, ic.last_message_at
+           from seed_roots r join inbox_conversations ic on ic.id = r.id
+           cross join lateral (select pg_temp.ri(r.n, 81, 6) as l where pg_temp.r(r.n, 80) < 0.25
+                               union all select pg_temp.ri(r.n, 83, 6) where pg_temp.r(r.n, 82) < 0.05) pick
+           join seed_ilabels l on l.w = r.w and l.l = pick.l
+          order by ic.id, l.id`,
+      // The owner has read what is done.
+      `insert into inbox_read_state (user_id, conversation_id, workspace_id, seen_inbound_seq, read_at)
+         select w.owner_id, ic.id, ic.workspace_id, ic.inbound_seq, least(ic.last_message_at + interval '1 hour', c.anchor - interval '1 minute')
+           from inbox_conversations ic join seed_ws w on w.id = ic.workspace_id, seed_const c
+          where ic.state = 'done' order by ic.id`,
+      `insert into inbox_notes (id, workspace_id, conversation_id, author_id, text, created_at)
+         select pg_temp.uid('inbox-note', r.n::text), r.workspace_id, r.id, wr.user_id,
+                (array['Passed to the support team, ticket opened.', 'Customer is a partner, answer with care.', 'Asked the product team, waiting.',
+                       'Duplicate of the email thread, answered there.'])[1 + pg_temp.ri(r.n, 85, 4)],
+                least(s.last_at + interval '30 minutes', c.anchor - interval '1 minute')
+           from seed_roots r join seed_conv_sums s on s.conversation_id = r.id
+           join seed_writers wr on wr.w = r.w and wr.i = pg_temp.ri(r.n, 86, r.writers), seed_const c
+          where pg_temp.r(r.n, 84) < 0.04 order by 6, 1`,
+      `insert into inbox_saved_replies (id, workspace_id, name, text, created_by, created_at, updated_at)
+         select pg_temp.uid('inbox-saved-reply', w.w || ':' || k), w.id, x.name, x.text, w.owner_id,
+                c.anchor - interval '380 days' + k * interval '1 day', c.anchor - interval '380 days' + k * interval '1 day'
+           from seed_ws w cross join lateral unnest(
+             array['Thanks', 'Order help', 'Shipping', 'Refunds', 'Bug report', 'Opening hours'],
+             array['Thank you, {author}!', 'Sorry about that, {author}: please send us your order number in a direct message and we will sort it out today.',
+                   'We ship worldwide; delivery is free over 50 euros.', 'Refunds take 3 to 5 working days once the parcel is back with us.',
+                   'Thanks for the report, {author}: our team is on it.', 'Our stores are open Monday to Saturday, 9 to 19.']
+           ) with ordinality as x(name, text, k), seed_const c
+          where w.inbox > 0 order by w.w, k`,
     ],
   },
   {

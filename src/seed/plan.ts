@@ -15,6 +15,9 @@ export const DEFAULT_SEED_PASSWORD = 'seeded-Agency-harbour-lantern-2026';
 
 export const WORKSPACE_COUNT = 50;
 export const BASELINE_POSTS = 20;
+/** Inbox messages across every workspace at scale 1 (the inbox benchmark's million), and the baseline's. */
+export const INBOX_MESSAGES = 1_000_000;
+export const BASELINE_INBOX_MESSAGES = 40;
 
 /** Weekly posting slots every seeded account has (ISO weekday, local time), for the queue. */
 export const SEED_SLOTS = [1, 2, 3, 4, 5].flatMap((weekday) => ['09:00', '12:30', '17:00'].map((time) => ({ weekday, time })));
@@ -39,6 +42,8 @@ export interface WorkspaceSpec {
   media: number;
   apiKeys: number;
   webhooks: number;
+  /** Inbox messages (comments, replies, mentions and the team's answers) collected for its accounts. */
+  inboxMessages: number;
 }
 
 export interface SeedPlan {
@@ -71,11 +76,13 @@ export function seedPlan(seed: number, scale: number): SeedPlan {
   workspaces.push({
     index: 0, name: LARGEST_WORKSPACE_NAME, timeZone: 'Europe/Berlin', requireApproval: true,
     accounts: at(100, scale, 5), members: agency, posts: at(100_000, scale, 50), media: at(2_000, scale, 20), apiKeys: 12, webhooks: 3,
+    inboxMessages: 0, // the rest of the million, below
   });
   // The baseline: the same owner and admins, so one sign-in reads both workspaces with the same rights.
   workspaces.push({
     index: 1, name: BASELINE_WORKSPACE_NAME, timeZone: 'Europe/Berlin', requireApproval: true,
     accounts: 3, members: agency.filter((m) => m.role === 'owner' || m.role === 'admin'), posts: BASELINE_POSTS, media: 5, apiKeys: 2, webhooks: 1,
+    inboxMessages: BASELINE_INBOX_MESSAGES,
   });
   // Small workspaces from 5 to 3,000 posts (geometric), each with its own owner and a few members.
   for (let i = 2; i < WORKSPACE_COUNT; i++) {
@@ -90,8 +97,13 @@ export function seedPlan(seed: number, scale: number): SeedPlan {
       index: i, name: `Client ${pad(i)}`, timeZone: ZONES[i % ZONES.length]!, requireApproval: i % 3 === 0,
       accounts: 1 + (i % 6), members, posts: at(fullPosts, scale, 1), media: at(Math.min(300, Math.round(fullPosts / 10)), scale, 0),
       apiKeys: i % 3, webhooks: i % 4 === 0 ? 1 : 0,
+      // About 25 comments and mentions for every post a small client has: its share of the million.
+      inboxMessages: at(fullPosts * 25, scale, 0),
     });
   }
+  // The agency's accounts draw the rest of the million (about 40% of it).
+  const others = workspaces.reduce((a, w) => a + w.inboxMessages, 0);
+  workspaces[0]!.inboxMessages = Math.max(at(50_000, scale, 50), at(INBOX_MESSAGES, scale, 0) - others);
   return { seed, scale, workspaces };
 }
 
@@ -101,12 +113,13 @@ export function targetsOfPost(ws: WorkspaceSpec, k: number): number {
 }
 
 /** Totals a plan will insert, for the summary and the tests. */
-export function planTotals(plan: SeedPlan): { workspaces: number; users: number; accounts: number; posts: number; targets: number; media: number } {
+export function planTotals(plan: SeedPlan): { workspaces: number; users: number; accounts: number; posts: number; targets: number; media: number; inboxMessages: number } {
   const users = new Set(plan.workspaces.flatMap((w) => w.members.map((m) => m.email)));
   let targets = 0;
   for (const w of plan.workspaces) for (let k = 0; k < w.posts; k++) targets += targetsOfPost(w, k);
   return {
     workspaces: plan.workspaces.length, users: users.size, accounts: plan.workspaces.reduce((a, w) => a + w.accounts, 0),
     posts: plan.workspaces.reduce((a, w) => a + w.posts, 0), targets, media: plan.workspaces.reduce((a, w) => a + w.media, 0),
+    inboxMessages: plan.workspaces.reduce((a, w) => a + w.inboxMessages, 0),
   };
 }

@@ -6,7 +6,7 @@ import type { TokenCipher } from '../infra/crypto/token-cipher.ts';
 import type { MediaStorage } from '../modules/media/storage.ts';
 import { helpersSql, FILL_CONST_SQL, FILL_WS_SQL, FILL_MEMBERS_SQL, STEPS } from './dataset-sql.ts';
 import { SEED_SLOTS, type SeedPlan } from './plan.ts';
-import { SENTENCES, TAGS } from './texts.ts';
+import { COMMENTS, SENTENCES, TAGS } from './texts.ts';
 import { seedImages, writeMediaFiles } from './media-files.ts';
 import { PUBLISH_TASK } from '../modules/posts/jobs.ts';
 
@@ -42,6 +42,7 @@ export interface SeedResult {
 export const SEEDED_TABLES = [
   'users', 'workspaces', 'memberships', 'social_accounts', 'posting_schedules', 'media', 'api_keys', 'webhooks', 'posts', 'post_targets',
   'publish_attempts', 'post_metrics', 'audit_log', 'webhook_deliveries', 'webhook_attempts',
+  'inbox_conversations', 'inbox_messages', 'inbox_labels', 'inbox_conversation_labels', 'inbox_read_state', 'inbox_notes', 'inbox_saved_replies',
 ] as const;
 
 export async function seedDatabase(pool: pg.Pool, input: SeedInput): Promise<SeedResult> {
@@ -65,11 +66,11 @@ export async function seedDatabase(pool: pg.Pool, input: SeedInput): Promise<See
         await client.query(FILL_CONST_SQL, [
           input.anchor.toISOString(), SENTENCES, TAGS, images.map((i) => i.bytes.length), images.map((i) => i.sha256), images.map((i) => i.width),
           images.map((i) => i.height), input.passwordHash, JSON.stringify(SEED_SLOTS), SEED_SLOTS.map((s) => s.weekday), SEED_SLOTS.map((s) => s.time),
-          input.simulatorUrl.replace(/\/+$/, ''),
+          input.simulatorUrl.replace(/\/+$/, ''), COMMENTS,
         ]);
         await client.query(FILL_WS_SQL, [JSON.stringify(plan.workspaces.map((w) => ({
           w: w.index, name: w.name, tz: w.timeZone, require_approval: w.requireApproval, accounts: w.accounts, posts: w.posts, media: w.media,
-          api_keys: w.apiKeys, webhooks: w.webhooks,
+          api_keys: w.apiKeys, webhooks: w.webhooks, inbox: w.inboxMessages,
         })))]);
         await client.query(FILL_MEMBERS_SQL, [JSON.stringify(plan.workspaces.flatMap((w) => w.members.map((m, ord) => ({ w: w.index, ord, ...m }))))]);
       });

@@ -37,3 +37,34 @@ export const SENTENCES = [
 ];
 
 export const TAGS = ['#newin', '#behindthescenes', '#teamwork', '#sale', '#launch', '#community', '#sustainability', '#tips', '#events', '#hiring', '#thankyou', '#weekend'];
+
+/**
+ * What people write under an agency's posts and when they mention a brand, and the team's answers: one or
+ * two at a time. Some are questions (the inbox's question filter), some carry the words a search looks for.
+ */
+export const COMMENTS = [
+  'Love this!',
+  'When does the sale end?',
+  'Is this available in blue?',
+  'My order has not arrived yet, can someone help?',
+  'Great work, team.',
+  'Do you ship to Canada?',
+  'This is exactly what I needed.',
+  'How do I get a refund for a damaged parcel?',
+  'The link in your bio is broken.',
+  'Can I still get tickets for the meetup?',
+  'Beautiful photos from Lisbon.',
+  'Still waiting for a reply to my email from last week.',
+  'Any discount codes for students?',
+  'Congratulations on the new store!',
+  'Which size would you recommend for a tall person?',
+  'The app keeps crashing since the update.',
+  'Thank you, the support team was brilliant.',
+  'Are the boxes really recyclable?',
+  'Is the Berlin store open on Sundays?',
+  'Following for the next drop.',
+  'Thanks for getting back to us, we have sent you a direct message.',
+  'Sorry to hear that: our support team will look into your order today.',
+  'Yes, we ship worldwide, with free delivery over 50 euros.',
+  'Glad you like it!',
+];
