@@ -44,6 +44,7 @@ export interface Metrics {
   inboxCollections: client.Counter<'provider' | 'outcome'>;
   inboxCollectionErrors: client.Counter<'provider' | 'kind'>;
   inboxReplies: client.Counter<'provider' | 'outcome'>;
+  inboxActions: client.Counter<'provider' | 'action' | 'outcome'>;
   inboxBacklog: client.Gauge<'provider'>;
   inboxBacklogAge: client.Gauge<'provider'>;
   inboxStreams: client.Gauge;
@@ -150,6 +151,10 @@ export function createMetrics(opts: { enabled: boolean; defaultLabels?: Record<s
       labelNames: ['reason'], registers,
     }),
     livePublishFailures: new client.Counter({ name: 'allin_live_publish_failures_total', help: 'Live updates that could not be sent to the other processes (Redis unreachable); their listeners are told to read again once it is back.', registers }),
+    inboxActions: new client.Counter({
+      name: 'allin_inbox_actions_total', help: 'Runs of the sending job of an action on a message (like, unlike, hide, unhide, delete), by network, action and outcome (done, failed, unknown, retry, lost_lease, skipped).',
+      labelNames: ['provider', 'action', 'outcome'], registers,
+    }),
     inboxBacklog: new client.Gauge({
       name: 'allin_inbox_backlog', help: 'Inbox collections (account and source) due and not running, by network, read from the database at scrape time (use max).',
       labelNames: ['provider'], registers,

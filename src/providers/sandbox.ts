@@ -9,8 +9,8 @@ import { readJson } from './http.ts';
 import { postMetrics } from './post-metrics.ts';
 import { revokeRequest, tokenRequest, type ClientAuth } from './oauth2.ts';
 import type {
-  AccountRef, AuthorizeRequest, ConnectedIdentity, ExchangeRequest, FindReplyRequest, InboxItem, InboxPage, InboxPageRequest, PostMetrics, Provider,
-  ProviderDeps, ProviderMetadata, PublishRequest, PublishedPost, ReplyRequest, TokenSet,
+  AccountRef, AuthorizeRequest, ConnectedIdentity, ExchangeRequest, FindReplyRequest, InboxItem, InboxPage, InboxPageRequest, MessageActionRequest, MessageState,
+  PostMetrics, Provider, ProviderDeps, ProviderMetadata, PublishRequest, PublishedPost, ReplyRequest, TokenSet,
 } from './types.ts';
 
 const meta: ProviderMetadata = {
@@ -34,7 +34,9 @@ const meta: ProviderMetadata = {
       description: 'GET /api/inbox: every comment on the account\'s posts, reply to those comments and mention, as a change feed with a cursor (edits, deletions and hiding come again); pages of up to 50.',
     }],
     // POST /api/comments/:id/replies under an Idempotency-Key; GET of the same path finds a reply by it.
-    actions: ['reply'],
+    // Likes, hiding and deleting set a state (doing one twice changes nothing); GET /api/comments/:id reads it back.
+    actions: ['reply', 'like', 'unlike', 'hide', 'unhide', 'delete'],
+    deletes: 'own_and_comments',
   },
 };
 
@@ -196,5 +198,28 @@ export function createSandbox(deps: ProviderDeps): Provider {
       const hit = replies.find((r) => r.idempotency_key === req.marker);
       return hit ? { remoteId: hit.id, ...(hit.url ? { url: hit.url } : {}) } : null;
     },
+
+    like: (account, req) => act(account, 'POST', `${comment(req)}/like`, 'like'),
+    unlike: (account, req) => act(account, 'DELETE', `${comment(req)}/like`, 'unlike'),
+    hide: (account, req) => act(account, 'POST', `${comment(req)}/hide`, 'hide'),
+    unhide: (account, req) => act(account, 'DELETE', `${comment(req)}/hide`, 'unhide'),
+    delete: (account, req) => act(account, 'DELETE', comment(req), 'delete_comment'),
+
+    async messageState(account: AccountRef, req: MessageActionRequest): Promise<MessageState> {
+      // A comment that was deleted answers as a tombstone; 404 means the network does not know it for this account.
+      const res = await call('comment_state', false, () => http.request({ method: 'GET', url: comment(req), provider: 'sandbox', operation: 'comment_state', headers: bearer(account.tokens) }));
+      const c = read<{ deleted?: unknown; hidden?: unknown; liked?: unknown }>(res, 'comment_state', false);
+      if (typeof c.deleted !== 'boolean' || typeof c.hidden !== 'boolean' || typeof c.liked !== 'boolean') throw malformed('sandbox', 'comment_state', false);
+      return { deleted: c.deleted, hidden: c.hidden, likedByMe: c.liked };
+    },
   };
+
+  function comment(req: MessageActionRequest): string {
+    return `${base}/api/comments/${encodeURIComponent(req.remoteId)}`;
+  }
+
+  /** A change of state: an answer that never came is an unknown outcome (messageState settles it). */
+  async function act(account: AccountRef, method: 'POST' | 'DELETE', url: string, what: string): Promise<void> {
+    await call(what, true, () => http.request({ method, url, provider: 'sandbox', operation: what, headers: bearer(account.tokens), retryUnsent: true }));
+  }
 }

@@ -64,13 +64,43 @@ export interface InboxCapabilities {
   sources: InboxSource[];
   /**
    * What AllIN can do to a collected message through this network's API, each backed by the adapter's
-   * method of the same name (reply: `reply` and `findReply`). Absent or empty: the inbox only reads.
+   * method of the same name (reply: `reply` and `findReply`; every other action also by `messageState`,
+   * which reads the result back after an unknown outcome). Absent or empty: the inbox only reads.
    */
   actions?: InboxAction[];
+  /**
+   * Whose messages `delete` removes: `own`, the account's own only (Mastodon, Bluesky); `own_and_comments`,
+   * also others' comments under the account's own posts (the Sandbox, as a Facebook Page may).
+   */
+  deletes?: 'own' | 'own_and_comments';
 }
 
-/** An action on a collected message (docs/INBOX.md, Answering). */
-export type InboxAction = 'reply';
+/** An action on a collected message (docs/INBOX.md, Answering and Acting on a message). */
+export type InboxAction = 'reply' | MessageAction;
+/** What can be done to a collected message besides answering it; each is a state the network can be asked for. */
+export const MESSAGE_ACTIONS = ['like', 'unlike', 'hide', 'unhide', 'delete'] as const;
+export type MessageAction = (typeof MESSAGE_ACTIONS)[number];
+
+/** The message an action is done to. */
+export interface MessageActionRequest {
+  /** The network's id of the message. */
+  remoteId: string;
+  /** The network's id of the thread's root (hiding on Bluesky is a setting of the root post). */
+  rootRemoteId: string;
+  /** The action's own key: one per action, so every try of it is the same request. */
+  marker: string;
+}
+
+/**
+ * A message as the network shows it to the account now, read back after an action whose outcome is unknown.
+ * A field the network does not say is absent (an action that needs it then ends unknown).
+ */
+export interface MessageState {
+  /** Gone from the network (deleted by its author or by the account), or never visible to the account. */
+  deleted: boolean;
+  likedByMe?: boolean;
+  hidden?: boolean;
+}
 
 /** A reply to a collected message, published as the account. */
 export interface ReplyRequest {
@@ -248,6 +278,21 @@ export interface Provider {
    * surely not there; throws a `permanent` ProviderError when the network cannot tell.
    */
   findReply?(account: AccountRef, req: FindReplyRequest): Promise<PublishedPost | null>;
+  /** Likes the message as the account (declared by 'like'); liking a liked message changes nothing. */
+  like?(account: AccountRef, req: MessageActionRequest): Promise<void>;
+  /** Takes the account's like back (declared by 'unlike'); a message not liked stays so. */
+  unlike?(account: AccountRef, req: MessageActionRequest): Promise<void>;
+  /** Hides a reply under the account's own post from the public (declared by 'hide'). */
+  hide?(account: AccountRef, req: MessageActionRequest): Promise<void>;
+  /** Shows a hidden reply again (declared by 'unhide'). */
+  unhide?(account: AccountRef, req: MessageActionRequest): Promise<void>;
+  /** Deletes the message (declared by 'delete', for the messages `meta.inbox.deletes` says); one already gone counts as deleted. */
+  delete?(account: AccountRef, req: MessageActionRequest): Promise<void>;
+  /**
+   * The message as the network shows it to the account, for reconciling an action whose outcome is unknown;
+   * throws a `permanent` ProviderError when the network cannot tell.
+   */
+  messageState?(account: AccountRef, req: MessageActionRequest): Promise<MessageState>;
 }
 
 export interface ProviderDeps {

@@ -29,6 +29,8 @@ export interface SimInboxItem {
   editedAt: string | null;
   deleted: boolean;
   hidden: boolean;
+  /** Liked by the user it is addressed to (not part of the feed: a like is no change of the item). */
+  liked: boolean;
   /** Sequence number of the item's latest change. */
   seq: number;
   /** The Idempotency-Key of the request that made it (a reply the user sent through the API). */
@@ -92,7 +94,7 @@ export class SimInbox {
     const item: SimInboxItem = {
       id: this.nextId(), userId: input.userId, kind: input.kind, postId: input.postId ?? null, parentId: input.parentId ?? null,
       author, text: input.text, lang: input.lang ?? null, createdAt: input.createdAt ?? new Date().toISOString(),
-      editedAt: null, deleted: false, hidden: false, seq: ++this.seq, ...(input.key !== undefined ? { key: input.key } : {}),
+      editedAt: null, deleted: false, hidden: false, liked: false, seq: ++this.seq, ...(input.key !== undefined ? { key: input.key } : {}),
     };
     this.items.set(item.id, item);
     return item;

@@ -3914,7 +3914,7 @@ export interface paths {
                 content: {
                     "application/json": {
                         url: string;
-                        events: ("post.published" | "post.failed" | "post.unknown" | "account.needs_reconnect" | "inbox.message.created" | "inbox.conversation.assigned" | "inbox.reply.published" | "inbox.reply.failed" | "inbox.reply.unknown")[];
+                        events: ("post.published" | "post.failed" | "post.unknown" | "account.needs_reconnect" | "inbox.message.created" | "inbox.conversation.assigned" | "inbox.reply.published" | "inbox.reply.failed" | "inbox.reply.unknown" | "inbox.action.done" | "inbox.action.failed" | "inbox.action.unknown")[];
                         description?: string | null;
                         /** @default true */
                         active?: boolean;
@@ -4160,7 +4160,7 @@ export interface paths {
                 content: {
                     "application/json": {
                         url?: string;
-                        events?: ("post.published" | "post.failed" | "post.unknown" | "account.needs_reconnect" | "inbox.message.created" | "inbox.conversation.assigned" | "inbox.reply.published" | "inbox.reply.failed" | "inbox.reply.unknown")[];
+                        events?: ("post.published" | "post.failed" | "post.unknown" | "account.needs_reconnect" | "inbox.message.created" | "inbox.conversation.assigned" | "inbox.reply.published" | "inbox.reply.failed" | "inbox.reply.unknown" | "inbox.action.done" | "inbox.action.failed" | "inbox.action.unknown")[];
                         description?: string | null;
                         active?: boolean;
                     };
@@ -7891,6 +7891,7 @@ export interface paths {
                                 edited: boolean;
                                 deleted: boolean;
                                 hidden: boolean;
+                                liked: boolean;
                             }[];
                             replies: {
                                 /** Format: uuid */
@@ -7899,7 +7900,7 @@ export interface paths {
                                 parentRemoteId: string;
                                 text: string;
                                 /** @enum {unknown} */
-                                state: "queued" | "sending" | "published" | "failed" | "unknown";
+                                state: "queued" | "sending" | "published" | "done" | "failed" | "unknown";
                                 author: {
                                     id: string | null;
                                     name: string | null;
@@ -7915,6 +7916,31 @@ export interface paths {
                                 /** Format: date-time */
                                 createdAt: string;
                                 publishedAt: string | null;
+                            }[];
+                            actions: {
+                                /** Format: uuid */
+                                id: string;
+                                /** Format: uuid */
+                                conversationId: string;
+                                messageId: string | null;
+                                remoteId: string;
+                                /** @enum {unknown} */
+                                action: "like" | "unlike" | "hide" | "unhide" | "delete";
+                                /** @enum {unknown} */
+                                state: "queued" | "sending" | "done" | "failed" | "unknown";
+                                author: {
+                                    id: string | null;
+                                    name: string | null;
+                                };
+                                error: {
+                                    class: string;
+                                    message: string;
+                                    status: number | null;
+                                } | null;
+                                attempts: number;
+                                /** Format: date-time */
+                                createdAt: string;
+                                doneAt: string | null;
                             }[];
                             nextMessagesCursor: string | null;
                         };
@@ -8139,6 +8165,7 @@ export interface paths {
                                 edited: boolean;
                                 deleted: boolean;
                                 hidden: boolean;
+                                liked: boolean;
                             }[];
                             nextCursor: string | null;
                         };
@@ -9619,7 +9646,7 @@ export interface paths {
                             parentRemoteId: string;
                             text: string;
                             /** @enum {unknown} */
-                            state: "queued" | "sending" | "published" | "failed" | "unknown";
+                            state: "queued" | "sending" | "published" | "done" | "failed" | "unknown";
                             author: {
                                 id: string | null;
                                 name: string | null;
@@ -9734,7 +9761,7 @@ export interface paths {
                             parentRemoteId: string;
                             text: string;
                             /** @enum {unknown} */
-                            state: "queued" | "sending" | "published" | "failed" | "unknown";
+                            state: "queued" | "sending" | "published" | "done" | "failed" | "unknown";
                             author: {
                                 id: string | null;
                                 name: string | null;
@@ -9875,6 +9902,652 @@ export interface paths {
                     };
                     content: {
                         "text/event-stream": components["schemas"]["def-0"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/workspaces/{workspaceId}/inbox/messages/{messageId}/like": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    workspaceId: string;
+                    messageId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** Format: uuid */
+                            id: string;
+                            /** Format: uuid */
+                            conversationId: string;
+                            messageId: string | null;
+                            remoteId: string;
+                            /** @enum {unknown} */
+                            action: "like" | "unlike" | "hide" | "unhide" | "delete";
+                            /** @enum {unknown} */
+                            state: "queued" | "sending" | "done" | "failed" | "unknown";
+                            author: {
+                                id: string | null;
+                                name: string | null;
+                            };
+                            error: {
+                                class: string;
+                                message: string;
+                                status: number | null;
+                            } | null;
+                            attempts: number;
+                            /** Format: date-time */
+                            createdAt: string;
+                            doneAt: string | null;
+                        };
+                    };
+                };
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/workspaces/{workspaceId}/inbox/messages/{messageId}/unlike": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    workspaceId: string;
+                    messageId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** Format: uuid */
+                            id: string;
+                            /** Format: uuid */
+                            conversationId: string;
+                            messageId: string | null;
+                            remoteId: string;
+                            /** @enum {unknown} */
+                            action: "like" | "unlike" | "hide" | "unhide" | "delete";
+                            /** @enum {unknown} */
+                            state: "queued" | "sending" | "done" | "failed" | "unknown";
+                            author: {
+                                id: string | null;
+                                name: string | null;
+                            };
+                            error: {
+                                class: string;
+                                message: string;
+                                status: number | null;
+                            } | null;
+                            attempts: number;
+                            /** Format: date-time */
+                            createdAt: string;
+                            doneAt: string | null;
+                        };
+                    };
+                };
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/workspaces/{workspaceId}/inbox/messages/{messageId}/hide": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    workspaceId: string;
+                    messageId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** Format: uuid */
+                            id: string;
+                            /** Format: uuid */
+                            conversationId: string;
+                            messageId: string | null;
+                            remoteId: string;
+                            /** @enum {unknown} */
+                            action: "like" | "unlike" | "hide" | "unhide" | "delete";
+                            /** @enum {unknown} */
+                            state: "queued" | "sending" | "done" | "failed" | "unknown";
+                            author: {
+                                id: string | null;
+                                name: string | null;
+                            };
+                            error: {
+                                class: string;
+                                message: string;
+                                status: number | null;
+                            } | null;
+                            attempts: number;
+                            /** Format: date-time */
+                            createdAt: string;
+                            doneAt: string | null;
+                        };
+                    };
+                };
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/workspaces/{workspaceId}/inbox/messages/{messageId}/unhide": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    workspaceId: string;
+                    messageId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** Format: uuid */
+                            id: string;
+                            /** Format: uuid */
+                            conversationId: string;
+                            messageId: string | null;
+                            remoteId: string;
+                            /** @enum {unknown} */
+                            action: "like" | "unlike" | "hide" | "unhide" | "delete";
+                            /** @enum {unknown} */
+                            state: "queued" | "sending" | "done" | "failed" | "unknown";
+                            author: {
+                                id: string | null;
+                                name: string | null;
+                            };
+                            error: {
+                                class: string;
+                                message: string;
+                                status: number | null;
+                            } | null;
+                            attempts: number;
+                            /** Format: date-time */
+                            createdAt: string;
+                            doneAt: string | null;
+                        };
+                    };
+                };
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/workspaces/{workspaceId}/inbox/messages/{messageId}/delete": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    workspaceId: string;
+                    messageId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** Format: uuid */
+                            id: string;
+                            /** Format: uuid */
+                            conversationId: string;
+                            messageId: string | null;
+                            remoteId: string;
+                            /** @enum {unknown} */
+                            action: "like" | "unlike" | "hide" | "unhide" | "delete";
+                            /** @enum {unknown} */
+                            state: "queued" | "sending" | "done" | "failed" | "unknown";
+                            author: {
+                                id: string | null;
+                                name: string | null;
+                            };
+                            error: {
+                                class: string;
+                                message: string;
+                                status: number | null;
+                            } | null;
+                            attempts: number;
+                            /** Format: date-time */
+                            createdAt: string;
+                            doneAt: string | null;
+                        };
+                    };
+                };
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/workspaces/{workspaceId}/inbox/actions/{actionId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    workspaceId: string;
+                    actionId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** Format: uuid */
+                            id: string;
+                            /** Format: uuid */
+                            conversationId: string;
+                            messageId: string | null;
+                            remoteId: string;
+                            /** @enum {unknown} */
+                            action: "like" | "unlike" | "hide" | "unhide" | "delete";
+                            /** @enum {unknown} */
+                            state: "queued" | "sending" | "done" | "failed" | "unknown";
+                            author: {
+                                id: string | null;
+                                name: string | null;
+                            };
+                            error: {
+                                class: string;
+                                message: string;
+                                status: number | null;
+                            } | null;
+                            attempts: number;
+                            /** Format: date-time */
+                            createdAt: string;
+                            doneAt: string | null;
+                        };
+                    };
+                };
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
                     };
                 };
             };

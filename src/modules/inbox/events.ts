@@ -3,7 +3,8 @@
 // rolled back, no change without its event.
 import type { DbOrTx } from '../../infra/db/client.ts';
 
-export type InboxEvent = 'inbox.message.created' | 'inbox.conversation.assigned' | 'inbox.reply.published' | 'inbox.reply.failed' | 'inbox.reply.unknown';
+export type InboxEvent = 'inbox.message.created' | 'inbox.conversation.assigned' | 'inbox.reply.published' | 'inbox.reply.failed' | 'inbox.reply.unknown'
+  | 'inbox.action.done' | 'inbox.action.failed' | 'inbox.action.unknown';
 
 /** The webhooks module's emitter, as the inbox uses it. */
 export interface InboxEvents {

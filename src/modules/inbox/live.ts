@@ -14,7 +14,9 @@ export type LiveEvent =
   /** A conversation's state, assignee, labels, notes or messages (edited, deleted, hidden) changed; `read`: the member `userId` marked it read or unread. */
   | { type: 'conversation.changed'; conversationId: string; changes: ConversationChange[]; userId?: string }
   /** A reply written in AllIN was queued or reached an outcome. */
-  | { type: 'reply'; conversationId: string; replyId: string; state: string };
+  | { type: 'reply'; conversationId: string; replyId: string; state: string }
+  /** An action on a message (like, unlike, hide, unhide, delete) was queued or reached an outcome (done: the message shows it). */
+  | { type: 'action'; conversationId: string; actionId: string; action: string; messageId: string | null; state: string };
 
 export type LiveEventType = LiveEvent['type'];
 

@@ -68,7 +68,7 @@ export class InboxReplies {
       const limits = (account.data as { limits?: ProviderLimits }).limits ?? provider.meta.limits;
       const problem = textProblem(provider.meta.displayName, account.provider, limits, input.text);
       if (problem) throw new UnprocessableContent('REPLY_INVALID', problem.message, [{ field: 'body.text', message: problem.message, length: problem.length, max: limits.maxTextLength }]);
-      const [{ n } = { n: 0 }] = await tx.select({ n: sql<number>`count(*)::int` }).from(inboxReplies).where(eq(inboxReplies.conversationId, conversationId));
+      const [{ n } = { n: 0 }] = await tx.select({ n: sql<number>`count(*)::int` }).from(inboxReplies).where(and(eq(inboxReplies.conversationId, conversationId), eq(inboxReplies.kind, 'reply')));
       if (n >= REPLIES_MAX) throw new Conflict('TOO_MANY_REPLIES', `A conversation holds at most ${REPLIES_MAX} replies from AllIN; answer in a new conversation or on the network.`);
       const [row] = await tx.insert(inboxReplies).values({
         id: randomUUID(), workspaceId, accountId: account.id, conversationId, provider: account.provider, messageId: m.id,
@@ -86,7 +86,7 @@ export class InboxReplies {
   async list(workspaceId: string, conversationId: string, db: Pick<Db, 'execute'> = this.d.db, id?: string): Promise<Reply[]> {
     const res = await db.execute<Record<string, unknown>>(sql`
       select r.*, u.name as author_name from ${inboxReplies} r left join users u on u.id = r.author_id
-       where r.conversation_id = ${conversationId} and r.workspace_id = ${workspaceId} ${id ? sql`and r.id = ${id}` : sql``}
+       where r.conversation_id = ${conversationId} and r.workspace_id = ${workspaceId} and r.kind = 'reply' ${id ? sql`and r.id = ${id}` : sql``}
        order by r.created_at, r.id limit ${REPLIES_MAX}`);
     return res.rows.map(replyOf);
   }

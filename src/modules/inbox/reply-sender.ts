@@ -15,6 +15,10 @@
 //    reconciled like any timeout.
 // 5. Published: the reply's row, its attempt, and the reply as an outbound message of the conversation,
 //    in one transaction; the collected copy later collapses with it on the network's id.
+//
+// An action on a message (like, unlike, hide, unhide, delete: actions.ts) is a row of the same table and goes
+// the same way; what settles its unknown outcome is the message's state read back from the network
+// (messageState: liked by the account, hidden, gone), and once done the message shows the new state.
 import { randomBytes } from 'node:crypto';
 import { and, asc, eq, sql } from 'drizzle-orm';
 import type { Db, DbOrTx } from '../../infra/db/client.ts';
@@ -22,7 +26,7 @@ import type { Logger } from '../../infra/logger.ts';
 import type { Metrics } from '../../infra/metrics.ts';
 import { backoffDelay } from '../../infra/retry.ts';
 import { DomainError } from '../../domain/errors.ts';
-import { ProviderError, type ProviderId, type PublishedPost } from '../../providers/types.ts';
+import { ProviderError, type MessageAction, type MessageState, type ProviderId, type PublishedPost } from '../../providers/types.ts';
 import type { ProviderRegistry } from '../../providers/registry.ts';
 import type { AccountService } from '../accounts/index.ts';
 import { socialAccounts } from '../accounts/index.ts';
@@ -31,7 +35,8 @@ import type { InboxIngest } from './ingest.ts';
 import type { InboxEvents } from './events.ts';
 import type { InboxLive } from './live.ts';
 import { enqueueReply } from './jobs.ts';
-import { inboxReplies, inboxReplyAttempts } from './schema.ts';
+import { inboxConversations, inboxMessages, inboxReplies, inboxReplyAttempts } from './schema.ts';
+import { QUESTION_MARKS } from './language.ts';
 
 export interface ReplySenderOptions {
   leaseMs: number;
@@ -60,7 +65,7 @@ export interface ReplySenderDeps {
 
 type ReplyRow = typeof inboxReplies.$inferSelect;
 type AttemptRow = typeof inboxReplyAttempts.$inferSelect;
-type Outcome = 'published' | 'failed' | 'unknown' | 'retry' | 'lost_lease' | 'skipped';
+type Outcome = 'published' | 'done' | 'failed' | 'unknown' | 'retry' | 'lost_lease' | 'skipped';
 interface Failure { errorClass: string; message: string; status?: number }
 
 /** A Retry-After longer than this is taken as this (as for publishing). */
@@ -68,6 +73,20 @@ const MAX_RETRY_AFTER_MS = 24 * 3_600_000;
 
 /** The marker (idempotency key) a reply's network call carries: one per reply, so every try of it is the same request. */
 export const replyMarkerOf = (replyId: string) => `allin-reply-${replyId}`;
+/** An action's marker: the key of the one change it asks for. */
+export const actionMarkerOf = (actionId: string) => `allin-action-${actionId}`;
+const markerOf = (r: ReplyRow) => (r.kind === 'reply' ? replyMarkerOf(r.id) : actionMarkerOf(r.id));
+
+/** Whether the message, as the network shows it, has what the action asked for (null: the network does not say). */
+function reached(action: MessageAction, s: MessageState): boolean | null {
+  switch (action) {
+    case 'delete': return s.deleted;
+    case 'like': return s.deleted ? false : s.likedByMe ?? null;
+    case 'unlike': return s.deleted ? true : s.likedByMe === undefined ? null : !s.likedByMe;
+    case 'hide': return s.deleted ? false : s.hidden ?? null;
+    case 'unhide': return s.deleted ? true : s.hidden === undefined ? null : !s.hidden;
+  }
+}
 
 class LeaseLost extends Error {}
 
@@ -111,9 +130,13 @@ export class InboxReplySender {
       clearTimeout(timer);
       stopLease();
     }
-    this.d.metrics.inboxReplies.labels(reply.provider, outcome).inc();
-    const state = outcome === 'retry' ? 'queued' : outcome === 'published' || outcome === 'failed' || outcome === 'unknown' ? outcome : null;
-    if (state) this.d.live?.publish(reply.workspaceId, [{ type: 'reply', conversationId: reply.conversationId, replyId: reply.id, state }]);
+    if (reply.kind === 'reply') this.d.metrics.inboxReplies.labels(reply.provider, outcome).inc();
+    else this.d.metrics.inboxActions.labels(reply.provider, reply.kind, outcome).inc();
+    const state = outcome === 'retry' ? 'queued' : outcome === 'published' || outcome === 'done' || outcome === 'failed' || outcome === 'unknown' ? outcome : null;
+    if (state && reply.kind === 'reply') this.d.live?.publish(reply.workspaceId, [{ type: 'reply', conversationId: reply.conversationId, replyId: reply.id, state }]);
+    if (state && reply.kind !== 'reply') {
+      this.d.live?.publish(reply.workspaceId, [{ type: 'action', conversationId: reply.conversationId, actionId: reply.id, action: reply.kind, messageId: reply.messageId, state }]);
+    }
     return outcome;
   }
 
@@ -138,8 +161,9 @@ export class InboxReplySender {
     const [account] = await db.select().from(socialAccounts).where(eq(socialAccounts.id, reply.accountId));
     if (!account) return 'skipped'; // deleted under us (the reply goes with it)
     const provider = this.d.registry.get(account.provider as ProviderId);
-    if (!provider.reply || !provider.findReply) {
-      return this.finish(reply, holder, 'failed', { errorClass: 'permanent', message: `AllIN cannot answer on ${provider.meta.displayName}.` });
+    const kind = reply.kind;
+    if (kind === 'reply' ? !provider.reply || !provider.findReply : !provider[kind] || !provider.messageState) {
+      return this.finish(reply, holder, 'failed', { errorClass: 'permanent', message: `AllIN cannot ${kind === 'reply' ? 'answer' : kind} on ${provider.meta.displayName}.` });
     }
     // A call left in flight by a crash (or a stolen lease) is settled with the network first.
     const [open] = await db.select().from(inboxReplyAttempts)
@@ -151,7 +175,7 @@ export class InboxReplySender {
     if (account.status !== 'active') {
       return this.finish(reply, holder, 'failed', { errorClass: 'auth_expired', message: `The ${provider.meta.displayName} account ${account.username} needs reconnecting (${account.status}); reconnect it and answer again.` });
     }
-    const marker = replyMarkerOf(reply.id);
+    const marker = markerOf(reply);
     const inserted = await db.execute<{ id: number; started_at: Date }>(sql`
       insert into inbox_reply_attempts (reply_id, marker, worker_id)
       select ${reply.id}, ${marker}, ${processId}
@@ -159,17 +183,25 @@ export class InboxReplySender {
       returning id, started_at`);
     if (inserted.rows.length === 0) throw new LeaseLost();
     const attempt = { id: Number(inserted.rows[0]!.id), replyId: reply.id, marker, startedAt: new Date(inserted.rows[0]!.started_at) } as AttemptRow;
-    let result: PublishedPost;
+    let result: PublishedPost | undefined;
     try {
-      result = await this.d.accounts.withAccountRow(account, (ref) => provider.reply!(ref, {
-        text: reply.text, parentRemoteId: reply.parentRemoteId, rootRemoteId: reply.rootRemoteId, marker,
-      }));
+      if (kind === 'reply') {
+        result = await this.d.accounts.withAccountRow(account, (ref) => provider.reply!(ref, {
+          text: reply.text, parentRemoteId: reply.parentRemoteId, rootRemoteId: reply.rootRemoteId, marker,
+        }));
+      } else {
+        await this.d.accounts.withAccountRow(account, (ref) => provider[kind]!(ref, { remoteId: reply.parentRemoteId, rootRemoteId: reply.rootRemoteId, marker }));
+      }
     } catch (err) {
       const e = asProviderError(err, account.provider);
       if (e.kind === 'unknown_outcome') {
-        this.d.log.warn({ replyId: reply.id, reason: e.message }, 'reply outcome unknown; reconciling');
+        this.d.log.warn({ replyId: reply.id, kind, reason: e.message }, 'reply or action outcome unknown; reconciling');
         const settled = await this.reconcile(reply, holder, attempt, e);
-        if (settled === 'absent') return this.retryLater(reply, holder, this.backoff(reply.attempts, undefined), { errorClass: 'transient', message: `${e.message}; the network has no such reply, so it is sent again` });
+        if (settled === 'absent') {
+          return this.retryLater(reply, holder, this.backoff(reply.attempts, undefined), {
+            errorClass: 'transient', message: kind === 'reply' ? `${e.message}; the network has no such reply, so it is sent again` : `${e.message}; the network does not show the ${kind} done, so it is sent again`,
+          });
+        }
         return settled;
       }
       await this.closeAttempt(attempt.id, e.kind === 'permanent' || e.kind === 'auth_expired' ? 'failed' : 'retry', e);
@@ -177,7 +209,7 @@ export class InboxReplySender {
       if (e.kind === 'rate_limited' || e.kind === 'transient') return this.retryLater(reply, holder, this.backoff(reply.attempts, e.details.retryAfterMs), failure);
       return this.finish(reply, holder, 'failed', failure);
     }
-    return this.finish(reply, holder, 'published', null, { attemptId: attempt.id, outcome: 'published', found: result });
+    return this.finish(reply, holder, kind === 'reply' ? 'published' : 'done', null, { attemptId: attempt.id, outcome: 'published', ...(result ? { found: result } : {}) });
   }
 
   /**
@@ -186,11 +218,20 @@ export class InboxReplySender {
    */
   private async reconcile(reply: ReplyRow, holder: string, attempt: AttemptRow, cause?: ProviderError): Promise<'absent' | Outcome> {
     const provider = this.d.registry.get(reply.provider as ProviderId);
-    let found: PublishedPost | null;
+    const kind = reply.kind;
+    let found: PublishedPost | null = null;
+    let done = false;
     try {
-      found = await this.d.accounts.withAccount(reply.accountId, (ref) => provider.findReply!(ref, {
-        parentRemoteId: reply.parentRemoteId, rootRemoteId: reply.rootRemoteId, marker: attempt.marker, since: new Date(attempt.startedAt.getTime() - 60_000),
-      }));
+      if (kind === 'reply') {
+        found = await this.d.accounts.withAccount(reply.accountId, (ref) => provider.findReply!(ref, {
+          parentRemoteId: reply.parentRemoteId, rootRemoteId: reply.rootRemoteId, marker: attempt.marker, since: new Date(attempt.startedAt.getTime() - 60_000),
+        }));
+      } else {
+        const state = await this.d.accounts.withAccount(reply.accountId, (ref) => provider.messageState!(ref, { remoteId: reply.parentRemoteId, rootRemoteId: reply.rootRemoteId, marker: attempt.marker }));
+        const r = reached(kind, state);
+        if (r === null) throw new ProviderError('permanent', `${reply.provider}: the network does not say whether the message is ${kind === 'like' || kind === 'unlike' ? 'liked' : 'hidden'}`, { provider: reply.provider, reason: 'state_unknown' });
+        done = r;
+      }
     } catch (err) {
       const e = asProviderError(err, reply.provider);
       if ((e.kind === 'transient' || e.kind === 'rate_limited') && reply.attempts < this.d.options.maxAttempts) {
@@ -200,7 +241,15 @@ export class InboxReplySender {
       // Refused, or out of tries: a retry could answer twice, so the outcome is unknown, not a failure.
       await this.closeAttempt(attempt.id, 'unknown', e);
       const why = cause ? `${cause.message}, and ` : 'the worker stopped while sending, and ';
-      return this.finish(reply, holder, 'unknown', { errorClass: 'unknown_outcome', message: `${why}whether the reply was published cannot be known (${e.message}). Check the conversation on the network before answering again.` });
+      const what = kind === 'reply'
+        ? `whether the reply was published cannot be known (${e.message}). Check the conversation on the network before answering again.`
+        : `whether the ${kind} was done cannot be known (${e.message}). Check the message on the network.`;
+      return this.finish(reply, holder, 'unknown', { errorClass: 'unknown_outcome', message: `${why}${what}` });
+    }
+    if (kind !== 'reply') {
+      if (done) return this.finish(reply, holder, 'done', null, { attemptId: attempt.id, outcome: 'reconciled' });
+      await this.d.db.update(inboxReplyAttempts).set({ outcome: 'absent', finishedAt: sql`now()`, message: cause?.message ?? 'not done on the network after an interrupted try' }).where(eq(inboxReplyAttempts.id, attempt.id));
+      return 'absent';
     }
     if (!found) {
       await this.d.db.update(inboxReplyAttempts).set({ outcome: 'absent', finishedAt: sql`now()`, message: cause?.message ?? 'not on the network after an interrupted try' }).where(eq(inboxReplyAttempts.id, attempt.id));
@@ -241,18 +290,19 @@ export class InboxReplySender {
   }
 
   /** The end of a reply, fenced: published (with its message in the conversation), failed or unknown. */
-  private async finish(reply: ReplyRow, holder: string, state: 'published' | 'failed' | 'unknown', error: Failure | null,
-    sent?: { attemptId: number; outcome: 'published' | 'reconciled'; found: PublishedPost }): Promise<Outcome> {
+  private async finish(reply: ReplyRow, holder: string, state: 'published' | 'done' | 'failed' | 'unknown', error: Failure | null,
+    sent?: { attemptId: number; outcome: 'published' | 'reconciled'; found?: PublishedPost }): Promise<Outcome> {
     await this.d.db.transaction(async (tx) => {
       await this.fenced(tx, reply.id, holder);
       const [row] = await tx.update(inboxReplies).set({
         state, leaseUntil: null, workerId: null, nextAttemptAt: null,
-        ...(sent ? { remoteId: sent.found.remoteId, remoteUrl: sent.found.url ?? null, publishedAt: sql`now()`, errorClass: null, errorMessage: null, networkStatus: null } : {}),
+        ...(sent ? { remoteId: sent.found?.remoteId ?? null, remoteUrl: sent.found?.url ?? null, publishedAt: sql`now()`, errorClass: null, errorMessage: null, networkStatus: null } : {}),
         ...(error ? { errorClass: error.errorClass, errorMessage: error.message.slice(0, 1000), networkStatus: error.status ?? null } : {}),
         updatedAt: sql`now()`,
       }).where(eq(inboxReplies.id, reply.id)).returning();
-      if (sent) {
-        await tx.update(inboxReplyAttempts).set({ outcome: sent.outcome, finishedAt: sql`now()`, remoteId: sent.found.remoteId }).where(eq(inboxReplyAttempts.id, sent.attemptId));
+      if (sent) await tx.update(inboxReplyAttempts).set({ outcome: sent.outcome, finishedAt: sql`now()`, remoteId: sent.found?.remoteId ?? null }).where(eq(inboxReplyAttempts.id, sent.attemptId));
+      if (sent && reply.kind !== 'reply') await applyAction(tx, reply.kind, reply);
+      if (sent?.found) {
         const [account] = await tx.select().from(socialAccounts).where(eq(socialAccounts.id, reply.accountId));
         if (account) {
           // The reply as the network now shows it, so the conversation has it before the next collection
@@ -264,15 +314,23 @@ export class InboxReplySender {
           }], new Date());
         }
       }
-      await this.d.events?.emit(tx, reply.workspaceId, `inbox.reply.${state}`, {
-        replyId: reply.id, conversationId: reply.conversationId, messageId: reply.messageId, accountId: reply.accountId, provider: reply.provider,
-        authorId: reply.authorId, state, ...(sent ? { remoteId: sent.found.remoteId, url: sent.found.url ?? null } : {}),
-        ...(error ? { error: { class: error.errorClass, message: error.message } } : {}),
-      });
+      const failure = error ? { error: { class: error.errorClass, message: error.message } } : {};
+      if (reply.kind === 'reply') {
+        await this.d.events?.emit(tx, reply.workspaceId, `inbox.reply.${state as 'published' | 'failed' | 'unknown'}`, {
+          replyId: reply.id, conversationId: reply.conversationId, messageId: reply.messageId, accountId: reply.accountId, provider: reply.provider,
+          authorId: reply.authorId, state, ...(sent?.found ? { remoteId: sent.found.remoteId, url: sent.found.url ?? null } : {}), ...failure,
+        });
+      } else {
+        await this.d.events?.emit(tx, reply.workspaceId, `inbox.action.${state as 'done' | 'failed' | 'unknown'}`, {
+          actionId: reply.id, action: reply.kind, conversationId: reply.conversationId, messageId: reply.messageId, remoteId: reply.parentRemoteId,
+          accountId: reply.accountId, provider: reply.provider, authorId: reply.authorId, state, ...failure,
+        });
+      }
       if (!sent) {
+        const noun = reply.kind === 'reply' ? 'reply' : 'action';
         await audit(tx, {
-          action: `inbox.reply.${state}`, workspaceId: reply.workspaceId, targetType: 'inbox_conversation', targetId: reply.conversationId,
-          details: { replyId: reply.id, provider: reply.provider, error: error?.message.slice(0, 300) },
+          action: `inbox.${noun}.${state}`, workspaceId: reply.workspaceId, targetType: 'inbox_conversation', targetId: reply.conversationId,
+          details: { [`${noun}Id`]: reply.id, ...(reply.kind !== 'reply' ? { action: reply.kind } : {}), provider: reply.provider, error: error?.message.slice(0, 300) },
         });
       }
     });
@@ -285,6 +343,30 @@ export class InboxReplySender {
     for (const r of stale.rows) await enqueueReply(this.d.db, r.id, new Date());
     if (stale.rows.length) this.d.log.info({ replies: stale.rows.length }, 'swept replies a dead worker left behind');
     return stale.rows.length;
+  }
+}
+
+/**
+ * What a done action changes in AllIN, in the transaction that records it: the message shows it liked,
+ * hidden or deleted (a deletion also leaves the conversation's figures, as when collection brings one).
+ */
+async function applyAction(tx: DbOrTx, action: MessageAction, r: ReplyRow): Promise<void> {
+  const where = and(eq(inboxMessages.accountId, r.accountId), eq(inboxMessages.remoteId, r.parentRemoteId));
+  if (action === 'like' || action === 'unlike') {
+    await tx.update(inboxMessages).set({ liked: action === 'like' }).where(where);
+    return;
+  }
+  if (action === 'hide' || action === 'unhide') {
+    await tx.update(inboxMessages).set({ hidden: action === 'hide' }).where(and(where, eq(inboxMessages.deleted, false)));
+    return;
+  }
+  const gone = await tx.update(inboxMessages).set({ deleted: true, text: '' }).where(and(where, eq(inboxMessages.deleted, false))).returning({ conversationId: inboxMessages.conversationId });
+  for (const g of gone) {
+    await tx.update(inboxConversations).set({
+      messageCount: sql`greatest(0, message_count - 1)`,
+      hasQuestion: sql`exists (select 1 from ${inboxMessages} m where m.conversation_id = ${g.conversationId} and m.direction = 'inbound' and not m.deleted and m.text ~ ${`[${QUESTION_MARKS}]`})`,
+      updatedAt: sql`now()`,
+    }).where(eq(inboxConversations.id, g.conversationId));
   }
 }
 

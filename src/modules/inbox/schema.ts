@@ -85,6 +85,8 @@ export const inboxMessages = pgTable('inbox_messages', {
   edited: boolean('edited').notNull().default(false),
   deleted: boolean('deleted').notNull().default(false),
   hidden: boolean('hidden').notNull().default(false),
+  /** Liked by the account, through AllIN (a like given on the network itself is not collected). */
+  liked: boolean('liked').notNull().default(false),
   search: tsvector('search').generatedAlwaysAs(SEARCH_VECTOR),
 }, (t) => [
   uniqueIndex('inbox_messages_remote_key').on(t.accountId, t.remoteId),
@@ -172,13 +174,21 @@ export const inboxCollectionCursors = pgTable('inbox_collection_cursors', {
   createdAt: at('created_at').notNull().defaultNow(),
 }, (t) => [primaryKey({ columns: [t.accountId, t.source] }), index('inbox_collection_cursors_due_idx').on(t.nextPollAt)]);
 
-/** queued: waiting for its turn; sending: a worker holds it; then published, failed, or unknown (sent, and whether it arrived cannot be told). */
-export const REPLY_STATES = ['queued', 'sending', 'published', 'failed', 'unknown'] as const;
+/**
+ * queued: waiting for its turn; sending: a worker holds it; then published (a reply) or done (an action),
+ * failed, or unknown (sent, and whether it arrived cannot be told).
+ */
+export const REPLY_STATES = ['queued', 'sending', 'published', 'done', 'failed', 'unknown'] as const;
 export type ReplyState = (typeof REPLY_STATES)[number];
+/** reply: an answer with a text; the others are actions on the message (src/providers/types.ts, MessageAction). */
+export const REPLY_KINDS = ['reply', 'like', 'unlike', 'hide', 'unhide', 'delete'] as const;
+export type ReplyKind = (typeof REPLY_KINDS)[number];
 
 /**
- * An answer written in AllIN to a collected message, sent by the send_inbox_reply job exactly once
- * (replies.ts, reply-sender.ts): the row is the reply's state, its attempts are what was sent when.
+ * What AllIN does on the network to a collected message: an answer written in AllIN (kind reply), or an
+ * action on the message (like, hide, delete…), each sent by the send_inbox_reply job exactly once
+ * (replies.ts, actions.ts, reply-sender.ts): the row is its state, its attempts are what was sent when.
+ * For an action, parent_remote_id is the message acted on and text is empty.
  */
 export const inboxReplies = pgTable('inbox_replies', {
   id: uuid('id').primaryKey(),
@@ -186,6 +196,7 @@ export const inboxReplies = pgTable('inbox_replies', {
   accountId: uuid('account_id').notNull().references(() => socialAccounts.id, { onDelete: 'cascade' }),
   conversationId: uuid('conversation_id').notNull().references(() => inboxConversations.id, { onDelete: 'cascade' }),
   provider: text('provider').notNull(),
+  kind: text('kind', { enum: REPLY_KINDS }).notNull().default('reply'),
   /** The message answered (null once it is gone from AllIN; parent_remote_id keeps what was answered). */
   messageId: uuid('message_id').references(() => inboxMessages.id, { onDelete: 'set null' }),
   parentRemoteId: text('parent_remote_id').notNull(),
@@ -210,6 +221,8 @@ export const inboxReplies = pgTable('inbox_replies', {
 }, (t) => [
   index('inbox_replies_conversation_idx').on(t.conversationId, t.createdAt, t.id),
   index('inbox_replies_sending_idx').on(t.leaseUntil).where(sql`state = 'sending'`),
+  // One action at a time per message (actions.ts): the one still waiting or sending is found by this.
+  index('inbox_replies_pending_action_idx').on(t.messageId).where(sql`kind <> 'reply' and state in ('queued', 'sending')`),
 ]);
 
 /** Every call that could create a reply on the network, written down (in_flight, with its marker) before it is made. */

@@ -2,8 +2,8 @@
 // networks said (ingest.ts), collecting one source of one account (collect.ts), keeping every collection
 // scheduled (schedule.ts), reading conversations and messages (read.ts), triage (triage.ts), each member's
 // read state (read-state.ts), notes (notes.ts), labels (labels.ts), saved replies (saved-replies.ts),
-// what is collected per account (sources.ts), and answering: queuing a reply (replies.ts) and sending it
-// exactly once (reply-sender.ts).
+// what is collected per account (sources.ts), and answering: queuing a reply (replies.ts) or an action on a
+// message (actions.ts) and sending either exactly once (reply-sender.ts).
 import type { Db } from '../../infra/db/client.ts';
 import type { Logger } from '../../infra/logger.ts';
 import type { Metrics } from '../../infra/metrics.ts';
@@ -22,6 +22,7 @@ import { InboxLabels } from './labels.ts';
 import { InboxSavedReplies } from './saved-replies.ts';
 import { InboxSources } from './sources.ts';
 import { InboxReplies } from './replies.ts';
+import { InboxActions } from './actions.ts';
 import { InboxReplySender, type ReplySenderOptions } from './reply-sender.ts';
 import type { Role } from '../workspaces/schema.ts';
 import type { InboxEvents } from './events.ts';
@@ -77,6 +78,7 @@ export class InboxService {
   readonly savedReplies: InboxSavedReplies;
   readonly sources: InboxSources;
   readonly replies: InboxReplies;
+  readonly actions: InboxActions;
   readonly replySender: InboxReplySender;
   /** Live updates of each workspace's inbox (the events stream). */
   readonly live: InboxLive;
@@ -101,6 +103,7 @@ export class InboxService {
     this.savedReplies = new InboxSavedReplies({ db });
     this.sources = new InboxSources({ db, registry: d.registry });
     this.replies = new InboxReplies({ db, registry: d.registry, ...live });
+    this.actions = new InboxActions({ db, registry: d.registry, ...live });
     this.replySender = new InboxReplySender({
       db, registry: d.registry, accounts: d.accounts, ingest: this.ingest, metrics: d.metrics, log: d.log, options: d.replies ?? DEFAULT_REPLY_OPTIONS,
       ...(d.outbound ? { outbound: d.outbound } : {}), ...(d.events ? { events: d.events } : {}), ...live,

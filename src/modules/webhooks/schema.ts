@@ -3,7 +3,7 @@ import { sql } from 'drizzle-orm';
 import { users } from '../auth/schema.ts';
 import { workspaces } from '../workspaces/schema.ts';
 
-export const WEBHOOK_EVENTS = ['post.published', 'post.failed', 'post.unknown', 'account.needs_reconnect', 'inbox.message.created', 'inbox.conversation.assigned', 'inbox.reply.published', 'inbox.reply.failed', 'inbox.reply.unknown'] as const;
+export const WEBHOOK_EVENTS = ['post.published', 'post.failed', 'post.unknown', 'account.needs_reconnect', 'inbox.message.created', 'inbox.conversation.assigned', 'inbox.reply.published', 'inbox.reply.failed', 'inbox.reply.unknown', 'inbox.action.done', 'inbox.action.failed', 'inbox.action.unknown'] as const;
 export type WebhookEvent = (typeof WEBHOOK_EVENTS)[number];
 
 /** A workspace's endpoint for events. The signing secret is encrypted at rest (TokenCipher, keyed by id). */

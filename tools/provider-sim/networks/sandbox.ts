@@ -16,6 +16,13 @@
 //                                 a mention addressed to it (the answer comes in the inbox feed too, by the user)
 //   GET  /api/comments/:id/replies the answers under a comment, oldest first: { replies: [{ id, url, text,
 //                                 author_id, created_at, idempotency_key (the caller's own only) }] }
+//   GET  /api/comments/:id        one comment or mention addressed to the user, as the user sees it: { id, deleted,
+//                                 hidden, liked } (a deleted one answers too, as a tombstone); 404: not the user's
+//   POST/DELETE /api/comments/:id/like  like it, or take the like back (either twice changes nothing) → { liked }
+//   POST/DELETE /api/comments/:id/hide  hide from the public, or show again, a comment by someone else under the
+//                                 user's own post (anything else: 403) → { hidden }
+//   DELETE /api/comments/:id      delete the user's own answer, or a comment under the user's own post (anything
+//                                 else: 403; one already deleted: 204 again)
 //   GET  /p/:id                   the public page of a post (or of a comment)
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ErrorStyle, SimNetworkContext, SimToken } from '../core.ts';
@@ -221,6 +228,78 @@ export function registerSandbox(ctx: SimNetworkContext): void {
       idempotency_key: i.author.id === t.userId ? i.key ?? null : null,
     }));
     return { replies };
+  });
+
+  // Acting on a comment or a mention addressed to the user. Every change applies before the answer, so the
+  // acceptThenHangNext knob leaves it applied and unanswered.
+  const addressed = (req: FastifyRequest, reply: FastifyReply, t: SimToken): SimInboxItem | null => {
+    const item = state.inbox.items.get((req.params as { id: string }).id);
+    if (!item || item.userId !== t.userId) {
+      reply.status(404).send({ error: 'not_found', message: 'No such comment' });
+      return null;
+    }
+    return item;
+  };
+  /** A comment by someone else under one of the user's own posts: what the user may hide or delete. */
+  const underOwnPost = (i: SimInboxItem, userId: string) => i.kind === 'comment' && i.author.id !== userId
+    && state.posts.some((p) => p.id === i.postId && p.userId === userId);
+
+  app.get('/api/comments/:id', async (req, reply) => {
+    const t = auth(req, reply);
+    if (!t) return reply;
+    if (await ctx.interfere(reply, style)) return reply;
+    const i = addressed(req, reply, t);
+    if (!i) return reply;
+    return { id: i.id, deleted: i.deleted, hidden: i.hidden, liked: i.liked };
+  });
+
+  for (const liked of [true, false]) {
+    app.route({
+      method: liked ? 'POST' : 'DELETE', url: '/api/comments/:id/like',
+      handler: async (req, reply) => {
+        const t = auth(req, reply);
+        if (!t) return reply;
+        if (await ctx.interfere(reply, style)) return reply;
+        const i = addressed(req, reply, t);
+        if (!i) return reply;
+        if (i.deleted && liked) return reply.status(422).send({ error: 'invalid_request', message: 'The comment was deleted by its author' });
+        i.liked = liked;
+        if (await ctx.maybeHang(reply)) return reply;
+        return { liked };
+      },
+    });
+  }
+
+  for (const hidden of [true, false]) {
+    app.route({
+      method: hidden ? 'POST' : 'DELETE', url: '/api/comments/:id/hide',
+      handler: async (req, reply) => {
+        const t = auth(req, reply);
+        if (!t) return reply;
+        if (await ctx.interfere(reply, style)) return reply;
+        const i = addressed(req, reply, t);
+        if (!i) return reply;
+        if (!underOwnPost(i, t.userId)) return reply.status(403).send({ error: 'forbidden', message: 'Only comments by others under your own posts can be hidden' });
+        if (i.deleted) return reply.status(422).send({ error: 'invalid_request', message: 'The comment was deleted by its author' });
+        if (i.hidden !== hidden) state.inbox.change(i.id, { hidden });
+        if (await ctx.maybeHang(reply)) return reply;
+        return { hidden };
+      },
+    });
+  }
+
+  app.delete('/api/comments/:id', async (req, reply) => {
+    const t = auth(req, reply);
+    if (!t) return reply;
+    if (await ctx.interfere(reply, style)) return reply;
+    const i = addressed(req, reply, t);
+    if (!i) return reply;
+    if (i.author.id !== t.userId && !underOwnPost(i, t.userId)) {
+      return reply.status(403).send({ error: 'forbidden', message: 'Only your own answers and comments under your own posts can be deleted' });
+    }
+    if (!i.deleted) state.inbox.change(i.id, { deleted: true });
+    if (await ctx.maybeHang(reply)) return reply;
+    return reply.status(204).send();
   });
 
   app.get('/p/:id', async (req, reply) => {

@@ -160,7 +160,7 @@ function TimeSlots() {
   );
 }
 
-const EVENTS = ['post.published', 'post.failed', 'post.unknown', 'account.needs_reconnect', 'inbox.message.created', 'inbox.conversation.assigned', 'inbox.reply.published', 'inbox.reply.failed', 'inbox.reply.unknown'];
+const EVENTS = ['post.published', 'post.failed', 'post.unknown', 'account.needs_reconnect', 'inbox.message.created', 'inbox.conversation.assigned', 'inbox.reply.published', 'inbox.reply.failed', 'inbox.reply.unknown', 'inbox.action.done', 'inbox.action.failed', 'inbox.action.unknown'];
 
 function Secret({ label, value, onDone }: { label: string; value: string; onDone: () => void }) {
   return (

@@ -12,6 +12,8 @@ import type { ConversationSummary, Message, Note } from '../read.ts';
 import type { Label } from '../labels.ts';
 import type { SavedReply } from '../saved-replies.ts';
 import type { Reply } from '../replies.ts';
+import type { MessageActionRow } from '../actions.ts';
+import { MESSAGE_ACTIONS } from '../../../providers/types.ts';
 import { CONVERSATION_KINDS, CONVERSATION_STATES, DIRECTIONS, REPLY_STATES } from '../schema.ts';
 
 /** The live events stream's limits and access check (routes/events.ts). */
@@ -85,6 +87,7 @@ export const MessageSchema = Type.Object({
   direction: Type.Enum([...DIRECTIONS], { description: 'outbound: written by the account itself' }),
   createdAt: DateTime, receivedAt: DateTime, editedAt: NullableDateTime,
   edited: Type.Boolean(), deleted: Type.Boolean(), hidden: Type.Boolean({ description: 'Hidden from the public by the account' }),
+  liked: Type.Boolean({ description: 'Liked by the account through AllIN' }),
 });
 
 export const NoteSchema = Type.Object({
@@ -107,6 +110,21 @@ export const ReplySchema = Type.Object({
   createdAt: DateTime, publishedAt: NullableDateTime,
 });
 
+export const ActionSchema = Type.Object({
+  id: Type.String({ format: 'uuid' }),
+  conversationId: Type.String({ format: 'uuid' }),
+  messageId: Type.Union([Type.String({ format: 'uuid' }), Type.Null()], { description: 'The message acted on (null once it is gone from AllIN)' }),
+  remoteId: Type.String({ description: 'The network\'s id of the message acted on' }),
+  action: Type.Enum([...MESSAGE_ACTIONS]),
+  state: Type.Enum(['queued', 'sending', 'done', 'failed', 'unknown'], {
+    description: 'queued: waiting to be sent; sending; done (the message shows it); failed (the network refused: error says why); unknown (sent, and whether it took effect cannot be told: check the message on the network)',
+  }),
+  author: Type.Object({ id: Type.Union([Type.String({ format: 'uuid' }), Type.Null()]), name: NullableString }, { description: 'The member who asked for it' }),
+  error: Type.Union([Type.Object({ class: Type.String(), message: Type.String(), status: Type.Union([Type.Integer(), Type.Null()], { description: 'The network\'s HTTP status' }) }), Type.Null()]),
+  attempts: Type.Integer({ description: 'Tries so far' }),
+  createdAt: DateTime, doneAt: NullableDateTime,
+});
+
 export const SavedReplySchema = Type.Object({
   id: Type.String({ format: 'uuid' }), name: Type.String(), text: Type.String(),
   variables: Type.Array(Type.String(), { description: 'The {variables} the text uses' }),
@@ -126,13 +144,17 @@ export function presentConversation(c: ConversationSummary) {
 export function presentMessage(m: Message) {
   return {
     id: m.id, remoteId: m.remoteId, parentRemoteId: m.parentRemoteId, url: m.url, author: m.author, text: m.text, language: m.language, direction: m.direction,
-    createdAt: m.createdAt.toISOString(), receivedAt: m.receivedAt.toISOString(), editedAt: isoOrNull(m.editedAt), edited: m.edited, deleted: m.deleted, hidden: m.hidden,
+    createdAt: m.createdAt.toISOString(), receivedAt: m.receivedAt.toISOString(), editedAt: isoOrNull(m.editedAt), edited: m.edited, deleted: m.deleted, hidden: m.hidden, liked: m.liked,
   };
 }
 
 export const presentReply = (r: Reply) => ({
   id: r.id, messageId: r.messageId, parentRemoteId: r.parentRemoteId, text: r.text, state: r.state, author: r.author, remoteId: r.remoteId, url: r.url,
   error: r.error, attempts: r.attempts, createdAt: r.createdAt.toISOString(), publishedAt: isoOrNull(r.publishedAt),
+});
+export const presentAction = (a: MessageActionRow) => ({
+  id: a.id, conversationId: a.conversationId, messageId: a.messageId, remoteId: a.remoteId, action: a.action, state: a.state as 'queued' | 'sending' | 'done' | 'failed' | 'unknown',
+  author: a.author, error: a.error, attempts: a.attempts, createdAt: a.createdAt.toISOString(), doneAt: isoOrNull(a.doneAt),
 });
 export const presentNote = (n: Note) => ({ id: n.id, text: n.text, authorId: n.authorId, authorName: n.authorName, createdAt: n.createdAt.toISOString() });
 export const presentLabel = (l: Label) => ({ id: l.id, name: l.name, color: l.color, createdAt: l.createdAt.toISOString(), updatedAt: l.updatedAt.toISOString() });

@@ -12,9 +12,10 @@ import { BULK_MAX, type TriageChange } from '../triage.ts';
 import { NOTE_MAX_CHARS } from '../notes.ts';
 import { NOTES_MAX } from '../read.ts';
 import { REPLIES_MAX } from '../replies.ts';
+import { ACTIONS_LISTED } from '../actions.ts';
 import {
-  BASE, ConversationParams, ConversationSchema, Cursor, MessageSchema, NextCursor, NoteSchema, ReplySchema, presentConversation, presentMessage, presentNote,
-  presentReply, tags, userIdOf,
+  ActionSchema, BASE, ConversationParams, ConversationSchema, Cursor, MessageSchema, NextCursor, NoteSchema, ReplySchema, presentConversation, presentMessage, presentNote,
+  presentAction, presentReply, tags, userIdOf,
   type InboxApp, type InboxRouteKit,
 } from './common.ts';
 
@@ -59,6 +60,7 @@ const ConversationView = Type.Object({
   notes: Type.Array(NoteSchema, { description: `Internal notes, oldest first (at most ${NOTES_MAX})` }),
   messages: Type.Array(MessageSchema, { description: `The first ${MESSAGES_FIRST_PAGE} messages, oldest first; parentRemoteId gives the reply tree` }),
   replies: Type.Array(ReplySchema, { description: `Replies written in AllIN, oldest first (at most ${REPLIES_MAX}), with their author and state; a published one is also among the messages` }),
+  actions: Type.Array(ActionSchema, { description: `Likes, hiding and deletions asked for in AllIN (the newest ${ACTIONS_LISTED}), oldest first, with their author and state; each message shows its own state (liked, hidden, deleted)` }),
   nextMessagesCursor: Type.Union([Type.String(), Type.Null()], { description: 'More messages: GET …/messages?cursor=' }),
 });
 
@@ -120,16 +122,18 @@ export function conversationRoutes(app: InboxApp, k: InboxRouteKit): void {
   }, async (req) => {
     const { workspaceId, conversationId } = req.params;
     const c = await d.inbox.reader.one(workspaceId, userIdOf(req), conversationId);
-    const [post, notes, messages, replies] = await Promise.all([
+    const [post, notes, messages, replies, actions] = await Promise.all([
       c.target ? d.inbox.reader.post(workspaceId, c.target.id) : null,
       d.inbox.reader.notes(workspaceId, conversationId),
       d.inbox.reader.messages(workspaceId, conversationId, { limit: MESSAGES_FIRST_PAGE }),
       d.inbox.replies.list(workspaceId, conversationId),
+      d.inbox.actions.list(workspaceId, { conversationId }),
     ]);
     return {
       ...presentConversation(c),
       post: post ? { ...post, publishedAt: isoOrNull(post.publishedAt) } : null,
       notes: notes.map(presentNote), messages: messages.items.map(presentMessage), nextMessagesCursor: messages.nextCursor, replies: replies.map(presentReply),
+      actions: actions.map(presentAction),
     };
   });
 
