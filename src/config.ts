@@ -113,6 +113,8 @@ export const ConfigSchema = Type.Object({
   BLUESKY_SERVICE_URL: str({ description: 'Default Bluesky PDS/entryway for handles that do not name their own.' }, 'https://bsky.social'),
   TELEGRAM: oneOf(['on', 'off'], { description: 'Offer Telegram (a channel or group, posted to by a bot the user makes with @BotFather).' }, 'on'),
   TELEGRAM_API_URL: str({ description: 'Telegram Bot API base URL (a self-hosted Bot API server may be named here).' }, 'https://api.telegram.org'),
+  DISCORD: oneOf(['on', 'off'], { description: 'Offer Discord (a channel, posted to through a webhook URL the user pastes).' }, 'on'),
+  DISCORD_API_URL: str({ description: 'Discord API base URL that webhook calls go to (whatever host a pasted webhook URL names, only its id and token are used).' }, 'https://discord.com/api/v10'),
   METRICS_ENABLED: bool({ description: 'Record and serve Prometheus metrics at /metrics.' }, true),
   METRICS_TOKEN: str({ description: 'When set, /metrics requires `Authorization: Bearer <token>`.', secret: true }),
   LOG_LEVEL: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
@@ -307,7 +309,7 @@ export function readConfig(env: Record<string, string | undefined>): Config {
   }
   const cfg = converted as Config;
 
-  for (const url of ['DATABASE_URL', 'REDIS_URL', 'PUBLIC_URL', 'MAIL_URL', 'SIMULATOR_URL', 'X_API_URL', 'X_AUTH_URL', 'LINKEDIN_API_URL', 'LINKEDIN_AUTH_URL', 'FACEBOOK_GRAPH_URL', 'FACEBOOK_RUPLOAD_URL', 'FACEBOOK_AUTH_URL', 'INSTAGRAM_AUTH_URL', 'INSTAGRAM_API_URL', 'INSTAGRAM_GRAPH_URL', 'THREADS_AUTH_URL', 'THREADS_GRAPH_URL', 'BLUESKY_SERVICE_URL', 'TELEGRAM_API_URL'] as const) {
+  for (const url of ['DATABASE_URL', 'REDIS_URL', 'PUBLIC_URL', 'MAIL_URL', 'SIMULATOR_URL', 'X_API_URL', 'X_AUTH_URL', 'LINKEDIN_API_URL', 'LINKEDIN_AUTH_URL', 'FACEBOOK_GRAPH_URL', 'FACEBOOK_RUPLOAD_URL', 'FACEBOOK_AUTH_URL', 'INSTAGRAM_AUTH_URL', 'INSTAGRAM_API_URL', 'INSTAGRAM_GRAPH_URL', 'THREADS_AUTH_URL', 'THREADS_GRAPH_URL', 'BLUESKY_SERVICE_URL', 'TELEGRAM_API_URL', 'DISCORD_API_URL'] as const) {
     const v = cfg[url];
     if (v !== undefined && !URL.canParse(v)) problems.push(`${url}: must be a URL`);
   }

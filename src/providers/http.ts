@@ -61,9 +61,11 @@ const SECRET_HEADER = /\b(Bearer|OAuth|Basic|DPoP)\s+[A-Za-z0-9._~+/=-]{8,}/g;
 // A Telegram bot token, which travels in the URL path (…/bot<id>:<secret>/sendMessage), or on its own.
 const BOT_TOKEN_PATH = /\bbot\d{1,20}:[A-Za-z0-9_-]+/g;
 const BOT_TOKEN = /\b\d{5,20}:[A-Za-z0-9_-]{30,}/g;
+// A Discord webhook's token, which travels in the URL path (…/webhooks/<id>/<token>).
+const WEBHOOK_TOKEN_PATH = /\b(webhooks\/\d{1,21}\/)[A-Za-z0-9_-]{8,}/g;
 
 /** `text` with credential values replaced by `[redacted]`, for quoting a network's body or message in an error. */
 export function redactSecrets(text: string): string {
   return text.replace(SECRET_PARAM, '$1=[redacted]').replace(SECRET_HEADER, '$1 [redacted]')
-    .replace(BOT_TOKEN_PATH, 'bot[redacted]').replace(BOT_TOKEN, '[redacted]');
+    .replace(BOT_TOKEN_PATH, 'bot[redacted]').replace(BOT_TOKEN, '[redacted]').replace(WEBHOOK_TOKEN_PATH, '$1[redacted]');
 }

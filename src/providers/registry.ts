@@ -11,6 +11,7 @@ import { createBluesky } from './bluesky.ts';
 import { createX } from './x.ts';
 import { createLinkedIn } from './linkedin.ts';
 import { createTelegram } from './telegram.ts';
+import { createDiscord } from './discord.ts';
 import type { LinkCardSource, Provider, ProviderDeps, ProviderId, ProviderSettings } from './types.ts';
 import type { SendJournal } from './send-journal.ts';
 
@@ -27,6 +28,7 @@ export const FACTORIES: Partial<Record<ProviderId, Factory>> = {
   x: createX,
   linkedin: createLinkedIn,
   telegram: createTelegram,
+  discord: createDiscord,
 };
 
 export function providerSettings(config: Config, sandboxUrl: string | undefined): Partial<Record<ProviderId, ProviderSettings>> {
@@ -41,6 +43,7 @@ export function providerSettings(config: Config, sandboxUrl: string | undefined)
   if (config.MASTODON === 'on') s.mastodon = { baseUrls: config.MASTODON_INSTANCE_URL ? { instance: config.MASTODON_INSTANCE_URL } : {} };
   if (config.BLUESKY === 'on') s.bluesky = { baseUrls: { service: config.BLUESKY_SERVICE_URL } };
   if (config.TELEGRAM === 'on') s.telegram = { baseUrls: { api: config.TELEGRAM_API_URL } };
+  if (config.DISCORD === 'on') s.discord = { baseUrls: { api: config.DISCORD_API_URL } };
   return s;
 }
 

@@ -6,7 +6,7 @@
 import type { HttpClient } from '../infra/http/client.ts';
 import type { SendJournal } from './send-journal.ts';
 
-export const PROVIDER_IDS = ['x', 'linkedin', 'facebook', 'instagram', 'threads', 'mastodon', 'bluesky', 'telegram', 'sandbox'] as const;
+export const PROVIDER_IDS = ['x', 'linkedin', 'facebook', 'instagram', 'threads', 'mastodon', 'bluesky', 'telegram', 'discord', 'sandbox'] as const;
 export type ProviderId = (typeof PROVIDER_IDS)[number];
 
 /** How the network counts text, so a composer can count as the server does (see src/providers/text.ts). */
@@ -45,9 +45,10 @@ export interface ProviderMetadata {
   docsUrl: string;
   /**
    * oauth2: redirect to the network; app_password: the user types a handle and an app password;
-   * bot_token: the user types the chat to post to and a bot's token (Telegram), through signIn(chat, token).
+   * bot_token: the user types the chat to post to and a bot's token (Telegram), through signIn(chat, token);
+   * webhook_url: the user pastes a channel's webhook URL (Discord), through signIn(_, url).
    */
-  connect: 'oauth2' | 'app_password' | 'bot_token';
+  connect: 'oauth2' | 'app_password' | 'bot_token' | 'webhook_url';
   /** Refreshing returns a new refresh token and kills the old one: refreshes must be serialised. */
   refreshTokenRotates: boolean;
   supportsRevocation: boolean;
@@ -257,7 +258,7 @@ export interface Provider {
   authorizationUrl?(req: AuthorizeRequest): Promise<string>;
   exchangeCode?(req: ExchangeRequest): Promise<TokenSet>;
   /**
-   * Handle + app password (Bluesky), or chat + bot token (Telegram). `identities`, when the sign-in already
+   * Handle + app password (Bluesky), chat + bot token (Telegram), or a webhook URL as the password (Discord). `identities`, when the sign-in already
    * found them (a bot token alone does not say which chat: the chat is part of the sign-in).
    */
   signIn?(identifier: string, password: string, host?: string): Promise<{ tokens: TokenSet; host?: string; identities?: ConnectedIdentity[] }>;

@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { startRuntime, type Running, type StartOptions } from '../../src/runtime.ts';
 import type { Role } from '../../src/app.ts';
 import { testConfig, quietLogger, testRedisPrefix, createTempDatabase } from './env.ts';
+import type { Logger } from '../../src/infra/logger.ts';
 import { apiCaller, json, type CallApi, type Json } from './http.ts';
 
 export interface TestApp {
@@ -25,12 +26,12 @@ export const strongPassword = () => `Quiet-${randomBytes(6).toString('base64url'
  * A process with a job runner ('start', 'worker') gets a database of its own: a runner takes any job in
  * its database, and one test's jobs must not run with another test's configuration.
  */
-export async function startTestApp(overrides: Record<string, string | undefined> = {}, role: Role = 'serve', opts: StartOptions = {}): Promise<TestApp> {
+export async function startTestApp(overrides: Record<string, string | undefined> = {}, role: Role = 'serve', opts: StartOptions = {}, log: Logger = quietLogger()): Promise<TestApp> {
   const fresh = role === 'serve' ? undefined : await createTempDatabase();
   const config = testConfig({
     REDIS_KEY_PREFIX: `${testRedisPrefix()}${randomBytes(4).toString('hex')}:`, ...(fresh ? { DATABASE_URL: fresh.url } : {}), ...overrides,
   });
-  const running = await startRuntime(role, config, quietLogger(), opts);
+  const running = await startRuntime(role, config, log, opts);
   const url = running.url!;
   const call: TestApp['call'] = apiCaller(url);
   return {

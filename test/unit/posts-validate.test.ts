@@ -12,6 +12,7 @@ import { createThreads } from '../../src/providers/threads.ts';
 import { createMastodon, mastodonLimits } from '../../src/providers/mastodon.ts';
 import { createBluesky } from '../../src/providers/bluesky.ts';
 import { createTelegram } from '../../src/providers/telegram.ts';
+import { createDiscord } from '../../src/providers/discord.ts';
 import { checkTarget, type MediaFacts, type TargetContent } from '../../src/modules/posts/validate.ts';
 
 const deps: ProviderDeps = { http: {} as HttpClient, settings: { clientId: 'id', clientSecret: 'secret', baseUrls: { version: '202601' } } };
@@ -24,6 +25,7 @@ const limits = {
   mastodon: createMastodon(deps).meta.limits,
   bluesky: createBluesky(deps).meta.limits,
   telegram: createTelegram(deps).meta.limits,
+  discord: createDiscord(deps).meta.limits,
 };
 
 const jpeg = (over: Partial<MediaFacts> = {}): MediaFacts => ({ id: 'm1', mimeType: 'image/jpeg', bytes: 100_000, width: 1080, height: 1080, ...over });
@@ -35,7 +37,7 @@ const check = (provider: string, l: ProviderLimits, content: Partial<TargetConte
 
 test('the limit of each network: at it passes, one over fails on the text field', () => {
   const cases: [keyof typeof limits, number, MediaFacts[]][] = [
-    ['x', 280, []], ['linkedin', 3000, []], ['facebook', 63_206, []], ['instagram', 2200, [jpeg()]], ['threads', 500, []], ['mastodon', 500, []], ['bluesky', 300, []], ['telegram', 4096, []],
+    ['x', 280, []], ['linkedin', 3000, []], ['facebook', 63_206, []], ['instagram', 2200, [jpeg()]], ['threads', 500, []], ['mastodon', 500, []], ['bluesky', 300, []], ['telegram', 4096, []], ['discord', 2000, []],
   ];
   for (const [provider, max, media] of cases) {
     assert.equal(limits[provider].maxTextLength, max, `${provider} limit`);
@@ -138,4 +140,16 @@ test('Telegram: 4096 characters of text, but a caption (text with media) holds 1
   assert.deepEqual(check('telegram', t, { text: 'x', options: { silent: true } }), []);
   assert.match(check('telegram', t, { text: 'x', options: { pin: true } })[0]!.message, /"pin" is not one/);
   assert.match(check('telegram', t, { text: 'x', options: { silent: 'yes' } })[0]!.message, /true or false/);
+});
+
+test('Discord: 2000 characters with or without files, 10 files of 10 MiB, and its options and embeds checked as the adapter checks them', () => {
+  const d = limits.discord;
+  assert.deepEqual(check('discord', d, { text: 'a'.repeat(2000), media: Array.from({ length: 10 }, () => jpeg()) }), [], 'no caption limit: text and files together');
+  assert.match(check('discord', d, { text: 'a'.repeat(2001) })[0]!.message, /allows 2000 characters/);
+  assert.match(check('discord', d, { text: '', media: Array.from({ length: 11 }, () => jpeg()) })[0]!.message, /at most 10 media/);
+  assert.match(check('discord', d, { text: '', media: [jpeg({ bytes: 10 * 1024 * 1024 + 1 })] })[0]!.message, /up to 10 MB/);
+  assert.deepEqual(check('discord', d, { text: 'x', options: { threadName: 'Release', silent: true, embeds: [{ title: 'T', description: 'D', fields: [{ name: 'n', value: 'v' }] }] } }), []);
+  const bad = check('discord', d, { text: 'x', options: { threadName: '', embeds: [{ title: 't'.repeat(257) }], pin: true } });
+  assert.deepEqual(bad.map((x) => x.field), ['options', 'options', 'options']);
+  assert.match(bad.map((x) => x.message).join(' | '), /"pin" is not an option.*threadName is the title of a forum post.*title holds at most 256 characters; this is 257/);
 });

@@ -16,6 +16,7 @@ import { registerBluesky } from './networks/bluesky.ts';
 import { registerX } from './networks/x.ts';
 import { registerLinkedIn } from './networks/linkedin.ts';
 import { registerTelegram } from './networks/telegram.ts';
+import { registerDiscord } from './networks/discord.ts';
 
 export type NetworkModule = (ctx: SimNetworkContext) => void;
 
@@ -30,6 +31,7 @@ export const NETWORKS: Record<string, NetworkModule> = {
   x: registerX,
   linkedin: registerLinkedIn,
   telegram: registerTelegram,
+  discord: registerDiscord,
 };
 
 export interface Simulator {

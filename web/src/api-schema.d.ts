@@ -3185,7 +3185,7 @@ export interface paths {
                 content: {
                     "application/json": {
                         provider: string;
-                        identifier: string;
+                        identifier?: string;
                         password: string;
                         host?: string;
                     };
@@ -7652,7 +7652,7 @@ export interface paths {
                     limit?: number;
                     cursor?: string;
                     accountId?: string;
-                    provider?: "x" | "linkedin" | "facebook" | "instagram" | "threads" | "mastodon" | "bluesky" | "telegram" | "sandbox";
+                    provider?: "x" | "linkedin" | "facebook" | "instagram" | "threads" | "mastodon" | "bluesky" | "telegram" | "discord" | "sandbox";
                     state?: "open" | "assigned" | "done";
                     assignee?: string;
                     labelId?: string;

@@ -1,4 +1,4 @@
-// Social accounts: the networks on offer, connect (OAuth redirect, handle + app password, or chat + bot token), the
+// Social accounts: the networks on offer, connect (OAuth redirect, handle + app password, chat + bot token, or a webhook URL), the
 // public OAuth callback, list, disconnect. Tokens never appear in any answer.
 import { createHash } from 'node:crypto';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
@@ -43,7 +43,7 @@ const AccountSchema = Type.Object({
 const Network = Type.Object({
   id: Type.String(),
   displayName: Type.String(),
-  connect: Type.String({ description: 'oauth2 (redirect), app_password (handle and app password) or bot_token (chat and bot token, through …/accounts/credentials)' }),
+  connect: Type.String({ description: 'oauth2 (redirect), app_password (handle and app password), bot_token (chat and bot token) or webhook_url (a webhook URL as the password); all but oauth2 through …/accounts/credentials' }),
   userSuppliedHost: Type.Boolean({ description: 'The user names their server (a Mastodon instance)' }),
   docsUrl: Type.String(),
   limits: Type.Unknown({ description: 'How text is counted and the media each post may carry' }),
@@ -133,12 +133,12 @@ export const accountRoutes: FastifyPluginAsyncTypebox<AccountRouteDeps> = async 
   app.post('/accounts/credentials', {
     preHandler: [d.guards.user, d.workspaceAccess('accounts.manage')],
     schema: {
-      tags, summary: 'Connect an account with a handle and an app password (Bluesky), or a chat and a bot token (Telegram)',
+      tags, summary: 'Connect an account with a handle and an app password (Bluesky), a chat and a bot token (Telegram), or a webhook URL (Discord)',
       params: WorkspaceParams,
       body: Type.Object({
         provider: Type.String({ minLength: 1, maxLength: 32, pattern: '^[a-z]+$' }),
-        identifier: Type.String({ minLength: 1, maxLength: 253, description: 'Handle or email; Telegram: the chat (@channel, t.me link or numeric id)' }),
-        password: Type.String({ minLength: 1, maxLength: 200, description: 'An app password, not the account password; Telegram: the bot token from @BotFather' }),
+        identifier: Type.Optional(Type.String({ minLength: 1, maxLength: 253, description: 'Handle or email; Telegram: the chat (@channel, t.me link or numeric id). Required except for Discord' })),
+        password: Type.String({ minLength: 1, maxLength: 300, description: 'An app password, not the account password; Telegram: the bot token from @BotFather; Discord: the channel\'s webhook URL (https://discord.com/api/webhooks/…)' }),
         host: Type.Optional(Type.String({ minLength: 1, maxLength: 253 })),
       }, { additionalProperties: false }),
       response: { 201: Type.Object({ accounts: Type.Array(AccountSchema) }), ...errors(400, 401, 403, 404, 503) },

@@ -107,7 +107,8 @@ export class AccountService {
   async startConnect(userId: string, workspaceId: string, providerId: string, opts: { host?: string; reconnectAccountId?: string }) {
     const p = this.provider(providerId);
     if (p.meta.connect !== 'oauth2' || !p.authorizationUrl) {
-      throw new Invalid('USE_CREDENTIALS', `${p.meta.displayName} connects with ${p.meta.connect === 'bot_token' ? 'a chat and a bot token' : 'a handle and an app password'}: use POST …/accounts/credentials.`);
+      const what = p.meta.connect === 'bot_token' ? 'a chat and a bot token' : p.meta.connect === 'webhook_url' ? 'a channel\'s webhook URL (as the password)' : 'a handle and an app password';
+      throw new Invalid('USE_CREDENTIALS', `${p.meta.displayName} connects with ${what}: use POST …/accounts/credentials.`);
     }
     if (p.meta.userSuppliedHost && !opts.host) throw new Invalid('VALIDATION_FAILED', `body.host is required for ${p.meta.displayName} (your server, e.g. mastodon.social)`);
     if (opts.reconnectAccountId) {
@@ -175,14 +176,20 @@ export class AccountService {
     return back({ connected: providerId, accounts: saved.map((a) => a.id).join(',') });
   }
 
-  /** Handle + app password networks (Bluesky), and chat + bot token ones (Telegram: identifier is the chat, password the token). */
-  async connectWithCredentials(userId: string, workspaceId: string, providerId: string, identifier: string, password: string, host: string | undefined, actor: Actor) {
+  /**
+   * Handle + app password networks (Bluesky), chat + bot token ones (Telegram: identifier is the chat,
+   * password the token), and webhook ones (Discord: the webhook URL is the password; no identifier).
+   */
+  async connectWithCredentials(userId: string, workspaceId: string, providerId: string, identifier: string | undefined, password: string, host: string | undefined, actor: Actor) {
     const p = this.provider(providerId);
     if (p.meta.connect === 'oauth2' || !p.signIn) throw new Invalid('USE_OAUTH', `${p.meta.displayName} connects through its own sign-in page: use POST …/accounts/connect.`);
+    if (identifier === undefined && p.meta.connect !== 'webhook_url') {
+      throw new Invalid('VALIDATION_FAILED', `body.identifier is required for ${p.meta.displayName} (${p.meta.connect === 'bot_token' ? 'the chat' : 'your handle'})`);
+    }
     let signed;
     let identities: ConnectedIdentity[];
     try {
-      signed = await p.signIn(identifier, password, host ? normaliseHost(host) : undefined);
+      signed = await p.signIn(identifier ?? '', password, host ? normaliseHost(host) : undefined);
       identities = signed.identities ?? await p.identities(signed.tokens, signed.host);
       this.countOauth(providerId, 'exchange', true);
     } catch (err) {
@@ -190,7 +197,9 @@ export class AccountService {
       if (err instanceof ProviderError && err.kind === 'auth_expired') {
         throw new Invalid('INVALID_CREDENTIALS', p.meta.connect === 'bot_token'
           ? `${p.meta.displayName} refused this bot token: copy the current one from @BotFather.`
-          : `${p.meta.displayName} refused this handle and app password.`);
+          : p.meta.connect === 'webhook_url'
+            ? `${p.meta.displayName} does not know this webhook (deleted, or its URL was reset): copy the current URL from the channel's settings, Integrations → Webhooks.`
+            : `${p.meta.displayName} refused this handle and app password.`);
       }
       throw networkRefusal(p.meta.displayName, err);
     }

@@ -4,6 +4,7 @@
 // can put the message next to the right box. The same functions run in a composer (they import nothing
 // from the server), so it counts as the server does.
 import { blueskyTextProblem, countText } from '../../providers/text.ts';
+import { discordOptionProblems } from '../../providers/discord/options.ts';
 import type { ProviderLimits } from '../../providers/types.ts';
 
 export interface MediaFacts {
@@ -127,6 +128,9 @@ export function checkTarget(accountId: string, provider: string, displayName: st
       }));
     }
   }
+
+  // Discord's options and embeds, by the same check the adapter runs before sending.
+  if (provider === 'discord') for (const p of discordOptionProblems(content.options)) add('options', `${displayName}: ${p}.`);
 
   if (content.firstComment !== undefined) {
     const length = countText(limits.textCounting, content.firstComment);

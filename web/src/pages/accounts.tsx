@@ -1,6 +1,6 @@
 // Social accounts: connect per network (OAuth: the browser goes to the network and comes back to
 // /accounts?connected=… or ?connect_error=…; Bluesky: handle and app password; Telegram: chat and bot
-// token), status, reconnect, disconnect.
+// token; Discord: a channel's webhook URL), status, reconnect, disconnect.
 import { useEffect, useState } from 'preact/hooks';
 import { api, getAll } from '../api.ts';
 import { setQuery, useLocation } from '../router.ts';
@@ -25,6 +25,27 @@ function ConnectNetwork({ network }: { network: Network }) {
   const [identifier, setIdentifier] = useState('');
   const [password, setPassword] = useState('');
   const [run, busy] = useAction();
+  if (network.connect === 'webhook_url') {
+    // Discord: the webhook URL carries its token, so it goes as the password and is cleared once sent.
+    return (
+      <form class="card connect-card" onSubmit={(e) => {
+        e.preventDefault();
+        void run(async () => {
+          const r = await api.post<Answer<'/api/workspaces/{workspaceId}/accounts/credentials', 'post', 201>>(wsPath(workspace, '/accounts/credentials'), {
+            provider: network.id, password: password.trim(),
+          });
+          setPassword('');
+          return r;
+        }, (r) => `Connected ${r.accounts.map((a) => a.username).join(', ')} on ${network.displayName}.`).then((r) => { if (r) dispatchEvent(new Event('allin:accounts')); });
+      }}>
+        <h3>{network.displayName}</h3>
+        <Field label="Webhook URL" hint="In the channel's settings: Integrations → Webhooks → New Webhook → Copy Webhook URL (https://discord.com/api/webhooks/…). Keep it secret: anyone with it can post there.">
+          {(p) => <input {...p} type="password" required autoComplete="off" value={password} onInput={(e) => setPassword(e.currentTarget.value)} />}
+        </Field>
+        <Submit busy={busy} kind="secondary">Connect {network.displayName}</Submit>
+      </form>
+    );
+  }
   if (network.connect === 'app_password' || network.connect === 'bot_token') {
     // bot_token (Telegram): the chat goes in as the identifier and the bot's token as the password.
     const bot = network.connect === 'bot_token';

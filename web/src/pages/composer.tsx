@@ -486,6 +486,39 @@ export function Composer({ postId }: { postId?: string }) {
                     {uploads.length > 0 && <p class="hint">With media, Telegram shows the text as a caption of at most 1,024 characters; several images or videos go as one album.</p>}
                   </>
                 )}
+                {a.provider === 'discord' && (() => {
+                  // Discord: a forum post's title, silence, and one embed here (the API takes up to 10).
+                  const opts = o.options ?? {};
+                  const setOpt = (key: string, value: unknown) => {
+                    const { [key]: _, ...rest } = opts;
+                    set({ options: value === undefined ? rest : { ...rest, [key]: value } });
+                  };
+                  const embeds = Array.isArray(opts.embeds) ? opts.embeds as Record<string, unknown>[] : [];
+                  const first = embeds[0] ?? {};
+                  const setEmbed = (key: 'title' | 'description' | 'url', value: string) => {
+                    const { [key]: _, ...rest } = first;
+                    const next = value.trim() === '' ? rest : { ...rest, [key]: value };
+                    const others = embeds.slice(1);
+                    setOpt('embeds', Object.keys(next).length > 0 ? [next, ...others] : others.length > 0 ? others : undefined);
+                  };
+                  const text = (v: unknown) => (typeof v === 'string' ? v : '');
+                  return (
+                    <>
+                      <Field label="Forum post title" hint="Only for a webhook of a forum or media channel, where every message starts a post: the title of the post this one starts. Thread parts go into it.">
+                        {(p) => <input {...p} maxLength={100} value={text(opts.threadName)} onInput={(e) => setOpt('threadName', e.currentTarget.value.trim() === '' ? undefined : e.currentTarget.value)} />}
+                      </Field>
+                      <div class="check">
+                        <input id={`silent-${a.id}`} type="checkbox" checked={opts.silent === true} onChange={(e) => setOpt('silent', e.currentTarget.checked ? true : undefined)} />
+                        <label for={`silent-${a.id}`}>Send without notifying anyone</label>
+                      </div>
+                      <Field label="Embed title">{(p) => <input {...p} maxLength={256} value={text(first.title)} onInput={(e) => setEmbed('title', e.currentTarget.value)} />}</Field>
+                      <Field label="Embed description">{(p) => <textarea {...p} rows={3} maxLength={4096} value={text(first.description)} onInput={(e) => setEmbed('description', e.currentTarget.value)} />}</Field>
+                      <Field label="Embed link" hint="The embed's title links here (https://…).">{(p) => <input {...p} type="url" value={text(first.url)} onInput={(e) => setEmbed('url', e.currentTarget.value)} />}</Field>
+                      {embeds.length > 1 && <p class="hint">This post has {embeds.length} embeds; the others are kept as they are.</p>}
+                      {uploads.length > 0 && <p class="hint">Discord shows the files under the text, up to 10 of at most 10 MiB each.</p>}
+                    </>
+                  );
+                })()}
                 {showProblems && probs.length > 0 && <ul class="problems">{probs.map((p, i) => <li key={i}>{p.message}</li>)}</ul>}
               </div>
             );
