@@ -21,6 +21,7 @@ export const PUBLISH_BUDGETS: Record<string, string> = {
   mastodon: '300/10800', // statuses: 300 per 3 h per account (Mastodon's rack-attack config)
   bluesky: '1600/3600', // 5,000 write points an hour, a create costs 3
   telegram: '20/60', // a bot sends at most 20 messages a minute to one group (Bots FAQ); taken for channels too
+  // discord: none. Its limits are not published ("should not be hard coded"); its 429 retry_after is waited instead.
 };
 
 /** The shortest wait of a job turned away (the queue's poll interval makes shorter ones pointless). */
