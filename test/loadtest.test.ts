@@ -132,6 +132,9 @@ test('options: scenario defaults, overrides, and a clear message for each bad op
   assert.deepEqual(ok.options.mix, { health: 50, me: 50 });
   assert.equal(ok.compare.threshold, 0.05);
   assert.equal(parseLoadtestArgs(['--help']), 'help');
+  const agency = parseLoadtestArgs(['agency', '--url', 'http://127.0.0.1:1', '--routes', 'Inbox, calendar']);
+  assert.ok(agency !== 'help');
+  assert.deepEqual(agency.options.routes, ['inbox', 'calendar']);
   const bad: [string[], RegExp][] = [
     [[], /--url is required/],
     [['--url', 'ftp://x'], /not an http/],
@@ -143,6 +146,8 @@ test('options: scenario defaults, overrides, and a clear message for each bad op
     [['--url', 'http://x', '--user-limit', '1200'], /--user-limit/],
     [['--url', 'http://x', '--create-users', 'magic'], /--create-users/],
     [['--url', 'http://x', '--bogus'], /bogus/],
+    [['agency', '--url', 'http://x', '--routes', 'nothing-like-it'], /--routes: no agency route's name contains "nothing-like-it"/],
+    [['scaled', '--url', 'http://x', '--routes', 'inbox'], /--routes is for the agency scenario/],
   ];
   for (const [args, re] of bad) assert.throws(() => parseLoadtestArgs(args), (e: unknown) => e instanceof UsageError && re.test(e.message), args.join(' '));
 });

@@ -9,6 +9,7 @@ import { renderText } from './report.ts';
 import { renderHtml } from './html.ts';
 import { compareReports, readReports, renderComparison, CompareError, DEFAULT_COMPARE, type CompareOptions } from './compare.ts';
 import { SetupError } from './users.ts';
+import { agencyRoutes } from './agency.ts';
 import { BASELINE_WORKSPACE_NAME, LARGEST_WORKSPACE_NAME } from '../seed/plan.ts';
 
 export const LOADTEST_USAGE = `Usage: allin loadtest [scenario] --url BASE [options]
@@ -60,6 +61,7 @@ Load (defaults depend on the scenario):
                            each workspace (default 5; --short: 2)
   --workspace ID           agency: the large workspace (default: the one \`allin seed\` names "${LARGEST_WORKSPACE_NAME}")
   --baseline-workspace ID  agency: the small one to compare with (default: "${BASELINE_WORKSPACE_NAME}")
+  --routes WORD[,WORD…]    agency: only the routes whose name contains one of the words (e.g. inbox, calendar)
   --keep-posts             journey: keep the scheduled posts (default: each journey deletes its post)
   --short                  a shorter variant of the scenario (what npm run bench uses)
   --seed N                 seed of the mix and think times (default 1)
@@ -141,7 +143,7 @@ const OPTIONS = {
   mix: { type: 'string' }, rate: { type: 'string' }, 'max-inflight': { type: 'string' }, 'late-ms': { type: 'string' },
   steps: { type: 'string' }, 'step-duration': { type: 'string' }, 'max-error-rate': { type: 'string' }, 'max-p95': { type: 'string' },
   iterations: { type: 'string' }, 'keep-posts': { type: 'boolean' }, short: { type: 'boolean' }, seed: { type: 'string' },
-  workspace: { type: 'string' }, 'baseline-workspace': { type: 'string' },
+  workspace: { type: 'string' }, 'baseline-workspace': { type: 'string' }, routes: { type: 'string' },
   users: { type: 'string' }, 'create-users': { type: 'string' }, user: { type: 'string', multiple: true }, 'user-limit': { type: 'string' }, 'ip-limit': { type: 'string' },
   json: { type: 'boolean' }, save: { type: 'string' }, html: { type: 'string' }, compare: { type: 'string' }, threshold: { type: 'string' },
   quiet: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
@@ -202,6 +204,15 @@ export function parseLoadtestArgs(args: string[], env: NodeJS.ProcessEnv = proce
     if (id === undefined) continue;
     if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)) throw new UsageError(`--${flag}: "${id}" is not a workspace id (a UUID)`);
     o[key] = id.toLowerCase();
+  }
+  if (v.routes !== undefined) {
+    if (scenario !== 'agency') throw new UsageError('--routes is for the agency scenario');
+    const words = v.routes.split(',').map((w) => w.trim().toLowerCase()).filter(Boolean);
+    const names = agencyRoutes().map((r) => r.name);
+    if (words.length === 0 || !names.some((n) => words.some((w) => n.toLowerCase().includes(w)))) {
+      throw new UsageError(`--routes: no agency route's name contains ${words.map((w) => `"${w}"`).join(' or ') || 'nothing'} (they are: ${names.join('; ')})`);
+    }
+    o.routes = words;
   }
   set('seed', num('seed', v.seed, { int: true }));
   set('users', num('users', v.users, { min: 1, int: true }));

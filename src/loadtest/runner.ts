@@ -17,7 +17,7 @@ import { ENDPOINTS, DESCRIPTIONS, shapeOf, usersNeeded, plan, pick, rng, type En
 import { provisionUsers, isLoopback, SetupError, type Credentials } from './users.ts';
 import { machineInfo, REPORT_SCHEMA, type Report, type StepFigures } from './report.ts';
 import { VERSION } from '../version.ts';
-import { runAgency, agencyUsers, findPlaces, type AgencyReport } from './agency.ts';
+import { runAgency, agencyRoutes, agencyUsers, findPlaces, type AgencyReport } from './agency.ts';
 
 export interface RunHooks {
   /** Progress lines (user creation, stress steps). */
@@ -544,6 +544,7 @@ export async function runLoadtest(o: LoadOptions, hooks: RunHooks = {}): Promise
         case 'agency':
           agency = await runAgency({
             target, places: agencyPlaces!, vus: o.vus, phaseSeconds: o.stepSeconds, random: ctx.random,
+            ...(o.routes ? { routes: agencyRoutes().filter((r) => o.routes!.some((w) => r.name.toLowerCase().includes(w))) } : {}),
             token: (i) => ctx.sessions.token(userOf(ctx, i)),
             record: (endpoint, status, start, end) => overall.record(endpoint, status, start, end, end - start),
             ...(sampler && !sampler.failure ? { sampler } : {}), log,

@@ -52,6 +52,8 @@ export interface LoadOptions {
   /** agency: the largest and the 20-post workspace (null: found by the names `allin seed` gives them). */
   workspaceId: string | null;
   baselineWorkspaceId: string | null;
+  /** agency: only the routes whose name contains one of these (lower case); null: every route. */
+  routes: string[] | null;
   keepPosts: boolean;
   /** Users to create; null: as many as the per-user limit needs. */
   users: number | null;
@@ -83,7 +85,7 @@ export function defaults(scenario: ScenarioName, short: boolean): Omit<LoadOptio
     scenario, vus: 5, requests: null as number | null, durationSeconds: null as number | null, rampUpSeconds: 0, thinkMs: [0, 0] as [number, number],
     mix: { ...SEED_MIX } as Partial<Record<EndpointKey, number>>, rate: null as number | null, maxInflight: 256, lateMs: 10,
     steps: [] as number[], stepSeconds: 10, maxErrorRate: 0.05, maxP95Ms: 1000, iterations: 4, keepPosts: false,
-    workspaceId: null as string | null, baselineWorkspaceId: null as string | null,
+    workspaceId: null as string | null, baselineWorkspaceId: null as string | null, routes: null as string[] | null,
     users: null as number | null, createUsers: 'auto' as CreateUsers, existingUsers: [] as string[],
     userLimit: { count: 1200, seconds: 60 }, ipLimit: { count: 300, seconds: 60 },
     timeoutMs: 10_000, metrics: true, seed: 1, short,
