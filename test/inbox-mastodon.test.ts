@@ -1,7 +1,7 @@
 // A Mastodon account's inbox end to end, against the Mastodon instance of the in-process simulator: connected
 // through the real OAuth round trip (AllIN asks for read:notifications), a mention another user makes is
 // collected by the collection job, shown in a conversation, and answered through the API, the reply published
-// once on the instance as an answer to the mention.
+// once on the instance as an answer to the mention; the mention is then liked and the reply deleted.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { eq, sql } from 'drizzle-orm';
@@ -105,6 +105,30 @@ test('a mention collected from the instance is answered from the inbox, publishe
   await eventually(async () => (await inbox().collector.run(accountId, 'notifications')) === 'collected', 10_000, 'a second collection run');
   const view = await ok(t, 'GET', `/api/workspaces/${ws}/inbox/conversations/${found.conversationId}`, owner.token);
   assert.equal(view.messages.filter((m: { remoteId: string }) => m.remoteId === mention.remoteId).length, 1);
+
+  // The mention is liked (a favourite on the instance), and the reply, the account's own, deleted; the
+  // mention itself cannot be: Mastodon deletes only the account's own statuses, and hides nothing.
+  const act = async (messageId: string, action: string) => {
+    const a = await ok(t, 'POST', `/api/workspaces/${ws}/inbox/messages/${messageId}/${action}`, owner.token, undefined, 202);
+    return eventually(async () => {
+      const x = await ok(t, 'GET', `/api/workspaces/${ws}/inbox/actions/${a.id}`, owner.token);
+      return ['done', 'failed', 'unknown'].includes(x.state) ? x : undefined;
+    }, 30_000, `the ${action} to end`);
+  };
+  assert.equal((await act(found.messageId, 'like')).state, 'done');
+  assert.deepEqual(await fans.messageState!({ ...fan }, { remoteId: mention.remoteId, rootRemoteId: mention.remoteId, marker: 'x' }), { deleted: false, likedByMe: false }, 'liked by the shop, not the fan');
+  const ownReply = view.messages.find((m: { remoteId: string }) => m.remoteId === done.remoteId);
+  assert.equal(ownReply.direction, 'outbound');
+  assert.equal((await act(ownReply.id, 'delete')).state, 'done');
+  assert.equal((await simPosts(t.running.simulatorUrl!, 'mastodon')).some((x) => x.id === done.remoteId), false, 'deleted on the instance');
+  for (const [action, code] of [['delete', 'CANNOT_DELETE'], ['hide', 'ACTION_NOT_SUPPORTED']] as const) {
+    const refused = await t.call('POST', `/api/workspaces/${ws}/inbox/messages/${found.messageId}/${action}`, { token: owner.token });
+    assert.equal(refused.status, 409, JSON.stringify(refused.body));
+    assert.equal(refused.body.code, code);
+  }
+  const after = await ok(t, 'GET', `/api/workspaces/${ws}/inbox/conversations/${found.conversationId}`, owner.token);
+  assert.equal(after.messages.find((m: { remoteId: string }) => m.remoteId === mention.remoteId).liked, true);
+  assert.equal(after.messages.find((m: { remoteId: string }) => m.remoteId === done.remoteId).deleted, true);
 });
 
 test('an account connected before AllIN asked for read:notifications: the inbox says "reconnect to allow reading notifications", asks again only at its longest backoff, and the account still publishes', async () => {

@@ -26,7 +26,7 @@
 //   replies.ts      answering a status from the inbox, and finding the answer again
 //   paging.ts       the Link header's pages
 import {
-  type AccountRef, type AuthorizeRequest, type ConnectedIdentity, type ExchangeRequest, type FindReplyRequest, type InboxPage, type InboxPageRequest, type PostMetrics, type Provider,
+  type AccountRef, type AuthorizeRequest, type ConnectedIdentity, type ExchangeRequest, type FindReplyRequest, type MessageActionRequest, type MessageState, type InboxPage, type InboxPageRequest, type PostMetrics, type Provider,
   type ProviderDeps, type ProviderMetadata, type PublishRequest, type PublishedPost, type ReplyRequest, type TokenSet,
 } from './types.ts';
 import { mastodonApi } from './mastodon/api.ts';
@@ -39,6 +39,7 @@ import { findByMarker } from './mastodon/reconcile.ts';
 import { deleteStatus, publishStatus, statusMetrics } from './mastodon/statuses.ts';
 import { findReply, publishReply } from './mastodon/replies.ts';
 import { NOTIFICATIONS, collectMentions } from './mastodon/inbox.ts';
+import { deleteOwnStatus, favourite, statusState } from './mastodon/actions.ts';
 
 export { memoryAppStore, type MastodonApp, type MastodonAppStore } from './mastodon/apps.ts';
 export { normalizeMastodonHost } from './mastodon/host.ts';
@@ -61,7 +62,9 @@ const meta: ProviderMetadata = {
       description: 'GET /api/v1/notifications?types[]=mention (https://docs.joinmastodon.org/methods/notifications/): statuses that mention the account, which include every reply to its statuses; '
         + 'replies are placed in their thread with GET /api/v1/statuses/:id/context. Pages of 40. Direct messages are left out. Edits and deletions after a status was collected are not seen (Mastodon sends no notification for them). Needs read:notifications: accounts connected before must reconnect.',
     }],
-    actions: ['reply'],
+    // Favourites (write:favourites) and deleting the account's own statuses; Mastodon cannot hide others' replies (mastodon/actions.ts).
+    actions: ['reply', 'like', 'unlike', 'delete'],
+    deletes: 'own',
   },
 };
 
@@ -136,6 +139,18 @@ export function createMastodon(deps: ProviderDeps, appStore: MastodonAppStore = 
     },
     async findReply(account: AccountRef, req: FindReplyRequest): Promise<PublishedPost | null> {
       return findReply(api, account, requireHost(account.host, 'find_reply'), req);
+    },
+    async like(account: AccountRef, req: MessageActionRequest) {
+      await favourite(api, account, requireHost(account.host, 'favourite'), req, true);
+    },
+    async unlike(account: AccountRef, req: MessageActionRequest) {
+      await favourite(api, account, requireHost(account.host, 'unfavourite'), req, false);
+    },
+    async delete(account: AccountRef, req: MessageActionRequest) {
+      await deleteOwnStatus(api, account, requireHost(account.host, 'delete_status'), req);
+    },
+    async messageState(account: AccountRef, req: MessageActionRequest): Promise<MessageState> {
+      return statusState(api, account, requireHost(account.host, 'status_state'), req);
     },
     async deletePost(account: AccountRef, remoteId: string) {
       await deleteStatus(api, account, requireHost(account.host, 'delete_post'), remoteId);

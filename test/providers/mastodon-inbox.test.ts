@@ -52,10 +52,51 @@ before(async () => {
 });
 after(() => h.stop());
 
-test('the source is declared with reply, and the scopes asked for include read:notifications', () => {
+test('the source is declared with reply, like, unlike and delete (of its own), and the scopes asked for include read:notifications and write:favourites', () => {
   assert.deepEqual(p.meta.inbox?.sources.map((x) => x.id), ['notifications']);
-  assert.deepEqual(p.meta.inbox?.actions, ['reply']);
+  assert.deepEqual(p.meta.inbox?.actions, ['reply', 'like', 'unlike', 'delete']);
+  assert.equal(p.meta.inbox?.deletes, 'own');
   assert.ok(alice.tokens.scope?.includes('read:notifications'), String(alice.tokens.scope));
+  assert.ok(alice.tokens.scope?.includes('write:favourites'), String(alice.tokens.scope));
+});
+
+test('like and unlike a mention (a favourite: doing it twice changes nothing), read back as the account sees it', async () => {
+  const mention = await say(bob, '@alice like this?');
+  const req = { remoteId: mention, rootRemoteId: mention, marker: 'allin-action-1' };
+  assert.deepEqual(await p.messageState!(alice, req), { deleted: false, likedByMe: false });
+  await p.like!(alice, req);
+  await p.like!(alice, req);
+  assert.deepEqual(await p.messageState!(alice, req), { deleted: false, likedByMe: true });
+  assert.deepEqual(await p.messageState!(bob, req), { deleted: false, likedByMe: false }, 'per account');
+  await p.unlike!(alice, req);
+  await p.unlike!(alice, req);
+  assert.deepEqual(await p.messageState!(alice, req), { deleted: false, likedByMe: false });
+});
+
+test('delete the account\'s own status: gone, read back as deleted; deleting it again counts as deleted', async () => {
+  const mention = await say(bob, '@alice hello');
+  const answer = await say(alice, '@bob hi!', mention);
+  const req = { remoteId: answer, rootRemoteId: mention, marker: 'allin-action-2' };
+  await p.delete!(alice, req);
+  assert.deepEqual(await p.messageState!(alice, req), { deleted: true });
+  await p.delete!(alice, req);
+  assert.equal(s.posts.some((x) => x.id === answer), false);
+  assert.equal(s.posts.some((x) => x.id === mention), true);
+});
+
+test('like with a token granted before AllIN asked for write:favourites: refused for good with "reconnect to allow likes"; a favourite that hangs is an unknown outcome, settled by the state', async () => {
+  const mention = await say(bob, '@alice old token?');
+  const granted = s.issueToken(alice.externalId, ['profile', 'read:statuses', 'read:notifications', 'write:statuses', 'write:media']);
+  const req = { remoteId: mention, rootRemoteId: mention, marker: 'allin-action-4' };
+  await assert.rejects(p.like!({ ...alice, tokens: { accessToken: granted.accessToken } }, req), isKind('permanent', /missing_scope/, 403));
+  assert.deepEqual(await p.messageState!(alice, req), { deleted: false, likedByMe: false }, 'nothing done');
+  s.knobs.acceptThenHangNext = 1;
+  try {
+    await assert.rejects(p.like!(alice, req), isKind('unknown_outcome'));
+  } finally {
+    s.knobs.acceptThenHangNext = 0;
+  }
+  assert.deepEqual(await p.messageState!(alice, req), { deleted: false, likedByMe: true });
 });
 
 test('pagination: every mention once, in order, with its thread, as plain text; then nothing new until someone speaks', async () => {

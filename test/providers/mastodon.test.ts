@@ -48,7 +48,7 @@ test('connect: one app registration per instance, PKCE S256, the instance limits
   const url = new URL(await p.authorizationUrl!({ host, redirectUri: REDIRECT, state: 's1', codeChallenge: pkcePair().challenge }));
   assert.equal(url.searchParams.get('code_challenge_method'), 'S256');
   assert.ok(url.searchParams.get('code_challenge'));
-  assert.equal(url.searchParams.get('scope'), 'profile read:statuses read:notifications write:statuses write:media');
+  assert.equal(url.searchParams.get('scope'), 'profile read:statuses read:notifications write:statuses write:media write:favourites');
   const { tokens, redirect } = await authorize(p, { host, loginHint: 'alice' });
   assert.equal(redirect.searchParams.get('state'), 'state-123');
   assert.ok(tokens.accessToken);
@@ -78,7 +78,7 @@ test('an old instance (3.5): no PKCE, read:accounts, /api/v1/instance; registere
   const url = new URL(await p.authorizationUrl!({ host: legacy, redirectUri: REDIRECT, state: 's', codeChallenge: pkcePair().challenge }));
   assert.equal(url.host, legacy);
   assert.equal(url.searchParams.get('code_challenge'), null);
-  assert.equal(url.searchParams.get('scope'), 'read:accounts read:statuses read:notifications write:statuses write:media');
+  assert.equal(url.searchParams.get('scope'), 'read:accounts read:statuses read:notifications write:statuses write:media write:favourites');
   const a = await connect('alice', legacy);
   assert.equal(hits('POST', /\/api\/v1\/apps$/) - before, 1, 'a second instance gets its own registration');
   assert.equal((a.data.instance as MastodonInstanceInfo).version, '3.5.3');
@@ -91,14 +91,14 @@ test('an instance upgraded to 4.3+ keeps its read:accounts registration (so olde
   const saved = new Map<string, MastodonApp>();
   const store: MastodonAppStore = { get: async (k) => saved.get(k) ?? null, put: async (k, app) => { saved.set(k, app); } };
   const old = await connect('zed', legacy, createMastodon({ http: h.http, settings }, store));
-  assert.deepEqual(saved.get(legacy)!.scopes, ['read:accounts', 'read:statuses', 'read:notifications', 'write:statuses', 'write:media']);
+  assert.deepEqual(saved.get(legacy)!.scopes, ['read:accounts', 'read:statuses', 'read:notifications', 'write:statuses', 'write:media', 'write:favourites']);
   mastodonInstance(s, legacy).version = '4.3.2';
   try {
     const upgraded = createMastodon({ http: h.http, settings }, store);
     const before = hits('POST', /\/api\/v1\/apps$/);
     const url = new URL(await upgraded.authorizationUrl!({ host: legacy, redirectUri: REDIRECT, state: 's', codeChallenge: pkcePair().challenge }));
     assert.ok(url.searchParams.get('code_challenge'), 'PKCE now');
-    assert.equal(url.searchParams.get('scope'), 'read:accounts read:statuses read:notifications write:statuses write:media', 'the registered scopes');
+    assert.equal(url.searchParams.get('scope'), 'read:accounts read:statuses read:notifications write:statuses write:media write:favourites', 'the registered scopes');
     const fresh = await connect('zed', legacy, upgraded);
     assert.equal(hits('POST', /\/api\/v1\/apps$/), before, 'no new registration');
     await upgraded.revoke!(old);
@@ -228,7 +228,7 @@ test('after the key\'s hour, own statuses decide: none since then is a safe "not
 });
 
 test('reply: a status in_reply_to_id the parent, once per marker; a timeout is settled by the key; a gone parent is refused', async () => {
-  assert.deepEqual(p.meta.inbox?.actions, ['reply']);
+  assert.ok(p.meta.inbox?.actions?.includes('reply'));
   const bob = await connect('bob');
   const alice = await connect('alice');
   const parent = await p.publish(bob, { text: 'What time do you open?', media: [], marker: 'bob-q' });

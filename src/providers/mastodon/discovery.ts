@@ -39,15 +39,16 @@ export function oauthDiscovery(api: MastodonApi): Discover {
 
 // `profile` (4.3+) only allows verify_credentials; older servers need read:accounts. read:statuses
 // reads metrics and own statuses (without it those reads answer 403 when a token is sent); read:notifications
-// reads the mentions the inbox collects (https://docs.joinmastodon.org/methods/notifications/).
-export const scopesFor = (d: Discovery): string[] => [d.profileScope ? 'profile' : 'read:accounts', 'read:statuses', 'read:notifications', 'write:statuses', 'write:media'];
+// reads the mentions the inbox collects (https://docs.joinmastodon.org/methods/notifications/); write:favourites
+// likes them (https://docs.joinmastodon.org/methods/statuses/#favourite).
+export const scopesFor = (d: Discovery): string[] => [d.profileScope ? 'profile' : 'read:accounts', 'read:statuses', 'read:notifications', 'write:statuses', 'write:media', 'write:favourites'];
 
 /**
  * Whether a registration's scopes cover what AllIN does. An app registered with read:accounts before
  * the instance learnt `profile` still does: registering again would leave its tokens unrevocable
  * (revocation needs the credentials of the app that issued the token). One registered before AllIN read
- * notifications does not: the inbox needs read:notifications, so AllIN registers again, and revoking a token
+ * notifications (or liked them) does not: the inbox needs read:notifications and write:favourites, so AllIN registers again, and revoking a token
  * of the old registration is then refused (the user revokes it in the instance's settings).
  */
-export const coversScopes = (scopes: string[]): boolean => [['profile', 'read:accounts', 'read'], ['read:statuses', 'read'], ['read:notifications', 'read'], ['write:statuses', 'write'], ['write:media', 'write']]
+export const coversScopes = (scopes: string[]): boolean => [['profile', 'read:accounts', 'read'], ['read:statuses', 'read'], ['read:notifications', 'read'], ['write:statuses', 'write'], ['write:media', 'write'], ['write:favourites', 'write']]
   .every((any) => any.some((x) => scopes.includes(x)));

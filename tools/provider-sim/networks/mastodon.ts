@@ -13,7 +13,8 @@
 //   POST /api/v2/media                              images 200 (processed), video/gif 202 then processing
 //   GET  /api/v1/media/:id                          206 while processing, 200 when done
 //   POST /api/v1/statuses                           Idempotency-Key honoured for an hour, checked before validation
-//   GET  /api/v1/statuses/:id, DELETE /api/v1/statuses/:id
+//   GET  /api/v1/statuses/:id, DELETE /api/v1/statuses/:id (`favourited` for the token's account)
+//   POST /api/v1/statuses/:id/favourite, /unfavourite  write:favourites; doing either twice changes nothing
 //   GET  /api/v1/accounts/:id/statuses              newest first, Link rel="next"
 //   GET  /@:username/:id                            the public page of a status
 //   GET  /api/v1/notifications                      mentions only (types[]=mention), newest first; max_id, since_id,
@@ -60,13 +61,15 @@ interface World {
   /** "accountId postId" → notification id, given in the order statuses were made (ids grow with time). */
   notificationIds: Map<string, number>;
   notificationSeq: number;
+  /** "accountId statusId": the statuses each account favourited. */
+  favourites: Set<string>;
 }
 
 const worlds = new WeakMap<NetworkState, World>();
 function world(state: NetworkState): World {
   let w = worlds.get(state);
   if (!w) {
-    w = { instances: new Map(), appHosts: new Map(), tokenHosts: new Map(), accounts: new Map(), accountHost: new Map(), mediaReadyAt: new Map(), mediaMeta: new Map(), notificationIds: new Map(), notificationSeq: 100_000 };
+    w = { instances: new Map(), appHosts: new Map(), tokenHosts: new Map(), accounts: new Map(), accountHost: new Map(), mediaReadyAt: new Map(), mediaMeta: new Map(), notificationIds: new Map(), notificationSeq: 100_000, favourites: new Set() };
     worlds.set(state, w);
   }
   return w;
@@ -195,6 +198,11 @@ export function registerMastodon(ctx: SimNetworkContext): void {
     const n = Number(p.id.slice(-3)) % 7;
     return { favourites_count: n + Math.floor(age / 10), reblogs_count: Math.floor(n / 2), replies_count: state.posts.filter((x) => x.replyTo === p.id).length };
   };
+  /** The account of the request's valid token, if it has one. */
+  const viewer = (req: FastifyRequest): string | null => {
+    const t = state.bearer(req);
+    return typeof t === 'string' ? null : t.userId;
+  };
   const statusJson = (req: FastifyRequest, p: SimPost, withText = false) => {
     const raw = p.raw as { visibility: string; spoilerText: string; sensitive: boolean; language: string | null; appName: string | null };
     const u = user(p.userId);
@@ -209,6 +217,8 @@ export function registerMastodon(ctx: SimNetworkContext): void {
       application: raw.appName ? { name: raw.appName, website: null } : null,
       account: accountJson(req, p.userId), media_attachments: p.media.map(mediaJson), mentions: [], tags: [], emojis: [], card: null, poll: null,
       ...(withText ? { text: p.text } : {}),
+      // Only with a user token, as on Mastodon.
+      ...(viewer(req) ? { favourited: w.favourites.has(`${viewer(req)} ${p.id}`) } : {}),
     };
   };
 
@@ -455,6 +465,20 @@ export function registerMastodon(ctx: SimNetworkContext): void {
     const [p] = state.posts.splice(at, 1);
     return statusJson(req, p!, true);
   });
+
+  for (const on of [true, false]) {
+    app.post(`/api/v1/statuses/:id/${on ? 'favourite' : 'unfavourite'}`, async (req, reply) => {
+      const t = auth(req, reply);
+      if (!t || !scoped(t, reply, ['write:favourites', 'write'])) return reply;
+      if (await ctx.interfere(reply, style)) return reply;
+      const p = state.posts.find((x) => x.id === (req.params as { id: string }).id && w.accountHost.get(x.userId) === hostOf(req));
+      if (!p) return reply.status(404).send(NOT_FOUND);
+      if (on) w.favourites.add(`${t.userId} ${p.id}`);
+      else w.favourites.delete(`${t.userId} ${p.id}`);
+      if (await ctx.maybeHang(reply)) return reply;
+      return statusJson(req, p);
+    });
+  }
 
   app.get('/api/v1/accounts/:id/statuses', async (req, reply) => {
     if (req.headers.authorization) {
