@@ -39,7 +39,7 @@ export const PERMISSION_DESCRIPTIONS: Record<Permission, string> = {
   'webhooks.manage': 'create and delete webhooks, read their delivery log',
   'audit.read': 'read the audit log',
   'inbox.read': 'see the inbox: conversations, messages, notes, labels and saved replies',
-  'inbox.write': 'act in the inbox: answer messages, mark done, assign, label, add notes; manage labels and saved replies',
+  'inbox.write': 'act in the inbox: answer messages, like, hide or delete them, mark done, assign, label, add notes; manage labels and saved replies',
 };
 
 export function can(role: Role, permission: Permission): boolean {
