@@ -20,18 +20,22 @@
 //   posts.ts       publishing a post record, its counts, its deletion
 //   records.ts     remote ids (at-uri|cid), TIDs and the marker field
 //   reconcile.ts   finding a post again after an unknown outcome, by its marker
+//   inbox.ts       collecting notifications (mentions, replies, quotes) and the reply trees under its posts
 // Answering from the inbox is a post whose reply refs name the thread's root and the parent
-// (https://docs.bsky.app/docs/advanced-guides/posts#replies): `reply` publishes one under the parent (its
-// remote id, at-uri|cid), the root read from the parent's own record, and `findReply` finds it by its marker.
+// (https://docs.bsky.app/docs/advanced-guides/posts#replies): `reply` publishes one under the parent (a
+// collected message's id, its at-uri, whose cid is read with the record), the root read from the parent's
+// own record, and `findReply` finds it by its marker. Both answer with the reply's at-uri, the id collected
+// messages have, so the copy the next collection brings collapses with it.
 import { blueskyHosts } from './bluesky/hosts.ts';
 import { blueskyIdentities } from './bluesky/identities.ts';
 import { blueskyIdentity } from './bluesky/identity.ts';
 import { MAX_IMAGE_BYTES } from './bluesky/media.ts';
 import { blueskyPosts } from './bluesky/posts.ts';
+import { NOTIFICATIONS, POSTS_PER_SWEEP, THREADS, blueskyInbox } from './bluesky/inbox.ts';
 import { findByMarker } from './bluesky/reconcile.ts';
 import { blueskySessions } from './bluesky/session.ts';
 import { xrpcClient } from './bluesky/xrpc.ts';
-import type { AccountRef, Provider, ProviderDeps, ProviderMetadata } from './types.ts';
+import type { AccountRef, Provider, ProviderDeps, ProviderMetadata, PublishedPost } from './types.ts';
 
 export { detectFacets, isHandle, type DetectedFacet, type Facet, type FacetFeature } from './bluesky/facets.ts';
 export { MARKER_FIELD, markerHash, parseRemoteId, tidTime, toRemoteId, type StrongRef } from './bluesky/records.ts';
@@ -53,8 +57,19 @@ const meta: ProviderMetadata = {
       maxImageBytes: MAX_IMAGE_BYTES, maxVideoBytes: 0, mixing: false, required: false,
     },
   },
-  // Nothing is collected yet (no collectInbox), so no conversation can be answered yet; the adapter can.
-  inbox: { sources: [], actions: ['reply'] },
+  inbox: {
+    sources: [{
+      id: NOTIFICATIONS, collects: ['comments', 'replies', 'mentions'],
+      description: 'app.bsky.notification.listNotifications (https://docs.bsky.app/docs/api/app-bsky-notification-list-notifications), reasons mention, reply and quote: '
+        + 'posts that mention the account, reply to it or quote it, read newest first back to the last one read, pages of 50. Nothing is marked seen in the Bluesky app. '
+        + 'Bluesky posts cannot be edited; a deletion after collection is seen only in a reply tree (threads).',
+    }, {
+      id: THREADS, collects: ['comments', 'replies'],
+      description: `app.bsky.feed.getPostThread (https://docs.bsky.app/docs/api/app-bsky-feed-get-post-thread): the whole reply tree under each of the account's ${POSTS_PER_SWEEP} newest posts that have replies `
+        + '(app.bsky.feed.getAuthorFeed), one post per call, replies to others included. A deleted reply that has replies under it is marked deleted; replies from accounts with a block either way are not shown by Bluesky.',
+    }],
+    actions: ['reply'],
+  },
 };
 
 export interface BlueskyProvider extends Provider {
@@ -68,6 +83,9 @@ export function createBluesky(deps: ProviderDeps): BlueskyProvider {
   const identity = blueskyIdentity(x, hosts);
   const sessions = blueskySessions(x, hosts, identity);
   const posts = blueskyPosts(x, hosts, identity, meta.limits.media, deps.linkCards);
+  const inbox = blueskyInbox(x, hosts);
+  /** A reply is named as collected messages are: by its at-uri. */
+  const asMessage = (p: PublishedPost): PublishedPost => ({ ...p, remoteId: p.remoteId.split('|')[0]! });
 
   return {
     meta,
@@ -77,8 +95,12 @@ export function createBluesky(deps: ProviderDeps): BlueskyProvider {
     identities: (tokens, host) => blueskyIdentities(x, hosts, identity, tokens, host),
     publish: (account, post) => posts.publish(account, post),
     findByMarker: (account, marker, since) => findByMarker(x, hosts, account, marker, since),
-    reply: (account, req) => posts.publish(account, { text: req.text, media: [], replyTo: req.parentRemoteId, marker: req.marker }),
-    findReply: (account, req) => findByMarker(x, hosts, account, req.marker, req.since),
+    collectInbox: (account, req) => inbox.collect(account, req),
+    reply: async (account, req) => asMessage(await posts.publish(account, { text: req.text, media: [], replyTo: req.parentRemoteId, marker: req.marker })),
+    findReply: async (account, req) => {
+      const found = await findByMarker(x, hosts, account, req.marker, req.since);
+      return found ? asMessage(found) : null;
+    },
     metrics: (account, remoteId) => posts.metrics(account, remoteId),
     deletePost: (account, remoteId) => posts.deletePost(account, remoteId),
   };

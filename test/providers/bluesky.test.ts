@@ -39,7 +39,8 @@ const isKind = (kind: string, reason?: RegExp, status?: number) => (e: unknown) 
 const hits = (method: string, path: RegExp) => s.log.filter((l) => l.method === method && path.test(l.path)).length;
 const since = () => new Date(Date.now() - 60_000);
 const image = (bytes = greyPng(1, 1), extra: Partial<MediaItem> = {}): MediaItem => ({ mimeType: 'image/png', bytes: bytes.length, read: async () => bytes, ...extra });
-const recordOf = (remoteId: string) => (s.posts.find((x) => x.id === parseRemoteId(remoteId).uri)!.raw as { record: Record<string, unknown> }).record;
+/** The record of a post, named as publishing names it (at-uri|cid) or as the inbox does (its at-uri). */
+const recordOf = (remoteId: string) => (s.posts.find((x) => x.id === remoteId.split('|')[0])!.raw as { record: Record<string, unknown> }).record;
 
 const connect = async (handle = alice.handle, host?: string): Promise<AccountRef> => {
   const signed = await p.signIn!(handle, PASSWORD, host);

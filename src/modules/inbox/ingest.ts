@@ -85,6 +85,7 @@ export class InboxIngest {
       const lost = fresh.filter((i) => !won.has(i.remoteId));
       if (lost.length > 0) for (const [k, v] of await this.lockExisting(tx, account.id, lost.map((i) => i.remoteId))) existing.set(k, v);
     }
+    await this.fillRoots(tx, account, items);
     const changes = items.filter((i) => existing.has(i.remoteId)).map((i) => ({ item: i, row: existing.get(i.remoteId)! })).filter((c) => this.differs(c.row, c.item));
     for (const c of changes) await this.apply(tx, c.row, c.item);
 
@@ -146,6 +147,23 @@ export class InboxIngest {
     });
     await tx.insert(inboxConversations).values(values).onConflictDoNothing();
     return find();
+  }
+
+  /**
+   * A conversation made from items that did not carry its root's text (Bluesky notifications) gets it from
+   * the first later item that does (the reply tree): blanks only, so nothing the team saw changes.
+   */
+  private async fillRoots(tx: Tx, account: IngestAccount, items: InboxItem[]): Promise<void> {
+    const roots = new Map<string, NonNullable<InboxItem['root']>>();
+    for (const i of items) if (i.root?.text !== undefined && !roots.has(i.rootRemoteId)) roots.set(i.rootRemoteId, i.root);
+    for (const [root, r] of roots) {
+      await tx.update(inboxConversations).set({
+        rootText: cut(r.text, ROOT_TEXT_MAX),
+        rootUrl: sql`coalesce(${inboxConversations.rootUrl}, ${r.url ?? null})`,
+        rootAuthorHandle: sql`coalesce(${inboxConversations.rootAuthorHandle}, ${r.authorHandle ?? (r.authorRemoteId === account.externalId ? account.username : null)})`,
+        rootCreatedAt: sql`coalesce(${inboxConversations.rootCreatedAt}, ${r.createdAt?.toISOString() ?? null}::timestamptz)`,
+      }).where(and(eq(inboxConversations.accountId, account.id), eq(inboxConversations.rootRemoteId, root), sql`${inboxConversations.rootText} is null`));
+    }
   }
 
   private row(account: IngestAccount, i: InboxItem, conversationId: string, receivedAt: Date) {

@@ -39,6 +39,10 @@ export const INBOX_READ_BUDGETS: Record<string, string> = {
   // per 5 minutes (https://docs.joinmastodon.org/api/rate-limits/) are shared with publishing; the adapter
   // also stops reading threads when X-RateLimit-Remaining runs low.
   mastodon: '60/300',
+  // Pages per account per 5 minutes, each one call (a page of notifications, the list of posts, or one post's
+  // reply tree). Reads cost no write points; the limit that binds is 3,000 requests per 5 minutes per client
+  // IP (https://docs.bsky.app/docs/advanced-guides/rate-limits), which every account of this AllIN shares.
+  bluesky: '120/300',
 };
 
 /** The publishing defaults (PUBLISH_LEASE_SECONDS and the rest, src/config.ts), for a service built without settings. */

@@ -11,7 +11,7 @@ import { resolveFacets } from './facets.ts';
 import type { BlueskyHosts } from './hosts.ts';
 import type { BlueskyIdentity } from './identity.ts';
 import { checkImages, uploadBlob, uploadImage, type ImageEmbed } from './media.ts';
-import { MARKER_FIELD, POST, markerHash, parseRemoteId, toRemoteId, type StrongRef } from './records.ts';
+import { MARKER_FIELD, POST, markerHash, parsePostId, parseRemoteId, toRemoteId, type StrongRef } from './records.ts';
 import { xrpcBody, type RecordAnswer, type Xrpc } from './xrpc.ts';
 
 const PROVIDER = 'bluesky';
@@ -23,29 +23,33 @@ export interface BlueskyPosts {
 }
 
 export function blueskyPosts(x: Xrpc, hosts: BlueskyHosts, identity: BlueskyIdentity, limits: MediaLimits, linkCards: LinkCardSource | undefined): BlueskyPosts {
-  /** The record at a strong ref: from our own PDS when it is ours, otherwise from the AppView. */
-  const recordAt = async (account: AccountRef, pds: string, ref: ReturnType<typeof parseRemoteId>): Promise<Record<string, unknown> | null> => {
+  /** The record at a post's id (its cid too): from our own PDS when it is ours, otherwise from the AppView (through our PDS). */
+  const recordAt = async (account: AccountRef, pds: string, ref: ReturnType<typeof parsePostId>): Promise<{ value: Record<string, unknown>; cid: string } | null> => {
     if (ref.did === account.externalId) {
       const res = await x.xrpcSend({ method: 'GET', base: pds, nsid: 'com.atproto.repo.getRecord', what: 'get_record', query: { repo: ref.did, collection: ref.collection, rkey: ref.rkey } });
       if (res.status === 400 && xrpcBody(res).error === 'RecordNotFound') return null;
       if (res.status < 200 || res.status >= 300) throw x.fail('get_record', res);
       const r = x.read<RecordAnswer>(res, 'get_record');
-      return r.value && typeof r.value === 'object' ? r.value : null;
+      return r.value && typeof r.value === 'object' && typeof r.cid === 'string' ? { value: r.value, cid: r.cid } : null;
     }
-    const res = await x.xrpcCall({ method: 'GET', base: hosts.appview, nsid: 'app.bsky.feed.getPosts', what: 'get_record', query: { uris: [ref.uri] } });
-    const { posts } = x.read<{ posts?: { uri?: unknown; record?: Record<string, unknown> }[] }>(res, 'get_record');
+    // Someone else's post: from the AppView through our PDS, with the session (the PDS proxies app.bsky.*
+    // reads: https://docs.bsky.app/docs/advanced-guides/api-directory), as the inbox reads it.
+    const res = await x.xrpcCall({ method: 'GET', base: pds, nsid: 'app.bsky.feed.getPosts', what: 'get_record', token: account.tokens.accessToken, query: { uris: [ref.uri] } });
+    const { posts } = x.read<{ posts?: { uri?: unknown; cid?: unknown; record?: Record<string, unknown> }[] }>(res, 'get_record');
     const p = Array.isArray(posts) ? posts.find((q) => q.uri === ref.uri) : undefined;
-    return p?.record && typeof p.record === 'object' ? p.record : null;
+    return p?.record && typeof p.record === 'object' && typeof p.cid === 'string' ? { value: p.record, cid: p.cid } : null;
   };
 
   /** reply.root is the parent's root when the parent is itself a reply, else the parent (https://docs.bsky.app/docs/advanced-guides/posts). */
   const replyRefs = async (account: AccountRef, pds: string, replyTo: string): Promise<{ root: StrongRef; parent: StrongRef }> => {
-    const parentRef = parseRemoteId(replyTo);
-    const parent = { uri: parentRef.uri, cid: parentRef.cid };
-    const value = await recordAt(account, pds, parentRef);
-    if (!value) {
-      throw new ProviderError('permanent', `bluesky: the post being replied to (${parent.uri}) does not exist`, { provider: PROVIDER, reason: 'reply_target_missing' });
+    // A collected message is named by its at-uri alone: its cid is the one the network has now.
+    const parentRef = parsePostId(replyTo);
+    const found = await recordAt(account, pds, parentRef);
+    if (!found) {
+      throw new ProviderError('permanent', `bluesky: the post being replied to (${parentRef.uri}) does not exist`, { provider: PROVIDER, reason: 'reply_target_missing' });
     }
+    const parent = { uri: parentRef.uri, cid: parentRef.cid || found.cid };
+    const value = found.value;
     const root = (value.reply as { root?: { uri?: unknown; cid?: unknown } } | undefined)?.root;
     return { root: root && typeof root.uri === 'string' && typeof root.cid === 'string' ? { uri: root.uri, cid: root.cid } : parent, parent };
   };

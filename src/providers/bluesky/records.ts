@@ -27,9 +27,19 @@ export function toRemoteId(ref: StrongRef): string {
 }
 
 export function parseRemoteId(remoteId: string): StrongRef & { did: string; collection: string; rkey: string } {
+  const ref = parsePostId(remoteId);
+  if (!ref.cid) throw new ProviderError('permanent', `bluesky: "${remoteId.slice(0, 200)}" is not a post reference (at-uri|cid)`, { provider: PROVIDER, reason: 'invalid_remote_id' });
+  return ref;
+}
+
+/**
+ * A post's id as publishing stores it (at-uri|cid) or as the inbox does (the at-uri alone: a collected
+ * message's id, docs/NETWORKS.md); `cid` is empty for the latter.
+ */
+export function parsePostId(remoteId: string): StrongRef & { did: string; collection: string; rkey: string } {
   const [uri = '', cid = ''] = remoteId.split('|');
   const m = /^at:\/\/(did:[a-z]+:[a-zA-Z0-9._:%-]+)\/([a-zA-Z0-9.-]+)\/([a-zA-Z0-9._~:-]{1,512})$/.exec(uri);
-  if (!m || !cid) throw new ProviderError('permanent', `bluesky: "${remoteId.slice(0, 200)}" is not a post reference (at-uri|cid)`, { provider: PROVIDER, reason: 'invalid_remote_id' });
+  if (!m) throw new ProviderError('permanent', `bluesky: "${remoteId.slice(0, 200)}" is not a post reference (at-uri|cid)`, { provider: PROVIDER, reason: 'invalid_remote_id' });
   return { uri, cid, did: m[1]!, collection: m[2]!, rkey: m[3]! };
 }
 

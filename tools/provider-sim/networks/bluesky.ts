@@ -8,6 +8,12 @@
 // XRPC under each: /xrpc/com.atproto.server.{createSession,refreshSession,getSession,deleteSession},
 // com.atproto.identity.resolveHandle, com.atproto.repo.{uploadBlob,createRecord,getRecord,listRecords,
 // deleteRecord}. Errors are {error, message}; ExpiredToken/InvalidToken are HTTP 400 as on a real PDS.
+// The PDSes also answer, with the session, the AppView reads the inbox makes (as a PDS proxies app.bsky.*):
+// app.bsky.notification.listNotifications (reply, mention and quote notifications made from the posts,
+// newest first), app.bsky.feed.getAuthorFeed and app.bsky.feed.getPostThread (a deleted post that still has
+// replies shows as notFoundPost; one whose author and the viewer are blocked, `blueskyBlock`, as
+// blockedPost). Those three reads spend only the inbox knobs: inboxRateLimitAfter (a 429 with the
+// RateLimit-* headers, once), inboxExpireTokensAfter (every access JWT expires) and inboxPageSize.
 // Signing in at the entryway (or a PDS) with an unknown handle creates the account with that password,
 // so `allin sim` works with any handle; tests create accounts with `blueskyAccount(state, …)`.
 // Only app.bsky.feed.post records can be written; they are validated as the lexicon says (300
@@ -30,6 +36,10 @@ export interface SimBlueskyAccount {
 
 interface World {
   accounts: Map<string, SimBlueskyAccount>; // by DID
+  /** Deleted posts, by at-uri: what they answered (a thread shows one that still has replies as notFoundPost). */
+  deleted: Map<string, { parent?: string }>;
+  /** Blocks, as "blocker|blocked". */
+  blocks: Set<string>;
   /** A rotated refresh token stays usable for a grace period, answering with its successor. */
   grace: Map<string, { successor: string; until: number }>;
   lastTid: number;
@@ -38,7 +48,7 @@ const worlds = new WeakMap<NetworkState, World>();
 function world(state: NetworkState): World {
   let w = worlds.get(state);
   if (!w) {
-    w = { accounts: new Map(), grace: new Map(), lastTid: 0 };
+    w = { accounts: new Map(), deleted: new Map(), blocks: new Set(), grace: new Map(), lastTid: 0 };
     worlds.set(state, w);
   }
   return w;
@@ -57,6 +67,11 @@ export function blueskyAccount(state: NetworkState, opts: { handle: string; pass
   w.accounts.set(did, a);
   state.users.set(did, { id: did, username: a.handle, name: opts.displayName ?? a.handle });
   return a;
+}
+
+/** `blocker` blocks `blocked` (by DID): their posts are withheld from each other in threads. */
+export function blueskyBlock(state: NetworkState, blocker: string, blocked: string): void {
+  world(state).blocks.add(`${blocker}|${blocked}`);
 }
 
 const HANDLE_RE = /^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)+[a-zA-Z](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$/;
@@ -223,6 +238,10 @@ export function registerBluesky(ctx: SimNetworkContext): void {
       if (typeof e.title !== 'string') return bad('Record/embed/external must have the property "title"');
       if (typeof e.description !== 'string') return bad('Record/embed/external must have the property "description"');
       if (e.thumb !== undefined) return blobProblem('Record/embed/external/thumb', e.thumb);
+    } else if (r.embed !== undefined && (r.embed as { $type?: unknown }).$type === 'app.bsky.embed.record') {
+      // A quote: app.bsky.embed.record names the quoted record by a strong ref.
+      const q = (r.embed as { record?: { uri?: unknown; cid?: unknown } }).record;
+      if (!q || typeof q.uri !== 'string' || !/^at:\/\//.test(q.uri) || typeof q.cid !== 'string') return bad('Record/embed/record must be a strongRef with uri and cid');
     } else if (r.embed !== undefined) {
       const e = r.embed as { $type?: unknown; images?: unknown };
       if (e.$type !== 'app.bsky.embed.images') return bad(`Record/embed $type ${String(e.$type)} is not supported by this simulator`);
@@ -242,6 +261,60 @@ export function registerBluesky(ctx: SimNetworkContext): void {
     return null;
   };
 
+  const recordOf = (p: SimPost) => (p.raw as { record: { reply?: { root?: { uri?: string }; parent?: { uri?: string } }; facets?: { features?: { $type?: string; did?: string }[] }[]; embed?: { $type?: string; record?: { uri?: string } } } }).record;
+  const didIn = (uri: string | undefined) => (uri ? /^at:\/\/([^/]+)\//.exec(uri)?.[1] : undefined);
+  /** Why `me` is notified of post `p`: a reply under its post or to it, a mention in the facets, a quote of its post. */
+  const reasonFor = (p: SimPost, me: string): 'reply' | 'mention' | 'quote' | null => {
+    const r = recordOf(p);
+    if (didIn(r.reply?.parent?.uri) === me || didIn(r.reply?.root?.uri) === me) return 'reply';
+    if ((r.facets ?? []).some((f) => (f.features ?? []).some((x) => x.$type === 'app.bsky.richtext.facet#mention' && x.did === me))) return 'mention';
+    if (r.embed?.$type === 'app.bsky.embed.record' && didIn(r.embed.record?.uri) === me) return 'quote';
+    return null;
+  };
+  const profileOf = (did: string) => {
+    const a = w.accounts.get(did);
+    return { did, handle: a?.handle ?? 'handle.invalid', ...(a?.displayName ? { displayName: a.displayName } : {}) };
+  };
+  /** app.bsky.feed.defs#postView. */
+  const postView = (p: SimPost) => {
+    // Deterministic and growing with age, so collected figures move over time.
+    const age = Math.floor((Date.now() - Date.parse(p.createdAt)) / 1000);
+    const n = rkeyOf(p).charCodeAt(12) % 7;
+    return {
+      uri: p.id, cid: (p.raw as { cid: string }).cid, author: profileOf(p.userId),
+      record: (p.raw as { record: unknown }).record, replyCount: state.posts.filter((x) => x.replyTo === p.id).length,
+      repostCount: Math.floor(n / 2), likeCount: n + Math.floor(age / 10), quoteCount: 0, bookmarkCount: 0, indexedAt: p.createdAt, labels: [],
+    };
+  };
+  /** The inbox reads' own knobs (as the Sandbox's feed), then the session. */
+  const inboxGate = (req: FastifyRequest, reply: FastifyReply): { t: SimToken; a: SimBlueskyAccount } | null => {
+    const k = state.knobs;
+    if (k.inboxExpireTokensAfter === 0) {
+      k.inboxExpireTokensAfter = -1;
+      state.expireTokens();
+    } else if (k.inboxExpireTokensAfter > 0) {
+      k.inboxExpireTokensAfter--;
+    }
+    const who = auth(req, reply);
+    if (!who) return null;
+    if (k.inboxRateLimitAfter === 0) {
+      k.inboxRateLimitAfter = -1;
+      const r = style.rateLimited(k.retryAfterSeconds);
+      reply.status(r.status).headers(r.headers).send(r.body);
+      return null;
+    }
+    if (k.inboxRateLimitAfter > 0) k.inboxRateLimitAfter--;
+    return who;
+  };
+
+  const getPosts = (req: FastifyRequest, reply: FastifyReply) => {
+    const raw = (req.query as Record<string, unknown>).uris;
+    const uris = (Array.isArray(raw) ? raw : raw === undefined ? [] : [raw]).map(String);
+    if (uris.length === 0) return xerr(reply, 400, 'InvalidRequest', 'Params must have the property "uris"');
+    if (uris.length > 25) return xerr(reply, 400, 'InvalidRequest', 'uris must not have more than 25 elements');
+    const posts = uris.map((u) => state.posts.find((p) => p.id === u)).filter((p): p is SimPost => !!p).map(postView);
+    return reply.send({ posts });
+  };
   const routes = (s: FastifyInstance, loc: Location) => {
     s.post('/xrpc/com.atproto.server.createSession', async (req, reply) => {
       if (await ctx.interfere(reply, style)) return reply;
@@ -392,8 +465,85 @@ export function registerBluesky(ctx: SimNetworkContext): void {
       if (!served(loc, who.a)) return xerr(reply, 400, 'InvalidRequest', `Could not find repo: ${who.a.did}`);
       // "Delete or ensure it doesn't exist": a missing record is not an error.
       const at = state.posts.findIndex((p) => p.id === `at://${who.a.did}/${String(b.collection)}/${String(b.rkey)}`);
-      if (at >= 0) state.posts.splice(at, 1);
+      if (at >= 0) {
+        const gone = state.posts[at]!;
+        w.deleted.set(gone.id, gone.replyTo ? { parent: gone.replyTo } : {});
+        state.posts.splice(at, 1);
+      }
       return { commit: { cid: cidOf('bafyrei', `${String(b.rkey)}:delete`), rev: nextTid() } };
+    });
+
+    // AppView reads, proxied by the PDS for the session's account: getPosts, and the inbox's three.
+    s.get('/xrpc/app.bsky.feed.getPosts', async (req, reply) => {
+      if (!auth(req, reply)) return reply;
+      return getPosts(req, reply);
+    });
+    s.get('/xrpc/app.bsky.notification.listNotifications', async (req, reply) => {
+      const who = inboxGate(req, reply);
+      if (!who) return reply;
+      const q = req.query as Record<string, string | string[] | undefined>;
+      const limit = q.limit === undefined ? 50 : Number(q.limit);
+      if (!Number.isInteger(limit) || limit < 1 || limit > 100) return xerr(reply, 400, 'InvalidRequest', 'limit must be an integer from 1 to 100');
+      const reasons = q.reasons === undefined ? null : new Set(Array.isArray(q.reasons) ? q.reasons : [q.reasons]);
+      const me = who.a.did;
+      const all = state.posts.filter((p) => p.userId !== me && p.id.includes('/app.bsky.feed.post/')).flatMap((p) => {
+        const reason = reasonFor(p, me);
+        return reason && (!reasons || reasons.has(reason)) ? [{ p, reason }] : [];
+      }).sort((x, y) => (x.p.createdAt === y.p.createdAt ? (x.p.id < y.p.id ? 1 : -1) : x.p.createdAt < y.p.createdAt ? 1 : -1));
+      const cursor = typeof q.cursor === 'string' ? q.cursor : undefined;
+      const after = cursor ? all.findIndex(({ p }) => `${p.createdAt}|${p.id}` === cursor) : -1;
+      if (cursor && after < 0 && !/^\d{4}-/.test(cursor)) return xerr(reply, 400, 'InvalidRequest', 'Malformed cursor');
+      const rest = cursor ? (after >= 0 ? all.slice(after + 1) : all.filter(({ p }) => `${p.createdAt}|${p.id}` < cursor)) : all;
+      const page = rest.slice(0, Math.min(limit, state.knobs.inboxPageSize));
+      const last = page.at(-1)?.p;
+      return {
+        notifications: page.map(({ p, reason }) => ({
+          uri: p.id, cid: (p.raw as { cid: string }).cid, author: profileOf(p.userId), reason,
+          ...(reason === 'reply' || reason === 'quote' ? { reasonSubject: reason === 'reply' ? recordOf(p).reply?.parent?.uri : recordOf(p).embed?.record?.uri } : {}),
+          record: recordOf(p), isRead: false, indexedAt: p.createdAt, labels: [],
+        })),
+        ...(last && rest.length > page.length ? { cursor: `${last.createdAt}|${last.id}` } : {}),
+      };
+    });
+
+    s.get('/xrpc/app.bsky.feed.getAuthorFeed', async (req, reply) => {
+      const who = inboxGate(req, reply);
+      if (!who) return reply;
+      const q = req.query as Record<string, string | undefined>;
+      const actor = byRepo(q.actor ?? '');
+      if (!actor) return xerr(reply, 400, 'InvalidRequest', 'Profile not found');
+      const limit = q.limit === undefined ? 50 : Number(q.limit);
+      if (!Number.isInteger(limit) || limit < 1 || limit > 100) return xerr(reply, 400, 'InvalidRequest', 'limit must be an integer from 1 to 100');
+      let list = recordsOf(actor.did, 'app.bsky.feed.post');
+      if (q.filter === 'posts_no_replies') list = list.filter((p) => !recordOf(p).reply);
+      if (q.cursor) list = list.filter((p) => rkeyOf(p) < q.cursor!);
+      const page = list.slice(0, limit);
+      return { feed: page.map((p) => ({ post: postView(p) })), ...(page.length && list.length > page.length ? { cursor: rkeyOf(page.at(-1)!) } : {}) };
+    });
+
+    s.get('/xrpc/app.bsky.feed.getPostThread', async (req, reply) => {
+      const who = inboxGate(req, reply);
+      if (!who) return reply;
+      const q = req.query as Record<string, string | undefined>;
+      const depth = q.depth === undefined ? 6 : Number(q.depth);
+      if (!Number.isInteger(depth) || depth < 0 || depth > 1000) return xerr(reply, 400, 'InvalidRequest', 'depth must be an integer from 0 to 1000');
+      const p = state.posts.find((x) => x.id === q.uri);
+      if (!p) return xerr(reply, 400, 'NotFound', `Post not found: ${q.uri ?? ''}`);
+      const viewer = who.a.did;
+      const blocked = (did: string) => w.blocks.has(`${viewer}|${did}`) || w.blocks.has(`${did}|${viewer}`);
+      const childrenOf = (uri: string) => state.posts.filter((x) => x.replyTo === uri).sort((a, b) => (rkeyOf(a) < rkeyOf(b) ? -1 : 1));
+      const hasLiveReplies = (uri: string): boolean => childrenOf(uri).length > 0 || [...w.deleted].some(([d, v]) => v.parent === uri && hasLiveReplies(d));
+      const node = (x: SimPost, left: number): Record<string, unknown> => {
+        const replies: unknown[] = [];
+        if (left > 0) {
+          for (const c of childrenOf(x.id)) {
+            replies.push(blocked(c.userId) ? { $type: 'app.bsky.feed.defs#blockedPost', uri: c.id, blocked: true, author: { did: c.userId, viewer: { blocking: c.id } } } : node(c, left - 1));
+          }
+          for (const [d, v] of w.deleted) if (v.parent === x.id && hasLiveReplies(d)) replies.push({ $type: 'app.bsky.feed.defs#notFoundPost', uri: d, notFound: true });
+        }
+        return { $type: 'app.bsky.feed.defs#threadViewPost', post: postView(x), ...(left > 0 ? { replies } : {}) };
+      };
+      return { thread: node(p, depth) };
     });
   };
 
@@ -407,22 +557,5 @@ export function registerBluesky(ctx: SimNetworkContext): void {
     return didDoc(a);
   });
 
-  app.get('/appview/xrpc/app.bsky.feed.getPosts', async (req, reply) => {
-    const raw = (req.query as Record<string, unknown>).uris;
-    const uris = (Array.isArray(raw) ? raw : raw === undefined ? [] : [raw]).map(String);
-    if (uris.length === 0) return xerr(reply, 400, 'InvalidRequest', 'Params must have the property "uris"');
-    if (uris.length > 25) return xerr(reply, 400, 'InvalidRequest', 'uris must not have more than 25 elements');
-    const posts = uris.map((u) => state.posts.find((p) => p.id === u)).filter((p): p is SimPost => !!p).map((p) => {
-      const a = w.accounts.get(p.userId);
-      // Deterministic and growing with age, so collected figures move over time.
-      const age = Math.floor((Date.now() - Date.parse(p.createdAt)) / 1000);
-      const n = rkeyOf(p).charCodeAt(12) % 7;
-      return {
-        uri: p.id, cid: (p.raw as { cid: string }).cid, author: { did: p.userId, handle: a?.handle ?? 'handle.invalid', ...(a?.displayName ? { displayName: a.displayName } : {}) },
-        record: (p.raw as { record: unknown }).record, replyCount: state.posts.filter((x) => x.replyTo === p.id).length,
-        repostCount: Math.floor(n / 2), likeCount: n + Math.floor(age / 10), quoteCount: 0, bookmarkCount: 0, indexedAt: p.createdAt, labels: [],
-      };
-    });
-    return { posts };
-  });
+  app.get('/appview/xrpc/app.bsky.feed.getPosts', async (req, reply) => getPosts(req, reply));
 }
