@@ -44,7 +44,7 @@ async function waitForTarget(postId: string) {
   }, 30_000, `post ${postId} to settle`);
 }
 
-test('GET /api/networks offers Discord, connected with a webhook URL, with its text, file and thread limits', async () => {
+test('GET /api/networks offers Discord, connected with a webhook URL, with its text, file and thread limits, and says it has no figures', async () => {
   const r = await t.call('GET', '/api/networks', { token: owner.token });
   assert.equal(r.status, 200);
   const n = r.body.networks.find((x: { id: string }) => x.id === 'discord');
@@ -56,6 +56,9 @@ test('GET /api/networks offers Discord, connected with a webhook URL, with its t
   assert.equal(n.limits.media.maxCount, 10);
   assert.equal(n.limits.media.maxImageBytes, 10 * 1024 * 1024);
   assert.equal(n.limits.threads, true);
+  assert.deepEqual(n.capabilities, { metrics: false, inbox: false }, 'a webhook reads no figures and no messages');
+  const sandbox = r.body.networks.find((x: { id: string }) => x.id === 'sandbox');
+  assert.deepEqual(sandbox.capabilities, { metrics: true, inbox: true });
 });
 
 test('connect by webhook URL: the token is stored encrypted and never answered; refusals are 400s that say what to fix', async () => {

@@ -1485,6 +1485,10 @@ export interface paths {
                                 userSuppliedHost: boolean;
                                 docsUrl: string;
                                 limits: unknown;
+                                capabilities: {
+                                    metrics: boolean;
+                                    inbox: boolean;
+                                };
                             }[];
                         };
                     };

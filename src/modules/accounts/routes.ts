@@ -47,6 +47,10 @@ const Network = Type.Object({
   userSuppliedHost: Type.Boolean({ description: 'The user names their server (a Mastodon instance)' }),
   docsUrl: Type.String(),
   limits: Type.Unknown({ description: 'How text is counted and the media each post may carry' }),
+  capabilities: Type.Object({
+    metrics: Type.Boolean({ description: 'AllIN collects figures (likes, replies, views) of published posts; false where the network gives none (Telegram bots, Discord webhooks)' }),
+    inbox: Type.Boolean({ description: 'AllIN collects comments, replies or mentions into the inbox (docs/INBOX.md)' }),
+  }),
 });
 
 /** The networks on offer and the public OAuth callback: outside any workspace. */
@@ -58,8 +62,12 @@ export const networkRoutes: FastifyPluginAsyncTypebox<AccountRouteDeps> = async 
     schema: { tags, summary: 'The social networks this AllIN offers, with their text and media rules', response: { 200: Type.Object({ networks: Type.Array(Network) }), ...errors(401) } },
   }, async () => ({
     networks: d.registry.enabled().map((id) => {
-      const m = d.registry.get(id).meta;
-      return { id, displayName: m.displayName, connect: m.connect, userSuppliedHost: m.userSuppliedHost, docsUrl: m.docsUrl, limits: m.limits };
+      const p = d.registry.get(id);
+      const m = p.meta;
+      return {
+        id, displayName: m.displayName, connect: m.connect, userSuppliedHost: m.userSuppliedHost, docsUrl: m.docsUrl, limits: m.limits,
+        capabilities: { metrics: typeof p.metrics === 'function', inbox: (m.inbox?.sources.length ?? 0) > 0 && typeof p.collectInbox === 'function' },
+      };
     }),
   }));
   app.get('/api/connect/:provider/callback', {
