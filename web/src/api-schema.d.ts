@@ -1242,6 +1242,7 @@ export interface paths {
                             role: ("owner" | "admin" | "editor" | "viewer") | null;
                             settings?: {
                                 requireApproval: boolean;
+                                requireReplyApproval: boolean;
                                 timeZone: string;
                             };
                             /** Format: date-time */
@@ -1651,6 +1652,7 @@ export interface paths {
                             role: ("owner" | "admin" | "editor" | "viewer") | null;
                             settings?: {
                                 requireApproval: boolean;
+                                requireReplyApproval: boolean;
                                 timeZone: string;
                             };
                             /** Format: date-time */
@@ -1780,6 +1782,7 @@ export interface paths {
                         name?: string;
                         settings?: {
                             requireApproval?: boolean;
+                            requireReplyApproval?: boolean;
                             timeZone?: string;
                         };
                     };
@@ -1798,6 +1801,7 @@ export interface paths {
                             role: ("owner" | "admin" | "editor" | "viewer") | null;
                             settings?: {
                                 requireApproval: boolean;
+                                requireReplyApproval: boolean;
                                 timeZone: string;
                             };
                             /** Format: date-time */
@@ -7904,7 +7908,7 @@ export interface paths {
                                 parentRemoteId: string;
                                 text: string;
                                 /** @enum {unknown} */
-                                state: "queued" | "sending" | "published" | "done" | "failed" | "unknown";
+                                state: "pending_approval" | "rejected" | "queued" | "sending" | "published" | "failed" | "unknown";
                                 author: {
                                     id: string | null;
                                     name: string | null;
@@ -7920,6 +7924,15 @@ export interface paths {
                                 /** Format: date-time */
                                 createdAt: string;
                                 publishedAt: string | null;
+                                review: {
+                                    by: {
+                                        id: string | null;
+                                        name: string | null;
+                                    };
+                                    /** Format: date-time */
+                                    at: string;
+                                    comment: string | null;
+                                } | null;
                             }[];
                             actions: {
                                 /** Format: uuid */
@@ -9650,7 +9663,7 @@ export interface paths {
                             parentRemoteId: string;
                             text: string;
                             /** @enum {unknown} */
-                            state: "queued" | "sending" | "published" | "done" | "failed" | "unknown";
+                            state: "pending_approval" | "rejected" | "queued" | "sending" | "published" | "failed" | "unknown";
                             author: {
                                 id: string | null;
                                 name: string | null;
@@ -9666,6 +9679,15 @@ export interface paths {
                             /** Format: date-time */
                             createdAt: string;
                             publishedAt: string | null;
+                            review: {
+                                by: {
+                                    id: string | null;
+                                    name: string | null;
+                                };
+                                /** Format: date-time */
+                                at: string;
+                                comment: string | null;
+                            } | null;
                         };
                     };
                 };
@@ -9765,7 +9787,7 @@ export interface paths {
                             parentRemoteId: string;
                             text: string;
                             /** @enum {unknown} */
-                            state: "queued" | "sending" | "published" | "done" | "failed" | "unknown";
+                            state: "pending_approval" | "rejected" | "queued" | "sending" | "published" | "failed" | "unknown";
                             author: {
                                 id: string | null;
                                 name: string | null;
@@ -9781,6 +9803,15 @@ export interface paths {
                             /** Format: date-time */
                             createdAt: string;
                             publishedAt: string | null;
+                            review: {
+                                by: {
+                                    id: string | null;
+                                    name: string | null;
+                                };
+                                /** Format: date-time */
+                                at: string;
+                                comment: string | null;
+                            } | null;
                         };
                     };
                 };
@@ -9828,6 +9859,366 @@ export interface paths {
         };
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/workspaces/{workspaceId}/inbox/replies/pending": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    workspaceId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            replies: {
+                                /** Format: uuid */
+                                id: string;
+                                messageId: string | null;
+                                parentRemoteId: string;
+                                text: string;
+                                /** @enum {unknown} */
+                                state: "pending_approval" | "rejected" | "queued" | "sending" | "published" | "failed" | "unknown";
+                                author: {
+                                    id: string | null;
+                                    name: string | null;
+                                };
+                                remoteId: string | null;
+                                url: string | null;
+                                error: {
+                                    class: string;
+                                    message: string;
+                                    status: number | null;
+                                } | null;
+                                attempts: number;
+                                /** Format: date-time */
+                                createdAt: string;
+                                publishedAt: string | null;
+                                review: {
+                                    by: {
+                                        id: string | null;
+                                        name: string | null;
+                                    };
+                                    /** Format: date-time */
+                                    at: string;
+                                    comment: string | null;
+                                } | null;
+                                /** Format: uuid */
+                                conversationId: string;
+                            }[];
+                        };
+                    };
+                };
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/workspaces/{workspaceId}/inbox/replies/{replyId}/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    workspaceId: string;
+                    replyId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** Format: uuid */
+                            id: string;
+                            messageId: string | null;
+                            parentRemoteId: string;
+                            text: string;
+                            /** @enum {unknown} */
+                            state: "pending_approval" | "rejected" | "queued" | "sending" | "published" | "failed" | "unknown";
+                            author: {
+                                id: string | null;
+                                name: string | null;
+                            };
+                            remoteId: string | null;
+                            url: string | null;
+                            error: {
+                                class: string;
+                                message: string;
+                                status: number | null;
+                            } | null;
+                            attempts: number;
+                            /** Format: date-time */
+                            createdAt: string;
+                            publishedAt: string | null;
+                            review: {
+                                by: {
+                                    id: string | null;
+                                    name: string | null;
+                                };
+                                /** Format: date-time */
+                                at: string;
+                                comment: string | null;
+                            } | null;
+                        };
+                    };
+                };
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/workspaces/{workspaceId}/inbox/replies/{replyId}/reject": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    workspaceId: string;
+                    replyId: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        reason: string;
+                    };
+                };
+            };
+            responses: {
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** Format: uuid */
+                            id: string;
+                            messageId: string | null;
+                            parentRemoteId: string;
+                            text: string;
+                            /** @enum {unknown} */
+                            state: "pending_approval" | "rejected" | "queued" | "sending" | "published" | "failed" | "unknown";
+                            author: {
+                                id: string | null;
+                                name: string | null;
+                            };
+                            remoteId: string | null;
+                            url: string | null;
+                            error: {
+                                class: string;
+                                message: string;
+                                status: number | null;
+                            } | null;
+                            attempts: number;
+                            /** Format: date-time */
+                            createdAt: string;
+                            publishedAt: string | null;
+                            review: {
+                                by: {
+                                    id: string | null;
+                                    name: string | null;
+                                };
+                                /** Format: date-time */
+                                at: string;
+                                comment: string | null;
+                            } | null;
+                        };
+                    };
+                };
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+            };
+        };
         delete?: never;
         options?: never;
         head?: never;

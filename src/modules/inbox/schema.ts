@@ -175,10 +175,11 @@ export const inboxCollectionCursors = pgTable('inbox_collection_cursors', {
 }, (t) => [primaryKey({ columns: [t.accountId, t.source] }), index('inbox_collection_cursors_due_idx').on(t.nextPollAt)]);
 
 /**
+ * pending_approval: a reply waiting for an approver (the workspace requires it), then queued or rejected;
  * queued: waiting for its turn; sending: a worker holds it; then published (a reply) or done (an action),
  * failed, or unknown (sent, and whether it arrived cannot be told).
  */
-export const REPLY_STATES = ['queued', 'sending', 'published', 'done', 'failed', 'unknown'] as const;
+export const REPLY_STATES = ['pending_approval', 'rejected', 'queued', 'sending', 'published', 'done', 'failed', 'unknown'] as const;
 export type ReplyState = (typeof REPLY_STATES)[number];
 /** reply: an answer with a text; the others are actions on the message (src/providers/types.ts, MessageAction). */
 export const REPLY_KINDS = ['reply', 'like', 'unlike', 'hide', 'unhide', 'delete'] as const;
@@ -218,10 +219,16 @@ export const inboxReplies = pgTable('inbox_replies', {
   createdAt: at('created_at').notNull().defaultNow(),
   updatedAt: at('updated_at').notNull().defaultNow(),
   publishedAt: at('published_at'),
+  /** Who approved or rejected a reply that waited for approval, when, and the reason given for a rejection. */
+  reviewedBy: uuid('reviewed_by').references(() => users.id, { onDelete: 'set null' }),
+  reviewedAt: at('reviewed_at'),
+  reviewComment: text('review_comment'),
 }, (t) => [
   index('inbox_replies_conversation_idx').on(t.conversationId, t.createdAt, t.id),
   index('inbox_replies_sending_idx').on(t.leaseUntil).where(sql`state = 'sending'`),
   // One action at a time per message (actions.ts): the one still waiting or sending is found by this.
+  // The workspace's replies waiting for approval, oldest first (the approvers' list).
+  index('inbox_replies_pending_approval_idx').on(t.workspaceId, t.createdAt, t.id).where(sql`state = 'pending_approval'`),
   index('inbox_replies_pending_action_idx').on(t.messageId).where(sql`kind <> 'reply' and state in ('queued', 'sending')`),
 ]);
 

@@ -19,6 +19,7 @@ export const PERMISSIONS = {
   'audit.read': ['owner', 'admin'],
   'inbox.read': ['owner', 'admin', 'editor', 'viewer'],
   'inbox.write': ['owner', 'admin', 'editor'],
+  'inbox.approve': ['owner', 'admin'],
 } as const satisfies Record<string, readonly Role[]>;
 
 export type Permission = keyof typeof PERMISSIONS;
@@ -40,6 +41,7 @@ export const PERMISSION_DESCRIPTIONS: Record<Permission, string> = {
   'audit.read': 'read the audit log',
   'inbox.read': 'see the inbox: conversations, messages, notes, labels and saved replies',
   'inbox.write': 'act in the inbox: answer messages, like, hide or delete them, mark done, assign, label, add notes; manage labels and saved replies',
+  'inbox.approve': 'approve or reject replies waiting for approval, and answer without approval',
 };
 
 export function can(role: Role, permission: Permission): boolean {
@@ -51,7 +53,7 @@ export const SCOPES = {
   read: ['workspace.read', 'members.read', 'posts.read', 'accounts.read', 'inbox.read'],
   write: ['workspace.read', 'members.read', 'posts.read', 'accounts.read', 'posts.write', 'inbox.read', 'inbox.write'],
   admin: ['workspace.read', 'members.read', 'posts.read', 'accounts.read', 'posts.write', 'posts.approve', 'accounts.manage',
-    'members.manage', 'webhooks.manage', 'audit.read', 'workspace.rename', 'inbox.read', 'inbox.write'],
+    'members.manage', 'webhooks.manage', 'audit.read', 'workspace.rename', 'inbox.read', 'inbox.write', 'inbox.approve'],
 } as const satisfies Record<string, readonly Permission[]>;
 
 export type Scope = keyof typeof SCOPES;

@@ -27,6 +27,7 @@ const Workspace = Type.Object({
   role: Type.Union([RoleSchema, Type.Null()], { description: 'Your role; null when an API key asks' }),
   settings: Type.Optional(Type.Object({
     requireApproval: Type.Boolean({ description: 'Editors submit posts for approval; owners and admins schedule' }),
+    requireReplyApproval: Type.Boolean({ description: 'Replies written in the inbox by editors wait for an owner or admin to approve them before they are sent' }),
     timeZone: Type.String({ description: 'The workspace\'s default time zone (IANA)' }),
   })),
   createdAt: DateTime,
@@ -34,9 +35,10 @@ const Workspace = Type.Object({
 });
 const SettingsBody = Type.Object({
   requireApproval: Type.Optional(Type.Boolean()),
+  requireReplyApproval: Type.Optional(Type.Boolean()),
   timeZone: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'IANA zone, e.g. Europe/Berlin' })),
 }, { additionalProperties: false });
-const settingsOf = (s: Record<string, unknown>) => ({ requireApproval: s.requireApproval === true, timeZone: typeof s.timeZone === 'string' ? s.timeZone : 'UTC' });
+const settingsOf = (s: Record<string, unknown>) => ({ requireApproval: s.requireApproval === true, requireReplyApproval: s.requireReplyApproval === true, timeZone: typeof s.timeZone === 'string' ? s.timeZone : 'UTC' });
 const MemberSchema = Type.Object({
   userId: Type.String({ format: 'uuid' }),
   email: Type.String(),

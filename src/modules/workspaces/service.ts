@@ -105,7 +105,7 @@ export class WorkspaceService {
     return renamed;
   }
 
-  /** Merges settings (requireApproval, timeZone) into the workspace's. */
+  /** Merges settings (requireApproval, requireReplyApproval, timeZone) into the workspace's. */
   async updateSettings(workspaceId: string, settings: Record<string, unknown>, actor: Actor) {
     return this.db.transaction(async (tx) => {
       const before = await this.lock(tx, workspaceId);

@@ -99,8 +99,8 @@ export const ReplySchema = Type.Object({
   messageId: Type.Union([Type.String({ format: 'uuid' }), Type.Null()], { description: 'The message answered (null once it is gone from AllIN)' }),
   parentRemoteId: Type.String({ description: 'The network\'s id of the message answered' }),
   text: Type.String(),
-  state: Type.Enum([...REPLY_STATES], {
-    description: 'queued: waiting to be sent; sending; published; failed (the network refused it: error says why); unknown (it was sent and whether it arrived cannot be told: check the network before answering again)',
+  state: Type.Enum([...REPLY_STATES.filter((s) => s !== 'done')], {
+    description: 'pending_approval: waiting for an owner or admin (the workspace requires approval of replies); rejected: not sent (review says why); queued: waiting to be sent; sending; published; failed (the network refused it: error says why); unknown (it was sent and whether it arrived cannot be told: check the network before answering again)',
   }),
   author: Type.Object({ id: Type.Union([Type.String({ format: 'uuid' }), Type.Null()]), name: NullableString }, { description: 'The member who wrote it' }),
   remoteId: Type.Union([Type.String(), Type.Null()], { description: 'The network\'s id, once published (the same message is in messages)' }),
@@ -108,6 +108,11 @@ export const ReplySchema = Type.Object({
   error: Type.Union([Type.Object({ class: Type.String(), message: Type.String(), status: Type.Union([Type.Integer(), Type.Null()], { description: 'The network\'s HTTP status' }) }), Type.Null()]),
   attempts: Type.Integer({ description: 'Tries so far' }),
   createdAt: DateTime, publishedAt: NullableDateTime,
+  review: Type.Union([Type.Object({
+    by: Type.Object({ id: Type.Union([Type.String({ format: 'uuid' }), Type.Null()]), name: NullableString }),
+    at: DateTime,
+    comment: Type.Union([Type.String(), Type.Null()], { description: 'The reason given for a rejection' }),
+  }, { description: 'Who approved or rejected the reply, when it waited for approval' }), Type.Null()]),
 });
 
 export const ActionSchema = Type.Object({
@@ -149,8 +154,10 @@ export function presentMessage(m: Message) {
 }
 
 export const presentReply = (r: Reply) => ({
-  id: r.id, messageId: r.messageId, parentRemoteId: r.parentRemoteId, text: r.text, state: r.state, author: r.author, remoteId: r.remoteId, url: r.url,
+  id: r.id, messageId: r.messageId, parentRemoteId: r.parentRemoteId, text: r.text, author: r.author, remoteId: r.remoteId, url: r.url,
   error: r.error, attempts: r.attempts, createdAt: r.createdAt.toISOString(), publishedAt: isoOrNull(r.publishedAt),
+  state: r.state as Exclude<Reply['state'], 'done'>,
+  review: r.review ? { by: r.review.by, at: r.review.at.toISOString(), comment: r.review.comment } : null,
 });
 export const presentAction = (a: MessageActionRow) => ({
   id: a.id, conversationId: a.conversationId, messageId: a.messageId, remoteId: a.remoteId, action: a.action, state: a.state as 'queued' | 'sending' | 'done' | 'failed' | 'unknown',
@@ -170,6 +177,7 @@ export function inboxRouteKit(d: InboxRouteDeps) {
     d,
     read: [d.guards.any, d.workspaceAccess('inbox.read')],
     write: [d.guards.any, d.workspaceAccess('inbox.write')],
+    approve: [d.guards.any, d.workspaceAccess('inbox.approve')],
   };
 }
 
