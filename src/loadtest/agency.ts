@@ -134,7 +134,7 @@ export function agencyRoutes(today = new Date()): Route[] {
     paged(`API keys, page after page (limit=${LIMIT})`, (p) => `${ws(p)}/api-keys?limit=${LIMIT}`, withCursor, next),
     paged(`members, page after page (limit=${LIMIT})`, (p) => `${ws(p)}/members?limit=${LIMIT}`, withCursor, next),
     paged(`accounts, page after page (limit=${LIMIT})`, (p) => `${ws(p)}/accounts?limit=${LIMIT}`, withCursor, next),
-    // The inbox (issue 17's goals: 25 ms for a list with filters or a search, 15 ms to open a conversation).
+    // The inbox (goals: 25 ms for a list with filters or a search, 15 ms to open a conversation; docs/PERFORMANCE.md).
     paged(`inbox, page after page (limit=${INBOX_LIMIT})`, (p) => `${ws(p)}/inbox/conversations?limit=${INBOX_LIMIT}`, withCursor, next, GOALS.inboxListP95Ms),
     paged(`inbox filtered, page after page (limit=${INBOX_LIMIT}, one of state, assignee, question, unread, account, label)`,
       (p, random) => `${ws(p)}/inbox/conversations?limit=${INBOX_LIMIT}&${inboxFilter(p, random)}`, withCursor, next, GOALS.inboxListP95Ms),
