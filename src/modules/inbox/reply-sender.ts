@@ -337,9 +337,20 @@ export class InboxReplySender {
     return state;
   }
 
-  /** Replies a dead worker left sending after their lease, handed back to the queue (only one run can claim each). */
+  /**
+   * Work a dead worker left behind, handed back to the queue (only one run can claim each reply): replies still
+   * sending after their lease, and due replies whose job a dead worker had taken before it could claim them
+   * (the queue would only release that job hours later), as publishing's sweep does for targets.
+   */
   async sweep(): Promise<number> {
-    const stale = await this.d.db.execute<{ id: string }>(sql`select id from inbox_replies where state = 'sending' and lease_until < now() limit 1000`);
+    const lease = this.d.options.leaseMs;
+    const stale = await this.d.db.execute<{ id: string }>(sql`
+      select id from inbox_replies where state = 'sending' and lease_until < now()
+      union
+      select r.id from inbox_replies r join graphile_worker.jobs j on j.key = 'inbox-reply:' || r.id::text
+        where r.state = 'queued' and coalesce(r.next_attempt_at, r.created_at) < now() - (${lease} * interval '1 millisecond')
+          and j.locked_at < now() - (${lease} * interval '1 millisecond')
+      limit 1000`);
     for (const r of stale.rows) await enqueueReply(this.d.db, r.id, new Date());
     if (stale.rows.length) this.d.log.info({ replies: stale.rows.length }, 'swept replies a dead worker left behind');
     return stale.rows.length;
