@@ -660,7 +660,8 @@ test('an agency\'s calendar: a month shows each day\'s first few and "+N more", 
   };
   await signInThroughUi(page, owner.email, owner.password);
   await heading(page, 'Posts').waitFor();
-  await page.waitForLoadState('networkidle');
+  // Settled: nothing still loading (not 'networkidle': the inbox's events stream stays open on every screen).
+  await page.waitForFunction('!document.querySelector(".loading")');
   await longTasks('the app\'s start and sign-in (for scale)');
 
   // The month, opened inside the running app (its router follows history), so that what is measured is the

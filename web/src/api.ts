@@ -233,3 +233,51 @@ export async function signOut(scope: 'session' | 'all' = 'session'): Promise<voi
     currentSessionId = null;
   }
 }
+
+/**
+ * Reads a text/event-stream route with the session's token (a browser's EventSource cannot send the
+ * Authorization header, and a token in the URL would end up in logs): `onEvent` for each event, until the
+ * stream ends (resolves) or `signal` aborts. A 401 refreshes the session once; a refusal throws its ApiError.
+ */
+export async function readEventStream(path: string, onEvent: (type: string, data: unknown) => void, signal: AbortSignal): Promise<void> {
+  const open = () => fetch(path, {
+    credentials: 'same-origin', signal,
+    headers: { accept: 'text/event-stream', ...(accessToken ? { authorization: `Bearer ${accessToken}` } : {}) },
+  }).catch(() => { throw unreachable(); });
+  let res = await open();
+  if (res.status === 401) {
+    const first = await errorOf(res);
+    if (!(await refreshSession())) sessionEnded(first.code === 'SESSION_REVOKED' ? 'This session was signed out. Sign in again.' : 'Your session has ended. Sign in again.');
+    res = await open();
+  }
+  if (!res.ok || !res.body) throw await errorOf(res);
+  const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+  let buf = '';
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return;
+      buf += value;
+      let i: number;
+      while ((i = buf.indexOf('\n\n')) >= 0) {
+        const block = buf.slice(0, i);
+        buf = buf.slice(i + 2);
+        let type = 'message';
+        const data: string[] = [];
+        for (const line of block.split('\n')) {
+          if (line.startsWith('event:')) type = line.slice(6).trim();
+          else if (line.startsWith('data:')) data.push(line.slice(5).trimStart());
+        }
+        if (data.length === 0) continue; // a comment (heartbeat) or a retry field
+        let parsed: unknown;
+        try { parsed = JSON.parse(data.join('\n')); } catch { continue; }
+        onEvent(type, parsed);
+      }
+    }
+  } catch (err) {
+    if (signal.aborted) return;
+    throw err instanceof ApiError ? err : unreachable();
+  } finally {
+    reader.releaseLock();
+  }
+}

@@ -18,6 +18,7 @@ import { BulkUpload } from './pages/bulk.tsx';
 import { Calendar } from './pages/calendar.tsx';
 import { Queue } from './pages/queue.tsx';
 import { Approvals } from './pages/approvals.tsx';
+import { Inbox, useInboxUnread } from './pages/inbox.tsx';
 import { Members } from './pages/members.tsx';
 import { Settings } from './pages/settings.tsx';
 import { Security } from './pages/security.tsx';
@@ -178,8 +179,11 @@ function SignedIn({ me, loc, reloadMe, onSignedOut }: { me: Me; loc: Loc; reload
   else if (!state) body = <Loading label="Opening the workspace…" />;
   else body = <WorkspaceRoute loc={loc} />;
 
+  // Unread conversations, kept live by the inbox's events stream while a workspace is open.
+  const unread = useInboxUnread(state ? state.workspace.id : null);
   const nav: [string, string, boolean][] = [
     [ROUTES.compose, 'Compose', !!state?.can('posts.write')],
+    [ROUTES.inbox, 'Inbox', true],
     [ROUTES.posts, 'Posts', true],
     [ROUTES.calendar, 'Calendar', true],
     [ROUTES.queue, 'Queue', true],
@@ -219,7 +223,9 @@ function SignedIn({ me, loc, reloadMe, onSignedOut }: { me: Me; loc: Loc; reload
           <nav id="main-nav" class={menuOpen ? 'sidebar open' : 'sidebar'} aria-label="Main">
             <ul>
               {nav.filter(([, , show]) => show).map(([href, label]) => (
-                <li key={href}><Link href={href} aria-current={active(href) ? 'page' : undefined}>{label}</Link></li>
+                <li key={href}><Link href={href} aria-current={active(href) ? 'page' : undefined}>{label}
+                  {href === ROUTES.inbox && unread && unread !== '0' && <span class="nav-count" data-testid="inbox-unread"><span class="visually-hidden">, </span>{unread}<span class="visually-hidden"> unread</span></span>}
+                </Link></li>
               ))}
             </ul>
           </nav>
@@ -241,6 +247,7 @@ function WorkspaceRoute({ loc }: { loc: Loc }) {
   if (p === ROUTES.calendar) return <Calendar />;
   if (p === ROUTES.queue) return <Queue />;
   if (p === ROUTES.approvals) return <Approvals />;
+  if (p === ROUTES.inbox) return <Inbox />;
   if (p === ROUTES.accounts) return <Accounts />;
   if (p === ROUTES.members) return <Members />;
   if (p === ROUTES.settings) return <Settings tab="workspace" />;

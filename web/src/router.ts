@@ -65,6 +65,7 @@ export const ROUTES = {
   calendar: '/calendar',
   queue: '/queue',
   approvals: '/approvals',
+  inbox: '/inbox',
   members: '/members',
   settings: '/settings',
   settingsTab: '/settings/:tab',

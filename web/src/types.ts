@@ -144,3 +144,15 @@ export interface MailItem {
 }
 
 export type { ProviderLimits };
+
+export type ConversationList = Answer<'/api/workspaces/{workspaceId}/inbox/conversations', 'get'>;
+export type Conversation = ConversationList['conversations'][number];
+export type ConversationView = Answer<'/api/workspaces/{workspaceId}/inbox/conversations/{conversationId}', 'get'>;
+export type InboxMessage = ConversationView['messages'][number];
+export type InboxReply = ConversationView['replies'][number];
+export type InboxNote = ConversationView['notes'][number];
+export type LabelList = Answer<'/api/workspaces/{workspaceId}/inbox/labels', 'get'>;
+export type InboxLabel = LabelList['labels'][number];
+export type SavedReplyList = Answer<'/api/workspaces/{workspaceId}/inbox/saved-replies', 'get'>;
+export type SavedReply = SavedReplyList['savedReplies'][number];
+export type RenderedReply = Answer<'/api/workspaces/{workspaceId}/inbox/conversations/{conversationId}/render-reply', 'post'>;
