@@ -22,7 +22,7 @@ import { providerName } from './accounts.tsx';
 const PAGE = 25;
 const STATES: [string, string][] = [['', 'Any state'], ['open', 'Open'], ['assigned', 'Assigned'], ['done', 'Done']];
 const STATE_LABEL: Record<string, string> = { open: 'Open', assigned: 'Assigned', done: 'Done' };
-const REPLY_STATE: Record<string, string> = { queued: 'Queued', sending: 'Sending', published: 'Published', failed: 'Failed', unknown: 'Unknown outcome' };
+const REPLY_STATE: Record<string, string> = { pending_approval: 'Waiting for approval', rejected: 'Rejected', queued: 'Queued', sending: 'Sending', published: 'Published', failed: 'Failed', unknown: 'Unknown outcome' };
 
 /** Calls `fn` once after a burst of calls has settled (a page of comments is many events). */
 function useDebounced(fn: () => void, ms: number): () => void {
@@ -302,11 +302,12 @@ function ConversationPane({ id, handle, members, labels, limitsOf, accountName, 
     e.preventDefault();
     if (!target || !text.trim() || over) return;
     void run(async () => {
-      await api.post(`${path}/replies`, { messageId: target.id, text });
+      const r = await api.post<InboxReply>(`${path}/replies`, { messageId: target.id, text });
       setText('');
       setReplyTo(null);
       view.reload();
-    }, 'Reply queued: it is sent once, and shown here when the network has it.');
+      return r;
+    }, (r) => (r.state === 'pending_approval' ? 'Waiting for approval: an owner or admin approves it before it is sent.' : 'Reply queued: it is sent once, and shown here when the network has it.'));
   };
 
   const addNote = (e: Event) => {
@@ -330,6 +331,15 @@ function ConversationPane({ id, handle, members, labels, limitsOf, accountName, 
         <span class={`badge badge-${r.state === 'failed' ? 'failed' : r.state === 'unknown' ? 'unknown' : 'pending'}`}>{REPLY_STATE[r.state] ?? r.state}</span></div>
       <p class="message-text">{r.text}</p>
       {r.error && <p class="field-error">{r.error.message}</p>}
+      {r.state === 'pending_approval' && can('inbox.approve') && (
+        <div class="row">
+          <Button small kind="primary" busy={busy} onClick={() => void run(async () => { await api.post(wsPath(workspace, `/inbox/replies/${r.id}/approve`)); view.reload(); }, 'Approved: the reply is sent once.')}>Approve</Button>
+          <Button small kind="danger" busy={busy} onClick={() => {
+            const reason = window.prompt('Why is this reply rejected? The member who wrote it sees this.')?.trim();
+            if (reason) void run(async () => { await api.post(wsPath(workspace, `/inbox/replies/${r.id}/reject`), { reason }); view.reload(); }, 'Rejected: it is never sent.');
+          }}>Reject</Button>
+        </div>
+      )}
     </li>
   );
 
