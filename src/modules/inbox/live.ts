@@ -6,7 +6,7 @@
 import type { Channels } from '../../infra/stores/channels.ts';
 import type { Logger } from '../../infra/logger.ts';
 
-export type ConversationChange = 'state' | 'assignee' | 'labels' | 'read' | 'notes' | 'messages';
+export type ConversationChange = 'state' | 'assignee' | 'labels' | 'read' | 'notes' | 'messages' | 'replying';
 
 export type LiveEvent =
   /** Messages stored for the first time in a conversation (collected, or our published reply's copy). */

@@ -23,6 +23,7 @@ import { InboxSavedReplies } from './saved-replies.ts';
 import { InboxSources } from './sources.ts';
 import { InboxReplies } from './replies.ts';
 import { InboxActions } from './actions.ts';
+import { InboxPresence } from './presence.ts';
 import { InboxReplySender, type ReplySenderOptions } from './reply-sender.ts';
 import type { Role } from '../workspaces/schema.ts';
 import type { InboxEvents } from './events.ts';
@@ -83,6 +84,7 @@ export class InboxService {
   readonly sources: InboxSources;
   readonly replies: InboxReplies;
   readonly actions: InboxActions;
+  readonly presence: InboxPresence;
   readonly replySender: InboxReplySender;
   /** Live updates of each workspace's inbox (the events stream). */
   readonly live: InboxLive;
@@ -108,6 +110,7 @@ export class InboxService {
     this.sources = new InboxSources({ db, registry: d.registry });
     this.replies = new InboxReplies({ db, registry: d.registry, ...live });
     this.actions = new InboxActions({ db, registry: d.registry, ...live });
+    this.presence = new InboxPresence({ db, store: d.store, reader: this.reader, ...live });
     this.replySender = new InboxReplySender({
       db, registry: d.registry, accounts: d.accounts, ingest: this.ingest, metrics: d.metrics, log: d.log, options: d.replies ?? DEFAULT_REPLY_OPTIONS,
       ...(d.outbound ? { outbound: d.outbound } : {}), ...(d.events ? { events: d.events } : {}), ...live,

@@ -6,13 +6,14 @@ import { Type, type Static } from 'typebox';
 import { Invalid } from '../../../domain/errors.ts';
 import { PROVIDER_IDS } from '../../../providers/types.ts';
 import { auditActor } from '../../workspaces/index.ts';
-import { NullableDateTime, Uuid, WorkspaceParams, errors, isoOrNull } from '../../workspaces/index.ts';
+import { DateTime, NullableDateTime, Uuid, WorkspaceParams, errors, isoOrNull } from '../../workspaces/index.ts';
 import { CONVERSATION_STATES } from '../schema.ts';
 import { BULK_MAX, type TriageChange } from '../triage.ts';
 import { NOTE_MAX_CHARS } from '../notes.ts';
 import { NOTES_MAX } from '../read.ts';
 import { REPLIES_MAX } from '../replies.ts';
 import { ACTIONS_LISTED } from '../actions.ts';
+import { PRESENCE_TTL_MS } from '../presence.ts';
 import {
   ActionSchema, BASE, ConversationParams, ConversationSchema, Cursor, MessageSchema, NextCursor, NoteSchema, ReplySchema, presentConversation, presentMessage, presentNote,
   presentAction, presentReply, tags, userIdOf,
@@ -61,6 +62,11 @@ const ConversationView = Type.Object({
   messages: Type.Array(MessageSchema, { description: `The first ${MESSAGES_FIRST_PAGE} messages, oldest first; parentRemoteId gives the reply tree` }),
   replies: Type.Array(ReplySchema, { description: `Replies written in AllIN, oldest first (at most ${REPLIES_MAX}), with their author and state; a published one is also among the messages` }),
   actions: Type.Array(ActionSchema, { description: `Likes, hiding and deletions asked for in AllIN (the newest ${ACTIONS_LISTED}), oldest first, with their author and state; each message shows its own state (liked, hidden, deleted)` }),
+  replying: Type.Array(Type.Object({
+    userId: Type.String({ format: 'uuid' }), name: Type.Union([Type.String(), Type.Null()]),
+    messageId: Type.Union([Type.String({ format: 'uuid' }), Type.Null()], { description: 'The message they are answering, when they said' }),
+    since: DateTime,
+  }), { description: 'Other members with the reply box open now ("someone is replying"), first to start first; the caller is left out' }),
   nextMessagesCursor: Type.Union([Type.String(), Type.Null()], { description: 'More messages: GET …/messages?cursor=' }),
 });
 
@@ -122,19 +128,47 @@ export function conversationRoutes(app: InboxApp, k: InboxRouteKit): void {
   }, async (req) => {
     const { workspaceId, conversationId } = req.params;
     const c = await d.inbox.reader.one(workspaceId, userIdOf(req), conversationId);
-    const [post, notes, messages, replies, actions] = await Promise.all([
+    const [post, notes, messages, replies, actions, replying] = await Promise.all([
       c.target ? d.inbox.reader.post(workspaceId, c.target.id) : null,
       d.inbox.reader.notes(workspaceId, conversationId),
       d.inbox.reader.messages(workspaceId, conversationId, { limit: MESSAGES_FIRST_PAGE }),
       d.inbox.replies.list(workspaceId, conversationId),
       d.inbox.actions.list(workspaceId, { conversationId }),
+      d.inbox.presence.who(workspaceId, conversationId, userIdOf(req)),
     ]);
     return {
       ...presentConversation(c),
       post: post ? { ...post, publishedAt: isoOrNull(post.publishedAt) } : null,
       notes: notes.map(presentNote), messages: messages.items.map(presentMessage), nextMessagesCursor: messages.nextCursor, replies: replies.map(presentReply),
       actions: actions.map(presentAction),
+      replying: replying.map((r) => ({ userId: r.userId, name: r.name, messageId: r.messageId, since: r.since.toISOString() })),
     };
+  });
+
+  app.put(`${one}/replying`, {
+    preHandler: write,
+    schema: {
+      tags, summary: 'Say the caller is replying in this conversation ("someone is replying" for the others)',
+      description: `Lasts ${PRESENCE_TTL_MS / 1000} s: repeat it every few seconds while the reply box is open; DELETE (or sending the reply) ends it. `
+        + 'The others see it in GET …/conversations/{id} (replying), and open Inbox screens are told (conversation.changed, replying).',
+      params: ConversationParams,
+      body: Type.Object({ messageId: Type.Optional(Uuid('The message being answered')) }, { additionalProperties: false }),
+      response: { 204: Type.Null(), ...errors(400, 401, 403, 404, 429) },
+    },
+  }, async (req, reply) => {
+    await d.inbox.presence.replying(req.params.workspaceId, req.params.conversationId, member(req, 'me', 'caller'), req.body.messageId?.toLowerCase() ?? null);
+    reply.status(204);
+    return null;
+  });
+
+  app.delete(`${one}/replying`, {
+    preHandler: write,
+    schema: { tags, summary: 'Say the caller stopped replying (closed the reply box)', params: ConversationParams, response: { 204: Type.Null(), ...errors(400, 401, 403, 404, 429) } },
+  }, async (req, reply) => {
+    await d.inbox.reader.assertExists(req.params.workspaceId, req.params.conversationId);
+    await d.inbox.presence.stopped(req.params.workspaceId, req.params.conversationId, member(req, 'me', 'caller'));
+    reply.status(204);
+    return null;
   });
 
   app.get(`${one}/messages`, {

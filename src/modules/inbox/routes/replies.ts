@@ -37,6 +37,9 @@ export function replyRoutes(app: InboxApp, k: InboxRouteKit): void {
   }, async (req, reply) => {
     const r = await d.inbox.replies.create(req.params.workspaceId, req.params.conversationId, { messageId: req.body.messageId.toLowerCase(), text: req.body.text }, userIdOf(req),
       { ...auditActor(req), mayApprove: accessOf(req).permissions.has('inbox.approve') });
+    // Sent (or submitted): the author no longer has the reply box open.
+    const author = userIdOf(req);
+    if (author) await d.inbox.presence.stopped(req.params.workspaceId, req.params.conversationId, author);
     reply.status(202);
     return presentReply(r);
   });
