@@ -186,5 +186,12 @@ test('a comment on a Sandbox post appears in the open Inbox, is assigned, labell
   await thread.getByText('Do you ship to Leeds? When would it arrive?').waitFor();
   await page.keyboard.press('k');
   await thread.getByText('@bakery the rye loaf is the best in town').waitFor();
+
+  // The workspace's settings turn on the approval of replies.
+  await page.goto('/settings');
+  await page.getByLabel(/Require approval of replies/).check();
+  await page.getByRole('button', { name: 'Save settings' }).click();
+  await page.getByText('Settings saved.').waitFor();
+  assert.equal((await call('GET', `/api/workspaces/${ws}`)).settings.requireReplyApproval, true);
   await ctx.close();
 });

@@ -61,6 +61,7 @@ function WorkspaceSettings() {
   const [name, setName] = useState(workspace.name);
   const [zone, setZone] = useState(workspace.settings?.timeZone ?? 'UTC');
   const [approval, setApproval] = useState(!!workspace.settings?.requireApproval);
+  const [replyApproval, setReplyApproval] = useState(!!workspace.settings?.requireReplyApproval);
   const [run, busy] = useAction();
   const edit = can('workspace.rename');
   return (
@@ -68,7 +69,7 @@ function WorkspaceSettings() {
       <form class="form" onSubmit={(e) => {
         e.preventDefault();
         void run(async () => {
-          await api.patch<Workspace>(wsPath(workspace), { ...(name.trim() !== workspace.name ? { name: name.trim() } : {}), settings: { timeZone: zone, requireApproval: approval } });
+          await api.patch<Workspace>(wsPath(workspace), { ...(name.trim() !== workspace.name ? { name: name.trim() } : {}), settings: { timeZone: zone, requireApproval: approval, requireReplyApproval: replyApproval } });
           await Promise.all([reloadWorkspace(), reloadMe()]);
         }, 'Settings saved.');
       }}>
@@ -77,6 +78,10 @@ function WorkspaceSettings() {
         <div class="check">
           <input id="require-approval" type="checkbox" disabled={!edit} checked={approval} onChange={(e) => setApproval(e.currentTarget.checked)} />
           <label for="require-approval">Require approval: editors submit posts, owners and admins approve and schedule them</label>
+        </div>
+        <div class="check">
+          <input id="require-reply-approval" type="checkbox" disabled={!edit} checked={replyApproval} onChange={(e) => setReplyApproval(e.currentTarget.checked)} />
+          <label for="require-reply-approval">Require approval of replies: editors' answers in the Inbox wait for an owner or admin before they are sent</label>
         </div>
         {edit && <Submit busy={busy}>Save settings</Submit>}
       </form>
