@@ -13,7 +13,7 @@ import fc from 'fast-check';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { startTestApp, type TestApp } from './support/app.ts';
-import { connectSandbox, eventually, simSay } from './support/social.ts';
+import { connectSandbox, eventually, simKnobs, simSay } from './support/social.ts';
 import { greyPng, member, newWorkspace, ok, person, type Person } from './support/fixtures.ts';
 import { SchemaArbitraries, hostileString, type Schema } from './support/schema-arbitrary.ts';
 
@@ -65,16 +65,20 @@ async function buildFixture(): Promise<Fixture> {
   const invitation = await ok(t, 'POST', `/api/workspaces/${ws}/invitations`, owner.token, { email: `pending-${Date.now()}@example.com`, role: 'viewer' }, 201);
   const sessions = await ok(t, 'GET', '/api/auth/sessions', owner.token);
   // A conversation in the inbox, collected by the worker from a comment on the Sandbox network.
+  // The Sandbox's crowd (comments, edits and deletions it makes up on each read) is kept quiet: it could delete
+  // the comment the fixture answers, and it is not what this test is about.
   const simUser = `fuzz-${Date.now()}`;
+  await simKnobs(t.running.simulatorUrl!, 'sandbox', { inboxRatePerMinute: 0 });
   const inboxAccount = await connectSandbox(t, owner.token, ws, simUser);
   await simSay(t.running.simulatorUrl!, { user: simUser, postId: 'fuzz-post', text: 'A comment to fuzz?' });
   await t.running.services.inbox.scheduler.run();
-  const conversation = await eventually(async () => (await ok(t, 'GET', `/api/workspaces/${ws}/inbox/conversations?accountId=${inboxAccount}`, owner.token)).conversations[0], 30_000, 'a collected conversation');
+  const conversation = await eventually(async () => (await ok(t, 'GET', `/api/workspaces/${ws}/inbox/conversations?accountId=${inboxAccount}&q=fuzz`, owner.token)).conversations[0], 30_000, 'a collected conversation');
   const note = await ok(t, 'POST', `/api/workspaces/${ws}/inbox/conversations/${conversation.id}/notes`, owner.token, { text: 'fuzz note' }, 201);
   const label = await ok(t, 'POST', `/api/workspaces/${ws}/inbox/labels`, owner.token, { name: `fuzz-${Date.now()}` }, 201);
   const savedReply = await ok(t, 'POST', `/api/workspaces/${ws}/inbox/saved-replies`, owner.token, { name: `fuzz-${Date.now()}`, text: 'Hi {author_name}' }, 201);
   const { messages } = await ok(t, 'GET', `/api/workspaces/${ws}/inbox/conversations/${conversation.id}`, owner.token);
-  const reply = await ok(t, 'POST', `/api/workspaces/${ws}/inbox/conversations/${conversation.id}/replies`, owner.token, { messageId: messages[0].id, text: 'fuzz reply' }, 202);
+  const comment = (messages as { id: string; text: string }[]).find((m) => m.text === 'A comment to fuzz?')!;
+  const reply = await ok(t, 'POST', `/api/workspaces/${ws}/inbox/conversations/${conversation.id}/replies`, owner.token, { messageId: comment.id, text: 'fuzz reply' }, 202);
   return {
     owner,
     apiKey: key.key,
