@@ -6,6 +6,7 @@
 //   https://developers.facebook.com/docs/graph-api/guides/error-handling · /docs/graph-api/overview/rate-limiting
 //   https://developers.facebook.com/docs/pages-api/changelog/ (post_impressions → post_media_view)
 //   https://developers.facebook.com/docs/video-api/guides/reels-publishing                   (Reels: start, upload, finish, status)
+//   facebook/inbox.ts: the inbox (comments under the Page's posts, collected and answered), with its own pages
 // Facebook Login's manual flow authenticates the app with its secret (PKCE exists only in the OIDC flow, so
 // the challenge is not sent). The short-lived user token is exchanged at once for a long-lived one (~60 days,
 // no refresh token); /me/accounts then gives one Page token per Page — tokens fetched with a long-lived user
@@ -17,8 +18,9 @@ import {
   DEFAULT_GRAPH_VERSION, DEFAULT_POLL, PublishAttempts, appSecret, checkMedia, containersOf, dataOf, graphApi, graphPages, need, oldestMatch, permalinkOf, permanent,
   pollUntil, searchFrom, tokenSetOf, unknownMarker, type Params, type PollOptions,
 } from './meta-graph.ts';
+import { COMMENTS, RECENT_DAYS, collectComments, commentState, deleteComment, setHidden, setLiked } from './facebook/inbox.ts';
 import {
-  ProviderError, type AccountRef, type AuthorizeRequest, type ConnectedIdentity, type ExchangeRequest, type MediaItem, type PostMetrics, type Provider,
+  ProviderError, type AccountRef, type AuthorizeRequest, type FindReplyRequest, type InboxPage, type InboxPageRequest, type MessageActionRequest, type MessageState, type ReplyRequest, type ConnectedIdentity, type ExchangeRequest, type MediaItem, type PostMetrics, type Provider,
   type ProviderDeps, type ProviderMetadata, type PublishRequest, type PublishedPost, type TokenSet,
 } from './types.ts';
 
@@ -27,8 +29,13 @@ const P = 'facebook';
 const REEL_MIN_SECONDS = 3;
 const REEL_MAX_SECONDS = 90;
 
-/** What the Pages API needs: list Pages, publish, read engagement, comment as the Page, read insights. */
-export const FACEBOOK_SCOPES = ['pages_show_list', 'pages_manage_posts', 'pages_read_engagement', 'pages_manage_engagement', 'read_insights'];
+/**
+ * What the Pages API needs: list Pages, publish, read engagement and the comments people write (the inbox),
+ * comment, hide, delete and like as the Page, read insights. Which of pages_read_engagement and
+ * pages_read_user_content Graph wants for others' comments is UNCONFIRMED (the Page Public Content Access
+ * page names both as what reads a Page's comments): AllIN asks for both.
+ */
+export const FACEBOOK_SCOPES = ['pages_show_list', 'pages_manage_posts', 'pages_read_engagement', 'pages_read_user_content', 'pages_manage_engagement', 'read_insights'];
 
 const meta: ProviderMetadata = {
   id: 'facebook',
@@ -41,6 +48,17 @@ const meta: ProviderMetadata = {
   // person removes AllIN in Facebook's settings to revoke everything.
   supportsRevocation: false,
   userSuppliedHost: false,
+  inbox: {
+    sources: [{
+      id: COMMENTS, collects: ['comments', 'replies'],
+      description: `GET /{page-id}/published_posts of the last ${RECENT_DAYS} days, then GET /{post-id}/comments?filter=stream&order=reverse_chronological `
+        + '(https://developers.facebook.com/docs/graph-api/reference/page-post/comments/): comments and replies under the Page\'s posts, hidden ones included; '
+        + 'polled, and pushed by Meta\'s webhooks when they are set up. Mentions of the Page elsewhere are not collected.',
+    }],
+    actions: ['reply', 'like', 'unlike', 'hide', 'unhide', 'delete'],
+    // A Page may delete anyone's comment under its own posts (Comment node, Deleting).
+    deletes: 'own_and_comments',
+  },
   limits: {
     // 63,206 characters is the commonly cited cap (UNCONFIRMED in Meta's docs, as is the counting unit):
     // UTF-16 length never under-counts.
@@ -164,7 +182,7 @@ export function createFacebook(deps: ProviderDeps, opts: FacebookOptions = {}): 
     return { remoteId: id, ...(url ? { url } : {}) };
   };
 
-  return {
+  const provider: Provider = {
     meta,
 
     async authorizationUrl(req: AuthorizeRequest) {
@@ -281,6 +299,28 @@ export function createFacebook(deps: ProviderDeps, opts: FacebookOptions = {}): 
       return { remoteId: hit.id, ...(typeof hit.permalink_url === 'string' ? { url: hit.permalink_url } : {}) };
     },
 
+    collectInbox(account: AccountRef, req: InboxPageRequest): Promise<InboxPage> {
+      return collectComments(g, account, req);
+    },
+
+    async reply(account: AccountRef, req: ReplyRequest): Promise<PublishedPost> {
+      if (req.text.length > meta.limits.maxTextLength) throw permanent(P, `the text is longer than ${meta.limits.maxTextLength} characters`, 'text_too_long');
+      // Facebook has no idempotency key: the text is written down first, and findReply looks for it under the parent.
+      await attempts.record(account.externalId, req.marker, { text: req.text, replyTo: req.parentRemoteId });
+      return comment(account, { text: req.text, media: [], replyTo: req.parentRemoteId, marker: req.marker });
+    },
+
+    findReply(account: AccountRef, req: FindReplyRequest): Promise<PublishedPost | null> {
+      return provider.findByMarker(account, req.marker, req.since);
+    },
+
+    like: (account: AccountRef, req: MessageActionRequest) => setLiked(g, account, req, true),
+    unlike: (account: AccountRef, req: MessageActionRequest) => setLiked(g, account, req, false),
+    hide: (account: AccountRef, req: MessageActionRequest) => setHidden(g, account, req, true),
+    unhide: (account: AccountRef, req: MessageActionRequest) => setHidden(g, account, req, false),
+    delete: (account: AccountRef, req: MessageActionRequest) => deleteComment(g, account, req),
+    messageState: (account: AccountRef, req: MessageActionRequest): Promise<MessageState> => commentState(g, account, req),
+
     async metrics(account: AccountRef, remoteId: string): Promise<PostMetrics> {
       const token = account.tokens.accessToken;
       // A Reel is a video id (a Page post's id is {page-id}_{post-id}): reactions and comments are edges of
@@ -303,4 +343,5 @@ export function createFacebook(deps: ProviderDeps, opts: FacebookOptions = {}): 
       });
     },
   };
+  return provider;
 }

@@ -15,7 +15,15 @@
 //   GET    /{v}/{video-id}?fields=status           video_status and the uploading, processing and publishing phases; after
 //                                                  finish a Reel is processing at its first status read, then published
 //                                                  (meta-common.ts, PROCESSING_READS; the holdProcessing knob holds it)
-//   DELETE /{v}/{object-id}                        a post or a Reel → { success }
+//   GET    /{v}/{object-id}/comments               filter=toplevel|stream, order, fields, limit, after: comments and replies, the
+//                                                  Page's own and what people wrote (the shared SimInbox: items whose userId is
+//                                                  the Page and postId one of its posts); deleted ones are not listed, hidden ones are
+//   GET    /{v}/{comment-id}                       id, message, from, parent, is_hidden, user_likes (as the Page sees it)
+//   POST   /{v}/{comment-id}                       is_hidden=true|false (another's comment under the Page's post) → { success }
+//   DELETE /{v}/{comment-id}                       the Page's own comment or anyone's under its posts → { success }
+//   POST · DELETE /{v}/{comment-id}/likes          like or unlike as the Page → { success }
+// The inbox reads (comments, published_posts) spend the inbox knobs: inboxRateLimitAfter (Graph's Page throttling,
+// code 80001, once), inboxExpireTokensAfter (every token expires: code 190) and inboxPageSize (caps limit).
 // The user "u1" (default) has three Pages, one of them without the CREATE_CONTENT task; "agency" has 105.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { SimNetworkContext, SimPost, SimToken } from '../core.ts';
@@ -118,6 +126,93 @@ export function registerFacebook(ctx: SimNetworkContext): void {
   };
   const permalink = (id: string) => ctx.url(`/posts/${id}`);
   const commentsOf = (id: string) => state.posts.filter((p) => p.replyTo === id);
+  /** Comments the Page liked among its own (people's comments keep it on their SimInbox item). */
+  const likedOwn = new Set<string>();
+
+  /** A comment as Graph shows it: the Page's own (a SimPost answering something) or someone's (a SimInbox item). */
+  interface SimComment { id: string; pageId: string; postId: string; parentId: string | null; from: { id: string; name: string }; text: string; createdAt: string; hidden: boolean; liked: boolean; own: boolean }
+  /** The Page post a comment is under, following the comments it answers. */
+  const rootPostOf = (id: string): string | undefined => {
+    for (let hops = 0, cur: string | undefined = id; cur && hops < 100; hops++) {
+      const p = state.posts.find((x) => x.id === cur);
+      if (p && !p.replyTo) return p.id;
+      if (p) { cur = p.replyTo; continue; }
+      const item = state.inbox.items.get(cur);
+      return item && !item.deleted && item.postId ? item.postId : undefined;
+    }
+    return undefined;
+  };
+  const allComments = (): SimComment[] => {
+    const out: SimComment[] = [];
+    for (const i of state.inbox.items.values()) {
+      if (i.kind !== 'comment' || i.deleted || !i.postId || !pages.has(i.userId)) continue;
+      out.push({ id: i.id, pageId: i.userId, postId: i.postId, parentId: i.parentId, from: { id: i.author.id, name: i.author.name }, text: i.text, createdAt: i.createdAt, hidden: i.hidden, liked: i.liked, own: false });
+    }
+    for (const p of state.posts) {
+      const page = pages.get(p.userId);
+      const root = p.replyTo ? rootPostOf(p.replyTo) : undefined;
+      if (!page || !root) continue;
+      out.push({ id: p.id, pageId: page.id, postId: root, parentId: p.replyTo === root ? null : p.replyTo!, from: { id: page.id, name: page.name }, text: p.text, createdAt: p.createdAt, hidden: false, liked: likedOwn.has(p.id), own: true });
+    }
+    return out.sort((a, b) => Date.parse(a.createdAt) - Date.parse(b.createdAt));
+  };
+  const commentById = (id: string) => allComments().find((c) => c.id === id);
+  const commentJson = (c: SimComment, fields: string | undefined) => pick({
+    id: c.id, message: c.text, created_time: graphTime(c.createdAt), from: c.from, ...(c.parentId ? { parent: { id: c.parentId } } : {}),
+    is_hidden: c.hidden, can_hide: !c.own, user_likes: c.liked, permalink_url: permalink(c.id),
+  }, fields, ['id', 'message', 'created_time', 'from']);
+  /** The inbox reads' own knobs, before the token is looked at (an expiry applies to this very read). */
+  const inboxExpiry = () => {
+    const k = state.knobs;
+    if (k.inboxExpireTokensAfter === 0) {
+      k.inboxExpireTokensAfter = -1;
+      state.expireTokens();
+    } else if (k.inboxExpireTokensAfter > 0) {
+      k.inboxExpireTokensAfter--;
+    }
+  };
+  const inboxThrottled = (reply: FastifyReply, t: SimToken): boolean => {
+    const k = state.knobs;
+    if (k.inboxRateLimitAfter === 0) {
+      k.inboxRateLimitAfter = -1;
+      const r = pageStyle(t).rateLimited(k.retryAfterSeconds);
+      reply.status(r.status).headers(r.headers).send(r.body);
+      return true;
+    }
+    if (k.inboxRateLimitAfter > 0) k.inboxRateLimitAfter--;
+    return false;
+  };
+  const cursorOf = (i: number) => Buffer.from(String(i)).toString('base64url');
+  /** A slice of a list with Graph's cursor paging (paging.next only when more follows). */
+  const paged = <T>(req: FastifyRequest, params: Record<string, string>, list: T[], limit: number) => {
+    const from = params.after ? Number(Buffer.from(params.after, 'base64url').toString()) || 0 : 0;
+    const slice = list.slice(from, from + limit);
+    const more = from + limit < list.length;
+    const next = new URL(ctx.url(''));
+    next.pathname = req.url.split('?')[0]!;
+    if (more) {
+      for (const [k, v] of Object.entries(params)) if (k !== 'access_token') next.searchParams.set(k, v);
+      next.searchParams.set('after', cursorOf(from + limit));
+    }
+    return { slice, paging: { cursors: { before: cursorOf(from), after: cursorOf(from + slice.length) }, ...(more ? { next: next.toString() } : {}) } };
+  };
+  /** A moderation call as the Page on a comment under one of its posts: its Page token with pages_manage_engagement. */
+  const moderate = async (req: FastifyRequest, reply: FastifyReply): Promise<{ c: SimComment; params: Record<string, string> } | null> => {
+    const s = await start(req, reply);
+    if (!s) return null;
+    const { objectId } = req.params as { objectId: string };
+    const c = commentById(objectId);
+    if (!c || tokenInfo(s.t)?.pageId !== c.pageId) {
+      sendGraphError(reply, 400, { message: `Unsupported request. Object with ID '${objectId}' does not exist, cannot be loaded due to missing permissions, or does not support this operation.`, code: 100, subcode: 33 });
+      return null;
+    }
+    if (!s.t.scope.includes('pages_manage_engagement')) {
+      sendGraphError(reply, 403, { message: '(#200) Moderating comments as the Page requires a Page access token with the pages_manage_engagement permission', code: 200 });
+      return null;
+    }
+    if (await ctx.interfere(reply, pageStyle(s.t))) return null;
+    return { c, params: s.params };
+  };
 
   /** An image from a URL (Facebook downloads it) or an upload, checked like the photo endpoints do. */
   const image = async (reply: FastifyReply, url: string | undefined, upload: Upload | undefined): Promise<{ bytes: number; type: string } | null> => {
@@ -326,7 +421,7 @@ export function registerFacebook(ctx: SimNetworkContext): void {
     const s = await start(req, reply);
     if (!s) return reply;
     const { objectId } = req.params as { objectId: string };
-    const target = findObject(objectId);
+    const target = findObject(objectId) ?? commentById(objectId);
     if (!target) {
       return sendGraphError(reply, 400, { message: `Unsupported post request. Object with ID '${objectId}' does not exist, cannot be loaded due to missing permissions, or does not support this operation.`, code: 100, subcode: 33 });
     }
@@ -356,15 +451,63 @@ export function registerFacebook(ctx: SimNetworkContext): void {
   }, fields, ['id', 'message', 'created_time']);
 
   app.get('/:version/:objectId/comments', async (req, reply) => {
+    inboxExpiry();
     const s = await start(req, reply);
     if (!s) return reply;
     const { objectId } = req.params as { objectId: string };
-    if (!findObject(objectId)) return sendGraphError(reply, 400, { message: `Unsupported get request. Object with ID '${objectId}' does not exist`, code: 100, subcode: 33 });
-    let list = commentsOf(objectId);
+    const post = findObject(objectId);
+    const root = post && !post.replyTo ? post.id : rootPostOf(objectId);
+    const pageId = root ? state.posts.find((p) => p.id === root)?.userId : undefined;
+    if (!root || !pageId) return sendGraphError(reply, 400, { message: `Unsupported get request. Object with ID '${objectId}' does not exist`, code: 100, subcode: 33 });
+    if (inboxThrottled(reply, s.t)) return reply;
+    // Comment ids and authors are given to the Page's own token (the MODERATE task); the simulator asks for its read permission.
+    if (tokenInfo(s.t)?.pageId !== pageId || !s.t.scope.includes('pages_read_engagement')) {
+      return sendGraphError(reply, 403, { message: '(#10) This endpoint requires the pages_read_engagement permission and a Page access token of the Page', code: 10 });
+    }
+    const under = allComments().filter((c) => c.postId === root);
+    // toplevel (the default): the object's direct comments; stream: every comment under it, replies included.
+    let list = s.params.filter === 'stream'
+      ? (objectId === root ? under : under.filter((c) => { for (let p = c.parentId; p; p = commentById(p)?.parentId ?? null) if (p === objectId) return true; return false; }))
+      : under.filter((c) => (objectId === root ? c.parentId === null : c.parentId === objectId));
     if (s.params.order === 'reverse_chronological') list = [...list].reverse();
-    const limit = Math.min(100, Number(s.params.limit) || 25);
-    return { data: list.slice(0, limit).map((p) => listItem(p, s.params.fields)), paging: { cursors: { before: 'MA', after: 'MA' } } };
+    const limit = Math.min(100, Math.max(1, Number(s.params.limit) || 25), state.knobs.inboxPageSize);
+    const { slice, paging } = paged(req, s.params, list, limit);
+    return { data: slice.map((c) => commentJson(c, s.params.fields)), paging };
   });
+
+  app.post('/:version/:objectId', async (req, reply) => {
+    const m = await moderate(req, reply);
+    if (!m) return reply;
+    if (m.params.is_hidden === undefined) return sendGraphError(reply, 400, { message: '(#100) The simulator updates only is_hidden of a comment', code: 100 });
+    if (m.c.own) return sendGraphError(reply, 400, { message: '(#100) The Page cannot hide its own comment', code: 100 });
+    state.inbox.change(m.c.id, { hidden: m.params.is_hidden === 'true' || m.params.is_hidden === '1' });
+    if (await ctx.maybeHang(reply)) return reply;
+    return { success: true };
+  });
+
+  app.delete('/:version/:objectId', async (req, reply) => {
+    const m = await moderate(req, reply);
+    if (!m) return reply;
+    if (m.c.own) state.posts.splice(state.posts.findIndex((p) => p.id === m.c.id), 1);
+    else state.inbox.change(m.c.id, { deleted: true });
+    if (await ctx.maybeHang(reply)) return reply;
+    return { success: true };
+  });
+
+  const like = async (req: FastifyRequest, reply: FastifyReply, on: boolean) => {
+    const m = await moderate(req, reply);
+    if (!m) return reply;
+    if (m.c.own) {
+      if (on) likedOwn.add(m.c.id);
+      else likedOwn.delete(m.c.id);
+    } else {
+      state.inbox.items.get(m.c.id)!.liked = on;
+    }
+    if (await ctx.maybeHang(reply)) return reply;
+    return { success: true };
+  };
+  app.post('/:version/:objectId/likes', (req, reply) => like(req, reply, true));
+  app.delete('/:version/:objectId/likes', (req, reply) => like(req, reply, false));
 
   app.post('/:version/:pageId/video_reels', async (req, reply) => {
     const w = await pageWrite(req, reply);
@@ -414,8 +557,10 @@ export function registerFacebook(ctx: SimNetworkContext): void {
   });
 
   app.get('/:version/:pageId/published_posts', async (req, reply) => {
+    inboxExpiry();
     const s = await start(req, reply);
     if (!s) return reply;
+    if (inboxThrottled(reply, s.t)) return reply;
     const { pageId } = req.params as { pageId: string };
     const page = pages.get(pageId);
     if (!page || (tokenInfo(s.t)?.pageId ?? pageId) !== pageId || page.ownerId !== s.t.userId) {
@@ -423,9 +568,10 @@ export function registerFacebook(ctx: SimNetworkContext): void {
     }
     const since = Number(s.params.since) * 1000 || 0;
     const until = Number(s.params.until) * 1000 || Infinity;
-    const limit = Math.min(100, Number(s.params.limit) || 25);
+    const limit = Math.min(100, Math.max(1, Number(s.params.limit) || 25), state.knobs.inboxPageSize);
     const list = state.posts.filter((p) => p.userId === pageId && !p.replyTo && Date.parse(p.createdAt) >= since && Date.parse(p.createdAt) <= until).reverse();
-    return { data: list.slice(0, limit).map((p) => listItem(p, s.params.fields)), paging: { cursors: { before: 'MA', after: 'MA' } } };
+    const { slice, paging } = paged(req, s.params, list, limit);
+    return { data: slice.map((p) => listItem(p, s.params.fields)), paging };
   });
 
   app.get('/:version/:objectId/insights', async (req, reply) => {
@@ -478,6 +624,11 @@ export function registerFacebook(ctx: SimNetworkContext): void {
     const { objectId } = req.params as { objectId: string };
     const f = s.params.fields;
     const wantsStatus = fieldNames(f)?.has('status') ?? false;
+    const comment = commentById(objectId);
+    if (comment && (comment.own || !findObject(objectId))) {
+      if (tokenInfo(s.t)?.pageId !== comment.pageId) return sendGraphError(reply, 400, { message: `Unsupported get request. Object with ID '${objectId}' does not exist, cannot be loaded due to missing permissions, or does not support this operation.`, code: 100, subcode: 33 });
+      return commentJson(comment, f);
+    }
     const page = pages.get(objectId);
     if (page) {
       return pick({
