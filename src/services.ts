@@ -33,6 +33,8 @@ import { PostsService } from './modules/posts/service.ts';
 import { PUBLISH_TASK } from './modules/posts/jobs.ts';
 import { PublishingService } from './modules/publishing/service.ts';
 import { AnalyticsService, COLLECT_POST_METRICS_TASK, collectPostMetricsTask } from './modules/analytics/service.ts';
+import { ACCOUNT_METRICS_BUDGETS, AccountMetricsService, COLLECT_ACCOUNT_METRICS_TASK, collectAccountMetricsTask } from './modules/analytics/account-metrics.ts';
+import { NetworkBudgets } from './infra/network-budget.ts';
 import { PublishLimits } from './modules/publishing/limits.ts';
 import { CachedLinkCards, LinkPreviewer } from './modules/link-preview/previewer.ts';
 import type { LinkCardSource } from './providers/types.ts';
@@ -71,6 +73,7 @@ export interface Services {
   posts: PostsService;
   publishing: PublishingService;
   analytics: AnalyticsService;
+  accountMetrics: AccountMetricsService;
   inbox: InboxService;
 }
 
@@ -156,6 +159,7 @@ export function buildServices(config: Config, db: Db, store: KeyValueStore, log:
     },
   });
   const analytics = new AnalyticsService({ db, accounts, registry, metrics, log, bus });
+  const accountMetrics = new AccountMetricsService({ db, accounts, registry, log, budgets: new NetworkBudgets(store, 'account-metrics-budget', ACCOUNT_METRICS_BUDGETS) });
   const inbox = new InboxService({
     db, store, registry, accounts, metrics, log, roleOf: (workspaceId, userId) => workspaces.roleOf(workspaceId, userId), outbound: http, events: webhooks,
     ...(opts.channels ? { channels: opts.channels } : {}),
@@ -176,6 +180,7 @@ export function buildServices(config: Config, db: Db, store: KeyValueStore, log:
     [SEND_MAIL_TASK]: sendMailTask(db, mailer, log),
     [DELIVER_WEBHOOK_TASK]: deliverWebhookTask(webhooks),
     [COLLECT_POST_METRICS_TASK]: collectPostMetricsTask(analytics, log),
+    [COLLECT_ACCOUNT_METRICS_TASK]: collectAccountMetricsTask(accountMetrics, log),
     [COLLECT_INBOX_TASK]: collectInboxTask(inbox),
     [SEND_INBOX_REPLY_TASK]: sendInboxReplyTask(inbox, workerId),
     [REFRESH_TOKENS_TASK]: async () => {
@@ -183,5 +188,5 @@ export function buildServices(config: Config, db: Db, store: KeyValueStore, log:
       if (r.refreshed || r.failed) log.info(r, 'token refresh run');
     },
   };
-  return { db, store, hasher, tokens, sessions, auth, workspaces, invitations, apiKeys, mailer, authLimits, apiLimits, tasks, http, linkCards, registry, accounts, webhooks, media, posts, publishing, analytics, inbox };
+  return { db, store, hasher, tokens, sessions, auth, workspaces, invitations, apiKeys, mailer, authLimits, apiLimits, tasks, http, linkCards, registry, accounts, webhooks, media, posts, publishing, analytics, accountMetrics, inbox };
 }

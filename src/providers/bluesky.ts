@@ -21,6 +21,7 @@
 //   records.ts     remote ids (at-uri|cid), TIDs and the marker field
 //   reconcile.ts   finding a post again after an unknown outcome, by its marker
 //   inbox.ts       collecting notifications (mentions, replies, quotes) and the reply trees under its posts
+//   profile.ts     the account's own counts (followers, follows, posts)
 // Answering from the inbox is a post whose reply refs name the thread's root and the parent
 // (https://docs.bsky.app/docs/advanced-guides/posts#replies): `reply` publishes one under the parent (a
 // collected message's id, its at-uri, whose cid is read with the record), the root read from the parent's
@@ -33,6 +34,7 @@ import { MAX_IMAGE_BYTES } from './bluesky/media.ts';
 import { blueskyPosts } from './bluesky/posts.ts';
 import { NOTIFICATIONS, POSTS_PER_SWEEP, THREADS, blueskyInbox } from './bluesky/inbox.ts';
 import { findByMarker } from './bluesky/reconcile.ts';
+import { profileCounts } from './bluesky/profile.ts';
 import { blueskySessions } from './bluesky/session.ts';
 import { xrpcClient } from './bluesky/xrpc.ts';
 import type { AccountRef, Provider, ProviderDeps, ProviderMetadata, PublishedPost } from './types.ts';
@@ -70,6 +72,7 @@ const meta: ProviderMetadata = {
     }],
     actions: ['reply'],
   },
+  accountMetrics: { fields: ['followers', 'following', 'posts'], historyDays: 0, docs: 'https://docs.bsky.app/docs/api/app-bsky-actor-get-profile' },
 };
 
 export interface BlueskyProvider extends Provider {
@@ -102,6 +105,7 @@ export function createBluesky(deps: ProviderDeps): BlueskyProvider {
       return found ? asMessage(found) : null;
     },
     metrics: (account, remoteId) => posts.metrics(account, remoteId),
+    accountMetrics: (account) => profileCounts(x, hosts, account),
     deletePost: (account, remoteId) => posts.deletePost(account, remoteId),
   };
 }

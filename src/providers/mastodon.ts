@@ -25,6 +25,7 @@
 //   content.ts      a status's HTML as plain text
 //   replies.ts      answering a status from the inbox, and finding the answer again
 //   paging.ts       the Link header's pages
+//   account.ts      the account's own counts (followers, following, statuses)
 import {
   type AccountRef, type AuthorizeRequest, type ConnectedIdentity, type ExchangeRequest, type FindReplyRequest, type MessageActionRequest, type MessageState, type InboxPage, type InboxPageRequest, type PostMetrics, type Provider,
   type ProviderDeps, type ProviderMetadata, type PublishRequest, type PublishedPost, type ReplyRequest, type TokenSet,
@@ -40,6 +41,7 @@ import { deleteStatus, publishStatus, statusMetrics } from './mastodon/statuses.
 import { findReply, publishReply } from './mastodon/replies.ts';
 import { NOTIFICATIONS, collectMentions } from './mastodon/inbox.ts';
 import { deleteOwnStatus, favourite, statusState } from './mastodon/actions.ts';
+import { accountCounts } from './mastodon/account.ts';
 
 export { memoryAppStore, type MastodonApp, type MastodonAppStore } from './mastodon/apps.ts';
 export { normalizeMastodonHost } from './mastodon/host.ts';
@@ -66,6 +68,7 @@ const meta: ProviderMetadata = {
     actions: ['reply', 'like', 'unlike', 'delete'],
     deletes: 'own',
   },
+  accountMetrics: { fields: ['followers', 'following', 'posts'], historyDays: 0, docs: 'https://docs.joinmastodon.org/methods/accounts/#verify_credentials' },
 };
 
 export interface MastodonProvider extends Provider {
@@ -130,6 +133,9 @@ export function createMastodon(deps: ProviderDeps, appStore: MastodonAppStore = 
     },
     async metrics(account: AccountRef, remoteId: string): Promise<PostMetrics> {
       return statusMetrics(api, account, requireHost(account.host, 'metrics'), remoteId);
+    },
+    async accountMetrics(account: AccountRef) {
+      return accountCounts(api, account, requireHost(account.host, 'account_metrics'));
     },
     async collectInbox(account: AccountRef, req: InboxPageRequest): Promise<InboxPage> {
       return collectMentions(api, account, requireHost(account.host, 'inbox'), req);

@@ -7,9 +7,10 @@ import { httpError, malformed, transportError } from './errors.ts';
 import { ProviderError } from './types.ts';
 import { readJson } from './http.ts';
 import { postMetrics } from './post-metrics.ts';
+import { accountFigures, yesterdayUtc } from './account-metrics.ts';
 import { revokeRequest, tokenRequest, type ClientAuth } from './oauth2.ts';
 import type {
-  AccountRef, AuthorizeRequest, ConnectedIdentity, ExchangeRequest, FindReplyRequest, InboxItem, InboxPage, InboxPageRequest, MessageActionRequest, MessageState,
+  AccountMetricsAnswer, AccountMetricsRequest, AccountRef, AuthorizeRequest, ConnectedIdentity, ExchangeRequest, FindReplyRequest, InboxItem, InboxPage, InboxPageRequest, MessageActionRequest, MessageState,
   PostMetrics, Provider, ProviderDeps, ProviderMetadata, PublishRequest, PublishedPost, ReplyRequest, TokenSet,
 } from './types.ts';
 
@@ -38,6 +39,8 @@ const meta: ProviderMetadata = {
     actions: ['reply', 'like', 'unlike', 'hide', 'unhide', 'delete'],
     deletes: 'own_and_comments',
   },
+  // GET /api/me/stats (the `profile` scope) for the counts, GET /api/me/insights (the `insights` scope) for 90 days of daily figures.
+  accountMetrics: { fields: ['followers', 'following', 'posts', 'reach', 'impressions', 'profileViews', 'engagement'], historyDays: 90, docs: 'tools/provider-sim/networks/sandbox.ts' },
 };
 
 /** An item of the Sandbox inbox feed (tools/provider-sim/networks/sandbox.ts). */
@@ -97,7 +100,7 @@ export function createSandbox(deps: ProviderDeps): Provider {
       const u = new URL(`${base}/oauth/authorize`);
       u.search = new URLSearchParams({
         response_type: 'code', client_id: auth.clientId, redirect_uri: req.redirectUri, state: req.state,
-        code_challenge: req.codeChallenge, code_challenge_method: 'S256', scope: 'profile posts offline',
+        code_challenge: req.codeChallenge, code_challenge_method: 'S256', scope: 'profile posts offline insights',
       }).toString();
       return u.toString();
     },
@@ -165,6 +168,30 @@ export function createSandbox(deps: ProviderDeps): Provider {
       }));
       const m = read<{ likes: number; reposts: number; replies: number; impressions: number }>(res, 'metrics', false);
       return postMetrics(m);
+    },
+
+    async accountMetrics(account: AccountRef, req: AccountMetricsRequest): Promise<AccountMetricsAnswer> {
+      // A token without the `profile` scope is answered 403: a permanent refusal of the account's figures.
+      const res = await call('account_metrics', false, () => http.request({ method: 'GET', url: `${base}/api/me/stats`, provider: 'sandbox', operation: 'account_metrics', headers: bearer(account.tokens) }));
+      const me = read<{ followers_count?: unknown; following_count?: unknown; posts_count?: unknown }>(res, 'account_metrics', false);
+      const answer: AccountMetricsAnswer = { now: accountFigures({ followers: me.followers_count, following: me.following_count, posts: me.posts_count }), days: [] };
+      if (!req.insights) return answer;
+      const since = req.since ?? yesterdayUtc();
+      const ins = await http.request({
+        method: 'GET', url: `${base}/api/me/insights?since=${encodeURIComponent(since)}`, provider: 'sandbox', operation: 'account_insights', headers: bearer(account.tokens),
+      }).catch((err: unknown) => { throw transportError('sandbox', 'account_insights', err, false); });
+      if (ins.status === 403) {
+        // The counts came; only the insights are refused (a connection made before the scope was asked for).
+        return { ...answer, insightsRefused: 'Sandbox did not grant this connection the insights scope: reconnect the account to read its reach, impressions, profile views and engagement.' };
+      }
+      if (ins.status < 200 || ins.status >= 300) throw httpError('sandbox', 'account_insights', ins);
+      const body = read<{ days?: { date?: unknown; followers?: unknown; reach?: unknown; impressions?: unknown; profile_views?: unknown; engagement?: unknown }[] }>(ins, 'account_insights', false);
+      if (!Array.isArray(body.days)) throw malformed('sandbox', 'account_insights', false);
+      answer.days = body.days.filter((d) => typeof d.date === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(d.date)).map((d) => ({
+        date: d.date as string,
+        figures: accountFigures({ followers: d.followers, reach: d.reach, impressions: d.impressions, profileViews: d.profile_views, engagement: d.engagement }),
+      }));
+      return answer;
     },
 
     async collectInbox(account: AccountRef, req: InboxPageRequest): Promise<InboxPage> {

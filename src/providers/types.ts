@@ -57,6 +57,43 @@ export interface ProviderMetadata {
   limits: ProviderLimits;
   /** What AllIN's inbox collects from this network; absent: nothing (the adapter has no collectInbox yet). */
   inbox?: InboxCapabilities;
+  /** The account-level figures the network gives (backed by the adapter's accountMetrics); absent: none. */
+  accountMetrics?: AccountMetricsCapabilities;
+}
+
+/** An account-level figure: counts as of a moment (followers, following, posts) or a day's insights. */
+export const ACCOUNT_METRIC_FIELDS = ['followers', 'following', 'posts', 'reach', 'impressions', 'profileViews', 'engagement'] as const;
+export type AccountMetricField = (typeof ACCOUNT_METRIC_FIELDS)[number];
+/** The figures a network gave; a figure it did not give is absent, never 0. */
+export type AccountFigures = Partial<Record<AccountMetricField, number>>;
+
+/** What a network's adapter offers for account metrics (docs/ANALYTICS.md, each with its page). */
+export interface AccountMetricsCapabilities {
+  /** The fields the network documents; every other field is stored as null for its accounts. */
+  fields: AccountMetricField[];
+  /** How many past days the network reports figures for when asked (0: it keeps no history to read). */
+  historyDays: number;
+  /** Where the network documents them. */
+  docs: string;
+}
+
+/** Asks for the account's figures now and for past days from `since` (a UTC day, YYYY-MM-DD) to yesterday. */
+export interface AccountMetricsRequest {
+  since?: string;
+  /** False after the network refused the insights to this account: only the counts are asked for. */
+  insights: boolean;
+}
+
+export interface AccountMetricsAnswer {
+  /** The counts as of now (the collection's day). */
+  now: AccountFigures;
+  /** Figures the network reports per past day (its day, a UTC date), oldest first. */
+  days: { date: string; figures: AccountFigures }[];
+  /**
+   * The network gave the counts but refused the insights to this account (a missing scope, an account type
+   * without insights): why, in words a person can act on.
+   */
+  insightsRefused?: string;
 }
 
 /** What a network's adapter offers the inbox (docs/INBOX.md). */
@@ -270,6 +307,11 @@ export interface Provider {
   /** A post published recently carrying the marker, for reconciling an unknown outcome. */
   findByMarker(account: AccountRef, marker: string, since: Date): Promise<PublishedPost | null>;
   metrics?(account: AccountRef, remoteId: string): Promise<PostMetrics>;
+  /**
+   * The account's own figures (declared in meta.accountMetrics). A `permanent` ProviderError means the
+   * network refuses them to this account altogether (its reason says why).
+   */
+  accountMetrics?(account: AccountRef, req: AccountMetricsRequest): Promise<AccountMetricsAnswer>;
   /** One page of an inbox source (declared in meta.inbox). Errors are ProviderErrors like every call's. */
   collectInbox?(account: AccountRef, req: InboxPageRequest): Promise<InboxPage>;
   /** Publishes a reply under a collected message (declared by 'reply' in meta.inbox.actions). */

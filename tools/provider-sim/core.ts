@@ -44,12 +44,17 @@ export interface Knobs {
   inboxRateLimitAfter: number;
   /** Inbox reads: after this many more answered reads, every access token expires (401 until refreshed). -1: never. */
   inboxExpireTokensAfter: number;
+  /** Account metrics: profiles answer without their counts (Bluesky's lexicon makes them optional). */
+  profileCountsOmitted: boolean;
+  /** Sandbox consent: the person unticks these scopes, so the token is granted the others only. */
+  declineScopes: string[];
 }
 
 export const DEFAULT_KNOBS: Knobs = {
   latencyMs: 0, errorRate: 0, rateLimitNext: 0, retryAfterSeconds: 2, accessTokenTtlSeconds: 7200,
   rotateRefreshTokens: true, acceptThenHangNext: 0, malformedNext: 0, denyConsent: false, ignoreIdempotencyKey: false, holdProcessing: false,
   inboxRatePerMinute: 2, inboxPageSize: 50, inboxRateLimitAfter: -1, inboxExpireTokensAfter: -1,
+  profileCountsOmitted: false, declineScopes: [],
 };
 
 export interface SimToken {
@@ -261,3 +266,35 @@ export function makeContext(app: FastifyInstance, state: NetworkState, baseUrl: 
     },
   };
 }
+
+// Account figures that grow over time, the same for a user and an instant on every run: each user starts
+// from its own count on SIM_EPOCH and gains followers at its own rate, and each day has its own insights.
+const SIM_EPOCH = Date.UTC(2024, 0, 1);
+const SIM_DAY = 86_400_000;
+
+function seedOf(s: string): number {
+  return createHash('sha256').update(s).digest().readUInt32BE(0);
+}
+
+/** A user's followers and following at `at` (ms): followers grow every day, following stays. */
+export function simAudience(userId: string, at: number): { followers: number; following: number } {
+  const h = seedOf(userId);
+  const days = Math.max(0, Math.floor((at - SIM_EPOCH) / SIM_DAY));
+  return { followers: 100 + (h % 900) + days * (2 + (h % 5)), following: 50 + ((h >>> 8) % 300) };
+}
+
+/** A user's insights for a UTC day (YYYY-MM-DD): impressions rise slowly over the days, the rest follows them. */
+export function simDayInsights(userId: string, date: string): { reach: number; impressions: number; profileViews: number; engagement: number } {
+  const h = seedOf(`${userId}|${date}`);
+  const days = Math.max(0, Math.floor((Date.parse(`${date}T00:00:00Z`) - SIM_EPOCH) / SIM_DAY));
+  const impressions = 200 + days + (h % 300);
+  return {
+    impressions,
+    reach: Math.floor((impressions * (50 + ((h >>> 8) % 30))) / 100),
+    profileViews: (h >>> 16) % 40,
+    engagement: Math.floor((impressions * (1 + ((h >>> 24) % 8))) / 100),
+  };
+}
+
+/** The UTC day of an instant, YYYY-MM-DD. */
+export const simDay = (at: number): string => new Date(at).toISOString().slice(0, 10);

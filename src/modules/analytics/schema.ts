@@ -1,5 +1,6 @@
-import { bigint, index, pgTable, timestamp, uuid, bigserial } from 'drizzle-orm/pg-core';
+import { bigint, bigserial, date, index, integer, pgTable, primaryKey, text, timestamp, uuid } from 'drizzle-orm/pg-core';
 import { postTargets } from '../posts/schema.ts';
+import { socialAccounts } from '../accounts/index.ts';
 
 /** Engagement figures of a published target, one row per collection, so they can be shown over time. */
 export const postMetrics = pgTable('post_metrics', {
@@ -15,4 +16,52 @@ export const postMetrics = pgTable('post_metrics', {
   // A target's series in order, and its latest figures (collected_at then id: the order the reads use).
   index('post_metrics_target_series_idx').on(t.targetId, t.collectedAt, t.id),
   index('post_metrics_account_idx').on(t.accountId, t.collectedAt),
+]);
+
+/**
+ * An account's figures for one UTC day: the counts as of the day's last collection (followers, following,
+ * posts) and the day's insights where the network gives them (reach, impressions, profile views,
+ * engagement). A figure the network does not give is null, never 0. A later answer for the same day (the
+ * day's next collection, a network correcting a past day) replaces the figures it gives and keeps the rest.
+ */
+export const accountSnapshots = pgTable('account_snapshots', {
+  accountId: uuid('account_id').notNull().references(() => socialAccounts.id, { onDelete: 'cascade' }),
+  workspaceId: uuid('workspace_id').notNull(),
+  provider: text('provider').notNull(),
+  day: date('day', { mode: 'string' }).notNull(),
+  followers: bigint('followers', { mode: 'number' }),
+  following: bigint('following', { mode: 'number' }),
+  posts: bigint('posts', { mode: 'number' }),
+  reach: bigint('reach', { mode: 'number' }),
+  impressions: bigint('impressions', { mode: 'number' }),
+  profileViews: bigint('profile_views', { mode: 'number' }),
+  engagement: bigint('engagement', { mode: 'number' }),
+  collectedAt: timestamp('collected_at', { withTimezone: true }).notNull(),
+}, (t) => [
+  // An account's days in order (range reads and their keyset pages).
+  primaryKey({ columns: [t.accountId, t.day] }),
+]);
+
+/**
+ * Where collecting an account's figures stands: when it is next due, what went wrong last, and a refusal by
+ * the network (all figures, or only the insights) with its reason, kept until the account is reconnected.
+ */
+export const accountMetricsCollection = pgTable('account_metrics_collection', {
+  accountId: uuid('account_id').primaryKey().references(() => socialAccounts.id, { onDelete: 'cascade' }),
+  workspaceId: uuid('workspace_id').notNull(),
+  provider: text('provider').notNull(),
+  nextAt: timestamp('next_at', { withTimezone: true }).notNull().defaultNow(),
+  lastSuccessAt: timestamp('last_success_at', { withTimezone: true }),
+  /** The last past day whose daily figures are stored: the next collection asks from the day after. */
+  daysThrough: date('days_through', { mode: 'string' }),
+  failures: integer('failures').notNull().default(0),
+  lastError: text('last_error'),
+  lastErrorAt: timestamp('last_error_at', { withTimezone: true }),
+  refusedAt: timestamp('refused_at', { withTimezone: true }),
+  refusedReason: text('refused_reason'),
+  insightsRefusedAt: timestamp('insights_refused_at', { withTimezone: true }),
+  insightsRefusedReason: text('insights_refused_reason'),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+}, (t) => [
+  index('account_metrics_collection_due_idx').on(t.nextAt),
 ]);

@@ -4,7 +4,8 @@
 //   /selfhosted    a self-hosted PDS, announced in DID documents as http://localhost:PORT/…, i.e. on
 //                  another host than the entryway (a PDS the user runs)
 //   /plc/:did      a PLC directory (DID documents)
-//   /appview       app.bsky.feed.getPosts (metrics)
+//   /appview       app.bsky.feed.getPosts (metrics), app.bsky.actor.getProfile (account counts, growing over time;
+//                  without them when the profileCountsOmitted knob is on, as the lexicon allows)
 // XRPC under each: /xrpc/com.atproto.server.{createSession,refreshSession,getSession,deleteSession},
 // com.atproto.identity.resolveHandle, com.atproto.repo.{uploadBlob,createRecord,getRecord,listRecords,
 // deleteRecord}. Errors are {error, message}; ExpiredToken/InvalidToken are HTTP 400 as on a real PDS.
@@ -21,7 +22,7 @@
 // reply strong refs, ≤ 3 langs) and kept in state.posts (id = at-uri, key = the record's allinMarker).
 import { createHash, randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { ErrorStyle, NetworkState, SimNetworkContext, SimPost, SimToken } from '../core.ts';
+import { simAudience, type ErrorStyle, type NetworkState, type SimNetworkContext, type SimPost, type SimToken } from '../core.ts';
 import { graphemeLength } from '../../../src/providers/text.ts';
 
 export interface SimBlueskyAccount {
@@ -558,4 +559,17 @@ export function registerBluesky(ctx: SimNetworkContext): void {
   });
 
   app.get('/appview/xrpc/app.bsky.feed.getPosts', async (req, reply) => getPosts(req, reply));
+
+  app.get('/appview/xrpc/app.bsky.actor.getProfile', async (req, reply) => {
+    if (await ctx.interfere(reply, style)) return reply;
+    const actor = String((req.query as Record<string, unknown>).actor ?? '').toLowerCase();
+    if (!actor) return xerr(reply, 400, 'InvalidRequest', 'Params must have the property "actor"');
+    const a = actor.startsWith('did:') ? w.accounts.get(actor) : byHandle(actor);
+    if (!a) return xerr(reply, 400, 'InvalidRequest', 'Profile not found');
+    const counts = state.knobs.profileCountsOmitted ? {} : {
+      followersCount: simAudience(a.did, Date.now()).followers, followsCount: simAudience(a.did, Date.now()).following,
+      postsCount: state.posts.filter((p) => p.userId === a.did).length,
+    };
+    return { did: a.did, handle: a.handle, ...(a.displayName ? { displayName: a.displayName } : {}), ...counts, createdAt: '2024-01-01T00:00:00.000Z' };
+  });
 }

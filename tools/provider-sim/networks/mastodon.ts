@@ -25,7 +25,7 @@
 // inboxPageSize caps limit), so a publishing test never meets them. `mastodonEditStatus` edits a status.
 // Tokens never expire (Mastodon's do not): the accessTokenTtlSeconds knob does not apply here.
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { ErrorStyle, NetworkState, SimNetworkContext, SimPost, SimToken } from '../core.ts';
+import { simAudience, type ErrorStyle, type NetworkState, type SimNetworkContext, type SimPost, type SimToken } from '../core.ts';
 import { mastodonLength } from '../../../src/providers/text.ts';
 
 export interface SimMastodonInstance {
@@ -179,7 +179,7 @@ export function registerMastodon(ctx: SimNetworkContext): void {
     return {
       id, username: u.username, acct: u.username, display_name: u.name, locked: false, bot: false, created_at: '2024-01-01T00:00:00.000Z',
       note: '', url: `${origin}/@${u.username}`, avatar: `${origin}/avatars/original/missing.png`, avatar_static: `${origin}/avatars/original/missing.png`,
-      header: `${origin}/headers/original/missing.png`, followers_count: 0, following_count: 0,
+      header: `${origin}/headers/original/missing.png`, followers_count: simAudience(id, Date.now()).followers, following_count: simAudience(id, Date.now()).following,
       statuses_count: state.posts.filter((p) => p.userId === id).length,
     };
   };

@@ -5,6 +5,12 @@
 //   POST /oauth/token             authorization_code | refresh_token (form-encoded)
 //   POST /oauth/revoke            token=… (form-encoded)
 //   GET  /api/me                  { id, username, name, avatar_url }
+//   GET  /api/me/stats            { followers_count, following_count, posts_count } (growing over time; none with the
+//                                 profileCountsOmitted knob); needs the `profile` scope (else 403 { error: "insufficient_scope" })
+//   GET  /api/me/insights?since=YYYY-MM-DD  the user's daily figures from `since` (at most 90 days back) to
+//                                 yesterday (UTC days): { days: [{ date, followers, reach, impressions,
+//                                 profile_views, engagement }] }; needs the `insights` scope (else 403
+//                                 { error: "insufficient_scope" })
 //   POST /api/media               multipart "file" → { id }
 //   POST /api/posts               { text, media_ids?, reply_to? } + Idempotency-Key → 201 { id, url }
 //   GET  /api/posts?since=ISO     the user's recent posts, newest first
@@ -25,7 +31,7 @@
 //                                 else: 403; one already deleted: 204 again)
 //   GET  /p/:id                   the public page of a post (or of a comment)
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { ErrorStyle, SimNetworkContext, SimToken } from '../core.ts';
+import { simAudience, simDay, simDayInsights, type ErrorStyle, type SimNetworkContext, type SimToken } from '../core.ts';
 import type { SimInboxItem } from '../inbox.ts';
 
 const style: ErrorStyle = {
@@ -57,7 +63,9 @@ export function registerSandbox(ctx: SimNetworkContext): void {
     }
     if (q.code_challenge && q.code_challenge_method !== 'S256') return reply.status(400).send({ error: 'invalid_request', message: 'S256 only' });
     const user = state.user(q.login_hint || 'u1');
-    back.searchParams.set('code', state.issueCode(user.id, q.client_id, q.redirect_uri, (q.scope ?? '').split(' ').filter(Boolean), q.code_challenge));
+    // The person may untick permissions on the consent page: those scopes are not granted.
+    const scope = (q.scope ?? '').split(' ').filter((x) => x && !state.knobs.declineScopes.includes(x));
+    back.searchParams.set('code', state.issueCode(user.id, q.client_id, q.redirect_uri, scope, q.code_challenge));
     return reply.redirect(back.toString());
   });
 
@@ -91,6 +99,33 @@ export function registerSandbox(ctx: SimNetworkContext): void {
     if (await ctx.interfere(reply, style)) return reply;
     const u = state.user(t.userId);
     return { id: u.id, username: u.username, name: u.name, avatar_url: ctx.url(`/avatar/${u.id}.png`) };
+  });
+
+  app.get('/api/me/stats', async (req, reply) => {
+    const t = auth(req, reply);
+    if (!t) return reply;
+    if (!t.scope.includes('profile')) return reply.status(403).send({ error: 'insufficient_scope', message: 'This token was not granted the profile scope' });
+    if (await ctx.interfere(reply, style)) return reply;
+    if (state.knobs.profileCountsOmitted) return {};
+    const a = simAudience(t.userId, Date.now());
+    return { followers_count: a.followers, following_count: a.following, posts_count: state.posts.filter((p) => p.userId === t.userId).length };
+  });
+
+  app.get('/api/me/insights', async (req, reply) => {
+    const t = auth(req, reply);
+    if (!t) return reply;
+    if (!t.scope.includes('insights')) return reply.status(403).send({ error: 'insufficient_scope', message: 'This token was not granted the insights scope' });
+    if (await ctx.interfere(reply, style)) return reply;
+    const since = String((req.query as Record<string, string>).since ?? '');
+    if (!/^\d{4}-\d{2}-\d{2}$/.test(since) || Number.isNaN(Date.parse(since))) return reply.status(400).send({ error: 'invalid_request', message: 'since must be a day, YYYY-MM-DD' });
+    const today = Date.parse(`${simDay(Date.now())}T00:00:00Z`);
+    const days = [];
+    for (let d = Math.max(Date.parse(`${since}T00:00:00Z`), today - 90 * 86_400_000); d < today; d += 86_400_000) {
+      const date = simDay(d);
+      const i = simDayInsights(t.userId, date);
+      days.push({ date, followers: simAudience(t.userId, d + 86_399_999).followers, reach: i.reach, impressions: i.impressions, profile_views: i.profileViews, engagement: i.engagement });
+    }
+    return { days };
   });
 
   app.post('/api/media', async (req, reply) => {
