@@ -115,6 +115,7 @@ export const ConfigSchema = Type.Object({
   TELEGRAM_API_URL: str({ description: 'Telegram Bot API base URL (a self-hosted Bot API server may be named here).' }, 'https://api.telegram.org'),
   DISCORD: oneOf(['on', 'off'], { description: 'Offer Discord (a channel, posted to through a webhook URL the user pastes).' }, 'on'),
   DISCORD_API_URL: str({ description: 'Discord API base URL that webhook calls go to (whatever host a pasted webhook URL names, only its id and token are used).' }, 'https://discord.com/api/v10'),
+  NOSTR: oneOf(['on', 'off'], { description: 'Offer Nostr (notes signed with the user\'s key, sent to the relays the user names).' }, 'on'),
   METRICS_ENABLED: bool({ description: 'Record and serve Prometheus metrics at /metrics.' }, true),
   METRICS_TOKEN: str({ description: 'When set, /metrics requires `Authorization: Bearer <token>`.', secret: true }),
   LOG_LEVEL: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {

@@ -63,9 +63,13 @@ const BOT_TOKEN_PATH = /\bbot\d{1,20}:[A-Za-z0-9_-]+/g;
 const BOT_TOKEN = /\b\d{5,20}:[A-Za-z0-9_-]{30,}/g;
 // A Discord webhook's token, which travels in the URL path (…/webhooks/<id>/<token>).
 const WEBHOOK_TOKEN_PATH = /\b(webhooks\/\d{1,21}\/)[A-Za-z0-9_-]{8,}/g;
+// A Nostr secret key in its NIP-19 form (nsec1 and bech32 characters), and a Blossom upload's signed event.
+const NSEC = /\bnsec1[02-9ac-hj-np-z]{20,}/g;
+const NOSTR_AUTH = /\b(Nostr)\s+[A-Za-z0-9+/=]{16,}/g;
 
 /** `text` with credential values replaced by `[redacted]`, for quoting a network's body or message in an error. */
 export function redactSecrets(text: string): string {
   return text.replace(SECRET_PARAM, '$1=[redacted]').replace(SECRET_HEADER, '$1 [redacted]')
-    .replace(BOT_TOKEN_PATH, 'bot[redacted]').replace(BOT_TOKEN, '[redacted]').replace(WEBHOOK_TOKEN_PATH, '$1[redacted]');
+    .replace(BOT_TOKEN_PATH, 'bot[redacted]').replace(BOT_TOKEN, '[redacted]').replace(WEBHOOK_TOKEN_PATH, '$1[redacted]')
+    .replace(NSEC, 'nsec1[redacted]').replace(NOSTR_AUTH, '$1 [redacted]');
 }

@@ -12,6 +12,7 @@ import { createX } from './x.ts';
 import { createLinkedIn } from './linkedin.ts';
 import { createTelegram } from './telegram.ts';
 import { createDiscord } from './discord.ts';
+import { createNostr } from './nostr.ts';
 import type { LinkCardSource, Provider, ProviderDeps, ProviderId, ProviderSettings } from './types.ts';
 import type { SendJournal } from './send-journal.ts';
 
@@ -29,6 +30,7 @@ export const FACTORIES: Partial<Record<ProviderId, Factory>> = {
   linkedin: createLinkedIn,
   telegram: createTelegram,
   discord: createDiscord,
+  nostr: createNostr,
 };
 
 export function providerSettings(config: Config, sandboxUrl: string | undefined): Partial<Record<ProviderId, ProviderSettings>> {
@@ -44,6 +46,7 @@ export function providerSettings(config: Config, sandboxUrl: string | undefined)
   if (config.BLUESKY === 'on') s.bluesky = { baseUrls: { service: config.BLUESKY_SERVICE_URL } };
   if (config.TELEGRAM === 'on') s.telegram = { baseUrls: { api: config.TELEGRAM_API_URL } };
   if (config.DISCORD === 'on') s.discord = { baseUrls: { api: config.DISCORD_API_URL } };
+  if (config.NOSTR === 'on') s.nostr = { baseUrls: {}, ...(config.ALLOW_PRIVATE_HOSTS ? { allowPlainSchemes: true } : {}) };
   return s;
 }
 

@@ -6,7 +6,7 @@
 import type { HttpClient } from '../infra/http/client.ts';
 import type { SendJournal } from './send-journal.ts';
 
-export const PROVIDER_IDS = ['x', 'linkedin', 'facebook', 'instagram', 'threads', 'mastodon', 'bluesky', 'telegram', 'discord', 'sandbox'] as const;
+export const PROVIDER_IDS = ['x', 'linkedin', 'facebook', 'instagram', 'threads', 'mastodon', 'bluesky', 'telegram', 'discord', 'nostr', 'sandbox'] as const;
 export type ProviderId = (typeof PROVIDER_IDS)[number];
 
 /** How the network counts text, so a composer can count as the server does (see src/providers/text.ts). */
@@ -46,9 +46,10 @@ export interface ProviderMetadata {
   /**
    * oauth2: redirect to the network; app_password: the user types a handle and an app password;
    * bot_token: the user types the chat to post to and a bot's token (Telegram), through signIn(chat, token);
-   * webhook_url: the user pastes a channel's webhook URL (Discord), through signIn(_, url).
+   * webhook_url: the user pastes a channel's webhook URL (Discord), through signIn(_, url);
+   * secret_key: the user types where to publish (Nostr relays) and a secret key, through signIn(relays, key).
    */
-  connect: 'oauth2' | 'app_password' | 'bot_token' | 'webhook_url';
+  connect: 'oauth2' | 'app_password' | 'bot_token' | 'webhook_url' | 'secret_key';
   /** Refreshing returns a new refresh token and kills the old one: refreshes must be serialised. */
   refreshTokenRotates: boolean;
   supportsRevocation: boolean;
@@ -371,6 +372,8 @@ export interface ProviderSettings {
   clientSecret?: string;
   /** Keyed by the adapter's own names, e.g. { api: 'https://api.x.com', auth: 'https://x.com' }. */
   baseUrls: Record<string, string>;
+  /** Development only (ALLOW_PRIVATE_HOSTS): user-typed ws:// and http:// addresses are taken (Nostr relays, media servers). */
+  allowPlainSchemes?: boolean;
 }
 
 /** Error classes every adapter maps the network's answers into. */

@@ -17,6 +17,7 @@ import { registerX } from './networks/x.ts';
 import { registerLinkedIn } from './networks/linkedin.ts';
 import { registerTelegram } from './networks/telegram.ts';
 import { registerDiscord } from './networks/discord.ts';
+import { registerNostr } from './networks/nostr.ts';
 
 export type NetworkModule = (ctx: SimNetworkContext) => void;
 
@@ -32,6 +33,7 @@ export const NETWORKS: Record<string, NetworkModule> = {
   linkedin: registerLinkedIn,
   telegram: registerTelegram,
   discord: registerDiscord,
+  nostr: registerNostr,
 };
 
 export interface Simulator {

@@ -7660,7 +7660,7 @@ export interface paths {
                     limit?: number;
                     cursor?: string;
                     accountId?: string;
-                    provider?: "x" | "linkedin" | "facebook" | "instagram" | "threads" | "mastodon" | "bluesky" | "telegram" | "discord" | "sandbox";
+                    provider?: "x" | "linkedin" | "facebook" | "instagram" | "threads" | "mastodon" | "bluesky" | "telegram" | "discord" | "nostr" | "sandbox";
                     state?: "open" | "assigned" | "done";
                     assignee?: string;
                     labelId?: string;

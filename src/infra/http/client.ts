@@ -19,6 +19,11 @@ import type { Metrics } from '../metrics.ts';
 import type { Logger } from '../logger.ts';
 import { PROJECT_ROOT } from '../../paths.ts';
 import { assertHostAllowed, guardedLookup, BlockedHostError } from './guard.ts';
+import { DeadlineError, ResponseTooLargeError, TransportError } from './errors.ts';
+import { converse, type WebSocketConversation, type WebSocketRequest } from './websocket.ts';
+
+export { DeadlineError, ResponseTooLargeError, TransportError } from './errors.ts';
+export type { WebSocketConversation, WebSocketRequest } from './websocket.ts';
 
 export interface HttpRequest {
   method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -52,34 +57,6 @@ export interface HttpResponse {
   json<T = unknown>(): T;
 }
 
-/** A call that got no (usable) HTTP answer. `sent` tells whether the request may have reached the network. */
-export class TransportError extends Error {
-  constructor(readonly reason: 'timeout' | 'connect' | 'reset' | 'blocked_host' | 'too_large' | 'other', readonly sent: boolean, message: string) {
-    super(message);
-    this.name = 'TransportError';
-  }
-}
-
-/** The deadline of a try ran out, or the caller's signal ended the call (a publish attempt's ceiling). */
-export class DeadlineError extends TransportError {
-  readonly code = 'ALLIN_HTTP_DEADLINE';
-  constructor(sent: boolean, readonly limitMs: number | null, message: string) {
-    super('timeout', sent, message);
-    this.name = 'DeadlineError';
-  }
-}
-
-/** The answer's headers or body were larger than allowed; reading stopped there. The request was sent. */
-export class ResponseTooLargeError extends TransportError {
-  readonly code = 'ALLIN_HTTP_RESPONSE_TOO_LARGE';
-  constructor(readonly part: 'headers' | 'body', readonly limit: number, readonly received: number | null) {
-    super('too_large', true, part === 'headers'
-      ? `the answer's headers were larger than ${limit} bytes`
-      : `the answer's body was larger than ${limit} bytes${received === null ? ' (by its Content-Length)' : ''}`);
-    this.name = 'ResponseTooLargeError';
-  }
-}
-
 export interface HttpClientOptions {
   metrics: Metrics;
   log: Logger;
@@ -96,12 +73,15 @@ export interface HttpClientOptions {
   maxHeaderBytes?: number;
   /** Sent with every call; default: `AllIN/<version> (+<homepage>)` from package.json. */
   userAgent?: string;
+  /** Largest WebSocket message read (a Nostr relay's answer), in bytes; past it the socket is closed. */
+  maxWebSocketMessageBytes?: number;
 }
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
 export const DEFAULT_MEDIA_TIMEOUT_MS = 600_000;
 export const DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024;
 export const DEFAULT_MAX_HEADER_BYTES = 32 * 1024;
+export const DEFAULT_MAX_WS_MESSAGE_BYTES = 1024 * 1024;
 
 const IDEMPOTENT = new Set(['GET', 'PUT', 'DELETE']);
 /**
@@ -113,6 +93,9 @@ export const RETRY_BACKOFF: Backoff = { baseMs: 200, capMs: 2000, jitter: 'full'
 export class HttpClient {
   private readonly trusted: Agent;
   private readonly guarded: Agent;
+  /** WebSocket conversations get agents of their own: the message cap is an agent's setting in undici. */
+  private readonly wsTrusted: Agent;
+  private readonly wsGuarded: Agent;
   private readonly userAgent: string;
   /** The caller's abort signal for the calls made inside `withSignal`. */
   private readonly scope = new AsyncLocalStorage<AbortSignal>();
@@ -123,7 +106,22 @@ export class HttpClient {
     this.trusted = new Agent({ connect: { timeout: connectTimeout }, keepAliveTimeout: 10_000, maxHeaderSize });
     this.guarded = opts.allowPrivateHosts ? this.trusted
       : new Agent({ connect: { timeout: connectTimeout, lookup: guardedLookup() }, keepAliveTimeout: 10_000, maxHeaderSize });
+    const webSocket = { maxPayloadSize: opts.maxWebSocketMessageBytes ?? DEFAULT_MAX_WS_MESSAGE_BYTES, maxFragments: 1024 };
+    this.wsTrusted = new Agent({ connect: { timeout: connectTimeout }, maxHeaderSize, webSocket });
+    this.wsGuarded = opts.allowPrivateHosts ? this.wsTrusted
+      : new Agent({ connect: { timeout: connectTimeout, lookup: guardedLookup() }, maxHeaderSize, webSocket });
     this.userAgent = opts.userAgent ?? projectUserAgent();
+  }
+
+  /**
+   * One WebSocket conversation (websocket.ts): guarded like a request to the same host, under a deadline
+   * and the caller's signal, its messages capped in size and number; the socket is closed when `fn` ends.
+   */
+  webSocket<T>(req: WebSocketRequest, fn: (c: WebSocketConversation) => Promise<T>): Promise<T> {
+    return converse({
+      metrics: this.opts.metrics, dispatcher: req.userSuppliedHost ? this.wsGuarded : this.wsTrusted, allowPrivateHosts: this.opts.allowPrivateHosts,
+      userAgent: this.userAgent, caller: this.scope.getStore(), maxMessageBytes: this.opts.maxWebSocketMessageBytes ?? DEFAULT_MAX_WS_MESSAGE_BYTES,
+    }, { ...req, timeoutMs: req.timeoutMs ?? this.opts.defaultTimeoutMs ?? DEFAULT_TIMEOUT_MS }, fn);
   }
 
   /**
@@ -247,6 +245,8 @@ export class HttpClient {
   async close(): Promise<void> {
     await this.trusted.close();
     if (this.guarded !== this.trusted) await this.guarded.close();
+    await this.wsTrusted.close();
+    if (this.wsGuarded !== this.wsTrusted) await this.wsGuarded.close();
   }
 }
 

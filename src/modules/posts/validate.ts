@@ -5,6 +5,7 @@
 // from the server), so it counts as the server does.
 import { blueskyTextProblem, countText } from '../../providers/text.ts';
 import { discordOptionProblems } from '../../providers/discord/options.ts';
+import { nostrOptionProblems } from '../../providers/nostr/options.ts';
 import type { ProviderLimits } from '../../providers/types.ts';
 
 export interface MediaFacts {
@@ -131,6 +132,7 @@ export function checkTarget(accountId: string, provider: string, displayName: st
 
   // Discord's options and embeds, by the same check the adapter runs before sending.
   if (provider === 'discord') for (const p of discordOptionProblems(content.options)) add('options', `${displayName}: ${p}.`);
+  if (provider === 'nostr') for (const p of nostrOptionProblems(content.options)) add('options', `${displayName}: ${p}.`);
 
   if (content.firstComment !== undefined) {
     const length = countText(limits.textCounting, content.firstComment);

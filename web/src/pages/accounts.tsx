@@ -1,6 +1,6 @@
 // Social accounts: connect per network (OAuth: the browser goes to the network and comes back to
 // /accounts?connected=… or ?connect_error=…; Bluesky: handle and app password; Telegram: chat and bot
-// token; Discord: a channel's webhook URL), status, reconnect, disconnect.
+// token; Discord: a channel's webhook URL; Nostr: relays and a secret key), status, reconnect, disconnect.
 import { useEffect, useState } from 'preact/hooks';
 import { api, getAll } from '../api.ts';
 import { setQuery, useLocation } from '../router.ts';
@@ -40,6 +40,30 @@ function ConnectNetwork({ network }: { network: Network }) {
       }}>
         <h3>{network.displayName}</h3>
         <Field label="Webhook URL" hint="In the channel's settings: Integrations → Webhooks → New Webhook → Copy Webhook URL (https://discord.com/api/webhooks/…). Keep it secret: anyone with it can post there.">
+          {(p) => <input {...p} type="password" required autoComplete="off" value={password} onInput={(e) => setPassword(e.currentTarget.value)} />}
+        </Field>
+        <Submit busy={busy} kind="secondary">Connect {network.displayName}</Submit>
+      </form>
+    );
+  }
+  if (network.connect === 'secret_key') {
+    // Nostr: the relays (and an optional media server) go as the identifier, the secret key as the password.
+    return (
+      <form class="card connect-card" onSubmit={(e) => {
+        e.preventDefault();
+        void run(async () => {
+          const r = await api.post<Answer<'/api/workspaces/{workspaceId}/accounts/credentials', 'post', 201>>(wsPath(workspace, '/accounts/credentials'), {
+            provider: network.id, identifier: identifier.trim(), password: password.trim(),
+          });
+          setPassword('');
+          return r;
+        }, (r) => `Connected ${r.accounts.map((a) => a.username).join(', ')} on ${network.displayName}.`).then((r) => { if (r) dispatchEvent(new Event('allin:accounts')); });
+      }}>
+        <h3>{network.displayName}</h3>
+        <Field label="Relays and media server" hint="The relays to publish to (wss://relay.example.com, up to 8, separated by spaces), and, to post images and videos, one Blossom media server (https://…).">
+          {(p) => <textarea {...p} rows={2} required autoComplete="off" value={identifier} onInput={(e) => setIdentifier(e.currentTarget.value)} />}
+        </Field>
+        <Field label="Secret key" hint="nsec1… (or 64 hex characters). AllIN stores it encrypted and uses it only to sign your notes; anyone with it can post as you.">
           {(p) => <input {...p} type="password" required autoComplete="off" value={password} onInput={(e) => setPassword(e.currentTarget.value)} />}
         </Field>
         <Submit busy={busy} kind="secondary">Connect {network.displayName}</Submit>

@@ -486,6 +486,19 @@ export function Composer({ postId }: { postId?: string }) {
                     {uploads.length > 0 && <p class="hint">With media, Telegram shows the text as a caption of at most 1,024 characters; several images or videos go as one album.</p>}
                   </>
                 )}
+                {a.provider === 'nostr' && (
+                  <>
+                    <Field label="Content warning" hint="Optional: clients hide the note behind this reason until it is opened (NIP-36).">
+                      {(p) => <input {...p} maxLength={200} value={typeof o.options?.contentWarning === 'string' ? o.options.contentWarning : ''}
+                        onInput={(e) => {
+                          const { contentWarning: _, ...rest } = o.options ?? {};
+                          const v = e.currentTarget.value;
+                          set({ options: v.trim() === '' ? rest : { ...rest, contentWarning: v } });
+                        }} />}
+                    </Field>
+                    {uploads.length > 0 && <p class="hint">Nostr notes link their media: the files go to the account's media server and their links are added to the text.</p>}
+                  </>
+                )}
                 {a.provider === 'discord' && (() => {
                   // Discord: a forum post's title, silence, and one embed here (the API takes up to 10).
                   const opts = o.options ?? {};
