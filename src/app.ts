@@ -39,7 +39,7 @@ import { workspaceScope } from './modules/workspaces/index.ts';
 import { apiKeyRoutes } from './modules/api-keys/routes.ts';
 import { auditRoutes } from './modules/audit/routes.ts';
 import { webAppRoutes } from './modules/web/routes.ts';
-import { inboxRoutes } from './modules/inbox/index.ts';
+import { inboxRoutes, metaWebhookRoutes } from './modules/inbox/index.ts';
 
 export type Role = 'start' | 'serve' | 'worker';
 
@@ -174,6 +174,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(workspaceListRoutes, { workspaces: services.workspaces, invitations: services.invitations, guards, workspaceAccess });
   await app.register(networkRoutes, { accounts: services.accounts, registry: services.registry, guards, workspaceAccess, secureCookies });
   await app.register(mediaLinkRoutes, { media: services.media, guards, workspaceAccess });
+  // Public: Meta calls it (the signature and the verify token are its credentials).
+  await app.register(metaWebhookRoutes, { inbox: services.inbox, registry: services.registry, verifyTokens: { facebook: config.FACEBOOK_WEBHOOK_VERIFY_TOKEN } });
   // Everything under /api/workspaces/:workspaceId, each route behind a gate (see workspaces/scope.ts).
   await workspaceScope(app, (hook) => permissionOf.has(hook as object), async (scope) => {
     await scope.register(workspaceRoutes, { workspaces: services.workspaces, invitations: services.invitations, guards, workspaceAccess });

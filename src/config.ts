@@ -98,6 +98,10 @@ export const ConfigSchema = Type.Object({
   FACEBOOK_RUPLOAD_URL: str({ description: 'Facebook video upload host (Reels bytes go there).' }, 'https://rupload.facebook.com'),
   FACEBOOK_AUTH_URL: str({ description: 'Facebook Login dialog base URL.' }, 'https://www.facebook.com'),
   FACEBOOK_GRAPH_VERSION: str({ description: 'Graph API version.' }, 'v26.0'),
+  FACEBOOK_WEBHOOK_VERIFY_TOKEN: str({
+    description: 'The Verify Token typed in the Meta app\'s Webhooks settings for the Page object; with FACEBOOK_APP_SECRET (which signs the notifications) it turns on the callback `PUBLIC_URL/api/hooks/meta/facebook`, where Meta pushes Page comments (docs/INBOX.md).',
+    secret: true,
+  }),
   INSTAGRAM_APP_ID: str({ description: 'Instagram app id (Instagram Login); Instagram is offered when it is set.' }),
   INSTAGRAM_APP_SECRET: str({ description: 'Instagram app secret.', secret: true }),
   INSTAGRAM_AUTH_URL: str({ description: 'Instagram authorization base URL.' }, 'https://www.instagram.com'),

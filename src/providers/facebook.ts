@@ -15,9 +15,10 @@
 // feed videos into Reels too): its bytes go to rupload.facebook.com, so no public URL is needed.
 import { postMetrics } from './post-metrics.ts';
 import {
-  DEFAULT_GRAPH_VERSION, DEFAULT_POLL, PublishAttempts, appSecret, checkMedia, containersOf, dataOf, graphApi, graphPages, need, oldestMatch, permalinkOf, permanent,
+  DEFAULT_GRAPH_VERSION, DEFAULT_POLL, PublishAttempts, appSecret, checkMedia, validSignature, containersOf, dataOf, graphApi, graphPages, need, oldestMatch, permalinkOf, permanent,
   pollUntil, searchFrom, tokenSetOf, unknownMarker, type Params, type PollOptions,
 } from './meta-graph.ts';
+import { parsePageFeed } from './facebook/webhooks.ts';
 import { COMMENTS, RECENT_DAYS, collectComments, commentState, deleteComment, setHidden, setLiked } from './facebook/inbox.ts';
 import {
   ProviderError, type AccountRef, type AuthorizeRequest, type FindReplyRequest, type InboxPage, type InboxPageRequest, type MessageActionRequest, type MessageState, type ReplyRequest, type ConnectedIdentity, type ExchangeRequest, type MediaItem, type PostMetrics, type Provider,
@@ -184,6 +185,12 @@ export function createFacebook(deps: ProviderDeps, opts: FacebookOptions = {}): 
 
   const provider: Provider = {
     meta,
+
+    // Page webhooks (feed field), signed with the Facebook app's secret: docs/NETWORKS.md, Facebook Pages.
+    webhook: {
+      verify: (raw, header) => validSignature(raw, header, deps.settings.clientSecret),
+      parse: parsePageFeed,
+    },
 
     async authorizationUrl(req: AuthorizeRequest) {
       const u = new URL(`${authBase}/${version}/dialog/oauth`);

@@ -11,3 +11,4 @@ export { DEFAULT_POLL, checkMedia, pollUntil, requirePublicUrls, waitForContaine
 export {
   PublishAttempts, anyPublished, containersOf, insightValue, oldestMatch, parseGraphTime, permalinkOf, sameText, searchFrom, unknownMarker, type Attempt,
 } from './meta-graph/reconcile.ts';
+export { signatureOf, validSignature } from './meta-graph/webhooks.ts';

@@ -208,6 +208,23 @@ export interface InboxItem {
   root?: { remoteId: string; url?: string; text?: string; authorRemoteId?: string; authorHandle?: string; createdAt?: Date };
 }
 
+/** What a network pushed about one of its identities (a Page), in the shape collection gives. */
+export interface PushedItems {
+  /** The network's id of the identity the items are addressed to (a Page id). */
+  externalId: string;
+  /** The inbox source the items belong to (the one that polls them too). */
+  source: string;
+  items: InboxItem[];
+}
+
+/** Events a network pushes to AllIN's public callback (Meta webhooks), checked and read by the adapter. */
+export interface InboxWebhook {
+  /** Whether the signature header proves the raw body came from the network (signed with the app's secret). False when the app has no secret. */
+  verify(rawBody: Buffer, signatureHeader: string | undefined): boolean;
+  /** What a verified notification says; what it cannot use (another field, a malformed entry) is left out. */
+  parse(body: unknown): PushedItems[];
+}
+
 export interface TokenSet {
   accessToken: string;
   refreshToken?: string;
@@ -313,6 +330,8 @@ export interface Provider {
    * network refuses them to this account altogether (its reason says why).
    */
   accountMetrics?(account: AccountRef, req: AccountMetricsRequest): Promise<AccountMetricsAnswer>;
+  /** Events the network pushes (Meta webhooks); polling the same source goes on as a safety net. */
+  readonly webhook?: InboxWebhook;
   /** One page of an inbox source (declared in meta.inbox). Errors are ProviderErrors like every call's. */
   collectInbox?(account: AccountRef, req: InboxPageRequest): Promise<InboxPage>;
   /** Publishes a reply under a collected message (declared by 'reply' in meta.inbox.actions). */

@@ -39,6 +39,8 @@ export const socialAccounts = pgTable('social_accounts', {
   index('social_accounts_refresh_idx').on(t.tokenExpiresAt).where(sql`status = 'active'`),
   // The accounts list: by network, then name.
   index('social_accounts_list_idx').on(t.workspaceId, t.provider, t.username, t.id),
+  // A network identity in every workspace, for what the network pushes about it (Meta webhooks).
+  index('social_accounts_network_identity_idx').on(t.provider, t.externalId, t.id),
 ]);
 
 /** Mastodon apps AllIN registered, one per instance, kept (the secret encrypted) so it registers once. */

@@ -256,6 +256,16 @@ export class AccountService {
     return { items: items.map((r) => r.account), nextCursor };
   }
 
+  /**
+   * The active accounts of one network identity in every workspace that connected it (a Facebook Page may be
+   * connected to several), for what a network pushes about that identity. At most `limit`.
+   */
+  async activeByIdentity(provider: string, externalId: string, limit = 100): Promise<Account[]> {
+    return this.d.db.select().from(socialAccounts)
+      .where(and(eq(socialAccounts.provider, provider), eq(socialAccounts.externalId, externalId), eq(socialAccounts.status, 'active')))
+      .orderBy(socialAccounts.id).limit(limit);
+  }
+
   async get(workspaceId: string, accountId: string): Promise<Account> {
     const [a] = await this.d.db.select().from(socialAccounts).where(and(eq(socialAccounts.id, accountId), eq(socialAccounts.workspaceId, workspaceId)));
     if (!a) throw new NotFound('NOT_FOUND', 'No such account in this workspace.');

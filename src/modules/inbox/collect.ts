@@ -143,10 +143,7 @@ export class InboxCollector {
       return this.d.ingest.store(tx, account, page.items, receivedAt, { eventsSince: newsSince(row.createdAt, account.connectedAt) });
     });
     this.d.live?.publish(account.workspaceId, liveEvents(account.id, result));
-    for (const m of result.created) {
-      this.d.metrics.inboxMessages.labels(row.provider, m.direction).inc();
-      if (m.direction === 'inbound') this.d.metrics.inboxCollectionLag.labels(row.provider).observe(Math.max(0, receivedAt.getTime() - m.createdOnNetwork.getTime()) / 1000);
-    }
+    countCreated(this.d.metrics, row.provider, result, receivedAt);
   }
 
   /** A call that failed: counted, written on the row, and the next run put off by the backoff. */
@@ -181,6 +178,14 @@ export class InboxCollector {
       if (held.length === 0) throw new LeaseLost();
       if (again) await enqueueCollection(tx, row.accountId, row.source, next.nextPollAt);
     });
+  }
+}
+
+/** Messages stored for the first time, counted, and the lag of the inbound ones (from their creation on the network to their arrival here). */
+export function countCreated(metrics: Metrics, provider: string, result: IngestResult, receivedAt: Date): void {
+  for (const m of result.created) {
+    metrics.inboxMessages.labels(provider, m.direction).inc();
+    if (m.direction === 'inbound') metrics.inboxCollectionLag.labels(provider).observe(Math.max(0, receivedAt.getTime() - m.createdOnNetwork.getTime()) / 1000);
   }
 }
 

@@ -3,3 +3,4 @@ export { InboxService, collectInboxTask, sendInboxReplyTask, INBOX_READ_BUDGETS 
 export { COLLECT_INBOX_TASK, SEND_INBOX_REPLY_TASK } from './jobs.ts';
 export { collectInboxMetrics } from './metrics.ts';
 export { inboxRoutes } from './routes.ts';
+export { metaWebhookRoutes } from './routes/meta-webhooks.ts';

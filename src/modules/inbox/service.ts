@@ -2,7 +2,7 @@
 // networks said (ingest.ts), collecting one source of one account (collect.ts), keeping every collection
 // scheduled (schedule.ts), reading conversations and messages (read.ts), triage (triage.ts), each member's
 // read state (read-state.ts), notes (notes.ts), labels (labels.ts), saved replies (saved-replies.ts),
-// what is collected per account (sources.ts), and answering: queuing a reply (replies.ts) or an action on a
+// what is collected per account (sources.ts), what networks push (push.ts), and answering: queuing a reply (replies.ts) or an action on a
 // message (actions.ts) and sending either exactly once (reply-sender.ts).
 import type { Db } from '../../infra/db/client.ts';
 import type { Logger } from '../../infra/logger.ts';
@@ -12,6 +12,7 @@ import type { KeyValueStore } from '../../infra/stores/types.ts';
 import type { ProviderRegistry } from '../../providers/registry.ts';
 import type { AccountService } from '../accounts/index.ts';
 import { InboxIngest } from './ingest.ts';
+import { InboxPush } from './push.ts';
 import { InboxCollector, type CollectOptions } from './collect.ts';
 import { InboxScheduler, collectedSources } from './schedule.ts';
 import { InboxReader } from './read.ts';
@@ -44,6 +45,11 @@ export const INBOX_READ_BUDGETS: Record<string, string> = {
   // reply tree). Reads cost no write points; the limit that binds is 3,000 requests per 5 minutes per client
   // IP (https://docs.bsky.app/docs/advanced-guides/rate-limits), which every account of this AllIN shares.
   bluesky: '120/300',
+  // Pages per Page per 5 minutes; a page lists up to 10 posts and reads their comments (up to 10 reads each).
+  // Page tokens fall under Business Use Case limits whose figures Meta computes per Page and reports in
+  // X-Business-Use-Case-Usage (https://developers.facebook.com/docs/graph-api/overview/rate-limiting); a
+  // throttled call says how long to wait, which the collector honours.
+  facebook: '30/300',
 };
 
 /** The publishing defaults (PUBLISH_LEASE_SECONDS and the rest, src/config.ts), for a service built without settings. */
@@ -74,6 +80,8 @@ export interface InboxDeps {
 export class InboxService {
   readonly ingest: InboxIngest;
   readonly collector: InboxCollector;
+  /** What networks push (Meta webhooks), stored as a polled page is. */
+  readonly push: InboxPush;
   readonly scheduler: InboxScheduler;
   readonly reader: InboxReader;
   readonly triage: InboxTriage;
@@ -99,6 +107,7 @@ export class InboxService {
       budgets: new NetworkBudgets(d.store, 'inbox-read-budget', d.budgets ?? INBOX_READ_BUDGETS),
       options: { ...d.options, leaseMs }, ...live,
     });
+    this.push = new InboxPush({ db: d.db, accounts: d.accounts, ingest: this.ingest, metrics: d.metrics, log: d.log, ...live });
     this.scheduler = new InboxScheduler({ db: d.db, registry: d.registry, leaseMs });
     const { db } = d;
     this.reader = new InboxReader({ db });

@@ -26,7 +26,7 @@
 // code 80001, once), inboxExpireTokensAfter (every token expires: code 190) and inboxPageSize (caps limit).
 // The user "u1" (default) has three Pages, one of them without the CREATE_CONTENT task; "agency" has 105.
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { SimNetworkContext, SimPost, SimToken } from '../core.ts';
+import type { NetworkState, SimNetworkContext, SimPost, SimToken } from '../core.ts';
 import {
   LONG_LIVED_SECONDS, PROCESSING_READS, SAMPLE_JPEG, appLimit, clientOk, consent, engagement, fetchMedia, fieldNames, graphTime, issueToken, metaStyle, metaUser, pick,
   readParams, requireToken, sendGraphError, sniff, tokenInfo, versionOk, type Upload,
@@ -664,4 +664,28 @@ export function registerFacebook(ctx: SimNetworkContext): void {
     return reply.type('text/html').send(`<!doctype html><meta charset="utf-8"><title>${esc(pages.get(p.userId)?.name ?? 'Page')}</title><p>${esc(p.text)}</p><p><small>${p.createdAt}</small></p>`);
   });
   app.get('/pictures/:file', async (_req, reply) => reply.type('image/jpeg').send(SAMPLE_JPEG));
+}
+
+/**
+ * The Page webhook Meta would send about a comment of the simulated network (someone's, from the shared
+ * SimInbox): `object: "page"`, one entry for the Page with a `feed` change of `item: "comment"`. Tests sign it
+ * with the app secret (X-Hub-Signature-256) and post it to AllIN's callback. `verb`: add, edited, hide, unhide, remove.
+ */
+export function facebookCommentNotification(state: NetworkState, commentId: string, verb = 'add'): Record<string, unknown> {
+  const c = state.inbox.items.get(commentId);
+  if (!c || !c.postId) throw new Error(`the simulator has no Facebook comment ${commentId}`);
+  const at = Math.floor(Date.parse(c.createdAt) / 1000);
+  return {
+    object: 'page',
+    entry: [{
+      id: c.userId, time: Math.floor(Date.now() / 1000),
+      changes: [{
+        field: 'feed',
+        value: {
+          item: 'comment', verb, comment_id: c.id, post_id: c.postId, parent_id: c.parentId ?? c.postId, created_time: at,
+          from: { id: c.author.id, name: c.author.name }, ...(verb === 'remove' ? {} : { message: c.text }),
+        },
+      }],
+    }],
+  };
 }

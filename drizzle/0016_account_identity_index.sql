@@ -1,0 +1,1 @@
+-- social_accounts_network_identity_idx is built online: drizzle/online/0016_account_identity_index.sql (docs/DATABASE.md).

@@ -1,0 +1,139 @@
+// Meta webhooks end to end, with a Facebook Page connected through the real OAuth round trip against the
+// simulator: the verify-token handshake, a comment pushed with a valid X-Hub-Signature-256 and the same comment
+// polled (one message), pushes refused without a valid signature (nothing stored), and later changes (hidden,
+// removed) pushed onto the stored message.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { and, eq, sql } from 'drizzle-orm';
+import { startTestApp, type TestApp } from './support/app.ts';
+import { eventually } from './support/social.ts';
+import { newWorkspace, ok, person, type Person } from './support/fixtures.ts';
+import { inboxCollectionCursors, inboxMessages } from '../src/modules/inbox/schema.ts';
+import { signatureOf } from '../src/providers/meta-graph.ts';
+import { startSimulator, type Simulator } from '../tools/provider-sim/server.ts';
+import { facebookCommentNotification } from '../tools/provider-sim/networks/facebook.ts';
+
+const SECRET = 'fb-secret';
+const VERIFY = 'verify-me-3f9a';
+let sim: Simulator;
+let t: TestApp;
+let owner: Person;
+let ws: string;
+let accountId: string;
+let pageId: string;
+const db = () => t.running.services.db;
+const fb = () => sim.state('facebook');
+
+/** Posts a notification as Meta would: the JSON bytes, signed with `secret` (none: no signature header). */
+const push = (body: unknown, secret: string | null = SECRET, tamper?: (raw: string) => string) => {
+  const raw = JSON.stringify(body);
+  const headers: Record<string, string> = { 'content-type': 'application/json', ...(secret ? { 'x-hub-signature-256': signatureOf(raw, secret) } : {}) };
+  return fetch(`${t.url}/api/hooks/meta/facebook`, { method: 'POST', headers, body: tamper ? tamper(raw) : raw });
+};
+const stored = async (remoteId: string) => db().select().from(inboxMessages).where(and(eq(inboxMessages.accountId, accountId), eq(inboxMessages.remoteId, remoteId)));
+/** A post of the Page on the simulated network, and someone's comment under it. */
+const postAndComment = (text: string) => {
+  const postId = `${pageId}_${fb().nextId()}`;
+  fb().posts.push({ id: postId, userId: pageId, text: 'Our new menu', media: [], createdAt: new Date().toISOString(), raw: {} });
+  return { postId, commentId: fb().inbox.add({ userId: pageId, kind: 'comment', postId, text, author: { id: 'fan-ada', name: 'Ada Lovelace', username: 'ada' } }).id };
+};
+const poll = async () => {
+  await db().update(inboxCollectionCursors).set({ nextPollAt: sql`now()` }).where(eq(inboxCollectionCursors.accountId, accountId));
+  await eventually(async () => (await t.running.services.inbox.collector.run(accountId, 'comments')) === 'collected', 10_000, 'a collection run');
+};
+
+before(async () => {
+  sim = await startSimulator();
+  fb().knobs.inboxRatePerMinute = 0;
+  const base = sim.base('facebook');
+  t = await startTestApp({
+    ALLOW_PRIVATE_HOSTS: 'true', FACEBOOK_APP_ID: 'fb-app', FACEBOOK_APP_SECRET: SECRET, FACEBOOK_WEBHOOK_VERIFY_TOKEN: VERIFY,
+    FACEBOOK_GRAPH_URL: base, FACEBOOK_AUTH_URL: base, FACEBOOK_RUPLOAD_URL: base,
+    INBOX_POLL_INTERVAL_SECONDS: '3600', INBOX_SCHEDULE_INTERVAL_MS: '3600000',
+  }, 'start');
+  owner = await person(t, { name: 'Olivia Owner' });
+  ws = await newWorkspace(t, owner, 'Bakery');
+  const start = await t.call('POST', `/api/workspaces/${ws}/accounts/connect`, { token: owner.token, body: { provider: 'facebook' } });
+  assert.equal(start.status, 200, JSON.stringify(start.body));
+  const cookie = start.headers.get('set-cookie')!.split(';')[0]!;
+  const consent = await fetch(`${start.body.authorizationUrl as string}&login_hint=bakery`, { redirect: 'manual' });
+  const back = new URL(consent.headers.get('location')!);
+  const res = await fetch(`${t.url}${back.pathname}${back.search}`, { redirect: 'manual', headers: { cookie } });
+  const done = new URL(res.headers.get('location')!);
+  assert.equal(done.searchParams.get('connected'), 'facebook', done.toString());
+  accountId = done.searchParams.get('accounts')!.split(',')[0]!;
+  const accounts = await ok(t, 'GET', `/api/workspaces/${ws}/accounts`, owner.token);
+  pageId = accounts.accounts.find((a: { id: string }) => a.id === accountId).externalId;
+  await t.running.services.inbox.scheduler.ensureCursors();
+});
+after(async () => {
+  await t.stop();
+  await sim.stop();
+});
+
+test('the verify-token handshake: the challenge echoed for the configured token; a wrong token, a wrong mode or a network without webhooks refused', async () => {
+  const hand = (q: Record<string, string>, network = 'facebook') => fetch(`${t.url}/api/hooks/meta/${network}?${new URLSearchParams(q)}`);
+  const good = await hand({ 'hub.mode': 'subscribe', 'hub.verify_token': VERIFY, 'hub.challenge': '1158201444' });
+  assert.equal(good.status, 200);
+  assert.equal(await good.text(), '1158201444');
+  const wrong = await hand({ 'hub.mode': 'subscribe', 'hub.verify_token': 'guess', 'hub.challenge': '1158201444' });
+  assert.equal(wrong.status, 403);
+  const body = await wrong.json() as { code: string };
+  assert.equal(body.code, 'BAD_VERIFY_TOKEN');
+  assert.equal(JSON.stringify(body).includes('1158201444'), false, 'no challenge echoed');
+  assert.equal((await hand({ 'hub.mode': 'unsubscribe', 'hub.verify_token': VERIFY, 'hub.challenge': '1' })).status, 403);
+  assert.equal((await hand({ 'hub.mode': 'subscribe', 'hub.verify_token': VERIFY, 'hub.challenge': '1' }, 'instagram')).status, 404, 'no verify token configured for it');
+  assert.equal((await hand({ 'hub.mode': 'subscribe', 'hub.verify_token': VERIFY })).status, 400, 'no challenge');
+});
+
+test('push and poll delivering the same comment give one message; pushing it again changes nothing', async () => {
+  const { commentId } = postAndComment('do you deliver on Sundays?');
+  const r = await push(facebookCommentNotification(fb(), commentId));
+  assert.equal(r.status, 200, await r.clone().text());
+  assert.deepEqual(await r.json(), { accounts: 1, created: 1 });
+  const [pushed] = await stored(commentId);
+  assert.equal(pushed!.text, 'do you deliver on Sundays?');
+  assert.equal(pushed!.direction, 'inbound');
+
+  await poll();
+  const both = await stored(commentId);
+  assert.equal(both.length, 1, 'one message');
+  assert.equal(both[0]!.id, pushed!.id);
+  assert.deepEqual(await (await push(facebookCommentNotification(fb(), commentId))).json(), { accounts: 1, created: 0 });
+  const view = await ok(t, 'GET', `/api/workspaces/${ws}/inbox/conversations/${pushed!.conversationId}`, owner.token);
+  assert.equal(view.messages.filter((m: { remoteId: string }) => m.remoteId === commentId).length, 1);
+});
+
+test('a comment polled first, then pushed: still one message', async () => {
+  const { commentId } = postAndComment('polled before pushed');
+  await poll();
+  assert.equal((await stored(commentId)).length, 1);
+  assert.deepEqual(await (await push(facebookCommentNotification(fb(), commentId))).json(), { accounts: 1, created: 0 });
+  assert.equal((await stored(commentId)).length, 1);
+});
+
+test('a forged, a missing or a stale signature is refused and nothing is stored', async () => {
+  const { commentId } = postAndComment('buy cheap followers');
+  const body = facebookCommentNotification(fb(), commentId);
+  const forged = await push(body, 'not-the-app-secret');
+  assert.equal(forged.status, 403);
+  assert.equal((await forged.json() as { code: string }).code, 'BAD_SIGNATURE');
+  assert.equal((await push(body, null)).status, 403, 'no signature');
+  // Signed, then changed on the way: the signature is of other bytes.
+  assert.equal((await push(body, SECRET, (raw) => raw.replace('buy cheap followers', 'an innocent question'))).status, 403);
+  const malformed = await fetch(`${t.url}/api/hooks/meta/facebook`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-hub-signature-256': 'sha256=zz' }, body: JSON.stringify(body) });
+  assert.equal(malformed.status, 403);
+  assert.deepEqual(await stored(commentId), []);
+});
+
+test('pushed changes reach the stored message: hidden, then removed', async () => {
+  const { commentId } = postAndComment('rude words');
+  await push(facebookCommentNotification(fb(), commentId));
+  fb().inbox.change(commentId, { hidden: true });
+  assert.equal((await push(facebookCommentNotification(fb(), commentId, 'hide'))).status, 200);
+  assert.equal((await stored(commentId))[0]!.hidden, true);
+  assert.equal((await push(facebookCommentNotification(fb(), commentId, 'remove'))).status, 200);
+  const [gone] = await stored(commentId);
+  assert.equal(gone!.deleted, true);
+  assert.equal(gone!.text, '');
+});
