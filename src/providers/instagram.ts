@@ -17,8 +17,9 @@ import {
   DEFAULT_GRAPH_VERSION, DEFAULT_POLL, PublishAttempts, anyPublished, appSecret, checkMedia, containersOf, dataOf, graphApi, insightValue, need, oldestMatch,
   permalinkOf, permanent, refreshLongLived, requirePublicUrls, searchFrom, tokenSetOf, unknownMarker, waitForContainer, type Params, type PollOptions,
 } from './meta-graph.ts';
+import { COMMENTS, RECENT_DAYS, collectComments, commentState, deleteComment, setHidden, topLevelOf } from './instagram/inbox.ts';
 import {
-  ProviderError, type AccountRef, type AuthorizeRequest, type ConnectedIdentity, type ExchangeRequest, type PostMetrics, type Provider, type ProviderDeps,
+  ProviderError, type AccountRef, type AuthorizeRequest, type FindReplyRequest, type InboxPage, type InboxPageRequest, type MessageActionRequest, type MessageState, type ReplyRequest, type ConnectedIdentity, type ExchangeRequest, type PostMetrics, type Provider, type ProviderDeps,
   type ProviderMetadata, type PublishRequest, type PublishedPost, type TokenSet,
 } from './types.ts';
 
@@ -42,6 +43,17 @@ const meta: ProviderMetadata = {
   refreshTokenRotates: false,
   supportsRevocation: false, // no revocation endpoint is documented for Instagram Login
   userSuppliedHost: false,
+  inbox: {
+    sources: [{
+      id: COMMENTS, collects: ['comments', 'replies'],
+      description: `GET /{ig-user-id}/media of the last ${RECENT_DAYS} days, then GET /{ig-media-id}/comments with their replies `
+        + '(https://developers.facebook.com/docs/instagram-api/guides/comment-moderation): comments and replies under the account\'s media, hidden ones included; '
+        + 'polled. Mentions of the account elsewhere and comments on Stories are not collected.',
+    }],
+    // The API has no like of a comment; a reply to a reply goes under the top-level comment.
+    actions: ['reply', 'hide', 'unhide', 'delete'],
+    deletes: 'own_and_comments',
+  },
   limits: {
     // Counting unit UNCONFIRMED: UTF-16 length never under-counts.
     textCounting: 'utf16', maxTextLength: CAPTION.maxLength, threads: false, firstComment: true,
@@ -83,7 +95,7 @@ export function createInstagram(deps: ProviderDeps, opts: InstagramOptions = {})
     return { status: need(P, 'media_status', false, s.status_code), ...(typeof s.status === 'string' ? { detail: s.status } : {}) };
   });
 
-  return {
+  const provider: Provider = {
     meta,
 
     async authorizationUrl(req: AuthorizeRequest) {
@@ -262,5 +274,34 @@ export function createInstagram(deps: ProviderDeps, opts: InstagramOptions = {})
       const value = (name: string) => insightValue(data, name);
       return postMetrics({ likes: value('likes'), replies: value(isStory ? 'replies' : 'comments'), reposts: value('shares'), impressions: value('views') });
     },
+
+    collectInbox(account: AccountRef, req: InboxPageRequest): Promise<InboxPage> {
+      return collectComments(g, account, req);
+    },
+
+    async reply(account: AccountRef, req: ReplyRequest): Promise<PublishedPost> {
+      if (req.text.length > CAPTION.maxLength) throw permanent(P, `the text is longer than ${CAPTION.maxLength} characters`, 'text_too_long');
+      const top = await topLevelOf(g, account, req.parentRemoteId);
+      // No idempotency key: the text and where it goes are written down first, for findReply.
+      await attempts.record(account.externalId, req.marker, { text: req.text, replyTo: top });
+      const r = await post<{ id?: unknown }>('reply', `${top}/replies`, account.tokens.accessToken, { message: req.text }, true);
+      return { remoteId: need(P, 'reply', true, r.id) };
+    },
+
+    async findReply(account: AccountRef, req: FindReplyRequest): Promise<PublishedPost | null> {
+      const a = await attempts.get(account.externalId, req.marker);
+      if (!a?.replyTo) throw unknownMarker(P, req.marker);
+      const r = await get<{ data?: { id?: unknown; text?: unknown; timestamp?: unknown; username?: unknown; from?: { id?: unknown } }[] }>(
+        'find_reply', `${a.replyTo}/replies`, account.tokens.accessToken, { fields: 'id,text,timestamp,username,from' });
+      const mine = dataOf(P, 'find_reply', r).filter((c) => (c.from?.id ?? account.externalId) === account.externalId);
+      const hit = oldestMatch(mine, { from: searchFrom(req.since, a), timeField: 'timestamp', textField: 'text', text: a.text });
+      return hit ? { remoteId: hit.id } : null;
+    },
+
+    hide: (account: AccountRef, req: MessageActionRequest) => setHidden(g, account, req, true),
+    unhide: (account: AccountRef, req: MessageActionRequest) => setHidden(g, account, req, false),
+    delete: (account: AccountRef, req: MessageActionRequest) => deleteComment(g, account, req),
+    messageState: (account: AccountRef, req: MessageActionRequest): Promise<MessageState> => commentState(g, account, req),
   };
+  return provider;
 }

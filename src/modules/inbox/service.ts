@@ -50,6 +50,8 @@ export const INBOX_READ_BUDGETS: Record<string, string> = {
   // X-Business-Use-Case-Usage (https://developers.facebook.com/docs/graph-api/overview/rate-limiting); a
   // throttled call says how long to wait, which the collector honours.
   facebook: '30/300',
+  // The same for Instagram: Instagram Business Use Case limits, reported per account in the same header.
+  instagram: '30/300',
 };
 
 /** The publishing defaults (PUBLISH_LEASE_SECONDS and the rest, src/config.ts), for a service built without settings. */

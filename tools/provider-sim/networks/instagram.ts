@@ -10,6 +10,12 @@
 //                        POST /{v}/{ig-id}/media_publish      creation_id → { id } (the container must be FINISHED)
 //                        GET  /{v}/{ig-id}/content_publishing_limit · /{v}/{ig-id}/media · /{v}/{ig-id}/stories (the last 24 h)
 //                        POST|GET /{v}/{media-id}/comments · GET /{v}/{media-id}/insights · GET /{v}/{id}
+//                        GET|POST /{v}/{comment-id}/replies · POST /{v}/{comment-id} hide=true|false · DELETE /{v}/{comment-id}
+// Comments are the account's own (SimPosts answering a medium or a comment) and what people wrote (the shared
+// SimInbox: items whose userId is the account and postId one of its media; parentId a top-level comment). Deleted
+// ones are not listed; hidden ones are, with hidden: true. GET comments expands `replies{…}` (paged like the
+// edge). The inbox reads (media, comments, replies) spend the inbox knobs: inboxRateLimitAfter (Graph's
+// throttling, code 80002, once), inboxExpireTokensAfter (every token expires) and inboxPageSize (caps limit).
 // Meta downloads media itself: the simulator fetches image_url / video_url, so only reachable URLs work.
 // Images must be JPEG; a video answers IN_PROGRESS at its first status read, then FINISHED or ERROR (meta-common.ts, PROCESSING_READS).
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -61,6 +67,86 @@ export function registerInstagram(ctx: SimNetworkContext): void {
   const isStory = (p: SimPost) => getContainer(state, p.media[0] ?? '')?.mediaType === 'STORIES';
   const shortcode = (id: string) => Buffer.from(id).toString('base64url');
   const mediaOf = (id: string): SimPost | undefined => state.posts.find((p) => p.id === id && !p.replyTo);
+  interface SimComment { id: string; ownerId: string; mediaId: string; parentId: string | null; from: { id: string; username: string }; text: string; createdAt: string; hidden: boolean; own: boolean }
+  /** The medium a comment is under (a reply's parent is a top-level comment). */
+  const mediumOf = (id: string): string | undefined => {
+    const m = mediaOf(id);
+    if (m) return m.id;
+    const p = state.posts.find((x) => x.id === id && x.replyTo);
+    if (p) return mediumOf(p.replyTo!);
+    const i = state.inbox.items.get(id);
+    return i && !i.deleted && i.postId ? i.postId : undefined;
+  };
+  const allComments = (): SimComment[] => {
+    const out: SimComment[] = [];
+    for (const i of state.inbox.items.values()) {
+      const m = i.postId ? mediaOf(i.postId) : undefined;
+      if (i.kind !== 'comment' || i.deleted || !m || m.userId !== i.userId) continue;
+      if (i.parentId && !mediumOf(i.parentId)) continue; // under a deleted comment
+      out.push({ id: i.id, ownerId: i.userId, mediaId: m.id, parentId: i.parentId, from: { id: i.author.id, username: i.author.username }, text: i.text, createdAt: i.createdAt, hidden: i.hidden, own: false });
+    }
+    for (const p of state.posts) {
+      const mediaId = p.replyTo ? mediumOf(p.replyTo) : undefined;
+      if (!mediaId) continue;
+      out.push({ id: p.id, ownerId: mediaOf(mediaId)!.userId, mediaId, parentId: p.replyTo === mediaId ? null : p.replyTo!, from: { id: p.userId, username: state.user(p.userId).username }, text: p.text, createdAt: p.createdAt, hidden: false, own: true });
+    }
+    return out.sort((a, b) => Date.parse(a.createdAt) - Date.parse(b.createdAt));
+  };
+  const commentById = (id: string) => allComments().find((c) => c.id === id);
+  const commentJson = (c: SimComment) => ({
+    id: c.id, text: c.text, timestamp: graphTime(c.createdAt), username: c.from.username, from: c.from, hidden: c.hidden, ...(c.parentId ? { parent_id: c.parentId } : {}),
+  });
+  const cursorOf = (i: number) => Buffer.from(String(i)).toString('base64url');
+  /** A slice with Graph's cursor paging; `path` is the edge that gives the next slice (for an expanded edge, its own). */
+  const paged = <T>(path: string, params: Record<string, string>, list: T[], limit: number) => {
+    const from = params.after ? Number(Buffer.from(params.after, 'base64url').toString()) || 0 : 0;
+    const slice = list.slice(from, from + limit);
+    const more = from + limit < list.length;
+    const next = new URL(ctx.url(path));
+    if (more) {
+      for (const [k, v] of Object.entries(params)) if (k !== 'access_token' && k !== 'after') next.searchParams.set(k, v);
+      next.searchParams.set('after', cursorOf(from + limit));
+    }
+    return { slice, paging: { cursors: { before: cursorOf(from), after: cursorOf(from + slice.length) }, ...(more ? { next: next.toString() } : {}) } };
+  };
+  const pageLimit = (params: Record<string, string>, dflt: number) => Math.min(100, Math.max(1, Number(params.limit) || dflt), state.knobs.inboxPageSize);
+  /** The inbox reads' knobs: an expiry applies to this very read, so it comes before the token is looked at. */
+  const inboxExpiry = () => {
+    const k = state.knobs;
+    if (k.inboxExpireTokensAfter === 0) {
+      k.inboxExpireTokensAfter = -1;
+      state.expireTokens();
+    } else if (k.inboxExpireTokensAfter > 0) {
+      k.inboxExpireTokensAfter--;
+    }
+  };
+  const inboxThrottled = (reply: FastifyReply, igId: string): boolean => {
+    const k = state.knobs;
+    if (k.inboxRateLimitAfter === 0) {
+      k.inboxRateLimitAfter = -1;
+      const r = style(igId).rateLimited(k.retryAfterSeconds);
+      reply.status(r.status).headers(r.headers).send(r.body);
+      return true;
+    }
+    if (k.inboxRateLimitAfter > 0) k.inboxRateLimitAfter--;
+    return false;
+  };
+  /** A call on a comment of the account's media: its own token with instagram_business_manage_comments. */
+  const onComment = async (req: FastifyRequest, reply: FastifyReply, verb: string): Promise<{ c: SimComment; params: Record<string, string>; t: SimToken } | null> => {
+    const s = await start(req, reply);
+    if (!s) return null;
+    const { id } = req.params as { id: string };
+    const c = commentById(id);
+    if (!c || c.ownerId !== s.t.userId) {
+      notFound(reply, id, verb);
+      return null;
+    }
+    if (!s.t.scope.includes('instagram_business_manage_comments')) {
+      sendGraphError(reply, 403, { message: '(#10) Application does not have permission for this action (instagram_business_manage_comments)', code: 10 });
+      return null;
+    }
+    return { c, params: s.params, t: s.t };
+  };
   const mediaFields = (p: SimPost, fields: string | undefined) => {
     const children = p.media.length > 1;
     const c = getContainer(state, p.media[0] ?? '');
@@ -211,13 +297,15 @@ export function registerInstagram(ctx: SimNetworkContext): void {
   });
 
   app.get('/:version/:igId/media', async (req, reply) => {
+    inboxExpiry();
     const s = await start(req, reply);
     if (!s) return reply;
     const { igId } = req.params as { igId: string };
     if (!owner(reply, s.t, igId)) return reply;
-    const limit = Math.min(100, Number(s.params.limit) || 25);
-    // Stories are not media of the feed: they are listed under /stories.
-    return { data: posts(igId).filter((p) => !isStory(p)).reverse().slice(0, limit).map((p) => mediaFields(p, s.params.fields ?? 'id')), paging: { cursors: { before: 'QVFI', after: 'QVFI' } } };
+    if (inboxThrottled(reply, igId)) return reply;
+    // Stories are not media of the feed: they are listed under /stories. Newest first.
+    const { slice, paging } = paged(`/${(req.params as { version: string }).version}/${igId}/media`, s.params, posts(igId).filter((p) => !isStory(p)).reverse(), pageLimit(s.params, 25));
+    return { data: slice.map((p) => mediaFields(p, s.params.fields ?? 'id')), paging };
   });
 
   app.get('/:version/:igId/stories', async (req, reply) => {
@@ -246,15 +334,72 @@ export function registerInstagram(ctx: SimNetworkContext): void {
   });
 
   app.get('/:version/:mediaId/comments', async (req, reply) => {
+    inboxExpiry();
     const s = await start(req, reply);
     if (!s) return reply;
-    const { mediaId } = req.params as { mediaId: string };
-    if (!mediaOf(mediaId)) return notFound(reply, mediaId);
-    const list = state.posts.filter((p) => p.replyTo === mediaId).reverse();
+    const { version, mediaId } = req.params as { version: string; mediaId: string };
+    const m = mediaOf(mediaId);
+    if (!m || m.userId !== s.t.userId) return notFound(reply, mediaId);
+    if (inboxThrottled(reply, m.userId)) return reply;
+    const all = allComments().filter((c) => c.mediaId === mediaId);
+    // Top-level comments, newest first, each with its replies when `replies{…}` is asked for.
+    const top = all.filter((c) => c.parentId === null).reverse();
+    const limit = pageLimit(s.params, 25);
+    const wantsReplies = /(^|,)replies[{.(]|(^|,)replies(,|$)/.test(s.params.fields ?? '');
+    const { slice, paging } = paged(`/${version}/${mediaId}/comments`, s.params, top, limit);
     return {
-      data: list.map((c) => pick({ id: c.id, text: c.text, timestamp: graphTime(c.createdAt), username: state.user(c.userId).username }, s.params.fields, ['id', 'text', 'timestamp'])),
-      paging: { cursors: { before: 'QVFI', after: 'QVFI' } },
+      data: slice.map((c) => {
+        const base = pick(commentJson(c), s.params.fields, ['id', 'text', 'timestamp']);
+        if (!wantsReplies) return base;
+        const r = paged(`/${version}/${c.id}/replies`, { limit: String(limit) }, all.filter((x) => x.parentId === c.id), limit);
+        return { ...base, replies: { data: r.slice.map(commentJson), paging: r.paging } };
+      }),
+      paging,
     };
+  });
+
+  app.get('/:version/:id/replies', async (req, reply) => {
+    inboxExpiry();
+    const m = await onComment(req, reply, 'get');
+    if (!m) return reply;
+    if (inboxThrottled(reply, m.c.ownerId)) return reply;
+    const { version, id } = req.params as { version: string; id: string };
+    const { slice, paging } = paged(`/${version}/${id}/replies`, m.params, allComments().filter((x) => x.parentId === id), pageLimit(m.params, 25));
+    return { data: slice.map((c) => pick(commentJson(c), m.params.fields, ['id', 'text', 'timestamp'])), paging };
+  });
+
+  app.post('/:version/:id/replies', async (req, reply) => {
+    const m = await onComment(req, reply, 'post');
+    if (!m) return reply;
+    if (await ctx.interfere(reply, style(m.t.userId))) return reply;
+    if (!m.params.message) return sendGraphError(reply, 400, { message: '(#100) The parameter message is required', code: 100 });
+    if (m.c.hidden) return sendGraphError(reply, 400, { message: '(#100) You cannot reply to a hidden comment', code: 100 });
+    // Replies to a reply are added to the top-level comment.
+    const id = state.nextId();
+    state.posts.push({ id, userId: m.t.userId, text: m.params.message, media: [], replyTo: m.c.parentId ?? m.c.id, createdAt: new Date().toISOString(), raw: m.params });
+    if (await ctx.maybeHang(reply)) return reply;
+    return { id };
+  });
+
+  app.post('/:version/:id', async (req, reply) => {
+    const m = await onComment(req, reply, 'post');
+    if (!m) return reply;
+    if (await ctx.interfere(reply, style(m.t.userId))) return reply;
+    if (m.params.hide === undefined) return sendGraphError(reply, 400, { message: '(#100) The simulator updates only hide of a comment', code: 100 });
+    if (m.c.own) return sendGraphError(reply, 400, { message: '(#100) The account cannot hide its own comment', code: 100 });
+    state.inbox.change(m.c.id, { hidden: m.params.hide === 'true' || m.params.hide === '1' });
+    if (await ctx.maybeHang(reply)) return reply;
+    return { success: true };
+  });
+
+  app.delete('/:version/:id', async (req, reply) => {
+    const m = await onComment(req, reply, 'delete');
+    if (!m) return reply;
+    if (await ctx.interfere(reply, style(m.t.userId))) return reply;
+    if (m.c.own) state.posts.splice(state.posts.findIndex((p) => p.id === m.c.id), 1);
+    else state.inbox.change(m.c.id, { deleted: true });
+    if (await ctx.maybeHang(reply)) return reply;
+    return { success: true };
   });
 
   app.get('/:version/:mediaId/insights', async (req, reply) => {
@@ -291,6 +436,8 @@ export function registerInstagram(ctx: SimNetworkContext): void {
       const status = readContainerStatus(state, c);
       return pick({ id: c.id, status_code: status, status: status === 'ERROR' ? `Error: ${c.error}` : STATUS_TEXT[status] }, s.params.fields, ['id']);
     }
+    const comment = commentById(id);
+    if (comment) return comment.ownerId === s.t.userId ? pick(commentJson(comment), s.params.fields, ['id', 'text', 'timestamp']) : notFound(reply, id);
     const p = state.posts.find((x) => x.id === id);
     if (p && !p.replyTo) return mediaFields(p, s.params.fields);
     if (p) return pick({ id: p.id, text: p.text, timestamp: graphTime(p.createdAt), username: state.user(p.userId).username }, s.params.fields, ['id', 'text', 'timestamp']);
