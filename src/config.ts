@@ -120,6 +120,8 @@ export const ConfigSchema = Type.Object({
   DISCORD: oneOf(['on', 'off'], { description: 'Offer Discord (a channel, posted to through a webhook URL the user pastes).' }, 'on'),
   DISCORD_API_URL: str({ description: 'Discord API base URL that webhook calls go to (whatever host a pasted webhook URL names, only its id and token are used).' }, 'https://discord.com/api/v10'),
   NOSTR: oneOf(['on', 'off'], { description: 'Offer Nostr (notes signed with the user\'s key, sent to the relays the user names).' }, 'on'),
+  LEMMY: oneOf(['on', 'off'], { description: 'Offer Lemmy (any instance; the user signs in with the instance, username and password once, and AllIN keeps the login token).' }, 'on'),
+  LEMMY_INSTANCE_URL: str({ description: 'Development only: how to reach a Lemmy instance, with {host} for the host the user typed (default https://{host}); `http://{host}/lemmy` reaches the network simulator\'s instance. Never in production.', example: 'http://{host}/lemmy' }),
   METRICS_ENABLED: bool({ description: 'Record and serve Prometheus metrics at /metrics.' }, true),
   METRICS_TOKEN: str({ description: 'When set, /metrics requires `Authorization: Bearer <token>`.', secret: true }),
   LOG_LEVEL: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
@@ -347,6 +349,8 @@ export function readConfig(env: Record<string, string | undefined>): Config {
   if (trust.problem) problems.push(`TRUST_PROXY: ${trust.problem}`);
   if (cfg.HTTP_HEADERS_TIMEOUT_MS > cfg.HTTP_REQUEST_TIMEOUT_MS) problems.push('HTTP_HEADERS_TIMEOUT_MS: must not be longer than HTTP_REQUEST_TIMEOUT_MS');
   if (production && cfg.MASTODON_INSTANCE_URL) problems.push('MASTODON_INSTANCE_URL: must not be set in production (Mastodon instances are reached over HTTPS at the host the user typed)');
+  if (production && cfg.LEMMY_INSTANCE_URL) problems.push('LEMMY_INSTANCE_URL: must not be set in production (Lemmy instances are reached over HTTPS at the host the user typed)');
+  if (cfg.LEMMY_INSTANCE_URL && !cfg.LEMMY_INSTANCE_URL.includes('{host}')) problems.push('LEMMY_INSTANCE_URL: must contain {host}, e.g. http://{host}/lemmy');
   if (cfg.MASTODON_INSTANCE_URL && !cfg.MASTODON_INSTANCE_URL.includes('{host}')) problems.push('MASTODON_INSTANCE_URL: must contain {host}, e.g. http://{host}/mastodon');
   if (production && cfg.ALLOW_PRIVATE_HOSTS) problems.push('ALLOW_PRIVATE_HOSTS: must not be true in production (it lets users point AllIN at internal addresses)');
   if (production && cfg.METRICS_TOKEN !== undefined && cfg.METRICS_TOKEN.length < 16) {

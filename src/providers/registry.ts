@@ -13,6 +13,7 @@ import { createLinkedIn } from './linkedin.ts';
 import { createTelegram } from './telegram.ts';
 import { createDiscord } from './discord.ts';
 import { createNostr } from './nostr.ts';
+import { createLemmy } from './lemmy.ts';
 import type { LinkCardSource, Provider, ProviderDeps, ProviderId, ProviderSettings } from './types.ts';
 import type { SendJournal } from './send-journal.ts';
 
@@ -31,6 +32,7 @@ export const FACTORIES: Partial<Record<ProviderId, Factory>> = {
   telegram: createTelegram,
   discord: createDiscord,
   nostr: createNostr,
+  lemmy: createLemmy,
 };
 
 export function providerSettings(config: Config, sandboxUrl: string | undefined): Partial<Record<ProviderId, ProviderSettings>> {
@@ -46,6 +48,7 @@ export function providerSettings(config: Config, sandboxUrl: string | undefined)
   if (config.BLUESKY === 'on') s.bluesky = { baseUrls: { service: config.BLUESKY_SERVICE_URL } };
   if (config.TELEGRAM === 'on') s.telegram = { baseUrls: { api: config.TELEGRAM_API_URL } };
   if (config.DISCORD === 'on') s.discord = { baseUrls: { api: config.DISCORD_API_URL } };
+  if (config.LEMMY === 'on') s.lemmy = { baseUrls: config.LEMMY_INSTANCE_URL ? { instance: config.LEMMY_INSTANCE_URL } : {} };
   if (config.NOSTR === 'on') s.nostr = { baseUrls: {}, ...(config.ALLOW_PRIVATE_HOSTS ? { allowPlainSchemes: true } : {}) };
   return s;
 }

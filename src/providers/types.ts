@@ -6,7 +6,7 @@
 import type { HttpClient } from '../infra/http/client.ts';
 import type { SendJournal } from './send-journal.ts';
 
-export const PROVIDER_IDS = ['x', 'linkedin', 'facebook', 'instagram', 'threads', 'mastodon', 'bluesky', 'telegram', 'discord', 'nostr', 'sandbox'] as const;
+export const PROVIDER_IDS = ['x', 'linkedin', 'facebook', 'instagram', 'threads', 'mastodon', 'bluesky', 'telegram', 'discord', 'nostr', 'lemmy', 'sandbox'] as const;
 export type ProviderId = (typeof PROVIDER_IDS)[number];
 
 /** How the network counts text, so a composer can count as the server does (see src/providers/text.ts). */
@@ -47,9 +47,10 @@ export interface ProviderMetadata {
    * oauth2: redirect to the network; app_password: the user types a handle and an app password;
    * bot_token: the user types the chat to post to and a bot's token (Telegram), through signIn(chat, token);
    * webhook_url: the user pastes a channel's webhook URL (Discord), through signIn(_, url);
-   * secret_key: the user types where to publish (Nostr relays) and a secret key, through signIn(relays, key).
+   * secret_key: the user types where to publish (Nostr relays) and a secret key, through signIn(relays, key);
+   * login: the user types a server, a username and the account's password (Lemmy), through signIn(user, password, host).
    */
-  connect: 'oauth2' | 'app_password' | 'bot_token' | 'webhook_url' | 'secret_key';
+  connect: 'oauth2' | 'app_password' | 'bot_token' | 'webhook_url' | 'secret_key' | 'login';
   /** Refreshing returns a new refresh token and kills the old one: refreshes must be serialised. */
   refreshTokenRotates: boolean;
   supportsRevocation: boolean;

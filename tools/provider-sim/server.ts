@@ -18,6 +18,7 @@ import { registerLinkedIn } from './networks/linkedin.ts';
 import { registerTelegram } from './networks/telegram.ts';
 import { registerDiscord } from './networks/discord.ts';
 import { registerNostr } from './networks/nostr.ts';
+import { registerLemmy } from './networks/lemmy.ts';
 
 export type NetworkModule = (ctx: SimNetworkContext) => void;
 
@@ -34,6 +35,7 @@ export const NETWORKS: Record<string, NetworkModule> = {
   telegram: registerTelegram,
   discord: registerDiscord,
   nostr: registerNostr,
+  lemmy: registerLemmy,
 };
 
 export interface Simulator {

@@ -43,7 +43,7 @@ const AccountSchema = Type.Object({
 const Network = Type.Object({
   id: Type.String(),
   displayName: Type.String(),
-  connect: Type.String({ description: 'oauth2 (redirect), app_password (handle and app password), bot_token (chat and bot token), webhook_url (a webhook URL as the password) or secret_key (relays as the identifier, a secret key as the password); all but oauth2 through …/accounts/credentials' }),
+  connect: Type.String({ description: 'oauth2 (redirect), app_password (handle and app password), bot_token (chat and bot token), webhook_url (a webhook URL as the password) secret_key (relays as the identifier, a secret key as the password) or login (an instance as the host, a username and a password); all but oauth2 through …/accounts/credentials' }),
   userSuppliedHost: Type.Boolean({ description: 'The user names their server (a Mastodon instance)' }),
   docsUrl: Type.String(),
   limits: Type.Unknown({ description: 'How text is counted and the media each post may carry' }),
@@ -141,13 +141,13 @@ export const accountRoutes: FastifyPluginAsyncTypebox<AccountRouteDeps> = async 
   app.post('/accounts/credentials', {
     preHandler: [d.guards.user, d.workspaceAccess('accounts.manage')],
     schema: {
-      tags, summary: 'Connect an account with a handle and an app password (Bluesky), a chat and a bot token (Telegram), a webhook URL (Discord), or relays and a secret key (Nostr)',
+      tags, summary: 'Connect an account with a handle and an app password (Bluesky), a chat and a bot token (Telegram), a webhook URL (Discord), relays and a secret key (Nostr), or an instance, username and password (Lemmy)',
       params: WorkspaceParams,
       body: Type.Object({
         provider: Type.String({ minLength: 1, maxLength: 32, pattern: '^[a-z]+$' }),
-        identifier: Type.Optional(Type.String({ minLength: 1, maxLength: 2000, description: 'Handle or email; Telegram: the chat (@channel, t.me link or numeric id); Nostr: the relays (wss://…, up to 8, separated by spaces or commas) and optionally one Blossom media server (https://…). Required except for Discord' })),
-        password: Type.String({ minLength: 1, maxLength: 300, description: 'An app password, not the account password; Telegram: the bot token from @BotFather; Discord: the channel\'s webhook URL (https://discord.com/api/webhooks/…); Nostr: the secret key (nsec1… or 64 hex characters), stored encrypted' }),
-        host: Type.Optional(Type.String({ minLength: 1, maxLength: 253 })),
+        identifier: Type.Optional(Type.String({ minLength: 1, maxLength: 2000, description: 'Handle or email; Telegram: the chat (@channel, t.me link or numeric id); Nostr: the relays (wss://…, up to 8, separated by spaces or commas) and optionally one Blossom media server (https://…); Lemmy: the username or email. Required except for Discord' })),
+        password: Type.String({ minLength: 1, maxLength: 300, description: 'An app password, not the account password; Telegram: the bot token from @BotFather; Discord: the channel\'s webhook URL (https://discord.com/api/webhooks/…); Nostr: the secret key (nsec1… or 64 hex characters), stored encrypted; Lemmy: the account\'s password, used once to log in and not stored' }),
+        host: Type.Optional(Type.String({ minLength: 1, maxLength: 253, description: 'The server: a Bluesky PDS, or a Lemmy instance (required for Lemmy), e.g. lemmy.world' })),
       }, { additionalProperties: false }),
       response: { 201: Type.Object({ accounts: Type.Array(AccountSchema) }), ...errors(400, 401, 403, 404, 503) },
     },

@@ -108,7 +108,8 @@ export class AccountService {
     const p = this.provider(providerId);
     if (p.meta.connect !== 'oauth2' || !p.authorizationUrl) {
       const what = p.meta.connect === 'bot_token' ? 'a chat and a bot token' : p.meta.connect === 'webhook_url' ? 'a channel\'s webhook URL (as the password)'
-        : p.meta.connect === 'secret_key' ? 'its relays (as the identifier) and a secret key (as the password)' : 'a handle and an app password';
+        : p.meta.connect === 'secret_key' ? 'its relays (as the identifier) and a secret key (as the password)'
+          : p.meta.connect === 'login' ? 'the instance (as the host), a username and a password' : 'a handle and an app password';
       throw new Invalid('USE_CREDENTIALS', `${p.meta.displayName} connects with ${what}: use POST …/accounts/credentials.`);
     }
     if (p.meta.userSuppliedHost && !opts.host) throw new Invalid('VALIDATION_FAILED', `body.host is required for ${p.meta.displayName} (your server, e.g. mastodon.social)`);
@@ -180,7 +181,8 @@ export class AccountService {
   /**
    * Handle + app password networks (Bluesky), chat + bot token ones (Telegram: identifier is the chat,
    * password the token), webhook ones (Discord: the webhook URL is the password; no identifier), and key ones
-   * (Nostr: identifier the relays and an optional media server, password the secret key).
+   * (Nostr: identifier the relays and an optional media server, password the secret key), and login ones
+   * (Lemmy: host the instance, identifier the username, password the password, which is used once and not kept).
    */
   async connectWithCredentials(userId: string, workspaceId: string, providerId: string, identifier: string | undefined, password: string, host: string | undefined, actor: Actor) {
     const p = this.provider(providerId);
@@ -189,6 +191,7 @@ export class AccountService {
       const what = p.meta.connect === 'bot_token' ? 'the chat' : p.meta.connect === 'secret_key' ? 'the relays to publish to, wss://…, and optionally a media server, https://…' : 'your handle';
       throw new Invalid('VALIDATION_FAILED', `body.identifier is required for ${p.meta.displayName} (${what})`);
     }
+    if (p.meta.connect === 'login' && !host) throw new Invalid('VALIDATION_FAILED', `body.host is required for ${p.meta.displayName} (your instance, e.g. lemmy.world)`);
     let signed;
     let identities: ConnectedIdentity[];
     try {
@@ -202,7 +205,9 @@ export class AccountService {
           ? `${p.meta.displayName} refused this bot token: copy the current one from @BotFather.`
           : p.meta.connect === 'webhook_url'
             ? `${p.meta.displayName} does not know this webhook (deleted, or its URL was reset): copy the current URL from the channel's settings, Integrations → Webhooks.`
-            : p.meta.connect === 'secret_key'
+            : p.meta.connect === 'login'
+              ? `${p.meta.displayName} refused this username and password on that instance.`
+              : p.meta.connect === 'secret_key'
               ? `This is not a ${p.meta.displayName} secret key: paste the nsec1… key (or its 64 hex characters), not the npub1… public key.`
               : `${p.meta.displayName} refused this handle and app password.`);
       }

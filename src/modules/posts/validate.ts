@@ -6,6 +6,7 @@
 import { blueskyTextProblem, countText } from '../../providers/text.ts';
 import { discordOptionProblems } from '../../providers/discord/options.ts';
 import { nostrOptionProblems } from '../../providers/nostr/options.ts';
+import { lemmyOptionProblems } from '../../providers/lemmy/options.ts';
 import type { ProviderLimits } from '../../providers/types.ts';
 
 export interface MediaFacts {
@@ -133,6 +134,13 @@ export function checkTarget(accountId: string, provider: string, displayName: st
   // Discord's options and embeds, by the same check the adapter runs before sending.
   if (provider === 'discord') for (const p of discordOptionProblems(content.options)) add('options', `${displayName}: ${p}.`);
   if (provider === 'nostr') for (const p of nostrOptionProblems(content.options)) add('options', `${displayName}: ${p}.`);
+  if (provider === 'lemmy') {
+    for (const p of lemmyOptionProblems(content.options)) add('options', `${displayName}: ${p}.`);
+    // A Lemmy post has one link: one image, or the url option (comments, the thread's next parts, carry more).
+    const first = content.parts[0]?.media.length ?? 0;
+    if (first > 1) add('media', `${displayName}: a post carries one image (its link); put the others in the thread's next part.`);
+    else if (first === 1 && content.options?.url !== undefined) add('media', `${displayName}: a post has one link, either the url option or an image, not both.`);
+  }
 
   if (content.firstComment !== undefined) {
     const length = countText(limits.textCounting, content.firstComment);

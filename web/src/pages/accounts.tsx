@@ -1,6 +1,7 @@
 // Social accounts: connect per network (OAuth: the browser goes to the network and comes back to
 // /accounts?connected=… or ?connect_error=…; Bluesky: handle and app password; Telegram: chat and bot
-// token; Discord: a channel's webhook URL; Nostr: relays and a secret key), status, reconnect, disconnect.
+// token; Discord: a channel's webhook URL; Nostr: relays and a secret key; Lemmy: instance,
+// username and password), status, reconnect, disconnect.
 import { useEffect, useState } from 'preact/hooks';
 import { api, getAll } from '../api.ts';
 import { setQuery, useLocation } from '../router.ts';
@@ -41,6 +42,29 @@ function ConnectNetwork({ network }: { network: Network }) {
         <h3>{network.displayName}</h3>
         <Field label="Webhook URL" hint="In the channel's settings: Integrations → Webhooks → New Webhook → Copy Webhook URL (https://discord.com/api/webhooks/…). Keep it secret: anyone with it can post there.">
           {(p) => <input {...p} type="password" required autoComplete="off" value={password} onInput={(e) => setPassword(e.currentTarget.value)} />}
+        </Field>
+        <Submit busy={busy} kind="secondary">Connect {network.displayName}</Submit>
+      </form>
+    );
+  }
+  if (network.connect === 'login') {
+    // Lemmy: the password is sent once to log in; only the login token the instance answers is kept.
+    return (
+      <form class="card connect-card" onSubmit={(e) => {
+        e.preventDefault();
+        void run(async () => {
+          const r = await api.post<Answer<'/api/workspaces/{workspaceId}/accounts/credentials', 'post', 201>>(wsPath(workspace, '/accounts/credentials'), {
+            provider: network.id, identifier: identifier.trim(), password, host: host.trim(),
+          });
+          setPassword('');
+          return r;
+        }, (r) => `Connected ${r.accounts.map((a) => a.username).join(', ')} on ${network.displayName}.`).then((r) => { if (r) dispatchEvent(new Event('allin:accounts')); });
+      }}>
+        <h3>{network.displayName}</h3>
+        <Field label="Instance" hint="e.g. lemmy.world">{(p) => <input {...p} required value={host} onInput={(e) => setHost(e.currentTarget.value)} />}</Field>
+        <Field label="Username or email">{(p) => <input {...p} required autoComplete="username" value={identifier} onInput={(e) => setIdentifier(e.currentTarget.value)} />}</Field>
+        <Field label="Password" hint="Used once to log in; AllIN keeps only the login token the instance gives. Accounts with two-factor authentication cannot be used.">
+          {(p) => <input {...p} type="password" required autoComplete="current-password" value={password} onInput={(e) => setPassword(e.currentTarget.value)} />}
         </Field>
         <Submit busy={busy} kind="secondary">Connect {network.displayName}</Submit>
       </form>

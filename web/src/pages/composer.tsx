@@ -486,6 +486,30 @@ export function Composer({ postId }: { postId?: string }) {
                     {uploads.length > 0 && <p class="hint">With media, Telegram shows the text as a caption of at most 1,024 characters; several images or videos go as one album.</p>}
                   </>
                 )}
+                {a.provider === 'lemmy' && (() => {
+                  // Lemmy: the community and title are required; a link and NSFW are optional.
+                  const opts = o.options ?? {};
+                  const setOpt = (key: string, value: unknown) => {
+                    const { [key]: _, ...rest } = opts;
+                    set({ options: value === undefined ? rest : { ...rest, [key]: value } });
+                  };
+                  const text = (v: unknown) => (typeof v === 'string' ? v : '');
+                  return (
+                    <>
+                      <Field label="Community" hint="The community's name on your instance, or name@instance for another instance's.">
+                        {(p) => <input {...p} required value={text(opts.community)} onInput={(e) => setOpt('community', e.currentTarget.value.trim() === '' ? undefined : e.currentTarget.value.trim())} />}
+                      </Field>
+                      <Field label="Title">{(p) => <input {...p} required maxLength={200} value={text(opts.title)} onInput={(e) => setOpt('title', e.currentTarget.value === '' ? undefined : e.currentTarget.value)} />}</Field>
+                      <Field label="Link (optional)" hint="The post links here; the text is its body. Or attach one image instead.">
+                        {(p) => <input {...p} type="url" value={text(opts.url)} onInput={(e) => setOpt('url', e.currentTarget.value.trim() === '' ? undefined : e.currentTarget.value.trim())} />}
+                      </Field>
+                      <div class="check">
+                        <input id={`nsfw-${a.id}`} type="checkbox" checked={opts.nsfw === true} onChange={(e) => setOpt('nsfw', e.currentTarget.checked ? true : undefined)} />
+                        <label for={`nsfw-${a.id}`}>NSFW</label>
+                      </div>
+                    </>
+                  );
+                })()}
                 {a.provider === 'nostr' && (
                   <>
                     <Field label="Content warning" hint="Optional: clients hide the note behind this reason until it is opened (NIP-36).">
