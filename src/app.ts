@@ -34,6 +34,7 @@ import { webhookRoutes } from './modules/webhooks/routes.ts';
 import { postRoutes } from './modules/posts/routes.ts';
 import { linkCardRoutes } from './modules/link-preview/routes.ts';
 import { analyticsRoutes } from './modules/analytics/routes.ts';
+import { insightsRoutes } from './modules/analytics/insights-routes.ts';
 import { workspaceListRoutes, workspaceRoutes } from './modules/workspaces/routes.ts';
 import { workspaceScope } from './modules/workspaces/index.ts';
 import { apiKeyRoutes } from './modules/api-keys/routes.ts';
@@ -187,6 +188,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await scope.register(postRoutes, { posts: services.posts, accounts: services.accounts, guards, workspaceAccess });
     await scope.register(linkCardRoutes, { cards: services.linkCards, guards, workspaceAccess });
     await scope.register(analyticsRoutes, { analytics: services.analytics, guards, workspaceAccess });
+    await scope.register(insightsRoutes, { accountMetrics: services.accountMetrics, overview: services.overview, guards, workspaceAccess });
     await scope.register(inboxRoutes, {
       inbox: services.inbox, guards, workspaceAccess,
       streams: {

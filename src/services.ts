@@ -35,6 +35,7 @@ import { PublishingService } from './modules/publishing/service.ts';
 import { AnalyticsService, COLLECT_POST_METRICS_TASK, collectPostMetricsTask } from './modules/analytics/service.ts';
 import { ACCOUNT_METRICS_BUDGETS, AccountMetricsService, COLLECT_ACCOUNT_METRICS_TASK, collectAccountMetricsTask } from './modules/analytics/account-metrics.ts';
 import { NetworkBudgets } from './infra/network-budget.ts';
+import { AnalyticsOverview } from './modules/analytics/overview.ts';
 import { PublishLimits } from './modules/publishing/limits.ts';
 import { CachedLinkCards, LinkPreviewer } from './modules/link-preview/previewer.ts';
 import type { LinkCardSource } from './providers/types.ts';
@@ -74,6 +75,7 @@ export interface Services {
   publishing: PublishingService;
   analytics: AnalyticsService;
   accountMetrics: AccountMetricsService;
+  overview: AnalyticsOverview;
   inbox: InboxService;
 }
 
@@ -159,6 +161,7 @@ export function buildServices(config: Config, db: Db, store: KeyValueStore, log:
     },
   });
   const analytics = new AnalyticsService({ db, accounts, registry, metrics, log, bus });
+  const overview = new AnalyticsOverview({ db });
   const accountMetrics = new AccountMetricsService({ db, accounts, registry, log, budgets: new NetworkBudgets(store, 'account-metrics-budget', ACCOUNT_METRICS_BUDGETS) });
   const inbox = new InboxService({
     db, store, registry, accounts, metrics, log, roleOf: (workspaceId, userId) => workspaces.roleOf(workspaceId, userId), outbound: http, events: webhooks,
@@ -188,5 +191,5 @@ export function buildServices(config: Config, db: Db, store: KeyValueStore, log:
       if (r.refreshed || r.failed) log.info(r, 'token refresh run');
     },
   };
-  return { db, store, hasher, tokens, sessions, auth, workspaces, invitations, apiKeys, mailer, authLimits, apiLimits, tasks, http, linkCards, registry, accounts, webhooks, media, posts, publishing, analytics, accountMetrics, inbox };
+  return { db, store, hasher, tokens, sessions, auth, workspaces, invitations, apiKeys, mailer, authLimits, apiLimits, tasks, http, linkCards, registry, accounts, webhooks, media, posts, publishing, analytics, accountMetrics, overview, inbox };
 }

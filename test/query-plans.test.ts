@@ -207,6 +207,10 @@ async function journey(): Promise<void> {
   await pages(owner, `${W}/api-keys`);
   await call(owner, 'GET', `${W}/posts/${published}/metrics`);
   await call(owner, 'GET', `${W}/accounts/${account}/metrics`);
+  await t.running.services.accountMetrics.collectDue();
+  await pages(owner, `${W}/accounts/${account}/snapshots`);
+  await call(owner, 'GET', `${W}/analytics/overview?timeZone=Europe/Berlin`);
+  await call(owner, 'GET', `${W}/analytics/overview?accounts=${account}`);
   await call({ token: keys[0]! }, 'GET', `${W}/posts?limit=2`);
 
   // The writes around them.

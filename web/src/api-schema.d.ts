@@ -2635,7 +2635,7 @@ export interface paths {
                                 id: string;
                                 name: string;
                                 prefix: string;
-                                scopes: ("read" | "write" | "admin")[];
+                                scopes: ("read" | "write" | "admin" | "analytics:read")[];
                                 createdBy: string | null;
                                 /** Format: date-time */
                                 createdAt: string;
@@ -2702,7 +2702,7 @@ export interface paths {
                 content: {
                     "application/json": {
                         name: string;
-                        scopes: ("read" | "write" | "admin")[];
+                        scopes: ("read" | "write" | "admin" | "analytics:read")[];
                     };
                 };
             };
@@ -2719,7 +2719,7 @@ export interface paths {
                             workspaceId: string;
                             name: string;
                             prefix: string;
-                            scopes: ("read" | "write" | "admin")[];
+                            scopes: ("read" | "write" | "admin" | "analytics:read")[];
                             /** Format: date-time */
                             createdAt: string;
                             key: string;
@@ -7720,6 +7720,317 @@ export interface paths {
                                 reposts: number | null;
                                 replies: number | null;
                                 impressions: number | null;
+                            }[];
+                            /** Format: date-time */
+                            generatedAt: string;
+                        };
+                    };
+                };
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/workspaces/{workspaceId}/accounts/{accountId}/snapshots": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: {
+            parameters: {
+                query?: {
+                    from?: string;
+                    to?: string;
+                    limit?: number;
+                    cursor?: string;
+                };
+                header?: never;
+                path: {
+                    workspaceId: string;
+                    accountId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            accountId: string;
+                            provider: string;
+                            collection: {
+                                /** @enum {unknown} */
+                                state: "collected" | "refused" | "not_offered";
+                                reason: string | null;
+                                insightsRefused: string | null;
+                                fields: ("followers" | "following" | "posts" | "reach" | "impressions" | "profileViews" | "engagement")[];
+                                historyDays: number;
+                                lastSuccessAt: string | null;
+                                nextAt: string | null;
+                                lastError: string | null;
+                            };
+                            items: {
+                                day: string;
+                                followers: number | null;
+                                following: number | null;
+                                posts: number | null;
+                                reach: number | null;
+                                impressions: number | null;
+                                profileViews: number | null;
+                                engagement: number | null;
+                                /** Format: date-time */
+                                collectedAt: string;
+                            }[];
+                            nextCursor: string | null;
+                        };
+                    };
+                };
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/workspaces/{workspaceId}/analytics/overview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: {
+            parameters: {
+                query?: {
+                    from?: string;
+                    to?: string;
+                    timeZone?: string;
+                    accounts?: string;
+                };
+                header?: never;
+                path: {
+                    workspaceId: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            from: string;
+                            to: string;
+                            timeZone: string;
+                            previous: {
+                                from: string;
+                                to: string;
+                            };
+                            accounts: {
+                                accountId: string;
+                                provider: string;
+                                username: string;
+                            }[];
+                            totals: {
+                                posts: {
+                                    current: number | null;
+                                    previous: number | null;
+                                    change: number | null;
+                                    changePct: number | null;
+                                };
+                                likes: {
+                                    current: number | null;
+                                    previous: number | null;
+                                    change: number | null;
+                                    changePct: number | null;
+                                };
+                                reposts: {
+                                    current: number | null;
+                                    previous: number | null;
+                                    change: number | null;
+                                    changePct: number | null;
+                                };
+                                replies: {
+                                    current: number | null;
+                                    previous: number | null;
+                                    change: number | null;
+                                    changePct: number | null;
+                                };
+                                impressions: {
+                                    current: number | null;
+                                    previous: number | null;
+                                    change: number | null;
+                                    changePct: number | null;
+                                };
+                                engagement: {
+                                    current: number | null;
+                                    previous: number | null;
+                                    change: number | null;
+                                    changePct: number | null;
+                                };
+                            };
+                            networks: {
+                                provider: string;
+                                posts: {
+                                    current: number | null;
+                                    previous: number | null;
+                                    change: number | null;
+                                    changePct: number | null;
+                                };
+                                likes: {
+                                    current: number | null;
+                                    previous: number | null;
+                                    change: number | null;
+                                    changePct: number | null;
+                                };
+                                reposts: {
+                                    current: number | null;
+                                    previous: number | null;
+                                    change: number | null;
+                                    changePct: number | null;
+                                };
+                                replies: {
+                                    current: number | null;
+                                    previous: number | null;
+                                    change: number | null;
+                                    changePct: number | null;
+                                };
+                                impressions: {
+                                    current: number | null;
+                                    previous: number | null;
+                                    change: number | null;
+                                    changePct: number | null;
+                                };
+                                engagement: {
+                                    current: number | null;
+                                    previous: number | null;
+                                    change: number | null;
+                                    changePct: number | null;
+                                };
+                            }[];
+                            followers: {
+                                growth: {
+                                    current: number | null;
+                                    previous: number | null;
+                                    change: number | null;
+                                    changePct: number | null;
+                                };
+                                accounts: {
+                                    accountId: string;
+                                    provider: string;
+                                    first: number | null;
+                                    last: number | null;
+                                    growth: {
+                                        current: number | null;
+                                        previous: number | null;
+                                        change: number | null;
+                                        changePct: number | null;
+                                    };
+                                }[];
+                            };
+                            days: {
+                                date: string;
+                                posts: number;
+                                likes: number | null;
+                                reposts: number | null;
+                                replies: number | null;
+                                impressions: number | null;
+                                engagement: number | null;
                             }[];
                             /** Format: date-time */
                             generatedAt: string;

@@ -7,7 +7,7 @@
 import { sql, type AnyColumn, type SQL } from 'drizzle-orm';
 import { Invalid } from '../../domain/errors.ts';
 
-export type KeyKind = 'time' | 'uuid' | 'int' | 'text';
+export type KeyKind = 'time' | 'uuid' | 'int' | 'text' | 'date';
 type Columns = Record<string, readonly [AnyColumn | SQL, KeyKind]>;
 /** A decoded cursor: each ordering column's value, as text PostgreSQL reads back exactly. */
 export type Key<C extends Columns> = { [N in keyof C]: string };
@@ -15,7 +15,8 @@ export type Key<C extends Columns> = { [N in keyof C]: string };
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
 const INT = /^-?\d{1,18}$/;
-const CAST: Record<KeyKind, string> = { time: 'timestamptz', uuid: 'uuid', int: 'bigint', text: 'text' };
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
+const CAST: Record<KeyKind, string> = { time: 'timestamptz', uuid: 'uuid', int: 'bigint', text: 'text', date: 'date' };
 
 function valid(kind: KeyKind, v: unknown): v is string {
   if (typeof v !== 'string') return false;
@@ -23,6 +24,10 @@ function valid(kind: KeyKind, v: unknown): v is string {
     case 'uuid': return UUID.test(v);
     case 'int': return INT.test(v);
     case 'text': return v.length <= 1000 && !v.includes('\u0000');
+    case 'date': {
+      const d = new Date(`${v}T00:00:00Z`);
+      return DATE.test(v) && !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === v;
+    }
     case 'time': {
       if (!TIME.test(v)) return false;
       const ms = new Date(`${v.slice(0, 23)}Z`);

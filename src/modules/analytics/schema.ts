@@ -65,3 +65,45 @@ export const accountMetricsCollection = pgTable('account_metrics_collection', {
 }, (t) => [
   index('account_metrics_collection_due_idx').on(t.nextAt),
 ]);
+
+/**
+ * The latest figures of each target (its latest post_metrics row that carries figures), kept by the
+ * database trigger that also keeps account_post_rollups, so a late row (collected before the latest) changes
+ * nothing and a correction replaces the figures it corrects. No foreign key: the trigger on post_targets
+ * removes a target's row itself, after taking its figures out of the rollups.
+ */
+export const postMetricsLatest = pgTable('post_metrics_latest', {
+  targetId: uuid('target_id').primaryKey(),
+  rowId: bigint('row_id', { mode: 'number' }),
+  collectedAt: timestamp('collected_at', { withTimezone: true }),
+  likes: bigint('likes', { mode: 'number' }),
+  reposts: bigint('reposts', { mode: 'number' }),
+  replies: bigint('replies', { mode: 'number' }),
+  impressions: bigint('impressions', { mode: 'number' }),
+});
+
+/**
+ * Published posts of an account and their latest figures, summed per quarter hour of publishing (UTC). Every
+ * IANA zone's offset is a whole number of quarter hours, so a day in any zone, 23- and 25-hour days
+ * included, is exactly a run of these buckets. Each figure has its sum and how many posts report it (a sum
+ * over no reporting post is null, not 0). Kept by database triggers on post_targets and post_metrics, in the
+ * transaction that changes them (drizzle/0017_post_rollups.sql).
+ */
+export const accountPostRollups = pgTable('account_post_rollups', {
+  accountId: uuid('account_id').notNull().references(() => socialAccounts.id, { onDelete: 'cascade' }),
+  bucket: timestamp('bucket', { withTimezone: true }).notNull(),
+  workspaceId: uuid('workspace_id').notNull(),
+  provider: text('provider').notNull(),
+  posts: integer('posts').notNull().default(0),
+  likes: bigint('likes', { mode: 'number' }).notNull().default(0),
+  likesN: integer('likes_n').notNull().default(0),
+  reposts: bigint('reposts', { mode: 'number' }).notNull().default(0),
+  repostsN: integer('reposts_n').notNull().default(0),
+  replies: bigint('replies', { mode: 'number' }).notNull().default(0),
+  repliesN: integer('replies_n').notNull().default(0),
+  impressions: bigint('impressions', { mode: 'number' }).notNull().default(0),
+  impressionsN: integer('impressions_n').notNull().default(0),
+}, (t) => [
+  // An account's buckets over a period; the overview reads a set of accounts' periods.
+  primaryKey({ columns: [t.accountId, t.bucket] }),
+]);

@@ -419,9 +419,9 @@ const DAY_RE = /^\d{4}-\d{2}-\d{2}$/;
 /**
  * Checks and completes a range of days: the zone defaults to UTC, `to` to today in the zone, `from` to 29
  * days before `to` (30 days in all). Refuses, with the field named, a zone that is not IANA, a day that
- * does not exist, `to` before `from`, and more than MAX_RANGE_DAYS days.
+ * does not exist, `to` before `from`, and more than `maxDays` (MAX_RANGE_DAYS) days.
  */
-export function metricsRange(q: { from?: string | undefined; to?: string | undefined; timeZone?: string | undefined }, now: Date): MetricsRange {
+export function metricsRange(q: { from?: string | undefined; to?: string | undefined; timeZone?: string | undefined }, now: Date, maxDays = MAX_RANGE_DAYS): MetricsRange {
   const timeZone = q.timeZone ?? 'UTC';
   assertZone(timeZone, 'querystring.timeZone');
   const day = (value: string, field: string) => {
@@ -433,7 +433,7 @@ export function metricsRange(q: { from?: string | undefined; to?: string | undef
   const from = q.from !== undefined ? day(q.from, 'querystring.from') : to.minus({ days: 29 });
   const span = Math.round(to.diff(from, 'days').days) + 1;
   if (span < 1) throw new Invalid('VALIDATION_FAILED', `to (${to.toISODate()}) is before from (${from.toISODate()}).`, [{ field: 'querystring.to', message: 'before from' }]);
-  if (span > MAX_RANGE_DAYS) throw new Invalid('VALIDATION_FAILED', `The range is ${span} days; ask for at most ${MAX_RANGE_DAYS}.`, [{ field: 'querystring.from', message: 'range too long' }]);
+  if (span > maxDays) throw new Invalid('VALIDATION_FAILED', `The range is ${span} days; ask for at most ${maxDays}.`, [{ field: 'querystring.from', message: 'range too long' }]);
   const days = Array.from({ length: span }, (_, i) => from.plus({ days: i }).toFormat('yyyy-MM-dd'));
   return {
     from: days[0]!, to: days.at(-1)!, timeZone, days,

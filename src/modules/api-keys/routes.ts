@@ -16,7 +16,7 @@ export interface ApiKeyRouteDeps {
   workspaceAccess: WorkspaceAccessFactory;
 }
 
-const ScopeSchema = Type.Enum(Object.keys(SCOPES) as Scope[], { description: 'read, write or admin (see docs/PERMISSIONS.md)' });
+const ScopeSchema = Type.Enum(Object.keys(SCOPES) as Scope[], { description: 'read, write, admin or analytics:read (see docs/PERMISSIONS.md)' });
 const KeyParams = Type.Object({ workspaceId: Uuid('Workspace id'), keyId: Uuid('API key id') });
 
 const ApiKeyItem = Type.Object({
@@ -52,7 +52,7 @@ export const apiKeyRoutes: FastifyPluginAsyncTypebox<ApiKeyRouteDeps> = async (a
       params: WorkspaceParams,
       body: Type.Object({
         name: NameSchema('Key name'),
-        scopes: Type.Array(ScopeSchema, { minItems: 1, maxItems: 3, uniqueItems: true }),
+        scopes: Type.Array(ScopeSchema, { minItems: 1, maxItems: Object.keys(SCOPES).length, uniqueItems: true }),
       }, { additionalProperties: false }),
       response: { 201: CreatedKey, ...errors(400, 401, 403, 404, 429) },
     },

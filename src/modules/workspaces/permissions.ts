@@ -20,6 +20,7 @@ export const PERMISSIONS = {
   'inbox.read': ['owner', 'admin', 'editor', 'viewer'],
   'inbox.write': ['owner', 'admin', 'editor'],
   'inbox.approve': ['owner', 'admin'],
+  'analytics.read': ['owner', 'admin', 'editor', 'viewer'],
 } as const satisfies Record<string, readonly Role[]>;
 
 export type Permission = keyof typeof PERMISSIONS;
@@ -42,6 +43,7 @@ export const PERMISSION_DESCRIPTIONS: Record<Permission, string> = {
   'inbox.read': 'see the inbox: conversations, messages, notes, labels and saved replies',
   'inbox.write': 'act in the inbox: answer messages, like, hide or delete them, mark done, assign, label, add notes; manage labels and saved replies',
   'inbox.approve': 'approve or reject replies waiting for approval, and answer without approval',
+  'analytics.read': 'see analytics: accounts\' daily figures and the overview of a period',
 };
 
 export function can(role: Role, permission: Permission): boolean {
@@ -50,10 +52,12 @@ export function can(role: Role, permission: Permission): boolean {
 
 /** API key scopes, and the permissions each grants (never more than the role of the key's creator). */
 export const SCOPES = {
-  read: ['workspace.read', 'members.read', 'posts.read', 'accounts.read', 'inbox.read'],
-  write: ['workspace.read', 'members.read', 'posts.read', 'accounts.read', 'posts.write', 'inbox.read', 'inbox.write'],
+  read: ['workspace.read', 'members.read', 'posts.read', 'accounts.read', 'inbox.read', 'analytics.read'],
+  write: ['workspace.read', 'members.read', 'posts.read', 'accounts.read', 'posts.write', 'inbox.read', 'inbox.write', 'analytics.read'],
   admin: ['workspace.read', 'members.read', 'posts.read', 'accounts.read', 'posts.write', 'posts.approve', 'accounts.manage',
-    'members.manage', 'webhooks.manage', 'audit.read', 'workspace.rename', 'inbox.read', 'inbox.write', 'inbox.approve'],
+    'members.manage', 'webhooks.manage', 'audit.read', 'workspace.rename', 'inbox.read', 'inbox.write', 'inbox.approve', 'analytics.read'],
+  // Analytics alone, for a reporting tool that should read nothing else.
+  'analytics:read': ['workspace.read', 'analytics.read'],
 } as const satisfies Record<string, readonly Permission[]>;
 
 export type Scope = keyof typeof SCOPES;
