@@ -10,13 +10,14 @@
 // with threads_publish; threads and first comments are replies (reply_to_id). Media is downloaded by Meta from
 // MediaItem.publicUrl. No PKCE and no revocation endpoint are documented; the long-lived token itself is
 // refreshed (once 24 h old) into a new 60-day token.
+import { REPLIES, RECENT_DAYS, collectReplies, replyState, setHidden } from './threads/inbox.ts';
 import { postMetrics } from './post-metrics.ts';
 import {
   DEFAULT_POLL, PublishAttempts, anyPublished, appSecret, checkMedia, containersOf, dataOf, graphApi, insightValue, need, oldestMatch, permalinkOf, permanent,
   refreshLongLived, requirePublicUrls, searchFrom, tokenSetOf, unknownMarker, waitForContainer, type Params, type PollOptions,
 } from './meta-graph.ts';
 import {
-  ProviderError, type AccountRef, type AuthorizeRequest, type ConnectedIdentity, type ExchangeRequest, type PostMetrics, type Provider, type ProviderDeps,
+  ProviderError, type AccountRef, type FindReplyRequest, type InboxPage, type InboxPageRequest, type MessageActionRequest, type MessageState, type ReplyRequest, type AuthorizeRequest, type ConnectedIdentity, type ExchangeRequest, type PostMetrics, type Provider, type ProviderDeps,
   type ProviderMetadata, type PublishRequest, type PublishedPost, type TokenSet,
 } from './types.ts';
 
@@ -47,6 +48,16 @@ const meta: ProviderMetadata = {
   refreshTokenRotates: false,
   supportsRevocation: false, // no revocation endpoint is documented for Threads
   userSuppliedHost: false,
+  inbox: {
+    sources: [{
+      id: REPLIES, collects: ['replies'],
+      description: `GET /{threads-user-id}/threads of the last ${RECENT_DAYS} days, then GET /{threads-media-id}/conversation?reverse=true `
+        + '(https://developers.facebook.com/documentation/threads/reference/reply-management): replies at every depth under the profile\'s posts, hidden ones included; '
+        + 'polled (threads_read_replies). Mentions of the profile elsewhere are not collected.',
+    }],
+    // Hiding works on top-level replies only (and hides what is nested under them); no like or delete of others' replies.
+    actions: ['reply', 'hide', 'unhide'],
+  },
   limits: {
     // The contract has no "emoji = UTF-8 bytes" unit: utf16 is the closest for a composer, and publish()
     // checks the exact rule (threadsLength) before any call.
@@ -83,7 +94,7 @@ export function createThreads(deps: ProviderDeps, opts: ThreadsOptions = {}): Pr
     return { status: need(P, 'media_status', false, s.status), ...(typeof s.error_message === 'string' ? { detail: s.error_message } : {}) };
   });
 
-  return {
+  const provider: Provider = {
     meta,
 
     async authorizationUrl(req: AuthorizeRequest) {
@@ -211,5 +222,21 @@ export function createThreads(deps: ProviderDeps, opts: ThreadsOptions = {}): Pr
       const value = (name: string) => insightValue(data, name);
       return postMetrics({ likes: value('likes'), replies: value('replies'), reposts: value('reposts'), impressions: value('views') });
     },
+
+    collectInbox(account: AccountRef, req: InboxPageRequest): Promise<InboxPage> {
+      return collectReplies(g, account, req);
+    },
+
+    // A reply is a post with reply_to_id, published and reconciled as every Threads reply (threads_manage_replies).
+    reply(account: AccountRef, req: ReplyRequest): Promise<PublishedPost> {
+      return provider.publish(account, { text: req.text, media: [], replyTo: req.parentRemoteId, marker: req.marker });
+    },
+    findReply(account: AccountRef, req: FindReplyRequest): Promise<PublishedPost | null> {
+      return provider.findByMarker(account, req.marker, req.since);
+    },
+    hide: (account: AccountRef, req: MessageActionRequest) => setHidden(g, account, req, true),
+    unhide: (account: AccountRef, req: MessageActionRequest) => setHidden(g, account, req, false),
+    messageState: (account: AccountRef, req: MessageActionRequest): Promise<MessageState> => replyState(g, account, req),
   };
+  return provider;
 }

@@ -52,6 +52,8 @@ export const INBOX_READ_BUDGETS: Record<string, string> = {
   facebook: '30/300',
   // The same for Instagram: Instagram Business Use Case limits, reported per account in the same header.
   instagram: '30/300',
+  // Threads: the same shape of page (posts, then each one's conversation); its limits are per profile (X-App-Usage).
+  threads: '30/300',
 };
 
 /** The publishing defaults (PUBLISH_LEASE_SECONDS and the rest, src/config.ts), for a service built without settings. */

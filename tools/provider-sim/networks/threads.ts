@@ -4,6 +4,11 @@
 //                        GET  /access_token · /refresh_access_token   (th_exchange_token, th_refresh_token)
 //                        GET  /v1.0/me
 //                        POST /v1.0/{user-id}/threads          containers: TEXT | IMAGE | VIDEO | carousel items | CAROUSEL, reply_to_id
+//                        GET  /v1.0/{media-id}/conversation    every reply under a post, flattened, `reverse` (default true), paged
+//                        POST /v1.0/{reply-id}/manage_reply    hide=true|false (top-level replies only) → { success }
+// Replies are the profile's own (SimPosts answering something) and what people wrote (the shared SimInbox: items whose
+// userId is the profile and postId one of its posts; parentId the reply answered). The inbox reads (the profile's
+// threads, conversations) spend the inbox knobs: inboxRateLimitAfter, inboxExpireTokensAfter, inboxPageSize.
 //                        GET  /v1.0/{container-id}?fields=status,error_message
 //                        POST /v1.0/{user-id}/threads_publish  creation_id → { id } (the container must be FINISHED)
 //                        GET  /v1.0/{user-id}/threads · /replies · /threads_publishing_limit · /v1.0/{id}/insights · /v1.0/{id}
@@ -55,6 +60,71 @@ export function registerThreads(ctx: SimNetworkContext): void {
   };
   const recent = (uid: string, replies: boolean) => state.posts.filter((p) => p.userId === uid && !!p.replyTo === replies && Date.parse(p.createdAt) > Date.now() - DAY_MS);
   const shortcode = (id: string) => Buffer.from(id).toString('base64url');
+  interface SimReply { id: string; ownerId: string; rootId: string; parentId: string; username: string; own: boolean; text: string; createdAt: string; hidden: boolean }
+  /** The profile's post a reply is under, following what it answers. */
+  const rootOf = (id: string): string | undefined => {
+    for (let hops = 0, cur: string | undefined = id; cur && hops < 100; hops++) {
+      const p = state.posts.find((x) => x.id === cur);
+      if (p && !p.replyTo) return p.id;
+      if (p) { cur = p.replyTo; continue; }
+      const i = state.inbox.items.get(cur);
+      return i && !i.deleted && i.postId ? i.postId : undefined;
+    }
+    return undefined;
+  };
+  const allReplies = (): SimReply[] => {
+    const out: SimReply[] = [];
+    for (const i of state.inbox.items.values()) {
+      const root = i.postId ? state.posts.find((x) => x.id === i.postId && !x.replyTo && x.userId === i.userId) : undefined;
+      if (i.kind !== 'comment' || i.deleted || !root || (i.parentId && !rootOf(i.parentId))) continue;
+      out.push({ id: i.id, ownerId: i.userId, rootId: root.id, parentId: i.parentId ?? root.id, username: i.author.username, own: false, text: i.text, createdAt: i.createdAt, hidden: i.hidden });
+    }
+    for (const p of state.posts) {
+      const rootId = p.replyTo ? rootOf(p.replyTo) : undefined;
+      const root = rootId ? state.posts.find((x) => x.id === rootId) : undefined;
+      if (!root) continue;
+      out.push({ id: p.id, ownerId: root.userId, rootId: root.id, parentId: p.replyTo!, username: state.user(p.userId).username, own: p.userId === root.userId, text: p.text, createdAt: p.createdAt, hidden: false });
+    }
+    return out.sort((a, b) => Date.parse(a.createdAt) - Date.parse(b.createdAt));
+  };
+  const replyById = (id: string) => allReplies().find((r) => r.id === id);
+  const replyJson = (r: SimReply, fields: string | undefined) => pick({
+    id: r.id, text: r.text, username: r.username, permalink: ctx.url(`/t/${shortcode(r.id)}`), timestamp: graphTime(r.createdAt), media_type: 'TEXT_POST', is_reply: true,
+    replied_to: { id: r.parentId }, root_post: { id: r.rootId }, hide_status: r.hidden ? 'HIDDEN' : 'NOT_HUSHED', is_reply_owned_by_me: r.own,
+  }, fields, ['id']);
+  const cursorOf = (i: number) => Buffer.from(String(i)).toString('base64url');
+  const paged = <T>(req: FastifyRequest, params: Record<string, string>, list: T[], limit: number) => {
+    const from = params.after ? Number(Buffer.from(params.after, 'base64url').toString()) || 0 : 0;
+    const slice = list.slice(from, from + limit);
+    const more = from + limit < list.length;
+    const next = new URL(ctx.url(''));
+    next.pathname = req.url.split('?')[0]!;
+    if (more) {
+      for (const [k, v] of Object.entries(params)) if (k !== 'access_token' && k !== 'after') next.searchParams.set(k, v);
+      next.searchParams.set('after', cursorOf(from + limit));
+    }
+    return { slice, paging: { cursors: { before: cursorOf(from), after: cursorOf(from + slice.length) }, ...(more ? { next: next.toString() } : {}) } };
+  };
+  const inboxExpiry = () => {
+    const k = state.knobs;
+    if (k.inboxExpireTokensAfter === 0) {
+      k.inboxExpireTokensAfter = -1;
+      state.expireTokens();
+    } else if (k.inboxExpireTokensAfter > 0) {
+      k.inboxExpireTokensAfter--;
+    }
+  };
+  const inboxThrottled = (reply: FastifyReply): boolean => {
+    const k = state.knobs;
+    if (k.inboxRateLimitAfter === 0) {
+      k.inboxRateLimitAfter = -1;
+      const r = appLimit.rateLimited(k.retryAfterSeconds);
+      reply.status(r.status).headers(r.headers).send(r.body);
+      return true;
+    }
+    if (k.inboxRateLimitAfter > 0) k.inboxRateLimitAfter--;
+    return false;
+  };
   const postFields = (p: SimPost, fields: string | undefined) => {
     const c = getContainer(state, p.media[0] ?? '');
     return pick({
@@ -110,7 +180,7 @@ export function registerThreads(ctx: SimNetworkContext): void {
     if (uniqueLinks(text) > 5) return bad('THREADS_API__LINK_LIMIT_EXCEEDED: a post may contain at most 5 unique links');
     if (p.reply_to_id !== undefined) {
       if (!s.t.scope.includes('threads_manage_replies')) return sendGraphError(reply, 403, { message: '(#10) Application does not have permission for this action (threads_manage_replies)', code: 10 });
-      if (!state.posts.some((x) => x.id === p.reply_to_id)) return notFound(reply, p.reply_to_id);
+      if (!state.posts.some((x) => x.id === p.reply_to_id) && !replyById(p.reply_to_id)) return notFound(reply, p.reply_to_id);
     }
     const base: Omit<SimContainer, 'readsLeft' | 'mediaType'> = {
       id: state.nextId(), userId: uid, text: text || undefined, isCarouselItem: item, children: [], createdAt: Date.now(), params: p,
@@ -181,16 +251,49 @@ export function registerThreads(ctx: SimNetworkContext): void {
   });
 
   const list = (replies: boolean) => async (req: FastifyRequest, reply: FastifyReply) => {
+    if (!replies) inboxExpiry();
     const s = await start(req, reply);
     if (!s) return reply;
     const { uid } = req.params as { uid: string };
     if (!owner(reply, s.t, uid)) return reply;
+    if (!replies && inboxThrottled(reply)) return reply;
     const since = Number(s.params.since) * 1000 || 0;
     const until = Number(s.params.until) * 1000 || Infinity;
-    const limit = Math.min(100, Number(s.params.limit) || 25);
+    const limit = Math.min(100, Math.max(1, Number(s.params.limit) || 25), state.knobs.inboxPageSize);
     const items = state.posts.filter((p) => p.userId === uid && !!p.replyTo === replies && Date.parse(p.createdAt) >= since && Date.parse(p.createdAt) <= until).reverse();
-    return { data: items.slice(0, limit).map((p) => postFields(p, s.params.fields ?? 'id')), paging: { cursors: { before: 'QVFI', after: 'QVFI' } } };
+    const { slice, paging } = paged(req, s.params, items, limit);
+    return { data: slice.map((p) => postFields(p, s.params.fields ?? 'id')), paging };
   };
+
+  app.get('/:version/:id/conversation', async (req, reply) => {
+    inboxExpiry();
+    const s = await start(req, reply);
+    if (!s) return reply;
+    const { id } = req.params as { id: string };
+    const root = state.posts.find((x) => x.id === id && !x.replyTo);
+    if (!root || root.userId !== s.t.userId) return notFound(reply, id);
+    if (!s.t.scope.includes('threads_read_replies')) return sendGraphError(reply, 403, { message: '(#10) Application does not have permission for this action (threads_read_replies)', code: 10 });
+    if (inboxThrottled(reply)) return reply;
+    let list = allReplies().filter((r) => r.rootId === id);
+    if (s.params.reverse !== 'false') list = list.reverse();
+    const { slice, paging } = paged(req, s.params, list, Math.min(100, Math.max(1, Number(s.params.limit) || 25), state.knobs.inboxPageSize));
+    return { data: slice.map((r) => replyJson(r, s.params.fields)), paging };
+  });
+
+  app.post('/:version/:id/manage_reply', async (req, reply) => {
+    const s = await start(req, reply);
+    if (!s) return reply;
+    const { id } = req.params as { id: string };
+    const r = replyById(id);
+    if (!r || r.ownerId !== s.t.userId) return notFound(reply, id, 'post');
+    if (!s.t.scope.includes('threads_manage_replies')) return sendGraphError(reply, 403, { message: '(#10) Application does not have permission for this action (threads_manage_replies)', code: 10 });
+    if (await ctx.interfere(reply, appLimit)) return reply;
+    if (r.parentId !== r.rootId) return sendGraphError(reply, 400, { message: '(#100) Only a top-level reply can be hidden or unhidden', code: 100 });
+    if (r.own) return sendGraphError(reply, 400, { message: '(#100) The profile cannot hide its own reply', code: 100 });
+    state.inbox.change(r.id, { hidden: s.params.hide === 'true' || s.params.hide === '1' });
+    if (await ctx.maybeHang(reply)) return reply;
+    return { success: true };
+  });
   app.get('/:version/:uid/threads', list(false));
   app.get('/:version/:uid/replies', list(true));
 
@@ -233,6 +336,8 @@ export function registerThreads(ctx: SimNetworkContext): void {
       const status = readContainerStatus(state, c);
       return pick({ id: c.id, status, ...(status === 'ERROR' ? { error_message: c.error } : {}) }, s.params.fields, ['id', 'status']);
     }
+    const r = replyById(id);
+    if (r && !r.own) return r.ownerId === s.t.userId ? replyJson(r, s.params.fields) : notFound(reply, id);
     const p = state.posts.find((x) => x.id === id);
     if (p) return postFields(p, s.params.fields);
     return notFound(reply, id);
