@@ -25,8 +25,10 @@
 //   posts.ts        publishing a post or a reply, and a post's counts
 //   attempts.ts     what was sent under each marker (the send journal)
 //   reconcile.ts    finding a post again after an unknown outcome
+//   account.ts      the account's own counts (followers, following, posts)
 import type { Provider, ProviderDeps, ProviderMetadata } from './types.ts';
 import { xApi } from './x/api.ts';
+import { accountCounts } from './x/account.ts';
 import { xAttempts } from './x/attempts.ts';
 import { xIdentities } from './x/identities.ts';
 import { xOAuth } from './x/oauth.ts';
@@ -56,6 +58,7 @@ const meta: ProviderMetadata = {
       maxImageBytes: 5 * MB, maxVideoBytes: 512 * MB, maxVideoSeconds: 140, mixing: false, required: false,
     },
   },
+  accountMetrics: { fields: ['followers', 'following', 'posts'], historyDays: 0, docs: 'https://docs.x.com/x-api/users/get-my-user' },
 };
 
 export function createX(deps: ProviderDeps): Provider {
@@ -77,5 +80,6 @@ export function createX(deps: ProviderDeps): Provider {
     publish: (account, post) => publishPost(api, attempts, account, post),
     findByMarker: (account, marker, since) => findByMarker(api, attempts, account, marker, since),
     metrics: (account, remoteId) => postFigures(api, account, remoteId),
+    accountMetrics: (account) => accountCounts(api, account),
   };
 }

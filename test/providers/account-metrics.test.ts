@@ -7,6 +7,8 @@ import { harness, authorize, type Harness } from './harness.ts';
 import { createSandbox } from '../../src/providers/sandbox.ts';
 import { createMastodon } from '../../src/providers/mastodon.ts';
 import { createBluesky } from '../../src/providers/bluesky.ts';
+import { createX } from '../../src/providers/x.ts';
+import { REDIRECT } from './harness.ts';
 import { ProviderError, type AccountRef, type Provider } from '../../src/providers/types.ts';
 import { simAudience, simDayInsights } from '../../tools/provider-sim/core.ts';
 import { blueskyAccount } from '../../tools/provider-sim/networks/bluesky.ts';
@@ -171,5 +173,44 @@ describe('bluesky', () => {
     } finally {
       h.sim.state('bluesky').knobs.profileCountsOmitted = false;
     }
+  });
+});
+
+describe('x', () => {
+  let p: Provider;
+  const CLIENT = { clientId: 'allin-x-am', clientSecret: 'x-secret-am' };
+  before(() => {
+    h.sim.state('x').apps.set(CLIENT.clientId, { ...CLIENT, redirectUris: [REDIRECT], name: 'AllIN' });
+    p = createX({ http: h.http, settings: { ...CLIENT, baseUrls: { api: h.sim.base('x'), auth: h.sim.base('x') } } });
+  });
+
+  test('followers, following and posts from public_metrics; nothing else, no history; absent when not given', async () => {
+    assert.deepEqual(p.meta.accountMetrics?.fields, ['followers', 'following', 'posts']);
+    assert.equal(p.meta.accountMetrics?.historyDays, 0);
+    const { tokens } = await authorize(p, { loginHint: 'am-x' });
+    const [id] = await p.identities(tokens);
+    const account: AccountRef = { externalId: id!.externalId, username: id!.username, tokens, data: {} };
+    await p.publish(account, { text: 'counted', media: [], marker: 'am-x-1' });
+    let answer!: Awaited<ReturnType<NonNullable<Provider['accountMetrics']>>>;
+    await followersAround('am-x', async () => {
+      answer = await p.accountMetrics!(account, { insights: true });
+      return answer.now.followers;
+    });
+    assert.equal(answer.now.following, simAudience('am-x', Date.now()).following);
+    assert.equal(answer.now.posts, 1);
+    assert.deepEqual(Object.keys(answer.now).sort(), ['followers', 'following', 'posts']);
+    assert.deepEqual(answer.days, []);
+    h.sim.state('x').knobs.profileCountsOmitted = true;
+    try {
+      assert.deepEqual((await p.accountMetrics!(account, { insights: true })).now, {});
+    } finally {
+      h.sim.state('x').knobs.profileCountsOmitted = false;
+    }
+  });
+
+  test('a token X refuses is an expired session, not a refusal of the figures', async () => {
+    const { tokens } = await authorize(p, { loginHint: 'am-x-2' });
+    h.sim.state('x').tokens.get(tokens.accessToken)!.revoked = true;
+    await assert.rejects(p.accountMetrics!({ externalId: 'x', username: 'x', tokens, data: {} }, { insights: true }), (e: unknown) => e instanceof ProviderError && e.kind === 'auth_expired');
   });
 });

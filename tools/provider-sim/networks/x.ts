@@ -4,7 +4,8 @@
 //   POST /2/oauth2/token                     authorization_code | refresh_token, form-encoded; HTTP Basic for a registered
 //                                            confidential app (state.apps), client_id in the form otherwise
 //   POST /2/oauth2/revoke                    token=…&token_type_hint=…
-//   GET  /2/users/me                         { data: { id, name, username, profile_image_url, verified, verified_type } }
+//   GET  /2/users/me                         { data: { id, name, username, profile_image_url, verified, verified_type } }, and
+//                                            public_metrics { followers_count, following_count, tweet_count } when user.fields asks
 //   POST /2/tweets                           { text, media?: { media_ids }, reply?: { in_reply_to_tweet_id } } → 201 { data }
 //   GET  /2/tweets/:id                       { data: { id, text, public_metrics? } }, or 200 { errors } when unknown
 //   GET  /2/users/:id/tweets                 the user's posts, newest first (max_results, pagination_token, start_time,
@@ -24,7 +25,7 @@
 import { createHash } from 'node:crypto';
 import twitter from 'twitter-text';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { ErrorStyle, SimNetworkContext, SimPost, SimToken } from '../core.ts';
+import { simAudience, type ErrorStyle, type SimNetworkContext, type SimPost, type SimToken } from '../core.ts';
 
 const problem = (status: number, title: string, detail: string, type = 'about:blank') => ({ title, detail, type, status });
 
@@ -199,7 +200,12 @@ export function registerX(ctx: SimNetworkContext): void {
     if (await ctx.interfere(reply, style)) return reply;
     const u = state.user(t.userId);
     const id = numericId(u.id);
-    return { data: { id, name: u.name, username: u.username, profile_image_url: ctx.url(`/profile_images/${id}/avatar_normal.jpg`), verified: false, verified_type: 'none' } };
+    // public_metrics comes only when user.fields asks for it, as on X.
+    const fields = String((req.query as Record<string, unknown>)['user.fields'] ?? '').split(',');
+    const a = simAudience(u.id, Date.now());
+    const metrics = fields.includes('public_metrics') && !state.knobs.profileCountsOmitted
+      ? { public_metrics: { followers_count: a.followers, following_count: a.following, tweet_count: state.posts.filter((p) => p.userId === t.userId).length, listed_count: 0 } } : {};
+    return { data: { id, name: u.name, username: u.username, profile_image_url: ctx.url(`/profile_images/${id}/avatar_normal.jpg`), verified: false, verified_type: 'none', ...metrics } };
   });
 
   app.post('/2/tweets', async (req, reply) => {
