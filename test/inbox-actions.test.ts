@@ -7,9 +7,10 @@ import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { eq, sql } from 'drizzle-orm';
 import { startTestApp, type TestApp } from './support/app.ts';
-import { connectSandbox, eventually, simKnobs, simSay } from './support/social.ts';
+import { simKnobs } from './support/social.ts';
+import { findMessage, sandboxInbox, settledReply, simInbox, type SandboxInbox } from './support/inbox.ts';
 import { member, newWorkspace, ok, person, type Person } from './support/fixtures.ts';
-import { inboxCollectionCursors, inboxReplies, inboxReplyAttempts } from '../src/modules/inbox/schema.ts';
+import { inboxReplies, inboxReplyAttempts } from '../src/modules/inbox/schema.ts';
 import { webhookDeliveries } from '../src/modules/webhooks/schema.ts';
 import { actionMarkerOf } from '../src/modules/inbox/reply-sender.ts';
 
@@ -18,72 +19,39 @@ let owner: Person;
 let editor: Person;
 let viewer: Person;
 let ws: string;
-let account: { id: string; simUser: string };
-let postRemoteId = '';
+let account: SandboxInbox;
 const sim = () => t.running.simulatorUrl!;
-const inbox = () => t.running.services.inbox;
 const db = () => t.running.services.db;
 const base = (workspace = ws) => `/api/workspaces/${workspace}/inbox`;
 
-interface SimItem { id: string; parentId: string | null; text: string; deleted: boolean; hidden: boolean; liked: boolean; author: { id: string } }
-const simItem = async (id: string): Promise<SimItem> => ((await (await fetch(`${sim()}/_sim/sandbox/inbox`)).json()) as { items: SimItem[] }).items.find((i) => i.id === id)!;
+const simItem = async (id: string) => (await simInbox(t)).find((i) => i.id === id)!;
 const actionEvents = async (actionId: string) => (await db().select().from(webhookDeliveries))
   .filter((d) => d.event.startsWith('inbox.action.') && (d.payload as { data?: { actionId?: string } }).data?.actionId === actionId)
   .map((d) => ({ event: d.event, data: (d.payload as { data: Record<string, unknown> }).data }));
 
-async function collect(): Promise<void> {
-  await db().update(inboxCollectionCursors).set({ nextPollAt: sql`now()` }).where(eq(inboxCollectionCursors.accountId, account.id));
-  await eventually(async () => (await inbox().collector.run(account.id, 'inbox')) === 'collected', 10_000, 'a collection run');
-}
-
 interface Msg { id: string; remoteId: string; liked: boolean; hidden: boolean; deleted: boolean; text: string; direction: string }
 
 /** A message the network sent (a comment on the account's post, or a mention), collected. */
-async function said(text: string, kind: 'comment' | 'mention' = 'comment'): Promise<{ conversationId: string; message: Msg }> {
-  const s = await simSay(sim(), { user: account.simUser, kind, ...(kind === 'comment' ? { postId: postRemoteId } : {}), text, author: { id: 'fan', username: 'fan', name: 'A Fan' } });
-  await collect();
-  return find(s.id);
-}
-
-async function find(remoteId: string): Promise<{ conversationId: string; message: Msg }> {
-  const list = await ok(t, 'GET', `${base()}/conversations?limit=100`, owner.token);
-  for (const c of list.conversations) {
-    const view = await ok(t, 'GET', `${base()}/conversations/${c.id}`, viewer.token);
-    const m = view.messages.find((x: Msg) => x.remoteId === remoteId);
-    if (m) return { conversationId: c.id, message: m };
-  }
-  throw new Error(`message ${remoteId} is not in the inbox`);
-}
+const said = (text: string, kind: 'comment' | 'mention' = 'comment') => account.said<Msg>(text, kind);
+const find = (remoteId: string) => findMessage<Msg>(t, ws, viewer.token, remoteId);
 
 async function act(messageId: string, action: string, token = editor.token) {
   return t.call('POST', `${base()}/messages/${messageId}/${action}`, { token });
 }
 
-async function settled(actionId: string, states = ['done', 'failed', 'unknown']) {
-  return eventually(async () => {
-    const r = await ok(t, 'GET', `${base()}/actions/${actionId}`, viewer.token);
-    return states.includes(r.state) ? r : undefined;
-  }, 30_000, `the action to be ${states.join(' or ')}`);
-}
+const settled = (actionId: string, states = ['done', 'failed', 'unknown']) => settledReply(t, `${base()}/actions/${actionId}`, viewer.token, states);
 
 before(async () => {
   t = await startTestApp({
     INBOX_POLL_INTERVAL_SECONDS: '3600', INBOX_SCHEDULE_INTERVAL_MS: '3600000', PUBLISH_BACKOFF_BASE_MS: '200', PUBLISH_BACKOFF_MAX_MS: '1000',
     PUBLISH_MAX_ATTEMPTS: '4', SOCIAL_API_TIMEOUT_MS: '1500', PUBLISH_LEASE_SECONDS: '5', PUBLISH_SWEEP_INTERVAL_MS: '500',
   }, 'start');
-  await simKnobs(sim(), 'sandbox', { inboxRatePerMinute: 0 });
   owner = await person(t, { name: 'Olivia Owner' });
   ws = await newWorkspace(t, owner, 'Shop');
   editor = await member(t, ws, owner, 'editor');
   viewer = await member(t, ws, owner, 'viewer');
-  account = { id: await connectSandbox(t, owner.token, ws, 'shop'), simUser: 'shop' };
-  await inbox().scheduler.ensureCursors();
+  account = await sandboxInbox(t, ws, owner, { postText: 'Autumn sale' });
   await ok(t, 'POST', `/api/workspaces/${ws}/webhooks`, owner.token, { url: 'https://hook.invalid/inbox', events: ['inbox.action.done', 'inbox.action.failed', 'inbox.action.unknown'] }, 201);
-  const p = await ok(t, 'POST', `/api/workspaces/${ws}/posts`, owner.token, { text: 'Autumn sale', targets: [{ accountId: account.id }], schedule: { now: true } }, 201);
-  postRemoteId = await eventually(async () => {
-    const r = await t.call('GET', `/api/workspaces/${ws}/posts/${p.id}`, { token: owner.token });
-    return r.body.targets?.[0]?.state === 'published' ? r.body.targets[0].remoteId as string : undefined;
-  }, 30_000, 'the post to be published');
 });
 after(() => t.stop());
 
@@ -123,7 +91,7 @@ describe('the API', () => {
     assert.equal((await simItem(message.remoteId)).hidden, true);
     assert.equal((await find(message.remoteId)).message.hidden, true);
     // Collection brings the same state back: nothing changes.
-    await collect();
+    await account.collect();
     assert.equal((await find(message.remoteId)).message.hidden, true);
     const s = await ok(t, 'POST', `${base()}/messages/${message.id}/unhide`, editor.token, undefined, 202);
     assert.equal((await settled(s.id)).state, 'done');
@@ -269,7 +237,7 @@ describe('exactly once', () => {
     await db().transaction(async (tx) => {
       await tx.insert(inboxReplies).values({
         id: actionId, workspaceId: ws, accountId: account.id, conversationId, provider: 'sandbox', kind: 'delete', messageId: message.id,
-        parentRemoteId: 'gone-999', rootRemoteId: postRemoteId, authorId: editor.id, text: '',
+        parentRemoteId: 'gone-999', rootRemoteId: account.post.remoteId, authorId: editor.id, text: '',
         state: 'sending', attempts: 1, workerId: 'dead:2', leaseUntil: new Date(Date.now() - 1000),
       });
       await tx.insert(inboxReplyAttempts).values({ replyId: actionId, marker: actionMarkerOf(actionId), workerId: 'dead' });

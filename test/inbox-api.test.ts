@@ -5,12 +5,12 @@
 // scopes), and the attack: a member of workspace A can neither read, change nor learn of B's conversations.
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { and, eq, sql } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import { startTestApp, type TestApp } from './support/app.ts';
-import { connectSandbox, eventually, simKnobs, simSay } from './support/social.ts';
+import { simSay } from './support/social.ts';
+import { sandboxInbox, type SandboxInbox } from './support/inbox.ts';
 import { member, newWorkspace, ok, person, type Person } from './support/fixtures.ts';
 import { auditLog } from '../src/modules/audit/schema.ts';
-import { inboxCollectionCursors } from '../src/modules/inbox/schema.ts';
 import { webhookDeliveries } from '../src/modules/webhooks/schema.ts';
 import { InboxService } from '../src/modules/inbox/index.ts';
 import { quietLogger } from './support/env.ts';
@@ -20,51 +20,28 @@ let owner: Person;
 let editor: Person;
 let viewer: Person;
 let ws: string;
-let account: { id: string; simUser: string };
-let post: { postId: string; targetId: string; remoteId: string };
+let account: SandboxInbox;
+let post: SandboxInbox['post'];
 /** Conversations by what they are, in workspace A. */
 const c = { thread: '', german: '', colours: '' };
 const sim = () => t.running.simulatorUrl!;
-const inbox = () => t.running.services.inbox;
 const base = (workspace = ws) => `/api/workspaces/${workspace}/inbox`;
-
-async function connect(workspace: string, by: Person, simUser: string) {
-  const id = await connectSandbox(t, by.token, workspace, simUser);
-  await inbox().scheduler.ensureCursors();
-  return { id, simUser };
-}
-
-/** Collects the account's inbox now, as its next poll would. */
-async function collect(accountId: string): Promise<void> {
-  await t.running.services.db.update(inboxCollectionCursors).set({ nextPollAt: sql`now()` }).where(eq(inboxCollectionCursors.accountId, accountId));
-  await eventually(async () => (await inbox().collector.run(accountId, 'inbox')) === 'collected', 10_000, 'a collection run');
-}
-
-async function publish(workspace: string, by: Person, accountId: string, text: string) {
-  const r = await ok(t, 'POST', `/api/workspaces/${workspace}/posts`, by.token, { text, targets: [{ accountId }], schedule: { now: true } }, 201);
-  const target = await eventually(async () => {
-    const p = await t.call('GET', `/api/workspaces/${workspace}/posts/${r.id}`, { token: by.token });
-    return p.body.targets?.[0]?.state === 'published' ? p.body.targets[0] : undefined;
-  }, 30_000, 'the post to be published');
-  return { postId: r.id as string, targetId: target.id as string, remoteId: target.remoteId as string };
-}
 
 const minutesAgo = (n: number) => new Date(Date.now() - n * 60_000).toISOString();
 
 before(async () => {
   t = await startTestApp({ INBOX_POLL_INTERVAL_SECONDS: '3600', INBOX_SCHEDULE_INTERVAL_MS: '3600000' }, 'start');
-  await simKnobs(sim(), 'sandbox', { inboxRatePerMinute: 0 });
   owner = await person(t, { name: 'Olivia Owner' });
   ws = await newWorkspace(t, owner, 'Shop');
   editor = await member(t, ws, owner, 'editor');
   viewer = await member(t, ws, owner, 'viewer');
-  account = await connect(ws, owner, 'shop');
-  post = await publish(ws, owner, account.id, 'Our spring collection is here');
+  account = await sandboxInbox(t, ws, owner, { postText: 'Our spring collection is here' });
+  post = account.post;
   const q = await simSay(sim(), { user: account.simUser, postId: post.remoteId, text: 'Can I get a refund for my order?', lang: 'en', createdAt: minutesAgo(50), author: { id: 'ada', username: 'ada.l', name: 'Ada Lovelace' } });
   await simSay(sim(), { user: account.simUser, postId: post.remoteId, parentId: q.id, text: 'Same question here', lang: 'en', createdAt: minutesAgo(40), author: { id: 'bob', username: 'bob', name: 'Bob' } });
   await simSay(sim(), { user: account.simUser, kind: 'mention', text: '@shop Die Lieferungen kommen immer pünktlich', lang: 'de', createdAt: minutesAgo(30), author: { id: 'klaus', username: 'klaus', name: 'Klaus' } });
   await simSay(sim(), { user: account.simUser, kind: 'mention', text: '@shop love the colours', lang: 'en', createdAt: minutesAgo(20), author: { id: 'cy', username: 'cy', name: 'Cy' } });
-  await collect(account.id);
+  await account.collect();
   const list = await ok(t, 'GET', `${base()}/conversations?limit=100`, owner.token);
   for (const conv of list.conversations) {
     if (conv.kind === 'post_thread') c.thread = conv.id;
@@ -178,7 +155,7 @@ describe('read state', () => {
     // Made an hour ago on the network, collected only now.
     const first = await ok(t, 'GET', `${base()}/conversations/${c.colours}`, editor.token);
     await simSay(sim(), { user: account.simUser, kind: 'comment', postId: first.root.remoteId, parentId: first.root.remoteId, text: 'late to the party', createdAt: minutesAgo(60) });
-    await collect(account.id);
+    await account.collect();
     assert.equal(await unread(editor), true);
     await ok(t, 'POST', `${base()}/conversations/${c.colours}/read`, editor.token, undefined, 204);
     await ok(t, 'DELETE', `${base()}/conversations/${c.colours}/read`, editor.token, undefined, 204);
@@ -241,7 +218,7 @@ describe('triage', () => {
     assert.equal((await ok(t, 'GET', `${base()}/labels?limit=1&cursor=${pages.nextCursor}`, viewer.token)).labels[0].name, 'Very urgent');
     // A new message moves the conversation to the top of its label's list too.
     await simSay(sim(), { user: account.simUser, postId: post.remoteId, text: 'any news?' });
-    await collect(account.id);
+    await account.collect();
     const spare = await ok(t, 'POST', `${base()}/labels`, editor.token, { name: 'spare' }, 201);
     await ok(t, 'PATCH', `${base()}/conversations/${c.german}`, editor.token, { addLabelIds: [urgent.id, spare.id] });
     assert.deepEqual((await ok(t, 'GET', `${base()}/conversations?labelId=${urgent.id}`, viewer.token)).conversations.map((x: { id: string }) => x.id), [c.thread, c.german]);
@@ -346,10 +323,9 @@ describe('another workspace\'s conversations: 404, and nothing learned', () => {
   before(async () => {
     outsider = await person(t);
     wsB = await newWorkspace(t, outsider, 'Rival');
-    const acc = await connect(wsB, outsider, 'rival');
-    const p = await publish(wsB, outsider, acc.id, 'Rival launch');
-    await simSay(sim(), { user: acc.simUser, postId: p.remoteId, text: 'secret refund plans for rival' });
-    await collect(acc.id);
+    const acc = await sandboxInbox(t, wsB, outsider, { simUser: 'rival', postText: 'Rival launch' });
+    await simSay(sim(), { user: acc.simUser, postId: acc.post.remoteId, text: 'secret refund plans for rival' });
+    await acc.collect();
     theirs = (await ok(t, 'GET', `${base(wsB)}/conversations`, outsider.token)).conversations[0].id;
     theirLabel = (await ok(t, 'POST', `${base(wsB)}/labels`, outsider.token, { name: 'rival-label' }, 201)).id;
     theirReply = (await ok(t, 'POST', `${base(wsB)}/saved-replies`, outsider.token, { name: 'rival-reply', text: 'hi' }, 201)).id;

@@ -4,11 +4,9 @@
 // member, replies sent at the same moment both kept, attributed and published once each.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { eq, sql } from 'drizzle-orm';
 import { startTestApp, type TestApp } from './support/app.ts';
-import { connectSandbox, eventually, simKnobs, simSay } from './support/social.ts';
+import { sandboxInbox, settledReply, type SandboxInbox } from './support/inbox.ts';
 import { member, newWorkspace, ok, person, type Person } from './support/fixtures.ts';
-import { inboxCollectionCursors } from '../src/modules/inbox/schema.ts';
 import { PRESENCE_TTL_MS } from '../src/modules/inbox/presence.ts';
 
 let t: TestApp;
@@ -17,58 +15,28 @@ let ana: Person;
 let ben: Person;
 let viewer: Person;
 let ws: string;
-let account: { id: string; simUser: string };
-let postRemoteId = '';
-const sim = () => t.running.simulatorUrl!;
-const inbox = () => t.running.services.inbox;
-const db = () => t.running.services.db;
+let box: SandboxInbox;
 const base = (workspace = ws) => `/api/workspaces/${workspace}/inbox`;
 
-interface SimItem { id: string; parentId: string | null; text: string; author: { id: string } }
-const answersUnder = async (parentId: string) => ((await (await fetch(`${sim()}/_sim/sandbox/inbox`)).json()) as { items: SimItem[] }).items
-  .filter((i) => i.parentId === parentId && i.author.id === account.simUser);
 interface View { replying: { userId: string; name: string; messageId: string | null }[]; replies: { id: string; messageId: string; text: string; state: string; author: { id: string } }[] }
 const view = (conversationId: string, who: Person): Promise<View> => ok(t, 'GET', `${base()}/conversations/${conversationId}`, who.token);
 const replying = async (conversationId: string, who: Person) => (await view(conversationId, who)).replying.map((r) => r.userId);
 
-async function comment(text: string): Promise<{ conversationId: string; messageId: string; remoteId: string }> {
-  const said = await simSay(sim(), { user: account.simUser, postId: postRemoteId, text, author: { id: 'fan', username: 'fan', name: 'A Fan' } });
-  await db().update(inboxCollectionCursors).set({ nextPollAt: sql`now()` }).where(eq(inboxCollectionCursors.accountId, account.id));
-  await eventually(async () => (await inbox().collector.run(account.id, 'inbox')) === 'collected', 10_000, 'a collection run');
-  const list = await ok(t, 'GET', `${base()}/conversations?limit=100`, owner.token);
-  for (const c of list.conversations) {
-    const v = await ok(t, 'GET', `${base()}/conversations/${c.id}`, owner.token);
-    const m = v.messages.find((x: { remoteId: string }) => x.remoteId === said.id);
-    if (m) return { conversationId: c.id, messageId: m.id, remoteId: said.id };
-  }
-  throw new Error(`comment ${said.id} was not collected`);
-}
-
-const published = (conversationId: string, replyId: string) => eventually(async () => {
-  const r = await ok(t, 'GET', `${base()}/conversations/${conversationId}/replies/${replyId}`, viewer.token);
-  return ['published', 'failed', 'unknown'].includes(r.state) ? r : undefined;
-}, 30_000, 'the reply to be sent');
+const published = (conversationId: string, replyId: string) => settledReply(t, `${base()}/conversations/${conversationId}/replies/${replyId}`, viewer.token);
 
 before(async () => {
   t = await startTestApp({ INBOX_POLL_INTERVAL_SECONDS: '3600', INBOX_SCHEDULE_INTERVAL_MS: '3600000' }, 'start');
-  await simKnobs(sim(), 'sandbox', { inboxRatePerMinute: 0 });
   owner = await person(t, { name: 'Olivia Owner' });
   ws = await newWorkspace(t, owner, 'Shop');
   ana = await member(t, ws, owner, 'editor');
   ben = await member(t, ws, owner, 'editor');
   viewer = await member(t, ws, owner, 'viewer');
-  account = { id: await connectSandbox(t, owner.token, ws, 'shop'), simUser: 'shop' };
-  await inbox().scheduler.ensureCursors();
-  const p = await ok(t, 'POST', `/api/workspaces/${ws}/posts`, owner.token, { text: 'Summer hours', targets: [{ accountId: account.id }], schedule: { now: true } }, 201);
-  postRemoteId = await eventually(async () => {
-    const r = await t.call('GET', `/api/workspaces/${ws}/posts/${p.id}`, { token: owner.token });
-    return r.body.targets?.[0]?.state === 'published' ? r.body.targets[0].remoteId as string : undefined;
-  }, 30_000, 'the post to be published');
+  box = await sandboxInbox(t, ws, owner, { postText: 'Summer hours' });
 });
 after(() => t.stop());
 
 test('two members answering the same comment at once: each sees the other replying and the other\'s reply before sending; both replies are kept and attributed', async () => {
-  const c = await comment('Are you open on Sunday?');
+  const c = await box.comment('Are you open on Sunday?');
   // Both open the reply box on the same comment.
   await ok(t, 'PUT', `${base()}/conversations/${c.conversationId}/replying`, ana.token, { messageId: c.messageId }, 204);
   await ok(t, 'PUT', `${base()}/conversations/${c.conversationId}/replying`, ben.token, { messageId: c.messageId }, 204);
@@ -90,12 +58,12 @@ test('two members answering the same comment at once: each sees the other replyi
   assert.deepEqual(anaAfter.replies.map((r) => [r.id, r.author.id]), [[a.id, ana.id], [b.id, ben.id]], 'Ana sees Ben\'s reply, attributed to him');
   assert.deepEqual(anaAfter.replying, []);
   for (const r of [a, b]) assert.equal((await published(c.conversationId, r.id)).state, 'published');
-  const answers = await answersUnder(c.remoteId);
+  const answers = await box.answersUnder(c.remoteId);
   assert.deepEqual(answers.map((x) => x.text).sort(), ['And 12 to 4 on holidays.', 'Yes, 10 to 4.'], 'each published once');
 });
 
 test('replies sent at the very same moment: both kept, each attributed to its member, each published once', async () => {
-  const c = await comment('Do you deliver?');
+  const c = await box.comment('Do you deliver?');
   await Promise.all([ana, ben].map((m) => ok(t, 'PUT', `${base()}/conversations/${c.conversationId}/replying`, m.token, { messageId: c.messageId }, 204)));
   assert.deepEqual(await replying(c.conversationId, ana), [ben.id]);
   assert.deepEqual(await replying(c.conversationId, ben), [ana.id]);
@@ -108,11 +76,11 @@ test('replies sent at the very same moment: both kept, each attributed to its me
   assert.deepEqual(v.replies.filter((r) => r.messageId === c.messageId).map((r) => [r.id, r.author.id]).sort(), [[a.id, ana.id], [b.id, ben.id]].sort());
   assert.deepEqual(v.replying, []);
   for (const r of [a, b]) assert.equal((await published(c.conversationId, r.id)).state, 'published');
-  assert.equal((await answersUnder(c.remoteId)).length, 2);
+  assert.equal((await box.answersUnder(c.remoteId)).length, 2);
 });
 
 test('presence is short-lived and closes: a signal expires by itself, DELETE ends it, viewers cannot signal (403), another workspace gets 404', async () => {
-  const c = await comment('Anyone there?');
+  const c = await box.comment('Anyone there?');
   await ok(t, 'PUT', `${base()}/conversations/${c.conversationId}/replying`, ana.token, {}, 204);
   const ttl = await t.running.services.store.ttl(`inbox-replying:${c.conversationId}:${ana.id}`);
   assert.ok(ttl > 0 && ttl <= PRESENCE_TTL_MS, `expires by itself (ttl ${ttl})`);

@@ -7,9 +7,10 @@ import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { eq, sql } from 'drizzle-orm';
 import { startTestApp, type TestApp } from './support/app.ts';
-import { connectSandbox, eventually, simChange, simKnobs, simSay } from './support/social.ts';
+import { simChange, simKnobs, simSay } from './support/social.ts';
+import { sandboxInbox, settledReply, type SandboxInbox } from './support/inbox.ts';
 import { member, newWorkspace, ok, person, type Person } from './support/fixtures.ts';
-import { inboxCollectionCursors, inboxReplies, inboxReplyAttempts } from '../src/modules/inbox/schema.ts';
+import { inboxReplies, inboxReplyAttempts } from '../src/modules/inbox/schema.ts';
 import { webhookDeliveries } from '../src/modules/webhooks/schema.ts';
 import { replyMarkerOf } from '../src/modules/inbox/reply-sender.ts';
 
@@ -18,10 +19,8 @@ let owner: Person;
 let editor: Person;
 let viewer: Person;
 let ws: string;
-let account: { id: string; simUser: string };
-let postRemoteId = '';
+let account: SandboxInbox;
 const sim = () => t.running.simulatorUrl!;
-const inbox = () => t.running.services.inbox;
 const db = () => t.running.services.db;
 const base = (workspace = ws) => `/api/workspaces/${workspace}/inbox`;
 /** What the workspace's webhook was given to deliver about a reply (written with the reply's end). */
@@ -29,54 +28,21 @@ const replyEvents = async (replyId: string) => (await db().select().from(webhook
   .filter((d) => d.event.startsWith('inbox.reply.') && (d.payload as { data?: { replyId?: string } }).data?.replyId === replyId)
   .map((d) => ({ event: d.event, data: (d.payload as { data: Record<string, unknown> }).data }));
 
-interface SimItem { id: string; parentId: string | null; text: string; key?: string; author: { id: string } }
-const simItems = async (): Promise<SimItem[]> => ((await (await fetch(`${sim()}/_sim/sandbox/inbox`)).json()) as { items: SimItem[] }).items;
-/** What the account said on the network under `parentId`. */
-const answersUnder = async (parentId: string) => (await simItems()).filter((i) => i.parentId === parentId && i.author.id === account.simUser);
-
-async function collect(accountId: string): Promise<void> {
-  await db().update(inboxCollectionCursors).set({ nextPollAt: sql`now()` }).where(eq(inboxCollectionCursors.accountId, accountId));
-  await eventually(async () => (await inbox().collector.run(accountId, 'inbox')) === 'collected', 10_000, 'a collection run');
-}
-
-/** A new comment on the account's post, collected; its conversation and message ids. */
-async function comment(text: string): Promise<{ conversationId: string; messageId: string; remoteId: string }> {
-  const said = await simSay(sim(), { user: account.simUser, postId: postRemoteId, text, author: { id: 'fan', username: 'fan', name: 'A Fan' } });
-  await collect(account.id);
-  const list = await ok(t, 'GET', `${base()}/conversations?limit=100`, owner.token);
-  for (const c of list.conversations) {
-    const view = await ok(t, 'GET', `${base()}/conversations/${c.id}`, owner.token);
-    const m = view.messages.find((x: { remoteId: string }) => x.remoteId === said.id);
-    if (m) return { conversationId: c.id, messageId: m.id, remoteId: said.id };
-  }
-  throw new Error(`comment ${said.id} was not collected`);
-}
-
-async function waitForReply(conversationId: string, replyId: string, states = ['published', 'failed', 'unknown']) {
-  return eventually(async () => {
-    const r = await ok(t, 'GET', `${base()}/conversations/${conversationId}/replies/${replyId}`, viewer.token);
-    return states.includes(r.state) ? r : undefined;
-  }, 30_000, `the reply to be ${states.join(' or ')}`);
-}
+const comment = (text: string) => account.comment(text);
+const answersUnder = (parentId: string) => account.answersUnder(parentId);
+const waitForReply = (conversationId: string, replyId: string) => settledReply(t, `${base()}/conversations/${conversationId}/replies/${replyId}`, viewer.token);
 
 before(async () => {
   t = await startTestApp({
     INBOX_POLL_INTERVAL_SECONDS: '3600', INBOX_SCHEDULE_INTERVAL_MS: '3600000', PUBLISH_BACKOFF_BASE_MS: '200', PUBLISH_BACKOFF_MAX_MS: '1000',
     PUBLISH_MAX_ATTEMPTS: '4', SOCIAL_API_TIMEOUT_MS: '1500', PUBLISH_LEASE_SECONDS: '5', PUBLISH_SWEEP_INTERVAL_MS: '500',
   }, 'start');
-  await simKnobs(sim(), 'sandbox', { inboxRatePerMinute: 0 });
   owner = await person(t, { name: 'Olivia Owner' });
   ws = await newWorkspace(t, owner, 'Shop');
   editor = await member(t, ws, owner, 'editor');
   viewer = await member(t, ws, owner, 'viewer');
-  account = { id: await connectSandbox(t, owner.token, ws, 'shop'), simUser: 'shop' };
-  await inbox().scheduler.ensureCursors();
+  account = await sandboxInbox(t, ws, owner, { postText: 'Spring is here' });
   await ok(t, 'POST', `/api/workspaces/${ws}/webhooks`, owner.token, { url: 'https://hook.invalid/inbox', events: ['inbox.reply.published', 'inbox.reply.failed', 'inbox.reply.unknown'] }, 201);
-  const p = await ok(t, 'POST', `/api/workspaces/${ws}/posts`, owner.token, { text: 'Spring is here', targets: [{ accountId: account.id }], schedule: { now: true } }, 201);
-  postRemoteId = await eventually(async () => {
-    const r = await t.call('GET', `/api/workspaces/${ws}/posts/${p.id}`, { token: owner.token });
-    return r.body.targets?.[0]?.state === 'published' ? r.body.targets[0].remoteId as string : undefined;
-  }, 30_000, 'the post to be published');
 });
 after(() => t.stop());
 
@@ -110,7 +76,7 @@ describe('the API', () => {
     assert.equal(own[0].direction, 'outbound');
     assert.equal(own[0].parentRemoteId, c.remoteId);
     // The collected copy (the same id on the network) collapses with it.
-    await collect(account.id);
+    await account.collect();
     const again = await ok(t, 'GET', `${base()}/conversations/${c.conversationId}`, viewer.token);
     assert.equal(again.messages.filter((m: { remoteId: string }) => m.remoteId === done.remoteId).length, 1);
     assert.equal(again.messageCount, view.messageCount);
@@ -144,7 +110,7 @@ describe('the API', () => {
     assert.equal(denied.status, 403);
     // Comments on one post share its conversation: a mention is a conversation of its own.
     const mention = await simSay(sim(), { user: account.simUser, kind: 'mention', text: '@shop hello', author: { id: 'm1', username: 'm1' } });
-    await collect(account.id);
+    await account.collect();
     const list = await ok(t, 'GET', `${base()}/conversations?limit=100`, owner.token);
     const mentionConv = list.conversations.find((x: { root: { remoteId: string } }) => x.root.remoteId === mention.id);
     assert.ok(mentionConv);
@@ -238,7 +204,7 @@ describe('sending exactly once', () => {
     await db().transaction(async (tx) => {
       await tx.insert(inboxReplies).values({
         id: replyId, workspaceId: ws, accountId: account.id, conversationId: c.conversationId, provider: 'sandbox', messageId: c.messageId,
-        parentRemoteId: 'gone-999', rootRemoteId: postRemoteId, authorId: editor.id, text: 'Lost in the dark',
+        parentRemoteId: 'gone-999', rootRemoteId: account.post.remoteId, authorId: editor.id, text: 'Lost in the dark',
         state: 'sending', attempts: 1, workerId: 'dead:2', leaseUntil: new Date(Date.now() - 1000),
       });
       await tx.insert(inboxReplyAttempts).values({ replyId, marker: replyMarkerOf(replyId), workerId: 'dead' });
@@ -268,7 +234,7 @@ describe('sending exactly once', () => {
     assert.deepEqual(events.map((e) => e.event), ['inbox.reply.failed']);
     assert.match(String((events[0]!.data.error as { message: string }).message), /deleted by its author/);
     // Once collected, the deletion is known and the message cannot be answered.
-    await collect(account.id);
+    await account.collect();
     const again = await t.call('POST', `${base()}/conversations/${c.conversationId}/replies`, { token: editor.token, body: { messageId: c.messageId, text: 'Still?' } });
     assert.equal(again.status, 409);
     assert.equal(again.body.code, 'MESSAGE_DELETED');

@@ -4,11 +4,10 @@
 // goes at once; editors and viewers cannot approve (403), another workspace's member cannot learn of it (404).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { eq, sql } from 'drizzle-orm';
+import { sql } from 'drizzle-orm';
 import { startTestApp, type TestApp } from './support/app.ts';
-import { connectSandbox, eventually, simKnobs, simSay } from './support/social.ts';
+import { sandboxInbox, settledReply, type SandboxInbox } from './support/inbox.ts';
 import { member, newWorkspace, ok, person, type Person } from './support/fixtures.ts';
-import { inboxCollectionCursors } from '../src/modules/inbox/schema.ts';
 
 let t: TestApp;
 let owner: Person;
@@ -16,59 +15,30 @@ let admin: Person;
 let editor: Person;
 let viewer: Person;
 let ws: string;
-let account: { id: string; simUser: string };
-let postRemoteId = '';
-const sim = () => t.running.simulatorUrl!;
-const inbox = () => t.running.services.inbox;
+let box: SandboxInbox;
 const db = () => t.running.services.db;
 const base = (workspace = ws) => `/api/workspaces/${workspace}/inbox`;
 
-interface SimItem { id: string; parentId: string | null; text: string; author: { id: string } }
-const answersUnder = async (parentId: string) => ((await (await fetch(`${sim()}/_sim/sandbox/inbox`)).json()) as { items: SimItem[] }).items
-  .filter((i) => i.parentId === parentId && i.author.id === account.simUser);
 const jobOf = async (replyId: string) => (await db().execute(sql`select 1 from graphile_worker.jobs where key = ${`inbox-reply:${replyId}`}`)).rows.length;
 
-async function comment(text: string): Promise<{ conversationId: string; messageId: string; remoteId: string }> {
-  const said = await simSay(sim(), { user: account.simUser, postId: postRemoteId, text, author: { id: 'fan', username: 'fan', name: 'A Fan' } });
-  await db().update(inboxCollectionCursors).set({ nextPollAt: sql`now()` }).where(eq(inboxCollectionCursors.accountId, account.id));
-  await eventually(async () => (await inbox().collector.run(account.id, 'inbox')) === 'collected', 10_000, 'a collection run');
-  const list = await ok(t, 'GET', `${base()}/conversations?limit=100`, owner.token);
-  for (const c of list.conversations) {
-    const view = await ok(t, 'GET', `${base()}/conversations/${c.id}`, owner.token);
-    const m = view.messages.find((x: { remoteId: string }) => x.remoteId === said.id);
-    if (m) return { conversationId: c.id, messageId: m.id, remoteId: said.id };
-  }
-  throw new Error(`comment ${said.id} was not collected`);
-}
-
 const replyState = (conversationId: string, replyId: string) => ok(t, 'GET', `${base()}/conversations/${conversationId}/replies/${replyId}`, viewer.token);
-const published = (conversationId: string, replyId: string) => eventually(async () => {
-  const r = await replyState(conversationId, replyId);
-  return ['published', 'failed', 'unknown'].includes(r.state) ? r : undefined;
-}, 30_000, 'the reply to be sent');
+const published = (conversationId: string, replyId: string) => settledReply(t, `${base()}/conversations/${conversationId}/replies/${replyId}`, viewer.token);
 
 before(async () => {
   t = await startTestApp({ INBOX_POLL_INTERVAL_SECONDS: '3600', INBOX_SCHEDULE_INTERVAL_MS: '3600000' }, 'start');
-  await simKnobs(sim(), 'sandbox', { inboxRatePerMinute: 0 });
   owner = await person(t, { name: 'Olivia Owner' });
   ws = await newWorkspace(t, owner, 'Shop');
   admin = await member(t, ws, owner, 'admin');
   editor = await member(t, ws, owner, 'editor');
   viewer = await member(t, ws, owner, 'viewer');
-  account = { id: await connectSandbox(t, owner.token, ws, 'shop'), simUser: 'shop' };
-  await inbox().scheduler.ensureCursors();
-  const p = await ok(t, 'POST', `/api/workspaces/${ws}/posts`, owner.token, { text: 'New shoes', targets: [{ accountId: account.id }], schedule: { now: true } }, 201);
-  postRemoteId = await eventually(async () => {
-    const r = await t.call('GET', `/api/workspaces/${ws}/posts/${p.id}`, { token: owner.token });
-    return r.body.targets?.[0]?.state === 'published' ? r.body.targets[0].remoteId as string : undefined;
-  }, 30_000, 'the post to be published');
+  box = await sandboxInbox(t, ws, owner, { postText: 'New shoes' });
   const set = await ok(t, 'PATCH', `/api/workspaces/${ws}`, owner.token, { settings: { requireReplyApproval: true } });
   assert.equal(set.settings.requireReplyApproval, true);
 });
 after(() => t.stop());
 
 test('an editor\'s reply waits for approval: nothing sent, no job; approvers list it; approved, it is sent once and shows who approved it', async () => {
-  const c = await comment('Is this waterproof?');
+  const c = await box.comment('Is this waterproof?');
   const r = await ok(t, 'POST', `${base()}/conversations/${c.conversationId}/replies`, editor.token, { messageId: c.messageId, text: 'Yes, fully.' }, 202);
   assert.equal(r.state, 'pending_approval');
   assert.equal(r.review, null);
@@ -87,7 +57,7 @@ test('an editor\'s reply waits for approval: nothing sent, no job; approvers lis
   assert.equal(listed.conversationId, c.conversationId);
   assert.equal(listed.author.id, editor.id);
   assert.equal(listed.text, 'Yes, fully.');
-  assert.deepEqual(await answersUnder(c.remoteId), [], 'not sent while it waits');
+  assert.deepEqual(await box.answersUnder(c.remoteId), [], 'not sent while it waits');
 
   const approved = await ok(t, 'POST', `${base()}/replies/${r.id}/approve`, admin.token);
   assert.ok(['queued', 'sending', 'published'].includes(approved.state), approved.state);
@@ -96,7 +66,7 @@ test('an editor\'s reply waits for approval: nothing sent, no job; approvers lis
   const done = await published(c.conversationId, r.id);
   assert.equal(done.state, 'published', JSON.stringify(done));
   assert.equal(done.author.id, editor.id, 'still the editor\'s reply');
-  assert.equal((await answersUnder(c.remoteId)).length, 1);
+  assert.equal((await box.answersUnder(c.remoteId)).length, 1);
   const again = await t.call('POST', `${base()}/replies/${r.id}/approve`, { token: owner.token });
   assert.equal(again.status, 409);
   assert.equal(again.body.code, 'NOT_PENDING_APPROVAL');
@@ -104,7 +74,7 @@ test('an editor\'s reply waits for approval: nothing sent, no job; approvers lis
 });
 
 test('rejected with a reason: never sent, the reason shown to the team; it cannot be approved afterwards', async () => {
-  const c = await comment('Can I get a discount?');
+  const c = await box.comment('Can I get a discount?');
   const r = await ok(t, 'POST', `${base()}/conversations/${c.conversationId}/replies`, editor.token, { messageId: c.messageId, text: 'Sure, 90% off!' }, 202);
   const blank = await t.call('POST', `${base()}/replies/${r.id}/reject`, { token: owner.token, body: { reason: '   ' } });
   assert.equal(blank.status, 422);
@@ -118,11 +88,11 @@ test('rejected with a reason: never sent, the reason shown to the team; it canno
   assert.equal(late.status, 409);
   assert.equal(late.body.code, 'NOT_PENDING_APPROVAL');
   assert.equal(await jobOf(r.id), 0);
-  assert.deepEqual(await answersUnder(c.remoteId), []);
+  assert.deepEqual(await box.answersUnder(c.remoteId), []);
 });
 
 test('two approvers approving at the same moment: one wins, the reply is sent once', async () => {
-  const c = await comment('Two at once?');
+  const c = await box.comment('Two at once?');
   const r = await ok(t, 'POST', `${base()}/conversations/${c.conversationId}/replies`, editor.token, { messageId: c.messageId, text: 'Only once.' }, 202);
   const [a, b] = await Promise.all([
     t.call('POST', `${base()}/replies/${r.id}/approve`, { token: owner.token }),
@@ -130,11 +100,11 @@ test('two approvers approving at the same moment: one wins, the reply is sent on
   ]);
   assert.deepEqual([a.status, b.status].sort(), [200, 409], JSON.stringify([a.body, b.body]));
   assert.equal((await published(c.conversationId, r.id)).state, 'published');
-  assert.equal((await answersUnder(c.remoteId)).length, 1);
+  assert.equal((await box.answersUnder(c.remoteId)).length, 1);
 });
 
 test('an approver\'s own reply is sent at once; with the setting off, an editor\'s is too', async () => {
-  const c = await comment('Hello?');
+  const c = await box.comment('Hello?');
   const mine = await ok(t, 'POST', `${base()}/conversations/${c.conversationId}/replies`, admin.token, { messageId: c.messageId, text: 'Hi from the admin' }, 202);
   assert.notEqual(mine.state, 'pending_approval');
   assert.equal((await published(c.conversationId, mine.id)).state, 'published');
@@ -149,7 +119,7 @@ test('an approver\'s own reply is sent at once; with the setting off, an editor\
 });
 
 test('the attack: an owner of another workspace can neither list, approve nor reject A\'s waiting replies (404)', async () => {
-  const c = await comment('Secret');
+  const c = await box.comment('Secret');
   const r = await ok(t, 'POST', `${base()}/conversations/${c.conversationId}/replies`, editor.token, { messageId: c.messageId, text: 'Waiting' }, 202);
   const mallory = await person(t, { name: 'Mallory' });
   const wsB = await newWorkspace(t, mallory, 'Other');
