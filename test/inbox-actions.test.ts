@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { eq, sql } from 'drizzle-orm';
 import { startTestApp, type TestApp } from './support/app.ts';
 import { simKnobs } from './support/social.ts';
-import { findMessage, sandboxInbox, settledReply, simInbox, type SandboxInbox } from './support/inbox.ts';
+import { QUICK_SENDING, findMessage, sandboxInbox, settledReply, simInbox, type SandboxInbox } from './support/inbox.ts';
 import { member, newWorkspace, ok, person, type Person } from './support/fixtures.ts';
 import { inboxReplies, inboxReplyAttempts } from '../src/modules/inbox/schema.ts';
 import { webhookDeliveries } from '../src/modules/webhooks/schema.ts';
@@ -42,10 +42,7 @@ async function act(messageId: string, action: string, token = editor.token) {
 const settled = (actionId: string, states = ['done', 'failed', 'unknown']) => settledReply(t, `${base()}/actions/${actionId}`, viewer.token, states);
 
 before(async () => {
-  t = await startTestApp({
-    INBOX_POLL_INTERVAL_SECONDS: '3600', INBOX_SCHEDULE_INTERVAL_MS: '3600000', PUBLISH_BACKOFF_BASE_MS: '200', PUBLISH_BACKOFF_MAX_MS: '1000',
-    PUBLISH_MAX_ATTEMPTS: '4', SOCIAL_API_TIMEOUT_MS: '1500', PUBLISH_LEASE_SECONDS: '5', PUBLISH_SWEEP_INTERVAL_MS: '500',
-  }, 'start');
+  t = await startTestApp(QUICK_SENDING, 'start');
   owner = await person(t, { name: 'Olivia Owner' });
   ws = await newWorkspace(t, owner, 'Shop');
   editor = await member(t, ws, owner, 'editor');

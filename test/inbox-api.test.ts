@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { and, eq } from 'drizzle-orm';
 import { startTestApp, type TestApp } from './support/app.ts';
 import { simSay } from './support/social.ts';
-import { sandboxInbox, type SandboxInbox } from './support/inbox.ts';
+import { COLLECT_BY_HAND, sandboxInbox, type SandboxInbox } from './support/inbox.ts';
 import { member, newWorkspace, ok, person, type Person } from './support/fixtures.ts';
 import { auditLog } from '../src/modules/audit/schema.ts';
 import { webhookDeliveries } from '../src/modules/webhooks/schema.ts';
@@ -30,7 +30,7 @@ const base = (workspace = ws) => `/api/workspaces/${workspace}/inbox`;
 const minutesAgo = (n: number) => new Date(Date.now() - n * 60_000).toISOString();
 
 before(async () => {
-  t = await startTestApp({ INBOX_POLL_INTERVAL_SECONDS: '3600', INBOX_SCHEDULE_INTERVAL_MS: '3600000' }, 'start');
+  t = await startTestApp(COLLECT_BY_HAND, 'start');
   owner = await person(t, { name: 'Olivia Owner' });
   ws = await newWorkspace(t, owner, 'Shop');
   editor = await member(t, ws, owner, 'editor');

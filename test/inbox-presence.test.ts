@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestApp, type TestApp } from './support/app.ts';
-import { sandboxInbox, settledReply, type SandboxInbox } from './support/inbox.ts';
+import { COLLECT_BY_HAND, sandboxInbox, settledReply, type SandboxInbox } from './support/inbox.ts';
 import { member, newWorkspace, ok, person, type Person } from './support/fixtures.ts';
 import { PRESENCE_TTL_MS } from '../src/modules/inbox/presence.ts';
 
@@ -25,7 +25,7 @@ const replying = async (conversationId: string, who: Person) => (await view(conv
 const published = (conversationId: string, replyId: string) => settledReply(t, `${base()}/conversations/${conversationId}/replies/${replyId}`, viewer.token);
 
 before(async () => {
-  t = await startTestApp({ INBOX_POLL_INTERVAL_SECONDS: '3600', INBOX_SCHEDULE_INTERVAL_MS: '3600000' }, 'start');
+  t = await startTestApp(COLLECT_BY_HAND, 'start');
   owner = await person(t, { name: 'Olivia Owner' });
   ws = await newWorkspace(t, owner, 'Shop');
   ana = await member(t, ws, owner, 'editor');

@@ -7,6 +7,14 @@ import type { TestApp } from './app.ts';
 import { ok } from './fixtures.ts';
 import { connectSandbox, eventually, simKnobs, simSay } from './social.ts';
 
+/** Settings of an app whose inbox is collected only when a test says so (collectNow). */
+export const COLLECT_BY_HAND = { INBOX_POLL_INTERVAL_SECONDS: '3600', INBOX_SCHEDULE_INTERVAL_MS: '3600000' } as const;
+/** The same, with sending's retries, leases and sweeps short enough for tests of its failures. */
+export const QUICK_SENDING = {
+  ...COLLECT_BY_HAND, PUBLISH_BACKOFF_BASE_MS: '200', PUBLISH_BACKOFF_MAX_MS: '1000',
+  PUBLISH_MAX_ATTEMPTS: '4', SOCIAL_API_TIMEOUT_MS: '1500', PUBLISH_LEASE_SECONDS: '5', PUBLISH_SWEEP_INTERVAL_MS: '500',
+} as const;
+
 /** An item of the Sandbox network's inbox as the simulator shows it (tools/provider-sim/inbox.ts). */
 export interface SimInboxItem {
   id: string; parentId: string | null; text: string; key?: string;
