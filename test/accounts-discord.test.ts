@@ -5,15 +5,14 @@
 // never sent twice.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { eq } from 'drizzle-orm';
-import { startSimulator, type Simulator } from '../tools/provider-sim/server.ts';
 import { deleteWebhook, discordChannel, discordWebhook } from '../tools/provider-sim/networks/discord.ts';
-import { startTestApp, type TestApp } from './support/app.ts';
-import { newWorkspace, person, type Person } from './support/fixtures.ts';
+import type { TestApp } from './support/app.ts';
+import { assertDisconnectForgets, assertStoredEncrypted, assertStrangerLockedOut, credentialsApp, type CredentialsApp } from './support/credentials.ts';
+import type { Person } from './support/fixtures.ts';
 import { capturingLogger } from './support/env.ts';
-import { eventually } from './support/eventually.ts';
-import { socialAccounts } from '../src/modules/accounts/schema.ts';
+import type { Simulator } from '../tools/provider-sim/server.ts';
 
+let n: CredentialsApp;
 let sim: Simulator;
 let t: TestApp;
 let owner: Person;
@@ -22,27 +21,17 @@ let hook: ReturnType<typeof discordWebhook>;
 const captured = capturingLogger('debug');
 
 before(async () => {
-  sim = await startSimulator();
-  hook = discordWebhook(sim.state('discord'), { name: 'API news' });
-  t = await startTestApp({ DISCORD_API_URL: sim.base('discord'), SOCIAL_API_TIMEOUT_MS: '1500', PUBLISH_BACKOFF_BASE_MS: '100', LOG_LEVEL: 'debug' }, 'start', {}, captured.log);
-  owner = await person(t);
-  ws = await newWorkspace(t, owner, 'Discord');
+  n = await credentialsApp('discord', {
+    setup: (s) => { hook = discordWebhook(s.state('discord'), { name: 'API news' }); },
+    env: (s) => ({ DISCORD_API_URL: s.base('discord'), SOCIAL_API_TIMEOUT_MS: '1500', PUBLISH_BACKOFF_BASE_MS: '100', LOG_LEVEL: 'debug' }),
+    log: captured.log,
+  });
+  ({ sim, t, owner, ws } = n);
 });
-after(async () => {
-  await t.stop();
-  await sim.stop();
-});
+after(() => n.stop());
 
-const connect = (body: Record<string, unknown>, token = owner.token, workspace = ws) =>
-  t.call('POST', `/api/workspaces/${workspace}/accounts/credentials`, { token, body: { provider: 'discord', ...body } });
-
-async function waitForTarget(postId: string) {
-  return eventually(async () => {
-    const r = await t.call('GET', `/api/workspaces/${ws}/posts/${postId}`, { token: owner.token });
-    const target = r.body.targets?.[0];
-    return target && ['published', 'failed', 'unknown'].includes(target.state) ? target : undefined;
-  }, 30_000, `post ${postId} to settle`);
-}
+const connect = (body: Record<string, unknown>, token?: string, workspace?: string) => n.connect(body, token, workspace);
+const waitForTarget = (postId: string) => n.waitForTarget(postId);
 
 test('GET /api/networks offers Discord, connected with a webhook URL, with its text, file and thread limits, and says it has no figures', async () => {
   const r = await t.call('GET', '/api/networks', { token: owner.token });
@@ -71,9 +60,7 @@ test('connect by webhook URL: the token is stored encrypted and never answered; 
   const list = await t.call('GET', `/api/workspaces/${ws}/accounts`, { token: owner.token });
   const one = await t.call('GET', `/api/workspaces/${ws}/accounts/${acc.id}`, { token: owner.token });
   for (const answer of [r.body, list.body, one.body]) assert.ok(!JSON.stringify(answer).includes(hook.token), 'no token in an answer');
-  const [row] = await t.running.services.db.select().from(socialAccounts).where(eq(socialAccounts.id, acc.id));
-  assert.match(row!.accessTokenEnc!, /^v1\./, 'encrypted at rest');
-  assert.ok(!row!.accessTokenEnc!.includes(hook.token));
+  await assertStoredEncrypted(t, acc.id, hook.token);
 
   const gone = discordWebhook(sim.state('discord'), { name: 'Gone' });
   deleteWebhook(sim.state('discord'), gone.id);
@@ -113,14 +100,7 @@ test('the webhook token never reaches a log line, though it travels in the URL o
 
 test('another workspace\'s member cannot see, use or disconnect the account (404), nor connect into a workspace not theirs', async () => {
   const accountId = (await connect({ password: hook.url })).body.accounts[0].id;
-  const stranger = await person(t);
-  const theirs = await newWorkspace(t, stranger, 'Elsewhere');
-  assert.equal((await t.call('GET', `/api/workspaces/${ws}/accounts/${accountId}`, { token: stranger.token })).status, 404);
-  assert.equal((await t.call('GET', `/api/workspaces/${theirs}/accounts/${accountId}`, { token: stranger.token })).status, 404);
-  assert.equal((await t.call('DELETE', `/api/workspaces/${theirs}/accounts/${accountId}`, { token: stranger.token })).status, 404);
-  assert.equal((await connect({ password: hook.url }, stranger.token, ws)).status, 404);
-  const post = await t.call('POST', `/api/workspaces/${theirs}/posts`, { token: stranger.token, body: { text: 'borrowed', targets: [{ accountId }], schedule: { now: true } } });
-  assert.ok([400, 404].includes(post.status), `using another workspace's account: ${post.status}`);
+  await assertStrangerLockedOut(n, accountId, { password: hook.url });
 });
 
 test('a forum post with a thread: the first part starts the post, the next goes into it; options are checked when saved', async () => {
@@ -155,8 +135,7 @@ test('a 429 is waited out (retry_after) and the message is sent once', async () 
   const count = s.posts.length;
   s.knobs.retryAfterSeconds = 0;
   s.knobs.rateLimitNext = 1;
-  const r = await t.call('POST', `/api/workspaces/${ws}/posts`, { token: owner.token, body: { text: 'after a 429', targets: [{ accountId }], schedule: { now: true } } });
-  const target = await waitForTarget(r.body.id);
+  const target = await n.postNow(accountId, 'after a 429');
   assert.equal(target.state, 'published', JSON.stringify(target.error));
   assert.equal(s.knobs.rateLimitNext, 0, 'the 429 was met');
   assert.equal(s.posts.length, count + 1, 'sent once');
@@ -167,9 +146,7 @@ test('a send that timed out ends unknown (a webhook cannot read its channel back
   const s = sim.state('discord');
   const count = s.posts.length;
   s.knobs.acceptThenHangNext = 1;
-  const r = await t.call('POST', `/api/workspaces/${ws}/posts`, { token: owner.token, body: { text: 'did it arrive?', targets: [{ accountId }], schedule: { now: true } } });
-  assert.equal(r.status, 201, JSON.stringify(r.body));
-  const target = await waitForTarget(r.body.id);
+  const target = await n.postNow(accountId, 'did it arrive?');
   assert.equal(target.state, 'unknown', JSON.stringify(target));
   assert.match(target.error.message, /cannot read its channel back/);
   assert.equal(s.posts.length, count + 1, 'sent once');
@@ -178,12 +155,5 @@ test('a send that timed out ends unknown (a webhook cannot read its channel back
 test('disconnecting forgets the token (deleting the webhook would end it for everyone) and keeps the history', async () => {
   const other = discordWebhook(sim.state('discord'), { name: 'Leaving' });
   const accountId = (await connect({ password: other.url })).body.accounts[0].id;
-  const before = sim.state('discord').log.length;
-  const r = await t.call('DELETE', `/api/workspaces/${ws}/accounts/${accountId}`, { token: owner.token });
-  assert.equal(r.status, 200, JSON.stringify(r.body));
-  assert.equal(r.body.revokedAtNetwork, false);
-  assert.equal(sim.state('discord').log.length, before, 'no call to Discord');
-  const [row] = await t.running.services.db.select().from(socialAccounts).where(eq(socialAccounts.id, accountId));
-  assert.equal(row!.accessTokenEnc, null);
-  assert.equal(row!.status, 'disconnected');
+  await assertDisconnectForgets(n, 'discord', accountId, 'no call to Discord');
 });

@@ -4,14 +4,13 @@
 // published as replies; a send that timed out ends `unknown`, never sent twice.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { eq } from 'drizzle-orm';
-import { startSimulator, type Simulator } from '../tools/provider-sim/server.ts';
 import { telegramBot, telegramChat, type SimTelegramBot, type SimTelegramChat } from '../tools/provider-sim/networks/telegram.ts';
-import { startTestApp, type TestApp } from './support/app.ts';
-import { newWorkspace, person, type Person } from './support/fixtures.ts';
-import { eventually } from './support/eventually.ts';
-import { socialAccounts } from '../src/modules/accounts/schema.ts';
+import type { TestApp } from './support/app.ts';
+import { assertDisconnectForgets, assertStoredEncrypted, assertStrangerLockedOut, credentialsApp, type CredentialsApp } from './support/credentials.ts';
+import type { Person } from './support/fixtures.ts';
+import type { Simulator } from '../tools/provider-sim/server.ts';
 
+let n: CredentialsApp;
 let sim: Simulator;
 let t: TestApp;
 let owner: Person;
@@ -20,29 +19,20 @@ let bot: SimTelegramBot;
 let channel: SimTelegramChat;
 
 before(async () => {
-  sim = await startSimulator();
-  const s = sim.state('telegram');
-  bot = telegramBot(s, { username: 'api_test_bot' });
-  channel = telegramChat(s, { type: 'channel', title: 'API news', username: 'api_news', members: { [bot.id]: { status: 'administrator', canPost: true } } });
-  t = await startTestApp({ TELEGRAM_API_URL: sim.base('telegram'), SOCIAL_API_TIMEOUT_MS: '1500' }, 'start');
-  owner = await person(t);
-  ws = await newWorkspace(t, owner, 'Telegram');
+  n = await credentialsApp('telegram', {
+    setup: (sm) => {
+      const s = sm.state('telegram');
+      bot = telegramBot(s, { username: 'api_test_bot' });
+      channel = telegramChat(s, { type: 'channel', title: 'API news', username: 'api_news', members: { [bot.id]: { status: 'administrator', canPost: true } } });
+    },
+    env: (sm) => ({ TELEGRAM_API_URL: sm.base('telegram'), SOCIAL_API_TIMEOUT_MS: '1500' }),
+  });
+  ({ sim, t, owner, ws } = n);
 });
-after(async () => {
-  await t.stop();
-  await sim.stop();
-});
+after(() => n.stop());
 
-const connect = (body: Record<string, unknown>, token = owner.token, workspace = ws) =>
-  t.call('POST', `/api/workspaces/${workspace}/accounts/credentials`, { token, body: { provider: 'telegram', ...body } });
-
-async function waitForTarget(postId: string) {
-  return eventually(async () => {
-    const r = await t.call('GET', `/api/workspaces/${ws}/posts/${postId}`, { token: owner.token });
-    const target = r.body.targets?.[0];
-    return target && ['published', 'failed', 'unknown'].includes(target.state) ? target : undefined;
-  }, 30_000, `post ${postId} to settle`);
-}
+const connect = (body: Record<string, unknown>, token?: string, workspace?: string) => n.connect(body, token, workspace);
+const waitForTarget = (postId: string) => n.waitForTarget(postId);
 
 test('GET /api/networks offers Telegram, connected with a bot token, with its text, caption and album limits', async () => {
   const r = await t.call('GET', '/api/networks', { token: owner.token });
@@ -67,9 +57,7 @@ test('connect a channel: the token is stored encrypted and never answered; refus
   const secret = bot.token.split(':')[1]!;
   const list = await t.call('GET', `/api/workspaces/${ws}/accounts`, { token: owner.token });
   for (const answer of [r.body, list.body]) assert.ok(!JSON.stringify(answer).includes(secret), 'no token in an answer');
-  const [row] = await t.running.services.db.select().from(socialAccounts).where(eq(socialAccounts.id, acc.id));
-  assert.match(row!.accessTokenEnc!, /^v1\./, 'encrypted at rest');
-  assert.ok(!row!.accessTokenEnc!.includes(secret));
+  await assertStoredEncrypted(t, acc.id, secret);
 
   const wrong = await connect({ identifier: '@api_news', password: `${bot.id}:${'z'.repeat(35)}` });
   assert.equal(wrong.status, 400);
@@ -93,15 +81,7 @@ test('connect a channel: the token is stored encrypted and never answered; refus
 
 test('another workspace\'s member cannot see, use or disconnect the account (404), nor connect into a workspace not theirs', async () => {
   const r = await connect({ identifier: '@api_news', password: bot.token });
-  const accountId = r.body.accounts[0].id;
-  const stranger = await person(t);
-  const theirs = await newWorkspace(t, stranger, 'Elsewhere');
-  assert.equal((await t.call('GET', `/api/workspaces/${ws}/accounts/${accountId}`, { token: stranger.token })).status, 404);
-  assert.equal((await t.call('GET', `/api/workspaces/${theirs}/accounts/${accountId}`, { token: stranger.token })).status, 404);
-  assert.equal((await t.call('DELETE', `/api/workspaces/${theirs}/accounts/${accountId}`, { token: stranger.token })).status, 404);
-  assert.equal((await connect({ identifier: '@api_news', password: bot.token }, stranger.token, ws)).status, 404);
-  const post = await t.call('POST', `/api/workspaces/${theirs}/posts`, { token: stranger.token, body: { text: 'borrowed', targets: [{ accountId }], schedule: { now: true } } });
-  assert.ok([400, 404].includes(post.status), `using another workspace's account: ${post.status}`);
+  await assertStrangerLockedOut(n, r.body.accounts[0].id, { identifier: '@api_news', password: bot.token });
 });
 
 test('a post with a thread is published as replies in the channel; the caption limit is checked when saved', async () => {
@@ -131,9 +111,7 @@ test('a send that timed out ends unknown (a bot cannot read the channel back), a
   const s = sim.state('telegram');
   const count = s.posts.length;
   s.knobs.acceptThenHangNext = 1;
-  const r = await t.call('POST', `/api/workspaces/${ws}/posts`, { token: owner.token, body: { text: 'did it arrive?', targets: [{ accountId }], schedule: { now: true } } });
-  assert.equal(r.status, 201, JSON.stringify(r.body));
-  const target = await waitForTarget(r.body.id);
+  const target = await n.postNow(accountId, 'did it arrive?');
   assert.equal(target.state, 'unknown', JSON.stringify(target));
   assert.match(target.error.message, /cannot read the chat back/);
   assert.equal(s.posts.length, count + 1, 'sent once');
@@ -143,12 +121,5 @@ test('disconnecting forgets the token (there is nothing to revoke at Telegram) a
   const other = telegramBot(sim.state('telegram'), { username: 'leaving_bot' });
   telegramChat(sim.state('telegram'), { type: 'channel', title: 'Leaving', username: 'leaving_chan', members: { [other.id]: { status: 'administrator', canPost: true } } });
   const accountId = (await connect({ identifier: '@leaving_chan', password: other.token })).body.accounts[0].id;
-  const before = sim.state('telegram').log.length;
-  const r = await t.call('DELETE', `/api/workspaces/${ws}/accounts/${accountId}`, { token: owner.token });
-  assert.equal(r.status, 200, JSON.stringify(r.body));
-  assert.equal(r.body.revokedAtNetwork, false);
-  assert.equal(sim.state('telegram').log.length, before, 'no call to Telegram (logOut would end the bot for everyone)');
-  const [row] = await t.running.services.db.select().from(socialAccounts).where(eq(socialAccounts.id, accountId));
-  assert.equal(row!.accessTokenEnc, null);
-  assert.equal(row!.status, 'disconnected');
+  await assertDisconnectForgets(n, 'telegram', accountId, 'no call to Telegram (logOut would end the bot for everyone)');
 });

@@ -6,14 +6,11 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { harness, type Harness } from './harness.ts';
-import { greyPng } from '../support/fixtures.ts';
-import { capturingLogger } from '../support/env.ts';
+import { isKind, mp4, png, secretProbe, signedIn } from '../support/credentials.ts';
 import { createDiscord, parseWebhookUrl, type DiscordProvider } from '../../src/providers/discord.ts';
-import { ProviderError, type AccountRef, type MediaItem, type Provider } from '../../src/providers/types.ts';
+import { ProviderError, type AccountRef, type Provider } from '../../src/providers/types.ts';
 import { MemorySendJournal } from '../../src/providers/send-journal.ts';
 import { redactSecrets } from '../../src/providers/http.ts';
-import { HttpClient } from '../../src/infra/http/client.ts';
-import { createMetrics } from '../../src/infra/metrics.ts';
 import { deleteWebhook, discordChannel, discordChannels, discordWebhook, resetWebhookToken, type SimDiscordChannel } from '../../tools/provider-sim/networks/discord.ts';
 import type { NetworkState } from '../../tools/provider-sim/core.ts';
 
@@ -38,28 +35,14 @@ before(async () => {
 });
 after(() => h.stop());
 
-const isKind = (kind: string, reason?: RegExp, status?: number) => (e: unknown) =>
-  e instanceof ProviderError && e.kind === kind && (!reason || reason.test(e.details.reason ?? '')) && (status === undefined || e.details.status === status);
 const hits = (method?: string) => s.log.filter((l) => l.path.startsWith('/discord/webhooks') && (!method || l.method === method)).length;
 const since = () => new Date(Date.now() - 60_000);
-const png = (extra: Partial<MediaItem> = {}): MediaItem => {
-  const b = greyPng(2, 2);
-  return { mimeType: 'image/png', bytes: b.length, width: 2, height: 2, read: async () => b, ...extra };
-};
-const mp4 = (): MediaItem => {
-  const b = Buffer.from('00000018667479706d703432', 'hex');
-  return { mimeType: 'video/mp4', bytes: b.length, read: async () => b };
-};
 const simPost = (remoteId: string) => s.posts.find((x) => x.id === remoteId)!;
 const raw = (remoteId: string) => simPost(remoteId).raw as { threadName?: string; threadId?: string; embeds?: unknown[]; flags?: number; descriptions: (string | null)[]; wait: string };
 let markers = 0;
 const marker = () => `m-${++markers}`;
 
-const connect = async (url = hook.url, provider: Provider = p): Promise<AccountRef> => {
-  const signed = await provider.signIn!('', url);
-  const id = signed.identities![0]!;
-  return { externalId: id.externalId, username: id.username, tokens: signed.tokens, data: id.data ?? {} };
-};
+const connect = (url = hook.url, provider: Provider = p): Promise<AccountRef> => signedIn(provider, '', url);
 
 test('connect by pasting the webhook URL: Get Webhook with Token names the webhook, its channel and server; the token is the secret kept', async () => {
   const before = hits();
@@ -281,29 +264,16 @@ test('accept, then time out: unknown_outcome; findByMarker says it cannot tell (
 });
 
 test('the webhook token is never in logs, metrics or error texts, though it is in every URL', async () => {
-  const { log, lines } = capturingLogger('debug');
-  const metrics = createMetrics({ enabled: true });
-  const http = new HttpClient({ metrics, log, allowPrivateHosts: true, defaultTimeoutMs: 1500, maxRetries: 1 });
-  const dp = createDiscord({ http, settings: { baseUrls: { api: base } } });
   const secretHook = discordWebhook(s, { name: 'Secret' });
-  const errors: string[] = [];
-  const a = await connect(secretHook.url, dp);
-  await dp.publish(a, { text: 'hello', media: [png()], marker: 'secret-1' });
-  s.knobs.acceptThenHangNext = 1;
-  await dp.publish(a, { text: 'hang', media: [], marker: 'secret-2' }).catch((e: Error) => errors.push(e.message));
-  s.knobs.rateLimitNext = 1;
-  await dp.publish(a, { text: 'limited', media: [], marker: 'secret-3' }).catch((e: Error) => errors.push(e.message));
-  await dp.findByMarker(a, 'secret-2', since()).catch((e: Error) => errors.push(e.message));
-  await dp.signIn!('', secretHook.url.replace('discord.com', 'evil.example')).catch((e: Error) => errors.push(e.message));
-  // Nothing listens on port 9: a connection error.
-  const dead = createDiscord({ http, settings: { baseUrls: { api: 'http://127.0.0.1:9' } } });
-  await dead.publish(a, { text: 'nowhere', media: [], marker: 'secret-4' }).catch((e: Error) => errors.push(e.message));
-  await http.close();
-
+  const { errors, texts, operations } = await secretProbe({
+    provider: 'discord', state: s, apiBase: base,
+    create: (http, api) => createDiscord({ http, settings: { baseUrls: { api } } }),
+    account: (dp) => connect(secretHook.url, dp),
+    more: (dp, out) => dp.signIn!('', secretHook.url.replace('discord.com', 'evil.example')).then(() => undefined, (e: Error) => { out.push(e.message); }),
+  });
   assert.equal(errors.length, 5);
-  for (const text of [...errors, JSON.stringify(lines()), await metrics.registry.metrics()]) assert.ok(!text.includes(secretHook.token), `the token leaked: ${text.slice(0, 300)}`);
-  const labels = (await metrics.socialApiCalls.get()).values.filter((v) => v.labels.provider === 'discord').map((v) => v.labels.operation);
-  assert.deepEqual([...new Set(labels)].sort(), ['executeWebhook', 'getWebhook']);
+  for (const text of texts) assert.ok(!text.includes(secretHook.token), `the token leaked: ${text.slice(0, 300)}`);
+  assert.deepEqual(operations, ['executeWebhook', 'getWebhook']);
   assert.equal(redactSecrets(`POST https://discord.com/api/v10/webhooks/${secretHook.id}/${secretHook.token}?wait=true failed`),
     `POST https://discord.com/api/v10/webhooks/${secretHook.id}/[redacted]?wait=true failed`);
 });

@@ -5,14 +5,12 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { harness, type Harness } from './harness.ts';
-import { greyPng } from '../support/fixtures.ts';
-import { capturingLogger } from '../support/env.ts';
+import { isKind, mp4, png, secretProbe, signedIn } from '../support/credentials.ts';
 import { createTelegram, messageUrl, parseChat } from '../../src/providers/telegram.ts';
-import { ProviderError, type AccountRef, type MediaItem, type Provider } from '../../src/providers/types.ts';
+import { ProviderError, type AccountRef, type Provider } from '../../src/providers/types.ts';
 import { MemorySendJournal } from '../../src/providers/send-journal.ts';
 import { redactSecrets } from '../../src/providers/http.ts';
-import { HttpClient, withoutUrlSecrets } from '../../src/infra/http/client.ts';
-import { createMetrics } from '../../src/infra/metrics.ts';
+import { withoutUrlSecrets } from '../../src/infra/http/client.ts';
 import { setMember, telegramBot, telegramChat, type SimTelegramBot, type SimTelegramChat } from '../../tools/provider-sim/networks/telegram.ts';
 import type { NetworkState } from '../../tools/provider-sim/core.ts';
 
@@ -39,27 +37,13 @@ before(async () => {
 });
 after(() => h.stop());
 
-const isKind = (kind: string, reason?: RegExp, status?: number) => (e: unknown) =>
-  e instanceof ProviderError && e.kind === kind && (!reason || reason.test(e.details.reason ?? '')) && (status === undefined || e.details.status === status);
 const hits = (method?: string) => s.log.filter((l) => l.path.startsWith('/telegram/bot') && (!method || l.path.split('?')[0]!.endsWith(`/${method}`))).length;
 const since = () => new Date(Date.now() - 60_000);
-const png = (extra: Partial<MediaItem> = {}): MediaItem => {
-  const b = greyPng(2, 2);
-  return { mimeType: 'image/png', bytes: b.length, width: 2, height: 2, read: async () => b, ...extra };
-};
-const mp4 = (): MediaItem => {
-  const b = Buffer.from('00000018667479706d703432', 'hex');
-  return { mimeType: 'video/mp4', bytes: b.length, read: async () => b };
-};
 const postOf = (chat: SimTelegramChat, messageId: string) => s.posts.find((x) => x.id === `${chat.id}/${messageId}`)!;
 let markers = 0;
 const marker = () => `m-${++markers}`;
 
-const connect = async (chat = '@allin_news', token = bot.token): Promise<AccountRef> => {
-  const signed = await p.signIn!(chat, token);
-  const id = signed.identities![0]!;
-  return { externalId: id.externalId, username: id.username, tokens: signed.tokens, data: id.data ?? {} };
-};
+const connect = (chat = '@allin_news', token = bot.token): Promise<AccountRef> => signedIn(p, chat, token);
 
 test('connect a channel with a bot token: getMe, getChat, getChatMember; the chat is the account', async () => {
   const before = hits();
@@ -246,31 +230,17 @@ test('accept, then time out: unknown_outcome; findByMarker says it cannot tell (
 });
 
 test('the bot token is never in logs, metrics or error texts, though it is in every URL', async () => {
-  const { log, lines } = capturingLogger('debug');
-  const metrics = createMetrics({ enabled: true });
-  const http = new HttpClient({ metrics, log, allowPrivateHosts: true, defaultTimeoutMs: 1500, maxRetries: 1 });
-  const tp = createTelegram({ http, settings: { baseUrls: { api: base } } });
   const b3 = telegramBot(s, { username: 'secret_bot' });
   telegramChat(s, { type: 'channel', title: 'Secret', username: 'secret_chan', members: { [b3.id]: { status: 'administrator', canPost: true } } });
-  const errors: string[] = [];
-  const signed = await tp.signIn!('@secret_chan', b3.token);
-  const a: AccountRef = { externalId: signed.identities![0]!.externalId, username: 'x', tokens: signed.tokens, data: {} };
-  await tp.publish(a, { text: 'hello', media: [png()], marker: 'secret-1' });
-  s.knobs.acceptThenHangNext = 1;
-  await tp.publish(a, { text: 'hang', media: [], marker: 'secret-2' }).catch((e: Error) => errors.push(e.message));
-  s.knobs.rateLimitNext = 1;
-  await tp.publish(a, { text: 'limited', media: [], marker: 'secret-3' }).catch((e: Error) => errors.push(e.message));
-  await tp.findByMarker(a, 'secret-2', since()).catch((e: Error) => errors.push(e.message));
-  // Nothing listens on port 9: a connection error.
-  const dead = createTelegram({ http, settings: { baseUrls: { api: 'http://127.0.0.1:9' } } });
-  await dead.publish(a, { text: 'nowhere', media: [], marker: 'secret-4' }).catch((e: Error) => errors.push(e.message));
-  await http.close();
-
+  const { errors, texts, operations } = await secretProbe({
+    provider: 'telegram', state: s, apiBase: base,
+    create: (http, api) => createTelegram({ http, settings: { baseUrls: { api } } }),
+    account: async (tp) => ({ ...await signedIn(tp, '@secret_chan', b3.token), username: 'x', data: {} }),
+  });
   assert.equal(errors.length, 4);
   const secret = b3.token.split(':')[1]!;
-  for (const text of [...errors, JSON.stringify(lines()), await metrics.registry.metrics()]) assert.ok(!text.includes(secret), `the token leaked: ${text.slice(0, 300)}`);
-  const labels = (await metrics.socialApiCalls.get()).values.filter((v) => v.labels.provider === 'telegram').map((v) => v.labels.operation);
-  assert.deepEqual([...new Set(labels)].sort(), ['getChat', 'getChatMember', 'getMe', 'sendMessage', 'sendPhoto']);
+  for (const text of texts) assert.ok(!text.includes(secret), `the token leaked: ${text.slice(0, 300)}`);
+  assert.deepEqual(operations, ['getChat', 'getChatMember', 'getMe', 'sendMessage', 'sendPhoto']);
 
   // What a network or a transport error could echo is cleaned before it is quoted.
   assert.equal(redactSecrets(`GET https://api.telegram.org/bot${b3.token}/getMe failed`), 'GET https://api.telegram.org/bot[redacted]/getMe failed');
