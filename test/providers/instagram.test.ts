@@ -1,54 +1,24 @@
 // The Instagram adapter (Instagram Login path) against the simulated Instagram API: business login,
 // long-lived tokens and their refresh, the container flow with status polling, carousels, Reels, the
 // publishing quota, first comments, reconciliation, metrics, and every error class.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { harness, authorize, REDIRECT, type Harness } from './harness.ts';
+import { authorize, REDIRECT } from './harness.ts';
+import { ago, assertWaitCap, kindOf, reasonOf, useMetaHarness } from './meta-harness.ts';
 import { eventually } from '../support/eventually.ts';
 import { createInstagram } from '../../src/providers/instagram.ts';
 import { FACTORIES } from '../../src/providers/registry.ts';
-import { ProviderError, type AccountRef, type MediaItem, type Provider } from '../../src/providers/types.ts';
-import { DEFAULT_GRAPH_VERSION, type PollOptions } from '../../src/providers/meta-graph.ts';
-import { DAY_MS, SAMPLE_JPEG, SAMPLE_MP4, startMediaHost, tokenInfo } from '../../tools/provider-sim/networks/meta-common.ts';
+import { ProviderError, type MediaItem, type Provider } from '../../src/providers/types.ts';
+import { DEFAULT_GRAPH_VERSION } from '../../src/providers/meta-graph.ts';
+import { DAY_MS, SAMPLE_JPEG, tokenInfo } from '../../tools/provider-sim/networks/meta-common.ts';
 
-let h: Harness;
 let p: Provider;
-let host: Awaited<ReturnType<typeof startMediaHost>>;
-before(async () => {
-  h = await harness();
-  host = await startMediaHost({
-    '/photo.jpg': { type: 'image/jpeg', body: SAMPLE_JPEG },
-    '/clip.mp4': { type: 'video/mp4', body: SAMPLE_MP4 },
-    '/broken.mp4': { type: 'video/mp4', body: Buffer.from('this is not a video') },
-  });
-  // The simulator's containers finish after a set number of status reads, not on a clock (meta-common.ts,
-  // PROCESSING_READS): the wait's cap is reached only where a test holds processing, so it is long here and
-  // short in the test of the cap.
-  p = adapter({ intervalMs: 20, maxWaitMs: 60_000 });
+const meta = useMetaHarness({
+  ready: (m) => { p = m.p; },
+  network: 'instagram', statusField: 'status_code', videoSeconds: 12,
+  create: (http, base, poll) => createInstagram({ http, settings: { clientId: 'ig-app', clientSecret: 'ig-secret', baseUrls: { auth: base, api: base, graph: base } } }, { poll }),
 });
-after(async () => {
-  await host.stop();
-  await h.stop();
-});
-
-const sim = () => h.sim.state('instagram');
-const adapter = (poll: PollOptions) => {
-  const base = h.sim.base('instagram');
-  return createInstagram({ http: h.http, settings: { clientId: 'ig-app', clientSecret: 'ig-secret', baseUrls: { auth: base, api: base, graph: base } } }, { poll });
-};
-const statusReads = (from = 0) => sim().log.slice(from).filter((l) => l.path.includes('fields=status_code')).length;
-const kindOf = (e: unknown) => (e instanceof ProviderError ? e.kind : String(e));
-const reasonOf = (e: unknown) => (e instanceof ProviderError ? e.details.reason ?? '' : '');
-const image = (path = '/photo.jpg', altText?: string): MediaItem => ({
-  mimeType: 'image/jpeg', bytes: SAMPLE_JPEG.length, read: async () => SAMPLE_JPEG, publicUrl: host.url(path), ...(altText ? { altText } : {}),
-});
-const video = (path = '/clip.mp4'): MediaItem => ({ mimeType: 'video/mp4', bytes: SAMPLE_MP4.length, durationSeconds: 12, read: async () => SAMPLE_MP4, publicUrl: host.url(path) });
-const ago = () => new Date(Date.now() - 60_000);
-async function account(loginHint = 'u1'): Promise<AccountRef> {
-  const { tokens } = await authorize(p, { loginHint });
-  const [id] = await p.identities(tokens);
-  return { externalId: id!.externalId, username: id!.username, tokens, data: id!.data ?? {} };
-}
+const { sim, statusReads, image, video, account } = meta;
 
 test('the registry offers the adapter', () => {
   assert.equal(FACTORIES.instagram, createInstagram);
@@ -161,20 +131,7 @@ test('media Meta cannot download or process: permanent, with Meta\'s reason', as
 });
 
 test('a container still IN_PROGRESS when the wait runs out: transient, media_publish never sent, nothing to reconcile', async () => {
-  const a = await account('patient');
-  const s = sim();
-  const impatient = adapter({ intervalMs: 5, maxWaitMs: 40 });
-  const mark = s.log.length;
-  s.knobs.holdProcessing = true;
-  try {
-    await assert.rejects(impatient.publish(a, { text: 'Held', media: [video()], marker: 'cap-1' }),
-      (e) => kindOf(e) === 'transient' && reasonOf(e) === 'container_in_progress');
-  } finally {
-    s.knobs.holdProcessing = false;
-  }
-  assert.ok(statusReads(mark) >= 1, 'the status was read before giving up');
-  assert.ok(!s.log.slice(mark).some((l) => l.method === 'POST' && l.path.includes('/media_publish')), 'media_publish was not sent');
-  assert.equal(await impatient.findByMarker(a, 'cap-1', ago()), null);
+  await assertWaitCap(meta, '/media_publish');
 });
 
 test('the 24 h publishing quota is read before publishing', async () => {
@@ -263,13 +220,13 @@ test('Stories: media_type STORIES with the image or video alone, no caption; lis
   const photo = await p.publish(a, { text: 'not shown on a Story', media: [image()], marker: 'st-1', options: { story: true } });
   const raw = sim().posts.find((x) => x.id === photo.remoteId)!.raw as Record<string, string>;
   assert.equal(raw.media_type, 'STORIES');
-  assert.equal(raw.image_url, host.url('/photo.jpg'));
+  assert.equal(raw.image_url, meta.host.url('/photo.jpg'));
   assert.equal(raw.caption, undefined, 'a Story has no caption');
   assert.match(photo.url!, /\/instagram\/stories\/.+\//);
   const clip = await p.publish(a, { text: '', media: [video()], marker: 'st-2', options: { story: true } });
-  assert.equal((sim().posts.find((x) => x.id === clip.remoteId)!.raw as Record<string, string>).video_url, host.url('/clip.mp4'));
+  assert.equal((sim().posts.find((x) => x.id === clip.remoteId)!.raw as Record<string, string>).video_url, meta.host.url('/clip.mp4'));
 
-  const base = h.sim.base('instagram');
+  const base = meta.h.sim.base('instagram');
   const listed = async (edge: string) => ((await (await fetch(`${base}/${DEFAULT_GRAPH_VERSION}/${a.externalId}/${edge}?fields=id&access_token=${a.tokens.accessToken}`)).json()) as { data: { id: string }[] }).data.map((x) => x.id);
   assert.deepEqual((await listed('stories')).sort(), [photo.remoteId, clip.remoteId].sort());
   assert.deepEqual(await listed('media'), [], 'not in the feed');

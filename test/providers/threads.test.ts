@@ -1,52 +1,23 @@
 // The Threads adapter against the simulated Threads API: authorization, long-lived tokens and their
 // refresh, text / image / video / carousel containers, threads built with reply_to_id, the publishing
 // limits, reconciliation of posts and replies, insights, and every error class.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { harness, authorize, REDIRECT, type Harness } from './harness.ts';
+import { authorize, REDIRECT } from './harness.ts';
+import { ago, assertWaitCap, kindOf, reasonOf, useMetaHarness } from './meta-harness.ts';
 import { eventually } from '../support/eventually.ts';
 import { createThreads, threadsLength } from '../../src/providers/threads.ts';
 import { FACTORIES } from '../../src/providers/registry.ts';
-import type { PollOptions } from '../../src/providers/meta-graph.ts';
-import { ProviderError, type AccountRef, type MediaItem, type Provider } from '../../src/providers/types.ts';
-import { DAY_MS, SAMPLE_JPEG, SAMPLE_MP4, startMediaHost, tokenInfo } from '../../tools/provider-sim/networks/meta-common.ts';
+import { ProviderError, type Provider } from '../../src/providers/types.ts';
+import { DAY_MS, tokenInfo } from '../../tools/provider-sim/networks/meta-common.ts';
 
-let h: Harness;
 let p: Provider;
-let host: Awaited<ReturnType<typeof startMediaHost>>;
-before(async () => {
-  h = await harness();
-  host = await startMediaHost({
-    '/photo.jpg': { type: 'image/jpeg', body: SAMPLE_JPEG },
-    '/clip.mp4': { type: 'video/mp4', body: SAMPLE_MP4 },
-    '/broken.mp4': { type: 'video/mp4', body: Buffer.from('not a video') },
-  });
-  // The simulator's containers finish after a set number of status reads, not on a clock (meta-common.ts,
-  // PROCESSING_READS): the wait's cap is reached only where a test holds processing, so it is long here and
-  // short in the test of the cap.
-  p = adapter({ intervalMs: 20, maxWaitMs: 60_000 });
+const meta = useMetaHarness({
+  ready: (m) => { p = m.p; },
+  network: 'threads', statusField: 'status', imageAltText: 'a photo', videoSeconds: 20,
+  create: (http, base, poll) => createThreads({ http, settings: { clientId: 'th-app', clientSecret: 'th-secret', baseUrls: { auth: base, graph: base } } }, { poll }),
 });
-after(async () => {
-  await host.stop();
-  await h.stop();
-});
-
-const sim = () => h.sim.state('threads');
-const adapter = (poll: PollOptions) => {
-  const base = h.sim.base('threads');
-  return createThreads({ http: h.http, settings: { clientId: 'th-app', clientSecret: 'th-secret', baseUrls: { auth: base, graph: base } } }, { poll });
-};
-const statusReads = (from = 0) => sim().log.slice(from).filter((l) => l.path.includes('fields=status')).length;
-const kindOf = (e: unknown) => (e instanceof ProviderError ? e.kind : String(e));
-const reasonOf = (e: unknown) => (e instanceof ProviderError ? e.details.reason ?? '' : '');
-const image = (path = '/photo.jpg'): MediaItem => ({ mimeType: 'image/jpeg', bytes: SAMPLE_JPEG.length, read: async () => SAMPLE_JPEG, publicUrl: host.url(path), altText: 'a photo' });
-const video = (path = '/clip.mp4'): MediaItem => ({ mimeType: 'video/mp4', bytes: SAMPLE_MP4.length, durationSeconds: 20, read: async () => SAMPLE_MP4, publicUrl: host.url(path) });
-const ago = () => new Date(Date.now() - 60_000);
-async function account(loginHint = 'u1'): Promise<AccountRef> {
-  const { tokens } = await authorize(p, { loginHint });
-  const [id] = await p.identities(tokens);
-  return { externalId: id!.externalId, username: id!.username, tokens, data: id!.data ?? {} };
-}
+const { sim, statusReads, image, video, account } = meta;
 
 test('the registry offers the adapter; limits', () => {
   assert.equal(FACTORIES.threads, createThreads);
@@ -137,20 +108,7 @@ test('what Threads would refuse: over 500 (emoji as bytes), no public URL, a six
 });
 
 test('a container still IN_PROGRESS when the wait runs out: transient, threads_publish never sent, nothing to reconcile', async () => {
-  const a = await account('patient');
-  const s = sim();
-  const impatient = adapter({ intervalMs: 5, maxWaitMs: 40 });
-  const mark = s.log.length;
-  s.knobs.holdProcessing = true;
-  try {
-    await assert.rejects(impatient.publish(a, { text: 'Held', media: [video()], marker: 'cap-1' }),
-      (e) => kindOf(e) === 'transient' && reasonOf(e) === 'container_in_progress');
-  } finally {
-    s.knobs.holdProcessing = false;
-  }
-  assert.ok(statusReads(mark) >= 1, 'the status was read before giving up');
-  assert.ok(!s.log.slice(mark).some((l) => l.method === 'POST' && l.path.includes('/threads_publish')), 'threads_publish was not sent');
-  assert.equal(await impatient.findByMarker(a, 'cap-1', ago()), null);
+  await assertWaitCap(meta, '/threads_publish');
 });
 
 test('the 250-post limit is read before publishing (replies have their own)', async () => {
