@@ -59,7 +59,7 @@ test('GET /api/networks offers Nostr, connected with relays and a secret key, wi
   assert.equal(n.limits.maxTextLength, 8000);
   assert.equal(n.limits.media.maxCount, 10);
   assert.equal(n.limits.threads, true);
-  assert.deepEqual(n.capabilities, { metrics: true, inbox: false });
+  assert.deepEqual(n.capabilities, { metrics: true, inbox: false, messageActions: [], messageDeletes: null });
 });
 
 test('connect: the key is stored encrypted and never answered or logged; refusals are 400s that say what to fix', async () => {

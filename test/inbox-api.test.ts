@@ -161,6 +161,26 @@ describe('read state', () => {
     await ok(t, 'DELETE', `${base()}/conversations/${c.colours}/read`, editor.token, undefined, 204);
     assert.equal(await unread(editor), true);
   });
+
+  test('the unread count: per member, the conversations the list shows unread; reading, unreading and a new message move it; an API key counts for the member who made it', async () => {
+    const count = async (who: { token: string }) => ok(t, 'GET', `${base()}/unread`, who.token);
+    const listed = async (who: Person) => (await ok(t, 'GET', `${base()}/conversations?unread=true&limit=100`, who.token)).conversations.map((x: { id: string }) => x.id);
+    for (const who of [editor, viewer, owner]) assert.deepEqual(await count(who), { count: (await listed(who)).length, more: false });
+    const before = (await count(viewer)).count;
+    assert.ok(before > 0);
+    for (const id of await listed(editor)) await ok(t, 'POST', `${base()}/conversations/${id}/read`, editor.token, undefined, 204);
+    assert.deepEqual(await count(editor), { count: 0, more: false });
+    assert.equal((await count(viewer)).count, before, 'the viewer\'s count is theirs');
+    await ok(t, 'DELETE', `${base()}/conversations/${c.german}/read`, editor.token, undefined, 204);
+    assert.equal((await count(editor)).count, 1);
+    await simSay(sim(), { user: account.simUser, postId: post.remoteId, text: 'unread count?' });
+    await account.collect();
+    assert.equal((await count(editor)).count, 2, 'a new message in a read conversation makes it unread');
+    assert.deepEqual((await listed(editor)).sort(), [c.german, c.thread].sort());
+
+    const key = await ok(t, 'POST', `/api/workspaces/${ws}/api-keys`, owner.token, { name: 'counter', scopes: ['read'] }, 201);
+    assert.deepEqual(await count({ token: key.key }), await count(owner));
+  });
 });
 
 describe('triage', () => {
@@ -332,7 +352,7 @@ describe('another workspace\'s conversations: 404, and nothing learned', () => {
   });
 
   test('through B\'s own paths: 404 like a workspace that does not exist', async () => {
-    for (const path of [`${base(wsB)}/conversations`, `${base(wsB)}/conversations/${theirs}`, `${base(wsB)}/labels`, `${base(wsB)}/sources`]) {
+    for (const path of [`${base(wsB)}/conversations`, `${base(wsB)}/conversations/${theirs}`, `${base(wsB)}/labels`, `${base(wsB)}/sources`, `${base(wsB)}/unread`]) {
       const r = await t.call('GET', path, { token: owner.token });
       assert.equal(r.status, 404, path);
       assert.equal(r.body.code, 'NOT_FOUND');
@@ -370,6 +390,17 @@ describe('another workspace\'s conversations: 404, and nothing learned', () => {
     assert.equal(b.unread, true);
     assert.equal((await ok(t, 'GET', `${base(wsB)}/labels`, outsider.token)).labels[0].name, 'rival-label');
     assert.equal((await ok(t, 'GET', `${base(wsB)}/saved-replies/${theirReply}`, outsider.token)).text, 'hi');
+  });
+
+  test('the unread count is per workspace: B\'s member counts B\'s conversation, A\'s members never do, and cannot read B\'s count (404)', async () => {
+    assert.deepEqual(await ok(t, 'GET', `${base(wsB)}/unread`, outsider.token), { count: 1, more: false });
+    const mine = await ok(t, 'GET', `${base()}/unread`, owner.token);
+    const listed = (await ok(t, 'GET', `${base()}/conversations?unread=true&limit=100`, owner.token)).conversations.map((x: { id: string }) => x.id);
+    assert.equal(mine.count, listed.length);
+    assert.ok(!listed.includes(theirs));
+    const r = await t.call('GET', `${base(wsB)}/unread`, { token: editor.token });
+    assert.equal(r.status, 404, JSON.stringify(r.body));
+    assert.equal((await t.call('GET', `${base()}/unread`, { token: outsider.token })).status, 404);
   });
 
   test('B\'s labels and members cannot be used in A, B\'s messages are not found by A\'s search, B\'s accounts are not listed', async () => {

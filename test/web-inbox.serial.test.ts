@@ -3,7 +3,8 @@
 // simulated network under a post appears in the open Inbox without a reload (the events stream), is assigned
 // with the keyboard's `a`, labelled with `l`, answered with a saved reply filled in by the server, and marked
 // done with `e`; the reply is then on the simulated network, under the comment. A second comment, made while
-// another screen is open, shows as an unread count in the navigation. Long tasks are printed, as the
+// another screen is open, shows as an unread count in the navigation, gone once it is read; the first comment is
+// liked and hidden from its message, and so on the network. Long tasks are printed, as the
 // calendar's browser test does. No wall-clock thresholds: Playwright's waiting.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -186,6 +187,23 @@ test('a comment on a Sandbox post appears in the open Inbox, is assigned, labell
   await thread.getByText('Do you ship to Leeds? When would it arrive?').waitFor();
   await page.keyboard.press('k');
   await thread.getByText('@bakery the rye loaf is the best in town').waitFor();
+  // Opened, the mention is read: the count in the navigation goes, live, as the server counts it.
+  await page.getByTestId('inbox-unread').waitFor({ state: 'detached' });
+  assert.deepEqual(await call('GET', `/api/workspaces/${ws}/inbox/unread`), { count: 0, more: false });
+
+  // Like, then hide, Ola's comment from its message: each done once on the network, and shown on the message.
+  await blur();
+  await page.keyboard.press('j');
+  const comment = thread.locator('li.message', { hasText: 'Do you ship to Leeds? When would it arrive?' }).first();
+  await comment.getByRole('button', { name: 'Like', exact: true }).first().click();
+  await comment.locator('.message-head .badge', { hasText: 'liked' }).waitFor();
+  await comment.getByRole('button', { name: 'Unlike', exact: true }).first().waitFor();
+  await comment.getByRole('button', { name: 'Hide', exact: true }).first().click();
+  await comment.locator('.message-head .badge', { hasText: 'hidden' }).waitFor();
+  await comment.getByRole('button', { name: 'Unhide', exact: true }).first().waitFor();
+  const onNetwork = ((await (await fetch(`${sim}/_sim/sandbox/inbox`)).json()) as { items: { id: string; liked: boolean; hidden: boolean }[] }).items.find((i) => i.id === said.id)!;
+  assert.deepEqual([onNetwork.liked, onNetwork.hidden], [true, true]);
+  await page.screenshot({ path: join(SHOTS, '32-inbox-liked-hidden.png'), fullPage: true });
 
   // The workspace's settings turn on the approval of replies.
   await page.goto('/settings');

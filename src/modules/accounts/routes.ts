@@ -10,6 +10,7 @@ import type { WorkspaceAccessFactory } from '../workspaces/index.ts';
 import { auditActor } from '../workspaces/index.ts';
 import { Uuid, WorkspaceParams, errors } from '../workspaces/index.ts';
 import type { ProviderRegistry } from '../../providers/registry.ts';
+import { MESSAGE_ACTIONS } from '../../providers/types.ts';
 import { STATE_TTL_MS, publicAccount, type AccountService } from './service.ts';
 
 export interface AccountRouteDeps {
@@ -50,6 +51,13 @@ const Network = Type.Object({
   capabilities: Type.Object({
     metrics: Type.Boolean({ description: 'AllIN collects figures (likes, replies, views) of published posts; false where the network gives none (Telegram bots, Discord webhooks)' }),
     inbox: Type.Boolean({ description: 'AllIN collects comments, replies or mentions into the inbox (docs/INBOX.md)' }),
+    messageActions: Type.Array(Type.Enum([...MESSAGE_ACTIONS]), {
+      description: 'What AllIN can do to a collected message on this network (POST …/inbox/messages/{id}/{action}); empty: the inbox only reads and answers. '
+        + 'hide and unhide apply to others\' replies under the account\'s own posts; delete as messageDeletes says',
+    }),
+    messageDeletes: Type.Union([Type.Enum(['own', 'own_and_comments']), Type.Null()], {
+      description: 'Whose messages delete removes: own (the account\'s own), own_and_comments (also others\' comments under its own posts); null without delete',
+    }),
   }),
 });
 
@@ -66,7 +74,12 @@ export const networkRoutes: FastifyPluginAsyncTypebox<AccountRouteDeps> = async 
       const m = p.meta;
       return {
         id, displayName: m.displayName, connect: m.connect, userSuppliedHost: m.userSuppliedHost, docsUrl: m.docsUrl, limits: m.limits,
-        capabilities: { metrics: typeof p.metrics === 'function', inbox: (m.inbox?.sources.length ?? 0) > 0 && typeof p.collectInbox === 'function' },
+        capabilities: {
+          metrics: typeof p.metrics === 'function', inbox: (m.inbox?.sources.length ?? 0) > 0 && typeof p.collectInbox === 'function',
+          // As the inbox's actions check them (src/modules/inbox/actions.ts): declared, with the adapter's call and its read-back.
+          messageActions: MESSAGE_ACTIONS.filter((a) => m.inbox?.actions?.includes(a) && typeof p[a] === 'function' && typeof p.messageState === 'function'),
+          messageDeletes: m.inbox?.actions?.includes('delete') ? m.inbox.deletes ?? 'own' : null,
+        },
       };
     }),
   }));

@@ -82,6 +82,9 @@ export interface Note {
 }
 
 /** Nobody's id: the read state of a caller that is not a person (an API key without its creator) is empty. */
+/** Where the unread count stops counting: a badge needs no more. */
+export const UNREAD_COUNT_MAX = 1000;
+
 const NOBODY = '00000000-0000-0000-0000-000000000000';
 /** Notes a conversation may hold (notes.ts refuses more), so a conversation shows all of them. */
 export const NOTES_MAX = 500;
@@ -120,6 +123,24 @@ export class InboxReader {
     const items = rows.slice(0, page.limit);
     const last = rows.length > page.limit ? items.at(-1)! : null;
     return { items: await this.withLabels(this.d.db, items.map((r) => r.summary)), nextCursor: last ? encodeCursor([last.keyAt, last.summary.id]) : null };
+  }
+
+  /**
+   * How many of the workspace's conversations have messages `userId` has not read, counted up to
+   * UNREAD_COUNT_MAX (`more` past it: a badge says "1000+"). The workspace's conversations that ever had an
+   * inbound message are read from an index alone (inbox_conversations_unread_idx), each looked up in the
+   * member's read state, also an index alone (inbox_read_state_workspace_idx): no heap read. It stops at the
+   * cap, so its cost is the cap when many are unread, and a pass over those conversations when few are.
+   */
+  async unreadCount(workspaceId: string, userId: string): Promise<{ count: number; more: boolean }> {
+    const res = await this.d.db.execute<{ n: number }>(sql`
+      select count(*)::int as n from (
+        select 1 from inbox_conversations c
+          left join inbox_read_state r on r.user_id = ${userId} and r.workspace_id = ${workspaceId} and r.conversation_id = c.id
+         where c.workspace_id = ${workspaceId} and c.inbound_seq > 0 and c.inbound_seq > coalesce(r.seen_inbound_seq, 0)
+         limit ${UNREAD_COUNT_MAX + 1}) x`);
+    const n = Number(res.rows[0]?.n ?? 0);
+    return { count: Math.min(n, UNREAD_COUNT_MAX), more: n > UNREAD_COUNT_MAX };
   }
 
   /** The workspace's conversations with these ids (in no order; those that are not the workspace's are absent). */

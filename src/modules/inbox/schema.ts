@@ -58,6 +58,9 @@ export const inboxConversations = pgTable('inbox_conversations', {
   index('inbox_conversations_provider_idx').on(t.workspaceId, t.provider, t.lastMessageAt, t.id),
   index('inbox_conversations_question_idx').on(t.workspaceId, t.lastMessageAt, t.id).where(sql`has_question`),
   index('inbox_conversations_target_idx').on(t.targetId).where(sql`target_id is not null`),
+  // The caller's unread count (read.ts, unreadCount): the workspace's conversations that ever had an inbound
+  // message, in id order with their count, read from the index alone and looked up in the member's read state.
+  index('inbox_conversations_unread_idx').on(t.workspaceId, t.id, t.inboundSeq).where(sql`inbound_seq > 0`),
 ]);
 
 export const inboxMessages = pgTable('inbox_messages', {
@@ -104,7 +107,11 @@ export const inboxReadState = pgTable('inbox_read_state', {
   workspaceId: uuid('workspace_id').notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
   seenInboundSeq: integer('seen_inbound_seq').notNull(),
   readAt: at('read_at').notNull(),
-}, (t) => [primaryKey({ columns: [t.userId, t.conversationId] })]);
+}, (t) => [
+  primaryKey({ columns: [t.userId, t.conversationId] }),
+  // What a member has read in one workspace, in conversation order, for the unread count (from the index alone).
+  index('inbox_read_state_workspace_idx').on(t.userId, t.workspaceId, t.conversationId, t.seenInboundSeq),
+]);
 
 /** Internal notes on a conversation: for the team, never sent to the network. */
 export const inboxNotes = pgTable('inbox_notes', {

@@ -13,15 +13,19 @@ import { listenInbox, type InboxEvent } from '../inbox-live.ts';
 import { setQuery, useLocation } from '../router.ts';
 import { useApp, wsPath } from '../state.ts';
 import type {
-  AccountList, Conversation, ConversationList, ConversationView, InboxLabel, InboxMessage, InboxNote, InboxReply, LabelList, Member, Paged,
-  RenderedReply, SavedReplyList,
+  AccountList, Conversation, ConversationList, ConversationView, InboxAction, InboxLabel, InboxMessage, InboxNote, InboxReply, LabelList, Member, Network, Paged,
+  RenderedReply, SavedReplyList, UnreadCount,
 } from '../types.ts';
-import { Button, Empty, ErrorNote, ExternalLink, Link, Loading, Page, Submit, useAction, useLoad, usePages } from '../ui.tsx';
+import { Button, ConfirmButton, Empty, ErrorNote, ExternalLink, Link, Loading, Page, Submit, useAction, useLoad, usePages } from '../ui.tsx';
 import { providerName } from './accounts.tsx';
 
 const PAGE = 25;
 const STATES: [string, string][] = [['', 'Any state'], ['open', 'Open'], ['assigned', 'Assigned'], ['done', 'Done']];
 const STATE_LABEL: Record<string, string> = { open: 'Open', assigned: 'Assigned', done: 'Done' };
+/** The server keeps a "replying" signal 20 s (PRESENCE_TTL_MS); typing says it again at most every third of that. */
+const PRESENCE_EVERY_MS = 6_000;
+const ACTION_DOING: Record<string, string> = { like: 'Liking', unlike: 'Taking the like back', hide: 'Hiding', unhide: 'Showing again', delete: 'Deleting' };
+const ACTION_DONE: Record<string, string> = { like: 'Like', unlike: 'Unlike', hide: 'Hide', unhide: 'Unhide', delete: 'Delete' };
 const REPLY_STATE: Record<string, string> = { pending_approval: 'Waiting for approval', rejected: 'Rejected', queued: 'Queued', sending: 'Sending', published: 'Published', failed: 'Failed', unknown: 'Unknown outcome' };
 
 /** Calls `fn` once after a burst of calls has settled (a page of comments is many events). */
@@ -36,13 +40,13 @@ function useDebounced(fn: () => void, ms: number): () => void {
   }, [ms]);
 }
 
-/** Unread conversations of the workspace for the navigation, kept live ("100+" past a page). */
+/** Unread conversations of the workspace for the navigation (the caller's own count), kept live ("1000+" past the server's cap). */
 export function useInboxUnread(workspaceId: string | null): string | null {
   const [count, setCount] = useState<string | null>(null);
   const load = useCallback(() => {
     if (!workspaceId) return;
-    api.get<ConversationList>(`/api/workspaces/${workspaceId}/inbox/conversations`, { query: { unread: true, limit: 100 } })
-      .then((r) => setCount(r.nextCursor ? '100+' : String(r.conversations.length)), () => setCount(null));
+    api.get<UnreadCount>(`/api/workspaces/${workspaceId}/inbox/unread`)
+      .then((r) => setCount(`${r.count}${r.more ? '+' : ''}`), () => setCount(null));
   }, [workspaceId]);
   const later = useDebounced(load, 400);
   useEffect(() => {
@@ -227,7 +231,7 @@ function ConversationPane({ id, handle, members, labels, limitsOf, accountName, 
   id: string; handle: { current: { reload(): void; conversationId: string | null } }; members: Member[]; labels: InboxLabel[];
   limitsOf: (c: ConversationView) => ProviderLimits | null; accountName: (c: ConversationView) => string; onChanged: () => void;
 }) {
-  const { workspace, me, can, zone } = useApp();
+  const { workspace, me, can, zone, networks } = useApp();
   const path = wsPath(workspace, `/inbox/conversations/${id}`);
   const view = useLoad(() => api.get<ConversationView>(path), [path]);
   const saved = useLoad(() => getAll<SavedReplyList>(wsPath(workspace, '/inbox/saved-replies'), 'savedReplies'), [workspace.id]);
@@ -285,6 +289,23 @@ function ConversationPane({ id, handle, members, labels, limitsOf, accountName, 
     return () => document.removeEventListener('keydown', onKey);
   }, [c, canAct]);
 
+  // "Someone is replying": said while the member types (PUT …/replying, at most every PRESENCE_EVERY_MS, and at
+  // once when the message answered changes), ended (DELETE) when the box is emptied, on sending and on leaving.
+  const presence = useRef<{ at: number; messageId: string | null } | null>(null);
+  const stopReplying = useCallback(() => {
+    if (!presence.current) return;
+    presence.current = null;
+    void api.del(`${path}/replying`).catch(() => undefined);
+  }, [path]);
+  const sayReplying = (messageId: string | null, value: string) => {
+    if (!value.trim()) return stopReplying();
+    const p = presence.current;
+    if (p && p.messageId === messageId && Date.now() - p.at < PRESENCE_EVERY_MS) return;
+    presence.current = { at: Date.now(), messageId };
+    void api.put(`${path}/replying`, messageId ? { messageId } : {}).catch(() => undefined);
+  };
+  useEffect(() => stopReplying, [stopReplying]);
+
   if (view.error && !c) return <ErrorNote error={view.error} retry={view.reload} />;
   if (!c) return <Loading />;
 
@@ -303,6 +324,7 @@ function ConversationPane({ id, handle, members, labels, limitsOf, accountName, 
     if (!target || !text.trim() || over) return;
     void run(async () => {
       const r = await api.post<InboxReply>(`${path}/replies`, { messageId: target.id, text });
+      stopReplying();
       setText('');
       setReplyTo(null);
       view.reload();
@@ -343,6 +365,46 @@ function ConversationPane({ id, handle, members, labels, limitsOf, accountName, 
     </li>
   );
 
+  const caps = networks.find((x: Network) => x.id === c.provider)?.capabilities;
+  /** What this network lets AllIN do to the message, by the rules the API applies (409 otherwise). */
+  const actionsFor = (m: InboxMessage, ours: boolean): { toggles: InboxAction['action'][]; canDelete: boolean } => {
+    const declared = caps?.messageActions ?? [];
+    const underOwnPost = !ours && c.kind === 'post_thread';
+    const toggles = [m.liked ? 'unlike' : 'like', ...(underOwnPost ? [m.hidden ? 'unhide' : 'hide'] : [])] as InboxAction['action'][];
+    return {
+      toggles: toggles.filter((a) => declared.includes(a)),
+      canDelete: declared.includes('delete') && (ours || (caps?.messageDeletes === 'own_and_comments' && underOwnPost)),
+    };
+  };
+  const act = (m: InboxMessage, action: InboxAction['action']) => run(async () => {
+    await api.post(wsPath(workspace, `/inbox/messages/${m.id}/${action}`));
+    view.reload();
+  }, `${ACTION_DOING[action]}: done once on the network, and shown here when it is.`);
+  const renderActions = (m: InboxMessage, ours: boolean) => {
+    const mine = c.actions.filter((a) => a.messageId === m.id);
+    const pending = mine.find((a) => a.state === 'queued' || a.state === 'sending');
+    const last = mine.at(-1);
+    const { toggles, canDelete } = actionsFor(m, ours);
+    if (!pending && toggles.length === 0 && !canDelete) return null;
+    return (
+      <span class="row wrap message-actions">
+        {pending ? <span class="meta" role="status">{ACTION_DOING[pending.action]}…</span> : (
+          <>
+            {toggles.map((a) => <Button key={a} small kind="quiet" busy={busy} onClick={() => void act(m, a)}>{ACTION_DONE[a]}</Button>)}
+            {canDelete && (
+              <ConfirmButton small label="Delete" confirm="Delete on the network"
+                question={`Delete this message on ${providerName(networks, c.provider)}? It is gone for everyone there, and cannot be undone.`}
+                onConfirm={async () => { await api.post(wsPath(workspace, `/inbox/messages/${m.id}/delete`)); view.reload(); }} />
+            )}
+          </>
+        )}
+        {!pending && last && (last.state === 'failed' || last.state === 'unknown') && (
+          <span class="field-error">{ACTION_DONE[last.action]} {last.state === 'failed' ? 'failed' : 'may not have been done'}: {last.error?.message ?? 'check the message on the network.'}</span>
+        )}
+      </span>
+    );
+  };
+
   const renderNode = (n: TreeNode) => {
     const m = n.m;
     const ours = m.direction === 'outbound';
@@ -354,10 +416,11 @@ function ConversationPane({ id, handle, members, labels, limitsOf, accountName, 
           <strong>{who}</strong>{m.author.handle && m.author.name ? <span class="meta"> @{m.author.handle}</span> : null}
           <span class="meta"> · {webUrl(m.url) ? <ExternalLink href={webUrl(m.url)!}>{dateTime(m.createdAt, zone)}</ExternalLink> : dateTime(m.createdAt, zone)}</span>
           {answered && <span class="meta"> · answered by {nameOf(answered.author.id) ?? answered.author.name ?? 'a member'} via AllIN{answered.publishedAt ? `, ${relative(answered.publishedAt)}` : ''}</span>}
-          {m.edited && <span class="badge">edited</span>}{m.hidden && <span class="badge">hidden</span>}
+          {m.edited && <span class="badge">edited</span>}{m.hidden && <span class="badge">hidden</span>}{m.liked && <span class="badge">liked</span>}
         </div>
         <p class="message-text">{m.deleted ? <em>Deleted on the network.</em> : m.text}</p>
         {canAct && !m.deleted && !ours && <button type="button" class="link-button" onClick={() => { setReplyTo(m.id); replyBox.current?.focus(); }}>Reply</button>}
+        {canAct && !m.deleted && renderActions(m, ours)}
         {(n.children.length > 0 || pendingUnder(m.id).length > 0) && (
           <ul class="thread">{n.children.map(renderNode)}{pendingUnder(m.id).map(renderReply)}</ul>
         )}
@@ -423,12 +486,18 @@ function ConversationPane({ id, handle, members, labels, limitsOf, accountName, 
         {c.replies.filter((r) => r.messageId === null && r.state !== 'published').map(renderReply)}
       </ul>
       {c.nextMessagesCursor && <p class="meta">Older messages beyond the first 100 are not shown here yet.</p>}
+      {c.replying.length > 0 && (
+        <p class="meta replying-now" role="status" data-testid="replying">
+          {c.replying.map((r) => nameOf(r.userId) ?? r.name ?? 'Someone').join(', ')} {c.replying.length > 1 ? 'are' : 'is'} replying…
+        </p>
+      )}
       {canAct && (
         <>
           <form class="form reply-form" onSubmit={send} aria-label="Reply">
             <label for="reply-text">{target ? `Reply to ${target.author.name ?? target.author.handle ?? 'this message'}` : 'Reply'}</label>
             {target && <p class="meta">“{excerpt(target.text, 120)}”{replyTo && <> <button type="button" class="link-button" onClick={() => setReplyTo(null)}>answer the newest instead</button></>}</p>}
-            <textarea id="reply-text" ref={replyBox} rows={4} value={text} onInput={(e) => setText(e.currentTarget.value)} disabled={!target}
+            <textarea id="reply-text" ref={replyBox} rows={4} value={text} disabled={!target}
+              onInput={(e) => { const v = e.currentTarget.value; setText(v); sayReplying(target?.id ?? null, v); }}
               aria-describedby="reply-count" placeholder={target ? '' : 'Nothing here to answer.'} />
             <div class="row wrap">
               <span id="reply-count" class={over ? 'counter over' : 'counter'} aria-live="polite">

@@ -10,7 +10,7 @@ import { DateTime, NullableDateTime, Uuid, WorkspaceParams, errors, isoOrNull } 
 import { CONVERSATION_STATES } from '../schema.ts';
 import { BULK_MAX, type TriageChange } from '../triage.ts';
 import { NOTE_MAX_CHARS } from '../notes.ts';
-import { NOTES_MAX } from '../read.ts';
+import { NOTES_MAX, UNREAD_COUNT_MAX } from '../read.ts';
 import { REPLIES_MAX } from '../replies.ts';
 import { ACTIONS_LISTED } from '../actions.ts';
 import { PRESENCE_TTL_MS } from '../presence.ts';
@@ -209,6 +209,24 @@ export function conversationRoutes(app: InboxApp, k: InboxRouteKit): void {
     const rows = await d.inbox.reader.byIds(req.params.workspaceId, userIdOf(req), ids);
     return { conversations: ids.map((id) => rows.find((r) => r.id === id)).filter((r) => r !== undefined).map(presentConversation) };
   });
+
+  app.get(`${BASE}/unread`, {
+    preHandler: read,
+    schema: {
+      tags, summary: 'How many conversations have messages the caller has not read (the Inbox badge)',
+      description: `Per member and per workspace: the conversations that \`unread=true\` lists for the caller, counted up to ${UNREAD_COUNT_MAX} `
+        + '(`more` past it). Marking a conversation read or unread (…/read) and new inbound messages change it; the events stream tells both '
+        + '(`conversation.changed` with `read`, `message.created`). An API key counts for the member who made it; one whose maker is gone has no read state (400).',
+      params: WorkspaceParams,
+      response: {
+        200: Type.Object({
+          count: Type.Integer({ minimum: 0, maximum: UNREAD_COUNT_MAX, description: `Unread conversations, at most ${UNREAD_COUNT_MAX}` }),
+          more: Type.Boolean({ description: `More than ${UNREAD_COUNT_MAX} are unread` }),
+        }),
+        ...errors(400, 401, 403, 404, 429),
+      },
+    },
+  }, async (req) => d.inbox.reader.unreadCount(req.params.workspaceId, member(req, 'me', 'caller')));
 
   const readState = { tags, params: ConversationParams, response: { 204: Type.Null(), ...errors(400, 401, 403, 404, 429) } };
   app.post(`${one}/read`, { preHandler: read, schema: { ...readState, summary: 'Mark read, for the caller' } }, async (req, reply) => {

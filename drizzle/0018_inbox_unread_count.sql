@@ -1,0 +1,1 @@
+-- The unread count's indexes are built online: drizzle/online/0018_inbox_unread_count.sql.
