@@ -1,7 +1,7 @@
-// Meta webhooks end to end, with a Facebook Page connected through the real OAuth round trip against the
-// simulator: the verify-token handshake, a comment pushed with a valid X-Hub-Signature-256 and the same comment
-// polled (one message), pushes refused without a valid signature (nothing stored), and later changes (hidden,
-// removed) pushed onto the stored message.
+// Meta webhooks end to end, with a Facebook Page and an Instagram account connected through the real OAuth
+// round trip against the simulator: the verify-token handshake, a comment pushed with a valid
+// X-Hub-Signature-256 and the same comment polled (one message), pushes refused without a valid signature
+// (nothing stored), and later changes (hidden, removed) pushed onto the stored message.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { and, eq, sql } from 'drizzle-orm';
@@ -12,9 +12,13 @@ import { inboxCollectionCursors, inboxMessages } from '../src/modules/inbox/sche
 import { signatureOf } from '../src/providers/meta-graph.ts';
 import { startSimulator, type Simulator } from '../tools/provider-sim/server.ts';
 import { facebookCommentNotification } from '../tools/provider-sim/networks/facebook.ts';
+import { instagramCommentNotification } from '../tools/provider-sim/networks/instagram.ts';
 
 const SECRET = 'fb-secret';
 const VERIFY = 'verify-me-3f9a';
+const IG_SECRET = 'ig-secret';
+let igAccountId: string;
+let igId: string;
 let sim: Simulator;
 let t: TestApp;
 let owner: Person;
@@ -25,12 +29,24 @@ const db = () => t.running.services.db;
 const fb = () => sim.state('facebook');
 
 /** Posts a notification as Meta would: the JSON bytes, signed with `secret` (none: no signature header). */
-const push = (body: unknown, secret: string | null = SECRET, tamper?: (raw: string) => string) => {
+const push = (body: unknown, secret: string | null = SECRET, tamper?: (raw: string) => string, network = 'facebook') => {
   const raw = JSON.stringify(body);
   const headers: Record<string, string> = { 'content-type': 'application/json', ...(secret ? { 'x-hub-signature-256': signatureOf(raw, secret) } : {}) };
-  return fetch(`${t.url}/api/hooks/meta/facebook`, { method: 'POST', headers, body: tamper ? tamper(raw) : raw });
+  return fetch(`${t.url}/api/hooks/meta/${network}`, { method: 'POST', headers, body: tamper ? tamper(raw) : raw });
 };
-const stored = async (remoteId: string) => db().select().from(inboxMessages).where(and(eq(inboxMessages.accountId, accountId), eq(inboxMessages.remoteId, remoteId)));
+const stored = async (remoteId: string, account = accountId) => db().select().from(inboxMessages).where(and(eq(inboxMessages.accountId, account), eq(inboxMessages.remoteId, remoteId)));
+/** Connects the network's user `login` to the workspace through the API, as a browser would; the first account it gives. */
+async function connect(provider: string, login: string): Promise<string> {
+  const start = await t.call('POST', `/api/workspaces/${ws}/accounts/connect`, { token: owner.token, body: { provider } });
+  assert.equal(start.status, 200, JSON.stringify(start.body));
+  const cookie = start.headers.get('set-cookie')!.split(';')[0]!;
+  const consent = await fetch(`${start.body.authorizationUrl as string}&login_hint=${login}`, { redirect: 'manual' });
+  const back = new URL(consent.headers.get('location')!);
+  const res = await fetch(`${t.url}${back.pathname}${back.search}`, { redirect: 'manual', headers: { cookie } });
+  const done = new URL(res.headers.get('location')!);
+  assert.equal(done.searchParams.get('connected'), provider, done.toString());
+  return done.searchParams.get('accounts')!.split(',')[0]!;
+}
 /** A post of the Page on the simulated network, and someone's comment under it. */
 const postAndComment = (text: string) => {
   const postId = `${pageId}_${fb().nextId()}`;
@@ -45,25 +61,23 @@ const poll = async () => {
 before(async () => {
   sim = await startSimulator();
   fb().knobs.inboxRatePerMinute = 0;
+  sim.state('instagram').knobs.inboxRatePerMinute = 0;
   const base = sim.base('facebook');
+  const igBase = sim.base('instagram');
   t = await startTestApp({
     ALLOW_PRIVATE_HOSTS: 'true', FACEBOOK_APP_ID: 'fb-app', FACEBOOK_APP_SECRET: SECRET, FACEBOOK_WEBHOOK_VERIFY_TOKEN: VERIFY,
     FACEBOOK_GRAPH_URL: base, FACEBOOK_AUTH_URL: base, FACEBOOK_RUPLOAD_URL: base,
+    INSTAGRAM_APP_ID: 'ig-app', INSTAGRAM_APP_SECRET: IG_SECRET, INSTAGRAM_WEBHOOK_VERIFY_TOKEN: VERIFY,
+    INSTAGRAM_AUTH_URL: igBase, INSTAGRAM_API_URL: igBase, INSTAGRAM_GRAPH_URL: igBase,
     INBOX_POLL_INTERVAL_SECONDS: '3600', INBOX_SCHEDULE_INTERVAL_MS: '3600000',
   }, 'start');
   owner = await person(t, { name: 'Olivia Owner' });
   ws = await newWorkspace(t, owner, 'Bakery');
-  const start = await t.call('POST', `/api/workspaces/${ws}/accounts/connect`, { token: owner.token, body: { provider: 'facebook' } });
-  assert.equal(start.status, 200, JSON.stringify(start.body));
-  const cookie = start.headers.get('set-cookie')!.split(';')[0]!;
-  const consent = await fetch(`${start.body.authorizationUrl as string}&login_hint=bakery`, { redirect: 'manual' });
-  const back = new URL(consent.headers.get('location')!);
-  const res = await fetch(`${t.url}${back.pathname}${back.search}`, { redirect: 'manual', headers: { cookie } });
-  const done = new URL(res.headers.get('location')!);
-  assert.equal(done.searchParams.get('connected'), 'facebook', done.toString());
-  accountId = done.searchParams.get('accounts')!.split(',')[0]!;
+  accountId = await connect('facebook', 'bakery');
+  igAccountId = await connect('instagram', 'bakery_ig');
   const accounts = await ok(t, 'GET', `/api/workspaces/${ws}/accounts`, owner.token);
   pageId = accounts.accounts.find((a: { id: string }) => a.id === accountId).externalId;
+  igId = accounts.accounts.find((a: { id: string }) => a.id === igAccountId).externalId;
   await t.running.services.inbox.scheduler.ensureCursors();
 });
 after(async () => {
@@ -82,7 +96,8 @@ test('the verify-token handshake: the challenge echoed for the configured token;
   assert.equal(body.code, 'BAD_VERIFY_TOKEN');
   assert.equal(JSON.stringify(body).includes('1158201444'), false, 'no challenge echoed');
   assert.equal((await hand({ 'hub.mode': 'unsubscribe', 'hub.verify_token': VERIFY, 'hub.challenge': '1' })).status, 403);
-  assert.equal((await hand({ 'hub.mode': 'subscribe', 'hub.verify_token': VERIFY, 'hub.challenge': '1' }, 'instagram')).status, 404, 'no verify token configured for it');
+  assert.equal((await hand({ 'hub.mode': 'subscribe', 'hub.verify_token': VERIFY, 'hub.challenge': '1' }, 'threads')).status, 404, 'no verify token configured for it');
+  assert.equal(await (await hand({ 'hub.mode': 'subscribe', 'hub.verify_token': VERIFY, 'hub.challenge': '77' }, 'instagram')).text(), '77');
   assert.equal((await hand({ 'hub.mode': 'subscribe', 'hub.verify_token': VERIFY })).status, 400, 'no challenge');
 });
 
@@ -136,4 +151,22 @@ test('pushed changes reach the stored message: hidden, then removed', async () =
   const [gone] = await stored(commentId);
   assert.equal(gone!.deleted, true);
   assert.equal(gone!.text, '');
+});
+
+test('Instagram: a comment pushed (signed with the Instagram app\'s secret) and polled is one message; the Facebook secret does not sign for Instagram', async () => {
+  const ig = sim.state('instagram');
+  const mediaId = ig.nextId();
+  ig.posts.push({ id: mediaId, userId: igId, text: 'New cakes', media: [], createdAt: new Date().toISOString(), raw: {} });
+  const commentId = ig.inbox.add({ userId: igId, kind: 'comment', postId: mediaId, text: 'gluten free?', author: { id: '1784', name: 'Ada', username: 'ada.l' } }).id;
+  const body = instagramCommentNotification(ig, commentId);
+  assert.equal((await push(body, SECRET, undefined, 'instagram')).status, 403, 'another app\'s secret');
+  assert.deepEqual(await stored(commentId, igAccountId), []);
+  const r = await push(body, IG_SECRET, undefined, 'instagram');
+  assert.equal(r.status, 200, await r.clone().text());
+  assert.deepEqual(await r.json(), { accounts: 1, created: 1 });
+  await db().update(inboxCollectionCursors).set({ nextPollAt: sql`now()` }).where(eq(inboxCollectionCursors.accountId, igAccountId));
+  await eventually(async () => (await t.running.services.inbox.collector.run(igAccountId, 'comments')) === 'collected', 10_000, 'an Instagram collection run');
+  const both = await stored(commentId, igAccountId);
+  assert.equal(both.length, 1, 'one message');
+  assert.equal(both[0]!.text, 'gluten free?');
 });

@@ -14,9 +14,10 @@
 // is refreshed (once it is 24 h old) into a new 60-day token.
 import { postMetrics } from './post-metrics.ts';
 import {
-  DEFAULT_GRAPH_VERSION, DEFAULT_POLL, PublishAttempts, anyPublished, appSecret, checkMedia, containersOf, dataOf, graphApi, insightValue, need, oldestMatch,
+  DEFAULT_GRAPH_VERSION, DEFAULT_POLL, PublishAttempts, anyPublished, validSignature, appSecret, checkMedia, containersOf, dataOf, graphApi, insightValue, need, oldestMatch,
   permalinkOf, permanent, refreshLongLived, requirePublicUrls, searchFrom, tokenSetOf, unknownMarker, waitForContainer, type Params, type PollOptions,
 } from './meta-graph.ts';
+import { parseInstagramComments } from './instagram/webhooks.ts';
 import { COMMENTS, RECENT_DAYS, collectComments, commentState, deleteComment, setHidden, topLevelOf } from './instagram/inbox.ts';
 import {
   ProviderError, type AccountRef, type AuthorizeRequest, type FindReplyRequest, type InboxPage, type InboxPageRequest, type MessageActionRequest, type MessageState, type ReplyRequest, type ConnectedIdentity, type ExchangeRequest, type PostMetrics, type Provider, type ProviderDeps,
@@ -97,6 +98,13 @@ export function createInstagram(deps: ProviderDeps, opts: InstagramOptions = {})
 
   const provider: Provider = {
     meta,
+
+    // Instagram webhooks (comments field), signed with the Instagram app's secret (which secret signs them with
+    // Instagram Login is UNCONFIRMED: the app's own is the one the getting-started guide names).
+    webhook: {
+      verify: (raw, header) => validSignature(raw, header, deps.settings.clientSecret),
+      parse: parseInstagramComments,
+    },
 
     async authorizationUrl(req: AuthorizeRequest) {
       const u = new URL(`${authBase}/oauth/authorize`);

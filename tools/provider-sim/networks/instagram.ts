@@ -19,7 +19,7 @@
 // Meta downloads media itself: the simulator fetches image_url / video_url, so only reachable URLs work.
 // Images must be JPEG; a video answers IN_PROGRESS at its first status read, then FINISHED or ERROR (meta-common.ts, PROCESSING_READS).
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { SimNetworkContext, SimPost, SimToken } from '../core.ts';
+import type { NetworkState, SimNetworkContext, SimPost, SimToken } from '../core.ts';
 import {
   DAY_MS, PROCESSING_READS, SAMPLE_JPEG, clientOk, consent, containerStatus, engagement, fetchMedia, getContainer, graphTime, issueToken, metaStyle, metaUser, pick, putContainer,
   readContainerStatus, readParams, requireToken, sendGraphError, tokenLifecycleRoutes, versionOk, type SimContainer,
@@ -457,4 +457,24 @@ export function registerInstagram(ctx: SimNetworkContext): void {
     const esc = (t: string) => t.replace(/[&<>"]/g, (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[ch]!);
     return reply.type('text/html').send(`<!doctype html><meta charset="utf-8"><title>Instagram post</title><p>${esc(p.text)}</p><p><small>${p.createdAt}</small></p>`);
   });
+}
+
+/**
+ * The Instagram webhook Meta would send about a new comment of the simulated network (someone's, from the shared
+ * SimInbox): `object: "instagram"`, one entry for the account with a `comments` change. Tests sign it with the
+ * app secret (X-Hub-Signature-256) and post it to AllIN's callback.
+ */
+export function instagramCommentNotification(state: NetworkState, commentId: string): Record<string, unknown> {
+  const c = state.inbox.items.get(commentId);
+  if (!c || !c.postId) throw new Error(`the simulator has no Instagram comment ${commentId}`);
+  return {
+    object: 'instagram',
+    entry: [{
+      id: c.userId, time: Math.floor(Date.parse(c.createdAt) / 1000),
+      changes: [{
+        field: 'comments',
+        value: { id: c.id, text: c.text, from: { id: c.author.id, username: c.author.username }, media: { id: c.postId, media_product_type: 'FEED' }, ...(c.parentId ? { parent_id: c.parentId } : {}) },
+      }],
+    }],
+  };
 }
