@@ -5,17 +5,18 @@
 // whose answer never came is found on the relays by its event id and ends published, sent once.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { eq } from 'drizzle-orm';
-import { generateSecretKey, getPublicKey } from 'nostr-tools/pure';
+import { eq, sql } from 'drizzle-orm';
+import { finalizeEvent, generateSecretKey, getPublicKey } from 'nostr-tools/pure';
 import { nsecEncode } from 'nostr-tools/nip19';
 import { bytesToHex } from 'nostr-tools/utils';
 import { startSimulator, type Simulator } from '../tools/provider-sim/server.ts';
-import type { SimNostrEvent } from '../tools/provider-sim/networks/nostr.ts';
+import { nostrStore, type SimNostrEvent } from '../tools/provider-sim/networks/nostr.ts';
 import { startTestApp, type TestApp } from './support/app.ts';
-import { newWorkspace, person, type Person } from './support/fixtures.ts';
+import { newWorkspace, ok, person, type Person } from './support/fixtures.ts';
 import { capturingLogger } from './support/env.ts';
 import { eventually } from './support/eventually.ts';
 import { socialAccounts } from '../src/modules/accounts/schema.ts';
+import { inboxCollectionCursors } from '../src/modules/inbox/schema.ts';
 
 let sim: Simulator;
 let t: TestApp;
@@ -30,7 +31,7 @@ before(async () => {
   sim = await startSimulator();
   const base = sim.url.replace(/^http/, 'ws');
   relays = `${base}/nostr/relay/a ${base}/nostr/relay/b`;
-  t = await startTestApp({ ALLOW_PRIVATE_HOSTS: 'true', SOCIAL_API_TIMEOUT_MS: '1500', PUBLISH_BACKOFF_BASE_MS: '100', LOG_LEVEL: 'debug' }, 'start', {}, captured.log);
+  t = await startTestApp({ ALLOW_PRIVATE_HOSTS: 'true', SOCIAL_API_TIMEOUT_MS: '1500', PUBLISH_BACKOFF_BASE_MS: '100', LOG_LEVEL: 'debug', INBOX_POLL_INTERVAL_SECONDS: '3600', INBOX_SCHEDULE_INTERVAL_MS: '3600000' }, 'start', {}, captured.log);
   owner = await person(t);
   ws = await newWorkspace(t, owner, 'Nostr');
 });
@@ -59,7 +60,7 @@ test('GET /api/networks offers Nostr, connected with relays and a secret key, wi
   assert.equal(n.limits.maxTextLength, 8000);
   assert.equal(n.limits.media.maxCount, 10);
   assert.equal(n.limits.threads, true);
-  assert.deepEqual(n.capabilities, { metrics: true, inbox: false, messageActions: [], messageDeletes: null });
+  assert.deepEqual(n.capabilities, { metrics: true, inbox: true, messageActions: [], messageDeletes: null });
 });
 
 test('connect: the key is stored encrypted and never answered or logged; refusals are 400s that say what to fix', async () => {
@@ -120,6 +121,28 @@ test('a thread goes out as NIP-10 replies; the content warning option is checked
   assert.equal(bad.body.valid, false);
   assert.equal(bad.body.problems[0].field, 'options');
   assert.match(bad.body.problems[0].message, /contentWarning/);
+});
+
+test('a reply someone sends to a published note is collected into the inbox, in the note\'s thread', async () => {
+  const accountId = (await connect({ identifier: relays, password: nsec })).body.accounts[0].id;
+  const s = sim.state('nostr');
+  const r = await t.call('POST', `/api/workspaces/${ws}/posts`, { token: owner.token, body: { text: 'Ask me anything', targets: [{ accountId }], schedule: { now: true } } });
+  const target = await waitForTarget(r.body.id);
+  assert.equal(target.state, 'published', JSON.stringify(target.error));
+  const me = getPublicKey(sk);
+  const reply = finalizeEvent({ kind: 1, created_at: Math.floor(Date.now() / 1000), content: 'What relays do you use?', tags: [['e', target.remoteId, '', 'root', me], ['p', me]] }, generateSecretKey());
+  nostrStore(s, reply, ['a']);
+  const inbox = t.running.services.inbox;
+  await inbox.scheduler.ensureCursors();
+  await t.running.services.db.update(inboxCollectionCursors).set({ nextPollAt: sql`now()` }).where(eq(inboxCollectionCursors.accountId, accountId));
+  await eventually(async () => (await inbox.collector.run(accountId, 'mentions')) === 'collected', 10_000, 'a collection run');
+  const list = await ok(t, 'GET', `/api/workspaces/${ws}/inbox/conversations?limit=100`, owner.token);
+  const texts: string[] = [];
+  for (const c of list.conversations) {
+    const view = await ok(t, 'GET', `/api/workspaces/${ws}/inbox/conversations/${c.id}`, owner.token);
+    for (const m of view.messages) texts.push(m.text);
+  }
+  assert.ok(texts.includes('What relays do you use?'), JSON.stringify(texts));
 });
 
 test('a note whose answer never came is found by its event id and ends published, sent once', async () => {

@@ -18,12 +18,14 @@
 //   media.ts     Blossom uploads and NIP-92 imeta tags
 //   options.ts   the target's options (a content warning)
 //   posts.ts     notes, replies, exactly once by the event id; reconciliation; metrics
+//   inbox.ts     replies and mentions: notes that tag the account's key, read from its relays
 import { SentPosts } from './sent-posts.ts';
 import { PROVIDER } from './nostr/errors.ts';
 import { npubOf, parseRelays, parseSecretKey, publicKeyOf } from './nostr/keys.ts';
 import { parseMediaServer } from './nostr/media.ts';
 import { nostrPosts, type SentNote } from './nostr/posts.ts';
 import { nostrRelays } from './nostr/relays.ts';
+import { collectNostrInbox, MENTIONS } from './nostr/inbox.ts';
 import { ProviderError, type ConnectedIdentity, type Provider, type ProviderDeps, type ProviderMetadata, type TokenSet } from './types.ts';
 
 export { nostrOptionProblems, NOSTR_OPTION_KEYS } from './nostr/options.ts';
@@ -46,6 +48,12 @@ const meta: ProviderMetadata = {
       // Media servers set their own sizes (UNCONFIRMED per server): AllIN's bounds.
       maxImageBytes: 20 * 1024 * 1024, maxVideoBytes: 100 * 1024 * 1024, mixing: true, required: false,
     },
+  },
+  inbox: {
+    sources: [{
+      id: MENTIONS, collects: ['comments', 'replies', 'mentions'],
+      description: 'Notes that tag the account\'s key (replies to its notes, mentions), from each of its relays: REQ {"kinds":[1],"#p":[key],"since":…} (https://github.com/nostr-protocol/nips/blob/master/01.md), 100 a page per relay',
+    }],
   },
 };
 
@@ -115,5 +123,6 @@ export function createNostr(deps: ProviderDeps): Provider {
     publish: (account, post) => posts.publish(account, post),
     findByMarker: (account, marker) => posts.findByMarker(account, marker),
     metrics: (account, remoteId) => posts.metrics(account, remoteId),
+    collectInbox: (account, req) => collectNostrInbox(relays, account, req),
   };
 }

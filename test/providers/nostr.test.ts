@@ -208,6 +208,60 @@ test('metrics: reactions (not dislikes), reposts and replies from the relays, ea
   await assert.rejects(p.metrics!(a, 'nope'), isKind('permanent'));
 });
 
+test('inbox: notes that tag the key, placed in their thread by NIP-10; the account\'s own left out; a full relay page is read on below', async () => {
+  const sk2 = generateSecretKey();
+  const me = getPublicKey(sk2);
+  const signed = await p.signIn!(`${r1} ${r2}`, bytesToHex(sk2));
+  const a: AccountRef = { externalId: me, username: 'me', tokens: signed.tokens, data: signed.identities![0]!.data ?? {} };
+  assert.ok(p.meta.inbox?.sources.some((x) => x.id === 'mentions'));
+  const start = await p.collectInbox!(a, { source: 'mentions', cursor: null });
+  assert.deepEqual(start.items, []);
+  const note = await p.publish(a, { text: 'my note', media: [], marker: marker() });
+  const part = await p.publish(a, { text: 'my own thread part', media: [], marker: marker(), replyTo: note.remoteId });
+  const now = Math.floor(Date.now() / 1000);
+  const bobKey = generateSecretKey();
+  const reply = finalizeEvent({ kind: 1, created_at: now, content: 'nice note', tags: [['e', note.remoteId, r1, 'root', me], ['p', me]] }, bobKey);
+  const deeper = finalizeEvent({ kind: 1, created_at: now, content: 'agreed', tags: [['e', note.remoteId], ['e', reply.id], ['p', me], ['p', reply.pubkey]] }, generateSecretKey());
+  const mention = finalizeEvent({ kind: 1, created_at: now, content: 'hey nostr:npub…', tags: [['p', me]] }, generateSecretKey());
+  const unrelated = finalizeEvent({ kind: 1, created_at: now, content: 'not for you', tags: [] }, generateSecretKey());
+  nostrStore(s, reply, ['one']);
+  nostrStore(s, deeper, ['one', 'two']);
+  nostrStore(s, mention, ['two']);
+  nostrStore(s, unrelated, ['one']);
+  const page = await p.collectInbox!(a, { source: 'mentions', cursor: start.cursor });
+  assert.equal(page.more, false);
+  const byId = new Map(page.items.map((i) => [i.remoteId, i]));
+  assert.deepEqual([...byId.keys()].sort(), [reply.id, deeper.id, mention.id].sort(), 'each once, the account\'s own thread part and the unrelated note left out');
+  assert.ok(!byId.has(part.remoteId));
+  assert.deepEqual({ kind: byId.get(reply.id)!.kind, root: byId.get(reply.id)!.rootRemoteId, parent: byId.get(reply.id)!.parentRemoteId }, { kind: 'comment', root: note.remoteId, parent: undefined });
+  assert.deepEqual({ kind: byId.get(deeper.id)!.kind, root: byId.get(deeper.id)!.rootRemoteId, parent: byId.get(deeper.id)!.parentRemoteId }, { kind: 'comment', root: note.remoteId, parent: reply.id }, 'the positional form, its root looked up');
+  assert.equal(byId.get(deeper.id)!.root?.text, 'my note');
+  assert.deepEqual({ kind: byId.get(mention.id)!.kind, root: byId.get(mention.id)!.rootRemoteId }, { kind: 'mention', root: mention.id });
+  assert.equal(byId.get(reply.id)!.author.handle, npubEncode(reply.pubkey));
+  assert.equal(byId.get(reply.id)!.createdAt.getTime(), now * 1000);
+  const again = await p.collectInbox!(a, { source: 'mentions', cursor: page.cursor });
+  assert.ok(again.items.every((i) => byId.has(i.remoteId)), 'nothing new (the boundary second may be read again, never skipped)');
+
+  // 130 mentions on one relay: a page of 100, then the rest below it, then the cursor moves past them all.
+  const base = now + 10;
+  const many = Array.from({ length: 130 }, (_, i) => finalizeEvent({ kind: 1, created_at: base + i, content: `m${i}`, tags: [['p', me]] }, bobKey));
+  for (const e of many) nostrStore(s, e, ['one']);
+  const got = new Set<string>();
+  let cursor = again.cursor;
+  const pages: boolean[] = [];
+  for (let i = 0; i < 5; i++) {
+    const r = await p.collectInbox!(a, { source: 'mentions', cursor });
+    for (const item of r.items) got.add(item.remoteId);
+    cursor = r.cursor;
+    pages.push(r.more);
+    if (!r.more) break;
+  }
+  assert.deepEqual(pages, [true, false]);
+  assert.ok(many.every((e) => got.has(e.id)), 'all 130 collected');
+  assert.equal((JSON.parse(cursor!) as { after: number }).after, base + 129);
+  await assert.rejects(p.collectInbox!(a, { source: 'dms', cursor: null }), isKind('permanent'));
+});
+
 test('relay hosts go through the private-address guard; a relay message over the cap ends the conversation', async () => {
   const guarded = new HttpClient({ metrics: createMetrics({ enabled: false }), log: quietLogger(), allowPrivateHosts: false, defaultTimeoutMs: 2000 });
   const gp = createNostr({ http: guarded, settings: { baseUrls: {}, allowPlainSchemes: true } });
@@ -259,7 +313,7 @@ test('the secret key is never in errors, logs or metrics', async () => {
 
 test('every call moved allin_social_api_calls_total, labelled by operation', async () => {
   const calls = (await h.metrics.socialApiCalls.get()).values.filter((v) => v.labels.provider === 'nostr');
-  for (const op of ['REQ_profile', 'EVENT', 'REQ_parent', 'REQ_reconcile', 'REQ_metrics', 'blossom_upload']) {
+  for (const op of ['REQ_profile', 'EVENT', 'REQ_parent', 'REQ_reconcile', 'REQ_metrics', 'REQ_inbox', 'REQ_inbox_roots', 'blossom_upload']) {
     assert.ok(calls.some((v) => v.labels.operation === op && (v.labels.status === 'ok' || v.labels.status === '200')), op);
   }
   assert.ok(calls.some((v) => v.labels.status === 'timeout'), 'the hung relay');

@@ -26,6 +26,16 @@ export interface Filter {
 /** Most events believed from one relay for one query. */
 export const MAX_EVENTS_PER_QUERY = 500;
 
+export interface QueryResult {
+  events: Event[];
+  answered: number;
+  /**
+   * When a relay gave `fullAt` events or more (it may hold older ones it did not send): the newest of the
+   * oldest events such relays gave, below which a next page must look. Absent: every relay gave all it had.
+   */
+  fullFloor?: number;
+}
+
 export interface Relays {
   /** Sends the event to every relay at once; one verdict per relay. */
   publish(relays: string[], event: Event): Promise<RelayVerdict[]>;
@@ -33,7 +43,7 @@ export interface Relays {
    * The events the relays hold that match, each once, verified, newest first. Relays that fail are left
    * out; when none answered, the first failure is thrown (transient).
    */
-  query(relays: string[], filters: Filter[], operation: string): Promise<{ events: Event[]; answered: number }>;
+  query(relays: string[], filters: Filter[], operation: string, fullAt?: number): Promise<QueryResult>;
 }
 
 const parse = (raw: string): unknown[] | null => {
@@ -90,13 +100,18 @@ export function nostrRelays(http: HttpClient): Relays {
 
   return {
     publish: (relays, event) => Promise.all(relays.map((r) => publishOne(r, event))),
-    async query(relays, filters, operation) {
+    async query(relays, filters, operation, fullAt) {
       const results = await Promise.allSettled(relays.map((r) => queryOne(r, filters, operation)));
       const byId = new Map<string, Event>();
       let answered = 0;
+      let fullFloor: number | undefined;
       for (const r of results) {
         if (r.status !== 'fulfilled') continue;
         answered++;
+        if (fullAt !== undefined && r.value.length >= fullAt) {
+          const oldest = Math.min(...r.value.map((e) => e.created_at));
+          fullFloor = fullFloor === undefined ? oldest : Math.max(fullFloor, oldest);
+        }
         for (const e of r.value) byId.set(e.id, e);
       }
       if (answered === 0) {
@@ -105,7 +120,7 @@ export function nostrRelays(http: HttpClient): Relays {
         const v = transportVerdict(relays[0] ?? '', first, false);
         throw new ProviderError(v.accepted ? 'transient' : v.kind, `Nostr: no relay answered (${v.message.slice(0, 200)})`, { provider: PROVIDER, reason: v.message.slice(0, 300) });
       }
-      return { events: [...byId.values()].sort((a, b) => b.created_at - a.created_at || a.id.localeCompare(b.id)), answered };
+      return { events: [...byId.values()].sort((a, b) => b.created_at - a.created_at || a.id.localeCompare(b.id)), answered, ...(fullFloor !== undefined ? { fullFloor } : {}) };
     },
   };
 }
