@@ -21,6 +21,7 @@ import { telegramChats } from './telegram/chat.ts';
 import { PROVIDER } from './telegram/errors.ts';
 import { MAX_ALBUM, MAX_FILE_BYTES, MAX_PHOTO_BYTES } from './telegram/media.ts';
 import { telegramPosts } from './telegram/posts.ts';
+import { chatMembers } from './telegram/account.ts';
 import { findByMarker, telegramSent } from './telegram/reconcile.ts';
 import { ProviderError, type Provider, type ProviderDeps, type ProviderMetadata } from './types.ts';
 
@@ -48,6 +49,7 @@ const meta: ProviderMetadata = {
       maxImageBytes: MAX_PHOTO_BYTES, maxVideoBytes: MAX_FILE_BYTES, mixing: true, required: false,
     },
   },
+  accountMetrics: { fields: ['followers'], historyDays: 0, docs: 'https://core.telegram.org/bots/api#getchatmembercount' },
 };
 
 export function createTelegram(deps: ProviderDeps): Provider {
@@ -65,5 +67,6 @@ export function createTelegram(deps: ProviderDeps): Provider {
     },
     publish: (account, post) => posts.publish(account, post),
     findByMarker: (account, marker) => findByMarker(sent, account, marker),
+    accountMetrics: (account) => chatMembers(api, account),
   };
 }

@@ -8,6 +8,8 @@ import { createSandbox } from '../../src/providers/sandbox.ts';
 import { createMastodon } from '../../src/providers/mastodon.ts';
 import { createBluesky } from '../../src/providers/bluesky.ts';
 import { createX } from '../../src/providers/x.ts';
+import { createTelegram } from '../../src/providers/telegram.ts';
+import { telegramBot, telegramChat } from '../../tools/provider-sim/networks/telegram.ts';
 import { REDIRECT } from './harness.ts';
 import { ProviderError, type AccountRef, type Provider } from '../../src/providers/types.ts';
 import { simAudience, simDayInsights } from '../../tools/provider-sim/core.ts';
@@ -212,5 +214,26 @@ describe('x', () => {
     const { tokens } = await authorize(p, { loginHint: 'am-x-2' });
     h.sim.state('x').tokens.get(tokens.accessToken)!.revoked = true;
     await assert.rejects(p.accountMetrics!({ externalId: 'x', username: 'x', tokens, data: {} }, { insights: true }), (e: unknown) => e instanceof ProviderError && e.kind === 'auth_expired');
+  });
+});
+
+describe('telegram', () => {
+  test('a channel\'s members as its followers; nothing else, no history; a chat the bot was removed from is refused', async () => {
+    const p = createTelegram({ http: h.http, settings: { baseUrls: { api: h.sim.base('telegram') } } });
+    assert.deepEqual(p.meta.accountMetrics?.fields, ['followers']);
+    assert.equal(p.meta.accountMetrics?.historyDays, 0);
+    const s = h.sim.state('telegram');
+    const bot = telegramBot(s, { username: 'am_counting_bot' });
+    const channel = telegramChat(s, { type: 'channel', title: 'Counted', members: { [bot.id]: { status: 'administrator', canPost: true } } });
+    const signed = await p.signIn!(String(channel.id), bot.token);
+    const id = signed.identities![0]!;
+    const account: AccountRef = { externalId: id.externalId, username: id.username, tokens: signed.tokens, data: id.data ?? {} };
+    await followersAround(`chat:${channel.id}`, async () => (await p.accountMetrics!(account, { insights: true })).now.followers);
+    const answer = await p.accountMetrics!(account, { insights: true });
+    assert.deepEqual(Object.keys(answer.now), ['followers']);
+    assert.deepEqual(answer.days, []);
+
+    const gone = await p.accountMetrics!({ ...account, externalId: '-100999999999' }, { insights: true }).then(() => null, (e: unknown) => e);
+    assert.ok(gone instanceof ProviderError && gone.kind === 'permanent', String(gone));
   });
 });

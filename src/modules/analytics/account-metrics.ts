@@ -42,6 +42,7 @@ export const ACCOUNT_METRICS_BUDGETS: Record<string, string> = {
   sandbox: '10/300',
   mastodon: '10/300', // of the 300 calls per 5 minutes per account (https://docs.joinmastodon.org/api/rate-limits/)
   bluesky: '10/300', // of the 3,000 requests per 5 minutes per IP (https://docs.bsky.app/docs/advanced-guides/rate-limits)
+  telegram: '10/300', // the Bot API publishes no limit for reads; one call a day per chat, kept small all the same
   x: '5/900', // GET /2/users/me: a few of its per-user 15-minute window (the exact number depends on the access tier)
 };
 

@@ -1,5 +1,5 @@
 // Telegram's Bot API, as AllIN's adapter uses it (docs/NETWORKS.md, Network facts: Telegram). Under
-// /telegram: `/bot<token>/<method>` for getMe, getChat, getChatMember, sendMessage, sendPhoto, sendVideo,
+// /telegram: `/bot<token>/<method>` for getMe, getChat, getChatMember, getChatMemberCount, sendMessage, sendPhoto, sendVideo,
 // sendDocument and sendMediaGroup, taking parameters as a query string, JSON, a urlencoded form or a
 // multipart form (files), method names in any case. Answers are `{ok: true, result}`; errors are
 // `{ok: false, error_code, description}` with the same HTTP status, and a 429 carries
@@ -12,7 +12,7 @@
 // kills tokens as @BotFather's /revoke does; tokens never expire.
 import { randomBytes } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { ErrorStyle, NetworkState, SimNetworkContext } from '../core.ts';
+import { simAudience, type ErrorStyle, type NetworkState, type SimNetworkContext } from '../core.ts';
 
 export interface SimTelegramBot { id: number; username: string; token: string }
 
@@ -165,6 +165,8 @@ export function registerTelegram(ctx: SimNetworkContext): void {
     if (!chat || (!chat.username && ['left', 'kicked'].includes(memberOf(chat, bot).status) && chat.type !== 'private')) return fail(reply, 400, 'Bad Request: chat not found');
 
     if (method === 'getchat') return ok(reply, chatJson(chat));
+    // Subscribers grow day by day, the same for a chat and a day on every run.
+    if (method === 'getchatmembercount') return ok(reply, simAudience(`chat:${chat.id}`, Date.now()).followers);
     if (method === 'getchatmember') {
       const userId = Number(fields.user_id);
       const target = [...w.bots.values()].find((b) => b.id === userId);
