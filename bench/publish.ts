@@ -83,14 +83,17 @@ async function rawQueueRate(databaseUrl: string, db: pg.Client, jobs: number, pr
   }
 }
 
-/** allin_db_queries_total of a process by "operation table", from its /metrics. */
+/**
+ * allin_db_queries_total of a process by "operation table", and allin_publish_total by "run outcome"
+ * (published, deferred, retry…), from its /metrics.
+ */
 async function dbQueries(url: string): Promise<Map<string, number>> {
   const text = await (await fetch(`${url}/metrics`)).text();
   const out = new Map<string, number>();
-  for (const m of text.matchAll(/^allin_db_queries_total\{([^}]*)\} (\d+)/gm)) {
-    const l = Object.fromEntries([...m[1]!.matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1], x[2]]));
-    const key = `${l.operation} ${l.table}${l.status === 'ok' ? '' : ` (${l.status})`}`;
-    out.set(key, (out.get(key) ?? 0) + Number(m[2]));
+  for (const m of text.matchAll(/^allin_(db_queries|publish)_total\{([^}]*)\} (\d+)/gm)) {
+    const l = Object.fromEntries([...m[2]!.matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1], x[2]]));
+    const key = m[1] === 'publish' ? `run ${l.outcome}` : `${l.operation} ${l.table}${l.status === 'ok' ? '' : ` (${l.status})`}`;
+    out.set(key, (out.get(key) ?? 0) + Number(m[3]));
   }
   return out;
 }
@@ -211,7 +214,11 @@ export async function benchPublish(args: string[]): Promise<number> {
     console.log(`          duplicates ${duplicates} (goal 0), lost ${lost} (goal 0)`);
     console.log(`          CPU per target ${fmt(used.processes / burst, 2)} ms in AllIN's processes, ${fmt(used.postgres / burst, 2)} ms in PostgreSQL (raw queue per job: ${fmt((rawBefore.cpuMs + rawAfter.cpuMs) / 2, 2)} and ${fmt((rawBefore.pgCpuMs + rawAfter.pgCpuMs) / 2, 2)} ms)`);
     const perTarget = [...queriesAfter].map(([k, n]) => [k, (n - (queriesBefore.get(k) ?? 0)) / burst] as const).filter(([, n]) => n >= 0.05).sort((a, b) => b[1] - a[1]);
-    console.log(`          database round trips per target (both processes, allin_db_queries_total): ${fmt(perTarget.reduce((a, [, n]) => a + n, 0), 1)} = ${perTarget.map(([k, n]) => `${k} ${fmt(n, 1)}`).join(', ')}`);
+    const trips = perTarget.filter(([k]) => !k.startsWith('run '));
+    const runs = perTarget.filter(([k]) => k.startsWith('run '));
+    console.log(`          database round trips per target (both processes, allin_db_queries_total): ${fmt(trips.reduce((a, [, n]) => a + n, 0), 1)} = ${trips.map(([k, n]) => `${k} ${fmt(n, 1)}`).join(', ')}`);
+    // A run turned away (deferred: its account at its limit) costs a claim, a job and a fetch, and publishes nothing.
+    console.log(`          publishing runs per target (allin_publish_total): ${runs.map(([k, n]) => `${k.slice(4)} ${fmt(n, 2)}`).join(', ')}`);
 
     // Steady: perMinute targets spread evenly over a minute.
     if (perMinute > 0) {
