@@ -182,6 +182,8 @@ test('a comment on a Sandbox post appears in the open Inbox, is assigned, labell
   assert.equal(await page.evaluate('window.sameDocument'), true);
   await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: /^Inbox/ }).click();
   await page.getByRole('button', { name: /the rye loaf/ }).waitFor();
+  // The newest conversation opens on its own; j moves from it (pressed before it has opened, j opens it).
+  await thread.getByText('@bakery the rye loaf is the best in town').waitFor();
   await blur();
   await page.keyboard.press('j');
   await thread.getByText('Do you ship to Leeds? When would it arrive?').waitFor();
