@@ -12,9 +12,10 @@
 // or hidden shortly after it was read is read again. A deleted comment is simply no longer listed (Meta's
 // webhooks tell of a deletion: webhooks.ts). Comments carry no edit time (UNCONFIRMED: none on the Comment
 // node's field list as read), so an edit arrives as a new text and the latest arrival wins.
-import { ProviderError, type AccountRef, type InboxItem, type InboxPage, type InboxPageRequest, type MessageActionRequest, type MessageState } from '../types.ts';
+import { type AccountRef, type InboxItem, type InboxPage, type InboxPageRequest, type MessageActionRequest, type MessageState } from '../types.ts';
 import { malformed } from '../errors.ts';
 import { dataOf, need, parseGraphTime, permanent, type GraphApi } from '../meta-graph.ts';
+import { isGone, parseSweepCursor, type Paged, type SweepCursor } from '../meta-graph/sweep.ts';
 
 export const COMMENTS = 'comments';
 /** How far back the Page's posts are swept for comments. */
@@ -29,40 +30,23 @@ const MAX_READS_PER_POST = 10;
 const OVERLAP_SECONDS = 3600;
 const COMMENT_FIELDS = 'id,message,created_time,from,parent{id},is_hidden,permalink_url';
 
-/** Where the sweep is: `w`, comments created before it were read by an earlier sweep; `s`, `a`: this sweep's start and its posts cursor. */
-interface SweepCursor { w: number; s?: number; a?: string }
 
 interface GPost { id?: unknown; message?: unknown; created_time?: unknown; permalink_url?: unknown }
 interface GComment {
   id?: unknown; message?: unknown; created_time?: unknown; permalink_url?: unknown; is_hidden?: unknown;
   from?: { id?: unknown; name?: unknown }; parent?: { id?: unknown };
 }
-type Paged<T> = { data?: T[]; paging?: { next?: unknown; cursors?: { after?: unknown } } };
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v ? v : undefined);
 const nextAfter = (r: Paged<unknown>): string | undefined => (r.paging?.next ? str(r.paging.cursors?.after) : undefined);
 
-function parseCursor(raw: string | null): SweepCursor {
-  if (!raw) return { w: 0 };
-  try {
-    const c = JSON.parse(raw) as Partial<SweepCursor>;
-    if (typeof c.w === 'number' && Number.isFinite(c.w)) {
-      return { w: c.w, ...(typeof c.s === 'number' ? { s: c.s } : {}), ...(typeof c.a === 'string' ? { a: c.a } : {}) };
-    }
-  } catch { /* a cursor of another shape: start a fresh sweep */ }
-  return { w: 0 };
-}
 
-/** A Graph error that says the object does not exist (code 100, subcode 33): deleted, or never visible to the Page. */
-export function isGone(err: unknown): boolean {
-  return err instanceof ProviderError && err.kind === 'permanent' && /\[code 100\/33\]/.test(err.details.reason ?? '');
-}
 
 export async function collectComments(g: GraphApi, account: AccountRef, req: InboxPageRequest, now = Date.now()): Promise<InboxPage> {
   if (req.source !== COMMENTS) throw permanent(g.provider, `no inbox source "${req.source}"`, 'unknown_source');
   const pageId = account.externalId;
   const token = account.tokens.accessToken;
-  const cur = parseCursor(req.cursor);
+  const cur = parseSweepCursor(req.cursor);
   const sweepStart = cur.s ?? Math.floor(now / 1000);
   const posts = await g.get<Paged<GPost>>('inbox', `${pageId}/published_posts`, token, {
     fields: 'id,message,created_time,permalink_url', since: sweepStart - RECENT_DAYS * 86_400, limit: POSTS_PER_PAGE, ...(cur.a ? { after: cur.a } : {}),

@@ -13,8 +13,9 @@
 // expanded, followed when it has more pages), keeping those created since the previous sweep less an overlap,
 // so a comment edited or hidden shortly after it was read is read again. Deleted comments are not listed.
 import { malformed } from '../errors.ts';
-import { ProviderError, type AccountRef, type InboxItem, type InboxPage, type InboxPageRequest, type MessageActionRequest, type MessageState } from '../types.ts';
+import { type AccountRef, type InboxItem, type InboxPage, type InboxPageRequest, type MessageActionRequest, type MessageState } from '../types.ts';
 import { dataOf, need, parseGraphTime, permanent, type GraphApi } from '../meta-graph.ts';
+import { isGone, parseSweepCursor, type Paged, type SweepCursor } from '../meta-graph/sweep.ts';
 
 export const COMMENTS = 'comments';
 /** How far back the account's media are swept for comments. */
@@ -27,8 +28,6 @@ const OVERLAP_SECONDS = 3600;
 const REPLY_FIELDS = 'id,text,timestamp,from,username,hidden,parent_id';
 const COMMENT_FIELDS = `${REPLY_FIELDS},replies{${REPLY_FIELDS}}`;
 
-interface SweepCursor { w: number; s?: number; a?: string }
-type Paged<T> = { data?: T[]; paging?: { next?: unknown; cursors?: { after?: unknown } } };
 interface GMedia { id?: unknown; caption?: unknown; permalink?: unknown; timestamp?: unknown }
 interface GComment {
   id?: unknown; text?: unknown; timestamp?: unknown; username?: unknown; hidden?: unknown; parent_id?: unknown;
@@ -38,24 +37,12 @@ interface GComment {
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v ? v : undefined);
 const nextAfter = (r: Paged<unknown> | undefined): string | undefined => (r?.paging?.next ? str(r.paging.cursors?.after) : undefined);
 
-function parseCursor(raw: string | null): SweepCursor {
-  if (!raw) return { w: 0 };
-  try {
-    const c = JSON.parse(raw) as Partial<SweepCursor>;
-    if (typeof c.w === 'number' && Number.isFinite(c.w)) return { w: c.w, ...(typeof c.s === 'number' ? { s: c.s } : {}), ...(typeof c.a === 'string' ? { a: c.a } : {}) };
-  } catch { /* another shape: a fresh sweep */ }
-  return { w: 0 };
-}
 
-/** Code 100, subcode 33: the object does not exist (deleted) or is not the account's to see. */
-export function isGone(err: unknown): boolean {
-  return err instanceof ProviderError && err.kind === 'permanent' && /\[code 100\/33\]/.test(err.details.reason ?? '');
-}
 
 export async function collectComments(g: GraphApi, account: AccountRef, req: InboxPageRequest, now = Date.now()): Promise<InboxPage> {
   if (req.source !== COMMENTS) throw permanent(g.provider, `no inbox source "${req.source}"`, 'unknown_source');
   const token = account.tokens.accessToken;
-  const cur = parseCursor(req.cursor);
+  const cur = parseSweepCursor(req.cursor);
   const sweepStart = cur.s ?? Math.floor(now / 1000);
   const oldestMedia = (sweepStart - RECENT_DAYS * 86_400) * 1000;
   const readDownTo = cur.w > 0 ? (cur.w - OVERLAP_SECONDS) * 1000 : 0;

@@ -10,9 +10,10 @@
 // reads each post's conversation newest first down to the previous sweep's start less an overlap. Threads gives
 // a reply's author as a username only (no user id): the username is the author's id here, and the profile's
 // own replies (is_reply_owned_by_me) carry the profile's id, so they are stored as its own.
-import { ProviderError, type AccountRef, type InboxItem, type InboxPage, type InboxPageRequest, type MessageActionRequest, type MessageState } from '../types.ts';
+import { type AccountRef, type InboxItem, type InboxPage, type InboxPageRequest, type MessageActionRequest, type MessageState } from '../types.ts';
 import { malformed } from '../errors.ts';
 import { dataOf, need, parseGraphTime, permanent, type GraphApi } from '../meta-graph.ts';
+import { isGone, parseSweepCursor, type Paged, type SweepCursor } from '../meta-graph/sweep.ts';
 
 export const REPLIES = 'replies';
 export const RECENT_DAYS = 14;
@@ -22,8 +23,6 @@ const MAX_READS_PER_POST = 10;
 const OVERLAP_SECONDS = 3600;
 const REPLY_FIELDS = 'id,text,username,permalink,timestamp,replied_to,root_post,hide_status,is_reply_owned_by_me';
 
-interface SweepCursor { w: number; s?: number; a?: string }
-type Paged<T> = { data?: T[]; paging?: { next?: unknown; cursors?: { after?: unknown } } };
 interface GPost { id?: unknown; text?: unknown; permalink?: unknown; timestamp?: unknown }
 interface GReply {
   id?: unknown; text?: unknown; username?: unknown; permalink?: unknown; timestamp?: unknown; hide_status?: unknown; is_reply_owned_by_me?: unknown;
@@ -33,23 +32,12 @@ interface GReply {
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v ? v : typeof v === 'number' && Number.isFinite(v) ? String(v) : undefined);
 const nextAfter = (r: Paged<unknown>): string | undefined => (r.paging?.next ? str(r.paging.cursors?.after) : undefined);
 
-function parseCursor(raw: string | null): SweepCursor {
-  if (!raw) return { w: 0 };
-  try {
-    const c = JSON.parse(raw) as Partial<SweepCursor>;
-    if (typeof c.w === 'number' && Number.isFinite(c.w)) return { w: c.w, ...(typeof c.s === 'number' ? { s: c.s } : {}), ...(typeof c.a === 'string' ? { a: c.a } : {}) };
-  } catch { /* another shape: a fresh sweep */ }
-  return { w: 0 };
-}
 
-export function isGone(err: unknown): boolean {
-  return err instanceof ProviderError && err.kind === 'permanent' && /\[code 100\/33\]/.test(err.details.reason ?? '');
-}
 
 export async function collectReplies(g: GraphApi, account: AccountRef, req: InboxPageRequest, now = Date.now()): Promise<InboxPage> {
   if (req.source !== REPLIES) throw permanent(g.provider, `no inbox source "${req.source}"`, 'unknown_source');
   const token = account.tokens.accessToken;
-  const cur = parseCursor(req.cursor);
+  const cur = parseSweepCursor(req.cursor);
   const sweepStart = cur.s ?? Math.floor(now / 1000);
   const posts = await g.get<Paged<GPost>>('inbox', `${account.externalId}/threads`, token, {
     fields: 'id,text,permalink,timestamp', since: sweepStart - RECENT_DAYS * 86_400, limit: POSTS_PER_PAGE, ...(cur.a ? { after: cur.a } : {}),
