@@ -232,7 +232,8 @@ test('sign up, confirm, connect Sandbox, compose with an image, schedule it seco
   await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Accounts' }).click();
   await heading(page, 'Accounts').waitFor();
   // Focus moves to the new screen's heading, for keyboard and screen reader users.
-  await page.waitForFunction("document.activeElement?.id === 'page-title'");
+  // Polled from here: waitForFunction's own polling evaluates a string, which the app's CSP refuses.
+  await eventually(async () => (await page.evaluate("document.activeElement?.id")) === 'page-title', WAIT, 'focus on the heading', 50);
   await page.getByText('No account is connected yet.').waitFor();
   await page.getByRole('button', { name: 'Connect Sandbox' }).click();
   await page.getByText('Sandbox account connected.').waitFor();
@@ -661,7 +662,7 @@ test('an agency\'s calendar: a month shows each day\'s first few and "+N more", 
   await signInThroughUi(page, owner.email, owner.password);
   await heading(page, 'Posts').waitFor();
   // Settled: nothing still loading (not 'networkidle': the inbox's events stream stays open on every screen).
-  await page.waitForFunction('!document.querySelector(".loading")');
+  await eventually(async () => (await page.locator('.loading').count()) === 0, WAIT, 'nothing still loading', 50);
   await longTasks('the app\'s start and sign-in (for scale)');
 
   // The month, opened inside the running app (its router follows history), so that what is measured is the
