@@ -119,6 +119,10 @@ export const ConfigSchema = Type.Object({
   MASTODON_INSTANCE_URL: str({ description: 'Development only: how to reach a Mastodon instance, with {host} for the host the user typed (default https://{host}); `http://{host}/mastodon` reaches the network simulator\'s instances. Never in production.', example: 'http://{host}/mastodon' }),
   BLUESKY: oneOf(['on', 'off'], { description: 'Offer Bluesky (handle and app password).' }, 'on'),
   BLUESKY_SERVICE_URL: str({ description: 'Default Bluesky PDS/entryway for handles that do not name their own.' }, 'https://bsky.social'),
+  SLACK_CLIENT_ID: str({ description: 'Slack app client id; Slack is offered when it is set (with SLACK_CLIENT_SECRET).' }),
+  SLACK_CLIENT_SECRET: str({ description: 'Slack app client secret.', secret: true }),
+  SLACK_API_URL: str({ description: 'Slack Web API base URL.' }, 'https://slack.com/api'),
+  SLACK_AUTH_URL: str({ description: 'Slack authorization base URL (where /oauth/v2/authorize is).' }, 'https://slack.com'),
   TELEGRAM: oneOf(['on', 'off'], { description: 'Offer Telegram (a channel or group, posted to by a bot the user makes with @BotFather).' }, 'on'),
   TELEGRAM_API_URL: str({ description: 'Telegram Bot API base URL (a self-hosted Bot API server may be named here).' }, 'https://api.telegram.org'),
   DISCORD: oneOf(['on', 'off'], { description: 'Offer Discord (a channel, posted to through a webhook URL the user pastes).' }, 'on'),
@@ -320,7 +324,7 @@ export function readConfig(env: Record<string, string | undefined>): Config {
   }
   const cfg = converted as Config;
 
-  for (const url of ['DATABASE_URL', 'REDIS_URL', 'PUBLIC_URL', 'MAIL_URL', 'SIMULATOR_URL', 'X_API_URL', 'X_AUTH_URL', 'LINKEDIN_API_URL', 'LINKEDIN_AUTH_URL', 'FACEBOOK_GRAPH_URL', 'FACEBOOK_RUPLOAD_URL', 'FACEBOOK_AUTH_URL', 'INSTAGRAM_AUTH_URL', 'INSTAGRAM_API_URL', 'INSTAGRAM_GRAPH_URL', 'THREADS_AUTH_URL', 'THREADS_GRAPH_URL', 'BLUESKY_SERVICE_URL', 'TELEGRAM_API_URL', 'DISCORD_API_URL'] as const) {
+  for (const url of ['DATABASE_URL', 'REDIS_URL', 'PUBLIC_URL', 'MAIL_URL', 'SIMULATOR_URL', 'X_API_URL', 'X_AUTH_URL', 'LINKEDIN_API_URL', 'LINKEDIN_AUTH_URL', 'FACEBOOK_GRAPH_URL', 'FACEBOOK_RUPLOAD_URL', 'FACEBOOK_AUTH_URL', 'INSTAGRAM_AUTH_URL', 'INSTAGRAM_API_URL', 'INSTAGRAM_GRAPH_URL', 'THREADS_AUTH_URL', 'THREADS_GRAPH_URL', 'BLUESKY_SERVICE_URL', 'TELEGRAM_API_URL', 'DISCORD_API_URL', 'SLACK_API_URL', 'SLACK_AUTH_URL'] as const) {
     const v = cfg[url];
     if (v !== undefined && !URL.canParse(v)) problems.push(`${url}: must be a URL`);
   }

@@ -19,6 +19,7 @@ import { registerTelegram } from './networks/telegram.ts';
 import { registerDiscord } from './networks/discord.ts';
 import { registerNostr } from './networks/nostr.ts';
 import { registerLemmy } from './networks/lemmy.ts';
+import { registerSlack } from './networks/slack.ts';
 
 export type NetworkModule = (ctx: SimNetworkContext) => void;
 
@@ -36,6 +37,7 @@ export const NETWORKS: Record<string, NetworkModule> = {
   discord: registerDiscord,
   nostr: registerNostr,
   lemmy: registerLemmy,
+  slack: registerSlack,
 };
 
 export interface Simulator {

@@ -8102,7 +8102,7 @@ export interface paths {
                     limit?: number;
                     cursor?: string;
                     accountId?: string;
-                    provider?: "x" | "linkedin" | "facebook" | "instagram" | "threads" | "mastodon" | "bluesky" | "telegram" | "discord" | "nostr" | "lemmy" | "sandbox";
+                    provider?: "x" | "linkedin" | "facebook" | "instagram" | "threads" | "mastodon" | "bluesky" | "telegram" | "discord" | "nostr" | "lemmy" | "slack" | "sandbox";
                     state?: "open" | "assigned" | "done";
                     assignee?: string;
                     labelId?: string;

@@ -7,6 +7,7 @@ import { blueskyTextProblem, countText } from '../../providers/text.ts';
 import { discordOptionProblems } from '../../providers/discord/options.ts';
 import { nostrOptionProblems } from '../../providers/nostr/options.ts';
 import { lemmyOptionProblems } from '../../providers/lemmy/options.ts';
+import { slackOptionProblems } from '../../providers/slack/options.ts';
 import type { ProviderLimits } from '../../providers/types.ts';
 
 export interface MediaFacts {
@@ -134,6 +135,7 @@ export function checkTarget(accountId: string, provider: string, displayName: st
   // Discord's options and embeds, by the same check the adapter runs before sending.
   if (provider === 'discord') for (const p of discordOptionProblems(content.options)) add('options', `${displayName}: ${p}.`);
   if (provider === 'nostr') for (const p of nostrOptionProblems(content.options)) add('options', `${displayName}: ${p}.`);
+  if (provider === 'slack') for (const p of slackOptionProblems(content.options)) add('options', `${displayName}: ${p}.`);
   if (provider === 'lemmy') {
     for (const p of lemmyOptionProblems(content.options)) add('options', `${displayName}: ${p}.`);
     // A Lemmy post has one link: one image, or the url option (comments, the thread's next parts, carry more).

@@ -510,6 +510,27 @@ export function Composer({ postId }: { postId?: string }) {
                     </>
                   );
                 })()}
+                {a.provider === 'slack' && (() => {
+                  // Slack: the channel is required (the account is the workspace); links unfurl on request.
+                  const opts = o.options ?? {};
+                  const setOpt = (key: string, value: unknown) => {
+                    const { [key]: _, ...rest } = opts;
+                    set({ options: value === undefined ? rest : { ...rest, [key]: value } });
+                  };
+                  return (
+                    <>
+                      <Field label="Channel" hint="#name of a channel the app was invited to (/invite), or the channel's id.">
+                        {(p) => <input {...p} required value={typeof opts.channel === 'string' ? opts.channel : ''} onInput={(e) => setOpt('channel', e.currentTarget.value.trim() === '' ? undefined : e.currentTarget.value.trim())} />}
+                      </Field>
+                      {([['unfurlLinks', 'Show previews of links'], ['broadcast', 'Show thread replies in the channel too']] as const).map(([key, label]) => (
+                        <div class="check" key={key}>
+                          <input id={`${key}-${a.id}`} type="checkbox" checked={opts[key] === true} onChange={(e) => setOpt(key, e.currentTarget.checked ? true : undefined)} />
+                          <label for={`${key}-${a.id}`}>{label}</label>
+                        </div>
+                      ))}
+                    </>
+                  );
+                })()}
                 {a.provider === 'nostr' && (
                   <>
                     <Field label="Content warning" hint="Optional: clients hide the note behind this reason until it is opened (NIP-36).">
