@@ -165,3 +165,39 @@ test('a 429 in the middle of paging: the pages before it are kept, the next run 
     s.knobs.retryAfterSeconds = 2;
   }
 });
+
+test('acting through the API: a reply under the account\'s post liked and hidden on Bluesky, done once each; hidden it stays through the next collections of both sources', async () => {
+  const a = await connect();
+  // The test before expired every session: Bob signs in again.
+  bob = { ...bob, tokens: (await p.signIn!('bob.e2e.test', PASSWORD)).tokens };
+  await collect(a.id, 'notifications');
+  const post = await publish(a.id, 'Opening hours changed');
+  const rude = await say('this shop is a scam', post.remoteId);
+  await collect(a.id, 'notifications');
+  const m = (await messagesOf(a.id)).find((x) => x.remoteId === uri(rude))!;
+  const act = async (action: string) => {
+    const r = await t.call('POST', `/api/workspaces/${ws}/inbox/messages/${m.id}/${action}`, { token: owner.token });
+    assert.equal(r.status, 202, JSON.stringify(r.body));
+    return eventually(async () => {
+      const x = await ok(t, 'GET', `/api/workspaces/${ws}/inbox/actions/${r.body.id}`, owner.token);
+      return ['done', 'failed', 'unknown'].includes(x.state) ? x : undefined;
+    }, 30_000, `the ${action} to settle`);
+  };
+  assert.equal((await act('like')).state, 'done');
+  assert.equal((await act('hide')).state, 'done');
+  const [acc] = await db().select().from(socialAccounts).where(eq(socialAccounts.id, a.id));
+  const gates = await fetch(`${sim.base('bluesky')}/pds/xrpc/com.atproto.repo.listRecords?repo=${acc!.externalId}&collection=app.bsky.feed.threadgate`);
+  const gate = ((await gates.json()) as { records: { value: { hiddenReplies?: string[] } }[] }).records;
+  assert.deepEqual(gate.map((g) => g.value.hiddenReplies), [[uri(rude)]], 'one threadgate, hiding the reply');
+  const likes = await fetch(`${sim.base('bluesky')}/pds/xrpc/com.atproto.repo.listRecords?repo=${acc!.externalId}&collection=app.bsky.feed.like`);
+  assert.equal(((await likes.json()) as { records: unknown[] }).records.length, 1, 'liked once');
+
+  await collect(a.id, 'notifications');
+  await collect(a.id, 'threads');
+  const [after] = await db().select().from(inboxMessages).where(eq(inboxMessages.id, m.id));
+  assert.equal(after!.hidden, true, 'the threads collection reads it hidden from the threadgate');
+  assert.equal((await act('unhide')).state, 'done');
+  await collect(a.id, 'threads');
+  const [shown] = await db().select().from(inboxMessages).where(eq(inboxMessages.id, m.id));
+  assert.equal(shown!.hidden, false);
+});

@@ -22,11 +22,13 @@
 //   reconcile.ts   finding a post again after an unknown outcome, by its marker
 //   inbox.ts       collecting notifications (mentions, replies, quotes) and the reply trees under its posts
 //   profile.ts     the account's own counts (followers, follows, posts)
+//   actions.ts     liking, hiding (the root's threadgate) and deleting from the inbox, and reading that state back
 // Answering from the inbox is a post whose reply refs name the thread's root and the parent
 // (https://docs.bsky.app/docs/advanced-guides/posts#replies): `reply` publishes one under the parent (a
 // collected message's id, its at-uri, whose cid is read with the record), the root read from the parent's
 // own record, and `findReply` finds it by its marker. Both answer with the reply's at-uri, the id collected
 // messages have, so the copy the next collection brings collapses with it.
+import { blueskyActions } from './bluesky/actions.ts';
 import { blueskyHosts } from './bluesky/hosts.ts';
 import { blueskyIdentities } from './bluesky/identities.ts';
 import { blueskyIdentity } from './bluesky/identity.ts';
@@ -70,7 +72,9 @@ const meta: ProviderMetadata = {
       description: `app.bsky.feed.getPostThread (https://docs.bsky.app/docs/api/app-bsky-feed-get-post-thread): the whole reply tree under each of the account's ${POSTS_PER_SWEEP} newest posts that have replies `
         + '(app.bsky.feed.getAuthorFeed), one post per call, replies to others included. A deleted reply that has replies under it is marked deleted; replies from accounts with a block either way are not shown by Bluesky.',
     }],
-    actions: ['reply'],
+    // Likes are like records; hiding is the threadgate of the account's own post; only its own posts can be deleted (bluesky/actions.ts).
+    actions: ['reply', 'like', 'unlike', 'hide', 'unhide', 'delete'],
+    deletes: 'own',
   },
   accountMetrics: { fields: ['followers', 'following', 'posts'], historyDays: 0, docs: 'https://docs.bsky.app/docs/api/app-bsky-actor-get-profile' },
 };
@@ -87,6 +91,7 @@ export function createBluesky(deps: ProviderDeps): BlueskyProvider {
   const sessions = blueskySessions(x, hosts, identity);
   const posts = blueskyPosts(x, hosts, identity, meta.limits.media, deps.linkCards);
   const inbox = blueskyInbox(x, hosts);
+  const actions = blueskyActions(x, hosts);
   /** A reply is named as collected messages are: by its at-uri. */
   const asMessage = (p: PublishedPost): PublishedPost => ({ ...p, remoteId: p.remoteId.split('|')[0]! });
 
@@ -104,6 +109,12 @@ export function createBluesky(deps: ProviderDeps): BlueskyProvider {
       const found = await findByMarker(x, hosts, account, req.marker, req.since);
       return found ? asMessage(found) : null;
     },
+    like: (account, req) => actions.like(account, req),
+    unlike: (account, req) => actions.unlike(account, req),
+    hide: (account, req) => actions.hide(account, req),
+    unhide: (account, req) => actions.unhide(account, req),
+    delete: (account, req) => actions.delete(account, req),
+    messageState: (account, req) => actions.state(account, req),
     metrics: (account, remoteId) => posts.metrics(account, remoteId),
     accountMetrics: (account) => profileCounts(x, hosts, account),
     deletePost: (account, remoteId) => posts.deletePost(account, remoteId),

@@ -70,7 +70,7 @@ function inboxItem(i: FeedItem): InboxItem {
     ...(i.parent_id ? { parentRemoteId: i.parent_id } : {}),
     author: { remoteId: i.author.id, handle: i.author.username, ...(i.author.name ? { name: i.author.name } : {}), ...(i.author.avatar_url ? { avatarUrl: i.author.avatar_url } : {}) },
     text: i.text ?? '', ...(i.url ? { url: i.url } : {}), ...(i.lang ? { language: i.lang } : {}), createdAt: created,
-    ...(i.edited_at ? { editedAt: new Date(i.edited_at) } : {}), ...(i.deleted ? { deleted: true } : {}), ...(i.hidden ? { hidden: true } : {}),
+    ...(i.edited_at ? { editedAt: new Date(i.edited_at) } : {}), ...(i.deleted ? { deleted: true } : {}), hidden: i.hidden === true,
     ...(i.post ? { root: { remoteId: i.post.id, url: i.post.url, text: i.post.text, authorRemoteId: i.post.author_id, createdAt: new Date(i.post.created_at) } } : {}),
   };
 }

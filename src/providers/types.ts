@@ -203,7 +203,10 @@ export interface InboxItem {
   createdAt: Date;
   editedAt?: Date;
   deleted?: boolean;
-  /** Hidden from the public by the account (the network still shows it to the account). */
+  /**
+   * Hidden from the public by the account (the network still shows it to the account): true, or false when
+   * shown; absent when this source does not tell (a stored message keeps its state).
+   */
   hidden?: boolean;
   /** The root post, when the network includes it. */
   root?: { remoteId: string; url?: string; text?: string; authorRemoteId?: string; authorHandle?: string; createdAt?: Date };

@@ -61,9 +61,9 @@ before(async () => {
 });
 after(() => h.stop());
 
-test('two sources are declared, with reply', () => {
+test('two sources are declared, with reply and the actions', () => {
   assert.deepEqual(p.meta.inbox?.sources.map((x) => x.id), ['notifications', 'threads']);
-  assert.deepEqual(p.meta.inbox?.actions, ['reply']);
+  assert.deepEqual(p.meta.inbox?.actions, ['reply', 'like', 'unlike', 'hide', 'unhide', 'delete']);
 });
 
 test('notifications: replies, a mention and a quote, each once, across pages; then nothing until someone speaks', async () => {

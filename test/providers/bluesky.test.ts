@@ -235,7 +235,7 @@ test('a thread: each reply names the thread root and its parent by uri and cid',
 });
 
 test('reply: under a comment, the root from the comment\'s own record; a timeout is settled by the marker', async () => {
-  assert.deepEqual(p.meta.inbox?.actions, ['reply']);
+  assert.ok(p.meta.inbox?.actions?.includes('reply'));
   const a = await connect();
   const root = await p.publish(a, { text: 'the post', media: [], marker: 'rp-1' });
   const comment = await p.publish(a, { text: 'a comment', media: [], marker: 'rp-2', replyTo: root.remoteId });

@@ -102,7 +102,7 @@ test('a deleted comment is not listed; a hidden one comes hidden; an edited one 
   const first = await sweep(page, null);
   assert.deepEqual(first.items.map((i) => i.remoteId).sort(), [hidden, edited].sort());
   assert.equal(first.items.find((i) => i.remoteId === hidden)!.hidden, true);
-  assert.equal(first.items.find((i) => i.remoteId === edited)!.hidden, undefined);
+  assert.equal(first.items.find((i) => i.remoteId === edited)!.hidden, false, 'shown: Graph says so (is_hidden false)');
   sim().inbox.change(edited, { text: 'the price is 12' });
   const second = await sweep(page, first.cursor);
   assert.equal(second.items.find((i) => i.remoteId === edited)?.text, 'the price is 12');

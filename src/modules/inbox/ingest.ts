@@ -182,7 +182,7 @@ export class InboxIngest {
   private differs(row: Row, i: InboxItem): boolean {
     if (row.deleted) return false; // final
     if (i.deleted) return true;
-    if ((i.hidden === true) !== row.hidden) return true;
+    if (i.hidden !== undefined && i.hidden !== row.hidden) return true;
     return this.newerText(row, i);
   }
 
@@ -197,7 +197,7 @@ export class InboxIngest {
     const set: Partial<typeof inboxMessages.$inferInsert> = i.deleted
       ? { deleted: true, text: '' }
       : {
-        hidden: i.hidden === true,
+        ...(i.hidden !== undefined ? { hidden: i.hidden } : {}),
         ...(this.newerText(row, i) ? { text: i.text.slice(0, TEXT_MAX), edited: true, editedAt: i.editedAt ?? new Date() } : {}),
         ...(i.language ? { language: languageOf(i.language) } : {}),
       };

@@ -13,7 +13,8 @@
 // app.bsky.feed.getPostThread (https://docs.bsky.app/docs/api/app-bsky-feed-get-post-thread) reads the tree of
 // each one that has replies, one post per page. A reply that was deleted while replies to it remain comes as
 // notFoundPost and is collected as deleted; blockedPost (a block between the account and its author) is left
-// out, with what hangs under it, since the AppView withholds it.
+// out, with what hangs under it, since the AppView withholds it. A reply the account hid (the threadgate's
+// hiddenReplies) is marked hidden; notifications do not say, so their items leave the stored state as it is.
 //
 // Both reach the AppView through the account's PDS with its session (app.bsky.* calls are proxied to the
 // AppView: https://docs.bsky.app/docs/advanced-guides/api-directory), so an expired session is refused as on
@@ -190,7 +191,11 @@ export function blueskyInbox(x: Xrpc, hosts: BlueskyHosts): BlueskyInbox {
     // The post was deleted since the feed listed it: nothing to read under it.
     if (res.status === 400 && xrpcBody(res).error === 'NotFound') return [];
     if (res.status < 200 || res.status >= 300) throw x.fail('inbox_thread', res);
-    const body = x.read<{ thread?: ThreadNode }>(res, 'inbox_thread');
+    const body = x.read<{ thread?: ThreadNode; threadgate?: { record?: { hiddenReplies?: unknown } } }>(res, 'inbox_thread');
+    // The thread's threadgate (getPostThread's `threadgate`, app.bsky.feed.defs#threadgateView) names the replies
+    // its author hid; the tree still holds them (that they come in it is UNCONFIRMED for Bluesky's AppView).
+    const gate = body.threadgate?.record?.hiddenReplies;
+    const hiddenReplies = new Set(Array.isArray(gate) ? gate.filter((u): u is string => typeof u === 'string') : []);
     const top = body.thread;
     if (!top || typeof top !== 'object') throw malformed(PROVIDER, 'inbox_thread', false);
     if (top.$type !== 'app.bsky.feed.defs#threadViewPost') return []; // notFoundPost, blockedPost
@@ -216,6 +221,7 @@ export function blueskyInbox(x: Xrpc, hosts: BlueskyHosts): BlueskyInbox {
           if (!item) throw malformed(PROVIDER, 'inbox_thread', false);
           // In the tree it was found in, whatever its record says (the tree is the AppView's own reading).
           item.kind = 'comment';
+          item.hidden = hiddenReplies.has(id);
           item.rootRemoteId = root.remoteId;
           item.root = root;
           if (parentUri === rootUri) delete item.parentRemoteId;

@@ -23,22 +23,7 @@ export interface BlueskyPosts {
 }
 
 export function blueskyPosts(x: Xrpc, hosts: BlueskyHosts, identity: BlueskyIdentity, limits: MediaLimits, linkCards: LinkCardSource | undefined): BlueskyPosts {
-  /** The record at a post's id (its cid too): from our own PDS when it is ours, otherwise from the AppView (through our PDS). */
-  const recordAt = async (account: AccountRef, pds: string, ref: ReturnType<typeof parsePostId>): Promise<{ value: Record<string, unknown>; cid: string } | null> => {
-    if (ref.did === account.externalId) {
-      const res = await x.xrpcSend({ method: 'GET', base: pds, nsid: 'com.atproto.repo.getRecord', what: 'get_record', query: { repo: ref.did, collection: ref.collection, rkey: ref.rkey } });
-      if (res.status === 400 && xrpcBody(res).error === 'RecordNotFound') return null;
-      if (res.status < 200 || res.status >= 300) throw x.fail('get_record', res);
-      const r = x.read<RecordAnswer>(res, 'get_record');
-      return r.value && typeof r.value === 'object' && typeof r.cid === 'string' ? { value: r.value, cid: r.cid } : null;
-    }
-    // Someone else's post: from the AppView through our PDS, with the session (the PDS proxies app.bsky.*
-    // reads: https://docs.bsky.app/docs/advanced-guides/api-directory), as the inbox reads it.
-    const res = await x.xrpcCall({ method: 'GET', base: pds, nsid: 'app.bsky.feed.getPosts', what: 'get_record', token: account.tokens.accessToken, query: { uris: [ref.uri] } });
-    const { posts } = x.read<{ posts?: { uri?: unknown; cid?: unknown; record?: Record<string, unknown> }[] }>(res, 'get_record');
-    const p = Array.isArray(posts) ? posts.find((q) => q.uri === ref.uri) : undefined;
-    return p?.record && typeof p.record === 'object' && typeof p.cid === 'string' ? { value: p.record, cid: p.cid } : null;
-  };
+  const recordAt = (account: AccountRef, pds: string, ref: ReturnType<typeof parsePostId>) => readPost(x, account, pds, ref);
 
   /** reply.root is the parent's root when the parent is itself a reply, else the parent (https://docs.bsky.app/docs/advanced-guides/posts). */
   const replyRefs = async (account: AccountRef, pds: string, replyTo: string): Promise<{ root: StrongRef; parent: StrongRef }> => {
@@ -120,6 +105,25 @@ export function blueskyPosts(x: Xrpc, hosts: BlueskyHosts, identity: BlueskyIden
       });
     },
   };
+}
+
+/**
+ * The record at a post's id (its cid too), or null when there is none: from the account's own PDS when the post
+ * is the account's, otherwise from the AppView through that PDS, with the session (the PDS proxies app.bsky.*
+ * reads: https://docs.bsky.app/docs/advanced-guides/api-directory), as the inbox reads it.
+ */
+export async function readPost(x: Xrpc, account: AccountRef, pds: string, ref: ReturnType<typeof parsePostId>): Promise<{ value: Record<string, unknown>; cid: string } | null> {
+  if (ref.did === account.externalId) {
+    const res = await x.xrpcSend({ method: 'GET', base: pds, nsid: 'com.atproto.repo.getRecord', what: 'get_record', query: { repo: ref.did, collection: ref.collection, rkey: ref.rkey } });
+    if (res.status === 400 && xrpcBody(res).error === 'RecordNotFound') return null;
+    if (res.status < 200 || res.status >= 300) throw x.fail('get_record', res);
+    const r = x.read<RecordAnswer>(res, 'get_record');
+    return r.value && typeof r.value === 'object' && typeof r.cid === 'string' ? { value: r.value, cid: r.cid } : null;
+  }
+  const res = await x.xrpcCall({ method: 'GET', base: pds, nsid: 'app.bsky.feed.getPosts', what: 'get_record', token: account.tokens.accessToken, query: { uris: [ref.uri] } });
+  const { posts } = x.read<{ posts?: { uri?: unknown; cid?: unknown; record?: Record<string, unknown> }[] }>(res, 'get_record');
+  const p = Array.isArray(posts) ? posts.find((q) => q.uri === ref.uri) : undefined;
+  return p?.record && typeof p.record === 'object' && typeof p.cid === 'string' ? { value: p.record, cid: p.cid } : null;
 }
 
 /** Up to three languages of the post (`options.langs`, or `options.language`), as BCP 47 tags. */

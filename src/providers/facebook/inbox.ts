@@ -98,7 +98,7 @@ function toItem(provider: string, c: GComment, postId: string, root: InboxItem['
     // the author is not known to the Page.
     author: from ? { remoteId: from, handle: str(c.from?.name) ?? from, ...(str(c.from?.name) ? { name: str(c.from?.name)! } : {}) } : { remoteId: 'unknown', handle: 'Facebook user' },
     text: typeof c.message === 'string' ? c.message : '', ...(str(c.permalink_url) ? { url: str(c.permalink_url)! } : {}),
-    createdAt: new Date(created), ...(c.is_hidden === true ? { hidden: true } : {}), ...(root ? { root } : {}),
+    createdAt: new Date(created), hidden: c.is_hidden === true, ...(root ? { root } : {}),
   };
 }
 

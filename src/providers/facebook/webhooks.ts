@@ -52,6 +52,6 @@ function toItem(v: FeedValue, entryTime: number | undefined): InboxItem | null {
     text: verb === 'remove' ? '' : typeof v.message === 'string' ? v.message : '',
     createdAt: new Date(at * 1000),
     ...(verb === 'remove' ? { deleted: true } : {}),
-    ...(verb === 'hide' || v.is_hidden === true ? { hidden: true } : {}),
+    ...(verb === 'hide' || v.is_hidden === true ? { hidden: true } : verb === 'unhide' || v.is_hidden === false ? { hidden: false } : {}),
   };
 }

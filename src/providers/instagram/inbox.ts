@@ -104,7 +104,7 @@ function toItem(provider: string, c: GComment, mediaId: string, root: InboxItem[
     remoteId: id, kind: 'comment', rootRemoteId: mediaId, ...(parent && parent !== mediaId ? { parentRemoteId: parent } : {}),
     author: { remoteId: from ?? handle ?? 'unknown', handle: handle ?? from ?? 'Instagram user' },
     text: typeof c.text === 'string' ? c.text : '',
-    createdAt: new Date(created), ...(c.hidden === true ? { hidden: true } : {}), ...(root ? { root } : {}),
+    createdAt: new Date(created), hidden: c.hidden === true, ...(root ? { root } : {}),
   };
 }
 

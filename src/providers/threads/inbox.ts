@@ -85,7 +85,7 @@ function toItem(provider: string, account: AccountRef, x: GReply, postId: string
     remoteId: id, kind: 'comment', rootRemoteId: str(x.root_post?.id) ?? postId, ...(parent && parent !== postId ? { parentRemoteId: parent } : {}),
     author: mine ? { remoteId: account.externalId, handle: account.username } : { remoteId: username ?? 'unknown', handle: username ?? 'Threads user' },
     text: typeof x.text === 'string' ? x.text : '', ...(str(x.permalink) ? { url: str(x.permalink)! } : {}),
-    createdAt: new Date(created), ...(x.hide_status === 'HIDDEN' ? { hidden: true } : {}), ...(root ? { root } : {}),
+    createdAt: new Date(created), hidden: x.hide_status === 'HIDDEN', ...(root ? { root } : {}),
   };
 }
 

@@ -7,7 +7,7 @@
 //   /appview       app.bsky.feed.getPosts (metrics), app.bsky.actor.getProfile (account counts, growing over time;
 //                  without them when the profileCountsOmitted knob is on, as the lexicon allows)
 // XRPC under each: /xrpc/com.atproto.server.{createSession,refreshSession,getSession,deleteSession},
-// com.atproto.identity.resolveHandle, com.atproto.repo.{uploadBlob,createRecord,getRecord,listRecords,
+// com.atproto.identity.resolveHandle, com.atproto.repo.{uploadBlob,createRecord,putRecord,getRecord,listRecords,
 // deleteRecord}. Errors are {error, message}; ExpiredToken/InvalidToken are HTTP 400 as on a real PDS.
 // The PDSes also answer, with the session, the AppView reads the inbox makes (as a PDS proxies app.bsky.*):
 // app.bsky.notification.listNotifications (reply, mention and quote notifications made from the posts,
@@ -17,9 +17,12 @@
 // RateLimit-* headers, once), inboxExpireTokensAfter (every access JWT expires) and inboxPageSize.
 // Signing in at the entryway (or a PDS) with an unknown handle creates the account with that password,
 // so `allin sim` works with any handle; tests create accounts with `blueskyAccount(state, …)`.
-// Only app.bsky.feed.post records can be written; they are validated as the lexicon says (300
-// graphemes and 3,000 UTF-8 bytes of text, ≤ 4 images of ≤ 1,000,000 bytes with alt text, facets,
-// reply strong refs, ≤ 3 langs) and kept in state.posts (id = at-uri, key = the record's allinMarker).
+// app.bsky.feed.post records are validated as the lexicon says (300 graphemes and 3,000 UTF-8 bytes of text,
+// ≤ 4 images of ≤ 1,000,000 bytes with alt text, facets, reply strong refs, ≤ 3 langs) and kept in state.posts
+// (id = at-uri, key = the record's allinMarker). Likes (app.bsky.feed.like: a subject strong ref) and threadgates
+// (app.bsky.feed.threadgate: at the rkey of the account's own post, hiddenReplies ≤ 300) are kept apart, in the
+// world's records; com.atproto.repo.putRecord writes those two with swapRecord compare-and-swap (InvalidSwap).
+// The PDS-proxied getPosts shows the session's like as viewer.like.
 import { createHash, randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { simAudience, type ErrorStyle, type NetworkState, type SimNetworkContext, type SimPost, type SimToken } from '../core.ts';
@@ -43,13 +46,18 @@ interface World {
   blocks: Set<string>;
   /** A rotated refresh token stays usable for a grace period, answering with its successor. */
   grace: Map<string, { successor: string; until: number }>;
+  /** Likes and threadgates, by at-uri. */
+  records: Map<string, SimRecord>;
   lastTid: number;
 }
+interface SimRecord { did: string; collection: string; rkey: string; cid: string; value: Record<string, unknown> }
+const LIKE = 'app.bsky.feed.like';
+const THREADGATE = 'app.bsky.feed.threadgate';
 const worlds = new WeakMap<NetworkState, World>();
 function world(state: NetworkState): World {
   let w = worlds.get(state);
   if (!w) {
-    w = { accounts: new Map(), deleted: new Map(), blocks: new Set(), grace: new Map(), lastTid: 0 };
+    w = { accounts: new Map(), deleted: new Map(), blocks: new Set(), grace: new Map(), records: new Map(), lastTid: 0 };
     worlds.set(state, w);
   }
   return w;
@@ -262,6 +270,50 @@ export function registerBluesky(ctx: SimNetworkContext): void {
     return null;
   };
 
+  const isAtUri = (v: unknown): v is string => typeof v === 'string' && /^at:\/\/did:[a-z]+:[a-zA-Z0-9._:%-]+\/[a-zA-Z0-9.-]+\/[a-zA-Z0-9._~:-]{1,512}$/.test(v);
+  /** Lexicon validation of a like or threadgate record at `rkey` of `did`'s repository; the message, or null. */
+  const invalidOther = (collection: string, r: Record<string, unknown>, did: string, rkey: string): string | null => {
+    const bad = (m: string) => `Invalid ${collection} record: ${m}`;
+    if (typeof r.createdAt !== 'string' || !Number.isFinite(Date.parse(r.createdAt))) return bad('Record/createdAt must be an valid atproto datetime (both RFC-3339 and ISO-8601)');
+    if (collection === LIKE) {
+      const sub = r.subject as { uri?: unknown; cid?: unknown } | undefined;
+      return sub && isAtUri(sub.uri) && typeof sub.cid === 'string' ? null : bad('Record/subject must be a strongRef with uri and cid');
+    }
+    // The lexicon: the threadgate's rkey is its root post's, in the same repository. The AppView ignores one
+    // that is not; the simulator refuses it, so that such a mistake shows in tests.
+    if (r.post !== `at://${did}/app.bsky.feed.post/${rkey}`) return bad('Record/post must be the at-uri of the post with the same rkey in this repository');
+    if (r.allow !== undefined && !Array.isArray(r.allow)) return bad('Record/allow must be an array');
+    if (r.hiddenReplies !== undefined) {
+      if (!Array.isArray(r.hiddenReplies) || r.hiddenReplies.some((u) => !isAtUri(u))) return bad('Record/hiddenReplies must be an array of at-uris');
+      if (r.hiddenReplies.length > 300) return bad('Record/hiddenReplies must not have more than 300 elements');
+    }
+    return null;
+  };
+  /** createRecord (put: false) or putRecord (put: true) of a like or threadgate, answered as the PDS does. */
+  const writeOther = async (reply: FastifyReply, did: string, b: { collection?: unknown; rkey?: unknown; record?: unknown; swapRecord?: unknown }, put: boolean) => {
+    const collection = String(b.collection);
+    const record = b.record as Record<string, unknown> | undefined;
+    if (!record || typeof record !== 'object') return xerr(reply, 400, 'InvalidRequest', 'Input must have the property "record"');
+    if (record.$type !== collection) return xerr(reply, 400, 'InvalidRequest', `Invalid $type: expected ${collection}, got ${String(record.$type)}`);
+    if (put && typeof b.rkey !== 'string') return xerr(reply, 400, 'InvalidRequest', 'Input must have the property "rkey"');
+    if (b.rkey !== undefined && (typeof b.rkey !== 'string' || !/^[234567abcdefghij][234567abcdefghijklmnopqrstuvwxyz]{12}$/.test(b.rkey))) return xerr(reply, 400, 'InvalidRequest', 'Invalid rkey: expected a TID');
+    const rkey = typeof b.rkey === 'string' ? b.rkey : nextTid();
+    const problem = invalidOther(collection, record, did, rkey);
+    if (problem) return xerr(reply, 400, 'InvalidRequest', problem);
+    const uri = `at://${did}/${collection}/${rkey}`;
+    const existing = w.records.get(uri);
+    if (!put && existing) return xerr(reply, 500, 'InternalServerError', 'Internal Server Error');
+    if (put && b.swapRecord !== undefined && (b.swapRecord === null ? !!existing : existing?.cid !== b.swapRecord)) {
+      return xerr(reply, 400, 'InvalidSwap', `Record was at ${existing?.cid ?? 'null'}`);
+    }
+    const cid = cidOf('bafyrei', `${uri}:${JSON.stringify(record)}`);
+    w.records.set(uri, { did, collection, rkey, cid, value: record });
+    if (await ctx.maybeHang(reply)) return reply;
+    return { uri, cid, commit: { cid: cidOf('bafyrei', `${uri}:${cid}:commit`), rev: nextTid() }, validationStatus: 'valid' };
+  };
+  /** The like `did` has given the post at `uri`, if any. */
+  const likeOf = (did: string, uri: string) => [...w.records.values()].find((r) => r.did === did && r.collection === LIKE && (r.value.subject as { uri?: unknown }).uri === uri);
+
   const recordOf = (p: SimPost) => (p.raw as { record: { reply?: { root?: { uri?: string }; parent?: { uri?: string } }; facets?: { features?: { $type?: string; did?: string }[] }[]; embed?: { $type?: string; record?: { uri?: string } } } }).record;
   const didIn = (uri: string | undefined) => (uri ? /^at:\/\/([^/]+)\//.exec(uri)?.[1] : undefined);
   /** Why `me` is notified of post `p`: a reply under its post or to it, a mention in the facets, a quote of its post. */
@@ -308,12 +360,17 @@ export function registerBluesky(ctx: SimNetworkContext): void {
     return who;
   };
 
-  const getPosts = (req: FastifyRequest, reply: FastifyReply) => {
+  /** With a session (`viewer`), each post says the viewer's like (app.bsky.feed.defs#viewerState). */
+  const getPosts = (req: FastifyRequest, reply: FastifyReply, viewer?: string) => {
     const raw = (req.query as Record<string, unknown>).uris;
     const uris = (Array.isArray(raw) ? raw : raw === undefined ? [] : [raw]).map(String);
     if (uris.length === 0) return xerr(reply, 400, 'InvalidRequest', 'Params must have the property "uris"');
     if (uris.length > 25) return xerr(reply, 400, 'InvalidRequest', 'uris must not have more than 25 elements');
-    const posts = uris.map((u) => state.posts.find((p) => p.id === u)).filter((p): p is SimPost => !!p).map(postView);
+    const posts = uris.map((u) => state.posts.find((p) => p.id === u)).filter((p): p is SimPost => !!p).map((p) => {
+      if (!viewer) return postView(p);
+      const like = likeOf(viewer, p.id);
+      return { ...postView(p), viewer: like ? { like: `at://${like.did}/${LIKE}/${like.rkey}` } : {} };
+    });
     return reply.send({ posts });
   };
   const routes = (s: FastifyInstance, loc: Location) => {
@@ -403,6 +460,7 @@ export function registerBluesky(ctx: SimNetworkContext): void {
       const b = (req.body ?? {}) as { repo?: unknown; collection?: unknown; rkey?: unknown; validate?: unknown; record?: unknown };
       if (typeof b.repo !== 'string' || byRepo(b.repo)?.did !== who.a.did) return xerr(reply, 400, 'InvalidRequest', 'Invalid repo: it must be the session\'s own');
       if (!served(loc, who.a)) return xerr(reply, 400, 'InvalidRequest', `Could not find repo: ${who.a.did}`);
+      if (b.collection === LIKE || b.collection === THREADGATE) return writeOther(reply, who.a.did, b, false);
       if (b.collection !== 'app.bsky.feed.post') return xerr(reply, 400, 'InvalidRequest', `Lexicon not found: ${String(b.collection)}`);
       const record = b.record as Record<string, unknown> | undefined;
       if (!record || typeof record !== 'object') return xerr(reply, 400, 'InvalidRequest', 'Input must have the property "record"');
@@ -432,6 +490,18 @@ export function registerBluesky(ctx: SimNetworkContext): void {
       return { uri, cid, commit: { cid: cidOf('bafyrei', `${uri}:${cid}:commit`), rev: nextTid() }, validationStatus: 'valid' };
     });
 
+    // https://docs.bsky.app/docs/api/com-atproto-repo-put-record; this simulator puts likes and threadgates only.
+    s.post('/xrpc/com.atproto.repo.putRecord', async (req, reply) => {
+      const who = auth(req, reply);
+      if (!who) return reply;
+      if (await ctx.interfere(reply, style)) return reply;
+      const b = (req.body ?? {}) as { repo?: unknown; collection?: unknown; rkey?: unknown; record?: unknown; swapRecord?: unknown };
+      if (typeof b.repo !== 'string' || byRepo(b.repo)?.did !== who.a.did) return xerr(reply, 400, 'InvalidRequest', 'Invalid repo: it must be the session\'s own');
+      if (!served(loc, who.a)) return xerr(reply, 400, 'InvalidRequest', `Could not find repo: ${who.a.did}`);
+      if (b.collection !== LIKE && b.collection !== THREADGATE) return xerr(reply, 400, 'InvalidRequest', `Lexicon not found: ${String(b.collection)}`);
+      return writeOther(reply, who.a.did, b, true);
+    });
+
     s.get('/xrpc/com.atproto.repo.getRecord', async (req, reply) => {
       const q = req.query as Record<string, string | undefined>;
       const a = byRepo(q.repo ?? '');
@@ -440,6 +510,8 @@ export function registerBluesky(ctx: SimNetworkContext): void {
         const value = { $type: 'app.bsky.actor.profile', displayName: a.displayName };
         return { uri: `at://${a.did}/app.bsky.actor.profile/self`, cid: cidOf('bafyrei', JSON.stringify(value)), value };
       }
+      const other = w.records.get(`at://${a.did}/${q.collection}/${q.rkey}`);
+      if (other) return { uri: `at://${a.did}/${q.collection}/${q.rkey}`, cid: other.cid, value: other.value };
       const p = state.posts.find((x) => x.id === `at://${a.did}/${q.collection}/${q.rkey}`);
       if (!p) return xerr(reply, 400, 'RecordNotFound', `Could not locate record: at://${a.did}/${q.collection}/${q.rkey}`);
       return recordJson(p);
@@ -451,11 +523,13 @@ export function registerBluesky(ctx: SimNetworkContext): void {
       if (!a || !served(loc, a)) return xerr(reply, 400, 'InvalidRequest', `Could not find repo: ${q.repo ?? ''}`);
       const limit = q.limit === undefined ? 50 : Number(q.limit);
       if (!Number.isInteger(limit) || limit < 1 || limit > 100) return xerr(reply, 400, 'InvalidRequest', 'limit must be an integer from 1 to 100');
-      let list = recordsOf(a.did, q.collection ?? '');
+      const others = [...w.records.values()].filter((r) => r.did === a.did && r.collection === q.collection).sort((x, y) => (x.rkey < y.rkey ? 1 : -1))
+        .map((r) => ({ rkey: r.rkey, json: { uri: `at://${r.did}/${r.collection}/${r.rkey}`, cid: r.cid, value: r.value } }));
+      let list = others.length ? others : recordsOf(a.did, q.collection ?? '').map((p) => ({ rkey: rkeyOf(p), json: recordJson(p) }));
       if (q.reverse === 'true') list = list.reverse();
-      if (q.cursor) list = list.filter((p) => (q.reverse === 'true' ? rkeyOf(p) > q.cursor! : rkeyOf(p) < q.cursor!));
+      if (q.cursor) list = list.filter((p) => (q.reverse === 'true' ? p.rkey > q.cursor! : p.rkey < q.cursor!));
       const page = list.slice(0, limit);
-      return { records: page.map(recordJson), ...(page.length ? { cursor: rkeyOf(page[page.length - 1]!) } : {}) };
+      return { records: page.map((p) => p.json), ...(page.length ? { cursor: page[page.length - 1]!.rkey } : {}) };
     });
 
     s.post('/xrpc/com.atproto.repo.deleteRecord', async (req, reply) => {
@@ -465,6 +539,7 @@ export function registerBluesky(ctx: SimNetworkContext): void {
       if (typeof b.repo !== 'string' || byRepo(b.repo)?.did !== who.a.did) return xerr(reply, 400, 'InvalidRequest', 'Invalid repo: it must be the session\'s own');
       if (!served(loc, who.a)) return xerr(reply, 400, 'InvalidRequest', `Could not find repo: ${who.a.did}`);
       // "Delete or ensure it doesn't exist": a missing record is not an error.
+      w.records.delete(`at://${who.a.did}/${String(b.collection)}/${String(b.rkey)}`);
       const at = state.posts.findIndex((p) => p.id === `at://${who.a.did}/${String(b.collection)}/${String(b.rkey)}`);
       if (at >= 0) {
         const gone = state.posts[at]!;
@@ -476,8 +551,9 @@ export function registerBluesky(ctx: SimNetworkContext): void {
 
     // AppView reads, proxied by the PDS for the session's account: getPosts, and the inbox's three.
     s.get('/xrpc/app.bsky.feed.getPosts', async (req, reply) => {
-      if (!auth(req, reply)) return reply;
-      return getPosts(req, reply);
+      const who = auth(req, reply);
+      if (!who) return reply;
+      return getPosts(req, reply, who.a.did);
     });
     s.get('/xrpc/app.bsky.notification.listNotifications', async (req, reply) => {
       const who = inboxGate(req, reply);
@@ -544,7 +620,10 @@ export function registerBluesky(ctx: SimNetworkContext): void {
         }
         return { $type: 'app.bsky.feed.defs#threadViewPost', post: postView(x), ...(left > 0 ? { replies } : {}) };
       };
-      return { thread: node(p, depth) };
+      // app.bsky.feed.defs#threadgateView of the post's own threadgate (the author's hidden replies among it).
+      const gateUri = `at://${p.userId}/${THREADGATE}/${rkeyOf(p)}`;
+      const gate = w.records.get(gateUri);
+      return { thread: node(p, depth), ...(gate ? { threadgate: { uri: gateUri, cid: gate.cid, record: gate.value, lists: [] } } : {}) };
     });
   };
 
