@@ -150,7 +150,7 @@ export const ConfigSchema = Type.Object({
   MEDIA_MAX_VIDEO_BYTES: int({ description: 'Largest accepted video upload (MP4, QuickTime), in bytes.' }, 512 * 1024 * 1024, 1024),
   MEDIA_WORKSPACE_QUOTA_BYTES: int({ description: 'Media one workspace may store, in bytes (the sum of its uploads); an upload past it is refused with 413. 0: no quota.' }, 5 * 1024 ** 3, 0, Number.MAX_SAFE_INTEGER),
   MEDIA_DISK_RESERVE_BYTES: int({ description: 'Free space kept on the disk of MEDIA_DIR, in bytes: an upload that would leave less is refused with 507, so the database and logs beside it do not run out.' }, 1024 ** 3, 0, Number.MAX_SAFE_INTEGER),
-  MEDIA_UNUSED_TTL_HOURS: int({ description: 'Uploads no post refers to are deleted by the hourly cleanup job once they are this many hours old.' }, 24, 1, 24 * 365),
+  MEDIA_INCOMPLETE_TTL_HOURS: int({ description: 'What uploads that never finished (a crash mid-write) left in MEDIA_DIR is removed by the hourly cleanup job once this many hours old. Finished uploads stay in the library until deleted.' }, 24, 1, 24 * 365),
   SHED_EVENT_LOOP_DELAY_MS: int({ description: 'Mean event-loop delay (over half a second, in two samples in a row) past which API requests are answered 503 with Retry-After at once, so the process sheds load instead of falling over; /health, /api/health and /metrics still answer. 0: never.' }, 1000, 0, 60_000),
   SHED_HEAP_USED_RATIO: num({ description: 'Share of the V8 heap limit in use past which API requests are answered 503 with Retry-After. 0: never.' }, 0.9, 0, 1),
   SHED_RETRY_AFTER_SECONDS: int({ description: 'Retry-After of a request shed under load, in seconds.' }, 5, 1, 3600),

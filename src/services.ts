@@ -24,9 +24,9 @@ import { AccountService } from './modules/accounts/service.ts';
 import { databaseAppStore } from './modules/accounts/mastodon-apps.ts';
 import { createMastodon } from './providers/mastodon.ts';
 import { can } from './modules/workspaces/permissions.ts';
-import { MediaService, CLEANUP_MEDIA_TASK, cleanupMediaTask } from './modules/media/service.ts';
+import { MediaService, CLEANUP_MEDIA_TASK, MAKE_PREVIEWS_TASK, cleanupMediaTask, makePreviewsTask } from './modules/media/service.ts';
 import { LocalDiskStorage } from './modules/media/storage.ts';
-import { mediaInUse } from './modules/media/in-use.ts';
+import { mediaInUse, mediaUsers } from './modules/media/in-use.ts';
 import { MediaLinks } from './modules/media/links.ts';
 import { WebhookService, DELIVER_WEBHOOK_TASK, deliverWebhookTask } from './modules/webhooks/service.ts';
 import { PostsService } from './modules/posts/service.ts';
@@ -144,9 +144,9 @@ export function buildServices(config: Config, db: Db, store: KeyValueStore, log:
     },
   });
   const media = new MediaService({
-    db, log, storage: new LocalDiskStorage(config.MEDIA_DIR), inUse: mediaInUse(db), links: new MediaLinks(config.AUTH_SECRET!, config.PUBLIC_URL),
+    db, log, storage: new LocalDiskStorage(config.MEDIA_DIR), inUse: mediaInUse(db), users: mediaUsers(db), links: new MediaLinks(config.AUTH_SECRET!, config.PUBLIC_URL),
     limits: {
-      maxImageBytes: config.MEDIA_MAX_IMAGE_BYTES, maxVideoBytes: config.MEDIA_MAX_VIDEO_BYTES, unusedTtlHours: config.MEDIA_UNUSED_TTL_HOURS,
+      maxImageBytes: config.MEDIA_MAX_IMAGE_BYTES, maxVideoBytes: config.MEDIA_MAX_VIDEO_BYTES, incompleteTtlHours: config.MEDIA_INCOMPLETE_TTL_HOURS,
       quotaBytes: config.MEDIA_WORKSPACE_QUOTA_BYTES, diskReserveBytes: config.MEDIA_DISK_RESERVE_BYTES,
     },
   });
@@ -179,6 +179,7 @@ export function buildServices(config: Config, db: Db, store: KeyValueStore, log:
       await publishing.run(targetId, workerId);
     },
     [CLEANUP_MEDIA_TASK]: cleanupMediaTask(media, log),
+    [MAKE_PREVIEWS_TASK]: makePreviewsTask(media),
     [PRUNE_SEND_JOURNAL_TASK]: pruneSendJournalTask(sendJournal, log),
     [SEND_MAIL_TASK]: sendMailTask(db, mailer, log),
     [DELIVER_WEBHOOK_TASK]: deliverWebhookTask(webhooks),

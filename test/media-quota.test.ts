@@ -103,8 +103,8 @@ describe('with a small quota (the setting under test)', () => {
 
   test('the service counts stored bytes per workspace; a quota of 0 is none', async () => {
     const service = (quotaBytes: number) => new MediaService({
-      db: t.running.services.db, storage: new LocalDiskStorage(dir), inUse: async () => new Set(),
-      limits: { maxImageBytes: 1 << 20, maxVideoBytes: 1 << 20, unusedTtlHours: 24, quotaBytes, diskReserveBytes: 0 },
+      db: t.running.services.db, storage: new LocalDiskStorage(dir), inUse: async () => new Set(), users: async () => ({ uses: [], more: false }),
+      limits: { maxImageBytes: 1 << 20, maxVideoBytes: 1 << 20, incompleteTtlHours: 24, quotaBytes, diskReserveBytes: 0 },
     });
     const ws = await newWorkspace(t, { token }, 'Quota');
     const limited = service(5_000);

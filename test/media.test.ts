@@ -1,10 +1,10 @@
 // Media uploads through the real API: type from the bytes, size limits per type, dimensions and video
-// duration, download, alt text, access across roles and workspaces, deletion and the cleanup job; plus
+// duration, download, alt text, access across roles and workspaces, deletion, where a file is used and the cleanup job; plus
 // the local disk storage and the MP4 header reader on their own.
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID, createHash } from 'node:crypto';
-import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -389,36 +389,56 @@ describe('deletion and cleanup', () => {
     assert.equal((await t.call('GET', `/api/workspaces/${ws}/media/${free}`, { token: owner.token })).status, 404);
   });
 
-  test('the cleanup job removes old unreferenced uploads and keeps referenced and recent ones', async () => {
+  test('the hourly cleanup keeps library files, old and unused; it removes what crashed uploads left', async () => {
     assert.equal(typeof t.running.services.tasks[CLEANUP_MEDIA_TASK], 'function', 'the job is registered');
+    const old = (await upload(greyPng(2, 2), 'old.png')).body.id;
+    await age(old, 24 * 400);
+    const leftover = join(mediaDir, '.incomplete', `${randomUUID()}.part`);
+    await mkdir(join(mediaDir, '.incomplete'), { recursive: true });
+    await writeFile(leftover, 'half a file');
+    const longAgo = new Date(Date.now() - 48 * 3_600_000);
+    await utimes(leftover, longAgo, longAgo);
+    const fresh = join(mediaDir, '.incomplete', `${randomUUID()}.part`);
+    await writeFile(fresh, 'being written');
+
+    await t.running.services.tasks[CLEANUP_MEDIA_TASK]!({}, {} as never);
+    assert.equal(await exists(old), true, 'a library file stays until deleted');
+    assert.equal((await t.call('GET', `/api/workspaces/${ws}/media/${old}/content`, { token: owner.token })).status, 200);
+    await assert.rejects(stat(leftover), { code: 'ENOENT' });
+    assert.ok((await stat(fresh)).isFile(), 'an upload still being written is left alone');
+  });
+
+  test('where a file is used: a post\'s media, a variant, a thread part; the refusal names the posts', async () => {
     const ids = {
-      oldUnused: (await upload(greyPng(2, 2), 'a.png')).body.id,
-      oldInPost: (await upload(greyPng(2, 2), 'b.png')).body.id,
-      oldInVariant: (await upload(greyPng(2, 2), 'c.png')).body.id,
-      oldInThread: (await upload(greyPng(2, 2), 'd.png')).body.id,
-      recentUnused: (await upload(greyPng(2, 2), 'e.png')).body.id,
+      inPost: (await upload(greyPng(2, 2), 'b.png')).body.id,
+      inVariant: (await upload(greyPng(2, 2), 'c.png')).body.id,
+      inThread: (await upload(greyPng(2, 2), 'd.png')).body.id,
     };
-    for (const k of ['oldUnused', 'oldInPost', 'oldInVariant', 'oldInThread'] as const) await age(ids[k], 48);
     const postId = randomUUID();
-    await t.running.services.db.insert(posts).values({ id: postId, workspaceId: ws, mediaIds: [ids.oldInPost] });
+    const at = new Date(Date.now() + 86_400_000);
+    await t.running.services.db.insert(posts).values({ id: postId, workspaceId: ws, text: 'Launch day is here, with a long text that goes on', mediaIds: [ids.inPost], status: 'scheduled', publishAt: at });
     const accountId = await account(ws);
     await t.running.services.db.insert(postTargets).values({
       id: randomUUID(), postId, workspaceId: ws, accountId, provider: 'sandbox',
-      variant: { mediaIds: [ids.oldInVariant.toUpperCase()], thread: [{ text: 'two' }, { text: 'three', mediaIds: [ids.oldInThread] }] },
+      variant: { mediaIds: [ids.inVariant.toUpperCase()], thread: [{ text: 'two' }, { text: 'three', mediaIds: [ids.inThread] }] },
     });
-    const [oldRow] = await t.running.services.db.select().from(media).where(eq(media.id, ids.oldUnused));
+    for (const id of Object.values(ids)) {
+      const uses = await t.call('GET', `/api/workspaces/${ws}/media/${id}/uses`, { token: owner.token });
+      assert.equal(uses.status, 200);
+      assert.deepEqual(uses.body.uses.map((u: Json) => [u.id, u.status, u.publishAt]), [[postId, 'scheduled', at.toISOString()]]);
+      const refused = await t.call('DELETE', `/api/workspaces/${ws}/media/${id}`, { token: owner.token });
+      assert.equal(refused.status, 409);
+      assert.equal(refused.body.code, 'MEDIA_IN_USE');
+      assert.match(refused.body.message, new RegExp(`"Launch day is here, with a long text tha…" \\(scheduled for ${at.toISOString().slice(0, 16).replace('T', ' ')} UTC, post ${postId}\\)`));
+      assert.match(refused.body.message, /Remove it from that post/);
+      assert.equal(refused.body.details.posts[0].id, postId);
+    }
+    const unused = (await upload(greyPng(2, 2), 'e.png')).body.id;
+    assert.deepEqual((await t.call('GET', `/api/workspaces/${ws}/media/${unused}/uses`, { token: owner.token })).body, { uses: [], more: false });
 
-    const removed = await t.running.services.media.cleanupUnused();
-    assert.ok(removed >= 1);
-    assert.equal(await exists(ids.oldUnused), false);
-    assert.equal(await new LocalDiskStorage(mediaDir).exists(oldRow!.storageKey), false, 'its file is gone');
-    for (const k of ['oldInPost', 'oldInVariant', 'oldInThread', 'recentUnused'] as const) assert.equal(await exists(ids[k]), true, k);
-
-    // Once the post is gone, its media go at the next run.
+    // Once the post is gone, its files can be deleted.
     await t.running.services.db.delete(posts).where(eq(posts.id, postId));
-    await t.running.services.media.cleanupUnused();
-    for (const k of ['oldInPost', 'oldInVariant', 'oldInThread'] as const) assert.equal(await exists(ids[k]), false, k);
-    assert.equal(await exists(ids.recentUnused), true);
+    for (const id of Object.values(ids)) assert.equal((await t.call('DELETE', `/api/workspaces/${ws}/media/${id}`, { token: owner.token })).status, 200);
   });
 });
 

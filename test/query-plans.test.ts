@@ -168,11 +168,19 @@ async function journey(): Promise<void> {
   const published = (await call(owner, 'POST', `${W}/posts`, { text: 'now', targets: [{ accountId: account }], schedule: { now: true } })).id as string;
 
   // Media, webhooks (a ping writes a delivery), API keys.
-  for (let i = 0; i < 3; i++) {
+  const folder = (await call(owner, 'POST', `${W}/media-folders`, { name: 'Folder' })).id as string;
+  await call(owner, 'POST', `${W}/media-folders`, { name: 'Folder 2' });
+  await call(owner, 'POST', `${W}/media-folders`, { name: 'Folder 3' });
+  const mediaIds: string[] = [];
+  for (let i = 0; i < 4; i++) {
     const form = new FormData();
+    if (i < 3) form.append('folderId', folder);
     form.append('file', new Blob([greyPng(2, 2 + i)]), `${i}.png`);
     const r = await fetch(`${t.url}${W}/media`, { method: 'POST', body: form, headers: { authorization: `Bearer ${owner.token}` } });
     assert.equal(r.status, 201);
+    const id = ((await r.json()) as { id: string }).id;
+    mediaIds.push(id);
+    await call(owner, 'PATCH', `${W}/media/${id}`, { tags: ['tagged', `tag ${i}`], altText: `picture ${i}` });
   }
   const hook = (await call(owner, 'POST', `${W}/webhooks`, { url: `${receiverUrl}/hook`, events: ['post.published'] })).webhook.id as string;
   for (let i = 0; i < 3; i++) await call(owner, 'POST', `${W}/webhooks/${hook}/ping`);
@@ -197,6 +205,12 @@ async function journey(): Promise<void> {
   await call(owner, 'GET', `${W}/calendar?from=${at(0).slice(0, 10)}&to=${at(7).slice(0, 10)}&timeZone=Europe/Berlin`);
   await call(owner, 'GET', `${W}/calendar?from=${at(0).slice(0, 10)}&to=${at(7).slice(0, 10)}&accountId=${account}`);
   await pages(owner, `${W}/media`);
+  for (const filter of [`&folder=${folder}`, '&folder=none', '&type=image', '&tag=tagged', '&q=picture', '&minWidth=2&maxBytes=100000',
+    `&from=${encodeURIComponent(at(-1))}&to=${encodeURIComponent(at(1))}`, `&tag=tagged&from=${encodeURIComponent(at(-1))}`]) await pages(owner, `${W}/media`, filter);
+  await pages(owner, `${W}/media-folders`);
+  await pages(owner, `${W}/media-tags`);
+  await call(owner, 'GET', `${W}/media/${mediaIds[0]}`);
+  await call(owner, 'GET', `${W}/media/${mediaIds[0]}/uses`);
   await pages(owner, `${W}/audit`);
   await pages(owner, '/api/auth/activity');
   await pages(owner, '/api/auth/sessions');
@@ -220,6 +234,12 @@ async function journey(): Promise<void> {
   await call(owner, 'DELETE', `${W}/posts/${ids[5]}`);
   const apiKeys = await call(owner, 'GET', `${W}/api-keys`);
   await call(owner, 'DELETE', `${W}/api-keys/${apiKeys.apiKeys[0].id}`);
+  await call(owner, 'PATCH', `${W}/media/${mediaIds[3]}`, { folderId: folder });
+  await call(owner, 'DELETE', `${W}/media/${mediaIds[3]}`);
+  const tags = await call(owner, 'GET', `${W}/media-tags`);
+  await call(owner, 'DELETE', `${W}/media-tags/${tags.tags[0].id}`);
+  const refused = await t.call('DELETE', `${W}/media-folders/${folder}`, { token: owner.token });
+  assert.equal(refused.status, 409);
 }
 
 test('every statement a request sends is served by an index', async () => {

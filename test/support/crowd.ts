@@ -47,6 +47,11 @@ export async function crowd(pool: pg.Pool, scale = 20_000): Promise<void> {
     insert into media (id, workspace_id, storage_key, file_name, mime_type, bytes, sha256, created_at)
       select gen_random_uuid(), c.ws, 'crowd/' || i, 'crowd.png', 'image/png', 100, 'x', now() - i * interval '1 minute'
         from crowd_ids c, generate_series(1, ${Math.floor(n / 2)}) i;
+    insert into media_folders (id, workspace_id, name) select gen_random_uuid(), c.ws, 'crowd ' || i from crowd_ids c, generate_series(1, ${Math.floor(n / 10)}) i;
+    insert into media_tags (id, workspace_id, name) select gen_random_uuid(), c.ws, 'crowd ' || i from crowd_ids c, generate_series(1, ${Math.floor(n / 10)}) i;
+    insert into media_tag_links (media_id, tag_id, created_at)
+      select m.id, g.id, m.created_at from media m, crowd_ids c, lateral (select id from media_tags g where g.workspace_id = c.ws limit 2) g where m.workspace_id = c.ws;
+    update posts p set media_ids = array[(select m.id from media m, crowd_ids c where m.workspace_id = c.ws limit 1)] from crowd_ids c where p.workspace_id = c.ws;
     insert into audit_log (workspace_id, actor_user_id, action)
       select c.ws, null, 'crowd.event' from crowd_ids c, generate_series(1, ${n * 2}) i;
     insert into webhooks (id, workspace_id, url, secret_enc) select hook, ws, 'https://crowd.example/hook', 'x' from crowd_ids;

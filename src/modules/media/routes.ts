@@ -1,5 +1,7 @@
-// /api/workspaces/:workspaceId/media: upload (multipart, streamed to storage), list, read, download the
-// bytes, set the alt text, delete. Reading needs posts.read; uploading, alt text and deleting posts.write.
+// /api/workspaces/:workspaceId/media: the workspace's media library. Upload (multipart, streamed to
+// storage), search, read, download the bytes and the previews, change alt text, folder and tags, see which
+// posts use a file, delete; its folders (…/media-folders) and tags (…/media-tags). Reading needs
+// posts.read; everything that changes the library posts.write (docs/PERMISSIONS.md).
 import type { Readable } from 'node:stream';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
@@ -10,7 +12,9 @@ import { NextCursor, pageQuery } from '../../http/paging.ts';
 import type { AuthGuards } from '../auth/index.ts';
 import type { WorkspaceAccessFactory } from '../workspaces/index.ts';
 import { DateTime, Uuid, WorkspaceParams, errors, iso, lowerCaseIds } from '../workspaces/index.ts';
-import { ACCEPTED_TYPES, ALT_TEXT_MAX, cleanAltText, formatBytes, type Media, type MediaService } from './service.ts';
+import { ACCEPTED_TYPES, ALT_TEXT_MAX, cleanAltText, formatBytes, type Media, type MediaFilter, type MediaService, type PostUse } from './service.ts';
+import { LABEL_MAX, TAGS_MAX, type MediaFolder, type MediaTag } from './library.ts';
+import { PREVIEW_SIZE, THUMBNAIL_SIZE } from './previews.ts';
 
 export interface MediaRouteDeps {
   media: MediaService;
@@ -29,19 +33,49 @@ const MediaSchema = Type.Object({
   width: Nullable(Type.Integer({ description: 'Pixels, as displayed (EXIF rotation applied)' })),
   height: Nullable(Type.Integer()),
   durationSeconds: Nullable(Type.Number({ description: 'Videos: length in seconds' })),
-  altText: Nullable(Type.String()),
+  altText: Nullable(Type.String({ description: 'Given to the networks that take alt text whenever a post uses the file' })),
+  folderId: Nullable(Type.String({ format: 'uuid', description: 'Its folder; null: in no folder' })),
+  tags: Type.Array(Type.String(), { description: 'Its tags\' names, alphabetically' }),
   uploadedBy: Nullable(Type.String({ description: 'User id' })),
   createdAt: DateTime,
   contentUrl: Type.String({ description: 'Where to download the bytes (same authorization as this API)' }),
+  previews: Type.Union([Type.Literal('pending'), Type.Literal('ready'), Type.Literal('failed'), Type.Literal('none')], {
+    description: 'Images: pending until the thumbnail and preview are made (a job, seconds after the upload), then ready, or failed when the image cannot be decoded. Videos: none (no poster frame: the library shows a placeholder).',
+  }),
+  thumbnailUrl: Nullable(Type.String({ description: `A WebP that fits in ${THUMBNAIL_SIZE} × ${THUMBNAIL_SIZE}, once made` })),
+  previewUrl: Nullable(Type.String({ description: `A WebP that fits in ${PREVIEW_SIZE} × ${PREVIEW_SIZE} (never enlarged), once made` })),
 });
 
 export function publicMedia(m: Media) {
+  const base = `/api/workspaces/${m.workspaceId}/media/${m.id}`;
   return {
     id: m.id, fileName: m.fileName, mimeType: m.mimeType, bytes: m.bytes, sha256: m.sha256, width: m.width, height: m.height,
-    durationSeconds: m.durationSeconds, altText: m.altText, uploadedBy: m.uploadedBy, createdAt: iso(m.createdAt),
-    contentUrl: `/api/workspaces/${m.workspaceId}/media/${m.id}/content`,
+    durationSeconds: m.durationSeconds, altText: m.altText, folderId: m.folderId, tags: m.tags, uploadedBy: m.uploadedBy, createdAt: iso(m.createdAt),
+    contentUrl: `${base}/content`,
+    previews: m.previewState ?? 'pending' as const,
+    thumbnailUrl: m.thumbnailKey ? `${base}/thumbnail` : null,
+    previewUrl: m.previewKey ? `${base}/preview` : null,
   };
 }
+
+const FolderSchema = Type.Object({ id: Type.String({ format: 'uuid' }), name: Type.String(), createdAt: DateTime });
+const TagSchema = Type.Object({ id: Type.String({ format: 'uuid' }), name: Type.String(), createdAt: DateTime });
+const publicFolder = (f: MediaFolder) => ({ id: f.id, name: f.name, createdAt: iso(f.createdAt) });
+const publicTag = (t: MediaTag) => ({ id: t.id, name: t.name, createdAt: iso(t.createdAt) });
+const LabelBody = Type.Object({ name: Type.String({ minLength: 1, maxLength: LABEL_MAX * 2, description: `1 to ${LABEL_MAX} characters; unique in the workspace, ignoring case` }) }, { additionalProperties: false });
+
+const UseSchema = Type.Object({
+  kind: Type.Literal('post'),
+  id: Type.String({ format: 'uuid' }),
+  status: Type.String({ description: 'draft, pending_approval or scheduled (a published post keeps the status it was scheduled with)' }),
+  text: Type.String({ description: 'The start of its text' }),
+  publishAt: Nullable(DateTime),
+  url: Type.String({ description: 'The post in this API' }),
+});
+const publicUse = (workspaceId: string, u: PostUse) => ({
+  kind: u.kind, id: u.id, status: u.status, text: [...u.text].slice(0, 140).join(''), publishAt: u.publishAt ? iso(u.publishAt) : null,
+  url: `/api/workspaces/${workspaceId}/posts/${u.id}`,
+});
 
 /** Reads what is left of a refused file so the request completes and the client gets the answer. */
 function drain(stream: Readable): void {
@@ -57,11 +91,11 @@ function multipartError(err: unknown, maxBytes: number): unknown {
       return new ApiError(400, 'ONE_FILE_PER_UPLOAD', 'Send one file per request, in the field "file".');
     case 'FST_FIELDS_LIMIT':
     case 'FST_PARTS_LIMIT':
-      return new ApiError(400, 'VALIDATION_FAILED', 'Too many form fields: send the field "file" and, optionally, "altText".');
+      return new ApiError(400, 'VALIDATION_FAILED', 'Too many form fields: send the field "file" and, optionally, "altText" and "folderId".');
     case 'FST_REQ_FILE_TOO_LARGE':
       return new ApiError(413, 'MEDIA_TOO_LARGE', `The file is larger than the ${formatBytes(maxBytes)} this server accepts for any upload.`, { limitBytes: maxBytes });
     case 'FST_PROTO_VIOLATION':
-      return new ApiError(400, 'VALIDATION_FAILED', 'A form field has a reserved name: send only "file" and "altText".');
+      return new ApiError(400, 'VALIDATION_FAILED', 'A form field has a reserved name: send only "file", "altText" and "folderId".');
     case 'FST_INVALID_JSON_FIELD_ERROR':
       return new ApiError(400, 'VALIDATION_FAILED', 'The field "altText" must be plain text.');
     case 'FST_MP_PREMATURE_CLOSE':
@@ -110,7 +144,7 @@ export const mediaRoutes: FastifyPluginAsyncTypebox<MediaRouteDeps> = async (app
   // In this plugin only. One byte over the largest limit, so that the service sees an oversized file as
   // such (busboy would otherwise cut it at the limit without a word).
   await app.register(multipart, {
-    limits: { fileSize: maxBytes + 1, files: 1, fields: 2, parts: 3, fieldSize: ALT_TEXT_MAX * 4 + 16, headerPairs: 50, fieldNameSize: 100 },
+    limits: { fileSize: maxBytes + 1, files: 1, fields: 3, parts: 4, fieldSize: ALT_TEXT_MAX * 4 + 16, headerPairs: 50, fieldNameSize: 100 },
   });
   // Any other body type on these routes: say what is expected instead of Fastify's generic refusal.
   app.addContentTypeParser('*', (req: FastifyRequest, _payload, done) => {
@@ -126,10 +160,10 @@ export const mediaRoutes: FastifyPluginAsyncTypebox<MediaRouteDeps> = async (app
     preHandler: [d.guards.any, d.workspaceAccess('posts.write')],
     schema: {
       tags, summary: 'Upload an image or a video (multipart/form-data)',
-      description: `Fields: \`file\` (required, one file) and \`altText\` (optional, up to ${ALT_TEXT_MAX} characters). ` +
+      description: `Fields: \`file\` (required, one file), \`altText\` (optional, up to ${ALT_TEXT_MAX} characters) and \`folderId\` (optional, sent before the file). ` +
         `The type is read from the content, not the name: ${Object.keys(ACCEPTED_TYPES).join(', ')}. ` +
         `Images up to ${formatBytes(maxImageBytes)}, videos up to ${formatBytes(maxVideoBytes)}. ` +
-        'Uploads no post refers to are deleted after MEDIA_UNUSED_TTL_HOURS. ' +
+        'The file stays in the workspace\'s library until deleted; an image\'s thumbnail and preview follow within seconds (`previews`). ' +
         'A workspace stores at most MEDIA_WORKSPACE_QUOTA_BYTES of media: past it, 413 `MEDIA_QUOTA_EXCEEDED` with the quota and the usage. ' +
         'When the server\'s disk has no room (less free than MEDIA_DISK_RESERVE_BYTES, or full), 507 `INSUFFICIENT_STORAGE`; nothing of the file is kept.',
       consumes: ['multipart/form-data'],
@@ -147,13 +181,20 @@ export const mediaRoutes: FastifyPluginAsyncTypebox<MediaRouteDeps> = async (app
     const length = Number(req.headers['content-length']);
     const expectedBytes = Number.isSafeInteger(length) && length > 0 ? Math.min(length, maxBytes) : undefined;
     let altText: string | null | undefined;
+    let folderId: string | undefined;
     let created: Media | undefined;
     try {
       for await (const part of req.parts()) {
         if (part.type === 'field') {
+          if (part.fieldname === 'folderId' && !created) {
+            folderId = String(part.value).trim() || undefined;
+            continue;
+          }
           if (part.fieldname !== 'altText') {
-            throw new ApiError(400, 'VALIDATION_FAILED', `"${part.fieldname}" is not an accepted field: send "file" and, optionally, "altText".`,
-              [{ field: part.fieldname, message: 'is not an accepted field' }]);
+            throw new ApiError(400, 'VALIDATION_FAILED', part.fieldname === 'folderId'
+              ? 'Send "folderId" before the file, so that the file goes straight into its folder.'
+              : `"${part.fieldname}" is not an accepted field: send "file" and, optionally, "altText" and "folderId".`,
+            [{ field: part.fieldname, message: part.fieldname === 'folderId' ? 'must come before the file' : 'is not an accepted field' }]);
           }
           if (part.valueTruncated) throw new ApiError(400, 'VALIDATION_FAILED', `altText is longer than ${ALT_TEXT_MAX} characters`, [{ field: 'altText', message: `must be at most ${ALT_TEXT_MAX} characters` }]);
           altText = cleanAltText(String(part.value));
@@ -164,7 +205,7 @@ export const mediaRoutes: FastifyPluginAsyncTypebox<MediaRouteDeps> = async (app
           throw new ApiError(400, 'VALIDATION_FAILED', `Send the file in the field "file" (it came in "${part.fieldname}").`, [{ field: part.fieldname, message: 'is not an accepted field' }]);
         }
         try {
-          created = await d.media.upload(workspaceId, userId, part.file, part.filename, { altText: altText ?? null, ...(expectedBytes ? { expectedBytes } : {}) });
+          created = await d.media.upload(workspaceId, userId, part.file, part.filename, { altText: altText ?? null, folderId: folderId ?? null, ...(expectedBytes ? { expectedBytes } : {}) });
         } catch (err) {
           drain(part.file);
           throw err;
@@ -185,11 +226,26 @@ export const mediaRoutes: FastifyPluginAsyncTypebox<MediaRouteDeps> = async (app
   app.get('/media', {
     preHandler: [d.guards.any, d.workspaceAccess('posts.read')],
     schema: {
-      tags, summary: 'Uploaded media, newest first, a page at a time',
+      tags, summary: 'The media library, newest first, a page at a time; every filter narrows the list',
+      description: 'Filters: `q` (part of the file name or alt text), `tag` (a tag name), `type` (image or video), `folder` (a folder id, or `none` for files in no folder), ' +
+        '`minBytes`/`maxBytes`, `minWidth`/`maxWidth`, `minHeight`/`maxHeight` (pixels), `from`/`to` (uploaded at or after `from`, before `to`). ' +
+        'The tag, folder and type filters (one at a time) and the dates are read from an index; the others are checked on the files that index yields.',
       params: WorkspaceParams,
       querystring: Type.Object({
         ...pageQuery('uploads', 200),
         before: Type.Optional(Type.String({ minLength: 1, maxLength: 2000, description: 'The same as cursor (kept for older clients)' })),
+        q: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'Part of the file name or of the alt text, ignoring case' })),
+        tag: Type.Optional(Type.String({ minLength: 1, maxLength: LABEL_MAX * 2, description: 'A tag name (ignoring case); an unknown tag gives an empty list' })),
+        type: Type.Optional(Type.Union([Type.Literal('image'), Type.Literal('video')])),
+        folder: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'A folder id, or "none" for files in no folder' })),
+        minBytes: Type.Optional(Type.Integer({ minimum: 0 })),
+        maxBytes: Type.Optional(Type.Integer({ minimum: 0 })),
+        minWidth: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000 })),
+        maxWidth: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000 })),
+        minHeight: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000 })),
+        maxHeight: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000 })),
+        from: Type.Optional(Type.String({ format: 'date-time', description: 'Uploaded at or after this instant' })),
+        to: Type.Optional(Type.String({ format: 'date-time', description: 'Uploaded before this instant' })),
       }, { additionalProperties: false }),
       response: {
         200: Type.Object({ media: Type.Array(MediaSchema), nextCursor: NextCursor, next: Type.Union([Type.String(), Type.Null()], { description: 'The same as nextCursor (kept for older clients)' }) }),
@@ -197,8 +253,9 @@ export const mediaRoutes: FastifyPluginAsyncTypebox<MediaRouteDeps> = async (app
       },
     },
   }, async (req) => {
-    const { limit, cursor, before } = req.query;
-    const { items, nextCursor } = await d.media.list(req.params.workspaceId, { limit, cursor: cursor ?? before, cursorField: cursor === undefined ? 'querystring.before' : 'querystring.cursor' });
+    const { limit, cursor, before, from, to, ...rest } = req.query;
+    const filter: MediaFilter = { ...rest, ...(from ? { from: new Date(from) } : {}), ...(to ? { to: new Date(to) } : {}) };
+    const { items, nextCursor } = await d.media.list(req.params.workspaceId, filter, { limit, cursor: cursor ?? before, cursorField: cursor === undefined ? 'querystring.before' : 'querystring.cursor' });
     return { media: items.map(publicMedia), nextCursor, next: nextCursor };
   });
   app.get('/media/:mediaId', {
@@ -236,14 +293,53 @@ export const mediaRoutes: FastifyPluginAsyncTypebox<MediaRouteDeps> = async (app
   app.patch('/media/:mediaId', {
     preHandler: [d.guards.any, d.workspaceAccess('posts.write')],
     schema: {
-      tags, summary: 'Set or clear the alt text',
+      tags, summary: 'Change the alt text, the folder or the tags of a file (what is sent changes; the rest stays)',
       params: MediaParams,
       body: Type.Object({
-        altText: Type.Union([Type.String({ maxLength: ALT_TEXT_MAX * 2, description: `Up to ${ALT_TEXT_MAX} characters; blank or null clears it` }), Type.Null()]),
-      }, { additionalProperties: false }),
+        altText: Type.Optional(Type.Union([Type.String({ maxLength: ALT_TEXT_MAX * 2, description: `Up to ${ALT_TEXT_MAX} characters; blank or null clears it` }), Type.Null()])),
+        folderId: Type.Optional(Type.Union([Type.String({ format: 'uuid', description: 'A folder of this workspace' }), Type.Null()], { description: 'null: in no folder' })),
+        tags: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: LABEL_MAX * 2 }), {
+          maxItems: TAGS_MAX, description: `The file's tags by name, replacing its current ones (up to ${TAGS_MAX}); a name no tag has yet makes that tag`,
+        })),
+      }, { additionalProperties: false, minProperties: 1 }),
       response: { 200: MediaSchema, ...errors(400, 401, 403, 404, 415, 429) },
     },
-  }, async (req) => publicMedia(await d.media.setAltText(req.params.workspaceId, req.params.mediaId, req.body.altText)));
+  }, async (req) => publicMedia(await d.media.update(req.params.workspaceId, req.params.mediaId, {
+    ...(req.body.altText !== undefined ? { altText: req.body.altText } : {}),
+    ...(req.body.folderId !== undefined ? { folderId: req.body.folderId?.toLowerCase() ?? null } : {}),
+    ...(req.body.tags !== undefined ? { tags: req.body.tags } : {}),
+  })));
+  app.get('/media/:mediaId/uses', {
+    preHandler: [d.guards.any, d.workspaceAccess('posts.read')],
+    schema: {
+      tags, summary: 'Where a file is used: the posts that use it (in their media or a network\'s variant), soonest to publish first',
+      params: MediaParams,
+      response: { 200: Type.Object({ uses: Type.Array(UseSchema), more: Type.Boolean({ description: 'More posts use it than the 50 listed' }) }), ...errors(400, 401, 403, 404, 429) },
+    },
+  }, async (req) => {
+    const { uses, more } = await d.media.uses(req.params.workspaceId, req.params.mediaId);
+    return { uses: uses.map((u) => publicUse(req.params.workspaceId, u)), more };
+  });
+  for (const which of ['thumbnail', 'preview'] as const) {
+    app.get(`/media/:mediaId/${which}`, {
+      preHandler: [d.guards.any, d.workspaceAccess('posts.read')],
+      schema: {
+        tags, summary: which === 'thumbnail' ? `An image's thumbnail (WebP, fits in ${THUMBNAIL_SIZE} × ${THUMBNAIL_SIZE})` : `An image's web-sized preview (WebP, fits in ${PREVIEW_SIZE} × ${PREVIEW_SIZE})`,
+        description: '404 `PREVIEW_NOT_READY` while it is being made (and for videos, which get none).',
+        params: MediaParams,
+        response: { 200: Type.Unknown({ description: 'The WebP picture' }), ...errors(400, 401, 403, 404, 429) },
+      },
+    }, async (req, reply) => {
+      const media = await d.media.get(req.params.workspaceId, req.params.mediaId);
+      const stream = await d.media.openDerived(media, which);
+      reply
+        .type('image/webp')
+        .header('x-content-type-options', 'nosniff')
+        .header('content-security-policy', "default-src 'none'; sandbox")
+        .header('cache-control', 'private, max-age=86400, immutable');
+      return reply.send(stream);
+    });
+  }
   app.delete('/media/:mediaId', {
     preHandler: [d.guards.any, d.workspaceAccess('posts.write')],
     schema: {
@@ -255,4 +351,52 @@ export const mediaRoutes: FastifyPluginAsyncTypebox<MediaRouteDeps> = async (app
     await d.media.delete(req.params.workspaceId, req.params.mediaId);
     return { deleted: true as const };
   });
+
+  // Folders and tags: the same shape, each a list by name, create, rename, delete.
+  const library = d.media.library;
+  const kinds = [
+    {
+      path: 'media-folders', what: 'folder', schema: FolderSchema, field: 'folders' as const, show: publicFolder,
+      list: library.folders.bind(library), create: library.createFolder.bind(library), rename: library.renameFolder.bind(library), remove: library.deleteFolder.bind(library),
+      deleteNote: 'Only an empty folder can be deleted (409 FOLDER_NOT_EMPTY names how many files it holds).',
+    },
+    {
+      path: 'media-tags', what: 'tag', schema: TagSchema, field: 'tags' as const, show: publicTag,
+      list: library.tags.bind(library), create: library.createTag.bind(library), rename: library.renameTag.bind(library), remove: library.deleteTag.bind(library),
+      deleteNote: 'The files that carried it stay, without it. Creating a tag that exists answers the existing one.',
+    },
+  ];
+  for (const k of kinds) {
+    const Params = Type.Object({ workspaceId: Uuid('Workspace id'), id: Uuid(`The ${k.what}'s id`) });
+    app.get(`/${k.path}`, {
+      preHandler: [d.guards.any, d.workspaceAccess('posts.read')],
+      schema: {
+        tags, summary: `The media library's ${k.what}s, by name, a page at a time`,
+        params: WorkspaceParams,
+        querystring: Type.Object({ ...pageQuery(`${k.what}s`, 500, 100) }, { additionalProperties: false }),
+        response: { 200: Type.Object({ [k.field]: Type.Array(k.schema), nextCursor: NextCursor }), ...errors(400, 401, 403, 404, 429) },
+      },
+    }, async (req) => {
+      const { items, nextCursor } = await k.list(req.params.workspaceId, { limit: req.query.limit, cursor: req.query.cursor });
+      return { [k.field]: items.map(k.show), nextCursor };
+    });
+    app.post(`/${k.path}`, {
+      preHandler: [d.guards.any, d.workspaceAccess('posts.write')],
+      schema: { tags, summary: `Create a ${k.what}`, params: WorkspaceParams, body: LabelBody, response: { 201: k.schema, ...errors(400, 401, 403, 404, 409, 415, 429) } },
+    }, async (req, reply) => {
+      reply.status(201);
+      return k.show(await k.create(req.params.workspaceId, req.body.name));
+    });
+    app.patch(`/${k.path}/:id`, {
+      preHandler: [d.guards.any, d.workspaceAccess('posts.write')],
+      schema: { tags, summary: `Rename a ${k.what}`, params: Params, body: LabelBody, response: { 200: k.schema, ...errors(400, 401, 403, 404, 409, 415, 429) } },
+    }, async (req) => k.show(await k.rename(req.params.workspaceId, req.params.id, req.body.name)));
+    app.delete(`/${k.path}/:id`, {
+      preHandler: [d.guards.any, d.workspaceAccess('posts.write')],
+      schema: { tags, summary: `Delete a ${k.what}`, description: k.deleteNote, params: Params, response: { 200: Type.Object({ deleted: Type.Literal(true) }), ...errors(400, 401, 403, 404, 409, 429) } },
+    }, async (req) => {
+      await k.remove(req.params.workspaceId, req.params.id);
+      return { deleted: true as const };
+    });
+  }
 };

@@ -1,6 +1,8 @@
 // Uploaded media: streamed to storage while its type is read from the first bytes (never from the name),
 // its size limited by that type, its SHA-256 computed on the way, its picture size (and a video's
-// duration) recorded. Files no post refers to are removed by the cleanup job once old enough.
+// duration) recorded. Files stay in the workspace's library until someone deletes them; a file a post uses
+// cannot be deleted (the answer names the posts). An image's thumbnail and preview are made afterwards by
+// a job (previews.ts).
 //
 // Upload, step by step:
 //   1. the first bytes (4100, what file-type needs for these formats) are held back and the type is
@@ -9,7 +11,8 @@
 //      the write is abandoned, the partial file removed (413);
 //   3. on the way through, an image keeps its first 512 KiB (where every format states its size), a
 //      video feeds its header boxes to the MP4 reader (duration, picture size);
-//   4. the row is written once the file is complete; if that fails, the file is removed.
+//   4. the row is written once the file is complete, with the job that makes an image's previews in the
+//      same transaction; if that fails, the file is removed.
 //
 // Room, checked before a byte is stored and again while the bytes stream:
 //   - the workspace's quota (MEDIA_WORKSPACE_QUOTA_BYTES), counted as the bytes of its stored media; the
@@ -21,21 +24,26 @@
 //     while a file is written (ENOSPC): the partial file is removed and no row is written.
 import { randomUUID } from 'node:crypto';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
-import { and, asc, eq, gt, inArray, lt, sql } from 'drizzle-orm';
+import { and, asc, eq, gt, gte, inArray, isNull, lte, sql, type SQL } from 'drizzle-orm';
 import { fileTypeFromBuffer } from 'file-type';
 import { imageSize } from 'image-size';
 import type { Task } from 'graphile-worker';
 import type { Db, DbOrTx } from '../../infra/db/client.ts';
 import { keyset, type PageRequest } from '../../infra/db/keyset.ts';
+import { addJob } from '../../infra/queue/add-job.ts';
 import type { Logger } from '../../infra/logger.ts';
 import { Conflict, DomainError, InsufficientStorage, Invalid, NotFound, TooLarge, UnprocessableContent, UnsupportedMediaType } from '../../domain/errors.ts';
 import type { MediaItem } from '../../providers/types.ts';
 import { Mp4HeaderReader } from './mp4.ts';
 import type { MediaLinks } from './links.ts';
 import { StorageFull, type MediaStorage } from './storage.ts';
-import { media } from './schema.ts';
+import { media, mediaTagLinks, type PreviewState } from './schema.ts';
+import { MediaLibrary } from './library.ts';
+import { asStream, PreviewRenderer, UndecodableImage } from './previews.ts';
 
-export type Media = typeof media.$inferSelect;
+export type MediaRow = typeof media.$inferSelect;
+/** A file as the API shows it: its row and its tags' names. */
+export type Media = MediaRow & { tags: string[] };
 
 /** The accepted types, as detected from the bytes, and the kind whose size limit applies. */
 export const ACCEPTED_TYPES = {
@@ -59,14 +67,52 @@ const DETECT_BYTES = 4100;
 const IMAGE_PREFIX_BYTES = 512 * 1024;
 export const ALT_TEXT_MAX = 1500;
 const FILE_NAME_MAX = 255;
-const CLEANUP_BATCH = 500;
+const PREVIEWS_BATCH = 500;
+const PREVIEWS_JOB_MAX_ATTEMPTS = 3;
+// Two lists with one cursor shape: the library's own order, and one tag's files (read from media_tag_links,
+// which copies each file's created_at so that its index serves the order).
 const mediaList = keyset('media', { createdAt: [media.createdAt, 'time'], id: [media.id, 'uuid'] }, 'desc');
+const taggedList = keyset('media', { createdAt: [mediaTagLinks.createdAt, 'time'], id: [mediaTagLinks.mediaId, 'uuid'] }, 'desc');
+
+/** What the library can be searched by; every field narrows (AND). */
+export interface MediaFilter {
+  /** Part of the file name or of the alt text, ignoring case. */
+  q?: string;
+  /** A tag's name (ignoring case). */
+  tag?: string;
+  type?: 'image' | 'video';
+  /** A folder id, or 'none' for files in no folder. */
+  folder?: string;
+  minBytes?: number;
+  maxBytes?: number;
+  minWidth?: number;
+  maxWidth?: number;
+  minHeight?: number;
+  maxHeight?: number;
+  /** Uploaded at or after / before this instant. */
+  from?: Date;
+  to?: Date;
+}
+
+/** A post that uses a file (templates will join it). */
+export interface PostUse {
+  kind: 'post';
+  id: string;
+  workspaceId: string;
+  status: string;
+  text: string;
+  publishAt: Date | null;
+  createdAt: Date;
+}
+
+/** The posts that use one file (at most 50; `more` when there are others). */
+export type MediaUsers = (mediaId: string, db?: DbOrTx) => Promise<{ uses: PostUse[]; more: boolean }>;
 
 export interface MediaLimits {
   maxImageBytes: number;
   maxVideoBytes: number;
-  /** Uploads no post refers to are removed once this old. */
-  unusedTtlHours: number;
+  /** Leftovers of uploads that never finished (a crash mid-write) are removed once this old. */
+  incompleteTtlHours: number;
   /** Bytes of media one workspace may store; 0: no quota. */
   quotaBytes?: number;
   /** Free bytes an upload must leave on the storage's disk. */
@@ -135,7 +181,16 @@ function quotaExceeded(quotaBytes: number, usedBytes: number, fileBytes?: number
     { quotaBytes, usedBytes, ...(fileBytes === undefined ? {} : { fileBytes }) });
 }
 
-const notFound = () => new NotFound('NOT_FOUND', 'This media does not exist in this workspace (it may have been deleted, or removed unused by the cleanup).');
+const notFound = () => new NotFound('NOT_FOUND', 'This media does not exist in this workspace (it may have been deleted).');
+
+/** Words for a post in a message: its text's start, its state and its time. */
+function describePost(p: PostUse): string {
+  const text = p.text.replace(/\s+/g, ' ').trim();
+  const quoted = text ? `"${[...text].slice(0, 40).join('')}${[...text].length > 40 ? '…' : ''}"` : '(no text)';
+  const when = p.publishAt ? ` for ${p.publishAt.toISOString().slice(0, 16).replace('T', ' ')} UTC` : '';
+  const state = p.status === 'pending_approval' ? 'waiting for approval' : p.status;
+  return `${quoted} (${state}${when}, post ${p.id})`;
+}
 
 /** Reads the stream once: detects, limits, and observes what the row needs. Errors are DomainErrors for the caller. */
 class UploadInspector extends Transform {
@@ -241,15 +296,22 @@ export class MediaService {
     db: Db;
     storage: MediaStorage;
     limits: MediaLimits;
-    /** Which media ids posts refer to (see in-use.ts): those are never cleaned up nor deleted. */
+    /** Which media ids posts refer to (see in-use.ts): those cannot be deleted. */
     inUse: MediaInUse;
+    /** The posts that use one file (in-use.ts). */
+    users: MediaUsers;
     log?: Logger;
     clock?: () => Date;
     /** Signed links for networks that fetch media by URL (Instagram, Threads). */
     links?: MediaLinks;
   }) {
     this.now = d.clock ?? (() => new Date());
+    this.library = new MediaLibrary(d.db);
   }
+
+  /** Folders and tags. */
+  readonly library: MediaLibrary;
+  private renderer: PreviewRenderer | undefined;
 
   get limits(): MediaLimits {
     return this.d.limits;
@@ -261,8 +323,9 @@ export class MediaService {
    * what is left of it. `expectedBytes` (the request's length, when known) lets a file the disk cannot
    * hold be refused before it is read.
    */
-  async upload(workspaceId: string, userId: string | null, source: Readable, fileName: string | undefined, opts: { altText?: string | null; expectedBytes?: number } = {}): Promise<Media> {
+  async upload(workspaceId: string, userId: string | null, source: Readable, fileName: string | undefined, opts: { altText?: string | null; expectedBytes?: number; folderId?: string | null } = {}): Promise<Media> {
     const altText = cleanAltText(opts.altText);
+    const folderId = opts.folderId ? (await this.library.folder(workspaceId, opts.folderId, this.d.db, 'folderId')).id : null;
     const id = randomUUID();
     const storageKey = `${workspaceId.toLowerCase()}/${id}`;
     const rooms: Room[] = [];
@@ -308,18 +371,25 @@ export class MediaService {
         height = info.height ?? null;
         durationSeconds = info.durationSeconds ?? null;
       }
+      const image = inspector.kind === 'image';
       const values = {
         id, workspaceId, uploadedBy: userId, storageKey, fileName: cleanFileName(fileName), mimeType,
-        bytes: stored.bytes, sha256: stored.sha256, width, height, durationSeconds, altText, createdAt: this.now(),
+        bytes: stored.bytes, sha256: stored.sha256, width, height, durationSeconds, altText, folderId,
+        previewState: image ? null : 'none' as const, createdAt: this.now(),
       };
-      if (quota === 0) return (await this.d.db.insert(media).values(values).returning())[0]!;
-      // Uploads of one workspace commit one at a time, each counting what the others stored.
-      return await this.d.db.transaction(async (tx) => {
-        await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`media-quota:${workspaceId.toLowerCase()}`}, 0))`);
-        const used = await this.usedBytes(workspaceId, tx);
-        if (used + stored.bytes > quota) throw quotaExceeded(quota, used, stored.bytes);
-        return (await tx.insert(media).values(values).returning())[0]!;
+      const row = await this.d.db.transaction(async (tx) => {
+        if (folderId) await this.lockFolder(tx, workspaceId, folderId, 'folderId');
+        if (quota > 0) {
+          // Uploads of one workspace commit one at a time, each counting what the others stored.
+          await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`media-quota:${workspaceId.toLowerCase()}`}, 0))`);
+          const used = await this.usedBytes(workspaceId, tx);
+          if (used + stored.bytes > quota) throw quotaExceeded(quota, used, stored.bytes);
+        }
+        const [inserted] = await tx.insert(media).values(values).returning();
+        if (image) await addJob(tx, MAKE_PREVIEWS_TASK, { mediaId: id }, { jobKey: `media-previews:${id}`, maxAttempts: PREVIEWS_JOB_MAX_ATTEMPTS });
+        return inserted!;
       });
+      return { ...row, tags: [] };
     } catch (err) {
       await this.d.storage.delete(storageKey).catch((e: unknown) => this.d.log?.warn({ err: (e as Error).message, storageKey }, 'could not remove a refused upload'));
       throw err;
@@ -373,25 +443,73 @@ export class MediaService {
     return { width: turned ? size.height : size.width, height: turned ? size.width : size.height };
   }
 
-  /** Newest first, a page at a time (media_list_idx); `cursor` is the previous page's nextCursor. */
-  async list(workspaceId: string, page: PageRequest): Promise<{ items: Media[]; nextCursor: string | null }> {
-    const rows = await this.d.db.select({ media, cursorKey: mediaList.fields.cursorKey }).from(media).where(and(
-      eq(media.workspaceId, workspaceId),
-      mediaList.startAfter(page),
-    )).orderBy(...mediaList.orderBy).limit(page.limit + 1);
+  /**
+   * The library, newest first, a page at a time; `cursor` is the previous page's nextCursor. Which index
+   * reads the page: a tag's, media_tag_links_list_idx; a folder's (or the unfiled), media_folder_list_idx;
+   * a type's, media_kind_list_idx; otherwise media_list_idx (dates narrow each of them). The name, size and
+   * picture-size filters are checked on the rows that index yields.
+   */
+  async list(workspaceId: string, filter: MediaFilter, page: PageRequest): Promise<{ items: Media[]; nextCursor: string | null }> {
+    const conditions: (SQL | undefined)[] = [];
+    if (filter.q) {
+      const like = `%${filter.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+      conditions.push(sql`(${media.fileName} ilike ${like} or ${media.altText} ilike ${like})`);
+    }
+    if (filter.minBytes !== undefined) conditions.push(gte(media.bytes, filter.minBytes));
+    if (filter.maxBytes !== undefined) conditions.push(lte(media.bytes, filter.maxBytes));
+    if (filter.minWidth !== undefined) conditions.push(gte(media.width, filter.minWidth));
+    if (filter.maxWidth !== undefined) conditions.push(lte(media.width, filter.maxWidth));
+    if (filter.minHeight !== undefined) conditions.push(gte(media.height, filter.minHeight));
+    if (filter.maxHeight !== undefined) conditions.push(lte(media.height, filter.maxHeight));
+    if (filter.type) conditions.push(sql`split_part(${media.mimeType}, '/', 1) = ${filter.type}`);
+    if (filter.folder === 'none') conditions.push(isNull(media.folderId));
+    else if (filter.folder) conditions.push(eq(media.folderId, (await this.library.folder(workspaceId, filter.folder, this.d.db, 'querystring.folder')).id));
+
+    let rows: { media: MediaRow; cursorKey: string[] }[];
+    if (filter.tag !== undefined) {
+      // A tag is the workspace's, and links only join files of its workspace: the tag alone scopes the page.
+      const tag = await this.library.tagNamed(workspaceId, filter.tag);
+      if (!tag) return { items: [], nextCursor: null };
+      rows = await this.d.db.select({ media, cursorKey: taggedList.fields.cursorKey }).from(mediaTagLinks)
+        .innerJoin(media, eq(media.id, mediaTagLinks.mediaId))
+        .where(and(
+          eq(mediaTagLinks.tagId, tag.id),
+          filter.from ? gte(mediaTagLinks.createdAt, filter.from) : undefined,
+          filter.to ? sql`${mediaTagLinks.createdAt} < ${filter.to.toISOString()}::timestamptz` : undefined,
+          taggedList.startAfter(page),
+          ...conditions,
+        )).orderBy(...taggedList.orderBy).limit(page.limit + 1);
+    } else {
+      rows = await this.d.db.select({ media, cursorKey: mediaList.fields.cursorKey }).from(media).where(and(
+        eq(media.workspaceId, workspaceId),
+        filter.from ? gte(media.createdAt, filter.from) : undefined,
+        filter.to ? sql`${media.createdAt} < ${filter.to.toISOString()}::timestamptz` : undefined,
+        mediaList.startAfter(page),
+        ...conditions,
+      )).orderBy(...mediaList.orderBy).limit(page.limit + 1);
+    }
     const { items, nextCursor } = mediaList.page(rows, page.limit);
-    return { items: items.map((r) => r.media), nextCursor };
+    return { items: await this.withTags(items.map((r) => r.media)), nextCursor };
   }
 
-  async get(workspaceId: string, id: string): Promise<Media> {
+  private async withTags(rows: MediaRow[]): Promise<Media[]> {
+    const tags = await this.library.tagsOf(rows.map((r) => r.id));
+    return rows.map((r) => ({ ...r, tags: tags.get(r.id) ?? [] }));
+  }
+
+  private async row(workspaceId: string, id: string): Promise<MediaRow> {
     if (!UUID.test(id)) throw notFound();
     const [row] = await this.d.db.select().from(media).where(and(eq(media.id, id.toLowerCase()), eq(media.workspaceId, workspaceId)));
     if (!row) throw notFound();
     return row;
   }
 
+  async get(workspaceId: string, id: string): Promise<Media> {
+    return (await this.withTags([await this.row(workspaceId, id)]))[0]!;
+  }
+
   /** An upload reached through a signed link: 404 unless the link is ours and current. */
-  async getByLink(id: string, expires: number, sig: string): Promise<Media> {
+  async getByLink(id: string, expires: number, sig: string): Promise<MediaRow> {
     if (!UUID.test(id) || !this.d.links?.verify(id, expires, sig, this.now().getTime())) throw new NotFound('NOT_FOUND', 'This link does not exist or has expired.');
     const [row] = await this.d.db.select().from(media).where(eq(media.id, id.toLowerCase()));
     if (!row) throw new NotFound('NOT_FOUND', 'This link does not exist or has expired.');
@@ -399,16 +517,42 @@ export class MediaService {
   }
 
   async setAltText(workspaceId: string, id: string, altText: string | null): Promise<Media> {
-    const value = cleanAltText(altText);
-    await this.get(workspaceId, id);
-    const [row] = await this.d.db.update(media).set({ altText: value })
-      .where(and(eq(media.id, id.toLowerCase()), eq(media.workspaceId, workspaceId))).returning();
-    if (!row) throw notFound();
-    return row;
+    return this.update(workspaceId, id, { altText });
+  }
+
+  /** Changes what is given: alt text (null or blank clears it), folder (null: none), tags (by name, replacing the file's). */
+  async update(workspaceId: string, id: string, change: { altText?: string | null; folderId?: string | null; tags?: string[] }): Promise<Media> {
+    const altText = change.altText === undefined ? undefined : cleanAltText(change.altText);
+    const current = await this.row(workspaceId, id);
+    await this.d.db.transaction(async (tx) => {
+      const set: Partial<MediaRow> = {};
+      if (altText !== undefined) set.altText = altText;
+      if (change.folderId !== undefined) set.folderId = change.folderId === null ? null : await this.lockFolder(tx, workspaceId, change.folderId, 'body.folderId');
+      if (Object.keys(set).length) {
+        const [row] = await tx.update(media).set(set).where(and(eq(media.id, current.id), eq(media.workspaceId, workspaceId))).returning({ id: media.id });
+        if (!row) throw notFound();
+      }
+      if (change.tags !== undefined) await this.library.setTags(tx, workspaceId, current, change.tags);
+    });
+    return this.get(workspaceId, id);
+  }
+
+  /** The folder's id, locked FOR SHARE so that it cannot be deleted before the file in it commits. */
+  private async lockFolder(tx: DbOrTx, workspaceId: string, folderId: string, field: string): Promise<string> {
+    const folder = await this.library.folder(workspaceId, folderId, tx, field);
+    await tx.execute(sql`select 1 from media_folders where id = ${folder.id} for share`);
+    return folder.id;
+  }
+
+  /** The posts that use this file. */
+  async uses(workspaceId: string, id: string): Promise<{ uses: PostUse[]; more: boolean }> {
+    const row = await this.row(workspaceId, id);
+    const found = await this.d.users(row.id);
+    return { uses: found.uses.filter((u) => u.workspaceId === workspaceId), more: found.more };
   }
 
   /** The bytes of a media (from get()), for download. */
-  async open(row: Media): Promise<Readable> {
+  async open(row: MediaRow): Promise<Readable> {
     try {
       return await this.d.storage.open(row.storageKey);
     } catch (err) {
@@ -420,20 +564,45 @@ export class MediaService {
     }
   }
 
-  /** Deletes an upload no post refers to (409 otherwise). */
+  /** A thumbnail or preview of an image (from get()), once made. */
+  async openDerived(row: MediaRow, which: 'thumbnail' | 'preview'): Promise<Readable> {
+    const key = which === 'thumbnail' ? row.thumbnailKey : row.previewKey;
+    if (!key) {
+      throw new NotFound('PREVIEW_NOT_READY', row.previewState === null
+        ? `The ${which} of this image is being made; try again in a moment (the media's ${which}Url is set once it exists).`
+        : `This file has no ${which} (${row.previewState === 'failed' ? 'the image could not be decoded' : 'only images get one'}); use its contentUrl.`);
+    }
+    try {
+      return await this.d.storage.open(key);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new NotFound('MEDIA_FILE_MISSING', `The ${which} of this media is missing from storage.`);
+      throw err;
+    }
+  }
+
+  /**
+   * Deletes a file no post uses, with its thumbnail and preview; its bytes leave the workspace's quota. A
+   * file a post uses is refused (409 MEDIA_IN_USE) with the posts named, soonest to publish first.
+   */
   async delete(workspaceId: string, id: string): Promise<void> {
-    const row = await this.get(workspaceId, id);
+    const row = await this.row(workspaceId, id);
     // The row lock waits for a post being saved with this media (it holds the row FOR SHARE), and the
     // in-use check after it sees that post.
     await this.d.db.transaction(async (tx) => {
       const [locked] = await tx.select({ id: media.id }).from(media).where(and(eq(media.id, row.id), eq(media.workspaceId, workspaceId))).for('update');
       if (!locked) throw notFound();
       if ((await this.d.inUse([row.id], tx)).has(row.id)) {
-        throw new Conflict('MEDIA_IN_USE', 'A post uses this media: remove it from the post (or delete the post) first, then delete the media.');
+        const { uses, more } = await this.d.users(row.id, tx);
+        const named = uses.slice(0, 3).map(describePost).join('; ');
+        const others = uses.length - Math.min(3, uses.length);
+        const rest = more ? ' and more' : others > 0 ? ` and ${others} more` : '';
+        throw new Conflict('MEDIA_IN_USE',
+          `This file is used by ${uses.length === 1 && !more ? 'a post' : 'posts'}: ${named}${rest}. Remove it from ${uses.length === 1 && !more ? 'that post' : 'those posts'} (or delete them), then delete the file. GET …/media/${row.id}/uses lists them all.`,
+          { posts: uses.map((u) => ({ id: u.id, status: u.status, publishAt: u.publishAt?.toISOString() ?? null })), more });
       }
       await tx.delete(media).where(eq(media.id, row.id));
     });
-    await this.removeFile(row.storageKey);
+    for (const key of [row.storageKey, row.thumbnailKey, row.previewKey]) if (key) await this.removeFile(key);
   }
 
   private async removeFile(storageKey: string): Promise<void> {
@@ -446,7 +615,7 @@ export class MediaService {
   }
 
   /** With a transaction, the rows are locked FOR SHARE until it ends, so they cannot be deleted meanwhile. */
-  private async rows(workspaceId: string, ids: string[], tx?: DbOrTx): Promise<Media[]> {
+  private async rows(workspaceId: string, ids: string[], tx?: DbOrTx): Promise<MediaRow[]> {
     const wanted = [...new Set(ids.map((i) => i.toLowerCase()))];
     const valid = wanted.filter((i) => UUID.test(i));
     const query = (tx ?? this.d.db).select().from(media).where(and(eq(media.workspaceId, workspaceId), inArray(media.id, valid)));
@@ -456,7 +625,7 @@ export class MediaService {
     if (missing.length > 0) {
       const list = missing.map((m) => `"${m}"`).join(', ');
       throw new Invalid('UNKNOWN_MEDIA',
-        `No media ${list} in this workspace: ${missing.length === 1 ? 'it was' : 'they were'} never uploaded here, deleted, or removed unused after ${this.d.limits.unusedTtlHours} hours. Upload the file again and use the new id.`,
+        `No media ${list} in this workspace: ${missing.length === 1 ? 'it was' : 'they were'} never uploaded here, or deleted. Upload the file again (or pick it from the library) and use its id.`,
         { mediaIds: missing });
     }
     return ids.map((i) => byId.get(i.toLowerCase())!);
@@ -484,44 +653,82 @@ export class MediaService {
   }
 
   /**
-   * Removes uploads older than MEDIA_UNUSED_TTL_HOURS that no post refers to, and what crashed uploads
-   * left in storage. Returns how many media were removed.
+   * Makes the thumbnail and preview of one image (job `make_media_previews`). Nothing when the file is gone
+   * or already done; a file the decoder refuses is marked failed, not retried.
    */
-  async cleanupUnused(): Promise<number> {
-    const cutoff = new Date(this.now().getTime() - this.d.limits.unusedTtlHours * 3_600_000);
-    let removed = 0;
-    let afterId: string | undefined;
-    for (;;) {
-      const batch = await this.d.db.select({ id: media.id }).from(media)
-        .where(and(lt(media.createdAt, cutoff), afterId ? gt(media.id, afterId) : undefined))
-        .orderBy(asc(media.id)).limit(CLEANUP_BATCH);
-      if (batch.length === 0) break;
-      afterId = batch.at(-1)!.id;
-      // Locked first (skipping rows a post being saved holds), then checked, then deleted: a post
-      // committed meanwhile is seen by the check.
-      const deleted = await this.d.db.transaction(async (tx) => {
-        const locked = await tx.select({ id: media.id }).from(media).where(inArray(media.id, batch.map((b) => b.id))).for('update', { skipLocked: true });
-        const used = await this.d.inUse(locked.map((b) => b.id), tx);
-        const unused = locked.map((b) => b.id).filter((i) => !used.has(i));
-        if (unused.length === 0) return [];
-        return tx.delete(media).where(and(inArray(media.id, unused), lt(media.createdAt, cutoff))).returning({ storageKey: media.storageKey });
-      });
-      for (const d of deleted) await this.removeFile(d.storageKey);
-      removed += deleted.length;
-      if (batch.length < CLEANUP_BATCH) break;
+  async makePreviews(mediaId: string): Promise<PreviewState | 'gone'> {
+    const [row] = await this.d.db.select().from(media).where(eq(media.id, mediaId));
+    if (!row) return 'gone';
+    if (row.previewState !== null) return row.previewState;
+    if (!row.mimeType.startsWith('image/')) {
+      await this.d.db.update(media).set({ previewState: 'none' }).where(eq(media.id, row.id));
+      return 'none';
     }
+    this.renderer ??= new PreviewRenderer();
+    let rendered;
+    try {
+      rendered = await this.renderer.render(await this.d.storage.read(row.storageKey));
+    } catch (err) {
+      if (!(err instanceof UndecodableImage) && (err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      this.d.log?.warn({ mediaId: row.id, err: (err as Error).message }, 'no previews for this image: it could not be read or decoded');
+      await this.d.db.update(media).set({ previewState: 'failed' }).where(and(eq(media.id, row.id), isNull(media.previewState)));
+      return 'failed';
+    }
+    const thumbnailKey = `${row.storageKey}.thumb.webp`;
+    const previewKey = `${row.storageKey}.preview.webp`;
+    await this.d.storage.put(thumbnailKey, asStream(rendered.thumbnail));
+    await this.d.storage.put(previewKey, asStream(rendered.preview));
+    const [updated] = await this.d.db.update(media).set({ previewState: 'ready', thumbnailKey, previewKey })
+      .where(and(eq(media.id, row.id), isNull(media.previewState))).returning({ id: media.id });
+    // Deleted meanwhile (its files went before these were written): these go too.
+    if (!updated && !(await this.d.db.select({ id: media.id }).from(media).where(eq(media.id, row.id))).length) {
+      for (const key of [thumbnailKey, previewKey]) await this.removeFile(key);
+      return 'gone';
+    }
+    return 'ready';
+  }
+
+  /**
+   * The hourly upkeep (job `cleanup_media`). Library files are kept until deleted; what goes is what
+   * uploads that never finished (a crash mid-write) left in storage, once MEDIA_INCOMPLETE_TTL_HOURS old.
+   * Images still without previews after ten minutes get their job again (one lost to a crash, or files
+   * uploaded before previews existed). Returns how many jobs were added.
+   */
+  async upkeep(): Promise<number> {
+    const cutoff = new Date(this.now().getTime() - this.d.limits.incompleteTtlHours * 3_600_000);
     const swept = (await this.d.storage.sweepIncomplete?.(cutoff)) ?? 0;
     if (swept > 0) this.d.log?.info({ swept }, 'removed unfinished uploads from media storage');
-    return removed;
+    const due = new Date(this.now().getTime() - 10 * 60_000);
+    let queued = 0;
+    let after: Date | undefined;
+    for (;;) {
+      const batch = await this.d.db.select({ id: media.id, createdAt: media.createdAt }).from(media)
+        .where(and(isNull(media.previewState), sql`${media.createdAt} < ${due.toISOString()}::timestamptz`, after ? gt(media.createdAt, after) : undefined))
+        .orderBy(asc(media.createdAt)).limit(PREVIEWS_BATCH);
+      for (const r of batch) await addJob(this.d.db, MAKE_PREVIEWS_TASK, { mediaId: r.id }, { jobKey: `media-previews:${r.id}`, maxAttempts: PREVIEWS_JOB_MAX_ATTEMPTS });
+      queued += batch.length;
+      if (batch.length < PREVIEWS_BATCH) break;
+      after = batch.at(-1)!.createdAt;
+    }
+    return queued;
   }
 }
 
 /** Job `cleanup_media` (hourly, see runtime.ts). */
 export const CLEANUP_MEDIA_TASK = 'cleanup_media';
+/** Job `make_media_previews`, one per uploaded image. */
+export const MAKE_PREVIEWS_TASK = 'make_media_previews';
 
 export function cleanupMediaTask(service: MediaService, log: Logger): Task {
   return async () => {
-    const removed = await service.cleanupUnused();
-    if (removed > 0) log.info({ removed }, 'removed unused media');
+    const queued = await service.upkeep();
+    if (queued > 0) log.info({ queued }, 'queued previews of images that had none');
+  };
+}
+
+export function makePreviewsTask(service: MediaService): Task {
+  return async (payload) => {
+    const { mediaId } = payload as { mediaId: string };
+    await service.makePreviews(mediaId);
   };
 }

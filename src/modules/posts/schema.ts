@@ -53,6 +53,8 @@ export const posts = pgTable('posts', {
   // The posts list, newest first, without and with a status (approvals are status = 'pending_approval').
   index('posts_list_idx').on(t.workspaceId, t.createdAt, t.id),
   index('posts_status_list_idx').on(t.workspaceId, t.status, t.createdAt, t.id),
+  // Which posts use a media file (the media module's in-use.ts: "where is this used", deletion).
+  index('posts_media_ids_idx').using('gin', t.mediaIds),
 ]);
 
 /** A post on one account. Each occurrence of a recurring post is its own target. */
@@ -99,6 +101,8 @@ export const postTargets = pgTable('post_targets', {
   index('post_targets_remote_idx').on(t.accountId, t.remoteId).where(sql`remote_id is not null`),
   // An account's queue in slot order (queue.ts writes the same predicate).
   index('post_targets_queue_idx').on(t.workspaceId, t.accountId, t.publishAt, t.id).where(sql`queued and state = 'scheduled'`),
+  // Which targets use a media file in their variant (media/in-use.ts); allin_media_refs is declared in drizzle/0019_media_library.sql.
+  index('post_targets_media_refs_idx').using('gin', sql`allin_media_refs(variant)`),
 ]);
 
 /** Every call that could have created something on a network, written before it is sent. */
