@@ -15,8 +15,12 @@
 //   options.ts   community, title, url, nsfw, checked on save and before sending
 //   posts.ts     posts to a community, comments (first comment, thread parts), reconciliation, metrics
 //   inbox.ts     replies and mentions
+//   actions.ts   upvoting, taking the vote back and deleting its own comments from the inbox
+// Answering from the inbox is a comment under the collected one (posts.ts, as thread parts are), found again
+// after an unknown outcome as publishing finds one: what was sent, among the person's newest comments.
 import { SentPosts } from './sent-posts.ts';
 import { lemmyApi, PROVIDER } from './lemmy/api.ts';
+import { lemmyActions } from './lemmy/actions.ts';
 import { collectLemmyInbox, MENTIONS, REPLIES } from './lemmy/inbox.ts';
 import { lemmyPosts, type SentLemmy } from './lemmy/posts.ts';
 import { lemmySession } from './lemmy/session.ts';
@@ -45,6 +49,9 @@ const meta: ProviderMetadata = {
       { id: REPLIES, collects: ['comments', 'replies'], description: 'Replies to the account\'s posts and comments (GET /api/v3/user/replies, https://join-lemmy.org/api/classes/LemmyHttp.html#getReplies), newest first, 50 a page' },
       { id: MENTIONS, collects: ['mentions'], description: 'Comments that mention the account (GET /api/v3/user/mention, https://join-lemmy.org/api/classes/LemmyHttp.html#getPersonMentions), newest first, 50 a page' },
     ],
+    // A like is an upvote; only the account's own comments can be deleted; nothing can be hidden (lemmy/actions.ts).
+    actions: ['reply', 'like', 'unlike', 'delete'],
+    deletes: 'own',
   },
 };
 
@@ -52,6 +59,7 @@ export function createLemmy(deps: ProviderDeps): Provider {
   const api = lemmyApi(deps);
   const session = lemmySession(api);
   const posts = lemmyPosts(api, meta.limits, new SentPosts<SentLemmy>(PROVIDER, deps.journal));
+  const actions = lemmyActions(api);
   return {
     meta,
     signIn: (identifier, password, host) => session.signIn(identifier, password, host),
@@ -64,5 +72,11 @@ export function createLemmy(deps: ProviderDeps): Provider {
     findByMarker: (account, marker) => posts.findByMarker(account, marker),
     metrics: (account, remoteId) => posts.metrics(account, remoteId),
     collectInbox: (account, req) => collectLemmyInbox(api, account, req),
+    reply: (account, req) => posts.publish(account, { text: req.text, media: [], replyTo: req.parentRemoteId, marker: req.marker }),
+    findReply: (account, req) => posts.findByMarker(account, req.marker),
+    like: (account, req) => actions.like(account, req),
+    unlike: (account, req) => actions.unlike(account, req),
+    delete: (account, req) => actions.delete(account, req),
+    messageState: (account, req) => actions.state(account, req),
   };
 }

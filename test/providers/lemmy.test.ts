@@ -192,6 +192,48 @@ test('inbox: replies and mentions, in their thread; a first read takes the newes
   await assert.rejects(p.collectInbox!(a, { source: 'dms', cursor: null }), isKind('permanent'));
 });
 
+test('inbox actions: declared; a reply under a collected comment, found again by what was sent after an answer that never came; an upvote and taking it back, each safe to repeat; deleting its own comment only', async () => {
+  quiet();
+  assert.deepEqual(p.meta.inbox?.actions, ['reply', 'like', 'unlike', 'delete']);
+  assert.equal(p.meta.inbox?.deletes, 'own');
+  const a = await connect();
+  const post = await p.publish(a, { text: 'ask me', media: [], marker: marker(), options: opts({ title: 'Actions' }) });
+  const id = Number(post.remoteId.split('/')[1]);
+  const c = lemmyComment(s, simBase(), { person: other, postId: id, content: 'how does it work?' });
+  const msg = `comment/${id}/${c.id}`;
+  const req = (remoteId: string) => ({ remoteId, rootRemoteId: post.remoteId, marker: marker() });
+
+  const answer = await p.reply!(a, { text: 'like this', parentRemoteId: msg, rootRemoteId: post.remoteId, marker: 'reply-1' });
+  assert.match(answer.remoteId, new RegExp(`^comment/${id}/\\d+$`));
+  assert.equal(raw(answer.remoteId).path, `${c.path}.${answer.remoteId.split('/')[2]}`, 'under the comment');
+  s.knobs.acceptThenHangNext = 1;
+  await assert.rejects(p.reply!(a, { text: 'and also this', parentRemoteId: msg, rootRemoteId: post.remoteId, marker: 'reply-2' }), isKind('unknown_outcome'));
+  quiet();
+  const found = await p.findReply!(a, { parentRemoteId: msg, rootRemoteId: post.remoteId, marker: 'reply-2', since: new Date(Date.now() - 60_000) });
+  assert.ok(found, 'found by what was sent');
+  assert.equal(s.posts.filter((x) => x.text === 'and also this').length, 1);
+  assert.equal(await p.findReply!(a, { parentRemoteId: msg, rootRemoteId: post.remoteId, marker: 'never-sent', since: new Date() }), null);
+
+  const r = req(msg);
+  assert.deepEqual(await p.messageState!(a, r), { deleted: false, likedByMe: false });
+  await p.like!(a, r);
+  await p.like!(a, r);
+  assert.deepEqual(await p.messageState!(a, r), { deleted: false, likedByMe: true });
+  const upvotes = async () => ((await (await fetch(`${simBase()}/api/v3/comment?id=${c.id}`)).json()) as { comment_view: { counts: { upvotes: number } } }).comment_view.counts.upvotes;
+  assert.equal(await upvotes(), 2, 'its author\'s and one more, however often asked');
+  await p.unlike!(a, r);
+  await p.unlike!(a, r);
+  assert.deepEqual(await p.messageState!(a, r), { deleted: false, likedByMe: false });
+
+  await assert.rejects(p.delete!(a, r), isKind('permanent', /no_comment_edit_allowed/), 'someone else\'s comment');
+  const mine = req(answer.remoteId);
+  await p.delete!(a, mine);
+  await p.delete!(a, mine);
+  assert.deepEqual(await p.messageState!(a, mine), { deleted: true });
+  assert.deepEqual(await p.messageState!(a, req(`comment/${id}/999999`)), { deleted: true }, 'never there');
+  await assert.rejects(p.like!(a, req(post.remoteId)), isKind('permanent', /not_a_comment/));
+});
+
 test('the instance host goes through the private-address guard; every call moved allin_social_api_calls_total', async () => {
   const guarded = new HttpClient({ metrics: createMetrics({ enabled: false }), log: quietLogger(), allowPrivateHosts: false, defaultTimeoutMs: 2000 });
   const gp = createLemmy({ http: guarded, settings });

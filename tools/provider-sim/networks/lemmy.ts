@@ -1,7 +1,9 @@
 // A Lemmy instance, API v3, as AllIN's adapter uses it (docs/NETWORKS.md, Network facts: Lemmy). Under
 // /lemmy (LEMMY_INSTANCE_URL=http://{host}/lemmy): POST /api/v3/user/login {username_or_email, password}
 // → {jwt}; GET /api/v3/site (my_user with the JWT as Bearer); POST /api/v3/user/logout; GET /api/v3/community
-// ?name=; POST /api/v3/post and /api/v3/comment; GET /api/v3/post?id=, /api/v3/comment?id=; GET /api/v3/user
+// ?name=; POST /api/v3/post and /api/v3/comment; POST /api/v3/comment/like {comment_id, score} and
+// /api/v3/comment/delete {comment_id, deleted} (its creator only); GET /api/v3/post?id=, /api/v3/comment?id=
+// (with the session: my_vote, left out when it has not voted); GET /api/v3/user
 // ?person_id= (newest posts and comments); GET /api/v3/user/replies and /api/v3/user/mention (newest first,
 // page and limit); POST /pictrs/image (multipart images[]) → {msg, files: [{file, delete_token}]} and GET
 // /pictrs/image/<file>. Refusals are {"error": "<code>"} with 400 (401 not_logged_in without a valid JWT); a
@@ -28,13 +30,15 @@ interface World {
   replies: Notice[];
   mentions: Notice[];
   images: Map<string, { bytes: Buffer; type: string }>;
+  /** Votes, as "<person id>|<comment id>" → score (1 or -1; 0 removes the vote). */
+  votes: Map<string, number>;
   seq: number;
 }
 const worlds = new WeakMap<NetworkState, World>();
 function world(state: NetworkState): World {
   let w = worlds.get(state);
   if (!w) {
-    w = { persons: new Map(), logins: new Map(), communities: new Map(), posts: new Map(), comments: new Map(), replies: [], mentions: [], images: new Map(), seq: 100 };
+    w = { persons: new Map(), logins: new Map(), communities: new Map(), posts: new Map(), comments: new Map(), replies: [], mentions: [], images: new Map(), votes: new Map(), seq: 100 };
     worlds.set(state, w);
   }
   return w;
@@ -98,11 +102,13 @@ export function registerLemmy(ctx: SimNetworkContext): void {
       counts: { post_id: p.id, comments: [...w.comments.values()].filter((c) => c.post_id === p.id && !c.deleted).length, upvotes: p.upvotes, downvotes: 0, score: p.upvotes },
     };
   };
-  const commentView = (c: Comment) => {
+  const commentView = (c: Comment, viewer?: SimLemmyPerson) => {
     const w = world(state);
+    const vote = viewer ? w.votes.get(`${viewer.id}|${c.id}`) : undefined;
     return {
       comment: c, creator: personJson(w.persons.get(c.creator_id)!), post: w.posts.get(c.post_id),
       counts: { comment_id: c.id, upvotes: c.upvotes, downvotes: 0, score: c.upvotes, child_count: [...w.comments.values()].filter((x) => x.path.startsWith(`${c.path}.`)).length },
+      ...(vote !== undefined ? { my_vote: vote } : {}),
     };
   };
   const store = (id: string, userId: number, text: string, raw: unknown, replyTo?: string) => {
@@ -171,7 +177,36 @@ export function registerLemmy(ctx: SimNetworkContext): void {
   });
   app.get('/api/v3/comment', async (req, reply) => {
     const c = world(state).comments.get(Number((req.query as { id?: string }).id));
-    return c ? { comment_view: commentView(c) } : refuse(reply, 404, 'couldnt_find_comment');
+    return c ? { comment_view: commentView(c, personOf(req)) } : refuse(reply, 404, 'couldnt_find_comment');
+  });
+  app.post('/api/v3/comment/like', async (req, reply) => {
+    const p = personOf(req);
+    if (!p) return refuse(reply, 401, 'not_logged_in');
+    if (await ctx.interfere(reply, style)) return;
+    const b = (req.body ?? {}) as { comment_id?: unknown; score?: unknown };
+    const w = world(state);
+    const c = typeof b.comment_id === 'number' ? w.comments.get(b.comment_id) : undefined;
+    if (!c) return refuse(reply, 404, 'couldnt_find_comment');
+    if (b.score !== 1 && b.score !== 0 && b.score !== -1) return refuse(reply, 400, 'invalid_vote_value');
+    const key = `${p.id}|${c.id}`;
+    const before = w.votes.get(key) ?? 0;
+    if (b.score === 0) w.votes.delete(key);
+    else w.votes.set(key, b.score);
+    c.upvotes += (b.score === 1 ? 1 : 0) - (before === 1 ? 1 : 0);
+    if (await ctx.maybeHang(reply)) return;
+    return { comment_view: commentView(c, p), recipient_ids: [] };
+  });
+  app.post('/api/v3/comment/delete', async (req, reply) => {
+    const p = personOf(req);
+    if (!p) return refuse(reply, 401, 'not_logged_in');
+    if (await ctx.interfere(reply, style)) return;
+    const b = (req.body ?? {}) as { comment_id?: unknown; deleted?: unknown };
+    const c = typeof b.comment_id === 'number' ? world(state).comments.get(b.comment_id) : undefined;
+    if (!c) return refuse(reply, 404, 'couldnt_find_comment');
+    if (c.creator_id !== p.id) return refuse(reply, 400, 'no_comment_edit_allowed');
+    if (typeof b.deleted !== 'boolean') return refuse(reply, 400, 'invalid_body_field');
+    c.deleted = b.deleted;
+    return { comment_view: commentView(c, p), recipient_ids: [] };
   });
   app.get('/api/v3/user', async (req, reply) => {
     const q = req.query as { person_id?: string; limit?: string };
@@ -183,7 +218,7 @@ export function registerLemmy(ctx: SimNetworkContext): void {
     return {
       person_view: { person: personJson(who) },
       posts: newest([...w.posts.values()].filter((p) => p.creator_id === who.id)).map(postView),
-      comments: newest([...w.comments.values()].filter((c) => c.creator_id === who.id)).map(commentView),
+      comments: newest([...w.comments.values()].filter((c) => c.creator_id === who.id)).map((c) => commentView(c)),
     };
   });
   for (const [path, key, list] of [['/api/v3/user/replies', 'comment_reply', 'replies'], ['/api/v3/user/mention', 'person_mention', 'mentions']] as const) {
