@@ -41,6 +41,7 @@ import { apiKeyRoutes } from './modules/api-keys/routes.ts';
 import { auditRoutes } from './modules/audit/routes.ts';
 import { webAppRoutes } from './modules/web/routes.ts';
 import { inboxRoutes, metaWebhookRoutes } from './modules/inbox/index.ts';
+import { assistantRoutes } from './modules/assistant/index.ts';
 
 export type Role = 'start' | 'serve' | 'worker';
 
@@ -189,6 +190,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await scope.register(linkCardRoutes, { cards: services.linkCards, guards, workspaceAccess });
     await scope.register(analyticsRoutes, { analytics: services.analytics, guards, workspaceAccess });
     await scope.register(insightsRoutes, { accountMetrics: services.accountMetrics, overview: services.overview, guards, workspaceAccess });
+    await scope.register(assistantRoutes, { assistant: services.assistant, settings: services.assistantSettings, guards, workspaceAccess });
     await scope.register(inboxRoutes, {
       inbox: services.inbox, guards, workspaceAccess,
       streams: {

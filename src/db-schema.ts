@@ -14,3 +14,4 @@ export * from './modules/webhooks/schema.ts';
 export * from './modules/analytics/schema.ts';
 export * from './modules/publishing/schema.ts';
 export * from './modules/inbox/schema.ts';
+export * from './modules/assistant/schema.ts';

@@ -42,6 +42,7 @@ import type { LinkCardSource } from './providers/types.ts';
 import { databaseSendJournal, PRUNE_SEND_JOURNAL_TASK, pruneSendJournalTask } from './modules/publishing/send-journal.ts';
 import { mailPostProblem } from './modules/posts/notify.ts';
 import { InboxService, collectInboxTask, sendInboxReplyTask, COLLECT_INBOX_TASK, SEND_INBOX_REPLY_TASK } from './modules/inbox/index.ts';
+import { AssistantService, AssistantSettings, PromptBook } from './modules/assistant/index.ts';
 import { hostname } from 'node:os';
 
 
@@ -77,6 +78,8 @@ export interface Services {
   accountMetrics: AccountMetricsService;
   overview: AnalyticsOverview;
   inbox: InboxService;
+  assistant: AssistantService;
+  assistantSettings: AssistantSettings;
 }
 
 export interface ServiceOptions {
@@ -172,6 +175,18 @@ export function buildServices(config: Config, db: Db, store: KeyValueStore, log:
       backoffBaseMs: config.PUBLISH_BACKOFF_BASE_MS, backoffMaxMs: config.PUBLISH_BACKOFF_MAX_MS,
     },
   });
+  const assistantSettings = new AssistantSettings({
+    db, cipher,
+    options: { allowPrivateHosts: config.AI_ALLOW_PRIVATE_HOSTS, production: config.NODE_ENV === 'production', defaultMonthlyTokenBudget: config.AI_DEFAULT_MONTHLY_TOKEN_BUDGET },
+  });
+  const assistant = new AssistantService({
+    db, http, metrics, log, settings: assistantSettings, validator: posts.validator, registry, prompts: new PromptBook(),
+    options: {
+      timeoutMs: config.AI_TIMEOUT_MS, maxResponseBytes: config.AI_MAX_RESPONSE_BYTES, maxOutputTokens: config.AI_MAX_OUTPUT_TOKENS,
+      allowPrivateHosts: config.AI_ALLOW_PRIVATE_HOSTS, retries: 2,
+      backoff: { baseMs: 500, capMs: 4000, jitter: 'full', maxRetryAfterMs: config.AI_MAX_RETRY_AFTER_SECONDS * 1000 },
+    },
+  });
   const workerId = `${hostname()}:${process.pid}`;
   const tasks: TaskList = {
     [PUBLISH_TASK]: async (payload) => {
@@ -192,5 +207,5 @@ export function buildServices(config: Config, db: Db, store: KeyValueStore, log:
       if (r.refreshed || r.failed) log.info(r, 'token refresh run');
     },
   };
-  return { db, store, hasher, tokens, sessions, auth, workspaces, invitations, apiKeys, mailer, authLimits, apiLimits, tasks, http, linkCards, registry, accounts, webhooks, media, posts, publishing, analytics, accountMetrics, overview, inbox };
+  return { db, store, hasher, tokens, sessions, auth, workspaces, invitations, apiKeys, mailer, authLimits, apiLimits, tasks, http, linkCards, registry, accounts, webhooks, media, posts, publishing, analytics, accountMetrics, overview, inbox, assistant, assistantSettings };
 }

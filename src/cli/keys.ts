@@ -42,6 +42,11 @@ export const ROTATIONS: readonly Rotation[] = [
     run: ({ db, cipher }) => rotateMastodonAppSecrets(db, cipher),
     unreadable: 'Mastodon app secret(s) could not be decrypted with any configured key and were left as they are: put back the key they were encrypted with',
   },
+  {
+    what: 'assistant model provider keys', columns: ['assistant_settings.api_key_enc'],
+    run: ({ services }) => services.assistantSettings.rotateKeys(),
+    unreadable: 'assistant key(s) could not be decrypted with any configured key: the workspace\'s admins set the key again (PUT …/assistant/settings)',
+  },
 ];
 
 export async function keysCommand(args: string[], config: Config, log: Logger): Promise<number> {

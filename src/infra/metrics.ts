@@ -50,6 +50,10 @@ export interface Metrics {
   inboxStreams: client.Gauge;
   inboxStreamsRefused: client.Counter<'reason'>;
   livePublishFailures: client.Counter;
+  aiRequests: client.Counter<'provider' | 'feature' | 'outcome'>;
+  aiTokens: client.Counter<'provider' | 'feature' | 'kind'>;
+  aiDuration: client.Histogram<'provider' | 'feature'>;
+  aiErrors: client.Counter<'provider' | 'reason'>;
   /** Registers work to run before each scrape (reading pool sizes, queue depth, readiness). */
   onCollect(fn: Collector): void;
   /** The exposition text, after running the collectors. */
@@ -149,6 +153,22 @@ export function createMetrics(opts: { enabled: boolean; defaultLabels?: Record<s
     inboxStreamsRefused: new client.Counter({
       name: 'allin_inbox_streams_refused_total', help: 'Inbox live-update streams refused, by reason (capacity: the process has INBOX_STREAMS_MAX open; caller: that caller has its most open here; unavailable: Redis could not be listened to).',
       labelNames: ['reason'], registers,
+    }),
+    aiRequests: new client.Counter({
+      name: 'allin_ai_requests_total', help: 'Assistant requests to a model provider, by feature and outcome (ok, flagged, error, budget_exhausted).',
+      labelNames: ['provider', 'feature', 'outcome'], registers,
+    }),
+    aiTokens: new client.Counter({
+      name: 'allin_ai_tokens_total', help: 'Tokens a model provider counted for the assistant, by kind (input, output).',
+      labelNames: ['provider', 'feature', 'kind'], registers,
+    }),
+    aiDuration: new client.Histogram({
+      name: 'allin_ai_request_duration_seconds', help: 'Duration of an assistant request to a model provider, its retries included.',
+      labelNames: ['provider', 'feature'], buckets: [0.25, 0.5, 1, 2.5, 5, 10, 20, 40, 60, 120], registers,
+    }),
+    aiErrors: new client.Counter({
+      name: 'allin_ai_errors_total', help: 'Calls to a model provider that failed, by reason (rate_limited, unavailable, auth, refused, malformed, timeout, blocked_host, too_large, network).',
+      labelNames: ['provider', 'reason'], registers,
     }),
     livePublishFailures: new client.Counter({ name: 'allin_live_publish_failures_total', help: 'Live updates that could not be sent to the other processes (Redis unreachable); their listeners are told to read again once it is back.', registers }),
     inboxActions: new client.Counter({

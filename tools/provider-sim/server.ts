@@ -20,6 +20,7 @@ import { registerDiscord } from './networks/discord.ts';
 import { registerNostr } from './networks/nostr.ts';
 import { registerLemmy } from './networks/lemmy.ts';
 import { registerSlack } from './networks/slack.ts';
+import { AiSimState, registerAi } from './ai.ts';
 
 export type NetworkModule = (ctx: SimNetworkContext) => void;
 
@@ -44,6 +45,8 @@ export interface Simulator {
   url: string;
   app: FastifyInstance;
   state(network: string): NetworkState;
+  /** The simulated model providers (ai.ts): scripted answers and the requests they received. */
+  ai: AiSimState;
   /** Base URL of a network (what AllIN's *_BASE_URL settings point at). */
   base(network: string): string;
   reset(): void;
@@ -70,6 +73,14 @@ export async function startSimulator(opts: { port?: number; host?: string; publi
       register(makeContext(scoped, state, () => url, `/${name}`));
     }, { prefix: `/${name}` });
   }
+
+  const ai = new AiSimState();
+  registerAi(app, ai);
+  app.get('/_sim/ai/requests', async () => ({ requests: ai.requests.map((r) => ({ api: r.api, body: r.body })) }));
+  app.post('/_sim/ai/script', async (req) => {
+    ai.script.push(...(((req.body ?? {}) as { steps?: [] }).steps ?? []));
+    return { script: ai.script };
+  });
 
   app.get('/_sim', async () => ({ networks: Object.keys(NETWORKS) }));
   app.get('/_sim/:network/posts', async (req, reply) => {
@@ -156,6 +167,7 @@ export async function startSimulator(opts: { port?: number; host?: string; publi
   });
   app.post('/_sim/reset', async () => {
     for (const s of states.values()) s.reset();
+    ai.reset();
     return { reset: true };
   });
 
@@ -163,7 +175,7 @@ export async function startSimulator(opts: { port?: number; host?: string; publi
   const addr = app.server.address();
   if (!url) url = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
   return {
-    url, app,
+    url, app, ai,
     state(network) {
       const s = states.get(network);
       if (!s) throw new Error(`the simulator has no network "${network}"`);
@@ -172,6 +184,7 @@ export async function startSimulator(opts: { port?: number; host?: string; publi
     base: (network) => `${url}/${network}`,
     reset() {
       for (const s of states.values()) s.reset();
+      ai.reset();
     },
     async stop() {
       app.server.closeAllConnections();

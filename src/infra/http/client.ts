@@ -46,6 +46,12 @@ export interface HttpRequest {
   maxBodyBytes?: number;
   /** Keep at most this many bytes of the answer's body and stop reading there (receivers that are not trusted: webhooks). */
   maxResponseBytes?: number;
+  /**
+   * A streamed answer (Server-Sent Events from a model): a 2xx body is handed over chunk by chunk as it
+   * arrives, under the same deadline and size cap, and not kept (`bytes` is empty). Any other status is read
+   * whole as usual. An error thrown here ends the call and reaches the caller as it is.
+   */
+  onBody?: (chunk: Buffer) => void;
 }
 
 export interface HttpResponse {
@@ -209,7 +215,10 @@ export class HttpClient {
       });
       const declared = Number(res.headers['content-length']);
       let bytes: Buffer;
-      if (req.maxResponseBytes !== undefined) {
+      if (req.onBody && res.statusCode >= 200 && res.statusCode < 300) {
+        await readStreamed(res.body, limit, req.onBody);
+        bytes = Buffer.alloc(0);
+      } else if (req.maxResponseBytes !== undefined) {
         bytes = await readCapped(res.body, req.maxResponseBytes);
       } else {
         if (Number.isFinite(declared) && declared > limit) {
@@ -229,6 +238,10 @@ export class HttpClient {
         },
       };
     } catch (err) {
+      if (err instanceof ConsumerError) {
+        done('consumer');
+        throw err.cause;
+      }
       const t = ac.signal.aborted && !(err instanceof ResponseTooLargeError)
         ? new DeadlineError(progress.sent, caller?.aborted ? null : timeout, progress.sent
           ? `${(ac.signal.reason as Error).message} after the request was sent`
@@ -310,6 +323,31 @@ async function readLimited(body: Dispatcher.ResponseData['body'], max: number): 
     chunks.push(chunk as Buffer);
   }
   return Buffer.concat(chunks, size);
+}
+
+/** An error the caller's `onBody` threw: it goes back to the caller unchanged, not as a transport error. */
+class ConsumerError extends Error {
+  constructor(override readonly cause: unknown) {
+    super('the consumer of a streamed answer stopped it');
+  }
+}
+
+/** A body handed to `onBody` chunk by chunk, refused (and let go) once it passes `max` bytes in all. */
+async function readStreamed(body: Dispatcher.ResponseData['body'], max: number, onBody: (chunk: Buffer) => void): Promise<void> {
+  let size = 0;
+  for await (const chunk of body) {
+    size += (chunk as Buffer).length;
+    if (size > max) {
+      letGo(body);
+      throw new ResponseTooLargeError('body', max, size);
+    }
+    try {
+      onBody(chunk as Buffer);
+    } catch (err) {
+      letGo(body);
+      throw new ConsumerError(err);
+    }
+  }
 }
 
 /** The first `max` bytes of a body; the rest is not read and the connection is let go. */

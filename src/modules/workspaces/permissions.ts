@@ -21,6 +21,8 @@ export const PERMISSIONS = {
   'inbox.write': ['owner', 'admin', 'editor'],
   'inbox.approve': ['owner', 'admin'],
   'analytics.read': ['owner', 'admin', 'editor', 'viewer'],
+  'assistant.use': ['owner', 'admin', 'editor'],
+  'assistant.manage': ['owner', 'admin'],
 } as const satisfies Record<string, readonly Role[]>;
 
 export type Permission = keyof typeof PERMISSIONS;
@@ -44,6 +46,8 @@ export const PERMISSION_DESCRIPTIONS: Record<Permission, string> = {
   'inbox.write': 'act in the inbox: answer messages, like, hide or delete them, mark done, assign, label, add notes; manage labels and saved replies',
   'inbox.approve': 'approve or reject replies waiting for approval, and answer without approval',
   'analytics.read': 'see analytics: accounts\' daily figures and the overview of a period',
+  'assistant.use': 'ask the writing assistant for suggestions (drafts, rewrites, adaptations, hashtags, translations), within the workspace\'s token budget',
+  'assistant.manage': 'set the workspace\'s model provider, key, token budget and brand voice, and read the assistant\'s usage',
 };
 
 export function can(role: Role, permission: Permission): boolean {
@@ -53,9 +57,10 @@ export function can(role: Role, permission: Permission): boolean {
 /** API key scopes, and the permissions each grants (never more than the role of the key's creator). */
 export const SCOPES = {
   read: ['workspace.read', 'members.read', 'posts.read', 'accounts.read', 'inbox.read', 'analytics.read'],
-  write: ['workspace.read', 'members.read', 'posts.read', 'accounts.read', 'posts.write', 'inbox.read', 'inbox.write', 'analytics.read'],
+  write: ['workspace.read', 'members.read', 'posts.read', 'accounts.read', 'posts.write', 'inbox.read', 'inbox.write', 'analytics.read', 'assistant.use'],
   admin: ['workspace.read', 'members.read', 'posts.read', 'accounts.read', 'posts.write', 'posts.approve', 'accounts.manage',
-    'members.manage', 'webhooks.manage', 'audit.read', 'workspace.rename', 'inbox.read', 'inbox.write', 'inbox.approve', 'analytics.read'],
+    'members.manage', 'webhooks.manage', 'audit.read', 'workspace.rename', 'inbox.read', 'inbox.write', 'inbox.approve', 'analytics.read',
+    'assistant.use', 'assistant.manage'],
   // Analytics alone, for a reporting tool that should read nothing else.
   'analytics:read': ['workspace.read', 'analytics.read'],
 } as const satisfies Record<string, readonly Permission[]>;

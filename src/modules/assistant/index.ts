@@ -1,0 +1,6 @@
+// The assistant module's public surface.
+export { assistantRoutes } from './routes.ts';
+export { AssistantService } from './service.ts';
+export type { AssistantOptions, Feature, SuggestResult } from './service.ts';
+export { AssistantSettings } from './settings.ts';
+export { PromptBook } from './prompts.ts';
