@@ -19,12 +19,15 @@
 //   options.ts   the target's options (a content warning)
 //   posts.ts     notes, replies, exactly once by the event id; reconciliation; metrics
 //   inbox.ts     replies and mentions: notes that tag the account's key, read from its relays
+//   actions.ts   liking (NIP-25), taking it back and deleting its own notes (NIP-09) from the inbox
+// Answering from the inbox is a reply note (posts.ts, NIP-10), exactly once by its event id, found again by it.
 import { SentPosts } from './sent-posts.ts';
 import { PROVIDER } from './nostr/errors.ts';
 import { npubOf, parseRelays, parseSecretKey, publicKeyOf } from './nostr/keys.ts';
 import { parseMediaServer } from './nostr/media.ts';
 import { nostrPosts, type SentNote } from './nostr/posts.ts';
 import { nostrRelays } from './nostr/relays.ts';
+import { nostrActions } from './nostr/actions.ts';
 import { collectNostrInbox, MENTIONS } from './nostr/inbox.ts';
 import { ProviderError, type ConnectedIdentity, type Provider, type ProviderDeps, type ProviderMetadata, type TokenSet } from './types.ts';
 
@@ -54,6 +57,9 @@ const meta: ProviderMetadata = {
       id: MENTIONS, collects: ['comments', 'replies', 'mentions'],
       description: 'Notes that tag the account\'s key (replies to its notes, mentions), from each of its relays: REQ {"kinds":[1],"#p":[key],"since":…} (https://github.com/nostr-protocol/nips/blob/master/01.md), 100 a page per relay',
     }],
+    // Reactions and deletion requests the account signs (nostr/actions.ts); nothing hides others' notes.
+    actions: ['reply', 'like', 'unlike', 'delete'],
+    deletes: 'own',
   },
 };
 
@@ -64,6 +70,7 @@ export function createNostr(deps: ProviderDeps): Provider {
   const relays = nostrRelays(deps.http);
   const sent = new SentPosts<SentNote>(PROVIDER, deps.journal);
   const posts = nostrPosts(deps.http, relays, meta.limits, sent);
+  const actions = nostrActions(relays, sent);
 
   /** Every relay must answer (a typo is caught now, not at the first post); the newest profile (kind 0) names the account. */
   async function profileOf(pubkey: string, list: string[]): Promise<Profile> {
@@ -124,5 +131,11 @@ export function createNostr(deps: ProviderDeps): Provider {
     findByMarker: (account, marker) => posts.findByMarker(account, marker),
     metrics: (account, remoteId) => posts.metrics(account, remoteId),
     collectInbox: (account, req) => collectNostrInbox(relays, account, req),
+    reply: (account, req) => posts.publish(account, { text: req.text, media: [], replyTo: req.parentRemoteId, marker: req.marker }),
+    findReply: (account, req) => posts.findByMarker(account, req.marker),
+    like: (account, req) => actions.like(account, req),
+    unlike: (account, req) => actions.unlike(account, req),
+    delete: (account, req) => actions.delete(account, req),
+    messageState: (account, req) => actions.state(account, req),
   };
 }

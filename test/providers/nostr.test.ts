@@ -262,6 +262,52 @@ test('inbox: notes that tag the key, placed in their thread by NIP-10; the accou
   await assert.rejects(p.collectInbox!(a, { source: 'dms', cursor: null }), isKind('permanent'));
 });
 
+test('inbox actions: a reply note under a collected one (the same event after a lost answer); a like as one "+" reaction however often asked, taken back by a deletion request; deleting its own note only', async () => {
+  quiet();
+  assert.deepEqual(p.meta.inbox?.actions, ['reply', 'like', 'unlike', 'delete']);
+  assert.equal(p.meta.inbox?.deletes, 'own');
+  const sk3 = generateSecretKey();
+  const me = getPublicKey(sk3);
+  const signed = await p.signIn!(`${r1} ${r2}`, bytesToHex(sk3));
+  const a: AccountRef = { externalId: me, username: 'me', tokens: signed.tokens, data: signed.identities![0]!.data ?? {} };
+  const stranger = generateSecretKey();
+  const theirs = finalizeEvent({ kind: 1, created_at: Math.floor(Date.now() / 1000), tags: [['p', me]], content: 'hello there' }, stranger);
+  nostrStore(s, theirs, ['one', 'two']);
+  const req = (remoteId: string) => ({ remoteId, rootRemoteId: theirs.id, marker: marker() });
+
+  s.knobs.acceptThenHangNext = 2;
+  await assert.rejects(p.reply!(a, { text: 'hi!', parentRemoteId: theirs.id, rootRemoteId: theirs.id, marker: 'nostr-reply-1' }), isKind('unknown_outcome'));
+  quiet();
+  const found = await p.findReply!(a, { parentRemoteId: theirs.id, rootRemoteId: theirs.id, marker: 'nostr-reply-1', since: new Date(Date.now() - 60_000) });
+  assert.ok(found, 'on a relay');
+  const again = await p.reply!(a, { text: 'hi!', parentRemoteId: theirs.id, rootRemoteId: theirs.id, marker: 'nostr-reply-1' });
+  assert.equal(again.remoteId, found.remoteId, 'the same event');
+  assert.deepEqual(eventOf(found.remoteId).tags.find((t) => t[0] === 'e'), ['e', theirs.id, r1, 'root', getPublicKey(stranger)]);
+  assert.equal(await p.findReply!(a, { parentRemoteId: theirs.id, rootRemoteId: theirs.id, marker: 'never', since: new Date() }), null);
+
+  const r = req(theirs.id);
+  assert.deepEqual(await p.messageState!(a, r), { deleted: false, likedByMe: false });
+  await p.like!(a, r);
+  await p.like!(a, req(theirs.id));
+  const reactions = () => nostrEvents(s).filter((e) => e.kind === 7 && e.pubkey === me && e.tags.some((t) => t[0] === 'e' && t[1] === theirs.id));
+  assert.equal(reactions().length, 1, 'one like however often asked');
+  assert.equal(reactions()[0]!.content, '+');
+  assert.deepEqual(reactions()[0]!.tags.find((t) => t[0] === 'k'), ['k', '1']);
+  assert.deepEqual(await p.messageState!(a, r), { deleted: false, likedByMe: true });
+  await p.unlike!(a, req(theirs.id));
+  await p.unlike!(a, req(theirs.id));
+  assert.equal(reactions().length, 0, 'the relays dropped it on the deletion request');
+  assert.deepEqual(await p.messageState!(a, r), { deleted: false, likedByMe: false });
+
+  await assert.rejects(p.delete!(a, req(theirs.id)), isKind('permanent', /not_own_post/));
+  assert.ok(nostrEvents(s).some((e) => e.id === theirs.id), 'theirs stays');
+  const mine = req(found.remoteId);
+  await p.delete!(a, mine);
+  await p.delete!(a, req(found.remoteId));
+  assert.deepEqual(await p.messageState!(a, mine), { deleted: true });
+  assert.equal(nostrEvents(s).some((e) => e.id === found.remoteId), false);
+});
+
 test('relay hosts go through the private-address guard; a relay message over the cap ends the conversation', async () => {
   const guarded = new HttpClient({ metrics: createMetrics({ enabled: false }), log: quietLogger(), allowPrivateHosts: false, defaultTimeoutMs: 2000 });
   const gp = createNostr({ http: guarded, settings: { baseUrls: {}, allowPlainSchemes: true } });

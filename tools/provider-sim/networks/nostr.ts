@@ -4,7 +4,8 @@
 //   is verified (id and signature, with nostr-tools) and answered ["OK", id, true, ""], ["OK", id, true,
 //   "duplicate: …"] when this relay already has it, or ["OK", id, false, "invalid: …"]; ["REQ", sub,
 //   filters…] answers the stored events that match (newest first, each filter's limit) then ["EOSE", sub];
-//   ["CLOSE", sub] is read past. The knobs: latency before each answer, rateLimitNext ("rate-limited:"),
+//   ["CLOSE", sub] is read past. A deletion request (kind 5, NIP-09) makes the relay drop the events it names
+//   by the same author. The knobs: latency before each answer, rateLimitNext ("rate-limited:"),
 //   errorRate ("error:"), malformedNext (a frame that is not JSON), acceptThenHangNext (the event is stored,
 //   no OK ever comes). refuseAt(state, relay, message) makes a relay refuse every EVENT and REQ with that
 //   message (for "blocked:", "auth-required:" and the like).
@@ -79,6 +80,17 @@ export function registerNostr(ctx: SimNetworkContext): void {
     await new Promise<void>((resolve) => wss.close(() => resolve()));
   });
 
+  /** NIP-09: a deletion request makes this relay drop the events it names by the same author. */
+  function forget(deletion: Event, relay: string): void {
+    const named = new Set(deletion.tags.filter((t) => t[0] === 'e' && typeof t[1] === 'string').map((t) => t[1]!));
+    for (const p of [...state.posts]) {
+      const raw = p.raw as SimNostrEvent;
+      if (!named.has(p.id) || raw.event.pubkey !== deletion.pubkey) continue;
+      raw.relays = raw.relays.filter((r) => r !== relay);
+      if (raw.relays.length === 0) state.posts.splice(state.posts.indexOf(p), 1);
+    }
+  }
+
   function serve(ws: WebSocket, relay: string): void {
     const send = (m: unknown[]) => { if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(m)); };
     ws.on('message', (data) => {
@@ -104,6 +116,7 @@ export function registerNostr(ctx: SimNetworkContext): void {
           if (!e || typeof e !== 'object' || !verifyEvent(fresh(e))) return send(['OK', id, false, 'invalid: bad event id or signature']);
           const had = nostrEvents(state, relay).some((x) => x.id === e.id);
           nostrStore(state, fresh(e), [relay]);
+          if (e.kind === 5) forget(e, relay);
           if (k.acceptThenHangNext > 0) { k.acceptThenHangNext--; return; }
           return send(['OK', e.id, true, had ? 'duplicate: already have this event' : '']);
         }
