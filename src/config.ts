@@ -129,6 +129,11 @@ export const ConfigSchema = Type.Object({
   SLACK_CLIENT_SECRET: str({ description: 'Slack app client secret.', secret: true }),
   SLACK_API_URL: str({ description: 'Slack Web API base URL.' }, 'https://slack.com/api'),
   SLACK_AUTH_URL: str({ description: 'Slack authorization base URL (where /oauth/v2/authorize is).' }, 'https://slack.com'),
+  REDDIT_CLIENT_ID: str({ description: 'Reddit app client id (a "web app" at https://www.reddit.com/prefs/apps); Reddit is offered when it is set (with REDDIT_CLIENT_SECRET).' }),
+  REDDIT_CLIENT_SECRET: str({ description: 'Reddit app client secret.', secret: true }),
+  REDDIT_USER_AGENT: str({ description: 'User-Agent sent to Reddit, in Reddit\'s form <platform>:<app id>:<version> (by /u/<your username>); default web:<client id>:1.0 (AllIN).', example: 'web:allin-acme:1.0 (by /u/acme_admin)' }),
+  REDDIT_API_URL: str({ description: 'Reddit OAuth API base URL.' }, 'https://oauth.reddit.com'),
+  REDDIT_AUTH_URL: str({ description: 'Reddit authorization base URL (where /api/v1/authorize and /api/v1/access_token are).' }, 'https://www.reddit.com'),
   TELEGRAM: oneOf(['on', 'off'], { description: 'Offer Telegram (a channel or group, posted to by a bot the user makes with @BotFather).' }, 'on'),
   TELEGRAM_API_URL: str({ description: 'Telegram Bot API base URL (a self-hosted Bot API server may be named here).' }, 'https://api.telegram.org'),
   DISCORD: oneOf(['on', 'off'], { description: 'Offer Discord (a channel, posted to through a webhook URL the user pastes).' }, 'on'),
@@ -330,7 +335,7 @@ export function readConfig(env: Record<string, string | undefined>): Config {
   }
   const cfg = converted as Config;
 
-  for (const url of ['DATABASE_URL', 'REDIS_URL', 'PUBLIC_URL', 'MAIL_URL', 'SIMULATOR_URL', 'X_API_URL', 'X_AUTH_URL', 'LINKEDIN_API_URL', 'LINKEDIN_AUTH_URL', 'FACEBOOK_GRAPH_URL', 'FACEBOOK_RUPLOAD_URL', 'FACEBOOK_AUTH_URL', 'INSTAGRAM_AUTH_URL', 'INSTAGRAM_API_URL', 'INSTAGRAM_GRAPH_URL', 'THREADS_AUTH_URL', 'THREADS_GRAPH_URL', 'BLUESKY_SERVICE_URL', 'TELEGRAM_API_URL', 'DISCORD_API_URL', 'SLACK_API_URL', 'SLACK_AUTH_URL'] as const) {
+  for (const url of ['DATABASE_URL', 'REDIS_URL', 'PUBLIC_URL', 'MAIL_URL', 'SIMULATOR_URL', 'X_API_URL', 'X_AUTH_URL', 'LINKEDIN_API_URL', 'LINKEDIN_AUTH_URL', 'FACEBOOK_GRAPH_URL', 'FACEBOOK_RUPLOAD_URL', 'FACEBOOK_AUTH_URL', 'INSTAGRAM_AUTH_URL', 'INSTAGRAM_API_URL', 'INSTAGRAM_GRAPH_URL', 'THREADS_AUTH_URL', 'THREADS_GRAPH_URL', 'BLUESKY_SERVICE_URL', 'TELEGRAM_API_URL', 'DISCORD_API_URL', 'SLACK_API_URL', 'SLACK_AUTH_URL', 'REDDIT_API_URL', 'REDDIT_AUTH_URL'] as const) {
     const v = cfg[url];
     if (v !== undefined && !URL.canParse(v)) problems.push(`${url}: must be a URL`);
   }

@@ -20,6 +20,7 @@ import { registerDiscord } from './networks/discord.ts';
 import { registerNostr } from './networks/nostr.ts';
 import { registerLemmy } from './networks/lemmy.ts';
 import { registerSlack } from './networks/slack.ts';
+import { registerReddit } from './networks/reddit.ts';
 import { AiSimState, registerAi } from './ai.ts';
 
 export type NetworkModule = (ctx: SimNetworkContext) => void;
@@ -39,6 +40,7 @@ export const NETWORKS: Record<string, NetworkModule> = {
   nostr: registerNostr,
   lemmy: registerLemmy,
   slack: registerSlack,
+  reddit: registerReddit,
 };
 
 export interface Simulator {

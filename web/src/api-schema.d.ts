@@ -10302,7 +10302,7 @@ export interface paths {
                     limit?: number;
                     cursor?: string;
                     accountId?: string;
-                    provider?: "x" | "linkedin" | "facebook" | "instagram" | "threads" | "mastodon" | "bluesky" | "telegram" | "discord" | "nostr" | "lemmy" | "slack" | "sandbox";
+                    provider?: "x" | "linkedin" | "facebook" | "instagram" | "threads" | "mastodon" | "bluesky" | "telegram" | "discord" | "nostr" | "lemmy" | "slack" | "reddit" | "sandbox";
                     state?: "open" | "assigned" | "done";
                     assignee?: string;
                     labelId?: string;

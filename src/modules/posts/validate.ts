@@ -8,6 +8,7 @@ import { discordOptionProblems } from '../../providers/discord/options.ts';
 import { nostrOptionProblems } from '../../providers/nostr/options.ts';
 import { lemmyOptionProblems } from '../../providers/lemmy/options.ts';
 import { slackOptionProblems } from '../../providers/slack/options.ts';
+import { redditOptionProblems } from '../../providers/reddit/options.ts';
 import type { ProviderLimits } from '../../providers/types.ts';
 
 export interface MediaFacts {
@@ -135,6 +136,10 @@ export function checkTarget(accountId: string, provider: string, displayName: st
   // Discord's options and embeds, by the same check the adapter runs before sending.
   if (provider === 'discord') for (const p of discordOptionProblems(content.options)) add('options', `${displayName}: ${p}.`);
   if (provider === 'nostr') for (const p of nostrOptionProblems(content.options)) add('options', `${displayName}: ${p}.`);
+  if (provider === 'reddit') {
+    for (const p of redditOptionProblems(content.options)) add('options', `${displayName}: ${p}.`);
+    if ((content.parts[0]?.media.length ?? 0) > 0 && content.options?.url !== undefined) add('media', `${displayName}: a post has one link, either the url option or an image, not both.`);
+  }
   if (provider === 'slack') for (const p of slackOptionProblems(content.options)) add('options', `${displayName}: ${p}.`);
   if (provider === 'lemmy') {
     for (const p of lemmyOptionProblems(content.options)) add('options', `${displayName}: ${p}.`);

@@ -22,6 +22,7 @@ export const PUBLISH_BUDGETS: Record<string, string> = {
   bluesky: '1600/3600', // 5,000 write points an hour, a create costs 3
   telegram: '20/60', // a bot sends at most 20 messages a minute to one group (Bots FAQ); taken for channels too
   slack: '60/60', // chat.postMessage: about one message a second per channel, short bursts allowed (Special tier)
+  reddit: '10/600', // AllIN's own: Reddit limits 100 calls a minute per app and posts per user by karma (RATELIMIT, waited out)
   // discord: none. Its limits are not published ("should not be hard coded"); its 429 retry_after is waited instead.
   // lemmy: none. Each instance sets its own (rate_limit_error), and they differ; a 429 is waited out.
   // nostr: none. Every relay sets its own and says so only by refusing ("rate-limited:"), which is waited out.

@@ -531,6 +531,36 @@ export function Composer({ postId }: { postId?: string }) {
                     </>
                   );
                 })()}
+                {a.provider === 'reddit' && (() => {
+                  // Reddit: the subreddit and title are required; a link, a flair, NSFW and spoiler are optional.
+                  const opts = o.options ?? {};
+                  const setOpt = (key: string, value: unknown) => {
+                    const { [key]: _, ...rest } = opts;
+                    set({ options: value === undefined ? rest : { ...rest, [key]: value } });
+                  };
+                  const str = (v: unknown) => (typeof v === 'string' ? v : '');
+                  const trimmed = (key: string) => (e: { currentTarget: HTMLInputElement }) => setOpt(key, e.currentTarget.value.trim() === '' ? undefined : e.currentTarget.value.trim());
+                  return (
+                    <>
+                      <Field label="Subreddit" hint="Its name, e.g. r/webdev. Check its rules first.">
+                        {(p) => <input {...p} required value={str(opts.subreddit)} onInput={trimmed('subreddit')} />}
+                      </Field>
+                      <Field label="Title">{(p) => <input {...p} required maxLength={300} value={str(opts.title)} onInput={(e) => setOpt('title', e.currentTarget.value === '' ? undefined : e.currentTarget.value)} />}</Field>
+                      <Field label="Link (optional)" hint="Makes a link post. Or attach one image for an image post.">
+                        {(p) => <input {...p} type="url" value={str(opts.url)} onInput={trimmed('url')} />}
+                      </Field>
+                      <Field label="Flair id (optional)" hint="Required by some subreddits; publishing without one lists the flairs to choose from.">
+                        {(p) => <input {...p} value={str(opts.flairId)} onInput={trimmed('flairId')} />}
+                      </Field>
+                      {([['nsfw', 'NSFW'], ['spoiler', 'Spoiler']] as const).map(([key, label]) => (
+                        <div class="check" key={key}>
+                          <input id={`${key}-${a.id}`} type="checkbox" checked={opts[key] === true} onChange={(e) => setOpt(key, e.currentTarget.checked ? true : undefined)} />
+                          <label for={`${key}-${a.id}`}>{label}</label>
+                        </div>
+                      ))}
+                    </>
+                  );
+                })()}
                 {a.provider === 'nostr' && (
                   <>
                     <Field label="Content warning" hint="Optional: clients hide the note behind this reason until it is opened (NIP-36).">
