@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { and, eq } from 'drizzle-orm';
 import { startTestApp, type TestApp } from './support/app.ts';
 import { member, newWorkspace, ok, person, type Person } from './support/fixtures.ts';
-import { connectSandbox, simPosts } from './support/social.ts';
+import { connectSandbox, eventually, simPosts } from './support/social.ts';
 import { startSimulator, type Simulator } from '../tools/provider-sim/server.ts';
 import { assistantSettings, assistantUsage } from '../src/modules/assistant/schema.ts';
 import { auditLog } from '../src/modules/audit/schema.ts';
@@ -218,6 +218,19 @@ test('provider failures answer clearly: a long 429 with its wait, a malformed an
   assert.equal(s.events.at(-1)!.data.code, 'AI_PROVIDER_BAD_ANSWER');
   const m = await t.running.metrics.render();
   assert.match(m, /allin_ai_errors_total\{[^}]*provider="openai"[^}]*reason="malformed"[^}]*\} [1-9]/);
+});
+
+test('closing the stream ends the call to the model', async () => {
+  sim.reset();
+  sim.ai.script.push({ hang: true });
+  const ac = new AbortController();
+  const res = await fetch(`${t.url}${base('/draft')}`, { method: 'POST', signal: ac.signal, headers: { authorization: `Bearer ${editor.token}`, 'content-type': 'application/json', accept: 'text/event-stream' }, body: JSON.stringify({ brief: 'Anything' }) });
+  assert.equal(res.status, 200);
+  await eventually(() => sim.ai.requests.length === 1);
+  ac.abort();
+  await res.body?.cancel().catch(() => {});
+  // The model's connection is let go: the simulator's held answer closes.
+  await eventually(() => sim.ai.holding() === 0);
 });
 
 test('Anthropic: the same features through the Messages API, streamed', async () => {

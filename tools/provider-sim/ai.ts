@@ -43,6 +43,11 @@ export class AiSimState {
     this.hanging.clear();
   }
 
+  /** Answers held open (steps with `hang`) whose client is still connected. */
+  holding(): number {
+    return this.hanging.size;
+  }
+
   hold(reply: FastifyReply): void {
     this.hanging.add(reply);
     reply.raw.on('close', () => this.hanging.delete(reply));

@@ -210,6 +210,8 @@ async function stream(req: FastifyRequest, reply: FastifyReply,
   raw.writeHead(200, {
     'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache, no-transform', 'x-accel-buffering': 'no', 'x-request-id': req.id,
   });
+  // The head goes now: the client knows the stream started before the model writes anything.
+  raw.flushHeaders();
   const write = (s: string) => { if (!raw.destroyed) raw.write(s); };
   try {
     const result = await run({
