@@ -35,6 +35,7 @@ import { postRoutes } from './modules/posts/routes.ts';
 import { linkCardRoutes } from './modules/link-preview/routes.ts';
 import { analyticsRoutes } from './modules/analytics/routes.ts';
 import { insightsRoutes } from './modules/analytics/insights-routes.ts';
+import { performanceRoutes } from './modules/analytics/performance-routes.ts';
 import { workspaceListRoutes, workspaceRoutes } from './modules/workspaces/routes.ts';
 import { workspaceScope } from './modules/workspaces/index.ts';
 import { apiKeyRoutes } from './modules/api-keys/routes.ts';
@@ -191,6 +192,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await scope.register(analyticsRoutes, { analytics: services.analytics, guards, workspaceAccess });
     await scope.register(insightsRoutes, { accountMetrics: services.accountMetrics, overview: services.overview, guards, workspaceAccess });
     await scope.register(assistantRoutes, { assistant: services.assistant, settings: services.assistantSettings, guards, workspaceAccess });
+    await scope.register(performanceRoutes, {
+      labels: services.labels, performance: services.performance, bestTimes: services.bestTimes, overview: services.overview, guards, workspaceAccess,
+    });
     await scope.register(inboxRoutes, {
       inbox: services.inbox, guards, workspaceAccess,
       streams: {

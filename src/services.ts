@@ -36,6 +36,9 @@ import { AnalyticsService, COLLECT_POST_METRICS_TASK, collectPostMetricsTask } f
 import { ACCOUNT_METRICS_BUDGETS, AccountMetricsService, COLLECT_ACCOUNT_METRICS_TASK, collectAccountMetricsTask } from './modules/analytics/account-metrics.ts';
 import { NetworkBudgets } from './infra/network-budget.ts';
 import { AnalyticsOverview } from './modules/analytics/overview.ts';
+import { LabelService } from './modules/analytics/labels.ts';
+import { PostPerformance } from './modules/analytics/performance.ts';
+import { BestTimesService } from './modules/analytics/best-times.ts';
 import { PublishLimits } from './modules/publishing/limits.ts';
 import { CachedLinkCards, LinkPreviewer } from './modules/link-preview/previewer.ts';
 import type { LinkCardSource } from './providers/types.ts';
@@ -77,6 +80,9 @@ export interface Services {
   analytics: AnalyticsService;
   accountMetrics: AccountMetricsService;
   overview: AnalyticsOverview;
+  labels: LabelService;
+  performance: PostPerformance;
+  bestTimes: BestTimesService;
   inbox: InboxService;
   assistant: AssistantService;
   assistantSettings: AssistantSettings;
@@ -165,6 +171,9 @@ export function buildServices(config: Config, db: Db, store: KeyValueStore, log:
   });
   const analytics = new AnalyticsService({ db, accounts, registry, metrics, log, bus });
   const overview = new AnalyticsOverview({ db });
+  const labels = new LabelService({ db });
+  const performance = new PostPerformance({ db });
+  const bestTimes = new BestTimesService({ db });
   const accountMetrics = new AccountMetricsService({ db, accounts, registry, log, budgets: new NetworkBudgets(store, 'account-metrics-budget', ACCOUNT_METRICS_BUDGETS) });
   const inbox = new InboxService({
     db, store, registry, accounts, metrics, log, roleOf: (workspaceId, userId) => workspaces.roleOf(workspaceId, userId), outbound: http, events: webhooks,
@@ -207,5 +216,5 @@ export function buildServices(config: Config, db: Db, store: KeyValueStore, log:
       if (r.refreshed || r.failed) log.info(r, 'token refresh run');
     },
   };
-  return { db, store, hasher, tokens, sessions, auth, workspaces, invitations, apiKeys, mailer, authLimits, apiLimits, tasks, http, linkCards, registry, accounts, webhooks, media, posts, publishing, analytics, accountMetrics, overview, inbox, assistant, assistantSettings };
+  return { db, store, hasher, tokens, sessions, auth, workspaces, invitations, apiKeys, mailer, authLimits, apiLimits, tasks, http, linkCards, registry, accounts, webhooks, media, posts, publishing, analytics, accountMetrics, overview, labels, performance, bestTimes, inbox, assistant, assistantSettings };
 }

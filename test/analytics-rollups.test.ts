@@ -1,5 +1,5 @@
-// The rollups the overview reads (account_post_rollups, kept by database triggers) equal the aggregate of
-// the raw rows (each published target and its latest post_metrics row with figures), on random histories:
+// The rollups the overview reads (account_post_rollups, kept by database triggers) and the post table's rows
+// (post_performance) equal the aggregate of the raw rows (each published target and its latest post_metrics row with figures), on random histories:
 // figures collected in any order (a row that arrives late, collected before the latest, changes nothing),
 // corrected downwards or upwards, empty answers and stop markers, targets published, failed, moved and
 // deleted. Days are compared in several zones, over the weeks of a DST change (23- and 25-hour days) and
@@ -129,6 +129,26 @@ test('the rollups equal the raw aggregate, day by day in every zone, after any h
       const all = await raw(zone, new Date(0), new Date(Date.UTC(2100, 0, 1)));
       assert.equal(got.days.reduce((a, d) => a + d.posts, 0), [...all.values()].reduce((a, r) => a + Number(r.posts), 0), `${zone}: every published post falls on a day of the range`);
     }
+    // post_performance (the post table's rows) holds each published target with its latest figures.
+    const perf = await db().execute<Record<string, unknown>>(sql`
+      select t.id, m.likes, m.reposts, m.replies, m.impressions, p.target_id as p_id, p.likes as p_likes, p.reposts as p_reposts, p.replies as p_replies,
+        p.impressions as p_impressions, p.engagement as p_engagement, p.published_at = t.published_at as same_time
+      from post_targets t
+      left join lateral (select * from post_metrics m where m.target_id = t.id
+        and not coalesce(m.likes = -1 and m.reposts = -1 and m.replies = -1 and m.impressions = -1, false)
+        and (m.likes is not null or m.reposts is not null or m.replies is not null or m.impressions is not null)
+        order by m.collected_at desc, m.id desc limit 1) m on true
+      left join post_performance p on p.target_id = t.id
+      where t.workspace_id = ${ws} and t.state = 'published'`);
+    for (const r of perf.rows) {
+      assert.equal(r.p_id, r.id, 'a published target has its row');
+      assert.equal(r.same_time, true);
+      assert.deepEqual([num(r.p_likes), num(r.p_reposts), num(r.p_replies), num(r.p_impressions)], [num(r.likes), num(r.reposts), num(r.replies), num(r.impressions)]);
+      const e = r.likes === null && r.reposts === null && r.replies === null ? null : (num(r.likes) ?? 0) + (num(r.reposts) ?? 0) + (num(r.replies) ?? 0);
+      assert.equal(num(r.p_engagement), e);
+    }
+    const extra = await db().execute<{ n: number }>(sql`select count(*)::int as n from post_performance p where p.workspace_id = ${ws}`);
+    assert.equal(extra.rows[0]!.n, perf.rows.length, 'no row for a target that is not published');
   }), { numRuns: 40 });
 });
 

@@ -225,6 +225,23 @@ async function journey(): Promise<void> {
   await pages(owner, `${W}/accounts/${account}/snapshots`);
   await call(owner, 'GET', `${W}/analytics/overview?timeZone=Europe/Berlin`);
   await call(owner, 'GET', `${W}/analytics/overview?accounts=${account}`);
+  await call(owner, 'GET', `${W}/analytics/overview?accounts=${accounts.join(',')}`);
+  const labelIds: string[] = [];
+  for (let i = 0; i < 3; i++) labelIds.push((await call(owner, 'POST', `${W}/labels`, { name: `label ${i}`, color: '#336699' })).id);
+  await call(owner, 'PATCH', `${W}/labels/${labelIds[2]}`, { name: 'label two' });
+  await call(owner, 'PUT', `${W}/posts/${published}/labels`, { labelIds: labelIds.slice(0, 2) });
+  await call(owner, 'GET', `${W}/posts/${published}/labels`);
+  await pages(owner, `${W}/labels`);
+  for (const sort of ['publishedAt', 'engagement', 'engagementRate', 'likes', 'reposts', 'replies', 'impressions']) {
+    await pages(owner, `${W}/analytics/posts`, `&sort=${sort}`);
+    await pages(owner, `${W}/analytics/posts`, `&sort=${sort}&order=asc&account=${account}`);
+  }
+  await pages(owner, `${W}/analytics/posts`, `&label=${labelIds[0]}`);
+  await call(owner, 'GET', `${W}/analytics/posts/${published}`);
+  await call(owner, 'GET', `${W}/analytics/accounts/${account}/best-times`);
+  await call(owner, 'GET', `${W}/analytics/posts.csv?sort=engagement`);
+  await call(owner, 'GET', `${W}/analytics/overview.csv?table=labels`);
+  await call(owner, 'DELETE', `${W}/labels/${labelIds[2]}`);
   await call({ token: keys[0]! }, 'GET', `${W}/posts?limit=2`);
 
   // The writes around them.

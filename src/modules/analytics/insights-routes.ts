@@ -13,7 +13,8 @@ import { NextCursor, pageQuery } from '../../http/paging.ts';
 import { accountSnapshots } from './schema.ts';
 import { ACCOUNT_METRIC_FIELDS } from '../../providers/types.ts';
 import type { AccountMetricsService } from './account-metrics.ts';
-import { MAX_OVERVIEW_ACCOUNTS, type AnalyticsOverview } from './overview.ts';
+import { EXTREMES, MAX_OVERVIEW_ACCOUNTS, type AnalyticsOverview } from './overview.ts';
+import { PostRowSchema } from './performance-routes.ts';
 import { MAX_RANGE_DAYS, metricsRange } from './service.ts';
 
 export interface InsightsRouteDeps {
@@ -84,6 +85,15 @@ const OverviewSchema = Type.Object({
     })),
   }),
   days: Type.Array(Type.Object({ date: Type.String({ description: 'Day of publishing in timeZone' }), ...DaySums })),
+  byAccount: Type.Array(Type.Object({ accountId: Type.String(), provider: Type.String(), ...FigureChanges }), { description: 'Per account: its posts\' figures, against the period before' }),
+  byLabel: Type.Array(Type.Object({ labelId: Type.String(), name: Type.String(), color: Type.String(), ...FigureChanges }), {
+    description: 'Per label carried by a post published in either period (a post with two labels counts in both)',
+  }),
+  byWeekdayHour: Type.Array(Type.Object({
+    weekday: Type.Integer({ description: 'ISO weekday of publishing in timeZone, 1 = Monday' }), hour: Type.Integer({ description: 'Hour of publishing in timeZone, 0-23' }), ...DaySums,
+  }), { description: '7 × 24 cells; an hour a DST change skips holds nothing, one it repeats holds both' }),
+  top: Type.Array(PostRowSchema, { description: `The period's ${EXTREMES} posts with the most engagement` }),
+  bottom: Type.Array(PostRowSchema, { description: `The period's ${EXTREMES} posts with the least engagement, among those that report it` }),
   generatedAt: Type.String({ format: 'date-time' }),
 });
 

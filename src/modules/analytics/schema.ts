@@ -1,5 +1,7 @@
-import { bigint, bigserial, date, index, integer, pgTable, primaryKey, text, timestamp, uuid } from 'drizzle-orm/pg-core';
-import { postTargets } from '../posts/schema.ts';
+import { sql } from 'drizzle-orm';
+import { bigint, bigserial, date, index, integer, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { posts, postTargets } from '../posts/schema.ts';
+import { workspaces } from '../workspaces/schema.ts';
 import { socialAccounts } from '../accounts/index.ts';
 
 /** Engagement figures of a published target, one row per collection, so they can be shown over time. */
@@ -106,4 +108,70 @@ export const accountPostRollups = pgTable('account_post_rollups', {
 }, (t) => [
   // An account's buckets over a period; the overview reads a set of accounts' periods.
   primaryKey({ columns: [t.accountId, t.bucket] }),
+]);
+
+/** A workspace's labels (campaigns, tags): a post carries any number of them, and results group by them. */
+export const labels = pgTable('labels', {
+  id: uuid('id').primaryKey(),
+  workspaceId: uuid('workspace_id').notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
+  name: text('name').notNull(),
+  /** #rrggbb, lower case. */
+  color: text('color').notNull(),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+}, (t) => [
+  // One name per workspace (whatever its case); the list pages by name then id.
+  uniqueIndex('labels_name_key').on(t.workspaceId, sql`lower(${t.name})`),
+  index('labels_list_idx').on(t.workspaceId, t.name, t.id),
+]);
+
+/** Which labels a post carries. */
+export const postLabels = pgTable('post_labels', {
+  postId: uuid('post_id').notNull().references(() => posts.id, { onDelete: 'cascade' }),
+  labelId: uuid('label_id').notNull().references(() => labels.id, { onDelete: 'cascade' }),
+  workspaceId: uuid('workspace_id').notNull(),
+}, (t) => [
+  primaryKey({ columns: [t.postId, t.labelId] }),
+  // A label's posts (grouping by label, the post table filtered by a label).
+  index('post_labels_label_idx').on(t.labelId, t.postId),
+]);
+
+/**
+ * One row per published target with its latest figures, engagement and engagement rate: the post table,
+ * its sorts and the best-time heatmap read it. Kept by the same triggers as account_post_rollups
+ * (drizzle/0021_post_performance.sql). engagement = likes + reposts + replies as reported (null when none
+ * is); rate_ppm = engagement per million impressions (null without impressions). Sort keys are indexed as
+ * coalesce(x, -1), so a post without the figure sorts lowest and keyset paging sees no nulls.
+ */
+export const postPerformance = pgTable('post_performance', {
+  targetId: uuid('target_id').primaryKey(),
+  postId: uuid('post_id').notNull(),
+  workspaceId: uuid('workspace_id').notNull(),
+  accountId: uuid('account_id').notNull(),
+  provider: text('provider').notNull(),
+  publishedAt: timestamp('published_at', { withTimezone: true }).notNull(),
+  collectedAt: timestamp('collected_at', { withTimezone: true }),
+  likes: bigint('likes', { mode: 'number' }),
+  reposts: bigint('reposts', { mode: 'number' }),
+  replies: bigint('replies', { mode: 'number' }),
+  impressions: bigint('impressions', { mode: 'number' }),
+  engagement: bigint('engagement', { mode: 'number' }),
+  ratePpm: bigint('rate_ppm', { mode: 'number' }),
+}, (t) => [
+  index('post_performance_published_idx').on(t.workspaceId, t.publishedAt, t.targetId),
+  index('post_performance_engagement_idx').on(t.workspaceId, sql`coalesce(engagement, -1)`, t.targetId),
+  index('post_performance_likes_idx').on(t.workspaceId, sql`coalesce(likes, -1)`, t.targetId),
+  index('post_performance_reposts_idx').on(t.workspaceId, sql`coalesce(reposts, -1)`, t.targetId),
+  index('post_performance_replies_idx').on(t.workspaceId, sql`coalesce(replies, -1)`, t.targetId),
+  index('post_performance_impressions_idx').on(t.workspaceId, sql`coalesce(impressions, -1)`, t.targetId),
+  index('post_performance_rate_idx').on(t.workspaceId, sql`coalesce(rate_ppm, -1)`, t.targetId),
+  // The same sorts within one account; by date, engagement rides along for the median's and the heatmap's
+  // index-only reads of an account's window.
+  index('post_performance_account_published_idx').on(t.accountId, t.publishedAt, t.targetId, t.engagement),
+  index('post_performance_account_engagement_idx').on(t.accountId, sql`coalesce(engagement, -1)`, t.targetId),
+  index('post_performance_account_likes_idx').on(t.accountId, sql`coalesce(likes, -1)`, t.targetId),
+  index('post_performance_account_reposts_idx').on(t.accountId, sql`coalesce(reposts, -1)`, t.targetId),
+  index('post_performance_account_replies_idx').on(t.accountId, sql`coalesce(replies, -1)`, t.targetId),
+  index('post_performance_account_impressions_idx').on(t.accountId, sql`coalesce(impressions, -1)`, t.targetId),
+  index('post_performance_account_rate_idx').on(t.accountId, sql`coalesce(rate_ppm, -1)`, t.targetId),
 ]);
