@@ -157,31 +157,31 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // Browsers accept Secure cookies over plain http only from localhost.
   const secureCookies = config.PUBLIC_URL.startsWith('https:') || new URL(config.PUBLIC_URL).hostname === 'localhost';
   const guards = registerAuthentication(app, {
-    tokens: services.tokens, sessions: services.sessions, apiKeys: services.apiKeys, limits: services.apiLimits,
+    tokens: services.tokens, sessions: services.sessions, apiKeys: services.apiKeys, secondFactor: services.secondFactor, limits: services.apiLimits,
   });
   const permissionOf = new WeakMap<object, Permission>();
   declareOperationSecurity(app, (hooks) => operationGuard(hooks, guards, permissionOf));
   authenticateFirst(app, [guards.user, guards.any, guards.anonymous]);
   await app.register(authRoutes, {
-    auth: services.auth, sessions: services.sessions, tokens: services.tokens, guards, db: services.db,
+    auth: services.auth, sessions: services.sessions, tokens: services.tokens, secondFactor: services.secondFactor, guards, db: services.db,
     secureCookies,
   });
   // Workspace-scoped modules share one membership and permission gate (404 outside, 403 inside).
-  const accessGate = registerWorkspaceAccess(app, { workspaces: services.workspaces });
+  const accessGate = registerWorkspaceAccess(app, { workspaces: services.workspaces, secondFactor: services.secondFactor });
   // Each gate remembers its permission, for the operation's `security` in /openapi.json.
   const workspaceAccess: WorkspaceAccessFactory = (permission) => {
     const gate = accessGate(permission);
     permissionOf.set(gate, permission);
     return gate;
   };
-  await app.register(workspaceListRoutes, { workspaces: services.workspaces, invitations: services.invitations, guards, workspaceAccess });
+  await app.register(workspaceListRoutes, { workspaces: services.workspaces, invitations: services.invitations, guards, workspaceAccess, secondFactor: services.secondFactor });
   await app.register(networkRoutes, { accounts: services.accounts, registry: services.registry, guards, workspaceAccess, secureCookies });
   await app.register(mediaLinkRoutes, { media: services.media, guards, workspaceAccess });
   // Public: Meta calls it (the signature and the verify token are its credentials).
   await app.register(metaWebhookRoutes, { inbox: services.inbox, registry: services.registry, verifyTokens: { facebook: config.FACEBOOK_WEBHOOK_VERIFY_TOKEN, instagram: config.INSTAGRAM_WEBHOOK_VERIFY_TOKEN } });
   // Everything under /api/workspaces/:workspaceId, each route behind a gate (see workspaces/scope.ts).
   await workspaceScope(app, (hook) => permissionOf.has(hook as object), async (scope) => {
-    await scope.register(workspaceRoutes, { workspaces: services.workspaces, invitations: services.invitations, guards, workspaceAccess });
+    await scope.register(workspaceRoutes, { workspaces: services.workspaces, invitations: services.invitations, guards, workspaceAccess, secondFactor: services.secondFactor });
     await scope.register(apiKeyRoutes, { apiKeys: services.apiKeys, guards, workspaceAccess });
     await scope.register(auditRoutes, { db: services.db, guards, workspaceAccess });
     await scope.register(accountRoutes, { accounts: services.accounts, registry: services.registry, guards, workspaceAccess, secureCookies });

@@ -76,6 +76,8 @@ export interface StartOptions {
   extendApp?: (app: FastifyInstance) => void | Promise<void>;
   /** Hears every SQL statement the process sends, with its parameters (tests read the query plans). */
   onQuery?: (text: string, values: unknown[] | undefined) => void;
+  /** The clock authenticator codes are checked against (tests move it instead of waiting). */
+  now?: () => number;
 }
 
 export async function startRuntime(role: Role, config: Config, log: Logger, opts: StartOptions = {}): Promise<Running> {
@@ -146,7 +148,7 @@ export async function startRuntime(role: Role, config: Config, log: Logger, opts
       }
     }
     const db = createDb(pool);
-    const services = buildServices(config, db, store, log, metrics, bus, { channels, ...(simulatorUrl ? { simulatorUrl } : {}) });
+    const services = buildServices(config, db, store, log, metrics, bus, { channels, ...(simulatorUrl ? { simulatorUrl } : {}), ...(opts.now ? { now: opts.now } : {}) });
     cleanups.push({ what: 'outbound HTTP', fn: () => services.http.close() });
     cleanups.push({ what: 'mailer', fn: async () => services.mailer.close() });
 

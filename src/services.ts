@@ -10,6 +10,8 @@ import { PasswordHasher } from './modules/auth/passwords.ts';
 import { TokenService } from './modules/auth/tokens.ts';
 import { SessionService } from './modules/auth/sessions.ts';
 import { AuthService, type AuthLimits } from './modules/auth/service.ts';
+import { AttemptLimits } from './modules/auth/attempt-limits.ts';
+import { SecondFactorService } from './modules/auth/second-factor.ts';
 import { WorkspaceService } from './modules/workspaces/service.ts';
 import { InvitationService } from './modules/workspaces/invitations.ts';
 import { ApiKeyService, revokeKeysCreatedBy } from './modules/api-keys/service.ts';
@@ -62,6 +64,7 @@ export interface Services {
   tokens: TokenService;
   sessions: SessionService;
   auth: AuthService;
+  secondFactor: SecondFactorService;
   workspaces: WorkspaceService;
   invitations: InvitationService;
   apiKeys: ApiKeyService;
@@ -93,6 +96,8 @@ export interface ServiceOptions {
   simulatorUrl?: string;
   /** Channels every process hears (live updates); default: this process only. */
   channels?: Channels;
+  /** The clock authenticator codes are checked against (tests move it); default Date.now. */
+  now?: () => number;
 }
 
 export function buildServices(config: Config, db: Db, store: KeyValueStore, log: Logger, metrics: Metrics, bus: InvalidationBus, opts: ServiceOptions = {}): Services {
@@ -123,13 +128,15 @@ export function buildServices(config: Config, db: Db, store: KeyValueStore, log:
     limits: { workspace: createLimiter(store, 'invitations-workspace', config.LIMIT_INVITATIONS_WORKSPACE), sender: createLimiter(store, 'invitations-user', config.LIMIT_INVITATIONS_USER) },
   });
   const apiKeys = new ApiKeyService(db);
-  const auth = new AuthService({ db, hasher, sessions, tokens, limits: authLimits, workspaces, publicUrl: config.PUBLIC_URL, log, metrics, bus });
+  const cipher = new TokenCipher(parseEncryptionKeys(config.ENCRYPTION_KEYS!).keys);
+  const attempts = new AttemptLimits(authLimits);
+  const secondFactor = new SecondFactorService({ db, cipher, hasher, attempts, sessions, issuer: 'AllIN', now: opts.now ?? Date.now });
+  const auth = new AuthService({ db, hasher, sessions, tokens, limits: authLimits, attempts, secondFactor, workspaces, publicUrl: config.PUBLIC_URL, log, metrics, bus });
   const mailer = createMailer({ url: config.MAIL_URL, from: config.MAIL_FROM, log });
   const http = new HttpClient({
     metrics, log, allowPrivateHosts: config.ALLOW_PRIVATE_HOSTS, defaultTimeoutMs: config.SOCIAL_API_TIMEOUT_MS, mediaTimeoutMs: config.SOCIAL_API_MEDIA_TIMEOUT_MS,
     maxBodyBytes: config.OUTBOUND_MAX_RESPONSE_BYTES, maxHeaderBytes: config.OUTBOUND_MAX_HEADER_BYTES,
   });
-  const cipher = new TokenCipher(parseEncryptionKeys(config.ENCRYPTION_KEYS!).keys);
   // What adapters without an idempotency key sent under each marker, kept in the database for every process.
   const sendJournal = databaseSendJournal(db);
   // Mastodon registers AllIN once per instance; the registration is kept in the database for every process.
@@ -216,5 +223,5 @@ export function buildServices(config: Config, db: Db, store: KeyValueStore, log:
       if (r.refreshed || r.failed) log.info(r, 'token refresh run');
     },
   };
-  return { db, store, hasher, tokens, sessions, auth, workspaces, invitations, apiKeys, mailer, authLimits, apiLimits, tasks, http, linkCards, registry, accounts, webhooks, media, posts, publishing, analytics, accountMetrics, overview, labels, performance, bestTimes, inbox, assistant, assistantSettings };
+  return { db, store, hasher, tokens, sessions, auth, secondFactor, workspaces, invitations, apiKeys, mailer, authLimits, apiLimits, tasks, http, linkCards, registry, accounts, webhooks, media, posts, publishing, analytics, accountMetrics, overview, labels, performance, bestTimes, inbox, assistant, assistantSettings };
 }

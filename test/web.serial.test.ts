@@ -22,6 +22,7 @@ import { connectSandbox, eventually, simPosts } from './support/social.ts';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { startSimulator, type Simulator } from '../tools/provider-sim/server.ts';
 import { ROOT } from './support/process.ts';
+import { codeAt, TOTP_PERIOD_SECONDS } from '../src/modules/auth/totp.ts';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SHOTS = join(ROOT, 'test-results', 'screenshots');
@@ -609,6 +610,56 @@ test('a revoked session: the app\'s next call cannot refresh, and it shows sign-
   assert.equal(refused, 2, 'refused once, then replayed');
   assert.equal(refreshes, 1, 'one refresh');
   assert.equal(new URL(b.url()).pathname, '/calendar');
+});
+
+test('two-step verification: set up an authenticator app on the Security screen, then sign in with its code, or a recovery code', async () => {
+  const user = await app.user({ name: 'Tess Two-Step' });
+  const token = (await app.login(user.email, user.password)).accessToken as string;
+  await app.call('POST', '/api/workspaces', { token, body: { name: 'Two-step workspace' } });
+
+  const a = await newPage();
+  await signInThroughUi(a, user.email, user.password);
+  await heading(a, 'Posts').waitFor();
+  await a.getByRole('link', { name: /Security and sessions/ }).click();
+  await heading(a, 'Security').waitFor();
+  await a.getByLabel('Your password').fill(user.password);
+  await a.getByRole('button', { name: 'Set up an authenticator app' }).click();
+  await a.getByRole('img', { name: 'QR code of the authenticator key' }).waitFor();
+  const secret = (await a.locator('code.secret-key').innerText()).trim();
+  // The app's clock is the real one here: the code of this step confirms, the next step's (one step of
+  // drift, accepted) signs in below, so no code is used twice whatever the step boundaries.
+  await a.getByLabel('The 6-digit code the app shows').fill(codeAt(secret, Date.now()));
+  await a.getByRole('button', { name: 'Turn on' }).click();
+  const codes = a.getByRole('list', { name: 'Recovery codes' }).getByRole('listitem');
+  await eventually(async () => (await codes.count()) === 10, WAIT, 'ten recovery codes');
+  const recovery = (await codes.first().innerText()).trim();
+  await shot(a, '25-two-step-recovery-codes');
+  await a.getByRole('button', { name: 'I have saved them' }).click();
+  await a.getByText(/Authenticator app on since/).waitFor();
+
+  // Another browser: the password, then the code.
+  const b = await newPage();
+  await signInThroughUi(b, user.email, user.password);
+  await heading(b, 'Two-step verification').waitFor();
+  await shot(b, '26-two-step-sign-in');
+  await b.getByLabel('Code from your authenticator app').fill(codeAt(secret, Date.now() + TOTP_PERIOD_SECONDS * 1000));
+  await b.getByRole('button', { name: 'Verify' }).click();
+  await heading(b, 'Posts').waitFor();
+  await b.getByRole('link', { name: /Security and sessions/ }).click();
+  await heading(b, 'Security').waitFor();
+  await b.getByText(/with password \+ authenticator app/).first().waitFor();
+
+  // A third: a recovery code instead, which then works no more.
+  const c = await newPage();
+  await signInThroughUi(c, user.email, user.password);
+  await heading(c, 'Two-step verification').waitFor();
+  await c.getByRole('button', { name: 'Lost your phone? Use a recovery code' }).click();
+  await c.getByLabel('Recovery code').fill(recovery);
+  await c.getByRole('button', { name: 'Verify' }).click();
+  await heading(c, 'Posts').waitFor();
+  const again = await app.call('POST', '/api/auth/login', { body: { email: user.email, password: user.password } });
+  const reused = await app.call('POST', '/api/auth/login/second-factor', { body: { challengeToken: again.body.challengeToken, recoveryCode: recovery } });
+  assert.equal(reused.status, 401);
 });
 
 test('an agency\'s calendar: a month shows each day\'s first few and "+N more", the day pages by "Load more", a week stays small; long tasks printed', async () => {

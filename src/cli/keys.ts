@@ -38,6 +38,11 @@ export const ROTATIONS: readonly Rotation[] = [
     unreadable: 'webhook secret(s) could not be decrypted with any configured key: rotate their secrets (POST …/rotate-secret)',
   },
   {
+    what: 'authenticator app secrets', columns: ['totp_factors.secret_enc'],
+    run: ({ services }) => services.secondFactor.rotateKeys(),
+    unreadable: 'authenticator secret(s) could not be decrypted with any configured key: their users must set up their authenticator app again (after removing it with a recovery code)',
+  },
+  {
     what: 'Mastodon app client secrets', columns: ['mastodon_apps.client_secret_enc'],
     run: ({ db, cipher }) => rotateMastodonAppSecrets(db, cipher),
     unreadable: 'Mastodon app secret(s) could not be decrypted with any configured key and were left as they are: put back the key they were encrypted with',

@@ -217,9 +217,25 @@ export async function getAll<A extends { nextCursor: string | null }>(path: stri
   return { ...page, [key]: items, nextCursor: null };
 }
 
+/** The password was right and the account has a second factor: no session yet, a code is asked for. */
+export interface SecondFactorChallenge {
+  secondFactorRequired: true;
+  challengeToken: string;
+  challengeExpiresAt: string;
+}
+
 /** Sign in: the refresh token goes to the httpOnly cookie, the access token stays here. */
-export async function signIn(email: string, password: string, rememberMe: boolean): Promise<TokenAnswer> {
-  const t = await request<TokenAnswer>('POST', '/api/auth/login', { anonymous: true, body: { email, password, rememberMe, refreshTokenTransport: 'cookie' } });
+export async function signIn(email: string, password: string, rememberMe: boolean): Promise<TokenAnswer | SecondFactorChallenge> {
+  const t = await request<TokenAnswer | SecondFactorChallenge>('POST', '/api/auth/login', { anonymous: true, body: { email, password, rememberMe, refreshTokenTransport: 'cookie' } });
+  if ('secondFactorRequired' in t) return t;
+  accessToken = t.accessToken;
+  currentSessionId = t.session.id;
+  return t;
+}
+
+/** The code step of a sign-in: a code from the authenticator app, or a recovery code. */
+export async function signInSecondFactor(challengeToken: string, proof: { code: string } | { recoveryCode: string }): Promise<TokenAnswer> {
+  const t = await request<TokenAnswer>('POST', '/api/auth/login/second-factor', { anonymous: true, body: { challengeToken, ...proof, refreshTokenTransport: 'cookie' } });
   accessToken = t.accessToken;
   currentSessionId = t.session.id;
   return t;

@@ -76,6 +76,8 @@ export interface Session {
   ip: string | null;
   userAgent: string | null;
   rememberMe: boolean;
+  /** How it was signed in: pwd, otp (authenticator app), recovery (a recovery code). */
+  amr: string[];
 }
 
 export interface Webhook {

@@ -45,10 +45,10 @@ export const apiKeyRoutes: FastifyPluginAsyncTypebox<ApiKeyRouteDeps> = async (a
   const tags = ['api-keys'];
 
   app.post('/api-keys', {
-    preHandler: [guards.any, access('apikeys.manage')],
+    preHandler: [guards.any, access('apikeys.manage'), guards.freshSecondFactor],
     schema: {
       tags, summary: 'Create an API key; the key is in this answer and nowhere else',
-      description: 'Send it as Authorization: Bearer <key>. A key works only on its workspace, can do what its scopes allow and never more than its creator currently may.',
+      description: 'Send it as Authorization: Bearer <key>. A key works only on its workspace, can do what its scopes allow and never more than its creator currently may. A member with a second factor must have proven it in this session within the last 5 minutes (403 STEP_UP_REQUIRED: POST /api/auth/step-up).',
       params: WorkspaceParams,
       body: Type.Object({
         name: NameSchema('Key name'),

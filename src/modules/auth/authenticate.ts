@@ -27,6 +27,11 @@ export interface AuthGuards {
   any: preHandlerAsyncHookHandler;
   /** No caller needed; limited per IP. */
   anonymous: preHandlerAsyncHookHandler;
+  /**
+   * After `user` or `any`: a person with a second factor must have proven it in this session within the
+   * last 5 minutes (403 STEP_UP_REQUIRED). API keys pass (no key can reach what this guards).
+   */
+  freshSecondFactor: preHandlerAsyncHookHandler;
 }
 
 export function requestContext(request: FastifyRequest): RequestContext {
@@ -51,6 +56,7 @@ export function registerAuthentication(app: FastifyInstance, deps: {
   tokens: TokenService;
   sessions: SessionService;
   apiKeys: ApiKeyAuthenticator;
+  secondFactor: { assertFresh(userId: string, sessionId: string): Promise<void> };
   limits: { user: Limiter; apiKey: Limiter; ip: Limiter };
 }): AuthGuards {
   app.decorateRequest('caller', null);
@@ -97,6 +103,10 @@ export function registerAuthentication(app: FastifyInstance, deps: {
     },
     async anonymous(request, reply) {
       await limit(deps.limits.ip, request.ip, reply);
+    },
+    async freshSecondFactor(request) {
+      const c = request.caller;
+      if (c?.kind === 'user') await deps.secondFactor.assertFresh(c.userId, c.sessionId);
     },
   };
 }

@@ -10,14 +10,17 @@ import type { AuthGuards } from './authenticate.ts';
 import { requestContext, userOf } from './authenticate.ts';
 import type { SessionService } from './sessions.ts';
 import type { TokenService } from './tokens.ts';
+import type { SecondFactorService } from './second-factor.ts';
 import { listAudit } from '../audit/index.ts';
 import { AuditQuery } from '../audit/index.ts';
 import type { Db } from '../../infra/db/client.ts';
+import { Proof, proofOf, secondFactorRoutes } from './second-factor-routes.ts';
 
 export interface AuthRouteDeps {
   auth: AuthService;
   sessions: SessionService;
   tokens: TokenService;
+  secondFactor: SecondFactorService;
   guards: AuthGuards;
   db: Db;
   secureCookies: boolean;
@@ -43,6 +46,15 @@ const TokenResponse = Type.Object({
   userId: Type.String({ format: 'uuid' }),
 });
 
+const ChallengeResponse = Type.Object({
+  secondFactorRequired: Type.Literal(true),
+  challengeToken: Type.String({ description: 'Send it with a code to POST /api/auth/login/second-factor. It is not a session: no other route accepts it.' }),
+  challengeExpiresAt: Type.String({ format: 'date-time' }),
+  methods: Type.Array(Type.Union([Type.Literal('totp'), Type.Literal('recovery_code')])),
+}, { description: 'The password was right and the account has a second factor: no session yet.' });
+
+const Amr = Type.Array(Type.String(), { description: 'How this session was signed in (RFC 8176 names): pwd (password), otp (authenticator app code), recovery (a recovery code)' });
+
 const Transport = Type.Optional(Type.Union([Type.Literal('body'), Type.Literal('cookie')], {
   description: 'Where the refresh token travels: in the JSON body (API clients, the default) or in an httpOnly, Secure, SameSite=Strict cookie scoped to /api/auth (browsers).',
 }));
@@ -56,6 +68,7 @@ const SessionItem = Type.Object({
   ip: Type.Union([Type.String(), Type.Null()]),
   userAgent: Type.Union([Type.String(), Type.Null()]),
   rememberMe: Type.Boolean(),
+  amr: Amr,
 });
 
 const Me = Type.Object({
@@ -120,14 +133,33 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRouteDeps> = async (app, 
 
   app.post('/api/auth/login', {
     schema: {
-      tags, summary: 'Sign in; returns an access token and a refresh token',
-      description: 'Failed attempts are limited per account and IP, per IP and per account; successful sign-ins are never counted. When password hashing is at capacity the answer is 503 with Retry-After.',
+      tags, summary: 'Sign in; returns an access token and a refresh token, or the second-factor step',
+      description: 'Failed attempts are limited per account and IP, per IP and per account; successful sign-ins are never counted. When password hashing is at capacity the answer is 503 with Retry-After. ' +
+        'For an account with a second factor, a right password answers `secondFactorRequired: true` with a challenge token (valid 5 minutes, single use) and no session: finish with POST /api/auth/login/second-factor.',
       body: Type.Object({ email: Email, password: Password, rememberMe: Type.Optional(Type.Boolean()), refreshTokenTransport: Transport },
         { additionalProperties: false }),
-      response: { 200: TokenResponse, ...errors(400, 401, 403, 429, 503) },
+      response: { 200: Type.Union([TokenResponse, ChallengeResponse]), ...errors(400, 401, 403, 429, 503) },
     },
   }, async (req, reply) => {
     const t = await d.auth.login(req.body, requestContext(req));
+    if ('secondFactorRequired' in t) {
+      reply.header('cache-control', 'no-store');
+      return { ...t, challengeExpiresAt: t.challengeExpiresAt.toISOString() };
+    }
+    return sendTokens(reply, t, req.body.refreshTokenTransport === 'cookie');
+  });
+
+  app.post('/api/auth/login/second-factor', {
+    preHandler: guards.anonymous,
+    schema: {
+      tags, summary: 'Finish signing in with a code from the authenticator app, or a recovery code',
+      description: 'Send the challenge token from POST /api/auth/login and either `code` (6 digits) or `recoveryCode`. A code works once; a recovery code works once. ' +
+        'Wrong codes count against the account\'s failed sign-in limits (429 with Retry-After past them), and a challenge takes only a few before it must be asked for again.',
+      body: Type.Object({ challengeToken: OpaqueToken, ...Proof, refreshTokenTransport: Transport }, { additionalProperties: false }),
+      response: { 200: TokenResponse, ...errors(400, 401, 429) },
+    },
+  }, async (req, reply) => {
+    const t = await d.auth.completeSecondFactor(req.body.challengeToken, proofOf(req.body), requestContext(req));
     return sendTokens(reply, t, req.body.refreshTokenTransport === 'cookie');
   });
 
@@ -226,9 +258,9 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRouteDeps> = async (app, 
   app.post('/api/auth/password', {
     preHandler: guards.user,
     schema: { tags, summary: 'Change my password (signs out my other sessions)',
-      description: 'A wrong current password counts as a failed sign-in of the account (429 with Retry-After past the limit).',
+      description: 'A wrong current password counts as a failed sign-in of the account (429 with Retry-After past the limit). With a second factor, the session must have proven it in the last 5 minutes (403 STEP_UP_REQUIRED: see POST /api/auth/step-up).',
       body: Type.Object({ currentPassword: Password, newPassword: Password }, { additionalProperties: false }),
-      response: { 200: Type.Object({ otherSessionsEnded: Type.Integer() }), ...errors(400, 401, 429, 503) } },
+      response: { 200: Type.Object({ otherSessionsEnded: Type.Integer() }), ...errors(400, 401, 403, 429, 503) } },
   }, async (req) => {
     const { userId, sessionId } = userOf(req);
     return { otherSessionsEnded: await d.auth.changePassword(userId, sessionId, req.body.currentPassword, req.body.newPassword, requestContext(req)) };
@@ -256,10 +288,11 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRouteDeps> = async (app, 
   app.delete('/api/auth/me', {
     preHandler: guards.user,
     schema: { tags, summary: 'Delete my account (confirm with the password)',
-      description: 'Workspaces where you are the only member are deleted with it; if you are the last owner of a workspace with other members, transfer ownership first (409). A wrong password counts as a failed sign-in of the account (429 with Retry-After past the limit).',
-      body: Type.Object({ password: Password }, { additionalProperties: false }), response: { 204: Type.Null(), ...errors(400, 401, 409, 429, 503) } },
+      description: 'Workspaces where you are the only member are deleted with it; if you are the last owner of a workspace with other members, transfer ownership first (409). A wrong password counts as a failed sign-in of the account (429 with Retry-After past the limit). With a second factor, the session must have proven it in the last 5 minutes (403 STEP_UP_REQUIRED).',
+      body: Type.Object({ password: Password }, { additionalProperties: false }), response: { 204: Type.Null(), ...errors(400, 401, 403, 409, 429, 503) } },
   }, async (req, reply) => {
-    await d.auth.deleteAccount(userOf(req).userId, req.body.password, requestContext(req));
+    const { userId, sessionId } = userOf(req);
+    await d.auth.deleteAccount(userId, sessionId, req.body.password, requestContext(req));
     clearCookie(reply);
     reply.status(204);
     return null;
@@ -272,11 +305,20 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRouteDeps> = async (app, 
       response: { 200: Type.Object({ events: Type.Array(Type.Object({
         id: Type.Integer(), action: Type.String(), createdAt: Type.String({ format: 'date-time' }),
         ip: Type.Union([Type.String(), Type.Null()]), userAgent: Type.Union([Type.String(), Type.Null()]),
+        amr: Type.Optional(Amr),
       })), nextCursor: NextCursor }), ...errors(400, 401) } },
   }, async (req) => {
     const { events, nextCursor } = await listAudit(d.db, { actorUserId: userOf(req).userId }, req.query);
-    return { events: events.map((r) => ({ id: r.id, action: r.action, createdAt: r.createdAt.toISOString(), ip: r.ip, userAgent: r.userAgent })), nextCursor };
+    return {
+      events: events.map((r) => {
+        const amr = (r.details as { amr?: unknown } | null)?.amr;
+        return { id: r.id, action: r.action, createdAt: r.createdAt.toISOString(), ip: r.ip, userAgent: r.userAgent, ...(Array.isArray(amr) ? { amr: amr.map(String) } : {}) };
+      }),
+      nextCursor,
+    };
   });
+
+  secondFactorRoutes(app, { auth: d.auth, secondFactor: d.secondFactor, guards });
 
   app.get('/.well-known/jwks.json', {
     schema: { tags, summary: 'Public keys that verify AllIN access tokens (JWK Set)',

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { boolean, customType, index, pgTable, text, timestamp, uuid, uniqueIndex } from 'drizzle-orm/pg-core';
+import { bigint, boolean, customType, index, integer, pgTable, text, timestamp, uuid, uniqueIndex } from 'drizzle-orm/pg-core';
 
 export const bytea = customType<{ data: Buffer; driverData: Buffer }>({ dataType: () => 'bytea' });
 
@@ -36,6 +36,10 @@ export const sessions = pgTable('sessions', {
   userAgent: text('user_agent'),
   revokedAt: timestamp('revoked_at', { withTimezone: true }),
   revokeReason: text('revoke_reason'),
+  /** How the user proved who they are (RFC 8176 values: pwd, otp; and recovery for a recovery code). */
+  amr: text('amr').array().notNull().default(sql`'{pwd}'::text[]`),
+  /** When this session last proved a second factor (sign-in or step-up); sensitive changes need a recent one. */
+  secondFactorAt: timestamp('second_factor_at', { withTimezone: true }),
 }, (t) => [
   index('sessions_user_idx').on(t.userId),
   // A user's live sessions, newest sign-in first.
@@ -53,3 +57,39 @@ export const oneTimeTokens = pgTable('one_time_tokens', {
   expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
   usedAt: timestamp('used_at', { withTimezone: true }),
 }, (t) => [index('one_time_tokens_user_idx').on(t.userId, t.purpose)]);
+
+/**
+ * A user's authenticator app (TOTP, RFC 6238): one per user. The shared secret is encrypted like social
+ * tokens (TokenCipher, bound to the user). Unconfirmed until the first code is entered. The last time step
+ * accepted is kept so that a code works once, even within its window of drift.
+ */
+export const totpFactors = pgTable('totp_factors', {
+  userId: uuid('user_id').primaryKey().references(() => users.id, { onDelete: 'cascade' }),
+  secretEnc: text('secret_enc').notNull(),
+  confirmedAt: timestamp('confirmed_at', { withTimezone: true }),
+  lastUsedStep: bigint('last_used_step', { mode: 'number' }),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+});
+
+/** Single-use recovery codes, stored as SHA-256 hashes (each is 60 random bits, shown once). */
+export const recoveryCodes = pgTable('recovery_codes', {
+  codeHash: bytea('code_hash').primaryKey(),
+  userId: uuid('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  usedAt: timestamp('used_at', { withTimezone: true }),
+}, (t) => [index('recovery_codes_user_idx').on(t.userId)]);
+
+/**
+ * The step between a correct password and a session for a user with a second factor: a short-lived,
+ * single-use token (stored as its SHA-256 hash) that only the second-factor route accepts.
+ */
+export const signInChallenges = pgTable('sign_in_challenges', {
+  tokenHash: bytea('token_hash').primaryKey(),
+  userId: uuid('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+  rememberMe: boolean('remember_me').notNull().default(false),
+  /** Wrong codes given with it; past a few the challenge is spent (the account's limits count them too). */
+  failures: integer('failures').notNull().default(0),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+  usedAt: timestamp('used_at', { withTimezone: true }),
+}, (t) => [index('sign_in_challenges_user_idx').on(t.userId)]);

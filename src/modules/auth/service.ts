@@ -7,9 +7,11 @@ import type { Db, DbOrTx } from '../../infra/db/client.ts';
 import type { Logger } from '../../infra/logger.ts';
 import { Forbidden, Invalid, NotFound, Unauthenticated } from '../../domain/errors.ts';
 import { consume, tooMany, type Limiter } from '../../infra/rate-limit.ts';
+import type { AttemptLimits } from './attempt-limits.ts';
+import type { Proof, SecondFactorService } from './second-factor.ts';
 import { audit, type RequestContext } from '../audit/index.ts';
 import { queueMail, templates } from '../mail/index.ts';
-import { oneTimeTokens, users } from './schema.ts';
+import { oneTimeTokens, totpFactors, users } from './schema.ts';
 import { passwordProblem, type PasswordHasher, type VerifyResult } from './passwords.ts';
 import { RefreshError, type SessionService } from './sessions.ts';
 import { newSecret, sha256, type TokenService } from './tokens.ts';
@@ -38,6 +40,14 @@ export interface IssuedTokens {
 const VERIFY_TTL_MS = 24 * 3600_000;
 const RESET_TTL_MS = 3600_000;
 
+/** A correct password of a user with a second factor: no session yet, only the token for the code step. */
+export interface SecondFactorChallenge {
+  secondFactorRequired: true;
+  challengeToken: string;
+  challengeExpiresAt: Date;
+  methods: ('totp' | 'recovery_code')[];
+}
+
 export const normaliseEmail = (email: string) => email.trim().toLowerCase();
 
 const INVALID_CREDENTIALS = () => new Unauthenticated('INVALID_CREDENTIALS', 'The email or password is incorrect.');
@@ -59,6 +69,8 @@ export class AuthService {
     sessions: SessionService;
     tokens: TokenService;
     limits: AuthLimits;
+    attempts: AttemptLimits;
+    secondFactor: SecondFactorService;
     /** The workspaces module builds on auth, so what account deletion needs of it is passed in. */
     workspaces: { releaseForAccountDeletion(tx: DbOrTx, userId: string): Promise<void> };
     publicUrl: string;
@@ -67,7 +79,11 @@ export class AuthService {
     bus: InvalidationBus;
   }) {
     this.meCache = new TtlCache<MeResult>('me', ME_TTL_MS, d.metrics);
-    this.userByEmail = d.db.select().from(users).where(eq(users.email, sql.placeholder('email'))).prepare('auth_user_by_email');
+    // With whether the user has a second factor: sign-in stays one read before the hash.
+    this.userByEmail = d.db.select({
+      user: users,
+      secondFactor: sql<boolean>`exists (select 1 from ${totpFactors} where ${totpFactors.userId} = ${users.id} and ${totpFactors.confirmedAt} is not null)`,
+    }).from(users).where(eq(users.email, sql.placeholder('email'))).prepare('auth_user_by_email_v2');
     d.bus.on(ME_TOPIC, (userId) => this.meCache.invalidate(userId));
   }
 
@@ -152,47 +168,17 @@ export class AuthService {
     });
   }
 
-  /** The failed-login counters of an account seen from an address: per account and IP, per IP, per account. */
-  private failureCounters(email: string, ip: string): [Limiter, string][] {
-    const { loginAccountIp, loginIp, loginAccount } = this.d.limits;
-    return [[loginAccountIp, `${email}|${ip}`], [loginIp, ip], [loginAccount, email]];
-  }
-
-  /**
-   * Runs one password check under the failed-login limits. A failure is reserved on every counter before
-   * the hash is computed, so parallel guesses cannot all pass a check made before any of them was counted,
-   * and given back unless the password was wrong: a legitimate user signing in often is never refused.
-   * Callers run it in the account's line (hasher.forAccount), which bounds the reservations in flight.
-   */
-  private async checkUnderLimits(counters: [Limiter, string][], message: string, check: () => Promise<boolean>): Promise<{ ok: boolean; counted: number }> {
-    const taken = await Promise.all(counters.map(([l, key]) => consume(l, key)));
-    const refused = taken.findIndex((r) => !r.ok);
-    if (refused >= 0) {
-      await this.giveBack(counters); // a refused attempt is not counted
-      throw tooMany(counters[refused]![0], taken[refused]!.res, message);
-    }
-    let wrong = false;
-    try {
-      wrong = !(await check());
-      // `counted`: what the first counter held besides this attempt (failures, and attempts in flight).
-      return { ok: !wrong, counted: taken[0]!.res.consumedPoints - 1 };
-    } finally {
-      if (!wrong) await this.giveBack(counters); // right, or not checked at all (shed): not a failure
-    }
-  }
-
-  private async giveBack(counters: [Limiter, string][]): Promise<void> {
-    await Promise.all(counters.map(([l, key]) => l.impl.reward(key, 1).catch(() => undefined)));
-  }
-
-  async login(input: { email: string; password: string; rememberMe?: boolean }, ctx: RequestContext): Promise<IssuedTokens & { userId: string }> {
+  async login(input: { email: string; password: string; rememberMe?: boolean }, ctx: RequestContext): Promise<(IssuedTokens & { userId: string }) | SecondFactorChallenge> {
     const email = normaliseEmail(input.email);
     const ip = ctx.ip ?? 'unknown';
-    const counters = this.failureCounters(email, ip);
+    const counters = this.d.attempts.counters(email, ip);
+    let secondFactor = false;
     const { user, verified, counted } = await this.d.hasher.forAccount(email, async () => {
-      const [found] = await this.userByEmail.execute({ email });
+      const [row] = await this.userByEmail.execute({ email });
+      const found = row?.user;
+      secondFactor = row?.secondFactor === true;
       let result: VerifyResult | null = null;
-      const checked = await this.checkUnderLimits(counters, 'Too many failed sign-in attempts.', async () => {
+      const checked = await this.d.attempts.check(counters, 'Too many failed sign-in attempts.', async () => {
         if (found) result = await this.d.hasher.verify(found.passwordHash, input.password);
         else await this.d.hasher.verifyDummy(input.password);
         return result?.ok === true;
@@ -211,15 +197,67 @@ export class AuthService {
       const upgraded = await this.d.hasher.hash(input.password);
       await this.d.db.update(users).set({ passwordHash: upgraded, updatedAt: sql`now()` }).where(eq(users.id, user.id));
     }
+    if (secondFactor) {
+      // No session on a password alone, and earlier failures stay counted until the code step succeeds:
+      // a known password must not reset the allowance for guessing codes.
+      const challenge = await this.d.secondFactor.createChallenge(user.id, input.rememberMe === true);
+      await audit(this.d.db, { action: 'auth.second_factor_challenged', actorUserId: user.id, ...ctx });
+      return { secondFactorRequired: true, challengeToken: challenge.token, challengeExpiresAt: challenge.expiresAt, methods: ['totp', 'recovery_code'] };
+    }
     // A success forgives this account's earlier failures from this address.
-    if (counted > 0) await counters[0]![0].impl.delete(counters[0]![1]).catch(() => undefined);
+    if (counted > 0) await this.d.attempts.forgive(counters);
+    return this.openSession(user.id, input.rememberMe === true, ctx, ['pwd']);
+  }
+
+  /** The code step of a sign-in: the challenge from the password step and a code (or a recovery code). */
+  async completeSecondFactor(challengeToken: string, proof: Proof, ctx: RequestContext): Promise<IssuedTokens & { userId: string }> {
+    const r = await this.d.secondFactor.redeemChallenge(challengeToken, proof, ctx);
+    await this.d.attempts.forgive(r.counters);
+    return this.openSession(r.userId, r.rememberMe, ctx, ['pwd', r.method]);
+  }
+
+  private async openSession(userId: string, rememberMe: boolean, ctx: RequestContext, amr: string[]): Promise<IssuedTokens & { userId: string }> {
     // The session and its audit entry in one statement: atomic, and one round trip.
-    const issued = await this.d.sessions.open(user.id, input.rememberMe === true, ctx);
-    const access = await this.d.tokens.issueAccess({ userId: user.id, sessionId: issued.sessionId });
+    const issued = await this.d.sessions.open(userId, rememberMe, ctx, amr);
+    const access = await this.d.tokens.issueAccess({ userId, sessionId: issued.sessionId });
     return {
-      userId: user.id, accessToken: access.token, accessTokenExpiresAt: access.expiresAt,
+      userId, accessToken: access.token, accessTokenExpiresAt: access.expiresAt,
       refreshToken: issued.refreshToken, sessionId: issued.sessionId, sessionExpiresAt: issued.expiresAt,
     };
+  }
+
+  /** Starts setting up an authenticator app; the password is asked again (counted like a sign-in). */
+  async startTotpEnrolment(userId: string, password: string, ctx: RequestContext) {
+    const user = await this.userById(userId);
+    if (!(await this.confirmPassword(user, password, ctx))) {
+      throw new Invalid('WRONG_PASSWORD', 'The password is incorrect.', [{ field: 'body.password', message: 'is incorrect' }]);
+    }
+    return this.d.secondFactor.startEnrolment(user, ctx);
+  }
+
+  async confirmTotpEnrolment(userId: string, sessionId: string, code: string, ctx: RequestContext) {
+    return this.d.secondFactor.confirmEnrolment(await this.userById(userId), sessionId, code, ctx);
+  }
+
+  /** Removing the factor needs a fresh one (step-up), so a stolen session alone cannot take it away. */
+  async removeSecondFactor(userId: string, sessionId: string, ctx: RequestContext): Promise<void> {
+    await this.d.secondFactor.assertFresh(userId, sessionId);
+    await this.d.secondFactor.remove(userId, ctx);
+  }
+
+  async regenerateRecoveryCodes(userId: string, sessionId: string, ctx: RequestContext): Promise<string[]> {
+    await this.d.secondFactor.assertFresh(userId, sessionId);
+    return this.d.secondFactor.regenerateRecoveryCodes(userId, ctx);
+  }
+
+  async stepUp(userId: string, sessionId: string, proof: Proof, ctx: RequestContext): Promise<Date> {
+    return this.d.secondFactor.stepUp(await this.userById(userId), sessionId, proof, ctx);
+  }
+
+  private async userById(userId: string) {
+    const [user] = await this.d.db.select().from(users).where(eq(users.id, userId));
+    if (!user) throw new Unauthenticated('INVALID_TOKEN', 'This account no longer exists.');
+    return user;
   }
 
   async refresh(token: string, ctx: RequestContext): Promise<IssuedTokens & { userId: string }> {
@@ -316,16 +354,16 @@ export class AuthService {
    * a sign-in, in the same line of the account.
    */
   private async confirmPassword(user: { id: string; email: string; passwordHash: string }, password: string, ctx: RequestContext): Promise<boolean> {
-    const counters = this.failureCounters(user.email, ctx.ip ?? 'unknown');
-    const { ok } = await this.d.hasher.forAccount(user.email, () => this.checkUnderLimits(counters, 'Too many wrong passwords for this account.',
+    const counters = this.d.attempts.counters(user.email, ctx.ip ?? 'unknown');
+    const { ok } = await this.d.hasher.forAccount(user.email, () => this.d.attempts.check(counters, 'Too many wrong passwords for this account.',
       async () => (await this.d.hasher.verify(user.passwordHash, password)).ok));
     if (!ok) await audit(this.d.db, { action: 'auth.password_check_failed', actorUserId: user.id, ...ctx });
     return ok;
   }
 
   async changePassword(userId: string, sessionId: string, current: string, next: string, ctx: RequestContext): Promise<number> {
-    const [user] = await this.d.db.select().from(users).where(eq(users.id, userId));
-    if (!user) throw new Unauthenticated('INVALID_TOKEN', 'This account no longer exists.');
+    const user = await this.userById(userId);
+    await this.d.secondFactor.assertFresh(userId, sessionId);
     // Check the new password first: a weak choice costs no hash and no failed attempt.
     this.assertPassword(next, 'newPassword', [user.email, user.name]);
     if (!(await this.confirmPassword(user, current, ctx))) {
@@ -378,9 +416,9 @@ export class AuthService {
     }).then((userId) => this.invalidateMe([userId]));
   }
 
-  async deleteAccount(userId: string, password: string, ctx: RequestContext): Promise<void> {
-    const [user] = await this.d.db.select().from(users).where(eq(users.id, userId));
-    if (!user) throw new Unauthenticated('INVALID_TOKEN', 'This account no longer exists.');
+  async deleteAccount(userId: string, sessionId: string, password: string, ctx: RequestContext): Promise<void> {
+    const user = await this.userById(userId);
+    await this.d.secondFactor.assertFresh(userId, sessionId);
     if (!(await this.confirmPassword(user, password, ctx))) {
       throw new Invalid('WRONG_PASSWORD', 'The password is incorrect.', [{ field: 'body.password', message: 'is incorrect' }]);
     }

@@ -24,7 +24,7 @@ import { newSecret, sha256, type TokenService } from './tokens.ts';
 import type { RequestContext } from '../audit/index.ts';
 
 export type RevokeReason = 'logout' | 'logout_other' | 'logout_all' | 'revoked_by_user' | 'password_changed' | 'password_reset'
-  | 'refresh_reuse' | 'account_deleted';
+  | 'refresh_reuse' | 'account_deleted' | 'second_factor_enrolled';
 
 export class RefreshError extends Error {
   constructor(readonly code: 'INVALID_REFRESH_TOKEN' | 'REFRESH_TOKEN_REUSED' | 'SESSION_EXPIRED' | 'SESSION_REVOKED', message: string,
@@ -41,10 +41,10 @@ export interface SessionOptions {
 }
 
 const OPEN_SQL = `with new_session as (
-    insert into sessions (id, user_id, remember_me, expires_at, refresh_hash, ip, user_agent)
-    values ($1, $2, $3, $4, $5, $6, $7))
-  insert into audit_log (action, actor_user_id, target_type, target_id, ip, user_agent)
-  values ('auth.login', $2, 'session', $1::text, $6, $7)`;
+    insert into sessions (id, user_id, remember_me, expires_at, refresh_hash, ip, user_agent, amr, second_factor_at)
+    values ($1, $2, $3, $4, $5, $6, $7, $8::text[], case when $9::boolean then now() end))
+  insert into audit_log (action, actor_user_id, target_type, target_id, ip, user_agent, details)
+  values ('auth.login', $2, 'session', $1::text, $6, $7, jsonb_build_object('amr', to_jsonb($8::text[])))`;
 
 const ROTATE_SQL = `update sessions set refresh_hash = $1,
          previous_hashes = (array_prepend(refresh_hash, previous_hashes))[1:${KEPT_HASHES}],
@@ -88,7 +88,7 @@ export class SessionService {
    * Opens a session for a sign-in and writes its `auth.login` audit entry in the same statement: atomic,
    * one round trip, and a named prepared statement (parsed and planned once per connection).
    */
-  async open(userId: string, rememberMe: boolean, ctx: RequestContext): Promise<{ sessionId: string; refreshToken: string; expiresAt: Date }> {
+  async open(userId: string, rememberMe: boolean, ctx: RequestContext, amr: readonly string[] = ['pwd']): Promise<{ sessionId: string; refreshToken: string; expiresAt: Date }> {
     const days = rememberMe ? this.opts.rememberTtlDays : this.opts.ttlDays;
     const expiresAt = new Date(Date.now() + days * 86_400_000);
     const refreshToken = newSecret('rt');
@@ -96,7 +96,7 @@ export class SessionService {
     await this.db.$client.query({
       name: 'auth_open_session',
       text: OPEN_SQL,
-      values: [sessionId, userId, rememberMe, expiresAt, sha256(refreshToken), ctx.ip, ctx.userAgent?.slice(0, 400) ?? null],
+      values: [sessionId, userId, rememberMe, expiresAt, sha256(refreshToken), ctx.ip, ctx.userAgent?.slice(0, 400) ?? null, amr, amr.length > 1],
     });
     return { sessionId, refreshToken, expiresAt };
   }
@@ -281,11 +281,20 @@ export class SessionService {
     return rows.length;
   }
 
+  /** The session proved a second factor now (sign-in code, step-up, enrolment): adds the method to its amr. */
+  async markSecondFactor(sessionId: string, method: string, db: DbOrTx = this.db): Promise<Date> {
+    const [row] = await db.update(sessions).set({
+      secondFactorAt: sql`now()`,
+      amr: sql`case when ${method} = any(${sessions.amr}) then ${sessions.amr} else array_append(${sessions.amr}, ${method}::text) end`,
+    }).where(eq(sessions.id, sessionId)).returning({ at: sessions.secondFactorAt });
+    return row?.at ?? new Date();
+  }
+
   /** The user's live sessions, newest sign-in first, a page at a time. */
   async list(userId: string, page: PageRequest) {
     const rows = await this.db.select({
       id: sessions.id, createdAt: sessions.createdAt, lastUsedAt: sessions.lastUsedAt, expiresAt: sessions.expiresAt,
-      ip: sessions.ip, userAgent: sessions.userAgent, rememberMe: sessions.rememberMe, cursorKey: sessionList.fields.cursorKey,
+      ip: sessions.ip, userAgent: sessions.userAgent, rememberMe: sessions.rememberMe, amr: sessions.amr, cursorKey: sessionList.fields.cursorKey,
     }).from(sessions)
       .where(and(eq(sessions.userId, userId), isNull(sessions.revokedAt), gt(sessions.expiresAt, sql`now()`),
         sessionList.startAfter(page)))

@@ -96,10 +96,19 @@ export function auditActor(request: FastifyRequest): Pick<AuditEntry, 'actorUser
 /** Decorates the request once, at the root, and returns the preHandler factory. Runs after an auth guard. */
 /** What the gate needs from the workspace service (an interface, so this file does not import it). */
 export interface MembershipLookup {
-  roleOf(workspaceId: string, userId: string): Promise<Role | null>;
+  membership(workspaceId: string, userId: string): Promise<{ role: Role; requireSecondFactor: boolean } | null>;
 }
 
-export function registerWorkspaceAccess(app: FastifyInstance, deps: { workspaces: MembershipLookup }): WorkspaceAccessFactory {
+/** What the gate needs of the auth module (passed in: workspaces build on auth, not the other way). */
+export interface SecondFactorLookup {
+  enrolled(userId: string): Promise<boolean>;
+}
+
+export const secondFactorRequired = (who: 'you' | 'key') => new Forbidden('SECOND_FACTOR_REQUIRED', who === 'you'
+  ? 'This workspace requires a second factor of every member: set up an authenticator app first (Security in the web app, or POST /api/auth/second-factor/totp), then sign in again.'
+  : 'This workspace requires a second factor of every member, and the member who created this API key has none: it works again once they set one up.');
+
+export function registerWorkspaceAccess(app: FastifyInstance, deps: { workspaces: MembershipLookup; secondFactor: SecondFactorLookup }): WorkspaceAccessFactory {
   app.decorateRequest('workspace', null);
 
   return (permission) => async (request) => {
@@ -110,13 +119,17 @@ export function registerWorkspaceAccess(app: FastifyInstance, deps: { workspaces
 
     let access: WorkspaceAccess;
     if (caller.kind === 'user') {
-      const role = await deps.workspaces.roleOf(workspaceId, caller.userId);
-      if (!role) throw workspaceNotFound();
-      access = { id: workspaceId, role, via: 'user', permissions: rolePermissions(role) };
+      const m = await deps.workspaces.membership(workspaceId, caller.userId);
+      if (!m) throw workspaceNotFound();
+      // Members only (outsiders still see 404); the policy read comes with the membership, the factor only when it applies.
+      if (m.requireSecondFactor && !(await deps.secondFactor.enrolled(caller.userId))) throw secondFactorRequired('you');
+      access = { id: workspaceId, role: m.role, via: 'user', permissions: rolePermissions(m.role) };
     } else {
       // A key lives in one workspace; every other id is, for it, a workspace that does not exist.
       if (caller.workspaceId !== workspaceId.toLowerCase()) throw workspaceNotFound();
-      const creatorRole = caller.createdBy ? await deps.workspaces.roleOf(workspaceId, caller.createdBy) : null;
+      const m = caller.createdBy ? await deps.workspaces.membership(workspaceId, caller.createdBy) : null;
+      if (m?.requireSecondFactor && !(await deps.secondFactor.enrolled(caller.createdBy!))) throw secondFactorRequired('key');
+      const creatorRole = m?.role ?? null;
       access = {
         id: workspaceId, role: null, via: 'apiKey', permissions: keyPermissions(caller.scopes, creatorRole),
         key: { id: caller.keyId, scopes: caller.scopes, creatorRole },

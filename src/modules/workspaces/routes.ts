@@ -6,7 +6,8 @@ import { Type } from 'typebox';
 import { NextCursor, pageQuery } from '../../http/paging.ts';
 import type { AuthGuards } from '../auth/index.ts';
 import { userOf } from '../auth/index.ts';
-import { accessOf, actingRole, assertCan, auditActor, type WorkspaceAccessFactory } from './access.ts';
+import { accessOf, actingRole, assertCan, auditActor, type SecondFactorLookup, type WorkspaceAccessFactory } from './access.ts';
+import { Conflict } from '../../domain/errors.ts';
 import type { InvitationService } from './invitations.ts';
 import type { Member, WorkspaceService } from './service.ts';
 import { ApiError } from '../../http/errors.ts';
@@ -18,6 +19,7 @@ export interface WorkspaceRouteDeps {
   invitations: InvitationService;
   guards: AuthGuards;
   workspaceAccess: WorkspaceAccessFactory;
+  secondFactor: SecondFactorLookup;
 }
 
 const WorkspaceName = NameSchema('Workspace name');
@@ -25,6 +27,7 @@ const Workspace = Type.Object({
   id: Type.String({ format: 'uuid' }),
   name: Type.String(),
   role: Type.Union([RoleSchema, Type.Null()], { description: 'Your role; null when an API key asks' }),
+  requireSecondFactor: Type.Optional(Type.Boolean({ description: 'Every member must have a second factor (PUT …/security)' })),
   settings: Type.Optional(Type.Object({
     requireApproval: Type.Boolean({ description: 'Editors submit posts for approval; owners and admins schedule' }),
     requireReplyApproval: Type.Boolean({ description: 'Replies written in the inbox by editors wait for an owner or admin to approve them before they are sent' }),
@@ -136,7 +139,7 @@ export const workspaceRoutes: FastifyPluginAsyncTypebox<WorkspaceRouteDeps> = as
     },
   }, async (req) => {
     const ws = await d.workspaces.get(req.params.workspaceId);
-    return { id: ws.id, name: ws.name, role: accessOf(req).role, settings: settingsOf(ws.settings), createdAt: iso(ws.createdAt), updatedAt: iso(ws.updatedAt) };
+    return { id: ws.id, name: ws.name, role: accessOf(req).role, settings: settingsOf(ws.settings), requireSecondFactor: ws.requireSecondFactor, createdAt: iso(ws.createdAt), updatedAt: iso(ws.updatedAt) };
   });
   app.patch('', {
     preHandler: [guards.any, access('workspace.rename')],
@@ -154,7 +157,23 @@ export const workspaceRoutes: FastifyPluginAsyncTypebox<WorkspaceRouteDeps> = as
     }
     let ws = req.body.name !== undefined ? await d.workspaces.rename(req.params.workspaceId, cleanName(req.body.name, 'body.name'), auditActor(req)) : await d.workspaces.get(req.params.workspaceId);
     if (req.body.settings) ws = await d.workspaces.updateSettings(req.params.workspaceId, req.body.settings, auditActor(req));
-    return { id: ws.id, name: ws.name, role: accessOf(req).role, settings: settingsOf(ws.settings), createdAt: iso(ws.createdAt), updatedAt: iso(ws.updatedAt) };
+    return { id: ws.id, name: ws.name, role: accessOf(req).role, settings: settingsOf(ws.settings), requireSecondFactor: ws.requireSecondFactor, createdAt: iso(ws.createdAt), updatedAt: iso(ws.updatedAt) };
+  });
+  app.put('/security', {
+    preHandler: [guards.user, access('workspace.security')],
+    schema: {
+      tags: ['workspaces'], summary: 'Require a second factor of every member (owners only)',
+      description: 'While required, a member without a second factor (or an API key whose creator has none) is refused everywhere in the workspace with 403 SECOND_FACTOR_REQUIRED until they set one up. The owner who turns it on must have one (409 otherwise).',
+      params: WorkspaceParams,
+      body: Type.Object({ requireSecondFactor: Type.Boolean() }, { additionalProperties: false }),
+      response: { 200: Type.Object({ requireSecondFactor: Type.Boolean() }), ...errors(400, 401, 403, 404, 409, 429) },
+    },
+  }, async (req) => {
+    if (req.body.requireSecondFactor && !(await d.secondFactor.enrolled(userOf(req).userId))) {
+      throw new Conflict('OWN_SECOND_FACTOR_MISSING', 'Set up your own authenticator app first: requiring a second factor would otherwise lock you out.');
+    }
+    const ws = await d.workspaces.setSecondFactorPolicy(req.params.workspaceId, req.body.requireSecondFactor, auditActor(req));
+    return { requireSecondFactor: ws.requireSecondFactor };
   });
   app.delete('', {
     preHandler: [guards.any, access('workspace.delete')],

@@ -69,6 +69,26 @@ export class WorkspaceService {
     return workspaceList.page(rows, page.limit);
   }
 
+  /** The member's role and the workspace's second-factor policy, in one read (the access gate's). */
+  async membership(workspaceId: string, userId: string): Promise<{ role: Role; requireSecondFactor: boolean } | null> {
+    const [m] = await this.db.select({ role: memberships.role, requireSecondFactor: workspaces.requireSecondFactor }).from(memberships)
+      .innerJoin(workspaces, eq(workspaces.id, memberships.workspaceId))
+      .where(and(eq(memberships.workspaceId, workspaceId), eq(memberships.userId, userId)));
+    return m ?? null;
+  }
+
+  /** Owners' policy: every member needs a second factor to reach the workspace. */
+  async setSecondFactorPolicy(workspaceId: string, required: boolean, actor: Actor) {
+    return this.db.transaction(async (tx) => {
+      const before = await this.lock(tx, workspaceId);
+      const [ws] = await tx.update(workspaces).set({ requireSecondFactor: required, updatedAt: sql`now()` }).where(eq(workspaces.id, workspaceId)).returning();
+      if (before.requireSecondFactor !== required) {
+        await audit(tx, { action: 'workspace.second_factor_policy_changed', workspaceId, targetType: 'workspace', targetId: workspaceId, details: { requireSecondFactor: required }, ...actor });
+      }
+      return ws!;
+    });
+  }
+
   async roleOf(workspaceId: string, userId: string, db: DbOrTx = this.db): Promise<Role | null> {
     const [m] = await db.select({ role: memberships.role }).from(memberships)
       .where(and(eq(memberships.workspaceId, workspaceId), eq(memberships.userId, userId)));

@@ -2,7 +2,7 @@
 // the password, the development mail outbox, and accepting an invitation (signed in).
 import type { ComponentChildren } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { api, ApiError, signIn } from '../api.ts';
+import { api, ApiError, signIn, signInSecondFactor } from '../api.ts';
 import { navigate, ROUTES } from '../router.ts';
 import { dateTime } from '../format.ts';
 import type { MailItem, Role } from '../types.ts';
@@ -45,6 +45,7 @@ export function SignIn({ notice, onSignedIn }: { notice: string | undefined; onS
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
   const [resend, resending] = useAction();
+  const [challenge, setChallenge] = useState<string | null>(null);
   const unverified = error instanceof ApiError && error.code === 'EMAIL_NOT_VERIFIED';
 
   const submit = async (e: Event) => {
@@ -52,13 +53,23 @@ export function SignIn({ notice, onSignedIn }: { notice: string | undefined; onS
     setBusy(true);
     setError(null);
     try {
-      await signIn(email.trim(), password, remember);
+      const r = await signIn(email.trim(), password, remember);
+      if ('secondFactorRequired' in r) {
+        setPassword('');
+        setChallenge(r.challengeToken);
+        setBusy(false);
+        return;
+      }
       await onSignedIn();
     } catch (err) {
       setError(err);
       setBusy(false);
     }
   };
+
+  if (challenge) {
+    return <SecondFactorStep challenge={challenge} onSignedIn={onSignedIn} onRestart={() => { setChallenge(null); setError(null); }} />;
+  }
 
   return (
     <Page title="Sign in" narrow>
@@ -81,6 +92,58 @@ export function SignIn({ notice, onSignedIn }: { notice: string | undefined; onS
         <Submit busy={busy}>Sign in</Submit>
       </form>
       <p class="aside"><Link href={ROUTES.forgotPassword}>Forgot your password?</Link> · New here? <Link href={ROUTES.signUp}>Create an account</Link></p>
+    </Page>
+  );
+}
+
+/** After the password, for an account with an authenticator app: its code, or a recovery code. */
+function SecondFactorStep({ challenge, onSignedIn, onRestart }: { challenge: string; onSignedIn: () => Promise<void>; onRestart: () => void }) {
+  const [code, setCode] = useState('');
+  const [useRecovery, setUseRecovery] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  const expired = error instanceof ApiError && error.code === 'INVALID_CHALLENGE';
+
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      await signInSecondFactor(challenge, useRecovery ? { recoveryCode: code.trim() } : { code: code.trim() });
+      await onSignedIn();
+    } catch (err) {
+      setError(err);
+      setCode('');
+      setBusy(false);
+    }
+  };
+
+  return (
+    <Page title="Two-step verification" narrow>
+      <Problem error={error} />
+      {expired ? (
+        <p><Button onClick={onRestart}>Sign in again</Button></p>
+      ) : (
+        <form class="form" onSubmit={submit} noValidate>
+          {useRecovery ? (
+            <Field key="recovery" label="Recovery code" hint="One of the codes you saved when you set up the authenticator app. Each works once.">
+              {(p) => <input {...p} autoComplete="off" autoCapitalize="none" spellcheck={false} required value={code} onInput={(e) => setCode(e.currentTarget.value)} />}
+            </Field>
+          ) : (
+            // A key each: the two inputs must not share one element (the code's maxLength would stay on it).
+            <Field key="code" label="Code from your authenticator app" hint="The 6 digits the app shows for AllIN now.">
+              {(p) => <input {...p} inputMode="numeric" autoComplete="one-time-code" pattern="[0-9 ]*" maxLength={7} required value={code} onInput={(e) => setCode(e.currentTarget.value)} />}
+            </Field>
+          )}
+          <Submit busy={busy} disabled={!code.trim()}>Verify</Submit>
+        </form>
+      )}
+      <p class="aside">
+        <button type="button" class="link-button" onClick={() => { setUseRecovery(!useRecovery); setCode(''); setError(null); }}>
+          {useRecovery ? 'Use the authenticator app instead' : 'Lost your phone? Use a recovery code'}
+        </button>
+        {' · '}<button type="button" class="link-button" onClick={onRestart}>Start over</button>
+      </p>
     </Page>
   );
 }

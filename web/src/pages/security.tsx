@@ -1,11 +1,92 @@
-// Security: my profile (name, time zone), my sessions (where I am signed in) with revoke, signing out
-// everywhere else, changing the password, and my account's recent security events.
+// Security: my profile (name, time zone), the authenticator app and recovery codes, my sessions (where I
+// am signed in, and how) with revoke, signing out everywhere else, changing the password, and my account's
+// recent security events. A change the server answers STEP_UP_REQUIRED asks for a code (step-up.tsx).
 import { useState } from 'preact/hooks';
 import { api, getAll, sessionId } from '../api.ts';
+import { useStepUp, type Guarded } from '../step-up.tsx';
 import { dateTime, relative } from '../format.ts';
 import type { Me, Paged, Session } from '../types.ts';
 import { ZoneSelect } from './settings.tsx';
 import { Button, ConfirmButton, ErrorNote, Field, Loading, Page, Submit, toast, useAction, useLoad } from '../ui.tsx';
+
+const METHOD_WORDS: Record<string, string> = { pwd: 'password', otp: 'authenticator app', recovery: 'recovery code' };
+const methods = (amr: string[]) => amr.map((m) => METHOD_WORDS[m] ?? m).join(' + ');
+
+interface FactorStatus { totp: { confirmedAt: string } | null; enrolmentPending: boolean; recoveryCodesLeft: number }
+
+function RecoveryCodes({ codes, onDone }: { codes: string[]; onDone: () => void }) {
+  return (
+    <div class="notice" role="status" aria-labelledby="recovery-title">
+      <h3 id="recovery-title">Your recovery codes</h3>
+      <p>Save them somewhere safe now: they are shown this once. Each signs you in once if you lose your phone.</p>
+      <ul class="recovery-codes" aria-label="Recovery codes">{codes.map((c) => <li key={c}><code>{c}</code></li>)}</ul>
+      <div class="row">
+        <Button onClick={() => { void navigator.clipboard?.writeText(codes.join('\n')).then(() => toast.ok('Copied.')); }}>Copy</Button>
+        <Button kind="primary" onClick={onDone}>I have saved them</Button>
+      </div>
+    </div>
+  );
+}
+
+/** The authenticator app: set it up (password, QR code, first code), or replace recovery codes and remove it. */
+function Authenticator({ guard, onChange }: { guard: Guarded; onChange: () => void }) {
+  const status = useLoad(() => api.get<FactorStatus>('/api/auth/second-factor'), []);
+  const [run, busy] = useAction();
+  const [password, setPassword] = useState('');
+  const [setup, setSetup] = useState<{ qrCode: string; secret: string } | null>(null);
+  const [code, setCode] = useState('');
+  const [codes, setCodes] = useState<string[] | null>(null);
+  const s = status.data;
+  return (
+    <section aria-labelledby="two-step">
+      <h2 id="two-step">Two-step verification</h2>
+      {status.loading && !s && <Loading />}
+      {status.error ? <ErrorNote error={status.error} retry={status.reload} /> : null}
+      {codes && <RecoveryCodes codes={codes} onDone={() => setCodes(null)} />}
+      {s?.totp && (
+        <>
+          <p>Authenticator app <strong>on</strong> since {dateTime(s.totp.confirmedAt)}. Signing in asks for its code after your password. {s.recoveryCodesLeft} recovery {s.recoveryCodesLeft === 1 ? 'code' : 'codes'} left.</p>
+          <div class="row">
+            <Button busy={busy} onClick={() => run(() => guard(() => api.post<{ recoveryCodes: string[] }>('/api/auth/second-factor/recovery-codes')))
+              .then((r) => { if (r) { setCodes(r.recoveryCodes); status.reload(); } })}>New recovery codes</Button>
+            <ConfirmButton label="Remove the authenticator app" question="Signing in will need only your password again, and workspaces that require two-step verification will be closed to you." confirm="Remove it"
+              onConfirm={async () => { await guard(() => api.del('/api/auth/second-factor/totp')); toast.ok('Authenticator app removed.'); status.reload(); onChange(); }} />
+          </div>
+        </>
+      )}
+      {s && !s.totp && !setup && (
+        <form class="form" onSubmit={(e) => {
+          e.preventDefault();
+          void run(() => api.post<{ qrCode: string; secret: string }>('/api/auth/second-factor/totp', { password })).then((r) => { if (r) { setSetup(r); setPassword(''); } });
+        }}>
+          <p>Add a code from an authenticator app (on your phone) to your password, so that a stolen password alone cannot sign in.</p>
+          <Field label="Your password" hint="Asked again before setting it up.">
+            {(p) => <input {...p} type="password" autoComplete="current-password" required value={password} onInput={(e) => setPassword(e.currentTarget.value)} />}
+          </Field>
+          <Submit busy={busy} disabled={!password}>Set up an authenticator app</Submit>
+        </form>
+      )}
+      {s && !s.totp && setup && (
+        <form class="form" onSubmit={(e) => {
+          e.preventDefault();
+          void run(() => api.post<{ recoveryCodes: string[] }>('/api/auth/second-factor/totp/confirm', { code: code.trim() }), 'Two-step verification is on. Your other sessions were signed out.')
+            .then((r) => { if (r) { setCodes(r.recoveryCodes); setSetup(null); setCode(''); status.reload(); onChange(); } });
+        }}>
+          <p>Scan this code with your authenticator app, or type the key into it.</p>
+          <img class="qr-code" src={setup.qrCode} width={200} height={200} alt="QR code of the authenticator key" />
+          <p>Key: <code class="secret-key">{setup.secret}</code></p>
+          <Field label="The 6-digit code the app shows">
+            {(p) => <input {...p} inputMode="numeric" autoComplete="one-time-code" maxLength={7} required value={code} onInput={(e) => setCode(e.currentTarget.value)} />}
+          </Field>
+          <div class="row">
+            <Submit busy={busy} disabled={!code.trim()}>Turn on</Submit>
+            <Button onClick={() => { setSetup(null); setCode(''); }}>Cancel</Button>
+          </div>
+        </form>
+      )}
+    </section>
+  );
+}
 
 /** "Chrome on Linux" from a User-Agent, enough to recognise a session. */
 function device(ua: string | null): string {
@@ -38,16 +119,19 @@ function Profile({ me, reloadMe }: { me: Me; reloadMe: () => Promise<void> }) {
 
 export function Security({ me, reloadMe }: { me: Me; reloadMe: () => Promise<void> }) {
   const sessions = useLoad(() => getAll<Paged<'sessions', Session>>('/api/auth/sessions', 'sessions'), []);
-  const activity = useLoad(() => api.get<{ events: { id: number; action: string; createdAt: string; ip: string | null; userAgent: string | null }[] }>('/api/auth/activity', { query: { limit: 20 } }), []);
+  const activity = useLoad(() => api.get<{ events: { id: number; action: string; createdAt: string; ip: string | null; userAgent: string | null; amr?: string[] }[] }>('/api/auth/activity', { query: { limit: 20 } }), []);
   const [run, busy] = useAction();
   const [current, setCurrent] = useState('');
   const [next, setNext] = useState('');
+  const [guard, stepUpDialog] = useStepUp();
 
   const list = sessions.data?.sessions ?? [];
   const others = list.filter((s) => !s.current && s.id !== sessionId());
   return (
     <Page title="Security">
       <Profile me={me} reloadMe={reloadMe} />
+      <Authenticator guard={guard} onChange={sessions.reload} />
+      {stepUpDialog}
       <h2>Where you are signed in</h2>
       {sessions.loading && !sessions.data && <Loading />}
       {sessions.error ? <ErrorNote error={sessions.error} retry={sessions.reload} /> : null}
@@ -58,7 +142,7 @@ export function Security({ me, reloadMe }: { me: Me; reloadMe: () => Promise<voi
               <div class="grow">
                 <strong>{device(s.userAgent)}</strong>{s.current && <span class="badge badge-published">This session</span>}
                 <div class="meta">
-                  {s.ip ?? 'unknown address'} · signed in {dateTime(s.createdAt)} · last active {relative(s.lastUsedAt)} · ends {dateTime(s.expiresAt)}{s.rememberMe ? ' (kept signed in)' : ''}
+                  {s.ip ?? 'unknown address'} · signed in {dateTime(s.createdAt)} with {methods(s.amr)} · last active {relative(s.lastUsedAt)} · ends {dateTime(s.expiresAt)}{s.rememberMe ? ' (kept signed in)' : ''}
                 </div>
               </div>
               {!s.current && (
@@ -78,7 +162,7 @@ export function Security({ me, reloadMe }: { me: Me; reloadMe: () => Promise<voi
       <form class="form" onSubmit={(e) => {
         e.preventDefault();
         void run(async () => {
-          const r = await api.post<{ otherSessionsEnded: number }>('/api/auth/password', { currentPassword: current, newPassword: next });
+          const r = await guard(() => api.post<{ otherSessionsEnded: number }>('/api/auth/password', { currentPassword: current, newPassword: next }));
           setCurrent('');
           setNext('');
           sessions.reload();
@@ -100,7 +184,7 @@ export function Security({ me, reloadMe }: { me: Me; reloadMe: () => Promise<voi
           <caption class="visually-hidden">Security events, newest first</caption>
           <thead><tr><th scope="col">When</th><th scope="col">What</th><th scope="col">From</th></tr></thead>
           <tbody>
-            {activity.data.events.map((e) => <tr key={e.id}><td>{dateTime(e.createdAt)}</td><td><code>{e.action}</code></td><td>{e.ip ?? '—'} {e.userAgent ? `· ${device(e.userAgent)}` : ''}</td></tr>)}
+            {activity.data.events.map((e) => <tr key={e.id}><td>{dateTime(e.createdAt)}</td><td><code>{e.action}</code>{e.amr ? ` (${methods(e.amr)})` : ''}</td><td>{e.ip ?? '—'} {e.userAgent ? `· ${device(e.userAgent)}` : ''}</td></tr>)}
           </tbody>
         </table>
       )}

@@ -10,6 +10,7 @@ import { useApp, wsPath } from '../state.ts';
 import type { AccountList, ApiKey, AuditEvent, Delivery, Member, Paged, Slots, Webhook, Workspace } from '../types.ts';
 import { Badge, Button, ConfirmButton, Empty, ErrorNote, Field, Link, Loading, Page, Submit, toast, useAction, useLoad, usePages } from '../ui.tsx';
 import { providerName } from './accounts.tsx';
+import { useStepUp } from '../step-up.tsx';
 
 const TABS: [string, string, string | null][] = [
   ['workspace', 'Workspace', null],
@@ -85,6 +86,7 @@ function WorkspaceSettings() {
         </div>
         {edit && <Submit busy={busy}>Save settings</Submit>}
       </form>
+      {can('workspace.security') && <SecondFactorPolicy />}
       {can('workspace.delete') && (
         <section class="danger-zone" aria-labelledby="danger">
           <h2 id="danger">Delete the workspace</h2>
@@ -94,6 +96,27 @@ function WorkspaceSettings() {
         </section>
       )}
     </>
+  );
+}
+
+/** Owners: require two-step verification of every member (the owner needs it first: the server says so). */
+function SecondFactorPolicy() {
+  const { workspace, reloadWorkspace } = useApp();
+  const [run, busy] = useAction();
+  const on = workspace.requireSecondFactor === true;
+  return (
+    <section aria-labelledby="policy">
+      <h2 id="policy">Two-step verification</h2>
+      <p>{on
+        ? 'Required: members without an authenticator app can reach nothing in this workspace until they set one up (Security).'
+        : 'Not required. When it is, members without an authenticator app can reach nothing in this workspace until they set one up.'}</p>
+      <Button busy={busy} kind={on ? 'secondary' : 'primary'} onClick={() => run(async () => {
+        await api.put(wsPath(workspace, '/security'), { requireSecondFactor: !on });
+        await reloadWorkspace();
+      }, on ? 'Two-step verification is no longer required.' : 'Two-step verification is now required of every member.')}>
+        {on ? 'Stop requiring it' : 'Require it of every member'}
+      </Button>
+    </section>
   );
 }
 
@@ -309,8 +332,10 @@ function ApiKeys() {
   const [scopes, setScopes] = useState<ApiKey['scopes']>(['read']);
   const [created, setCreated] = useState<string | null>(null);
   const [run, busy] = useAction();
+  const [guard, stepUpDialog] = useStepUp();
   return (
     <>
+      {stepUpDialog}
       <p>Programs use a key as <code>Authorization: Bearer &lt;key&gt;</code>. A key never does more than its creator may.</p>
       {created && <Secret label="Your new API key." value={created} onDone={() => setCreated(null)} />}
       {keys.loading && !keys.data && <Loading />}
@@ -337,7 +362,7 @@ function ApiKeys() {
       <form class="form card" onSubmit={(e) => {
         e.preventDefault();
         void run(async () => {
-          const r = await api.post<{ key: string }>(wsPath(workspace, '/api-keys'), { name: name.trim(), scopes });
+          const r = await guard(() => api.post<{ key: string }>(wsPath(workspace, '/api-keys'), { name: name.trim(), scopes }));
           setCreated(r.key);
           setName('');
           keys.reload();
