@@ -210,7 +210,9 @@ async function journey(): Promise<void> {
   await pages(owner, `${W}/media-folders`);
   await pages(owner, `${W}/media-tags`);
   await call(owner, 'GET', `${W}/media/${mediaIds[0]}`);
+  await call(owner, 'POST', `${W}/posts`, { text: 'with a picture', mediaIds: [mediaIds[0]], targets: [{ accountId: account }] });
   await call(owner, 'GET', `${W}/media/${mediaIds[0]}/uses`);
+  assert.equal((await t.call('DELETE', `${W}/media/${mediaIds[0]}`, { token: owner.token })).status, 409);
   await pages(owner, `${W}/audit`);
   await pages(owner, '/api/auth/activity');
   await pages(owner, '/api/auth/sessions');

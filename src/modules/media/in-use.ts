@@ -35,13 +35,16 @@ export function mediaInUse(db: DbOrTx): MediaInUse {
 export function mediaUsers(db: DbOrTx): MediaUsers {
   return async (mediaId, tx = db) => {
     const id = mediaId.toLowerCase();
+    // Two steps, each on its index (the GIN ones, then the posts' primary key), rather than one join whose
+    // plan could walk a whole index.
+    const ids = await tx.execute<{ id: string }>(sql`
+      select p.id from posts p where p.media_ids && array[${id}::uuid]
+      union
+      select t.post_id from post_targets t where allin_media_refs(t.variant) && array[${id}::text]`);
+    if (ids.rows.length === 0) return { uses: [], more: false };
     const result = await tx.execute<{ id: string; workspace_id: string; status: string; text: string; publish_at: string | null; created_at: string }>(sql`
       select p.id, p.workspace_id, p.status, p.text, p.publish_at, p.created_at from posts p
-       where p.id in (
-         select p2.id from posts p2 where p2.media_ids && array[${id}::uuid]
-         union
-         select t.post_id from post_targets t where allin_media_refs(t.variant) && array[${id}::text])
-       limit ${USES_MAX + 1}`);
+       where p.id = any(${sql.param(ids.rows.slice(0, USES_MAX + 1).map((r) => r.id))}::uuid[])`);
     const posts: PostUse[] = result.rows.map((r) => ({
       kind: 'post', id: r.id, workspaceId: r.workspace_id, status: r.status, text: r.text,
       publishAt: r.publish_at === null ? null : new Date(r.publish_at), createdAt: new Date(r.created_at),

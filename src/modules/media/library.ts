@@ -164,9 +164,11 @@ export class MediaLibrary {
   async tagsOf(ids: string[], db: DbOrTx = this.db): Promise<Map<string, string[]>> {
     const out = new Map<string, string[]>(ids.map((i) => [i, []]));
     if (ids.length === 0) return out;
-    const rows = await db.select({ mediaId: mediaTagLinks.mediaId, name: mediaTags.name }).from(mediaTagLinks)
-      .innerJoin(mediaTags, eq(mediaTags.id, mediaTagLinks.tagId)).where(inArray(mediaTagLinks.mediaId, ids));
-    for (const r of rows) out.get(r.mediaId)?.push(r.name);
+    // Each name by its tag's primary key (a subquery per link): a join may instead walk every tag of the
+    // installation in id order, which the planner picks at times on small tables.
+    const rows = await db.select({ mediaId: mediaTagLinks.mediaId, name: sql<string | null>`(select t.name from media_tags t where t.id = ${mediaTagLinks.tagId})` })
+      .from(mediaTagLinks).where(inArray(mediaTagLinks.mediaId, ids));
+    for (const r of rows) if (r.name !== null) out.get(r.mediaId)?.push(r.name);
     for (const list of out.values()) list.sort((a, b) => a.localeCompare(b));
     return out;
   }
