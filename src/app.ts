@@ -10,7 +10,8 @@ import type { Logger } from './infra/logger.ts';
 import type { Metrics } from './infra/metrics.ts';
 import { registerErrorHandling, replyWithError, replyToClientError, ErrorBody } from './http/errors.ts';
 import { trustProxyOption, timeoutOptions } from './http/server-options.ts';
-import { normaliseRequestSchemas, safeNumberKeyword } from './http/request-schemas.ts';
+import { normaliseRequestSchemas } from './http/request-schemas.ts';
+import { REQUEST_AJV_OPTIONS, REQUEST_AJV_PLUGINS } from './http/request-validation.ts';
 import { authenticateFirst } from './http/authenticate-first.ts';
 import { declareOperationSecurity, SECURITY_SCHEMES, METRICS_TOKEN_SCHEME, type OperationGuard, type SecurityRequirement } from './http/openapi-security.ts';
 import { genReqId, echoRequestId } from './http/request-id.ts';
@@ -20,7 +21,6 @@ import { healthRoutes } from './modules/health/routes.ts';
 import type { ReadinessService } from './modules/health/readiness.ts';
 import { VERSION } from './version.ts';
 import cookie from '@fastify/cookie';
-import addFormats from 'ajv-formats';
 import type { Services } from './services.ts';
 import { registerAuthentication } from './modules/auth/authenticate.ts';
 import { authRoutes } from './modules/auth/routes.ts';
@@ -43,6 +43,7 @@ import { auditRoutes } from './modules/audit/routes.ts';
 import { webAppRoutes } from './modules/web/routes.ts';
 import { inboxRoutes, metaWebhookRoutes } from './modules/inbox/index.ts';
 import { assistantRoutes } from './modules/assistant/index.ts';
+import { mcpRoutes } from './modules/mcp/index.ts';
 
 export type Role = 'start' | 'serve' | 'worker';
 
@@ -53,11 +54,6 @@ export interface AppDeps {
   metrics: Metrics;
   readiness: ReadinessService;
   role: Role;
-}
-
-function canonicalUuid(ajv: { addFormat(name: string, re: RegExp): unknown }) {
-  ajv.addFormat('uuid', /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i);
-  return ajv;
 }
 
 /**
@@ -108,14 +104,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     routerOptions: { maxParamLength: 200 },
-    // - Unknown fields are refused, not silently dropped: a typo in a field name is the caller's to know.
-    // - "uuid" means the canonical 36-character form: Ajv's own also accepts "urn:uuid:…", which
-    //   PostgreSQL refuses.
-    ajv: {
-      customOptions: { allErrors: false, removeAdditional: false },
-      // ajv-formats is given here so that Fastify does not add it after our own uuid format.
-      plugins: [addFormats as never, canonicalUuid as never, safeNumberKeyword as never],
-    },
+    // The options and plugins every request check shares (http/request-validation.ts); ajv-formats is given
+    // here so that Fastify does not add it after our own uuid format.
+    ajv: { customOptions: { ...REQUEST_AJV_OPTIONS }, plugins: REQUEST_AJV_PLUGINS },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.addSchema(ErrorBody);
@@ -203,6 +194,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       },
     });
   });
+  // AI agents: the Model Context Protocol at /mcp, with a workspace API key (docs/MCP.md).
+  await app.register(mcpRoutes, { services, workspaces: services.workspaces, secondFactor: services.secondFactor, guards, version: VERSION });
   if (config.NODE_ENV !== 'production') await app.register(devRoutes, { db: services.db });
   // The web app (web/dist) at `/`.
   await app.register(webAppRoutes, { version: VERSION });

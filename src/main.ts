@@ -28,6 +28,8 @@ Commands:
   sim [--port N]   run the network simulator (every network AllIN speaks, locally; default port 7070);
                    a development tool: needs \`npm install\` without --omit=dev
   bench [names]    run benchmarks (see bench/README.md), e.g. allin bench health; a development tool too
+  mcp              AllIN's MCP server for a local AI agent, on stdin/stdout, relayed to a running AllIN:
+                   ALLIN_URL and ALLIN_API_KEY (allin mcp --help, docs/MCP.md)
   loadtest [scenario] --url BASE   load-test a running AllIN: baseline, scaled, stress, journey, open, agency;
                    reports, --json, --html FILE, --compare previous.json (allin loadtest --help)
   help             this text
@@ -48,6 +50,11 @@ export async function main(argv: string[]): Promise<void> {
   if (command === 'loadtest') { // a client: it needs none of the server's configuration
     const { loadtestCommand } = await import('./loadtest/cli.ts');
     process.exitCode = await loadtestCommand(rest);
+    return;
+  }
+  if (command === 'mcp') { // a client too: standard output is the protocol's, so nothing else may print there
+    const { mcpCommand } = await import('./cli/mcp.ts');
+    process.exitCode = await mcpCommand(rest, process.env);
     return;
   }
   // Development tools (src/dev-tools.ts loads them; a production install says it has none): they need

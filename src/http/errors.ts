@@ -67,7 +67,7 @@ export const ErrorBody = Type.Object({
   requestId: Type.String(),
 }, { $id: 'Error', title: 'Error' });
 
-interface ValidationIssue {
+export interface ValidationIssue {
   instancePath: string;
   message?: string;
   keyword: string;
@@ -75,7 +75,7 @@ interface ValidationIssue {
 }
 
 /** "body.email must match format \"email\"" from Ajv's output. */
-function describeValidation(context: string | undefined, issues: ValidationIssue[]): { message: string; details: { field: string; message: string }[] } {
+export function describeValidation(context: string | undefined, issues: ValidationIssue[]): { message: string; details: { field: string; message: string }[] } {
   const details = issues.map((i) => {
     const missing = i.keyword === 'required' ? `.${String(i.params.missingProperty)}` : '';
     const extra = i.keyword === 'additionalProperties' ? `.${String(i.params.additionalProperty)}` : '';
@@ -109,31 +109,42 @@ const PG_INPUT_ERRORS = new Set(['22021', '22P05']);
 // Foreign-key violation (23503) and deadlock (40P01): a concurrent delete or lock cycle, never bad input.
 const PG_RACE_ERRORS = new Set(['23503', '40P01']);
 
-/** The error handler: also given to Fastify as `frameworkErrors`, so its own refusals (a malformed URL) share the shape. */
-export function replyWithError(err: FastifyError & { validation?: ValidationIssue[]; validationContext?: string }, request: FastifyRequest, reply: FastifyReply): void {
+/** What answers an error: its status, code, message, details and headers (the one mapping, for HTTP and MCP alike). */
+export interface ErrorAnswer {
+  status: number;
+  code: string;
+  message: string;
+  details?: unknown;
+  headers: Record<string, string>;
+}
+
+type RequestError = FastifyError & { validation?: ValidationIssue[]; validationContext?: string };
+
+export function describeError(err: RequestError): ErrorAnswer {
   let status = 500;
   let code = 'INTERNAL_ERROR';
   let message = 'Something went wrong on our side. It has been logged; try again, and quote the request id if it persists.';
   let details: unknown;
+  let headers: Record<string, string> = {};
 
   if (err instanceof Overloaded) {
     status = 503;
     code = 'OVERLOADED';
     message = `The server is busy (${err.what}); try again in ${err.retryAfterSeconds} s.`;
-    reply.header('retry-after', String(err.retryAfterSeconds));
+    headers = { 'retry-after': String(err.retryAfterSeconds) };
   } else if (err instanceof DomainError) {
     const answer = answerOfDomainError(err);
     status = answer.status;
     code = err.code;
     message = err.message;
     details = err.details;
-    reply.headers(answer.headers);
+    headers = answer.headers;
   } else if (err instanceof ApiError) {
     status = err.statusCode;
     code = err.code;
     message = err.message;
     details = err.details;
-    if (err.headers) reply.headers(err.headers);
+    if (err.headers) headers = { ...err.headers };
   } else if (err.validation) {
     status = 400;
     code = 'VALIDATION_FAILED';
@@ -161,19 +172,32 @@ export function replyWithError(err: FastifyError & { validation?: ValidationIssu
     status = 503;
     code = 'DATABASE_UNAVAILABLE';
     message = `The database cannot be reached right now; try again in ${DATABASE_RETRY_AFTER_SECONDS} s.`;
-    reply.header('retry-after', String(DATABASE_RETRY_AFTER_SECONDS));
+    headers = { 'retry-after': String(DATABASE_RETRY_AFTER_SECONDS) };
   } else if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
     status = err.statusCode;
     code = err.code && !err.code.startsWith('FST_') ? err.code : 'BAD_REQUEST';
     message = err.message;
   }
+  return { status, code, message, ...(details === undefined ? {} : { details }), headers };
+}
 
+/** How a refusal or failure is logged: capacity shedding and outages as warnings, 5xx as errors with the stack. */
+export function logError(log: FastifyBaseLogger, err: unknown, answer: ErrorAnswer): void {
+  const { status, code, message } = answer;
   // Shedding for capacity is deliberate: a warning without a stack (and counted where it is decided).
-  if (err instanceof Overloaded) request.log.warn({ code, what: err.what, retryAfterSeconds: err.retryAfterSeconds }, 'request shed: at capacity');
+  if (err instanceof Overloaded) log.warn({ code, what: err.what, retryAfterSeconds: err.retryAfterSeconds }, 'request shed: at capacity');
   // An outage is the operator's to see (readiness and AllinDatabaseUnreachable say so), not a defect.
-  else if (code === 'DATABASE_UNAVAILABLE') request.log.warn({ code, cause: (err as Error).message }, 'request refused: database unavailable');
-  else if (status >= 500) request.log.error({ err }, 'request failed');
-  else request.log.debug({ code, message }, 'request refused');
+  else if (code === 'DATABASE_UNAVAILABLE') log.warn({ code, cause: (err as Error).message }, 'request refused: database unavailable');
+  else if (status >= 500) log.error({ err }, 'request failed');
+  else log.debug({ code, message }, 'request refused');
+}
+
+/** The error handler: also given to Fastify as `frameworkErrors`, so its own refusals (a malformed URL) share the shape. */
+export function replyWithError(err: RequestError, request: FastifyRequest, reply: FastifyReply): void {
+  const answer = describeError(err);
+  reply.headers(answer.headers);
+  logError(request.log, err, answer);
+  const { status, code, message, details } = answer;
   reply.status(status).send({ statusCode: status, code, message, ...(details === undefined ? {} : { details }), requestId: request.id });
 }
 

@@ -2,3 +2,5 @@
 // they are given.
 export { socialAccounts } from './schema.ts';
 export type { AccountService } from './service.ts';
+export { publicAccount } from './service.ts';
+export { describeNetworks } from './networks.ts';

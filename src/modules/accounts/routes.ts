@@ -12,6 +12,7 @@ import { Uuid, WorkspaceParams, errors } from '../workspaces/index.ts';
 import type { ProviderRegistry } from '../../providers/registry.ts';
 import { MESSAGE_ACTIONS } from '../../providers/types.ts';
 import { STATE_TTL_MS, publicAccount, type AccountService } from './service.ts';
+import { describeNetworks } from './networks.ts';
 
 export interface AccountRouteDeps {
   accounts: AccountService;
@@ -68,21 +69,7 @@ export const networkRoutes: FastifyPluginAsyncTypebox<AccountRouteDeps> = async 
   app.get('/api/networks', {
     preHandler: d.guards.any,
     schema: { tags, summary: 'The social networks this AllIN offers, with their text and media rules', response: { 200: Type.Object({ networks: Type.Array(Network) }), ...errors(401) } },
-  }, async () => ({
-    networks: d.registry.enabled().map((id) => {
-      const p = d.registry.get(id);
-      const m = p.meta;
-      return {
-        id, displayName: m.displayName, connect: m.connect, userSuppliedHost: m.userSuppliedHost, docsUrl: m.docsUrl, limits: m.limits,
-        capabilities: {
-          metrics: typeof p.metrics === 'function', inbox: (m.inbox?.sources.length ?? 0) > 0 && typeof p.collectInbox === 'function',
-          // As the inbox's actions check them (src/modules/inbox/actions.ts): declared, with the adapter's call and its read-back.
-          messageActions: MESSAGE_ACTIONS.filter((a) => m.inbox?.actions?.includes(a) && typeof p[a] === 'function' && typeof p.messageState === 'function'),
-          messageDeletes: m.inbox?.actions?.includes('delete') ? m.inbox.deletes ?? 'own' : null,
-        },
-      };
-    }),
-  }));
+  }, async () => ({ networks: describeNetworks(d.registry) }));
   app.get('/api/connect/:provider/callback', {
     schema: {
       tags, summary: 'Where a network sends the browser back after consent (redirects to the app)',

@@ -3,7 +3,7 @@
 // stands; and the overview of a period (days in a named time zone) for a set of the workspace's accounts.
 // docs/ANALYTICS.md says what each figure is and which network gives it.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Type } from 'typebox';
+import { Type, type Static } from 'typebox';
 import type { AuthGuards } from '../auth/index.ts';
 import type { WorkspaceAccessFactory } from '../workspaces/index.ts';
 import { Uuid, errors } from '../workspaces/index.ts';
@@ -97,6 +97,37 @@ const OverviewSchema = Type.Object({
   generatedAt: Type.String({ format: 'date-time' }),
 });
 
+export const SnapshotsQuery = Type.Object({
+  from: Type.Optional(Type.String({ pattern: DAY_RE, description: 'First UTC day, YYYY-MM-DD (default: 29 days before to)' })),
+  to: Type.Optional(Type.String({ pattern: DAY_RE, description: `Last UTC day, included (default: today); at most ${SNAPSHOT_DAYS_MAX} days in all` })),
+  ...pageQuery('days', 366, 100),
+}, { additionalProperties: false });
+
+export const OverviewQuery = Type.Object({
+  from: Type.Optional(Type.String({ format: 'date', description: 'First day, YYYY-MM-DD (default: 29 days before to)' })),
+  to: Type.Optional(Type.String({ format: 'date', description: `Last day, included (default: today in timeZone); at most ${MAX_RANGE_DAYS} days in all` })),
+  timeZone: Type.Optional(Type.String({ maxLength: 64, description: 'IANA zone the days are in (default UTC); follower counts are per UTC day' })),
+  accounts: Type.Optional(Type.String({ pattern: UUID_LIST, maxLength: 37 * MAX_OVERVIEW_ACCOUNTS, description: `Account ids, comma-separated, at most ${MAX_OVERVIEW_ACCOUNTS} (default: every account of the workspace)` })),
+}, { additionalProperties: false });
+
+/** One page of an account's daily snapshots with where their collection stands (the route's answer, and the MCP tool's). */
+export async function snapshotsPage(accountMetrics: AccountMetricsService, workspaceId: string, accountIdIn: string, query: Static<typeof SnapshotsQuery>, now: Date) {
+  const range = metricsRange({ ...(query.from ? { from: query.from } : {}), ...(query.to ? { to: query.to } : {}), timeZone: 'UTC' }, now, SNAPSHOT_DAYS_MAX);
+  const after = query.cursor ? snapshotList.decode(query.cursor).day : undefined;
+  const status = await accountMetrics.status(workspaceId, accountIdIn);
+  const page = await accountMetrics.snapshots(workspaceId, accountIdIn, { from: range.from, to: range.to, limit: query.limit, ...(after ? { after } : {}) });
+  const { accountId, provider, ...collection } = status;
+  return { accountId, provider, collection, items: page.items, nextCursor: page.nextAfter ? snapshotList.cursorOf([page.nextAfter]) : null };
+}
+
+/** The overview of a period for some (or all) of a workspace's accounts (the route's answer, and the MCP tool's). */
+export async function overviewOf(overview: AnalyticsOverview, workspaceId: string, query: Static<typeof OverviewQuery>, now: Date) {
+  const range = metricsRange(query, now);
+  const ids = query.accounts?.toLowerCase().split(',');
+  if (ids && ids.length > MAX_OVERVIEW_ACCOUNTS) throw new Invalid('VALIDATION_FAILED', `At most ${MAX_OVERVIEW_ACCOUNTS} accounts in one overview; ask for fewer.`, [{ field: 'querystring.accounts', message: 'too many' }]);
+  return overview.overview(workspaceId, range, ids);
+}
+
 export const insightsRoutes: FastifyPluginAsyncTypebox<InsightsRouteDeps> = async (app, d) => {
   const read = [d.guards.any, d.workspaceAccess('analytics.read')];
   const now = d.now ?? (() => new Date());
@@ -106,39 +137,18 @@ export const insightsRoutes: FastifyPluginAsyncTypebox<InsightsRouteDeps> = asyn
     schema: {
       tags, summary: 'An account\'s daily figures (followers, following, posts and the insights its network gives) over a range of UTC days, oldest first',
       params: Type.Object({ workspaceId: Uuid('Workspace id'), accountId: Uuid('Social account id') }),
-      querystring: Type.Object({
-        from: Type.Optional(Type.String({ pattern: DAY_RE, description: 'First UTC day, YYYY-MM-DD (default: 29 days before to)' })),
-        to: Type.Optional(Type.String({ pattern: DAY_RE, description: `Last UTC day, included (default: today); at most ${SNAPSHOT_DAYS_MAX} days in all` })),
-        ...pageQuery('days', 366, 100),
-      }, { additionalProperties: false }),
+      querystring: SnapshotsQuery,
       response: { 200: Type.Object({ accountId: Type.String(), provider: Type.String(), collection: CollectionSchema, items: Type.Array(SnapshotSchema), nextCursor: NextCursor }), ...errors(400, 401, 403, 404) },
     },
-  }, async (req) => {
-    const range = metricsRange({ ...(req.query.from ? { from: req.query.from } : {}), ...(req.query.to ? { to: req.query.to } : {}), timeZone: 'UTC' }, now(), SNAPSHOT_DAYS_MAX);
-    const after = req.query.cursor ? snapshotList.decode(req.query.cursor).day : undefined;
-    const status = await d.accountMetrics.status(req.params.workspaceId, req.params.accountId);
-    const page = await d.accountMetrics.snapshots(req.params.workspaceId, req.params.accountId, { from: range.from, to: range.to, limit: req.query.limit, ...(after ? { after } : {}) });
-    const { accountId, provider, ...collection } = status;
-    return { accountId, provider, collection, items: page.items, nextCursor: page.nextAfter ? snapshotList.cursorOf([page.nextAfter]) : null };
-  });
+  }, async (req) => snapshotsPage(d.accountMetrics, req.params.workspaceId, req.params.accountId, req.query, now()));
 
   app.get('/analytics/overview', {
     preHandler: read,
     schema: {
       tags, summary: 'A period\'s posts, their figures per network and per day, and follower growth, each against the period before',
       params: Type.Object({ workspaceId: Uuid('Workspace id') }),
-      querystring: Type.Object({
-        from: Type.Optional(Type.String({ format: 'date', description: 'First day, YYYY-MM-DD (default: 29 days before to)' })),
-        to: Type.Optional(Type.String({ format: 'date', description: `Last day, included (default: today in timeZone); at most ${MAX_RANGE_DAYS} days in all` })),
-        timeZone: Type.Optional(Type.String({ maxLength: 64, description: 'IANA zone the days are in (default UTC); follower counts are per UTC day' })),
-        accounts: Type.Optional(Type.String({ pattern: UUID_LIST, maxLength: 37 * MAX_OVERVIEW_ACCOUNTS, description: `Account ids, comma-separated, at most ${MAX_OVERVIEW_ACCOUNTS} (default: every account of the workspace)` })),
-      }, { additionalProperties: false }),
+      querystring: OverviewQuery,
       response: { 200: OverviewSchema, ...errors(400, 401, 403, 404) },
     },
-  }, async (req) => {
-    const range = metricsRange(req.query, now());
-    const ids = req.query.accounts?.toLowerCase().split(',');
-    if (ids && ids.length > MAX_OVERVIEW_ACCOUNTS) throw new Invalid('VALIDATION_FAILED', `At most ${MAX_OVERVIEW_ACCOUNTS} accounts in one overview; ask for fewer.`, [{ field: 'querystring.accounts', message: 'too many' }]);
-    return d.overview.overview(req.params.workspaceId, range, ids);
-  });
+  }, async (req) => overviewOf(d.overview, req.params.workspaceId, req.query, now()));
 };

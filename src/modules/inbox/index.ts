@@ -4,3 +4,7 @@ export { COLLECT_INBOX_TASK, SEND_INBOX_REPLY_TASK } from './jobs.ts';
 export { collectInboxMetrics } from './metrics.ts';
 export { inboxRoutes } from './routes.ts';
 export { metaWebhookRoutes } from './routes/meta-webhooks.ts';
+// What the MCP tools share with the inbox routes: the request schemas and how conversations, messages and replies are shown.
+export { presentConversation, presentMessage, presentReply } from './routes/common.ts';
+export { ListQuery as ConversationListQuery, conversationView, listConversations } from './routes/conversations.ts';
+export { ReplyBody } from './routes/replies.ts';

@@ -108,6 +108,23 @@ export const secondFactorRequired = (who: 'you' | 'key') => new Forbidden('SECON
   ? 'This workspace requires a second factor of every member: set up an authenticator app first (Security in the web app, or POST /api/auth/second-factor/totp), then sign in again.'
   : 'This workspace requires a second factor of every member, and the member who created this API key has none: it works again once they set one up.');
 
+/**
+ * What an API key may do in its own workspace: its scopes, capped by the current role of the member who created
+ * it; refused while the workspace requires a second factor its creator has not set up.
+ */
+export async function keyAccess(
+  key: { keyId: string; workspaceId: string; scopes: string[]; createdBy: string | null },
+  lookup: { workspaces: MembershipLookup; secondFactor: SecondFactorLookup },
+): Promise<WorkspaceAccess> {
+  const m = key.createdBy ? await lookup.workspaces.membership(key.workspaceId, key.createdBy) : null;
+  if (m?.requireSecondFactor && !(await lookup.secondFactor.enrolled(key.createdBy!))) throw secondFactorRequired('key');
+  const creatorRole = m?.role ?? null;
+  return {
+    id: key.workspaceId, role: null, via: 'apiKey', permissions: keyPermissions(key.scopes, creatorRole),
+    key: { id: key.keyId, scopes: key.scopes, creatorRole },
+  };
+}
+
 export function registerWorkspaceAccess(app: FastifyInstance, deps: { workspaces: MembershipLookup; secondFactor: SecondFactorLookup }): WorkspaceAccessFactory {
   app.decorateRequest('workspace', null);
 
@@ -127,13 +144,7 @@ export function registerWorkspaceAccess(app: FastifyInstance, deps: { workspaces
     } else {
       // A key lives in one workspace; every other id is, for it, a workspace that does not exist.
       if (caller.workspaceId !== workspaceId.toLowerCase()) throw workspaceNotFound();
-      const m = caller.createdBy ? await deps.workspaces.membership(workspaceId, caller.createdBy) : null;
-      if (m?.requireSecondFactor && !(await deps.secondFactor.enrolled(caller.createdBy!))) throw secondFactorRequired('key');
-      const creatorRole = m?.role ?? null;
-      access = {
-        id: workspaceId, role: null, via: 'apiKey', permissions: keyPermissions(caller.scopes, creatorRole),
-        key: { id: caller.keyId, scopes: caller.scopes, creatorRole },
-      };
+      access = await keyAccess({ ...caller, workspaceId }, deps);
     }
     request.workspace = access;
     if (!access.permissions.has(permission)) throw forbidden(access, permission);

@@ -2,6 +2,7 @@
 // notes and first messages, further messages, triage one at a time or in bulk, read state, notes, and a
 // saved reply filled in for an answer.
 import type { FastifyRequest } from 'fastify';
+import type { InboxService } from '../service.ts';
 import { Type, type Static } from 'typebox';
 import { Invalid } from '../../../domain/errors.ts';
 import { PROVIDER_IDS } from '../../../providers/types.ts';
@@ -22,7 +23,7 @@ import {
 
 const MESSAGES_FIRST_PAGE = 100;
 
-const ListQuery = Type.Object({
+export const ListQuery = Type.Object({
   limit: Type.Integer({ minimum: 1, maximum: 100, default: 25, description: 'How many conversations (1-100), newest message first' }),
   cursor: Cursor,
   accountId: Type.Optional(Uuid('Only this social account\'s')),
@@ -74,8 +75,11 @@ const lower = (s: string) => s.toLowerCase();
 
 /** "me" is the caller; a caller that is no person cannot say it. */
 function member(req: FastifyRequest, value: string, field: string): string {
+  return personOf(userIdOf(req), value, field);
+}
+
+function personOf(me: string | null, value: string, field: string): string {
   if (value !== 'me') return lower(value);
-  const me = userIdOf(req);
   if (!me) throw new Invalid('VALIDATION_FAILED', `${field} "me" needs a signed-in member (this API key has no member behind it); give a member's id.`, [{ field, message: 'no member' }]);
   return me;
 }
@@ -86,6 +90,44 @@ function triageChange(req: FastifyRequest, b: Omit<Static<typeof BulkBody>, 'ids
     ...(b.assigneeId !== undefined ? { assigneeId: b.assigneeId === null ? null : member(req, b.assigneeId, 'body.assigneeId') } : {}),
     ...(b.addLabelIds ? { addLabelIds: b.addLabelIds.map(lower) } : {}),
     ...(b.removeLabelIds ? { removeLabelIds: b.removeLabelIds.map(lower) } : {}),
+  };
+}
+
+/** A page of a workspace's conversations, filtered as the list query says (the route's answer, and the MCP tool's). */
+export async function listConversations(inbox: InboxService, workspaceId: string, me: string | null, q: Static<typeof ListQuery>) {
+  const assignee = q.assignee === undefined ? undefined : q.assignee === 'none' ? null : personOf(me, q.assignee, 'querystring.assignee');
+  if (assignee && !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(assignee)) {
+    throw new Invalid('VALIDATION_FAILED', 'querystring.assignee must be a member\'s id, "me" or "none".', [{ field: 'querystring.assignee', message: 'not an id, me or none' }]);
+  }
+  const from = q.from ? new Date(q.from) : undefined;
+  const to = q.to ? new Date(q.to) : undefined;
+  if (from && to && from >= to) throw new Invalid('VALIDATION_FAILED', 'querystring.to must be after from.', [{ field: 'querystring.to', message: 'not after from' }]);
+  const page = await inbox.reader.list(workspaceId, me, {
+    ...(q.accountId ? { accountId: lower(q.accountId) } : {}), ...(q.provider ? { provider: q.provider } : {}), ...(q.state ? { state: q.state } : {}),
+    ...(assignee !== undefined ? { assigneeId: assignee } : {}), ...(q.labelId ? { labelId: lower(q.labelId) } : {}),
+    ...(q.question ? { question: true } : {}), ...(q.unread ? { unread: true } : {}), ...(from ? { from } : {}), ...(to ? { to } : {}),
+    ...(q.q?.trim() ? { q: q.q.trim() } : {}), ...(q.lang ? { lang: q.lang } : {}),
+  }, { limit: q.limit, ...(q.cursor ? { cursor: q.cursor } : {}) });
+  return { conversations: page.items.map(presentConversation), nextCursor: page.nextCursor };
+}
+
+/** One conversation with its post, notes, first messages, replies and actions (the route's answer, and the MCP tool's). */
+export async function conversationView(inbox: InboxService, workspaceId: string, me: string | null, conversationId: string) {
+  const c = await inbox.reader.one(workspaceId, me, conversationId);
+  const [post, notes, messages, replies, actions, replying] = await Promise.all([
+    c.target ? inbox.reader.post(workspaceId, c.target.id) : null,
+    inbox.reader.notes(workspaceId, conversationId),
+    inbox.reader.messages(workspaceId, conversationId, { limit: MESSAGES_FIRST_PAGE }),
+    inbox.replies.list(workspaceId, conversationId),
+    inbox.actions.list(workspaceId, { conversationId }),
+    inbox.presence.who(workspaceId, conversationId, me),
+  ]);
+  return {
+    ...presentConversation(c),
+    post: post ? { ...post, publishedAt: isoOrNull(post.publishedAt) } : null,
+    notes: notes.map(presentNote), messages: messages.items.map(presentMessage), nextMessagesCursor: messages.nextCursor, replies: replies.map(presentReply),
+    actions: actions.map(presentAction),
+    replying: replying.map((r) => ({ userId: r.userId, name: r.name, messageId: r.messageId, since: r.since.toISOString() })),
   };
 }
 
@@ -101,23 +143,7 @@ export function conversationRoutes(app: InboxApp, k: InboxRouteKit): void {
       params: WorkspaceParams, querystring: ListQuery,
       response: { 200: Type.Object({ conversations: Type.Array(ConversationSchema), nextCursor: NextCursor }), ...errors(400, 401, 403, 404, 429) },
     },
-  }, async (req) => {
-    const q = req.query;
-    const assignee = q.assignee === undefined ? undefined : q.assignee === 'none' ? null : member(req, q.assignee, 'querystring.assignee');
-    if (assignee && !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(assignee)) {
-      throw new Invalid('VALIDATION_FAILED', 'querystring.assignee must be a member\'s id, "me" or "none".', [{ field: 'querystring.assignee', message: 'not an id, me or none' }]);
-    }
-    const from = q.from ? new Date(q.from) : undefined;
-    const to = q.to ? new Date(q.to) : undefined;
-    if (from && to && from >= to) throw new Invalid('VALIDATION_FAILED', 'querystring.to must be after from.', [{ field: 'querystring.to', message: 'not after from' }]);
-    const page = await d.inbox.reader.list(req.params.workspaceId, userIdOf(req), {
-      ...(q.accountId ? { accountId: lower(q.accountId) } : {}), ...(q.provider ? { provider: q.provider } : {}), ...(q.state ? { state: q.state } : {}),
-      ...(assignee !== undefined ? { assigneeId: assignee } : {}), ...(q.labelId ? { labelId: lower(q.labelId) } : {}),
-      ...(q.question ? { question: true } : {}), ...(q.unread ? { unread: true } : {}), ...(from ? { from } : {}), ...(to ? { to } : {}),
-      ...(q.q?.trim() ? { q: q.q.trim() } : {}), ...(q.lang ? { lang: q.lang } : {}),
-    }, { limit: q.limit, ...(q.cursor ? { cursor: q.cursor } : {}) });
-    return { conversations: page.items.map(presentConversation), nextCursor: page.nextCursor };
-  });
+  }, async (req) => listConversations(d.inbox, req.params.workspaceId, userIdOf(req), req.query));
 
   app.get(one, {
     preHandler: read,
@@ -125,25 +151,7 @@ export function conversationRoutes(app: InboxApp, k: InboxRouteKit): void {
       tags, summary: 'One conversation: its post, labels, notes, first messages and replies written in AllIN', params: ConversationParams,
       response: { 200: ConversationView, ...errors(400, 401, 403, 404, 429) },
     },
-  }, async (req) => {
-    const { workspaceId, conversationId } = req.params;
-    const c = await d.inbox.reader.one(workspaceId, userIdOf(req), conversationId);
-    const [post, notes, messages, replies, actions, replying] = await Promise.all([
-      c.target ? d.inbox.reader.post(workspaceId, c.target.id) : null,
-      d.inbox.reader.notes(workspaceId, conversationId),
-      d.inbox.reader.messages(workspaceId, conversationId, { limit: MESSAGES_FIRST_PAGE }),
-      d.inbox.replies.list(workspaceId, conversationId),
-      d.inbox.actions.list(workspaceId, { conversationId }),
-      d.inbox.presence.who(workspaceId, conversationId, userIdOf(req)),
-    ]);
-    return {
-      ...presentConversation(c),
-      post: post ? { ...post, publishedAt: isoOrNull(post.publishedAt) } : null,
-      notes: notes.map(presentNote), messages: messages.items.map(presentMessage), nextMessagesCursor: messages.nextCursor, replies: replies.map(presentReply),
-      actions: actions.map(presentAction),
-      replying: replying.map((r) => ({ userId: r.userId, name: r.name, messageId: r.messageId, since: r.since.toISOString() })),
-    };
-  });
+  }, async (req) => conversationView(d.inbox, req.params.workspaceId, userIdOf(req), req.params.conversationId));
 
   app.put(`${one}/replying`, {
     preHandler: write,

@@ -13,6 +13,11 @@ const REASON_MAX_CHARS = 1000;
 /** A bound far above every network's limit (Mastodon forks allow a few thousand), so the network's own rule speaks. */
 const REPLY_MAX_CHARS = 20_000;
 
+export const ReplyBody = Type.Object({
+  messageId: Uuid('The message answered (one of the conversation\'s messages)'),
+  text: Type.String({ minLength: 1, maxLength: REPLY_MAX_CHARS, description: 'The reply, within the network\'s limit (GET /api/networks)' }),
+}, { additionalProperties: false });
+
 export function replyRoutes(app: InboxApp, k: InboxRouteKit): void {
   const { d, read, write, approve } = k;
   const one = `${BASE}/conversations/:conversationId`;
@@ -28,10 +33,7 @@ export function replyRoutes(app: InboxApp, k: InboxRouteKit): void {
         + '409 MESSAGE_DELETED: the message is gone; 409 ACCOUNT_NEEDS_RECONNECT. Where the workspace requires approval of replies '
         + '(settings.requireReplyApproval), a reply by a member without inbox.approve is `pending_approval` instead, and is sent once an owner or admin approves it.',
       params: ConversationParams,
-      body: Type.Object({
-        messageId: Uuid('The message answered (one of the conversation\'s messages)'),
-        text: Type.String({ minLength: 1, maxLength: REPLY_MAX_CHARS, description: 'The reply, within the network\'s limit (GET /api/networks)' }),
-      }, { additionalProperties: false }),
+      body: ReplyBody,
       response: { 202: ReplySchema, ...errors(400, 401, 403, 404, 409, 422, 429) },
     },
   }, async (req, reply) => {

@@ -13,6 +13,15 @@ const Entry = Type.Object({
   networks: Type.Integer({ description: 'How many targets this post has (this occurrence); with more than one, each can be moved alone' }),
 });
 
+export const CalendarQuery = Type.Object({
+  from: Type.String({ format: 'date', description: 'First day, YYYY-MM-DD' }),
+  to: Type.String({ format: 'date', description: 'Last day (included), at most 92 days after from' }),
+  timeZone: Type.String({ maxLength: 64, default: 'UTC', description: 'IANA time zone the days and local times are in' }),
+  accountId: Type.Optional(Type.String({ format: 'uuid', description: 'Only this account\'s targets' })),
+  perDay: Type.Integer({ minimum: 1, maximum: PER_DAY_MAX, default: PER_DAY_DEFAULT, description: `At most this many targets listed per day (1-${PER_DAY_MAX})` }),
+  cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 200, pattern: '^[A-Za-z0-9_-]+$', description: 'A day\'s nextCursor, to list its targets after those already listed; only with from = to' })),
+}, { additionalProperties: false });
+
 export function calendarRoutes(app: PostsApp, k: PostRouteKit): void {
   const { d, read } = k;
 
@@ -24,14 +33,7 @@ export function calendarRoutes(app: PostsApp, k: PostRouteKit): void {
       description: 'Each day lists at most perDay targets in time order and says how many it has (total). ' +
         'A month view asks a small perDay and shows "+N more"; to list the rest of one day, ask that day alone ' +
         '(from = to) with the nextCursor it gave, and again with each new nextCursor until it is null.',
-      querystring: Type.Object({
-        from: Type.String({ format: 'date', description: 'First day, YYYY-MM-DD' }),
-        to: Type.String({ format: 'date', description: 'Last day (included), at most 92 days after from' }),
-        timeZone: Type.String({ maxLength: 64, default: 'UTC', description: 'IANA time zone the days and local times are in' }),
-        accountId: Type.Optional(Type.String({ format: 'uuid', description: 'Only this account\'s targets' })),
-        perDay: Type.Integer({ minimum: 1, maximum: PER_DAY_MAX, default: PER_DAY_DEFAULT, description: `At most this many targets listed per day (1-${PER_DAY_MAX})` }),
-        cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 200, pattern: '^[A-Za-z0-9_-]+$', description: 'A day\'s nextCursor, to list its targets after those already listed; only with from = to' })),
-      }, { additionalProperties: false }),
+      querystring: CalendarQuery,
       response: {
         200: Type.Object({
           timeZone: Type.String(),

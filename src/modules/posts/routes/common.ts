@@ -4,6 +4,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { Type, type Static } from 'typebox';
 import { ApiError } from '../../../http/errors.ts';
+import { Forbidden } from '../../../domain/errors.ts';
 import type { AuthGuards } from '../../auth/index.ts';
 import type { WorkspaceAccessFactory } from '../../workspaces/index.ts';
 import { accessOf } from '../../workspaces/index.ts';
@@ -152,6 +153,12 @@ export const userIdOf = (req: FastifyRequest) => (req.caller?.kind === 'user' ? 
 export const PostParams = Type.Object({ workspaceId: Uuid('Workspace id'), postId: Uuid('Post id') });
 export const AccountParams = Type.Object({ workspaceId: Uuid('Workspace id'), accountId: Uuid('Social account id') });
 
+/** Scheduling needs posts.approve where the workspace requires approval; an editor submits instead. */
+export async function assertMayScheduleDirectly(posts: PostsService, workspaceId: string, mayApprove: boolean): Promise<void> {
+  if (mayApprove || !(await posts.scheduling.requiresApproval(workspaceId))) return;
+  throw new Forbidden('APPROVAL_REQUIRED', 'This workspace requires approval before posts are scheduled: submit the post for approval (POST …/submit) and an admin will schedule it.');
+}
+
 /** The guards of each kind of posts route, and the helpers their handlers share. */
 export function postRouteKit(d: PostRouteDeps) {
   const read = [d.guards.any, d.workspaceAccess('posts.read')];
@@ -162,12 +169,7 @@ export function postRouteKit(d: PostRouteDeps) {
     return presentPost(post, targets, withAttempts ? await d.posts.reader.attempts(targets.map((t) => t.id)) : undefined);
   };
 
-  /** Scheduling needs posts.approve where the workspace requires approval; an editor submits instead. */
-  const mayScheduleDirectly = async (req: FastifyRequest, workspaceId: string) => {
-    if (!(await d.posts.scheduling.requiresApproval(workspaceId))) return;
-    if (accessOf(req).permissions.has('posts.approve')) return;
-    throw new ApiError(403, 'APPROVAL_REQUIRED', 'This workspace requires approval before posts are scheduled: submit the post for approval (POST …/submit) and an admin will schedule it.');
-  };
+  const mayScheduleDirectly = (req: FastifyRequest, workspaceId: string) => assertMayScheduleDirectly(d.posts, workspaceId, accessOf(req).permissions.has('posts.approve'));
   return { d, read, write, approve, one, mayScheduleDirectly };
 }
 

@@ -1,0 +1,6 @@
+// The analytics module's public surface: what other modules use of it.
+export type { AnalyticsService } from './service.ts';
+export type { AccountMetricsService } from './account-metrics.ts';
+export type { AnalyticsOverview } from './overview.ts';
+// What the MCP tools share with the analytics routes: the query schemas and the answers they build.
+export { OverviewQuery, SnapshotsQuery, overviewOf, snapshotsPage } from './insights-routes.ts';
