@@ -16,6 +16,7 @@ import { COLLECT_BY_HAND, sandboxInbox, settledReply, type SandboxInbox } from '
 import { connectSandbox } from './support/social.ts';
 import { auditLog } from '../src/modules/audit/schema.ts';
 import { posts } from '../src/modules/posts/schema.ts';
+import { workspaces } from '../src/modules/workspaces/schema.ts';
 import type { Json } from './support/http.ts';
 
 const TOOLS = [
@@ -295,6 +296,25 @@ describe('attacks', () => {
     assert.equal(entries.some((e: Json) => e.accountId === theirAccount), false);
     // Their post is untouched.
     assert.equal((await ok(t, 'GET', `/api/workspaces/${theirWs}/posts/${theirPost}`, stranger.token)).status, 'draft');
+  });
+
+  test('a workspace that requires a second factor refuses a key whose creator has none, as the REST API does', async () => {
+    const editor = await person(t);
+    const place = await newWorkspace(t, editor, 'Strict shop');
+    const editorKey = await key(place, editor, ['read']);
+    const flag = (on: boolean) => t.running.services.db.update(workspaces).set({ requireSecondFactor: on }).where(eq(workspaces.id, place));
+    await flag(true);
+    try {
+      const r = await t.call('POST', '/mcp', { token: editorKey, body: { jsonrpc: '2.0', id: 1, method: 'tools/list' } });
+      assert.equal(r.status, 403, JSON.stringify(r.body));
+      assert.equal(r.body.code, 'SECOND_FACTOR_REQUIRED');
+      const rest = await t.call('GET', `/api/workspaces/${place}/accounts`, { token: editorKey });
+      assert.equal(rest.status, 403);
+      assert.equal(rest.body.code, 'SECOND_FACTOR_REQUIRED');
+    } finally {
+      await flag(false);
+    }
+    assert.deepEqual((await success(await connect(editorKey), 'list_accounts')).accounts, [], 'the same key works once the policy is off');
   });
 
   test('a comment telling the agent to publish is handed over as data; reading it makes nothing happen', async () => {
