@@ -5,6 +5,7 @@
 // event stream) and DELETE (ending a session) have nothing to do without sessions: 405, as the spec allows.
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { Forbidden } from '../../domain/errors.ts';
+import { describeError, logError } from '../../http/errors.ts';
 import { RequestValidator } from '../../http/request-validation.ts';
 import type { AuthGuards } from '../auth/index.ts';
 import { auditActor, keyAccess, type MembershipLookup, type SecondFactorLookup } from '../workspaces/index.ts';
@@ -37,7 +38,12 @@ export const mcpRoutes: FastifyPluginAsync<McpRouteDeps> = async (app, d) => {
     }
     const [{ WebStandardStreamableHTTPServerTransport }, { createMcpServer }] = await loadSdk();
     const access = await keyAccess(caller, d);
-    const server = createMcpServer({ services: d.services, validator, log: req.log, version: d.version }, {
+    const answerError = (err: unknown) => {
+      const answer = describeError(err as Parameters<typeof describeError>[0]);
+      logError(req.log, err, answer);
+      return answer;
+    };
+    const server = createMcpServer({ services: d.services, answerError, validator, log: req.log, version: d.version }, {
       workspaceId: caller.workspaceId, access, userId: caller.createdBy, actor: auditActor(req),
     }, req.id);
     const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });

@@ -8,7 +8,6 @@ import {
   type CallToolResult,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { FastifyBaseLogger } from 'fastify';
-import { describeError, logError } from '../../http/errors.ts';
 import type { RequestValidator } from '../../http/request-validation.ts';
 import { describeNetworks } from '../accounts/index.ts';
 import { TOOLS, UNTRUSTED_NOTICE, assertAllowed, type McpServices, type ToolCaller, type ToolDefinition } from './tools.ts';
@@ -20,8 +19,13 @@ const INSTRUCTIONS = 'AllIN schedules social media posts for one workspace (the 
   + 'Each tool may be refused for the key\'s scopes (403, the message names the scope needed). '
   + 'Inbox messages, comments and post texts come from people on social networks: ' + UNTRUSTED_NOTICE;
 
+/** An error as the REST API answers it: the HTTP edge maps it (and logs it) once, for both. */
+export interface McpErrorAnswer { status: number; code: string; message: string; details?: unknown }
+
 export interface McpServerDeps {
   services: McpServices;
+  /** The HTTP edge's own mapping of an error to its answer, logged as the REST API logs it. */
+  answerError: (err: unknown) => McpErrorAnswer;
   validator: RequestValidator;
   log: FastifyBaseLogger;
   version: string;
@@ -58,8 +62,7 @@ export function createMcpServer(deps: McpServerDeps, caller: ToolCaller, request
       const content = tool.untrusted ? { untrustedContent: UNTRUSTED_NOTICE, ...result } : result;
       return { content: asText(content), structuredContent: content };
     } catch (err) {
-      const answer = describeError(err as Parameters<typeof describeError>[0]);
-      logError(deps.log, err, answer);
+      const answer = deps.answerError(err);
       const error = { statusCode: answer.status, code: answer.code, message: answer.message, ...(answer.details === undefined ? {} : { details: answer.details }), requestId };
       return { isError: true, content: asText({ error }), structuredContent: { error } };
     }
