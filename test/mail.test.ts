@@ -54,7 +54,11 @@ test('with MAIL_URL, the verification mail is delivered over SMTP, and a refused
     const body = server.received[0]!.data.replace(/=\r?\n/g, '').replace(/=([0-9A-F]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)));
     assert.match(body, /Subject: Confirm your email address for AllIN/);
     assert.match(body, /verify-email#token=ve_/);
-    const [row] = await app.running.services.db.select().from(mailOutbox).where(eq(mailOutbox.to, email));
+    // The row is marked after the server's answer reaches the job: wait for it rather than race it.
+    const row = await eventually(async () => {
+      const [r] = await app.running.services.db.select().from(mailOutbox).where(eq(mailOutbox.to, email));
+      return r?.sentAt ? r : undefined;
+    }, 15_000, 'the delivery to be marked', 100);
     assert.ok(row!.sentAt, 'marked delivered');
     assert.equal(row!.attempts, 2);
     assert.match(String(row!.lastError), /try again later/);
