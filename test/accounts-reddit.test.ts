@@ -29,23 +29,9 @@ before(async () => {
 });
 after(() => n.stop());
 
-async function connect(token = n.owner.token, ws = n.ws): Promise<string> {
-  const start = await n.t.call('POST', `/api/workspaces/${ws}/accounts/connect`, { token, body: { provider: 'reddit' } });
-  assert.equal(start.status, 200, JSON.stringify(start.body));
-  const cookie = start.headers.get('set-cookie')!.split(';')[0]!;
-  const consent = await fetch(start.body.authorizationUrl, { redirect: 'manual' });
-  const back = new URL(consent.headers.get('location')!);
-  const res = await fetch(`${n.t.url}${back.pathname}${back.search}`, { redirect: 'manual', headers: { cookie } });
-  const done = new URL(res.headers.get('location')!);
-  assert.equal(done.searchParams.get('connected'), 'reddit', done.toString());
-  return done.searchParams.get('accounts')!;
-}
+const connect = (token = n.owner.token, ws = n.ws) => n.connectOAuth(token, ws);
 
-const post = async (body: Record<string, unknown>) => {
-  const r = await n.t.call('POST', `/api/workspaces/${n.ws}/posts`, { token: n.owner.token, body: { schedule: { now: true }, ...body } });
-  assert.equal(r.status, 201, JSON.stringify(r.body));
-  return n.waitForTarget(r.body.id);
-};
+const post = (body: Record<string, unknown>) => n.publishNow(body);
 
 test('GET /api/networks offers Reddit (OAuth), with one image, no video, threads and a first comment', async () => {
   const r = await n.t.call('GET', '/api/networks', { token: n.owner.token });

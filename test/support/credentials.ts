@@ -1,6 +1,6 @@
 // What the tests of the networks connected with a pasted credential (Discord's webhook URL, Telegram's bot
-// token) share: through the API, an app on a simulator of its own with a signed-in owner, the connect call
-// and the wait for a post; at the adapter, the signed-in account, small media, and the probe that drives
+// token) or through OAuth (Reddit, Slack) share: through the API, an app on a simulator of its own with a
+// signed-in owner, the connect call or OAuth round trip and the wait for a post; at the adapter, the signed-in account, small media, and the probe that drives
 // every kind of call and failure so a test can look for the secret in what came out.
 import assert from 'node:assert/strict';
 import { eq } from 'drizzle-orm';
@@ -24,8 +24,12 @@ export interface CredentialsApp {
   ws: string;
   /** POST …/accounts/credentials for this network; `body` is the form (identifier, password). */
   connect(body: Record<string, unknown>, token?: string, workspace?: string): Promise<{ status: number; body: Json }>;
+  /** The OAuth round trip for this network (start, the simulator's consent, the callback with the state cookie); the connected account ids. */
+  connectOAuth(token?: string, workspace?: string): Promise<string>;
   /** A post published at once on `accountId`, settled (published, failed or unknown); its target. */
   postNow(accountId: string, text: string): Promise<Json>;
+  /** `POST …/posts` with `body` (targets, options) published at once; its first target, settled. */
+  publishNow(body: Record<string, unknown>): Promise<Json>;
   waitForTarget(postId: string): Promise<Json>;
   stop(): Promise<void>;
 }
@@ -45,15 +49,28 @@ export async function credentialsApp(provider: string, opts: { env: (sim: Simula
     const target = r.body.targets?.[0];
     return target && ['published', 'failed', 'unknown'].includes(target.state) ? target : undefined;
   }, 30_000, `post ${postId} to settle`);
+  const publishNow = async (body: Record<string, unknown>) => {
+    const r = await t.call('POST', `/api/workspaces/${ws}/posts`, { token: owner.token, body: { schedule: { now: true }, ...body } });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    return waitForTarget(r.body.id);
+  };
   return {
     sim, t, owner, ws, waitForTarget,
     connect: (body, token = owner.token, workspace = ws) =>
       t.call('POST', `/api/workspaces/${workspace}/accounts/credentials`, { token, body: { provider, ...body } }),
-    async postNow(accountId, text) {
-      const r = await t.call('POST', `/api/workspaces/${ws}/posts`, { token: owner.token, body: { text, targets: [{ accountId }], schedule: { now: true } } });
-      assert.equal(r.status, 201, JSON.stringify(r.body));
-      return waitForTarget(r.body.id);
+    async connectOAuth(token = owner.token, workspace = ws) {
+      const start = await t.call('POST', `/api/workspaces/${workspace}/accounts/connect`, { token, body: { provider } });
+      assert.equal(start.status, 200, JSON.stringify(start.body));
+      const cookie = start.headers.get('set-cookie')!.split(';')[0]!;
+      const consent = await fetch(start.body.authorizationUrl, { redirect: 'manual' });
+      const back = new URL(consent.headers.get('location')!);
+      const res = await fetch(`${t.url}${back.pathname}${back.search}`, { redirect: 'manual', headers: { cookie } });
+      const done = new URL(res.headers.get('location')!);
+      assert.equal(done.searchParams.get('connected'), provider, done.toString());
+      return done.searchParams.get('accounts')!;
     },
+    postNow: (accountId, text) => publishNow({ text, targets: [{ accountId }] }),
+    publishNow,
     async stop() {
       await t.stop();
       await sim.stop();
