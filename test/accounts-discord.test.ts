@@ -45,9 +45,9 @@ test('GET /api/networks offers Discord, connected with a webhook URL, with its t
   assert.equal(n.limits.media.maxCount, 10);
   assert.equal(n.limits.media.maxImageBytes, 10 * 1024 * 1024);
   assert.equal(n.limits.threads, true);
-  assert.deepEqual(n.capabilities, { metrics: false, inbox: false, messageActions: [], messageDeletes: null }, 'a webhook reads no figures and no messages');
+  assert.deepEqual(n.capabilities, { metrics: false, inbox: false, messageActions: [], messageDeletes: null, inboxAccountKinds: null, inboxNotCollected: null }, 'a webhook reads no figures and no messages');
   const sandbox = r.body.networks.find((x: { id: string }) => x.id === 'sandbox');
-  assert.deepEqual(sandbox.capabilities, { metrics: true, inbox: true, messageActions: ['like', 'unlike', 'hide', 'unhide', 'delete'], messageDeletes: 'own_and_comments' });
+  assert.deepEqual(sandbox.capabilities, { metrics: true, inbox: true, messageActions: ['like', 'unlike', 'hide', 'unhide', 'delete'], messageDeletes: 'own_and_comments', inboxAccountKinds: null, inboxNotCollected: null });
 });
 
 test('connect by webhook URL: the token is stored encrypted and never answered; refusals are 400s that say what to fix', async () => {

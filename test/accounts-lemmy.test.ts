@@ -64,7 +64,7 @@ test('GET /api/networks offers Lemmy, connected with a login, with its limits, f
   assert.equal(n.userSuppliedHost, true);
   assert.equal(n.limits.firstComment, true);
   assert.deepEqual(n.limits.media.videoTypes, []);
-  assert.deepEqual(n.capabilities, { metrics: true, inbox: true, messageActions: ['like', 'unlike', 'delete'], messageDeletes: 'own' });
+  assert.deepEqual(n.capabilities, { metrics: true, inbox: true, messageActions: ['like', 'unlike', 'delete'], messageDeletes: 'own', inboxAccountKinds: null, inboxNotCollected: null });
 });
 
 test('connect: only the login token is kept, encrypted; the password is nowhere; refusals are 400s that say what to fix', async () => {

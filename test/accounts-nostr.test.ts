@@ -60,7 +60,7 @@ test('GET /api/networks offers Nostr, connected with relays and a secret key, wi
   assert.equal(n.limits.maxTextLength, 8000);
   assert.equal(n.limits.media.maxCount, 10);
   assert.equal(n.limits.threads, true);
-  assert.deepEqual(n.capabilities, { metrics: true, inbox: true, messageActions: ['like', 'unlike', 'delete'], messageDeletes: 'own' });
+  assert.deepEqual(n.capabilities, { metrics: true, inbox: true, messageActions: ['like', 'unlike', 'delete'], messageDeletes: 'own', inboxAccountKinds: null, inboxNotCollected: null });
 });
 
 test('connect: the key is stored encrypted and never answered or logged; refusals are 400s that say what to fix', async () => {

@@ -8,6 +8,7 @@
 //   Images / Videos    https://learn.microsoft.com/en-us/linkedin/marketing/community-management/shares/images-api
 //                      https://learn.microsoft.com/en-us/linkedin/marketing/community-management/shares/videos-api
 //   Comments           https://learn.microsoft.com/en-us/linkedin/marketing/community-management/shares/comments-api
+//   Reactions          https://learn.microsoft.com/en-us/linkedin/marketing/community-management/shares/reactions-api
 //   Little Text Format https://learn.microsoft.com/en-us/linkedin/marketing/community-management/shares/little-text-format
 //   Org share stats    https://learn.microsoft.com/en-us/linkedin/marketing/community-management/organizations/share-statistics
 //   Rate limits        https://learn.microsoft.com/en-us/linkedin/shared/api-guide/concepts/rate-limits
@@ -32,7 +33,9 @@
 //   posts.ts        publishing a post or a comment, and a Page post's counts
 //   attempts.ts     what was sent under each marker (the send journal)
 //   reconcile.ts    finding a post again after an unknown outcome
+//   inbox.ts        a Page's comments for the inbox; answering, liking and deleting them
 import type { Provider, ProviderDeps, ProviderMetadata } from './types.ts';
+import { COMMENTS, RECENT_DAYS, collectComments, commentState, deleteComment, findCommentReply, react, replyToComment } from './linkedin/inbox.ts';
 import { linkedInApi } from './linkedin/api.ts';
 import { linkedInAttempts } from './linkedin/attempts.ts';
 import { linkedInIdentities } from './linkedin/identities.ts';
@@ -54,6 +57,20 @@ const meta: ProviderMetadata = {
   refreshTokenRotates: false,
   supportsRevocation: true,
   userSuppliedHost: false,
+  inbox: {
+    sources: [{
+      id: COMMENTS, collects: ['comments', 'replies'],
+      description: `GET /rest/posts?q=author of the last ${RECENT_DAYS} days, then GET /rest/socialActions/{post}/comments and, under a comment with replies, /rest/socialActions/{comment}/comments `
+        + '(https://learn.microsoft.com/en-us/linkedin/marketing/community-management/shares/comments-api): comments and replies under the Page\'s posts; polled (r_organization_social). '
+        + 'Mentions of the Page elsewhere are not collected.',
+    }],
+    // Answered as the Page (a nested comment), liked (a LIKE reaction) and, the Page's own, deleted; LinkedIn's API hides no comment.
+    actions: ['reply', 'like', 'unlike', 'delete'],
+    deletes: 'own',
+    accountKinds: ['organization'],
+    notCollected: 'a member\'s comments (reading them needs r_member_social, which LinkedIn grants to select developers only); '
+      + 'mentions of the Page in others\' posts; comments under posts older than 14 days; deletions after collection; hiding (the API has none).',
+  },
   limits: {
     // 3,000 and its unit are not in LinkedIn's reference (UNCONFIRMED): UTF-16 length never under-counts.
     textCounting: 'utf16', maxTextLength: 3000, threads: false, firstComment: true,
@@ -87,5 +104,12 @@ export function createLinkedIn(deps: ProviderDeps): Provider {
     publish: (account, post) => publishPost(api, attempts, account, post),
     findByMarker: (account, marker, since) => findByMarker(api, attempts, account, marker, since),
     metrics: (account, remoteId) => postStatistics(api, account, remoteId),
+    collectInbox: (account, req) => collectComments(api, account, req),
+    reply: (account, req) => replyToComment(api, attempts, account, req),
+    findReply: (account, req) => findCommentReply(api, attempts, account, req),
+    like: (account, req) => react(api, account, req, true),
+    unlike: (account, req) => react(api, account, req, false),
+    delete: (account, req) => deleteComment(api, account, req),
+    messageState: (account, req) => commentState(api, account, req),
   };
 }

@@ -113,6 +113,13 @@ export interface InboxCapabilities {
    * also others' comments under the account's own posts (the Sandbox, as a Facebook Page may).
    */
   deletes?: 'own' | 'own_and_comments';
+  /**
+   * The kinds of account the network lets AllIN read (LinkedIn: organisation Pages only); absent: every kind.
+   * Accounts of another kind get no collection and are shown as not collected, with `notCollected` as why.
+   */
+  accountKinds?: ConnectedIdentity['kind'][];
+  /** What is not collected from this network and why, in a sentence for people (the account screen shows it). */
+  notCollected?: string;
 }
 
 /** An action on a collected message (docs/INBOX.md, Answering and Acting on a message). */

@@ -2016,6 +2016,8 @@ export interface paths {
                                     inbox: boolean;
                                     messageActions: ("like" | "unlike" | "hide" | "unhide" | "delete")[];
                                     messageDeletes: ("own" | "own_and_comments") | null;
+                                    inboxAccountKinds: ("person" | "page" | "organization")[] | null;
+                                    inboxNotCollected: string | null;
                                 };
                             }[];
                         };

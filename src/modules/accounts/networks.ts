@@ -14,6 +14,8 @@ export function describeNetworks(registry: ProviderRegistry) {
         // As the inbox's actions check them (src/modules/inbox/actions.ts): declared, with the adapter's call and its read-back.
         messageActions: MESSAGE_ACTIONS.filter((a) => m.inbox?.actions?.includes(a) && typeof p[a] === 'function' && typeof p.messageState === 'function'),
         messageDeletes: m.inbox?.actions?.includes('delete') ? m.inbox.deletes ?? 'own' : null,
+        inboxAccountKinds: m.inbox?.accountKinds ?? null,
+        inboxNotCollected: m.inbox?.notCollected ?? null,
       },
     };
   });

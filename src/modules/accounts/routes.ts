@@ -59,6 +59,10 @@ const Network = Type.Object({
     messageDeletes: Type.Union([Type.Enum(['own', 'own_and_comments']), Type.Null()], {
       description: 'Whose messages delete removes: own (the account\'s own), own_and_comments (also others\' comments under its own posts); null without delete',
     }),
+    inboxAccountKinds: Type.Union([Type.Array(Type.Enum(['person', 'page', 'organization'])), Type.Null()], {
+      description: 'The kinds of account whose inbox is collected (LinkedIn: organization Pages only); null: every kind',
+    }),
+    inboxNotCollected: Type.Union([Type.String(), Type.Null()], { description: 'What the inbox does not collect from this network, and why, for people' }),
   }),
 });
 

@@ -44,6 +44,9 @@ export type CollectOutcome = 'collected' | 'rate_limited' | 'over_budget' | 'fai
 type Cursor = typeof inboxCollectionCursors.$inferSelect;
 type Account = typeof socialAccounts.$inferSelect;
 
+/** Refusals that asking again soon cannot change: a missing scope, an access level (API tier) without the source. */
+const REFUSED_FOR_GOOD = new Set(['missing_scope', 'access_level']);
+
 /** A Retry-After longer than a day is taken as a day. */
 const MAX_RETRY_AFTER_MS = 24 * 3_600_000;
 
@@ -99,7 +102,9 @@ export class InboxCollector {
     const { db, registry } = this.d;
     const [account] = await db.select().from(socialAccounts).where(eq(socialAccounts.id, row.accountId));
     const provider = registry.isEnabled(row.provider) ? registry.get(row.provider as ProviderId) : undefined;
-    const offered = provider?.collectInbox && provider.meta.inbox?.sources.some((s) => s.id === row.source);
+    const inbox = provider?.meta.inbox;
+    const offered = provider?.collectInbox && inbox?.sources.some((s) => s.id === row.source)
+      && (!inbox.accountKinds || (account !== undefined && inbox.accountKinds.includes(account.kind)));
     if (!account || account.status !== 'active' || !offered) {
       // Not collected while the account is not active or the network no longer offers the source; the
       // scheduler starts again when that changes.
@@ -151,9 +156,10 @@ export class InboxCollector {
     const e = asProviderError(err, row.provider);
     this.d.metrics.inboxCollectionErrors.labels(row.provider, e.kind).inc();
     const failures = row.failures + 1;
-    // A token without the scope the inbox needs: only reconnecting the account helps, and publishing goes on
-    // meanwhile, so the source is asked again only at the longest backoff (it picks up a reconnection then).
-    const wait = e.details.reason === 'missing_scope' ? this.d.options.backoffMaxMs : backoffDelay(this.backoff(), failures, { retryAfterMs: e.details.retryAfterMs });
+    // A token without the scope the inbox needs, or an API access level that does not include the source (X's
+    // tiers): only reconnecting the account or a change of plan helps, and publishing goes on meanwhile, so the
+    // source is asked again only at the longest backoff (it picks up the change then).
+    const wait = REFUSED_FOR_GOOD.has(e.details.reason ?? '') ? this.d.options.backoffMaxMs : backoffDelay(this.backoff(), failures, { retryAfterMs: e.details.retryAfterMs });
     const at = new Date(Date.now() + wait);
     // An account the network refuses has been marked needs_reconnect by withAccount: no job until it is reconnected.
     const again = e.kind !== 'auth_expired';

@@ -12,13 +12,15 @@ import { COLLECT_INBOX_TASK } from './jobs.ts';
 export interface CollectedSource {
   provider: ProviderId;
   source: string;
+  /** The kinds of account collected; null: every kind. */
+  kinds: string[] | null;
 }
 
 /** The networks and sources this AllIN collects: enabled, with an adapter that has collectInbox. */
 export function collectedSources(registry: ProviderRegistry): CollectedSource[] {
   return registry.enabled().flatMap((provider) => {
     const p = registry.get(provider);
-    return p.collectInbox ? (p.meta.inbox?.sources ?? []).map((s) => ({ provider, source: s.id })) : [];
+    return p.collectInbox ? (p.meta.inbox?.sources ?? []).map((s) => ({ provider, source: s.id, kinds: p.meta.inbox?.accountKinds ?? null })) : [];
   });
 }
 
@@ -36,7 +38,7 @@ export class InboxScheduler {
       const r = await this.d.db.execute(sql`
         insert into inbox_collection_cursors (account_id, source, workspace_id, provider)
         select a.id, ${s.source}, a.workspace_id, a.provider from social_accounts a
-        where a.provider = ${s.provider} and a.status = 'active'
+        where a.provider = ${s.provider} and a.status = 'active' ${s.kinds ? sql`and a.kind in (${sql.join(s.kinds.map((k) => sql`${k}`), sql`, `)})` : sql``}
           and not exists (select 1 from inbox_collection_cursors c where c.account_id = a.id and c.source = ${s.source})
         on conflict do nothing`);
       cursors += r.rowCount ?? 0;

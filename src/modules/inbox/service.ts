@@ -54,6 +54,9 @@ export const INBOX_READ_BUDGETS: Record<string, string> = {
   instagram: '30/300',
   // Threads: the same shape of page (posts, then each one's conversation); its limits are per profile (X-App-Usage).
   threads: '30/300',
+  // LinkedIn: pages per Page per 5 minutes (a page lists up to 10 posts and reads their comments). Its quotas are
+  // daily per app and per member and not published (https://learn.microsoft.com/en-us/linkedin/shared/api-guide/concepts/rate-limits).
+  linkedin: '20/300',
 };
 
 /** The publishing defaults (PUBLISH_LEASE_SECONDS and the rest, src/config.ts), for a service built without settings. */

@@ -37,8 +37,8 @@ export class InboxSources {
   async list(workspaceId: string, page: { limit: number; cursor?: string }): Promise<{ items: AccountCollection[]; nextCursor: string | null }> {
     const after = page.cursor ? String(decodeCursor(page.cursor, ['uuid'])[0]) : null;
     const res = await this.d.db.execute<Record<string, unknown>>(sql`
-      select a.id, a.provider, a.username, a.status, c.source, c.last_polled_at, c.last_success_at, c.next_poll_at, c.last_error, c.last_error_at, c.failures, c.backoff_until
-        from (select id, provider, username, status from social_accounts
+      select a.id, a.provider, a.username, a.status, a.kind, c.source, c.last_polled_at, c.last_success_at, c.next_poll_at, c.last_error, c.last_error_at, c.failures, c.backoff_until
+        from (select id, provider, username, status, kind from social_accounts
                where workspace_id = ${workspaceId} and status <> 'disconnected' ${after ? sql`and id > ${after}::uuid` : sql``}
                order by id limit ${page.limit + 1}) a
         left join inbox_collection_cursors c on c.account_id = a.id
@@ -65,6 +65,11 @@ export class InboxSources {
     if (declared.length === 0) {
       const name = adapter?.meta.displayName ?? provider;
       return { ...base, collection: 'not_collected', why: `AllIN does not collect comments or mentions from ${name} yet (docs/INBOX.md).`, sources: [] };
+    }
+    const kinds = adapter?.meta.inbox?.accountKinds;
+    if (kinds && !kinds.includes(String(a.kind) as (typeof kinds)[number])) {
+      const name = adapter?.meta.displayName ?? provider;
+      return { ...base, collection: 'not_collected', why: adapter?.meta.inbox?.notCollected ?? `AllIN does not collect this kind of ${name} account.`, sources: [] };
     }
     const sources = declared.map((s): SourceStatus => {
       const c = cursors.find((x) => x.source === s.id);

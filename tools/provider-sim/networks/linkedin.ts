@@ -13,8 +13,15 @@
 //   POST /rest/videos?action=initializeUpload, PUT each part (ETag), POST ?action=finalizeUpload, GET /rest/videos/:urn
 //   POST /rest/posts                        201, empty body, x-restli-id; 422 DUPLICATE_POST for the same commentary again
 //   GET  /rest/posts/:urn, GET /rest/posts?q=author&author=   read back (r_organization_social; r_member_social for members)
-//   POST /rest/socialActions/:urn/comments  { actor, object, message: { text } } → 201 (a "first comment")
-//   GET  /rest/socialActions/:urn/comments  the comments of a post
+//   POST /rest/socialActions/:urn/comments  { actor, object, parentComment?, message: { text } } → 201 (a "first comment", or an
+//                                           answer: under a comment URN with parentComment, a nested comment)
+//   GET  /rest/socialActions/:urn/comments  the comments of a post or of a comment (start, count; commentsSummary counts nested ones)
+//   GET|DELETE /rest/socialActions/:urn/comments/:id   one comment (DELETE ?actor=: the actor's own only)
+//   POST /rest/reactions?actor=  { root, reactionType }; GET|DELETE /rest/reactions/(actor:…,entity:…)   409 for a second one
+// Comments people write are the shared SimInbox's items (kind comment, postId a Page post, parentId the comment answered),
+// shown as urn:li:comment:(<post>,<id>) with actor urn:li:person:<author id>; reading a Page's posts generates them at the
+// inboxRatePerMinute knob. The inbox reads (the Page's posts, comments) spend inboxRateLimitAfter (a 429, without any
+// header, as LinkedIn's), inboxExpireTokensAfter and inboxPageSize.
 //   GET  /rest/organizationalEntityShareStatistics?q=organizationalEntity&organizationalEntity=&shares=List(…)
 // Every /rest call needs LinkedIn-Version (400 VERSION_MISSING without it, 426 NONEXISTENT_VERSION when it is not one
 // of the last twelve months) and X-Restli-Protocol-Version: 2.0.0. Errors are LinkedIn's { status, serviceErrorCode,
@@ -424,57 +431,188 @@ export function registerLinkedIn(ctx: SimNetworkContext): void {
   });
 
   app.get('/rest/posts', async (req, reply) => {
+    inboxExpiry();
     const t = auth(req, reply);
     if (!t) return reply;
     if (await ctx.interfere(reply, style)) return reply;
     const q = req.query as Record<string, string | undefined>;
     if (q.q !== 'author' || !q.author) return send(reply, 400, fail(400, 'ILLEGAL_ARGUMENT', 'q=author and author are required'));
     if (!mayRead(t, q.author)) return denied(reply, 'partnerApiPostsExternal.FINDER-author');
+    if (inboxThrottled(reply)) return reply;
     const start = Number(q.start ?? 0);
-    const count = Math.min(100, Number(q.count ?? 10));
+    const count = Math.min(100, Number(q.count ?? 10), state.knobs.inboxPageSize);
     const all = state.posts.filter((p) => !isComment(p) && (p.raw as { author?: string }).author === q.author).reverse();
+    if (q.author.startsWith('urn:li:organization:')) {
+      state.inbox.generate(t.userId, all.filter((p) => p.userId === t.userId).reverse().map((p) => ({ id: p.id, userId: t.userId })), state.knobs.inboxRatePerMinute);
+    }
     return { paging: { start, count, links: [], total: all.length }, elements: all.slice(start, start + count).map(postView) };
   });
+
+  const commentUrnOf = (postId: string, id: string) => `urn:li:comment:(${postId},${id})`;
+  /** A comment as LinkedIn shows it, whoever wrote it: the API's own (SimPosts) or people's (SimInbox items). */
+  interface SimComment { urn: string; id: string; actor: string; object: string; parent?: string; text: string; created: number; modified: number; deleted: boolean; inboxId?: string; post?: SimPost }
+  const allComments = (): SimComment[] => {
+    const out: SimComment[] = [];
+    for (const i of state.inbox.items.values()) {
+      if (i.kind !== 'comment' || !i.postId) continue;
+      const parent = i.parentId ? (i.parentId.startsWith('urn:') ? i.parentId : commentUrnOf(i.postId, i.parentId)) : undefined;
+      out.push({
+        urn: commentUrnOf(i.postId, i.id), id: i.id, actor: `urn:li:person:${i.author.id}`, object: i.postId, ...(parent ? { parent } : {}), text: i.text,
+        created: Date.parse(i.createdAt), modified: Date.parse(i.editedAt ?? i.createdAt), deleted: i.deleted, inboxId: i.id,
+      });
+    }
+    for (const p of state.posts) {
+      if (!isComment(p)) continue;
+      const raw = p.raw as { actor: string; object: string; parentComment?: string; deleted?: boolean };
+      out.push({
+        urn: p.id, id: p.id.slice(p.id.lastIndexOf(',') + 1, -1), actor: raw.actor, object: raw.object, ...(raw.parentComment ? { parent: raw.parentComment } : {}),
+        text: p.text, created: Date.parse(p.createdAt), modified: Date.parse(p.createdAt), deleted: raw.deleted === true, post: p,
+      });
+    }
+    return out.filter((c) => !c.deleted).sort((a, b) => a.created - b.created);
+  };
+  const commentJson = (c: SimComment, all: SimComment[]) => {
+    const nested = all.filter((x) => x.parent === c.urn).length;
+    return {
+      actor: c.actor, commentUrn: c.urn, id: c.id, object: c.object, ...(c.parent ? { parentComment: c.parent } : {}), message: { text: c.text },
+      created: { actor: c.actor, time: c.created }, lastModified: { actor: c.actor, time: c.modified },
+      commentsSummary: { totalFirstLevelComments: nested, aggregatedTotalComments: nested },
+    };
+  };
+  const authorOfPost = (urn: string) => String((state.posts.find((p) => p.id === urn && !isComment(p))?.raw as { author?: string } | undefined)?.author ?? '');
+  const inboxExpiry = () => {
+    const k = state.knobs;
+    if (k.inboxExpireTokensAfter === 0) {
+      k.inboxExpireTokensAfter = -1;
+      state.expireTokens();
+    } else if (k.inboxExpireTokensAfter > 0) {
+      k.inboxExpireTokensAfter--;
+    }
+  };
+  const inboxThrottled = (reply: FastifyReply): boolean => {
+    const k = state.knobs;
+    if (k.inboxRateLimitAfter === 0) {
+      k.inboxRateLimitAfter = -1;
+      const r = style.rateLimited(k.retryAfterSeconds);
+      reply.status(r.status).headers(r.headers).send(r.body);
+      return true;
+    }
+    if (k.inboxRateLimitAfter > 0) k.inboxRateLimitAfter--;
+    return false;
+  };
+  const reactions = new Set<string>(); // actor|entity
 
   app.post('/rest/socialActions/:urn/comments', async (req, reply) => {
     const t = auth(req, reply);
     if (!t) return reply;
     if (await ctx.interfere(reply, style)) return reply;
     const parent = (req.params as { urn: string }).urn;
-    const b = (req.body ?? {}) as { actor?: unknown; object?: unknown; message?: { text?: unknown } };
+    const b = (req.body ?? {}) as { actor?: unknown; object?: unknown; parentComment?: unknown; message?: { text?: unknown } };
     if (typeof b.actor !== 'string') return send(reply, 422, inputError(422, '/actor', 'FIELD_VALUE_MISSING', 'actor is required'));
-    if (b.object !== parent) return send(reply, 422, inputError(422, '/object', 'INVALID_VALUE', 'object must be the post in the path'));
     if (typeof b.message?.text !== 'string' || b.message.text === '') return send(reply, 422, inputError(422, '/message/text', 'FIELD_VALUE_MISSING', 'message.text is required'));
-    if (!state.posts.some((p) => p.id === parent && !isComment(p))) return send(reply, 404, fail(404, 'NOT_FOUND', 'Post not found'));
+    let object = parent;
+    if (parent.startsWith('urn:li:comment:')) {
+      const c = allComments().find((x) => x.urn === parent);
+      if (!c) return send(reply, 404, fail(404, 'NOT_FOUND', 'Comment not found'));
+      if (b.parentComment !== parent) return send(reply, 422, inputError(422, '/parentComment', 'INVALID_VALUE', 'parentComment must be the comment in the path'));
+      object = c.object;
+    }
+    if (b.object !== object) return send(reply, 422, inputError(422, '/object', 'INVALID_VALUE', 'object must be the post commented on'));
+    if (!state.posts.some((p) => p.id === object && !isComment(p))) return send(reply, 404, fail(404, 'NOT_FOUND', 'Post not found'));
     if (!mayWrite(t, b.actor)) return denied(reply, 'comments.CREATE');
     const id = `7${state.nextId()}${String(Date.now()).slice(-6)}`;
-    const commentUrn = `urn:li:comment:(${parent},${id})`;
+    const commentUrn = commentUrnOf(object, id);
     const now = Date.now();
-    state.posts.push({ id: commentUrn, userId: t.userId, text: b.message.text, media: [], replyTo: parent, createdAt: new Date(now).toISOString(), raw: b });
+    state.posts.push({ id: commentUrn, userId: t.userId, text: b.message.text, media: [], replyTo: parent, createdAt: new Date(now).toISOString(), raw: { ...b, object } });
     if (await ctx.maybeHang(reply)) return reply;
     return reply.status(201).header('x-restli-id', commentUrn).type('application/json').send({
-      actor: b.actor, commentUrn, id, object: parent, message: { text: b.message.text }, created: { actor: b.actor, time: now }, lastModified: { actor: b.actor, time: now },
+      actor: b.actor, commentUrn, id, object, ...(parent !== object ? { parentComment: parent } : {}), message: { text: b.message.text },
+      created: { actor: b.actor, time: now }, lastModified: { actor: b.actor, time: now },
     });
   });
 
   app.get('/rest/socialActions/:urn/comments', async (req, reply) => {
+    inboxExpiry();
     const t = auth(req, reply);
     if (!t) return reply;
     if (await ctx.interfere(reply, style)) return reply;
-    const parentUrn = (req.params as { urn: string }).urn;
-    const parent = state.posts.find((p) => p.id === parentUrn && !isComment(p));
-    if (!parent) return send(reply, 404, fail(404, 'NOT_FOUND', 'Post not found'));
-    if (!mayRead(t, String((parent.raw as { author?: string }).author))) return denied(reply, 'comments.GET_ALL');
+    const target = (req.params as { urn: string }).urn;
+    const all = allComments();
+    const post = target.startsWith('urn:li:comment:') ? all.find((c) => c.urn === target)?.object : target;
+    if (!post || !state.posts.some((p) => p.id === post && !isComment(p))) return send(reply, 404, fail(404, 'NOT_FOUND', 'Not found'));
+    if (!mayRead(t, authorOfPost(post))) return denied(reply, 'comments.GET_ALL');
+    if (inboxThrottled(reply)) return reply;
     const q = req.query as Record<string, string | undefined>;
     const start = Number(q.start ?? 0);
-    const count = Math.min(100, Number(q.count ?? 10));
-    const all = state.posts.filter((p) => p.replyTo === parentUrn).map((p) => {
-      const raw = p.raw as { actor: string };
-      const time = Date.parse(p.createdAt);
-      return { actor: raw.actor, commentUrn: p.id, id: p.id.slice(p.id.lastIndexOf(',') + 1, -1), object: parentUrn, message: { text: p.text }, created: { actor: raw.actor, time }, lastModified: { actor: raw.actor, time } };
-    });
-    return { paging: { start, count, links: [], total: all.length }, elements: all.slice(start, start + count) };
+    const count = Math.min(100, Number(q.count ?? 10), state.knobs.inboxPageSize);
+    const under = all.filter((c) => (target === post ? c.object === post && !c.parent : c.parent === target));
+    return { paging: { start, count, links: [], total: under.length }, elements: under.slice(start, start + count).map((c) => commentJson(c, all)) };
   });
+
+  const oneComment = (req: FastifyRequest) => {
+    const { urn, id } = req.params as { urn: string; id: string };
+    return allComments().find((c) => c.id === id && (c.object === urn || c.parent === urn));
+  };
+  app.get('/rest/socialActions/:urn/comments/:id', async (req, reply) => {
+    const t = auth(req, reply);
+    if (!t) return reply;
+    if (await ctx.interfere(reply, style)) return reply;
+    const c = oneComment(req);
+    if (!c) return send(reply, 404, fail(404, 'NOT_FOUND', 'Comment not found'));
+    if (!mayRead(t, authorOfPost(c.object))) return denied(reply, 'comments.GET');
+    return commentJson(c, allComments());
+  });
+
+  app.delete('/rest/socialActions/:urn/comments/:id', async (req, reply) => {
+    const t = auth(req, reply);
+    if (!t) return reply;
+    if (await ctx.interfere(reply, style)) return reply;
+    const actor = (req.query as Record<string, string | undefined>).actor ?? '';
+    const c = oneComment(req);
+    if (!c) return send(reply, 404, fail(404, 'NOT_FOUND', 'Comment not found'));
+    if (c.actor !== actor || !mayWrite(t, actor)) return denied(reply, 'comments.DELETE');
+    if (c.inboxId) state.inbox.change(c.inboxId, { deleted: true });
+    else if (c.post) (c.post.raw as { deleted?: boolean }).deleted = true;
+    if (await ctx.maybeHang(reply)) return reply;
+    return reply.status(204).send();
+  });
+
+  const reactionKey = (raw: string) => /^\(actor:(.+?),entity:(.+)\)$/.exec(raw);
+  app.post('/rest/reactions', async (req, reply) => {
+    const t = auth(req, reply);
+    if (!t) return reply;
+    if (await ctx.interfere(reply, style)) return reply;
+    const actor = (req.query as Record<string, string | undefined>).actor ?? '';
+    const b = (req.body ?? {}) as { root?: unknown; reactionType?: unknown };
+    if (typeof b.root !== 'string') return send(reply, 422, inputError(422, '/root', 'FIELD_VALUE_MISSING', 'root is required'));
+    if (!['LIKE', 'PRAISE', 'EMPATHY', 'INTEREST', 'APPRECIATION', 'ENTERTAINMENT'].includes(String(b.reactionType))) return send(reply, 422, inputError(422, '/reactionType', 'INVALID_ENUM_VALUE', 'reactionType is not valid'));
+    if (!mayWrite(t, actor)) return denied(reply, 'reactions.CREATE');
+    const exists = b.root.startsWith('urn:li:comment:') ? allComments().some((c) => c.urn === b.root) : state.posts.some((p) => p.id === b.root);
+    if (!exists) return send(reply, 404, fail(404, 'NOT_FOUND', 'Entity not found'));
+    const key = `${actor}|${b.root}`;
+    if (reactions.has(key)) return send(reply, 409, fail(409, 'CONFLICT', 'The actor has already reacted to this entity'));
+    reactions.add(key);
+    if (await ctx.maybeHang(reply)) return reply;
+    return reply.status(201).header('x-restli-id', `urn:li:reaction:(${actor},${b.root})`).send();
+  });
+  const reaction = (method: 'GET' | 'DELETE') => async (req: FastifyRequest, reply: FastifyReply) => {
+    const t = auth(req, reply);
+    if (!t) return reply;
+    if (await ctx.interfere(reply, style)) return reply;
+    const m = reactionKey((req.params as { key: string }).key);
+    if (!m) return send(reply, 400, fail(400, 'ILLEGAL_ARGUMENT', 'the key must be (actor:…,entity:…)'));
+    const [, actor, entity] = m;
+    if (method === 'DELETE' && !mayWrite(t, actor!)) return denied(reply, 'reactions.DELETE');
+    const key = `${actor}|${entity}`;
+    if (!reactions.has(key)) return send(reply, 404, fail(404, 'NOT_FOUND', 'Reaction not found'));
+    if (method === 'DELETE') {
+      reactions.delete(key);
+      return reply.status(204).send();
+    }
+    return { root: entity, reactionType: 'LIKE', created: { actor, time: Date.now() } };
+  };
+  app.get('/rest/reactions/:key', reaction('GET'));
+  app.delete('/rest/reactions/:key', reaction('DELETE'));
 
   app.get('/rest/organizationalEntityShareStatistics', async (req, reply) => {
     const t = auth(req, reply);

@@ -146,6 +146,14 @@ function ConnectNetwork({ network }: { network: Network }) {
   );
 }
 
+/** What the inbox collects from this account, as the network declares it (GET /api/networks). */
+function inboxLine(n: Network, kind: string): string {
+  const c = n.capabilities;
+  const collected = c.inbox && (c.inboxAccountKinds === null || (c.inboxAccountKinds as string[]).includes(kind));
+  if (collected) return `Inbox: collected.${c.inboxNotCollected ? ` Not collected: ${c.inboxNotCollected}` : ''}`;
+  return `Inbox: not collected${c.inboxNotCollected ? `. Not collected from ${n.displayName}: ${c.inboxNotCollected}` : '.'}`;
+}
+
 export function Accounts() {
   const { workspace, networks, can } = useApp();
   const loc = useLocation();
@@ -195,6 +203,7 @@ export function Accounts() {
                     {a.profileUrl && <> · <ExternalLink href={a.profileUrl}>Profile</ExternalLink></>}
                   </div>
                   {a.statusReason && a.status !== 'active' && <p class="field-error">{a.statusReason}</p>}
+                  {network && <p class="meta" data-testid="inbox-collection">{inboxLine(network, a.kind)}</p>}
                 </div>
                 {manage && (
                   <div class="row">
