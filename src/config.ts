@@ -134,6 +134,13 @@ export const ConfigSchema = Type.Object({
   REDDIT_USER_AGENT: str({ description: 'User-Agent sent to Reddit, in Reddit\'s form <platform>:<app id>:<version> (by /u/<your username>); default web:<client id>:1.0 (AllIN).', example: 'web:allin-acme:1.0 (by /u/acme_admin)' }),
   REDDIT_API_URL: str({ description: 'Reddit OAuth API base URL.' }, 'https://oauth.reddit.com'),
   REDDIT_AUTH_URL: str({ description: 'Reddit authorization base URL (where /api/v1/authorize and /api/v1/access_token are).' }, 'https://www.reddit.com'),
+  YOUTUBE_CLIENT_ID: str({ description: 'Google OAuth client id (a "Web application" client of a Google Cloud project with the YouTube Data API v3 enabled); YouTube is offered when it is set (with YOUTUBE_CLIENT_SECRET).' }),
+  YOUTUBE_CLIENT_SECRET: str({ description: 'Google OAuth client secret.', secret: true }),
+  YOUTUBE_API_AUDITED: oneOf(['on', 'off'], { description: 'The Google project has passed YouTube\'s API audit. Until then YouTube locks every video it uploads as private, so AllIN sends private uploads only and refuses public and unlisted ones with this explanation.' }, 'off'),
+  YOUTUBE_DAILY_UPLOADS: int({ description: 'Videos this AllIN uploads to YouTube a day, across all channels: the Google project\'s videos.insert quota (100 a day by default; raise it with a quota extension). Past it, posts wait instead of spending quota YouTube would refuse.' }, 100, 1, 100_000),
+  YOUTUBE_API_URL: str({ description: 'YouTube Data API base URL (where /youtube/v3 and /upload/youtube/v3 are).' }, 'https://www.googleapis.com'),
+  YOUTUBE_AUTH_URL: str({ description: 'Google authorization base URL (where /o/oauth2/v2/auth is).' }, 'https://accounts.google.com'),
+  YOUTUBE_TOKEN_URL: str({ description: 'Google OAuth token base URL (where /token and /revoke are).' }, 'https://oauth2.googleapis.com'),
   TELEGRAM: oneOf(['on', 'off'], { description: 'Offer Telegram (a channel or group, posted to by a bot the user makes with @BotFather).' }, 'on'),
   TELEGRAM_API_URL: str({ description: 'Telegram Bot API base URL (a self-hosted Bot API server may be named here).' }, 'https://api.telegram.org'),
   DISCORD: oneOf(['on', 'off'], { description: 'Offer Discord (a channel, posted to through a webhook URL the user pastes).' }, 'on'),
@@ -335,7 +342,7 @@ export function readConfig(env: Record<string, string | undefined>): Config {
   }
   const cfg = converted as Config;
 
-  for (const url of ['DATABASE_URL', 'REDIS_URL', 'PUBLIC_URL', 'MAIL_URL', 'SIMULATOR_URL', 'X_API_URL', 'X_AUTH_URL', 'LINKEDIN_API_URL', 'LINKEDIN_AUTH_URL', 'FACEBOOK_GRAPH_URL', 'FACEBOOK_RUPLOAD_URL', 'FACEBOOK_AUTH_URL', 'INSTAGRAM_AUTH_URL', 'INSTAGRAM_API_URL', 'INSTAGRAM_GRAPH_URL', 'THREADS_AUTH_URL', 'THREADS_GRAPH_URL', 'BLUESKY_SERVICE_URL', 'TELEGRAM_API_URL', 'DISCORD_API_URL', 'SLACK_API_URL', 'SLACK_AUTH_URL', 'REDDIT_API_URL', 'REDDIT_AUTH_URL'] as const) {
+  for (const url of ['DATABASE_URL', 'REDIS_URL', 'PUBLIC_URL', 'MAIL_URL', 'SIMULATOR_URL', 'X_API_URL', 'X_AUTH_URL', 'LINKEDIN_API_URL', 'LINKEDIN_AUTH_URL', 'FACEBOOK_GRAPH_URL', 'FACEBOOK_RUPLOAD_URL', 'FACEBOOK_AUTH_URL', 'INSTAGRAM_AUTH_URL', 'INSTAGRAM_API_URL', 'INSTAGRAM_GRAPH_URL', 'THREADS_AUTH_URL', 'THREADS_GRAPH_URL', 'BLUESKY_SERVICE_URL', 'TELEGRAM_API_URL', 'DISCORD_API_URL', 'SLACK_API_URL', 'SLACK_AUTH_URL', 'REDDIT_API_URL', 'REDDIT_AUTH_URL', 'YOUTUBE_API_URL', 'YOUTUBE_AUTH_URL', 'YOUTUBE_TOKEN_URL'] as const) {
     const v = cfg[url];
     if (v !== undefined && !URL.canParse(v)) problems.push(`${url}: must be a URL`);
   }

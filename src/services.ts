@@ -41,7 +41,7 @@ import { AnalyticsOverview } from './modules/analytics/overview.ts';
 import { LabelService } from './modules/analytics/labels.ts';
 import { PostPerformance } from './modules/analytics/performance.ts';
 import { BestTimesService } from './modules/analytics/best-times.ts';
-import { PublishLimits } from './modules/publishing/limits.ts';
+import { PublishLimits, PUBLISH_BUDGETS } from './modules/publishing/limits.ts';
 import { CachedLinkCards, LinkPreviewer } from './modules/link-preview/previewer.ts';
 import type { LinkCardSource } from './providers/types.ts';
 import { databaseSendJournal, PRUNE_SEND_JOURNAL_TASK, pruneSendJournalTask } from './modules/publishing/send-journal.ts';
@@ -170,7 +170,7 @@ export function buildServices(config: Config, db: Db, store: KeyValueStore, log:
   const publishing = new PublishingService({
     db, registry, accounts, posts: posts.scheduling, media, events: webhooks, metrics, log, outbound: http,
     notify: (tx, target, state, reason) => mailPostProblem(tx, config.PUBLIC_URL, target, state, reason),
-    limits: new PublishLimits(store, { perNetwork: config.PUBLISH_CONCURRENCY_PER_NETWORK, perAccount: config.PUBLISH_CONCURRENCY_PER_ACCOUNT }),
+    limits: new PublishLimits(store, { perNetwork: config.PUBLISH_CONCURRENCY_PER_NETWORK, perAccount: config.PUBLISH_CONCURRENCY_PER_ACCOUNT, budgets: { ...PUBLISH_BUDGETS, youtube: `${config.YOUTUBE_DAILY_UPLOADS}/86400` } }),
     options: {
       leaseMs: config.PUBLISH_LEASE_SECONDS * 1000, attemptMaxMs: config.PUBLISH_ATTEMPT_MAX_SECONDS * 1000, maxAttempts: config.PUBLISH_MAX_ATTEMPTS,
       backoffBaseMs: config.PUBLISH_BACKOFF_BASE_MS, backoffMaxMs: config.PUBLISH_BACKOFF_MAX_MS,

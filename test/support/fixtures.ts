@@ -106,3 +106,24 @@ export function pngOfSize(bytes: number): Buffer {
   assert.equal(file.length, bytes);
   return file;
 }
+
+/** A small MP4 the media library reads (ftyp, moov with mvhd and a video track of the given size, mdat). */
+export function tinyMp4(o: { seconds?: number; width?: number; height?: number; mdatBytes?: number } = {}): Buffer {
+  const box = (type: string, ...payload: Buffer[]) => {
+    const body = Buffer.concat(payload);
+    const head = Buffer.alloc(8);
+    head.writeUInt32BE(8 + body.length);
+    head.write(type, 4, 'latin1');
+    return Buffer.concat([head, body]);
+  };
+  const u32 = (...v: number[]) => {
+    const b = Buffer.alloc(v.length * 4);
+    v.forEach((x, i) => b.writeInt32BE(x | 0, i * 4));
+    return b;
+  };
+  const identity = [0x00010000, 0, 0, 0, 0x00010000, 0, 0, 0, 0x40000000];
+  const mvhd = box('mvhd', Buffer.from([0, 0, 0, 0]), Buffer.alloc(8), u32(1000, Math.round((o.seconds ?? 10) * 1000)), u32(0x00010000), Buffer.from([1, 0]), Buffer.alloc(10), u32(...identity), Buffer.alloc(24), u32(2));
+  const tkhd = box('tkhd', Buffer.from([0, 0, 0, 3]), Buffer.alloc(8), u32(1), Buffer.alloc(4), u32(0), Buffer.alloc(8), Buffer.alloc(8), u32(...identity), u32((o.width ?? 1280) * 65536, (o.height ?? 720) * 65536));
+  const ftyp = box('ftyp', Buffer.from('isom', 'latin1'), u32(0x200), Buffer.from('isomiso2avc1mp41', 'latin1'));
+  return Buffer.concat([ftyp, box('moov', mvhd, box('trak', tkhd, box('mdia', Buffer.alloc(16)))), box('mdat', Buffer.alloc(o.mdatBytes ?? 2048, 7))]);
+}

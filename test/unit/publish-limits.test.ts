@@ -16,6 +16,15 @@ test('a per-account budget refuses past its points with the wait until the next 
   assert.deepEqual(await limits.takeBudget('sandbox', 'a1'), { ok: true }, 'a network without a documented limit has no budget');
 });
 
+test('YouTube\'s budget is the Google project\'s daily upload quota, shared by every channel', async () => {
+  const limits = new PublishLimits(new MemoryStore(), { perNetwork: 4, perAccount: 1, budgets: { youtube: '2/86400' } });
+  assert.deepEqual(await limits.takeBudget('youtube', 'channel-a'), { ok: true });
+  assert.deepEqual(await limits.takeBudget('youtube', 'channel-b'), { ok: true });
+  const third = await limits.takeBudget('youtube', 'channel-c');
+  assert.ok(!third.ok && third.retryAfterMs > 86_000_000, 'a third channel waits: the quota is the project\'s');
+  assert.equal(PUBLISH_BUDGETS.youtube, '100/86400');
+});
+
 test('the documented budgets are the networks\' own figures', () => {
   assert.equal(PUBLISH_BUDGETS.x, '100/900');
   assert.equal(PUBLISH_BUDGETS.threads, '250/86400');

@@ -21,6 +21,7 @@ import { registerNostr } from './networks/nostr.ts';
 import { registerLemmy } from './networks/lemmy.ts';
 import { registerSlack } from './networks/slack.ts';
 import { registerReddit } from './networks/reddit.ts';
+import { registerYouTube } from './networks/youtube.ts';
 import { AiSimState, registerAi } from './ai.ts';
 
 export type NetworkModule = (ctx: SimNetworkContext) => void;
@@ -41,6 +42,7 @@ export const NETWORKS: Record<string, NetworkModule> = {
   lemmy: registerLemmy,
   slack: registerSlack,
   reddit: registerReddit,
+  youtube: registerYouTube,
 };
 
 export interface Simulator {

@@ -42,6 +42,8 @@ export interface HttpRequest {
   userSuppliedHost?: boolean;
   /** Retry a POST on failures that prove nothing was sent (the caller knows it is safe). */
   retryUnsent?: boolean;
+  /** Never retried here: the caller recovers itself (a resumable upload asks the server where it got to first). */
+  noRetry?: boolean;
   /** Refuse an answer whose body is larger than this (ResponseTooLargeError); default: the client's cap. */
   maxBodyBytes?: number;
   /** Keep at most this many bytes of the answer's body and stop reading there (receivers that are not trusted: webhooks). */
@@ -146,6 +148,7 @@ export class HttpClient {
       // The caller's end (a publish attempt's ceiling) also ends a wait between tries.
       signal: caller,
       retryOn: (r) => {
+        if (req.noRetry) return false;
         if (r.ok) {
           if (r.value.status < 500 || !IDEMPOTENT.has(req.method)) return false;
           // A 503 that says when is waited out if that is soon; a longer wait goes back to the caller.

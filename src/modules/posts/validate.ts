@@ -9,6 +9,7 @@ import { nostrOptionProblems } from '../../providers/nostr/options.ts';
 import { lemmyOptionProblems } from '../../providers/lemmy/options.ts';
 import { slackOptionProblems } from '../../providers/slack/options.ts';
 import { redditOptionProblems } from '../../providers/reddit/options.ts';
+import { youtubeDescriptionProblems, youtubeOptionProblems, youtubeShortProblems } from '../../providers/youtube/options.ts';
 import type { ProviderLimits } from '../../providers/types.ts';
 
 export interface MediaFacts {
@@ -141,6 +142,16 @@ export function checkTarget(accountId: string, provider: string, displayName: st
     if ((content.parts[0]?.media.length ?? 0) > 0 && content.options?.url !== undefined) add('media', `${displayName}: a post has one link, either the url option or an image, not both.`);
   }
   if (provider === 'slack') for (const p of slackOptionProblems(content.options)) add('options', `${displayName}: ${p}.`);
+  if (provider === 'youtube') {
+    // The title and the rest of the video resource are options; the text is the description, counted in bytes.
+    for (const p of youtubeOptionProblems(content.options)) add('options', `${displayName}: ${p}.`);
+    for (const p of youtubeDescriptionProblems(content.parts[0]?.text ?? '')) add('text', `${displayName}: ${p}.`);
+    const media = content.parts[0]?.media ?? [];
+    const videos = media.filter((x) => x.mimeType.startsWith('video/'));
+    if (videos.length !== 1) add('media', `${displayName}: a post is one video (with, if you like, one image as its thumbnail); this has ${videos.length} videos.`);
+    if (media.length - videos.length > 1) add('media', `${displayName}: one image at most, which becomes the video's thumbnail.`);
+    if (content.options?.short === true && videos[0]) for (const p of youtubeShortProblems(videos[0])) add('media[0]', `${displayName}: ${p}.`);
+  }
   if (provider === 'lemmy') {
     for (const p of lemmyOptionProblems(content.options)) add('options', `${displayName}: ${p}.`);
     // A Lemmy post has one link: one image, or the url option (comments, the thread's next parts, carry more).

@@ -23,10 +23,16 @@ export const PUBLISH_BUDGETS: Record<string, string> = {
   telegram: '20/60', // a bot sends at most 20 messages a minute to one group (Bots FAQ); taken for channels too
   slack: '60/60', // chat.postMessage: about one message a second per channel, short bursts allowed (Special tier)
   reddit: '10/600', // AllIN's own: Reddit limits 100 calls a minute per app and posts per user by karma (RATELIMIT, waited out)
+  // videos.insert has its own quota bucket of 100 calls a day per Google project (determine_quota_cost); shared by every
+  // channel (APP_WIDE_BUDGETS). services.ts puts YOUTUBE_DAILY_UPLOADS here for a project whose quota was raised.
+  youtube: '100/86400',
   // discord: none. Its limits are not published ("should not be hard coded"); its 429 retry_after is waited instead.
   // lemmy: none. Each instance sets its own (rate_limit_error), and they differ; a 429 is waited out.
   // nostr: none. Every relay sets its own and says so only by refusing ("rate-limited:"), which is waited out.
 };
+
+/** Networks whose budget is the API project's (AllIN's app), shared by all its accounts, not each account's own. */
+export const APP_WIDE_BUDGETS = new Set(['youtube']);
 
 /** The shortest wait of a job turned away (the queue's poll interval makes shorter ones pointless). */
 export const MIN_TURN_MS = 250;
@@ -58,9 +64,9 @@ export class PublishLimits {
     this.budgets = new NetworkBudgets(store, 'publish-budget', opts.budgets ?? PUBLISH_BUDGETS);
   }
 
-  /** Takes one post from the account's budget; refused with the wait until the next one is free. */
+  /** Takes one post from the account's budget (or the app's, APP_WIDE_BUDGETS); refused with the wait until the next one is free. */
   takeBudget(provider: string, accountId: string): Promise<BudgetAnswer> {
-    return this.budgets.take(provider, accountId);
+    return this.budgets.take(provider, APP_WIDE_BUDGETS.has(provider) ? 'app' : accountId);
   }
 
   /** A place for the network and the account, now; or, when either is full, the wait for this job's turn. */

@@ -531,6 +531,55 @@ export function Composer({ postId }: { postId?: string }) {
                     </>
                   );
                 })()}
+                {a.provider === 'youtube' && (() => {
+                  // YouTube: one video (and an image as its thumbnail); the text is the description, the title is required.
+                  const opts = o.options ?? {};
+                  const setOpt = (key: string, value: unknown) => {
+                    const { [key]: _, ...rest } = opts;
+                    set({ options: value === undefined ? rest : { ...rest, [key]: value } });
+                  };
+                  const str = (v: unknown) => (typeof v === 'string' ? v : '');
+                  const tags = Array.isArray(opts.tags) ? (opts.tags as string[]).join(', ') : '';
+                  // publishAt is stored as an instant; the field shows it in the browser's zone.
+                  const at = typeof opts.publishAt === 'string' && !Number.isNaN(Date.parse(opts.publishAt))
+                    ? new Date(Date.parse(opts.publishAt) - new Date().getTimezoneOffset() * 60_000).toISOString().slice(0, 16) : '';
+                  return (
+                    <>
+                      <Field label="Title">{(p) => <input {...p} required maxLength={100} value={str(opts.title)} onInput={(e) => setOpt('title', e.currentTarget.value === '' ? undefined : e.currentTarget.value)} />}</Field>
+                      <Field label="Tags (optional)" hint="Separated by commas; 500 characters in all.">
+                        {(p) => <input {...p} value={tags} onChange={(e) => {
+                          const list = e.currentTarget.value.split(',').map((x) => x.trim()).filter(Boolean);
+                          setOpt('tags', list.length ? list : undefined);
+                        }} />}
+                      </Field>
+                      <Field label="Privacy" hint="Until this AllIN's Google project passes YouTube's audit, YouTube keeps every upload private.">
+                        {(p) => (
+                          <select {...p} value={str(opts.privacy) || 'public'} onChange={(e) => setOpt('privacy', e.currentTarget.value === 'public' ? undefined : e.currentTarget.value)}>
+                            <option value="public">Public</option>
+                            <option value="unlisted">Unlisted</option>
+                            <option value="private">Private</option>
+                          </select>
+                        )}
+                      </Field>
+                      <Field label="Category id (optional)" hint="22 (People & Blogs) when left empty.">
+                        {(p) => <input {...p} inputMode="numeric" value={str(opts.categoryId)} onInput={(e) => setOpt('categoryId', e.currentTarget.value.trim() === '' ? undefined : e.currentTarget.value.trim())} />}
+                      </Field>
+                      <Field label="YouTube makes it public at (optional)" hint="Uploaded private until then.">
+                        {(p) => <input {...p} type="datetime-local" value={at} onChange={(e) => {
+                          const v = e.currentTarget.value;
+                          const { publishAt: _, ...rest } = opts;
+                          set({ options: v ? { ...rest, publishAt: new Date(v).toISOString(), privacy: 'private' } : rest });
+                        }} />}
+                      </Field>
+                      {([['madeForKids', 'Made for kids'], ['short', 'A Short (up to 3 minutes, square or vertical)']] as const).map(([key, label]) => (
+                        <div class="check" key={key}>
+                          <input id={`${key}-${a.id}`} type="checkbox" checked={opts[key] === true} onChange={(e) => setOpt(key, e.currentTarget.checked ? true : undefined)} />
+                          <label for={`${key}-${a.id}`}>{label}</label>
+                        </div>
+                      ))}
+                    </>
+                  );
+                })()}
                 {a.provider === 'reddit' && (() => {
                   // Reddit: the subreddit and title are required; a link, a flair, NSFW and spoiler are optional.
                   const opts = o.options ?? {};
