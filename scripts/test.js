@@ -104,7 +104,7 @@ function provisionDebianTools() {
   const need = new Set();
   if (uses('ops.test', 'prometheus.serial', 'faults.serial') && !(has('promtool') && has('prometheus'))) need.add('prometheus');
   if (uses('ops.test') && !has('amtool')) need.add('prometheus-alertmanager');
-  if (uses('web.serial', 'web-inbox.serial') && !existsSync('/usr/bin/chromium')) need.add('chromium');
+  if (uses('web.serial', 'web-inbox.serial', 'web-analytics.serial') && !existsSync('/usr/bin/chromium')) need.add('chromium');
   if (need.size === 0) return;
   const pkgs = [...need];
   const command = `apt-get update && apt-get install -y --no-install-recommends ${pkgs.join(' ')}`;

@@ -191,6 +191,29 @@ export async function blobUrl(path: string, signal?: AbortSignal): Promise<strin
   return URL.createObjectURL(await res.blob());
 }
 
+/**
+ * Saves a protected file (a CSV export) under the name the server gives. A plain link cannot send the access
+ * token, which lives in this module's memory only (the session cookie is scoped to /api/auth), so the file is
+ * fetched with it and handed to the browser as an object URL behind a temporary download link.
+ */
+export async function download(path: string, query?: RequestOptions['query']): Promise<string> {
+  const opts: RequestOptions = query ? { query } : {};
+  let res = await send('GET', path, opts);
+  if (res.status === 401 && (await refreshSession())) res = await send('GET', path, opts);
+  if (!res.ok) throw await errorOf(res);
+  const name = /filename="([^"]+)"/.exec(res.headers.get('content-disposition') ?? '')?.[1] ?? 'export.csv';
+  const url = URL.createObjectURL(await res.blob());
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = name;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  // Revoked a while after the click, once the browser has taken the file.
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+  return name;
+}
+
 export const api = {
   get: <T>(path: string, opts?: RequestOptions) => request<T>('GET', path, opts),
   post: <T>(path: string, body?: unknown, opts?: RequestOptions) => request<T>('POST', path, { ...opts, ...(body !== undefined ? { body } : {}) }),

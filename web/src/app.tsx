@@ -1,7 +1,7 @@
 // The app's shell: restores the session from the refresh cookie, sends signed-out visitors to sign-in
 // (and back where they were going afterwards), and lays out the signed-in screens with the workspace
 // switcher and the main navigation. Focus moves to each new screen's heading.
-import type { ComponentChildren } from 'preact';
+import type { ComponentChildren, ComponentType } from 'preact';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { api, onSessionEnded, refreshSession, signOut } from './api.ts';
 import { match, navigate, ROUTES, useLocation, type Loc } from './router.ts';
@@ -187,6 +187,7 @@ function SignedIn({ me, loc, reloadMe, onSignedOut }: { me: Me; loc: Loc; reload
     [ROUTES.posts, 'Posts', true],
     [ROUTES.calendar, 'Calendar', true],
     [ROUTES.queue, 'Queue', true],
+    [ROUTES.analytics, 'Analytics', !!state?.can('analytics.read')],
     [ROUTES.approvals, 'Approvals', true],
     [ROUTES.accounts, 'Accounts', true],
     [ROUTES.members, 'Members', true],
@@ -250,10 +251,26 @@ function WorkspaceRoute({ loc }: { loc: Loc }) {
   if (p === ROUTES.inbox) return <Inbox />;
   if (p === ROUTES.accounts) return <Accounts />;
   if (p === ROUTES.members) return <Members />;
+  if (p === ROUTES.analytics) return <AnalyticsPage />;
   if (p === ROUTES.settings) return <Settings tab="workspace" />;
   if ((m = match(ROUTES.webhook, p))) return <Settings tab="webhooks" webhookId={m.webhookId!} />;
   if ((m = match(ROUTES.settingsTab, p))) return <Settings tab={m.tab!} />;
   return <NotFound />;
+}
+
+/** Analytics, with its charts, is loaded when first opened: the other screens do not carry its weight. */
+let analyticsModule: Promise<ComponentType> | null = null;
+function AnalyticsPage() {
+  const [Screen, setScreen] = useState<ComponentType | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const load = useCallback(() => {
+    setError(null);
+    analyticsModule ??= import('./pages/analytics.tsx').then((m) => m.Analytics);
+    analyticsModule.then((c) => setScreen(() => c), (err: unknown) => { analyticsModule = null; setError(err); });
+  }, []);
+  useEffect(load, [load]);
+  if (error) return <ErrorNote error={error} retry={load} />;
+  return Screen ? <Screen /> : <Loading label="Opening Analytics…" />;
 }
 
 function NotFound() {

@@ -71,6 +71,7 @@ export const ROUTES = {
   settingsTab: '/settings/:tab',
   webhook: '/settings/webhooks/:webhookId',
   security: '/security',
+  analytics: '/analytics',
 } as const;
 
 export function match(pattern: string, path: string): Record<string, string> | null {

@@ -160,3 +160,13 @@ export type InboxLabel = LabelList['labels'][number];
 export type SavedReplyList = Answer<'/api/workspaces/{workspaceId}/inbox/saved-replies', 'get'>;
 export type SavedReply = SavedReplyList['savedReplies'][number];
 export type RenderedReply = Answer<'/api/workspaces/{workspaceId}/inbox/conversations/{conversationId}/render-reply', 'post'>;
+
+export type Overview = Answer<'/api/workspaces/{workspaceId}/analytics/overview', 'get'>;
+export type Change = Overview['totals']['posts'];
+export type PostRowPerf = Answer<'/api/workspaces/{workspaceId}/analytics/posts', 'get'>['items'][number];
+export type PostPerformance = Answer<'/api/workspaces/{workspaceId}/analytics/posts/{postId}', 'get'>;
+export type BestTimes = Answer<'/api/workspaces/{workspaceId}/analytics/accounts/{accountId}/best-times', 'get'>;
+export type Snapshots = Answer<'/api/workspaces/{workspaceId}/accounts/{accountId}/snapshots', 'get'>;
+export type AnalyticsLabel = Answer<'/api/workspaces/{workspaceId}/labels', 'get'>['items'][number];
+export type PostSort = NonNullable<NonNullable<NonNullable<paths['/api/workspaces/{workspaceId}/analytics/posts']['get']['parameters']['query']>['sort']>>;
+export type OverviewTable = NonNullable<paths['/api/workspaces/{workspaceId}/analytics/overview.csv']['get']['parameters']['query']>['table'];

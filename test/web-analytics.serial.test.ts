@@ -1,0 +1,194 @@
+// The Analytics screen in a real browser (Debian's Chromium driven by playwright-core, as test/web.serial.test.ts),
+// for a Sandbox account connected through the real OAuth round trip, whose daily snapshots (followers and
+// insights, 90 days back) come through the real collection from the network simulator, and with a month of
+// published posts and their figures written to the product's tables (test/support/analytics-history.ts: the
+// collector cannot write the past). The overview's cards agree with the API, the charts are drawn with their
+// numbers behind "Show numbers", the best-time heatmap is shown, the post table sorts and opens a post's
+// growth curve against the account's median, and the CSV download's rows are the API's rows.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse } from 'csv-parse/sync';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { buildWeb } from '../scripts/build-web.ts';
+import { startTestApp, type TestApp } from './support/app.ts';
+import { connectSandbox, simKnobs } from './support/social.ts';
+import { seedPublishedHistory } from './support/analytics-history.ts';
+import { ROOT } from './support/process.ts';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const SHOTS = join(ROOT, 'test-results', 'screenshots');
+const WAIT = 30_000;
+
+let app: TestApp;
+let browser: Browser;
+let profileDir: string;
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((res) => s.listen(0, '127.0.0.1', res));
+  const { port } = s.address() as AddressInfo;
+  await new Promise<void>((res) => s.close(() => res()));
+  return port;
+}
+
+before(async () => {
+  await buildWeb({ quiet: true });
+  mkdirSync(SHOTS, { recursive: true });
+  const port = await freePort();
+  app = await startTestApp({ PORT: String(port), HOST: '127.0.0.1', PUBLIC_URL: `http://127.0.0.1:${port}` }, 'start');
+  await simKnobs(app.running.simulatorUrl!, 'sandbox', { inboxRatePerMinute: 0 });
+  profileDir = mkdtempSync(join(tmpdir(), 'allin-chromium-'));
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    timeout: 60_000,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', `--disk-cache-dir=${join(profileDir, 'cache')}`, `--crash-dumps-dir=${join(profileDir, 'crashes')}`],
+    env: { ...process.env, HOME: profileDir, XDG_CONFIG_HOME: join(profileDir, 'config'), XDG_CACHE_HOME: join(profileDir, 'cache') },
+  });
+});
+
+after(async () => {
+  await browser?.close().catch(() => {});
+  await app?.stop();
+  if (profileDir) rmSync(profileDir, { recursive: true, force: true });
+});
+
+type Row = Record<string, string | number | null | { id: string; name: string }[]>;
+
+test('a Sandbox account with a month of history: overview, charts and their numbers, best times, the post table and its curve, and a CSV that is the API\'s rows', async () => {
+  const owner = await app.user({ name: 'Ana Analyst' });
+  const token = (await app.login(owner.email, owner.password)).accessToken as string;
+  const call = async (method: string, path: string, body?: unknown, status = 200) => {
+    const r = await app.call(method, path, { token, ...(body === undefined ? {} : { body }) });
+    assert.equal(r.status, status, `${method} ${path}: ${JSON.stringify(r.body)}`);
+    return r.body;
+  };
+  const ws = (await call('POST', '/api/workspaces', { name: 'Bakery' }, 201)).id as string;
+  // The viewer's zone is the workspace's: the page asks for days in it.
+  await call('PATCH', `/api/workspaces/${ws}`, { settings: { timeZone: 'Europe/Berlin' } });
+  const accountId = await connectSandbox(app, token, ws, 'bakery-analytics');
+  await app.running.services.accountMetrics.collectDue();
+  const seeded = await seedPublishedHistory(app.running.services.db, { workspaceId: ws, accountId, provider: 'sandbox', days: 30 });
+  const launch = (await call('POST', `/api/workspaces/${ws}/labels`, { name: 'Launch', color: '#c2410c' }, 201)).id as string;
+  await call('PUT', `/api/workspaces/${ws}/posts/${seeded[4]!.postId}/labels`, { labelIds: [launch] });
+
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 }, baseURL: app.url, locale: 'en-GB', timezoneId: 'UTC', acceptDownloads: true });
+  const page: Page = await ctx.newPage();
+  page.setDefaultTimeout(WAIT);
+  page.on('pageerror', (err) => { console.error(`page error: ${err.message}`); });
+  await page.goto('/sign-in');
+  await page.getByLabel('Email').fill(owner.email);
+  await page.getByLabel('Password').fill(owner.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { level: 1, name: 'Posts' }).waitFor();
+
+  const overviewAsked = page.waitForRequest((r) => r.url().includes('/analytics/overview?'));
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Analytics' }).click();
+  await page.getByRole('heading', { level: 1, name: 'Analytics' }).waitFor();
+  const asked = new URL((await overviewAsked).url());
+  assert.equal(asked.searchParams.get('timeZone'), 'Europe/Berlin', 'days in the viewer\'s zone');
+  const overview = await call('GET', `/api/workspaces/${ws}/analytics/overview${asked.search}`);
+  assert.ok(overview.totals.posts.current >= 80, `a month of posts in the last 28 days: ${overview.totals.posts.current}`);
+
+  // The cards say what the API says.
+  const cards = page.getByRole('list', { name: 'Figures of the period' });
+  await cards.getByRole('listitem').filter({ hasText: 'Posts published' }).getByText(overview.totals.posts.current.toLocaleString('en-GB'), { exact: true }).waitFor();
+  await cards.getByRole('listitem').filter({ hasText: 'Engagement' }).getByText(overview.totals.engagement.current.toLocaleString('en-GB'), { exact: true }).waitFor();
+  const growth = overview.followers.growth.current as number;
+  assert.ok(growth > 0, 'the simulator\'s followers grow');
+  await cards.getByRole('listitem').filter({ hasText: 'Follower growth' }).getByText(`+${growth.toLocaleString('en-GB')}`, { exact: true }).waitFor();
+
+  // The charts, each with its numbers.
+  const perDay = page.getByRole('figure', { name: 'Engagement per day' });
+  await perDay.locator('svg .chart-bars rect').first().waitFor();
+  assert.equal(await perDay.locator('svg .chart-bars rect').count(), overview.days.filter((d: { engagement: number | null }) => (d.engagement ?? 0) > 0).length, 'a bar per day with engagement');
+  await perDay.getByRole('button', { name: 'Show numbers' }).click();
+  assert.equal(await perDay.getByRole('table').locator('tbody tr').count(), overview.days.length, 'a row per day');
+  const busiest = overview.days.reduce((a: { engagement: number }, b: { engagement: number }) => ((b.engagement ?? 0) > (a.engagement ?? 0) ? b : a));
+  await perDay.getByRole('row', { name: new RegExp(`^${busiest.date} `) }).getByRole('cell', { name: busiest.engagement.toLocaleString('en-GB'), exact: true }).waitFor();
+  // The tooltip follows the keyboard: End shows the last day's figure.
+  await perDay.getByRole('img').focus();
+  await page.keyboard.press('End');
+  const last = overview.days.at(-1);
+  await perDay.locator('.chart-tooltip').getByText(`Engagement: ${(last.engagement ?? null) === null ? '—' : last.engagement.toLocaleString('en-GB')} interactions`).waitFor();
+
+  const followers = page.getByRole('figure', { name: 'Followers' });
+  await followers.locator('svg .chart-series path').waitFor();
+  await followers.getByRole('button', { name: 'Show numbers' }).click();
+  const snaps = await call('GET', `/api/workspaces/${ws}/accounts/${accountId}/snapshots?from=${overview.to}&to=${overview.to}`);
+  await followers.getByRole('row', { name: new RegExp(`^${overview.to} `) }).getByRole('cell', { name: snaps.items[0].followers.toLocaleString('en-GB'), exact: true }).waitFor();
+  await page.getByRole('figure', { name: 'Engagement by network' }).locator('svg .chart-bars rect').first().waitFor();
+  await page.getByRole('figure', { name: 'By weekday and hour of publishing' }).locator('svg rect.heat-cell').first().waitFor();
+  await page.getByRole('list', { name: 'Top posts' }).getByRole('listitem').first().waitFor();
+
+  // Best times: enough posts for the heatmap, each cell with its interval.
+  const best = await call('GET', `/api/workspaces/${ws}/analytics/accounts/${accountId}/best-times`);
+  assert.equal(best.enough, true, JSON.stringify({ posts: best.posts, needed: best.needed }));
+  const heat = page.getByRole('figure', { name: /^Mean engagement per post, by weekday and hour/ });
+  const meanCells = best.cells.filter((c: { mean: number | null }) => c.mean !== null).length;
+  assert.ok(meanCells > 0);
+  await heat.locator('svg rect.heat-cell').first().waitFor();
+  assert.equal(await heat.locator('svg rect.heat-cell').count(), meanCells, 'a coloured cell per hour with a mean');
+  await heat.getByRole('button', { name: 'Show numbers' }).click();
+  await heat.getByRole('table').getByRole('cell', { name: /^\d[\d.,]* – \d[\d.,]*$/ }).first().waitFor();
+  await page.screenshot({ path: join(SHOTS, '40-analytics-overview.png'), fullPage: true });
+
+  // The post table: sorted by engagement, the top row first; its growth curve against the median.
+  const table = page.getByRole('table', { name: 'Published posts and their latest figures' });
+  await table.locator('tbody tr').first().waitFor();
+  await table.getByRole('button', { name: 'Engagement' }).click();
+  await page.waitForURL(/sort=engagement&order=desc/);
+  const byEngagement = await call('GET', `/api/workspaces/${ws}/analytics/posts?${new URLSearchParams({ from: overview.from, to: overview.to, timeZone: 'Europe/Berlin', sort: 'engagement', order: 'desc', limit: '1' })}`);
+  const top = byEngagement.items[0];
+  await table.locator('tbody tr').first().getByRole('cell', { name: top.engagement.toLocaleString('en-GB'), exact: true }).first().waitFor();
+  await table.locator('tbody tr').first().getByRole('button').click();
+  const dialog = page.getByRole('dialog', { name: 'Growth of the post' });
+  await dialog.getByText(/The account's median engagement is/).waitFor();
+  await dialog.getByRole('figure', { name: 'Engagement after publishing' }).locator('.chart-ref line').waitFor({ state: 'attached' });
+  await page.screenshot({ path: join(SHOTS, '41-analytics-curve.png') });
+  await dialog.getByRole('button', { name: 'Close' }).click();
+
+  // The labels filter keeps the labelled post alone.
+  await page.getByLabel('Label').selectOption({ label: 'Launch' });
+  await page.waitForURL(/label=/);
+  await eventuallyRows(table, 1);
+  await table.getByText(/History post 5\b/).waitFor();
+  await page.getByLabel('Label').selectOption({ label: 'Any label' });
+  await page.waitForURL((u) => !u.searchParams.has('label'));
+
+  // The CSV download: fetched with the session's token, saved under the server's name, and its rows are the
+  // post table's rows from the API for the same query.
+  const csvAsked = page.waitForRequest((r) => r.url().includes('/analytics/posts.csv'));
+  const downloading = page.waitForEvent('download');
+  await page.getByRole('button', { name: 'Download posts (CSV)' }).click();
+  const [req, file] = await Promise.all([csvAsked, downloading]);
+  const q = new URL(req.url()).searchParams;
+  assert.match(file.suggestedFilename(), /^posts-\d{4}-\d{2}-\d{2}-\d{4}-\d{2}-\d{2}\.csv$/);
+  const csv = parse(readFileSync((await file.path())!), { columns: true }) as Record<string, string>[];
+  const api: Row[] = [];
+  let cursor: string | null = null;
+  do {
+    const pageOf = await call('GET', `/api/workspaces/${ws}/analytics/posts?${q}&limit=200${cursor ? `&cursor=${cursor}` : ''}`);
+    api.push(...pageOf.items);
+    cursor = pageOf.nextCursor;
+  } while (cursor);
+  assert.equal(csv.length, api.length);
+  assert.equal(csv.length, overview.totals.posts.current, 'every post of the period');
+  const cell = (v: Row[string]) => (v === null ? '' : String(v));
+  for (const [i, r] of api.entries()) {
+    for (const k of ['targetId', 'postId', 'likes', 'reposts', 'replies', 'impressions', 'engagement'] as const) assert.equal(csv[i]![k], cell(r[k]!), `row ${i} ${k}`);
+  }
+  const seededById = new Map(seeded.map((s) => [s.targetId, s]));
+  for (const r of csv) assert.equal(Number(r.likes), seededById.get(r.targetId!)!.likes, 'the latest collection\'s figure');
+  await ctx.close();
+});
+
+async function eventuallyRows(table: ReturnType<Page['getByRole']>, n: number): Promise<void> {
+  await table.locator(`tbody tr:nth-child(${n})`).waitFor();
+  await table.locator(`tbody tr:nth-child(${n + 1})`).waitFor({ state: 'detached' });
+}
