@@ -154,7 +154,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   declareOperationSecurity(app, (hooks) => operationGuard(hooks, guards, permissionOf));
   authenticateFirst(app, [guards.user, guards.any, guards.anonymous]);
   await app.register(authRoutes, {
-    auth: services.auth, sessions: services.sessions, tokens: services.tokens, secondFactor: services.secondFactor, guards, db: services.db,
+    auth: services.auth, sessions: services.sessions, tokens: services.tokens, secondFactor: services.secondFactor, passkeys: services.passkeys, guards, db: services.db,
     secureCookies,
   });
   // Workspace-scoped modules share one membership and permission gate (404 outside, 403 inside).

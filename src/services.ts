@@ -12,6 +12,7 @@ import { SessionService } from './modules/auth/sessions.ts';
 import { AuthService, type AuthLimits } from './modules/auth/service.ts';
 import { AttemptLimits } from './modules/auth/attempt-limits.ts';
 import { SecondFactorService } from './modules/auth/second-factor.ts';
+import { PasskeyService } from './modules/auth/passkeys.ts';
 import { WorkspaceService } from './modules/workspaces/service.ts';
 import { InvitationService } from './modules/workspaces/invitations.ts';
 import { ApiKeyService, revokeKeysCreatedBy } from './modules/api-keys/service.ts';
@@ -65,6 +66,7 @@ export interface Services {
   sessions: SessionService;
   auth: AuthService;
   secondFactor: SecondFactorService;
+  passkeys: PasskeyService;
   workspaces: WorkspaceService;
   invitations: InvitationService;
   apiKeys: ApiKeyService;
@@ -130,8 +132,9 @@ export function buildServices(config: Config, db: Db, store: KeyValueStore, log:
   const apiKeys = new ApiKeyService(db);
   const cipher = new TokenCipher(parseEncryptionKeys(config.ENCRYPTION_KEYS!).keys);
   const attempts = new AttemptLimits(authLimits);
-  const secondFactor = new SecondFactorService({ db, cipher, hasher, attempts, sessions, issuer: 'AllIN', now: opts.now ?? Date.now });
-  const auth = new AuthService({ db, hasher, sessions, tokens, limits: authLimits, attempts, secondFactor, workspaces, publicUrl: config.PUBLIC_URL, log, metrics, bus });
+  const passkeys = new PasskeyService({ db, store, publicUrl: config.PUBLIC_URL, rpName: 'AllIN' });
+  const secondFactor = new SecondFactorService({ db, cipher, hasher, attempts, sessions, passkeys, issuer: 'AllIN', now: opts.now ?? Date.now });
+  const auth = new AuthService({ db, hasher, sessions, tokens, limits: authLimits, attempts, secondFactor, passkeys, workspaces, publicUrl: config.PUBLIC_URL, log, metrics, bus });
   const mailer = createMailer({ url: config.MAIL_URL, from: config.MAIL_FROM, log });
   const http = new HttpClient({
     metrics, log, allowPrivateHosts: config.ALLOW_PRIVATE_HOSTS, defaultTimeoutMs: config.SOCIAL_API_TIMEOUT_MS, mediaTimeoutMs: config.SOCIAL_API_MEDIA_TIMEOUT_MS,
@@ -223,5 +226,5 @@ export function buildServices(config: Config, db: Db, store: KeyValueStore, log:
       if (r.refreshed || r.failed) log.info(r, 'token refresh run');
     },
   };
-  return { db, store, hasher, tokens, sessions, auth, secondFactor, workspaces, invitations, apiKeys, mailer, authLimits, apiLimits, tasks, http, linkCards, registry, accounts, webhooks, media, posts, publishing, analytics, accountMetrics, overview, labels, performance, bestTimes, inbox, assistant, assistantSettings };
+  return { db, store, hasher, tokens, sessions, auth, secondFactor, passkeys, workspaces, invitations, apiKeys, mailer, authLimits, apiLimits, tasks, http, linkCards, registry, accounts, webhooks, media, posts, publishing, analytics, accountMetrics, overview, labels, performance, bestTimes, inbox, assistant, assistantSettings };
 }

@@ -216,6 +216,7 @@ async function journey(): Promise<void> {
   await pages(owner, `${W}/audit`);
   await pages(owner, '/api/auth/activity');
   await pages(owner, '/api/auth/sessions');
+  await call(owner, 'GET', '/api/auth/passkeys');
   await call(owner, 'GET', `${W}/webhooks`);
   await call(owner, 'GET', `${W}/webhooks/${hook}`);
   await pages(owner, `${W}/webhooks/${hook}/deliveries`);

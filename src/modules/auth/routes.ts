@@ -14,13 +14,15 @@ import type { SecondFactorService } from './second-factor.ts';
 import { listAudit } from '../audit/index.ts';
 import { AuditQuery } from '../audit/index.ts';
 import type { Db } from '../../infra/db/client.ts';
-import { Proof, proofOf, secondFactorRoutes } from './second-factor-routes.ts';
+import { AuthenticationResponse, Proof, proofOf, secondFactorRoutes, WebAuthnOptions } from './second-factor-routes.ts';
+import type { PasskeyService } from './passkeys.ts';
 
 export interface AuthRouteDeps {
   auth: AuthService;
   sessions: SessionService;
   tokens: TokenService;
   secondFactor: SecondFactorService;
+  passkeys: PasskeyService;
   guards: AuthGuards;
   db: Db;
   secureCookies: boolean;
@@ -50,10 +52,10 @@ const ChallengeResponse = Type.Object({
   secondFactorRequired: Type.Literal(true),
   challengeToken: Type.String({ description: 'Send it with a code to POST /api/auth/login/second-factor. It is not a session: no other route accepts it.' }),
   challengeExpiresAt: Type.String({ format: 'date-time' }),
-  methods: Type.Array(Type.Union([Type.Literal('totp'), Type.Literal('recovery_code')])),
+  methods: Type.Array(Type.Union([Type.Literal('totp'), Type.Literal('passkey'), Type.Literal('recovery_code')]), { description: 'The factors the account has for the next step' }),
 }, { description: 'The password was right and the account has a second factor: no session yet.' });
 
-const Amr = Type.Array(Type.String(), { description: 'How this session was signed in (RFC 8176 names): pwd (password), otp (authenticator app code), recovery (a recovery code)' });
+const Amr = Type.Array(Type.String(), { description: 'How this session was signed in (RFC 8176 names): pwd (password), otp (authenticator app code), hwk or swk (a passkey bound to one authenticator, or synced), mfa (a passkey that verified the person), recovery (a recovery code)' });
 
 const Transport = Type.Optional(Type.Union([Type.Literal('body'), Type.Literal('cookie')], {
   description: 'Where the refresh token travels: in the JSON body (API clients, the default) or in an httpOnly, Secure, SameSite=Strict cookie scoped to /api/auth (browsers).',
@@ -152,14 +154,55 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRouteDeps> = async (app, 
   app.post('/api/auth/login/second-factor', {
     preHandler: guards.anonymous,
     schema: {
-      tags, summary: 'Finish signing in with a code from the authenticator app, or a recovery code',
-      description: 'Send the challenge token from POST /api/auth/login and either `code` (6 digits) or `recoveryCode`. A code works once; a recovery code works once. ' +
+      tags, summary: 'Finish signing in with a code from the authenticator app, a passkey, or a recovery code',
+      description: 'Send the challenge token from POST /api/auth/login and one of `code` (6 digits), `passkey` (the assertion for the options of POST /api/auth/login/second-factor/passkey-options) or `recoveryCode`. A code works once; a recovery code works once. ' +
         'Wrong codes count against the account\'s failed sign-in limits (429 with Retry-After past them), and a challenge takes only a few before it must be asked for again.',
       body: Type.Object({ challengeToken: OpaqueToken, ...Proof, refreshTokenTransport: Transport }, { additionalProperties: false }),
       response: { 200: TokenResponse, ...errors(400, 401, 429) },
     },
   }, async (req, reply) => {
     const t = await d.auth.completeSecondFactor(req.body.challengeToken, proofOf(req.body), requestContext(req));
+    return sendTokens(reply, t, req.body.refreshTokenTransport === 'cookie');
+  });
+
+  app.post('/api/auth/login/second-factor/passkey-options', {
+    preHandler: guards.anonymous,
+    schema: {
+      tags, summary: 'Options for finishing a sign-in with a passkey: pass them to navigator.credentials.get()',
+      description: 'The challenge is bound to the challenge token, works once and expires after 2 minutes; send the answer with the challenge token to POST /api/auth/login/second-factor as `passkey`.',
+      body: Type.Object({ challengeToken: OpaqueToken }, { additionalProperties: false }),
+      response: { 200: Type.Object({ options: WebAuthnOptions('PublicKeyCredentialRequestOptionsJSON, allowing the account\'s passkeys') }), ...errors(400, 401, 409, 429) },
+    },
+  }, async (req, reply) => {
+    reply.header('cache-control', 'no-store');
+    return { options: await d.secondFactor.secondFactorPasskeyOptions(req.body.challengeToken) };
+  });
+
+  app.post('/api/auth/passkey/options', {
+    preHandler: guards.anonymous,
+    schema: {
+      tags, summary: 'Sign in with a passkey alone, step 1: options for navigator.credentials.get() and the ceremony token',
+      description: 'No email needed: the browser offers the passkeys it has for this site. The challenge works once and expires after 2 minutes; it is bound to `ceremonyToken`, which only this answer carries: send both to POST /api/auth/passkey/login.',
+      response: { 200: Type.Object({ ceremonyToken: Type.String(), options: WebAuthnOptions('PublicKeyCredentialRequestOptionsJSON, with user verification required') }), ...errors(429) },
+    },
+  }, async (_req, reply) => {
+    reply.header('cache-control', 'no-store');
+    return d.passkeys.signInOptions();
+  });
+
+  app.post('/api/auth/passkey/login', {
+    preHandler: guards.anonymous,
+    schema: {
+      tags, summary: 'Sign in with a passkey alone, step 2: the authenticator\'s answer; returns the tokens',
+      description: 'The passkey must verify you (a PIN or biometric): that and holding the key are two factors, so no password is asked and the session counts as having proven a second factor (amr: hwk or swk, and mfa). ' +
+        'A refused passkey counts against its account\'s failed sign-in limits (429 with Retry-After past them).',
+      body: Type.Object({
+        ceremonyToken: OpaqueToken, response: AuthenticationResponse, rememberMe: Type.Optional(Type.Boolean()), refreshTokenTransport: Transport,
+      }, { additionalProperties: false }),
+      response: { 200: TokenResponse, ...errors(400, 401, 403, 429) },
+    },
+  }, async (req, reply) => {
+    const t = await d.auth.passkeySignIn(req.body.ceremonyToken, req.body.response as Parameters<AuthService['passkeySignIn']>[1], req.body.rememberMe === true, requestContext(req));
     return sendTokens(reply, t, req.body.refreshTokenTransport === 'cookie');
   });
 
@@ -318,7 +361,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRouteDeps> = async (app, 
     };
   });
 
-  secondFactorRoutes(app, { auth: d.auth, secondFactor: d.secondFactor, guards });
+  secondFactorRoutes(app, { auth: d.auth, secondFactor: d.secondFactor, passkeys: d.passkeys, guards });
 
   app.get('/.well-known/jwks.json', {
     schema: { tags, summary: 'Public keys that verify AllIN access tokens (JWK Set)',

@@ -93,3 +93,28 @@ export const signInChallenges = pgTable('sign_in_challenges', {
   expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
   usedAt: timestamp('used_at', { withTimezone: true }),
 }, (t) => [index('sign_in_challenges_user_idx').on(t.userId)]);
+
+/**
+ * A user's passkeys (WebAuthn credentials), several per user. The public key is stored as the COSE key the
+ * authenticator gave at registration; the signature counter is kept so that a counter going back (a cloned
+ * authenticator) is refused. The credential id is unique across users: it is how a usernameless sign-in
+ * finds its account.
+ */
+export const passkeys = pgTable('passkeys', {
+  id: uuid('id').primaryKey().default(sql`gen_random_uuid()`),
+  userId: uuid('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+  /** base64url, as WebAuthn's JSON encodings carry it. */
+  credentialId: text('credential_id').notNull(),
+  publicKey: bytea('public_key').notNull(),
+  counter: bigint('counter', { mode: 'number' }).notNull().default(0),
+  transports: text('transports').array().notNull().default(sql`'{}'::text[]`),
+  /** singleDevice (bound to one authenticator) or multiDevice (synced, backup eligible). */
+  deviceType: text('device_type', { enum: ['singleDevice', 'multiDevice'] }).notNull(),
+  name: text('name').notNull(),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  lastUsedAt: timestamp('last_used_at', { withTimezone: true }),
+}, (t) => [
+  uniqueIndex('passkeys_credential_id_key').on(t.credentialId),
+  // A user's passkeys in the order they were added.
+  index('passkeys_user_idx').on(t.userId, t.createdAt, t.id),
+]);

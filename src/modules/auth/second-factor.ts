@@ -1,5 +1,6 @@
-// Second factor: an authenticator app (TOTP) with ten single-use recovery codes, the sign-in challenge that
-// stands between a correct password and a session, and the step-up that sensitive changes ask for.
+// Second factor: an authenticator app (TOTP) and passkeys (WebAuthn, passkeys.ts), with ten single-use
+// recovery codes, the sign-in challenge that stands between a correct password and a session, and the
+// step-up that sensitive changes ask for. Either kind of factor makes the account "enrolled".
 // - Every code checked counts against the account's failed sign-in limits when wrong (AttemptLimits), in
 //   the account's line, exactly like a password.
 // - A code works once: the step it matched is stored, and a code of that step or an earlier one is refused
@@ -7,14 +8,16 @@
 // - The shared secret is encrypted at rest with the token cipher, bound to its user.
 // - Time comes from the injected clock (`now`), so tests move it instead of waiting.
 import { randomBytes } from 'node:crypto';
-import { and, eq, gt, isNotNull, isNull, lt, or, sql } from 'drizzle-orm';
+import { and, eq, gt, isNotNull, isNull, lt, or, sql, type SQL } from 'drizzle-orm';
+import type { AuthenticationResponseJSON, RegistrationResponseJSON } from '@simplewebauthn/server';
 import type { Db, DbOrTx } from '../../infra/db/client.ts';
 import type { TokenCipher } from '../../infra/crypto/token-cipher.ts';
 import { Conflict, Forbidden, Invalid, Unauthenticated } from '../../domain/errors.ts';
 import { audit, type RequestContext } from '../audit/index.ts';
 import type { AttemptLimits } from './attempt-limits.ts';
 import type { PasswordHasher } from './passwords.ts';
-import { recoveryCodes, sessions, signInChallenges, totpFactors, users } from './schema.ts';
+import { passkeys, recoveryCodes, sessions, signInChallenges, totpFactors, users } from './schema.ts';
+import type { AssertionResult, CeremonyBinding, PasskeyMethod, PasskeyService } from './passkeys.ts';
 import type { SessionService } from './sessions.ts';
 import { matchStep, newTotpSecret, normaliseCode, otpauthUri, qrCodeSvg } from './totp.ts';
 import { newSecret, sha256 } from './tokens.ts';
@@ -30,19 +33,24 @@ const CHALLENGE_MAX_FAILURES = 5;
 const RECOVERY_ALPHABET = 'abcdefghijkmnpqrstuvwxyz23456789';
 const RECOVERY_LENGTH = 12;
 
-/** What proves the second factor: a code from the authenticator app, or one of the recovery codes. */
+/** What proves the second factor: a code from the authenticator app, a passkey's assertion, or one of the recovery codes. */
 export interface Proof {
   code?: string | undefined;
   recoveryCode?: string | undefined;
+  passkey?: AuthenticationResponseJSON | undefined;
 }
 
-/** RFC 8176 names where it has one (`otp`); `recovery` for a recovery code. */
-export type FactorMethod = 'otp' | 'recovery';
+/** RFC 8176 names where it has one (`otp`, and `hwk`/`swk` for a passkey: see passkeys.ts); `recovery` for a recovery code. */
+export type FactorMethod = 'otp' | 'recovery' | PasskeyMethod;
+
+/** Whether the user has a factor: a confirmed authenticator app or a passkey. */
+export const hasFactorSql = (userId: SQL | string) => sql`(exists (select 1 from ${totpFactors} where ${totpFactors.userId} = ${userId} and ${totpFactors.confirmedAt} is not null)
+  or exists (select 1 from ${passkeys} where ${passkeys.userId} = ${userId}))`;
 
 const secretRow = (userId: string) => `totp:${userId}`;
 
 const stepUpRequired = () => new Forbidden('STEP_UP_REQUIRED',
-  'This change needs a fresh second factor: confirm with a code from your authenticator app (POST /api/auth/step-up), then try again within 5 minutes.');
+  'This change needs a fresh second factor: confirm with a passkey or a code from your authenticator app (POST /api/auth/step-up), then try again within 5 minutes.');
 
 export function newRecoveryCode(): string {
   const bytes = randomBytes(RECOVERY_LENGTH);
@@ -59,6 +67,7 @@ export class SecondFactorService {
     hasher: PasswordHasher;
     attempts: AttemptLimits;
     sessions: SessionService;
+    passkeys: PasskeyService;
     /** The name authenticator apps show beside the account. */
     issuer: string;
     now: () => number;
@@ -66,9 +75,8 @@ export class SecondFactorService {
 
   /** Whether the user has a confirmed second factor (then a password alone never signs them in). */
   async enrolled(userId: string, db: DbOrTx = this.d.db): Promise<boolean> {
-    const [row] = await db.select({ userId: totpFactors.userId }).from(totpFactors)
-      .where(and(eq(totpFactors.userId, userId), isNotNull(totpFactors.confirmedAt)));
-    return row !== undefined;
+    const res = await db.execute<{ enrolled: boolean }>(sql`select ${hasFactorSql(userId)} as enrolled`);
+    return res.rows[0]?.enrolled === true;
   }
 
   async status(userId: string, sessionId: string) {
@@ -77,10 +85,12 @@ export class SecondFactorService {
       .where(and(eq(recoveryCodes.userId, userId), isNull(recoveryCodes.usedAt)));
     const [session] = await this.d.db.select({ at: sessions.secondFactorAt, amr: sessions.amr }).from(sessions).where(eq(sessions.id, sessionId));
     const validUntil = session?.at ? new Date(session.at.getTime() + STEP_UP_WINDOW_MS) : null;
+    const passkeyCount = await this.d.passkeys.count(userId);
     return {
       totp: factor?.confirmedAt ? { confirmedAt: factor.confirmedAt } : null,
       enrolmentPending: factor !== undefined && !factor.confirmedAt,
-      recoveryCodesLeft: factor?.confirmedAt ? left : 0,
+      passkeys: passkeyCount,
+      recoveryCodesLeft: factor?.confirmedAt || passkeyCount > 0 ? left : 0,
       stepUpValidUntil: validUntil && validUntil.getTime() > Date.now() ? validUntil : null,
       sessionAmr: session?.amr ?? [],
     };
@@ -89,7 +99,7 @@ export class SecondFactorService {
   /** Refuses (403 STEP_UP_REQUIRED) a sensitive change from a session that has not proven the factor lately. */
   async assertFresh(userId: string, sessionId: string): Promise<void> {
     const res = await this.d.db.execute<{ enrolled: boolean; fresh: boolean | null }>(sql`
-      select exists (select 1 from ${totpFactors} where user_id = ${userId} and confirmed_at is not null) as enrolled,
+      select ${hasFactorSql(userId)} as enrolled,
              (select second_factor_at > now() - make_interval(secs => ${STEP_UP_WINDOW_MS / 1000}) from ${sessions} where id = ${sessionId}) as fresh`);
     const row = res.rows[0]!;
     if (row.enrolled && row.fresh !== true) throw stepUpRequired();
@@ -100,7 +110,8 @@ export class SecondFactorService {
    * the password: a stolen session alone must not be able to bind the account to someone else's phone.
    */
   async startEnrolment(user: { id: string; email: string }, ctx: RequestContext) {
-    if (await this.enrolled(user.id)) {
+    const [app] = await this.d.db.select({ userId: totpFactors.userId }).from(totpFactors).where(and(eq(totpFactors.userId, user.id), isNotNull(totpFactors.confirmedAt)));
+    if (app) {
       throw new Conflict('SECOND_FACTOR_EXISTS', 'You already have an authenticator app. To use another one, remove it first (that needs a fresh code).');
     }
     const secret = newTotpSecret();
@@ -136,20 +147,95 @@ export class SecondFactorService {
     return { recoveryCodes: codes };
   }
 
-  /** Removes the authenticator app and the recovery codes (the caller has checked a fresh second factor). */
+  /**
+   * Removes the authenticator app; the recovery codes go with the last factor (the caller has checked a
+   * fresh second factor).
+   */
   async remove(userId: string, ctx: RequestContext): Promise<void> {
     await this.d.db.transaction(async (tx) => {
       const removed = await tx.delete(totpFactors).where(eq(totpFactors.userId, userId)).returning({ confirmedAt: totpFactors.confirmedAt });
-      await tx.delete(recoveryCodes).where(eq(recoveryCodes.userId, userId));
+      await this.dropRecoveryCodesWithLastFactor(tx, userId);
       if (removed[0]?.confirmedAt) await audit(tx, { action: 'auth.second_factor_removed', actorUserId: userId, details: { method: 'totp' }, ...ctx });
     });
+  }
+
+  private async dropRecoveryCodesWithLastFactor(tx: DbOrTx, userId: string): Promise<void> {
+    if (!(await this.enrolled(userId, tx))) await tx.delete(recoveryCodes).where(eq(recoveryCodes.userId, userId));
+  }
+
+  /**
+   * Adds a passkey from the authenticator's answer to this session's registration challenge. The first
+   * factor of an account is handled like a confirmed authenticator app: this session counts as having
+   * proven it, the account's other sessions (signed in with a password alone) are ended, and the recovery
+   * codes are answered, shown this once.
+   */
+  async addPasskey(userId: string, sessionId: string, response: RegistrationResponseJSON, name: string, ctx: RequestContext): Promise<{ id: string; recoveryCodes: string[] | null }> {
+    return this.d.db.transaction(async (tx) => {
+      // Serialises a user's factor changes, so two first passkeys cannot both count as the first.
+      await tx.execute(sql`select 1 from ${users} where ${users.id} = ${userId} for update`);
+      const first = !(await this.enrolled(userId, tx));
+      const added = await this.d.passkeys.register(userId, sessionId, response, name, tx);
+      let codes: string[] | null = null;
+      let ended = 0;
+      if (first) {
+        codes = await this.replaceRecoveryCodes(tx, userId);
+        await this.d.sessions.markSecondFactor(sessionId, added.method, tx);
+        ended = await this.d.sessions.revokeAll(userId, 'second_factor_enrolled', sessionId, tx);
+      }
+      await audit(tx, {
+        action: 'auth.passkey_added', actorUserId: userId, targetType: 'passkey', targetId: added.id,
+        details: { name, method: added.method, firstFactor: first, ...(first ? { otherSessionsEnded: ended } : {}) }, ...ctx,
+      });
+      return { id: added.id, recoveryCodes: codes };
+    });
+  }
+
+  /** Removes one of the user's passkeys (404 for another's); the caller has checked a fresh second factor. */
+  async removePasskey(userId: string, passkeyId: string, ctx: RequestContext): Promise<void> {
+    await this.d.db.transaction(async (tx) => {
+      const name = await this.d.passkeys.remove(userId, passkeyId, tx);
+      await this.dropRecoveryCodesWithLastFactor(tx, userId);
+      await audit(tx, { action: 'auth.passkey_removed', actorUserId: userId, targetType: 'passkey', targetId: passkeyId, details: { name }, ...ctx });
+    });
+  }
+
+  /** Options for the passkey at the code step of a sign-in, bound to that step's challenge token. */
+  async secondFactorPasskeyOptions(token: string) {
+    const [found] = await this.d.db.select({ userId: signInChallenges.userId }).from(signInChallenges).where(this.liveChallenge(sha256(token)));
+    if (!found) throw invalidChallenge();
+    return this.d.passkeys.authenticationOptions({ kind: 'second-factor', challengeToken: token }, found.userId);
+  }
+
+  /**
+   * Sign-in with a passkey alone (usernameless): the credential names the account. A failure counts
+   * against that account's limits like a wrong password.
+   */
+  async passkeySignIn(ceremonyToken: string, response: AuthenticationResponseJSON, ctx: RequestContext): Promise<{ userId: string; method: PasskeyMethod; counters: ReturnType<AttemptLimits['counters']> }> {
+    const ownerId = await this.d.passkeys.ownerOf(response);
+    const [owner] = ownerId ? await this.d.db.select({ id: users.id, email: users.email }).from(users).where(eq(users.id, ownerId)) : [];
+    const binding: CeremonyBinding = { kind: 'sign-in', ceremonyToken };
+    let result: AssertionResult | undefined;
+    if (owner) {
+      await this.underLimits(owner, ctx, async () => {
+        result = await this.d.passkeys.verifyAssertion(binding, response, null, ctx);
+        return result.ok;
+      });
+    } else {
+      // Spend the challenge all the same.
+      result = await this.d.passkeys.verifyAssertion(binding, response, null, ctx);
+    }
+    if (!owner || !result?.ok) {
+      await audit(this.d.db, { action: 'auth.passkey_sign_in_failed', actorUserId: owner?.id ?? null, details: { reason: result && !result.ok ? result.reason : 'unknown_credential' }, ...ctx });
+      throw new Unauthenticated('INVALID_PASSKEY', 'That passkey was not accepted: the prompt may have expired, or the passkey is not registered here. Try again, or sign in with your password.');
+    }
+    return { userId: owner.id, method: result.method, counters: this.d.attempts.counters(owner.email, ctx.ip ?? 'unknown') };
   }
 
   /** Ten new recovery codes; the old ones stop working. */
   async regenerateRecoveryCodes(userId: string, ctx: RequestContext): Promise<string[]> {
     return this.d.db.transaction(async (tx) => {
       if (!(await this.enrolled(userId, tx))) {
-        throw new Conflict('NO_SECOND_FACTOR', 'Recovery codes come with an authenticator app: set one up first.');
+        throw new Conflict('NO_SECOND_FACTOR', 'Recovery codes come with a second factor: add a passkey or set up an authenticator app first.');
       }
       const codes = await this.replaceRecoveryCodes(tx, userId);
       await audit(tx, { action: 'auth.recovery_codes_regenerated', actorUserId: userId, ...ctx });
@@ -168,15 +254,21 @@ export class SecondFactorService {
    * Checks a proof of the user's confirmed factor under the account's failed sign-in limits (429 past
    * them). Resolves with the method that matched, or null when it did not.
    */
-  async verify(user: { id: string; email: string }, proof: Proof, ctx: RequestContext): Promise<FactorMethod | null> {
+  async verify(user: { id: string; email: string }, proof: Proof, ctx: RequestContext, binding: CeremonyBinding): Promise<FactorMethod | null> {
     let method: FactorMethod | null = null;
+    let reason: string | undefined;
     const ok = await this.underLimits(user, ctx, async () => {
       if (proof.code !== undefined) method = (await this.checkTotp(user.id, proof.code, 'confirmed')) ? 'otp' : null;
       else if (proof.recoveryCode !== undefined) method = (await this.useRecoveryCode(user.id, proof.recoveryCode)) ? 'recovery' : null;
+      else if (proof.passkey !== undefined) {
+        const r = await this.d.passkeys.verifyAssertion(binding, proof.passkey, user.id, ctx);
+        method = r.ok ? r.method : null;
+        if (!r.ok) reason = r.reason;
+      }
       return method !== null;
     });
     if (!ok) {
-      await audit(this.d.db, { action: 'auth.second_factor_failed', actorUserId: user.id, details: { method: proof.code !== undefined ? 'otp' : 'recovery' }, ...ctx });
+      await audit(this.d.db, { action: 'auth.second_factor_failed', actorUserId: user.id, details: { method: proofMethod(proof), ...(reason ? { reason } : {}) }, ...ctx });
       return null;
     }
     return method;
@@ -184,8 +276,8 @@ export class SecondFactorService {
 
   /** Step-up: the session proves the factor again, for the sensitive changes of the next 5 minutes. */
   async stepUp(user: { id: string; email: string }, sessionId: string, proof: Proof, ctx: RequestContext): Promise<Date> {
-    if (!(await this.enrolled(user.id))) throw new Conflict('NO_SECOND_FACTOR', 'You have no second factor to confirm: set up an authenticator app first.');
-    const method = await this.verify(user, proof, ctx);
+    if (!(await this.enrolled(user.id))) throw new Conflict('NO_SECOND_FACTOR', 'You have no second factor to confirm: add a passkey or set up an authenticator app first.');
+    const method = await this.verify(user, proof, ctx, { kind: 'step-up', sessionId });
     if (!method) throw wrongProof(proof);
     const at = await this.d.sessions.markSecondFactor(sessionId, method);
     await audit(this.d.db, { action: 'auth.step_up', actorUserId: user.id, targetType: 'session', targetId: sessionId, details: { method }, ...ctx });
@@ -210,13 +302,12 @@ export class SecondFactorService {
    */
   async redeemChallenge(token: string, proof: Proof, ctx: RequestContext): Promise<{ userId: string; rememberMe: boolean; method: FactorMethod; counters: ReturnType<AttemptLimits['counters']> }> {
     const hash = sha256(token);
-    const live = and(eq(signInChallenges.tokenHash, hash), isNull(signInChallenges.usedAt), gt(signInChallenges.expiresAt, sql`now()`),
-      lt(signInChallenges.failures, CHALLENGE_MAX_FAILURES));
+    const live = this.liveChallenge(hash);
     const [found] = await this.d.db.select({ userId: users.id, email: users.email, rememberMe: signInChallenges.rememberMe })
       .from(signInChallenges).innerJoin(users, eq(users.id, signInChallenges.userId)).where(live);
     if (!found) throw invalidChallenge();
     const user = { id: found.userId, email: found.email };
-    const method = await this.verify(user, proof, ctx);
+    const method = await this.verify(user, proof, ctx, { kind: 'second-factor', challengeToken: token });
     if (!method) {
       await this.d.db.update(signInChallenges).set({ failures: sql`${signInChallenges.failures} + 1` }).where(eq(signInChallenges.tokenHash, hash));
       throw wrongProof(proof, true);
@@ -224,6 +315,11 @@ export class SecondFactorService {
     const spent = await this.d.db.update(signInChallenges).set({ usedAt: sql`now()` }).where(live).returning({ userId: signInChallenges.userId });
     if (spent.length === 0) throw invalidChallenge();
     return { userId: user.id, rememberMe: found.rememberMe, method, counters: this.d.attempts.counters(user.email, ctx.ip ?? 'unknown') };
+  }
+
+  private liveChallenge(hash: Buffer) {
+    return and(eq(signInChallenges.tokenHash, hash), isNull(signInChallenges.usedAt), gt(signInChallenges.expiresAt, sql`now()`),
+      lt(signInChallenges.failures, CHALLENGE_MAX_FAILURES));
   }
 
   private async underLimits(user: { id: string; email: string }, ctx: RequestContext, check: () => Promise<boolean>): Promise<boolean> {
@@ -280,11 +376,16 @@ export class SecondFactorService {
 
 const invalidChallenge = () => new Unauthenticated('INVALID_CHALLENGE', 'This sign-in step has expired or was already used: sign in again with your password.');
 
+const proofMethod = (proof: Proof) => (proof.code !== undefined ? 'otp' : proof.passkey !== undefined ? 'passkey' : 'recovery');
+
 function wrongProof(proof: Proof, signIn = false) {
-  const field = proof.code !== undefined ? 'body.code' : 'body.recoveryCode';
+  const field = proof.code !== undefined ? 'body.code' : proof.passkey !== undefined ? 'body.passkey' : 'body.recoveryCode';
+  const code = proof.passkey !== undefined ? 'INVALID_PASSKEY' : 'INVALID_CODE';
   const message = proof.code !== undefined
     ? 'That code is not right, or was already used. Enter the code your authenticator app shows now.'
-    : 'That recovery code is not right, or was already used.';
-  return signIn ? new Unauthenticated('INVALID_CODE', message, 'invalid', [{ field, message: 'is not right' }])
-    : new Invalid('INVALID_CODE', message, [{ field, message: 'is not right' }]);
+    : proof.passkey !== undefined
+      ? 'That passkey was not accepted: the prompt may have expired or been answered already, or it is not one of your passkeys. Ask for a new prompt and try again.'
+      : 'That recovery code is not right, or was already used.';
+  return signIn ? new Unauthenticated(code, message, 'invalid', [{ field, message: 'is not right' }])
+    : new Invalid(code, message, [{ field, message: 'is not right' }]);
 }

@@ -9,9 +9,11 @@ import { Forbidden, Invalid, NotFound, Unauthenticated } from '../../domain/erro
 import { consume, tooMany, type Limiter } from '../../infra/rate-limit.ts';
 import type { AttemptLimits } from './attempt-limits.ts';
 import type { Proof, SecondFactorService } from './second-factor.ts';
+import type { PasskeyService } from './passkeys.ts';
+import type { AuthenticationResponseJSON, RegistrationResponseJSON } from '@simplewebauthn/server';
 import { audit, type RequestContext } from '../audit/index.ts';
 import { queueMail, templates } from '../mail/index.ts';
-import { oneTimeTokens, totpFactors, users } from './schema.ts';
+import { oneTimeTokens, users } from './schema.ts';
 import { passwordProblem, type PasswordHasher, type VerifyResult } from './passwords.ts';
 import { RefreshError, type SessionService } from './sessions.ts';
 import { newSecret, sha256, type TokenService } from './tokens.ts';
@@ -45,7 +47,7 @@ export interface SecondFactorChallenge {
   secondFactorRequired: true;
   challengeToken: string;
   challengeExpiresAt: Date;
-  methods: ('totp' | 'recovery_code')[];
+  methods: ('totp' | 'passkey' | 'recovery_code')[];
 }
 
 export const normaliseEmail = (email: string) => email.trim().toLowerCase();
@@ -71,6 +73,7 @@ export class AuthService {
     limits: AuthLimits;
     attempts: AttemptLimits;
     secondFactor: SecondFactorService;
+    passkeys: PasskeyService;
     /** The workspaces module builds on auth, so what account deletion needs of it is passed in. */
     workspaces: { releaseForAccountDeletion(tx: DbOrTx, userId: string): Promise<void> };
     publicUrl: string;
@@ -79,11 +82,15 @@ export class AuthService {
     bus: InvalidationBus;
   }) {
     this.meCache = new TtlCache<MeResult>('me', ME_TTL_MS, d.metrics);
-    // With whether the user has a second factor: sign-in stays one read before the hash.
+    // With the user's second factors: sign-in stays one read before the hash.
     this.userByEmail = d.db.select({
       user: users,
-      secondFactor: sql<boolean>`exists (select 1 from ${totpFactors} where ${totpFactors.userId} = ${users.id} and ${totpFactors.confirmedAt} is not null)`,
-    }).from(users).where(eq(users.email, sql.placeholder('email'))).prepare('auth_user_by_email_v2');
+      // Qualified by hand: drizzle writes bare column names here, and a bare "id" inside a subquery of a
+      // table with an id column of its own would be that table's.
+      totp: sql<boolean>`exists (select 1 from totp_factors f where f.user_id = users.id and f.confirmed_at is not null)`,
+      passkey: sql<boolean>`exists (select 1 from passkeys p where p.user_id = users.id)`,
+      recovery: sql<boolean>`exists (select 1 from recovery_codes r where r.user_id = users.id and r.used_at is null)`,
+    }).from(users).where(eq(users.email, sql.placeholder('email'))).prepare('auth_user_by_email_v3');
     d.bus.on(ME_TOPIC, (userId) => this.meCache.invalidate(userId));
   }
 
@@ -172,11 +179,13 @@ export class AuthService {
     const email = normaliseEmail(input.email);
     const ip = ctx.ip ?? 'unknown';
     const counters = this.d.attempts.counters(email, ip);
-    let secondFactor = false;
+    const methods: SecondFactorChallenge['methods'] = [];
     const { user, verified, counted } = await this.d.hasher.forAccount(email, async () => {
       const [row] = await this.userByEmail.execute({ email });
       const found = row?.user;
-      secondFactor = row?.secondFactor === true;
+      if (row?.totp) methods.push('totp');
+      if (row?.passkey) methods.push('passkey');
+      if (row?.totp || row?.passkey || row?.recovery) methods.push('recovery_code');
       let result: VerifyResult | null = null;
       const checked = await this.d.attempts.check(counters, 'Too many failed sign-in attempts.', async () => {
         if (found) result = await this.d.hasher.verify(found.passwordHash, input.password);
@@ -197,12 +206,12 @@ export class AuthService {
       const upgraded = await this.d.hasher.hash(input.password);
       await this.d.db.update(users).set({ passwordHash: upgraded, updatedAt: sql`now()` }).where(eq(users.id, user.id));
     }
-    if (secondFactor) {
+    if (methods.includes('totp') || methods.includes('passkey')) {
       // No session on a password alone, and earlier failures stay counted until the code step succeeds:
       // a known password must not reset the allowance for guessing codes.
       const challenge = await this.d.secondFactor.createChallenge(user.id, input.rememberMe === true);
       await audit(this.d.db, { action: 'auth.second_factor_challenged', actorUserId: user.id, ...ctx });
-      return { secondFactorRequired: true, challengeToken: challenge.token, challengeExpiresAt: challenge.expiresAt, methods: ['totp', 'recovery_code'] };
+      return { secondFactorRequired: true, challengeToken: challenge.token, challengeExpiresAt: challenge.expiresAt, methods };
     }
     // A success forgives this account's earlier failures from this address.
     if (counted > 0) await this.d.attempts.forgive(counters);
@@ -216,6 +225,37 @@ export class AuthService {
     return this.openSession(r.userId, r.rememberMe, ctx, ['pwd', r.method]);
   }
 
+  /** Sign-in with a passkey alone: the ceremony token from the options and the authenticator's assertion. */
+  async passkeySignIn(ceremonyToken: string, response: AuthenticationResponseJSON, rememberMe: boolean, ctx: RequestContext): Promise<IssuedTokens & { userId: string }> {
+    const r = await this.d.secondFactor.passkeySignIn(ceremonyToken, response, ctx);
+    const [user] = await this.d.db.select({ verified: users.emailVerifiedAt }).from(users).where(eq(users.id, r.userId));
+    if (!user?.verified) throw new Forbidden('EMAIL_NOT_VERIFIED', 'Confirm your email address first: follow the link we mailed you, or ask for a new one.');
+    await this.d.attempts.forgive(r.counters);
+    // The authenticator verified the person (PIN or biometric, required for this sign-in) as well as
+    // holding the key: two factors in one gesture, so RFC 8176's "mfa" beside the key's method.
+    return this.openSession(r.userId, rememberMe, ctx, [r.method, 'mfa']);
+  }
+
+  /** Options to add a passkey. The password is asked again (counted like a sign-in), and with a factor already, a fresh step-up. */
+  async passkeyRegistrationOptions(userId: string, sessionId: string, password: string, ctx: RequestContext) {
+    const user = await this.userById(userId);
+    await this.d.secondFactor.assertFresh(userId, sessionId);
+    if (!(await this.confirmPassword(user, password, ctx))) {
+      throw new Invalid('WRONG_PASSWORD', 'The password is incorrect.', [{ field: 'body.password', message: 'is incorrect' }]);
+    }
+    return this.d.passkeys.registrationOptions(user, sessionId);
+  }
+
+  async addPasskey(userId: string, sessionId: string, response: RegistrationResponseJSON, name: string, ctx: RequestContext) {
+    return this.d.secondFactor.addPasskey(userId, sessionId, response, name, ctx);
+  }
+
+  /** Removing a passkey needs a fresh second factor (step-up), like removing the authenticator app. */
+  async removePasskey(userId: string, sessionId: string, passkeyId: string, ctx: RequestContext): Promise<void> {
+    await this.d.secondFactor.assertFresh(userId, sessionId);
+    await this.d.secondFactor.removePasskey(userId, passkeyId, ctx);
+  }
+
   private async openSession(userId: string, rememberMe: boolean, ctx: RequestContext, amr: string[]): Promise<IssuedTokens & { userId: string }> {
     // The session and its audit entry in one statement: atomic, and one round trip.
     const issued = await this.d.sessions.open(userId, rememberMe, ctx, amr);
@@ -227,8 +267,11 @@ export class AuthService {
   }
 
   /** Starts setting up an authenticator app; the password is asked again (counted like a sign-in). */
-  async startTotpEnrolment(userId: string, password: string, ctx: RequestContext) {
+  async startTotpEnrolment(userId: string, sessionId: string, password: string, ctx: RequestContext) {
     const user = await this.userById(userId);
+    // With a passkey already, adding a factor needs a fresh one: a session and a password must not be
+    // enough to add a factor of someone else's and then sign in with it.
+    await this.d.secondFactor.assertFresh(userId, sessionId);
     if (!(await this.confirmPassword(user, password, ctx))) {
       throw new Invalid('WRONG_PASSWORD', 'The password is incorrect.', [{ field: 'body.password', message: 'is incorrect' }]);
     }

@@ -105,7 +105,7 @@ export interface SecondFactorLookup {
 }
 
 export const secondFactorRequired = (who: 'you' | 'key') => new Forbidden('SECOND_FACTOR_REQUIRED', who === 'you'
-  ? 'This workspace requires a second factor of every member: set up an authenticator app first (Security in the web app, or POST /api/auth/second-factor/totp), then sign in again.'
+  ? 'This workspace requires a second factor of every member: add a passkey or set up an authenticator app first (Security in the web app, or POST /api/auth/passkeys/registration-options or /api/auth/second-factor/totp), then sign in again.'
   : 'This workspace requires a second factor of every member, and the member who created this API key has none: it works again once they set one up.');
 
 /**

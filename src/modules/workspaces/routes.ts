@@ -170,7 +170,7 @@ export const workspaceRoutes: FastifyPluginAsyncTypebox<WorkspaceRouteDeps> = as
     },
   }, async (req) => {
     if (req.body.requireSecondFactor && !(await d.secondFactor.enrolled(userOf(req).userId))) {
-      throw new Conflict('OWN_SECOND_FACTOR_MISSING', 'Set up your own authenticator app first: requiring a second factor would otherwise lock you out.');
+      throw new Conflict('OWN_SECOND_FACTOR_MISSING', 'Add a passkey or set up an authenticator app for yourself first: requiring a second factor would otherwise lock you out.');
     }
     const ws = await d.workspaces.setSecondFactorPolicy(req.params.workspaceId, req.body.requireSecondFactor, auditActor(req));
     return { requireSecondFactor: ws.requireSecondFactor };
