@@ -8,6 +8,11 @@
 //                      https://docs.x.com/x-api/media/quickstart/media-upload-chunked
 //   User posts         https://docs.x.com/x-api/users/get-posts  (GET /2/users/{id}/tweets, for reconciliation)
 //   Post lookup        https://docs.x.com/x-api/posts/get-post-by-id  (public_metrics)
+//   Mentions           https://docs.x.com/x-api/posts/timelines/quickstart/user-mention-quickstart
+//   Conversations      https://developer.x.com/en/docs/x-api/conversation-id  (recent search by conversation_id)
+//   Likes              https://docs.x.com/x-api/posts/likes/quickstart/manage-likes
+//   Hide replies       https://docs.x.com/x-api/posts/hide-replies/introduction
+//   Access levels      https://docs.x.com/x-api/getting-started/about-x-api
 //   Errors and limits  https://docs.x.com/x-api/fundamentals/response-codes-and-errors
 //                      https://docs.x.com/x-api/fundamentals/rate-limits
 //
@@ -26,7 +31,9 @@
 //   attempts.ts     what was sent under each marker (the send journal)
 //   reconcile.ts    finding a post again after an unknown outcome
 //   account.ts      the account's own counts (followers, following, posts)
+//   inbox.ts        mentions and replies for the inbox; liking, hiding and deleting
 import type { Provider, ProviderDeps, ProviderMetadata } from './types.ts';
+import { MENTIONS, RECENT_DAYS, REPLIES, collectX, deletePost, postState, setHidden, setLike } from './x/inbox.ts';
 import { xApi } from './x/api.ts';
 import { accountCounts } from './x/account.ts';
 import { xAttempts } from './x/attempts.ts';
@@ -58,6 +65,25 @@ const meta: ProviderMetadata = {
       maxImageBytes: 5 * MB, maxVideoBytes: 512 * MB, maxVideoSeconds: 140, mixing: false, required: false,
     },
   },
+  inbox: {
+    sources: [
+      {
+        id: MENTIONS, collects: ['mentions', 'replies'],
+        description: 'GET /2/users/{id}/mentions (https://docs.x.com/x-api/posts/timelines/quickstart/user-mention-quickstart): posts that mention the account, replies to it included; '
+          + 'polled with since_id, the most recent 800 at most; needs an access level that reads timelines.',
+      },
+      {
+        id: REPLIES, collects: ['replies'],
+        description: `GET /2/users/{id}/tweets of the last ${RECENT_DAYS} days, then GET /2/tweets/search/recent?query=conversation_id:… (https://developer.x.com/en/docs/x-api/conversation-id): `
+          + 'every reply in the conversations the account\'s posts started, also those that do not name it; recent search needs Basic access or higher.',
+      },
+    ],
+    // Likes (like.write), hiding replies under its own posts (tweet.moderate.write), deleting its own posts.
+    actions: ['reply', 'like', 'unlike', 'hide', 'unhide', 'delete'],
+    deletes: 'own',
+    notCollected: 'replies older than 7 days (recent search\'s window) and mentions past the newest 800; deletions after collection; whether a reply is hidden (not readable); '
+      + 'anything at all on an access level without timelines or search (the source then says which level X requires).',
+  },
   accountMetrics: { fields: ['followers', 'following', 'posts'], historyDays: 0, docs: 'https://docs.x.com/x-api/users/get-my-user' },
 };
 
@@ -81,5 +107,15 @@ export function createX(deps: ProviderDeps): Provider {
     findByMarker: (account, marker, since) => findByMarker(api, attempts, account, marker, since),
     metrics: (account, remoteId) => postFigures(api, account, remoteId),
     accountMetrics: (account) => accountCounts(api, account),
+    collectInbox: (account, req) => collectX(api, account, req),
+    // A reply is a post answering the message, sent and reconciled as every X post (send journal, own timeline).
+    reply: (account, req) => publishPost(api, attempts, account, { text: req.text, media: [], replyTo: req.parentRemoteId, marker: req.marker }),
+    findReply: (account, req) => findByMarker(api, attempts, account, req.marker, req.since),
+    like: (account, req) => setLike(api, account, req, true),
+    unlike: (account, req) => setLike(api, account, req, false),
+    hide: (account, req) => setHidden(api, account, req, true),
+    unhide: (account, req) => setHidden(api, account, req, false),
+    delete: (account, req) => deletePost(api, account, req),
+    messageState: (account, req) => postState(api, account, req),
   };
 }

@@ -44,7 +44,7 @@ test('connect: PKCE S256, scopes with offline.access, Basic client auth; the pro
   const url = new URL(await p.authorizationUrl!({ redirectUri: REDIRECT, state: 's', codeChallenge: 'c' }));
   assert.equal(url.pathname, '/x/i/oauth2/authorize');
   assert.equal(url.searchParams.get('code_challenge_method'), 'S256');
-  assert.deepEqual(url.searchParams.get('scope')!.split(' '), ['tweet.read', 'tweet.write', 'users.read', 'offline.access', 'media.write']);
+  assert.deepEqual(url.searchParams.get('scope')!.split(' '), ['tweet.read', 'tweet.write', 'users.read', 'offline.access', 'media.write', 'like.read', 'like.write', 'tweet.moderate.write']);
   assert.match(url.search, /scope=tweet\.read%20tweet\.write/);
 
   const { tokens, redirect } = await authorize(p);

@@ -57,6 +57,10 @@ export const INBOX_READ_BUDGETS: Record<string, string> = {
   // LinkedIn: pages per Page per 5 minutes (a page lists up to 10 posts and reads their comments). Its quotas are
   // daily per app and per member and not published (https://learn.microsoft.com/en-us/linkedin/shared/api-guide/concepts/rate-limits).
   linkedin: '20/300',
+  // X: pages per account per 5 minutes (a page is one call of mentions, or a list of posts and their replies by
+  // recent search). X's own windows are per endpoint per 15 minutes, reported in x-rate-limit-* headers, which the
+  // adapter honours; reads are billed per post on pay-per-use plans, so the budget stays small.
+  x: '20/300',
 };
 
 /** The publishing defaults (PUBLISH_LEASE_SECONDS and the rest, src/config.ts), for a service built without settings. */

@@ -8,8 +8,11 @@ import { revokeRequest, tokenRequest, type ClientAuth } from '../oauth2.ts';
 import { ProviderError, type AccountRef, type AuthorizeRequest, type ExchangeRequest, type ProviderDeps, type TokenSet } from '../types.ts';
 import { PROVIDER, type XApi } from './api.ts';
 
-/** tweet.read+tweet.write+users.read for POST /2/tweets, media.write for uploads, offline.access for a refresh token. */
-export const X_SCOPES = ['tweet.read', 'tweet.write', 'users.read', 'offline.access', 'media.write'];
+/**
+ * tweet.read+tweet.write+users.read for POST /2/tweets, media.write for uploads, offline.access for a refresh token;
+ * like.read+like.write and tweet.moderate.write for liking and hiding replies from the inbox.
+ */
+export const X_SCOPES = ['tweet.read', 'tweet.write', 'users.read', 'offline.access', 'media.write', 'like.read', 'like.write', 'tweet.moderate.write'];
 
 export interface XOAuth {
   authorizationUrl(req: AuthorizeRequest): string;

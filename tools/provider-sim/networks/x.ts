@@ -16,6 +16,21 @@
 //   POST /2/media/upload/:id/finalize        → processing_info { state: pending, check_after_secs }
 //   GET  /2/media/upload?command=STATUS      pending → in_progress → succeeded (or failed for a file that is not MP4/MOV)
 //   POST /2/media/metadata                   { id, metadata: { alt_text: { text } } }
+//   GET  /2/users/:id/mentions               what people said to the user (the shared SimInbox), newest first: since_id,
+//                                            pagination_token, max_results; includes.users for the authors
+//   GET  /2/tweets/search/recent             query `conversation_id:A OR conversation_id:B …` only: the replies in those
+//                                            conversations (people's and the user's own), newest first, next_token, start_time
+//                                            within 7 days
+//   POST /2/users/:id/likes, DELETE /2/users/:id/likes/:tweet_id, GET /2/users/:id/liked_tweets (newest first)
+//   PUT  /2/tweets/:id/hidden                { hidden }: replies in conversations the user started
+//   DELETE /2/tweets/:id                     the user's own posts
+// People's posts are SimInbox items (a comment: a reply in the conversation of the user's post postId, answering
+// parentId or the post; a mention: a post of its own). An edited one is shown as X shows an edit, a new post id whose
+// edit_history_tweet_ids starts with the original's. The access level is an app setting (xSimOptions): `free` is
+// refused mentions and search with X's 403 client-forbidden / client-not-enrolled. Mentions and search spend the
+// inbox knobs (inboxRateLimitAfter: a 429 with x-rate-limit-* reset headers; inboxExpireTokensAfter; inboxPageSize),
+// and reading mentions generates people's posts at inboxRatePerMinute. Simplification: inbox views carry every
+// field, whatever tweet.fields asks.
 // Errors are X's problem JSON ({ title, detail, type, status }), 429s carry x-rate-limit-* headers, the token
 // endpoint answers OAuth errors the way X does (invalid_request for a bad code or refresh token, 401
 // unauthorized_client without valid Basic credentials). Like X, the text that comes back has links wrapped in
@@ -25,7 +40,22 @@
 import { createHash } from 'node:crypto';
 import twitter from 'twitter-text';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { simAudience, type ErrorStyle, type SimNetworkContext, type SimPost, type SimToken } from '../core.ts';
+import { simAudience, type ErrorStyle, type NetworkState, type SimNetworkContext, type SimPost, type SimToken } from '../core.ts';
+import { rootOf, type SimInboxItem } from '../inbox.ts';
+
+/** What X decides per developer app: its API access level (pay-per-use plans read like `basic`). */
+export interface XSimOptions {
+  accessLevel: 'free' | 'basic' | 'pro';
+}
+const OPTIONS = new WeakMap<NetworkState, XSimOptions>();
+export function xSimOptions(state: NetworkState): XSimOptions {
+  let o = OPTIONS.get(state);
+  if (!o) {
+    o = { accessLevel: 'basic' };
+    OPTIONS.set(state, o);
+  }
+  return o;
+}
 
 const problem = (status: number, title: string, detail: string, type = 'about:blank') => ({ title, detail, type, status });
 
@@ -95,6 +125,105 @@ export function registerX(ctx: SimNetworkContext): void {
   // X user ids are numeric; the simulator's users are named u1, u2…
   const numericId = (userId: string) => String(1_500_000_000_000_000_000n + BigInt(`0x${createHash('sha256').update(userId).digest('hex').slice(0, 12)}`));
   const userByNumericId = (id: string) => [...state.users.values()].find((u) => numericId(u.id) === id);
+  const likes = new Set<string>(); // `${userId}|${post id}`
+
+  /** People's posts: an item by its id, or by the id X gives its edited version. */
+  const itemById = (id: string): SimInboxItem | undefined => state.inbox.items.get(id) ?? state.inbox.items.get(editedIds.get(id) ?? '');
+  const editedIds = new Map<string, string>();
+  const versionId = (i: SimInboxItem) => {
+    if (!i.editedAt) return i.id;
+    const v = `${i.id}0${Date.parse(i.editedAt) % 1_000_000}`;
+    editedIds.set(v, i.id);
+    return v;
+  };
+  const index = (i: SimInboxItem) => [...state.inbox.items.keys()].indexOf(i.id);
+  /** The order of people's posts: a version's time (an edit is a new post), then the order they were made in. */
+  const keyOf = (i: SimInboxItem): [number, number] => [Date.parse(i.editedAt ?? i.createdAt), index(i)];
+  const exists = (id: string) => state.posts.some((p) => p.id === id) || Boolean(itemById(id) && !itemById(id)!.deleted);
+  /** The post that started the conversation of a post or of people's post. */
+  const conversationOf = (id: string): string => {
+    for (let cur = id, hops = 0; hops < 100; hops++) {
+      const p = state.posts.find((x) => x.id === cur);
+      if (p) {
+        if (!p.replyTo) return p.id;
+        cur = p.replyTo;
+        continue;
+      }
+      const i = itemById(cur);
+      if (!i) return cur;
+      return i.kind === 'comment' && i.postId ? rootOf(state.posts, i.postId) : i.id;
+    }
+    return id;
+  };
+  /** The numeric id of a post's author. */
+  const authorOf = (id: string): string | undefined => {
+    const p = state.posts.find((x) => x.id === id);
+    if (p) return numericId(p.userId);
+    const i = itemById(id);
+    return i ? numericId(i.author.id) : undefined;
+  };
+  const itemView = (i: SimInboxItem) => {
+    const v = versionId(i);
+    const parent = i.kind === 'comment' ? i.parentId ?? i.postId : null;
+    return {
+      id: v, text: i.text, edit_history_tweet_ids: v === i.id ? [i.id] : [i.id, v], created_at: i.editedAt ?? i.createdAt, author_id: numericId(i.author.id),
+      conversation_id: conversationOf(i.id), ...(parent ? { in_reply_to_user_id: authorOf(parent), referenced_tweets: [{ type: 'replied_to', id: parent }] } : {}),
+      ...(i.lang ? { lang: i.lang } : {}),
+    };
+  };
+  const offsetOf = (token: string | undefined) => (token ? Number(Buffer.from(token, 'base64url').toString()) || 0 : 0);
+  type Listed = { key: [number, number]; view: { id: string }; author: SimInboxItem['author'] | undefined };
+  /** A page of a newest-first list, with its authors, and X's rate-limit headers. */
+  const listAnswer = (reply: FastifyReply, list: Listed[], offset: number, max: number, paging: 'pagination' | 'search' | undefined) => {
+    list.sort((a, b) => b.key[0] - a.key[0] || b.key[1] - a.key[1]);
+    const size = Math.min(max, state.knobs.inboxPageSize);
+    const page = list.slice(offset, offset + size);
+    const next = offset + size < list.length ? Buffer.from(String(offset + size)).toString('base64url') : undefined;
+    const users = new Map<string, { id: string; username: string; name: string }>();
+    for (const x of page) if (x.author) users.set(numericId(x.author.id), { id: numericId(x.author.id), username: x.author.username, name: x.author.name });
+    for (const x of page) {
+      const own = state.posts.find((p) => p.id === x.view.id);
+      if (own) users.set(numericId(own.userId), { id: numericId(own.userId), username: state.user(own.userId).username, name: state.user(own.userId).name });
+    }
+    reply.headers({ 'x-rate-limit-limit': '300', 'x-rate-limit-remaining': '299', 'x-rate-limit-reset': String(Math.floor(Date.now() / 1000) + 900) });
+    return {
+      ...(page.length > 0 ? { data: page.map((x) => x.view), includes: { users: [...users.values()] } } : {}),
+      meta: {
+        result_count: page.length, ...(page.length > 0 ? { newest_id: page[0]!.view.id, oldest_id: page.at(-1)!.view.id } : {}),
+        ...(next && paging ? { next_token: next } : {}),
+      },
+    };
+  };
+  /** The app's access level: `free` reads no timeline and no search (X's answer for an endpoint outside the level). */
+  const levelRefuses = (reply: FastifyReply): boolean => {
+    if (xSimOptions(state).accessLevel !== 'free') return false;
+    send(reply, 403, {
+      client_id: 'sim', detail: 'When authenticating requests to the Twitter API v2 endpoints, you must use keys and tokens from a Twitter developer App that is attached to a Project. You can create a project via the developer portal.',
+      registration_url: 'https://developer.x.com/en/docs/projects/overview', required_enrollment: 'Appropriate Level of API Access', reason: 'client-not-enrolled',
+      title: 'Client Forbidden', type: 'https://api.x.com/2/problems/client-forbidden',
+    });
+    return true;
+  };
+  const inboxExpiry = () => {
+    const k = state.knobs;
+    if (k.inboxExpireTokensAfter === 0) {
+      k.inboxExpireTokensAfter = -1;
+      state.expireTokens();
+    } else if (k.inboxExpireTokensAfter > 0) {
+      k.inboxExpireTokensAfter--;
+    }
+  };
+  const inboxThrottled = (reply: FastifyReply): boolean => {
+    const k = state.knobs;
+    if (k.inboxRateLimitAfter === 0) {
+      k.inboxRateLimitAfter = -1;
+      const r = style.rateLimited(k.retryAfterSeconds);
+      reply.status(r.status).headers(r.headers).send(r.body);
+      return true;
+    }
+    if (k.inboxRateLimitAfter > 0) k.inboxRateLimitAfter--;
+    return false;
+  };
 
   const send = (reply: FastifyReply, status: number, body: unknown) => reply.status(status).type('application/json').send(body);
   const invalid = (reply: FastifyReply, message: string, parameter?: string) => send(reply, 400, {
@@ -235,13 +364,17 @@ export function registerX(ctx: SimNetworkContext): void {
       if (typeof b.reply?.in_reply_to_tweet_id !== 'string') return invalid(reply, 'reply.in_reply_to_tweet_id must be a post id.', 'reply.in_reply_to_tweet_id');
       replyTo = b.reply.in_reply_to_tweet_id;
       const parent = state.posts.find((p) => p.id === replyTo);
-      if (!parent) return send(reply, 403, problem(403, 'Forbidden', 'You attempted to reply to a Tweet that is deleted or not visible to you.'));
+      const said = parent ? undefined : itemById(replyTo);
+      if (!parent && (!said || said.deleted)) return send(reply, 403, problem(403, 'Forbidden', 'You attempted to reply to a Tweet that is deleted or not visible to you.'));
       // Replies only where the parent's author summoned the replier (mention or quote). Replying to one's own
-      // post is taken as allowed, as thread-building clients still do it (X's docs leave it open).
+      // post is taken as allowed, as thread-building clients still do it (X's docs leave it open); so is answering
+      // a post addressed to the user (a mention, or a reply in the user's conversation, which names the user).
       const me = state.user(t.userId);
-      if (parent.userId !== t.userId && !new RegExp(`(^|[^\\w])@${me.username}\\b`, 'i').test(parent.text)) {
+      if (parent && parent.userId !== t.userId && !new RegExp(`(^|[^\\w])@${me.username}\\b`, 'i').test(parent.text)) {
         return send(reply, 403, problem(403, 'Forbidden', REPLY_DETAIL));
       }
+      if (said && said.userId !== t.userId) return send(reply, 403, problem(403, 'Forbidden', REPLY_DETAIL));
+      if (said) replyTo = said.id;
     }
     if (state.posts.some((p) => p.userId === t.userId && p.text === text && text !== '')) return send(reply, 403, problem(403, 'Forbidden', DUPLICATE_DETAIL));
     const post: SimPost = {
@@ -261,6 +394,8 @@ export function registerX(ctx: SimNetworkContext): void {
       ...(fields.has('created_at') ? { created_at: p.createdAt } : {}),
       ...(fields.has('author_id') ? { author_id: numericId(p.userId) } : {}),
       ...(fields.has('referenced_tweets') && p.replyTo ? { referenced_tweets: [{ type: 'replied_to', id: p.replyTo }] } : {}),
+      ...(fields.has('conversation_id') ? { conversation_id: conversationOf(p.id) } : {}),
+      ...(fields.has('in_reply_to_user_id') && p.replyTo && authorOf(p.replyTo) ? { in_reply_to_user_id: authorOf(p.replyTo) } : {}),
       ...(fields.has('attachments') && p.media.length > 0 ? { attachments: { media_keys: p.media.map((m) => `3_${m}`) } } : {}),
       // Deterministic, growing with age, so collected figures move over time.
       ...(fields.has('public_metrics') ? {
@@ -277,6 +412,8 @@ export function registerX(ctx: SimNetworkContext): void {
     const id = (req.params as { id: string }).id;
     if (!/^[0-9]{1,19}$/.test(id)) return invalid(reply, `The \`id\` query parameter value [${id}] is not valid`, 'id');
     const p = state.posts.find((x) => x.id === id);
+    const said = p ? undefined : itemById(id);
+    if (said && !said.deleted) return { data: itemView(said) };
     if (!p) {
       return { errors: [{ value: id, detail: `Could not find tweet with id: [${id}].`, title: 'Not Found Error', resource_type: 'tweet', parameter: 'id', resource_id: id, type: 'https://api.x.com/2/problems/resource-not-found' }] };
     }
@@ -427,6 +564,120 @@ export function registerX(ctx: SimNetworkContext): void {
     if (u) u.altText = alt;
     else uploads.set(m.id, { id: m.id, userId: m.userId, mediaType: m.mimeType, category: 'tweet_image', totalBytes: m.bytes, segments: new Map(), finalized: true, polls: 0, playable: true, altText: alt });
     return { data: { id: m.id, associated_metadata: { alt_text: { text: alt } } } };
+  });
+
+  app.get('/2/users/:id/mentions', async (req, reply) => {
+    inboxExpiry();
+    const t = auth(req, reply, READ_SCOPES);
+    if (!t) return reply;
+    if (await ctx.interfere(reply, style)) return reply;
+    if (levelRefuses(reply)) return reply;
+    const id = (req.params as { id: string }).id;
+    const q = req.query as Record<string, string | undefined>;
+    if (!/^[0-9]{1,19}$/.test(id)) return invalid(reply, `The \`id\` query parameter value [${id}] is not valid`, 'id');
+    const max = q.max_results === undefined ? 10 : Number(q.max_results);
+    if (!Number.isInteger(max) || max < 5 || max > 100) return invalid(reply, `The \`max_results\` query parameter value [${q.max_results}] is not between 5 and 100`, 'max_results');
+    if (inboxThrottled(reply)) return reply;
+    const user = userByNumericId(id);
+    if (!user) return listAnswer(reply, [], 0, max, undefined);
+    state.inbox.generate(user.id, state.posts.filter((p) => p.userId === user.id).map((p) => ({ id: p.id, userId: p.userId, ...(p.replyTo ? { replyTo: p.replyTo } : {}) })), state.knobs.inboxRatePerMinute);
+    let list = [...state.inbox.items.values()].filter((i) => i.userId === user.id && !i.deleted).map((i) => ({ key: keyOf(i), view: itemView(i), author: i.author }));
+    if (q.since_id) {
+      const since = itemById(q.since_id);
+      if (since) list = list.filter((x) => x.key > keyOf(since));
+    }
+    return listAnswer(reply, list, offsetOf(q.pagination_token), max, 'pagination');
+  });
+
+  app.get('/2/tweets/search/recent', async (req, reply) => {
+    inboxExpiry();
+    const t = auth(req, reply, READ_SCOPES);
+    if (!t) return reply;
+    if (await ctx.interfere(reply, style)) return reply;
+    if (levelRefuses(reply)) return reply;
+    const q = req.query as Record<string, string | undefined>;
+    const query = q.query ?? '';
+    if (query.length > 512) return invalid(reply, 'query is longer than 512 characters.', 'query');
+    if (!/^conversation_id:\d{1,19}( OR conversation_id:\d{1,19})*$/.test(query)) return invalid(reply, 'This simulator answers `conversation_id:` queries joined by OR only.', 'query');
+    const max = q.max_results === undefined ? 10 : Number(q.max_results);
+    if (!Number.isInteger(max) || max < 10 || max > 100) return invalid(reply, `The \`max_results\` query parameter value [${q.max_results}] is not between 10 and 100`, 'max_results');
+    const start = q.start_time !== undefined ? Date.parse(q.start_time) : Date.now() - 7 * 86_400_000;
+    if (Number.isNaN(start) || start < Date.now() - 7 * 86_400_000) return invalid(reply, 'start_time must be a time within the last 7 days.', 'start_time');
+    if (inboxThrottled(reply)) return reply;
+    const ids = new Set(query.split(' OR ').map((x) => x.slice('conversation_id:'.length)));
+    const people = [...state.inbox.items.values()].filter((i) => i.kind === 'comment' && !i.deleted && ids.has(conversationOf(i.id)))
+      .map((i) => ({ key: keyOf(i), view: itemView(i), author: i.author }));
+    const own = state.posts.filter((p) => p.replyTo && ids.has(conversationOf(p.id)))
+      .map((p) => ({ key: [Date.parse(p.createdAt), 0] as [number, number], view: view(p, new Set(['created_at', 'author_id', 'referenced_tweets', 'conversation_id', 'in_reply_to_user_id'])), author: undefined }));
+    const list = [...people, ...own].filter((x) => x.key[0] >= start);
+    return listAnswer(reply, list, offsetOf(q.next_token), max, 'search');
+  });
+
+  const likeScopes = ['tweet.read', 'users.read', 'like.write'];
+  app.post('/2/users/:id/likes', async (req, reply) => {
+    const t = auth(req, reply, likeScopes);
+    if (!t) return reply;
+    if (await ctx.interfere(reply, style)) return reply;
+    if ((req.params as { id: string }).id !== numericId(t.userId)) return send(reply, 403, problem(403, 'Forbidden', 'You are not permitted to like on behalf of this user.'));
+    const target = String((req.body as { tweet_id?: unknown } | undefined)?.tweet_id ?? '');
+    if (!exists(target)) return invalid(reply, 'tweet_id is not a post id.', 'tweet_id');
+    likes.add(`${t.userId}|${target}`);
+    const said = itemById(target);
+    if (said && said.userId === t.userId) said.liked = true;
+    if (await ctx.maybeHang(reply)) return reply;
+    return { data: { liked: true } };
+  });
+  app.delete('/2/users/:id/likes/:tweet', async (req, reply) => {
+    const t = auth(req, reply, likeScopes);
+    if (!t) return reply;
+    if (await ctx.interfere(reply, style)) return reply;
+    const { id, tweet } = req.params as { id: string; tweet: string };
+    if (id !== numericId(t.userId)) return send(reply, 403, problem(403, 'Forbidden', 'You are not permitted to unlike on behalf of this user.'));
+    likes.delete(`${t.userId}|${tweet}`);
+    const said = itemById(tweet);
+    if (said && said.userId === t.userId) said.liked = false;
+    return { data: { liked: false } };
+  });
+  app.get('/2/users/:id/liked_tweets', async (req, reply) => {
+    const t = auth(req, reply, ['tweet.read', 'users.read', 'like.read']);
+    if (!t) return reply;
+    if (await ctx.interfere(reply, style)) return reply;
+    const user = userByNumericId((req.params as { id: string }).id);
+    const liked = user ? [...likes].filter((k) => k.startsWith(`${user.id}|`)).map((k) => k.slice(k.indexOf('|') + 1)).reverse() : [];
+    const page = liked.slice(0, 100);
+    return { ...(page.length > 0 ? { data: page.map((id) => ({ id, text: '' })) } : {}), meta: { result_count: page.length } };
+  });
+
+  app.put('/2/tweets/:id/hidden', async (req, reply) => {
+    const t = auth(req, reply, ['tweet.read', 'users.read', 'tweet.moderate.write']);
+    if (!t) return reply;
+    if (await ctx.interfere(reply, style)) return reply;
+    const hidden = (req.body as { hidden?: unknown } | undefined)?.hidden;
+    if (typeof hidden !== 'boolean') return invalid(reply, 'hidden must be true or false.', 'hidden');
+    const said = itemById((req.params as { id: string }).id);
+    const root = said && said.kind === 'comment' ? state.posts.find((p) => p.id === conversationOf(said.id)) : undefined;
+    if (!said || said.deleted || !root || root.userId !== t.userId) {
+      return send(reply, 403, problem(403, 'Forbidden', 'You can only hide or unhide replies to conversations you authored.'));
+    }
+    state.inbox.change(said.id, { hidden });
+    if (await ctx.maybeHang(reply)) return reply;
+    return { data: { hidden } };
+  });
+
+  app.delete('/2/tweets/:id', async (req, reply) => {
+    const t = auth(req, reply, POST_SCOPES);
+    if (!t) return reply;
+    if (await ctx.interfere(reply, style)) return reply;
+    const id = (req.params as { id: string }).id;
+    const at = state.posts.findIndex((p) => p.id === id);
+    if (at < 0) {
+      if (itemById(id)) return send(reply, 403, problem(403, 'Forbidden', 'You are not allowed to delete a Tweet that is not yours.'));
+      return send(reply, 404, problem(404, 'Not Found Error', `Could not find tweet with id: [${id}].`, 'https://api.x.com/2/problems/resource-not-found'));
+    }
+    if (state.posts[at]!.userId !== t.userId) return send(reply, 403, problem(403, 'Forbidden', 'You are not allowed to delete a Tweet that is not yours.'));
+    state.posts.splice(at, 1);
+    if (await ctx.maybeHang(reply)) return reply;
+    return { data: { deleted: true } };
   });
 
   app.get('/profile_images/:id/:file', async (_req, reply) => reply.type('image/png').send(Buffer.from('89504e470d0a1a0a', 'hex')));
