@@ -84,7 +84,7 @@ test('a Sandbox account with a month of history: overview, charts and their numb
   await page.goto('/sign-in');
   await page.getByLabel('Email').fill(owner.email);
   await page.getByLabel('Password').fill(owner.password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
   await page.getByRole('heading', { level: 1, name: 'Posts' }).waitFor();
 
   const overviewAsked = page.waitForRequest((r) => r.url().includes('/analytics/overview?'));

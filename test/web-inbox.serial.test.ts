@@ -104,7 +104,7 @@ test('a comment on a Sandbox post appears in the open Inbox, is assigned, labell
   await page.goto('/sign-in');
   await page.getByLabel('Email').fill(owner.email);
   await page.getByLabel('Password').fill(owner.password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
   await page.getByRole('heading', { level: 1, name: 'Posts' }).waitFor();
   await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: /^Inbox/ }).click();
   await page.getByRole('heading', { level: 1, name: 'Inbox' }).waitFor();

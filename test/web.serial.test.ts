@@ -77,7 +77,7 @@ async function signInThroughUi(page: Page, email: string, password: string): Pro
   await heading(page, 'Sign in').waitFor();
   await page.getByLabel('Email').fill(email);
   await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
 }
 
 /** Waits until a composer counter reads `n` (of the network's maximum). */
@@ -221,7 +221,7 @@ test('sign up, confirm, connect Sandbox, compose with an image, schedule it seco
   await heading(page, 'Sign in').waitFor();
   await page.getByLabel('Email').fill(email);
   await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
 
   await heading(page, 'Create your first workspace').waitFor();
   await page.getByLabel('Workspace name').fill('Web test workspace');

@@ -8,6 +8,7 @@
 // - A 429 or 503 with a short Retry-After (sign-in while password hashing is busy, a shed request) is waited
 //   out, with jitter, and sent again, twice at most; a longer one goes back to the page as an error.
 import { retryDelayMs, type RetryAfterPolicy } from '../../src/infra/retry-after.ts';
+import { startAuthentication, type AuthenticationResponseJSON, type PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/browser';
 
 export class ApiError extends Error {
   constructor(
@@ -240,11 +241,12 @@ export async function getAll<A extends { nextCursor: string | null }>(path: stri
   return { ...page, [key]: items, nextCursor: null };
 }
 
-/** The password was right and the account has a second factor: no session yet, a code is asked for. */
+/** The password was right and the account has a second factor: no session yet, a code or passkey is asked for. */
 export interface SecondFactorChallenge {
   secondFactorRequired: true;
   challengeToken: string;
   challengeExpiresAt: string;
+  methods: ('totp' | 'passkey' | 'recovery_code')[];
 }
 
 /** Sign in: the refresh token goes to the httpOnly cookie, the access token stays here. */
@@ -256,8 +258,24 @@ export async function signIn(email: string, password: string, rememberMe: boolea
   return t;
 }
 
-/** The code step of a sign-in: a code from the authenticator app, or a recovery code. */
-export async function signInSecondFactor(challengeToken: string, proof: { code: string } | { recoveryCode: string }): Promise<TokenAnswer> {
+/** Sign in with a passkey alone: the browser offers this site's passkeys, no email needed. */
+export async function signInWithPasskey(rememberMe: boolean): Promise<TokenAnswer> {
+  const { ceremonyToken, options } = await request<{ ceremonyToken: string; options: PublicKeyCredentialRequestOptionsJSON }>('POST', '/api/auth/passkey/options', { anonymous: true });
+  const response = await startAuthentication({ optionsJSON: options });
+  const t = await request<TokenAnswer>('POST', '/api/auth/passkey/login', { anonymous: true, body: { ceremonyToken, response, rememberMe, refreshTokenTransport: 'cookie' } });
+  accessToken = t.accessToken;
+  currentSessionId = t.session.id;
+  return t;
+}
+
+/** A passkey's answer to the options of `path` (the second factor of a sign-in, or a step-up). */
+export async function passkeyProof(path: string, body?: unknown, anonymous = false): Promise<AuthenticationResponseJSON> {
+  const { options } = await request<{ options: PublicKeyCredentialRequestOptionsJSON }>('POST', path, { anonymous, ...(body !== undefined ? { body } : {}) });
+  return startAuthentication({ optionsJSON: options });
+}
+
+/** The code step of a sign-in: a code from the authenticator app, a passkey's answer, or a recovery code. */
+export async function signInSecondFactor(challengeToken: string, proof: { code: string } | { recoveryCode: string } | { passkey: AuthenticationResponseJSON }): Promise<TokenAnswer> {
   const t = await request<TokenAnswer>('POST', '/api/auth/login/second-factor', { anonymous: true, body: { challengeToken, ...proof, refreshTokenTransport: 'cookie' } });
   accessToken = t.accessToken;
   currentSessionId = t.session.id;

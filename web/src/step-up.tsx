@@ -1,10 +1,11 @@
-// Sensitive changes (password, API keys, removing the authenticator app) need a second factor proven in the
-// last 5 minutes: when the server answers STEP_UP_REQUIRED, a dialog takes a code, proves it, and the change
-// runs again.
+// Sensitive changes (password, API keys, adding or removing a factor) need a second factor proven in the
+// last 5 minutes: when the server answers STEP_UP_REQUIRED, a dialog takes a passkey or a code, proves it,
+// and the change runs again.
 import { useRef, useState } from 'preact/hooks';
 import type { JSX } from 'preact';
-import { api, ApiError } from './api.ts';
-import { Dialog, ErrorNote, Field, Submit } from './ui.tsx';
+import { browserSupportsWebAuthn } from '@simplewebauthn/browser';
+import { api, ApiError, passkeyProof } from './api.ts';
+import { Button, Dialog, ErrorNote, Field, Submit } from './ui.tsx';
 
 export type Guarded = <R>(fn: () => Promise<R>) => Promise<R>;
 
@@ -19,6 +20,8 @@ export function useStepUp(): [Guarded, JSX.Element] {
   const [recovery, setRecovery] = useState(false);
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
+  // Which factors the account has, read when the dialog opens.
+  const [factors, setFactors] = useState<{ totp: boolean; passkeys: boolean } | null>(null);
   const guard: Guarded = async (fn) => {
     try {
       return await fn();
@@ -28,7 +31,12 @@ export function useStepUp(): [Guarded, JSX.Element] {
         pending.current = { retry: fn, resolve: resolve as (v: unknown) => void, reject, error: err };
         setCode('');
         setError(null);
+        setFactors(null);
         setOpen(true);
+        api.get<{ totp: unknown; passkeys: number }>('/api/auth/second-factor').then((s) => {
+          setFactors({ totp: s.totp !== null, passkeys: s.passkeys > 0 && browserSupportsWebAuthn() });
+          if (s.totp === null && s.passkeys === 0) setRecovery(true);
+        }, () => setFactors({ totp: true, passkeys: false }));
       });
     }
   };
@@ -37,29 +45,41 @@ export function useStepUp(): [Guarded, JSX.Element] {
     pending.current?.reject(pending.current.error);
     pending.current = null;
   };
+  const prove = (proof: () => Promise<unknown>) => {
+    setBusy(true);
+    setError(null);
+    void proof().then(async () => {
+      const p = pending.current!;
+      pending.current = null;
+      setOpen(false);
+      try { p.resolve(await p.retry()); } catch (err) { p.reject(err); }
+    }, (err: unknown) => {
+      setError(err instanceof Error && (err.name === 'NotAllowedError' || err.name === 'AbortError') ? new Error('The passkey prompt was closed or timed out. Try again.') : err);
+      setCode('');
+    }).finally(() => setBusy(false));
+  };
+  const appOrRecovery = recovery || factors?.totp !== false;
   const dialog = (
     <Dialog open={open} title="Confirm it is you" onClose={close}>
-      <form class="form" onSubmit={(e) => {
-        e.preventDefault();
-        setBusy(true);
-        setError(null);
-        void api.post('/api/auth/step-up', recovery ? { recoveryCode: code.trim() } : { code: code.trim() }).then(async () => {
-          const p = pending.current!;
-          pending.current = null;
-          setOpen(false);
-          try { p.resolve(await p.retry()); } catch (err) { p.reject(err); }
-        }, (err: unknown) => { setError(err); setCode(''); }).finally(() => setBusy(false));
-      }}>
-        <p>This change needs a code from your authenticator app (it then works for 5 minutes).</p>
-        {error ? <ErrorNote error={error} /> : null}
-        <Field label={recovery ? 'Recovery code' : 'Code from your authenticator app'}>
-          {(p) => <input {...p} autoComplete="one-time-code" inputMode={recovery ? 'text' : 'numeric'} required value={code} onInput={(e) => setCode(e.currentTarget.value)} />}
-        </Field>
-        <div class="row">
+      <p>This change needs your second factor again (it then works for 5 minutes).</p>
+      {error ? <ErrorNote error={error} /> : null}
+      {factors?.passkeys && !recovery && (
+        <p><Button kind="primary" busy={busy} onClick={() => prove(async () => api.post('/api/auth/step-up', { passkey: await passkeyProof('/api/auth/step-up/passkey-options') }))}>Use your passkey</Button></p>
+      )}
+      {appOrRecovery && (
+        <form class="form" onSubmit={(e) => {
+          e.preventDefault();
+          prove(() => api.post('/api/auth/step-up', recovery ? { recoveryCode: code.trim() } : { code: code.trim() }));
+        }}>
+          <Field label={recovery ? 'Recovery code' : 'Code from your authenticator app'}>
+            {(p) => <input {...p} autoComplete="one-time-code" inputMode={recovery ? 'text' : 'numeric'} required value={code} onInput={(e) => setCode(e.currentTarget.value)} />}
+          </Field>
           <Submit busy={busy} disabled={!code.trim()}>Confirm</Submit>
-          <button type="button" class="link-button" onClick={() => { setRecovery(!recovery); setCode(''); }}>{recovery ? 'Use the app instead' : 'Use a recovery code'}</button>
-        </div>
-      </form>
+        </form>
+      )}
+      <p class="aside">
+        <button type="button" class="link-button" onClick={() => { setRecovery(!recovery); setCode(''); }}>{recovery ? (factors?.totp === false ? 'Use your passkey instead' : 'Use the app instead') : 'Use a recovery code'}</button>
+      </p>
     </Dialog>
   );
   return [guard, dialog];

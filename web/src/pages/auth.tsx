@@ -2,7 +2,8 @@
 // the password, the development mail outbox, and accepting an invitation (signed in).
 import type { ComponentChildren } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { api, ApiError, signIn, signInSecondFactor } from '../api.ts';
+import { browserSupportsWebAuthn } from '@simplewebauthn/browser';
+import { api, ApiError, passkeyProof, signIn, signInSecondFactor, signInWithPasskey, type SecondFactorChallenge } from '../api.ts';
 import { navigate, ROUTES } from '../router.ts';
 import { dateTime } from '../format.ts';
 import type { MailItem, Role } from '../types.ts';
@@ -45,7 +46,8 @@ export function SignIn({ notice, onSignedIn }: { notice: string | undefined; onS
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
   const [resend, resending] = useAction();
-  const [challenge, setChallenge] = useState<string | null>(null);
+  const [challenge, setChallenge] = useState<SecondFactorChallenge | null>(null);
+  const [passkeyBusy, setPasskeyBusy] = useState(false);
   const unverified = error instanceof ApiError && error.code === 'EMAIL_NOT_VERIFIED';
 
   const submit = async (e: Event) => {
@@ -56,7 +58,7 @@ export function SignIn({ notice, onSignedIn }: { notice: string | undefined; onS
       const r = await signIn(email.trim(), password, remember);
       if ('secondFactorRequired' in r) {
         setPassword('');
-        setChallenge(r.challengeToken);
+        setChallenge(r);
         setBusy(false);
         return;
       }
@@ -64,6 +66,18 @@ export function SignIn({ notice, onSignedIn }: { notice: string | undefined; onS
     } catch (err) {
       setError(err);
       setBusy(false);
+    }
+  };
+
+  const withPasskey = async () => {
+    setPasskeyBusy(true);
+    setError(null);
+    try {
+      await signInWithPasskey(remember);
+      await onSignedIn();
+    } catch (err) {
+      setError(passkeyError(err));
+      setPasskeyBusy(false);
     }
   };
 
@@ -91,13 +105,27 @@ export function SignIn({ notice, onSignedIn }: { notice: string | undefined; onS
         </div>
         <Submit busy={busy}>Sign in</Submit>
       </form>
+      {browserSupportsWebAuthn() && (
+        <p><Button busy={passkeyBusy} onClick={() => void withPasskey()}>Sign in with a passkey</Button></p>
+      )}
       <p class="aside"><Link href={ROUTES.forgotPassword}>Forgot your password?</Link> · New here? <Link href={ROUTES.signUp}>Create an account</Link></p>
     </Page>
   );
 }
 
-/** After the password, for an account with an authenticator app: its code, or a recovery code. */
-function SecondFactorStep({ challenge, onSignedIn, onRestart }: { challenge: string; onSignedIn: () => Promise<void>; onRestart: () => void }) {
+/** A cancelled or timed-out browser prompt says so plainly; the server's refusals keep their own words. */
+function passkeyError(err: unknown): unknown {
+  if (err instanceof Error && (err.name === 'NotAllowedError' || err.name === 'AbortError')) {
+    return new Error('The passkey prompt was closed or timed out. Try again, or use another way to sign in.');
+  }
+  return err;
+}
+
+/** After the password, for an account with a second factor: a passkey, a code from the app, or a recovery code. */
+function SecondFactorStep({ challenge: c, onSignedIn, onRestart }: { challenge: SecondFactorChallenge; onSignedIn: () => Promise<void>; onRestart: () => void }) {
+  const challenge = c.challengeToken;
+  const hasApp = c.methods.includes('totp');
+  const hasPasskey = c.methods.includes('passkey') && browserSupportsWebAuthn();
   const [code, setCode] = useState('');
   const [useRecovery, setUseRecovery] = useState(false);
   const [error, setError] = useState<unknown>(null);
@@ -117,13 +145,28 @@ function SecondFactorStep({ challenge, onSignedIn, onRestart }: { challenge: str
       setBusy(false);
     }
   };
+  const withPasskey = async () => {
+    setBusy(true);
+    setError(null);
+    try {
+      const passkey = await passkeyProof('/api/auth/login/second-factor/passkey-options', { challengeToken: challenge }, true);
+      await signInSecondFactor(challenge, { passkey });
+      await onSignedIn();
+    } catch (err) {
+      setError(passkeyError(err));
+      setBusy(false);
+    }
+  };
 
   return (
     <Page title="Two-step verification" narrow>
       <Problem error={error} />
+      {!expired && hasPasskey && !useRecovery && (
+        <p><Button kind="primary" busy={busy} onClick={() => void withPasskey()}>Use your passkey</Button></p>
+      )}
       {expired ? (
         <p><Button onClick={onRestart}>Sign in again</Button></p>
-      ) : (
+      ) : (!hasApp && !useRecovery) ? null : (
         <form class="form" onSubmit={submit} noValidate>
           {useRecovery ? (
             <Field key="recovery" label="Recovery code" hint="One of the codes you saved when you set up the authenticator app. Each works once.">
@@ -140,7 +183,7 @@ function SecondFactorStep({ challenge, onSignedIn, onRestart }: { challenge: str
       )}
       <p class="aside">
         <button type="button" class="link-button" onClick={() => { setUseRecovery(!useRecovery); setCode(''); setError(null); }}>
-          {useRecovery ? 'Use the authenticator app instead' : 'Lost your phone? Use a recovery code'}
+          {useRecovery ? (hasApp ? 'Use the authenticator app instead' : 'Use your passkey instead') : (hasApp ? 'Lost your phone? Use a recovery code' : 'Lost your passkey? Use a recovery code')}
         </button>
         {' · '}<button type="button" class="link-button" onClick={onRestart}>Start over</button>
       </p>

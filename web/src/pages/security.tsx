@@ -1,7 +1,9 @@
-// Security: my profile (name, time zone), the authenticator app and recovery codes, my sessions (where I
-// am signed in, and how) with revoke, signing out everywhere else, changing the password, and my account's
-// recent security events. A change the server answers STEP_UP_REQUIRED asks for a code (step-up.tsx).
+// Security: my profile (name, time zone), passkeys, the authenticator app and recovery codes, my sessions
+// (where I am signed in, and how) with revoke, signing out everywhere else, changing the password, and my
+// account's recent security events. A change the server answers STEP_UP_REQUIRED asks for a passkey or a
+// code (step-up.tsx).
 import { useState } from 'preact/hooks';
+import { browserSupportsWebAuthn, startRegistration, type PublicKeyCredentialCreationOptionsJSON } from '@simplewebauthn/browser';
 import { api, getAll, sessionId } from '../api.ts';
 import { useStepUp, type Guarded } from '../step-up.tsx';
 import { dateTime, relative } from '../format.ts';
@@ -9,10 +11,12 @@ import type { Me, Paged, Session } from '../types.ts';
 import { ZoneSelect } from './settings.tsx';
 import { Button, ConfirmButton, ErrorNote, Field, Loading, Page, Submit, toast, useAction, useLoad } from '../ui.tsx';
 
-const METHOD_WORDS: Record<string, string> = { pwd: 'password', otp: 'authenticator app', recovery: 'recovery code' };
-const methods = (amr: string[]) => amr.map((m) => METHOD_WORDS[m] ?? m).join(' + ');
+// `mfa` only says that a passkey alone verified the person: "passkey" says it.
+const METHOD_WORDS: Record<string, string> = { pwd: 'password', otp: 'authenticator app', recovery: 'recovery code', hwk: 'passkey', swk: 'passkey', mfa: '' };
+const methods = (amr: string[]) => amr.map((m) => METHOD_WORDS[m] ?? m).filter(Boolean).join(' + ');
 
-interface FactorStatus { totp: { confirmedAt: string } | null; enrolmentPending: boolean; recoveryCodesLeft: number }
+interface FactorStatus { totp: { confirmedAt: string } | null; enrolmentPending: boolean; passkeys: number; recoveryCodesLeft: number }
+interface PasskeyItem { id: string; name: string; createdAt: string; lastUsedAt: string | null; synced: boolean }
 
 function RecoveryCodes({ codes, onDone }: { codes: string[]; onDone: () => void }) {
   return (
@@ -28,9 +32,76 @@ function RecoveryCodes({ codes, onDone }: { codes: string[]; onDone: () => void 
   );
 }
 
+/** Passkeys: the list (name, added, last used, remove) and adding one (password, then the browser's prompt). */
+function Passkeys({ guard, version, onChange }: { guard: Guarded; version: number; onChange: () => void }) {
+  const list = useLoad(() => api.get<{ passkeys: PasskeyItem[] }>('/api/auth/passkeys'), [version]);
+  const status = useLoad(() => api.get<FactorStatus>('/api/auth/second-factor'), [version]);
+  const [run, busy] = useAction();
+  const [name, setName] = useState('');
+  const [password, setPassword] = useState('');
+  const [codes, setCodes] = useState<string[] | null>(null);
+  const supported = browserSupportsWebAuthn();
+  const items = list.data?.passkeys ?? [];
+  const s = status.data;
+  return (
+    <section aria-labelledby="passkeys">
+      <h2 id="passkeys">Passkeys</h2>
+      <p>A passkey signs you in with your device's screen lock or a security key, without a password, and cannot be phished. It also counts as your second step after a password.</p>
+      {list.loading && !list.data && <Loading />}
+      {list.error ? <ErrorNote error={list.error} retry={list.reload} /> : null}
+      {codes && <RecoveryCodes codes={codes} onDone={() => setCodes(null)} />}
+      {items.length > 0 && (
+        <ul class="list" aria-label="Passkeys">
+          {items.map((k) => (
+            <li key={k.id} class="list-item">
+              <div class="grow">
+                <strong>{k.name}</strong>{k.synced && <span class="badge">Synced</span>}
+                <div class="meta">added {dateTime(k.createdAt)} · {k.lastUsedAt ? `last used ${relative(k.lastUsedAt)}` : 'not used yet'}</div>
+              </div>
+              <ConfirmButton small label={`Remove passkey ${k.name}`} question={`Remove the passkey "${k.name}"? It will no longer sign you in.`} confirm="Remove it"
+                onConfirm={async () => { await guard(() => api.del(`/api/auth/passkeys/${k.id}`)); toast.ok('Passkey removed.'); onChange(); }} />
+            </li>
+          ))}
+        </ul>
+      )}
+      {s && !s.totp && s.passkeys > 0 && (
+        <div class="row">
+          <p>{s.recoveryCodesLeft} recovery {s.recoveryCodesLeft === 1 ? 'code' : 'codes'} left.</p>
+          <Button busy={busy} onClick={() => run(() => guard(() => api.post<{ recoveryCodes: string[] }>('/api/auth/second-factor/recovery-codes')))
+            .then((r) => { if (r) { setCodes(r.recoveryCodes); onChange(); } })}>New recovery codes</Button>
+        </div>
+      )}
+      {supported ? (
+        <form class="form" onSubmit={(e) => {
+          e.preventDefault();
+          void run(async () => {
+            const { options } = await guard(() => api.post<{ options: PublicKeyCredentialCreationOptionsJSON }>('/api/auth/passkeys/registration-options', { password }));
+            const response = await startRegistration({ optionsJSON: options });
+            return api.post<{ id: string; recoveryCodes: string[] | null }>('/api/auth/passkeys', { name: name.trim(), response });
+          }, (r) => (r.recoveryCodes ? 'Passkey added: two-step verification is on. Your other sessions were signed out.' : 'Passkey added.')).then((r) => {
+            if (!r) return;
+            setName('');
+            setPassword('');
+            if (r.recoveryCodes) setCodes(r.recoveryCodes);
+            onChange();
+          });
+        }}>
+          <Field label="Name of the passkey" hint="To tell it apart later, for example “Work laptop” or “Blue security key”.">
+            {(p) => <input {...p} required maxLength={60} value={name} onInput={(e) => setName(e.currentTarget.value)} />}
+          </Field>
+          <Field label="Password, to add a passkey" hint="Asked again before adding one.">
+            {(p) => <input {...p} type="password" autoComplete="current-password" required value={password} onInput={(e) => setPassword(e.currentTarget.value)} />}
+          </Field>
+          <Submit busy={busy} disabled={!name.trim() || !password}>Add a passkey</Submit>
+        </form>
+      ) : <p class="meta">This browser cannot use passkeys.</p>}
+    </section>
+  );
+}
+
 /** The authenticator app: set it up (password, QR code, first code), or replace recovery codes and remove it. */
-function Authenticator({ guard, onChange }: { guard: Guarded; onChange: () => void }) {
-  const status = useLoad(() => api.get<FactorStatus>('/api/auth/second-factor'), []);
+function Authenticator({ guard, version, onChange }: { guard: Guarded; version: number; onChange: () => void }) {
+  const status = useLoad(() => api.get<FactorStatus>('/api/auth/second-factor'), [version]);
   const [run, busy] = useAction();
   const [password, setPassword] = useState('');
   const [setup, setSetup] = useState<{ qrCode: string; secret: string } | null>(null);
@@ -57,7 +128,8 @@ function Authenticator({ guard, onChange }: { guard: Guarded; onChange: () => vo
       {s && !s.totp && !setup && (
         <form class="form" onSubmit={(e) => {
           e.preventDefault();
-          void run(() => api.post<{ qrCode: string; secret: string }>('/api/auth/second-factor/totp', { password })).then((r) => { if (r) { setSetup(r); setPassword(''); } });
+          // With a passkey already, adding the app needs a fresh second factor (step-up).
+          void run(() => guard(() => api.post<{ qrCode: string; secret: string }>('/api/auth/second-factor/totp', { password }))).then((r) => { if (r) { setSetup(r); setPassword(''); } });
         }}>
           <p>Add a code from an authenticator app (on your phone) to your password, so that a stolen password alone cannot sign in.</p>
           <Field label="Your password" hint="Asked again before setting it up.">
@@ -124,13 +196,17 @@ export function Security({ me, reloadMe }: { me: Me; reloadMe: () => Promise<voi
   const [current, setCurrent] = useState('');
   const [next, setNext] = useState('');
   const [guard, stepUpDialog] = useStepUp();
+  // Moves on when a factor changes, so both factor sections and the sessions read again.
+  const [version, setVersion] = useState(0);
+  const factorsChanged = () => { setVersion((v) => v + 1); sessions.reload(); };
 
   const list = sessions.data?.sessions ?? [];
   const others = list.filter((s) => !s.current && s.id !== sessionId());
   return (
     <Page title="Security">
       <Profile me={me} reloadMe={reloadMe} />
-      <Authenticator guard={guard} onChange={sessions.reload} />
+      <Passkeys guard={guard} version={version} onChange={factorsChanged} />
+      <Authenticator guard={guard} version={version} onChange={factorsChanged} />
       {stepUpDialog}
       <h2>Where you are signed in</h2>
       {sessions.loading && !sessions.data && <Loading />}
