@@ -4,7 +4,8 @@
 // published posts and their figures written to the product's tables (test/support/analytics-history.ts: the
 // collector cannot write the past). The overview's cards agree with the API, the charts are drawn with their
 // numbers behind "Show numbers", the best-time heatmap is shown, the post table sorts and opens a post's
-// growth curve against the account's median, and the CSV download's rows are the API's rows.
+// growth curve against the account's median, the CSV download's rows are the API's rows, and a period or
+// an account without history says so.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -60,7 +61,7 @@ after(async () => {
 
 type Row = Record<string, string | number | null | { id: string; name: string }[]>;
 
-test('a Sandbox account with a month of history: overview, charts and their numbers, best times, the post table and its curve, and a CSV that is the API\'s rows', async () => {
+test('a Sandbox account with a month of history: overview, charts and their numbers, best times, the post table and its curve, a CSV that is the API\'s rows, and no history said in words', async () => {
   const owner = await app.user({ name: 'Ana Analyst' });
   const token = (await app.login(owner.email, owner.password)).accessToken as string;
   const call = async (method: string, path: string, body?: unknown, status = 200) => {
@@ -185,6 +186,21 @@ test('a Sandbox account with a month of history: overview, charts and their numb
   }
   const seededById = new Map(seeded.map((s) => [s.targetId, s]));
   for (const r of csv) assert.equal(Number(r.likes), seededById.get(r.targetId!)!.likes, 'the latest collection\'s figure');
+
+  // Nothing yet, said in words: a custom period before the history, and an account without posts.
+  const day = (n: number) => new Date(Date.now() + n * 86_400_000).toISOString().slice(0, 10);
+  await page.getByRole('button', { name: 'Custom' }).click();
+  await page.getByLabel('From', { exact: true }).fill(day(-200));
+  await page.getByLabel('To', { exact: true }).fill(day(-190));
+  await page.getByRole('button', { name: 'Show', exact: true }).click();
+  await page.waitForURL((u) => u.searchParams.get('from') === day(-200) && u.searchParams.get('to') === day(-190));
+  await page.getByText(/No posts were published in this period/).waitFor();
+  await page.getByText(/No follower counts in this period yet/).waitFor();
+  await page.getByText('No published posts in this period yet.').waitFor();
+  const fresh = await connectSandbox(app, token, ws, 'bakery-newcomer');
+  await page.reload();
+  await page.locator('#best-times-account').selectOption(fresh);
+  await page.getByText(/Not enough data yet: a heatmap needs at least 30 posts/).waitFor();
   await ctx.close();
 });
 
