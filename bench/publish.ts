@@ -30,13 +30,52 @@ const RAW_TASK = 'bench_noop';
 /** Seconds between moving the due instant and the instant itself. */
 const LEAD_MS = 5_000;
 
-interface Run { perSecond: number; cpuMs: number; pgCpuMs: number }
+interface Run { perSecond: number; cpuMs: number; pgCpuMs: number; statements?: StatementRow[] }
+interface StatementRow { query: string; calls: number; rows: number; ms: number; hit: number; read: number; dirtied: number; toplevel: boolean }
+type Stmts = NonNullable<Awaited<ReturnType<typeof statements>>>;
+
+/**
+ * What PostgreSQL did for the bench's database, by statement, from pg_stat_statements when the server
+ * preloads it (shared_preload_libraries): figures that do not move with the machine's other load. Null
+ * when it is not there.
+ */
+async function statements(db: pg.Client): Promise<{ reset(): Promise<void>; read(): Promise<StatementRow[]> } | null> {
+  try {
+    await db.query('create extension if not exists pg_stat_statements');
+    await db.query('select 1 from pg_stat_statements limit 1');
+  } catch {
+    return null;
+  }
+  const dbid = Number((await db.query<{ oid: string }>('select oid from pg_database where datname = current_database()')).rows[0]!.oid);
+  return {
+    async reset() { await db.query('select pg_stat_statements_reset(0, $1::oid, 0)', [dbid]); },
+    async read() {
+      const r = await db.query<{ query: string; calls: string; rows: string; ms: number; hit: string; read: string; dirtied: string; toplevel: boolean }>(`
+        select query, calls, rows, total_exec_time as ms, shared_blks_hit as hit, shared_blks_read as read, shared_blks_dirtied as dirtied, toplevel
+          from pg_stat_statements where dbid = $1 and query not like '%pg_stat_statements%' order by total_exec_time desc`, [dbid]);
+      return r.rows.map((x) => ({ query: x.query, calls: Number(x.calls), rows: Number(x.rows), ms: x.ms, hit: Number(x.hit), read: Number(x.read), dirtied: Number(x.dirtied), toplevel: x.toplevel }));
+    },
+  };
+}
+
+/**
+ * One line per statement that matters, per target: calls, rows, execution time, buffers hit. Statements
+ * run inside others (triggers, functions) are marked with ↳; their time is also in the statement that ran
+ * them, so the totals count the client's statements only.
+ */
+function printStatements(rows: StatementRow[], per: number, label: string, unit: string): void {
+  const total = rows.filter((r) => r.toplevel).reduce((a, r) => ({ calls: a.calls + r.calls, ms: a.ms + r.ms, hit: a.hit + r.hit + r.read }), { calls: 0, ms: 0, hit: 0 });
+  console.log(`          ${label} (pg_stat_statements, per ${unit}): ${fmt(total.calls / per, 1)} statements from clients, ${fmt(total.ms / per, 2)} ms executing, ${fmt(total.hit / per)} shared buffers`);
+  for (const r of rows.filter((x) => x.ms / total.ms >= 0.02 || x.calls / per >= 0.2).slice(0, 14)) {
+    console.log(`            ${fmt(r.calls / per, 2).padStart(6)} calls ${fmt(r.ms / per, 3).padStart(7)} ms ${fmt((r.hit + r.read) / per, 1).padStart(7)} bufs ${fmt(r.rows / Math.max(1, r.calls), 1).padStart(6)} rows/call  ${r.toplevel ? '' : '↳ '}${r.query.replace(/\s+/g, ' ').slice(0, 110)}`);
+  }
+}
 
 /**
  * graphile-worker's own rate on this machine: `jobs` no-op jobs due at one instant, run by `processes`
  * processes with the given worker settings. Jobs per second from the due instant until the last completes.
  */
-async function rawQueueRate(databaseUrl: string, db: pg.Client, jobs: number, processes: number, env: Record<string, string>): Promise<Run> {
+async function rawQueueRate(databaseUrl: string, db: pg.Client, jobs: number, processes: number, env: Record<string, string>, stmts: Stmts | null = null): Promise<Run> {
   const children: ChildProcess[] = [];
   const done: number[] = [];
   const last: number[] = [];
@@ -61,6 +100,7 @@ async function rawQueueRate(databaseUrl: string, db: pg.Client, jobs: number, pr
     const due = Date.now() + 2000;
     const cpu = cpuMeter(db, children.map((c) => c.pid!));
     await cpu.start();
+    await stmts?.reset();
     await db.query(`select count(*) from graphile_worker.add_jobs(
       (select array_agg(row($1::text, '{}'::json, null, $2::timestamptz, 1, null, null, null)::graphile_worker.job_spec) from generate_series(1, $3::int)))`,
     [RAW_TASK, new Date(due), jobs]);
@@ -70,7 +110,7 @@ async function rawQueueRate(databaseUrl: string, db: pg.Client, jobs: number, pr
       await sleep(50);
     }
     const used = await cpu.stop();
-    return { perSecond: jobs / ((Math.max(...last) - due) / 1000), cpuMs: used.processes / jobs, pgCpuMs: used.postgres / jobs };
+    return { perSecond: jobs / ((Math.max(...last) - due) / 1000), cpuMs: used.processes / jobs, pgCpuMs: used.postgres / jobs, ...(stmts ? { statements: await stmts.read() } : {}) };
   } finally {
     for (const c of children) {
       c.removeAllListeners('exit');
@@ -176,8 +216,12 @@ export async function benchPublish(args: string[]): Promise<number> {
     const published = async (tag: string) => Number((await db.query<{ n: string }>(
       `select count(*) as n from post_targets t join posts p on p.id = t.post_id where t.workspace_id = $1 and t.state = 'published' and p.text like $2`, [ws, `${tag} %`])).rows[0]!.n);
     const rawEnv = { ...worker };
-    const rawBefore = await rawQueueRate(s.databaseUrl, db, burst, 2, rawEnv);
+    // --statements: what PostgreSQL executed, by statement, when the server preloads pg_stat_statements.
+    const stmts = args.includes('--statements') ? await statements(db) : null;
+    if (args.includes('--statements') && !stmts) console.log('  (--statements: this PostgreSQL does not load pg_stat_statements; set shared_preload_libraries = pg_stat_statements to see its figures)');
+    const rawBefore = await rawQueueRate(s.databaseUrl, db, burst, 2, rawEnv, stmts);
     console.log(`  raw graphile-worker (2 processes, a task that does nothing): ${fmt(burst)} jobs due at once → ${fmt(rawBefore.perSecond)} jobs a second; CPU per job ${fmt(rawBefore.cpuMs, 2)} ms in the workers, ${fmt(rawBefore.pgCpuMs, 2)} ms in PostgreSQL`);
+    if (rawBefore.statements) printStatements(rawBefore.statements, burst, 'raw queue', 'job');
 
     // Burst: every target due at one instant.
     const created = await create('burst', burst);
@@ -189,6 +233,7 @@ export async function benchPublish(args: string[]): Promise<number> {
     const due = new Date(Date.now() + LEAD_MS);
     const m = await move('burst', due, 0);
     if (m.moved !== burst) throw new Error(`moved ${m.moved} targets, not ${burst}`);
+    await stmts?.reset();
     console.log(`  moved all ${fmt(m.moved)} to one due instant (${due.toISOString()}) in one statement: ${fmt(m.seconds, 2)} s${m.seconds * 1000 > LEAD_MS ? ' (after the due instant: the figures below include the overrun)' : ''}`);
     await sleep(Math.max(0, due.getTime() - Date.now()));
     const deadline = Date.now() + 300_000;
@@ -200,6 +245,7 @@ export async function benchPublish(args: string[]): Promise<number> {
       await sleep(100);
     }
     const used = await cpu.stop();
+    const burstStatements = await stmts?.read();
     await sleep(2000); // anything late (a duplicate) would show now
     const posts = onNetwork('burst');
     const keys = new Map<string, number>();
@@ -219,6 +265,7 @@ export async function benchPublish(args: string[]): Promise<number> {
     console.log(`          database round trips per target (both processes, allin_db_queries_total): ${fmt(trips.reduce((a, [, n]) => a + n, 0), 1)} = ${trips.map(([k, n]) => `${k} ${fmt(n, 1)}`).join(', ')}`);
     // A run turned away (deferred: its account at its limit) costs a claim, a job and a fetch, and publishes nothing.
     console.log(`          publishing runs per target (allin_publish_total): ${runs.map(([k, n]) => `${k.slice(4)} ${fmt(n, 2)}`).join(', ')}`);
+    if (burstStatements) printStatements(burstStatements, burst, 'burst (after moving the due instant)', 'target');
 
     // Steady: perMinute targets spread evenly over a minute.
     if (perMinute > 0) {
