@@ -7,6 +7,7 @@ import { benchBulk } from './bulk.ts';
 import { benchLoadtest } from './loadtest.ts';
 import { benchStartup } from './startup.ts';
 import { benchCalendar } from './calendar.ts';
+import { benchLinks } from './links.ts';
 
 const BENCHES: Record<string, { describe: string; run: (args: string[]) => Promise<void | number> }> = {
   health: { describe: 'GET /health: AllIN (metrics on and off) against a bare node:http server', run: benchHealth },
@@ -15,6 +16,7 @@ const BENCHES: Record<string, { describe: string; run: (args: string[]) => Promi
   bulk: { describe: 'bulk upload (CSV): posts a second accepted, against multi-row INSERTs of the same rows', run: benchBulk },
   startup: { describe: 'allin serve from the sources (tsx) and compiled (dist): time and CPU to /health and /api/health, RSS once ready and after 1,000 requests', run: benchStartup },
   calendar: { describe: 'GET …/calendar (a week, a month, one account) on allin seed data: the largest workspace against the 20-post one', run: benchCalendar },
+  links: { describe: 'GET /l/{code}: server time of a short-link redirect (cache miss, hit, unknown code) against GET /health; the click counters\' flush', run: benchLinks },
   loadtest: { describe: 'allin loadtest baseline + scaled --short against a fresh allin start, compared with bench/results/loadtest.json (exit 1 on a regression; --update)', run: benchLoadtest },
 };
 

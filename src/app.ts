@@ -44,6 +44,7 @@ import { webAppRoutes } from './modules/web/routes.ts';
 import { inboxRoutes, metaWebhookRoutes } from './modules/inbox/index.ts';
 import { assistantRoutes } from './modules/assistant/index.ts';
 import { mcpRoutes } from './modules/mcp/index.ts';
+import { linkRedirectRoutes, linkRoutes } from './modules/links/index.ts';
 
 export type Role = 'start' | 'serve' | 'worker';
 
@@ -168,6 +169,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(workspaceListRoutes, { workspaces: services.workspaces, invitations: services.invitations, guards, workspaceAccess, secondFactor: services.secondFactor });
   await app.register(networkRoutes, { accounts: services.accounts, registry: services.registry, guards, workspaceAccess, secureCookies });
   await app.register(mediaLinkRoutes, { media: services.media, guards, workspaceAccess });
+  // Public: short links (/l/{code}) answer anyone who follows them.
+  await app.register(linkRedirectRoutes, { redirects: services.linkRedirects });
   // Public: Meta calls it (the signature and the verify token are its credentials).
   await app.register(metaWebhookRoutes, { inbox: services.inbox, registry: services.registry, verifyTokens: { facebook: config.FACEBOOK_WEBHOOK_VERIFY_TOKEN, instagram: config.INSTAGRAM_WEBHOOK_VERIFY_TOKEN } });
   // Everything under /api/workspaces/:workspaceId, each route behind a gate (see workspaces/scope.ts).
@@ -182,6 +185,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await scope.register(linkCardRoutes, { cards: services.linkCards, guards, workspaceAccess });
     await scope.register(analyticsRoutes, { analytics: services.analytics, guards, workspaceAccess });
     await scope.register(insightsRoutes, { accountMetrics: services.accountMetrics, overview: services.overview, guards, workspaceAccess });
+    await scope.register(linkRoutes, { links: services.links, guards, workspaceAccess });
     await scope.register(assistantRoutes, { assistant: services.assistant, settings: services.assistantSettings, guards, workspaceAccess });
     await scope.register(performanceRoutes, {
       labels: services.labels, performance: services.performance, bestTimes: services.bestTimes, overview: services.overview, guards, workspaceAccess,

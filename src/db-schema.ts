@@ -15,3 +15,4 @@ export * from './modules/analytics/schema.ts';
 export * from './modules/publishing/schema.ts';
 export * from './modules/inbox/schema.ts';
 export * from './modules/assistant/schema.ts';
+export * from './modules/links/schema.ts';

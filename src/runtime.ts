@@ -151,6 +151,8 @@ export async function startRuntime(role: Role, config: Config, log: Logger, opts
     const services = buildServices(config, db, store, log, metrics, bus, { channels, ...(simulatorUrl ? { simulatorUrl } : {}), ...(opts.now ? { now: opts.now } : {}) });
     cleanups.push({ what: 'outbound HTTP', fn: () => services.http.close() });
     cleanups.push({ what: 'mailer', fn: async () => services.mailer.close() });
+    // After the HTTP server (cleanups run last first): the clicks its last redirects counted are written.
+    cleanups.push({ what: 'link clicks', fn: () => services.linkClicks.close() });
 
     // 4. Queue
     let runner: JobRunner | undefined;

@@ -49,6 +49,7 @@ import { databaseSendJournal, PRUNE_SEND_JOURNAL_TASK, pruneSendJournalTask } fr
 import { mailPostProblem } from './modules/posts/notify.ts';
 import { InboxService, collectInboxTask, sendInboxReplyTask, COLLECT_INBOX_TASK, SEND_INBOX_REPLY_TASK } from './modules/inbox/index.ts';
 import { AssistantService, AssistantSettings, PromptBook } from './modules/assistant/index.ts';
+import { ClickCounter, LinkRedirects, LinkService } from './modules/links/index.ts';
 import { hostname } from 'node:os';
 
 
@@ -91,6 +92,9 @@ export interface Services {
   inbox: InboxService;
   assistant: AssistantService;
   assistantSettings: AssistantSettings;
+  links: LinkService;
+  linkClicks: ClickCounter;
+  linkRedirects: LinkRedirects;
 }
 
 export interface ServiceOptions {
@@ -169,9 +173,17 @@ export function buildServices(config: Config, db: Db, store: KeyValueStore, log:
       quotaBytes: config.MEDIA_WORKSPACE_QUOTA_BYTES, diskReserveBytes: config.MEDIA_DISK_RESERVE_BYTES,
     },
   });
-  const posts = new PostsService({ db, registry, media });
+  const labels = new LabelService({ db });
+  // Tracked links: the post's first label is its campaign (utm_campaign).
+  const links = new LinkService({
+    db, publicUrl: config.PUBLIC_URL,
+    campaignOf: async (workspaceId, postId) => (await labels.ofPost(workspaceId, postId).catch(() => []))[0]?.name ?? null,
+  });
+  const linkClicks = new ClickCounter({ db, log });
+  const linkRedirects = new LinkRedirects({ db, metrics, clicks: linkClicks });
+  const posts = new PostsService({ db, registry, media, links });
   const publishing = new PublishingService({
-    db, registry, accounts, posts: posts.scheduling, media, events: webhooks, metrics, log, outbound: http,
+    db, registry, accounts, posts: posts.scheduling, media, events: webhooks, metrics, log, outbound: http, links,
     notify: (tx, target, state, reason) => mailPostProblem(tx, config.PUBLIC_URL, target, state, reason),
     limits: new PublishLimits(store, { perNetwork: config.PUBLISH_CONCURRENCY_PER_NETWORK, perAccount: config.PUBLISH_CONCURRENCY_PER_ACCOUNT, budgets: { ...PUBLISH_BUDGETS, youtube: `${config.YOUTUBE_DAILY_UPLOADS}/86400` } }),
     options: {
@@ -181,7 +193,6 @@ export function buildServices(config: Config, db: Db, store: KeyValueStore, log:
   });
   const analytics = new AnalyticsService({ db, accounts, registry, metrics, log, bus });
   const overview = new AnalyticsOverview({ db });
-  const labels = new LabelService({ db });
   const performance = new PostPerformance({ db });
   const bestTimes = new BestTimesService({ db });
   const accountMetrics = new AccountMetricsService({ db, accounts, registry, log, budgets: new NetworkBudgets(store, 'account-metrics-budget', ACCOUNT_METRICS_BUDGETS) });
@@ -226,5 +237,5 @@ export function buildServices(config: Config, db: Db, store: KeyValueStore, log:
       if (r.refreshed || r.failed) log.info(r, 'token refresh run');
     },
   };
-  return { db, store, hasher, tokens, sessions, auth, secondFactor, passkeys, workspaces, invitations, apiKeys, mailer, authLimits, apiLimits, tasks, http, linkCards, registry, accounts, webhooks, media, posts, publishing, analytics, accountMetrics, overview, labels, performance, bestTimes, inbox, assistant, assistantSettings };
+  return { db, store, hasher, tokens, sessions, auth, secondFactor, passkeys, workspaces, invitations, apiKeys, mailer, authLimits, apiLimits, tasks, http, linkCards, registry, accounts, webhooks, media, posts, publishing, analytics, accountMetrics, overview, labels, performance, bestTimes, inbox, assistant, assistantSettings, links, linkClicks, linkRedirects };
 }

@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { startTestApp, type TestApp } from './support/app.ts';
 import { greyPng, invite, person, type Person } from './support/fixtures.ts';
-import { connectSandbox } from './support/social.ts';
+import { connectSandbox, eventually } from './support/social.ts';
 import { crowd } from './support/crowd.ts';
 import type { Json } from './support/http.ts';
 
@@ -165,7 +165,8 @@ async function journey(): Promise<void> {
   for (let i = 0; i < 3; i++) ids.push((await call(owner, 'POST', `${W}/posts`, { text: `at ${i}`, targets: accounts.map((accountId) => ({ accountId })), schedule: { at: at(2 + i) } })).id);
   for (let i = 0; i < 3; i++) await call(owner, 'POST', `${W}/posts`, { text: `queued ${i}`, targets: [{ accountId: account }], schedule: { queue: true } });
   for (let i = 0; i < 3; i++) await call(owner, 'POST', `${W}/posts/${ids[i]}/submit`, { at: at(3) });
-  const published = (await call(owner, 'POST', `${W}/posts`, { text: 'now', targets: [{ accountId: account }], schedule: { now: true } })).id as string;
+  await call(owner, 'PUT', `${W}/links/settings`, { shorten: true });
+  const published = (await call(owner, 'POST', `${W}/posts`, { text: 'now https://shop.example.com/a and https://shop.example.com/b', targets: [{ accountId: account }], schedule: { now: true } })).id as string;
 
   // Media, webhooks (a ping writes a delivery), API keys.
   const folder = (await call(owner, 'POST', `${W}/media-folders`, { name: 'Folder' })).id as string;
@@ -245,6 +246,16 @@ async function journey(): Promise<void> {
   await call(owner, 'GET', `${W}/analytics/posts.csv?sort=engagement`);
   await call(owner, 'GET', `${W}/analytics/overview.csv?table=labels`);
   await call(owner, 'DELETE', `${W}/labels/${labelIds[2]}`);
+  // Tracked links: the published post's short links, followed, listed and counted.
+  const link = await eventually(async () => (await call(owner, 'GET', `${W}/links?postId=${published}`)).items[0], 30_000, 'the published post\'s links');
+  assert.equal((await fetch(`${t.url}/l/${link.code}`, { redirect: 'manual' })).status, 302);
+  assert.equal((await fetch(`${t.url}/l/Zz9Zz9Zz`, { redirect: 'manual' })).status, 404);
+  await t.running.services.linkClicks.flush();
+  await call(owner, 'GET', `${W}/links/settings`);
+  await pages(owner, `${W}/links`);
+  await pages(owner, `${W}/links`, `&postId=${published}`);
+  await call(owner, 'GET', `${W}/links/${link.id}/clicks`);
+  await call(owner, 'GET', `${W}/analytics/links`);
   await call({ token: keys[0]! }, 'GET', `${W}/posts?limit=2`);
 
   // The writes around them.

@@ -114,3 +114,21 @@ export function blueskyTextProblem(text: string): string | null {
   if (bytes > BLUESKY_MAX_BYTES) return `the text is ${bytes} UTF-8 bytes long; Bluesky allows ${BLUESKY_MAX_BYTES}`;
   return null;
 }
+
+/**
+ * The text with each http(s) URL (as X and Mastodon find them: twitter-text's extractor, scheme
+ * required) replaced by what `replace` returns for it; null keeps the URL as written.
+ */
+export function replaceUrls(text: string, replace: (url: string) => string | null): string {
+  let out = '';
+  let at = 0;
+  for (const u of twitter.extractUrlsWithIndices(text, { extractUrlsWithoutProtocol: false })) {
+    const [start, end] = u.indices;
+    const url = text.slice(start, end);
+    const next = replace(url);
+    if (next === null) continue;
+    out += text.slice(at, start) + next;
+    at = end;
+  }
+  return out + text.slice(at);
+}

@@ -64,6 +64,12 @@ export async function crowd(pool: pg.Pool, scale = 20_000): Promise<void> {
         from crowd_ids c, generate_series(1, ${Math.floor(n / 10)}) i;
     insert into mail_outbox (to_address, subject, text_body, template)
       select 'crowd-' || i || '@crowd.example', 'crowd', 'crowd', 'crowd' from generate_series(1, ${Math.floor(n / 10)}) i;
+    insert into links (id, workspace_id, network, code, url, url_hash, destination, created_at)
+      select gen_random_uuid(), c.ws, 'sandbox', 'c' || lpad(i::text, 7, '0'), 'https://crowd.example.com/' || i, sha256(convert_to('crowd-link-' || i, 'UTF8')),
+             'https://crowd.example.com/' || i || '?utm_source=sandbox', now() - i * interval '1 minute'
+        from crowd_ids c, generate_series(1, ${Math.floor(n / 4)}) i;
+    insert into link_clicks (link_id, day, workspace_id, network, clicks, bot_clicks)
+      select l.id, current_date - d, l.workspace_id, l.network, 3, 1 from links l, crowd_ids c, generate_series(0, 3) d where l.workspace_id = c.ws;
     drop table crowd_ids;
   `);
   await pool.query('analyze');

@@ -103,10 +103,11 @@ export class BulkUpload {
     const resolvers = new Map<string, (local: string, field: string) => Date>();
     const problems: { line: number; field: string; message: string }[] = [];
     const planned: { line: number; postId: string; text: string; spec: BulkRow['spec']; due: Date }[] = [];
+    const published = await this.d.validator.publishedText(workspaceId);
     for (const row of rows) {
       const before = problems.length;
       // A post's rule problems name their network and field.
-      for (const p of this.d.validator.check({ text: row.text, targets }, accounts, []).problems) problems.push({ line: row.line, field: p.field, message: `line ${row.line}: ${p.message}` });
+      for (const p of this.d.validator.check({ text: row.text, targets }, accounts, [], published).problems) problems.push({ line: row.line, field: p.field, message: `line ${row.line}: ${p.message}` });
       let due: Date | null = null;
       try {
         let local: ((t: string, f: string) => Date) | undefined;

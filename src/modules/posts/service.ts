@@ -5,6 +5,7 @@
 import type { Db } from '../../infra/db/client.ts';
 import type { ProviderRegistry } from '../../providers/registry.ts';
 import type { MediaLookup } from './model.ts';
+import type { PublishedText } from './validation.ts';
 import { PostReader } from './read.ts';
 import { PostValidator } from './validation.ts';
 import { PostQueue } from './queue.ts';
@@ -17,6 +18,8 @@ export interface PostsDeps {
   db: Db;
   registry: ProviderRegistry;
   media: MediaLookup;
+  /** How a text is counted once its links are shortened (the links module), when the workspace shortens them. */
+  links?: PublishedText;
   now?: () => Date;
   /** A schedule closer than this to now is "now"; earlier than now minus it is refused as past. */
   pastToleranceMs?: number;
@@ -35,7 +38,7 @@ export class PostsService {
     const now = d.now ?? (() => new Date());
     const { db } = d;
     this.reader = new PostReader({ db });
-    this.validator = new PostValidator({ db, registry: d.registry, media: d.media });
+    this.validator = new PostValidator({ db, registry: d.registry, media: d.media, ...(d.links ? { links: d.links } : {}) });
     this.queue = new PostQueue({ db, now });
     this.scheduling = new PostScheduling({ db, validator: this.validator, queue: this.queue, now, ...(d.pastToleranceMs !== undefined ? { pastToleranceMs: d.pastToleranceMs } : {}) });
     this.writer = new PostWriter({ db, validator: this.validator, scheduling: this.scheduling, queue: this.queue, now });

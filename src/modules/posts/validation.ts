@@ -9,10 +9,16 @@ import { socialAccounts } from '../accounts/index.ts';
 import { checkTarget, type Count, type MediaFacts, type Problem, type TargetContent } from './validate.ts';
 import { maxOccurrence, type Account, type MediaLookup, type Post, type PostInput, type Target } from './model.ts';
 
+/** What a text becomes at publish time (short links in place of URLs), for counting it as the network will; null: as written. */
+export interface PublishedText {
+  countingText(workspaceId: string): Promise<((text: string) => string) | null>;
+}
+
 export interface ValidationDeps {
   db: Db;
   registry: ProviderRegistry;
   media: MediaLookup;
+  links?: PublishedText;
 }
 
 export class PostValidator {
@@ -35,12 +41,21 @@ export class PostValidator {
     }
     // In a transaction the media rows stay locked FOR SHARE until it ends, so they cannot be deleted under the post.
     const facts = allMedia.size ? await this.d.media.describe(workspaceId, [...allMedia], db === this.d.db ? undefined : db) : [];
-    return { ...this.check(input, accounts, facts), accounts };
+    return { ...this.check(input, accounts, facts, await this.publishedText(workspaceId)), accounts };
   }
 
-  /** Each target checked by its network's rules, with its accounts and media facts already read (no database). */
-  check(input: PostInput, accounts: Account[], facts: MediaFacts[]): { problems: Problem[]; counts: { accountId: string; provider: string; counts: Count[] }[] } {
+  /** What texts become at publish time in this workspace (links shortened), for `check`; null: as written. */
+  async publishedText(workspaceId: string): Promise<((text: string) => string) | null> {
+    return this.d.links ? this.d.links.countingText(workspaceId) : null;
+  }
+
+  /**
+   * Each target checked by its network's rules, with its accounts and media facts already read (no
+   * database); `published` turns a text into what will be published (see publishedText).
+   */
+  check(input: PostInput, accounts: Account[], facts: MediaFacts[], published: ((text: string) => string) | null = null): { problems: Problem[]; counts: { accountId: string; provider: string; counts: Count[] }[] } {
     const fact = (id: string) => facts.find((f) => f.id === id)!;
+    const as = published ?? ((text: string) => text);
     const problems: Problem[] = [];
     const counts: { accountId: string; provider: string; counts: Count[] }[] = [];
     for (const t of input.targets) {
@@ -49,10 +64,10 @@ export class PostValidator {
       const limits = (acc.data as { limits?: ProviderLimits }).limits ?? provider.meta.limits;
       const content: TargetContent = {
         parts: [
-          { text: t.text ?? input.text, media: (t.mediaIds ?? input.mediaIds ?? []).map(fact) },
-          ...(t.thread ?? []).map((p) => ({ text: p.text, media: (p.mediaIds ?? []).map(fact) })),
+          { text: as(t.text ?? input.text), media: (t.mediaIds ?? input.mediaIds ?? []).map(fact) },
+          ...(t.thread ?? []).map((p) => ({ text: as(p.text), media: (p.mediaIds ?? []).map(fact) })),
         ],
-        ...(t.firstComment !== undefined ? { firstComment: t.firstComment } : {}),
+        ...(t.firstComment !== undefined ? { firstComment: as(t.firstComment) } : {}),
         ...(t.options !== undefined ? { options: t.options } : {}),
       };
       const r = checkTarget(acc.id, acc.provider, `${provider.meta.displayName} (${acc.username})`, limits, content);

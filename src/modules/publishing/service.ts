@@ -48,6 +48,12 @@ export interface PublishEvents {
   emitInStatement(guard: string, workspaceId: string, event: 'post.published', data: Record<string, unknown>): { ctes: SQL; done: SQL };
 }
 
+/** What a target publishes once its links are shortened (the links module); the stored post keeps the URLs as written. */
+export interface PublishedLinks {
+  forPublish(workspaceId: string, postId: string, network: string, texts: { parts: string[]; firstComment?: string | undefined; options?: Record<string, unknown> | undefined }):
+    Promise<{ parts: string[]; firstComment?: string | undefined; options?: Record<string, unknown> | undefined }>;
+}
+
 export interface PublishingOptions {
   leaseMs: number;
   /** The ceiling of one attempt: past it the lease is no longer extended and its network calls are ended. */
@@ -68,6 +74,7 @@ export interface PublishingDeps {
   /** Ends the network calls made inside `fn` when `signal` aborts (the HttpClient adapters call through). */
   outbound?: { withSignal<T>(signal: AbortSignal, fn: () => Promise<T>): Promise<T> };
   events?: PublishEvents;
+  links?: PublishedLinks;
   /** Tells the people behind a post that one of its targets failed or has an unknown outcome. */
   notify?: (tx: DbOrTx, target: Target, state: 'failed' | 'unknown', reason: string) => Promise<void>;
   metrics: Metrics;
@@ -90,6 +97,9 @@ interface SendWork {
   account: typeof socialAccounts.$inferSelect;
   provider: ReturnType<ProviderRegistry['get']>;
   parts: { text: string; mediaIds: string[] }[];
+  /** The first comment and network options as published (links shortened). */
+  firstComment: string | undefined;
+  options: Record<string, unknown> | undefined;
   commentPart: number;
   progress: Target['progress'];
   /** The first part's attempt, when the claim wrote it down. */
@@ -231,7 +241,12 @@ export class PublishingService {
     }
     const provider = this.d.registry.get(account.provider as ProviderId);
     const v = target.variant;
-    const parts = [{ text: v.text ?? post.text, mediaIds: v.mediaIds ?? post.mediaIds }, ...(v.thread ?? []).map((p) => ({ text: p.text, mediaIds: p.mediaIds ?? [] }))];
+    const written = [{ text: v.text ?? post.text, mediaIds: v.mediaIds ?? post.mediaIds }, ...(v.thread ?? []).map((p) => ({ text: p.text, mediaIds: p.mediaIds ?? [] }))];
+    // Links shortened for this post and network (the same links on every try, so a retry sends the same text).
+    const published = this.d.links
+      ? await this.d.links.forPublish(post.workspaceId, post.id, account.provider, { parts: written.map((p) => p.text), firstComment: v.firstComment, options: v.options })
+      : { parts: written.map((p) => p.text), firstComment: v.firstComment, options: v.options };
+    const parts = written.map((p, i) => ({ text: published.parts[i]!, mediaIds: p.mediaIds }));
     const commentPart = v.firstComment !== undefined ? parts.length : -1;
     const progress = { parts: [...target.progress.parts], ...(target.progress.comment ? { comment: target.progress.comment } : {}) };
 
@@ -265,7 +280,7 @@ export class PublishingService {
           return await this.retryLater(target, workerId, budget.retryAfterMs, { errorClass: 'rate_limited', message: `${provider.meta.displayName} posting budget for this account is used up; waiting.` }, false);
         }
       }
-      return await this.send(target, workerId, processId, { post, account, provider, parts, commentPart, progress, firstAttempt });
+      return await this.send(target, workerId, processId, { post, account, provider, parts, firstComment: published.firstComment, options: published.options, commentPart, progress, firstAttempt });
     } finally {
       place.release();
     }
@@ -274,12 +289,11 @@ export class PublishingService {
   /** Sends the parts not yet published, each written down first (the attempt log), and records the end. */
   private async send(target: Target, workerId: string, processId: string, w: SendWork): Promise<Outcome> {
     const { db } = this.d;
-    const { post, account, provider, parts, commentPart, progress } = w;
+    const { post, account, provider, parts, commentPart, progress, options } = w;
     let { firstAttempt } = w;
-    const v = target.variant;
     for (let i = progress.parts.length; i < parts.length || (i === commentPart && !progress.comment); i++) {
       const isComment = i === commentPart;
-      const part = isComment ? { text: v.firstComment!, mediaIds: [] as string[] } : parts[i]!;
+      const part = isComment ? { text: w.firstComment!, mediaIds: [] as string[] } : parts[i]!;
       const replyTo = isComment ? progress.parts[0]?.remoteId : progress.parts[i - 1]?.remoteId;
       const media = part.mediaIds.length ? await this.d.media.items(target.workspaceId, part.mediaIds) : [];
       const marker = markerOf(target.id, i);
@@ -298,7 +312,7 @@ export class PublishingService {
       let result: PublishedPost;
       try {
         result = await this.d.accounts.withAccountRow(account, (ref) => provider.publish(ref, {
-          text: part.text, media, marker, ...(replyTo ? { replyTo } : {}), ...(v.options ? { options: v.options } : {}),
+          text: part.text, media, marker, ...(replyTo ? { replyTo } : {}), ...(options ? { options } : {}),
         }));
       } catch (err) {
         const e = asProviderError(err, account.provider);

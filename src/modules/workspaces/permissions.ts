@@ -47,7 +47,7 @@ export const PERMISSION_DESCRIPTIONS: Record<Permission, string> = {
   'inbox.read': 'see the inbox: conversations, messages, notes, labels and saved replies',
   'inbox.write': 'act in the inbox: answer messages, like, hide or delete them, mark done, assign, label, add notes; manage labels and saved replies',
   'inbox.approve': 'approve or reject replies waiting for approval, and answer without approval',
-  'analytics.read': 'see analytics: accounts\' daily figures, the overview of a period, the post table, best times, labels and CSV exports',
+  'analytics.read': 'see analytics: accounts\' daily figures, the overview of a period, the post table, best times, labels, clicks on short links and CSV exports',
   'assistant.use': 'ask the writing assistant for suggestions (drafts, rewrites, adaptations, hashtags, translations), within the workspace\'s token budget',
   'assistant.manage': 'set the workspace\'s model provider, key, token budget and brand voice, and read the assistant\'s usage',
 };
