@@ -194,6 +194,8 @@ export const ConfigSchema = Type.Object({
   PUBLISH_BACKOFF_MAX_MS: int({ description: 'Longest wait between two tries of a target, in milliseconds.' }, 3_600_000, 10, 86_400_000),
   PUBLISH_CONCURRENCY_PER_NETWORK: int({ description: 'Targets one worker process publishes at once on one network.' }, 16, 1, 1000),
   PUBLISH_CONCURRENCY_PER_ACCOUNT: int({ description: 'Targets one worker process publishes at once as one account.' }, 2, 1, 100),
+  FEED_MAX_BYTES: int({ description: 'Largest feed document (RSS, Atom, JSON Feed) AllIN reads, in bytes; a larger feed is not read and says so on its screen (docs/FEEDS.md).' }, 5 * 1024 * 1024, 1024, 100 * 1024 * 1024),
+  FEED_TIMEOUT_MS: int({ description: 'Total deadline of one feed fetch (every redirect hop has its own), in milliseconds.' }, 15_000, 100, 600_000),
   INBOX_POLL_INTERVAL_SECONDS: int({ description: 'How often the inbox polls each source of each account once it has caught up (docs/INBOX.md). Comments arrive at most this long (and a few seconds) after they were made.' }, 60, 1, 86_400),
   INBOX_PAGES_PER_RUN: int({ description: 'Pages one inbox collection run reads at most; with more waiting, the next run follows at once, after other accounts had their turn.' }, 10, 1, 1000),
   INBOX_BACKOFF_MAX_SECONDS: int({ description: 'Longest wait before polling a source again after failures in a row (429, network errors); a Retry-After is honoured up to a day.' }, 3600, 1, 86_400),

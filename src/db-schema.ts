@@ -16,3 +16,4 @@ export * from './modules/publishing/schema.ts';
 export * from './modules/inbox/schema.ts';
 export * from './modules/assistant/schema.ts';
 export * from './modules/links/schema.ts';
+export * from './modules/feeds/schema.ts';

@@ -50,6 +50,7 @@ import { mailPostProblem } from './modules/posts/notify.ts';
 import { InboxService, collectInboxTask, sendInboxReplyTask, COLLECT_INBOX_TASK, SEND_INBOX_REPLY_TASK } from './modules/inbox/index.ts';
 import { AssistantService, AssistantSettings, PromptBook } from './modules/assistant/index.ts';
 import { ClickCounter, LinkRedirects, LinkService } from './modules/links/index.ts';
+import { FeedFetcher, FeedService, FETCH_FEEDS_TASK } from './modules/feeds/index.ts';
 import { hostname } from 'node:os';
 
 
@@ -95,6 +96,7 @@ export interface Services {
   links: LinkService;
   linkClicks: ClickCounter;
   linkRedirects: LinkRedirects;
+  feeds: FeedService;
 }
 
 export interface ServiceOptions {
@@ -217,6 +219,13 @@ export function buildServices(config: Config, db: Db, store: KeyValueStore, log:
       backoff: { baseMs: 500, capMs: 4000, jitter: 'full', maxRetryAfterMs: config.AI_MAX_RETRY_AFTER_SECONDS * 1000 },
     },
   });
+  const feeds = new FeedService({
+    db, posts, log, fetcher: new FeedFetcher(http, { timeoutMs: config.FEED_TIMEOUT_MS, maxBytes: config.FEED_MAX_BYTES }),
+    mayApprove: async (workspaceId, userId) => {
+      const role = await workspaces.roleOf(workspaceId, userId);
+      return role !== null && can(role, 'posts.approve');
+    },
+  });
   const workerId = `${hostname()}:${process.pid}`;
   const tasks: TaskList = {
     [PUBLISH_TASK]: async (payload) => {
@@ -232,10 +241,14 @@ export function buildServices(config: Config, db: Db, store: KeyValueStore, log:
     [COLLECT_ACCOUNT_METRICS_TASK]: collectAccountMetricsTask(accountMetrics, log),
     [COLLECT_INBOX_TASK]: collectInboxTask(inbox),
     [SEND_INBOX_REPLY_TASK]: sendInboxReplyTask(inbox, workerId),
+    [FETCH_FEEDS_TASK]: async () => {
+      const n = await feeds.fetchDue();
+      if (n) log.debug({ feeds: n }, 'feeds fetched');
+    },
     [REFRESH_TOKENS_TASK]: async () => {
       const r = await accounts.refreshDue();
       if (r.refreshed || r.failed) log.info(r, 'token refresh run');
     },
   };
-  return { db, store, hasher, tokens, sessions, auth, secondFactor, passkeys, workspaces, invitations, apiKeys, mailer, authLimits, apiLimits, tasks, http, linkCards, registry, accounts, webhooks, media, posts, publishing, analytics, accountMetrics, overview, labels, performance, bestTimes, inbox, assistant, assistantSettings, links, linkClicks, linkRedirects };
+  return { db, store, hasher, tokens, sessions, auth, secondFactor, passkeys, workspaces, invitations, apiKeys, mailer, authLimits, apiLimits, tasks, http, linkCards, registry, accounts, webhooks, media, posts, publishing, analytics, accountMetrics, overview, labels, performance, bestTimes, inbox, assistant, assistantSettings, links, linkClicks, linkRedirects, feeds };
 }

@@ -40,7 +40,13 @@ let receiverUrl: string;
 
 before(async () => {
   mediaDir = await mkdtemp(join(tmpdir(), 'allin-plans-'));
-  receiver = createServer((_req, res) => res.writeHead(200).end('ok'));
+  receiver = createServer((req, res) => {
+    if (req.url === '/feed.xml') {
+      const items = [1, 2, 3].map((i) => `<item><guid>item-${i}-${Date.now()}</guid><title>Item ${i}</title><link>https://blog.example/${i}/${Date.now()}</link></item>`).join('');
+      return void res.writeHead(200, { 'content-type': 'application/rss+xml' }).end(`<?xml version="1.0"?><rss version="2.0"><channel><title>Feed</title>${items}</channel></rss>`);
+    }
+    res.writeHead(200).end('ok');
+  });
   await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', () => r()));
   receiverUrl = `http://127.0.0.1:${(receiver.address() as { port: number }).port}`;
   t = await startTestApp({ MEDIA_DIR: mediaDir, ALLOW_PRIVATE_HOSTS: 'true' }, 'start', {
@@ -210,6 +216,14 @@ async function journey(): Promise<void> {
     `&from=${encodeURIComponent(at(-1))}&to=${encodeURIComponent(at(1))}`, `&tag=tagged&from=${encodeURIComponent(at(-1))}`]) await pages(owner, `${W}/media`, filter);
   await pages(owner, `${W}/media-folders`);
   await pages(owner, `${W}/media-tags`);
+  for (let i = 0; i < 3; i++) await call(owner, 'POST', `${W}/feeds`, { url: `${receiverUrl}/feed.xml`, mode: 'draft', accountIds: [account] });
+  const feed = (await call(owner, 'POST', `${W}/feeds`, { url: `${receiverUrl}/feed.xml`, mode: 'queue', accountIds: [account] })).id as string;
+  await call(owner, 'POST', `${W}/feeds/${feed}/fetch`);
+  await pages(owner, `${W}/feeds`);
+  await pages(owner, `${W}/feeds/${feed}/items`);
+  await call(owner, 'GET', `${W}/feeds/${feed}`);
+  await call(owner, 'PATCH', `${W}/feeds/${feed}`, { paused: true });
+  await call(owner, 'DELETE', `${W}/feeds/${feed}`);
   await call(owner, 'GET', `${W}/media/${mediaIds[0]}`);
   await call(owner, 'POST', `${W}/posts`, { text: 'with a picture', mediaIds: [mediaIds[0]], targets: [{ accountId: account }] });
   await call(owner, 'GET', `${W}/media/${mediaIds[0]}/uses`);

@@ -5,6 +5,7 @@
 // are read up to a cap and within a timeout; nothing here throws: a link without a card is still a post.
 import { fileTypeFromBuffer } from 'file-type';
 import type { HttpClient, HttpResponse } from '../../infra/http/client.ts';
+import { getFollowingRedirects, type FollowedResponse } from '../../infra/http/redirects.ts';
 import type { Logger } from '../../infra/logger.ts';
 import { TtlCache } from '../../infra/cache.ts';
 import type { Metrics } from '../../infra/metrics.ts';
@@ -68,32 +69,16 @@ export class LinkPreviewer implements LinkCardSource {
 
   /** GET with redirects followed by hand, so that each hop is checked against the guard. */
   private async get(start: string, what: string, maxBytes: number, accept: string): Promise<{ res: HttpResponse; url: string } | null> {
-    let url = start;
-    for (let hop = 0; hop <= this.maxRedirects; hop++) {
-      let parsed: URL;
-      try {
-        parsed = new URL(url);
-      } catch {
-        return this.skip(start, `${what}: not a URL`);
-      }
-      if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') return this.skip(start, `${what}: only http and https links have cards`);
-      let res: HttpResponse;
-      try {
-        res = await this.o.http.request({
-          method: 'GET', url, provider: 'link_preview', operation: what, userSuppliedHost: true,
-          timeoutMs: this.timeoutMs, maxResponseBytes: maxBytes, headers: { accept },
-        });
-      } catch (err) {
-        return this.skip(start, `${what}: ${(err as Error).message}`);
-      }
-      if (res.status >= 300 && res.status < 400 && res.headers.location) {
-        url = new URL(res.headers.location, url).toString();
-        continue;
-      }
-      if (res.status !== 200) return this.skip(start, `${what}: HTTP ${res.status}`);
-      return { res, url };
+    let got: FollowedResponse;
+    try {
+      got = await getFollowingRedirects(this.o.http, start, {
+        provider: 'link_preview', operation: what, timeoutMs: this.timeoutMs, maxResponseBytes: maxBytes, headers: { accept },
+      }, this.maxRedirects);
+    } catch (err) {
+      return this.skip(start, `${what}: ${(err as Error).message}`);
     }
-    return this.skip(start, `${what}: more than ${this.maxRedirects} redirects`);
+    if (got.res.status !== 200) return this.skip(start, `${what}: HTTP ${got.res.status}`);
+    return got;
   }
 
   private skip(url: string, why: string): null {
