@@ -4,7 +4,7 @@
 // network and URL, so the same post counts its clicks per network (docs/LINKS.md).
 import { createHash, randomUUID } from 'node:crypto';
 import { and, eq, inArray, sql } from 'drizzle-orm';
-import type { Db } from '../../infra/db/client.ts';
+import type { Db, DbOrTx } from '../../infra/db/client.ts';
 import { keyset, type PageRequest } from '../../infra/db/keyset.ts';
 import { Invalid, NotFound } from '../../domain/errors.ts';
 import { audit, type AuditEntry } from '../audit/index.ts';
@@ -61,8 +61,8 @@ function cleanValue(value: string | null | undefined, field: string): string | n
 export class LinkService {
   constructor(private readonly d: LinkServiceDeps) {}
 
-  async rules(workspaceId: string): Promise<LinkRules> {
-    const [row] = await this.d.db.select().from(linkSettings).where(eq(linkSettings.workspaceId, workspaceId));
+  async rules(workspaceId: string, db: DbOrTx = this.d.db): Promise<LinkRules> {
+    const [row] = await db.select().from(linkSettings).where(eq(linkSettings.workspaceId, workspaceId));
     if (!row) return { ...DEFAULT_RULES, utmSources: {} };
     return { shorten: row.shorten, utmSources: row.utmSources, utmMedium: row.utmMedium, campaignMode: row.campaignMode, utmCampaign: row.utmCampaign, utmContent: row.utmContent };
   }
@@ -95,8 +95,8 @@ export class LinkService {
    * How a text is counted for a network when the workspace shortens links: each URL AllIN would shorten
    * replaced by a short link of the length it will have. Null when shortening is off.
    */
-  async countingText(workspaceId: string): Promise<((text: string) => string) | null> {
-    const rules = await this.rules(workspaceId);
+  async countingText(workspaceId: string, db: DbOrTx = this.d.db): Promise<((text: string) => string) | null> {
+    const rules = await this.rules(workspaceId, db);
     if (!rules.shorten) return null;
     const sample = shortUrl(this.d.publicUrl, 'x'.repeat(8));
     return (text) => rewriteText(text, this.d.publicUrl, () => sample);

@@ -11,7 +11,8 @@ import { maxOccurrence, type Account, type MediaLookup, type Post, type PostInpu
 
 /** What a text becomes at publish time (short links in place of URLs), for counting it as the network will; null: as written. */
 export interface PublishedText {
-  countingText(workspaceId: string): Promise<((text: string) => string) | null>;
+  /** `db`: the caller's transaction, when it holds one (a second connection from the pool could wait for ever on a busy pool). */
+  countingText(workspaceId: string, db?: DbOrTx): Promise<((text: string) => string) | null>;
 }
 
 export interface ValidationDeps {
@@ -41,12 +42,12 @@ export class PostValidator {
     }
     // In a transaction the media rows stay locked FOR SHARE until it ends, so they cannot be deleted under the post.
     const facts = allMedia.size ? await this.d.media.describe(workspaceId, [...allMedia], db === this.d.db ? undefined : db) : [];
-    return { ...this.check(input, accounts, facts, await this.publishedText(workspaceId)), accounts };
+    return { ...this.check(input, accounts, facts, await this.publishedText(workspaceId, db)), accounts };
   }
 
   /** What texts become at publish time in this workspace (links shortened), for `check`; null: as written. */
-  async publishedText(workspaceId: string): Promise<((text: string) => string) | null> {
-    return this.d.links ? this.d.links.countingText(workspaceId) : null;
+  async publishedText(workspaceId: string, db: DbOrTx = this.d.db): Promise<((text: string) => string) | null> {
+    return this.d.links ? this.d.links.countingText(workspaceId, db) : null;
   }
 
   /**
