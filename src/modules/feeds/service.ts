@@ -250,6 +250,9 @@ export class FeedService {
    * recorded with its reason and does not undo the others).
    */
   private async takeNew(feed: Feed, parsed: ParsedFeed): Promise<{ made: FeedItemRow[]; more: boolean }> {
+    // Read before the transaction: the role lookup takes a connection of its own, and one taken while holding
+    // another can starve a busy pool.
+    const queueDirectly = await this.mayQueueDirectly(feed);
     return this.d.db.transaction(async (tx) => {
       const [current] = await tx.select().from(feeds).where(eq(feeds.id, feed.id)).for('update');
       if (!current) return { made: [], more: false };
@@ -258,16 +261,15 @@ export class FeedService {
         .sort((a, b) => (a.publishedAt?.getTime() ?? 0) - (b.publishedAt?.getTime() ?? 0));
       const unique = fresh.filter((i, n) => fresh.findIndex((j) => j.key === i.key || (i.link !== null && j.link === i.link)) === n);
       const made: FeedItemRow[] = [];
-      const queueDirectly = current.mode === 'queue' && await this.mayQueueDirectly(tx, current);
       for (const item of unique.slice(0, this.o.maxNewPerFetch)) {
-        made.push(await this.makePost(tx, current, parsed.title ?? current.title, item, queueDirectly));
+        made.push(await this.makePost(tx, current, parsed.title ?? current.title, item, current.mode === 'queue' && queueDirectly));
       }
       return { made, more: unique.length > this.o.maxNewPerFetch };
     });
   }
 
-  private async mayQueueDirectly(tx: DbOrTx, feed: Feed): Promise<boolean> {
-    if (!(await this.d.posts.scheduling.requiresApproval(feed.workspaceId, tx))) return true;
+  private async mayQueueDirectly(feed: Feed): Promise<boolean> {
+    if (!(await this.d.posts.scheduling.requiresApproval(feed.workspaceId))) return true;
     return feed.createdBy !== null && this.d.mayApprove(feed.workspaceId, feed.createdBy);
   }
 
