@@ -104,7 +104,8 @@ function provisionDebianTools() {
   const need = new Set();
   if (uses('ops.test', 'prometheus.serial', 'faults.serial') && !(has('promtool') && has('prometheus'))) need.add('prometheus');
   if (uses('ops.test') && !has('amtool')) need.add('prometheus-alertmanager');
-  if (uses('web.serial', 'web-inbox.serial', 'web-analytics.serial') && !existsSync('/usr/bin/chromium')) need.add('chromium');
+  // The browser tests: test/web.serial.test.ts and every test/web-*.serial.test.ts.
+  if (files.some((f) => /^test\/web[.-].*serial\.test\.ts$/.test(f)) && !existsSync('/usr/bin/chromium')) need.add('chromium');
   if (need.size === 0) return;
   const pkgs = [...need];
   const command = `apt-get update && apt-get install -y --no-install-recommends ${pkgs.join(' ')}`;

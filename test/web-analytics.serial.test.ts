@@ -8,55 +8,26 @@
 // an account without history says so.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { parse } from 'csv-parse/sync';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { buildWeb } from '../scripts/build-web.ts';
-import { startTestApp, type TestApp } from './support/app.ts';
+import { type Page } from 'playwright-core';
+import { join } from 'node:path';
+import { SHOTS, shot, startBrowserApp, signIn, type BrowserApp } from './support/browser.ts';
+import { type TestApp } from './support/app.ts';
 import { connectSandbox, simKnobs } from './support/social.ts';
 import { seedPublishedHistory } from './support/analytics-history.ts';
-import { ROOT } from './support/process.ts';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const SHOTS = join(ROOT, 'test-results', 'screenshots');
-const WAIT = 30_000;
-
+let web: BrowserApp;
 let app: TestApp;
-let browser: Browser;
-let profileDir: string;
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((res) => s.listen(0, '127.0.0.1', res));
-  const { port } = s.address() as AddressInfo;
-  await new Promise<void>((res) => s.close(() => res()));
-  return port;
-}
 
 before(async () => {
-  await buildWeb({ quiet: true });
-  mkdirSync(SHOTS, { recursive: true });
-  const port = await freePort();
-  app = await startTestApp({ PORT: String(port), HOST: '127.0.0.1', PUBLIC_URL: `http://127.0.0.1:${port}` }, 'start');
+  web = await startBrowserApp({ role: 'start' });
+  app = web.app;
   await simKnobs(app.running.simulatorUrl!, 'sandbox', { inboxRatePerMinute: 0 });
-  profileDir = mkdtempSync(join(tmpdir(), 'allin-chromium-'));
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    timeout: 60_000,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', `--disk-cache-dir=${join(profileDir, 'cache')}`, `--crash-dumps-dir=${join(profileDir, 'crashes')}`],
-    env: { ...process.env, HOME: profileDir, XDG_CONFIG_HOME: join(profileDir, 'config'), XDG_CACHE_HOME: join(profileDir, 'cache') },
-  });
 });
 
 after(async () => {
-  await browser?.close().catch(() => {});
-  await app?.stop();
-  if (profileDir) rmSync(profileDir, { recursive: true, force: true });
+  await web?.stop();
 });
 
 type Row = Record<string, string | number | null | { id: string; name: string }[]>;
@@ -78,14 +49,8 @@ test('a Sandbox account with a month of history: overview, charts and their numb
   const launch = (await call('POST', `/api/workspaces/${ws}/labels`, { name: 'Launch', color: '#c2410c' }, 201)).id as string;
   await call('PUT', `/api/workspaces/${ws}/posts/${seeded[4]!.postId}/labels`, { labelIds: [launch] });
 
-  const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 }, baseURL: app.url, locale: 'en-GB', timezoneId: 'UTC', acceptDownloads: true });
-  const page: Page = await ctx.newPage();
-  page.setDefaultTimeout(WAIT);
-  page.on('pageerror', (err) => { console.error(`page error: ${err.message}`); });
-  await page.goto('/sign-in');
-  await page.getByLabel('Email').fill(owner.email);
-  await page.getByLabel('Password').fill(owner.password);
-  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+  const page: Page = await web.newPage({ acceptDownloads: true });
+  await signIn(page, owner.email, owner.password);
   await page.getByRole('heading', { level: 1, name: 'Posts' }).waitFor();
 
   const overviewAsked = page.waitForRequest((r) => r.url().includes('/analytics/overview?'));
@@ -137,7 +102,7 @@ test('a Sandbox account with a month of history: overview, charts and their numb
   assert.equal(await heat.locator('svg rect.heat-cell').count(), meanCells, 'a coloured cell per hour with a mean');
   await heat.getByRole('button', { name: 'Show numbers' }).click();
   await heat.getByRole('table').getByRole('cell', { name: /^\d[\d.,]* – \d[\d.,]*$/ }).first().waitFor();
-  await page.screenshot({ path: join(SHOTS, '40-analytics-overview.png'), fullPage: true });
+  await shot(page, '40-analytics-overview');
 
   // The post table: sorted by engagement, the top row first; its growth curve against the median.
   const table = page.getByRole('table', { name: 'Published posts and their latest figures' });
@@ -201,7 +166,7 @@ test('a Sandbox account with a month of history: overview, charts and their numb
   await page.reload();
   await page.locator('#best-times-account').selectOption(fresh);
   await page.getByText(/Not enough data yet: a heatmap needs at least 30 posts/).waitFor();
-  await ctx.close();
+  await page.context().close();
 });
 
 async function eventuallyRows(table: ReturnType<Page['getByRole']>, n: number): Promise<void> {

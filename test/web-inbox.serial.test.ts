@@ -8,60 +8,29 @@
 // calendar's browser test does. No wall-clock thresholds: Playwright's waiting.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { buildWeb } from '../scripts/build-web.ts';
-import { startTestApp, type TestApp } from './support/app.ts';
+import { type Page } from 'playwright-core';
+import { shot, signIn, startBrowserApp, WAIT, type BrowserApp } from './support/browser.ts';
+import { type TestApp } from './support/app.ts';
 import { connectSandbox, eventually, simKnobs, simSay } from './support/social.ts';
-import { ROOT } from './support/process.ts';
-
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const SHOTS = join(ROOT, 'test-results', 'screenshots');
-const WAIT = 30_000;
 
 /** Runs in the page: whether the element has the focus (this file is compiled without the DOM's types). */
 const isFocused = (el: unknown) => el === (globalThis as unknown as { document: { activeElement: unknown } }).document.activeElement;
 
+let web: BrowserApp;
 let app: TestApp;
-let browser: Browser;
-let profileDir: string;
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((res) => s.listen(0, '127.0.0.1', res));
-  const { port } = s.address() as AddressInfo;
-  await new Promise<void>((res) => s.close(() => res()));
-  return port;
-}
 
 before(async () => {
-  await buildWeb({ quiet: true });
-  mkdirSync(SHOTS, { recursive: true });
-  const port = await freePort();
-  app = await startTestApp({
-    PORT: String(port), HOST: '127.0.0.1', PUBLIC_URL: `http://127.0.0.1:${port}`,
+  web = await startBrowserApp({
+    role: 'start',
     // The worker collects every second, as a busy account's poll would: the comment arrives by itself.
-    INBOX_POLL_INTERVAL_SECONDS: '1', INBOX_SCHEDULE_INTERVAL_MS: '200',
-  }, 'start');
-  await simKnobs(app.running.simulatorUrl!, 'sandbox', { inboxRatePerMinute: 0 });
-  profileDir = mkdtempSync(join(tmpdir(), 'allin-chromium-'));
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    timeout: 60_000,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', `--disk-cache-dir=${join(profileDir, 'cache')}`, `--crash-dumps-dir=${join(profileDir, 'crashes')}`],
-    env: { ...process.env, HOME: profileDir, XDG_CONFIG_HOME: join(profileDir, 'config'), XDG_CACHE_HOME: join(profileDir, 'cache') },
+    env: { INBOX_POLL_INTERVAL_SECONDS: '1', INBOX_SCHEDULE_INTERVAL_MS: '200' },
   });
+  app = web.app;
+  await simKnobs(app.running.simulatorUrl!, 'sandbox', { inboxRatePerMinute: 0 });
 });
 
 after(async () => {
-  await browser?.close().catch(() => {});
-  await app?.stop();
-  if (profileDir) rmSync(profileDir, { recursive: true, force: true });
+  await web?.stop();
 });
 
 test('a comment on a Sandbox post appears in the open Inbox, is assigned, labelled, answered with a saved reply and marked done; the reply is on the network', async () => {
@@ -83,10 +52,7 @@ test('a comment on a Sandbox post appears in the open Inbox, is assigned, labell
   await call('POST', `/api/workspaces/${ws}/inbox/saved-replies`, { name: 'Shipping times', text: 'Thanks {author_name}! Orders placed today ship tomorrow.' }, 201);
   await call('POST', `/api/workspaces/${ws}/inbox/labels`, { name: 'shipping' }, 201);
 
-  const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 }, baseURL: app.url, locale: 'en-GB', timezoneId: 'UTC' });
-  const page: Page = await ctx.newPage();
-  page.setDefaultTimeout(WAIT);
-  page.on('pageerror', (err) => { console.error(`page error: ${err.message}`); });
+  const page: Page = await web.newPage();
   await page.addInitScript(`window.longTasks = [];
     if (PerformanceObserver.supportedEntryTypes.includes('longtask')) {
       new PerformanceObserver((list) => { for (const e of list.getEntries()) window.longTasks.push(e.duration); }).observe({ type: 'longtask', buffered: true });
@@ -101,10 +67,7 @@ test('a comment on a Sandbox post appears in the open Inbox, is assigned, labell
   /** Nothing focused, as after reading: the keys are the Inbox's. */
   const blur = () => page.evaluate('document.activeElement && document.activeElement.blur()');
 
-  await page.goto('/sign-in');
-  await page.getByLabel('Email').fill(owner.email);
-  await page.getByLabel('Password').fill(owner.password);
-  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+  await signIn(page, owner.email, owner.password);
   await page.getByRole('heading', { level: 1, name: 'Posts' }).waitFor();
   await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: /^Inbox/ }).click();
   await page.getByRole('heading', { level: 1, name: 'Inbox' }).waitFor();
@@ -124,7 +87,7 @@ test('a comment on a Sandbox post appears in the open Inbox, is assigned, labell
   const thread = view.getByRole('list', { name: 'Messages and notes' });
   await thread.getByText('Do you ship to Leeds? When would it arrive?').waitFor();
   await view.getByText('Fresh sourdough every morning').waitFor();
-  await page.screenshot({ path: join(SHOTS, '30-inbox-comment.png'), fullPage: true });
+  await shot(page, '30-inbox-comment');
 
   // a: the assignee box, where the owner assigns herself.
   await blur();
@@ -163,7 +126,7 @@ test('a comment on a Sandbox post appears in the open Inbox, is assigned, labell
   await blur();
   await page.keyboard.press('e');
   await view.getByTestId('conversation-state').filter({ hasText: 'Done' }).waitFor();
-  await page.screenshot({ path: join(SHOTS, '31-inbox-answered.png'), fullPage: true });
+  await shot(page, '31-inbox-answered');
 
   // On the network: the reply, once, under Ola's comment, written by the account.
   const items = ((await (await fetch(`${sim}/_sim/sandbox/inbox`)).json()) as { items: { id: string; parentId: string | null; text: string }[] }).items;
@@ -205,7 +168,7 @@ test('a comment on a Sandbox post appears in the open Inbox, is assigned, labell
   await comment.getByRole('button', { name: 'Unhide', exact: true }).first().waitFor();
   const onNetwork = ((await (await fetch(`${sim}/_sim/sandbox/inbox`)).json()) as { items: { id: string; liked: boolean; hidden: boolean }[] }).items.find((i) => i.id === said.id)!;
   assert.deepEqual([onNetwork.liked, onNetwork.hidden], [true, true]);
-  await page.screenshot({ path: join(SHOTS, '32-inbox-liked-hidden.png'), fullPage: true });
+  await shot(page, '32-inbox-liked-hidden');
 
   // The workspace's settings turn on the approval of replies.
   await page.goto('/settings');
@@ -213,5 +176,5 @@ test('a comment on a Sandbox post appears in the open Inbox, is assigned, labell
   await page.getByRole('button', { name: 'Save settings' }).click();
   await page.getByText('Settings saved.').waitFor();
   assert.equal((await call('GET', `/api/workspaces/${ws}`)).settings.requireReplyApproval, true);
-  await ctx.close();
+  await page.context().close();
 });

@@ -8,25 +8,22 @@
 // the main screens go to test-results/screenshots/. No wall-clock thresholds: Playwright's waiting.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Fastify from 'fastify';
-import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
-import { buildWeb } from '../scripts/build-web.ts';
+import { type Locator, type Page } from 'playwright-core';
+import { heading, shot, signIn as signInThroughUi, startBrowserApp, WAIT, type BrowserApp } from './support/browser.ts';
 import { APP_CSP, APP_PATHS, webAppRoutes } from '../src/modules/web/routes.ts';
 import { countText } from '../src/providers/text.ts';
-import { startTestApp, strongPassword, uniqueEmail, type TestApp } from './support/app.ts';
+import { strongPassword, uniqueEmail, type TestApp } from './support/app.ts';
 import { connectSandbox, eventually, simPosts } from './support/social.ts';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { startSimulator, type Simulator } from '../tools/provider-sim/server.ts';
 import { ROOT } from './support/process.ts';
 import { codeAt, TOTP_PERIOD_SECONDS } from '../src/modules/auth/totp.ts';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const SHOTS = join(ROOT, 'test-results', 'screenshots');
-const WAIT = 30_000;
 // A 1×1 PNG.
 const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==', 'base64');
 
@@ -34,34 +31,11 @@ let app: TestApp;
 // A simulator of its own for Bluesky (the app's embedded one starts with the app, after its settings).
 let networks: Simulator;
 let site: Server;
-let browser: Browser;
-let profileDir: string;
-const contexts: BrowserContext[] = [];
+let web: BrowserApp;
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((res) => s.listen(0, '127.0.0.1', res));
-  const { port } = s.address() as AddressInfo;
-  await new Promise<void>((res) => s.close(() => res()));
-  return port;
+function newPage(viewport = { width: 1280, height: 900 }, locale = 'en-GB'): Promise<Page> {
+  return web.newPage({ viewport, locale });
 }
-
-async function newPage(viewport = { width: 1280, height: 900 }, locale = 'en-GB'): Promise<Page> {
-  const ctx = await browser.newContext({ viewport, baseURL: app.url, locale, timezoneId: 'UTC' });
-  contexts.push(ctx);
-  const page = await ctx.newPage();
-  page.setDefaultTimeout(WAIT);
-  page.setDefaultNavigationTimeout(WAIT);
-  // A page error is a bug: fail loudly rather than wait for a selector that never comes.
-  page.on('pageerror', (err) => { console.error(`page error: ${err.message}`); });
-  return page;
-}
-
-async function shot(page: Page, name: string): Promise<void> {
-  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
-}
-
-const heading = (page: Page, name: string | RegExp) => page.getByRole('heading', { level: 1, name });
 
 /** Whether the page can still load an image from an object URL (a revoked one no longer loads). An
  *  image, not fetch: the app's CSP lets images, not connections, use blob: URLs. */
@@ -71,14 +45,6 @@ const blobAlive = (page: Page, url: string) => page.evaluate<boolean>(`new Promi
   img.onerror = () => resolve(false);
   img.src = ${JSON.stringify(url)};
 })`);
-
-async function signInThroughUi(page: Page, email: string, password: string): Promise<void> {
-  await page.goto('/sign-in');
-  await heading(page, 'Sign in').waitFor();
-  await page.getByLabel('Email').fill(email);
-  await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
-}
 
 /** Waits until a composer counter reads `n` (of the network's maximum). */
 async function counterShows(counter: Locator, n: number): Promise<void> {
@@ -98,10 +64,6 @@ async function mailedLink(to: string, path: string): Promise<string> {
 }
 
 before(async () => {
-  // The app is built when web/dist is missing or older than its sources.
-  await buildWeb({ quiet: true });
-  mkdirSync(SHOTS, { recursive: true });
-  const port = await freePort();
   networks = await startSimulator();
   // A web page with a card, which the composer previews for Bluesky (the app may reach 127.0.0.1 here).
   site = createHttpServer((req, res) => {
@@ -110,32 +72,16 @@ before(async () => {
     res.writeHead(404).end();
   });
   await new Promise<void>((r) => site.listen(0, '127.0.0.1', () => r()));
-  app = await startTestApp({
-    PORT: String(port), HOST: '127.0.0.1', PUBLIC_URL: `http://127.0.0.1:${port}`,
-    BLUESKY_SERVICE_URL: networks.base('bluesky'), ALLOW_PRIVATE_HOSTS: 'true',
-  }, 'start');
-  assert.equal(app.url, `http://127.0.0.1:${port}`);
-  profileDir = mkdtempSync(join(tmpdir(), 'allin-chromium-'));
-  // Playwright gives each launch a new empty profile (--user-data-dir) itself; the folder here holds
-  // the browser's other state (crash dumps, cache), removed at the end.
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    timeout: 60_000,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', `--disk-cache-dir=${join(profileDir, 'cache')}`, `--crash-dumps-dir=${join(profileDir, 'crashes')}`],
-    env: { ...process.env, HOME: profileDir, XDG_CONFIG_HOME: join(profileDir, 'config'), XDG_CACHE_HOME: join(profileDir, 'cache') },
-  });
+  web = await startBrowserApp({ role: 'start', env: { BLUESKY_SERVICE_URL: networks.base('bluesky'), ALLOW_PRIVATE_HOSTS: 'true' } });
+  app = web.app;
+  assert.equal(app.url, web.url);
 });
 
 after(async () => {
-  for (const c of contexts) await c.close().catch(() => {});
-  await browser?.close().catch(() => {});
-  await app?.stop();
+  await web?.stop();
   await networks?.stop();
   site?.closeAllConnections();
   site?.close();
-  if (profileDir) rmSync(profileDir, { recursive: true, force: true });
 });
 
 test('the server: the page under a strict CSP at / and the app paths, immutable assets, JSON 404 elsewhere', async () => {
