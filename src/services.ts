@@ -178,7 +178,7 @@ export function buildServices(config: Config, db: Db, store: KeyValueStore, log:
   const labels = new LabelService({ db });
   // Tracked links: the post's first label is its campaign (utm_campaign).
   const links = new LinkService({
-    db, publicUrl: config.PUBLIC_URL,
+    db, publicUrl: config.PUBLIC_URL, metrics, bus,
     campaignOf: async (workspaceId, postId) => (await labels.ofPost(workspaceId, postId).catch(() => []))[0]?.name ?? null,
   });
   const linkClicks = new ClickCounter({ db, log });

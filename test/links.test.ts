@@ -11,6 +11,9 @@ import { startTestApp, type TestApp } from './support/app.ts';
 import { connectSandbox, eventually, simPosts } from './support/social.ts';
 import { member, newWorkspace, ok, person, type Person } from './support/fixtures.ts';
 import { socialAccounts } from '../src/modules/accounts/schema.ts';
+import { LinkService } from '../src/modules/links/index.ts';
+import { createInvalidationBus } from '../src/infra/stores/invalidation.ts';
+import { quietLogger } from './support/env.ts';
 
 const PUBLIC = 'https://go.example.com';
 const BROWSER = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36';
@@ -157,6 +160,40 @@ test('posts are counted with their links as they will be published, as each netw
   assert.equal(sent[0]!.text, 'Off: https://off.example.com/page', 'shortening off: the URL goes as written');
   await ok(t, 'PUT', `${W}/links/settings`, owner.token, { shorten: true });
   await db().delete(socialAccounts).where(sql`id = ${x}`);
+});
+
+test('the rules are cached per process and dropped everywhere when they change: the next publish uses the new ones', async () => {
+  // Another process: its own LinkService and its own subscription to the invalidations, on the same Redis.
+  const bus = await createInvalidationBus(t.running.store, t.running.config.REDIS_KEY_PREFIX, quietLogger());
+  const other = new LinkService({ db: db(), publicUrl: PUBLIC, metrics: t.running.metrics, bus, campaignOf: async () => null });
+  let n = 0;
+  /** The destination `other` gives a new link now (a new network each time, so a new link is made). */
+  const otherDestination = async (postId: string) => {
+    const network = `elsewhere${n++}`;
+    const code = [...(await other.forPublish(ws, postId, network, { parts: ['https://medium.example.com/other'] })).parts[0]!.matchAll(SHORT_RE)][0]![1]!;
+    return (await follow(`/l/${code}`, null, 'HEAD')).headers.get('location')!;
+  };
+  const mediumOf = async (text: string) => {
+    const { postId, sent } = await publish(text);
+    const code = [...sent[0]!.text.matchAll(SHORT_RE)][0]![1]!;
+    return { postId, location: (await follow(`/l/${code}`, null, 'HEAD')).headers.get('location')! };
+  };
+  try {
+    await ok(t, 'PUT', `${W}/links/settings`, owner.token, { utmMedium: 'before-change' });
+    const first = await mediumOf('Medium: https://medium.example.com/a');
+    assert.match(first.location, /utm_medium=before-change/);
+    assert.match(await otherDestination(first.postId), /utm_medium=before-change/, 'the other process has the rules cached now');
+
+    await ok(t, 'PUT', `${W}/links/settings`, owner.token, { utmMedium: 'after-change' });
+    assert.match((await mediumOf('Medium: https://medium.example.com/b')).location, /utm_medium=after-change/, 'this process: the next publish');
+    await eventually(async () => /utm_medium=after-change/.test(await otherDestination(first.postId)), 10_000, 'the other process to drop the old rules');
+    // Shortening turned off reaches the other process too.
+    await ok(t, 'PUT', `${W}/links/settings`, owner.token, { shorten: false });
+    await eventually(async () => (await other.forPublish(ws, first.postId, 'off', { parts: ['https://medium.example.com/c'] })).parts[0] === 'https://medium.example.com/c', 10_000, 'shortening off in the other process');
+  } finally {
+    await ok(t, 'PUT', `${W}/links/settings`, owner.token, { shorten: true, utmMedium: 'social' });
+    await bus.close();
+  }
 });
 
 test('other workspaces: their links and clicks are not found; members of another workspace see none', async () => {

@@ -6,6 +6,9 @@ import { createHash, randomUUID } from 'node:crypto';
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { Db, DbOrTx } from '../../infra/db/client.ts';
 import { keyset, type PageRequest } from '../../infra/db/keyset.ts';
+import { TtlCache } from '../../infra/cache.ts';
+import type { Metrics } from '../../infra/metrics.ts';
+import type { InvalidationBus } from '../../infra/stores/invalidation.ts';
 import { Invalid, NotFound } from '../../domain/errors.ts';
 import { audit, type AuditEntry } from '../audit/index.ts';
 import { linkClicks, links, linkSettings } from './schema.ts';
@@ -16,7 +19,15 @@ export interface LinkServiceDeps {
   publicUrl: string;
   /** The post's first label by name (its campaign), or null; for utm_campaign. */
   campaignOf(workspaceId: string, postId: string): Promise<string | null>;
+  metrics: Metrics;
+  /** Tells every process (this one included) that a workspace's rules changed, so each drops its cached copy. */
+  bus: InvalidationBus;
+  now?: () => number;
 }
+
+/** How long a workspace's rules are kept in a process: the limit of staleness should an invalidation be lost. */
+export const RULES_CACHE_MS = 60_000;
+const RULES_TOPIC = 'link_rules';
 
 type Actor = Pick<AuditEntry, 'actorUserId' | 'actorApiKeyId' | 'ip' | 'userAgent'>;
 
@@ -59,7 +70,18 @@ function cleanValue(value: string | null | undefined, field: string): string | n
 }
 
 export class LinkService {
-  constructor(private readonly d: LinkServiceDeps) {}
+  /** By workspace: its rules, read once per process and TTL rather than once per target published. */
+  private readonly rulesCache: TtlCache<LinkRules>;
+
+  constructor(private readonly d: LinkServiceDeps) {
+    this.rulesCache = new TtlCache<LinkRules>(RULES_TOPIC, RULES_CACHE_MS, d.metrics, d.now);
+    d.bus.on(RULES_TOPIC, (workspaceId) => this.rulesCache.invalidate(workspaceId));
+  }
+
+  /** The rules, from this process's cache (dropped in every process when they change). */
+  private async cachedRules(workspaceId: string): Promise<LinkRules> {
+    return (await this.rulesCache.get(workspaceId, () => this.rules(workspaceId))).value;
+  }
 
   async rules(workspaceId: string, db: DbOrTx = this.d.db): Promise<LinkRules> {
     const [row] = await db.select().from(linkSettings).where(eq(linkSettings.workspaceId, workspaceId));
@@ -88,6 +110,8 @@ export class LinkService {
         .onConflictDoUpdate({ target: linkSettings.workspaceId, set: { ...values, updatedAt: sql`now()` } });
       await audit(tx, { action: 'links.settings.update', workspaceId, ...actor, targetType: 'workspace', targetId: workspaceId, details: { ...values } });
     });
+    // After the commit: a process that loads again must read the new row.
+    await this.d.bus.publish(RULES_TOPIC, [workspaceId]);
     return values;
   }
 
@@ -108,7 +132,7 @@ export class LinkService {
    * post, network and URL always get the same link, so a retry publishes the same text.
    */
   async forPublish(workspaceId: string, postId: string, network: string, texts: PublishTexts): Promise<PublishTexts> {
-    const rules = await this.rules(workspaceId);
+    const rules = await this.cachedRules(workspaceId);
     if (!rules.shorten) return texts;
     const optionUrl = typeof texts.options?.url === 'string' ? texts.options.url : undefined;
     const all = [...texts.parts, texts.firstComment ?? ''];
