@@ -37,6 +37,7 @@ import { linkCardRoutes } from './modules/link-preview/routes.ts';
 import { analyticsRoutes } from './modules/analytics/routes.ts';
 import { insightsRoutes } from './modules/analytics/insights-routes.ts';
 import { performanceRoutes } from './modules/analytics/performance-routes.ts';
+import { reportRoutes } from './modules/analytics/report-routes.ts';
 import { workspaceListRoutes, workspaceRoutes } from './modules/workspaces/routes.ts';
 import { workspaceScope } from './modules/workspaces/index.ts';
 import { apiKeyRoutes } from './modules/api-keys/routes.ts';
@@ -192,6 +193,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await scope.register(performanceRoutes, {
       labels: services.labels, performance: services.performance, bestTimes: services.bestTimes, overview: services.overview, guards, workspaceAccess,
     });
+    await scope.register(reportRoutes, { reports: services.reports, guards, workspaceAccess });
     await scope.register(inboxRoutes, {
       inbox: services.inbox, guards, workspaceAccess,
       streams: {

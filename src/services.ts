@@ -39,6 +39,7 @@ import { AnalyticsService, COLLECT_POST_METRICS_TASK, collectPostMetricsTask } f
 import { ACCOUNT_METRICS_BUDGETS, AccountMetricsService, COLLECT_ACCOUNT_METRICS_TASK, collectAccountMetricsTask } from './modules/analytics/account-metrics.ts';
 import { NetworkBudgets } from './infra/network-budget.ts';
 import { AnalyticsOverview } from './modules/analytics/overview.ts';
+import { AnalyticsReports } from './modules/analytics/report.ts';
 import { LabelService } from './modules/analytics/labels.ts';
 import { PostPerformance } from './modules/analytics/performance.ts';
 import { BestTimesService } from './modules/analytics/best-times.ts';
@@ -87,6 +88,7 @@ export interface Services {
   analytics: AnalyticsService;
   accountMetrics: AccountMetricsService;
   overview: AnalyticsOverview;
+  reports: AnalyticsReports;
   labels: LabelService;
   performance: PostPerformance;
   bestTimes: BestTimesService;
@@ -195,6 +197,7 @@ export function buildServices(config: Config, db: Db, store: KeyValueStore, log:
   });
   const analytics = new AnalyticsService({ db, accounts, registry, metrics, log, bus });
   const overview = new AnalyticsOverview({ db });
+  const reports = new AnalyticsReports({ overview, workspaces });
   const performance = new PostPerformance({ db });
   const bestTimes = new BestTimesService({ db });
   const accountMetrics = new AccountMetricsService({ db, accounts, registry, log, budgets: new NetworkBudgets(store, 'account-metrics-budget', ACCOUNT_METRICS_BUDGETS) });
@@ -250,5 +253,5 @@ export function buildServices(config: Config, db: Db, store: KeyValueStore, log:
       if (r.refreshed || r.failed) log.info(r, 'token refresh run');
     },
   };
-  return { db, store, hasher, tokens, sessions, auth, secondFactor, passkeys, workspaces, invitations, apiKeys, mailer, authLimits, apiLimits, tasks, http, linkCards, registry, accounts, webhooks, media, posts, publishing, analytics, accountMetrics, overview, labels, performance, bestTimes, inbox, assistant, assistantSettings, links, linkClicks, linkRedirects, feeds };
+  return { db, store, hasher, tokens, sessions, auth, secondFactor, passkeys, workspaces, invitations, apiKeys, mailer, authLimits, apiLimits, tasks, http, linkCards, registry, accounts, webhooks, media, posts, publishing, analytics, accountMetrics, overview, reports, labels, performance, bestTimes, inbox, assistant, assistantSettings, links, linkClicks, linkRedirects, feeds };
 }
