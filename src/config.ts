@@ -111,7 +111,7 @@ export const ConfigSchema = Type.Object({
   INSTAGRAM_APP_ID: str({ description: 'Instagram app id (Instagram Login); Instagram is offered when it is set.' }),
   INSTAGRAM_APP_SECRET: str({ description: 'Instagram app secret.', secret: true }),
   INSTAGRAM_WEBHOOK_VERIFY_TOKEN: str({
-    description: 'The Verify Token typed in the Meta app\'s Instagram webhooks settings; with INSTAGRAM_APP_SECRET (which signs the notifications) it turns on the callback `PUBLIC_URL/api/hooks/meta/instagram`, where Meta pushes new comments (docs/INBOX.md).',
+    description: 'The Verify Token typed in the Meta app\'s Instagram webhooks settings; with INSTAGRAM_APP_SECRET (which signs the notifications) it turns on the callback `PUBLIC_URL/api/hooks/meta/instagram`, where Meta pushes new comments and @mentions (docs/INBOX.md).',
     secret: true,
   }),
   INSTAGRAM_AUTH_URL: str({ description: 'Instagram authorization base URL.' }, 'https://www.instagram.com'),

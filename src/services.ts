@@ -48,7 +48,7 @@ import { CachedLinkCards, LinkPreviewer } from './modules/link-preview/previewer
 import type { LinkCardSource } from './providers/types.ts';
 import { databaseSendJournal, PRUNE_SEND_JOURNAL_TASK, pruneSendJournalTask } from './modules/publishing/send-journal.ts';
 import { mailPostProblem } from './modules/posts/notify.ts';
-import { InboxService, collectInboxTask, sendInboxReplyTask, COLLECT_INBOX_TASK, SEND_INBOX_REPLY_TASK } from './modules/inbox/index.ts';
+import { InboxService, collectInboxTask, sendInboxReplyTask, resolveInboxPushTask, COLLECT_INBOX_TASK, SEND_INBOX_REPLY_TASK, RESOLVE_INBOX_PUSH_TASK } from './modules/inbox/index.ts';
 import { AssistantService, AssistantSettings, PromptBook } from './modules/assistant/index.ts';
 import { ClickCounter, LinkRedirects, LinkService } from './modules/links/index.ts';
 import { FeedFetcher, FeedService, FETCH_FEEDS_TASK } from './modules/feeds/index.ts';
@@ -244,6 +244,7 @@ export function buildServices(config: Config, db: Db, store: KeyValueStore, log:
     [COLLECT_ACCOUNT_METRICS_TASK]: collectAccountMetricsTask(accountMetrics, log),
     [COLLECT_INBOX_TASK]: collectInboxTask(inbox),
     [SEND_INBOX_REPLY_TASK]: sendInboxReplyTask(inbox, workerId),
+    [RESOLVE_INBOX_PUSH_TASK]: resolveInboxPushTask(inbox.push),
     [FETCH_FEEDS_TASK]: async () => {
       const n = await feeds.fetchDue();
       if (n) log.debug({ feeds: n }, 'feeds fetched');

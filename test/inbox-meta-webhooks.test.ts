@@ -12,7 +12,7 @@ import { inboxCollectionCursors, inboxMessages } from '../src/modules/inbox/sche
 import { signatureOf } from '../src/providers/meta-graph.ts';
 import { startSimulator, type Simulator } from '../tools/provider-sim/server.ts';
 import { facebookCommentNotification } from '../tools/provider-sim/networks/facebook.ts';
-import { instagramCommentNotification } from '../tools/provider-sim/networks/instagram.ts';
+import { instagramCommentNotification, instagramMentionNotification } from '../tools/provider-sim/networks/instagram.ts';
 
 const SECRET = 'fb-secret';
 const VERIFY = 'verify-me-3f9a';
@@ -169,4 +169,25 @@ test('Instagram: a comment pushed (signed with the Instagram app\'s secret) and 
   const both = await stored(commentId, igAccountId);
   assert.equal(both.length, 1, 'one message');
   assert.equal(both[0]!.text, 'gluten free?');
+});
+
+test('Instagram: a mention pushed by id is read in a job and stored once as a mention; the poll of tagged media brings the same medium, still one message', async () => {
+  const ig = sim.state('instagram');
+  const media = ig.inbox.add({ userId: igId, kind: 'mention', text: 'brunch at @bakery_ig', author: { id: '1791', name: 'Grace', username: 'grace.h' } }).id;
+  const comment = ig.inbox.add({ userId: igId, kind: 'mention', postId: media, text: '@bakery_ig open on Monday?', author: { id: '1792', name: 'Linus', username: 'linus_t' } }).id;
+  for (const id of [media, comment]) {
+    const r = await push(instagramMentionNotification(ig, id), IG_SECRET, undefined, 'instagram');
+    assert.deepEqual(await r.json(), { accounts: 1, created: 0 }, 'read after the answer, in a job');
+  }
+  await eventually(async () => (await stored(comment, igAccountId)).length === 1 && (await stored(media, igAccountId)).length === 1, 20_000, 'the pushed mentions read and stored');
+  const [m] = await stored(comment, igAccountId);
+  assert.equal(m!.text, '@bakery_ig open on Monday?');
+  const view = await ok(t, 'GET', `/api/workspaces/${ws}/inbox/conversations/${m!.conversationId}`, owner.token);
+  assert.equal(view.kind, 'mention');
+  assert.deepEqual(view.messages.map((x: { remoteId: string }) => x.remoteId).sort(), [media, comment].sort(), 'the caption and the comment, one conversation');
+  await t.running.services.inbox.scheduler.ensureCursors();
+  const due = and(eq(inboxCollectionCursors.accountId, igAccountId), eq(inboxCollectionCursors.source, 'mentions'));
+  await db().update(inboxCollectionCursors).set({ nextPollAt: sql`now()` }).where(due);
+  await eventually(async () => (await t.running.services.inbox.collector.run(igAccountId, 'mentions')) === 'collected', 10_000, 'a mentions collection run');
+  assert.equal((await stored(media, igAccountId)).length, 1, 'polled and pushed: one message');
 });

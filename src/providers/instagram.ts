@@ -19,6 +19,7 @@ import {
 } from './meta-graph.ts';
 import { parseInstagramComments } from './instagram/webhooks.ts';
 import { COMMENTS, RECENT_DAYS, collectComments, commentState, deleteComment, setHidden, topLevelOf } from './instagram/inbox.ts';
+import { MENTIONS, collectTagged, lookupMentions, parseMentions } from './instagram/mentions.ts';
 import {
   ProviderError, type AccountRef, type AuthorizeRequest, type FindReplyRequest, type InboxPage, type InboxPageRequest, type MessageActionRequest, type MessageState, type ReplyRequest, type ConnectedIdentity, type ExchangeRequest, type PostMetrics, type Provider, type ProviderDeps,
   type ProviderMetadata, type PublishRequest, type PublishedPost, type TokenSet,
@@ -49,8 +50,16 @@ const meta: ProviderMetadata = {
       id: COMMENTS, collects: ['comments', 'replies'],
       description: `GET /{ig-user-id}/media of the last ${RECENT_DAYS} days, then GET /{ig-media-id}/comments with their replies `
         + '(https://developers.facebook.com/docs/instagram-api/guides/comment-moderation): comments and replies under the account\'s media, hidden ones included; '
-        + 'polled. Mentions of the account elsewhere and comments on Stories are not collected.',
+        + 'polled. Comments on Stories are not collected.',
+    }, {
+      id: MENTIONS, collects: ['mentions'],
+      description: 'GET /{ig-user-id}/tags, media the account is tagged in, polled; media captions and comments that @mention it, '
+        + 'pushed by the webhooks\' mentions field and read through mentioned_media / mentioned_comment '
+        + '(https://developers.facebook.com/docs/instagram-platform/instagram-api-with-facebook-login/mentions). '
+        + 'An @mention is collected only by push (Meta lists none to poll), and not on Stories or private accounts\' media.',
     }],
+    notCollected: '@mentions in captions and comments when no webhook is configured (Meta lists none to poll: only tagged media are polled); '
+      + 'mentions on Stories; comments under media older than 14 days. Mentions are read only: answering, hiding or deleting one is not built.',
     // The API has no like of a comment; a reply to a reply goes under the top-level comment.
     actions: ['reply', 'hide', 'unhide', 'delete'],
     deletes: 'own_and_comments',
@@ -103,7 +112,8 @@ export function createInstagram(deps: ProviderDeps, opts: InstagramOptions = {})
     // Instagram Login is UNCONFIRMED: the app's own is the one the getting-started guide names).
     webhook: {
       verify: (raw, header) => validSignature(raw, header, deps.settings.clientSecret),
-      parse: parseInstagramComments,
+      parse: (body) => [...parseInstagramComments(body), ...parseMentions(body)],
+      lookup: (account, refs) => lookupMentions(g, account, refs),
     },
 
     async authorizationUrl(req: AuthorizeRequest) {
@@ -284,7 +294,7 @@ export function createInstagram(deps: ProviderDeps, opts: InstagramOptions = {})
     },
 
     collectInbox(account: AccountRef, req: InboxPageRequest): Promise<InboxPage> {
-      return collectComments(g, account, req);
+      return req.source === MENTIONS ? collectTagged(g, account, req) : collectComments(g, account, req);
     },
 
     async reply(account: AccountRef, req: ReplyRequest): Promise<PublishedPost> {

@@ -226,6 +226,11 @@ export interface PushedItems {
   /** The inbox source the items belong to (the one that polls them too). */
   source: string;
   items: InboxItem[];
+  /**
+   * What the push only names (Instagram's mentions carry ids, not the comment): references the adapter reads with
+   * the account's token (`InboxWebhook.lookup`), in a job after the push is answered.
+   */
+  lookups?: string[];
 }
 
 /** Events a network pushes to AllIN's public callback (Meta webhooks), checked and read by the adapter. */
@@ -234,6 +239,8 @@ export interface InboxWebhook {
   verify(rawBody: Buffer, signatureHeader: string | undefined): boolean;
   /** What a verified notification says; what it cannot use (another field, a malformed entry) is left out. */
   parse(body: unknown): PushedItems[];
+  /** Reads what a push only named (PushedItems.lookups) as the account sees it; one gone from the network is left out. */
+  lookup?(account: AccountRef, refs: string[]): Promise<InboxItem[]>;
 }
 
 export interface TokenSet {

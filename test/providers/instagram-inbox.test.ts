@@ -49,7 +49,7 @@ async function sweep(a: AccountRef, cursor: string | null): Promise<{ items: Inb
 }
 
 test('the source is declared with reply, hide, unhide and delete (no like: the API has none for comments)', () => {
-  assert.deepEqual(p.meta.inbox?.sources.map((x) => x.id), ['comments']);
+  assert.deepEqual(p.meta.inbox?.sources.map((x) => x.id), ['comments', 'mentions']);
   assert.deepEqual(p.meta.inbox?.actions, ['reply', 'hide', 'unhide', 'delete']);
   assert.equal(p.meta.inbox?.deletes, 'own_and_comments');
   assert.equal(p.like, undefined);

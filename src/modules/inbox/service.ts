@@ -113,12 +113,14 @@ export class InboxService {
     this.live = new InboxLive({ channels: d.channels ?? new LocalChannels(d.log), log: d.log });
     const live = { live: this.live };
     this.ingest = new InboxIngest(d.events ? { events: d.events } : {});
+    // One read budget per account, shared by polling and the reads a push asks for.
+    const budgets = new NetworkBudgets(d.store, 'inbox-read-budget', d.budgets ?? INBOX_READ_BUDGETS);
     this.collector = new InboxCollector({
       db: d.db, registry: d.registry, accounts: d.accounts, ingest: this.ingest, metrics: d.metrics, log: d.log,
-      budgets: new NetworkBudgets(d.store, 'inbox-read-budget', d.budgets ?? INBOX_READ_BUDGETS),
+      budgets,
       options: { ...d.options, leaseMs }, ...live,
     });
-    this.push = new InboxPush({ db: d.db, accounts: d.accounts, ingest: this.ingest, metrics: d.metrics, log: d.log, ...live });
+    this.push = new InboxPush({ db: d.db, accounts: d.accounts, ingest: this.ingest, metrics: d.metrics, log: d.log, registry: d.registry, budgets, ...live });
     this.scheduler = new InboxScheduler({ db: d.db, registry: d.registry, leaseMs });
     const { db } = d;
     this.reader = new InboxReader({ db });

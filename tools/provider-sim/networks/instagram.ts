@@ -11,6 +11,10 @@
 //                        GET  /{v}/{ig-id}/content_publishing_limit · /{v}/{ig-id}/media · /{v}/{ig-id}/stories (the last 24 h)
 //                        POST|GET /{v}/{media-id}/comments · GET /{v}/{media-id}/insights · GET /{v}/{id}
 //                        GET|POST /{v}/{comment-id}/replies · POST /{v}/{comment-id} hide=true|false · DELETE /{v}/{comment-id}
+//                        GET  /{v}/{ig-id}/tags · GET /{v}/{ig-id}?fields=mentioned_media.media_id(ID){…} | mentioned_comment.comment_id(ID){…}
+// Mentions are SimInbox items of kind mention addressed to the account: with no postId, someone else's medium whose
+// caption names the account (listed by /tags too: the simulator tags the account where it names it); with a postId,
+// a comment naming it under that medium (someone else's). They are read with the same inbox knobs.
 // Comments are the account's own (SimPosts answering a medium or a comment) and what people wrote (the shared
 // SimInbox: items whose userId is the account and postId one of its media; parentId a top-level comment). Deleted
 // ones are not listed; hidden ones are, with hidden: true. GET comments expands `replies{…}` (paged like the
@@ -308,6 +312,26 @@ export function registerInstagram(ctx: SimNetworkContext): void {
     return { data: slice.map((p) => mediaFields(p, s.params.fields ?? 'id')), paging };
   });
 
+  /** Someone else's medium that names the account (a mention item without postId). */
+  const mentionMedia = (id: string, igId: string) => {
+    const i = state.inbox.items.get(id);
+    return i && i.kind === 'mention' && !i.postId && !i.deleted && i.userId === igId ? i : undefined;
+  };
+  const mentionMediaJson = (i: { id: string; text: string; createdAt: string; author: { username: string } }) => ({
+    id: i.id, caption: i.text, timestamp: graphTime(i.createdAt), username: i.author.username, permalink: ctx.url(`/p/${shortcode(i.id)}`), media_type: 'IMAGE',
+  });
+  app.get('/:version/:igId/tags', async (req, reply) => {
+    inboxExpiry();
+    const s = await start(req, reply);
+    if (!s) return reply;
+    const { version, igId } = req.params as { version: string; igId: string };
+    if (!owner(reply, s.t, igId, 'instagram_business_manage_comments')) return reply;
+    if (inboxThrottled(reply, igId)) return reply;
+    const tagged = [...state.inbox.items.values()].filter((i) => mentionMedia(i.id, igId)).sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt));
+    const { slice, paging } = paged(`/${version}/${igId}/tags`, s.params, tagged, pageLimit(s.params, 25));
+    return { data: slice.map((i) => pick(mentionMediaJson(i), s.params.fields, ['id'])), paging };
+  });
+
   app.get('/:version/:igId/stories', async (req, reply) => {
     const s = await start(req, reply);
     if (!s) return reply;
@@ -428,9 +452,25 @@ export function registerInstagram(ctx: SimNetworkContext): void {
   });
 
   app.get('/:version/:id', async (req, reply) => {
+    const mention = /^mentioned_(media|comment)\.(?:media_id|comment_id)\(([0-9A-Za-z_]+)\)/.exec((req.query as { fields?: string }).fields ?? '');
+    if (mention) inboxExpiry();
     const s = await start(req, reply);
     if (!s) return reply;
     const { id } = req.params as { id: string };
+    if (mention) {
+      // GET /{ig-user-id}?fields=mentioned_media.media_id(ID){…} | mentioned_comment.comment_id(ID){…}: one object, by id.
+      if (!owner(reply, s.t, id, 'instagram_business_manage_comments')) return reply;
+      if (inboxThrottled(reply, id)) return reply;
+      const [, what, ref] = mention;
+      if (what === 'media') {
+        const m = mentionMedia(ref!, id);
+        return m ? { mentioned_media: mentionMediaJson(m), id } : notFound(reply, ref!);
+      }
+      const c = state.inbox.items.get(ref!);
+      if (!c || c.kind !== 'mention' || !c.postId || c.deleted || c.userId !== id) return notFound(reply, ref!);
+      const m = mentionMedia(c.postId, id);
+      return { mentioned_comment: { id: c.id, text: c.text, timestamp: graphTime(c.createdAt), username: c.author.username, like_count: 0, media: m ? mentionMediaJson(m) : { id: c.postId } }, id };
+    }
     const c = getContainer(state, id);
     if (c && c.userId === s.t.userId) {
       const status = readContainerStatus(state, c);
@@ -475,6 +515,23 @@ export function instagramCommentNotification(state: NetworkState, commentId: str
         field: 'comments',
         value: { id: c.id, text: c.text, from: { id: c.author.id, username: c.author.username }, media: { id: c.postId, media_product_type: 'FEED' }, ...(c.parentId ? { parent_id: c.parentId } : {}) },
       }],
+    }],
+  };
+}
+
+/**
+ * The Instagram webhook Meta would send about a mention of the account (a mention item of the shared SimInbox):
+ * the `mentions` field, naming the medium and, for a comment, the comment; nothing else (the shape is
+ * UNCONFIRMED, see src/providers/instagram/mentions.ts).
+ */
+export function instagramMentionNotification(state: NetworkState, itemId: string): Record<string, unknown> {
+  const i = state.inbox.items.get(itemId);
+  if (!i || i.kind !== 'mention') throw new Error(`the simulator has no Instagram mention ${itemId}`);
+  return {
+    object: 'instagram',
+    entry: [{
+      id: i.userId, time: Math.floor(Date.parse(i.createdAt) / 1000),
+      changes: [{ field: 'mentions', value: i.postId ? { media_id: i.postId, comment_id: i.id } : { media_id: i.id } }],
     }],
   };
 }
