@@ -296,10 +296,27 @@ export async function signOut(scope: 'session' | 'all' = 'session'): Promise<voi
  * Authorization header, and a token in the URL would end up in logs): `onEvent` for each event, until the
  * stream ends (resolves) or `signal` aborts. A 401 refreshes the session once; a refusal throws its ApiError.
  */
-export async function readEventStream(path: string, onEvent: (type: string, data: unknown) => void, signal: AbortSignal): Promise<void> {
+export function readEventStream(path: string, onEvent: (type: string, data: unknown) => void, signal: AbortSignal): Promise<void> {
+  return eventStream('GET', path, undefined, onEvent, signal);
+}
+
+/**
+ * POSTs a JSON body to a route that answers Server-Sent Events (the assistant's suggestions), with the same
+ * token, refresh and event parsing as readEventStream. A refusal before the stream starts (assistant off,
+ * budget spent) throws its ApiError with the API's own message.
+ */
+export function postEventStream(path: string, body: unknown, onEvent: (type: string, data: unknown) => void, signal: AbortSignal): Promise<void> {
+  return eventStream('POST', path, body, onEvent, signal);
+}
+
+async function eventStream(method: 'GET' | 'POST', path: string, body: unknown, onEvent: (type: string, data: unknown) => void, signal: AbortSignal): Promise<void> {
   const open = () => fetch(path, {
-    credentials: 'same-origin', signal,
-    headers: { accept: 'text/event-stream', ...(accessToken ? { authorization: `Bearer ${accessToken}` } : {}) },
+    method, credentials: 'same-origin', signal,
+    headers: {
+      accept: 'text/event-stream', ...(accessToken ? { authorization: `Bearer ${accessToken}` } : {}),
+      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+    },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
   }).catch(() => { throw unreachable(); });
   let res = await open();
   if (res.status === 401) {

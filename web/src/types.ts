@@ -170,3 +170,12 @@ export type Snapshots = Answer<'/api/workspaces/{workspaceId}/accounts/{accountI
 export type AnalyticsLabel = Answer<'/api/workspaces/{workspaceId}/labels', 'get'>['items'][number];
 export type PostSort = NonNullable<NonNullable<NonNullable<paths['/api/workspaces/{workspaceId}/analytics/posts']['get']['parameters']['query']>['sort']>>;
 export type OverviewTable = NonNullable<paths['/api/workspaces/{workspaceId}/analytics/overview.csv']['get']['parameters']['query']>['table'];
+
+export type AssistantStatus = Answer<'/api/workspaces/{workspaceId}/assistant', 'get'>;
+export type AssistantSettingsAnswer = Answer<'/api/workspaces/{workspaceId}/assistant/settings', 'get'>;
+export type AssistantSettings = NonNullable<AssistantSettingsAnswer['settings']>;
+export type AssistantSettingsBody = RequestBody<'/api/workspaces/{workspaceId}/assistant/settings', 'put'>;
+export type AssistantUsage = Answer<'/api/workspaces/{workspaceId}/assistant/usage', 'get'>;
+export type AssistantResult = Answer<'/api/workspaces/{workspaceId}/assistant/rewrite', 'post'>;
+export type Suggestion = AssistantResult['suggestions'][number];
+export type SuggestionProblem = Suggestion['problems'][number];

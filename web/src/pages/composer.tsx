@@ -2,7 +2,8 @@
 // comment; live counters that count as each network counts (the server's own checkTarget and
 // countText, imported from src/); media uploads with previews and alt text; thread parts; and when:
 // now, at a date and time in a time zone, in the queue, as a draft, or submitted for approval. A Bluesky
-// tab previews the link card its post will carry (the server reads the page: POST …/link-card).
+// tab previews the link card its post will carry (the server reads the page: POST …/link-card). The Assist
+// panel (assist.tsx) offers the writing assistant's suggestions, which go into the post only when chosen.
 import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { checkTarget, type Count, type Problem } from '../../../src/modules/posts/validate.ts';
 import { api, ApiError, blobUrl, getAll } from '../api.ts';
@@ -12,6 +13,7 @@ import { useApp, wsPath } from '../state.ts';
 import type { Account, AccountList, Media, Network, Post, Variant } from '../types.ts';
 import { Button, Empty, ErrorNote, Field, Link, Loading, messageOf, Page, toast, useLoad } from '../ui.tsx';
 import { providerName } from './accounts.tsx';
+import { AssistPanel } from './assist.tsx';
 
 type When = 'now' | 'at' | 'queue' | 'draft';
 interface Part { key: number; text: string }
@@ -661,6 +663,13 @@ export function Composer({ postId }: { postId?: string }) {
             );
           })}
         </div>
+
+        {can('assistant.use') && (
+          <AssistPanel text={text} accounts={chosenAccounts} label={label}
+            mediaIds={uploads.flatMap((u) => (u.media ? [u.media.id] : u.mediaId ? [u.mediaId] : []))}
+            onUseText={(t) => { setText(t); setTouched(true); }}
+            onUseVariant={(accountId, t) => { setOwn((all) => ({ ...all, [accountId]: { firstComment: null, ...all[accountId], text: t } })); setTouched(true); }} />
+        )}
 
         <fieldset class="card when">
           <legend>When</legend>

@@ -1,6 +1,6 @@
 // Settings: the workspace (name, time zone, approval), each account's posting slots, webhooks with
-// their delivery log, API keys, and the audit log. Tabs are links (/settings/<tab>), so each has an
-// address and the browser's back button works.
+// their delivery log, API keys, the writing assistant (assistant-settings.tsx), and the audit log. Tabs
+// are links (/settings/<tab>), so each has an address and the browser's back button works.
 import type { ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { api, getAll } from '../api.ts';
@@ -11,12 +11,14 @@ import type { AccountList, ApiKey, AuditEvent, Delivery, Member, Paged, Slots, W
 import { Badge, Button, ConfirmButton, Empty, ErrorNote, Field, Link, Loading, Page, Submit, toast, useAction, useLoad, usePages } from '../ui.tsx';
 import { providerName } from './accounts.tsx';
 import { useStepUp } from '../step-up.tsx';
+import { AssistantSettingsTab } from './assistant-settings.tsx';
 
 const TABS: [string, string, string | null][] = [
   ['workspace', 'Workspace', null],
   ['slots', 'Time slots', null],
   ['webhooks', 'Webhooks', 'webhooks.manage'],
   ['api-keys', 'API keys', 'apikeys.manage'],
+  ['assistant', 'Assistant', 'assistant.manage'],
   ['audit', 'Audit log', 'audit.read'],
 ];
 
@@ -30,6 +32,7 @@ export function Settings({ tab, webhookId }: { tab: string; webhookId?: string }
   else if (tab === 'slots') body = <TimeSlots />;
   else if (tab === 'webhooks') body = webhookId ? <WebhookDeliveries webhookId={webhookId} /> : <Webhooks />;
   else if (tab === 'api-keys') body = <ApiKeys />;
+  else if (tab === 'assistant') body = <AssistantSettingsTab />;
   else body = <AuditLog />;
   return (
     <Page title={current ? `Settings: ${current[1]}` : 'Settings'}>
