@@ -193,7 +193,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await scope.register(performanceRoutes, {
       labels: services.labels, performance: services.performance, bestTimes: services.bestTimes, overview: services.overview, guards, workspaceAccess,
     });
-    await scope.register(reportRoutes, { reports: services.reports, guards, workspaceAccess });
+    await scope.register(reportRoutes, { reports: services.reports, scheduled: services.scheduledReports, guards, workspaceAccess });
     await scope.register(inboxRoutes, {
       inbox: services.inbox, guards, workspaceAccess,
       streams: {

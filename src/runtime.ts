@@ -29,6 +29,7 @@ import { COLLECT_POST_METRICS_TASK } from './modules/analytics/service.ts';
 import { COLLECT_ACCOUNT_METRICS_TASK } from './modules/analytics/account-metrics.ts';
 import { PRUNE_SEND_JOURNAL_TASK } from './modules/publishing/send-journal.ts';
 import { FETCH_FEEDS_TASK } from './modules/feeds/index.ts';
+import { SEND_REPORTS_TASK } from './modules/analytics/scheduled-reports.ts';
 import { loadSimulator, devToolPath, SIMULATOR } from './dev-tools.ts';
 
 export class StartupRefused extends Error {
@@ -162,7 +163,7 @@ export async function startRuntime(role: Role, config: Config, log: Logger, opts
       const askedAt = (await pool.query<{ now: Date }>('select now()')).rows[0]!.now;
       const r = await startJobRunner({
         pool, log, metrics, tasks: services.tasks,
-        crontab: `* * * * * ${REFRESH_TOKENS_TASK} ?max=1\n0 * * * * ${CLEANUP_MEDIA_TASK} ?max=1\n17 * * * * ${PRUNE_SEND_JOURNAL_TASK} ?max=1\n*/5 * * * * ${COLLECT_POST_METRICS_TASK} ?max=1&queue=post_metrics\n*/5 * * * * ${COLLECT_ACCOUNT_METRICS_TASK} ?max=1&queue=account_metrics\n* * * * * ${FETCH_FEEDS_TASK} ?max=1&jobKey=${FETCH_FEEDS_TASK}`,
+        crontab: `* * * * * ${REFRESH_TOKENS_TASK} ?max=1\n0 * * * * ${CLEANUP_MEDIA_TASK} ?max=1\n17 * * * * ${PRUNE_SEND_JOURNAL_TASK} ?max=1\n*/5 * * * * ${COLLECT_POST_METRICS_TASK} ?max=1&queue=post_metrics\n*/5 * * * * ${COLLECT_ACCOUNT_METRICS_TASK} ?max=1&queue=account_metrics\n* * * * * ${FETCH_FEEDS_TASK} ?max=1&jobKey=${FETCH_FEEDS_TASK}\n7 * * * * ${SEND_REPORTS_TASK} ?max=1&jobKey=${SEND_REPORTS_TASK}`,
         concurrency: config.WORKER_CONCURRENCY,
         localQueueSize: config.WORKER_LOCAL_QUEUE_SIZE,
         completeBatchMs: config.WORKER_COMPLETE_BATCH_MS,

@@ -40,6 +40,7 @@ import { ACCOUNT_METRICS_BUDGETS, AccountMetricsService, COLLECT_ACCOUNT_METRICS
 import { NetworkBudgets } from './infra/network-budget.ts';
 import { AnalyticsOverview } from './modules/analytics/overview.ts';
 import { AnalyticsReports } from './modules/analytics/report.ts';
+import { SEND_REPORTS_TASK, ScheduledReports, sendReportsTask } from './modules/analytics/scheduled-reports.ts';
 import { LabelService } from './modules/analytics/labels.ts';
 import { PostPerformance } from './modules/analytics/performance.ts';
 import { BestTimesService } from './modules/analytics/best-times.ts';
@@ -89,6 +90,7 @@ export interface Services {
   accountMetrics: AccountMetricsService;
   overview: AnalyticsOverview;
   reports: AnalyticsReports;
+  scheduledReports: ScheduledReports;
   labels: LabelService;
   performance: PostPerformance;
   bestTimes: BestTimesService;
@@ -198,6 +200,7 @@ export function buildServices(config: Config, db: Db, store: KeyValueStore, log:
   const analytics = new AnalyticsService({ db, accounts, registry, metrics, log, bus });
   const overview = new AnalyticsOverview({ db });
   const reports = new AnalyticsReports({ overview, workspaces });
+  const scheduledReports = new ScheduledReports({ db, reports, workspaces, log });
   const performance = new PostPerformance({ db });
   const bestTimes = new BestTimesService({ db });
   const accountMetrics = new AccountMetricsService({ db, accounts, registry, log, budgets: new NetworkBudgets(store, 'account-metrics-budget', ACCOUNT_METRICS_BUDGETS) });
@@ -245,6 +248,7 @@ export function buildServices(config: Config, db: Db, store: KeyValueStore, log:
     [COLLECT_INBOX_TASK]: collectInboxTask(inbox),
     [SEND_INBOX_REPLY_TASK]: sendInboxReplyTask(inbox, workerId),
     [RESOLVE_INBOX_PUSH_TASK]: resolveInboxPushTask(inbox.push),
+    [SEND_REPORTS_TASK]: sendReportsTask(scheduledReports, log),
     [FETCH_FEEDS_TASK]: async () => {
       const n = await feeds.fetchDue();
       if (n) log.debug({ feeds: n }, 'feeds fetched');
@@ -254,5 +258,5 @@ export function buildServices(config: Config, db: Db, store: KeyValueStore, log:
       if (r.refreshed || r.failed) log.info(r, 'token refresh run');
     },
   };
-  return { db, store, hasher, tokens, sessions, auth, secondFactor, passkeys, workspaces, invitations, apiKeys, mailer, authLimits, apiLimits, tasks, http, linkCards, registry, accounts, webhooks, media, posts, publishing, analytics, accountMetrics, overview, reports, labels, performance, bestTimes, inbox, assistant, assistantSettings, links, linkClicks, linkRedirects, feeds };
+  return { db, store, hasher, tokens, sessions, auth, secondFactor, passkeys, workspaces, invitations, apiKeys, mailer, authLimits, apiLimits, tasks, http, linkCards, registry, accounts, webhooks, media, posts, publishing, analytics, accountMetrics, overview, reports, scheduledReports, labels, performance, bestTimes, inbox, assistant, assistantSettings, links, linkClicks, linkRedirects, feeds };
 }

@@ -260,6 +260,12 @@ async function journey(): Promise<void> {
   await call(owner, 'GET', `${W}/analytics/posts.csv?sort=engagement`);
   await call(owner, 'GET', `${W}/analytics/overview.csv?table=labels`);
   await call(owner, 'DELETE', `${W}/labels/${labelIds[2]}`);
+  await call(owner, 'GET', `${W}/analytics/report.html?accounts=${account}`);
+  const schedules: string[] = [];
+  for (let i = 0; i < 3; i++) schedules.push((await call(owner, 'POST', `${W}/analytics/report-schedules`, { cadence: 'weekly', recipients: [`plans-${i}@example.com`] })).id);
+  await call(owner, 'PATCH', `${W}/analytics/report-schedules/${schedules[0]}`, { cadence: 'monthly' });
+  await pages(owner, `${W}/analytics/report-schedules`);
+  await call(owner, 'DELETE', `${W}/analytics/report-schedules/${schedules[2]}`);
   // Tracked links: the published post's short links, followed, listed and counted.
   const link = await eventually(async () => (await call(owner, 'GET', `${W}/links?postId=${published}`)).items[0], 30_000, 'the published post\'s links');
   assert.equal((await fetch(`${t.url}/l/${link.code}`, { redirect: 'manual' })).status, 302);

@@ -152,6 +152,17 @@ test('a Sandbox account with a month of history: overview, charts and their numb
   const seededById = new Map(seeded.map((s) => [s.targetId, s]));
   for (const r of csv) assert.equal(Number(r.likes), seededById.get(r.targetId!)!.likes, 'the latest collection\'s figure');
 
+  // The report of the same period, as a page and as a PDF, each saved under the server's name.
+  for (const [button, ext] of [['Report (HTML)', 'html'], ['PDF', 'pdf']] as const) {
+    const saving = page.waitForEvent('download');
+    await page.getByRole('button', { name: button, exact: true }).click();
+    const saved = await saving;
+    assert.equal(saved.suggestedFilename(), `report-${q.get('from')}-${q.get('to')}.${ext}`);
+    const bytes = readFileSync((await saved.path())!);
+    if (ext === 'pdf') assert.equal(bytes.subarray(0, 5).toString(), '%PDF-');
+    else assert.ok(bytes.toString().includes(`<b>${overview.totals.engagement.current.toLocaleString('en-US')}</b>`), 'the period\'s engagement');
+  }
+
   // Nothing yet, said in words: a custom period before the history, and an account without posts.
   const day = (n: number) => new Date(Date.now() + n * 86_400_000).toISOString().slice(0, 10);
   await page.getByRole('button', { name: 'Custom' }).click();

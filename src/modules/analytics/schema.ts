@@ -175,3 +175,29 @@ export const postPerformance = pgTable('post_performance', {
   index('post_performance_account_impressions_idx').on(t.accountId, sql`coalesce(impressions, -1)`, t.targetId),
   index('post_performance_account_rate_idx').on(t.accountId, sql`coalesce(rate_ppm, -1)`, t.targetId),
 ]);
+
+/**
+ * A workspace's scheduled report: the report of the last complete week (Monday to Sunday) or calendar month
+ * in `timeZone`, for its accounts (all of them when `accountIds` is null), mailed to `recipients`.
+ */
+export const reportSchedules = pgTable('analytics_report_schedules', {
+  id: uuid('id').primaryKey(),
+  workspaceId: uuid('workspace_id').notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
+  cadence: text('cadence', { enum: ['weekly', 'monthly'] }).notNull(),
+  timeZone: text('time_zone').notNull(),
+  recipients: text('recipients').array().notNull(),
+  accountIds: uuid('account_ids').array(),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+}, (t) => [index('analytics_report_schedules_workspace_idx').on(t.workspaceId, t.createdAt, t.id)]);
+
+/**
+ * One row per schedule and period mailed: inserted in the same transaction as the period's mails, so a
+ * period is mailed once whatever the number of workers and restarts (the primary key refuses a second).
+ */
+export const reportDeliveries = pgTable('analytics_report_deliveries', {
+  scheduleId: uuid('schedule_id').notNull().references(() => reportSchedules.id, { onDelete: 'cascade' }),
+  periodFrom: date('period_from', { mode: 'string' }).notNull(),
+  periodTo: date('period_to', { mode: 'string' }).notNull(),
+  mailedAt: timestamp('mailed_at', { withTimezone: true }).notNull().defaultNow(),
+}, (t) => [primaryKey({ columns: [t.scheduleId, t.periodFrom] })]);

@@ -6,12 +6,13 @@ import { eq } from 'drizzle-orm';
 import type { Task } from 'graphile-worker';
 import type { Db } from '../../infra/db/client.ts';
 import type { Logger } from '../../infra/logger.ts';
-import { mailOutbox } from './schema.ts';
+import { mailAttachments, mailOutbox } from './schema.ts';
+import type { MailAttachment } from './templates.ts';
 import { markFailed, markSent } from './outbox.ts';
 
 export interface Mailer {
   kind: 'smtp' | 'outbox';
-  deliver(to: string, subject: string, text: string): Promise<void>;
+  deliver(to: string, subject: string, text: string, extra?: { html?: string | undefined; attachments?: MailAttachment[] | undefined }): Promise<void>;
   close(): void;
 }
 
@@ -28,8 +29,11 @@ export function createMailer(opts: { url: string | undefined; from: string; log:
   const transport: Transporter = createTransport(opts.url, { from: opts.from });
   return {
     kind: 'smtp',
-    async deliver(to, subject, text) {
-      await transport.sendMail({ to, subject, text });
+    async deliver(to, subject, text, extra = {}) {
+      await transport.sendMail({
+        to, subject, text, ...(extra.html ? { html: extra.html } : {}),
+        ...(extra.attachments?.length ? { attachments: extra.attachments.map((a) => ({ filename: a.filename, contentType: a.contentType, content: a.content })) } : {}),
+      });
     },
     close() {
       transport.close();
@@ -43,7 +47,10 @@ export function sendMailTask(db: Db, mailer: Mailer, log: Logger): Task {
     const [row] = await db.select().from(mailOutbox).where(eq(mailOutbox.id, id));
     if (!row || row.sentAt) return; // deleted, or already delivered by an earlier attempt
     try {
-      await mailer.deliver(row.to, row.subject, row.text);
+      const files = await db.select().from(mailAttachments).where(eq(mailAttachments.mailId, id));
+      await mailer.deliver(row.to, row.subject, row.text, {
+        html: row.html ?? undefined, attachments: files.map((f) => ({ filename: f.filename, contentType: f.contentType, content: f.content })),
+      });
       await markSent(db, id);
     } catch (err) {
       const message = (err as Error).message;

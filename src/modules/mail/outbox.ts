@@ -3,14 +3,17 @@
 import { desc, eq, sql } from 'drizzle-orm';
 import type { Db, DbOrTx } from '../../infra/db/client.ts';
 import { addJob } from '../../infra/queue/add-job.ts';
-import { mailOutbox } from './schema.ts';
+import { mailAttachments, mailOutbox } from './schema.ts';
 import type { Mail } from './templates.ts';
 
 export const SEND_MAIL_TASK = 'send_mail';
 
 export async function queueMail(db: DbOrTx, to: string, mail: Mail): Promise<string> {
-  const [row] = await db.insert(mailOutbox).values({ to, subject: mail.subject, text: mail.text, template: mail.template })
+  const [row] = await db.insert(mailOutbox).values({ to, subject: mail.subject, text: mail.text, html: mail.html ?? null, template: mail.template })
     .returning({ id: mailOutbox.id });
+  if (mail.attachments?.length) {
+    await db.insert(mailAttachments).values(mail.attachments.map((a) => ({ mailId: row!.id, filename: a.filename, contentType: a.contentType, content: a.content })));
+  }
   await addJob(db, SEND_MAIL_TASK, { id: row!.id }, { maxAttempts: 10 });
   return row!.id;
 }

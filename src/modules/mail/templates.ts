@@ -4,6 +4,15 @@ export interface Mail {
   template: string;
   subject: string;
   text: string;
+  /** An HTML alternative (a report): the text stays for clients that show text only. */
+  html?: string;
+  attachments?: MailAttachment[];
+}
+
+export interface MailAttachment {
+  filename: string;
+  contentType: string;
+  content: Buffer;
 }
 
 const sign = '\n\n— AllIN';
@@ -47,5 +56,12 @@ export const templates = {
     template: 'invitation',
     subject: `${inviter} invited you to ${workspace} on AllIN`,
     text: `Hello,\n\n${inviter} invited you to join the workspace "${workspace}" on AllIN as ${role}.\n\nAccept the invitation: ${link}\n\nThe invitation expires in 7 days.${sign}`,
+  }),
+  analyticsReport: (workspace: string, cadence: 'weekly' | 'monthly', from: string, to: string, timeZone: string, html: string, pdf: { filename: string; content: Buffer }): Mail => ({
+    template: 'analytics_report',
+    subject: `${workspace}: ${cadence} analytics report, ${from} to ${to}`,
+    text: `Hello,\n\nHere is the ${cadence} analytics report of the workspace "${workspace}" for ${from} to ${to} (days in ${timeZone}). It is in this mail as a page and attached as a PDF.\n\nYou get it because a member of the workspace put this address on its scheduled reports; they can remove it there.${sign}`,
+    html,
+    attachments: [{ filename: pdf.filename, contentType: 'application/pdf', content: pdf.content }],
   }),
 };

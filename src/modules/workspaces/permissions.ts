@@ -22,6 +22,7 @@ export const PERMISSIONS = {
   'inbox.write': ['owner', 'admin', 'editor'],
   'inbox.approve': ['owner', 'admin'],
   'analytics.read': ['owner', 'admin', 'editor', 'viewer'],
+  'analytics.manage': ['owner', 'admin'],
   'assistant.use': ['owner', 'admin', 'editor'],
   'assistant.manage': ['owner', 'admin'],
 } as const satisfies Record<string, readonly Role[]>;
@@ -47,7 +48,8 @@ export const PERMISSION_DESCRIPTIONS: Record<Permission, string> = {
   'inbox.read': 'see the inbox: conversations, messages, notes, labels and saved replies',
   'inbox.write': 'act in the inbox: answer messages, like, hide or delete them, mark done, assign, label, add notes; manage labels and saved replies',
   'inbox.approve': 'approve or reject replies waiting for approval, and answer without approval',
-  'analytics.read': 'see analytics: accounts\' daily figures, the overview of a period, the post table, best times, labels, clicks on short links and CSV exports',
+  'analytics.read': 'see analytics: accounts\' daily figures, the overview of a period, the post table, best times, labels, clicks on short links, CSV exports, reports and the list of scheduled reports',
+  'analytics.manage': 'create, change and delete the workspace\'s scheduled reports (mailed weekly or monthly to chosen addresses)',
   'assistant.use': 'ask the writing assistant for suggestions (drafts, rewrites, adaptations, hashtags, translations), within the workspace\'s token budget',
   'assistant.manage': 'set the workspace\'s model provider, key, token budget and brand voice, and read the assistant\'s usage',
 };
@@ -62,7 +64,7 @@ export const SCOPES = {
   write: ['workspace.read', 'members.read', 'posts.read', 'accounts.read', 'posts.write', 'inbox.read', 'inbox.write', 'analytics.read', 'assistant.use'],
   admin: ['workspace.read', 'members.read', 'posts.read', 'accounts.read', 'posts.write', 'posts.approve', 'accounts.manage',
     'members.manage', 'webhooks.manage', 'audit.read', 'workspace.rename', 'inbox.read', 'inbox.write', 'inbox.approve', 'analytics.read',
-    'assistant.use', 'assistant.manage'],
+    'analytics.manage', 'assistant.use', 'assistant.manage'],
   // Analytics alone, for a reporting tool that should read nothing else.
   'analytics:read': ['workspace.read', 'analytics.read'],
 } as const satisfies Record<string, readonly Permission[]>;

@@ -135,6 +135,8 @@ function Exports({ period, chosen }: { period: Period; chosen: string[] }) {
         {OVERVIEW_TABLES.map(([v, l]) => <option key={v} value={v}>{l}</option>)}
       </select>
       <Button small busy={busy} onClick={() => run(() => download(wsPath(workspace, '/analytics/overview.csv'), { ...q, table, accounts: chosen.join(',') || undefined }), (n) => `Downloaded ${n}.`)}>Download overview (CSV)</Button>
+      <Button small busy={busy} onClick={() => run(() => download(wsPath(workspace, '/analytics/report.html'), { ...q, accounts: chosen.join(',') || undefined }), (n) => `Downloaded ${n}.`)}>Report (HTML)</Button>
+      <Button small busy={busy} onClick={() => run(() => download(wsPath(workspace, '/analytics/report.pdf'), { ...q, accounts: chosen.join(',') || undefined }), (n) => `Downloaded ${n}.`)}>PDF</Button>
     </div>
   );
 }
