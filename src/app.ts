@@ -174,7 +174,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // Public: short links (/l/{code}) answer anyone who follows them.
   await app.register(linkRedirectRoutes, { redirects: services.linkRedirects });
   // Public: Meta calls it (the signature and the verify token are its credentials).
-  await app.register(metaWebhookRoutes, { inbox: services.inbox, registry: services.registry, verifyTokens: { facebook: config.FACEBOOK_WEBHOOK_VERIFY_TOKEN, instagram: config.INSTAGRAM_WEBHOOK_VERIFY_TOKEN } });
+  await app.register(metaWebhookRoutes, { inbox: services.inbox, registry: services.registry, verifyTokens: { facebook: config.FACEBOOK_WEBHOOK_VERIFY_TOKEN, instagram: config.INSTAGRAM_WEBHOOK_VERIFY_TOKEN, threads: config.THREADS_WEBHOOK_VERIFY_TOKEN } });
   // Everything under /api/workspaces/:workspaceId, each route behind a gate (see workspaces/scope.ts).
   await workspaceScope(app, (hook) => permissionOf.has(hook as object), async (scope) => {
     await scope.register(workspaceRoutes, { workspaces: services.workspaces, invitations: services.invitations, guards, workspaceAccess, secondFactor: services.secondFactor });

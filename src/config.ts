@@ -119,6 +119,10 @@ export const ConfigSchema = Type.Object({
   INSTAGRAM_GRAPH_URL: str({ description: 'Instagram Graph API base URL.' }, 'https://graph.instagram.com'),
   THREADS_APP_ID: str({ description: 'Threads app id; Threads is offered when it is set.' }),
   THREADS_APP_SECRET: str({ description: 'Threads app secret.', secret: true }),
+  THREADS_WEBHOOK_VERIFY_TOKEN: str({
+    description: 'The Verify Token typed in the Meta app\'s Threads webhooks settings; with THREADS_APP_SECRET (which signs the notifications) it turns on the callback `PUBLIC_URL/api/hooks/meta/threads`, where Meta pushes replies and mentions (docs/INBOX.md).',
+    secret: true,
+  }),
   THREADS_AUTH_URL: str({ description: 'Threads authorization base URL.' }, 'https://threads.net'),
   THREADS_GRAPH_URL: str({ description: 'Threads Graph API base URL.' }, 'https://graph.threads.net'),
   MASTODON: oneOf(['on', 'off'], { description: 'Offer Mastodon (any instance; AllIN registers itself with each instance on first use).' }, 'on'),

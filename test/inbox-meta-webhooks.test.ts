@@ -13,10 +13,14 @@ import { signatureOf } from '../src/providers/meta-graph.ts';
 import { startSimulator, type Simulator } from '../tools/provider-sim/server.ts';
 import { facebookCommentNotification } from '../tools/provider-sim/networks/facebook.ts';
 import { instagramCommentNotification, instagramMentionNotification } from '../tools/provider-sim/networks/instagram.ts';
+import { threadsNotification } from '../tools/provider-sim/networks/threads.ts';
 
 const SECRET = 'fb-secret';
 const VERIFY = 'verify-me-3f9a';
 const IG_SECRET = 'ig-secret';
+const TH_SECRET = 'th-secret';
+let thAccountId: string;
+let thId: string;
 let igAccountId: string;
 let igId: string;
 let sim: Simulator;
@@ -62,6 +66,7 @@ before(async () => {
   sim = await startSimulator();
   fb().knobs.inboxRatePerMinute = 0;
   sim.state('instagram').knobs.inboxRatePerMinute = 0;
+  sim.state('threads').knobs.inboxRatePerMinute = 0;
   const base = sim.base('facebook');
   const igBase = sim.base('instagram');
   t = await startTestApp({
@@ -69,15 +74,18 @@ before(async () => {
     FACEBOOK_GRAPH_URL: base, FACEBOOK_AUTH_URL: base, FACEBOOK_RUPLOAD_URL: base,
     INSTAGRAM_APP_ID: 'ig-app', INSTAGRAM_APP_SECRET: IG_SECRET, INSTAGRAM_WEBHOOK_VERIFY_TOKEN: VERIFY,
     INSTAGRAM_AUTH_URL: igBase, INSTAGRAM_API_URL: igBase, INSTAGRAM_GRAPH_URL: igBase,
+    THREADS_APP_ID: 'th-app', THREADS_APP_SECRET: TH_SECRET, THREADS_WEBHOOK_VERIFY_TOKEN: VERIFY, THREADS_AUTH_URL: sim.base('threads'), THREADS_GRAPH_URL: sim.base('threads'),
     INBOX_POLL_INTERVAL_SECONDS: '3600', INBOX_SCHEDULE_INTERVAL_MS: '3600000',
   }, 'start');
   owner = await person(t, { name: 'Olivia Owner' });
   ws = await newWorkspace(t, owner, 'Bakery');
   accountId = await connect('facebook', 'bakery');
   igAccountId = await connect('instagram', 'bakery_ig');
+  thAccountId = await connect('threads', 'bakery_th');
   const accounts = await ok(t, 'GET', `/api/workspaces/${ws}/accounts`, owner.token);
   pageId = accounts.accounts.find((a: { id: string }) => a.id === accountId).externalId;
   igId = accounts.accounts.find((a: { id: string }) => a.id === igAccountId).externalId;
+  thId = accounts.accounts.find((a: { id: string }) => a.id === thAccountId).externalId;
   await t.running.services.inbox.scheduler.ensureCursors();
 });
 after(async () => {
@@ -96,7 +104,8 @@ test('the verify-token handshake: the challenge echoed for the configured token;
   assert.equal(body.code, 'BAD_VERIFY_TOKEN');
   assert.equal(JSON.stringify(body).includes('1158201444'), false, 'no challenge echoed');
   assert.equal((await hand({ 'hub.mode': 'unsubscribe', 'hub.verify_token': VERIFY, 'hub.challenge': '1' })).status, 403);
-  assert.equal((await hand({ 'hub.mode': 'subscribe', 'hub.verify_token': VERIFY, 'hub.challenge': '1' }, 'threads')).status, 404, 'no verify token configured for it');
+  assert.equal((await hand({ 'hub.mode': 'subscribe', 'hub.verify_token': VERIFY, 'hub.challenge': '1' }, 'x')).status, 404, 'no webhooks for it');
+  assert.equal(await (await hand({ 'hub.mode': 'subscribe', 'hub.verify_token': VERIFY, 'hub.challenge': '78' }, 'threads')).text(), '78');
   assert.equal(await (await hand({ 'hub.mode': 'subscribe', 'hub.verify_token': VERIFY, 'hub.challenge': '77' }, 'instagram')).text(), '77');
   assert.equal((await hand({ 'hub.mode': 'subscribe', 'hub.verify_token': VERIFY })).status, 400, 'no challenge');
 });
@@ -190,4 +199,32 @@ test('Instagram: a mention pushed by id is read in a job and stored once as a me
   await db().update(inboxCollectionCursors).set({ nextPollAt: sql`now()` }).where(due);
   await eventually(async () => (await t.running.services.inbox.collector.run(igAccountId, 'mentions')) === 'collected', 10_000, 'a mentions collection run');
   assert.equal((await stored(media, igAccountId)).length, 1, 'polled and pushed: one message');
+});
+
+test('Threads: a reply pushed (signed with the Threads app\'s secret) and polled is one message; a mention pushed and polled is one mention; another app\'s signature stores nothing', async () => {
+  const th = sim.state('threads');
+  const postId = th.nextId();
+  th.posts.push({ id: postId, userId: thId, text: 'Fresh bread at 7', media: [], createdAt: new Date().toISOString(), raw: {} });
+  const reply = th.inbox.add({ userId: thId, kind: 'comment', postId, text: 'rye today?', author: { id: 'id-ada', name: 'Ada', username: 'ada' } }).id;
+  const body = threadsNotification(th, reply, sim.base('threads'));
+  assert.equal((await push(body, IG_SECRET, undefined, 'threads')).status, 403, 'another app\'s secret');
+  assert.deepEqual(await stored(reply, thAccountId), []);
+  const r = await push(body, TH_SECRET, undefined, 'threads');
+  assert.equal(r.status, 200, await r.clone().text());
+  assert.deepEqual(await r.json(), { accounts: 1, created: 1 });
+  await db().update(inboxCollectionCursors).set({ nextPollAt: sql`now()` }).where(eq(inboxCollectionCursors.accountId, thAccountId));
+  await eventually(async () => (await t.running.services.inbox.collector.run(thAccountId, 'replies')) === 'collected', 10_000, 'a Threads collection run');
+  assert.equal((await stored(reply, thAccountId)).length, 1, 'one message');
+
+  const m = th.inbox.add({ userId: thId, kind: 'mention', text: '@bakery_th best croissants', author: { id: 'id-grace', name: 'Grace', username: 'grace' } }).id;
+  assert.deepEqual(await (await push(threadsNotification(th, m, sim.base('threads')), TH_SECRET, undefined, 'threads')).json(), { accounts: 1, created: 1 });
+  const due = and(eq(inboxCollectionCursors.accountId, thAccountId), eq(inboxCollectionCursors.source, 'mentions'));
+  await db().update(inboxCollectionCursors).set({ nextPollAt: sql`now()` }).where(due);
+  await eventually(async () => (await t.running.services.inbox.collector.run(thAccountId, 'mentions')) === 'collected', 10_000, 'a Threads mentions run');
+  const both = await stored(m, thAccountId);
+  assert.equal(both.length, 1, 'pushed and polled: one message');
+  const mm = both[0];
+  const view = await ok(t, 'GET', `/api/workspaces/${ws}/inbox/conversations/${mm!.conversationId}`, owner.token);
+  assert.equal(view.kind, 'mention');
+  assert.deepEqual(view.messages.map((x: { remoteId: string }) => x.remoteId), [m]);
 });

@@ -11,9 +11,10 @@
 // MediaItem.publicUrl. No PKCE and no revocation endpoint are documented; the long-lived token itself is
 // refreshed (once 24 h old) into a new 60-day token.
 import { REPLIES, RECENT_DAYS, collectReplies, replyState, setHidden } from './threads/inbox.ts';
+import { MENTIONS, MENTIONS_SCOPE, collectMentions, parseThreadsWebhook } from './threads/mentions.ts';
 import { postMetrics } from './post-metrics.ts';
 import {
-  DEFAULT_POLL, PublishAttempts, anyPublished, appSecret, checkMedia, containersOf, dataOf, graphApi, insightValue, need, oldestMatch, permalinkOf, permanent,
+  DEFAULT_POLL, PublishAttempts, anyPublished, appSecret, validSignature, checkMedia, containersOf, dataOf, graphApi, insightValue, need, oldestMatch, permalinkOf, permanent,
   refreshLongLived, requirePublicUrls, searchFrom, tokenSetOf, unknownMarker, waitForContainer, type Params, type PollOptions,
 } from './meta-graph.ts';
 import {
@@ -24,7 +25,7 @@ import {
 const P = 'threads';
 const VERSION = 'v1.0';
 
-export const THREADS_SCOPES = ['threads_basic', 'threads_content_publish', 'threads_manage_replies', 'threads_read_replies', 'threads_manage_insights'];
+export const THREADS_SCOPES = ['threads_basic', 'threads_content_publish', 'threads_manage_replies', 'threads_read_replies', 'threads_manage_insights', MENTIONS_SCOPE];
 export const THREADS_MAX_TEXT = 500;
 
 const segmenter = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
@@ -53,8 +54,15 @@ const meta: ProviderMetadata = {
       id: REPLIES, collects: ['replies'],
       description: `GET /{threads-user-id}/threads of the last ${RECENT_DAYS} days, then GET /{threads-media-id}/conversation?reverse=true `
         + '(https://developers.facebook.com/documentation/threads/reference/reply-management): replies at every depth under the profile\'s posts, hidden ones included; '
-        + 'polled (threads_read_replies). Mentions of the profile elsewhere are not collected.',
+        + 'polled (threads_read_replies), and pushed by the webhooks\' replies field when configured.',
+    }, {
+      id: MENTIONS, collects: ['mentions'],
+      description: 'GET /{threads-user-id}/mentions (https://developers.facebook.com/docs/threads/threads-mentions): public posts of others '
+        + 'that tag the profile, newest first; polled (threads_manage_mentions: profiles connected before AllIN asked for it must reconnect), '
+        + 'and pushed by the webhooks\' mentions field when configured. Before Meta grants the app advanced access, only mentions by the app\'s testers are listed.',
     }],
+    notCollected: 'replies under posts older than 14 days; mentions of a profile connected before AllIN asked for threads_manage_mentions (until it is reconnected); '
+      + 'likes and deleting others\' replies (no endpoint); a deletion after collection. Mentions are read only: answering one from AllIN is not built.',
     // Hiding works on top-level replies only (and hides what is nested under them); no like or delete of others' replies.
     actions: ['reply', 'hide', 'unhide'],
   },
@@ -96,6 +104,13 @@ export function createThreads(deps: ProviderDeps, opts: ThreadsOptions = {}): Pr
 
   const provider: Provider = {
     meta,
+
+    // Threads webhooks (replies, mentions), signed with the Threads app's secret: the one Meta's getting-started
+    // guide names for every Meta webhook; that Threads uses its own app's is UNCONFIRMED.
+    webhook: {
+      verify: (raw, header) => validSignature(raw, header, deps.settings.clientSecret),
+      parse: parseThreadsWebhook,
+    },
 
     async authorizationUrl(req: AuthorizeRequest) {
       const u = new URL(`${authBase}/oauth/authorize`);
@@ -224,7 +239,7 @@ export function createThreads(deps: ProviderDeps, opts: ThreadsOptions = {}): Pr
     },
 
     collectInbox(account: AccountRef, req: InboxPageRequest): Promise<InboxPage> {
-      return collectReplies(g, account, req);
+      return req.source === MENTIONS ? collectMentions(g, account, req) : collectReplies(g, account, req);
     },
 
     // A reply is a post with reply_to_id, published and reconciled as every Threads reply (threads_manage_replies).

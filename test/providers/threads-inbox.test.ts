@@ -45,7 +45,7 @@ async function sweep(a: AccountRef, cursor: string | null): Promise<{ items: Inb
 }
 
 test('the source is declared with reply, hide and unhide; the scopes include threads_read_replies and threads_manage_replies', async () => {
-  assert.deepEqual(p.meta.inbox?.sources.map((x) => x.id), ['replies']);
+  assert.deepEqual(p.meta.inbox?.sources.map((x) => x.id), ['replies', 'mentions']);
   assert.deepEqual(p.meta.inbox?.actions, ['reply', 'hide', 'unhide']);
   const a = await account('th-scopes');
   for (const s of ['threads_read_replies', 'threads_manage_replies']) assert.ok(a.tokens.scope?.includes(s), s);

@@ -23,7 +23,7 @@
 import { malformed } from '../errors.ts';
 import type { AccountRef, InboxItem, InboxPage, InboxPageRequest, PushedItems } from '../types.ts';
 import { dataOf, need, parseGraphTime, permanent, type GraphApi } from '../meta-graph.ts';
-import { isGone, type Paged } from '../meta-graph/sweep.ts';
+import { isGone, newestFirstPage, type Paged } from '../meta-graph/sweep.ts';
 import { ProviderError } from '../types.ts';
 
 export const MENTIONS = 'mentions';
@@ -36,19 +36,7 @@ const COMMENT_FIELDS = `id,text,timestamp,username,media{${MEDIA_FIELDS}}`;
 
 interface GMedia { id?: unknown; caption?: unknown; timestamp?: unknown; username?: unknown; permalink?: unknown }
 interface GComment { id?: unknown; text?: unknown; timestamp?: unknown; username?: unknown; media?: GMedia }
-/** `w`: media posted before it were read by an earlier sweep (Unix seconds); `n`, `a`: this sweep's newest and its page cursor. */
-interface TagsCursor { w: number; n?: number; a?: string }
-
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v ? v : typeof v === 'number' && Number.isFinite(v) ? String(v) : undefined);
-
-function parseCursor(raw: string | null): TagsCursor {
-  if (!raw) return { w: 0 };
-  try {
-    const c = JSON.parse(raw) as Partial<TagsCursor>;
-    if (typeof c.w === 'number' && Number.isFinite(c.w)) return { w: c.w, ...(typeof c.n === 'number' ? { n: c.n } : {}), ...(typeof c.a === 'string' ? { a: c.a } : {}) };
-  } catch { /* another shape: a fresh sweep */ }
-  return { w: 0 };
-}
 
 /** A medium of someone else that names or tags the account: a mention that is its own root. */
 function mediaItem(provider: string, m: GMedia): InboxItem {
@@ -66,26 +54,12 @@ function mediaItem(provider: string, m: GMedia): InboxItem {
 /** One page of the tagged media, newest first, down to where the previous sweep read less an hour. */
 export async function collectTagged(g: GraphApi, account: AccountRef, req: InboxPageRequest, now = Date.now()): Promise<InboxPage> {
   if (req.source !== MENTIONS) throw permanent(g.provider, `no inbox source "${req.source}"`, 'unknown_source');
-  const cur = parseCursor(req.cursor);
-  const downTo = (cur.w > 0 ? cur.w - OVERLAP_SECONDS : Math.floor(now / 1000) - FIRST_SWEEP_DAYS * 86_400) * 1000;
-  const r = await g.get<Paged<GMedia>>('inbox_mentions', `${account.externalId}/tags`, account.tokens.accessToken, {
-    fields: MEDIA_FIELDS, limit: MEDIA_PER_PAGE, ...(cur.a ? { after: cur.a } : {}),
+  return newestFirstPage(req.cursor, { now, firstDays: FIRST_SWEEP_DAYS, overlapSeconds: OVERLAP_SECONDS }, async (after) => {
+    const r = await g.get<Paged<GMedia>>('inbox_mentions', `${account.externalId}/tags`, account.tokens.accessToken, {
+      fields: MEDIA_FIELDS, limit: MEDIA_PER_PAGE, ...(after ? { after } : {}),
+    });
+    return { items: dataOf(g.provider, 'inbox_mentions', r).map((m) => mediaItem(g.provider, m)), after: r.paging?.next ? str(r.paging.cursors?.after) : undefined };
   });
-  const items: InboxItem[] = [];
-  let reachedRead = false;
-  for (const m of dataOf(g.provider, 'inbox_mentions', r)) {
-    const item = mediaItem(g.provider, m);
-    if (item.createdAt.getTime() < downTo) {
-      reachedRead = true;
-      break;
-    }
-    items.push(item);
-  }
-  const newest = Math.max(cur.n ?? 0, ...items.map((i) => Math.floor(i.createdAt.getTime() / 1000)));
-  const after = reachedRead || !r.paging?.next ? undefined : str(r.paging.cursors?.after);
-  items.reverse();
-  if (after) return { items, cursor: JSON.stringify({ w: cur.w, n: newest, a: after } satisfies TagsCursor), more: true };
-  return { items, cursor: JSON.stringify({ w: Math.max(cur.w, newest) } satisfies TagsCursor), more: false };
 }
 
 /** The `mentions` changes of an Instagram webhook, per account: references for `lookupMentions`. */

@@ -6,6 +6,8 @@
 //                        POST /v1.0/{user-id}/threads          containers: TEXT | IMAGE | VIDEO | carousel items | CAROUSEL, reply_to_id
 //                        GET  /v1.0/{media-id}/conversation    every reply under a post, flattened, `reverse` (default true), paged
 //                        POST /v1.0/{reply-id}/manage_reply    hide=true|false (top-level replies only) → { success }
+//                        GET  /v1.0/{user-id}/mentions         others' posts tagging the profile (SimInbox items of kind mention), newest
+//                                                              first, paged; needs threads_manage_mentions; the inbox knobs apply
 // Replies are the profile's own (SimPosts answering something) and what people wrote (the shared SimInbox: items whose
 // userId is the profile and postId one of its posts; parentId the reply answered). The inbox reads (the profile's
 // threads, conversations) spend the inbox knobs: inboxRateLimitAfter, inboxExpireTokensAfter, inboxPageSize.
@@ -15,7 +17,7 @@
 // Token errors are HTTP 401 with code 190 here (client reports for Threads; Facebook and Instagram answer 400).
 // Meta downloads media itself: only reachable image_url / video_url work.
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { SimNetworkContext, SimPost, SimToken } from '../core.ts';
+import type { NetworkState, SimNetworkContext, SimPost, SimToken } from '../core.ts';
 import {
   DAY_MS, PROCESSING_READS, SAMPLE_JPEG, appLimit, clientOk, consent, containerStatus, engagement, fetchMedia, getContainer, graphErrorBody, graphTime, issueToken, metaUser, pick,
   putContainer, readContainerStatus, readParams, requireToken, sendGraphError, tokenLifecycleRoutes, uniqueLinks, versionOk, type SimContainer,
@@ -265,6 +267,19 @@ export function registerThreads(ctx: SimNetworkContext): void {
     return { data: slice.map((p) => postFields(p, s.params.fields ?? 'id')), paging };
   };
 
+  app.get('/:version/:uid/mentions', async (req, reply) => {
+    inboxExpiry();
+    const s = await start(req, reply);
+    if (!s) return reply;
+    const { uid } = req.params as { uid: string };
+    if (!owner(reply, s.t, uid, 'threads_manage_mentions')) return reply;
+    if (inboxThrottled(reply)) return reply;
+    const list = [...state.inbox.items.values()].filter((i) => i.kind === 'mention' && i.userId === uid && !i.deleted)
+      .sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt));
+    const { slice, paging } = paged(req, s.params, list, Math.min(100, Math.max(1, Number(s.params.limit) || 25), state.knobs.inboxPageSize));
+    return { data: slice.map((i) => pick(threadsMentionJson(state, i.id, ctx.url('')), s.params.fields, ['id'])), paging };
+  });
+
   app.get('/:version/:id/conversation', async (req, reply) => {
     inboxExpiry();
     const s = await start(req, reply);
@@ -351,4 +366,38 @@ export function registerThreads(ctx: SimNetworkContext): void {
     const esc = (t: string) => t.replace(/[&<>"]/g, (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[ch]!);
     return reply.type('text/html').send(`<!doctype html><meta charset="utf-8"><title>Threads post</title><p>${esc(p.text)}</p><p><small>${p.createdAt}</small></p>`);
   });
+}
+
+/**
+ * A mention as Threads shows it: someone's post naming the profile (a SimInbox item of kind mention). With a
+ * postId it replies to that post of the profile (parentId: the reply it answers), so its root is the profile's.
+ */
+function threadsMentionJson(state: NetworkState, id: string, base: string): Record<string, unknown> {
+  const i = state.inbox.items.get(id)!;
+  const root = i.postId ? state.posts.find((p) => p.id === i.postId) : undefined;
+  return {
+    id: i.id, text: i.text, username: i.author.username, permalink: `${base}/t/${Buffer.from(i.id).toString('base64url')}`, timestamp: graphTime(i.createdAt),
+    media_type: 'TEXT_POST', is_reply: !!root,
+    ...(root ? { replied_to: { id: i.parentId ?? root.id }, root_post: { id: root.id, owner_id: root.userId, username: state.user(root.userId).username } } : {}),
+  };
+}
+
+/**
+ * The Threads webhook Meta would send about a reply under the profile's post (`replies`) or a mention of it
+ * (`mentions`; its payload is UNCONFIRMED, taken to be the same media object): one notification, as the
+ * webhooks page shows it. Tests sign it with the Threads app secret.
+ */
+export function threadsNotification(state: NetworkState, itemId: string, base: string): Record<string, unknown> {
+  const i = state.inbox.items.get(itemId);
+  if (!i) throw new Error(`the simulator has no Threads item ${itemId}`);
+  const field = i.kind === 'mention' ? 'mentions' : 'replies';
+  const value = i.kind === 'mention' ? threadsMentionJson(state, i.id, base) : (() => {
+    const root = state.posts.find((p) => p.id === i.postId)!;
+    return {
+      id: i.id, username: i.author.username, text: i.text, media_type: 'TEXT_POST', permalink: `${base}/t/${Buffer.from(i.id).toString('base64url')}`,
+      replied_to: { id: i.parentId ?? root.id }, root_post: { id: root.id, owner_id: root.userId, username: state.user(root.userId).username },
+      shortcode: Buffer.from(i.id).toString('base64url'), timestamp: graphTime(i.createdAt),
+    };
+  })();
+  return { app_id: 'th-app', topic: 'moderate', target_id: i.userId, time: Math.floor(Date.parse(i.createdAt) / 1000), subscription_id: '234567', has_uid_field: false, values: { value, field } };
 }
