@@ -204,10 +204,12 @@ export async function benchPublish(args: string[]): Promise<number> {
           select t.id, t.post_id, $3::timestamptz + (row_number() over (order by p.created_at, t.id) - 1) * ($4::float8 * interval '1 millisecond') as at
             from post_targets t join posts p on p.id = t.post_id
            where t.workspace_id = $1 and t.state = 'scheduled' and p.text like $2),
-        targets as (update post_targets t set publish_at = c.at, updated_at = now() from chosen c where t.id = c.id returning t.id, t.post_id, t.publish_at),
-        posts_ as (update posts p set publish_at = t.publish_at, version = version + 1, updated_at = now() from targets t where p.id = t.post_id)
+        targets as (update post_targets t set publish_at = c.at, updated_at = now() from chosen c where t.id = c.id returning t.id, t.post_id, t.publish_at, t.account_id),
+        posts_ as (update posts p set publish_at = t.publish_at, version = version + 1, updated_at = now() from targets t where p.id = t.post_id),
+        -- Each job ranked among its account's due at the same instant, microseconds apart, as enqueue() ranks them (src/modules/posts/jobs.ts).
+        ranked as (select id, publish_at + least(999, row_number() over (partition by account_id, publish_at order by id) - 1) * interval '1 microsecond' as run_at from targets)
         select count(*) as n from graphile_worker.add_jobs(
-          (select array_agg(row('publish_target', json_build_object('targetId', id), null, publish_at, 10, 'publish:' || id, null, null)::graphile_worker.job_spec) from targets))`,
+          (select array_agg(row('publish_target', json_build_object('targetId', id), null, run_at, 10, 'publish:' || id, null, null)::graphile_worker.job_spec) from ranked))`,
       [ws, `${tag} %`, first, gapMs]);
       return { moved: Number(r.rows[0]!.n), seconds: (Date.now() - t0) / 1000 };
     };

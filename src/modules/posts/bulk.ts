@@ -147,7 +147,7 @@ export class BulkUpload {
           from json_to_recordset(${newTargets}::json) as t(id uuid, post_id uuid, account_id uuid, provider text, publish_at timestamptz)),
       new_audit as (
         ${auditManySql(planned.map((p) => ({ action: 'post.created', workspaceId, targetType: 'post', targetId: p.postId, details: { targets: accounts.length, scheduled: p.spec.mode }, ...actor })))})
-      select count(*) from ${enqueueManySql(made.map((t) => ({ id: t.id, runAt: t.due })))}`);
+      select count(*) from ${enqueueManySql(made.map((t) => ({ id: t.id, accountId: t.accountId, runAt: t.due })))}`);
     return created;
   }
 }

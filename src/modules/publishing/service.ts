@@ -428,7 +428,7 @@ export class PublishingService {
           ...(countsAsAttempt ? {} : { attempts: sql`${postTargets.attempts} - 1` }), updatedAt: sql`now()`,
         }).where(eq(postTargets.id, target.id));
       }
-      await enqueue(tx, target.id, runAt);
+      await enqueue(tx, target.id, runAt, { ranked: false });
     });
     return outcome;
   }
@@ -505,7 +505,7 @@ export class PublishingService {
         where t.state = 'scheduled' and coalesce(t.next_attempt_at, t.publish_at) < now() - (${lease} * interval '1 millisecond')
           and j.locked_at < now() - (${lease} * interval '1 millisecond')
       limit 1000`);
-    for (const t of stale.rows) await enqueue(this.d.db, t.id, new Date());
+    for (const t of stale.rows) await enqueue(this.d.db, t.id, new Date(), { ranked: false });
     if (stale.rows.length) this.d.log.info({ targets: stale.rows.length }, 'swept targets a dead worker left behind');
     return stale.rows.length + await this.sweepAbandoned();
   }
@@ -517,7 +517,7 @@ export class PublishingService {
       .where(and(inArray(postTargets.id, [...this.abandoned.keys()]), eq(postTargets.state, 'publishing')));
     const still = new Set(held.filter((t) => t.workerId === this.abandoned.get(t.id)).map((t) => t.id));
     for (const id of [...this.abandoned.keys()]) if (!still.has(id)) this.abandoned.delete(id);
-    for (const id of still) await enqueue(this.d.db, id, new Date());
+    for (const id of still) await enqueue(this.d.db, id, new Date(), { ranked: false });
     if (still.size) this.d.log.info({ targets: still.size }, 'handed back targets whose publish run ended in an error');
     return still.size;
   }
