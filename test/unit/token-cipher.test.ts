@@ -43,3 +43,18 @@ test('rotation: old keys still decrypt; new writes use the current key; an unkno
   assert.equal(after.isStale(fresh), false);
   assert.throws(() => new TokenCipher([key('other')]).decrypt(before, row), /key "old"/);
 });
+
+test('row keys are kept per key and row: the same answers as a fresh derivation, and a row still opens only its own', () => {
+  const k = key('k1');
+  const [a, b] = [randomUUID(), randomUUID()];
+  const writer = new TokenCipher([k]);
+  const reader = new TokenCipher([k]);
+  const ct = writer.encrypt('token-a', a);
+  for (let i = 0; i < 3; i++) assert.equal(reader.decrypt(ct, a), 'token-a');
+  assert.throws(() => reader.decrypt(ct, b), DecryptError);
+  // A kept key of one master key is not used for a ciphertext of another with the same row.
+  const other = new TokenCipher([key('k2'), k]);
+  assert.equal(other.decrypt(ct, a), 'token-a');
+  assert.equal(other.decrypt(other.encrypt('token-a2', a), a), 'token-a2');
+  assert.throws(() => new TokenCipher([key('k1')]).decrypt(ct, a), DecryptError, 'another key under the same id does not open it');
+});
