@@ -39,6 +39,7 @@ import { insightsRoutes } from './modules/analytics/insights-routes.ts';
 import { performanceRoutes } from './modules/analytics/performance-routes.ts';
 import { reportRoutes } from './modules/analytics/report-routes.ts';
 import { workspaceListRoutes, workspaceRoutes } from './modules/workspaces/routes.ts';
+import { ssoAuthRoutes, ssoWorkspaceRoutes } from './modules/sso/index.ts';
 import { workspaceScope } from './modules/workspaces/index.ts';
 import { apiKeyRoutes } from './modules/api-keys/routes.ts';
 import { auditRoutes } from './modules/audit/routes.ts';
@@ -160,6 +161,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     auth: services.auth, sessions: services.sessions, tokens: services.tokens, secondFactor: services.secondFactor, passkeys: services.passkeys, guards, db: services.db,
     secureCookies,
   });
+  await app.register(ssoAuthRoutes, { sso: services.sso, guards, secureCookies, publicUrl: config.PUBLIC_URL });
   // Workspace-scoped modules share one membership and permission gate (404 outside, 403 inside).
   const accessGate = registerWorkspaceAccess(app, { workspaces: services.workspaces, secondFactor: services.secondFactor });
   // Each gate remembers its permission, for the operation's `security` in /openapi.json.
@@ -178,6 +180,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // Everything under /api/workspaces/:workspaceId, each route behind a gate (see workspaces/scope.ts).
   await workspaceScope(app, (hook) => permissionOf.has(hook as object), async (scope) => {
     await scope.register(workspaceRoutes, { workspaces: services.workspaces, invitations: services.invitations, guards, workspaceAccess, secondFactor: services.secondFactor });
+    await scope.register(ssoWorkspaceRoutes, { sso: services.sso, guards, secureCookies, publicUrl: config.PUBLIC_URL, workspaceAccess });
     await scope.register(apiKeyRoutes, { apiKeys: services.apiKeys, guards, workspaceAccess });
     await scope.register(auditRoutes, { db: services.db, guards, workspaceAccess });
     await scope.register(accountRoutes, { accounts: services.accounts, registry: services.registry, guards, workspaceAccess, secureCookies });

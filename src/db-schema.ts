@@ -17,3 +17,4 @@ export * from './modules/inbox/schema.ts';
 export * from './modules/assistant/schema.ts';
 export * from './modules/links/schema.ts';
 export * from './modules/feeds/schema.ts';
+export * from './modules/sso/schema.ts';

@@ -80,6 +80,8 @@ export interface StartOptions {
   onQuery?: (text: string, values: unknown[] | undefined) => void;
   /** The clock authenticator codes are checked against (tests move it instead of waiting). */
   now?: () => number;
+  /** DNS TXT lookups for domain verification (tests answer them instead of the internet). */
+  resolveTxt?: (name: string) => Promise<string[][]>;
 }
 
 export async function startRuntime(role: Role, config: Config, log: Logger, opts: StartOptions = {}): Promise<Running> {
@@ -150,7 +152,7 @@ export async function startRuntime(role: Role, config: Config, log: Logger, opts
       }
     }
     const db = createDb(pool);
-    const services = buildServices(config, db, store, log, metrics, bus, { channels, ...(simulatorUrl ? { simulatorUrl } : {}), ...(opts.now ? { now: opts.now } : {}) });
+    const services = buildServices(config, db, store, log, metrics, bus, { channels, ...(simulatorUrl ? { simulatorUrl } : {}), ...(opts.now ? { now: opts.now } : {}), ...(opts.resolveTxt ? { resolveTxt: opts.resolveTxt } : {}) });
     cleanups.push({ what: 'outbound HTTP', fn: () => services.http.close() });
     cleanups.push({ what: 'mailer', fn: async () => services.mailer.close() });
     // After the HTTP server (cleanups run last first): the clicks its last redirects counted are written.

@@ -15,6 +15,7 @@ import { SecondFactorService } from './modules/auth/second-factor.ts';
 import { PasskeyService } from './modules/auth/passkeys.ts';
 import { WorkspaceService } from './modules/workspaces/service.ts';
 import { InvitationService } from './modules/workspaces/invitations.ts';
+import { SsoService } from './modules/sso/index.ts';
 import { ApiKeyService, revokeKeysCreatedBy } from './modules/api-keys/service.ts';
 import { createMailer, sendMailTask, type Mailer } from './modules/mail/mailer.ts';
 import { SEND_MAIL_TASK } from './modules/mail/outbox.ts';
@@ -101,6 +102,7 @@ export interface Services {
   linkClicks: ClickCounter;
   linkRedirects: LinkRedirects;
   feeds: FeedService;
+  sso: SsoService;
 }
 
 export interface ServiceOptions {
@@ -110,6 +112,8 @@ export interface ServiceOptions {
   channels?: Channels;
   /** The clock authenticator codes are checked against (tests move it); default Date.now. */
   now?: () => number;
+  /** DNS TXT lookups for domain verification (tests answer them); default node:dns. */
+  resolveTxt?: (name: string) => Promise<string[][]>;
 }
 
 export function buildServices(config: Config, db: Db, store: KeyValueStore, log: Logger, metrics: Metrics, bus: InvalidationBus, opts: ServiceOptions = {}): Services {
@@ -144,12 +148,23 @@ export function buildServices(config: Config, db: Db, store: KeyValueStore, log:
   const attempts = new AttemptLimits(authLimits);
   const passkeys = new PasskeyService({ db, store, publicUrl: config.PUBLIC_URL, rpName: 'AllIN' });
   const secondFactor = new SecondFactorService({ db, cipher, hasher, attempts, sessions, passkeys, issuer: 'AllIN', now: opts.now ?? Date.now });
-  const auth = new AuthService({ db, hasher, sessions, tokens, limits: authLimits, attempts, secondFactor, passkeys, workspaces, publicUrl: config.PUBLIC_URL, log, metrics, bus });
+  // SSO builds on auth and the HTTP client; auth asks it, once built, whether an email signs in by SSO only.
+  const late: { sso?: SsoService } = {};
+  const auth = new AuthService({
+    db, hasher, sessions, tokens, limits: authLimits, attempts, secondFactor, passkeys, workspaces, publicUrl: config.PUBLIC_URL, log, metrics, bus,
+    ssoOnly: (email) => late.sso!.ssoOnlyWorkspace(email),
+  });
   const mailer = createMailer({ url: config.MAIL_URL, from: config.MAIL_FROM, log });
   const http = new HttpClient({
     metrics, log, allowPrivateHosts: config.ALLOW_PRIVATE_HOSTS, defaultTimeoutMs: config.SOCIAL_API_TIMEOUT_MS, mediaTimeoutMs: config.SOCIAL_API_MEDIA_TIMEOUT_MS,
     maxBodyBytes: config.OUTBOUND_MAX_RESPONSE_BYTES, maxHeaderBytes: config.OUTBOUND_MAX_HEADER_BYTES,
   });
+  const sso = new SsoService({
+    db, store, cipher, http, publicUrl: config.PUBLIC_URL, allowPrivateIssuers: config.SSO_ALLOW_PRIVATE_ISSUERS,
+    allowHttpIssuers: config.NODE_ENV !== 'production', ...(opts.resolveTxt ? { resolveTxt: opts.resolveTxt } : {}),
+    auth, revokeNonSsoSessions: (tx, domain) => sessions.revokeNonSso(domain, tx),
+  });
+  late.sso = sso;
   // What adapters without an idempotency key sent under each marker, kept in the database for every process.
   const sendJournal = databaseSendJournal(db);
   // Mastodon registers AllIN once per instance; the registration is kept in the database for every process.
@@ -258,5 +273,5 @@ export function buildServices(config: Config, db: Db, store: KeyValueStore, log:
       if (r.refreshed || r.failed) log.info(r, 'token refresh run');
     },
   };
-  return { db, store, hasher, tokens, sessions, auth, secondFactor, passkeys, workspaces, invitations, apiKeys, mailer, authLimits, apiLimits, tasks, http, linkCards, registry, accounts, webhooks, media, posts, publishing, analytics, accountMetrics, overview, reports, scheduledReports, labels, performance, bestTimes, inbox, assistant, assistantSettings, links, linkClicks, linkRedirects, feeds };
+  return { db, store, hasher, tokens, sessions, auth, secondFactor, passkeys, workspaces, invitations, apiKeys, mailer, authLimits, apiLimits, tasks, http, linkCards, registry, accounts, webhooks, media, posts, publishing, analytics, accountMetrics, overview, reports, scheduledReports, labels, performance, bestTimes, inbox, assistant, assistantSettings, links, linkClicks, linkRedirects, feeds, sso };
 }

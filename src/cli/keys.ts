@@ -52,6 +52,11 @@ export const ROTATIONS: readonly Rotation[] = [
     run: ({ services }) => services.assistantSettings.rotateKeys(),
     unreadable: 'assistant key(s) could not be decrypted with any configured key: the workspace\'s admins set the key again (PUT …/assistant/settings)',
   },
+  {
+    what: 'single sign-on client secrets', columns: ['sso_connections.client_secret_enc'],
+    run: ({ services }) => services.sso.rotateKeys(),
+    unreadable: 'SSO client secret(s) could not be decrypted with any configured key: the workspace\'s owners or admins set the secret again (PUT …/sso)',
+  },
 ];
 
 export async function keysCommand(args: string[], config: Config, log: Logger): Promise<number> {

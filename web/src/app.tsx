@@ -9,7 +9,7 @@ import { AppContext, rememberNext, rememberWorkspace, rememberedWorkspace, roleC
 import type { Me, Network, NetworkList, Workspace } from './types.ts';
 import { browserZone } from './format.ts';
 import { ErrorNote, Link, Loading, messageOf, Toasts, toast } from './ui.tsx';
-import { AcceptInvitation, DevMail, ForgotPassword, ResetPassword, SignIn, SignUp, VerifyEmail } from './pages/auth.tsx';
+import { AcceptInvitation, DevMail, ForgotPassword, ResetPassword, SignIn, SignUp, VerifyEmail, VerifySsoDomain } from './pages/auth.tsx';
 import { FirstWorkspace, Workspaces } from './pages/workspaces.tsx';
 import { Accounts } from './pages/accounts.tsx';
 import { Composer } from './pages/composer.tsx';
@@ -26,7 +26,7 @@ import { Security } from './pages/security.tsx';
 type Auth = { status: 'loading' } | { status: 'out'; notice?: string } | { status: 'in'; me: Me };
 
 /** Screens anyone can open, signed in or not. */
-const PUBLIC = [ROUTES.signIn, ROUTES.signUp, ROUTES.verifyEmail, ROUTES.forgotPassword, ROUTES.resetPassword, ROUTES.devMail];
+const PUBLIC = [ROUTES.signIn, ROUTES.signUp, ROUTES.verifyEmail, ROUTES.forgotPassword, ROUTES.resetPassword, ROUTES.devMail, ROUTES.ssoVerifyDomain];
 const SIGNED_OUT_ONLY = [ROUTES.signIn, ROUTES.signUp];
 const HOME = ROUTES.posts;
 
@@ -107,6 +107,7 @@ function PublicRoute({ loc, notice, onSignedIn, signedIn }: { loc: Loc; notice: 
     case ROUTES.forgotPassword: return <ForgotPassword />;
     case ROUTES.resetPassword: return <ResetPassword />;
     case ROUTES.devMail: return <DevMail />;
+    case ROUTES.ssoVerifyDomain: return <VerifySsoDomain />;
     default: return null;
   }
 }

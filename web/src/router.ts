@@ -55,6 +55,7 @@ export const ROUTES = {
   resetPassword: '/reset-password',
   invitation: '/invitations',
   devMail: '/dev-mail',
+  ssoVerifyDomain: '/sso/verify-domain',
   workspaces: '/workspaces',
   accounts: '/accounts',
   compose: '/compose',

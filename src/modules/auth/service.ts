@@ -76,6 +76,11 @@ export class AuthService {
     passkeys: PasskeyService;
     /** The workspaces module builds on auth, so what account deletion needs of it is passed in. */
     workspaces: { releaseForAccountDeletion(tx: DbOrTx, userId: string): Promise<void> };
+    /**
+     * The sso module builds on auth, so its policy is passed in: the name of the workspace whose verified
+     * domain includes this email and that signs its people in only through its identity provider, or null.
+     */
+    ssoOnly?: (email: string) => Promise<string | null>;
     publicUrl: string;
     log: Logger;
     metrics: Metrics;
@@ -177,6 +182,7 @@ export class AuthService {
 
   async login(input: { email: string; password: string; rememberMe?: boolean }, ctx: RequestContext): Promise<(IssuedTokens & { userId: string }) | SecondFactorChallenge> {
     const email = normaliseEmail(input.email);
+    await this.assertNotSsoOnly(email);
     const ip = ctx.ip ?? 'unknown';
     const counters = this.d.attempts.counters(email, ip);
     const methods: SecondFactorChallenge['methods'] = [];
@@ -221,6 +227,8 @@ export class AuthService {
   /** The code step of a sign-in: the challenge from the password step and a code (or a recovery code). */
   async completeSecondFactor(challengeToken: string, proof: Proof, ctx: RequestContext): Promise<IssuedTokens & { userId: string }> {
     const r = await this.d.secondFactor.redeemChallenge(challengeToken, proof, ctx);
+    // The workspace may have turned on SSO only between the password step and this one.
+    await this.assertNotSsoOnly((await this.userById(r.userId)).email);
     await this.d.attempts.forgive(r.counters);
     return this.openSession(r.userId, r.rememberMe, ctx, ['pwd', r.method]);
   }
@@ -228,7 +236,8 @@ export class AuthService {
   /** Sign-in with a passkey alone: the ceremony token from the options and the authenticator's assertion. */
   async passkeySignIn(ceremonyToken: string, response: AuthenticationResponseJSON, rememberMe: boolean, ctx: RequestContext): Promise<IssuedTokens & { userId: string }> {
     const r = await this.d.secondFactor.passkeySignIn(ceremonyToken, response, ctx);
-    const [user] = await this.d.db.select({ verified: users.emailVerifiedAt }).from(users).where(eq(users.id, r.userId));
+    const [user] = await this.d.db.select({ verified: users.emailVerifiedAt, email: users.email }).from(users).where(eq(users.id, r.userId));
+    if (user) await this.assertNotSsoOnly(user.email);
     if (!user?.verified) throw new Forbidden('EMAIL_NOT_VERIFIED', 'Confirm your email address first: follow the link we mailed you, or ask for a new one.');
     await this.d.attempts.forgive(r.counters);
     // The authenticator verified the person (PIN or biometric, required for this sign-in) as well as
@@ -254,6 +263,60 @@ export class AuthService {
   async removePasskey(userId: string, sessionId: string, passkeyId: string, ctx: RequestContext): Promise<void> {
     await this.d.secondFactor.assertFresh(userId, sessionId);
     await this.d.secondFactor.removePasskey(userId, passkeyId, ctx);
+  }
+
+  /** Password and passkey sign-in are refused for the people of a workspace that signs them in through SSO only. */
+  private async assertNotSsoOnly(email: string): Promise<void> {
+    const workspace = await this.d.ssoOnly?.(email);
+    if (workspace) {
+      throw new Forbidden('SSO_REQUIRED', `${email.slice(email.lastIndexOf('@') + 1)} signs in through single sign-on only (workspace "${workspace}"): use "Sign in with SSO" with this email address.`,
+        { sso: true });
+    }
+  }
+
+  /**
+   * The user an identity provider vouched for (email verified there): found by email, or created without a
+   * usable password. An account registered with this address but never confirmed gets a new random password
+   * hash: whoever registered it without owning the address must not keep a password to it.
+   */
+  async ssoUser(tx: DbOrTx, input: { email: string; name: string; unusableHash: () => Promise<string> }): Promise<{ id: string; created: boolean }> {
+    const email = normaliseEmail(input.email);
+    const [existing] = await tx.select({ id: users.id, verified: users.emailVerifiedAt }).from(users).where(eq(users.email, email));
+    if (existing) {
+      if (!existing.verified) {
+        await tx.update(users).set({ emailVerifiedAt: sql`now()`, passwordHash: await input.unusableHash(), updatedAt: sql`now()` }).where(eq(users.id, existing.id));
+      }
+      return { id: existing.id, created: false };
+    }
+    const name = input.name.trim().slice(0, 100) || email.slice(0, email.indexOf('@'));
+    const [row] = await tx.insert(users).values({ email, name, passwordHash: await input.unusableHash(), emailVerifiedAt: sql`now()` })
+      .onConflictDoNothing().returning({ id: users.id });
+    if (row) return { id: row.id, created: true };
+    const [raced] = await tx.select({ id: users.id }).from(users).where(eq(users.email, email));
+    return { id: raced!.id, created: false };
+  }
+
+  /** Whether this email has a confirmed account (single sign-on then needs no new password hash). */
+  async hasVerifiedAccount(email: string): Promise<boolean> {
+    const [row] = await this.d.db.select({ verified: users.emailVerifiedAt }).from(users).where(eq(users.email, normaliseEmail(email)));
+    return row?.verified != null;
+  }
+
+  /** A hash of a random secret nobody knows: the password of an account made by single sign-on. */
+  unusablePasswordHash(): Promise<string> {
+    return this.d.hasher.hash(newSecret('nopw'));
+  }
+
+  /** A session after single sign-on: `amr` names sso and what the identity provider said it checked. */
+  async openSsoSession(userId: string, amr: string[], ctx: RequestContext): Promise<IssuedTokens & { userId: string }> {
+    await this.invalidateMe([userId]);
+    // The identity provider's methods are its own claims, not a second factor of ours: step-up stays ours.
+    const issued = await this.d.sessions.open(userId, false, ctx, amr, false);
+    const access = await this.d.tokens.issueAccess({ userId, sessionId: issued.sessionId });
+    return {
+      userId, accessToken: access.token, accessTokenExpiresAt: access.expiresAt,
+      refreshToken: issued.refreshToken, sessionId: issued.sessionId, sessionExpiresAt: issued.expiresAt,
+    };
   }
 
   private async openSession(userId: string, rememberMe: boolean, ctx: RequestContext, amr: string[]): Promise<IssuedTokens & { userId: string }> {

@@ -24,7 +24,7 @@ import { newSecret, sha256, type TokenService } from './tokens.ts';
 import type { RequestContext } from '../audit/index.ts';
 
 export type RevokeReason = 'logout' | 'logout_other' | 'logout_all' | 'revoked_by_user' | 'password_changed' | 'password_reset'
-  | 'refresh_reuse' | 'account_deleted' | 'second_factor_enrolled';
+  | 'refresh_reuse' | 'account_deleted' | 'second_factor_enrolled' | 'sso_required';
 
 export class RefreshError extends Error {
   constructor(readonly code: 'INVALID_REFRESH_TOKEN' | 'REFRESH_TOKEN_REUSED' | 'SESSION_EXPIRED' | 'SESSION_REVOKED', message: string,
@@ -88,7 +88,8 @@ export class SessionService {
    * Opens a session for a sign-in and writes its `auth.login` audit entry in the same statement: atomic,
    * one round trip, and a named prepared statement (parsed and planned once per connection).
    */
-  async open(userId: string, rememberMe: boolean, ctx: RequestContext, amr: readonly string[] = ['pwd']): Promise<{ sessionId: string; refreshToken: string; expiresAt: Date }> {
+  /** `secondFactor`: the sign-in proved a second factor of ours (default: more than one method in `amr`). */
+  async open(userId: string, rememberMe: boolean, ctx: RequestContext, amr: readonly string[] = ['pwd'], secondFactor = amr.length > 1): Promise<{ sessionId: string; refreshToken: string; expiresAt: Date }> {
     const days = rememberMe ? this.opts.rememberTtlDays : this.opts.ttlDays;
     const expiresAt = new Date(Date.now() + days * 86_400_000);
     const refreshToken = newSecret('rt');
@@ -96,7 +97,7 @@ export class SessionService {
     await this.db.$client.query({
       name: 'auth_open_session',
       text: OPEN_SQL,
-      values: [sessionId, userId, rememberMe, expiresAt, sha256(refreshToken), ctx.ip, ctx.userAgent?.slice(0, 400) ?? null, amr, amr.length > 1],
+      values: [sessionId, userId, rememberMe, expiresAt, sha256(refreshToken), ctx.ip, ctx.userAgent?.slice(0, 400) ?? null, amr, secondFactor],
     });
     return { sessionId, refreshToken, expiresAt };
   }
@@ -276,6 +277,19 @@ export class SessionService {
     const conds = [eq(sessions.userId, userId), isNull(sessions.revokedAt), gt(sessions.expiresAt, sql`now()`)];
     if (except) conds.push(ne(sessions.id, except));
     const rows = await db.update(sessions).set({ revokedAt: sql`now()`, revokeReason: reason }).where(and(...conds))
+      .returning({ id: sessions.id });
+    await this.markRevoked(rows.map((r) => r.id));
+    return rows.length;
+  }
+
+  /**
+   * Ends the sessions not opened by single sign-on of every user with an address in `emailDomain`: that
+   * domain's workspace now signs its people in through SSO only.
+   */
+  async revokeNonSso(emailDomain: string, db: DbOrTx = this.db): Promise<number> {
+    const rows = await db.update(sessions).set({ revokedAt: sql`now()`, revokeReason: 'sso_required' })
+      .where(and(isNull(sessions.revokedAt), gt(sessions.expiresAt, sql`now()`), sql`not ('sso' = any(${sessions.amr}))`,
+        sql`${sessions.userId} in (select id from users where email like ${`%@${emailDomain.replace(/[\\%_]/g, '\\$&')}`})`))
       .returning({ id: sessions.id });
     await this.markRevoked(rows.map((r) => r.id));
     return rows.length;

@@ -18,6 +18,11 @@ export interface MailAttachment {
 const sign = '\n\n— AllIN';
 
 export const templates = {
+  verifySsoDomain: (domain: string, workspace: string, link: string): Mail => ({
+    template: 'verify_sso_domain',
+    subject: `Confirm that ${workspace} may use ${domain} for single sign-on in AllIN`,
+    text: `Hello,\n\nThe AllIN workspace "${workspace}" asks to verify that it owns the domain ${domain}, so that people with ${domain} addresses sign in to it through its identity provider.\n\nIf you administer ${domain} and agree, confirm here:\n\n${link}\n\nThe link works once and expires in 24 hours. If you do not know this workspace, ignore this mail: nothing changes without the link.${sign}`,
+  }),
   verifyEmail: (name: string, link: string): Mail => ({
     template: 'verify_email',
     subject: 'Confirm your email address for AllIN',

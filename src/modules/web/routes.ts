@@ -14,12 +14,12 @@ export const WEB_DIST = join(PROJECT_ROOT, 'web', 'dist');
 
 /**
  * First segments of the app's routes (web/src/routes.ts). Mails link to /verify-email, /reset-password,
- * /sign-in, /forgot-password, /invitations, /accounts and /posts/{id}; the OAuth callback redirects to
+ * /sign-in, /forgot-password, /invitations, /accounts, /posts/{id} and /sso/verify-domain; the OAuth callback redirects to
  * /accounts. None may be a server path (/api, /docs, /media, /metrics, /health, /.well-known).
  */
 export const APP_PATHS = [
   'sign-in', 'sign-up', 'verify-email', 'forgot-password', 'reset-password', 'invitations', 'dev-mail', 'workspaces',
-  'accounts', 'compose', 'posts', 'calendar', 'queue', 'approvals', 'inbox', 'members', 'settings', 'security', 'analytics',
+  'accounts', 'compose', 'posts', 'calendar', 'queue', 'approvals', 'inbox', 'members', 'settings', 'security', 'analytics', 'sso',
 ] as const;
 
 /** The policy of the app's page: everything from this origin; images also from blob: (previews) and https: (avatars). */

@@ -49,6 +49,25 @@ export function SignIn({ notice, onSignedIn }: { notice: string | undefined; onS
   const [challenge, setChallenge] = useState<SecondFactorChallenge | null>(null);
   const [passkeyBusy, setPasskeyBusy] = useState(false);
   const unverified = error instanceof ApiError && error.code === 'EMAIL_NOT_VERIFIED';
+  const ssoRequired = error instanceof ApiError && error.code === 'SSO_REQUIRED';
+  // A single sign-on that was refused comes back here with its code and a message for the person.
+  useEffect(() => {
+    const q = new URLSearchParams(location.search);
+    const code = q.get('sso_error');
+    if (code) {
+      setError(new ApiError(401, code, q.get('sso_message') ?? 'Single sign-on did not work. Try again.'));
+      history.replaceState(history.state, '', location.pathname);
+    }
+  }, []);
+
+  /** The browser goes to the identity provider: a navigation, not a fetch (the provider's pages are its own). */
+  const withSso = () => {
+    if (!/^[^@\s]+@[^@\s]+$/.test(email.trim())) {
+      setError(new Error('Enter your work email address above, then choose "Sign in with SSO".'));
+      return;
+    }
+    location.assign(`/api/auth/sso/start?email=${encodeURIComponent(email.trim())}`);
+  };
 
   const submit = async (e: Event) => {
     e.preventDefault();
@@ -108,6 +127,7 @@ export function SignIn({ notice, onSignedIn }: { notice: string | undefined; onS
       {browserSupportsWebAuthn() && (
         <p><Button busy={passkeyBusy} onClick={() => void withPasskey()}>Sign in with a passkey</Button></p>
       )}
+      <p><Button kind={ssoRequired ? 'primary' : 'secondary'} onClick={withSso}>Sign in with SSO</Button></p>
       <p class="aside"><Link href={ROUTES.forgotPassword}>Forgot your password?</Link> · New here? <Link href={ROUTES.signUp}>Create an account</Link></p>
     </Page>
   );
@@ -249,6 +269,25 @@ function ResendVerification() {
       <Field label="Email">{(p) => <input {...p} type="email" autoComplete="email" required value={email} onInput={(e) => setEmail(e.currentTarget.value)} />}</Field>
       <Submit busy={busy} kind="secondary">Send a new link</Submit>
     </form>
+  );
+}
+
+/** The link mailed to a domain's administrator: nothing happens until they confirm. */
+export function VerifySsoDomain() {
+  const token = useHashToken();
+  const [run, busy] = useAction();
+  const [done, setDone] = useState<{ domain: string; workspace: string } | null>(null);
+  return (
+    <Page title="Verify a domain for single sign-on" narrow>
+      {!token && <ErrorNote error={new Error('This link has no token. Open the link from the mail exactly as it is.')} />}
+      {token && !done && (
+        <>
+          <p>An AllIN workspace asks to sign in the people of your domain through its identity provider. Confirm only if you administer the domain and know the workspace.</p>
+          <p><Button kind="primary" busy={busy} onClick={() => run(async () => setDone(await api.post<{ domain: string; workspace: string }>('/api/sso/domains/verify', { token }, { anonymous: true })))}>Verify the domain</Button></p>
+        </>
+      )}
+      {done && <p class="success" role="status">{done.domain} is verified for the workspace “{done.workspace}”.</p>}
+    </Page>
   );
 }
 

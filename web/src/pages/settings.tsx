@@ -19,6 +19,7 @@ const TABS: [string, string, string | null][] = [
   ['webhooks', 'Webhooks', 'webhooks.manage'],
   ['api-keys', 'API keys', 'apikeys.manage'],
   ['assistant', 'Assistant', 'assistant.manage'],
+  ['sso', 'Single sign-on', 'sso.manage'],
   ['audit', 'Audit log', 'audit.read'],
 ];
 
@@ -33,6 +34,7 @@ export function Settings({ tab, webhookId }: { tab: string; webhookId?: string }
   else if (tab === 'webhooks') body = webhookId ? <WebhookDeliveries webhookId={webhookId} /> : <Webhooks />;
   else if (tab === 'api-keys') body = <ApiKeys />;
   else if (tab === 'assistant') body = <AssistantSettingsTab />;
+  else if (tab === 'sso') body = <SingleSignOn />;
   else body = <AuditLog />;
   return (
     <Page title={current ? `Settings: ${current[1]}` : 'Settings'}>
@@ -383,6 +385,102 @@ function ApiKeys() {
           ))}
         </fieldset>
         <Submit busy={busy} disabled={!name.trim() || scopes.length === 0}>Create key</Submit>
+      </form>
+    </>
+  );
+}
+
+interface SsoSettings { configured: boolean; issuer: string | null; clientId: string | null; defaultRole: 'admin' | 'editor' | 'viewer' | null; ssoOnly: boolean; callbackUrl: string }
+interface SsoDomain { id: string; domain: string; verified: boolean; verifiedBy: 'dns' | 'mail' | null; txtRecord: { name: string; value: string } }
+
+/** Owners and admins: the identity provider (OpenID Connect) and the email domains it signs in (docs/SSO.md). */
+function SingleSignOn() {
+  const { workspace } = useApp();
+  const settings = useLoad(() => api.get<SsoSettings>(wsPath(workspace, '/sso')), [workspace.id]);
+  const domains = useLoad(() => api.get<{ items: SsoDomain[] }>(wsPath(workspace, '/sso/domains')), [workspace.id]);
+  const [form, setForm] = useState({ issuer: '', clientId: '', clientSecret: '', defaultRole: 'editor', ssoOnly: false });
+  const [domain, setDomain] = useState('');
+  const [run, busy] = useAction();
+  useEffect(() => {
+    const s = settings.data;
+    if (s?.configured) setForm({ issuer: s.issuer ?? '', clientId: s.clientId ?? '', clientSecret: '', defaultRole: s.defaultRole ?? 'editor', ssoOnly: s.ssoOnly });
+  }, [settings.data]);
+  const set = (k: keyof typeof form) => (e: Event) => {
+    const el = e.currentTarget as HTMLInputElement;
+    setForm((f) => ({ ...f, [k]: el.type === 'checkbox' ? el.checked : el.value }));
+  };
+  return (
+    <>
+      <p>People of your verified email domains sign in through your identity provider (Okta, Entra ID, Google Workspace, Keycloak…) and join this workspace with the default role the first time.</p>
+      {settings.error ? <ErrorNote error={settings.error} retry={settings.reload} /> : null}
+      {settings.data && (
+        <form class="form card" onSubmit={(e) => {
+          e.preventDefault();
+          void run(async () => {
+            const { clientSecret, ...rest } = form;
+            await api.put(wsPath(workspace, '/sso'), { ...rest, ...(clientSecret ? { clientSecret } : {}) });
+            setForm((f) => ({ ...f, clientSecret: '' }));
+            settings.reload();
+          }, 'Single sign-on saved.');
+        }}>
+          <h3>Identity provider (OpenID Connect)</h3>
+          <p>Register AllIN there as a web application with this redirect URI: <code>{settings.data.callbackUrl}</code></p>
+          <Field label="Issuer URL" hint="e.g. https://login.example.com/realms/acme">{(p) => <input {...p} type="url" required value={form.issuer} onInput={set('issuer')} />}</Field>
+          <Field label="Client id">{(p) => <input {...p} required value={form.clientId} onInput={set('clientId')} />}</Field>
+          <Field label="Client secret" hint={settings.data.configured ? 'Stored encrypted and never shown; leave empty to keep it.' : 'Stored encrypted and never shown again.'}>
+            {(p) => <input {...p} type="password" autoComplete="off" required={!settings.data?.configured} value={form.clientSecret} onInput={set('clientSecret')} />}
+          </Field>
+          <Field label="Role of people who join by signing in">{(p) => (
+            <select {...p} value={form.defaultRole} onChange={set('defaultRole')}>
+              <option value="viewer">Viewer</option><option value="editor">Editor</option><option value="admin">Admin</option>
+            </select>
+          )}</Field>
+          <div class="check">
+            <input id="sso-only" type="checkbox" checked={form.ssoOnly} onChange={set('ssoOnly')} />
+            <label for="sso-only">SSO only: people of the verified domains cannot sign in with a password or passkey (their other sessions end)</label>
+          </div>
+          <Submit busy={busy}>Save</Submit>
+          {settings.data.configured && (
+            <ConfirmButton label="Turn single sign-on off" question="Turn single sign-on off? People of your domains sign in with a password again." confirm="Turn off"
+              onConfirm={async () => { await api.del(wsPath(workspace, '/sso')); settings.reload(); toast.ok('Single sign-on is off.'); }} />
+          )}
+        </form>
+      )}
+      <h3>Email domains</h3>
+      {domains.error ? <ErrorNote error={domains.error} retry={domains.reload} /> : null}
+      {domains.data && domains.data.items.length === 0 && <Empty>No domain yet: claim your company's email domain below.</Empty>}
+      {domains.data && domains.data.items.length > 0 && (
+        <table class="table">
+          <caption class="visually-hidden">Email domains</caption>
+          <thead><tr><th scope="col">Domain</th><th scope="col">Status</th><th scope="col">How to verify</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
+          <tbody>
+            {domains.data.items.map((d) => (
+              <tr key={d.id}>
+                <td>{d.domain}</td>
+                <td>{d.verified ? `Verified (${d.verifiedBy === 'dns' ? 'DNS record' : 'mail'})` : 'Not verified'}</td>
+                <td>{!d.verified && (
+                  <>
+                    <p>Add a TXT record <code>{d.txtRecord.name}</code> with the value <code>{d.txtRecord.value}</code>, then check it, or mail a link to the domain's administrator.</p>
+                    <Button small busy={busy} onClick={() => run(async () => { await api.post(wsPath(workspace, `/sso/domains/${d.id}/verify-dns`), {}); domains.reload(); }, `${d.domain} is verified.`)}>Check DNS record</Button>{' '}
+                    <Button small busy={busy} onClick={() => run(async () => {
+                      const r = await api.post<{ sentTo: string }>(wsPath(workspace, `/sso/domains/${d.id}/verification-mail`), { mailbox: 'admin' });
+                      return r.sentTo;
+                    }, (to) => `A verification link was mailed to ${to ?? 'the administrator'}.`)}>Mail admin@{d.domain}</Button>
+                  </>
+                )}</td>
+                <td><ConfirmButton small label="Remove" question={`Remove ${d.domain}? Its people can no longer sign in here through SSO.`} confirm="Remove"
+                  onConfirm={async () => { await api.del(wsPath(workspace, `/sso/domains/${d.id}`)); domains.reload(); toast.ok('Domain removed.'); }} /></td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      <form class="form card" onSubmit={(e) => {
+        e.preventDefault();
+        void run(async () => { await api.post(wsPath(workspace, '/sso/domains'), { domain: domain.trim() }); setDomain(''); domains.reload(); }, 'Domain claimed: now verify it.');
+      }}>
+        <Field label="Claim a domain" hint="e.g. example.com">{(p) => <input {...p} required value={domain} onInput={(e) => setDomain(e.currentTarget.value)} />}</Field>
+        <Submit busy={busy} disabled={!domain.trim()}>Claim</Submit>
       </form>
     </>
   );
