@@ -20,6 +20,7 @@ import {
 } from './meta-graph.ts';
 import { parsePageFeed } from './facebook/webhooks.ts';
 import { COMMENTS, RECENT_DAYS, collectComments, commentState, deleteComment, setHidden, setLiked } from './facebook/inbox.ts';
+import { MENTIONS, collectTagged } from './facebook/mentions.ts';
 import {
   ProviderError, type AccountRef, type AuthorizeRequest, type FindReplyRequest, type InboxPage, type InboxPageRequest, type MessageActionRequest, type MessageState, type ReplyRequest, type ConnectedIdentity, type ExchangeRequest, type MediaItem, type PostMetrics, type Provider,
   type ProviderDeps, type ProviderMetadata, type PublishRequest, type PublishedPost, type TokenSet,
@@ -54,8 +55,14 @@ const meta: ProviderMetadata = {
       id: COMMENTS, collects: ['comments', 'replies'],
       description: `GET /{page-id}/published_posts of the last ${RECENT_DAYS} days, then GET /{post-id}/comments?filter=stream&order=reverse_chronological `
         + '(https://developers.facebook.com/docs/graph-api/reference/page-post/comments/): comments and replies under the Page\'s posts, hidden ones included; '
-        + 'polled, and pushed by Meta\'s webhooks when they are set up. Mentions of the Page elsewhere are not collected.',
+        + 'polled, and pushed by Meta\'s webhooks when they are set up.',
+    }, {
+      id: MENTIONS, collects: ['mentions'],
+      description: 'GET /{page-id}/tagged (https://developers.facebook.com/docs/graph-api/reference/page/tagged): public posts in which the Page is tagged, polled; '
+        + 'a person\'s post comes without its author (Graph withholds `from`).',
     }],
+    notCollected: 'comments under posts older than 14 days; mentions of the Page in comments, and pushed mentions (polled only); the author of a person\'s post that tags the Page '
+      + '(Graph withholds it). Mentions are read only: answering one from AllIN is not built.',
     actions: ['reply', 'like', 'unlike', 'hide', 'unhide', 'delete'],
     // A Page may delete anyone's comment under its own posts (Comment node, Deleting).
     deletes: 'own_and_comments',
@@ -307,7 +314,7 @@ export function createFacebook(deps: ProviderDeps, opts: FacebookOptions = {}): 
     },
 
     collectInbox(account: AccountRef, req: InboxPageRequest): Promise<InboxPage> {
-      return collectComments(g, account, req);
+      return req.source === MENTIONS ? collectTagged(g, account, req) : collectComments(g, account, req);
     },
 
     async reply(account: AccountRef, req: ReplyRequest): Promise<PublishedPost> {

@@ -48,7 +48,7 @@ async function sweep(account: AccountRef, cursor: string | null): Promise<{ item
 }
 
 test('the source is declared with reply, like, unlike, hide, unhide and delete (also of others\' comments), and the Page is asked for its read and moderation permissions', async () => {
-  assert.deepEqual(p.meta.inbox?.sources.map((x) => x.id), ['comments']);
+  assert.deepEqual(p.meta.inbox?.sources.map((x) => x.id), ['comments', 'mentions']);
   assert.deepEqual(p.meta.inbox?.actions, ['reply', 'like', 'unlike', 'hide', 'unhide', 'delete']);
   assert.equal(p.meta.inbox?.deletes, 'own_and_comments');
   const page = await pageAccount('fb-scopes');

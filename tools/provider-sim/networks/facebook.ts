@@ -8,7 +8,7 @@
 //   POST   /{v}/{page-id}/feed                     message, link, attached_media[i]={"media_fbid":…} → { id }
 //   POST   /{v}/{page-id}/photos                   url | multipart source, caption, published → { id, post_id }
 //   POST   /{v}/{object-id}/comments               message, attachment_url | source → { id }
-//   GET    /{v}/{object-id}/comments · /{v}/{page-id}/published_posts · /{v}/{post-id}/insights · /{v}/{id}
+//   GET    /{v}/{object-id}/comments · /{v}/{page-id}/published_posts · /{v}/{page-id}/tagged · /{v}/{post-id}/insights · /{v}/{id}
 //   POST   /{v}/{page-id}/video_reels              upload_phase=start → { video_id, upload_url }; finish (video_id,
 //                                                  video_state=PUBLISHED, description) → { success } (30 a day per Page)
 //   POST   /video-upload/{v}/{video-id}            (rupload) Authorization: OAuth …, offset, file_size, raw bytes → { success }
@@ -554,6 +554,24 @@ export function registerFacebook(ctx: SimNetworkContext): void {
       reel.bytes = body;
       return { success: true };
     });
+  });
+
+  // Posts tagging the Page: SimInbox items of kind mention addressed to it, newest first; a person's post comes
+  // without `from`, as Graph withholds it from anyone but its author.
+  app.get('/:version/:pageId/tagged', async (req, reply) => {
+    inboxExpiry();
+    const s = await start(req, reply);
+    if (!s) return reply;
+    if (inboxThrottled(reply, s.t)) return reply;
+    const { pageId } = req.params as { pageId: string };
+    const page = pages.get(pageId);
+    if (!page || tokenInfo(s.t)?.pageId !== pageId || page.ownerId !== s.t.userId) {
+      return sendGraphError(reply, 400, { message: `Unsupported get request. Object with ID '${pageId}' does not exist, cannot be loaded due to missing permissions, or does not support this operation.`, code: 100, subcode: 33 });
+    }
+    const limit = Math.min(100, Math.max(1, Number(s.params.limit) || 25), state.knobs.inboxPageSize);
+    const list = [...state.inbox.items.values()].filter((i) => i.kind === 'mention' && i.userId === pageId && !i.deleted).sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt));
+    const { slice, paging } = paged(req, s.params, list, limit);
+    return { data: slice.map((i) => pick({ id: i.id, message: i.text, created_time: graphTime(i.createdAt), permalink_url: ctx.url(`/posts/${i.id}`) }, s.params.fields, ['id', 'message', 'created_time'])), paging };
   });
 
   app.get('/:version/:pageId/published_posts', async (req, reply) => {
