@@ -163,6 +163,13 @@ test('a Sandbox account with a month of history: overview, charts and their numb
     else assert.ok(bytes.toString().includes(`<b>${overview.totals.engagement.current.toLocaleString('en-US')}</b>`), 'the period\'s engagement');
   }
 
+  // A weekly report scheduled from the screen, as the API then lists it.
+  await page.getByLabel('Mail to').fill('client@example.com, Boss@example.com');
+  await page.getByRole('button', { name: 'Schedule report', exact: true }).click();
+  await page.getByRole('cell', { name: 'client@example.com, boss@example.com' }).waitFor();
+  const schedules = await call('GET', `/api/workspaces/${ws}/analytics/report-schedules`);
+  assert.deepEqual(schedules.items.map((x: { cadence: string; recipients: string[] }) => [x.cadence, x.recipients]), [['weekly', ['client@example.com', 'boss@example.com']]]);
+
   // Nothing yet, said in words: a custom period before the history, and an account without posts.
   const day = (n: number) => new Date(Date.now() + n * 86_400_000).toISOString().slice(0, 10);
   await page.getByRole('button', { name: 'Custom' }).click();

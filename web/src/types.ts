@@ -179,3 +179,5 @@ export type AssistantUsage = Answer<'/api/workspaces/{workspaceId}/assistant/usa
 export type AssistantResult = Answer<'/api/workspaces/{workspaceId}/assistant/rewrite', 'post'>;
 export type Suggestion = AssistantResult['suggestions'][number];
 export type SuggestionProblem = Suggestion['problems'][number];
+export type ReportScheduleList = Answer<'/api/workspaces/{workspaceId}/analytics/report-schedules', 'get'>;
+export type ReportSchedule = ReportScheduleList['items'][number];

@@ -94,7 +94,7 @@ export const reportRoutes: FastifyPluginAsyncTypebox<ReportRouteDeps> = async (a
     preHandler: read,
     schema: {
       tags, summary: 'The workspace\'s scheduled reports, oldest first, a page at a time', params,
-      querystring: Type.Object({ ...pageQuery('scheduled reports', 100, 50) }, { additionalProperties: false }),
+      querystring: Type.Object({ ...pageQuery('scheduled reports', 200, 50) }, { additionalProperties: false }),
       response: { 200: Type.Object({ items: Type.Array(ScheduleSchema), nextCursor: NextCursor }), ...errors(400, 401, 403, 404) },
     },
   }, async (req) => d.scheduled.list(req.params.workspaceId, req.query));

@@ -7,7 +7,7 @@ import { api, download, getAll } from '../api.ts';
 import { setQuery, useLocation } from '../router.ts';
 import { addDays, dateTime, excerpt, today } from '../format.ts';
 import { useApp, wsPath } from '../state.ts';
-import type { Account, AccountList, AnalyticsLabel, BestTimes, Change, Overview, OverviewTable, Paged, PostPerformance, PostRowPerf, PostSort, Snapshots } from '../types.ts';
+import type { Account, AccountList, AnalyticsLabel, ReportSchedule, ReportScheduleList, BestTimes, Change, Overview, OverviewTable, Paged, PostPerformance, PostRowPerf, PostSort, Snapshots } from '../types.ts';
 import { ChartFrame, Heatmap, num, TimeChart, WEEKDAY_SHORT } from '../charts.tsx';
 import { Button, Dialog, Empty, ErrorNote, ExternalLink, Loading, Page, useAction, useLoad, usePages } from '../ui.tsx';
 import { providerName } from './accounts.tsx';
@@ -63,6 +63,7 @@ function AnalyticsScreen() {
           <OverviewSection period={period} chosen={chosen} accounts={list} />
           <BestTimesSection accounts={list} />
           <PostTable period={period} accounts={list} />
+          <ScheduledReports chosen={chosen} accounts={list} />
         </>
       )}
       {!accounts.data && !accounts.error && <Loading />}
@@ -138,6 +139,65 @@ function Exports({ period, chosen }: { period: Period; chosen: string[] }) {
       <Button small busy={busy} onClick={() => run(() => download(wsPath(workspace, '/analytics/report.html'), { ...q, accounts: chosen.join(',') || undefined }), (n) => `Downloaded ${n}.`)}>Report (HTML)</Button>
       <Button small busy={busy} onClick={() => run(() => download(wsPath(workspace, '/analytics/report.pdf'), { ...q, accounts: chosen.join(',') || undefined }), (n) => `Downloaded ${n}.`)}>PDF</Button>
     </div>
+  );
+}
+
+// ---------- scheduled reports ----------
+
+/** The workspace's scheduled reports; owners and admins add one for the accounts ticked above, in the viewer's zone. */
+function ScheduledReports({ chosen, accounts }: { chosen: string[]; accounts: Account[] }) {
+  const { workspace, zone, can } = useApp();
+  const path = wsPath(workspace, '/analytics/report-schedules');
+  const list = useLoad(() => getAll<ReportScheduleList>(path, 'items'), [workspace.id]);
+  const [cadence, setCadence] = useState<ReportSchedule['cadence']>('weekly');
+  const [recipients, setRecipients] = useState('');
+  const [run, busy] = useAction();
+  const manage = can('analytics.manage');
+  const names = (ids: string[] | null) => (ids === null ? 'All accounts' : ids.map((id) => accounts.find((a) => a.id === id)?.username ?? id).join(', '));
+  const add = async (e: Event) => {
+    e.preventDefault();
+    const ok = await run(() => api.post<ReportSchedule>(path, { cadence, recipients: recipients.split(/[\s,;]+/).filter(Boolean), timeZone: zone, accounts: chosen.length > 0 ? chosen : null }), 'Scheduled report saved.');
+    if (ok) {
+      setRecipients('');
+      list.reload();
+    }
+  };
+  const remove = async (id: string) => {
+    await run(() => api.del(`${path}/${id}`), 'Scheduled report deleted.');
+    list.reload();
+  };
+  const items = list.data?.items ?? [];
+  return (
+    <section aria-labelledby="scheduled-title" class="analytics-section">
+      <h2 id="scheduled-title">Scheduled reports</h2>
+      <p class="hint">The report of each past week (Monday to Sunday) or month, mailed as a page with the PDF attached.</p>
+      {list.error ? <ErrorNote error={list.error} retry={list.reload} /> : null}
+      {list.data && items.length === 0 && <Empty>No scheduled report yet.</Empty>}
+      {items.length > 0 && (
+        <div class="table-scroll">
+          <table class="table table-compact">
+            <thead><tr><th scope="col">Every</th><th scope="col">Mailed to</th><th scope="col">Accounts</th><th scope="col">Days in</th><th scope="col">Last mailed</th>{manage && <th scope="col"><span class="visually-hidden">Actions</span></th>}</tr></thead>
+            <tbody>
+              {items.map((s) => (
+                <tr key={s.id}>
+                  <td>{s.cadence === 'weekly' ? 'Week' : 'Month'}</td><td>{s.recipients.join(', ')}</td><td>{names(s.accounts)}</td><td>{s.timeZone}</td>
+                  <td>{s.lastMailed ? `${s.lastMailed.from} – ${s.lastMailed.to}` : 'Not yet'}</td>
+                  {manage && <td><Button small busy={busy} onClick={() => remove(s.id)}>Delete</Button></td>}
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      {manage && (
+        <form class="row wrap" onSubmit={add}>
+          <label>Every <select value={cadence} onChange={(e) => setCadence(e.currentTarget.value as ReportSchedule['cadence'])}><option value="weekly">week</option><option value="monthly">month</option></select></label>
+          <label>Mail to <input type="text" value={recipients} placeholder="a@example.com, b@example.com" onInput={(e) => setRecipients(e.currentTarget.value)} required /></label>
+          <button type="submit" class="button button-small" disabled={busy}>Schedule report</button>
+          <span class="hint">For {chosen.length === 0 ? 'all accounts' : `the ${chosen.length} ticked`}, days in {zone}.</span>
+        </form>
+      )}
+    </section>
   );
 }
 
