@@ -386,6 +386,22 @@ describe('bulk upload (CSV)', () => {
     assert.equal(second.body.schedule.timeZone, 'Europe/Paris');
   });
 
+  test('jobs due at one instant are ranked within their account, microseconds apart, so the queue hands them out across accounts', async () => {
+    const other = await connectSandbox(t, owner, ws, 'rank-user');
+    const rows = (n: number, tag: string) => `time,text\n${Array.from({ length: n }, (_, i) => `2027-10-05T09:00:00Z,${tag} ${i}`).join('\n')}`;
+    for (const [accountId, n, tag] of [[account, 3, 'Rank A'], [other, 2, 'Rank B'], [account, 2, 'Rank A again']] as const) {
+      const r = await bulk({ csv: rows(n, tag), accountIds: [accountId], timeZone: 'UTC' });
+      assert.equal(r.status, 201, JSON.stringify(r.body));
+    }
+    const jobs = await t.running.pool.query<{ account_id: string; us: number; ms: Date }>(`
+      select t.account_id, (extract(epoch from j.run_at - t.publish_at) * 1e6)::int as us, date_trunc('milliseconds', j.run_at) as ms
+        from post_targets t join graphile_worker.jobs j on j.key = 'publish:' || t.id where t.workspace_id = $1 and t.publish_at = $2`, [ws, new Date('2027-10-05T09:00:00Z')]);
+    const ranks = (a: string) => jobs.rows.filter((j) => j.account_id === a).map((j) => j.us).sort((x, y) => x - y);
+    assert.deepEqual(ranks(account), [0, 1, 2, 3, 4], 'the second upload ranks after the account\'s targets already due then');
+    assert.deepEqual(ranks(other), [0, 1]);
+    assert.ok(jobs.rows.every((j) => j.ms.toISOString() === '2027-10-05T09:00:00.000Z'), 'read in milliseconds, the job\'s time is the post\'s');
+  });
+
   test('one bad row and nothing is created; every problem is named by its line', async () => {
     const before = await count();
     const csv = ['time,text', '2027-09-01 09:00,Fine', `2027-09-02 09:00,${'x'.repeat(1001)}`, '2020-01-01 09:00,In the past', '2027-09-04 09:00,Fine too'].join('\n');
