@@ -17,6 +17,7 @@ import { createLemmy } from './lemmy.ts';
 import { createSlack } from './slack.ts';
 import { createReddit } from './reddit.ts';
 import { createYouTube } from './youtube.ts';
+import { createPinterest } from './pinterest.ts';
 import type { LinkCardSource, Provider, ProviderDeps, ProviderId, ProviderSettings } from './types.ts';
 import type { SendJournal } from './send-journal.ts';
 
@@ -39,6 +40,7 @@ export const FACTORIES: Partial<Record<ProviderId, Factory>> = {
   slack: createSlack,
   reddit: createReddit,
   youtube: createYouTube,
+  pinterest: createPinterest,
 };
 
 export function providerSettings(config: Config, sandboxUrl: string | undefined): Partial<Record<ProviderId, ProviderSettings>> {
@@ -53,6 +55,7 @@ export function providerSettings(config: Config, sandboxUrl: string | undefined)
   if (config.SLACK_CLIENT_ID) s.slack = { clientId: config.SLACK_CLIENT_ID, ...(config.SLACK_CLIENT_SECRET ? { clientSecret: config.SLACK_CLIENT_SECRET } : {}), baseUrls: { api: config.SLACK_API_URL, auth: config.SLACK_AUTH_URL } };
   if (config.REDDIT_CLIENT_ID) s.reddit = { clientId: config.REDDIT_CLIENT_ID, ...(config.REDDIT_CLIENT_SECRET ? { clientSecret: config.REDDIT_CLIENT_SECRET } : {}), baseUrls: { api: config.REDDIT_API_URL, auth: config.REDDIT_AUTH_URL, ...(config.REDDIT_USER_AGENT ? { userAgent: config.REDDIT_USER_AGENT } : {}) } };
   if (config.YOUTUBE_CLIENT_ID) s.youtube = { clientId: config.YOUTUBE_CLIENT_ID, ...(config.YOUTUBE_CLIENT_SECRET ? { clientSecret: config.YOUTUBE_CLIENT_SECRET } : {}), baseUrls: { api: config.YOUTUBE_API_URL, auth: config.YOUTUBE_AUTH_URL, token: config.YOUTUBE_TOKEN_URL, ...(config.YOUTUBE_API_AUDITED === 'on' ? { audited: 'true' } : {}) } };
+  if (config.PINTEREST_APP_ID) s.pinterest = { clientId: config.PINTEREST_APP_ID, ...(config.PINTEREST_APP_SECRET ? { clientSecret: config.PINTEREST_APP_SECRET } : {}), baseUrls: { api: config.PINTEREST_API_URL, auth: config.PINTEREST_AUTH_URL } };
   if (config.MASTODON === 'on') s.mastodon = { baseUrls: config.MASTODON_INSTANCE_URL ? { instance: config.MASTODON_INSTANCE_URL } : {} };
   if (config.BLUESKY === 'on') s.bluesky = { baseUrls: { service: config.BLUESKY_SERVICE_URL } };
   if (config.TELEGRAM === 'on') s.telegram = { baseUrls: { api: config.TELEGRAM_API_URL } };

@@ -22,6 +22,7 @@ import { registerLemmy } from './networks/lemmy.ts';
 import { registerSlack } from './networks/slack.ts';
 import { registerReddit } from './networks/reddit.ts';
 import { registerYouTube } from './networks/youtube.ts';
+import { registerPinterest } from './networks/pinterest.ts';
 import { AiSimState, registerAi } from './ai.ts';
 
 export type NetworkModule = (ctx: SimNetworkContext) => void;
@@ -43,6 +44,7 @@ export const NETWORKS: Record<string, NetworkModule> = {
   slack: registerSlack,
   reddit: registerReddit,
   youtube: registerYouTube,
+  pinterest: registerPinterest,
 };
 
 export interface Simulator {

@@ -15326,7 +15326,7 @@ export interface paths {
                     limit?: number;
                     cursor?: string;
                     accountId?: string;
-                    provider?: "x" | "linkedin" | "facebook" | "instagram" | "threads" | "mastodon" | "bluesky" | "telegram" | "discord" | "nostr" | "lemmy" | "slack" | "reddit" | "youtube" | "sandbox";
+                    provider?: "x" | "linkedin" | "facebook" | "instagram" | "threads" | "mastodon" | "bluesky" | "telegram" | "discord" | "nostr" | "lemmy" | "slack" | "reddit" | "youtube" | "pinterest" | "sandbox";
                     state?: "open" | "assigned" | "done";
                     assignee?: string;
                     labelId?: string;

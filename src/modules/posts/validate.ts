@@ -9,6 +9,7 @@ import { nostrOptionProblems } from '../../providers/nostr/options.ts';
 import { lemmyOptionProblems } from '../../providers/lemmy/options.ts';
 import { slackOptionProblems } from '../../providers/slack/options.ts';
 import { redditOptionProblems } from '../../providers/reddit/options.ts';
+import { pinterestMediaShapeProblems, pinterestOptionProblems } from '../../providers/pinterest/options.ts';
 import { youtubeDescriptionProblems, youtubeOptionProblems, youtubeShortProblems } from '../../providers/youtube/options.ts';
 import type { ProviderLimits } from '../../providers/types.ts';
 
@@ -151,6 +152,12 @@ export function checkTarget(accountId: string, provider: string, displayName: st
     if (videos.length !== 1) add('media', `${displayName}: a post is one video (with, if you like, one image as its thumbnail); this has ${videos.length} videos.`);
     if (media.length - videos.length > 1) add('media', `${displayName}: one image at most, which becomes the video's thumbnail.`);
     if (content.options?.short === true && videos[0]) for (const p of youtubeShortProblems(videos[0])) add('media[0]', `${displayName}: ${p}.`);
+  }
+  if (provider === 'pinterest') {
+    // The board and the rest of the Pin are options; the media make an image, carousel or video Pin (types, sizes and
+    // the description's length are the limits' checks above).
+    for (const p of pinterestOptionProblems(content.options)) add('options', `${displayName}: ${p}.`);
+    for (const p of pinterestMediaShapeProblems(content.parts[0]?.media ?? [])) add('media', `${displayName}: ${p}.`);
   }
   if (provider === 'lemmy') {
     for (const p of lemmyOptionProblems(content.options)) add('options', `${displayName}: ${p}.`);

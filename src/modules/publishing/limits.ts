@@ -26,6 +26,8 @@ export const PUBLISH_BUDGETS: Record<string, string> = {
   // videos.insert has its own quota bucket of 100 calls a day per Google project (determine_quota_cost); shared by every
   // channel (APP_WIDE_BUDGETS). services.ts puts YOUTUBE_DAILY_UPLOADS here for a project whose quota was raised.
   youtube: '100/86400',
+  // pinterest: none. Its per-category limits are per user and app per minute (Standard) or per app per day (Trial:
+  // 1,000 requests in all); its 429 is waited out.
   // discord: none. Its limits are not published ("should not be hard coded"); its 429 retry_after is waited instead.
   // lemmy: none. Each instance sets its own (rate_limit_error), and they differ; a 429 is waited out.
   // nostr: none. Every relay sets its own and says so only by refusing ("rate-limited:"), which is waited out.

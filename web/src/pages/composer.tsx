@@ -582,6 +582,34 @@ export function Composer({ postId }: { postId?: string }) {
                     </>
                   );
                 })()}
+                {a.provider === 'pinterest' && (() => {
+                  // Pinterest: the board is required (its name or id); a section, title, link and alt text are optional.
+                  // The media make the Pin: an image, 2-5 images (a carousel), or a video and an optional cover image.
+                  const opts = o.options ?? {};
+                  const setOpt = (key: string, value: unknown) => {
+                    const { [key]: _, ...rest } = opts;
+                    set({ options: value === undefined ? rest : { ...rest, [key]: value } });
+                  };
+                  const str = (v: unknown) => (typeof v === 'string' ? v : '');
+                  const trimmed = (key: string) => (e: { currentTarget: HTMLInputElement }) => setOpt(key, e.currentTarget.value.trim() === '' ? undefined : e.currentTarget.value.trim());
+                  return (
+                    <>
+                      <Field label="Board" hint="The board's name as on Pinterest (or its id).">
+                        {(p) => <input {...p} required maxLength={180} value={str(opts.board)} onInput={trimmed('board')} />}
+                      </Field>
+                      <Field label="Section (optional)" hint="A section of that board, by name.">
+                        {(p) => <input {...p} maxLength={180} value={str(opts.section)} onInput={trimmed('section')} />}
+                      </Field>
+                      <Field label="Title (optional)">{(p) => <input {...p} maxLength={100} value={str(opts.title)} onInput={(e) => setOpt('title', e.currentTarget.value === '' ? undefined : e.currentTarget.value)} />}</Field>
+                      <Field label="Link (optional)" hint="Where the Pin leads.">
+                        {(p) => <input {...p} type="url" maxLength={2048} value={str(opts.link)} onInput={trimmed('link')} />}
+                      </Field>
+                      <Field label="Alt text (optional)" hint="Describes the image for people who cannot see it; the image's own alt text is used when empty.">
+                        {(p) => <input {...p} maxLength={500} value={str(opts.altText)} onInput={(e) => setOpt('altText', e.currentTarget.value === '' ? undefined : e.currentTarget.value)} />}
+                      </Field>
+                    </>
+                  );
+                })()}
                 {a.provider === 'reddit' && (() => {
                   // Reddit: the subreddit and title are required; a link, a flair, NSFW and spoiler are optional.
                   const opts = o.options ?? {};
