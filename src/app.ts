@@ -31,6 +31,7 @@ import type { AuthGuards } from './modules/auth/authenticate.ts';
 import { accountRoutes, networkRoutes } from './modules/accounts/routes.ts';
 import { mediaLinkRoutes, mediaRoutes } from './modules/media/routes.ts';
 import { feedRoutes } from './modules/feeds/index.ts';
+import { templateRoutes } from './modules/templates/index.ts';
 import { webhookRoutes } from './modules/webhooks/routes.ts';
 import { postRoutes } from './modules/posts/routes.ts';
 import { linkCardRoutes } from './modules/link-preview/routes.ts';
@@ -186,6 +187,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await scope.register(accountRoutes, { accounts: services.accounts, registry: services.registry, guards, workspaceAccess, secureCookies });
     await scope.register(mediaRoutes, { media: services.media, guards, workspaceAccess });
     await scope.register(feedRoutes, { feeds: services.feeds, guards, workspaceAccess });
+    await scope.register(templateRoutes, { templates: services.templates, guards, workspaceAccess });
     await scope.register(webhookRoutes, { webhooks: services.webhooks, guards, workspaceAccess });
     await scope.register(postRoutes, { posts: services.posts, accounts: services.accounts, guards, workspaceAccess });
     await scope.register(linkCardRoutes, { cards: services.linkCards, guards, workspaceAccess });

@@ -18,3 +18,4 @@ export * from './modules/assistant/schema.ts';
 export * from './modules/links/schema.ts';
 export * from './modules/feeds/schema.ts';
 export * from './modules/sso/schema.ts';
+export * from './modules/templates/schema.ts';

@@ -54,6 +54,7 @@ import { InboxService, collectInboxTask, sendInboxReplyTask, resolveInboxPushTas
 import { AssistantService, AssistantSettings, PromptBook } from './modules/assistant/index.ts';
 import { ClickCounter, LinkRedirects, LinkService } from './modules/links/index.ts';
 import { FeedFetcher, FeedService, FETCH_FEEDS_TASK } from './modules/feeds/index.ts';
+import { TemplateService } from './modules/templates/index.ts';
 import { hostname } from 'node:os';
 
 
@@ -103,6 +104,7 @@ export interface Services {
   linkRedirects: LinkRedirects;
   feeds: FeedService;
   sso: SsoService;
+  templates: TemplateService;
 }
 
 export interface ServiceOptions {
@@ -247,6 +249,7 @@ export function buildServices(config: Config, db: Db, store: KeyValueStore, log:
       return role !== null && can(role, 'posts.approve');
     },
   });
+  const templates = new TemplateService({ db, media });
   const workerId = `${hostname()}:${process.pid}`;
   const tasks: TaskList = {
     [PUBLISH_TASK]: async (payload) => {
@@ -273,5 +276,5 @@ export function buildServices(config: Config, db: Db, store: KeyValueStore, log:
       if (r.refreshed || r.failed) log.info(r, 'token refresh run');
     },
   };
-  return { db, store, hasher, tokens, sessions, auth, secondFactor, passkeys, workspaces, invitations, apiKeys, mailer, authLimits, apiLimits, tasks, http, linkCards, registry, accounts, webhooks, media, posts, publishing, analytics, accountMetrics, overview, reports, scheduledReports, labels, performance, bestTimes, inbox, assistant, assistantSettings, links, linkClicks, linkRedirects, feeds, sso };
+  return { db, store, hasher, tokens, sessions, auth, secondFactor, passkeys, workspaces, invitations, apiKeys, mailer, authLimits, apiLimits, tasks, http, linkCards, registry, accounts, webhooks, media, posts, publishing, analytics, accountMetrics, overview, reports, scheduledReports, labels, performance, bestTimes, inbox, assistant, assistantSettings, links, linkClicks, linkRedirects, feeds, sso, templates };
 }

@@ -65,16 +65,16 @@ const publicTag = (t: MediaTag) => ({ id: t.id, name: t.name, createdAt: iso(t.c
 const LabelBody = Type.Object({ name: Type.String({ minLength: 1, maxLength: LABEL_MAX * 2, description: `1 to ${LABEL_MAX} characters; unique in the workspace, ignoring case` }) }, { additionalProperties: false });
 
 const UseSchema = Type.Object({
-  kind: Type.Literal('post'),
+  kind: Type.Union([Type.Literal('post'), Type.Literal('template')]),
   id: Type.String({ format: 'uuid' }),
-  status: Type.String({ description: 'draft, pending_approval or scheduled (a published post keeps the status it was scheduled with)' }),
-  text: Type.String({ description: 'The start of its text' }),
+  status: Type.String({ description: 'A post: draft, pending_approval or scheduled (a published post keeps the status it was scheduled with); a template: shared or personal' }),
+  text: Type.String({ description: 'The start of a post\'s text; a template\'s name (a personal template of another member is not named)' }),
   publishAt: Nullable(DateTime),
   url: Type.String({ description: 'The post in this API' }),
 });
 const publicUse = (workspaceId: string, u: PostUse) => ({
   kind: u.kind, id: u.id, status: u.status, text: [...u.text].slice(0, 140).join(''), publishAt: u.publishAt ? iso(u.publishAt) : null,
-  url: `/api/workspaces/${workspaceId}/posts/${u.id}`,
+  url: `/api/workspaces/${workspaceId}/${u.kind === 'post' ? 'posts' : 'templates'}/${u.id}`,
 });
 
 /** Reads what is left of a refused file so the request completes and the client gets the answer. */

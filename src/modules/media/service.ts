@@ -95,8 +95,9 @@ export interface MediaFilter {
 }
 
 /** A post that uses a file (templates will join it). */
+/** A post that uses a file, or a template (status: shared or personal; text: its name). */
 export interface PostUse {
-  kind: 'post';
+  kind: 'post' | 'template';
   id: string;
   workspaceId: string;
   status: string;
@@ -184,7 +185,17 @@ function quotaExceeded(quotaBytes: number, usedBytes: number, fileBytes?: number
 const notFound = () => new NotFound('NOT_FOUND', 'This media does not exist in this workspace (it may have been deleted).');
 
 /** Words for a post in a message: its text's start, its state and its time. */
+/** "a post", "posts", "a template", "templates" or "posts and templates" ("that post", "those posts"… with `that`). */
+function usersNoun(uses: PostUse[], more: boolean, that?: 'that'): string {
+  const kinds = new Set(uses.map((u) => u.kind));
+  if (kinds.size > 1) return that ? 'those posts and templates' : 'posts and templates';
+  const kind = kinds.has('template') ? 'template' : 'post';
+  if (uses.length === 1 && !more) return `${that ?? 'a'} ${kind}`;
+  return that ? `those ${kind}s` : `${kind}s`;
+}
+
 function describePost(p: PostUse): string {
+  if (p.kind === 'template') return p.status === 'personal' ? p.text : `the template "${p.text}"`;
   const text = p.text.replace(/\s+/g, ' ').trim();
   const quoted = text ? `"${[...text].slice(0, 40).join('')}${[...text].length > 40 ? '…' : ''}"` : '(no text)';
   const when = p.publishAt ? ` for ${p.publishAt.toISOString().slice(0, 16).replace('T', ' ')} UTC` : '';
@@ -582,7 +593,7 @@ export class MediaService {
 
   /**
    * Deletes a file no post uses, with its thumbnail and preview; its bytes leave the workspace's quota. A
-   * file a post uses is refused (409 MEDIA_IN_USE) with the posts named, soonest to publish first.
+   * file a post or template uses is refused (409 MEDIA_IN_USE) with them named, posts first, soonest to publish first.
    */
   async delete(workspaceId: string, id: string): Promise<void> {
     const row = await this.row(workspaceId, id);
@@ -597,8 +608,12 @@ export class MediaService {
         const others = uses.length - Math.min(3, uses.length);
         const rest = more ? ' and more' : others > 0 ? ` and ${others} more` : '';
         throw new Conflict('MEDIA_IN_USE',
-          `This file is used by ${uses.length === 1 && !more ? 'a post' : 'posts'}: ${named}${rest}. Remove it from ${uses.length === 1 && !more ? 'that post' : 'those posts'} (or delete them), then delete the file. GET …/media/${row.id}/uses lists them all.`,
-          { posts: uses.map((u) => ({ id: u.id, status: u.status, publishAt: u.publishAt?.toISOString() ?? null })), more });
+          `This file is used by ${usersNoun(uses, more)}: ${named}${rest}. Remove it from ${usersNoun(uses, more, 'that')} (or delete ${uses.length === 1 && !more ? 'it' : 'them'}), then delete the file. GET …/media/${row.id}/uses lists them all.`,
+          {
+            posts: uses.filter((u) => u.kind === 'post').map((u) => ({ id: u.id, status: u.status, publishAt: u.publishAt?.toISOString() ?? null })),
+            templates: uses.filter((u) => u.kind === 'template').map((u) => ({ id: u.id })),
+            more,
+          });
       }
       await tx.delete(media).where(eq(media.id, row.id));
     });
