@@ -158,11 +158,13 @@ export class SsoService {
 
   /** The workspace that signs the people of this email's domain in through SSO only, by name; null if none. */
   async ssoOnlyWorkspace(email: string): Promise<string | null> {
-    const [row] = await this.d.db.select({ name: workspaces.name }).from(ssoDomains)
-      .innerJoin(ssoConnections, eq(ssoConnections.workspaceId, ssoDomains.workspaceId))
-      .innerJoin(workspaces, eq(workspaces.id, ssoDomains.workspaceId))
-      .where(and(eq(ssoDomains.domain, domainOf(normaliseEmail(email))), isNotNull(ssoDomains.verifiedAt), eq(ssoConnections.ssoOnly, true)));
-    return row?.name ?? null;
+    // Every password sign-in asks this: the domain's verified row first, on its partial unique index (a join
+    // let the planner walk another index of sso_domains whole).
+    const res = await this.d.db.execute<{ name: string }>(sql`
+      select w.name from workspaces w
+       where w.id = (select d.workspace_id from sso_domains d where d.domain = ${domainOf(normaliseEmail(email))} and d.verified_at is not null)
+         and exists (select 1 from sso_connections c where c.workspace_id = w.id and c.sso_only)`);
+    return res.rows[0]?.name ?? null;
   }
 
   private async endNonSsoSessions(tx: DbOrTx, workspaceId: string, only?: string): Promise<number> {
@@ -241,9 +243,10 @@ export class SsoService {
     let workspaceId = input.workspaceId;
     if (input.email !== undefined) {
       const domain = domainOf(normaliseEmail(input.email));
-      const [row] = await this.d.db.select({ workspaceId: ssoDomains.workspaceId }).from(ssoDomains)
-        .innerJoin(ssoConnections, eq(ssoConnections.workspaceId, ssoDomains.workspaceId))
-        .where(and(eq(ssoDomains.domain, domain), isNotNull(ssoDomains.verifiedAt)));
+      const res = await this.d.db.execute<{ workspaceId: string }>(sql`
+        select c.workspace_id as "workspaceId" from sso_connections c
+         where c.workspace_id = (select d.workspace_id from sso_domains d where d.domain = ${domain} and d.verified_at is not null)`);
+      const row = res.rows[0];
       if (!row) throw new NotFound('SSO_NOT_CONFIGURED', `No workspace signs in ${domain} addresses with single sign-on: sign in with your password, or ask your workspace's admin to verify ${domain}.`);
       workspaceId = row.workspaceId;
     }
