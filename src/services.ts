@@ -50,7 +50,7 @@ import { CachedLinkCards, LinkPreviewer } from './modules/link-preview/previewer
 import type { LinkCardSource } from './providers/types.ts';
 import { databaseSendJournal, PRUNE_SEND_JOURNAL_TASK, pruneSendJournalTask } from './modules/publishing/send-journal.ts';
 import { mailPostProblem } from './modules/posts/notify.ts';
-import { InboxService, collectInboxTask, sendInboxReplyTask, resolveInboxPushTask, COLLECT_INBOX_TASK, SEND_INBOX_REPLY_TASK, RESOLVE_INBOX_PUSH_TASK } from './modules/inbox/index.ts';
+import { InboxService, collectInboxTask, sendInboxReplyTask, resolveInboxPushTask, replyContext, COLLECT_INBOX_TASK, SEND_INBOX_REPLY_TASK, RESOLVE_INBOX_PUSH_TASK } from './modules/inbox/index.ts';
 import { AssistantService, AssistantSettings, PromptBook } from './modules/assistant/index.ts';
 import { ClickCounter, LinkRedirects, LinkService } from './modules/links/index.ts';
 import { FeedFetcher, FeedService, FETCH_FEEDS_TASK } from './modules/feeds/index.ts';
@@ -236,6 +236,7 @@ export function buildServices(config: Config, db: Db, store: KeyValueStore, log:
   });
   const assistant = new AssistantService({
     db, http, metrics, log, settings: assistantSettings, validator: posts.validator, registry, prompts: new PromptBook(),
+    replyContext: (workspaceId, conversationId, messageId) => replyContext({ db, registry }, workspaceId, conversationId, messageId),
     options: {
       timeoutMs: config.AI_TIMEOUT_MS, maxResponseBytes: config.AI_MAX_RESPONSE_BYTES, maxOutputTokens: config.AI_MAX_OUTPUT_TOKENS,
       allowPrivateHosts: config.AI_ALLOW_PRIVATE_HOSTS, retries: 2,

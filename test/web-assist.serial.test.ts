@@ -3,13 +3,16 @@
 // accounts: off, the composer's Assist panel says how to turn it on and links to the settings; an admin turns it
 // on there (the key never shown back); a post too long for the networks is adapted to each account, streamed, a
 // suggestion that still does not fit is shown with its problem named, and nothing changes in the post until
-// "Use this", which fills each account's own text; the draft saved holds those texts. A spent budget is said.
+// "Use this", which fills each account's own text; the draft saved holds those texts. In the inbox, a suggested
+// reply goes into the reply box, and nothing is sent. A spent budget is said.
 import { test, before, after } from 'node:test';
+import { randomUUID } from 'node:crypto';
 import assert from 'node:assert/strict';
 import { type Page } from 'playwright-core';
 import { heading, shot, signIn, startBrowserApp, type BrowserApp } from './support/browser.ts';
 import { type TestApp } from './support/app.ts';
 import { connectSandbox } from './support/social.ts';
+import { inboxConversations, inboxMessages } from '../src/modules/inbox/schema.ts';
 
 const KEY = 'sk-sim-browser-key-0123456789';
 
@@ -113,6 +116,19 @@ test('off, the panel says how to turn it on; an admin configures it in settings;
   assert.ok([...variant(u2)].length <= 1000);
   const requests = (await (await fetch(`${sim}/_sim/ai/requests`)).json()) as { requests: unknown[] };
   assert.equal(requests.requests.length, 5, 'two tries for the flagged one, then one per account');
+
+  // The inbox: a suggested reply goes into the reply box on "Use this", and nothing is sent.
+  const db = app.running.services.db;
+  const [conv] = await db.insert(inboxConversations).values({ id: randomUUID(), workspaceId: ws, accountId: u1, provider: 'sandbox', kind: 'post_thread', rootRemoteId: 'root-1', lastMessageAt: new Date() }).returning();
+  await db.insert(inboxMessages).values({ id: randomUUID(), workspaceId: ws, accountId: u1, conversationId: conv!.id, provider: 'sandbox', remoteId: 'm-1', direction: 'inbound', createdOnNetwork: new Date(), text: 'Do you bake rye bread too?', authorName: 'A Fan' });
+  await page.goto(`/inbox?c=${conv!.id}`);
+  await page.getByText('Do you bake rye bread too?').first().waitFor();
+  await page.getByRole('button', { name: 'Suggest a reply' }).click();
+  const suggestedReply = page.getByRole('group', { name: 'Suggested reply' });
+  await suggestedReply.getByText(/Thank you for writing to us/).waitFor();
+  await suggestedReply.getByRole('button', { name: 'Use this' }).click();
+  assert.match(await page.locator('#reply-text').inputValue(), /^Thank you for writing to us/);
+  assert.equal((await call('GET', `/api/workspaces/${ws}/inbox/conversations/${conv!.id}`)).replies.length, 0, 'nothing sent');
 
   // The month's tokens spent: the panel says so before anything is asked.
   await call('PUT', `/api/workspaces/${ws}/assistant/settings`, { provider: 'openai', baseUrl: `${sim}/ai/openai/v1`, model: 'sim-model', monthlyTokenBudget: 1 });

@@ -59,6 +59,7 @@ const tokens = (s: string) => Math.max(1, Math.ceil(s.length / 4));
 /** The unscripted answer: the material it was given (or a line for a brief), within the length asked. */
 export function defaultAnswer(prompt: string): string {
   if (/Suggest up to \d+ hashtags/.test(prompt)) return '#AllIN #SocialMedia #Scheduling';
+  if (/^Suggest one reply/.test(prompt)) return 'Thank you for writing to us! We will look into it and get back to you.';
   const post = /<data label="(?:post|brief)">\n([\s\S]*?)\n<\/data>/.exec(prompt)?.[1] ?? 'A post written by the simulated model.';
   const target = Number(/aim for no more than (\d+)/.exec(prompt)?.[1] ?? 'NaN');
   const text = post.trim();

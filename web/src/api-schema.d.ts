@@ -14666,6 +14666,166 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/workspaces/{workspaceId}/assistant/reply": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    workspaceId: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        conversationId: string;
+                        /** Format: uuid */
+                        messageId?: string;
+                    };
+                };
+            };
+            responses: {
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            feature: string;
+                            provider: string;
+                            model: string;
+                            suggestions: {
+                                accountId: string | null;
+                                provider: string | null;
+                                text: string;
+                                hashtags?: string[];
+                                problems: {
+                                    accountId: string | null;
+                                    provider: string | null;
+                                    field: string;
+                                    message: string;
+                                }[];
+                                retried: boolean;
+                            }[];
+                            usage: {
+                                inputTokens: number;
+                                outputTokens: number;
+                            };
+                        };
+                        "text/event-stream": {
+                            feature: string;
+                            provider: string;
+                            model: string;
+                            suggestions: {
+                                accountId: string | null;
+                                provider: string | null;
+                                text: string;
+                                hashtags?: string[];
+                                problems: {
+                                    accountId: string | null;
+                                    provider: string | null;
+                                    field: string;
+                                    message: string;
+                                }[];
+                                retried: boolean;
+                            }[];
+                            usage: {
+                                inputTokens: number;
+                                outputTokens: number;
+                            };
+                        };
+                    };
+                };
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                        "text/event-stream": components["schemas"]["def-0"];
+                    };
+                };
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                        "text/event-stream": components["schemas"]["def-0"];
+                    };
+                };
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                        "text/event-stream": components["schemas"]["def-0"];
+                    };
+                };
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                        "text/event-stream": components["schemas"]["def-0"];
+                    };
+                };
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                        "text/event-stream": components["schemas"]["def-0"];
+                    };
+                };
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                        "text/event-stream": components["schemas"]["def-0"];
+                    };
+                };
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                        "text/event-stream": components["schemas"]["def-0"];
+                    };
+                };
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                        "text/event-stream": components["schemas"]["def-0"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/workspaces/{workspaceId}/labels": {
         parameters: {
             query?: never;

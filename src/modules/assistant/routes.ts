@@ -70,6 +70,10 @@ const BODIES: Record<Feature, TSchema> = {
   adapt: Type.Object({ text: Text, accountIds: Type.Array(Uuid('Social account id'), { minItems: 1, maxItems: 20, uniqueItems: true, description: 'One version is written for each account\'s network' }), mediaIds: common.mediaIds }, { additionalProperties: false }),
   hashtags: Type.Object({ text: Text, count: Type.Optional(Type.Integer({ minimum: 1, maximum: 30, default: 5 })), ...common }, { additionalProperties: false }),
   translate: Type.Object({ text: Text, language: Type.String({ minLength: 2, maxLength: 60, description: 'The language to translate into, e.g. German or pt-BR' }), ...common }, { additionalProperties: false }),
+  reply: Type.Object({
+    conversationId: Uuid('Inbox conversation id'),
+    messageId: Type.Optional(Uuid('The message to answer (default: the newest one from someone else)')),
+  }, { additionalProperties: false }),
 };
 const SUMMARIES: Record<Feature, string> = {
   draft: 'Draft a post from a brief',
@@ -77,6 +81,7 @@ const SUMMARIES: Record<Feature, string> = {
   adapt: 'Adapt a post to each selected account\'s network (one version per account)',
   hashtags: 'Suggest hashtags for a post',
   translate: 'Translate a post',
+  reply: 'Suggest a reply to an inbox conversation (nothing is sent: a person uses it in the reply box)',
 };
 
 const frame = (event: string, payload: unknown) => `event: ${event}\ndata: ${JSON.stringify(payload)}\n\n`;

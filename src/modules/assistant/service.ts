@@ -16,11 +16,12 @@ import type { ProviderRegistry } from '../../providers/registry.ts';
 import type { ProviderId } from '../../providers/types.ts';
 import { audit } from '../audit/index.ts';
 import type { Account, PostValidator } from '../posts/index.ts';
+import type { ReplyContext } from '../inbox/index.ts';
 import { data, type PromptBook } from './prompts.ts';
 import { HOW_TO_ENABLE, type Actor, type AssistantSettings, type SettingsRow } from './settings.ts';
 import { assistantUsage } from './schema.ts';
 
-export const FEATURES = ['draft', 'rewrite', 'adapt', 'hashtags', 'translate'] as const;
+export const FEATURES = ['draft', 'rewrite', 'adapt', 'hashtags', 'translate', 'reply'] as const;
 export type Feature = (typeof FEATURES)[number];
 export const REWRITE_MODES = ['shorter', 'longer', 'simpler', 'tone'] as const;
 export type RewriteMode = (typeof REWRITE_MODES)[number];
@@ -31,7 +32,9 @@ export type SuggestInput =
   | Common & { feature: 'rewrite'; text: string; mode: RewriteMode; tone?: string }
   | Common & { feature: 'adapt'; text: string }
   | Common & { feature: 'hashtags'; text: string; count?: number }
-  | Common & { feature: 'translate'; text: string; language: string };
+  | Common & { feature: 'translate'; text: string; language: string }
+  /** A reply to a message of an inbox conversation (the newest inbound one unless `messageId` says). */
+  | Common & { feature: 'reply'; conversationId: string; messageId?: string };
 
 export interface SuggestionProblem {
   /** The account whose network the suggestion breaks a rule of; null for a problem of its own (empty). */
@@ -89,6 +92,8 @@ export interface AssistantDeps {
   registry: ProviderRegistry;
   prompts: PromptBook;
   options: AssistantOptions;
+  /** The inbox's conversation, saved replies and reply check, for suggested replies. */
+  replyContext: (workspaceId: string, conversationId: string, messageId?: string) => Promise<ReplyContext>;
   now?: () => Date;
 }
 
@@ -171,10 +176,12 @@ export class AssistantService {
   /** Suggestions for the composer; `signal` ends the model calls (the person closed the stream). */
   async suggest(workspaceId: string, actor: Actor, input: SuggestInput, events: SuggestEvents = {}, signal?: AbortSignal): Promise<SuggestResult> {
     const settings = await this.ready(workspaceId, input.feature);
-    const base = input.feature === 'draft' ? '' : input.text;
+    // A reply is checked by the inbox's own rules for its account, not as a post.
+    const reply = input.feature === 'reply' ? await this.d.replyContext(workspaceId, input.conversationId, input.messageId) : null;
+    const base = input.feature === 'draft' || input.feature === 'reply' ? '' : input.text;
     // The accounts (and media) are checked before anything is sent: an unknown one is the caller's mistake.
-    const first = await this.d.validator.validate(workspaceId, this.postInput(base || '.', input.accountIds, input.mediaIds));
-    const accounts = input.accountIds.map((id) => first.accounts.find((a) => a.id === id)!);
+    const first = await this.d.validator.validate(workspaceId, this.postInput(base || '.', reply ? [] : input.accountIds, reply ? undefined : input.mediaIds));
+    const accounts = reply ? [] : input.accountIds.map((id) => first.accounts.find((a) => a.id === id)!);
     const maxOf = (id: string) => first.counts.find((c) => c.accountId === id)?.counts.find((c) => c.field === 'text')?.max ?? Infinity;
 
     const provider = withModelRetries(createModelProvider({
@@ -193,7 +200,8 @@ export class AssistantService {
         const suggestions: Suggestion[] = [];
         const jobs: { accounts: Account[]; task: string }[] = input.feature === 'adapt'
           ? accounts.map((a) => ({ accounts: [a], task: this.adaptTask(input.text, a, maxOf(a.id)) }))
-          : [{ accounts, task: this.task(input, accounts, maxOf) }];
+          : input.feature === 'reply' ? [{ accounts: [], task: this.replyTask(reply!) }]
+            : [{ accounts, task: this.task(input, accounts, maxOf) }];
         for (const [index, job] of jobs.entries()) {
           const ask = async (messages: ChatMessage[]) => {
             await this.assertBudget(settings, input.feature, spent.input + spent.output);
@@ -206,12 +214,12 @@ export class AssistantService {
           };
           const messages: ChatMessage[] = [{ role: 'user', content: job.task }];
           const raw = await ask(messages);
-          let s = await this.shape(workspaceId, input, job.accounts, raw);
+          let s = await this.shape(workspaceId, input, job.accounts, raw, reply);
           if (s.problems.length) {
             events.retry?.(index, s.problems);
             const again = await ask([...messages, { role: 'assistant', content: raw },
               { role: 'user', content: this.d.prompts.render('retry', { problems: s.problems.map((p) => p.message).join(' ') }) }]);
-            s = { ...(await this.shape(workspaceId, input, job.accounts, again)), retried: true };
+            s = { ...(await this.shape(workspaceId, input, job.accounts, again, reply)), retried: true };
           }
           suggestions.push(s);
         }
@@ -286,7 +294,7 @@ export class AssistantService {
     });
   }
 
-  private task(input: Exclude<SuggestInput, { feature: 'adapt' }>, accounts: Account[], maxOf: (id: string) => number): string {
+  private task(input: Exclude<SuggestInput, { feature: 'adapt' | 'reply' }>, accounts: Account[], maxOf: (id: string) => number): string {
     const limits = this.limits(accounts, maxOf);
     switch (input.feature) {
       case 'draft': return this.d.prompts.render('draft', { brief: data(input.brief, 'brief'), limits });
@@ -299,13 +307,24 @@ export class AssistantService {
     }
   }
 
+  /** The conversation, the message and the saved replies go in as fenced material: people on a network wrote them. */
+  private replyTask(r: ReplyContext): string {
+    const who = (from: string) => from.replace(/\s+/g, ' ').slice(0, 40);
+    return this.d.prompts.render('reply', {
+      network: r.networkName, maxLength: String(r.maxLength), target: String(Math.floor(r.maxLength * 0.9)),
+      conversation: r.messages.map((m) => data(m.text, m.ours ? 'our reply' : `message from ${who(m.from)}`)).join('\n') || '(only the message below)',
+      message: data(r.answering.text, `message from ${who(r.answering.from)}`),
+      savedReplies: r.savedReplies.map((x) => data(x.text, `saved reply ${who(x.name)}`)).join('\n') || '(none)',
+    });
+  }
+
   private adaptTask(text: string, a: Account, max: number): string {
     return this.d.prompts.render('adapt', { network: this.networkName(a), maxLength: String(max), target: String(Math.floor(max * 0.9)), text: data(text, 'post') });
   }
 
   /** The answer as a suggestion, checked by each of its accounts' network rules. */
-  private async shape(workspaceId: string, input: SuggestInput, accounts: Account[], raw: string): Promise<Suggestion> {
-    const one = input.feature === 'adapt' ? accounts[0]! : null;
+  private async shape(workspaceId: string, input: SuggestInput, accounts: Account[], raw: string, reply: ReplyContext | null): Promise<Suggestion> {
+    const one = input.feature === 'adapt' ? accounts[0]! : reply ? { id: reply.accountId, provider: reply.provider } : null;
     let text = cleanAnswer(raw);
     let hashtags: string[] | undefined;
     const problems: SuggestionProblem[] = [];
@@ -316,6 +335,8 @@ export class AssistantService {
     } else if (!text) {
       problems.push({ accountId: null, provider: null, field: 'text', message: 'The answer was empty.' });
     }
+    const replyProblem = reply && text ? reply.problem(text) : null;
+    if (replyProblem) problems.push({ accountId: reply!.accountId, provider: reply!.provider, field: 'text', message: replyProblem });
     if (text && accounts.length) {
       const r = await this.d.validator.validate(workspaceId, this.postInput(text, accounts.map((a) => a.id), input.mediaIds));
       for (const p of r.problems) if (p.field === 'text') problems.push({ accountId: p.accountId, provider: p.provider, field: p.field, message: p.message });

@@ -9,3 +9,5 @@ export { metaWebhookRoutes } from './routes/meta-webhooks.ts';
 export { presentConversation, presentMessage, presentReply } from './routes/common.ts';
 export { ListQuery as ConversationListQuery, conversationView, listConversations } from './routes/conversations.ts';
 export { ReplyBody } from './routes/replies.ts';
+// What the writing assistant reads to suggest a reply (read-only).
+export { replyContext, type ReplyContext } from './reply-context.ts';

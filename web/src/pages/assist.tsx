@@ -246,3 +246,51 @@ function Ask({ text, accounts, mediaIds, label, onUseText, onUseVariant, status,
     </div>
   );
 }
+
+/**
+ * The inbox reply box's "Suggest a reply": the assistant reads the conversation (as material, never as
+ * instructions) and the workspace's saved replies, and answers one reply checked by the network's reply
+ * rules. It goes into the reply box only on "Use this"; sending stays the person's click.
+ */
+export function SuggestReply({ conversationId, messageId, onUse }: { conversationId: string; messageId: string; onUse: (text: string) => void }) {
+  const { workspace } = useApp();
+  const [busy, setBusy] = useState(false);
+  const [result, setResult] = useState<AssistantResult | null>(null);
+  const [refusal, setRefusal] = useState<'off' | { spent: string } | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  // Another message or conversation: the suggestion was for the one before.
+  useEffect(() => { setResult(null); setError(null); }, [conversationId, messageId]);
+  const ask = async () => {
+    setBusy(true);
+    setError(null);
+    setResult(null);
+    try {
+      setResult(await api.post<AssistantResult>(wsPath(workspace, '/assistant/reply'), { conversationId, messageId }));
+    } catch (err) {
+      if (err instanceof ApiError && err.code === 'ASSISTANT_OFF') setRefusal('off');
+      else if (err instanceof ApiError && err.code === 'AI_BUDGET_EXHAUSTED') setRefusal({ spent: err.message });
+      else setError(err);
+    } finally {
+      setBusy(false);
+    }
+  };
+  if (refusal === 'off') return <Off />;
+  if (refusal) return <BudgetSpent message={refusal.spent} />;
+  const s = result?.suggestions[0];
+  return (
+    <div class="assist-reply">
+      <Button small busy={busy} onClick={() => void ask()}>Suggest a reply</Button>
+      {error ? <ErrorNote error={error} /> : null}
+      {s && (
+        <div class={s.problems.length ? 'suggestion suggestion-flagged' : 'suggestion'} role="group" aria-label="Suggested reply">
+          <p class="suggestion-text">{s.text}</p>
+          {s.problems.length > 0 && <ul class="problems" aria-label="Problems">{s.problems.map((p, j) => <li key={j}>{p.message}</li>)}</ul>}
+          <div class="row">
+            <Button small onClick={() => { onUse(s.text); setResult(null); }}>Use this</Button>
+            <span class="meta">It goes into the reply box; nothing is sent until you send it.</span>
+          </div>
+        </div>
+      )}
+    </div>
+  );
+}

@@ -1,7 +1,8 @@
 // The inbox: the workspace's conversations (comments on its posts, replies, mentions) with filters (account,
 // state, assignee, label, search), a page at a time by the API's cursor; one conversation with its post, the
 // whole reply tree with the team's notes inline and who answered what and when; a reply box with saved replies
-// (filled in by the server, as it sends them) counted by the network's own rule; assign, label, done. It
+// (filled in by the server, as it sends them) and the writing assistant's suggested reply (assist.tsx), counted
+// by the network's own rule; assign, label, done. It
 // updates without reloading through the workspace's events stream (inbox-live.ts), and answers the keyboard:
 // j/k move, r reply, e done, a assign, l label.
 import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
@@ -18,6 +19,7 @@ import type {
 } from '../types.ts';
 import { Button, ConfirmButton, Empty, ErrorNote, ExternalLink, Link, Loading, Page, Submit, useAction, useLoad, usePages } from '../ui.tsx';
 import { providerName } from './accounts.tsx';
+import { SuggestReply } from './assist.tsx';
 
 const PAGE = 25;
 const STATES: [string, string][] = [['', 'Any state'], ['open', 'Open'], ['assigned', 'Assigned'], ['done', 'Done']];
@@ -511,6 +513,9 @@ function ConversationPane({ id, handle, members, labels, limitsOf, accountName, 
               </label>
               <Submit busy={busy} disabled={!target || !text.trim() || over}>Send reply</Submit>
             </div>
+            {target && can('assistant.use') && (
+              <SuggestReply conversationId={c.id} messageId={target.id} onUse={(t) => { setText(t); sayReplying(target.id, t); replyBox.current?.focus(); }} />
+            )}
           </form>
           <form class="form note-form" onSubmit={addNote}>
             <label for="note-text">Note for the team</label>
