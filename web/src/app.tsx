@@ -17,6 +17,7 @@ import { PostDetail, Posts } from './pages/posts.tsx';
 import { BulkUpload } from './pages/bulk.tsx';
 import { Calendar } from './pages/calendar.tsx';
 import { Queue } from './pages/queue.tsx';
+import { Feeds } from './pages/feeds.tsx';
 import { Approvals } from './pages/approvals.tsx';
 import { Inbox, useInboxUnread } from './pages/inbox.tsx';
 import { Members } from './pages/members.tsx';
@@ -188,6 +189,7 @@ function SignedIn({ me, loc, reloadMe, onSignedOut }: { me: Me; loc: Loc; reload
     [ROUTES.posts, 'Posts', true],
     [ROUTES.calendar, 'Calendar', true],
     [ROUTES.queue, 'Queue', true],
+    [ROUTES.feeds, 'Feeds', true],
     [ROUTES.analytics, 'Analytics', !!state?.can('analytics.read')],
     [ROUTES.approvals, 'Approvals', true],
     [ROUTES.accounts, 'Accounts', true],
@@ -248,6 +250,7 @@ function WorkspaceRoute({ loc }: { loc: Loc }) {
   if ((m = match(ROUTES.post, p))) return <PostDetail key={m.postId} postId={m.postId!} />;
   if (p === ROUTES.calendar) return <Calendar />;
   if (p === ROUTES.queue) return <Queue />;
+  if (p === ROUTES.feeds) return <Feeds />;
   if (p === ROUTES.approvals) return <Approvals />;
   if (p === ROUTES.inbox) return <Inbox />;
   if (p === ROUTES.accounts) return <Accounts />;

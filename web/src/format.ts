@@ -88,6 +88,12 @@ export const STATE_WORDS: Record<string, string> = {
   disconnected: 'Disconnected',
   pending: 'Pending',
   delivered: 'Delivered',
+  // Feeds and their items.
+  ok: 'Working',
+  failing: 'Failing',
+  paused: 'Paused',
+  seen: 'Seen when added, not posted',
+  submitted: 'Submitted for approval',
 };
 
 export const stateWord = (s: string): string => STATE_WORDS[s] ?? s.replaceAll('_', ' ');

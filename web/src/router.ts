@@ -65,6 +65,7 @@ export const ROUTES = {
   post: '/posts/:postId',
   calendar: '/calendar',
   queue: '/queue',
+  feeds: '/feeds',
   approvals: '/approvals',
   inbox: '/inbox',
   members: '/members',

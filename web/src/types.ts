@@ -181,3 +181,13 @@ export type Suggestion = AssistantResult['suggestions'][number];
 export type SuggestionProblem = Suggestion['problems'][number];
 export type ReportScheduleList = Answer<'/api/workspaces/{workspaceId}/analytics/report-schedules', 'get'>;
 export type ReportSchedule = ReportScheduleList['items'][number];
+
+export type LinkRules = Answer<'/api/workspaces/{workspaceId}/links/settings', 'get'>;
+export type ShortLink = Answer<'/api/workspaces/{workspaceId}/links', 'get'>['items'][number];
+export type LinkClicks = Answer<'/api/workspaces/{workspaceId}/links/{linkId}/clicks', 'get'>;
+export type LinkOverview = Answer<'/api/workspaces/{workspaceId}/analytics/links', 'get'>;
+
+export type Feed = Answer<'/api/workspaces/{workspaceId}/feeds/{feedId}', 'get'>;
+export type FeedItem = Answer<'/api/workspaces/{workspaceId}/feeds/{feedId}/items', 'get'>['items'][number];
+export type FeedFetch = Answer<'/api/workspaces/{workspaceId}/feeds/{feedId}/fetch', 'post'>;
+export type NewFeed = RequestBody<'/api/workspaces/{workspaceId}/feeds', 'post'>;

@@ -178,6 +178,24 @@ export function useAction(): [<R>(fn: () => Promise<R>, ok?: string | ((r: R) =>
 
 // ---------- forms ----------
 
+/**
+ * The API's refusal of a form, field by field (`body.utmCampaign` → its message), to show next to each field.
+ * When one field is at fault the API's whole sentence is used (it says what to do), less the field's name.
+ */
+export function fieldErrors(err: unknown): Record<string, string> {
+  if (!(err instanceof ApiError) || !Array.isArray(err.details)) return {};
+  const list = (err.details as unknown[]).filter((d): d is { field: string; message: string } =>
+    !!d && typeof (d as { field?: unknown }).field === 'string' && typeof (d as { message?: unknown }).message === 'string');
+  const out: Record<string, string> = {};
+  for (const d of list) out[d.field] ??= d.message;
+  if (list.length === 1) {
+    const f = list[0]!.field;
+    const m = err.message.startsWith(f) ? err.message.slice(f.length).replace(/^[:\s]+/, '') : err.message;
+    out[f] = m.charAt(0).toUpperCase() + m.slice(1);
+  }
+  return out;
+}
+
 export function Field({ label, hint, error, children, id }: { label: string; hint?: ComponentChildren; error?: string | undefined; id?: string; children: (p: { id: string; 'aria-describedby'?: string; 'aria-invalid'?: boolean }) => ComponentChildren }) {
   const auto = useId();
   const fid = id ?? `f${auto}`;

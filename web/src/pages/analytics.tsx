@@ -1,15 +1,16 @@
 // Analytics: the overview of a period for a set of accounts (figures against the period before, charts of
 // engagement per day, followers, networks and weekday × hour, the top and bottom posts), an account's best
-// times to post, the post table with its sorts and each post's growth curve, and the CSV exports. Every
-// figure comes from the public API (docs/ANALYTICS.md); every chart has its numbers as a table.
+// times to post, the post table with its sorts and each post's growth curve, the CSV exports, and the clicks
+// on the workspace's short links (docs/LINKS.md). Every figure comes from the public API (docs/ANALYTICS.md);
+// every chart has its numbers as a table.
 import { useState } from 'preact/hooks';
 import { api, download, getAll } from '../api.ts';
 import { setQuery, useLocation } from '../router.ts';
 import { addDays, dateTime, excerpt, today } from '../format.ts';
 import { useApp, wsPath } from '../state.ts';
-import type { Account, AccountList, AnalyticsLabel, ReportSchedule, ReportScheduleList, BestTimes, Change, Overview, OverviewTable, Paged, PostPerformance, PostRowPerf, PostSort, Snapshots } from '../types.ts';
+import type { Account, AccountList, AnalyticsLabel, ReportSchedule, ReportScheduleList, BestTimes, Change, LinkClicks, LinkOverview, Overview, OverviewTable, Paged, PostPerformance, PostRowPerf, PostSort, ShortLink, Snapshots } from '../types.ts';
 import { ChartFrame, Heatmap, num, TimeChart, WEEKDAY_SHORT } from '../charts.tsx';
-import { Button, Dialog, Empty, ErrorNote, ExternalLink, Loading, Page, useAction, useLoad, usePages } from '../ui.tsx';
+import { Button, Dialog, Empty, ErrorNote, ExternalLink, Link, Loading, Page, useAction, useLoad, usePages } from '../ui.tsx';
 import { providerName } from './accounts.tsx';
 
 const PRESETS: [string, string][] = [['7', 'Last 7 days'], ['28', 'Last 28 days'], ['90', 'Last 90 days'], ['custom', 'Custom']];
@@ -67,6 +68,7 @@ function AnalyticsScreen() {
         </>
       )}
       {!accounts.data && !accounts.error && <Loading />}
+      {accounts.data && <LinkClicksSection period={period} />}
     </Page>
   );
 }
@@ -505,6 +507,112 @@ function PostCurve({ row }: { row: PostRowPerf }) {
             describe={`Engagement of the post at each collection, from ${num(t.curve[0]!.engagement)} to ${num(t.curve.at(-1)!.engagement)}.`} />
         </ChartFrame>
       )}
+    </div>
+  );
+}
+
+// ---------- link clicks ----------
+
+/**
+ * Clicks on the workspace's short links (docs/LINKS.md): the period's clicks by people and fetches by bots in
+ * all, per network and per day, then the links themselves, newest first, each opening its clicks per day. Clicks
+ * are counted per UTC day, so the period's days are read as UTC days here.
+ */
+function LinkClicksSection({ period }: { period: Period }) {
+  const { workspace, networks } = useApp();
+  const o = useLoad(() => api.get<LinkOverview>(wsPath(workspace, '/analytics/links'), { query: { from: period.from, to: period.to } }), [workspace.id, period.from, period.to]);
+  const links = usePages((cursor) => api.get<Paged<'items', ShortLink>>(wsPath(workspace, '/links'), { query: { limit: 50, cursor } }), [workspace.id]);
+  const [open, setOpen] = useState<ShortLink | null>(null);
+  const d = o.data;
+  return (
+    <section aria-labelledby="links-title" class="analytics-section">
+      <h2 id="links-title">Link clicks</h2>
+      <p class="hint">Clicks on the short links AllIN put in published posts, {shortDay(period.from)} – {shortDay(period.to)} as UTC days. Bots are link-preview fetchers and crawlers (networks fetch each link for its card); nothing about the people who click is stored.</p>
+      {o.error ? <ErrorNote error={o.error} retry={o.reload} /> : null}
+      {!d && !o.error && <Loading label="Reading link clicks…" />}
+      {links.first.data && links.items.length === 0 && (
+        <Empty>No short links yet. With shortening on (<Link href="/settings/links">Settings › Links</Link>), the URLs of posts published from then on become short links, and their clicks appear here.</Empty>
+      )}
+      {d && links.items.length > 0 && (
+        <>
+          <ul class="stat-cards" aria-label="Link clicks of the period">
+            <li class="card stat-card"><span class="stat-label">Clicks by people</span><span class="stat-value">{num(d.totals.clicks)}</span></li>
+            <li class="card stat-card"><span class="stat-label">Fetches by bots</span><span class="stat-value">{num(d.totals.botClicks)}</span></li>
+          </ul>
+          <div class="chart-grid">
+            <ChartFrame title="Link clicks per day" note="UTC days; people and bots apart." table={
+              <NumbersTable head={['Day (UTC)', 'People', 'Bots']} rows={d.days.map((x) => [x.date, num(x.clicks), num(x.botClicks)])} />
+            }>
+              <TimeChart kind="bar" unit="clicks" xTitle="Day" labels={d.days.map((x) => shortDay(x.date))}
+                series={[{ name: 'People', values: d.days.map((x) => x.clicks) }, { name: 'Bots', values: d.days.map((x) => x.botClicks) }]}
+                describe={`Link clicks per day from ${shortDay(d.from)} to ${shortDay(d.to)}: ${num(d.totals.clicks)} by people and ${num(d.totals.botClicks)} by bots.`} />
+            </ChartFrame>
+            <div class="card">
+              <h3>By network</h3>
+              {d.networks.length === 0 ? <p class="hint">No clicks in this period.</p> : (
+                <table class="table table-compact" aria-label="Link clicks by network">
+                  <thead><tr><th scope="col">Network</th><th scope="col" class="num">People</th><th scope="col" class="num">Bots</th></tr></thead>
+                  <tbody>{d.networks.map((n) => <tr key={n.network}><th scope="row">{providerName(networks, n.network)}</th><td class="num">{num(n.clicks)}</td><td class="num">{num(n.botClicks)}</td></tr>)}</tbody>
+                </table>
+              )}
+            </div>
+          </div>
+        </>
+      )}
+      {links.first.error ? <ErrorNote error={links.first.error} retry={links.first.reload} /> : null}
+      {links.items.length > 0 && (
+        <div class="table-scroll">
+          <table class="table table-compact" aria-label="Short links and their clicks">
+            <thead>
+              <tr>
+                <th scope="col">Destination</th><th scope="col">Short link</th><th scope="col">Network</th>
+                <th scope="col" class="num">People (in all)</th><th scope="col" class="num">Bots (in all)</th><th scope="col"><span class="visually-hidden">Clicks per day</span></th>
+              </tr>
+            </thead>
+            <tbody>
+              {links.items.map((l) => (
+                <tr key={l.id}>
+                  <td class="break"><span title={l.destination}>{excerpt(l.url, 70)}</span>
+                    <div class="meta">{l.postId ? <Link href={`/posts/${l.postId}`}>The post</Link> : 'Post deleted'} · made {dateTime(l.createdAt)}</div></td>
+                  <td><code>{l.shortUrl.replace(/^https?:\/\//, '')}</code></td>
+                  <td>{providerName(networks, l.network)}</td>
+                  <td class="num">{num(l.clicks)}</td>
+                  <td class="num">{num(l.botClicks)}</td>
+                  <td><button type="button" class="link-button" aria-haspopup="dialog" aria-label={`Clicks per day of ${l.shortUrl}`} onClick={() => setOpen(l)}>Per day</button></td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      {links.loadMore && <Button busy={links.loadingMore} onClick={links.loadMore}>Load more links</Button>}
+      <Dialog open={open !== null} title="Clicks of the link" onClose={() => setOpen(null)}>
+        {open && <LinkDays link={open} period={period} />}
+      </Dialog>
+    </section>
+  );
+}
+
+function LinkDays({ link, period }: { link: ShortLink; period: Period }) {
+  const { workspace, networks } = useApp();
+  const c = useLoad(() => api.get<LinkClicks>(wsPath(workspace, `/links/${link.id}/clicks`), { query: { from: period.from, to: period.to } }), [workspace.id, link.id, period.from, period.to]);
+  if (c.error) return <ErrorNote error={c.error} retry={c.reload} />;
+  if (!c.data) return <Loading />;
+  const days = c.data.days;
+  const people = days.reduce((a, x) => a + x.clicks, 0);
+  const bots = days.reduce((a, x) => a + x.botClicks, 0);
+  return (
+    <div class="post-curve">
+      <p><code>{link.shortUrl}</code> on {providerName(networks, link.network)}</p>
+      <p class="meta break">Sends to {link.destination}</p>
+      <p>{num(people)} click{people === 1 ? '' : 's'} by people and {num(bots)} by bots from {shortDay(period.from)} to {shortDay(period.to)} (UTC days).</p>
+      <ChartFrame title="Clicks per day" note="UTC days." table={
+        <NumbersTable head={['Day (UTC)', 'People', 'Bots']} rows={days.map((x) => [x.date, num(x.clicks), num(x.botClicks)])} />
+      }>
+        <TimeChart kind="bar" unit="clicks" xTitle="Day" labels={days.map((x) => shortDay(x.date))}
+          series={[{ name: 'People', values: days.map((x) => x.clicks) }, { name: 'Bots', values: days.map((x) => x.botClicks) }]}
+          describe={`Clicks per day on ${link.shortUrl}: ${num(people)} by people, ${num(bots)} by bots.`} />
+      </ChartFrame>
     </div>
   );
 }

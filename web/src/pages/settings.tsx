@@ -1,20 +1,22 @@
-// Settings: the workspace (name, time zone, approval), each account's posting slots, webhooks with
-// their delivery log, API keys, the writing assistant (assistant-settings.tsx), and the audit log. Tabs
-// are links (/settings/<tab>), so each has an address and the browser's back button works.
+// Settings: the workspace (name, time zone, approval), tracked links (shortening and UTM rules), each
+// account's posting slots, webhooks with their delivery log, API keys, the writing assistant
+// (assistant-settings.tsx), and the audit log. Tabs are links (/settings/<tab>), so each has an address and
+// the browser's back button works.
 import type { ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { api, getAll } from '../api.ts';
 import { navigate, setQuery, useLocation } from '../router.ts';
 import { dateTime, WEEKDAYS, zones } from '../format.ts';
 import { useApp, wsPath } from '../state.ts';
-import type { AccountList, ApiKey, AuditEvent, Delivery, Member, Paged, Slots, Webhook, Workspace } from '../types.ts';
-import { Badge, Button, ConfirmButton, Empty, ErrorNote, Field, Link, Loading, Page, Submit, toast, useAction, useLoad, usePages } from '../ui.tsx';
+import type { AccountList, ApiKey, AuditEvent, Delivery, LinkRules, Member, Paged, Slots, Webhook, Workspace } from '../types.ts';
+import { Badge, Button, ConfirmButton, Empty, ErrorNote, Field, fieldErrors, Link, Loading, Page, Submit, toast, useAction, useLoad, usePages } from '../ui.tsx';
 import { providerName } from './accounts.tsx';
 import { useStepUp } from '../step-up.tsx';
 import { AssistantSettingsTab } from './assistant-settings.tsx';
 
 const TABS: [string, string, string | null][] = [
   ['workspace', 'Workspace', null],
+  ['links', 'Links', null],
   ['slots', 'Time slots', null],
   ['webhooks', 'Webhooks', 'webhooks.manage'],
   ['api-keys', 'API keys', 'apikeys.manage'],
@@ -30,6 +32,7 @@ export function Settings({ tab, webhookId }: { tab: string; webhookId?: string }
   let body: ComponentChildren;
   if (!current) body = <Empty>There is no such settings page, or your role cannot see it.</Empty>;
   else if (tab === 'workspace') body = <WorkspaceSettings />;
+  else if (tab === 'links') body = <LinkSettings />;
   else if (tab === 'slots') body = <TimeSlots />;
   else if (tab === 'webhooks') body = webhookId ? <WebhookDeliveries webhookId={webhookId} /> : <Webhooks />;
   else if (tab === 'api-keys') body = <ApiKeys />;
@@ -122,6 +125,123 @@ function SecondFactorPolicy() {
         {on ? 'Stop requiring it' : 'Require it of every member'}
       </Button>
     </section>
+  );
+}
+
+const CAMPAIGN_MODES: [LinkRules['campaignMode'], string][] = [
+  ['label', 'The post\'s first label (else the campaign below, when set)'],
+  ['fixed', 'Always the campaign below'],
+  ['none', 'No utm_campaign'],
+];
+
+/**
+ * The workspace's link rules (docs/LINKS.md): shortening on AllIN's own address and the UTM parameters added
+ * to the destinations of short links. Everyone sees them; owners and admins (workspace.rename) change them.
+ * The server checks them: its refusals are shown next to the field they concern.
+ */
+function LinkSettings() {
+  const { workspace } = useApp();
+  const rules = useLoad(() => api.get<LinkRules>(wsPath(workspace, '/links/settings')), [workspace.id]);
+  if (rules.error) return <ErrorNote error={rules.error} retry={rules.reload} />;
+  if (!rules.data) return <Loading />;
+  return <LinkRulesForm key={workspace.id} rules={rules.data} onSaved={rules.setData} />;
+}
+
+function LinkRulesForm({ rules, onSaved }: { rules: LinkRules; onSaved: (r: LinkRules) => void }) {
+  const { workspace, networks, can } = useApp();
+  const edit = can('workspace.rename');
+  const [shorten, setShorten] = useState(rules.shorten);
+  const [medium, setMedium] = useState(rules.utmMedium);
+  const [mode, setMode] = useState(rules.campaignMode);
+  const [campaign, setCampaign] = useState(rules.utmCampaign ?? '');
+  const [content, setContent] = useState(rules.utmContent ?? '');
+  const [sources, setSources] = useState<[string, string][]>(() => Object.entries(rules.utmSources));
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  const errs = fieldErrors(error);
+  const shown = ['body.utmMedium', 'body.campaignMode', 'body.utmCampaign', 'body.utmContent', 'body.utmSources', ...sources.map(([n]) => `body.utmSources.${n}`)];
+  const elsewhere = error && !Object.keys(errs).some((f) => shown.includes(f));
+  const unused = networks.filter((n) => !sources.some(([id]) => id === n.id));
+
+  const save = async (e: Event) => {
+    e.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      // Empty fields are sent as empty: the server stores them as "none" (or the default medium).
+      const saved = await api.put<LinkRules>(wsPath(workspace, '/links/settings'), {
+        shorten, utmMedium: medium, campaignMode: mode, utmCampaign: campaign.trim() || null, utmContent: content.trim() || null,
+        utmSources: Object.fromEntries(sources.filter(([n]) => n)),
+      });
+      onSaved(saved);
+      setMedium(saved.utmMedium);
+      setCampaign(saved.utmCampaign ?? '');
+      setContent(saved.utmContent ?? '');
+      setSources(Object.entries(saved.utmSources));
+      toast.ok('Link rules saved.');
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <form class="form" onSubmit={save} noValidate aria-label="Link rules">
+      <p>URLs in posts can go out as short links on this AllIN (<code>{location.origin}/l/…</code>), which count their clicks per
+        network and day, people and bots apart (see Analytics). UTM parameters are added to where a short link sends;
+        one written in the URL is never replaced. The rules apply to posts published from now on.</p>
+      {elsewhere ? <ErrorNote error={error} /> : null}
+      <div class="check">
+        <input id="links-shorten" type="checkbox" disabled={!edit} checked={shorten} onChange={(e) => setShorten(e.currentTarget.checked)} />
+        <label for="links-shorten">Shorten links in posts (networks count each short link as they count any URL)</label>
+      </div>
+      <Field label="utm_medium" hint="Default: social." error={errs['body.utmMedium']}>
+        {(p) => <input {...p} disabled={!edit} value={medium} onInput={(e) => setMedium(e.currentTarget.value)} />}
+      </Field>
+      <Field label="Campaign (utm_campaign) from" error={errs['body.campaignMode']}>
+        {(p) => (
+          <select {...p} disabled={!edit} value={mode} onChange={(e) => setMode(e.currentTarget.value as LinkRules['campaignMode'])}>
+            {CAMPAIGN_MODES.map(([v, l]) => <option key={v} value={v}>{l}</option>)}
+          </select>
+        )}
+      </Field>
+      <Field label="Campaign" hint={mode === 'fixed' ? 'Required: every link gets it.' : mode === 'label' ? 'Optional: for posts without a label.' : 'Not used while the campaign is off.'}
+        error={errs['body.utmCampaign']}>
+        {(p) => <input {...p} disabled={!edit || mode === 'none'} value={campaign} onInput={(e) => setCampaign(e.currentTarget.value)} />}
+      </Field>
+      <Field label="utm_content" hint="Optional template: {network} and {post} (the post's id) are filled in." error={errs['body.utmContent']}>
+        {(p) => <input {...p} disabled={!edit} value={content} onInput={(e) => setContent(e.currentTarget.value)} />}
+      </Field>
+      <fieldset>
+        <legend>utm_source per network</legend>
+        <p class="hint">Without a row, utm_source is the network's id (x, mastodon, bluesky…).</p>
+        {errs['body.utmSources'] && <p class="field-error">{errs['body.utmSources']}</p>}
+        {sources.length > 0 && (
+          <ul class="slot-rows" aria-label="utm_source per network">
+            {sources.map(([network, value], i) => {
+              const err = errs[`body.utmSources.${network}`];
+              return (
+                <li key={i} class="row">
+                  <label class="visually-hidden" for={`source-net-${i}`}>Network of row {i + 1}</label>
+                  <select id={`source-net-${i}`} disabled={!edit} value={network} onChange={(e) => { const v = e.currentTarget.value; setSources((xs) => xs.map((x, j) => (j === i ? [v, x[1]] : x))); }}>
+                    {networks.filter((n) => n.id === network || !sources.some(([id]) => id === n.id)).map((n) => <option key={n.id} value={n.id}>{n.displayName}</option>)}
+                    {!networks.some((n) => n.id === network) && <option value={network}>{network}</option>}
+                  </select>
+                  <label class="visually-hidden" for={`source-val-${i}`}>utm_source for {providerName(networks, network)}</label>
+                  <input id={`source-val-${i}`} disabled={!edit} value={value} aria-invalid={err ? true : undefined} aria-describedby={err ? `source-err-${i}` : undefined}
+                    onInput={(e) => { const v = e.currentTarget.value; setSources((xs) => xs.map((x, j) => (j === i ? [x[0], v] : x))); }} />
+                  {edit && <Button small kind="quiet" label={`Remove the utm_source of ${providerName(networks, network)}`} onClick={() => setSources((xs) => xs.filter((_, j) => j !== i))}>Remove</Button>}
+                  {err && <p class="field-error" id={`source-err-${i}`}>{err}</p>}
+                </li>
+              );
+            })}
+          </ul>
+        )}
+        {edit && unused.length > 0 && <Button small onClick={() => setSources((xs) => [...xs, [unused[0]!.id, '']])}>Add a network</Button>}
+      </fieldset>
+      {edit ? <Submit busy={busy}>Save link rules</Submit> : <p class="meta">Owners and admins change these rules.</p>}
+    </form>
   );
 }
 
