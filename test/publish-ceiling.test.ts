@@ -13,17 +13,27 @@ import type { ProviderRegistry } from '../src/providers/registry.ts';
 import type { Provider, PublishedPost } from '../src/providers/types.ts';
 import { postTargets, publishAttempts } from '../src/modules/posts/schema.ts';
 import { quietLogger } from './support/env.ts';
+import { startSimulator, type Simulator } from '../tools/provider-sim/server.ts';
 
 let t: TestApp;
-before(async () => { t = await startTestApp({}, 'start'); });
-after(() => t.stop());
+let sim: Simulator;
+// The API alone, with no job runner: a runner of the app's own would take the target the sweeper hands back
+// (it is queued again at once) and race this test's service for it. The Sandbox network's simulator runs here.
+before(async () => {
+  sim = await startSimulator();
+  t = await startTestApp({ SIMULATOR_URL: sim.url }, 'serve');
+});
+after(async () => {
+  await t?.stop();
+  await sim?.stop();
+});
 
 test('past the ceiling a stuck attempt stops extending its lease; the target is swept, reconciled and published once; the stuck run is fenced off', { timeout: 120_000 }, async () => {
   const u = await t.user();
   const token = (await t.login(u.email, u.password)).accessToken as string;
   const ws = (await t.call('POST', '/api/workspaces', { token, body: { name: 'Ceiling' } })).body.id as string;
   const account = await connectSandbox(t, token, ws, 'stuck');
-  // Scheduled an hour ahead, so the app's own worker leaves it alone; this test's service runs it now.
+  // Scheduled an hour ahead (no runner would take it anyway); this test's service runs it now.
   const r = await t.call('POST', `/api/workspaces/${ws}/posts`, { token, body: { text: 'stuck then swept', targets: [{ accountId: account }], schedule: { at: new Date(Date.now() + 3_600_000).toISOString() } } });
   assert.equal(r.status, 201, JSON.stringify(r.body));
   const targetId = r.body.targets[0].id as string;
