@@ -4,9 +4,9 @@
 // Page, each read back as the Page sees it.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { harness, authorize, type Harness } from './harness.ts';
+import { harness, authorize, type Harness, sweepInbox } from './harness.ts';
 import { createFacebook } from '../../src/providers/facebook.ts';
-import { ProviderError, type AccountRef, type InboxItem, type InboxPage, type Provider } from '../../src/providers/types.ts';
+import { ProviderError, type AccountRef, type Provider } from '../../src/providers/types.ts';
 
 let h: Harness;
 let p: Provider;
@@ -34,18 +34,7 @@ const comment = (page: AccountRef, postId: string, text: string, o: { parentId?:
   sim().inbox.add({ userId: page.externalId, kind: 'comment', postId, parentId: o.parentId ?? null, text, author: { id: o.who ?? 'fan-ada', name: 'Ada Lovelace', username: 'ada' }, ...(o.createdAt ? { createdAt: o.createdAt } : {}) }).id;
 
 /** Reads pages from `cursor` until the source says nothing more is waiting (one sweep). */
-async function sweep(account: AccountRef, cursor: string | null): Promise<{ items: InboxItem[]; cursor: string | null; pages: number }> {
-  const items: InboxItem[] = [];
-  let page: InboxPage;
-  let pages = 0;
-  do {
-    page = await p.collectInbox!(account, { source: 'comments', cursor });
-    items.push(...page.items);
-    cursor = page.cursor;
-    pages++;
-  } while (page.more && pages < 50);
-  return { items, cursor, pages };
-}
+const sweep = (a: AccountRef, cursor: string | null) => sweepInbox(p, a, 'comments', cursor);
 
 test('the source is declared with reply, like, unlike, hide, unhide and delete (also of others\' comments), and the Page is asked for its read and moderation permissions', async () => {
   assert.deepEqual(p.meta.inbox?.sources.map((x) => x.id), ['comments', 'mentions']);

@@ -3,9 +3,9 @@
 // throttling in the middle of a sweep and a token that stops working between pages.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { harness, authorize, type Harness } from './harness.ts';
+import { harness, authorize, type Harness, sweepInbox } from './harness.ts';
 import { createFacebook } from '../../src/providers/facebook.ts';
-import { ProviderError, type AccountRef, type InboxItem, type InboxPage, type Provider } from '../../src/providers/types.ts';
+import { ProviderError, type AccountRef, type Provider } from '../../src/providers/types.ts';
 
 let h: Harness;
 let p: Provider;
@@ -29,18 +29,7 @@ const tagged = (page: AccountRef, text: string, ageMs = 0) => sim().inbox.add({
   userId: page.externalId, kind: 'mention', text, author: { id: 'fan-ada', name: 'Ada Lovelace', username: 'ada' }, createdAt: new Date(Date.now() - ageMs).toISOString(),
 }).id;
 
-async function sweep(account: AccountRef, cursor: string | null): Promise<{ items: InboxItem[]; cursor: string | null; pages: number }> {
-  const items: InboxItem[] = [];
-  let page: InboxPage;
-  let pages = 0;
-  do {
-    page = await p.collectInbox!(account, { source: 'mentions', cursor });
-    items.push(...page.items);
-    cursor = page.cursor;
-    pages++;
-  } while (page.more && pages < 50);
-  return { items, cursor, pages };
-}
+const sweep = (a: AccountRef, cursor: string | null) => sweepInbox(p, a, 'mentions', cursor);
 
 test('tagged posts: every one once in pages, each a mention of its own, a person\'s without its author; the next sweep reads back only to the previous one less an hour', async () => {
   const page = await pageAccount('fb-tags');

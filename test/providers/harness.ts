@@ -4,7 +4,7 @@ import { startSimulator, type Simulator } from '../../tools/provider-sim/server.
 import { HttpClient } from '../../src/infra/http/client.ts';
 import { createMetrics, type Metrics } from '../../src/infra/metrics.ts';
 import { pkcePair } from '../../src/providers/oauth2.ts';
-import type { Provider, TokenSet } from '../../src/providers/types.ts';
+import type { AccountRef, InboxItem, InboxPage, Provider, TokenSet } from '../../src/providers/types.ts';
 import { quietLogger } from '../support/env.ts';
 
 export interface Harness {
@@ -37,4 +37,25 @@ export async function authorize(p: Provider, opts: { host?: string; loginHint?: 
   if (!code) return { tokens: { accessToken: '' }, redirect };
   const tokens = await p.exchangeCode!({ code, redirectUri: REDIRECT, codeVerifier: verifier, ...(opts.host ? { host: opts.host } : {}) });
   return { tokens, redirect };
+}
+
+/** An account connected through the adapter's OAuth round trip, as the accounts module would store it. */
+export async function connectedAccount(p: Provider, loginHint: string): Promise<AccountRef> {
+  const { tokens } = await authorize(p, { loginHint });
+  const [id] = await p.identities(tokens);
+  return { externalId: id!.externalId, username: id!.username, tokens, data: id!.data ?? {} };
+}
+
+/** One sweep of an inbox source from `cursor`: page after page while the network says there is more (at most 50). */
+export async function sweepInbox(p: Provider, a: AccountRef, source: string, cursor: string | null): Promise<{ items: InboxItem[]; cursor: string | null; pages: number }> {
+  const items: InboxItem[] = [];
+  let page: InboxPage;
+  let pages = 0;
+  do {
+    page = await p.collectInbox!(a, { source, cursor });
+    items.push(...page.items);
+    cursor = page.cursor;
+    pages++;
+  } while (page.more && pages < 50);
+  return { items, cursor, pages };
 }

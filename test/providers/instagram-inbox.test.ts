@@ -4,9 +4,9 @@
 // working between pages; replying (under the top-level comment), hiding and deleting, read back.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { harness, authorize, type Harness } from './harness.ts';
+import { harness, type Harness, connectedAccount, sweepInbox } from './harness.ts';
 import { createInstagram } from '../../src/providers/instagram.ts';
-import { ProviderError, type AccountRef, type InboxItem, type InboxPage, type Provider } from '../../src/providers/types.ts';
+import { ProviderError, type AccountRef, type Provider } from '../../src/providers/types.ts';
 
 let h: Harness;
 let p: Provider;
@@ -21,11 +21,7 @@ after(() => h.stop());
 const sim = () => h.sim.state('instagram');
 const isKind = (kind: string) => (e: unknown) => e instanceof ProviderError && e.kind === kind;
 
-async function account(loginHint: string): Promise<AccountRef> {
-  const { tokens } = await authorize(p, { loginHint });
-  const [id] = await p.identities(tokens);
-  return { externalId: id!.externalId, username: id!.username, tokens, data: id!.data ?? {} };
-}
+const account = (loginHint: string) => connectedAccount(p, loginHint);
 /** A medium of the account on the network (published earlier; publishing itself is tested in instagram.test.ts). */
 const medium = (a: AccountRef, caption: string, ageMs = 0) => {
   const id = sim().nextId();
@@ -35,18 +31,7 @@ const medium = (a: AccountRef, caption: string, ageMs = 0) => {
 const comment = (a: AccountRef, mediaId: string, text: string, o: { parentId?: string; createdAt?: string; who?: string } = {}) =>
   sim().inbox.add({ userId: a.externalId, kind: 'comment', postId: mediaId, parentId: o.parentId ?? null, text, author: { id: o.who ?? '1789', name: 'Ada', username: o.who ? `user_${o.who}` : 'ada.l' }, ...(o.createdAt ? { createdAt: o.createdAt } : {}) }).id;
 
-async function sweep(a: AccountRef, cursor: string | null): Promise<{ items: InboxItem[]; cursor: string | null; pages: number }> {
-  const items: InboxItem[] = [];
-  let page: InboxPage;
-  let pages = 0;
-  do {
-    page = await p.collectInbox!(a, { source: 'comments', cursor });
-    items.push(...page.items);
-    cursor = page.cursor;
-    pages++;
-  } while (page.more && pages < 50);
-  return { items, cursor, pages };
-}
+const sweep = (a: AccountRef, cursor: string | null) => sweepInbox(p, a, 'comments', cursor);
 
 test('the source is declared with reply, hide, unhide and delete (no like: the API has none for comments)', () => {
   assert.deepEqual(p.meta.inbox?.sources.map((x) => x.id), ['comments', 'mentions']);

@@ -4,9 +4,9 @@
 // mentioned_media / mentioned_comment, one gone left out.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { harness, authorize, type Harness } from './harness.ts';
+import { harness, type Harness, connectedAccount, sweepInbox } from './harness.ts';
 import { createInstagram } from '../../src/providers/instagram.ts';
-import { ProviderError, type AccountRef, type InboxItem, type InboxPage, type Provider } from '../../src/providers/types.ts';
+import { ProviderError, type AccountRef, type Provider } from '../../src/providers/types.ts';
 import { instagramMentionNotification } from '../../tools/provider-sim/networks/instagram.ts';
 
 let h: Harness;
@@ -22,29 +22,14 @@ after(() => h.stop());
 const sim = () => h.sim.state('instagram');
 const isKind = (kind: string) => (e: unknown) => e instanceof ProviderError && e.kind === kind;
 
-async function account(loginHint: string): Promise<AccountRef> {
-  const { tokens } = await authorize(p, { loginHint });
-  const [id] = await p.identities(tokens);
-  return { externalId: id!.externalId, username: id!.username, tokens, data: id!.data ?? {} };
-}
+const account = (loginHint: string) => connectedAccount(p, loginHint);
 /** Someone's medium naming (and tagging) the account; with `on`, a comment naming it under that medium. */
 const mention = (a: AccountRef, text: string, o: { on?: string; ageMs?: number } = {}) => sim().inbox.add({
   userId: a.externalId, kind: 'mention', postId: o.on ?? null, text, author: { id: '1790', name: 'Grace', username: 'grace.h' },
   createdAt: new Date(Date.now() - (o.ageMs ?? 0)).toISOString(),
 }).id;
 
-async function sweep(a: AccountRef, cursor: string | null): Promise<{ items: InboxItem[]; cursor: string | null; pages: number }> {
-  const items: InboxItem[] = [];
-  let page: InboxPage;
-  let pages = 0;
-  do {
-    page = await p.collectInbox!(a, { source: 'mentions', cursor });
-    items.push(...page.items);
-    cursor = page.cursor;
-    pages++;
-  } while (page.more && pages < 50);
-  return { items, cursor, pages };
-}
+const sweep = (a: AccountRef, cursor: string | null) => sweepInbox(p, a, 'mentions', cursor);
 
 test('the mentions source is declared beside comments, and what is not collected is said', () => {
   assert.deepEqual(p.meta.inbox?.sources.map((x) => x.id), ['comments', 'mentions']);

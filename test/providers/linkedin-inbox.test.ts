@@ -4,9 +4,9 @@
 // unliking and deleting the Page's own comment, each read back; a member account refused (r_member_social).
 import { test, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { harness, authorize, REDIRECT, type Harness } from './harness.ts';
+import { harness, authorize, REDIRECT, type Harness, sweepInbox } from './harness.ts';
 import { createLinkedIn } from '../../src/providers/linkedin.ts';
-import { ProviderError, type AccountRef, type InboxItem, type InboxPage, type Provider } from '../../src/providers/types.ts';
+import { ProviderError, type AccountRef, type Provider } from '../../src/providers/types.ts';
 
 let h: Harness;
 let p: Provider;
@@ -47,18 +47,7 @@ const comment = (postId: string, text: string, o: { parent?: string; who?: strin
   return { inboxId: i.id, urn: `urn:li:comment:(${postId},${i.id})` };
 };
 
-async function sweep(a: AccountRef, cursor: string | null): Promise<{ items: InboxItem[]; cursor: string | null; pages: number }> {
-  const items: InboxItem[] = [];
-  let page: InboxPage;
-  let pages = 0;
-  do {
-    page = await p.collectInbox!(a, { source: 'comments', cursor });
-    items.push(...page.items);
-    cursor = page.cursor;
-    pages++;
-  } while (page.more && pages < 50);
-  return { items, cursor, pages };
-}
+const sweep = (a: AccountRef, cursor: string | null) => sweepInbox(p, a, 'comments', cursor);
 
 test('declared for organisation Pages only, with reply, like, unlike and delete of its own; a member account is refused for good', async () => {
   assert.deepEqual(p.meta.inbox?.sources.map((x) => x.id), ['comments']);

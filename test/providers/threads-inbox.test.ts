@@ -4,9 +4,9 @@
 // top-level reply, read back.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { harness, authorize, type Harness } from './harness.ts';
+import { harness, type Harness, connectedAccount, sweepInbox } from './harness.ts';
 import { createThreads } from '../../src/providers/threads.ts';
-import { ProviderError, type AccountRef, type InboxItem, type InboxPage, type Provider } from '../../src/providers/types.ts';
+import { ProviderError, type AccountRef, type Provider } from '../../src/providers/types.ts';
 
 let h: Harness;
 let p: Provider;
@@ -21,28 +21,13 @@ after(() => h.stop());
 const sim = () => h.sim.state('threads');
 const isKind = (kind: string) => (e: unknown) => e instanceof ProviderError && e.kind === kind;
 
-async function account(loginHint: string): Promise<AccountRef> {
-  const { tokens } = await authorize(p, { loginHint });
-  const [id] = await p.identities(tokens);
-  return { externalId: id!.externalId, username: id!.username, tokens, data: id!.data ?? {} };
-}
+const account = (loginHint: string) => connectedAccount(p, loginHint);
 let n = 0;
 const post = async (a: AccountRef, text: string) => (await p.publish(a, { text, media: [], marker: `th-${++n}` })).remoteId;
 const answer = (a: AccountRef, postId: string, text: string, o: { parentId?: string; createdAt?: string; who?: string } = {}) =>
   sim().inbox.add({ userId: a.externalId, kind: 'comment', postId, parentId: o.parentId ?? null, text, author: { id: `id-${o.who ?? 'ada'}`, name: 'Someone', username: o.who ?? 'ada' }, ...(o.createdAt ? { createdAt: o.createdAt } : {}) }).id;
 
-async function sweep(a: AccountRef, cursor: string | null): Promise<{ items: InboxItem[]; cursor: string | null; pages: number }> {
-  const items: InboxItem[] = [];
-  let page: InboxPage;
-  let pages = 0;
-  do {
-    page = await p.collectInbox!(a, { source: 'replies', cursor });
-    items.push(...page.items);
-    cursor = page.cursor;
-    pages++;
-  } while (page.more && pages < 50);
-  return { items, cursor, pages };
-}
+const sweep = (a: AccountRef, cursor: string | null) => sweepInbox(p, a, 'replies', cursor);
 
 test('the source is declared with reply, hide and unhide; the scopes include threads_read_replies and threads_manage_replies', async () => {
   assert.deepEqual(p.meta.inbox?.sources.map((x) => x.id), ['replies', 'mentions']);

@@ -4,9 +4,9 @@
 // threads_manage_mentions refused with a reason (missing_scope); webhooks (replies, mentions) read into items.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { harness, authorize, type Harness } from './harness.ts';
+import { harness, type Harness, connectedAccount, sweepInbox } from './harness.ts';
 import { createThreads } from '../../src/providers/threads.ts';
-import { ProviderError, type AccountRef, type InboxItem, type InboxPage, type Provider } from '../../src/providers/types.ts';
+import { ProviderError, type AccountRef, type Provider } from '../../src/providers/types.ts';
 import { threadsNotification } from '../../tools/provider-sim/networks/threads.ts';
 
 let h: Harness;
@@ -22,28 +22,13 @@ after(() => h.stop());
 const sim = () => h.sim.state('threads');
 const isKind = (kind: string, reason?: string) => (e: unknown) => e instanceof ProviderError && e.kind === kind && (reason === undefined || e.details.reason === reason);
 
-async function account(loginHint: string): Promise<AccountRef> {
-  const { tokens } = await authorize(p, { loginHint });
-  const [id] = await p.identities(tokens);
-  return { externalId: id!.externalId, username: id!.username, tokens, data: id!.data ?? {} };
-}
+const account = (loginHint: string) => connectedAccount(p, loginHint);
 const mention = (a: AccountRef, text: string, o: { ageMs?: number; on?: string } = {}) => sim().inbox.add({
   userId: a.externalId, kind: 'mention', postId: o.on ?? null, text, author: { id: 'id-ada', name: 'Ada', username: 'ada' },
   createdAt: new Date(Date.now() - (o.ageMs ?? 0)).toISOString(),
 }).id;
 
-async function sweep(a: AccountRef, cursor: string | null): Promise<{ items: InboxItem[]; cursor: string | null; pages: number }> {
-  const items: InboxItem[] = [];
-  let page: InboxPage;
-  let pages = 0;
-  do {
-    page = await p.collectInbox!(a, { source: 'mentions', cursor });
-    items.push(...page.items);
-    cursor = page.cursor;
-    pages++;
-  } while (page.more && pages < 50);
-  return { items, cursor, pages };
-}
+const sweep = (a: AccountRef, cursor: string | null) => sweepInbox(p, a, 'mentions', cursor);
 
 test('the mentions source is declared and threads_manage_mentions is asked for', async () => {
   assert.deepEqual(p.meta.inbox?.sources.map((x) => x.id), ['replies', 'mentions']);

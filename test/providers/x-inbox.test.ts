@@ -5,10 +5,10 @@
 // and deleting, each read back.
 import { test, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { harness, authorize, REDIRECT, type Harness } from './harness.ts';
+import { harness, authorize, REDIRECT, type Harness, sweepInbox } from './harness.ts';
 import { createX } from '../../src/providers/x.ts';
 import { xSimOptions } from '../../tools/provider-sim/networks/x.ts';
-import { ProviderError, type AccountRef, type InboxItem, type InboxPage, type Provider } from '../../src/providers/types.ts';
+import { ProviderError, type AccountRef, type Provider } from '../../src/providers/types.ts';
 
 let h: Harness;
 let p: Provider;
@@ -39,18 +39,7 @@ const post = async (a: AccountRef, text: string) => (await p.publish(a, { text: 
 const said = (login: string, text: string, o: { post?: string; parent?: string; who?: string } = {}) =>
   sim().inbox.add({ userId: login, kind: o.post ? 'comment' : 'mention', postId: o.post ?? null, parentId: o.parent ?? null, text, author: { id: o.who ?? 'ada', username: o.who ?? 'ada', name: 'Ada' } }).id;
 
-async function sweep(a: AccountRef, source: string, cursor: string | null): Promise<{ items: InboxItem[]; cursor: string | null; pages: number }> {
-  const items: InboxItem[] = [];
-  let page: InboxPage;
-  let pages = 0;
-  do {
-    page = await p.collectInbox!(a, { source, cursor });
-    items.push(...page.items);
-    cursor = page.cursor;
-    pages++;
-  } while (page.more && pages < 50);
-  return { items, cursor, pages };
-}
+const sweep = (a: AccountRef, source: string, cursor: string | null) => sweepInbox(p, a, source, cursor);
 
 test('declared: mentions and replies, with every action; the scopes ask for likes and hiding', async () => {
   assert.deepEqual(p.meta.inbox?.sources.map((x) => x.id), ['mentions', 'replies']);
