@@ -192,7 +192,12 @@ test('a Sandbox account with a month of history: overview, charts and their numb
   const fresh = await connectSandbox(app, token, ws, 'bakery-newcomer');
   await page.reload();
   await page.locator('#best-times-account').selectOption(fresh);
-  await page.getByText(/Not enough data yet: a heatmap needs at least 30 posts/).waitFor();
+  await page.waitForURL((u) => u.searchParams.get('bestTimes') === fresh);
+  // CI once waited 30 s here in vain: say what the section showed instead, to find out why if it happens again.
+  const bestTimes = page.getByRole('region', { name: 'Best time to post' });
+  await bestTimes.getByText(/Not enough data yet: a heatmap needs at least 30 posts/).waitFor().catch(async (e: Error) => {
+    throw new Error(`${e.message}\nThe section showed: ${await bestTimes.innerText().catch(() => '(nothing)')}`);
+  });
   await page.context().close();
 });
 
