@@ -162,7 +162,7 @@ export function buildServices(config: Config, db: Db, store: KeyValueStore, log:
     maxBodyBytes: config.OUTBOUND_MAX_RESPONSE_BYTES, maxHeaderBytes: config.OUTBOUND_MAX_HEADER_BYTES,
   });
   const sso = new SsoService({
-    db, store, cipher, http, publicUrl: config.PUBLIC_URL, allowPrivateIssuers: config.SSO_ALLOW_PRIVATE_ISSUERS,
+    db, store, cipher, http, metrics, bus, publicUrl: config.PUBLIC_URL, allowPrivateIssuers: config.SSO_ALLOW_PRIVATE_ISSUERS,
     allowHttpIssuers: config.NODE_ENV !== 'production', ...(opts.resolveTxt ? { resolveTxt: opts.resolveTxt } : {}),
     auth, revokeNonSsoSessions: (tx, domain) => sessions.revokeNonSso(domain, tx),
   });

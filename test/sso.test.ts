@@ -16,15 +16,22 @@ import { recentMail } from '../src/modules/mail/outbox.ts';
 import { auditLog } from '../src/modules/audit/schema.ts';
 import { SsoService } from '../src/modules/sso/index.ts';
 import { TokenCipher } from '../src/infra/crypto/token-cipher.ts';
+import { ssoConnections } from '../src/modules/sso/schema.ts';
+import { keysCommand } from '../src/cli/keys.ts';
+import { quietLogger } from './support/env.ts';
 
 const PUBLIC_URL = 'http://allin.test';
 const CALLBACK = `${PUBLIC_URL}/api/auth/sso/callback`;
 const txt = new Map<string, string[][]>();
 let t: TestApp;
 let idp: TestIdp;
+// Two keys, the first current: `allin keys rotate` moves what the second encrypted under the first.
+const NEW_KEY = { id: 'sso-new', key: randomBytes(32) };
+const OLD_KEY = { id: 'sso-old', key: randomBytes(32) };
 
 before(async () => {
-  t = await startTestApp({ PUBLIC_URL, SSO_ALLOW_PRIVATE_ISSUERS: 'true', LIMIT_API_IP: '100000/60', LIMIT_API_USER: '100000/60' }, 'serve', {
+  t = await startTestApp({
+    PUBLIC_URL, SSO_ALLOW_PRIVATE_ISSUERS: 'true', ENCRYPTION_KEYS: [NEW_KEY, OLD_KEY].map((k) => `${k.id}:${k.key.toString('base64')}`).join(','), LIMIT_API_IP: '100000/60', LIMIT_API_USER: '100000/60' }, 'serve', {
     resolveTxt: async (name) => {
       const r = txt.get(name);
       if (!r) throw Object.assign(new Error(`queryTxt ENOTFOUND ${name}`), { code: 'ENOTFOUND' });
@@ -107,6 +114,23 @@ describe('sign-in', () => {
     const again = await signIn(email, { sub: 'ann', email, emailVerified: true });
     const t2 = await ok(t, 'POST', '/api/auth/refresh', undefined, { refreshToken: again.refreshToken });
     assert.equal((await ok(t, 'GET', '/api/auth/me', t2.accessToken)).id, me.id);
+  });
+
+  test('the provider is discovered once per process, and again when the settings change', async () => {
+    const { owner, ws, domain } = await ssoWorkspace();
+    const who = { sub: 'dee', email: `dee@${domain}`, emailVerified: true };
+    const configured = idp.discoveries;
+    assert.ok((await signIn(who.email, who)).refreshToken);
+    assert.ok((await signIn(who.email, who)).refreshToken);
+    assert.equal(idp.discoveries - configured, 1, 'two sign-ins (a start and a callback each) read the discovery document once');
+    await ok(t, 'PUT', `/api/workspaces/${ws}/sso`, owner.token, { issuer: idp.issuer, clientId: idp.clientId, defaultRole: 'viewer', ssoOnly: false });
+    const changed = idp.discoveries;
+    assert.ok((await signIn(who.email, who)).refreshToken);
+    assert.equal(idp.discoveries - changed, 1, 'the settings changed: the next sign-in discovers again');
+    await ok(t, 'DELETE', `/api/workspaces/${ws}/sso`, owner.token, undefined, 204);
+    // Started by workspace, the sign-in asks the cache for the provider directly: it was dropped.
+    const res = await fetch(`${t.url}/api/auth/sso/start?workspace=${ws}`, { redirect: 'manual' });
+    assert.equal(new URL(res.headers.get('location')!).searchParams.get('sso_error'), 'SSO_NOT_CONFIGURED', 'a removed provider is not used from the cache');
   });
 
   test('the callback in another browser (without the cookie set at start) is refused', async () => {
@@ -264,11 +288,42 @@ describe('SSO only', () => {
   });
 });
 
+describe('keys rotate', () => {
+  test('the client secret moves to the current key, and sign-in still works', async () => {
+    const { ws, domain } = await ssoWorkspace();
+    const db = t.running.services.db;
+    const row = () => db.select().from(ssoConnections).where(eq(ssoConnections.workspaceId, ws)).then((r) => r[0]!);
+    // As stored before the current key was added.
+    await db.update(ssoConnections).set({ clientSecretEnc: new TokenCipher([OLD_KEY]).encrypt(idp.clientSecret, `sso:${ws}`) }).where(eq(ssoConnections.workspaceId, ws));
+    assert.match((await row()).clientSecretEnc, /^v1\.sso-old\./);
+
+    const printed: string[] = [];
+    const log = console.log;
+    console.log = (...args: unknown[]) => { printed.push(args.join(' ')); };
+    try {
+      // Its exit code is not judged: the run's database holds other test files' secrets under keys this one lacks.
+      await keysCommand(['rotate'], t.running.config, quietLogger());
+    } finally {
+      console.log = log;
+    }
+    assert.match(printed.join('\n'), /Re-encrypted [1-9]\d* single sign-on client secrets under key "sso-new"/);
+    const rotated = (await row()).clientSecretEnc;
+    assert.match(rotated, /^v1\.sso-new\./);
+    assert.equal(new TokenCipher([NEW_KEY]).decrypt(rotated, `sso:${ws}`), idp.clientSecret);
+
+    const who = { sub: 'rot', email: `rot@${domain}`, emailVerified: true };
+    const o = await signIn(who.email, who);
+    assert.ok(o.refreshToken, o.location.href);
+  });
+});
+
 describe('issuer address', () => {
   test('an issuer on a private or loopback address is refused unless the operator allows it', async () => {
     const svc = t.running.services;
+    // These services refuse before they store anything: no other process has a cache to drop.
+    const noBus = { publish: async () => {}, on: () => {}, close: async () => {} };
     const strict = new SsoService({
-      db: svc.db, store: svc.store, http: svc.http, cipher: new TokenCipher([{ id: 'k', key: randomBytes(32) }]), publicUrl: PUBLIC_URL,
+      db: svc.db, store: svc.store, http: svc.http, metrics: t.running.metrics, bus: noBus, cipher: new TokenCipher([{ id: 'k', key: randomBytes(32) }]), publicUrl: PUBLIC_URL,
       allowPrivateIssuers: false, allowHttpIssuers: true, auth: svc.auth, revokeNonSsoSessions: async () => 0,
     });
     const owner = await person(t);
@@ -279,7 +334,7 @@ describe('issuer address', () => {
     );
     // Plain http is refused where it is not allowed (production).
     const prod = new SsoService({
-      db: svc.db, store: svc.store, http: svc.http, cipher: new TokenCipher([{ id: 'k', key: randomBytes(32) }]), publicUrl: PUBLIC_URL,
+      db: svc.db, store: svc.store, http: svc.http, metrics: t.running.metrics, bus: noBus, cipher: new TokenCipher([{ id: 'k', key: randomBytes(32) }]), publicUrl: PUBLIC_URL,
       allowPrivateIssuers: true, allowHttpIssuers: false, auth: svc.auth, revokeNonSsoSessions: async () => 0,
     });
     await assert.rejects(

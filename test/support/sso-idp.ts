@@ -2,7 +2,8 @@
 // The person who logs in is chosen by the test (`nextLogin`), login and consent are given programmatically
 // by an interaction route in front of the provider, and `tamper` may rewrite the ID token the token endpoint
 // returns (re-signed with the provider's own key), to make a token that is validly signed but wrong: another
-// audience, expired, another nonce.
+// audience, expired, another nonce. With `pages`, the provider shows its own login and consent pages
+// (oidc-provider's development interactions) for a browser to fill in, signing in whoever `register` named.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
@@ -25,10 +26,14 @@ export interface TestIdp {
   nextLogin: IdpPerson;
   /** Rewrites the ID token's claims before it leaves the token endpoint (re-signed); null: untouched. */
   tamper: ((claims: JWTPayload) => JWTPayload) | null;
+  /** Times its discovery document was read. */
+  discoveries: number;
+  /** With `pages`: the person the login page signs in when their `sub` is typed as the login. */
+  register(person: IdpPerson): void;
   stop(): Promise<void>;
 }
 
-export async function startTestIdp(redirectUri: string): Promise<TestIdp> {
+export async function startTestIdp(redirectUri: string, opts: { pages?: boolean } = {}): Promise<TestIdp> {
   let handler: (req: IncomingMessage, res: ServerResponse) => void = (_req, res) => { res.statusCode = 503; res.end(); };
   const server = createServer((req, res) => handler(req, res));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -53,16 +58,17 @@ export async function startTestIdp(redirectUri: string): Promise<TestIdp> {
       const p = people.get(sub);
       return p ? { accountId: sub, claims: () => ({ sub, email: p.email, email_verified: p.emailVerified, ...(p.name ? { name: p.name } : {}) }) } : undefined;
     },
-    interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+    ...(opts.pages ? {} : { interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` } }),
     pkce: { methods: ['S256'], required: () => true },
-    features: { devInteractions: { enabled: false } },
+    features: { devInteractions: { enabled: opts.pages === true } },
     ttl: { AccessToken: 600, AuthorizationCode: 60, IdToken: 600, Interaction: 600, Session: 3600, Grant: 3600 },
   };
   const provider = new Provider(issuer, configuration);
 
   const idp: TestIdp = {
-    issuer, clientId, clientSecret, tamper: null,
+    issuer, clientId, clientSecret, tamper: null, discoveries: 0,
     nextLogin: { sub: 'nobody', email: 'nobody@example.invalid', emailVerified: true },
+    register(person) { people.set(person.sub, person); },
     async stop() {
       server.closeAllConnections();
       await new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve())));
@@ -115,7 +121,8 @@ export async function startTestIdp(redirectUri: string): Promise<TestIdp> {
 
   const callback = provider.callback();
   handler = (req, res) => {
-    if (req.url?.startsWith('/interaction/')) {
+    if (req.url === '/.well-known/openid-configuration') idp.discoveries++;
+    if (req.url?.startsWith('/interaction/') && !opts.pages) {
       interaction(req, res).catch((err: Error) => {
         res.statusCode = 500;
         res.end(err.message);

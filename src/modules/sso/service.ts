@@ -11,6 +11,9 @@ import * as oidc from 'openid-client';
 import type { Db, DbOrTx } from '../../infra/db/client.ts';
 import type { KeyValueStore } from '../../infra/stores/types.ts';
 import type { TokenCipher } from '../../infra/crypto/token-cipher.ts';
+import { TtlCache } from '../../infra/cache.ts';
+import type { Metrics } from '../../infra/metrics.ts';
+import type { InvalidationBus } from '../../infra/stores/invalidation.ts';
 import { TransportError, type HttpClient } from '../../infra/http/client.ts';
 import { Conflict, Forbidden, Invalid, NotFound, Unauthenticated } from '../../domain/errors.ts';
 import { audit, type RequestContext } from '../audit/index.ts';
@@ -31,6 +34,14 @@ const MAX_DOMAINS = 20;
 /** Verification mails a workspace may send per hour: the route mails addresses nobody here owns. */
 const MAILS_PER_HOUR = 5;
 export const TXT_PREFIX = '_allin-verification';
+/** Topic and key (the workspace) on the invalidation bus: its SSO settings changed. */
+const CONNECTION_TOPIC = 'sso_connection';
+/**
+ * How long a process keeps a workspace's provider as discovered: the limit of staleness should an
+ * invalidation be lost, or the provider change its endpoints. (Its signing keys are openid-client's own
+ * cache on that object: 5 minutes at most, fetched again for an unknown key id.)
+ */
+const CONNECTION_CACHE_MS = 15 * 60_000;
 
 export interface SsoSettings {
   issuer: string;
@@ -63,6 +74,8 @@ export interface SsoDeps {
   store: KeyValueStore;
   cipher: TokenCipher;
   http: HttpClient;
+  metrics: Metrics;
+  bus: InvalidationBus;
   publicUrl: string;
   /** SSO_ALLOW_PRIVATE_ISSUERS: an issuer may be on a private or loopback address. */
   allowPrivateIssuers: boolean;
@@ -98,9 +111,13 @@ const refused = (message: string) => new Unauthenticated('SSO_REFUSED', message)
 
 export class SsoService {
   private readonly resolveTxt: (name: string) => Promise<string[][]>;
+  /** By workspace: its provider as discovered, read once per process and TTL rather than twice per sign-in. */
+  private readonly connections: TtlCache<oidc.Configuration>;
 
   constructor(private readonly d: SsoDeps) {
     this.resolveTxt = d.resolveTxt ?? dnsResolveTxt;
+    this.connections = new TtlCache<oidc.Configuration>(CONNECTION_TOPIC, CONNECTION_CACHE_MS, d.metrics);
+    d.bus.on(CONNECTION_TOPIC, (workspaceId) => this.connections.invalidate(workspaceId));
   }
 
   get callbackUrl(): string {
@@ -145,6 +162,8 @@ export class SsoService {
         details: { issuer, clientId: input.clientId, defaultRole: input.defaultRole, ssoOnly: input.ssoOnly, secretChanged: input.clientSecret !== undefined, sessionsEnded: ended },
       });
     });
+    // After the commit: a process that discovers again must read the new row.
+    await this.d.bus.publish(CONNECTION_TOPIC, [workspaceId]);
     return (await this.settings(workspaceId))!;
   }
 
@@ -154,6 +173,7 @@ export class SsoService {
       if (gone.length === 0) throw new NotFound('NOT_FOUND', 'This workspace has no single sign-on set up.');
       await audit(tx, { action: 'workspace.sso_removed', workspaceId, actorUserId, targetType: 'workspace', targetId: workspaceId, ...ctx });
     });
+    await this.d.bus.publish(CONNECTION_TOPIC, [workspaceId]);
   }
 
   /** The workspace that signs the people of this email's domain in through SSO only, by name; null if none. */
@@ -227,7 +247,12 @@ export class SsoService {
     return new Invalid('SSO_ISSUER_INVALID', `${issuer} is not an OpenID Connect issuer AllIN can use: ${(err as Error).message}. Check the issuer URL (its /.well-known/openid-configuration must name the same issuer).`);
   }
 
+  /** The workspace's provider, from this process's cache (dropped in every process when the settings change). */
   private async connectionOf(workspaceId: string): Promise<oidc.Configuration> {
+    return (await this.connections.get(workspaceId, () => this.loadConnection(workspaceId))).value;
+  }
+
+  private async loadConnection(workspaceId: string): Promise<oidc.Configuration> {
     const [row] = await this.d.db.select().from(ssoConnections).where(eq(ssoConnections.workspaceId, workspaceId));
     if (!row) throw new NotFound('SSO_NOT_CONFIGURED', 'This workspace has no single sign-on set up: sign in with your password, or ask its admin.');
     return this.discover({ issuer: row.issuer, clientId: row.clientId, clientSecret: this.d.cipher.decrypt(row.clientSecretEnc, secretRow(workspaceId)) });

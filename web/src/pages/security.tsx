@@ -11,9 +11,11 @@ import type { Me, Paged, Session } from '../types.ts';
 import { ZoneSelect } from './settings.tsx';
 import { Button, ConfirmButton, ErrorNote, Field, Loading, Page, Submit, toast, useAction, useLoad } from '../ui.tsx';
 
-// `mfa` only says that a passkey alone verified the person: "passkey" says it.
-const METHOD_WORDS: Record<string, string> = { pwd: 'password', otp: 'authenticator app', recovery: 'recovery code', hwk: 'passkey', swk: 'passkey', mfa: '' };
-const methods = (amr: string[]) => amr.map((m) => METHOD_WORDS[m] ?? m).filter(Boolean).join(' + ');
+// `mfa` only says that a passkey alone verified the person: "passkey" says it. `idp:…` are the identity
+// provider's own methods behind a single sign-on (docs/SSO.md).
+const METHOD_WORDS: Record<string, string> = { pwd: 'password', otp: 'authenticator app', recovery: 'recovery code', hwk: 'passkey', swk: 'passkey', mfa: '', sso: 'single sign-on' };
+const word = (m: string) => (m.startsWith('idp:') ? `${METHOD_WORDS[m.slice(4)] || m.slice(4)} at the provider` : METHOD_WORDS[m] ?? m);
+const methods = (amr: string[]) => amr.map(word).filter(Boolean).join(' + ');
 
 interface FactorStatus { totp: { confirmedAt: string } | null; enrolmentPending: boolean; passkeys: number; recoveryCodesLeft: number }
 interface PasskeyItem { id: string; name: string; createdAt: string; lastUsedAt: string | null; synced: boolean }
