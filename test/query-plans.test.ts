@@ -227,11 +227,13 @@ async function journey(): Promise<void> {
   let template = '';
   for (let i = 0; i < 3; i++) template = (await call(owner, 'POST', `${W}/templates`, { name: `Template ${i}`, text: 'Meet {{product}}', personal: i === 2, mediaIds: i === 0 ? [mediaIds[1]] : [] })).id as string;
   await pages(owner, `${W}/templates`);
+  await pages(owner, `${W}/templates`, '&q=template');
   await call(owner, 'GET', `${W}/templates/${template}`);
   await call(owner, 'POST', `${W}/templates/${template}/render`, { values: { product: 'bread' } });
   await call(owner, 'GET', `${W}/media/${mediaIds[1]}/uses`);
   for (let i = 0; i < 3; i++) await call(owner, 'POST', `${W}/hashtag-groups`, { name: `Group ${i}`, hashtags: ['#bread'], personal: i === 1 });
   await pages(owner, `${W}/hashtag-groups`);
+  await pages(owner, `${W}/hashtag-groups`, '&q=group');
   await call(owner, 'GET', `${W}/media/${mediaIds[0]}`);
   await call(owner, 'POST', `${W}/posts`, { text: 'with a picture', mediaIds: [mediaIds[0]], targets: [{ accountId: account }] });
   await call(owner, 'GET', `${W}/media/${mediaIds[0]}/uses`);

@@ -57,6 +57,7 @@ test('a template: fields found in its texts, filled in when rendered, a missing 
   const taken = await t.call('POST', `/api/workspaces/${ws}/templates`, { token: owner.token, body: { name: 'PRODUCT LAUNCH', text: 'x' } });
   assert.equal(taken.status, 409);
   assert.equal(taken.body.code, 'NAME_TAKEN');
+  assert.equal(taken.body.details[0].field, 'body.name', 'shown next to the name');
 
   // The file is the template's: deleting it is refused with the template named; once the template lets go, it goes.
   const refused = await t.call('DELETE', `/api/workspaces/${ws}/media/${pic}`, { token: owner.token });
@@ -95,6 +96,20 @@ test('personal items are their member\'s; the list pages by name; viewers read; 
   // The two apples have one name without case: their order between them is by id.
   assert.deepEqual([...editorSees.slice(0, 2).sort(), ...editorSees.slice(2)], ['Paging Apple', 'Paging apple (mine)', 'Paging banana', 'Paging cherry']);
   assert.deepEqual(await names(owner.token), ['Paging Apple', 'Paging banana', 'Paging cherry']);
+  // q: part of the name, ignoring case, paged like the whole list; % and _ are plain characters.
+  const found = async (q: string, limit = 1) => {
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await ok(t, 'GET', `/api/workspaces/${ws}/templates?limit=${limit}&q=${encodeURIComponent(q)}${cursor ? `&cursor=${cursor}` : ''}`, editor.token);
+      seen.push(...page.items.map((i: { name: string }) => i.name));
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
+    return seen;
+  };
+  assert.deepEqual((await found('APPLE')).sort(), ['Paging Apple', 'Paging apple']);
+  assert.deepEqual(await found('ng ch'), ['Paging cherry']);
+  assert.deepEqual(await found('%'), []);
   assert.equal((await t.call('GET', `/api/workspaces/${ws}/templates/${mine.id}`, { token: owner.token })).status, 404, 'another member\'s personal template is not found');
   assert.equal((await t.call('DELETE', `/api/workspaces/${ws}/templates/${mine.id}`, { token: owner.token })).status, 404);
 
@@ -129,6 +144,8 @@ test('hashtag groups: hashtags cleaned (one #, duplicates whatever their case dr
   // Same name without case: ordered by id after it.
   assert.deepEqual(await list(editor.token), [g.id, mine.id].sort());
   assert.deepEqual(await list(owner.token), [g.id]);
+  assert.deepEqual((await ok(t, 'GET', `/api/workspaces/${ws}/hashtag-groups?q=AKER`, editor.token)).items.map((i: { id: string }) => i.id), [g.id, mine.id].sort());
+  assert.deepEqual((await ok(t, 'GET', `/api/workspaces/${ws}/hashtag-groups?q=rye`, editor.token)).items, []);
   const renamed = await ok(t, 'PATCH', `/api/workspaces/${ws}/hashtag-groups/${g.id}`, editor.token, { name: 'Bread', hashtags: ['#Rye'] });
   assert.equal(renamed.name, 'Bread');
   assert.deepEqual(renamed.hashtags, ['#Rye']);

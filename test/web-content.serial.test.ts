@@ -4,13 +4,18 @@
 // out with a short link, which is followed by a person and by a link-preview bot; Analytics shows the link
 // with its clicks apart and per day. Feeds: an RSS feed served by a local HTTP server is added on the Feeds
 // screen; its next item becomes a draft shown among its items with the post linked; a broken fetch is shown
-// as failing with its error in words; pausing and deleting work.
+// as failing with its error in words; pausing and deleting work. Reusable content: a file uploaded on the
+// Library screen gets its thumbnail and alt text; a template (refused next to its text first) with a network
+// text and that file, and a hashtag group (a bad hashtag refused next to the field), both made in the
+// Library, go into the composer, whose draft holds exactly what the server renders; the file, now used by
+// the draft and the template, is refused deletion with both named.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { heading, shot, signIn, startBrowserApp, WAIT, type BrowserApp } from './support/browser.ts';
 import { connectSandbox, eventually, simKnobs, simPosts } from './support/social.ts';
+import { greyPng } from './support/fixtures.ts';
 
 const PERSON = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36';
 
@@ -160,4 +165,123 @@ test('link rules with the API\'s refusal next to the field, a short link\'s clic
   await page.getByRole('dialog', { name: 'Delete' }).getByRole('button', { name: 'Delete feed' }).click();
   await page.getByText('No feed yet. Add one below.').waitFor();
   assert.equal((await call('GET', `${W}/posts/${draft.id}`)).id, draft.id, 'the posts a deleted feed made stay');
+});
+
+test('the library\'s files, a template and a hashtag group made there and used in the composer; a file in use is not deleted', async () => {
+  const app = web.app;
+  const owner = await app.user({ name: 'Tomas Templates' });
+  const token = (await app.login(owner.email, owner.password)).accessToken as string;
+  const call = async (method: string, path: string, body?: unknown, status = 200) => {
+    const r = await app.call(method, path, { token, ...(body === undefined ? {} : { body }) });
+    assert.equal(r.status, status, `${method} ${path}: ${JSON.stringify(r.body)}`);
+    return r.body;
+  };
+  const ws = (await call('POST', '/api/workspaces', { name: 'Cafe' }, 201)).id as string;
+  const W = `/api/workspaces/${ws}`;
+  await connectSandbox(app, token, ws, 'cafe-templates');
+
+  const page = await web.newPage();
+  await signIn(page, owner.email, owner.password);
+  await heading(page, 'Posts').waitFor();
+  const nav = page.getByRole('navigation', { name: 'Main' });
+  const library = page.getByRole('navigation', { name: 'Library' });
+
+  // ---- Library › Media: an upload, its server-made thumbnail, its alt text ----
+  await nav.getByRole('link', { name: 'Library' }).click();
+  await heading(page, 'Library: Media').waitFor();
+  await page.getByText('The library is empty.', { exact: false }).waitFor();
+  await page.getByLabel('Upload images or videos').setInputFiles({ name: 'croissant.png', mimeType: 'image/png', buffer: greyPng(40, 30) });
+  const card = page.getByRole('list', { name: 'Files' }).getByRole('listitem', { name: 'croissant.png' });
+  await card.getByText(/^Image · .+ · 40 × 30$/).waitFor();
+  await card.getByRole('img', { name: 'Thumbnail of croissant.png' }).waitFor();
+  assert.match((await card.getByRole('img', { name: 'Thumbnail of croissant.png' }).getAttribute('src'))!, /^blob:/, 'the thumbnail made by the job');
+  await card.getByLabel('Alt text').fill('A golden croissant');
+  await card.getByRole('button', { name: 'Save alt text' }).click();
+  await page.getByRole('status').getByText('Alt text of croissant.png saved.').waitFor();
+  const [file] = (await call('GET', `${W}/media`)).media;
+  assert.equal(file.altText, 'A golden croissant');
+
+  // ---- Library › Templates: a refusal next to the text, then saved with a network text and the file ----
+  await library.getByRole('link', { name: 'Templates' }).click();
+  await heading(page, 'Library: Templates').waitFor();
+  await page.getByRole('button', { name: 'New template' }).click();
+  const form = page.getByRole('form', { name: 'New template' });
+  await form.getByLabel('Name').fill('Product launch');
+  const text = form.getByLabel('Text', { exact: true });
+  await text.fill('Meet {{product}} for {{Price}}!');
+  await form.getByRole('button', { name: 'Add a text for a network' }).click();
+  await form.getByLabel('Network of text 1').selectOption('sandbox');
+  await form.getByRole('textbox', { name: 'Text for Sandbox' }).fill('Sandbox first: {{product}}');
+  await form.getByRole('button', { name: 'Choose from the library' }).click();
+  const picker = page.getByRole('dialog', { name: 'Choose from the library' });
+  await picker.getByLabel('croissant.png').check();
+  await picker.getByRole('button', { name: 'Add 1 file' }).click();
+  await form.getByRole('list', { name: 'Files of the template' }).getByText('croissant.png').waitFor();
+  await form.getByRole('button', { name: 'Save template' }).click();
+  await form.locator('.field-invalid').getByText(/"\{\{Price\}\}" is not a field name/).waitFor();
+  assert.equal(await text.getAttribute('aria-invalid'), 'true');
+  assert.deepEqual((await call('GET', `${W}/templates`)).items, [], 'nothing saved by a refused form');
+  await text.fill('Meet {{product}} for {{price}}!');
+  await form.getByRole('button', { name: 'Save template' }).click();
+  await page.getByRole('status').getByText('Template Product launch saved.').waitFor();
+  await page.getByRole('list', { name: 'Templates' }).getByRole('listitem', { name: 'Product launch' }).getByText('Asks for: product, price · own text for Sandbox · 1 file').waitFor();
+
+  // ---- Library › Hashtag groups: a bad hashtag refused next to the field ----
+  await library.getByRole('link', { name: 'Hashtag groups' }).click();
+  await page.getByRole('button', { name: 'New hashtag group' }).click();
+  const groupForm = page.getByRole('form', { name: 'New hashtag group' });
+  await groupForm.getByLabel('Name').fill('Bakery tags');
+  await groupForm.getByLabel('Hashtags').fill('#bread, #crème-brûlée');
+  await groupForm.getByRole('button', { name: 'Save hashtag group' }).click();
+  await groupForm.locator('.field-invalid').getByText(/^"#crème-brûlée" is not a hashtag/).waitFor();
+  await groupForm.getByLabel('Hashtags').fill('#bread, croissant');
+  await groupForm.getByRole('button', { name: 'Save hashtag group' }).click();
+  await page.getByRole('list', { name: 'Hashtag groups' }).getByRole('listitem', { name: 'Bakery tags' }).getByText('#bread #croissant').waitFor();
+
+  // ---- the composer: the template (found by search, its fields filled in), then the hashtags at the cursor ----
+  await nav.getByRole('link', { name: 'Compose' }).click();
+  await heading(page, 'Compose').waitFor();
+  await page.getByRole('button', { name: 'Insert template' }).click();
+  const templates = page.getByRole('dialog', { name: 'Insert a template' });
+  await templates.getByLabel('Search templates by name').fill('LAUNCH');
+  await templates.getByRole('button', { name: 'Use Product launch' }).click();
+  const fields = templates.getByRole('form', { name: 'Fields of Product launch' });
+  await fields.getByLabel('product').fill('Croissants');
+  await fields.getByRole('button', { name: 'Insert' }).click();
+  await fields.locator('.field-invalid').getByText(/asks for \{\{price\}\}/).waitFor();
+  await fields.getByLabel('price').fill('2 €');
+  await fields.getByRole('button', { name: 'Insert' }).click();
+  await templates.waitFor({ state: 'hidden' });
+  const body = page.getByLabel('Text', { exact: true });
+  const rendered = await call('POST', `${W}/templates/${(await call('GET', `${W}/templates`)).items[0].id}/render`, { values: { product: 'Croissants', price: '2 €' } });
+  assert.equal(await body.inputValue(), rendered.text);
+  await page.getByRole('img', { name: 'A golden croissant' }).waitFor();
+  await body.click();
+  await body.press('Control+End');
+  await page.getByRole('button', { name: 'Hashtags', exact: true }).click();
+  await page.getByRole('dialog', { name: 'Insert hashtags' }).getByRole('button', { name: 'Insert Bakery tags' }).click();
+  // The caret comes back after the hashtags, in the text.
+  await page.locator('textarea:focus').waitFor();
+  assert.equal(await body.inputValue(), `${rendered.text} #bread #croissant`);
+  await shot(page, '52-composer-template');
+  await page.getByLabel('Keep as a draft').check();
+  await page.getByRole('button', { name: 'Save draft' }).click();
+  await page.getByRole('status').getByText('Draft saved.').waitFor();
+  await page.waitForURL(/\/posts\/[0-9a-f-]{36}$/);
+  const draft = await call('GET', `${W}/posts/${new URL(page.url()).pathname.split('/').at(-1)}`);
+  assert.equal(draft.text, `${rendered.text} #bread #croissant`);
+  assert.equal(draft.targets[0].variant.text, 'Sandbox first: Croissants');
+  assert.deepEqual(draft.mediaIds, [file.id]);
+  assert.equal(draft.targets[0].state, 'draft');
+
+  // ---- the file is used by the draft and the template: not deleted, both named ----
+  await nav.getByRole('link', { name: 'Library' }).click();
+  await card.getByRole('button', { name: 'Delete' }).click();
+  await page.getByRole('dialog', { name: 'Delete' }).getByRole('button', { name: 'Delete file' }).click();
+  await card.getByRole('alert').getByText('croissant.png is in use, so it was not deleted. Remove it from these posts and templates (or delete them), then delete it:').waitFor();
+  const uses = card.getByRole('list', { name: 'Where croissant.png is used' });
+  await uses.getByRole('link', { name: /^Post: Meet Croissants for 2 €!/ }).waitFor();
+  await uses.getByRole('link', { name: 'Template: Product launch' }).waitFor();
+  await shot(page, '53-library-in-use');
+  assert.equal((await call('GET', `${W}/media/${file.id}`)).id, file.id, 'the file stays');
 });

@@ -7786,6 +7786,7 @@ export interface paths {
                 query?: {
                     limit?: number;
                     cursor?: string;
+                    q?: string;
                 };
                 header?: never;
                 path: {
@@ -8320,6 +8321,7 @@ export interface paths {
                 query?: {
                     limit?: number;
                     cursor?: string;
+                    q?: string;
                 };
                 header?: never;
                 path: {

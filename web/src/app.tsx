@@ -18,6 +18,7 @@ import { BulkUpload } from './pages/bulk.tsx';
 import { Calendar } from './pages/calendar.tsx';
 import { Queue } from './pages/queue.tsx';
 import { Feeds } from './pages/feeds.tsx';
+import { Library } from './pages/library.tsx';
 import { Approvals } from './pages/approvals.tsx';
 import { Inbox, useInboxUnread } from './pages/inbox.tsx';
 import { Members } from './pages/members.tsx';
@@ -190,6 +191,7 @@ function SignedIn({ me, loc, reloadMe, onSignedOut }: { me: Me; loc: Loc; reload
     [ROUTES.calendar, 'Calendar', true],
     [ROUTES.queue, 'Queue', true],
     [ROUTES.feeds, 'Feeds', true],
+    [ROUTES.library, 'Library', true],
     [ROUTES.analytics, 'Analytics', !!state?.can('analytics.read')],
     [ROUTES.approvals, 'Approvals', true],
     [ROUTES.accounts, 'Accounts', true],
@@ -251,6 +253,8 @@ function WorkspaceRoute({ loc }: { loc: Loc }) {
   if (p === ROUTES.calendar) return <Calendar />;
   if (p === ROUTES.queue) return <Queue />;
   if (p === ROUTES.feeds) return <Feeds />;
+  if (p === ROUTES.library) return <Library tab="media" />;
+  if ((m = match(ROUTES.libraryTab, p))) return <Library key={m.tab} tab={m.tab!} />;
   if (p === ROUTES.approvals) return <Approvals />;
   if (p === ROUTES.inbox) return <Inbox />;
   if (p === ROUTES.accounts) return <Accounts />;

@@ -66,6 +66,8 @@ export const ROUTES = {
   calendar: '/calendar',
   queue: '/queue',
   feeds: '/feeds',
+  library: '/library',
+  libraryTab: '/library/:tab',
   approvals: '/approvals',
   inbox: '/inbox',
   members: '/members',

@@ -191,3 +191,10 @@ export type Feed = Answer<'/api/workspaces/{workspaceId}/feeds/{feedId}', 'get'>
 export type FeedItem = Answer<'/api/workspaces/{workspaceId}/feeds/{feedId}/items', 'get'>['items'][number];
 export type FeedFetch = Answer<'/api/workspaces/{workspaceId}/feeds/{feedId}/fetch', 'post'>;
 export type NewFeed = RequestBody<'/api/workspaces/{workspaceId}/feeds', 'post'>;
+
+export type MediaPage = Answer<'/api/workspaces/{workspaceId}/media', 'get'>;
+export type MediaUses = Answer<'/api/workspaces/{workspaceId}/media/{mediaId}/uses', 'get'>;
+export type Template = Answer<'/api/workspaces/{workspaceId}/templates/{templateId}', 'get'>;
+export type TemplateBody = RequestBody<'/api/workspaces/{workspaceId}/templates', 'post'>;
+export type RenderedTemplate = Answer<'/api/workspaces/{workspaceId}/templates/{templateId}/render', 'post'>;
+export type HashtagGroup = Answer<'/api/workspaces/{workspaceId}/hashtag-groups/{groupId}', 'get'>;

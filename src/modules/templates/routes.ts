@@ -22,6 +22,7 @@ export interface TemplateRouteDeps {
 const Ws = Uuid('Workspace id');
 const TemplateParams = Type.Object({ workspaceId: Ws, templateId: Uuid('Template id') });
 const GroupParams = Type.Object({ workspaceId: Ws, groupId: Uuid('Hashtag group id') });
+const Query = Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'Part of the name, ignoring case' }));
 const Personal = Type.Boolean({ description: 'true: only you see and use it (not for API keys); false or left out: every member of the workspace' });
 
 const Text = Type.String({ minLength: 1, maxLength: TEMPLATE_TEXT_MAX, description: `The post's text; {{field}} (lower-case letters, digits, _) is asked for when the template is used, at most ${FIELDS_MAX} fields` });
@@ -77,7 +78,7 @@ export const templateRoutes: FastifyPluginAsyncTypebox<TemplateRouteDeps> = asyn
     preHandler: read,
     schema: {
       tags, summary: 'The workspace\'s templates and your personal ones, by name', params: Type.Object({ workspaceId: Ws }),
-      querystring: Type.Object({ ...pageQuery('templates', 100) }, { additionalProperties: false }),
+      querystring: Type.Object({ ...pageQuery('templates', 100), q: Query }, { additionalProperties: false }),
       response: { 200: Type.Object({ items: Type.Array(TemplateSchema), nextCursor: NextCursor }), ...errors(400, 401, 403, 404) },
     },
   }, async (req) => {
@@ -140,7 +141,7 @@ export const templateRoutes: FastifyPluginAsyncTypebox<TemplateRouteDeps> = asyn
     preHandler: read,
     schema: {
       tags: groupTags, summary: 'The workspace\'s hashtag groups and your personal ones, by name', params: Type.Object({ workspaceId: Ws }),
-      querystring: Type.Object({ ...pageQuery('hashtag groups', 100) }, { additionalProperties: false }),
+      querystring: Type.Object({ ...pageQuery('hashtag groups', 100), q: Query }, { additionalProperties: false }),
       response: { 200: Type.Object({ items: Type.Array(GroupSchema), nextCursor: NextCursor }), ...errors(400, 401, 403, 404) },
     },
   }, async (req) => {

@@ -3,7 +3,7 @@
 // at a time (the (workspace, lower(name), id) index), and written under the workspace's hold with an audit
 // entry. A member sees the workspace's items and their own; another member's personal item is "not found".
 import { randomUUID } from 'node:crypto';
-import { and, eq, isNull, or, sql, type SQL } from 'drizzle-orm';
+import { and, eq, isNull, or, sql, type Column, type SQL } from 'drizzle-orm';
 import type { Db, DbOrTx, Tx } from '../../infra/db/client.ts';
 import { pgErrorCode } from '../../infra/db/errors.ts';
 import { keyset, type PageRequest } from '../../infra/db/keyset.ts';
@@ -43,6 +43,10 @@ export interface HashtagGroupInput { name: string; hashtags: string[]; personal?
 const templateList = keyset('templates', { name: [sql`lower(${postTemplates.name})`, 'text'], id: [postTemplates.id, 'uuid'] }, 'asc');
 const groupList = keyset('hashtag-groups', { name: [sql`lower(${hashtagGroups.name})`, 'text'], id: [hashtagGroups.id, 'uuid'] }, 'asc');
 
+/** Part of a name, ignoring case: strpos, so % and _ are plain characters. */
+const nameHas = (column: Column, q: string | undefined): SQL | undefined =>
+  (q ? sql`strpos(lower(${column}), lower(${q})) > 0` : undefined);
+
 const noTemplate = () => new NotFound('NOT_FOUND', 'No such template in this workspace (a personal template is seen only by the member who made it).');
 const noGroup = () => new NotFound('NOT_FOUND', 'No such hashtag group in this workspace (a personal group is seen only by the member who made it).');
 
@@ -61,7 +65,8 @@ async function named<T>(what: string, name: string, write: () => Promise<T>): Pr
   try {
     return await write();
   } catch (err) {
-    if (pgErrorCode(err) === '23505') throw new Conflict('NAME_TAKEN', `There is already ${what} named "${name}" (names are compared without case; personal ones per member).`);
+    if (pgErrorCode(err) === '23505') throw new Conflict('NAME_TAKEN', `There is already ${what} named "${name}" (names are compared without case; personal ones per member).`,
+      [{ field: 'body.name', message: 'taken' }]);
     throw err;
   }
 }
@@ -97,9 +102,10 @@ const withFields = (row: TemplateRow): Template => ({
 export class TemplateService {
   constructor(private readonly d: TemplateDeps) {}
 
-  async listTemplates(v: Viewer, page: PageRequest): Promise<{ items: Template[]; nextCursor: string | null }> {
+  /** `q`: part of the name, ignoring case (checked on the rows the name index yields: a workspace holds at most 1,000). */
+  async listTemplates(v: Viewer, page: PageRequest & { q?: string | undefined }): Promise<{ items: Template[]; nextCursor: string | null }> {
     const rows = await this.d.db.select({ row: postTemplates, ...templateList.fields }).from(postTemplates)
-      .where(and(visible(postTemplates, v), templateList.startAfter(page))).orderBy(...templateList.orderBy).limit(page.limit + 1);
+      .where(and(visible(postTemplates, v), nameHas(postTemplates.name, page.q), templateList.startAfter(page))).orderBy(...templateList.orderBy).limit(page.limit + 1);
     const { items, nextCursor } = templateList.page(rows, page.limit);
     return { items: items.map((r) => withFields(r.row)), nextCursor };
   }
@@ -178,9 +184,10 @@ export class TemplateService {
     };
   }
 
-  async listGroups(v: Viewer, page: PageRequest): Promise<{ items: HashtagGroupRow[]; nextCursor: string | null }> {
+  /** `q`: part of the name, ignoring case (at most 500 groups a workspace to check). */
+  async listGroups(v: Viewer, page: PageRequest & { q?: string | undefined }): Promise<{ items: HashtagGroupRow[]; nextCursor: string | null }> {
     const rows = await this.d.db.select({ row: hashtagGroups, ...groupList.fields }).from(hashtagGroups)
-      .where(and(visible(hashtagGroups, v), groupList.startAfter(page))).orderBy(...groupList.orderBy).limit(page.limit + 1);
+      .where(and(visible(hashtagGroups, v), nameHas(hashtagGroups.name, page.q), groupList.startAfter(page))).orderBy(...groupList.orderBy).limit(page.limit + 1);
     const { items, nextCursor } = groupList.page(rows, page.limit);
     return { items: items.map((r) => r.row), nextCursor };
   }

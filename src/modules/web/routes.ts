@@ -19,7 +19,7 @@ export const WEB_DIST = join(PROJECT_ROOT, 'web', 'dist');
  */
 export const APP_PATHS = [
   'sign-in', 'sign-up', 'verify-email', 'forgot-password', 'reset-password', 'invitations', 'dev-mail', 'workspaces',
-  'accounts', 'compose', 'posts', 'calendar', 'queue', 'feeds', 'approvals', 'inbox', 'members', 'settings', 'security', 'analytics', 'sso',
+  'accounts', 'compose', 'posts', 'calendar', 'queue', 'feeds', 'library', 'approvals', 'inbox', 'members', 'settings', 'security', 'analytics', 'sso',
 ] as const;
 
 /** The policy of the app's page: everything from this origin; images also from blob: (previews) and https: (avatars). */

@@ -4,16 +4,19 @@
 // now, at a date and time in a time zone, in the queue, as a draft, or submitted for approval. A Bluesky
 // tab previews the link card its post will carry (the server reads the page: POST …/link-card). The Assist
 // panel (assist.tsx) offers the writing assistant's suggestions, which go into the post only when chosen.
+// Reusable content (pickers.tsx): a template fills the text, the per-network texts and the files; a hashtag
+// group goes in where the cursor is; files can be picked from the media library as well as uploaded.
 import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { checkTarget, type Count, type Problem } from '../../../src/modules/posts/validate.ts';
 import { api, ApiError, blobUrl, getAll } from '../api.ts';
 import { navigate, ROUTES } from '../router.ts';
 import { browserZone, bytes, localParts, weekday, zones } from '../format.ts';
 import { useApp, wsPath } from '../state.ts';
-import type { Account, AccountList, Media, Network, Post, Variant } from '../types.ts';
+import type { Account, AccountList, HashtagGroup, Media, Network, Post, RenderedTemplate, Template, Variant } from '../types.ts';
 import { Button, Empty, ErrorNote, Field, Link, Loading, messageOf, Page, toast, useLoad } from '../ui.tsx';
 import { providerName } from './accounts.tsx';
 import { AssistPanel } from './assist.tsx';
+import { HashtagPicker, insertAt, MediaPicker, TemplatePicker } from './pickers.tsx';
 
 type When = 'now' | 'at' | 'queue' | 'draft';
 interface Part { key: number; text: string }
@@ -48,6 +51,17 @@ function MediaPreview({ upload, workspaceId }: { upload: Upload; workspaceId: st
   return m.mimeType.startsWith('video/')
     ? <video class="thumb" src={src} muted controls aria-label={m.altText || m.fileName} />
     : <img class="thumb" src={src} alt={m.altText || `Preview of ${m.fileName}`} />;
+}
+
+/** Files by id (a post being edited, a template) after those already there: their facts (type, size) for the checks, and their previews. */
+function addById(workspaceId: string, ids: string[], setUploads: (f: (us: Upload[]) => Upload[]) => void) {
+  setUploads((us) => [...us, ...ids.filter((id) => !us.some((u) => (u.media?.id ?? u.mediaId) === id)).map((id) => ({ key: newKey(), name: 'Loading…', mediaId: id }))]);
+  for (const id of ids) {
+    api.get<Media>(`/api/workspaces/${workspaceId}/media/${id}`).then(
+      (m) => setUploads((us) => us.map((u) => (u.mediaId === id && !u.media ? { ...u, name: m.fileName, media: m } : u))),
+      (err: unknown) => setUploads((us) => us.map((u) => (u.mediaId === id && !u.media ? { ...u, error: messageOf(err) } : u))),
+    );
+  }
 }
 
 function Counters({ counts, field, id }: { counts: { label: string; count: Count | undefined }[]; field: string; id: string }) {
@@ -91,6 +105,9 @@ export function Composer({ postId }: { postId?: string }) {
   const [touched, setTouched] = useState(!!postId);
   const [attempted, setAttempted] = useState(false);
   const problemsBox = useRef<HTMLDivElement>(null);
+  const textBox = useRef<HTMLTextAreaElement>(null);
+  const [picker, setPicker] = useState<'template' | 'hashtags' | 'media' | null>(null);
+  const [caret, setCaret] = useState<number | null>(null);
   const loadedFor = useRef<string | null>(null);
   // The object URLs of the local previews still in use: revoked when their upload is removed, and all
   // of them when the composer goes (the browser keeps each file's bytes until then).
@@ -105,14 +122,8 @@ export function Composer({ postId }: { postId?: string }) {
     if (!p || loadedFor.current === p.id) return;
     loadedFor.current = p.id;
     setText(p.text);
-    setUploads(p.mediaIds.map((id) => ({ key: newKey(), name: 'Loading…', mediaId: id })));
-    // The facts of each medium (type, size) for the checks, and its preview.
-    for (const id of p.mediaIds) {
-      api.get<Media>(wsPath(workspace, `/media/${id}`)).then(
-        (m) => setUploads((us) => us.map((u) => (u.mediaId === id ? { ...u, name: m.fileName, media: m } : u))),
-        (err: unknown) => setUploads((us) => us.map((u) => (u.mediaId === id ? { ...u, error: messageOf(err) } : u))),
-      );
-    }
+    setUploads([]);
+    addById(workspace.id, p.mediaIds, setUploads);
     const latest = new Map<string, Variant>();
     for (const t of p.targets) latest.set(t.accountId, t.variant ?? {});
     setChosen([...latest.keys()]);
@@ -165,6 +176,10 @@ export function Composer({ postId }: { postId?: string }) {
     .map((c) => ({ label: label(c.account), count: c.counts.find((x) => x.field === field) }));
 
   // ---------- media ----------
+  const addMediaIds = (ids: string[]) => addById(workspace.id, ids, setUploads);
+  const addLibraryMedia = (ms: Media[]) => setUploads((us) => [
+    ...us, ...ms.filter((m) => !us.some((u) => (u.media?.id ?? u.mediaId) === m.id)).map((m) => ({ key: newKey(), name: m.fileName, mediaId: m.id, media: m })),
+  ]);
   const addFiles = (files: FileList | null) => {
     if (!files) return;
     for (const file of Array.from(files)) {
@@ -200,6 +215,39 @@ export function Composer({ postId }: { postId?: string }) {
     const live = previews.current;
     return () => { for (const url of live) URL.revokeObjectURL(url); };
   }, []);
+
+  // ---------- reusable content ----------
+  /** A rendered template: its text, each chosen account's network text, its files (after those already added). */
+  const applyTemplate = (r: RenderedTemplate, t: Template) => {
+    setText(r.text);
+    setTouched(true);
+    const unmatched: string[] = [];
+    const next = { ...own };
+    for (const [network, variant] of Object.entries(r.variants)) {
+      const on = chosenAccounts.filter((a) => a.provider === network);
+      if (on.length === 0) unmatched.push(providerName(networks, network));
+      for (const a of on) next[a.id] = { firstComment: null, ...next[a.id], text: variant };
+    }
+    setOwn(next);
+    addMediaIds(r.mediaIds);
+    const files = r.mediaIds.length ? ` and ${r.mediaIds.length} file${r.mediaIds.length === 1 ? '' : 's'}` : '';
+    toast.ok(`Template "${t.name}" inserted${files}.${unmatched.length ? ` Its text for ${unmatched.join(', ')} is not used: no account of that network is chosen.` : ''}`);
+  };
+  const insertHashtags = (g: HashtagGroup) => {
+    const box = textBox.current;
+    const at = insertAt(text, box?.selectionStart ?? text.length, box?.selectionEnd ?? text.length, g.hashtags.join(' '));
+    setText(at.text);
+    setTouched(true);
+    setCaret(at.caret);
+  };
+  // The caret goes after the inserted hashtags. An effect of this component runs after its children's, so after
+  // the dialog's own closing has given focus back to the button that opened it.
+  useEffect(() => {
+    if (caret === null) return;
+    textBox.current?.focus();
+    textBox.current?.setSelectionRange(caret, caret);
+    setCaret(null);
+  }, [caret]);
 
   // ---------- saving ----------
   const body = () => ({
@@ -338,10 +386,14 @@ export function Composer({ postId }: { postId?: string }) {
 
           {activeTab === 'all' && (
             <div role="tabpanel" id="panel-all" aria-labelledby="tab-all" class="tabpanel">
+              <div class="row wrap">
+                <Button small onClick={() => setPicker('template')}>Insert template</Button>
+                <Button small onClick={() => setPicker('hashtags')}>Hashtags</Button>
+              </div>
               <Field label="Text" hint={chosenAccounts.length === 0 ? 'Choose at least one account above.' : undefined}>
                 {(p) => (
                   <>
-                    <textarea {...p} aria-describedby={`counts-text ${p['aria-describedby'] ?? ''}`.trim()} rows={6} value={text} onInput={(e) => { setText(e.currentTarget.value); setTouched(true); }}
+                    <textarea {...p} ref={textBox} aria-describedby={`counts-text ${p['aria-describedby'] ?? ''}`.trim()} rows={6} value={text} onInput={(e) => { setText(e.currentTarget.value); setTouched(true); }}
                       placeholder="What do you want to say?" />
                     <Counters counts={countsFor('text', true)} field="text" id="counts-text" />
                   </>
@@ -375,6 +427,7 @@ export function Composer({ postId }: { postId?: string }) {
                   <input type="file" class="visually-hidden" multiple accept="image/jpeg,image/png,image/gif,image/webp,video/mp4,video/quicktime"
                     onChange={(e) => { addFiles(e.currentTarget.files); e.currentTarget.value = ''; }} />
                 </label>
+                <Button onClick={() => setPicker('media')}>Choose from the library</Button>
               </div>
 
               <div class="thread">
@@ -698,6 +751,11 @@ export function Composer({ postId }: { postId?: string }) {
             onUseText={(t) => { setText(t); setTouched(true); }}
             onUseVariant={(accountId, t) => { setOwn((all) => ({ ...all, [accountId]: { firstComment: null, ...all[accountId], text: t } })); setTouched(true); }} />
         )}
+
+        <TemplatePicker open={picker === 'template'} onClose={() => setPicker(null)} onUse={applyTemplate} replaces={text.trim() !== ''} />
+        <HashtagPicker open={picker === 'hashtags'} onClose={() => setPicker(null)} onUse={insertHashtags} />
+        <MediaPicker open={picker === 'media'} onClose={() => setPicker(null)} onPick={addLibraryMedia}
+          taken={uploads.flatMap((u) => (u.media ? [u.media.id] : u.mediaId ? [u.mediaId] : []))} />
 
         <fieldset class="card when">
           <legend>When</legend>
