@@ -178,7 +178,8 @@ test('the library\'s files, a template and a hashtag group made there and used i
   };
   const ws = (await call('POST', '/api/workspaces', { name: 'Cafe' }, 201)).id as string;
   const W = `/api/workspaces/${ws}`;
-  await connectSandbox(app, token, ws, 'cafe-templates');
+  const cafeAccount = await connectSandbox(app, token, ws, 'cafe-templates');
+  const tabName = `Sandbox · ${(await call('GET', `${W}/accounts/${cafeAccount}`)).username}`;
 
   const page = await web.newPage();
   await signIn(page, owner.email, owner.password);
@@ -264,13 +265,23 @@ test('the library\'s files, a template and a hashtag group made there and used i
   await page.locator('textarea:focus').waitFor();
   assert.equal(await body.inputValue(), `${rendered.text} #bread #croissant`);
   await shot(page, '52-composer-template');
+  // The template's Sandbox text is the account's own; hashtags go into it too, from its tab.
+  await page.getByRole('tab', { name: tabName }).click();
+  const ownText = page.getByRole('textbox', { name: `Text for ${tabName}` });
+  assert.equal(await ownText.inputValue(), 'Sandbox first: Croissants');
+  await ownText.click();
+  await ownText.press('Control+End');
+  await page.getByRole('button', { name: `Hashtags for ${tabName}` }).click();
+  await page.getByRole('dialog', { name: 'Insert hashtags' }).getByRole('button', { name: 'Insert Bakery tags' }).click();
+  await page.locator(`textarea:focus`).waitFor();
+  assert.equal(await ownText.inputValue(), 'Sandbox first: Croissants #bread #croissant');
   await page.getByLabel('Keep as a draft').check();
   await page.getByRole('button', { name: 'Save draft' }).click();
   await page.getByRole('status').getByText('Draft saved.').waitFor();
   await page.waitForURL(/\/posts\/[0-9a-f-]{36}$/);
   const draft = await call('GET', `${W}/posts/${new URL(page.url()).pathname.split('/').at(-1)}`);
   assert.equal(draft.text, `${rendered.text} #bread #croissant`);
-  assert.equal(draft.targets[0].variant.text, 'Sandbox first: Croissants');
+  assert.equal(draft.targets[0].variant.text, 'Sandbox first: Croissants #bread #croissant');
   assert.deepEqual(draft.mediaIds, [file.id]);
   assert.equal(draft.targets[0].state, 'draft');
 

@@ -107,7 +107,12 @@ export function Composer({ postId }: { postId?: string }) {
   const problemsBox = useRef<HTMLDivElement>(null);
   const textBox = useRef<HTMLTextAreaElement>(null);
   const [picker, setPicker] = useState<'template' | 'hashtags' | 'media' | null>(null);
-  const [caret, setCaret] = useState<number | null>(null);
+  // Where the Hashtags dialog inserts ('all': the post's text; an account id: that account's own text), and
+  // where the caret goes after it.
+  const [hashInto, setHashInto] = useState<string>('all');
+  const [caret, setCaret] = useState<{ into: string; at: number } | null>(null);
+  // The last template's texts per network, for accounts chosen after it was inserted.
+  const [templateTexts, setTemplateTexts] = useState<Record<string, string>>({});
   const loadedFor = useRef<string | null>(null);
   // The object URLs of the local previews still in use: revoked when their upload is removed, and all
   // of them when the composer goes (the browser keeps each file's bytes until then).
@@ -229,23 +234,33 @@ export function Composer({ postId }: { postId?: string }) {
       for (const a of on) next[a.id] = { firstComment: null, ...next[a.id], text: variant };
     }
     setOwn(next);
+    setTemplateTexts(r.variants);
     addMediaIds(r.mediaIds);
     const files = r.mediaIds.length ? ` and ${r.mediaIds.length} file${r.mediaIds.length === 1 ? '' : 's'}` : '';
-    toast.ok(`Template "${t.name}" inserted${files}.${unmatched.length ? ` Its text for ${unmatched.join(', ')} is not used: no account of that network is chosen.` : ''}`);
+    toast.ok(`Template "${t.name}" inserted${files}.${unmatched.length ? ` Its text for ${unmatched.join(', ')} goes to an account of that network when you choose one.` : ''}`);
   };
+  const ownBox = (accountId: string) => document.getElementById(`own-text-${accountId}`) as HTMLTextAreaElement | null;
   const insertHashtags = (g: HashtagGroup) => {
-    const box = textBox.current;
-    const at = insertAt(text, box?.selectionStart ?? text.length, box?.selectionEnd ?? text.length, g.hashtags.join(' '));
-    setText(at.text);
+    const into = hashInto;
+    const current = into === 'all' ? text : own[into]?.text ?? '';
+    const box = into === 'all' ? textBox.current : ownBox(into);
+    const at = insertAt(current, box?.selectionStart ?? current.length, box?.selectionEnd ?? current.length, g.hashtags.join(' '));
+    if (into === 'all') setText(at.text);
+    else setOwn((all) => ({ ...all, [into]: { firstComment: null, ...all[into], text: at.text } }));
     setTouched(true);
-    setCaret(at.caret);
+    setCaret({ into, at: at.caret });
+  };
+  const openHashtags = (into: string) => {
+    setHashInto(into);
+    setPicker('hashtags');
   };
   // The caret goes after the inserted hashtags. An effect of this component runs after its children's, so after
   // the dialog's own closing has given focus back to the button that opened it.
   useEffect(() => {
     if (caret === null) return;
-    textBox.current?.focus();
-    textBox.current?.setSelectionRange(caret, caret);
+    const box = caret.into === 'all' ? textBox.current : ownBox(caret.into);
+    box?.focus();
+    box?.setSelectionRange(caret.at, caret.at);
     setCaret(null);
   }, [caret]);
 
@@ -365,6 +380,9 @@ export function Composer({ postId }: { postId?: string }) {
                   onChange={(e) => {
                     const on = e.currentTarget.checked;
                     setChosen((c) => (on ? [...c, a.id] : c.filter((x) => x !== a.id)));
+                    // An account chosen after a template was inserted gets the template's text for its network.
+                    const fromTemplate = templateTexts[a.provider];
+                    if (on && fromTemplate !== undefined && own[a.id]?.text == null) setOwn((all) => ({ ...all, [a.id]: { firstComment: null, ...all[a.id], text: fromTemplate } }));
                     if (!on && tab === a.id) setTab('all');
                   }} />
                 <label for={`acc-${a.id}`}>{label(a)}{a.status !== 'active' ? ` (${a.status === 'needs_reconnect' ? 'needs reconnecting' : a.status})` : ''}</label>
@@ -388,7 +406,7 @@ export function Composer({ postId }: { postId?: string }) {
             <div role="tabpanel" id="panel-all" aria-labelledby="tab-all" class="tabpanel">
               <div class="row wrap">
                 <Button small onClick={() => setPicker('template')}>Insert template</Button>
-                <Button small onClick={() => setPicker('hashtags')}>Hashtags</Button>
+                <Button small onClick={() => openHashtags('all')}>Hashtags</Button>
               </div>
               <Field label="Text" hint={chosenAccounts.length === 0 ? 'Choose at least one account above.' : undefined}>
                 {(p) => (
@@ -467,9 +485,10 @@ export function Composer({ postId }: { postId?: string }) {
                   <label for={`own-${a.id}`}>Write a different text for {label(a)}</label>
                 </div>
                 {o.text !== null && (
-                  <Field label={`Text for ${label(a)}`}>
+                  <Field label={`Text for ${label(a)}`} id={`own-text-${a.id}`}>
                     {(p) => (
                       <>
+                        <Button small label={`Hashtags for ${label(a)}`} onClick={() => openHashtags(a.id)}>Hashtags</Button>
                         <textarea {...p} aria-describedby={`counts-own-${a.id}`} rows={6} value={o.text ?? ''} onInput={(e) => set({ text: e.currentTarget.value })} />
                         <Counters counts={[{ label: label(a), count: c?.counts.find((x) => x.field === 'text') }]} field="text" id={`counts-own-${a.id}`} />
                       </>
