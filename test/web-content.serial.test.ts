@@ -5,7 +5,7 @@
 // with its clicks apart and per day. Feeds: an RSS feed served by a local HTTP server is added on the Feeds
 // screen; its next item becomes a draft shown among its items with the post linked; a broken fetch is shown
 // as failing with its error in words; pausing and deleting work. Reusable content: a file uploaded on the
-// Library screen gets its thumbnail and alt text; a template (refused next to its text first) with a network
+// Library screen gets its thumbnail, alt text, folder and tags (and is found by them); a template (refused next to its text first) with a network
 // text and that file, and a hashtag group (a bad hashtag refused next to the field), both made in the
 // Library, go into the composer, whose draft holds exactly what the server renders; the file, now used by
 // the draft and the template, is refused deletion with both named.
@@ -196,11 +196,23 @@ test('the library\'s files, a template and a hashtag group made there and used i
   await card.getByText(/^Image · .+ · 40 × 30$/).waitFor();
   await card.getByRole('img', { name: 'Thumbnail of croissant.png' }).waitFor();
   assert.match((await card.getByRole('img', { name: 'Thumbnail of croissant.png' }).getAttribute('src'))!, /^blob:/, 'the thumbnail made by the job');
+  await page.getByLabel('Folder name').fill('Pastries');
+  await page.getByRole('button', { name: 'Make folder' }).click();
+  await card.getByLabel('Folder').locator('option', { hasText: 'Pastries' }).waitFor({ state: 'attached' });
   await card.getByLabel('Alt text').fill('A golden croissant');
-  await card.getByRole('button', { name: 'Save alt text' }).click();
-  await page.getByRole('status').getByText('Alt text of croissant.png saved.').waitFor();
+  await card.getByLabel('Folder').selectOption({ label: 'Pastries' });
+  await card.getByLabel('Tags').fill('breakfast, pastry');
+  await card.getByRole('button', { name: 'Save croissant.png' }).click();
+  await page.getByRole('status').getByText('croissant.png saved.').waitFor();
   const [file] = (await call('GET', `${W}/media`)).media;
-  assert.equal(file.altText, 'A golden croissant');
+  const [folder] = (await call('GET', `${W}/media-folders`)).folders;
+  assert.deepEqual([file.altText, file.folderId, file.tags], ['A golden croissant', folder.id, ['breakfast', 'pastry']]);
+  await page.getByLabel('With tag').selectOption('breakfast');
+  await page.getByLabel('In folder').selectOption({ label: 'Pastries' });
+  await card.getByText('Uploaded', { exact: false }).waitFor();
+  await page.getByLabel('In folder').selectOption({ label: 'In no folder' });
+  await page.getByText('No file matches.').waitFor();
+  await page.getByLabel('In folder').selectOption({ label: 'All folders' });
 
   // ---- Library › Templates: a refusal next to the text, then saved with a network text and the file ----
   await library.getByRole('link', { name: 'Templates' }).click();
@@ -215,7 +227,7 @@ test('the library\'s files, a template and a hashtag group made there and used i
   await form.getByRole('textbox', { name: 'Text for Sandbox' }).fill('Sandbox first: {{product}}');
   await form.getByRole('button', { name: 'Choose from the library' }).click();
   const picker = page.getByRole('dialog', { name: 'Choose from the library' });
-  await picker.getByLabel('croissant.png').check();
+  await picker.getByRole('checkbox', { name: 'croissant.png' }).check();
   await picker.getByRole('button', { name: 'Add 1 file' }).click();
   await form.getByRole('list', { name: 'Files of the template' }).getByText('croissant.png').waitFor();
   await form.getByRole('button', { name: 'Save template' }).click();

@@ -198,3 +198,6 @@ export type Template = Answer<'/api/workspaces/{workspaceId}/templates/{template
 export type TemplateBody = RequestBody<'/api/workspaces/{workspaceId}/templates', 'post'>;
 export type RenderedTemplate = Answer<'/api/workspaces/{workspaceId}/templates/{templateId}/render', 'post'>;
 export type HashtagGroup = Answer<'/api/workspaces/{workspaceId}/hashtag-groups/{groupId}', 'get'>;
+export type MediaFolderList = Answer<'/api/workspaces/{workspaceId}/media-folders', 'get'>;
+export type MediaFolder = MediaFolderList['folders'][number];
+export type MediaTagList = Answer<'/api/workspaces/{workspaceId}/media-tags', 'get'>;

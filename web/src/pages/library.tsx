@@ -1,15 +1,15 @@
 // The content library (where Hootsuite's "Content Library" and Later's "Media Library" are): the workspace's
-// media files (docs/MEDIA.md) with their thumbnails, alt text and where each is used; its templates and
+// media files (docs/MEDIA.md) with their thumbnails, alt text, folder and tags, and where each is used; its templates and
 // hashtag groups (docs/TEMPLATES.md), shared or personal. Tabs are links (/library, /library/templates,
 // /library/hashtags). Lists are read a page at a time and searched by the server; every refusal of a form is
 // shown next to its field (fieldErrors). Roles without posts.write see everything and change nothing.
 import type { ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { api, ApiError } from '../api.ts';
+import { api, ApiError, getAll } from '../api.ts';
 import { dateTime } from '../format.ts';
 import { useApp, wsPath } from '../state.ts';
-import type { HashtagGroup, Media, MediaPage, MediaUses, Paged, Template, TemplateBody } from '../types.ts';
-import { Button, ConfirmButton, Empty, ErrorNote, Field, fieldErrors, Link, Loading, messageOf, Page, Submit, toast, usePages } from '../ui.tsx';
+import type { HashtagGroup, Media, MediaFolder, MediaFolderList, MediaPage, MediaTagList, MediaUses, Paged, Template, TemplateBody } from '../types.ts';
+import { Button, ConfirmButton, Empty, ErrorNote, Field, fieldErrors, Link, Loading, messageOf, Page, Submit, toast, useLoad, usePages } from '../ui.tsx';
 import { providerName } from './accounts.tsx';
 import { MediaPicker, MediaThumb, mediaFacts, SearchBox, useSettled } from './pickers.tsx';
 
@@ -44,11 +44,20 @@ function MediaFiles() {
   const [q, setQ] = useState('');
   const query = useSettled(q.trim());
   const [type, setType] = useState<'' | 'image' | 'video'>('');
+  const [folder, setFolder] = useState('');
+  const [tag, setTag] = useState('');
   const [sending, setSending] = useState<Sending[]>([]);
+  // Folders and tags are few (a picker's worth): read whole, for the filters and each file's choices.
+  const folders = useLoad(() => getAll<MediaFolderList>(wsPath(workspace, '/media-folders'), 'folders'), [workspace.id]);
+  const tags = useLoad(() => getAll<MediaTagList>(wsPath(workspace, '/media-tags'), 'tags'), [workspace.id]);
   const pages = usePages(async (cursor) => {
-    const r = await api.get<MediaPage>(wsPath(workspace, '/media'), { query: { limit: 30, cursor, q: query || undefined, type: type || undefined } });
+    const r = await api.get<MediaPage>(wsPath(workspace, '/media'), {
+      query: { limit: 30, cursor, q: query || undefined, type: type || undefined, folder: folder || undefined, tag: tag || undefined },
+    });
     return { items: r.media, nextCursor: r.nextCursor };
-  }, [workspace.id, query, type]);
+  }, [workspace.id, query, type, folder, tag]);
+  const folderList = folders.data?.folders ?? [];
+  const changed = () => { first.reload(); tags.reload(); };
   const { first, items } = pages;
   // Thumbnails are made by a job seconds after an upload: the newest page is read again until they are.
   const pending = first.data?.items.some((m) => m.previews === 'pending') ?? false;
@@ -63,6 +72,8 @@ function MediaFiles() {
       const key = sendKeys++;
       setSending((s) => [...s, { key, name: file.name }]);
       const form = new FormData();
+      // Into the folder shown (the field comes before the file, as the API asks).
+      if (folder && folder !== 'none') form.append('folderId', folder);
       form.append('file', file, file.name);
       api.post<Media>(wsPath(workspace, '/media'), undefined, { form }).then(
         () => { setSending((s) => s.filter((x) => x.key !== key)); first.reload(); },
@@ -85,7 +96,26 @@ function MediaFiles() {
             </select>
           )}
         </Field>
+        <Field label="In folder">
+          {(p) => (
+            <select {...p} value={folder} onChange={(e) => setFolder(e.currentTarget.value)}>
+              <option value="">All folders</option>
+              <option value="none">In no folder</option>
+              {folderList.map((f) => <option key={f.id} value={f.id}>{f.name}</option>)}
+            </select>
+          )}
+        </Field>
+        <Field label="With tag">
+          {(p) => (
+            <select {...p} value={tag} onChange={(e) => setTag(e.currentTarget.value)}>
+              <option value="">Any tag</option>
+              {(tags.data?.tags ?? []).map((t) => <option key={t.id} value={t.name}>{t.name}</option>)}
+            </select>
+          )}
+        </Field>
       </div>
+      {folders.error ? <ErrorNote error={folders.error} retry={folders.reload} /> : null}
+      {write && <Folders folders={folderList} current={folder} onChanged={folders.reload} onDeleted={(id) => { if (folder === id) setFolder(''); folders.reload(); }} />}
       {write && (
         <div class="media">
           <label class="button button-primary file-button">
@@ -107,10 +137,10 @@ function MediaFiles() {
       )}
       {first.error ? <ErrorNote error={first.error} retry={first.reload} /> : null}
       {first.loading && !first.data && <Loading />}
-      {first.data && items.length === 0 && <Empty>{query || type ? 'No file matches.' : `The library is empty.${write ? ' Upload files above or in the composer.' : ''}`}</Empty>}
+      {first.data && items.length === 0 && <Empty>{query || type || folder || tag ? 'No file matches.' : `The library is empty.${write ? ' Upload files above or in the composer.' : ''}`}</Empty>}
       {items.length > 0 && (
         <ul class="media-grid" aria-label="Files">
-          {items.map((m) => <MediaCard key={m.id} media={m} write={write} onChanged={first.reload} />)}
+          {items.map((m) => <MediaCard key={`${m.id}:${m.folderId}:${m.tags.join(',')}:${m.altText}`} media={m} folders={folderList} write={write} onChanged={changed} />)}
         </ul>
       )}
       {pages.loadMore && <Button busy={pages.loadingMore} onClick={pages.loadMore}>Show more files</Button>}
@@ -118,22 +148,68 @@ function MediaFiles() {
   );
 }
 
-function MediaCard({ media: m, write, onChanged }: { media: Media; write: boolean; onChanged: () => void }) {
+/** The library's folders (one level): made, renamed and deleted (only an empty one). */
+function Folders({ folders, current, onChanged, onDeleted }: { folders: MediaFolder[]; current: string; onChanged: () => void; onDeleted: (id: string) => void }) {
+  const { workspace } = useApp();
+  const [name, setName] = useState('');
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  const shown = folders.find((f) => f.id === current);
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      const made = await api.post<MediaFolder>(wsPath(workspace, '/media-folders'), { name });
+      toast.ok(`Folder ${made.name} made.`);
+      setName('');
+      onChanged();
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <div class="row wrap">
+      <form class="row wrap" onSubmit={submit} noValidate aria-label="New folder">
+        <Field label="Folder name" error={error ? (fieldErrors(error)['body.name'] ?? messageOf(error)) : undefined}>
+          {(p) => <input {...p} maxLength={200} value={name} onInput={(e) => setName(e.currentTarget.value)} />}
+        </Field>
+        <Submit kind="secondary" busy={busy} disabled={name.trim() === ''}>Make folder</Submit>
+      </form>
+      {shown && (
+        <ConfirmButton small label={`Delete the folder ${shown.name}`} question={`Delete the folder ${shown.name}? Only an empty folder can be deleted; its files are not.`} confirm="Delete folder"
+          onConfirm={async () => { await api.del(wsPath(workspace, `/media-folders/${shown.id}`)); toast.ok(`Folder ${shown.name} deleted.`); onDeleted(shown.id); }} />
+      )}
+    </div>
+  );
+}
+
+function MediaCard({ media: m, folders, write, onChanged }: { media: Media; folders: MediaFolder[]; write: boolean; onChanged: () => void }) {
   const { workspace, zone } = useApp();
   const [alt, setAlt] = useState(m.altText ?? '');
-  const [altError, setAltError] = useState<unknown>(null);
+  const [folderId, setFolderId] = useState(m.folderId ?? '');
+  const [tagText, setTagText] = useState(m.tags.join(', '));
+  const [saveError, setSaveError] = useState<unknown>(null);
   const [saving, setSaving] = useState(false);
   const [refusal, setRefusal] = useState<{ message: string; uses: MediaUses | null } | null>(null);
   const path = wsPath(workspace, `/media/${m.id}`);
-  const saveAlt = async () => {
+  const tagNames = tagText.split(',').map((t) => t.trim()).filter(Boolean);
+  const edited = {
+    ...(alt.trim() !== (m.altText ?? '') ? { altText: alt.trim() || null } : {}),
+    ...(folderId !== (m.folderId ?? '') ? { folderId: folderId || null } : {}),
+    ...(tagNames.join('\n') !== m.tags.join('\n') ? { tags: tagNames } : {}),
+  };
+  const save = async () => {
     setSaving(true);
-    setAltError(null);
+    setSaveError(null);
     try {
-      const saved = await api.patch<Media>(path, { altText: alt.trim() || null });
-      setAlt(saved.altText ?? '');
-      toast.ok(`Alt text of ${m.fileName} saved.`);
+      await api.patch<Media>(path, edited);
+      toast.ok(`${m.fileName} saved.`);
+      onChanged();
     } catch (err) {
-      setAltError(err);
+      setSaveError(err);
     } finally {
       setSaving(false);
     }
@@ -152,7 +228,12 @@ function MediaCard({ media: m, write, onChanged }: { media: Media; write: boolea
     toast.ok(`${m.fileName} deleted.`);
     onChanged();
   };
-  const altErr = fieldErrors(altError)['body.altText'] ?? (altError ? messageOf(altError) : undefined);
+  const errs = fieldErrors(saveError);
+  const altErr = errs['body.altText'];
+  const folderErr = errs['body.folderId'];
+  const tagsErr = Object.entries(errs).find(([f]) => /^(body\.)?tags/.test(f))?.[1];
+  const otherErr = saveError && !altErr && !folderErr && !tagsErr ? messageOf(saveError) : undefined;
+  const folderName = folders.find((f) => f.id === m.folderId)?.name;
   return (
     <li class="media-cell" aria-label={m.fileName}>
       <MediaThumb media={m} />
@@ -164,12 +245,30 @@ function MediaCard({ media: m, write, onChanged }: { media: Media; write: boolea
           <Field label="Alt text" hint="Describes it for people who cannot see it." error={altErr}>
             {(p) => <textarea {...p} rows={2} value={alt} onInput={(e) => setAlt(e.currentTarget.value)} />}
           </Field>
+          <Field label="Folder" error={folderErr}>
+            {(p) => (
+              <select {...p} value={folderId} onChange={(e) => setFolderId(e.currentTarget.value)}>
+                <option value="">No folder</option>
+                {folders.map((f) => <option key={f.id} value={f.id}>{f.name}</option>)}
+              </select>
+            )}
+          </Field>
+          <Field label="Tags" hint="Separated by commas; a new name makes a new tag." error={tagsErr}>
+            {(p) => <input {...p} value={tagText} onInput={(e) => setTagText(e.currentTarget.value)} />}
+          </Field>
+          {otherErr && <p class="field-error" role="alert">{otherErr}</p>}
           <div class="row wrap">
-            <Button small busy={saving} disabled={alt.trim() === (m.altText ?? '').trim() && !altError} onClick={() => void saveAlt()}>Save alt text</Button>
+            <Button small busy={saving} disabled={Object.keys(edited).length === 0} label={`Save ${m.fileName}`} onClick={() => void save()}>Save</Button>
             <ConfirmButton small label="Delete" question={`Delete ${m.fileName}? It cannot be brought back.`} confirm="Delete file" onConfirm={remove} />
           </div>
         </>
-      ) : m.altText ? <span class="meta break">Alt text: {m.altText}</span> : null}
+      ) : (
+        <>
+          {m.altText && <span class="meta break">Alt text: {m.altText}</span>}
+          {folderName && <span class="meta">Folder: {folderName}</span>}
+          {m.tags.length > 0 && <span class="meta">Tags: {m.tags.join(', ')}</span>}
+        </>
+      )}
       {refusal && (
         <div class="error-note" role="alert">
           {/* With the list at hand, a sentence for the screen; without it, the API's own (it names the first few). */}

@@ -47,15 +47,18 @@ export function mediaFacts(m: Media): string {
  */
 export function MediaThumb({ media: m }: { media: Media }) {
   const [src, setSrc] = useState<string | undefined>(undefined);
+  const [failed, setFailed] = useState(false);
   const url = m.thumbnailUrl;
   useEffect(() => {
     if (!url) return;
     const ctl = new AbortController();
     let made: string | undefined;
-    blobUrl(url, ctl.signal).then((u) => { made = u; setSrc(u); }, () => {});
+    blobUrl(url, ctl.signal).then((u) => { made = u; setSrc(u); }, () => { if (!ctl.signal.aborted) setFailed(true); });
     return () => { ctl.abort(); if (made) URL.revokeObjectURL(made); };
   }, [url]);
   if (src) return <img class="thumb" src={src} alt={m.altText || `Thumbnail of ${m.fileName}`} />;
+  // On its way: an empty frame, not a word that would be read out and then replaced.
+  if (url && !failed) return <div class="thumb thumb-empty" aria-hidden="true" />;
   const word = m.mimeType.startsWith('video/') ? `Video${m.durationSeconds != null ? ` ${duration(m.durationSeconds)}` : ''}`
     : m.previews === 'pending' ? 'Preview being made' : m.previews === 'failed' ? 'No preview' : 'Image';
   return <div class="thumb thumb-empty thumb-word" role="img" aria-label={`${word}: ${m.fileName}`}><span aria-hidden="true">{word}</span></div>;
