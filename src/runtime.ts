@@ -195,6 +195,10 @@ export async function startRuntime(role: Role, config: Config, log: Logger, opts
       // at start and then on an interval (finer than a crontab minute). Every worker may do it: the
       // target's job key makes a second sweep of the same target a no-op.
       const sweep = async () => {
+        // Jobs and named queues a killed runner held, back to the queue at once (src/infra/queue/liveness.ts).
+        await r.releaseDeadRunners().then(
+          (gone) => { if (gone.length) log.warn({ runners: gone }, 'released the jobs of job runners whose processes are gone'); },
+          (err: unknown) => log.warn({ err }, 'releasing dead job runners\' jobs failed'));
         await services.publishing.sweep().catch((err: unknown) => log.warn({ err }, 'publishing sweep failed'));
         // Replies are sent by the same machinery, so they are swept with the posts.
         await services.inbox.replySender.sweep().catch((err: unknown) => log.warn({ err }, 'reply sweep failed'));

@@ -4,10 +4,12 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
-import { run, type Runner, type Task, type TaskList } from 'graphile-worker';
+import { EventEmitter } from 'node:events';
+import { run, type Runner, type Task, type TaskList, type WorkerEvents } from 'graphile-worker';
 import type { Metrics } from '../metrics.ts';
 import type { Logger } from '../logger.ts';
 import { graphileLogger } from './graphile-logger.ts';
+import { holdRunnerLiveness, releaseDeadRunners } from './liveness.ts';
 
 export const HEARTBEAT_TASK = 'heartbeat';
 
@@ -27,6 +29,8 @@ export interface JobRunner {
    * as this runner's own last beat: readiness then does not hang on that other runner staying up.
    */
   vouch(beatAt: Date): Promise<void>;
+  /** Hands the jobs and queues of runners whose processes are gone back to the queue (see liveness.ts); their pool ids. */
+  releaseDeadRunners(): Promise<string[]>;
   stop(): Promise<void>;
 }
 
@@ -70,7 +74,12 @@ export async function startJobRunner(opts: RunnerOptions): Promise<JobRunner> {
   };
 
   const taskList: TaskList = { ...opts.tasks, [HEARTBEAT_TASK]: heartbeat };
+  // Our own emitter, so that the pool's creation (and its id, which locks its jobs) is seen.
+  const events = new EventEmitter() as WorkerEvents;
+  let poolId: string | undefined;
+  events.on('pool:create', ({ workerPool }) => { poolId = workerPool.id; });
   const runner: Runner = await run({
+    events,
     pgPool: pool,
     taskList,
     concurrency: opts.concurrency,
@@ -106,6 +115,12 @@ export async function startJobRunner(opts: RunnerOptions): Promise<JobRunner> {
     started.delete(job.id);
     metrics.jobsCompleted.labels(job.task_identifier, error ? 'error' : 'success').inc();
     if (t0 !== undefined) metrics.jobDuration.labels(job.task_identifier).observe(Number(process.hrtime.bigint() - t0) / 1e9);
+  });
+
+  if (!poolId) throw new Error('graphile-worker started without announcing its worker pool');
+  const liveness = await holdRunnerLiveness(pool, poolId, workerId, log).catch(async (err: unknown) => {
+    await runner.stop().catch(() => undefined);
+    throw err;
   });
 
   let running = true;
@@ -161,13 +176,18 @@ export async function startJobRunner(opts: RunnerOptions): Promise<JobRunner> {
         [workerId, hostname(), startedAt, beatAt],
       );
     },
+    releaseDeadRunners: () => releaseDeadRunners(pool),
     async stop() {
       clearInterval(beatTimer);
-      if (!running) return;
+      if (!running) {
+        await liveness.release();
+        return;
+      }
       // graphile-worker stops taking jobs, waits for running ones, and after the abort timeout releases
       // what is left so another worker picks it up: nothing is lost.
       await runner.stop();
       running = false;
+      await liveness.release();
       await pool.query('delete from worker_heartbeats where worker_id = $1', [workerId]).catch(() => undefined);
       log.info({ workerId }, 'job runner stopped');
     },
