@@ -23,6 +23,7 @@ import { registerSlack } from './networks/slack.ts';
 import { registerReddit } from './networks/reddit.ts';
 import { registerYouTube } from './networks/youtube.ts';
 import { registerPinterest } from './networks/pinterest.ts';
+import { registerTikTok } from './networks/tiktok.ts';
 import { AiSimState, registerAi } from './ai.ts';
 
 export type NetworkModule = (ctx: SimNetworkContext) => void;
@@ -45,6 +46,7 @@ export const NETWORKS: Record<string, NetworkModule> = {
   reddit: registerReddit,
   youtube: registerYouTube,
   pinterest: registerPinterest,
+  tiktok: registerTikTok,
 };
 
 export interface Simulator {

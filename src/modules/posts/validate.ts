@@ -10,6 +10,7 @@ import { lemmyOptionProblems } from '../../providers/lemmy/options.ts';
 import { slackOptionProblems } from '../../providers/slack/options.ts';
 import { redditOptionProblems } from '../../providers/reddit/options.ts';
 import { pinterestMediaShapeProblems, pinterestOptionProblems } from '../../providers/pinterest/options.ts';
+import { tiktokMediaShapeProblems, tiktokOptionProblems } from '../../providers/tiktok/options.ts';
 import { youtubeDescriptionProblems, youtubeOptionProblems, youtubeShortProblems } from '../../providers/youtube/options.ts';
 import type { ProviderLimits } from '../../providers/types.ts';
 
@@ -158,6 +159,12 @@ export function checkTarget(accountId: string, provider: string, displayName: st
     // the description's length are the limits' checks above).
     for (const p of pinterestOptionProblems(content.options)) add('options', `${displayName}: ${p}.`);
     for (const p of pinterestMediaShapeProblems(content.parts[0]?.media ?? [])) add('media', `${displayName}: ${p}.`);
+  }
+  if (provider === 'tiktok') {
+    // Mode, privacy level and the rest of post_info are options; the media make a video or a photo post (types, sizes
+    // and the caption's length are the limits' checks above; the creator's own settings are asked before sending).
+    for (const p of tiktokOptionProblems(content.options)) add('options', `${displayName}: ${p}.`);
+    for (const p of tiktokMediaShapeProblems(content.parts[0]?.media ?? [], content.options)) add('media', `${displayName}: ${p}.`);
   }
   if (provider === 'lemmy') {
     for (const p of lemmyOptionProblems(content.options)) add('options', `${displayName}: ${p}.`);

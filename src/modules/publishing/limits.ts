@@ -26,6 +26,9 @@ export const PUBLISH_BUDGETS: Record<string, string> = {
   // videos.insert has its own quota bucket of 100 calls a day per Google project (determine_quota_cost); shared by every
   // channel (APP_WIDE_BUDGETS). services.ts puts YOUTUBE_DAILY_UPLOADS here for a project whose quota was raised.
   youtube: '100/86400',
+  // TikTok: the init endpoints (video, inbox video, photo) take 6 requests a minute per user token (the Content Posting
+  // API references); creator_info, asked before each direct post, 20.
+  tiktok: '6/60',
   // pinterest: none. Its per-category limits are per user and app per minute (Standard) or per app per day (Trial:
   // 1,000 requests in all); its 429 is waited out.
   // discord: none. Its limits are not published ("should not be hard coded"); its 429 retry_after is waited instead.

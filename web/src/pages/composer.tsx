@@ -654,6 +654,58 @@ export function Composer({ postId }: { postId?: string }) {
                     </>
                   );
                 })()}
+                {a.provider === 'tiktok' && (() => {
+                  // TikTok: a direct post needs a privacy level the creator chooses (no default, as TikTok asks); an
+                  // inbox draft has none (the creator finishes it in TikTok). Interaction and brand settings are optional.
+                  const opts = o.options ?? {};
+                  const setOpt = (key: string, value: unknown) => {
+                    const { [key]: _, ...rest } = opts;
+                    set({ options: value === undefined ? rest : { ...rest, [key]: value } });
+                  };
+                  const str = (v: unknown) => (typeof v === 'string' ? v : '');
+                  const inbox = opts.mode === 'inbox';
+                  const checks: [string, string][] = inbox ? [] : [
+                    ['disableComment', 'Comments off'], ['disableDuet', 'Duets off (videos)'], ['disableStitch', 'Stitches off (videos)'],
+                    ['brandOrganic', 'Promotes my own business'], ['brandContent', 'Paid partnership (branded content; cannot be private)'], ['autoAddMusic', 'Add music (photos)'],
+                  ];
+                  return (
+                    <>
+                      <Field label="Send as" hint="A draft goes to the creator's TikTok inbox, to be finished and posted in the app.">
+                        {(p) => (
+                          <select {...p} value={inbox ? 'inbox' : 'direct'} onChange={(e) => {
+                            const { mode: _m, privacyLevel: _p, disableComment: _c, disableDuet: _d, disableStitch: _s, brandContent: _b, brandOrganic: _o, autoAddMusic: _a, ...rest } = opts;
+                            set({ options: e.currentTarget.value === 'inbox' ? { ...rest, mode: 'inbox' } : rest });
+                          }}>
+                            <option value="direct">A post, published now or when scheduled</option>
+                            <option value="inbox">A draft in the creator's inbox</option>
+                          </select>
+                        )}
+                      </Field>
+                      {!inbox && (
+                        <Field label="Who can see it" hint="Until this AllIN's TikTok app passes TikTok's audit, TikTok allows only “Only me” (private accounts).">
+                          {(p) => (
+                            <select {...p} required value={str(opts.privacyLevel)} onChange={(e) => setOpt('privacyLevel', e.currentTarget.value === '' ? undefined : e.currentTarget.value)}>
+                              <option value="">Choose…</option>
+                              <option value="PUBLIC_TO_EVERYONE">Everyone</option>
+                              <option value="MUTUAL_FOLLOW_FRIENDS">Friends</option>
+                              <option value="FOLLOWER_OF_CREATOR">Followers</option>
+                              <option value="SELF_ONLY">Only me</option>
+                            </select>
+                          )}
+                        </Field>
+                      )}
+                      <Field label="Title (photo posts, optional)" hint="A video's caption is the post's text.">
+                        {(p) => <input {...p} maxLength={90} value={str(opts.title)} onInput={(e) => setOpt('title', e.currentTarget.value === '' ? undefined : e.currentTarget.value)} />}
+                      </Field>
+                      {checks.map(([key, label]) => (
+                        <div class="check" key={key}>
+                          <input id={`tt-${key}-${a.id}`} type="checkbox" checked={opts[key] === true} onChange={(e) => setOpt(key, e.currentTarget.checked ? true : undefined)} />
+                          <label for={`tt-${key}-${a.id}`}>{label}</label>
+                        </div>
+                      ))}
+                    </>
+                  );
+                })()}
                 {a.provider === 'pinterest' && (() => {
                   // Pinterest: the board is required (its name or id); a section, title, link and alt text are optional.
                   // The media make the Pin: an image, 2-5 images (a carousel), or a video and an optional cover image.
