@@ -152,6 +152,10 @@ test('a comment on a Sandbox post appears in the open Inbox, is assigned, labell
   await thread.getByText('Do you ship to Leeds? When would it arrive?').waitFor();
   await page.keyboard.press('k');
   await thread.getByText('@bakery the rye loaf is the best in town').waitFor();
+  // A mention is someone else's thread: Like is offered, Hide is not (each message's can, as the API rules it).
+  const mention = thread.locator('li.message', { hasText: '@bakery the rye loaf' }).first();
+  await mention.getByRole('button', { name: 'Like', exact: true }).waitFor();
+  assert.equal(await mention.getByRole('button', { name: 'Hide', exact: true }).count(), 0);
   // Opened, the mention is read: the count in the navigation goes, live, as the server counts it.
   await page.getByTestId('inbox-unread').waitFor({ state: 'detached' });
   assert.deepEqual(await call('GET', `/api/workspaces/${ws}/inbox/unread`), { count: 0, more: false });

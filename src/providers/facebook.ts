@@ -62,10 +62,15 @@ const meta: ProviderMetadata = {
         + 'a person\'s post comes without its author (Graph withholds `from`).',
     }],
     notCollected: 'comments under posts older than 14 days; mentions of the Page in comments, and pushed mentions (polled only); the author of a person\'s post that tags the Page '
-      + '(Graph withholds it). Mentions are read only: answering one from AllIN is not built.',
+      + '(Graph withholds it). A mention by another Page is answered with a comment as the Page (and that comment can be deleted); a person\'s post that tags '
+      + 'the Page, and liking a mention, are left to Facebook itself (Graph documents neither for a Page).',
     actions: ['reply', 'like', 'unlike', 'hide', 'unhide', 'delete'],
     // A Page may delete anyone's comment under its own posts (Comment node, Deleting).
     deletes: 'own_and_comments',
+    // On a post of someone else that tags the Page: a comment as the Page ("New Pages can comment as a Page on new
+    // Pages or classic Pages", Object Comments) and deleting it again; no like (Object Likes documents no Page liking another's post).
+    mentionActions: ['reply', 'delete'],
+    unanswerable: 'Graph documents commenting as a Page on other Pages\' posts, not on a person\'s post that tags the Page (whose author Graph withholds); answer on Facebook itself.',
   },
   limits: {
     // 63,206 characters is the commonly cited cap (UNCONFIRMED in Meta's docs, as is the counting unit):

@@ -19,7 +19,7 @@ import {
 } from './meta-graph.ts';
 import { parseInstagramComments } from './instagram/webhooks.ts';
 import { COMMENTS, RECENT_DAYS, collectComments, commentState, deleteComment, setHidden, topLevelOf } from './instagram/inbox.ts';
-import { MENTIONS, collectTagged, lookupMentions, parseMentions } from './instagram/mentions.ts';
+import { MENTIONS, collectTagged, findMentionReply, lookupMentions, parseMentions, replyToMention } from './instagram/mentions.ts';
 import {
   ProviderError, type AccountRef, type AuthorizeRequest, type FindReplyRequest, type InboxPage, type InboxPageRequest, type MessageActionRequest, type MessageState, type ReplyRequest, type ConnectedIdentity, type ExchangeRequest, type PostMetrics, type Provider, type ProviderDeps,
   type ProviderMetadata, type PublishRequest, type PublishedPost, type TokenSet,
@@ -59,10 +59,14 @@ const meta: ProviderMetadata = {
         + 'An @mention is collected only by push (Meta lists none to poll), and not on Stories or private accounts\' media.',
     }],
     notCollected: '@mentions in captions and comments when no webhook is configured (Meta lists none to poll: only tagged media are polled); '
-      + 'mentions on Stories; comments under media older than 14 days. Mentions are read only: answering, hiding or deleting one is not built.',
+      + 'mentions on Stories; comments under media older than 14 days. A mention is answered (POST /{ig-user-id}/mentions), not hidden, liked or deleted: '
+      + 'the medium is someone else\'s; a medium the account is only tagged in cannot be answered ("Commenting on photos in which you were tagged is not supported").',
     // The API has no like of a comment; a reply to a reply goes under the top-level comment.
     actions: ['reply', 'hide', 'unhide', 'delete'],
     deletes: 'own_and_comments',
+    // On someone else's medium the account can only answer the caption or comment that @mentions it (IG User Mentions).
+    mentionActions: ['reply'],
+    unanswerable: 'Instagram does not let the account comment on a medium it is only tagged in (IG User Mentions: "Commenting on photos in which you were tagged is not supported"); answer in the Instagram app.',
   },
   limits: {
     // Counting unit UNCONFIRMED: UTF-16 length never under-counts.
@@ -299,6 +303,7 @@ export function createInstagram(deps: ProviderDeps, opts: InstagramOptions = {})
 
     async reply(account: AccountRef, req: ReplyRequest): Promise<PublishedPost> {
       if (req.text.length > CAPTION.maxLength) throw permanent(P, `the text is longer than ${CAPTION.maxLength} characters`, 'text_too_long');
+      if (req.mention) return replyToMention(g, attempts, account, req);
       const top = await topLevelOf(g, account, req.parentRemoteId);
       // No idempotency key: the text and where it goes are written down first, for findReply.
       await attempts.record(account.externalId, req.marker, { text: req.text, replyTo: top });
@@ -307,6 +312,7 @@ export function createInstagram(deps: ProviderDeps, opts: InstagramOptions = {})
     },
 
     async findReply(account: AccountRef, req: FindReplyRequest): Promise<PublishedPost | null> {
+      if (req.mention) return findMentionReply(attempts, account, req);
       const a = await attempts.get(account.externalId, req.marker);
       if (!a?.replyTo) throw unknownMarker(P, req.marker);
       const r = await get<{ data?: { id?: unknown; text?: unknown; timestamp?: unknown; username?: unknown; from?: { id?: unknown } }[] }>(

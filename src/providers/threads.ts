@@ -62,9 +62,12 @@ const meta: ProviderMetadata = {
         + 'and pushed by the webhooks\' mentions field when configured. Before Meta grants the app advanced access, only mentions by the app\'s testers are listed.',
     }],
     notCollected: 'replies under posts older than 14 days; mentions of a profile connected before AllIN asked for threads_manage_mentions (until it is reconnected); '
-      + 'likes and deleting others\' replies (no endpoint); a deletion after collection. Mentions are read only: answering one from AllIN is not built.',
+      + 'likes and deleting others\' replies (no endpoint); a deletion after collection. A mention is answered (a reply with reply_to_id), not hidden: '
+      + 'hiding is for replies to the profile\'s own posts.',
     // Hiding works on top-level replies only (and hides what is nested under them); no like or delete of others' replies.
     actions: ['reply', 'hide', 'unhide'],
+    // A mention is someone else's post: answered as any post is (reply_to_id); /manage_reply hides only replies to the profile's own posts.
+    mentionActions: ['reply'],
   },
   limits: {
     // The contract has no "emoji = UTF-8 bytes" unit: utf16 is the closest for a composer, and publish()

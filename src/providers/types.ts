@@ -114,6 +114,13 @@ export interface InboxCapabilities {
    */
   deletes?: 'own' | 'own_and_comments';
   /**
+   * What of `actions` the network's API allows on a message in a mention conversation (someone else's thread),
+   * where the account owns nothing but its own answers; absent: all of them. Hide and unhide never apply there.
+   */
+  mentionActions?: InboxAction[];
+  /** Why a message collected as not answerable (InboxItem.answerable false) cannot be answered, for the 409. */
+  unanswerable?: string;
+  /**
    * The kinds of account the network lets AllIN read (LinkedIn: organisation Pages only); absent: every kind.
    * Accounts of another kind get no collection and are shown as not collected, with `notCollected` as why.
    */
@@ -136,6 +143,8 @@ export interface MessageActionRequest {
   rootRemoteId: string;
   /** The action's own key: one per action, so every try of it is the same request. */
   marker: string;
+  /** The message is in a mention conversation: someone else's thread. */
+  mention?: boolean;
 }
 
 /**
@@ -158,6 +167,8 @@ export interface ReplyRequest {
   rootRemoteId: string;
   /** The idempotency key the network gets, and what findReply looks for after an unknown outcome. */
   marker: string;
+  /** The message answered is in a mention conversation: someone else's thread (Instagram answers there otherwise). */
+  mention?: boolean;
 }
 
 /** Where to look for a reply sent with `marker`, after a try whose outcome is unknown. */
@@ -167,6 +178,8 @@ export interface FindReplyRequest {
   marker: string;
   /** The try started after this instant. */
   since: Date;
+  /** As ReplyRequest.mention. */
+  mention?: boolean;
 }
 
 export interface InboxSource {
@@ -215,6 +228,12 @@ export interface InboxItem {
    * shown; absent when this source does not tell (a stored message keeps its state).
    */
   hidden?: boolean;
+  /**
+   * false: the network does not let the account answer it (Instagram: a medium it is only tagged in); true: it
+   * does, which a later arrival saying false does not undo (the same medium @mentioning it in the caption);
+   * absent: by the network's rules (a stored message keeps what it had).
+   */
+  answerable?: boolean;
   /** The root post, when the network includes it. */
   root?: { remoteId: string; url?: string; text?: string; authorRemoteId?: string; authorHandle?: string; createdAt?: Date };
 }

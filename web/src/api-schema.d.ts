@@ -16675,6 +16675,14 @@ export interface paths {
                                 deleted: boolean;
                                 hidden: boolean;
                                 liked: boolean;
+                                can: {
+                                    reply: boolean;
+                                    like: boolean;
+                                    unlike: boolean;
+                                    hide: boolean;
+                                    unhide: boolean;
+                                    delete: boolean;
+                                };
                             }[];
                             replies: {
                                 /** Format: uuid */
@@ -17107,6 +17115,14 @@ export interface paths {
                                 deleted: boolean;
                                 hidden: boolean;
                                 liked: boolean;
+                                can: {
+                                    reply: boolean;
+                                    like: boolean;
+                                    unlike: boolean;
+                                    hide: boolean;
+                                    unhide: boolean;
+                                    delete: boolean;
+                                };
                             }[];
                             nextCursor: string | null;
                         };

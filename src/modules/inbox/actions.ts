@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { and, eq, inArray, ne, sql } from 'drizzle-orm';
 import type { Db } from '../../infra/db/client.ts';
 import { Conflict, NotFound } from '../../domain/errors.ts';
+import { assertCan } from './capabilities.ts';
 import type { MessageAction, ProviderId } from '../../providers/types.ts';
 import type { ProviderRegistry } from '../../providers/registry.ts';
 import { audit } from '../audit/index.ts';
@@ -37,9 +38,6 @@ export interface MessageActionRow {
 const str = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
 const date = (v: unknown): Date => (v instanceof Date ? v : new Date(String(v)));
 
-/** What each action needs of the message, in words for the 409 that refuses it. */
-const VERB: Record<MessageAction, string> = { like: 'like', unlike: 'unlike', hide: 'hide', unhide: 'show again', delete: 'delete' };
-
 export class InboxActions {
   constructor(private readonly d: { db: Db; registry: ProviderRegistry; live?: InboxLive }) {}
 
@@ -56,7 +54,7 @@ export class InboxActions {
       // The message's row serialises two actions queued on it at once.
       const [m] = await tx.select({
         id: inboxMessages.id, remoteId: inboxMessages.remoteId, deleted: inboxMessages.deleted, hidden: inboxMessages.hidden, liked: inboxMessages.liked,
-        direction: inboxMessages.direction, accountId: inboxMessages.accountId, conversationId: inboxMessages.conversationId,
+        direction: inboxMessages.direction, accountId: inboxMessages.accountId, conversationId: inboxMessages.conversationId, answerable: inboxMessages.answerable,
       }).from(inboxMessages).where(and(eq(inboxMessages.id, messageId), eq(inboxMessages.workspaceId, workspaceId))).for('no key update');
       if (!m) throw new NotFound('MESSAGE_NOT_FOUND', 'No such message in this workspace.');
       const [c] = await tx.select({ kind: inboxConversations.kind, rootRemoteId: inboxConversations.rootRemoteId }).from(inboxConversations)
@@ -64,20 +62,7 @@ export class InboxActions {
       const [account] = await tx.select().from(socialAccounts).where(eq(socialAccounts.id, m.accountId));
       if (!c || !account) throw new NotFound('MESSAGE_NOT_FOUND', 'No such message in this workspace.');
       const provider = this.d.registry.get(account.provider as ProviderId);
-      const inbox = provider.meta.inbox;
-      if (!inbox?.actions?.includes(action) || !provider[action] || !provider.messageState) {
-        throw new Conflict('ACTION_NOT_SUPPORTED', `AllIN cannot ${VERB[action]} a message on ${provider.meta.displayName}; do it on the network itself.`);
-      }
-      if (m.deleted) throw new Conflict('MESSAGE_DELETED', 'The message was deleted on the network; nothing can be done to it.');
-      const ownPostReply = m.direction === 'inbound' && c.kind === 'post_thread';
-      if ((action === 'hide' || action === 'unhide') && !ownPostReply) {
-        throw new Conflict('CANNOT_HIDE', `Only replies by others under the account's own post can be hidden on ${provider.meta.displayName}; this message is ${m.direction === 'outbound' ? 'the account\'s own' : 'in a thread of someone else (a mention)'}.`);
-      }
-      if (action === 'delete' && m.direction !== 'outbound' && !(inbox.deletes === 'own_and_comments' && ownPostReply)) {
-        throw new Conflict('CANNOT_DELETE', inbox.deletes === 'own_and_comments'
-          ? `${provider.meta.displayName} lets the account delete its own messages and comments under its own posts; this message is neither.`
-          : `${provider.meta.displayName} lets the account delete only its own messages; hide it or answer it instead.`);
-      }
+      assertCan(provider, c.kind, m, action);
       if (account.status !== 'active') {
         throw new Conflict('ACCOUNT_NEEDS_RECONNECT', `The ${provider.meta.displayName} account ${account.username} needs reconnecting (${account.status}) before it can act.`);
       }

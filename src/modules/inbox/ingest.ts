@@ -50,7 +50,7 @@ const ROOT_TEXT_MAX = 5000;
 const TEXT_MAX = 20_000;
 const cut = (s: string | undefined, max: number) => (s === undefined ? null : s.slice(0, max));
 
-type Row = Pick<typeof inboxMessages.$inferSelect, 'id' | 'remoteId' | 'conversationId' | 'text' | 'deleted' | 'hidden' | 'editedAt' | 'direction'>;
+type Row = Pick<typeof inboxMessages.$inferSelect, 'id' | 'remoteId' | 'conversationId' | 'text' | 'deleted' | 'hidden' | 'editedAt' | 'direction' | 'answerable'>;
 
 export interface StoreOptions {
   /**
@@ -111,6 +111,7 @@ export class InboxIngest {
     const rows = await tx.select({
       id: inboxMessages.id, remoteId: inboxMessages.remoteId, conversationId: inboxMessages.conversationId, text: inboxMessages.text,
       deleted: inboxMessages.deleted, hidden: inboxMessages.hidden, editedAt: inboxMessages.editedAt, direction: inboxMessages.direction,
+      answerable: inboxMessages.answerable,
     }).from(inboxMessages).where(and(eq(inboxMessages.accountId, accountId), inArray(inboxMessages.remoteId, remoteIds))).for('update');
     return new Map(rows.map((r) => [r.remoteId, r]));
   }
@@ -174,7 +175,7 @@ export class InboxIngest {
       text: i.deleted ? '' : i.text.slice(0, TEXT_MAX), language: languageOf(i.language),
       direction: (i.author.remoteId === account.externalId ? 'outbound' : 'inbound') as Direction,
       createdOnNetwork: i.createdAt, receivedAt, editedAt: i.editedAt ?? null, edited: i.editedAt !== undefined,
-      deleted: i.deleted === true, hidden: i.hidden === true,
+      deleted: i.deleted === true, hidden: i.hidden === true, answerable: i.answerable !== false,
     };
   }
 
@@ -183,6 +184,7 @@ export class InboxIngest {
     if (row.deleted) return false; // final
     if (i.deleted) return true;
     if (i.hidden !== undefined && i.hidden !== row.hidden) return true;
+    if (i.answerable === true && !row.answerable) return true;
     return this.newerText(row, i);
   }
 
@@ -198,6 +200,8 @@ export class InboxIngest {
       ? { deleted: true, text: '' }
       : {
         ...(i.hidden !== undefined ? { hidden: i.hidden } : {}),
+        // Answerable once known to be (a tagged medium that @mentions the account in its caption too); never back.
+        ...(i.answerable === true ? { answerable: true } : {}),
         ...(this.newerText(row, i) ? { text: i.text.slice(0, TEXT_MAX), edited: true, editedAt: i.editedAt ?? new Date() } : {}),
         ...(i.language ? { language: languageOf(i.language) } : {}),
       };

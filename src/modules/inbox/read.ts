@@ -71,6 +71,8 @@ export interface Message {
   deleted: boolean;
   hidden: boolean;
   liked: boolean;
+  /** False when the network does not let the account answer it. */
+  answerable: boolean;
 }
 
 export interface Note {
@@ -188,7 +190,7 @@ export class InboxReader {
     const after = page.cursor ? decodeCursor(page.cursor, ['time', 'uuid']) : null;
     const res = await this.d.db.execute<Record<string, unknown>>(sql`
       select m.id, m.remote_id, m.parent_remote_id, m.url, m.author_remote_id, m.author_handle, m.author_name, m.author_avatar_url, m.text,
-             m.language, m.direction, m.created_on_network, m.received_at, m.edited_at, m.edited, m.deleted, m.hidden, m.liked,
+             m.language, m.direction, m.created_on_network, m.received_at, m.edited_at, m.edited, m.deleted, m.hidden, m.liked, m.answerable,
              ${KEY_TIME(sql`m.created_on_network`)} as key_at
         from inbox_messages m
        where m.conversation_id = ${conversationId} and m.workspace_id = ${workspaceId}
@@ -245,5 +247,6 @@ function messageOf(r: Record<string, unknown>): Message {
     author: { remoteId: str(r.author_remote_id), handle: str(r.author_handle), name: str(r.author_name), avatarUrl: str(r.author_avatar_url) },
     text: String(r.text ?? ''), language: str(r.language), direction: r.direction as Direction, createdAt: date(r.created_on_network), receivedAt: date(r.received_at),
     editedAt: dateOrNull(r.edited_at), edited: Boolean(r.edited), deleted: Boolean(r.deleted), hidden: Boolean(r.hidden), liked: Boolean(r.liked),
+    answerable: r.answerable === undefined ? true : Boolean(r.answerable),
   };
 }

@@ -15,6 +15,7 @@ import { audit } from '../audit/index.ts';
 import { socialAccounts } from '../accounts/index.ts';
 import { holdWorkspace } from '../workspaces/index.ts';
 import { workspaces } from '../workspaces/schema.ts';
+import { assertCan } from './capabilities.ts';
 import { enqueueReply } from './jobs.ts';
 import { conversationNotFound } from './read.ts';
 import { inboxConversations, inboxMessages, inboxReplies, type ReplyState } from './schema.ts';
@@ -61,20 +62,19 @@ export class InboxReplies {
       await holdWorkspace(tx, workspaceId);
       const waits = !mayApprove && await requiresReplyApproval(tx, workspaceId);
       // The conversation's row serialises the count check of two replies queued at once.
-      const [c] = await tx.select({ id: inboxConversations.id, rootRemoteId: inboxConversations.rootRemoteId }).from(inboxConversations)
+      const [c] = await tx.select({ id: inboxConversations.id, rootRemoteId: inboxConversations.rootRemoteId, kind: inboxConversations.kind }).from(inboxConversations)
         .where(and(eq(inboxConversations.id, conversationId), eq(inboxConversations.workspaceId, workspaceId))).for('no key update');
       if (!c) throw conversationNotFound();
       const [m] = await tx.select({
         id: inboxMessages.id, remoteId: inboxMessages.remoteId, deleted: inboxMessages.deleted, accountId: inboxMessages.accountId,
+        direction: inboxMessages.direction, answerable: inboxMessages.answerable,
       }).from(inboxMessages).where(and(eq(inboxMessages.id, input.messageId), eq(inboxMessages.conversationId, conversationId)));
       if (!m) throw new NotFound('MESSAGE_NOT_FOUND', 'No such message in this conversation (body.messageId).', [{ field: 'body.messageId', message: 'not in this conversation' }]);
       if (m.deleted) throw new Conflict('MESSAGE_DELETED', 'The message was deleted on the network; it cannot be answered.');
       const [account] = await tx.select().from(socialAccounts).where(eq(socialAccounts.id, m.accountId));
       if (!account) throw conversationNotFound();
       const provider = this.d.registry.get(account.provider as ProviderId);
-      if (!provider.meta.inbox?.actions?.includes('reply') || !provider.reply || !provider.findReply) {
-        throw new Conflict('REPLY_NOT_SUPPORTED', `AllIN cannot answer on ${provider.meta.displayName} yet; answer on the network itself.`);
-      }
+      assertCan(provider, c.kind, m, 'reply');
       if (account.status !== 'active') {
         throw new Conflict('ACCOUNT_NEEDS_RECONNECT', `The ${provider.meta.displayName} account ${account.username} needs reconnecting (${account.status}) before it can answer.`);
       }

@@ -176,6 +176,7 @@ export class InboxReplySender {
       return this.finish(reply, holder, 'failed', { errorClass: 'auth_expired', message: `The ${provider.meta.displayName} account ${account.username} needs reconnecting (${account.status}); reconnect it and answer again.` });
     }
     const marker = markerOf(reply);
+    const mention = await this.inMention(reply);
     const inserted = await db.execute<{ id: number; started_at: Date }>(sql`
       insert into inbox_reply_attempts (reply_id, marker, worker_id)
       select ${reply.id}, ${marker}, ${processId}
@@ -187,10 +188,10 @@ export class InboxReplySender {
     try {
       if (kind === 'reply') {
         result = await this.d.accounts.withAccountRow(account, (ref) => provider.reply!(ref, {
-          text: reply.text, parentRemoteId: reply.parentRemoteId, rootRemoteId: reply.rootRemoteId, marker,
+          text: reply.text, parentRemoteId: reply.parentRemoteId, rootRemoteId: reply.rootRemoteId, marker, ...(mention ? { mention } : {}),
         }));
       } else {
-        await this.d.accounts.withAccountRow(account, (ref) => provider[kind]!(ref, { remoteId: reply.parentRemoteId, rootRemoteId: reply.rootRemoteId, marker }));
+        await this.d.accounts.withAccountRow(account, (ref) => provider[kind]!(ref, { remoteId: reply.parentRemoteId, rootRemoteId: reply.rootRemoteId, marker, ...(mention ? { mention } : {}) }));
       }
     } catch (err) {
       const e = asProviderError(err, account.provider);
@@ -221,13 +222,15 @@ export class InboxReplySender {
     const kind = reply.kind;
     let found: PublishedPost | null = null;
     let done = false;
+    const mention = await this.inMention(reply);
     try {
       if (kind === 'reply') {
         found = await this.d.accounts.withAccount(reply.accountId, (ref) => provider.findReply!(ref, {
           parentRemoteId: reply.parentRemoteId, rootRemoteId: reply.rootRemoteId, marker: attempt.marker, since: new Date(attempt.startedAt.getTime() - 60_000),
+          ...(mention ? { mention } : {}),
         }));
       } else {
-        const state = await this.d.accounts.withAccount(reply.accountId, (ref) => provider.messageState!(ref, { remoteId: reply.parentRemoteId, rootRemoteId: reply.rootRemoteId, marker: attempt.marker }));
+        const state = await this.d.accounts.withAccount(reply.accountId, (ref) => provider.messageState!(ref, { remoteId: reply.parentRemoteId, rootRemoteId: reply.rootRemoteId, marker: attempt.marker, ...(mention ? { mention } : {}) }));
         const r = reached(kind, state);
         if (r === null) throw new ProviderError('permanent', `${reply.provider}: the network does not say whether the message is ${kind === 'like' || kind === 'unlike' ? 'liked' : 'hidden'}`, { provider: reply.provider, reason: 'state_unknown' });
         done = r;
@@ -256,6 +259,12 @@ export class InboxReplySender {
       return 'absent';
     }
     return this.finish(reply, holder, 'published', null, { attemptId: attempt.id, outcome: 'reconciled', found });
+  }
+
+  /** Whether the reply or action is in a mention conversation (someone else's thread), where some networks answer otherwise. */
+  private async inMention(reply: ReplyRow): Promise<boolean> {
+    const [c] = await this.d.db.select({ kind: inboxConversations.kind }).from(inboxConversations).where(eq(inboxConversations.id, reply.conversationId));
+    return c?.kind === 'mention';
   }
 
   private async closeAttempt(id: number, outcome: 'failed' | 'retry' | 'unknown', e: ProviderError): Promise<void> {

@@ -90,6 +90,8 @@ export const inboxMessages = pgTable('inbox_messages', {
   hidden: boolean('hidden').notNull().default(false),
   /** Liked by the account, through AllIN (a like given on the network itself is not collected). */
   liked: boolean('liked').notNull().default(false),
+  /** False when the network does not let the account answer it (Instagram: a medium it is only tagged in). */
+  answerable: boolean('answerable').notNull().default(true),
   search: tsvector('search').generatedAlwaysAs(SEARCH_VECTOR),
 }, (t) => [
   uniqueIndex('inbox_messages_remote_key').on(t.accountId, t.remoteId),

@@ -10,6 +10,9 @@ import type { Metrics } from '../../infra/metrics.ts';
 import { NetworkBudgets } from '../../infra/network-budget.ts';
 import type { KeyValueStore } from '../../infra/stores/types.ts';
 import type { ProviderRegistry } from '../../providers/registry.ts';
+import type { InboxAction, ProviderId } from '../../providers/types.ts';
+import { capabilitiesOf, type MessageFacts } from './capabilities.ts';
+import type { ConversationKind } from './schema.ts';
 import type { AccountService } from '../accounts/index.ts';
 import { InboxIngest } from './ingest.ts';
 import { InboxPush } from './push.ts';
@@ -137,6 +140,11 @@ export class InboxService {
       db, registry: d.registry, accounts: d.accounts, ingest: this.ingest, metrics: d.metrics, log: d.log, options: d.replies ?? DEFAULT_REPLY_OPTIONS,
       ...(d.outbound ? { outbound: d.outbound } : {}), ...(d.events ? { events: d.events } : {}), ...live,
     });
+  }
+
+  /** What AllIN can do to the message, by the rules the API enforces (capabilities.ts): the conversation's `can`. */
+  messageCan(provider: string, kind: ConversationKind, m: MessageFacts): Record<InboxAction, boolean> {
+    return capabilitiesOf(this.d.registry.get(provider as ProviderId), kind, m);
   }
 
   /** The networks whose inbox this AllIN collects. */

@@ -7,7 +7,10 @@
 // Source "mentions" reads the list newest first (UNCONFIRMED: the page gives no order) back to where the previous
 // sweep read, less an hour (a first sweep: 14 days). A person's post comes without its author (`from` is withheld):
 // it is shown as a Facebook user, with its link. Whether the `feed` webhook tells of tags (a `mention` verb or item)
-// is not found in Meta's pages as read: mentions are polled only.
+// is not found in Meta's pages as read: mentions are polled only. A Page's post is answered with a comment as the
+// Page (https://developers.facebook.com/docs/graph-api/reference/object/comments: "New Pages can comment as a Page on
+// new Pages or classic Pages"); a person's post (no `from`) is collected as not answerable: Graph documents no
+// comment of a Page there.
 import { malformed } from '../errors.ts';
 import type { AccountRef, InboxItem, InboxPage, InboxPageRequest } from '../types.ts';
 import { dataOf, need, parseGraphTime, permanent, type GraphApi } from '../meta-graph.ts';
@@ -32,6 +35,7 @@ function toItem(provider: string, p: GPost): InboxItem {
   return {
     remoteId: id, kind: 'mention', rootRemoteId: id,
     author: from ? { remoteId: from, handle: name ?? from, ...(name ? { name } : {}) } : { remoteId: 'unknown', handle: 'Facebook user' },
+    ...(from ? {} : { answerable: false }),
     text: typeof p.message === 'string' ? p.message : '', createdAt: new Date(at), ...(str(p.permalink_url) ? { url: str(p.permalink_url)! } : {}),
   };
 }

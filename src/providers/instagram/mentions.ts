@@ -20,8 +20,15 @@
 // tagged and mentioned is one message (its id). These reference pages are written for the Instagram API with
 // Facebook Login (graph.facebook.com); that graph.instagram.com answers them for Instagram Login is UNCONFIRMED
 // (its overview lists "Mentions – Identify media where they have been @mentioned by other Instagram users").
+// Answering: https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/ig-user/mentions
+//   POST /{ig-user-id}/mentions with media_id (a caption that @mentions the account) and comment_id (a comment that
+//   does), and message; "Commenting on photos in which you were tagged is not supported", so a tagged medium is
+//   collected as not answerable (a caption @mention pushed for the same medium makes it answerable). The answer
+//   carries no marker and Graph lists no way to read someone else's comment thread back: a try whose answer was
+//   lost ends unknown (nothing recorded as sent: not sent).
 import { malformed } from '../errors.ts';
-import type { AccountRef, InboxItem, InboxPage, InboxPageRequest, PushedItems } from '../types.ts';
+import type { AccountRef, FindReplyRequest, InboxItem, InboxPage, InboxPageRequest, PublishedPost, PushedItems, ReplyRequest } from '../types.ts';
+import type { PublishAttempts } from '../meta-graph/reconcile.ts';
 import { dataOf, need, parseGraphTime, permanent, type GraphApi } from '../meta-graph.ts';
 import { isGone, newestFirstPage, type Paged } from '../meta-graph/sweep.ts';
 import { ProviderError } from '../types.ts';
@@ -58,7 +65,8 @@ export async function collectTagged(g: GraphApi, account: AccountRef, req: Inbox
     const r = await g.get<Paged<GMedia>>('inbox_mentions', `${account.externalId}/tags`, account.tokens.accessToken, {
       fields: MEDIA_FIELDS, limit: MEDIA_PER_PAGE, ...(after ? { after } : {}),
     });
-    return { items: dataOf(g.provider, 'inbox_mentions', r).map((m) => mediaItem(g.provider, m)), after: r.paging?.next ? str(r.paging.cursors?.after) : undefined };
+    // Tagged only, as far as this source tells: not answerable until a caption @mention of it is pushed.
+    return { items: dataOf(g.provider, 'inbox_mentions', r).map((m) => ({ ...mediaItem(g.provider, m), answerable: false })), after: r.paging?.next ? str(r.paging.cursors?.after) : undefined };
   });
 }
 
@@ -97,7 +105,7 @@ export async function lookupMentions(g: GraphApi, account: AccountRef, refs: str
     try {
       if (kind === 'media') {
         const r = await g.get<{ mentioned_media?: GMedia }>('inbox_mentions', account.externalId, token, { fields: `mentioned_media.media_id(${id}){${MEDIA_FIELDS}}` });
-        if (r.mentioned_media) items.push(mediaItem(g.provider, r.mentioned_media));
+        if (r.mentioned_media) items.push({ ...mediaItem(g.provider, r.mentioned_media), answerable: true });
       } else if (kind === 'comment') {
         const r = await g.get<{ mentioned_comment?: GComment }>('inbox_mentions', account.externalId, token, { fields: `mentioned_comment.comment_id(${id}){${COMMENT_FIELDS}}` });
         const c = r.mentioned_comment;
@@ -128,4 +136,22 @@ function commentItem(provider: string, c: GComment): InboxItem {
       ...(str(m.username) ? { authorHandle: str(m.username)! } : {}), ...(Number.isFinite(mAt) ? { createdAt: new Date(mAt) } : {}),
     },
   };
+}
+
+/**
+ * Answers a mention: a comment on the medium whose caption @mentions the account, or a reply under the comment
+ * that does (POST /{ig-user-id}/mentions). What is sent is recorded first, as for every Meta reply.
+ */
+export async function replyToMention(g: GraphApi, attempts: PublishAttempts, account: AccountRef, req: ReplyRequest): Promise<PublishedPost> {
+  await attempts.record(account.externalId, req.marker, { text: req.text, replyTo: req.parentRemoteId });
+  const comment = req.parentRemoteId !== req.rootRemoteId ? { comment_id: req.parentRemoteId } : {};
+  const r = await g.post<{ id?: unknown }>('reply', `${account.externalId}/mentions`, account.tokens.accessToken, { media_id: req.rootRemoteId, ...comment, message: req.text }, true);
+  return { remoteId: need(g.provider, 'reply', true, r.id) };
+}
+
+/** After a lost answer: nothing recorded means nothing was sent; otherwise Graph cannot show it, so the outcome is unknown. */
+export async function findMentionReply(attempts: PublishAttempts, account: AccountRef, req: FindReplyRequest): Promise<PublishedPost | null> {
+  if (!await attempts.get(account.externalId, req.marker)) return null;
+  throw new ProviderError('permanent', 'instagram: an answer to a mention cannot be read back (Graph lists no comments of someone else\'s medium to the account)',
+    { provider: 'instagram', reason: 'cannot_read_back' });
 }

@@ -131,17 +131,22 @@ export function registerFacebook(ctx: SimNetworkContext): void {
 
   /** A comment as Graph shows it: the Page's own (a SimPost answering something) or someone's (a SimInbox item). */
   interface SimComment { id: string; pageId: string; postId: string; parentId: string | null; from: { id: string; name: string }; text: string; createdAt: string; hidden: boolean; liked: boolean; own: boolean }
-  /** The Page post a comment is under, following the comments it answers. */
+  /** The post a comment is under, following the comments it answers: a Page's own post, or a Page's post that tags a Page (a mention). */
   const rootPostOf = (id: string): string | undefined => {
     for (let hops = 0, cur: string | undefined = id; cur && hops < 100; hops++) {
       const p = state.posts.find((x) => x.id === cur);
       if (p && !p.replyTo) return p.id;
       if (p) { cur = p.replyTo; continue; }
       const item = state.inbox.items.get(cur);
+      if (item && !item.deleted && item.kind === 'mention' && !item.postId && byPage(item)) return item.id;
       return item && !item.deleted && item.postId ? item.postId : undefined;
     }
     return undefined;
   };
+  /** A mention item written by a Page (its author's id starts with "page-"): Graph gives its `from`, and a Page can comment on it. */
+  const byPage = (i: { author: { id: string } }) => i.author.id.startsWith('page-');
+  /** The Page a post belongs to: its own post's author, or the Page a mention tags. */
+  const pageOfRoot = (root: string): string | undefined => state.posts.find((p) => p.id === root)?.userId ?? state.inbox.items.get(root)?.userId;
   const allComments = (): SimComment[] => {
     const out: SimComment[] = [];
     for (const i of state.inbox.items.values()) {
@@ -421,7 +426,11 @@ export function registerFacebook(ctx: SimNetworkContext): void {
     const s = await start(req, reply);
     if (!s) return reply;
     const { objectId } = req.params as { objectId: string };
-    const target = findObject(objectId) ?? commentById(objectId);
+    // A mention: a Page's post that tags the Page can be commented on ("New Pages can comment as a Page on new Pages or
+    // classic Pages", Object Comments); a person's post is refused here, Graph documenting no Page comment there.
+    const mention = state.inbox.items.get(objectId);
+    const onMention = mention?.kind === 'mention' && !mention.deleted && !mention.postId && byPage(mention);
+    const target = findObject(objectId) ?? commentById(objectId) ?? (onMention ? mention : undefined);
     if (!target) {
       return sendGraphError(reply, 400, { message: `Unsupported post request. Object with ID '${objectId}' does not exist, cannot be loaded due to missing permissions, or does not support this operation.`, code: 100, subcode: 33 });
     }
@@ -457,7 +466,7 @@ export function registerFacebook(ctx: SimNetworkContext): void {
     const { objectId } = req.params as { objectId: string };
     const post = findObject(objectId);
     const root = post && !post.replyTo ? post.id : rootPostOf(objectId);
-    const pageId = root ? state.posts.find((p) => p.id === root)?.userId : undefined;
+    const pageId = root ? pageOfRoot(root) : undefined;
     if (!root || !pageId) return sendGraphError(reply, 400, { message: `Unsupported get request. Object with ID '${objectId}' does not exist`, code: 100, subcode: 33 });
     if (inboxThrottled(reply, s.t)) return reply;
     // Comment ids and authors are given to the Page's own token (the MODERATE task); the simulator asks for its read permission.
@@ -557,7 +566,7 @@ export function registerFacebook(ctx: SimNetworkContext): void {
   });
 
   // Posts tagging the Page: SimInbox items of kind mention addressed to it, newest first; a person's post comes
-  // without `from`, as Graph withholds it from anyone but its author.
+  // without `from`, as Graph withholds it from anyone but its author; another Page's (author id "page-…") with it.
   app.get('/:version/:pageId/tagged', async (req, reply) => {
     inboxExpiry();
     const s = await start(req, reply);
@@ -571,7 +580,12 @@ export function registerFacebook(ctx: SimNetworkContext): void {
     const limit = Math.min(100, Math.max(1, Number(s.params.limit) || 25), state.knobs.inboxPageSize);
     const list = [...state.inbox.items.values()].filter((i) => i.kind === 'mention' && i.userId === pageId && !i.deleted).sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt));
     const { slice, paging } = paged(req, s.params, list, limit);
-    return { data: slice.map((i) => pick({ id: i.id, message: i.text, created_time: graphTime(i.createdAt), permalink_url: ctx.url(`/posts/${i.id}`) }, s.params.fields, ['id', 'message', 'created_time'])), paging };
+    return {
+      data: slice.map((i) => pick({
+        id: i.id, message: i.text, created_time: graphTime(i.createdAt), permalink_url: ctx.url(`/posts/${i.id}`), ...(byPage(i) ? { from: { id: i.author.id, name: i.author.name } } : {}),
+      }, s.params.fields, ['id', 'message', 'created_time'])),
+      paging,
+    };
   });
 
   app.get('/:version/:pageId/published_posts', async (req, reply) => {

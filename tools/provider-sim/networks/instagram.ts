@@ -91,7 +91,8 @@ export function registerInstagram(ctx: SimNetworkContext): void {
     }
     for (const p of state.posts) {
       const mediaId = p.replyTo ? mediumOf(p.replyTo) : undefined;
-      if (!mediaId) continue;
+      // An answer to a mention is on someone else's medium: not among the account's comments.
+      if (!mediaId || !mediaOf(mediaId)) continue;
       out.push({ id: p.id, ownerId: mediaOf(mediaId)!.userId, mediaId, parentId: p.replyTo === mediaId ? null : p.replyTo!, from: { id: p.userId, username: state.user(p.userId).username }, text: p.text, createdAt: p.createdAt, hidden: false, own: true });
     }
     return out.sort((a, b) => Date.parse(a.createdAt) - Date.parse(b.createdAt));
@@ -330,6 +331,31 @@ export function registerInstagram(ctx: SimNetworkContext): void {
     const tagged = [...state.inbox.items.values()].filter((i) => mentionMedia(i.id, igId)).sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt));
     const { slice, paging } = paged(`/${version}/${igId}/tags`, s.params, tagged, pageLimit(s.params, 25));
     return { data: slice.map((i) => pick(mentionMediaJson(i), s.params.fields, ['id'])), paging };
+  });
+
+  // POST /{ig-user-id}/mentions (IG User Mentions): a comment on a medium whose caption @mentions the account
+  // (media_id), or a reply under a comment that does (comment_id too). "Commenting on photos in which you were tagged
+  // is not supported": a mention medium whose caption does not name the account (@username) is only tagged, refused.
+  app.post('/:version/:igId/mentions', async (req, reply) => {
+    const s = await start(req, reply);
+    if (!s) return reply;
+    const { igId } = req.params as { igId: string };
+    if (!owner(reply, s.t, igId, 'instagram_business_manage_comments')) return reply;
+    if (await ctx.interfere(reply, style(igId))) return reply;
+    const { media_id: mediaId, comment_id: commentId, message } = s.params;
+    if (!mediaId || !message) return sendGraphError(reply, 400, { message: `(#100) The parameter ${mediaId ? 'message' : 'media_id'} is required`, code: 100 });
+    const m = mentionMedia(mediaId, igId);
+    if (!m) return notFound(reply, mediaId);
+    if (commentId) {
+      const c = state.inbox.items.get(commentId);
+      if (!c || c.kind !== 'mention' || c.postId !== mediaId || c.deleted || c.userId !== igId) return notFound(reply, commentId);
+    } else if (!m.text.toLowerCase().includes(`@${state.user(igId).username.toLowerCase()}`)) {
+      return sendGraphError(reply, 400, { message: '(#100) Commenting on media in which the user is only tagged is not supported', code: 100 });
+    }
+    const id = state.nextId();
+    state.posts.push({ id, userId: igId, text: message, media: [], replyTo: commentId ?? mediaId, createdAt: new Date().toISOString(), raw: { ...s.params, mention: 'true' } });
+    if (await ctx.maybeHang(reply)) return reply;
+    return { id };
   });
 
   app.get('/:version/:igId/stories', async (req, reply) => {

@@ -182,7 +182,10 @@ export function registerThreads(ctx: SimNetworkContext): void {
     if (uniqueLinks(text) > 5) return bad('THREADS_API__LINK_LIMIT_EXCEEDED: a post may contain at most 5 unique links');
     if (p.reply_to_id !== undefined) {
       if (!s.t.scope.includes('threads_manage_replies')) return sendGraphError(reply, 403, { message: '(#10) Application does not have permission for this action (threads_manage_replies)', code: 10 });
-      if (!state.posts.some((x) => x.id === p.reply_to_id) && !replyById(p.reply_to_id)) return notFound(reply, p.reply_to_id);
+      // Any public post can be answered: the profile's own, a reply under them, or someone else's post (a mention).
+      const mention = state.inbox.items.get(p.reply_to_id);
+      const othersPost = mention?.kind === 'mention' && !mention.deleted;
+      if (!state.posts.some((x) => x.id === p.reply_to_id) && !replyById(p.reply_to_id) && !othersPost) return notFound(reply, p.reply_to_id);
     }
     const base: Omit<SimContainer, 'readsLeft' | 'mediaType'> = {
       id: state.nextId(), userId: uid, text: text || undefined, isCarouselItem: item, children: [], createdAt: Date.now(), params: p,

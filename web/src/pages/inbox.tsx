@@ -14,7 +14,7 @@ import { listenInbox, type InboxEvent } from '../inbox-live.ts';
 import { setQuery, useLocation } from '../router.ts';
 import { useApp, wsPath } from '../state.ts';
 import type {
-  AccountList, Conversation, ConversationList, ConversationView, InboxAction, InboxLabel, InboxMessage, InboxNote, InboxReply, LabelList, Member, Network, Paged,
+  AccountList, Conversation, ConversationList, ConversationView, InboxAction, InboxLabel, InboxMessage, InboxNote, InboxReply, LabelList, Member, Paged,
   RenderedReply, SavedReplyList, UnreadCount,
 } from '../types.ts';
 import { Button, ConfirmButton, Empty, ErrorNote, ExternalLink, Link, Loading, Page, Submit, useAction, useLoad, usePages } from '../ui.tsx';
@@ -253,7 +253,8 @@ function ConversationPane({ id, handle, members, labels, limitsOf, accountName, 
     if (c?.unread) void api.post(`${path}/read`).catch(() => undefined);
   }, [c, path]);
 
-  const inbound = c?.messages.filter((m) => m.direction === 'inbound' && !m.deleted) ?? [];
+  // What the reply box answers: the newest inbound message the network lets the account answer.
+  const inbound = c?.messages.filter((m) => m.direction === 'inbound' && m.can.reply) ?? [];
   const target = c?.messages.find((m) => m.id === replyTo) ?? inbound.at(-1) ?? null;
   const limits = c ? limitsOf(c) : null;
   const length = limits ? countText(limits.textCounting, text) : [...text].length;
@@ -367,26 +368,20 @@ function ConversationPane({ id, handle, members, labels, limitsOf, accountName, 
     </li>
   );
 
-  const caps = networks.find((x: Network) => x.id === c.provider)?.capabilities;
-  /** What this network lets AllIN do to the message, by the rules the API applies (409 otherwise). */
-  const actionsFor = (m: InboxMessage, ours: boolean): { toggles: InboxAction['action'][]; canDelete: boolean } => {
-    const declared = caps?.messageActions ?? [];
-    const underOwnPost = !ours && c.kind === 'post_thread';
-    const toggles = [m.liked ? 'unlike' : 'like', ...(underOwnPost ? [m.hidden ? 'unhide' : 'hide'] : [])] as InboxAction['action'][];
-    return {
-      toggles: toggles.filter((a) => declared.includes(a)),
-      canDelete: declared.includes('delete') && (ours || (caps?.messageDeletes === 'own_and_comments' && underOwnPost)),
-    };
+  /** What the API accepts for the message (its `can`, by the rules it enforces: 409 otherwise). */
+  const actionsFor = (m: InboxMessage): { toggles: InboxAction['action'][]; canDelete: boolean } => {
+    const toggles = [m.liked ? 'unlike' : 'like', m.hidden ? 'unhide' : 'hide'] as InboxAction['action'][];
+    return { toggles: toggles.filter((a) => m.can[a]), canDelete: m.can.delete };
   };
   const act = (m: InboxMessage, action: InboxAction['action']) => run(async () => {
     await api.post(wsPath(workspace, `/inbox/messages/${m.id}/${action}`));
     view.reload();
   }, `${ACTION_DOING[action]}: done once on the network, and shown here when it is.`);
-  const renderActions = (m: InboxMessage, ours: boolean) => {
+  const renderActions = (m: InboxMessage) => {
     const mine = c.actions.filter((a) => a.messageId === m.id);
     const pending = mine.find((a) => a.state === 'queued' || a.state === 'sending');
     const last = mine.at(-1);
-    const { toggles, canDelete } = actionsFor(m, ours);
+    const { toggles, canDelete } = actionsFor(m);
     if (!pending && toggles.length === 0 && !canDelete) return null;
     return (
       <span class="row wrap message-actions">
@@ -421,8 +416,8 @@ function ConversationPane({ id, handle, members, labels, limitsOf, accountName, 
           {m.edited && <span class="badge">edited</span>}{m.hidden && <span class="badge">hidden</span>}{m.liked && <span class="badge">liked</span>}
         </div>
         <p class="message-text">{m.deleted ? <em>Deleted on the network.</em> : m.text}</p>
-        {canAct && !m.deleted && !ours && <button type="button" class="link-button" onClick={() => { setReplyTo(m.id); replyBox.current?.focus(); }}>Reply</button>}
-        {canAct && !m.deleted && renderActions(m, ours)}
+        {canAct && !ours && m.can.reply && <button type="button" class="link-button" onClick={() => { setReplyTo(m.id); replyBox.current?.focus(); }}>Reply</button>}
+        {canAct && !m.deleted && renderActions(m)}
         {(n.children.length > 0 || pendingUnder(m.id).length > 0) && (
           <ul class="thread">{n.children.map(renderNode)}{pendingUnder(m.id).map(renderReply)}</ul>
         )}

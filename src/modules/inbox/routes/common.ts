@@ -14,6 +14,7 @@ import type { SavedReply } from '../saved-replies.ts';
 import type { Reply } from '../replies.ts';
 import type { MessageActionRow } from '../actions.ts';
 import { MESSAGE_ACTIONS } from '../../../providers/types.ts';
+import { INBOX_ACTIONS } from '../capabilities.ts';
 import { CONVERSATION_KINDS, CONVERSATION_STATES, DIRECTIONS, REPLY_STATES } from '../schema.ts';
 
 /** The live events stream's limits and access check (routes/events.ts). */
@@ -88,6 +89,12 @@ export const MessageSchema = Type.Object({
   createdAt: DateTime, receivedAt: DateTime, editedAt: NullableDateTime,
   edited: Type.Boolean(), deleted: Type.Boolean(), hidden: Type.Boolean({ description: 'Hidden from the public by the account' }),
   liked: Type.Boolean({ description: 'Liked by the account through AllIN' }),
+  can: Type.Object(Object.fromEntries(INBOX_ACTIONS.map((a) => [a, Type.Boolean()])) as Record<(typeof INBOX_ACTIONS)[number], ReturnType<typeof Type.Boolean>>, {
+    description: 'What AllIN can do to this message now, by the rules the API applies (POST …/replies with it as messageId, POST …/messages/{id}/{action}): '
+      + 'false is a 409 there. Its network\'s declared actions; for a mention (someone else\'s thread) only what the network\'s API allows there; '
+      + 'hide and unhide for others\' replies under the account\'s own posts; nothing for a deleted message. like and unlike (hide and unhide) are both '
+      + 'true where either is: the message\'s liked (hidden) says which applies. The account needing reconnection is not reflected here.',
+  }),
 });
 
 export const NoteSchema = Type.Object({
@@ -146,8 +153,9 @@ export function presentConversation(c: ConversationSummary) {
   };
 }
 
-export function presentMessage(m: Message) {
+export function presentMessage(m: Message, can: Record<(typeof INBOX_ACTIONS)[number], boolean>) {
   return {
+    can,
     id: m.id, remoteId: m.remoteId, parentRemoteId: m.parentRemoteId, url: m.url, author: m.author, text: m.text, language: m.language, direction: m.direction,
     createdAt: m.createdAt.toISOString(), receivedAt: m.receivedAt.toISOString(), editedAt: isoOrNull(m.editedAt), edited: m.edited, deleted: m.deleted, hidden: m.hidden, liked: m.liked,
   };

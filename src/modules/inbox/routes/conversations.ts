@@ -125,7 +125,7 @@ export async function conversationView(inbox: InboxService, workspaceId: string,
   return {
     ...presentConversation(c),
     post: post ? { ...post, publishedAt: isoOrNull(post.publishedAt) } : null,
-    notes: notes.map(presentNote), messages: messages.items.map(presentMessage), nextMessagesCursor: messages.nextCursor, replies: replies.map(presentReply),
+    notes: notes.map(presentNote), messages: messages.items.map((m) => presentMessage(m, inbox.messageCan(c.provider, c.kind, m))), nextMessagesCursor: messages.nextCursor, replies: replies.map(presentReply),
     actions: actions.map(presentAction),
     replying: replying.map((r) => ({ userId: r.userId, name: r.name, messageId: r.messageId, since: r.since.toISOString() })),
   };
@@ -188,7 +188,8 @@ export function conversationRoutes(app: InboxApp, k: InboxRouteKit): void {
     },
   }, async (req) => {
     const page = await d.inbox.reader.messages(req.params.workspaceId, req.params.conversationId, { limit: req.query.limit, ...(req.query.cursor ? { cursor: req.query.cursor } : {}) });
-    return { messages: page.items.map(presentMessage), nextCursor: page.nextCursor };
+    const c = await d.inbox.reader.one(req.params.workspaceId, userIdOf(req), req.params.conversationId);
+    return { messages: page.items.map((m) => presentMessage(m, d.inbox.messageCan(c.provider, c.kind, m))), nextCursor: page.nextCursor };
   });
 
   app.patch(one, {
