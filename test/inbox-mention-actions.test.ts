@@ -14,8 +14,10 @@ import { inboxCollectionCursors, inboxMessages } from '../src/modules/inbox/sche
 import { signatureOf } from '../src/providers/meta-graph.ts';
 import { startSimulator, type Simulator } from '../tools/provider-sim/server.ts';
 import { instagramMentionNotification } from '../tools/provider-sim/networks/instagram.ts';
+import { facebookMentionNotification } from '../tools/provider-sim/networks/facebook.ts';
 
 const IG_SECRET = 'ig-secret';
+const FB_SECRET = 'fb-secret';
 const VERIFY = 'verify-me-3f9a';
 let sim: Simulator;
 let t: TestApp;
@@ -51,6 +53,14 @@ async function view(accountId: string, remoteId: string): Promise<{ conversation
   const conversation = await ok(t, 'GET', `${base()}/conversations/${m!.conversationId}`, owner.token);
   return { conversation, message: conversation.messages.find((x: Msg) => x.remoteId === remoteId) };
 }
+/** Posts a notification to the network's Meta callback, signed with its app secret, as Meta would. */
+async function push(network: 'facebook' | 'instagram', body: unknown) {
+  const raw = JSON.stringify(body);
+  const r = await fetch(`${t.url}/api/hooks/meta/${network}`, {
+    method: 'POST', headers: { 'content-type': 'application/json', 'x-hub-signature-256': signatureOf(raw, network === 'facebook' ? FB_SECRET : IG_SECRET) }, body: raw,
+  });
+  assert.equal(r.status, 200, await r.text());
+}
 const answer = (conversationId: string, messageId: string, text: string, token = owner.token) =>
   t.call('POST', `${base()}/conversations/${conversationId}/replies`, { token, body: { messageId, text } });
 const act = (messageId: string, action: string, token = owner.token) => t.call('POST', `${base()}/messages/${messageId}/${action}`, { token });
@@ -61,7 +71,7 @@ before(async () => {
   for (const n of ['facebook', 'instagram', 'threads']) sim.state(n).knobs.inboxRatePerMinute = 0;
   t = await startTestApp({
     ...QUICK_SENDING, ALLOW_PRIVATE_HOSTS: 'true',
-    FACEBOOK_APP_ID: 'fb-app', FACEBOOK_APP_SECRET: 'fb-secret', FACEBOOK_GRAPH_URL: sim.base('facebook'), FACEBOOK_AUTH_URL: sim.base('facebook'), FACEBOOK_RUPLOAD_URL: sim.base('facebook'),
+    FACEBOOK_APP_ID: 'fb-app', FACEBOOK_APP_SECRET: FB_SECRET, FACEBOOK_WEBHOOK_VERIFY_TOKEN: VERIFY, FACEBOOK_GRAPH_URL: sim.base('facebook'), FACEBOOK_AUTH_URL: sim.base('facebook'), FACEBOOK_RUPLOAD_URL: sim.base('facebook'),
     INSTAGRAM_APP_ID: 'ig-app', INSTAGRAM_APP_SECRET: IG_SECRET, INSTAGRAM_WEBHOOK_VERIFY_TOKEN: VERIFY,
     INSTAGRAM_AUTH_URL: sim.base('instagram'), INSTAGRAM_API_URL: sim.base('instagram'), INSTAGRAM_GRAPH_URL: sim.base('instagram'),
     THREADS_APP_ID: 'th-app', THREADS_APP_SECRET: 'th-secret', THREADS_AUTH_URL: sim.base('threads'), THREADS_GRAPH_URL: sim.base('threads'),
@@ -175,4 +185,32 @@ test('Facebook: another Page\'s post that tags the Page is commented on and the 
   const gone = await settledReply(t, `${base()}/actions/${del.body.id}`, owner.token, ['done', 'failed', 'unknown']);
   assert.equal(gone.state, 'done', JSON.stringify(gone.error));
   assert.equal(fb.posts.some((x) => x.id === done.remoteId), false, 'deleted on the network');
+});
+
+test('Facebook: the Page @mentioned in a comment (the `mention` webhook field) is a mention whose conversation is the post; under the Page\'s own post, a comment there; a pushed post mention joins the polled one', async () => {
+  const fb = sim.state('facebook');
+  const { account, external } = ids.facebook;
+  const otherPost = `page-cafe_${fb.nextId()}`;
+  const inComment = fb.inbox.add({ userId: external, kind: 'mention', postId: otherPost, text: 'ask Bakery about rye', author: { id: 'fan-linus', name: 'Linus', username: 'linus' } }).id;
+  await push('facebook', facebookMentionNotification(fb, inComment));
+  const v = await view(account, inComment);
+  assert.equal(v.conversation.kind, 'mention');
+  assert.equal((v.conversation as unknown as { root: { remoteId: string } }).root.remoteId, otherPost, 'the post the comment is under');
+  assert.deepEqual(only(v.message.can), [], 'not answered from AllIN: whose post it is is not known');
+
+  const own = `${external}_${fb.nextId()}`;
+  fb.posts.push({ id: own, userId: external, text: 'New rye', media: [], createdAt: new Date().toISOString(), raw: {} });
+  const onOwn = fb.inbox.add({ userId: external, kind: 'mention', postId: own, text: 'tagging Bakery here', author: { id: 'fan-ada', name: 'Ada', username: 'ada' } }).id;
+  await push('facebook', facebookMentionNotification(fb, onOwn));
+  const o = await view(account, onOwn);
+  assert.equal(o.conversation.kind, 'post_thread', 'under the Page\'s own post: a comment there');
+  assert.equal(o.message.can.reply, true);
+
+  const post = fb.inbox.add({ userId: external, kind: 'mention', text: 'Brunch with Bakery', author: { id: 'page-deli', name: 'Deli', username: 'deli' } }).id;
+  await push('facebook', facebookMentionNotification(fb, post));
+  assert.equal((await view(account, post)).message.can.reply, false, 'pushed: whether a Page wrote it is not said');
+  await pollMentions(account);
+  const polled = await view(account, post);
+  assert.equal(polled.message.can.reply, true, 'the poll names a Page as its author: answerable');
+  assert.equal((await db().select().from(inboxMessages).where(and(eq(inboxMessages.accountId, account), eq(inboxMessages.remoteId, post)))).length, 1, 'pushed and polled: one message');
 });

@@ -61,7 +61,7 @@ const meta: ProviderMetadata = {
       description: 'GET /{page-id}/tagged (https://developers.facebook.com/docs/graph-api/reference/page/tagged): public posts in which the Page is tagged, polled; '
         + 'a person\'s post comes without its author (Graph withholds `from`).',
     }],
-    notCollected: 'comments under posts older than 14 days; mentions of the Page in comments, and pushed mentions (polled only); the author of a person\'s post that tags the Page '
+    notCollected: 'comments under posts older than 14 days; mentions of the Page in comments when no webhook is configured (they are only pushed, by the mention field of the Page webhook); the author of a person\'s post that tags the Page '
       + '(Graph withholds it). A mention by another Page is answered with a comment as the Page (and that comment can be deleted); a person\'s post that tags '
       + 'the Page, and liking a mention, are left to Facebook itself (Graph documents neither for a Page).',
     actions: ['reply', 'like', 'unlike', 'hide', 'unhide', 'delete'],

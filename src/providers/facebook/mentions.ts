@@ -6,8 +6,8 @@
 //     post")
 // Source "mentions" reads the list newest first (UNCONFIRMED: the page gives no order) back to where the previous
 // sweep read, less an hour (a first sweep: 14 days). A person's post comes without its author (`from` is withheld):
-// it is shown as a Facebook user, with its link. Whether the `feed` webhook tells of tags (a `mention` verb or item)
-// is not found in Meta's pages as read: mentions are polled only. A Page's post is answered with a comment as the
+// it is shown as a Facebook user, with its link. Posts and comments that @mention the Page are also pushed (the Page
+// webhook's `mention` field, webhooks.ts). A Page's post is answered with a comment as the
 // Page (https://developers.facebook.com/docs/graph-api/reference/object/comments: "New Pages can comment as a Page on
 // new Pages or classic Pages"); a person's post (no `from`) is collected as not answerable: Graph documents no
 // comment of a Page there.
@@ -35,7 +35,8 @@ function toItem(provider: string, p: GPost): InboxItem {
   return {
     remoteId: id, kind: 'mention', rootRemoteId: id,
     author: from ? { remoteId: from, handle: name ?? from, ...(name ? { name } : {}) } : { remoteId: 'unknown', handle: 'Facebook user' },
-    ...(from ? {} : { answerable: false }),
+    // A Page's post (Graph names its author) can be commented on as the Page; a person's cannot (not documented).
+    answerable: !!from,
     text: typeof p.message === 'string' ? p.message : '', createdAt: new Date(at), ...(str(p.permalink_url) ? { url: str(p.permalink_url)! } : {}),
   };
 }

@@ -578,7 +578,8 @@ export function registerFacebook(ctx: SimNetworkContext): void {
       return sendGraphError(reply, 400, { message: `Unsupported get request. Object with ID '${pageId}' does not exist, cannot be loaded due to missing permissions, or does not support this operation.`, code: 100, subcode: 33 });
     }
     const limit = Math.min(100, Math.max(1, Number(s.params.limit) || 25), state.knobs.inboxPageSize);
-    const list = [...state.inbox.items.values()].filter((i) => i.kind === 'mention' && i.userId === pageId && !i.deleted).sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt));
+    // Posts only: a comment that @mentions the Page (a mention item under a post) is told by the `mention` webhook, not listed here.
+    const list = [...state.inbox.items.values()].filter((i) => i.kind === 'mention' && !i.postId && i.userId === pageId && !i.deleted).sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt));
     const { slice, paging } = paged(req, s.params, list, limit);
     return {
       data: slice.map((i) => pick({
@@ -716,6 +717,30 @@ export function facebookCommentNotification(state: NetworkState, commentId: stri
         value: {
           item: 'comment', verb, comment_id: c.id, post_id: c.postId, parent_id: c.parentId ?? c.postId, created_time: at,
           from: { id: c.author.id, name: c.author.name }, ...(verb === 'remove' ? {} : { message: c.text }),
+        },
+      }],
+    }],
+  };
+}
+
+/**
+ * The Page webhook Meta would send when the Page is @mentioned (a mention item of the shared SimInbox): the `mention`
+ * field, `item: "post"` for a post, `item: "comment"` (with comment_id) for a comment under `postId` (the shape is
+ * UNCONFIRMED, see src/providers/facebook/webhooks.ts).
+ */
+export function facebookMentionNotification(state: NetworkState, itemId: string): Record<string, unknown> {
+  const i = state.inbox.items.get(itemId);
+  if (!i || i.kind !== 'mention') throw new Error(`the simulator has no Facebook mention ${itemId}`);
+  const at = Math.floor(Date.parse(i.createdAt) / 1000);
+  return {
+    object: 'page',
+    entry: [{
+      id: i.userId, time: Math.floor(Date.now() / 1000),
+      changes: [{
+        field: 'mention',
+        value: {
+          item: i.postId ? 'comment' : 'post', verb: 'add', post_id: i.postId ?? i.id, ...(i.postId ? { comment_id: i.id } : {}),
+          message: i.text, sender_id: i.author.id, sender_name: i.author.name, created_time: at,
         },
       }],
     }],
