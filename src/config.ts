@@ -155,6 +155,10 @@ export const ConfigSchema = Type.Object({
   TIKTOK_API_URL: str({ description: 'TikTok API base URL (where /v2 is, the token endpoint included).' }, 'https://open.tiktokapis.com'),
   TIKTOK_AUTH_URL: str({ description: 'TikTok authorization base URL (where /v2/auth/authorize/ is).' }, 'https://www.tiktok.com'),
   TIKTOK_AUDITED: oneOf(['on', 'off'], { description: 'The TikTok app has passed TikTok\'s Content Posting API audit. Until then TikTok lets it post only as SELF_ONLY (private), so AllIN refuses other privacy levels with this explanation.' }, 'off'),
+  TUMBLR_CLIENT_ID: str({ description: 'Tumblr OAuth consumer key (www.tumblr.com/oauth/apps, with an OAuth2 redirect URL); Tumblr is offered when it is set (with TUMBLR_CLIENT_SECRET).' }),
+  TUMBLR_CLIENT_SECRET: str({ description: 'Tumblr OAuth consumer secret.', secret: true }),
+  TUMBLR_API_URL: str({ description: 'Tumblr API base URL (where /v2 is, the token endpoint included).' }, 'https://api.tumblr.com'),
+  TUMBLR_AUTH_URL: str({ description: 'Tumblr authorization base URL (where /oauth2/authorize is).' }, 'https://www.tumblr.com'),
   TELEGRAM: oneOf(['on', 'off'], { description: 'Offer Telegram (a channel or group, posted to by a bot the user makes with @BotFather).' }, 'on'),
   TELEGRAM_API_URL: str({ description: 'Telegram Bot API base URL (a self-hosted Bot API server may be named here).' }, 'https://api.telegram.org'),
   DISCORD: oneOf(['on', 'off'], { description: 'Offer Discord (a channel, posted to through a webhook URL the user pastes).' }, 'on'),
@@ -358,7 +362,7 @@ export function readConfig(env: Record<string, string | undefined>): Config {
   }
   const cfg = converted as Config;
 
-  for (const url of ['DATABASE_URL', 'REDIS_URL', 'PUBLIC_URL', 'MAIL_URL', 'SIMULATOR_URL', 'X_API_URL', 'X_AUTH_URL', 'LINKEDIN_API_URL', 'LINKEDIN_AUTH_URL', 'FACEBOOK_GRAPH_URL', 'FACEBOOK_RUPLOAD_URL', 'FACEBOOK_AUTH_URL', 'INSTAGRAM_AUTH_URL', 'INSTAGRAM_API_URL', 'INSTAGRAM_GRAPH_URL', 'THREADS_AUTH_URL', 'THREADS_GRAPH_URL', 'BLUESKY_SERVICE_URL', 'TELEGRAM_API_URL', 'DISCORD_API_URL', 'SLACK_API_URL', 'SLACK_AUTH_URL', 'REDDIT_API_URL', 'REDDIT_AUTH_URL', 'YOUTUBE_API_URL', 'YOUTUBE_AUTH_URL', 'YOUTUBE_TOKEN_URL', 'PINTEREST_API_URL', 'PINTEREST_AUTH_URL', 'TIKTOK_API_URL', 'TIKTOK_AUTH_URL'] as const) {
+  for (const url of ['DATABASE_URL', 'REDIS_URL', 'PUBLIC_URL', 'MAIL_URL', 'SIMULATOR_URL', 'X_API_URL', 'X_AUTH_URL', 'LINKEDIN_API_URL', 'LINKEDIN_AUTH_URL', 'FACEBOOK_GRAPH_URL', 'FACEBOOK_RUPLOAD_URL', 'FACEBOOK_AUTH_URL', 'INSTAGRAM_AUTH_URL', 'INSTAGRAM_API_URL', 'INSTAGRAM_GRAPH_URL', 'THREADS_AUTH_URL', 'THREADS_GRAPH_URL', 'BLUESKY_SERVICE_URL', 'TELEGRAM_API_URL', 'DISCORD_API_URL', 'SLACK_API_URL', 'SLACK_AUTH_URL', 'REDDIT_API_URL', 'REDDIT_AUTH_URL', 'YOUTUBE_API_URL', 'YOUTUBE_AUTH_URL', 'YOUTUBE_TOKEN_URL', 'PINTEREST_API_URL', 'PINTEREST_AUTH_URL', 'TIKTOK_API_URL', 'TIKTOK_AUTH_URL', 'TUMBLR_API_URL', 'TUMBLR_AUTH_URL'] as const) {
     const v = cfg[url];
     if (v !== undefined && !URL.canParse(v)) problems.push(`${url}: must be a URL`);
   }

@@ -19,6 +19,7 @@ import { createReddit } from './reddit.ts';
 import { createYouTube } from './youtube.ts';
 import { createPinterest } from './pinterest.ts';
 import { createTikTok } from './tiktok.ts';
+import { createTumblr } from './tumblr.ts';
 import type { LinkCardSource, Provider, ProviderDeps, ProviderId, ProviderSettings } from './types.ts';
 import type { SendJournal } from './send-journal.ts';
 
@@ -43,6 +44,7 @@ export const FACTORIES: Partial<Record<ProviderId, Factory>> = {
   youtube: createYouTube,
   pinterest: createPinterest,
   tiktok: createTikTok,
+  tumblr: createTumblr,
 };
 
 export function providerSettings(config: Config, sandboxUrl: string | undefined): Partial<Record<ProviderId, ProviderSettings>> {
@@ -59,6 +61,7 @@ export function providerSettings(config: Config, sandboxUrl: string | undefined)
   if (config.YOUTUBE_CLIENT_ID) s.youtube = { clientId: config.YOUTUBE_CLIENT_ID, ...(config.YOUTUBE_CLIENT_SECRET ? { clientSecret: config.YOUTUBE_CLIENT_SECRET } : {}), baseUrls: { api: config.YOUTUBE_API_URL, auth: config.YOUTUBE_AUTH_URL, token: config.YOUTUBE_TOKEN_URL, ...(config.YOUTUBE_API_AUDITED === 'on' ? { audited: 'true' } : {}) } };
   if (config.PINTEREST_APP_ID) s.pinterest = { clientId: config.PINTEREST_APP_ID, ...(config.PINTEREST_APP_SECRET ? { clientSecret: config.PINTEREST_APP_SECRET } : {}), baseUrls: { api: config.PINTEREST_API_URL, auth: config.PINTEREST_AUTH_URL } };
   if (config.TIKTOK_CLIENT_KEY) s.tiktok = { clientId: config.TIKTOK_CLIENT_KEY, ...(config.TIKTOK_CLIENT_SECRET ? { clientSecret: config.TIKTOK_CLIENT_SECRET } : {}), baseUrls: { api: config.TIKTOK_API_URL, auth: config.TIKTOK_AUTH_URL, ...(config.TIKTOK_AUDITED === 'on' ? { audited: 'true' } : {}) } };
+  if (config.TUMBLR_CLIENT_ID) s.tumblr = { clientId: config.TUMBLR_CLIENT_ID, ...(config.TUMBLR_CLIENT_SECRET ? { clientSecret: config.TUMBLR_CLIENT_SECRET } : {}), baseUrls: { api: config.TUMBLR_API_URL, auth: config.TUMBLR_AUTH_URL } };
   if (config.MASTODON === 'on') s.mastodon = { baseUrls: config.MASTODON_INSTANCE_URL ? { instance: config.MASTODON_INSTANCE_URL } : {} };
   if (config.BLUESKY === 'on') s.bluesky = { baseUrls: { service: config.BLUESKY_SERVICE_URL } };
   if (config.TELEGRAM === 'on') s.telegram = { baseUrls: { api: config.TELEGRAM_API_URL } };

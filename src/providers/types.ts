@@ -6,7 +6,7 @@
 import type { HttpClient } from '../infra/http/client.ts';
 import type { SendJournal } from './send-journal.ts';
 
-export const PROVIDER_IDS = ['x', 'linkedin', 'facebook', 'instagram', 'threads', 'mastodon', 'bluesky', 'telegram', 'discord', 'nostr', 'lemmy', 'slack', 'reddit', 'youtube', 'pinterest', 'tiktok', 'sandbox'] as const;
+export const PROVIDER_IDS = ['x', 'linkedin', 'facebook', 'instagram', 'threads', 'mastodon', 'bluesky', 'telegram', 'discord', 'nostr', 'lemmy', 'slack', 'reddit', 'youtube', 'pinterest', 'tiktok', 'tumblr', 'sandbox'] as const;
 export type ProviderId = (typeof PROVIDER_IDS)[number];
 
 /** How the network counts text, so a composer can count as the server does (see src/providers/text.ts). */

@@ -64,7 +64,7 @@ test('docs/NETWORKS.md gives each network\'s facts with a public page and a stat
   const part = doc.slice(start);
   const sections = new Map<string, string>();
   for (const s of part.split(/\n(?=### )/).slice(1)) sections.set(s.slice(4, s.indexOf('\n')).trim(), s);
-  for (const name of ['X', 'LinkedIn', 'Facebook Pages', 'Instagram', 'Threads', 'Mastodon', 'Bluesky', 'Telegram', 'Discord', 'Slack', 'Reddit', 'YouTube', 'Pinterest', 'TikTok', 'Lemmy', 'Nostr', 'How text is counted']) {
+  for (const name of ['X', 'LinkedIn', 'Facebook Pages', 'Instagram', 'Threads', 'Mastodon', 'Bluesky', 'Telegram', 'Discord', 'Slack', 'Reddit', 'YouTube', 'Pinterest', 'TikTok', 'Tumblr', 'Lemmy', 'Nostr', 'How text is counted']) {
     const s = sections.get(name);
     assert.ok(s, `no "### ${name}" in the Network facts part`);
     const rows = s.split('\n').filter((l) => l.startsWith('| ') && !/^\|[-| ]+\|$/.test(l)).slice(1); // without the header

@@ -24,6 +24,7 @@ import { registerReddit } from './networks/reddit.ts';
 import { registerYouTube } from './networks/youtube.ts';
 import { registerPinterest } from './networks/pinterest.ts';
 import { registerTikTok } from './networks/tiktok.ts';
+import { registerTumblr } from './networks/tumblr.ts';
 import { AiSimState, registerAi } from './ai.ts';
 
 export type NetworkModule = (ctx: SimNetworkContext) => void;
@@ -47,6 +48,7 @@ export const NETWORKS: Record<string, NetworkModule> = {
   youtube: registerYouTube,
   pinterest: registerPinterest,
   tiktok: registerTikTok,
+  tumblr: registerTumblr,
 };
 
 export interface Simulator {

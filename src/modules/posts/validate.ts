@@ -11,6 +11,7 @@ import { slackOptionProblems } from '../../providers/slack/options.ts';
 import { redditOptionProblems } from '../../providers/reddit/options.ts';
 import { pinterestMediaShapeProblems, pinterestOptionProblems } from '../../providers/pinterest/options.ts';
 import { tiktokMediaShapeProblems, tiktokOptionProblems } from '../../providers/tiktok/options.ts';
+import { tumblrEmptyProblems, tumblrOptionProblems, tumblrTextProblems } from '../../providers/tumblr/options.ts';
 import { youtubeDescriptionProblems, youtubeOptionProblems, youtubeShortProblems } from '../../providers/youtube/options.ts';
 import type { ProviderLimits } from '../../providers/types.ts';
 
@@ -165,6 +166,15 @@ export function checkTarget(accountId: string, provider: string, displayName: st
     // and the caption's length are the limits' checks above; the creator's own settings are asked before sending).
     for (const p of tiktokOptionProblems(content.options)) add('options', `${displayName}: ${p}.`);
     for (const p of tiktokMediaShapeProblems(content.parts[0]?.media ?? [], content.options)) add('media', `${displayName}: ${p}.`);
+  }
+  if (provider === 'tumblr') {
+    // The blog, state, schedule, tags, link and quote are options; each paragraph of the text is a text block of at most
+    // 4,096 characters; one video at most (types, sizes and counts are the limits' checks above).
+    for (const p of tumblrOptionProblems(content.options)) add('options', `${displayName}: ${p}.`);
+    for (const p of tumblrTextProblems(content.parts[0]?.text ?? '')) add('text', `${displayName}: ${p}.`);
+    const media = content.parts[0]?.media ?? [];
+    for (const p of tumblrEmptyProblems(content.parts[0]?.text ?? '', content.options, media.length)) add('text', `${displayName}: ${p}.`);
+    if (media.filter((x) => x.mimeType.startsWith('video/')).length > 1) add('media', `${displayName}: a Tumblr post carries one uploaded video.`);
   }
   if (provider === 'lemmy') {
     for (const p of lemmyOptionProblems(content.options)) add('options', `${displayName}: ${p}.`);

@@ -29,6 +29,7 @@ export const PUBLISH_BUDGETS: Record<string, string> = {
   // TikTok: the init endpoints (video, inbox video, photo) take 6 requests a minute per user token (the Content Posting
   // API references); creator_info, asked before each direct post, 20.
   tiktok: '6/60',
+  tumblr: '250/86400', // 250 new published posts (reblogs included) per day per user (Rate Limits; Tumblr's calendar day)
   // pinterest: none. Its per-category limits are per user and app per minute (Standard) or per app per day (Trial:
   // 1,000 requests in all); its 429 is waited out.
   // discord: none. Its limits are not published ("should not be hard coded"); its 429 retry_after is waited instead.

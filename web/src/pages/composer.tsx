@@ -734,6 +734,67 @@ export function Composer({ postId }: { postId?: string }) {
                     </>
                   );
                 })()}
+                {a.provider === 'tumblr' && (() => {
+                  // Tumblr: the blog (else the primary one), tags, the state (a queued post may have its own time), a link
+                  // block, and whether the text is a quotation. Paragraphs (split by blank lines) hold 4,096 characters each.
+                  const opts = o.options ?? {};
+                  const setOpt = (key: string, value: unknown) => {
+                    const { [key]: _, ...rest } = opts;
+                    set({ options: value === undefined ? rest : { ...rest, [key]: value } });
+                  };
+                  const str = (v: unknown) => (typeof v === 'string' ? v : '');
+                  const tags = Array.isArray(opts.tags) ? (opts.tags as string[]).join(', ') : '';
+                  // publishOn is stored as an instant; the field shows it in the browser's zone.
+                  const at = typeof opts.publishOn === 'string' && !Number.isNaN(Date.parse(opts.publishOn))
+                    ? new Date(Date.parse(opts.publishOn) - new Date().getTimezoneOffset() * 60_000).toISOString().slice(0, 16) : '';
+                  return (
+                    <>
+                      <Field label="Blog (optional)" hint="The blog's name, as in name.tumblr.com; your primary blog when empty.">
+                        {(p) => <input {...p} maxLength={100} value={str(opts.blog)} onInput={(e) => setOpt('blog', e.currentTarget.value.trim() === '' ? undefined : e.currentTarget.value.trim())} />}
+                      </Field>
+                      <Field label="Tags (optional)" hint="Separated by commas; up to 30.">
+                        {(p) => <input {...p} value={tags} onChange={(e) => {
+                          const list = e.currentTarget.value.split(',').map((x) => x.trim()).filter(Boolean);
+                          setOpt('tags', list.length ? list : undefined);
+                        }} />}
+                      </Field>
+                      <Field label="State" hint="Queued posts go to the end of the blog's queue, or out at the time below.">
+                        {(p) => (
+                          <select {...p} value={str(opts.state) || 'published'} onChange={(e) => {
+                            const v = e.currentTarget.value;
+                            const { state: _, publishOn: __, ...rest } = opts;
+                            set({ options: v === 'published' ? rest : { ...rest, state: v, ...(v === 'queue' && opts.publishOn ? { publishOn: opts.publishOn } : {}) } });
+                          }}>
+                            <option value="published">Published</option>
+                            <option value="queue">Queued</option>
+                            <option value="draft">Draft</option>
+                            <option value="private">Private</option>
+                          </select>
+                        )}
+                      </Field>
+                      {opts.state === 'queue' && (
+                        <Field label="Tumblr publishes it at (optional)">
+                          {(p) => <input {...p} type="datetime-local" value={at} onChange={(e) => setOpt('publishOn', e.currentTarget.value ? new Date(e.currentTarget.value).toISOString() : undefined)} />}
+                        </Field>
+                      )}
+                      <Field label="Link (optional)" hint="Shown as a link card; Tumblr fills it from the page.">
+                        {(p) => <input {...p} type="url" maxLength={2048} value={str(opts.link)} onInput={(e) => setOpt('link', e.currentTarget.value.trim() === '' ? undefined : e.currentTarget.value.trim())} />}
+                      </Field>
+                      <div class="check">
+                        <input id={`quote-${a.id}`} type="checkbox" checked={opts.quote === true} onChange={(e) => {
+                          const { quote: _, quoteSource: __, ...rest } = opts;
+                          set({ options: e.currentTarget.checked ? { ...rest, quote: true } : rest });
+                        }} />
+                        <label for={`quote-${a.id}`}>The text is a quotation</label>
+                      </div>
+                      {opts.quote === true && (
+                        <Field label="Who said it (optional)">
+                          {(p) => <input {...p} maxLength={500} value={str(opts.quoteSource)} onInput={(e) => setOpt('quoteSource', e.currentTarget.value.trim() === '' ? undefined : e.currentTarget.value)} />}
+                        </Field>
+                      )}
+                    </>
+                  );
+                })()}
                 {a.provider === 'reddit' && (() => {
                   // Reddit: the subreddit and title are required; a link, a flair, NSFW and spoiler are optional.
                   const opts = o.options ?? {};
