@@ -8,6 +8,7 @@ import { sql } from 'drizzle-orm';
 import { getDocument } from 'pdfjs-dist/legacy/build/pdf.mjs';
 import { startTestApp, type TestApp } from './support/app.ts';
 import { fmt } from '../src/modules/analytics/report.ts';
+import { MISSING } from '../src/modules/analytics/report-pdf.ts';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -21,6 +22,9 @@ let strangerAccount: string;
 const db = () => t.running.services.db;
 const SCRIPT = '<script>alert("owned")</script> & more';
 const EVIL_NAME = '<img src=x onerror=alert(1)>';
+// Outside Latin-1 (which Helvetica, the standard PDF font, stops at): Polish, an emoji, Japanese (no font
+// for it is embedded), Greek, Cyrillic.
+const WORLD = 'Łódź 🎉 東 Καλημέρα Привет';
 
 async function account(workspaceId: string, provider: string, name: string): Promise<string> {
   const id = randomUUID();
@@ -44,7 +48,8 @@ async function pdfText(buf: Buffer): Promise<string> {
   let out = '';
   for (let i = 1; i <= pdf.numPages; i++) {
     const content = await (await pdf.getPage(i)).getTextContent();
-    out += content.items.map((it) => ('str' in it ? it.str : '')).join(' ') + '\n';
+    // A word may be drawn in pieces (one per embedded font): the pieces are joined as they are.
+    out += content.items.map((it) => ('str' in it ? it.str : '')).join('') + '\n';
   }
   await pdf.destroy();
   return out;
@@ -66,6 +71,7 @@ before(async () => {
   await published(ws, sandbox, 'sandbox', new Date(now - 2 * DAY), { likes: 1200, reposts: 34, replies: 5, impressions: 40000 }, SCRIPT);
   await published(ws, sandbox, 'sandbox', new Date(now - 3 * DAY), { likes: 7, reposts: 1, replies: 0, impressions: 300 }, 'Quiet one');
   await published(ws, masto, 'mastodon', new Date(now - 4 * DAY), { likes: 40, reposts: 2, replies: 3, impressions: null }, 'Fediverse hello');
+  await published(ws, masto, 'mastodon', new Date(now - 5 * DAY), { likes: 2, reposts: 0, replies: 0, impressions: 50 }, WORLD);
   await published(ws, sandbox, 'sandbox', new Date(now - 40 * DAY), { likes: 9, reposts: 0, replies: 1, impressions: 100 }, 'From the period before');
 });
 
@@ -91,12 +97,12 @@ test('HTML: self-contained, the overview\'s figures, every string escaped, the w
   assert.ok(html.includes('Acme &amp; &quot;Sons&quot; &lt;Ltd&gt;'), 'the workspace name, escaped');
   // The overview's own figures, each with its change against the period before.
   const tot = ov.body.totals;
-  assert.equal(tot.engagement.current, 1200 + 34 + 5 + 8 + 45);
+  assert.equal(tot.engagement.current, 1200 + 34 + 5 + 8 + 45 + 2);
   for (const k of ['posts', 'engagement', 'likes', 'impressions'] as const) {
     assert.ok(html.includes(`<b>${fmt(tot[k].current)}</b>`), `${k}: ${fmt(tot[k].current)}`);
   }
   assert.ok(html.includes(`<td class="n">${fmt(tot.engagement.previous)}</td>`), 'the previous period\'s engagement');
-  assert.equal(tot.impressions.current, 40300, 'mastodon reports none and adds nothing');
+  assert.equal(tot.impressions.current, 40350, 'a post without impressions adds nothing');
   // Charts with their numbers: one SVG per chart, and a table of the days and of the networks.
   assert.equal((html.match(/<svg /g) ?? []).length, 2);
   for (const d of ov.body.days as { date: string }[]) assert.ok(html.includes(`<th scope="row">${d.date}</th>`), d.date);
@@ -125,6 +131,11 @@ test('PDF: parsed back, it holds the period and its figures', async () => {
   for (const k of ['posts', 'engagement', 'likes', 'impressions'] as const) assert.ok(text.includes(fmt(ov.totals[k].current)), `${k} ${fmt(ov.totals[k].current)}`);
   assert.ok(text.includes('1,239'), 'the top post\'s engagement');
   assert.ok(text.includes('<script>alert("owned")'), 'the post text as written (a PDF runs no markup)');
+  // Embedded fonts: letters beyond Latin-1 and the emoji come back as written; the CJK character, which no
+  // embedded font has, as the placeholder.
+  for (const word of ['Łódź', '🎉', 'Καλημέρα', 'Привет']) assert.ok(text.includes(word), `${word} in ${text}`);
+  assert.ok(text.includes(MISSING) && !text.includes('東'), 'the character without a font is marked');
+  assert.ok(!/[ŁΚП]/.test(text.replace(/Łódź|Καλημέρα|Привет/g, '')) && !text.includes('?d?'), 'no letter turned into "?"');
 });
 
 test('who may read it: an analytics:read key yes; another workspace, no token and a bad zone no', async () => {

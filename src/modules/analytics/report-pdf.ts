@@ -1,8 +1,20 @@
 // The report (report.ts) as a PDF, drawn by PDFKit: pure JavaScript, no headless browser on the server.
-// The same figures, charts (bars drawn as vectors) and the numbers behind each chart as a table. The text is
-// set in the PDF's standard Helvetica, which has Latin-1 glyphs only: a character outside it (an emoji, CJK)
-// is printed as "?" rather than as a wrong glyph; the HTML report shows the text as written.
+// The same figures, charts (bars drawn as vectors) and the numbers behind each chart as a table.
+//
+// Text is set in fonts embedded in the file (subset to the glyphs used), not the PDF's standard Helvetica,
+// which has Latin-1 only and printed "?" for a Polish, Greek or Cyrillic letter or an emoji in a post:
+// Noto Sans (@fontsource/noto-sans, OFL: Latin with its extensions and Vietnamese, Greek, Cyrillic, one
+// small file per script) and for pictographs Noto Emoji (@fontsource/noto-emoji, OFL, monochrome outlines:
+// a PDF has no colour glyphs). WOFF, which fontkit reads (its WOFF2 path needs a Brotli decoder). DejaVu Sans
+// (one file for all) was tried: fontkit spent ~0.4 s of CPU per report laying out and subsetting its 6,000
+// glyphs. CJK is not embedded: the Noto Sans SC/JP packages are 70+ MB; such a character prints as U+FFFD.
+// A character is drawn in the first font that has it, so a line is split into runs, one per font; lines are
+// measured, cut with an ellipsis and wrapped here rather than by PDFKit's line wrapper, which cannot change
+// font within a line.
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import PDFDocument from 'pdfkit';
+import { create as openFont, type Font } from 'fontkit';
 import { changeText, fmt, headline, localTime, niceCeil, rateText, signed, usernameOf, type Report } from './report.ts';
 
 const MARGIN = 48;
@@ -10,19 +22,111 @@ const ACCENT = '#0969da';
 const PREVIOUS = '#8c959f';
 const MUTED = '#57606a';
 
-/** Text the standard fonts can show: Latin-1 and the WinAnsi punctuation, the rest "?". */
-export function latin(s: string): string {
-  return s.replace(/\u2212/g, '-').replace(/[^\u0020-\u007e\u00a0-\u00ff\u2013\u2014\u2018\u2019\u201c\u201d\u2022\u2026\u20ac]/gu, (c) => (c === '\n' || c === '\t' ? ' ' : '?'));
+interface Face {
+  bytes: Buffer;
+  font: Font;
+  /** Advance widths by code point, in font units: PDFKit's widthOfString lays the text out each time. */
+  advances: Map<number, number>;
+}
+
+/** Noto Sans comes split by script, one font file each; a character is looked for in this order. */
+const SUBSETS = ['latin', 'latin-ext', 'greek', 'greek-ext', 'cyrillic', 'cyrillic-ext', 'vietnamese'] as const;
+const WEIGHTS = [400, 700] as const;
+const EMOJI = 'emoji';
+/**
+ * OpenType features fontkit would apply to every string: off (kerning and marks cost layout time; text is
+ * NFC, precomposed letters; widths are measured without kerning anyway, widthOfRun).
+ */
+const NO_FEATURES = Object.fromEntries(['ccmp', 'locl', 'mark', 'mkmk', 'rlig', 'calt', 'clig', 'liga', 'rclt', 'curs', 'kern'].map((k) => [k, false]));
+/** Printed for a character no embedded font has (U+FFFD, in the Latin file). */
+export const MISSING = '\ufffd';
+
+interface Faces { byName: Map<string, Face>; chain: Record<(typeof WEIGHTS)[number], string[]> }
+
+// Read once per process on first use: fixed files of the installed packages, the same for every report
+// (like the metrics PDFKit keeps for its standard fonts), so not a dependency to pass in.
+let faces: Faces | undefined;
+function loadFaces(): Faces {
+  if (!faces) {
+    const require = createRequire(import.meta.url);
+    const byName = new Map<string, Face>();
+    const add = (name: string, file: string) => {
+      const bytes = readFileSync(require.resolve(file));
+      byName.set(name, { bytes, font: openFont(bytes), advances: new Map() });
+      return name;
+    };
+    const chain = { 400: [] as string[], 700: [] as string[] };
+    for (const w of WEIGHTS) for (const s of SUBSETS) chain[w].push(add(`${s}-${w}`, `@fontsource/noto-sans/files/noto-sans-${s}-${w}-normal.woff`));
+    add(EMOJI, '@fontsource/noto-emoji/files/noto-emoji-emoji-400-normal.woff');
+    faces = { byName, chain };
+  }
+  return faces;
+}
+
+export interface Run { face: string; text: string }
+
+/**
+ * `text` as runs of one font each, on one line: a pictograph in the emoji font, anything else in the first
+ * Noto Sans file that has it, then the emoji font; line breaks and other controls as spaces; variation
+ * selectors and joiners no font draws left out; what no font has as MISSING.
+ */
+export function runs(text: string, bold = false): Run[] {
+  const { byName, chain } = loadFaces();
+  const order = chain[bold ? 700 : 400];
+  const has = (face: string, cp: number) => byName.get(face)!.font.hasGlyphForCodePoint(cp);
+  const out: Run[] = [];
+  const push = (face: string, ch: string) => {
+    const last = out[out.length - 1];
+    if (last && last.face === face) last.text += ch;
+    else out.push({ face, text: ch });
+  };
+  for (const raw of text.normalize('NFC')) {
+    const ch = /\p{Cc}/u.test(raw) ? ' ' : raw;
+    const cp = ch.codePointAt(0)!;
+    const last = out[out.length - 1];
+    if (/[\p{Cf}\u{fe00}-\u{fe0f}]/u.test(ch)) {
+      // A joiner or selector belongs to the character before it, in its font, if that font draws it.
+      if (last && has(last.face, cp)) last.text += ch;
+      continue;
+    }
+    if (/\p{Extended_Pictographic}/u.test(ch) && has(EMOJI, cp)) {
+      push(EMOJI, ch);
+      continue;
+    }
+    // The run's font first, so a word stays in one font where it can.
+    const face = (last && last.face !== EMOJI && has(last.face, cp) ? last.face : undefined)
+      ?? order.find((f) => has(f, cp)) ?? (has(EMOJI, cp) ? EMOJI : undefined);
+    push(face ?? order[0]!, face ? ch : MISSING);
+  }
+  return out;
+}
+
+/** The width of a run at `size` points: the glyphs' advances (kerning left out, a fraction of a point). */
+function widthOfRun(run: Run, size: number): number {
+  const face = loadFaces().byName.get(run.face)!;
+  let units = 0;
+  for (const ch of run.text) {
+    const cp = ch.codePointAt(0)!;
+    let a = face.advances.get(cp);
+    if (a === undefined) {
+      a = face.font.glyphForCodePoint(cp).advanceWidth;
+      face.advances.set(cp, a);
+    }
+    units += a;
+  }
+  return (units * size) / face.font.unitsPerEm;
 }
 
 type Doc = PDFKit.PDFDocument;
 
 export function reportPdf(r: Report): Promise<Buffer> {
   const o = r.overview;
+  const f = loadFaces();
   const doc: Doc = new PDFDocument({
     size: 'A4', margin: MARGIN, compress: true,
-    info: { Title: latin(`${r.workspace}: analytics ${o.from} to ${o.to}`), Producer: 'AllIN', Creator: 'AllIN' },
+    info: { Title: `${r.workspace}: analytics ${o.from} to ${o.to}`, Producer: 'AllIN', Creator: 'AllIN' },
   });
+  for (const [name, face] of f.byName) doc.registerFont(name, face.bytes);
   const chunks: Buffer[] = [];
   const done = new Promise<Buffer>((resolve, reject) => {
     doc.on('data', (c: Buffer) => chunks.push(c));
@@ -38,29 +142,89 @@ export function reportPdf(r: Report): Promise<Buffer> {
       y = MARGIN;
     }
   };
+
+  interface Style { size: number; bold?: boolean; color?: string }
+  const widthOf = widthOfRun;
+  /** `text` on one line from (x, y) within `w`, cut with an ellipsis when longer; returns its width. */
+  const line = (text: string, x: number, top: number, w: number, st: Style, align: 'left' | 'right' | 'center' = 'left'): number => {
+    const main = f.chain[st.bold ? 700 : 400][0]!;
+    // A cell holds far fewer characters than this: measure no more.
+    let parts = runs([...text].slice(0, 400).join(''), st.bold);
+    let total = parts.reduce((n, p) => n + widthOf(p, st.size), 0);
+    if (total > w) {
+      const ellipsis: Run = { face: main, text: '\u2026' };
+      let room = w - widthOf(ellipsis, st.size);
+      const kept: Run[] = [];
+      for (const p of parts) {
+        let text = '';
+        for (const ch of p.text) {
+          const cw = widthOf({ face: p.face, text: ch }, st.size);
+          if (cw > room) break;
+          room -= cw;
+          text += ch;
+        }
+        if (text) kept.push({ face: p.face, text });
+        if (text !== p.text) break;
+      }
+      parts = [...kept, ellipsis];
+      total = parts.reduce((n, p) => n + widthOf(p, st.size), 0);
+    }
+    let cx = align === 'right' ? x + w - total : align === 'center' ? x + (w - total) / 2 : x;
+    doc.fillColor(st.color ?? '#000');
+    for (const p of parts) {
+      // PDFKit's types name the features as a list; fontkit takes an object, where false turns one off.
+      doc.font(p.face).fontSize(st.size).text(p.text, cx, top, { lineBreak: false, features: NO_FEATURES as unknown as PDFKit.Mixins.OpenTypeFeatures[] });
+      cx += widthOf(p, st.size);
+    }
+    return total;
+  };
+  /** `text` wrapped at spaces within `width`, at most `maxLines` lines (the last cut with an ellipsis). */
+  const paragraph = (text: string, st: Style, maxLines = 20) => {
+    const words = text.replace(/\s+/g, ' ').trim().split(' ');
+    const space = widthOf({ face: f.chain[400][0]!, text: ' ' }, st.size);
+    const lines: string[] = [];
+    let current = '';
+    let used = 0;
+    for (const word of words) {
+      const ww = runs(word, st.bold).reduce((n, p) => n + widthOf(p, st.size), 0);
+      if (current && used + space + ww > width && lines.length < maxLines - 1) {
+        lines.push(current);
+        current = word;
+        used = ww;
+      } else {
+        current = current ? `${current} ${word}` : word;
+        used += (current === word ? 0 : space) + ww;
+      }
+    }
+    if (current) lines.push(current);
+    for (const l of lines) {
+      room(st.size * 1.3);
+      line(l, MARGIN, y, width, st);
+      y += st.size * 1.3;
+    }
+  };
   const heading = (text: string) => {
     room(60);
     y += 10;
-    doc.font('Helvetica-Bold').fontSize(13).fillColor('#000').text(latin(text), MARGIN, y, { lineBreak: false });
+    line(text, MARGIN, y, width, { size: 13, bold: true });
     y += 20;
   };
   /** A table: the first column left, the others right-aligned, one line per row (long text cut with an ellipsis). */
   const table = (head: string[], widths: number[], rows: string[][], leftCols = 1) => {
-    const line = (cells: string[], bold: boolean, spans = widths) => {
+    const row = (cells: string[], bold: boolean, spans = widths) => {
       room(14);
       let x = MARGIN;
-      doc.font(bold ? 'Helvetica-Bold' : 'Helvetica').fontSize(8.5).fillColor('#000');
       cells.forEach((c, i) => {
         const w = spans[i]! * width;
-        doc.text(latin(c), x + 2, y, { width: w - 4, align: i < leftCols ? 'left' : 'right', lineBreak: false, ellipsis: true, height: 12 });
+        line(c, x + 2, y, w - 4, { size: 8.5, bold }, i < leftCols ? 'left' : 'right');
         x += w;
       });
       y += 13;
     };
-    line(head, true);
+    row(head, true);
     doc.moveTo(MARGIN, y - 2).lineTo(MARGIN + width, y - 2).lineWidth(0.5).strokeColor('#d0d7de').stroke();
-    if (rows.length === 0) line(['Nothing in this period.'], false, [1]);
-    for (const row of rows) line(row, false);
+    if (rows.length === 0) row(['Nothing in this period.'], false, [1]);
+    for (const cells of rows) row(cells, false);
     y += 6;
   };
   const bars = (labels: string[], series: { color: string; values: (number | null)[] }[], legend: string[] = []) => {
@@ -71,10 +235,10 @@ export function reportPdf(r: Report): Promise<Buffer> {
     const max = Math.max(0, ...series.flatMap((s) => s.values.map((v) => v ?? 0)));
     const scale = max > 0 ? niceCeil(max) : 1;
     const yOf = (v: number) => y + h - (v / scale) * h;
-    doc.font('Helvetica').fontSize(7).fillColor(MUTED);
+    const small = { size: 7, color: MUTED };
     for (const t of [0, scale / 2, scale]) {
       doc.moveTo(left, yOf(t)).lineTo(left + plotW, yOf(t)).lineWidth(0.3).strokeColor('#d0d7de').stroke();
-      doc.text(fmt(t), MARGIN, yOf(t) - 3, { width: 36, align: 'right', lineBreak: false });
+      line(fmt(t), MARGIN, yOf(t) - 3, 36, small, 'right');
     }
     const slot = plotW / Math.max(1, labels.length);
     const barW = Math.max(0.5, (slot * 0.8) / series.length);
@@ -85,7 +249,7 @@ export function reportPdf(r: Report): Promise<Buffer> {
         if (v === null || v === undefined || v <= 0) return;
         doc.rect(left + i * slot + slot * 0.1 + j * barW, yOf(v), barW, y + h - yOf(v)).fill(s.color);
       });
-      if (i % every === 0) doc.fillColor(MUTED).text(latin(label), left + i * slot - 10, y + h + 4, { width: slot + 20, align: 'center', lineBreak: false });
+      if (i % every === 0) line(label, left + i * slot - 10, y + h + 4, slot + 20, small, 'center');
     });
     doc.moveTo(left, y).lineTo(left, y + h).lineTo(left + plotW, y + h).lineWidth(0.6).strokeColor('#8c959f').stroke();
     y += h + 16;
@@ -93,22 +257,20 @@ export function reportPdf(r: Report): Promise<Buffer> {
       let x = left;
       legend.forEach((l, i) => {
         doc.rect(x, y + 1, 7, 7).fill(series[i]!.color);
-        doc.fillColor('#000').text(latin(l), x + 10, y, { lineBreak: false });
-        x += 10 + doc.widthOfString(latin(l)) + 18;
+        x += 10 + line(l, x + 10, y, width, { size: 7 }) + 18;
       });
       y += 14;
     }
     y += 4;
   };
 
-  doc.font('Helvetica-Bold').fontSize(18).fillColor('#000').text(latin(r.workspace), MARGIN, y, { width, lineBreak: false, ellipsis: true });
-  y += 24;
-  doc.font('Helvetica').fontSize(10).fillColor(MUTED)
-    .text(latin(`Analytics from ${o.from} to ${o.to} (days in ${o.timeZone}), against ${o.previous.from} to ${o.previous.to}.`), MARGIN, y, { width });
-  y = doc.y + 2;
+  line(r.workspace, MARGIN, y, width, { size: 18, bold: true });
+  y += 26;
+  paragraph(`Analytics from ${o.from} to ${o.to} (days in ${o.timeZone}), against ${o.previous.from} to ${o.previous.to}.`, { size: 10, color: MUTED });
+  y += 2;
   const accounts = o.accounts.length === 0 ? 'no account' : o.accounts.map((a) => `${a.username} (${a.provider})`).join(', ');
-  doc.text(latin(`Accounts: ${accounts}.`), MARGIN, y, { width, height: 60, ellipsis: true });
-  y = doc.y + 4;
+  paragraph(`Accounts: ${accounts}.`, { size: 10, color: MUTED }, 4);
+  y += 4;
 
   heading('Overview');
   table(['Figure', 'This period', 'Previous period', 'Change'], [0.31, 0.21, 0.21, 0.27],
@@ -136,7 +298,8 @@ export function reportPdf(r: Report): Promise<Buffer> {
     o.top.map((p) => [localTime(p.publishedAt, o.timeZone), p.username, p.text, fmt(p.likes), fmt(p.reposts), fmt(p.replies), fmt(p.engagement), rateText(p.engagementRate)]), 3);
 
   room(30);
-  doc.font('Helvetica').fontSize(7.5).fillColor(MUTED).text(latin(`Engagement is likes + reposts + replies as each network reports them; a dash is a figure the network does not report (never 0). Follower counts are per UTC day. Generated by AllIN at ${o.generatedAt}.`), MARGIN, y + 8, { width });
+  y += 8;
+  paragraph(`Engagement is likes + reposts + replies as each network reports them; a dash is a figure the network does not report (never 0). Follower counts are per UTC day. Generated by AllIN at ${o.generatedAt}.`, { size: 7.5, color: MUTED });
   doc.end();
   return done;
 }
