@@ -28,7 +28,7 @@ import { AccountService } from './modules/accounts/service.ts';
 import { databaseAppStore } from './modules/accounts/mastodon-apps.ts';
 import { createMastodon } from './providers/mastodon.ts';
 import { can } from './modules/workspaces/permissions.ts';
-import { MediaService, CLEANUP_MEDIA_TASK, MAKE_PREVIEWS_TASK, cleanupMediaTask, makePreviewsTask } from './modules/media/service.ts';
+import { MediaService, CLEANUP_MEDIA_TASK, MAKE_PREVIEWS_TASK, ALT_TEXT_MAX, cleanupMediaTask, makePreviewsTask } from './modules/media/service.ts';
 import { LocalDiskStorage } from './modules/media/storage.ts';
 import { mediaInUse, mediaUsers } from './modules/media/in-use.ts';
 import { MediaLinks } from './modules/media/links.ts';
@@ -51,7 +51,7 @@ import type { LinkCardSource } from './providers/types.ts';
 import { databaseSendJournal, PRUNE_SEND_JOURNAL_TASK, pruneSendJournalTask } from './modules/publishing/send-journal.ts';
 import { mailPostProblem } from './modules/posts/notify.ts';
 import { InboxService, collectInboxTask, sendInboxReplyTask, resolveInboxPushTask, replyContext, COLLECT_INBOX_TASK, SEND_INBOX_REPLY_TASK, RESOLVE_INBOX_PUSH_TASK } from './modules/inbox/index.ts';
-import { AssistantService, AssistantSettings, PromptBook } from './modules/assistant/index.ts';
+import { AssistantService, AssistantSettings, PromptBook, InboxClassifier, classifyInboxTask, enqueueClassification, mediaImage, CLASSIFY_INBOX_TASK } from './modules/assistant/index.ts';
 import { ClickCounter, LinkRedirects, LinkService } from './modules/links/index.ts';
 import { FeedFetcher, FeedService, FETCH_FEEDS_TASK } from './modules/feeds/index.ts';
 import { TemplateService } from './modules/templates/index.ts';
@@ -223,6 +223,7 @@ export function buildServices(config: Config, db: Db, store: KeyValueStore, log:
   const accountMetrics = new AccountMetricsService({ db, accounts, registry, log, budgets: new NetworkBudgets(store, 'account-metrics-budget', ACCOUNT_METRICS_BUDGETS) });
   const inbox = new InboxService({
     db, store, registry, accounts, metrics, log, roleOf: (workspaceId, userId) => workspaces.roleOf(workspaceId, userId), outbound: http, events: webhooks,
+    classify: enqueueClassification,
     ...(opts.channels ? { channels: opts.channels } : {}),
     options: { pollIntervalMs: config.INBOX_POLL_INTERVAL_SECONDS * 1000, pagesPerRun: config.INBOX_PAGES_PER_RUN, backoffMaxMs: config.INBOX_BACKOFF_MAX_SECONDS * 1000 },
     replies: {
@@ -234,15 +235,18 @@ export function buildServices(config: Config, db: Db, store: KeyValueStore, log:
     db, cipher,
     options: { allowPrivateHosts: config.AI_ALLOW_PRIVATE_HOSTS, production: config.NODE_ENV === 'production', defaultMonthlyTokenBudget: config.AI_DEFAULT_MONTHLY_TOKEN_BUDGET },
   });
+  const prompts = new PromptBook();
   const assistant = new AssistantService({
-    db, http, metrics, log, settings: assistantSettings, validator: posts.validator, registry, prompts: new PromptBook(),
+    db, http, metrics, log, settings: assistantSettings, validator: posts.validator, registry, prompts,
     replyContext: (workspaceId, conversationId, messageId) => replyContext({ db, registry }, workspaceId, conversationId, messageId),
+    image: mediaImage(media), altTextMax: ALT_TEXT_MAX,
     options: {
       timeoutMs: config.AI_TIMEOUT_MS, maxResponseBytes: config.AI_MAX_RESPONSE_BYTES, maxOutputTokens: config.AI_MAX_OUTPUT_TOKENS,
       allowPrivateHosts: config.AI_ALLOW_PRIVATE_HOSTS, retries: 2,
       backoff: { baseMs: 500, capMs: 4000, jitter: 'full', maxRetryAfterMs: config.AI_MAX_RETRY_AFTER_SECONDS * 1000 },
     },
   });
+  const classifier = new InboxClassifier({ db, assistant, settings: assistantSettings, prompts, log, metrics, maxOutputTokens: config.AI_MAX_OUTPUT_TOKENS });
   const feeds = new FeedService({
     db, posts, log, fetcher: new FeedFetcher(http, { timeoutMs: config.FEED_TIMEOUT_MS, maxBytes: config.FEED_MAX_BYTES }),
     mayApprove: async (workspaceId, userId) => {
@@ -267,6 +271,7 @@ export function buildServices(config: Config, db: Db, store: KeyValueStore, log:
     [COLLECT_INBOX_TASK]: collectInboxTask(inbox),
     [SEND_INBOX_REPLY_TASK]: sendInboxReplyTask(inbox, workerId),
     [RESOLVE_INBOX_PUSH_TASK]: resolveInboxPushTask(inbox.push),
+    [CLASSIFY_INBOX_TASK]: classifyInboxTask(classifier),
     [SEND_REPORTS_TASK]: sendReportsTask(scheduledReports, log),
     [FETCH_FEEDS_TASK]: async () => {
       const n = await feeds.fetchDue();

@@ -260,6 +260,8 @@ async function journey(): Promise<void> {
   await call(owner, 'PUT', `${W}/posts/${published}/labels`, { labelIds: labelIds.slice(0, 2) });
   await call(owner, 'GET', `${W}/posts/${published}/labels`);
   await pages(owner, `${W}/labels`);
+  // The inbox list by the assistant's labels (classification of incoming messages).
+  for (const filter of ['&intent=complaint', '&urgent=true']) await pages(owner, `${W}/inbox/conversations`, filter);
   for (const sort of ['publishedAt', 'engagement', 'engagementRate', 'likes', 'reposts', 'replies', 'impressions']) {
     await pages(owner, `${W}/analytics/posts`, `&sort=${sort}`);
     await pages(owner, `${W}/analytics/posts`, `&sort=${sort}&order=asc&account=${account}`);

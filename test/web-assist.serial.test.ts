@@ -12,6 +12,7 @@ import { type Page } from 'playwright-core';
 import { heading, shot, signIn, startBrowserApp, type BrowserApp } from './support/browser.ts';
 import { type TestApp } from './support/app.ts';
 import { connectSandbox } from './support/social.ts';
+import { eq } from 'drizzle-orm';
 import { inboxConversations, inboxMessages } from '../src/modules/inbox/schema.ts';
 
 const KEY = 'sk-sim-browser-key-0123456789';
@@ -120,8 +121,25 @@ test('off, the panel says how to turn it on; an admin configures it in settings;
   // The inbox: a suggested reply goes into the reply box on "Use this", and nothing is sent.
   const db = app.running.services.db;
   const [conv] = await db.insert(inboxConversations).values({ id: randomUUID(), workspaceId: ws, accountId: u1, provider: 'sandbox', kind: 'post_thread', rootRemoteId: 'root-1', lastMessageAt: new Date() }).returning();
-  await db.insert(inboxMessages).values({ id: randomUUID(), workspaceId: ws, accountId: u1, conversationId: conv!.id, provider: 'sandbox', remoteId: 'm-1', direction: 'inbound', createdOnNetwork: new Date(), text: 'Do you bake rye bread too?', authorName: 'A Fan' });
-  await page.goto(`/inbox?c=${conv!.id}`);
+  // Classified as it arrived (test/assistant.test.ts runs the classification itself): its labels show in the
+  // list and on the message, and the list filters by them.
+  const [msg] = await db.insert(inboxMessages).values({
+    id: randomUUID(), workspaceId: ws, accountId: u1, conversationId: conv!.id, provider: 'sandbox', remoteId: 'm-1', direction: 'inbound', createdOnNetwork: new Date(),
+    text: 'Do you bake rye bread too?', authorName: 'A Fan', aiIntent: 'question', aiSentiment: 'positive', aiUrgency: 'high', aiClassifiedAt: new Date(),
+  }).returning();
+  await db.update(inboxConversations).set({ aiIntent: 'question', aiUrgency: 'high', aiClassifiedMessageAt: msg!.createdOnNetwork }).where(eq(inboxConversations.id, conv!.id));
+  await page.goto('/inbox');
+  const item = page.locator(`#conversation-${conv!.id}`);
+  await item.getByText('Question').waitFor();
+  await item.getByText('Urgent').waitFor();
+  await page.getByLabel('AI label').selectOption('complaint');
+  await page.getByText('No conversation matches these filters.').waitFor();
+  await page.getByLabel('AI label').selectOption('question');
+  await page.getByLabel('Urgent').check();
+  await item.click();
+  const message = page.locator(`[data-message-id="${msg!.id}"]`);
+  await message.getByText('Question').waitFor();
+  await message.getByText('positive').waitFor();
   await page.getByText('Do you bake rye bread too?').first().waitFor();
   await page.getByRole('button', { name: 'Suggest a reply' }).click();
   const suggestedReply = page.getByRole('group', { name: 'Suggested reply' });

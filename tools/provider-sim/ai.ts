@@ -2,8 +2,8 @@
 // Messages API under /ai/anthropic, with the request, answer, stream and error shapes of src/infra/ai/openai.ts
 // and anthropic.ts (and the pages cited there). A test scripts the next answers (text, an error status with
 // Retry-After, a malformed body or stream, a stream cut short, an answer that never comes) and reads back
-// every request. Unscripted, it answers with the post it was given, cut to the length the prompt asks for,
-// so the composer can be tried with no model anywhere.
+// every request. Unscripted, it answers with the post it was given, cut to the length the prompt asks for
+// (and a classification prompt with labels chosen by a few words), so the assistant can be tried with no model anywhere.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
 export interface AiStep {
@@ -58,12 +58,27 @@ const tokens = (s: string) => Math.max(1, Math.ceil(s.length / 4));
 
 /** The unscripted answer: the material it was given (or a line for a brief), within the length asked. */
 export function defaultAnswer(prompt: string): string {
+  if (/^Label each of the \d+ messages/.test(prompt)) return classifyAnswer(prompt);
+  if (/^Write the alt text for the image/.test(prompt)) return 'A plain grey square with nothing else in it.';
   if (/Suggest up to \d+ hashtags/.test(prompt)) return '#AllIN #SocialMedia #Scheduling';
   if (/^Suggest one reply/.test(prompt)) return 'Thank you for writing to us! We will look into it and get back to you.';
   const post = /<data label="(?:post|brief)">\n([\s\S]*?)\n<\/data>/.exec(prompt)?.[1] ?? 'A post written by the simulated model.';
   const target = Number(/aim for no more than (\d+)/.exec(prompt)?.[1] ?? 'NaN');
   const text = post.trim();
   return Number.isFinite(target) && [...text].length > target ? [...text].slice(0, Math.max(1, target - 1)).join('').trimEnd() + '…' : text;
+}
+
+/** The unscripted labels of a classification prompt: by a few words, so a demo inbox gets believable ones. */
+function classifyAnswer(prompt: string): string {
+  const verdicts = [...prompt.matchAll(/<data label="message (\d+)">\n([\s\S]*?)\n<\/data>/g)].map(([, n, text]) => {
+    const t = text!.toLowerCase();
+    const intent = /https?:\/\/|crypto|free money|ignore your/.test(t) ? 'spam' : /broken|refund|terrible|angry|worst|late/.test(t) ? 'complaint'
+      : /\?/.test(t) ? 'question' : /love|thank|great|amazing/.test(t) ? 'praise' : 'other';
+    const sentiment = intent === 'complaint' ? 'negative' : intent === 'praise' ? 'positive' : 'neutral';
+    const urgency = intent === 'complaint' || /urgent|asap|today/.test(t) ? 'high' : intent === 'spam' || intent === 'praise' ? 'low' : 'normal';
+    return { n: Number(n), intent, sentiment, urgency };
+  });
+  return JSON.stringify(verdicts);
 }
 
 const chunksOf = (s: string) => s.match(/[\s\S]{1,8}/g) ?? [];
@@ -75,8 +90,14 @@ export function registerAi(app: FastifyInstance, state: AiSimState): void {
   };
   const lastUser = (body: Record<string, unknown>) => {
     const messages = Array.isArray(body.messages) ? body.messages as { role?: string; content?: unknown }[] : [];
-    return String([...messages].reverse().find((m) => m.role === 'user')?.content ?? '');
+    const c = [...messages].reverse().find((m) => m.role === 'user')?.content ?? '';
+    // Parts (a message with an image): its text parts.
+    return Array.isArray(c) ? c.filter((p: { type?: string }) => p.type === 'text').map((p: { text?: unknown }) => String(p.text ?? '')).join('\n') : String(c);
   };
+  /** An image among the messages' parts: image_url (OpenAI) or image (Anthropic). A model named *text-only* cannot see. */
+  const hasImage = (body: Record<string, unknown>) => (Array.isArray(body.messages) ? body.messages as { content?: unknown }[] : [])
+    .some((m) => Array.isArray(m.content) && m.content.some((p: { type?: string }) => p.type === 'image_url' || p.type === 'image'));
+  const blind = (body: Record<string, unknown>) => typeof body.model === 'string' && body.model.includes('text-only') && hasImage(body);
   const sse = (reply: FastifyReply) => {
     reply.hijack();
     reply.raw.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
@@ -99,6 +120,7 @@ export function registerAi(app: FastifyInstance, state: AiSimState): void {
     if (typeof body.model !== 'string' || !Array.isArray(body.messages) || typeof body.max_tokens !== 'number') {
       return reply.status(400).send({ error: { message: 'model, messages and max_tokens are required', type: 'invalid_request_error', code: null } });
     }
+    if (blind(body)) return reply.status(400).send({ error: { message: 'Invalid content type. image_url is only supported by certain models.', type: 'invalid_request_error', code: null } });
     const text = step.text ?? defaultAnswer(lastUser(body));
     const prompt = JSON.stringify(body.messages);
     const usage = { prompt_tokens: step.inputTokens ?? tokens(prompt), completion_tokens: step.outputTokens ?? tokens(text) };
@@ -138,6 +160,7 @@ export function registerAi(app: FastifyInstance, state: AiSimState): void {
     }
     if (typeof body.model !== 'string' || !Array.isArray(body.messages) || typeof body.max_tokens !== 'number') return err(400, 'invalid_request_error', 'model, messages and max_tokens are required');
     if ((body.messages as { role?: string }[]).some((m) => m.role === 'system')) return err(400, 'invalid_request_error', 'messages: role must be user or assistant (the system prompt goes in `system`)');
+    if (blind(body)) return err(400, 'invalid_request_error', 'This model does not support image input.');
     const text = step.text ?? defaultAnswer(lastUser(body));
     const input = step.inputTokens ?? tokens(JSON.stringify(body.messages) + String(body.system ?? ''));
     const output = step.outputTokens ?? tokens(text);

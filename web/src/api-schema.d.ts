@@ -13566,6 +13566,7 @@ export interface paths {
                                 monthlyTokenBudget: number;
                                 voiceNotes: string;
                                 examplePosts: string[];
+                                vision: boolean;
                                 /** Format: date-time */
                                 updatedAt: string;
                             } | null;
@@ -13635,6 +13636,7 @@ export interface paths {
                         monthlyTokenBudget?: number;
                         voiceNotes?: string;
                         examplePosts?: string[];
+                        vision?: boolean;
                     };
                 };
             };
@@ -13652,6 +13654,7 @@ export interface paths {
                             monthlyTokenBudget: number;
                             voiceNotes: string;
                             examplePosts: string[];
+                            vision: boolean;
                             /** Format: date-time */
                             updatedAt: string;
                         };
@@ -14693,6 +14696,166 @@ export interface paths {
                         conversationId: string;
                         /** Format: uuid */
                         messageId?: string;
+                    };
+                };
+            };
+            responses: {
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            feature: string;
+                            provider: string;
+                            model: string;
+                            suggestions: {
+                                accountId: string | null;
+                                provider: string | null;
+                                text: string;
+                                hashtags?: string[];
+                                problems: {
+                                    accountId: string | null;
+                                    provider: string | null;
+                                    field: string;
+                                    message: string;
+                                }[];
+                                retried: boolean;
+                            }[];
+                            usage: {
+                                inputTokens: number;
+                                outputTokens: number;
+                            };
+                        };
+                        "text/event-stream": {
+                            feature: string;
+                            provider: string;
+                            model: string;
+                            suggestions: {
+                                accountId: string | null;
+                                provider: string | null;
+                                text: string;
+                                hashtags?: string[];
+                                problems: {
+                                    accountId: string | null;
+                                    provider: string | null;
+                                    field: string;
+                                    message: string;
+                                }[];
+                                retried: boolean;
+                            }[];
+                            usage: {
+                                inputTokens: number;
+                                outputTokens: number;
+                            };
+                        };
+                    };
+                };
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                        "text/event-stream": components["schemas"]["def-0"];
+                    };
+                };
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                        "text/event-stream": components["schemas"]["def-0"];
+                    };
+                };
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                        "text/event-stream": components["schemas"]["def-0"];
+                    };
+                };
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                        "text/event-stream": components["schemas"]["def-0"];
+                    };
+                };
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                        "text/event-stream": components["schemas"]["def-0"];
+                    };
+                };
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                        "text/event-stream": components["schemas"]["def-0"];
+                    };
+                };
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                        "text/event-stream": components["schemas"]["def-0"];
+                    };
+                };
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["def-0"];
+                        "text/event-stream": components["schemas"]["def-0"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/workspaces/{workspaceId}/assistant/alt-text": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    workspaceId: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        mediaId: string;
+                        text?: string;
+                        language?: string;
                     };
                 };
             };
@@ -16441,6 +16604,8 @@ export interface paths {
                     labelId?: string;
                     question?: boolean;
                     unread?: boolean;
+                    intent?: "question" | "complaint" | "praise" | "spam" | "other";
+                    urgent?: boolean;
                     from?: string;
                     to?: string;
                     q?: string;
@@ -16505,6 +16670,12 @@ export interface paths {
                                     /** Format: date-time */
                                     at: string;
                                     deleted: boolean;
+                                } | null;
+                                classification: {
+                                    /** @enum {unknown} */
+                                    intent: "question" | "complaint" | "praise" | "spam" | "other";
+                                    /** @enum {unknown} */
+                                    urgency: "low" | "normal" | "high";
                                 } | null;
                             }[];
                             nextCursor: string | null;
@@ -16631,6 +16802,12 @@ export interface paths {
                                 at: string;
                                 deleted: boolean;
                             } | null;
+                            classification: {
+                                /** @enum {unknown} */
+                                intent: "question" | "complaint" | "praise" | "spam" | "other";
+                                /** @enum {unknown} */
+                                urgency: "low" | "normal" | "high";
+                            } | null;
                             post: {
                                 /** Format: uuid */
                                 postId: string;
@@ -16683,6 +16860,14 @@ export interface paths {
                                     unhide: boolean;
                                     delete: boolean;
                                 };
+                                classification: {
+                                    /** @enum {unknown} */
+                                    intent: "question" | "complaint" | "praise" | "spam" | "other";
+                                    /** @enum {unknown} */
+                                    sentiment: "positive" | "neutral" | "negative";
+                                    /** @enum {unknown} */
+                                    urgency: "low" | "normal" | "high";
+                                } | null;
                             }[];
                             replies: {
                                 /** Format: uuid */
@@ -16873,6 +17058,12 @@ export interface paths {
                                 /** Format: date-time */
                                 at: string;
                                 deleted: boolean;
+                            } | null;
+                            classification: {
+                                /** @enum {unknown} */
+                                intent: "question" | "complaint" | "praise" | "spam" | "other";
+                                /** @enum {unknown} */
+                                urgency: "low" | "normal" | "high";
                             } | null;
                         };
                     };
@@ -17123,6 +17314,14 @@ export interface paths {
                                     unhide: boolean;
                                     delete: boolean;
                                 };
+                                classification: {
+                                    /** @enum {unknown} */
+                                    intent: "question" | "complaint" | "praise" | "spam" | "other";
+                                    /** @enum {unknown} */
+                                    sentiment: "positive" | "neutral" | "negative";
+                                    /** @enum {unknown} */
+                                    urgency: "low" | "normal" | "high";
+                                } | null;
                             }[];
                             nextCursor: string | null;
                         };
@@ -17260,6 +17459,12 @@ export interface paths {
                                     /** Format: date-time */
                                     at: string;
                                     deleted: boolean;
+                                } | null;
+                                classification: {
+                                    /** @enum {unknown} */
+                                    intent: "question" | "complaint" | "praise" | "spam" | "other";
+                                    /** @enum {unknown} */
+                                    urgency: "low" | "normal" | "high";
                                 } | null;
                             }[];
                         };

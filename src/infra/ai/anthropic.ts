@@ -9,7 +9,7 @@
 // Errors (https://docs.anthropic.com/en/api/errors): { type: "error", error: { type, message } }; 429
 //   rate_limit_error with retry-after; 529 overloaded_error. A 429 for a spent monthly limit has no retry-after.
 import { callModel, endpoint, eventJson, type ModelHttp } from './call.ts';
-import { ModelError, type ModelAnswer, type ModelProvider, type ModelRequest } from './types.ts';
+import { ModelError, type ChatMessage, type ModelAnswer, type ModelProvider, type ModelRequest } from './types.ts';
 
 export const ANTHROPIC_VERSION = '2023-06-01';
 export const ANTHROPIC_BASE_URL = 'https://api.anthropic.com';
@@ -30,12 +30,21 @@ export function anthropicErrorMessage(body: unknown): string | undefined {
   return [type, message].filter(Boolean).join(': ') || undefined;
 }
 
+/**
+ * Content blocks as the Messages API takes them: `text` blocks and `image` blocks with a base64 source
+ * (https://docs.anthropic.com/en/docs/build-with-claude/vision: JPEG, PNG, GIF or WebP).
+ */
+function anthropicContent(c: ChatMessage['content']) {
+  if (typeof c === 'string') return c;
+  return c.map((p) => (p.type === 'text' ? { type: 'text', text: p.text } : { type: 'image', source: { type: 'base64', media_type: p.mediaType, data: p.base64 } }));
+}
+
 export function createAnthropic(d: ModelHttp, s: AnthropicSettings): ModelProvider {
   const headers = { 'x-api-key': s.apiKey, 'anthropic-version': ANTHROPIC_VERSION };
   // The base URL is the API's origin (https://api.anthropic.com); one typed with /v1 works too.
   const url = endpoint(s.baseUrl.replace(/\/v1\/?$/, ''), 'v1/messages');
   const bodyOf = (req: ModelRequest, stream: boolean) => ({
-    model: s.model, system: req.system, messages: req.messages.map((m) => ({ role: m.role, content: m.content })),
+    model: s.model, system: req.system, messages: req.messages.map((m) => ({ role: m.role, content: anthropicContent(m.content) })),
     max_tokens: req.maxOutputTokens,
     ...(req.temperature !== undefined ? { temperature: req.temperature } : {}),
     ...(stream ? { stream: true } : {}),

@@ -7,7 +7,7 @@ import type { ModelHttp } from './call.ts';
 import { ModelError, type ModelProvider, type ModelProviderKind } from './types.ts';
 
 export { ModelError, MODEL_PROVIDER_KINDS } from './types.ts';
-export type { ChatMessage, ModelAnswer, ModelErrorReason, ModelProvider, ModelProviderKind, ModelRequest } from './types.ts';
+export type { ChatMessage, ContentPart, ModelAnswer, ModelErrorReason, ModelProvider, ModelProviderKind, ModelRequest } from './types.ts';
 export type { ModelHttp } from './call.ts';
 export { ANTHROPIC_BASE_URL } from './anthropic.ts';
 

@@ -12,7 +12,7 @@
 // `max_tokens` is the field every compatible server reads; OpenAI's newer `max_completion_tokens` is not sent
 // (UNCONFIRMED whether each server ignores an unknown field, so only the common one goes).
 import { callModel, endpoint, eventJson, type ModelHttp } from './call.ts';
-import { ModelError, type ModelAnswer, type ModelProvider, type ModelRequest } from './types.ts';
+import { ModelError, type ChatMessage, type ModelAnswer, type ModelProvider, type ModelRequest } from './types.ts';
 
 export interface OpenAiSettings {
   baseUrl: string;
@@ -31,12 +31,21 @@ export function openAiErrorMessage(body: unknown): string | undefined {
   return typeof m === 'string' ? m : undefined;
 }
 
+/**
+ * Parts as the Chat Completions API takes them: text parts and `image_url` parts whose URL is a data: URL of the
+ * image (https://platform.openai.com/docs/guides/images-vision, "Passing a Base64 encoded image").
+ */
+function openAiContent(c: ChatMessage['content']) {
+  if (typeof c === 'string') return c;
+  return c.map((p) => (p.type === 'text' ? { type: 'text', text: p.text } : { type: 'image_url', image_url: { url: `data:${p.mediaType};base64,${p.base64}` } }));
+}
+
 export function createOpenAi(d: ModelHttp, s: OpenAiSettings): ModelProvider {
   const headers: Record<string, string> = s.apiKey ? { authorization: `Bearer ${s.apiKey}` } : {};
   const url = endpoint(s.baseUrl, 'chat/completions');
   const bodyOf = (req: ModelRequest, stream: boolean) => ({
     model: s.model,
-    messages: [{ role: 'system', content: req.system }, ...req.messages.map((m) => ({ role: m.role, content: m.content }))],
+    messages: [{ role: 'system', content: req.system }, ...req.messages.map((m) => ({ role: m.role, content: openAiContent(m.content) }))],
     max_tokens: req.maxOutputTokens,
     ...(req.temperature !== undefined ? { temperature: req.temperature } : {}),
     ...(stream ? { stream: true, stream_options: { include_usage: true } } : {}),

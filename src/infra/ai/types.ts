@@ -5,9 +5,13 @@
 export type ModelProviderKind = 'openai' | 'anthropic';
 export const MODEL_PROVIDER_KINDS: readonly ModelProviderKind[] = ['openai', 'anthropic'];
 
+/** A piece of a message: text, or an image given inline (base64) to a model that can see. */
+export type ContentPart = { type: 'text'; text: string } | { type: 'image'; mediaType: string; base64: string };
+
 export interface ChatMessage {
   role: 'user' | 'assistant';
-  content: string;
+  /** Text, or parts for a message with an image (only for a vision-capable model). */
+  content: string | ContentPart[];
 }
 
 export interface ModelRequest {

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../../paths.ts';
 
-export const PROMPT_NAMES = ['system', 'draft', 'rewrite', 'adapt', 'hashtags', 'translate', 'reply', 'retry', 'limits'] as const;
+export const PROMPT_NAMES = ['system', 'draft', 'rewrite', 'adapt', 'hashtags', 'translate', 'reply', 'retry', 'limits', 'classifier', 'classify', 'alt-text'] as const;
 export type PromptName = (typeof PROMPT_NAMES)[number];
 
 export const PROMPTS_DIR = join(PROJECT_ROOT, 'prompts', 'assistant');

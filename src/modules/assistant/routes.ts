@@ -29,6 +29,7 @@ const SettingsSchema = Type.Object({
   monthlyTokenBudget: Type.Integer(),
   voiceNotes: Type.String(),
   examplePosts: Type.Array(Type.String()),
+  vision: Type.Boolean({ description: 'The model can see images: alt text suggestions are offered' }),
   updatedAt: Type.String({ format: 'date-time' }),
 });
 const Tokens = { requests: Type.Integer(), inputTokens: Type.Integer(), outputTokens: Type.Integer() };
@@ -70,6 +71,11 @@ const BODIES: Record<Feature, TSchema> = {
   adapt: Type.Object({ text: Text, accountIds: Type.Array(Uuid('Social account id'), { minItems: 1, maxItems: 20, uniqueItems: true, description: 'One version is written for each account\'s network' }), mediaIds: common.mediaIds }, { additionalProperties: false }),
   hashtags: Type.Object({ text: Text, count: Type.Optional(Type.Integer({ minimum: 1, maximum: 30, default: 5 })), ...common }, { additionalProperties: false }),
   translate: Type.Object({ text: Text, language: Type.String({ minLength: 2, maxLength: 60, description: 'The language to translate into, e.g. German or pt-BR' }), ...common }, { additionalProperties: false }),
+  'alt-text': Type.Object({
+    mediaId: Uuid('An image of the workspace\'s media library'),
+    text: Type.Optional(Type.String({ maxLength: 10_000, description: 'The post the image goes with, as context' })),
+    language: Type.Optional(Type.String({ minLength: 2, maxLength: 60, description: 'The language to write in (default: the post\'s, or English)' })),
+  }, { additionalProperties: false }),
   reply: Type.Object({
     conversationId: Uuid('Inbox conversation id'),
     messageId: Type.Optional(Uuid('The message to answer (default: the newest one from someone else)')),
@@ -81,6 +87,7 @@ const SUMMARIES: Record<Feature, string> = {
   adapt: 'Adapt a post to each selected account\'s network (one version per account)',
   hashtags: 'Suggest hashtags for a post',
   translate: 'Translate a post',
+  'alt-text': 'Suggest alt text for an image, from a model that can see (409 AI_NO_VISION when the workspace\'s model is not marked so)',
   reply: 'Suggest a reply to an inbox conversation (nothing is sent: a person uses it in the reply box)',
 };
 
@@ -128,6 +135,7 @@ export const assistantRoutes: FastifyPluginAsyncTypebox<AssistantRouteDeps> = as
         monthlyTokenBudget: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000_000, description: 'Input and output tokens the workspace may use per UTC month' })),
         voiceNotes: Type.Optional(Type.String({ maxLength: 4000, description: 'How the brand writes: tone, words to use and avoid, emoji, audience' })),
         examplePosts: Type.Optional(Type.Array(Type.String({ maxLength: 3000 }), { maxItems: MAX_EXAMPLE_POSTS, description: 'Posts that sound right, given to the model as examples of the voice' })),
+        vision: Type.Optional(Type.Boolean({ description: 'The model can see images (e.g. gpt-4o, Claude, llava): alt text suggestions send it the image; without it they are refused (409 AI_NO_VISION)' })),
       }, { additionalProperties: false }),
       response: { 200: SettingsSchema, ...errors(400, 401, 403, 404, 429) },
     },
@@ -141,6 +149,7 @@ export const assistantRoutes: FastifyPluginAsyncTypebox<AssistantRouteDeps> = as
       ...(b.baseUrl !== undefined ? { baseUrl: b.baseUrl } : {}), ...(b.apiKey !== undefined ? { apiKey: b.apiKey } : {}),
       ...(b.monthlyTokenBudget !== undefined ? { monthlyTokenBudget: b.monthlyTokenBudget } : {}),
       ...(b.voiceNotes !== undefined ? { voiceNotes: b.voiceNotes } : {}), ...(b.examplePosts !== undefined ? { examplePosts: b.examplePosts } : {}),
+      ...(b.vision !== undefined ? { vision: b.vision } : {}),
     }, auditActor(req));
     reply.header('cache-control', 'no-store');
     return publicSettings(row);

@@ -1,4 +1,4 @@
-import { bigserial, index, integer, jsonb, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { bigint, bigserial, boolean, date, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uuid } from 'drizzle-orm/pg-core';
 import { sql } from 'drizzle-orm';
 import { users } from '../auth/schema.ts';
 import { workspaces } from '../workspaces/schema.ts';
@@ -17,6 +17,8 @@ export const assistantSettings = pgTable('assistant_settings', {
   /** Tokens (input and output) the workspace may use per calendar month (UTC). */
   monthlyTokenBudget: integer('monthly_token_budget').notNull(),
   voiceNotes: text('voice_notes').notNull().default(''),
+  /** The admin says the model can see images (alt text suggestions are refused otherwise). */
+  vision: boolean('vision').notNull().default(false),
   examplePosts: jsonb('example_posts').$type<string[]>().notNull().default(sql`'[]'::jsonb`),
   updatedBy: uuid('updated_by').references(() => users.id, { onDelete: 'set null' }),
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
@@ -41,3 +43,17 @@ export const assistantUsage = pgTable('assistant_usage', {
   // The month's total (the budget) and its breakdown read a range of one workspace's rows.
   index('assistant_usage_workspace_time_idx').on(t.workspaceId, t.createdAt),
 ]);
+
+/**
+ * A workspace's tokens for one UTC month: `used` as the providers counted them, `reserved` for calls in flight.
+ * A call reserves its estimate with one conditional upsert on this row (service.ts, reserve), so two requests
+ * at the same moment cannot both take the month's last token: the second waits on the row and sees the first's
+ * reservation. The call then settles: its reservation off, its real tokens on.
+ */
+export const assistantBudget = pgTable('assistant_budget', {
+  workspaceId: uuid('workspace_id').notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
+  /** The month's first day (UTC). */
+  month: date('month', { mode: 'string' }).notNull(),
+  used: bigint('used', { mode: 'number' }).notNull().default(0),
+  reserved: bigint('reserved', { mode: 'number' }).notNull().default(0),
+}, (t) => [primaryKey({ columns: [t.workspaceId, t.month] })]);

@@ -11,7 +11,7 @@ import type { HttpClient } from '../../infra/http/client.ts';
 import type { Logger } from '../../infra/logger.ts';
 import type { Metrics } from '../../infra/metrics.ts';
 import type { Backoff } from '../../infra/retry.ts';
-import { createModelProvider, withModelRetries, ModelError, type ChatMessage, type ModelProvider } from '../../infra/ai/index.ts';
+import { createModelProvider, withModelRetries, ModelError, type ChatMessage, type ContentPart, type ModelProvider, type ModelRequest } from '../../infra/ai/index.ts';
 import type { ProviderRegistry } from '../../providers/registry.ts';
 import type { ProviderId } from '../../providers/types.ts';
 import { audit } from '../audit/index.ts';
@@ -19,9 +19,9 @@ import type { Account, PostValidator } from '../posts/index.ts';
 import type { ReplyContext } from '../inbox/index.ts';
 import { data, type PromptBook } from './prompts.ts';
 import { HOW_TO_ENABLE, type Actor, type AssistantSettings, type SettingsRow } from './settings.ts';
-import { assistantUsage } from './schema.ts';
+import { assistantBudget, assistantUsage } from './schema.ts';
 
-export const FEATURES = ['draft', 'rewrite', 'adapt', 'hashtags', 'translate', 'reply'] as const;
+export const FEATURES = ['draft', 'rewrite', 'adapt', 'hashtags', 'translate', 'reply', 'alt-text'] as const;
 export type Feature = (typeof FEATURES)[number];
 export const REWRITE_MODES = ['shorter', 'longer', 'simpler', 'tone'] as const;
 export type RewriteMode = (typeof REWRITE_MODES)[number];
@@ -34,7 +34,9 @@ export type SuggestInput =
   | Common & { feature: 'hashtags'; text: string; count?: number }
   | Common & { feature: 'translate'; text: string; language: string }
   /** A reply to a message of an inbox conversation (the newest inbound one unless `messageId` says). */
-  | Common & { feature: 'reply'; conversationId: string; messageId?: string };
+  | Common & { feature: 'reply'; conversationId: string; messageId?: string }
+  /** Alt text for one of the workspace's images, by a model that can see (the post's text as context). */
+  | Common & { feature: 'alt-text'; mediaId: string; text?: string; language?: string };
 
 export interface SuggestionProblem {
   /** The account whose network the suggestion breaks a rule of; null for a problem of its own (empty). */
@@ -94,6 +96,10 @@ export interface AssistantDeps {
   options: AssistantOptions;
   /** The inbox's conversation, saved replies and reply check, for suggested replies. */
   replyContext: (workspaceId: string, conversationId: string, messageId?: string) => Promise<ReplyContext>;
+  /** One of the workspace's images as the model's image input (404 for another workspace's). */
+  image: (workspaceId: string, mediaId: string) => Promise<Extract<ContentPart, { type: 'image' }>>;
+  /** The most characters of alt text the media library keeps. */
+  altTextMax: number;
   now?: () => Date;
 }
 
@@ -101,6 +107,28 @@ export interface AssistantDeps {
 export function monthBounds(d: Date): { start: Date; end: Date } {
   return { start: new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1)), end: new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1)) };
 }
+
+/** The month's key in assistant_budget: its first day, UTC. */
+export const monthKey = (d: Date): string => monthBounds(d).start.toISOString().slice(0, 10);
+
+/**
+ * What a call may cost, reserved before it is sent: the answer's cap, and the prompt at about four characters
+ * a token (a common rule of thumb for English; the provider's own count settles it afterwards).
+ */
+export function estimateTokens(req: ModelRequest): number {
+  let chars = req.system.length;
+  let images = 0;
+  for (const m of req.messages) {
+    if (typeof m.content === 'string') chars += m.content.length;
+    else for (const p of m.content) if (p.type === 'text') chars += p.text.length; else images++;
+  }
+  // An image counts as about 1,600 tokens at most on both APIs once scaled (their vision pages' cost notes).
+  return req.maxOutputTokens + Math.ceil(chars / 4) + images * IMAGE_TOKENS;
+}
+
+const IMAGE_TOKENS = 1600;
+
+export interface Reservation { workspaceId: string; month: string; estimate: number }
 
 /** The model's answer as a post: no surrounding blank lines, code fence or quotation marks. */
 export function cleanAnswer(text: string): string {
@@ -149,26 +177,74 @@ export class AssistantService {
   async ready(workspaceId: string, feature: Feature): Promise<SettingsRow> {
     const settings = await this.d.settings.get(workspaceId);
     if (!settings) throw new Conflict('ASSISTANT_OFF', HOW_TO_ENABLE);
-    await this.assertBudget(settings, feature, 0);
+    if (feature === 'alt-text' && !settings.vision) {
+      throw new Conflict('AI_NO_VISION', `The workspace's model (${settings.model}) is not marked as able to see images, so it cannot describe one; nothing was sent. `
+        + 'An owner or admin can choose a vision-capable model and turn on "Vision: it can see images" (vision: true) in the assistant settings.');
+    }
+    await this.assertBudget(settings, feature);
     return settings;
   }
 
+  /** Tokens the providers counted this month (calls in flight not included). */
   async monthUsed(workspaceId: string, at: Date = this.now()): Promise<number> {
-    const { start, end } = monthBounds(at);
-    const [row] = await this.d.db.select({ total: sql<string>`coalesce(sum(${assistantUsage.inputTokens} + ${assistantUsage.outputTokens}), 0)` })
-      .from(assistantUsage)
-      .where(and(eq(assistantUsage.workspaceId, workspaceId), gte(assistantUsage.createdAt, start), lt(assistantUsage.createdAt, end)));
-    return Number(row?.total ?? 0);
+    const [row] = await this.d.db.select({ used: assistantBudget.used }).from(assistantBudget)
+      .where(and(eq(assistantBudget.workspaceId, workspaceId), eq(assistantBudget.month, monthKey(at))));
+    return row?.used ?? 0;
   }
 
-  private async assertBudget(settings: SettingsRow, feature: Feature, spentInRequest: number): Promise<void> {
-    const used = await this.monthUsed(settings.workspaceId) + spentInRequest;
-    if (used < settings.monthlyTokenBudget) return;
+  /** Refuses when the month's tokens, counting calls in flight, are spent; reads only (ready() uses it before a stream starts). */
+  private async assertBudget(settings: SettingsRow, feature: Feature): Promise<void> {
+    const [row] = await this.d.db.select({ used: assistantBudget.used, reserved: assistantBudget.reserved }).from(assistantBudget)
+      .where(and(eq(assistantBudget.workspaceId, settings.workspaceId), eq(assistantBudget.month, monthKey(this.now()))));
+    if ((row?.used ?? 0) + (row?.reserved ?? 0) < settings.monthlyTokenBudget) return;
+    throw this.budgetExhausted(settings, feature, row?.used ?? 0);
+  }
+
+  /**
+   * Takes `estimate` tokens of the month's budget for one model call, or refuses (nothing is sent then). One
+   * statement checks and reserves: the upsert locks the month's row and tests the newest `used + reserved`, so
+   * of two calls racing for the last token one passes and the other sees its reservation. The first call of a
+   * month inserts the row (when the budget is not 0); two such inserts meet on the key and the second updates.
+   */
+  async reserve(settings: SettingsRow, feature: Feature | 'classify', estimate: number): Promise<Reservation> {
+    const month = monthKey(this.now());
+    const budget = settings.monthlyTokenBudget;
+    const res = await this.d.db.execute<{ used: string }>(sql`
+      insert into assistant_budget as b (workspace_id, month, used, reserved)
+      select ${settings.workspaceId}::uuid, ${month}::date, 0, ${estimate} where ${budget}::bigint > 0
+      on conflict (workspace_id, month) do update set reserved = b.reserved + excluded.reserved
+       where b.used + b.reserved < ${budget}::bigint
+      returning b.used`);
+    if (res.rows.length === 0) throw this.budgetExhausted(settings, feature, await this.monthUsed(settings.workspaceId));
+    return { workspaceId: settings.workspaceId, month, estimate };
+  }
+
+  /** The call is over: its reservation is given back and the tokens the provider counted are added. */
+  async settle(r: Reservation, used: number): Promise<void> {
+    await this.d.db.update(assistantBudget)
+      .set({ used: sql`${assistantBudget.used} + ${used}`, reserved: sql`greatest(${assistantBudget.reserved} - ${r.estimate}, 0)` })
+      .where(and(eq(assistantBudget.workspaceId, r.workspaceId), eq(assistantBudget.month, r.month)));
+  }
+
+  /** One model call inside the budget: reserved before anything is sent, settled however it ends. */
+  async budgeted<T extends { inputTokens: number; outputTokens: number }>(settings: SettingsRow, feature: Feature | 'classify', req: ModelRequest, call: () => Promise<T>): Promise<T> {
+    const r = await this.reserve(settings, feature, estimateTokens(req));
+    let used = 0;
+    try {
+      const answer = await call();
+      used = answer.inputTokens + answer.outputTokens;
+      return answer;
+    } finally {
+      await this.settle(r, used);
+    }
+  }
+
+  private budgetExhausted(settings: SettingsRow, feature: Feature | 'classify', used: number): RateLimited {
     this.d.metrics.aiRequests.labels(settings.provider, feature, 'budget_exhausted').inc();
     const { end } = monthBounds(this.now());
     const seconds = Math.max(1, Math.ceil((end.getTime() - this.now().getTime()) / 1000));
-    throw new RateLimited('AI_BUDGET_EXHAUSTED',
-      `This workspace has used its ${settings.monthlyTokenBudget} assistant tokens for this month (${used} used); nothing was sent to the model. `
+    return new RateLimited('AI_BUDGET_EXHAUSTED',
+      `This workspace has used its ${settings.monthlyTokenBudget} assistant tokens for this month (${used} used, the rest taken by requests in progress if any); nothing was sent to the model. `
       + `The budget renews on ${end.toISOString().slice(0, 10)} (UTC), or an owner or admin can raise monthlyTokenBudget in the assistant settings.`,
       seconds, undefined, { budget: settings.monthlyTokenBudget, used, renewsAt: end.toISOString() });
   }
@@ -178,18 +254,14 @@ export class AssistantService {
     const settings = await this.ready(workspaceId, input.feature);
     // A reply is checked by the inbox's own rules for its account, not as a post.
     const reply = input.feature === 'reply' ? await this.d.replyContext(workspaceId, input.conversationId, input.messageId) : null;
-    const base = input.feature === 'draft' || input.feature === 'reply' ? '' : input.text;
+    const image = input.feature === 'alt-text' ? await this.d.image(workspaceId, input.mediaId) : null;
+    const base = input.feature === 'draft' || input.feature === 'reply' || input.feature === 'alt-text' ? '' : input.text;
     // The accounts (and media) are checked before anything is sent: an unknown one is the caller's mistake.
     const first = await this.d.validator.validate(workspaceId, this.postInput(base || '.', reply ? [] : input.accountIds, reply ? undefined : input.mediaIds));
     const accounts = reply ? [] : input.accountIds.map((id) => first.accounts.find((a) => a.id === id)!);
     const maxOf = (id: string) => first.counts.find((c) => c.accountId === id)?.counts.find((c) => c.field === 'text')?.max ?? Infinity;
 
-    const provider = withModelRetries(createModelProvider({
-      http: this.d.http, allowPrivateHosts: this.d.options.allowPrivateHosts, timeoutMs: this.d.options.timeoutMs, maxResponseBytes: this.d.options.maxResponseBytes,
-    }, this.d.settings.modelSettings(settings)), {
-      retries: this.d.options.retries, backoff: this.d.options.backoff,
-      onRetry: (e) => this.d.log.info({ workspaceId, provider: settings.provider, reason: e.reason }, 'model provider busy; trying again'),
-    });
+    const provider = this.modelFor(settings);
     const system = this.systemPrompt(settings);
     const spent = { input: 0, output: 0 };
     let model = settings.model;
@@ -198,15 +270,16 @@ export class AssistantService {
     try {
       const run = async () => {
         const suggestions: Suggestion[] = [];
-        const jobs: { accounts: Account[]; task: string }[] = input.feature === 'adapt'
+        const jobs: { accounts: Account[]; task: ChatMessage['content'] }[] = input.feature === 'adapt'
           ? accounts.map((a) => ({ accounts: [a], task: this.adaptTask(input.text, a, maxOf(a.id)) }))
           : input.feature === 'reply' ? [{ accounts: [], task: this.replyTask(reply!) }]
-            : [{ accounts, task: this.task(input, accounts, maxOf) }];
+            : input.feature === 'alt-text' ? [{ accounts: [], task: [image!, { type: 'text', text: this.altTextTask(input) }] }]
+              : [{ accounts, task: this.task(input, accounts, maxOf) }];
         for (const [index, job] of jobs.entries()) {
           const ask = async (messages: ChatMessage[]) => {
-            await this.assertBudget(settings, input.feature, spent.input + spent.output);
-            const answer = await this.call(provider, settings.provider, { system, messages, maxOutputTokens: this.d.options.maxOutputTokens },
-              events.delta ? (t) => events.delta!(index, t) : undefined);
+            const req = { system, messages, maxOutputTokens: this.d.options.maxOutputTokens };
+            const answer = await this.budgeted(settings, input.feature, req,
+              () => this.call(provider, settings.provider, req, events.delta ? (t) => events.delta!(index, t) : undefined));
             spent.input += answer.inputTokens;
             spent.output += answer.outputTokens;
             model = answer.model;
@@ -243,8 +316,18 @@ export class AssistantService {
     }
   }
 
+  /** The workspace's model, through the one HTTP client, tried again while the provider is busy. */
+  modelFor(settings: SettingsRow): ModelProvider {
+    return withModelRetries(createModelProvider({
+      http: this.d.http, allowPrivateHosts: this.d.options.allowPrivateHosts, timeoutMs: this.d.options.timeoutMs, maxResponseBytes: this.d.options.maxResponseBytes,
+    }, this.d.settings.modelSettings(settings)), {
+      retries: this.d.options.retries, backoff: this.d.options.backoff,
+      onRetry: (e) => this.d.log.info({ workspaceId: settings.workspaceId, provider: settings.provider, reason: e.reason }, 'model provider busy; trying again'),
+    });
+  }
+
   /** One usage row and one audit entry per request: who, feature, model, tokens, outcome; never the text. */
-  private async record(workspaceId: string, actor: Actor, feature: Feature, provider: string, model: string, spent: { input: number; output: number }, outcome: string): Promise<void> {
+  async record(workspaceId: string, actor: Actor, feature: Feature | 'classify', provider: string, model: string, spent: { input: number; output: number }, outcome: string): Promise<void> {
     try {
       await this.d.db.transaction(async (tx) => {
         await tx.insert(assistantUsage).values({
@@ -262,7 +345,7 @@ export class AssistantService {
     }
   }
 
-  private async call(provider: ModelProvider, kind: string, req: Parameters<ModelProvider['complete']>[0], onDelta?: (t: string) => void) {
+  async call(provider: ModelProvider, kind: string, req: Parameters<ModelProvider['complete']>[0], onDelta?: (t: string) => void) {
     try {
       return await provider.complete(req, onDelta);
     } catch (err) {
@@ -294,7 +377,17 @@ export class AssistantService {
     });
   }
 
-  private task(input: Exclude<SuggestInput, { feature: 'adapt' | 'reply' }>, accounts: Account[], maxOf: (id: string) => number): string {
+  /** The post's text, if given, is context (fenced): what in the image matters to it. */
+  private altTextTask(input: Extract<SuggestInput, { feature: 'alt-text' }>): string {
+    const max = this.d.altTextMax;
+    return this.d.prompts.render('alt-text', {
+      context: input.text?.trim() ? `The post the image goes with:\n${data(input.text, 'post')}\n` : '',
+      language: input.language ? data(input.language, 'language') : 'the language of the post, or English when there is none',
+      maxLength: String(max), target: String(Math.min(400, Math.floor(max * 0.9))),
+    });
+  }
+
+  private task(input: Exclude<SuggestInput, { feature: 'adapt' | 'reply' | 'alt-text' }>, accounts: Account[], maxOf: (id: string) => number): string {
     const limits = this.limits(accounts, maxOf);
     switch (input.feature) {
       case 'draft': return this.d.prompts.render('draft', { brief: data(input.brief, 'brief'), limits });
@@ -334,6 +427,9 @@ export class AssistantService {
       text = hashtags.length ? `${input.text.trimEnd()}\n\n${hashtags.join(' ')}` : input.text;
     } else if (!text) {
       problems.push({ accountId: null, provider: null, field: 'text', message: 'The answer was empty.' });
+    }
+    if (input.feature === 'alt-text' && [...text].length > this.d.altTextMax) {
+      problems.push({ accountId: null, provider: null, field: 'altText', message: `Alt text allows ${this.d.altTextMax} characters; this is ${[...text].length} (${[...text].length - this.d.altTextMax} too many).` });
     }
     const replyProblem = reply && text ? reply.problem(text) : null;
     if (replyProblem) problems.push({ accountId: reply!.accountId, provider: reply!.provider, field: 'text', message: replyProblem });

@@ -29,6 +29,7 @@ export interface SettingsInput {
   monthlyTokenBudget?: number;
   voiceNotes?: string;
   examplePosts?: string[];
+  vision?: boolean;
 }
 
 export interface PublicSettings {
@@ -39,6 +40,7 @@ export interface PublicSettings {
   monthlyTokenBudget: number;
   voiceNotes: string;
   examplePosts: string[];
+  vision: boolean;
   updatedAt: string;
 }
 
@@ -53,7 +55,7 @@ export interface SettingsOptions {
 export function publicSettings(r: SettingsRow): PublicSettings {
   return {
     provider: r.provider, baseUrl: r.baseUrl, model: r.model, hasApiKey: r.apiKeyEnc !== null, monthlyTokenBudget: r.monthlyTokenBudget,
-    voiceNotes: r.voiceNotes, examplePosts: r.examplePosts, updatedAt: r.updatedAt.toISOString(),
+    voiceNotes: r.voiceNotes, examplePosts: r.examplePosts, vision: r.vision, updatedAt: r.updatedAt.toISOString(),
   };
 }
 
@@ -118,6 +120,7 @@ export class AssistantSettings {
       monthlyTokenBudget: input.monthlyTokenBudget ?? before?.monthlyTokenBudget ?? this.d.options.defaultMonthlyTokenBudget,
       voiceNotes: input.voiceNotes ?? before?.voiceNotes ?? '',
       examplePosts: input.examplePosts !== undefined ? examples : before?.examplePosts ?? [],
+      vision: input.vision ?? before?.vision ?? false,
       updatedBy: actor.actorUserId ?? null, updatedAt: new Date(),
     };
     return this.d.db.transaction(async (tx) => {

@@ -60,8 +60,11 @@ export interface StoreOptions {
   eventsSince?: Date;
 }
 
+/** Called with the new inbound messages (news only), in the transaction that stored them. */
+export type ClassifyHook = (tx: Tx, workspaceId: string, messageIds: string[]) => Promise<void>;
+
 export class InboxIngest {
-  constructor(private readonly d: { events?: InboxEvents } = {}) {}
+  constructor(private readonly d: { events?: InboxEvents; classify?: ClassifyHook } = {}) {}
 
   /** Stores a page of items in `tx` (the caller moves the cursor in the same transaction). */
   async store(tx: Tx, account: IngestAccount, page: InboxItem[], receivedAt: Date, opts: StoreOptions = {}): Promise<IngestResult> {
@@ -95,12 +98,16 @@ export class InboxIngest {
       await tx.execute(sql`update ${inboxConversationLabels} l set last_message_at = c.last_message_at from ${inboxConversations} c
         where c.id = l.conversation_id and l.conversation_id in ${[...touched]} and l.last_message_at <> c.last_message_at`);
     }
-    if (opts.eventsSince) await this.emit(tx, account, created, opts.eventsSince);
+    if (opts.eventsSince) {
+      const since = opts.eventsSince;
+      const news = created.filter((m) => m.direction === 'inbound' && !m.deleted && m.createdOnNetwork >= since);
+      await this.emit(tx, account, news);
+      if (news.length > 0) await this.d.classify?.(tx, account.workspaceId, news.map((m) => m.id));
+    }
     return { created, changed: changes.length, conversations: [...touched] };
   }
 
-  private async emit(tx: Tx, account: IngestAccount, created: NewMessage[], since: Date): Promise<void> {
-    const news = created.filter((m) => m.direction === 'inbound' && !m.deleted && m.createdOnNetwork >= since);
+  private async emit(tx: Tx, account: IngestAccount, news: NewMessage[]): Promise<void> {
     await this.d.events?.emitMany(tx, account.workspaceId, 'inbox.message.created', news.map((m) => ({
       workspaceId: account.workspaceId, conversationId: m.conversationId, messageId: m.id, accountId: account.id, provider: account.provider,
       remoteId: m.remoteId, authorHandle: m.authorHandle, createdAt: m.createdOnNetwork.toISOString(), excerpt: excerpt(m.text),

@@ -8,7 +8,7 @@ import type { Db, DbOrTx } from '../../infra/db/client.ts';
 import { NotFound } from '../../domain/errors.ts';
 import { decodeCursor, encodeCursor } from './cursor.ts';
 import { searchQuery } from './language.ts';
-import type { ConversationKind, ConversationState, Direction } from './schema.ts';
+import type { ConversationKind, ConversationState, Direction, MessageIntent, MessageSentiment, MessageUrgency } from './schema.ts';
 
 export interface ConversationFilters {
   accountId?: string;
@@ -29,6 +29,17 @@ export interface ConversationFilters {
   lang?: string;
   /** Only conversations with messages the viewer has not read. */
   unread?: boolean;
+  /** The assistant's intent of the newest classified inbound message. */
+  intent?: MessageIntent;
+  /** Only conversations whose newest classified inbound message the assistant read as urgent. */
+  urgent?: boolean;
+}
+
+/** What the assistant read in a message (null: not classified). */
+export interface Classification {
+  intent: MessageIntent;
+  sentiment: MessageSentiment;
+  urgency: MessageUrgency;
 }
 
 export interface LabelRef {
@@ -53,6 +64,8 @@ export interface ConversationSummary {
   target: { id: string; postId: string } | null;
   lastMessage: { text: string; authorName: string | null; authorHandle: string | null; direction: Direction; at: Date; deleted: boolean } | null;
   labels: LabelRef[];
+  /** The assistant's reading of the newest classified inbound message. */
+  classification: { intent: MessageIntent; urgency: MessageUrgency } | null;
 }
 
 export interface Message {
@@ -73,6 +86,7 @@ export interface Message {
   liked: boolean;
   /** False when the network does not let the account answer it. */
   answerable: boolean;
+  classification: Classification | null;
 }
 
 export interface Note {
@@ -116,6 +130,8 @@ export class InboxReader {
     if (f.to) conds.push(sql`${keyAt} < ${f.to.toISOString()}::timestamptz`);
     if (f.q) conds.push(sql`exists (select 1 from inbox_messages m where m.conversation_id = c.id and m.search @@ ${searchQuery(f.q, f.lang)})`);
     if (f.unread) conds.push(sql`c.inbound_seq > coalesce(r.seen_inbound_seq, 0)`);
+    if (f.intent) conds.push(sql`c.ai_intent = ${f.intent}`);
+    if (f.urgent) conds.push(sql`c.ai_urgency = 'high'`);
     if (page.cursor) {
       const [at, id] = decodeCursor(page.cursor, ['time', 'uuid']);
       conds.push(sql`(${keyAt}, ${keyId}) < (${at}::timestamptz, ${id}::uuid)`);
@@ -191,6 +207,7 @@ export class InboxReader {
     const res = await this.d.db.execute<Record<string, unknown>>(sql`
       select m.id, m.remote_id, m.parent_remote_id, m.url, m.author_remote_id, m.author_handle, m.author_name, m.author_avatar_url, m.text,
              m.language, m.direction, m.created_on_network, m.received_at, m.edited_at, m.edited, m.deleted, m.hidden, m.liked, m.answerable,
+             m.ai_intent, m.ai_sentiment, m.ai_urgency,
              ${KEY_TIME(sql`m.created_on_network`)} as key_at
         from inbox_messages m
        where m.conversation_id = ${conversationId} and m.workspace_id = ${workspaceId}
@@ -238,6 +255,7 @@ function summaryOf(r: Record<string, unknown>): ConversationSummary {
       at: date(r.lm_at), deleted: Boolean(r.lm_deleted),
     } : null,
     labels: [],
+    classification: r.ai_intent ? { intent: r.ai_intent as MessageIntent, urgency: (r.ai_urgency ?? 'normal') as MessageUrgency } : null,
   };
 }
 
@@ -248,5 +266,6 @@ function messageOf(r: Record<string, unknown>): Message {
     text: String(r.text ?? ''), language: str(r.language), direction: r.direction as Direction, createdAt: date(r.created_on_network), receivedAt: date(r.received_at),
     editedAt: dateOrNull(r.edited_at), edited: Boolean(r.edited), deleted: Boolean(r.deleted), hidden: Boolean(r.hidden), liked: Boolean(r.liked),
     answerable: r.answerable === undefined ? true : Boolean(r.answerable),
+    classification: r.ai_intent ? { intent: r.ai_intent as MessageIntent, sentiment: (r.ai_sentiment ?? 'neutral') as MessageSentiment, urgency: (r.ai_urgency ?? 'normal') as MessageUrgency } : null,
   };
 }

@@ -22,6 +22,17 @@ export type ConversationState = (typeof CONVERSATION_STATES)[number];
 export const DIRECTIONS = ['inbound', 'outbound'] as const;
 export type Direction = (typeof DIRECTIONS)[number];
 
+/**
+ * What the workspace's model (the assistant, when it is on) read in an inbound message: labels for people to
+ * filter and sort by, never acted on by AllIN itself (src/modules/assistant/classify.ts).
+ */
+export const MESSAGE_INTENTS = ['question', 'complaint', 'praise', 'spam', 'other'] as const;
+export type MessageIntent = (typeof MESSAGE_INTENTS)[number];
+export const MESSAGE_SENTIMENTS = ['positive', 'neutral', 'negative'] as const;
+export type MessageSentiment = (typeof MESSAGE_SENTIMENTS)[number];
+export const MESSAGE_URGENCIES = ['low', 'normal', 'high'] as const;
+export type MessageUrgency = (typeof MESSAGE_URGENCIES)[number];
+
 export const inboxConversations = pgTable('inbox_conversations', {
   id: uuid('id').primaryKey(),
   workspaceId: uuid('workspace_id').notNull().references(() => workspaces.id, { onDelete: 'cascade' }),
@@ -47,6 +58,11 @@ export const inboxConversations = pgTable('inbox_conversations', {
   lastInboundAt: at('last_inbound_at'),
   /** Inbound messages that ever arrived (deleted ones too): read state compares with it (see inbox_read_state). */
   inboundSeq: integer('inbound_seq').notNull().default(0),
+  /** The newest classified inbound message's intent and urgency (null: none classified), for the list's filters. */
+  aiIntent: text('ai_intent', { enum: MESSAGE_INTENTS }),
+  aiUrgency: text('ai_urgency', { enum: MESSAGE_URGENCIES }),
+  /** That message's time on the network: an older message classified later does not replace it. */
+  aiClassifiedMessageAt: at('ai_classified_message_at'),
   createdAt: at('created_at').notNull().defaultNow(),
   updatedAt: at('updated_at').notNull().defaultNow(),
 }, (t) => [
@@ -57,6 +73,8 @@ export const inboxConversations = pgTable('inbox_conversations', {
   index('inbox_conversations_account_idx').on(t.accountId, t.lastMessageAt, t.id),
   index('inbox_conversations_provider_idx').on(t.workspaceId, t.provider, t.lastMessageAt, t.id),
   index('inbox_conversations_question_idx').on(t.workspaceId, t.lastMessageAt, t.id).where(sql`has_question`),
+  index('inbox_conversations_intent_idx').on(t.workspaceId, t.aiIntent, t.lastMessageAt, t.id).where(sql`ai_intent is not null`),
+  index('inbox_conversations_urgent_idx').on(t.workspaceId, t.lastMessageAt, t.id).where(sql`ai_urgency = 'high'`),
   index('inbox_conversations_target_idx').on(t.targetId).where(sql`target_id is not null`),
   // The caller's unread count (read.ts, unreadCount): the workspace's conversations that ever had an inbound
   // message, in id order with their count, read from the index alone and looked up in the member's read state.
@@ -92,6 +110,11 @@ export const inboxMessages = pgTable('inbox_messages', {
   liked: boolean('liked').notNull().default(false),
   /** False when the network does not let the account answer it (Instagram: a medium it is only tagged in). */
   answerable: boolean('answerable').notNull().default(true),
+  /** The model's reading of an inbound message (MESSAGE_INTENTS, …); null until classified. */
+  aiIntent: text('ai_intent', { enum: MESSAGE_INTENTS }),
+  aiSentiment: text('ai_sentiment', { enum: MESSAGE_SENTIMENTS }),
+  aiUrgency: text('ai_urgency', { enum: MESSAGE_URGENCIES }),
+  aiClassifiedAt: at('ai_classified_at'),
   search: tsvector('search').generatedAlwaysAs(SEARCH_VECTOR),
 }, (t) => [
   uniqueIndex('inbox_messages_remote_key').on(t.accountId, t.remoteId),

@@ -14,7 +14,7 @@ import type { InboxAction, ProviderId } from '../../providers/types.ts';
 import { capabilitiesOf, type MessageFacts } from './capabilities.ts';
 import type { ConversationKind } from './schema.ts';
 import type { AccountService } from '../accounts/index.ts';
-import { InboxIngest } from './ingest.ts';
+import { InboxIngest, type ClassifyHook } from './ingest.ts';
 import { InboxPush } from './push.ts';
 import { InboxCollector, type CollectOptions } from './collect.ts';
 import { InboxScheduler, collectedSources } from './schedule.ts';
@@ -85,6 +85,8 @@ export interface InboxDeps {
   replies?: ReplySenderOptions;
   /** Workspace events (webhooks): a message collected, a conversation assigned, a reply published, failed or unknown. */
   events?: InboxEvents;
+  /** New inbound messages, in the transaction that stored them: the assistant queues their classification. */
+  classify?: ClassifyHook;
   /** Where live updates for the open Inbox screens go (every change, once committed); default: this process only. */
   channels?: Channels;
   /** Ends the network calls of a reply attempt past its ceiling (the HttpClient). */
@@ -115,7 +117,7 @@ export class InboxService {
     const leaseMs = d.options.leaseMs ?? 120_000;
     this.live = new InboxLive({ channels: d.channels ?? new LocalChannels(d.log), log: d.log });
     const live = { live: this.live };
-    this.ingest = new InboxIngest(d.events ? { events: d.events } : {});
+    this.ingest = new InboxIngest({ ...(d.events ? { events: d.events } : {}), ...(d.classify ? { classify: d.classify } : {}) });
     // One read budget per account, shared by polling and the reads a push asks for.
     const budgets = new NetworkBudgets(d.store, 'inbox-read-budget', d.budgets ?? INBOX_READ_BUDGETS);
     this.collector = new InboxCollector({

@@ -294,3 +294,48 @@ export function SuggestReply({ conversationId, messageId, onUse }: { conversatio
     </div>
   );
 }
+
+/**
+ * The composer's "Suggest alt text" beside an image's alt text field: the workspace's model, when it can see,
+ * describes the image (the post's text as context). The field changes only on "Use this".
+ */
+export function SuggestAltText({ mediaId, postText, onUse }: { mediaId: string; postText: string; onUse: (text: string) => void }) {
+  const { workspace } = useApp();
+  const [busy, setBusy] = useState(false);
+  const [result, setResult] = useState<AssistantResult | null>(null);
+  const [refusal, setRefusal] = useState<'off' | { spent: string } | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const ask = async () => {
+    setBusy(true);
+    setError(null);
+    setResult(null);
+    try {
+      setResult(await api.post<AssistantResult>(wsPath(workspace, '/assistant/alt-text'), { mediaId, ...(postText.trim() ? { text: postText } : {}) }));
+    } catch (err) {
+      if (err instanceof ApiError && err.code === 'ASSISTANT_OFF') setRefusal('off');
+      else if (err instanceof ApiError && err.code === 'AI_BUDGET_EXHAUSTED') setRefusal({ spent: err.message });
+      else setError(err);
+    } finally {
+      setBusy(false);
+    }
+  };
+  if (refusal === 'off') return <Off />;
+  if (refusal) return <BudgetSpent message={refusal.spent} />;
+  const s = result?.suggestions[0];
+  return (
+    <div class="assist-alt">
+      <Button small kind="quiet" busy={busy} onClick={() => void ask()}>Suggest alt text</Button>
+      {error ? <ErrorNote error={error} /> : null}
+      {s && (
+        <div class={s.problems.length ? 'suggestion suggestion-flagged' : 'suggestion'} role="group" aria-label="Suggested alt text">
+          <p class="suggestion-text">{s.text}</p>
+          {s.problems.length > 0 && <ul class="problems" aria-label="Problems">{s.problems.map((p, j) => <li key={j}>{p.message}</li>)}</ul>}
+          <div class="row">
+            <Button small onClick={() => { onUse(s.text); setResult(null); }}>Use this</Button>
+            <span class="meta">It becomes the image's alt text.</span>
+          </div>
+        </div>
+      )}
+    </div>
+  );
+}

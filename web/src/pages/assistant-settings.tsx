@@ -48,6 +48,7 @@ function SettingsForm({ settings, onSaved }: { settings: AssistantSettings | nul
   const [budget, setBudget] = useState(settings ? String(settings.monthlyTokenBudget) : '');
   const [voiceNotes, setVoiceNotes] = useState(settings?.voiceNotes ?? '');
   const [examples, setExamples] = useState((settings?.examplePosts ?? []).join('\n\n'));
+  const [vision, setVision] = useState(settings?.vision ?? false);
   const [run, busy] = useAction();
   useEffect(() => { if (!replacing) setApiKey(''); }, [replacing]);
 
@@ -59,7 +60,7 @@ function SettingsForm({ settings, onSaved }: { settings: AssistantSettings | nul
       // Left out: the stored key stays (the server refuses that when the provider or base URL change, and says so).
       ...(removeKey ? { apiKey: null } : replacing && apiKey.trim() ? { apiKey: apiKey.trim() } : {}),
       ...(budget.trim() ? { monthlyTokenBudget: Number(budget) } : {}),
-      voiceNotes,
+      voiceNotes, vision,
       examplePosts: examples.split(/\n\s*\n/).map((x) => x.trim()).filter(Boolean),
     };
     void run(async () => {
@@ -104,6 +105,10 @@ function SettingsForm({ settings, onSaved }: { settings: AssistantSettings | nul
         </Field>
       )}
       {replacing && settings?.hasApiKey && <button type="button" class="button button-quiet button-small" onClick={() => setReplacing(false)}>Keep the stored key</button>}
+      <label class="check">
+        <input type="checkbox" checked={vision} onChange={(e) => setVision(e.currentTarget.checked)} /> Vision: it can see images
+      </label>
+      <p class="meta">Tick it for a vision-capable model (e.g. gpt-4o, Claude, llava): the composer then offers alt text suggestions, and sends the image to the model.</p>
       <h2>Budget and voice</h2>
       <Field label="Monthly token budget" hint="Input and output tokens the workspace may use per calendar month (UTC). Empty: the server's default.">
         {(p) => <input {...p} type="number" min={0} max={1_000_000_000} step={1} value={budget} onInput={(e) => setBudget(e.currentTarget.value)} />}

@@ -15,7 +15,7 @@ import { useApp, wsPath } from '../state.ts';
 import type { Account, AccountList, HashtagGroup, Media, Network, Post, RenderedTemplate, Template, Variant } from '../types.ts';
 import { Button, Empty, ErrorNote, Field, Link, Loading, messageOf, Page, toast, useLoad } from '../ui.tsx';
 import { providerName } from './accounts.tsx';
-import { AssistPanel } from './assist.tsx';
+import { AssistPanel, SuggestAltText } from './assist.tsx';
 import { HashtagPicker, insertAt, MediaPicker, TemplatePicker } from './pickers.tsx';
 
 type When = 'now' | 'at' | 'queue' | 'draft';
@@ -431,8 +431,11 @@ export function Composer({ postId }: { postId?: string }) {
                           {u.error && <span class="field-error" role="alert">{u.error}</span>}
                           {u.media && (
                             <Field label={`Alt text for item ${i + 1}`} hint="Describe it for people who cannot see it.">
-                              {(p) => <input {...p} defaultValue={u.media!.altText ?? ''} maxLength={1500} onBlur={(e) => void setAlt(u, e.currentTarget.value.trim())} />}
+                              {(p) => <input {...p} key={u.media!.altText ?? ''} defaultValue={u.media!.altText ?? ''} maxLength={1500} onBlur={(e) => void setAlt(u, e.currentTarget.value.trim())} />}
                             </Field>
+                          )}
+                          {u.media?.mimeType.startsWith('image/') && can('assistant.use') && (
+                            <SuggestAltText mediaId={u.media.id} postText={text} onUse={(alt) => void setAlt(u, alt.trim())} />
                           )}
                           <Button small kind="quiet" label={`Remove ${u.name}`} onClick={() => removeUpload(u)}>Remove</Button>
                         </div>

@@ -65,7 +65,23 @@ export function useInboxUnread(workspaceId: string | null): string | null {
   return count;
 }
 
-interface Filters { accountId: string; state: string; assignee: string; labelId: string; q: string }
+interface Filters { accountId: string; state: string; assignee: string; labelId: string; intent: string; urgent: boolean; q: string }
+
+/** The assistant's labels of an inbound message (docs/ASSISTANT.md, Classifying the inbox): words people read. */
+const INTENT_LABEL: Record<string, string> = { question: 'Question', complaint: 'Complaint', praise: 'Praise', spam: 'Spam', other: 'Other' };
+const SENTIMENT_LABEL: Record<string, string> = { positive: 'positive', neutral: 'neutral', negative: 'negative' };
+
+/** The labels as badges, marked as the model's reading (never acted on by AllIN). */
+function AiLabels({ intent, urgency, sentiment }: { intent: string; urgency: string; sentiment?: string }) {
+  const title = 'Read by the workspace\'s AI model when the message arrived; a label for sorting, never acted on.';
+  return (
+    <span class="ai-labels" title={title}>
+      <span class={`badge ai-intent ai-${intent}`}><span class="visually-hidden">AI label: </span>{INTENT_LABEL[intent] ?? intent}</span>
+      {urgency === 'high' && <span class="badge ai-urgent">Urgent</span>}
+      {sentiment && sentiment !== 'neutral' && <span class="meta"> {SENTIMENT_LABEL[sentiment] ?? sentiment}</span>}
+    </span>
+  );
+}
 
 /** A link the network gave, only when it is a web address (never a javascript: or data: one). */
 const webUrl = (u: string | null | undefined): string | null => (u && /^https?:\/\//i.test(u) ? u : null);
@@ -77,7 +93,7 @@ export function Inbox() {
   const loc = useLocation();
   const f: Filters = {
     accountId: loc.search.get('account') ?? '', state: loc.search.get('state') ?? '', assignee: loc.search.get('assignee') ?? '',
-    labelId: loc.search.get('label') ?? '', q: loc.search.get('q') ?? '',
+    labelId: loc.search.get('label') ?? '', intent: loc.search.get('intent') ?? '', urgent: loc.search.get('urgent') === '1', q: loc.search.get('q') ?? '',
   };
   const selected = loc.search.get('c');
   const [live, setLive] = useState(false);
@@ -88,8 +104,11 @@ export function Inbox() {
   const members = useLoad(() => getAll<Paged<'members', Member>>(wsPath(workspace, '/members'), 'members'), [workspace.id]);
   const labels = useLoad(() => getAll<LabelList>(wsPath(workspace, '/inbox/labels'), 'labels'), [workspace.id]);
   const pages = usePages((cursor) => api.get<ConversationList>(wsPath(workspace, '/inbox/conversations'), {
-    query: { limit: PAGE, cursor, accountId: f.accountId, state: f.state, assignee: f.assignee, labelId: f.labelId, q: f.q },
-  }).then((r) => ({ items: r.conversations, nextCursor: r.nextCursor })), [workspace.id, f.accountId, f.state, f.assignee, f.labelId, f.q]);
+    query: {
+      limit: PAGE, cursor, accountId: f.accountId, state: f.state, assignee: f.assignee, labelId: f.labelId, q: f.q,
+      intent: f.intent, ...(f.urgent ? { urgent: true } : {}),
+    },
+  }).then((r) => ({ items: r.conversations, nextCursor: r.nextCursor })), [workspace.id, f.accountId, f.state, f.assignee, f.labelId, f.intent, f.urgent, f.q]);
   const items = pages.items;
   const viewRef = useRef<{ reload(): void; conversationId: string | null }>({ reload: () => undefined, conversationId: null });
 
@@ -159,6 +178,15 @@ export function Inbox() {
             {labels.data?.labels.map((l) => <option key={l.id} value={l.id}>{l.name}</option>)}
           </select>
         </label>
+        <label>AI label
+          <select value={f.intent} onChange={(e) => setQuery({ intent: e.currentTarget.value || undefined, c: undefined })}>
+            <option value="">Any</option>
+            {Object.entries(INTENT_LABEL).map(([v, name]) => <option key={v} value={v}>{name}</option>)}
+          </select>
+        </label>
+        <label class="check">
+          <input type="checkbox" checked={f.urgent} onChange={(e) => setQuery({ urgent: e.currentTarget.checked ? '1' : undefined, c: undefined })} /> Urgent
+        </label>
         <label class="grow">Search
           <input type="search" value={search} maxLength={200} placeholder='words, "a phrase", -not' onInput={(e) => setSearch(e.currentTarget.value)} />
         </label>
@@ -169,7 +197,7 @@ export function Inbox() {
           {pages.first.loading && !pages.first.data && <Loading />}
           {pages.first.error ? <ErrorNote error={pages.first.error} retry={pages.first.reload} /> : null}
           {pages.first.data && items.length === 0 && (
-            <Empty>{f.accountId || f.state || f.assignee || f.labelId || f.q ? 'No conversation matches these filters.' : 'No conversations yet. Comments on your accounts\' posts and mentions arrive here as they are collected.'}</Empty>
+            <Empty>{f.accountId || f.state || f.assignee || f.labelId || f.intent || f.urgent || f.q ? 'No conversation matches these filters.' : 'No conversations yet. Comments on your accounts\' posts and mentions arrive here as they are collected.'}</Empty>
           )}
           {items.length > 0 && (
             <ul class="list conversations" aria-label="Conversations">
@@ -208,6 +236,7 @@ function ConversationItem({ c, current, onOpen, account, assignee }: { c: Conver
         <span class="meta">
           {c.kind === 'mention' ? 'Mention' : 'Comment'} · {account} · {STATE_LABEL[c.state]}{assignee ? ` · ${assignee}` : ''}{c.hasQuestion ? ' · ?' : ''}
           {c.labels.map((l) => <span key={l.id} class="badge">{l.name}</span>)}
+          {c.classification && <AiLabels intent={c.classification.intent} urgency={c.classification.urgency} />}
         </span>
       </button>
     </li>
@@ -412,6 +441,7 @@ function ConversationPane({ id, handle, members, labels, limitsOf, accountName, 
         <div class="message-head">
           <strong>{who}</strong>{m.author.handle && m.author.name ? <span class="meta"> @{m.author.handle}</span> : null}
           <span class="meta"> · {webUrl(m.url) ? <ExternalLink href={webUrl(m.url)!}>{dateTime(m.createdAt, zone)}</ExternalLink> : dateTime(m.createdAt, zone)}</span>
+          {m.classification && <> <AiLabels {...m.classification} /></>}
           {answered && <span class="meta"> · answered by {nameOf(answered.author.id) ?? answered.author.name ?? 'a member'} via AllIN{answered.publishedAt ? `, ${relative(answered.publishedAt)}` : ''}</span>}
           {m.edited && <span class="badge">edited</span>}{m.hidden && <span class="badge">hidden</span>}{m.liked && <span class="badge">liked</span>}
         </div>

@@ -15,7 +15,7 @@ import type { Reply } from '../replies.ts';
 import type { MessageActionRow } from '../actions.ts';
 import { MESSAGE_ACTIONS } from '../../../providers/types.ts';
 import { INBOX_ACTIONS } from '../capabilities.ts';
-import { CONVERSATION_KINDS, CONVERSATION_STATES, DIRECTIONS, REPLY_STATES } from '../schema.ts';
+import { CONVERSATION_KINDS, CONVERSATION_STATES, DIRECTIONS, MESSAGE_INTENTS, MESSAGE_SENTIMENTS, MESSAGE_URGENCIES, REPLY_STATES } from '../schema.ts';
 
 /** The live events stream's limits and access check (routes/events.ts). */
 export interface InboxStreamOptions {
@@ -52,6 +52,9 @@ export const LabelSchema = Type.Object({
   createdAt: DateTime, updatedAt: DateTime,
 });
 
+export const Intent = Type.Enum([...MESSAGE_INTENTS], { description: 'question, complaint, praise, spam or other' });
+const Urgency = Type.Enum([...MESSAGE_URGENCIES], { description: 'high: needs an answer today; normal; low: no answer needed' });
+
 export const ConversationSchema = Type.Object({
   id: Type.String({ format: 'uuid' }),
   accountId: Type.String({ format: 'uuid' }),
@@ -75,6 +78,9 @@ export const ConversationSchema = Type.Object({
     text: Type.String({ description: 'Up to 280 characters' }), authorName: NullableString, authorHandle: NullableString,
     direction: Type.Enum([...DIRECTIONS]), at: DateTime, deleted: Type.Boolean(),
   }), Type.Null()]),
+  classification: Type.Union([Type.Object({ intent: Intent, urgency: Urgency }, {
+    description: 'The assistant\'s reading of the newest classified inbound message (docs/ASSISTANT.md): labels for people, never acted on',
+  }), Type.Null()]),
 });
 
 export const MessageSchema = Type.Object({
@@ -95,6 +101,9 @@ export const MessageSchema = Type.Object({
       + 'hide and unhide for others\' replies under the account\'s own posts; nothing for a deleted message. like and unlike (hide and unhide) are both '
       + 'true where either is: the message\'s liked (hidden) says which applies. The account needing reconnection is not reflected here.',
   }),
+  classification: Type.Union([Type.Object({ intent: Intent, sentiment: Type.Enum([...MESSAGE_SENTIMENTS]), urgency: Urgency }, {
+    description: 'What the workspace\'s model read in this inbound message, when the assistant was on as it arrived; null: not classified',
+  }), Type.Null()]),
 });
 
 export const NoteSchema = Type.Object({
@@ -150,6 +159,7 @@ export function presentConversation(c: ConversationSummary) {
     root: { remoteId: c.root.remoteId, url: c.root.url, text: c.root.text, authorHandle: c.root.authorHandle, createdAt: isoOrNull(c.root.createdAt) },
     target: c.target,
     lastMessage: c.lastMessage ? { ...c.lastMessage, text: c.lastMessage.text.slice(0, 280), at: c.lastMessage.at.toISOString() } : null,
+    classification: c.classification,
   };
 }
 
@@ -158,6 +168,7 @@ export function presentMessage(m: Message, can: Record<(typeof INBOX_ACTIONS)[nu
     can,
     id: m.id, remoteId: m.remoteId, parentRemoteId: m.parentRemoteId, url: m.url, author: m.author, text: m.text, language: m.language, direction: m.direction,
     createdAt: m.createdAt.toISOString(), receivedAt: m.receivedAt.toISOString(), editedAt: isoOrNull(m.editedAt), edited: m.edited, deleted: m.deleted, hidden: m.hidden, liked: m.liked,
+    classification: m.classification,
   };
 }
 

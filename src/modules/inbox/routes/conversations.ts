@@ -8,7 +8,7 @@ import { Invalid } from '../../../domain/errors.ts';
 import { PROVIDER_IDS } from '../../../providers/types.ts';
 import { auditActor } from '../../workspaces/index.ts';
 import { DateTime, NullableDateTime, Uuid, WorkspaceParams, errors, isoOrNull } from '../../workspaces/index.ts';
-import { CONVERSATION_STATES } from '../schema.ts';
+import { CONVERSATION_STATES, MESSAGE_INTENTS } from '../schema.ts';
 import { BULK_MAX, type TriageChange } from '../triage.ts';
 import { NOTE_MAX_CHARS } from '../notes.ts';
 import { NOTES_MAX, UNREAD_COUNT_MAX } from '../read.ts';
@@ -33,6 +33,8 @@ export const ListQuery = Type.Object({
   labelId: Type.Optional(Uuid('Only conversations with this label')),
   question: Type.Optional(Type.Boolean({ description: 'true: only conversations where someone asks a question (a question mark in an inbound message)' })),
   unread: Type.Optional(Type.Boolean({ description: 'true: only conversations with messages the caller has not read' })),
+  intent: Type.Optional(Type.Enum([...MESSAGE_INTENTS], { description: 'Only conversations whose newest classified inbound message the assistant read as this (docs/ASSISTANT.md)' })),
+  urgent: Type.Optional(Type.Boolean({ description: 'true: only conversations whose newest classified inbound message the assistant read as urgent' })),
   from: Type.Optional(Type.String({ format: 'date-time', description: 'Last message at or after this instant' })),
   to: Type.Optional(Type.String({ format: 'date-time', description: 'Last message before this instant' })),
   q: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'Full-text search over the messages and their authors: words, "a phrase", -not, or. Words match as written, and stemmed in lang (messages are indexed stemmed in their own language).' })),
@@ -106,6 +108,7 @@ export async function listConversations(inbox: InboxService, workspaceId: string
     ...(q.accountId ? { accountId: lower(q.accountId) } : {}), ...(q.provider ? { provider: q.provider } : {}), ...(q.state ? { state: q.state } : {}),
     ...(assignee !== undefined ? { assigneeId: assignee } : {}), ...(q.labelId ? { labelId: lower(q.labelId) } : {}),
     ...(q.question ? { question: true } : {}), ...(q.unread ? { unread: true } : {}), ...(from ? { from } : {}), ...(to ? { to } : {}),
+    ...(q.intent ? { intent: q.intent } : {}), ...(q.urgent ? { urgent: true } : {}),
     ...(q.q?.trim() ? { q: q.q.trim() } : {}), ...(q.lang ? { lang: q.lang } : {}),
   }, { limit: q.limit, ...(q.cursor ? { cursor: q.cursor } : {}) });
   return { conversations: page.items.map(presentConversation), nextCursor: page.nextCursor };
