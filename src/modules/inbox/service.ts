@@ -10,8 +10,8 @@ import type { Metrics } from '../../infra/metrics.ts';
 import { NetworkBudgets } from '../../infra/network-budget.ts';
 import type { KeyValueStore } from '../../infra/stores/types.ts';
 import type { ProviderRegistry } from '../../providers/registry.ts';
-import type { InboxAction, ProviderId } from '../../providers/types.ts';
-import { capabilitiesOf, type MessageFacts } from './capabilities.ts';
+import type { InboxAction } from '../../providers/types.ts';
+import { capabilitiesOf, INBOX_ACTIONS, type MessageFacts } from './capabilities.ts';
 import type { ConversationKind } from './schema.ts';
 import type { AccountService } from '../accounts/index.ts';
 import { InboxIngest, type ClassifyHook } from './ingest.ts';
@@ -146,7 +146,10 @@ export class InboxService {
 
   /** What AllIN can do to the message, by the rules the API enforces (capabilities.ts): the conversation's `can`. */
   messageCan(provider: string, kind: ConversationKind, m: MessageFacts): Record<InboxAction, boolean> {
-    return capabilitiesOf(this.d.registry.get(provider as ProviderId), kind, m);
+    // A network this AllIN no longer offers (its keys removed after the messages were collected, or seeded
+    // data): nothing can be sent to it, and the conversation still opens.
+    if (!this.d.registry.isEnabled(provider)) return Object.fromEntries(INBOX_ACTIONS.map((a) => [a, false])) as Record<InboxAction, boolean>;
+    return capabilitiesOf(this.d.registry.get(provider), kind, m);
   }
 
   /** The networks whose inbox this AllIN collects. */
